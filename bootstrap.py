@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Set everything up in .venv, then run the wizard or the tests.
+
+    python3 bootstrap.py run    # venv + demo dossiers if none + msde-tui
+    python3 bootstrap.py test   # venv + ruff + the whole test suite
+
+Needs only Python >= 3.11 (with venv and pip). Re-installs when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".msde-installed"
+
+
+def ensure_venv() -> None:
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("Creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print("Installing msde-tui and its dependencies into .venv ...", flush=True)
+    subprocess.run([*pip, "-U", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def run(args: list[str]) -> int:
+    env = dict(os.environ)
+    env.setdefault("ESCDELAY", "250")
+    has = subprocess.run([str(BIN / "msde"), "--json", "list"], capture_output=True, text=True, env=env)
+    if has.returncode == 0 and '"dossiers": []' in has.stdout:
+        print("No dossiers yet: creating demo dossiers ...", flush=True)
+        subprocess.run([str(BIN / "msde"), "demo"], check=True, env=env)
+    return subprocess.call([str(BIN / "msde-tui"), *args], env=env)
+
+
+def test(args: list[str]) -> int:
+    os.chdir(ROOT)
+    code = subprocess.call([str(BIN / "ruff"), "check", "."])
+    if code:
+        return code
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *args])
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    ensure_venv()
+    return {"run": run, "test": test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

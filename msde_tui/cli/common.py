@@ -1,0 +1,63 @@
+"""Shared CLI plumbing: the global state (--home, --json), output and error printing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import typer
+from rich.console import Console
+
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.errors import MsdeError
+from msde_tui.engine.paths import data_dir
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    home: Path
+    json: bool = False
+    lang: str | None = None
+
+    # exit code of the last command, for commands that report failure without raising
+    last_exit_code: ClassVar[int] = 0
+
+    def catalog(self) -> Catalog:
+        return Catalog(self.home)
+
+
+def setup_state(*, home: str | None, json_output: bool, lang: str | None) -> State:
+    State.last_exit_code = 0
+    return State(home=data_dir(home), json=json_output, lang=lang)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
+    """Print a result: JSON with --json, else the human text (if any)."""
+    if st.json:
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif human is not None:
+        console.print(human, highlight=False, markup=False)
+
+
+def set_exit(code: int) -> None:
+    """Make ``msde`` exit with ``code`` once the command returns (e.g. 1 = some dossier failed)."""
+    State.last_exit_code = max(State.last_exit_code, code)
+
+
+def fail(exc: MsdeError) -> int:
+    err_console.print(f"Error: {exc.message}", highlight=False, markup=False)
+    if exc.hint:
+        err_console.print(f"What to do: {exc.hint}", highlight=False, markup=False)
+    return exc.exit_code

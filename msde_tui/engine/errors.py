@@ -1,0 +1,75 @@
+"""Domain errors. Each carries a plain-words message and what to do about it.
+
+The CLI and the TUI print ``str(error)`` (message + hint) and never a traceback.
+Exit code 2 for ``BadInput`` and its subclasses (bad usage or input), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+
+class MsdeError(Exception):
+    """Base of every error the tool reports to a technician."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class BadInput(MsdeError):
+    """The user asked for something that cannot be: a malformed number, a missing file..."""
+
+    exit_code = 2
+
+
+class DossierNotFound(BadInput):
+    """No dossier with that number or code in the dossier list."""
+
+
+class DossierExists(BadInput):
+    """The number, code or database is already taken."""
+
+
+class DossierDamaged(MsdeError):
+    """The dossier's own data fails its integrity checks."""
+
+
+class BackupInvalid(MsdeError):
+    """A backup or its proof is missing, truncated, corrupt or not what it claims."""
+
+
+class WrongDossier(MsdeError):
+    """A file belongs to another dossier than the one it is applied to."""
+
+
+class ServerError(MsdeError):
+    """SQL Server refused or failed; ``number`` is the server's error number."""
+
+    def __init__(self, message: str, hint: str = "", number: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.number = number
+
+
+class ConnectionFailed(ServerError):
+    """Cannot reach or log in to the server."""
+
+
+class PackError(MsdeError):
+    """A packed file (PBF/PTF/PAF) is corrupt, truncated, of the wrong kind or version."""
+
+
+class DiskFull(MsdeError):
+    """No space left where the tool writes."""
+
+
+class Cancelled(MsdeError):
+    """The user cancelled; nothing was changed."""
+
+
+class Busy(MsdeError):
+    """Another run holds the lock."""

@@ -1,0 +1,32 @@
+"""Where the tool keeps its data (dossier list, embedded dossiers, jobs, logs) and config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "msde-tui"
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: ``override`` (``--home``), else ``MSDE_HOME``, else the user data dir."""
+    raw = override or os.environ.get("MSDE_HOME") or platformdirs.user_data_dir(APP, appauthor=False)
+    path = Path(raw).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir(home: Path | None = None) -> Path:
+    """The config directory (connection profiles, automatic-backup policy).
+
+    With ``MSDE_HOME`` set (or a ``home`` given), config lives in ``<home>/config`` so that a
+    test or a portable install keeps everything in one place.
+    """
+    if home is not None or os.environ.get("MSDE_HOME"):
+        path = (home or data_dir()) / "config"
+    else:
+        path = Path(platformdirs.user_config_dir(APP, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,1 @@
+"""The packed-file container (PBF, PTF, PAF). Specification: docs/FORMAT.md."""

@@ -1,0 +1,1 @@
+"""Wizard screens (Textual). Screens call the engine, never SQL."""
