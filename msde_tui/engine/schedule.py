@@ -1,0 +1,322 @@
+"""Entries that run ``msde auto`` from the OS scheduler (SQL Server Express has no Agent).
+
+- systemd (Linux): a user service + timer pair, ``msde-auto.service`` / ``msde-auto.timer``.
+- cron: one crontab line, tagged with ``# msde-auto`` so a later install replaces it.
+- Windows Task Scheduler: a task XML (UTF-16, as ``schtasks /Create /XML`` expects).
+
+The scheduler only sets the rhythm at which the policy is looked at (hourly by default, so that
+the movement trigger is noticed the same day); ``msde auto`` itself decides per dossier whether a
+backup is due. Everything here is pure text generation except ``install_*`` which write files or
+call ``crontab``. Passwords are never put in an entry: SQL Server dossiers read ``MSDE_PASSWORD``
+from an environment file the technician creates (systemd) or use the scheduler's own means.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from xml.sax.saxutils import escape
+
+from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.errors import BadInput, MsdeError
+
+UNIT_NAME = "msde-auto"
+CRON_MARKER = "# msde-auto"
+TASK_NAME = "msde-tui auto"
+TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+KINDS = ("systemd", "cron", "taskscheduler")
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """When the scheduler starts ``msde auto``: every hour at ``minute``, or daily at hour:minute."""
+
+    every: str = "hour"  # "hour" | "day"
+    hour: int = 2
+    minute: int = 17
+
+    def __post_init__(self) -> None:
+        if self.every not in ("hour", "day"):
+            raise BadInput(f"'{self.every}' is not a rhythm.", "Use hour or day.")
+        if not (0 <= self.hour <= 23 and 0 <= self.minute <= 59):
+            raise BadInput(f"{self.hour}:{self.minute:02d} is not a time of day.", "Use HH:MM, e.g. 02:17.")
+
+    @classmethod
+    def parse(cls, every: str, at: str | None) -> Rhythm:
+        """``every`` = hour|day; ``at`` = "HH:MM" (day) or "MM"/"HH:MM" (hour: only minutes used)."""
+        hour, minute = 2, 17
+        if at:
+            parts = at.strip().split(":")
+            try:
+                numbers = [int(p) for p in parts]
+            except ValueError as exc:
+                raise BadInput(f"'{at}' is not a time.", "Use HH:MM, e.g. 02:17.") from exc
+            if len(numbers) == 2:
+                hour, minute = numbers
+            elif len(numbers) == 1 and every == "hour":
+                minute = numbers[0]
+            else:
+                raise BadInput(f"'{at}' is not a time.", "Use HH:MM, e.g. 02:17.")
+        return cls(every=every, hour=hour, minute=minute)
+
+    def describe(self) -> str:
+        if self.every == "hour":
+            return f"every hour at minute {self.minute:02d}"
+        return f"every day at {self.hour:02d}:{self.minute:02d}"
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def msde_command() -> list[str]:
+    """Absolute command that runs the ``msde`` CLI of this installation."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name.lower() in ("msde", "msde.exe") and argv0.exists():
+        return [str(argv0.resolve())]
+    beside = Path(sys.executable).parent / ("msde.exe" if sys.platform == "win32" else "msde")
+    if beside.exists():
+        return [str(beside.absolute())]
+    found = shutil.which("msde")
+    if found:
+        return [str(Path(found).resolve())]
+    return [str(Path(sys.executable).absolute()), "-c", "from msde_tui.cli import entry; entry()"]
+
+
+def _check_args(command: list[str], home: str | None) -> None:
+    for part in [*command, home or ""]:
+        if any(ch in part for ch in "\x00\r\n"):
+            raise BadInput("A path holds a line break or NUL.", "Install msde and its data dir under plain paths.")
+    if not command or not (PurePosixPath(command[0]).is_absolute() or PureWindowsPath(command[0]).is_absolute()):
+        raise BadInput(f"'{command[0] if command else ''}' is not an absolute path to msde.")
+
+
+# ----------------------------------------------------------------------------- systemd
+
+
+def _systemd_quote(word: str) -> str:
+    """One ExecStart word: double-quoted, with systemd's specifiers (% and $) escaped."""
+    text = word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+    return f'"{text}"'
+
+
+def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm()) -> dict[str, str]:
+    """``{"msde-auto.service": text, "msde-auto.timer": text}`` (systemd --user units)."""
+    _check_args(command, home)
+    exec_start = " ".join(_systemd_quote(w) for w in [*command, "auto"])
+    service = [
+        "[Unit]",
+        "Description=msde automatic backups (msde auto)",
+        "",
+        "[Service]",
+        "Type=oneshot",
+    ]
+    if home:
+        env = f"MSDE_HOME={home}".replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+        service.append(f'Environment="{env}"')
+    service += [
+        "# SQL Server dossiers: put MSDE_PASSWORD=... in this file yourself (chmod 600);",
+        "# msde never writes a password anywhere.",
+        "EnvironmentFile=-%h/.config/msde-tui/auto.env",
+        f"ExecStart={exec_start}",
+        "Nice=10",
+        "IOSchedulingClass=idle",
+        "",
+    ]
+    if rhythm.every == "hour":
+        calendar = f"*-*-* *:{rhythm.minute:02d}:00"
+    else:
+        calendar = f"*-*-* {rhythm.hour:02d}:{rhythm.minute:02d}:00"
+    timer = [
+        "[Unit]",
+        f"Description=Run msde auto {rhythm.describe()}",
+        "",
+        "[Timer]",
+        f"OnCalendar={calendar}",
+        "Persistent=true",
+        "RandomizedDelaySec=120",
+        f"Unit={UNIT_NAME}.service",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ]
+    return {f"{UNIT_NAME}.service": "\n".join(service), f"{UNIT_NAME}.timer": "\n".join(timer)}
+
+
+def systemd_user_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "systemd" / "user"
+
+
+def install_systemd(units: dict[str, str], directory: Path | None = None) -> tuple[list[Path], str]:
+    """Write the unit files; return them and the command that enables the timer."""
+    directory = directory or systemd_user_dir()
+    written: list[Path] = []
+    try:
+        for name, text in units.items():
+            path = directory / name
+            write_atomic(path, text.encode("utf-8"))
+            written.append(path)
+    except OSError as exc:
+        raise MsdeError(
+            f"Cannot write the systemd units into {directory} ({exc.strerror or exc}).",
+            "Check the rights on that directory, or copy the printed units there yourself.",
+        ) from exc
+    enable = (
+        f"systemctl --user daemon-reload && systemctl --user enable --now {UNIT_NAME}.timer"
+        "  # and once: loginctl enable-linger \"$USER\" (runs while logged out)"
+    )
+    return written, enable
+
+
+# ----------------------------------------------------------------------------- cron
+
+
+def cron_line(command: list[str], home: str | None, rhythm: Rhythm = Rhythm()) -> str:
+    """One crontab line (5 time fields + a /bin/sh command), tagged with ``# msde-auto``."""
+    _check_args(command, home)
+    hour = "*" if rhythm.every == "hour" else str(rhythm.hour)
+    words = [shlex.quote(w) for w in [*command, "auto"]]
+    shell = " ".join(words)
+    if home:
+        shell = f"MSDE_HOME={shlex.quote(home)} {shell}"
+    shell = shell.replace("%", "\\%")  # cron turns a bare % into a newline
+    return f"{rhythm.minute} {hour} * * * {shell} {CRON_MARKER}"
+
+
+def merge_crontab(existing: str, line: str) -> str:
+    """The crontab with every previous msde-auto line replaced by ``line`` (others kept)."""
+    kept = [raw for raw in existing.splitlines() if not raw.rstrip().endswith(CRON_MARKER)]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join([*kept, line]) + "\n"
+
+
+def install_cron(line: str, crontab: str = "crontab") -> str:
+    """Install ``line`` into the user's crontab through ``crontab -`` (other lines kept)."""
+    exe = shutil.which(crontab)
+    if exe is None:
+        raise MsdeError(
+            "The 'crontab' command is not installed on this machine.",
+            "Install cron (e.g. apt-get install cron), or use --install systemd.",
+        )
+    current = subprocess.run([exe, "-l"], capture_output=True, text=True, timeout=30, check=False)
+    if current.returncode != 0 and "no crontab" not in (current.stderr or "").lower():
+        raise MsdeError(
+            f"'crontab -l' failed: {(current.stderr or '').strip() or current.returncode}.",
+            "Check that you may use cron (cron.allow / cron.deny), or install the printed line yourself.",
+        )
+    existing = current.stdout if current.returncode == 0 else ""
+    merged = merge_crontab(existing, line)
+    result = subprocess.run([exe, "-"], input=merged, capture_output=True, text=True, timeout=30, check=False)
+    if result.returncode != 0:
+        raise MsdeError(
+            f"'crontab -' refused the new table: {(result.stderr or '').strip() or result.returncode}.",
+            "Nothing was changed; install the printed line with 'crontab -e'.",
+        )
+    return merged
+
+
+# ----------------------------------------------------------------------------- Task Scheduler
+
+
+def _windows_arg(word: str) -> str:
+    """Quote one argument the way Windows' command-line parser splits it back."""
+    if word and not any(ch in word for ch in ' \t"'):
+        return word
+    out, slashes = ['"'], 0
+    for ch in word:
+        if ch == "\\":
+            slashes += 1
+            continue
+        if ch == '"':
+            out.append("\\" * (slashes * 2 + 1) + '"')
+        else:
+            out.append("\\" * slashes + ch)
+        slashes = 0
+    out.append("\\" * (slashes * 2) + '"')
+    return "".join(out)
+
+
+def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *, start: date | None = None) -> str:
+    """The Task Scheduler 1.2 XML (text; encode with ``task_xml_bytes`` for the file)."""
+    _check_args(command, home)
+    args = [*command[1:]]
+    if home:
+        args += ["--home", home]
+    args.append("auto")
+    start = start or date(2026, 1, 1)
+    boundary = f"{start.isoformat()}T{rhythm.hour if rhythm.every == 'day' else 0:02d}:{rhythm.minute:02d}:00"
+    repetition = ""
+    if rhythm.every == "hour":
+        repetition = (
+            "      <Repetition>\n"
+            "        <Interval>PT1H</Interval>\n"
+            "        <Duration>P1D</Duration>\n"
+            "        <StopAtDurationEnd>false</StopAtDurationEnd>\n"
+            "      </Repetition>\n"
+        )
+    arguments = escape(" ".join(_windows_arg(a) for a in args))
+    return (
+        '<?xml version="1.0" encoding="UTF-16"?>\n'
+        f'<Task version="1.2" xmlns="{TASK_NS}">\n'
+        "  <RegistrationInfo>\n"
+        f"    <Description>msde automatic backups (msde auto), {escape(rhythm.describe())}. "
+        "SQL Server Express has no Agent: this task plays its role.</Description>\n"
+        f"    <URI>\\{escape(TASK_NAME)}</URI>\n"
+        "  </RegistrationInfo>\n"
+        "  <Triggers>\n"
+        "    <CalendarTrigger>\n"
+        f"{repetition}"
+        f"      <StartBoundary>{boundary}</StartBoundary>\n"
+        "      <Enabled>true</Enabled>\n"
+        "      <ScheduleByDay>\n"
+        "        <DaysInterval>1</DaysInterval>\n"
+        "      </ScheduleByDay>\n"
+        "    </CalendarTrigger>\n"
+        "  </Triggers>\n"
+        "  <Principals>\n"
+        '    <Principal id="Author">\n'
+        "      <LogonType>S4U</LogonType>\n"
+        "      <RunLevel>LeastPrivilege</RunLevel>\n"
+        "    </Principal>\n"
+        "  </Principals>\n"
+        "  <Settings>\n"
+        "    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>\n"
+        "    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>\n"
+        "    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>\n"
+        "    <StartWhenAvailable>true</StartWhenAvailable>\n"
+        "    <Enabled>true</Enabled>\n"
+        "    <ExecutionTimeLimit>PT12H</ExecutionTimeLimit>\n"
+        "  </Settings>\n"
+        '  <Actions Context="Author">\n'
+        "    <Exec>\n"
+        f"      <Command>{escape(command[0])}</Command>\n"
+        f"      <Arguments>{arguments}</Arguments>\n"
+        "    </Exec>\n"
+        "  </Actions>\n"
+        "</Task>\n"
+    )
+
+
+def task_xml_bytes(text: str) -> bytes:
+    """UTF-16 little-endian with a BOM and CRLF line ends, as the declaration says."""
+    return text.replace("\n", "\r\n").encode("utf-16")
+
+
+def install_taskscheduler(text: str, path: Path) -> tuple[Path, str]:
+    """Write the task XML to ``path``; return it and the schtasks command that registers it."""
+    try:
+        write_atomic(path, task_xml_bytes(text))
+    except OSError as exc:
+        raise MsdeError(
+            f"Cannot write {path} ({exc.strerror or exc}).",
+            "Check the rights on that directory.",
+        ) from exc
+    return path, f'schtasks /Create /TN "{TASK_NAME}" /XML "{path}" /F'
