@@ -1,9 +1,283 @@
-"""CLI commands: auto (placeholder until its issue lands)."""
+"""CLI: ``msde auto`` applies the automatic-backup policy; ``msde auto policy`` edits it.
+
+    msde auto [--dry-run] [--dossier D]...            back up what is due, rotate
+    msde auto --install systemd|cron|taskscheduler    print the scheduler entry (--write installs it)
+    msde auto status                                  the last run's outcome per dossier
+    msde auto policy show [DOSSIER]                   the policy (global, or as it applies to one)
+    msde auto policy set [--dossier D] --keep 3 ...   change the global policy or a dossier's
+    msde auto policy unset --dossier D [SETTING]...   drop a dossier's overrides
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.engine import auto as auto_engine
+from msde_tui.engine import policy as policy_engine
+from msde_tui.engine import schedule
+from msde_tui.engine.errors import BadInput
+from msde_tui.engine.policy import FIELD_NAMES, AutoConfig, Policy
+
+HELP = (
+    "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "
+    "maximum of new movements, directory). Run by a scheduler: SQL Server Express has no SQL "
+    "Server Agent, so use --install systemd|cron|taskscheduler to get the entry that runs "
+    "'msde auto' (hourly by default); each run backs up, with verification, only the dossiers "
+    "whose delay or movement count is reached, then keeps the N newest verified backups."
+)
+
+auto_app = typer.Typer(name="auto", help=HELP, invoke_without_command=True, no_args_is_help=False)
+policy_app = typer.Typer(name="policy", help="Show or change the automatic-backup policy.", no_args_is_help=True)
+auto_app.add_typer(policy_app)
+
+
+@auto_app.callback()
+def auto(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print each decision and why; change nothing."),
+    dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help="Only this dossier (repeatable).")] = None,
+    install: str = typer.Option(
+        None, "--install", metavar="systemd|cron|taskscheduler",
+        help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
+    ),
+    write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
+    every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
+    at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    st = state(ctx)
+    if install is not None:
+        _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at))
+        return
+    if write:
+        raise BadInput("--write goes with --install.", "E.g. msde auto --install systemd --write")
+    _run(st, dry_run=dry_run, only=dossier or None)
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
+    config = policy_engine.load(st.home)
+    printed: list[str] = []
+
+    def show(outcome: auto_engine.DossierOutcome) -> None:
+        if st.json:
+            return
+        lines = [outcome.text]
+        if outcome.hint and not outcome.ok:
+            lines.append(f"    What to do: {outcome.hint}")
+        lines += [f"    would delete {Path(f).name}" for f in outcome.would_delete]
+        lines += [f"    deleted {Path(f).name}" for f in outcome.deleted]
+        if outcome.file and outcome.ok:
+            lines.append(f"    wrote {outcome.file} (verified)")
+        for line in lines:
+            console.print(line, highlight=False, markup=False)
+        printed.extend(lines)
+
+    if dry_run and not st.json:
+        console.print("Dry run: nothing is backed up, deleted or recorded.", highlight=False, markup=False)
+    report = asyncio.run(auto_engine.run_auto(st.home, config=config, dry_run=dry_run, only=only, on_outcome=show))
+    if not report.dossiers and not st.json:
+        console.print("The dossier list is empty: nothing to do.", highlight=False, markup=False)
+    elif not st.json and all(d.action == "off" for d in report.dossiers):
+        console.print(
+            "Automatic backups are off. Turn them on with: msde auto policy set --enable",
+            highlight=False, markup=False,
+        )
+    emit(st, report.to_json())
+    if not report.ok:
+        set_exit(1)
+
+
+@auto_app.command("status")
+def status(ctx: typer.Context) -> None:
+    """The last run's outcome per dossier (recorded in the data dir)."""
+    st = state(ctx)
+    last = auto_engine.load_last_run(st.home)
+    if last is None:
+        emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
+        return
+    lines = [f"Last run: {last.get('started_at', '?')} to {last.get('finished_at', '?')}"
+             f" — {'OK' if last.get('ok') else 'FAILED for some dossiers'}"]
+    for d in last.get("dossiers", []):
+        line = f"{d.get('code')}: {d.get('action')} — {d.get('reason')}"
+        if not d.get("ok", True):
+            line += f" — FAILED: {d.get('message')}"
+        lines.append(line)
+        if d.get("last_verified_at"):
+            lines.append(f"    last verified backup {d.get('last_verified_at')}: {d.get('last_verified_file')}")
+    emit(st, {"last_run": last}, "\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- install
+
+
+def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> None:
+    kind = kind.strip().lower()
+    if kind not in schedule.KINDS:
+        raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
+    command = schedule.msde_command()
+    home = os.environ.get("MSDE_HOME") and str(st.home) or None
+    if home is None and st.home != _default_home():
+        home = str(st.home)  # --home given: the entry must use the same data dir
+    payload: dict[str, Any] = {"kind": kind, "rhythm": rhythm.describe(), "written": [], "next": ""}
+    out: list[str] = []
+    if kind == "systemd":
+        units = schedule.systemd_units(command, home, rhythm)
+        payload["entries"] = units
+        if write:
+            written, enable = schedule.install_systemd(units)
+            payload["written"], payload["next"] = [str(p) for p in written], enable
+            out += [f"Wrote {p}" for p in written] + ["Now run:", f"  {enable}"]
+        else:
+            for name, text in units.items():
+                out += [f"# ~/.config/systemd/user/{name}", text]
+            out.append("# Install with --write, then: systemctl --user enable --now msde-auto.timer")
+    elif kind == "cron":
+        line = schedule.cron_line(command, home, rhythm)
+        payload["entries"] = {"crontab": line}
+        if write:
+            schedule.install_cron(line)
+            payload["written"] = ["crontab"]
+            out += ["Installed in your crontab (a previous msde-auto line was replaced):", line]
+        else:
+            out += [line, "# Install with --write (uses 'crontab -', keeps your other lines)."]
+    else:
+        text = schedule.task_xml(command, home, rhythm)
+        payload["entries"] = {"msde-auto.xml": text}
+        if write:
+            path, create = schedule.install_taskscheduler(text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml")
+            payload["written"], payload["next"] = [str(path)], create
+            out += [f"Wrote {path} (UTF-16)", "Register it (as the user who runs the backups):",
+                    f"  {create}",
+                    "The task runs whether you are logged on or not, without a stored password, so "
+                    "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
+        else:
+            out += [text.rstrip("\n"), "# Save with --write (UTF-16), then register it with schtasks /Create /XML."]
+    emit(st, payload, "\n".join(out))
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    from msde_tui.engine.paths import APP
+
+    return Path(platformdirs.user_data_dir(APP, appauthor=False)).expanduser()
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+def _policy_lines(config: AutoConfig, code: str | None, home: Path) -> list[str]:
+    def fmt(p: Policy) -> list[str]:
+        return [
+            f"  operational (enabled)  {'yes' if p.enabled else 'no'}",
+            f"  backups kept (keep)    {p.keep}",
+            f"  every_days             {p.every_days}{'  (off)' if not p.every_days else ''}",
+            f"  max_movements          {p.max_movements}{'  (off)' if not p.max_movements else ''}",
+            f"  directory              {p.target_dir(home)}",
+            f"  server_directory       {p.server_directory or '(the instance default backup directory)'}",
+        ]
+
+    if code:
+        lines = [f"Policy for {code}" + (" (overrides: " + ", ".join(config.overrides[code]) + ")"
+                                         if code in config.overrides else " (the global policy)")]
+        return lines + fmt(config.effective(code))
+    lines = ["Global policy"] + fmt(config.default)
+    for c in sorted(config.overrides):
+        values = ", ".join(f"{k} = {v!r}" for k, v in config.overrides[c].items())
+        lines.append(f"Override {c}: {values}")
+    return lines
+
+
+def _resolve_code(st: State, ref: str) -> str:
+    found = st.catalog().find(ref)
+    if found is not None:
+        return found.code
+    return policy_engine.parse_code(ref).code  # a dossier not (yet) in the list, by code
+
+
+@policy_app.command("show")
+def policy_show(
+    ctx: typer.Context,
+    dossier: str = typer.Argument(None, help="Show the policy as it applies to this dossier."),
+) -> None:
+    """Show the global policy and the per-dossier overrides."""
+    st = state(ctx)
+    config = policy_engine.load(st.home)
+    code = _resolve_code(st, dossier) if dossier else None
+    payload: dict[str, Any] = {
+        "file": str(policy_engine.config_file(st.home)),
+        "default": asdict(config.default),
+        "overrides": config.overrides,
+    }
+    if code:
+        payload["dossier"] = code
+        payload["effective"] = asdict(config.effective(code))
+    emit(st, payload, "\n".join([*_policy_lines(config, code, st.home), f"(stored in {payload['file']})"]))
+
+
+@policy_app.command("set")
+def policy_set(
+    ctx: typer.Context,
+    dossier: str = typer.Option(None, "--dossier", "-d", help="Change this dossier's overrides, not the global policy."),
+    enabled: bool = typer.Option(None, "--enable/--disable", help="Operational: automatic backups on or off."),
+    keep: int = typer.Option(None, "--keep", help="Backups kept before the oldest is overwritten (1-999)."),
+    every_days: int = typer.Option(None, "--every-days", help="A backup is due after this many days (0 = off)."),
+    max_movements: int = typer.Option(None, "--max-movements", help="... or after this many new movements (0 = off)."),
+    directory: str = typer.Option(None, "--dir", help="Target directory of embedded dossiers' backups."),
+    server_directory: str = typer.Option(
+        None, "--server-dir", help="SQL Server dossiers: a directory on the SERVER host ('' = instance default)."),
+) -> None:
+    """Change the policy (global default, or one dossier's overrides with --dossier)."""
+    st = state(ctx)
+    changes: dict[str, Any] = {
+        k: v for k, v in {
+            "enabled": enabled, "keep": keep, "every_days": every_days, "max_movements": max_movements,
+            "directory": directory, "server_directory": server_directory,
+        }.items() if v is not None
+    }
+    if not changes:
+        raise BadInput("Nothing to change.", "Give at least one option, e.g. --enable --keep 3.")
+    if changes.get("directory"):
+        path = Path(changes["directory"]).expanduser()
+        if not path.is_absolute():
+            raise BadInput(f"'{changes['directory']}' is not an absolute path.",
+                           "Give the full path of the backup directory.")
+        changes["directory"] = str(path)
+    config = policy_engine.load(st.home)
+    code = _resolve_code(st, dossier) if dossier else None
+    config = config.with_override(code, **changes) if code else config.with_default(**changes)
+    path = policy_engine.save(config, st.home)
+    emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
+         "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
+
+
+@policy_app.command("unset")
+def policy_unset(
+    ctx: typer.Context,
+    dossier: str = typer.Option(..., "--dossier", "-d", help="The dossier whose overrides go."),
+    settings: Annotated[list[str] | None, typer.Argument(help=f"Settings to drop ({', '.join(FIELD_NAMES)}); none = all.")] = None,
+) -> None:
+    """Drop a dossier's overrides: it follows the global policy again."""
+    st = state(ctx)
+    config = policy_engine.load(st.home)
+    code = _resolve_code(st, dossier)
+    config = config.without_override(code, *(settings or []))
+    path = policy_engine.save(config, st.home)
+    emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
+         "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.add_typer(auto_app)

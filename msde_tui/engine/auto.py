@@ -25,18 +25,28 @@ Rules (the document's "Opérationnelle" options, made precise):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import sqlite3
 import sys
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
+from msde_tui.engine import auditlog, embedded
+from msde_tui.engine import policy as policy_mod
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.errors import Busy
-from msde_tui.engine.policy import Policy
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import Busy, DossierNotFound, MsdeError
+from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.naming import STAMP_FORMAT, proof_name
+from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+from msde_tui.engine.policy import AutoConfig, Policy
 
 AUTO_DIR = "auto"
 LOCK_FILE = "auto.lock"
@@ -337,3 +347,357 @@ def load_last_run(home: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return raw if isinstance(raw, dict) else None
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+class Target(Protocol):
+    """Where one dossier's automatic backups live, and how to look at them."""
+
+    dossier: Dossier
+    directory: str  # as passed to the backup plan and shown to people
+    connection: Connection
+
+    async def movements(self) -> int | None: ...
+
+    async def backups(self) -> list[BackupRecord]: ...
+
+    async def delete(self, record: BackupRecord) -> None: ...
+
+
+BackupRunner = Callable[[BackupPlan], AsyncIterator[Event]]
+RecordReader = Callable[[Path], BackupRecord]
+
+
+class EmbeddedTarget:
+    """An embedded dossier; its backups are ``<code>_<stamp>.sqlite.bak`` + proof in a local dir."""
+
+    def __init__(self, home: Path, dossier: Dossier, directory: Path, reader: RecordReader) -> None:
+        self.home = Path(home)
+        self.dossier = dossier
+        self.path = Path(directory)
+        self.directory = str(self.path)
+        self.connection = Connection()
+        self._reader = reader
+
+    async def movements(self) -> int | None:
+        return await asyncio.to_thread(self._movements)
+
+    def _movements(self) -> int | None:
+        path = self.dossier.path(self.home)
+        if not path.exists():
+            raise DossierNotFound(
+                f"The file of dossier {self.dossier.code} ({path}) is missing.",
+                "Restore it, or remove the dossier from the list.",
+            )
+        conn = embedded.connect(path, readonly=True)
+        try:
+            return embedded.movement_count(conn)
+        finally:
+            conn.close()
+
+    async def backups(self) -> list[BackupRecord]:
+        return await asyncio.to_thread(self._backups)
+
+    def _backups(self) -> list[BackupRecord]:
+        if not self.path.is_dir():
+            return []
+        prefix = f"{self.dossier.code}_"
+        records = []
+        for entry in self.path.iterdir():
+            match = EMBEDDED_BACKUP_RE.match(entry.name)
+            if not match or not entry.name.startswith(prefix) or match["code"] != self.dossier.code:
+                continue
+            if not entry.is_file():
+                continue
+            records.append(self._reader(entry))
+        return records
+
+    async def delete(self, record: BackupRecord) -> None:
+        await asyncio.to_thread(_delete_local, Path(record.file))
+
+
+EMBEDDED_BACKUP_RE = re.compile(r"^(?P<code>\d{3}[A-Z0-9]{1,12})_(?P<stamp>\d{8}_\d{6})\.sqlite\.bak$")
+
+
+def _delete_local(path: Path) -> None:
+    # the proof first: a crash in between leaves a file without proof, which never counts
+    Path(proof_name(str(path))).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+
+
+def stamp_of(name: str) -> datetime | None:
+    """The time stamp in a backup file name (``..._20261128_120631...``), or None."""
+    match = re.search(r"_(\d{8}_\d{6})\.", name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match[1], STAMP_FORMAT)
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Work:
+    dossier: Dossier
+    policy: Policy
+    target: Target | None
+    outcome: DossierOutcome
+    records: list[BackupRecord] = field(default_factory=list)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return as_local(when).isoformat(sep=" ", timespec="seconds") if when else None
+
+
+async def run_auto(
+    home: Path,
+    *,
+    config: AutoConfig | None = None,
+    clock: Clock = local_now,
+    dry_run: bool = False,
+    only: list[str] | None = None,
+    make_target: Callable[[Path, Dossier, Policy], Target] | None = None,
+    backup_runner: BackupRunner | None = None,
+    on_outcome: Callable[[DossierOutcome], None] | None = None,
+) -> RunReport:
+    """Apply the policy to every dossier of the list (or ``only`` these codes/numbers).
+
+    Holds the run lock for the whole run (``Busy`` when another run holds it). With
+    ``dry_run`` nothing is written: not the backups, not the rotation, not last_run.json.
+    """
+    home = Path(home)
+    config = config if config is not None else policy_mod.load(home)
+    catalog = Catalog(home)
+    dossiers = [catalog.get(ref) for ref in only] if only else catalog.dossiers()
+    make_target = make_target or default_target
+    report = RunReport(started_at=_iso(clock()) or "", dry_run=dry_run)
+    real_start = time.time()
+
+    lock = RunLock.for_home(home)
+    if not dry_run:
+        lock.acquire()
+    try:
+        works = [await _decide_one(home, d, config.effective(d.code), make_target, clock, dry_run) for d in dossiers]
+        due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
+        if not dry_run and due:
+            results = await _backup_all(home, due, backup_runner)
+            for work in due:
+                await _after_backup(work, results.get(work.dossier.code), clock)
+        for work in works:
+            report.dossiers.append(work.outcome)
+            if on_outcome is not None:
+                on_outcome(work.outcome)
+        report.finished_at = _iso(clock()) or ""
+        if not dry_run:
+            _carry_forward(home, report)
+            save_last_run(home, report)
+            _audit(home, report, real_start)
+    finally:
+        if not dry_run:
+            lock.release()
+    return report
+
+
+def default_target(home: Path, dossier: Dossier, policy: Policy) -> Target:
+    if dossier.is_embedded:
+        return EmbeddedTarget(home, dossier, policy.target_dir(home), read_embedded_record)
+    raise MsdeError(
+        f"Automatic backups of SQL Server dossiers ({dossier.code}) are not available yet.",
+        "Back it up with 'msde backup' from the scheduler meanwhile, or turn automatic backups "
+        f"off for it: msde auto policy set --dossier {dossier.code} --disable",
+    )
+
+
+async def _decide_one(
+    home: Path,
+    dossier: Dossier,
+    policy: Policy,
+    make_target: Callable[[Path, Dossier, Policy], Target],
+    clock: Clock,
+    dry_run: bool,
+) -> _Work:
+    now = clock()
+    outcome = DossierOutcome(code=dossier.code, action="off", reason="", at=_iso(now) or "")
+    work = _Work(dossier, policy, None, outcome)
+    if not policy.enabled:
+        decision = decide(dossier.code, policy, None, None, now)
+        outcome.reason = decision.reason
+        return work
+    try:
+        target = make_target(home, dossier, policy)
+        records = await target.backups()
+        last = last_verified(records)
+        current = await target.movements()
+    except MsdeError as exc:
+        outcome.action, outcome.ok = "error", False
+        outcome.reason, outcome.message, outcome.hint = "cannot look at this dossier", exc.message, exc.hint
+        return work
+    except OSError as exc:
+        outcome.action, outcome.ok = "error", False
+        outcome.reason = "cannot look at this dossier"
+        outcome.message = f"{exc.strerror or exc} ({exc.filename or ''})".replace(" ()", "")
+        outcome.hint = "Check that the backup directory and the dossier file can be read."
+        return work
+    work.target, work.records = target, records
+    decision = decide(dossier.code, policy, last, current, now)
+    outcome.action, outcome.reason = decision.action, decision.reason
+    if last is not None:
+        outcome.last_verified_file, outcome.last_verified_at = last.file, _iso(last.created_at)
+    if dry_run and decision.action == "backup":
+        outcome.would_delete = [r.file for r in predicted_rotation(records, policy.keep, now=now)]
+    return work
+
+
+async def _backup_all(
+    home: Path, due: list[_Work], runner: BackupRunner | None
+) -> dict[str, DossierResult]:
+    """One backup plan per (connection, directory), verification on; a result per dossier."""
+    if runner is None:
+        from msde_tui.engine import operations  # late import: the backup engine is heavy
+
+        def runner(plan: BackupPlan) -> AsyncIterator[Event]:
+            return operations.run_backup(plan, home=home)
+
+    groups: dict[tuple[str, str | None, str], list[_Work]] = {}
+    for work in due:
+        assert work.target is not None
+        key = (work.target.connection.kind, work.target.connection.profile, work.target.directory)
+        groups.setdefault(key, []).append(work)
+    results: dict[str, DossierResult] = {}
+    for works in groups.values():
+        target = works[0].target
+        assert target is not None
+        for work in works:
+            if work.target is not None and isinstance(work.target, EmbeddedTarget):
+                try:
+                    work.target.path.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    results[work.dossier.code] = DossierResult(
+                        dossier=work.dossier.code, ok=False,
+                        message=f"Cannot create the backup directory {work.target.path} ({exc.strerror or exc}).",
+                        hint="Create it or choose another one: msde auto policy set --dir DIR",
+                    )
+        todo = [w for w in works if w.dossier.code not in results]
+        if not todo:
+            continue
+        plan = BackupPlan(
+            connection=target.connection,
+            dossiers=tuple(w.dossier for w in todo),
+            directory=target.directory,
+            options=BackupOptions(verify=True),
+        )
+        try:
+            async for event in runner(plan):
+                if isinstance(event, DossierResult):
+                    results[event.dossier] = event
+        except MsdeError as exc:
+            for work in todo:
+                results.setdefault(work.dossier.code, DossierResult(
+                    dossier=work.dossier.code, ok=False, message=exc.message, hint=exc.hint))
+    return results
+
+
+async def _after_backup(work: _Work, result: DossierResult | None, clock: Clock) -> None:
+    """Record the backup's outcome; rotate only after a verified success."""
+    outcome = work.outcome
+    assert work.target is not None
+    if result is None:
+        outcome.ok, outcome.message = False, "The backup engine gave no result for this dossier."
+        return
+    outcome.file = result.files[0] if result.files else None
+    outcome.verified = result.verified
+    if not result.ok or not result.verified:
+        outcome.ok = False
+        outcome.message = result.message or "The backup was made but could not be verified."
+        outcome.hint = result.hint or "Nothing was deleted; the previous backups are kept."
+        return
+    try:
+        records = await work.target.backups()
+        newest = last_verified(records)
+        doomed = plan_rotation(records, work.policy.keep, now=clock())
+        for record in doomed:
+            await work.target.delete(record)
+            outcome.deleted.append(record.file)
+    except (MsdeError, OSError) as exc:
+        outcome.ok = False
+        outcome.message = f"The backup is made and verified, but rotation failed: {getattr(exc, 'message', exc)}"
+        outcome.hint = "Check the rights on the backup directory; no verified backup was lost."
+        return
+    if newest is not None:
+        outcome.last_verified_file, outcome.last_verified_at = newest.file, _iso(newest.created_at)
+
+
+def _carry_forward(home: Path, report: RunReport) -> None:
+    """Keep each dossier's last verified backup known across runs that skip it."""
+    previous = load_last_run(home) or {}
+    by_code = {d.get("code"): d for d in previous.get("dossiers", []) if isinstance(d, dict)}
+    for outcome in report.dossiers:
+        old = by_code.get(outcome.code)
+        if old and outcome.last_verified_file is None:
+            outcome.last_verified_file = old.get("last_verified_file")
+            outcome.last_verified_at = old.get("last_verified_at")
+
+
+def _audit(home: Path, report: RunReport, started: float) -> None:
+    backed = [d for d in report.dossiers if d.action == "backup"]
+    if not backed and report.ok:
+        return  # nothing happened: keep the audit log for operations
+    record = auditlog.Record(
+        operation="auto",
+        dossiers=[d.code for d in report.dossiers if d.action in ("backup", "error")],
+        options={"deleted": [f for d in report.dossiers for f in d.deleted]},
+        result="ok" if report.ok else ("failed" if not any(d.ok for d in backed) else "partial"),
+        message="; ".join(d.text for d in report.dossiers if not d.ok),
+        files=[d.file for d in backed if d.file and d.ok],
+    )
+    auditlog.append(home, record, started=started)
+
+
+# ----------------------------------------------------------------------------- reading proofs
+
+
+def _count_in_backup(path: Path) -> int | None:
+    """Movements in a backup file, read without writing anything beside it (immutable)."""
+    try:
+        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return embedded.movement_count(conn)
+    finally:
+        conn.close()
+
+
+def read_embedded_record(path: Path) -> BackupRecord:
+    """A backup file and what its proof says (``verified`` only for a valid, verified proof)."""
+    path = Path(path)
+    stat = path.stat()
+    modified = datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+    unproven = BackupRecord(str(path), stamp_of(path.name), None, False, modified, "")
+    proof_path = Path(proof_name(str(path)))
+    if not proof_path.exists():
+        return replace(unproven, note="no proof (interrupted or failed run)")
+    try:
+        proof = json.loads(proof_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return replace(unproven, note=f"unreadable proof ({exc})")
+    if not isinstance(proof, dict):
+        return replace(unproven, note="unreadable proof")
+    if not proof.get("verified"):
+        return replace(unproven, note="the proof does not say verified")
+    size = proof.get("size_bytes", proof.get("size"))
+    if size is not None and size != stat.st_size:
+        return replace(unproven, note=f"size {stat.st_size} differs from the proof's {size}")
+    try:
+        created = datetime.fromisoformat(str(proof.get("created_at")))
+    except ValueError:
+        return replace(unproven, note="the proof has no valid creation time")
+    movements = proof.get("movements", proof.get("movement_count"))
+    if not isinstance(movements, int):
+        movements = _count_in_backup(path)
+    return BackupRecord(str(path), created, movements, True, modified)

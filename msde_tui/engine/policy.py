@@ -27,17 +27,19 @@ atomic write, so a crash leaves the old file or the new one.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import tomli_w
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput
 from msde_tui.engine.naming import parse_code
-from msde_tui.engine.paths import config_dir
+from msde_tui.engine.paths import APP, config_dir
 
 CONFIG_FILE = "config.toml"
 SECTION = "auto"
@@ -205,6 +207,12 @@ def _known(name: str, source: str) -> bool:
 
 
 def config_file(home: Path | None = None) -> Path:
+    """``config.toml``: in ``<home>/config`` for a chosen data dir (``MSDE_HOME`` or ``--home``),
+    in the user config dir when ``home`` is None or the default data dir."""
+    if home is not None and not os.environ.get("MSDE_HOME"):
+        default = Path(platformdirs.user_data_dir(APP, appauthor=False)).expanduser()
+        if Path(home).expanduser().resolve() == default.resolve():
+            home = None
     return config_dir(home) / CONFIG_FILE
 
 
