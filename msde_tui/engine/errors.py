@@ -73,3 +73,11 @@ class Cancelled(MsdeError):
 
 class Busy(MsdeError):
     """Another run holds the lock."""
+
+
+class ServerBackupDamaged(BackupInvalid, ServerError):
+    """SQL Server found a backup damaged or unreadable (3241, 3242, 3183, 3189, 3203)."""
+
+
+class ServerDiskFull(DiskFull, ServerError):
+    """SQL Server ran out of disk space on its own host (3202/112, 3257)."""

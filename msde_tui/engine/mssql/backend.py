@@ -1,0 +1,993 @@
+"""The SQL Server backend: facts, dossier databases, server-side directories, backup, verify
+and restore, with live progress from the server's informational messages.
+
+Decisions worth knowing:
+
+- **No proof file beside a SQL Server backup.** The backup file lives on the SQL Server host,
+  whose disk this tool cannot write (and may not even see). The backup carries its own proof
+  instead: ``WITH CHECKSUM`` protects every page, and the backup set's ``DESCRIPTION`` holds
+  ``msde-tui <version> dossier=<code> guid=<guid>``, read back by ``RESTORE HEADERONLY``
+  (see ``BackupInfo.code`` / ``BackupInfo.guid``). A backup is reported ``verified`` only when
+  ``RESTORE VERIFYONLY … WITH CHECKSUM`` answered message 3262.
+- **COPY_ONLY by default** (``BackupOptions.copy_only``) so the office's own backup chain is
+  not broken. **Never COMPRESSION on Express** (EngineEdition 4) nor on Web edition; on other
+  editions ``compression=None`` means compress.
+- **Restore** reads HEADERONLY and FILELISTONLY first, refuses a backup from a newer major
+  version before SQL Server does (3169), builds MOVE targets in the server's own path style
+  with names that collide with no file of another database nor an existing file, refuses an
+  existing database unless ``item.replace``, and then takes and verifies a COPY_ONLY safety
+  backup into the instance's default backup path before ``RESTORE … REPLACE``.
+- **Cancellation.** If the consumer stops a generator mid-statement, the statement is stopped
+  with ``KILL`` from a side connection; a cancelled BACKUP is never reported valid, a
+  cancelled RESTORE of a new database drops the half-restored database, and a cancelled
+  RESTORE over an existing one is reported (log warning) with the safety backup to restore.
+- Each backup/verify/restore runs on its own connection (operations run several at once);
+  ``facts``/``databases``/directory browsing share one connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from msde_tui import __version__
+from msde_tui.engine import naming
+from msde_tui.engine.backend import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import (
+    BackupInvalid,
+    BadInput,
+    DossierExists,
+    MsdeError,
+    ServerError,
+)
+from msde_tui.engine.events import (
+    DossierResult,
+    Event,
+    Progress,
+    ServerMessage,
+    Started,
+    Statement,
+    Step,
+)
+from msde_tui.engine.mssql import messages as msgs
+from msde_tui.engine.mssql import tsql
+from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
+from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
+
+log = logging.getLogger(__name__)
+
+EXPRESS = 4
+NO_COMPRESSION_EDITIONS = (4,)  # Express; Web edition is detected by name
+_DESCRIPTION_RE = re.compile(r"^msde-tui \S+ dossier=(?P<code>\S+)(?: guid=(?P<guid>\S+))?")
+_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def size_warning(size_bytes: int, facts: ServerFacts, *, ratio: float = 0.8) -> str | None:
+    """A warning when a database nears (>= 80%) or passes the Express size limit, else None."""
+    limit = facts.size_limit_bytes
+    if limit is None or size_bytes < limit * ratio:
+        return None
+    gb = limit // 1024**3
+    used = size_bytes / 1024**3
+    if size_bytes >= limit:
+        return f"{used:.1f} GB: over the SQL Server Express limit of {gb} GB."
+    return f"{used:.1f} GB of the SQL Server Express limit of {gb} GB ({size_bytes / limit:.0%})."
+
+
+def compression_for(facts: ServerFacts, asked: bool | None) -> bool | None:
+    """What to put in the BACKUP statement: True/False/None (omit). Never on Express or Web."""
+    allowed = (
+        facts.engine_edition not in NO_COMPRESSION_EDITIONS
+        and facts.engine_edition is not None
+        and ("web" not in facts.edition.lower())
+    )
+    if not allowed:
+        return None
+    return True if asked is None else asked
+
+
+def backup_description(dossier: Dossier) -> str:
+    """The identity stamped into the backup set (read back by HEADERONLY)."""
+    text = f"msde-tui {__version__} dossier={dossier.code}"
+    if dossier.guid:
+        text += f" guid={dossier.guid}"
+    return text[: tsql.MAX_BACKUP_DESCRIPTION]
+
+
+def parse_description(text: str | None) -> tuple[str | None, str | None]:
+    """(code, guid) from a backup set description written by ``backup_description``."""
+    match = _DESCRIPTION_RE.match(text or "")
+    if not match:
+        return None, None
+    return match["code"], match["guid"]
+
+
+def file_stem(database: str) -> str:
+    """A database name usable in a file name (a hostile name keeps its quotes, loses slashes)."""
+    stem = _UNSAFE_FILE_CHARS.sub("_", database).strip(". ")
+    return stem or "database"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+class MssqlBackend:
+    """``Backend`` over one SQL Server connection profile."""
+
+    def __init__(self, connection: Connection, *, login_timeout: int = 15) -> None:
+        if connection.kind != "mssql":
+            raise BadInput("This connection is not a SQL Server connection.")
+        self.connection = connection
+        self._target = Target(
+            host=connection.host,
+            port=connection.port,
+            user=connection.user,
+            password=connection.password,
+            driver=connection.driver,
+            login_timeout=login_timeout,
+        )
+        self._meta: Session | None = None
+        self._meta_lock = asyncio.Lock()
+        self._facts: ServerFacts | None = None
+        self.instance_name: str | None = None
+        self.service_account: str = ""
+
+    def __repr__(self) -> str:
+        return f"MssqlBackend({self.connection!r})"
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _context(self, operation: str, **kw: str) -> msgs.Context:
+        return msgs.Context(
+            operation=operation,
+            host=self.connection.host,
+            port=self.connection.port,
+            user=self.connection.user,
+            service_account=self.service_account,
+            **kw,
+        )
+
+    def _error(self, failure: SqlFailure, operation: str, **kw: str) -> MsdeError:
+        error = msgs.translate(
+            failure.number,
+            failure.text,
+            messages=failure.messages,
+            context=self._context("connect" if failure.connect else operation, **kw),
+        )
+        error.server_messages = failure.messages  # type: ignore[attr-defined]
+        return error
+
+    async def _open(self) -> Session:
+        try:
+            return await Session.open(self._target)
+        except SqlFailure as failure:
+            raise self._error(failure, "connect") from None
+
+    async def _meta_rows(self, sql: str, operation: str = "query", **kw: str) -> list[Row]:
+        async with self._meta_lock:
+            if self._meta is None:
+                self._meta = await self._open()
+            try:
+                return await self._meta.rows(sql)
+            except SqlFailure as failure:
+                raise self._error(failure, operation, **kw) from None
+
+    async def close(self) -> None:
+        if self._meta is not None:
+            await self._meta.close()
+            self._meta = None
+
+    # -- facts -----------------------------------------------------------------------------
+
+    async def facts(self) -> ServerFacts:
+        if self._facts is not None:
+            return self._facts
+        rows = await self._meta_rows(tsql.FACTS_SQL)
+        row = rows[0] if rows else {}
+        version = _text(row.get("ProductVersion"))
+        major = _int(row.get("ProductMajorVersion")) or _int(
+            version.split(".")[0] if version else 0
+        )
+        data = _text(row.get("InstanceDefaultDataPath"))
+        log_path = _text(row.get("InstanceDefaultLogPath"))
+        backup = _text(row.get("InstanceDefaultBackupPath"))
+        master = ""
+        if not data:
+            with contextlib.suppress(MsdeError):
+                found = await self._meta_rows(tsql.MASTER_FILE_SQL)
+                master = _text(found[0].get("physical_name")) if found else ""
+        sep = tsql.guess_separator(data, backup, log_path, master)
+        if not data and master:
+            data = tsql.server_dirname(master, sep)
+        if not backup:
+            with contextlib.suppress(MsdeError):
+                found = await self._meta_rows(tsql.BACKUP_DIR_REGREAD_SQL)
+                if found:
+                    backup = _text(found[0].get("Data"))
+        backup = backup or data
+        log_path = log_path or data
+        self.instance_name = _text(row.get("InstanceName")) or None
+        with contextlib.suppress(MsdeError):
+            found = await self._meta_rows(tsql.SERVICE_ACCOUNT_SQL)
+            if found:
+                self.service_account = _text(found[0].get("service_account"))
+        if not self.service_account:
+            self.service_account = msgs.service_account_guess(self.instance_name, sep)
+        product = _text(row.get("Version")).splitlines()[0].strip() if row.get("Version") else ""
+        engine_edition = row.get("EngineEdition")
+        self._facts = ServerFacts(
+            product=product or f"Microsoft SQL Server {version}",
+            version=version,
+            version_major=major,
+            edition=_text(row.get("Edition")),
+            engine_edition=_int(engine_edition) if engine_edition is not None else None,
+            default_backup_path=self._clean_dir(backup, sep),
+            default_data_path=self._clean_dir(data, sep),
+            default_log_path=self._clean_dir(log_path, sep),
+            path_separator=sep,
+        )
+        return self._facts
+
+    @staticmethod
+    def _clean_dir(path: str, sep: str) -> str:
+        if not path:
+            return ""
+        try:
+            return tsql.normalize_server_dir(path, sep)
+        except BadInput:
+            return path
+
+    async def databases(self) -> list[DatabaseInfo]:
+        """Dossier databases (``PW0001SOC``…) with their data size (what Express limits)."""
+        rows = await self._meta_rows(tsql.DATABASES_SQL)
+        result = []
+        for row in rows:
+            name = _text(row.get("name"))
+            if naming.parse_database_name(name) is None:
+                continue
+            result.append(
+                DatabaseInfo(name, _int(row.get("size_bytes")), _text(row.get("state")) or "ONLINE")
+            )
+        return sorted(result, key=lambda d: d.name)
+
+    # -- server-side directories -----------------------------------------------------------
+
+    async def _dir(self, path: str) -> str:
+        facts = await self.facts()
+        return tsql.normalize_server_dir(path, facts.path_separator)
+
+    async def list_dir(self, path: str) -> list[DirEntry]:
+        """Directories and files in ``path`` as the SQL Server service sees them."""
+        facts = await self.facts()
+        directory = await self._dir(path)
+        entries: list[DirEntry] = []
+        if facts.version_major >= 14:
+            try:
+                rows = await self._meta_rows(
+                    tsql.build_enumerate_filesystem(directory), "list", directory=directory
+                )
+                entries = [
+                    DirEntry(
+                        _text(r.get("file_or_directory_name")),
+                        _bool(r.get("is_directory")),
+                        _int(r.get("size_in_bytes")),
+                    )
+                    for r in rows
+                ]
+            except ServerError as exc:
+                if exc.number not in (208, 2812, 4121, 195):
+                    raise
+                rows = await self._dirtree(directory)
+                entries = rows
+        else:
+            entries = await self._dirtree(directory)
+        entries = [e for e in entries if e.name and e.name not in (".", "..")]
+        if not entries:
+            exists, _ = await self.check_dir(directory)
+            if not exists:
+                raise ServerError(
+                    f"The directory {directory} does not exist on the SQL Server host.",
+                    "Directories are on the server's machine, not this one; pick one that exists "
+                    f"there (e.g. {facts.default_backup_path}).",
+                )
+        return sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
+
+    async def _dirtree(self, directory: str) -> list[DirEntry]:
+        rows = await self._meta_rows(tsql.build_dirtree(directory), "list", directory=directory)
+        return [
+            DirEntry(_text(r.get("subdirectory")), _int(r.get("file", 0)) == 0)
+            for r in rows
+            if _int(r.get("depth", 1)) == 1
+        ]
+
+    async def check_dir(self, path: str) -> tuple[bool, int | None]:
+        """(exists and is a directory on the server, free bytes there or None)."""
+        directory = await self._dir(path)
+        rows = await self._meta_rows(tsql.build_fileexist(directory), "list", directory=directory)
+        row = rows[0] if rows else {}
+        is_dir = _bool(row.get("File is a Directory"))
+        if not is_dir:
+            return False, None
+        return True, await self._free_bytes(directory)
+
+    async def _free_bytes(self, directory: str) -> int | None:
+        facts = await self.facts()
+        windows = facts.path_separator == "\\"
+
+        def norm(p: str) -> str:
+            return p.lower() if windows else p
+
+        with contextlib.suppress(MsdeError):
+            rows = await self._meta_rows(tsql.VOLUMES_SQL)
+            best: tuple[int, int] | None = None
+            for row in rows:
+                mount = _text(row.get("volume_mount_point"))
+                if mount and norm(directory + facts.path_separator).startswith(norm(mount)):
+                    if best is None or len(mount) > best[0]:
+                        best = (len(mount), _int(row.get("available_bytes")))
+            if best is not None:
+                return best[1]
+        if windows and re.match(r"^[A-Za-z]:", directory):
+            with contextlib.suppress(MsdeError):
+                for row in await self._meta_rows(tsql.FIXED_DRIVES_SQL):
+                    if _text(row.get("drive")).upper() == directory[0].upper():
+                        return _int(row.get("MB free")) * 1024 * 1024
+        return None
+
+    async def backups_in(self, directory: str) -> list[BackupInfo]:
+        """Every ``*.bak`` in ``directory`` (server side) that ``RESTORE HEADERONLY`` can read."""
+        facts = await self.facts()
+        folder = await self._dir(directory)
+        found: list[BackupInfo] = []
+        for entry in await self.list_dir(folder):
+            if entry.is_dir or not entry.name.lower().endswith(".bak"):
+                continue
+            path = tsql.server_path_join(folder, entry.name, facts.path_separator)
+            try:
+                headers = await self._meta_rows(
+                    tsql.build_headeronly(path), "headeronly", path=path
+                )
+            except MsdeError as exc:
+                log.info("skipping unreadable backup %s: %s", path, exc)
+                continue
+            info = _backup_info(path, headers)
+            if info is not None:
+                found.append(info)
+        return found
+
+    async def header(self, path: str) -> list[Row]:
+        """``RESTORE HEADERONLY`` rows of one backup file (server path)."""
+        return await self._meta_rows(tsql.build_headeronly(path), "headeronly", path=path)
+
+    # -- streaming helper ------------------------------------------------------------------
+
+    async def _run(
+        self,
+        session: Session,
+        sql: str,
+        code: str,
+        operation: str,
+        sink: list[msgs.SqlMessage],
+        **kw: str,
+    ) -> AsyncIterator[Event]:
+        """Run one statement, yielding ServerMessage/Progress live; raise a translated error."""
+        try:
+            async with contextlib.aclosing(session.stream(sql)) as stream:
+                async for msg in stream:
+                    sink.append(msg)
+                    for event in msgs.events_for(msg, code):
+                        yield event
+        except SqlFailure as failure:
+            raise self._error(failure, operation, **kw) from None
+
+    # -- backup ----------------------------------------------------------------------------
+
+    def backup(
+        self, dossier: Dossier, directory: str, options: BackupOptions
+    ) -> AsyncIterator[Event]:
+        return self._backup(dossier, directory, options)
+
+    async def _backup(
+        self, dossier: Dossier, directory: str, options: BackupOptions
+    ) -> AsyncIterator[Event]:
+        code = dossier.code
+        began = time.monotonic()
+        steps = ("backup", "verify") if options.verify else ("backup",)
+        yield Started(code, "backup", steps)
+        session: Session | None = None
+        path = ""
+        done = False
+        try:
+            if dossier.backend != "mssql":
+                raise BadInput(
+                    f"Dossier {code} is not on SQL Server.", "Use the embedded backup for it."
+                )
+            facts = await self.facts()
+            database = dossier.location or naming.database_name(dossier.number, dossier.short)
+            folder = tsql.normalize_server_dir(directory, facts.path_separator)
+            path = tsql.server_path_join(
+                folder,
+                naming.native_backup_name(file_stem(database), datetime.now()),
+                facts.path_separator,
+            )
+            compression = compression_for(facts, options.compression)
+            sql = tsql.build_backup(
+                database,
+                path,
+                checksum=True,
+                init=True,
+                copy_only=options.copy_only,
+                compression=compression,
+                stats=options.stats,
+                name=f"{file_stem(database)} full backup"[: tsql.MAX_BACKUP_NAME],
+                description=backup_description(dossier),
+            )
+            session = await self._open()
+            yield Step(code, "backup", path)
+            yield Statement(code, sql)
+            seen: list[msgs.SqlMessage] = []
+            async with contextlib.aclosing(
+                self._run(
+                    session,
+                    sql,
+                    code,
+                    "backup",
+                    seen,
+                    database=database,
+                    path=path,
+                    directory=folder,
+                )
+            ) as events:
+                async for event in events:
+                    yield event
+            rate = next((t for t in map(msgs.throughput, seen) if t is not None), None)
+            details: dict[str, object] = {
+                "database": database,
+                "file": path,
+                "compressed": bool(compression),
+                "copy_only": options.copy_only,
+            }
+            if rate is not None:
+                details.update(
+                    pages=rate.pages,
+                    bytes=rate.bytes,
+                    mb_per_s=rate.mb_per_s,
+                    server_seconds=rate.seconds,
+                )
+            verified = False
+            if options.verify:
+                yield Step(code, "verify", path)
+                async with contextlib.aclosing(
+                    self._verify_events(session, code, path, checksum=True)
+                ) as events:
+                    async for event in events:
+                        if isinstance(event, _Verified):
+                            verified = event.ok
+                        else:
+                            yield event
+                if not verified:
+                    raise BackupInvalid(
+                        f"The backup {path} was written but SQL Server did not confirm it is valid.",
+                        "Do not rely on it; run the backup again.",
+                    )
+            done = True
+            yield DossierResult(
+                code,
+                ok=True,
+                message=f"Backed up to {path}" + (" and verified." if verified else "."),
+                verified=verified,
+                files=(path,),
+                seconds=time.monotonic() - began,
+                details=details,
+            )
+        except MsdeError as exc:
+            done = True
+            for event in _failure_events(exc, code):
+                yield event
+            yield DossierResult(
+                code,
+                ok=False,
+                message=exc.message,
+                hint=exc.hint,
+                files=(),
+                seconds=time.monotonic() - began,
+                details=_error_details(exc) | {"file": path},
+            )
+        finally:
+            if not done and path:
+                log.warning(
+                    "backup of %s cancelled: %s on the server is incomplete or unverified and must "
+                    "not be used",
+                    code,
+                    path,
+                )
+            if session is not None:
+                await session.close()
+
+    # -- verify ----------------------------------------------------------------------------
+
+    async def _verify_events(
+        self,
+        session: Session,
+        code: str,
+        path: str,
+        *,
+        checksum: bool,
+        file: int = 1,
+        moves: tuple[tuple[str, str], ...] = (),
+    ) -> AsyncIterator[Event]:
+        """VERIFYONLY events, then a private ``_Verified(ok)`` marker (ok only on 3262)."""
+        sql = tsql.build_verifyonly(path, file=file, checksum=checksum, moves=moves)
+        yield Statement(code, sql)
+        seen: list[msgs.SqlMessage] = []
+        async with contextlib.aclosing(
+            self._run(session, sql, code, "verify", seen, path=path)
+        ) as events:
+            async for event in events:
+                yield event
+        yield _Verified(code, any(msgs.verified_file(m) == file for m in seen))
+
+    def verify(self, file: str) -> AsyncIterator[Event]:
+        return self._verify(file)
+
+    async def _verify(self, file: str) -> AsyncIterator[Event]:
+        name = tsql.server_basename(file)
+        began = time.monotonic()
+        yield Started(name, "verify", ("verify",))
+        session: Session | None = None
+        try:
+            facts = await self.facts()
+            folder = tsql.normalize_server_dir(
+                tsql.server_dirname(file, facts.path_separator), facts.path_separator
+            )
+            path = tsql.server_path_join(folder, name, facts.path_separator)
+            session = await self._open()
+            yield Step(name, "read", path)
+            headers = await self._rows(
+                session, tsql.build_headeronly(path), name, "headeronly", path=path
+            )
+            info = _backup_info(path, headers)
+            if info is None:
+                raise BackupInvalid(
+                    f"{path} holds no backup set.", "Choose a .bak file made by BACKUP DATABASE."
+                )
+            yield Step(name, "verify", path)
+            verified = False
+            async with contextlib.aclosing(
+                self._verify_events(session, name, path, checksum=info.has_checksums)
+            ) as events:
+                async for event in events:
+                    if isinstance(event, _Verified):
+                        verified = event.ok
+                    else:
+                        yield event
+            if not verified:
+                raise BackupInvalid(
+                    f"SQL Server did not confirm that {path} is valid.",
+                    "Do not rely on this backup; take a new one.",
+                )
+            note = (
+                ""
+                if info.has_checksums
+                else " (it has no page checksums: only its structure was checked)"
+            )
+            yield DossierResult(
+                name,
+                ok=True,
+                message=f"{path} is valid{note}.",
+                verified=True,
+                files=(path,),
+                seconds=time.monotonic() - began,
+                details={
+                    "database": info.database,
+                    "code": info.code,
+                    "guid": info.guid,
+                    "checksums": info.has_checksums,
+                },
+            )
+        except MsdeError as exc:
+            for event in _failure_events(exc, name):
+                yield event
+            yield DossierResult(
+                name,
+                ok=False,
+                message=exc.message,
+                hint=exc.hint,
+                seconds=time.monotonic() - began,
+                details=_error_details(exc) | {"file": file},
+            )
+        finally:
+            if session is not None:
+                await session.close()
+
+    async def _rows(
+        self, session: Session, sql: str, code: str, operation: str, **kw: str
+    ) -> list[Row]:
+        try:
+            return await session.rows(sql)
+        except SqlFailure as failure:
+            raise self._error(failure, operation, **kw) from None
+
+    # -- restore ---------------------------------------------------------------------------
+
+    def restore(self, item: RestoreItem, *, verify_first: bool = True) -> AsyncIterator[Event]:
+        return self._restore(item, verify_first=verify_first)
+
+    async def _restore(self, item: RestoreItem, *, verify_first: bool) -> AsyncIterator[Event]:
+        began = time.monotonic()
+        number = naming.check_number(item.number)
+        short = naming.check_short(item.short)
+        code = f"{number}{short}"
+        database = naming.database_name(number, short)
+        steps = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
+        yield Started(code, "restore", steps)
+        session: Session | None = None
+        state = "preparing"  # preparing | restoring | done
+        existed = False
+        safety = ""
+        try:
+            facts = await self.facts()
+            sep = facts.path_separator
+            source = tsql.server_path_join(
+                tsql.normalize_server_dir(tsql.server_dirname(item.source, sep), sep),
+                tsql.server_basename(item.source),
+                sep,
+            )
+            session = await self._open()
+
+            # 1. what the backup holds
+            yield Step(code, "read", source)
+            sql = tsql.build_headeronly(source)
+            yield Statement(code, sql)
+            headers = await self._rows(session, sql, code, "headeronly", path=source)
+            header = _full_backup_header(headers, source)
+            position = _int(header.get("Position"), 1) or 1
+            their_major = _int(header.get("SoftwareVersionMajor"))
+            if their_major > facts.version_major:
+                theirs = ".".join(
+                    str(_int(header.get(k)))
+                    for k in (
+                        "SoftwareVersionMajor",
+                        "SoftwareVersionMinor",
+                        "SoftwareVersionBuild",
+                    )
+                )
+                raise ServerError(
+                    f"The backup was made by a newer SQL Server ({theirs}) than this one ({facts.version}).",
+                    "Restore it on a server of the same or a newer version; a backup never goes to "
+                    "an older version.",
+                    number=3169,
+                )
+            sql = tsql.build_filelistonly(source, file=position)
+            yield Statement(code, sql)
+            files = await self._rows(session, sql, code, "headeronly", path=source)
+            if not files:
+                raise BackupInvalid(f"{source} lists no database files.", "Choose another backup.")
+
+            # 2. the target database and its files
+            existing = await self._rows(
+                session, tsql.build_database_exists(database), code, "query", database=database
+            )
+            existed = bool(existing)
+            if existed and not item.replace:
+                raise DossierExists(
+                    f"The database {database} already exists on {self.connection.host}.",
+                    "Choose another dossier number, or confirm replacing it (--replace); a safety "
+                    "backup is taken first.",
+                )
+            data_dir = tsql.normalize_server_dir(item.data_dir or facts.default_data_path, sep)
+            log_dir = tsql.normalize_server_dir(
+                item.log_dir
+                or (item.data_dir if item.data_dir else facts.default_log_path)
+                or data_dir,
+                sep,
+            )
+            moves = await self._targets(
+                session, code, database, files, data_dir, log_dir, sep, existed
+            )
+
+            # 3. verify with the same MOVE
+            if verify_first:
+                yield Step(code, "verify", source)
+                ok = False
+                async with contextlib.aclosing(
+                    self._verify_events(
+                        session,
+                        code,
+                        source,
+                        checksum=_bool(header.get("HasBackupChecksums")),
+                        file=position,
+                        moves=tuple(moves),
+                    )
+                ) as events:
+                    async for event in events:
+                        if isinstance(event, _Verified):
+                            ok = event.ok
+                        else:
+                            yield event
+                if not ok:
+                    raise BackupInvalid(
+                        f"SQL Server did not confirm that {source} is valid; nothing was restored.",
+                        "Use another backup.",
+                    )
+
+            # 4. safety copy of the database about to be replaced
+            if existed:
+                safety = tsql.server_path_join(
+                    facts.default_backup_path,
+                    f"{database}_{naming.stamp(datetime.now())}_before_restore.bak",
+                    sep,
+                )
+                yield Step(code, "safety copy", safety)
+                sql = tsql.build_backup(
+                    database,
+                    safety,
+                    copy_only=True,
+                    compression=compression_for(facts, None),
+                    stats=10,
+                    name=f"{database} safety copy before restore",
+                    description=f"msde-tui {__version__} dossier={code} safety copy before restore",
+                )
+                yield Statement(code, sql)
+                sink: list[msgs.SqlMessage] = []
+                async with contextlib.aclosing(
+                    self._run(
+                        session,
+                        sql,
+                        code,
+                        "backup",
+                        sink,
+                        database=database,
+                        path=safety,
+                        directory=facts.default_backup_path,
+                    )
+                ) as events:
+                    async for event in events:
+                        yield event
+                ok = False
+                async with contextlib.aclosing(
+                    self._verify_events(session, code, safety, checksum=True)
+                ) as events:
+                    async for event in events:
+                        if isinstance(event, _Verified):
+                            ok = event.ok
+                        else:
+                            yield event
+                if not ok:
+                    raise BackupInvalid(
+                        f"The safety copy {safety} of {database} could not be verified; nothing was "
+                        "restored.",
+                        "Check the default backup directory on the server, then try again.",
+                    )
+
+            # 5. restore
+            yield Step(code, "restore", database)
+            sql = tsql.build_restore(
+                database, source, moves, replace=existed, recovery=True, stats=5, file=position
+            )
+            yield Statement(code, sql)
+            state = "restoring"
+            sink = []
+            async with contextlib.aclosing(
+                self._run(session, sql, code, "restore", sink, database=database, path=source)
+            ) as events:
+                async for event in events:
+                    yield event
+            state = "done"
+            dossier = Dossier(
+                number=number,
+                short=short,
+                company=item.company or _text(header.get("DatabaseName")),
+                backend="mssql",
+                location=database,
+                profile=self.connection.profile,
+                status="restored",
+            )
+            yield Progress(code, percent=100.0)
+            yield DossierResult(
+                code,
+                ok=True,
+                message=f"Restored {source} as {database}"
+                + (f" (safety copy: {safety})." if safety else "."),
+                verified=verify_first,
+                files=(source,) + ((safety,) if safety else ()),
+                seconds=time.monotonic() - began,
+                details={
+                    "database": database,
+                    "source_database": _text(header.get("DatabaseName")),
+                    "replaced": existed,
+                    "safety_backup": safety or None,
+                    "moves": [list(m) for m in moves],
+                    "dossier": asdict(dossier),
+                },
+            )
+        except MsdeError as exc:
+            failed_state = state
+            state = "done"
+            for event in _failure_events(exc, code):
+                yield event
+            hint = exc.hint
+            if failed_state == "restoring" and not existed:
+                await self._drop_half_restored(database)
+            if failed_state == "restoring" and existed and safety:
+                hint = f"{hint} The previous database can be brought back from the safety copy {safety}.".strip()
+            yield DossierResult(
+                code,
+                ok=False,
+                message=exc.message,
+                hint=hint,
+                seconds=time.monotonic() - began,
+                details=_error_details(exc)
+                | {"database": database, "safety_backup": safety or None},
+            )
+        finally:
+            if session is not None:
+                await session.close()
+            if state == "restoring":
+                await self._after_cancelled_restore(database, existed, safety)
+
+    async def _targets(
+        self,
+        session: Session,
+        code: str,
+        database: str,
+        files: list[Row],
+        data_dir: str,
+        log_dir: str,
+        sep: str,
+        existed: bool,
+    ) -> list[tuple[str, str]]:
+        """MOVE targets that collide with no other database's file and no existing file."""
+        listing = [(_text(f.get("LogicalName")), _text(f.get("Type")) or "D") for f in files]
+        own: set[str] = set()
+        taken: set[str] = set()
+        try:
+            rows = await session.rows(tsql.MASTER_FILES_SQL)
+            if existed:
+                own = {
+                    _text(r.get("physical_name"))
+                    for r in await session.rows(tsql.build_database_files(database))
+                }
+            taken = {_text(r.get("physical_name")) for r in rows} - own
+        except SqlFailure as failure:
+            log.info("cannot read sys.master_files: %s", failure)
+        for _ in range(20):
+            moves = tsql.restore_targets(
+                database, listing, data_dir=data_dir, log_dir=log_dir, sep=sep, taken=taken
+            )
+            clash = False
+            for _logical, physical in moves:
+                if physical in own:
+                    continue
+                try:
+                    rows = await session.rows(tsql.build_fileexist(physical))
+                except SqlFailure:
+                    rows = []
+                if rows and (
+                    _bool(rows[0].get("File Exists")) or _bool(rows[0].get("File is a Directory"))
+                ):
+                    taken.add(physical)
+                    clash = True
+            if not clash:
+                return moves
+        raise ServerError(
+            f"Cannot find free file names for {database} in {data_dir}.",
+            "Choose another data directory on the server.",
+        )
+
+    async def _after_cancelled_restore(self, database: str, existed: bool, safety: str) -> None:
+        """A RESTORE was stopped half-way: never leave it silently."""
+        if existed:
+            log.warning(
+                "restore over %s cancelled: the database is left unusable (RESTORING); restore the "
+                "safety copy %s to bring the previous data back",
+                database,
+                safety,
+            )
+            return
+        await self._drop_half_restored(database)
+
+    async def _drop_half_restored(self, database: str) -> None:
+        """Remove a *new* database a stopped or failed RESTORE left behind (nothing to lose)."""
+        try:
+            side = await Session.open(self._target)
+            try:
+                if await side.rows(tsql.build_database_exists(database)):
+                    await side.query(tsql.build_drop_database(database))
+                    log.warning(
+                        "restore of %s stopped: the half-restored database was removed", database
+                    )
+            finally:
+                await side.close()
+        except (SqlFailure, OSError) as exc:
+            log.warning(
+                "restore of %s stopped: the half-restored database could not be removed (%s); "
+                "drop it on the server",
+                database,
+                exc,
+            )
+
+
+@dataclass(frozen=True)
+class _Verified(Event):
+    """Private marker ending ``_verify_events`` (never leaves this module)."""
+
+    ok: bool = False
+
+
+def _full_backup_header(headers: list[Row], source: str) -> Row:
+    if not headers:
+        raise BackupInvalid(
+            f"{source} holds no backup set.", "Choose a .bak file made by BACKUP DATABASE."
+        )
+    full = [h for h in headers if _int(h.get("BackupType"), 1) == 1]
+    if not full:
+        raise BadInput(
+            f"{source} holds no full database backup (only log or differential backups).",
+            "Choose a full backup (the ones this tool makes are full backups).",
+        )
+    return max(full, key=lambda h: _int(h.get("Position"), 1))
+
+
+def _backup_info(path: str, headers: list[Row]) -> BackupInfo | None:
+    if not headers:
+        return None
+    try:
+        header = _full_backup_header(headers, path)
+    except MsdeError:
+        header = headers[-1]
+    database = _text(header.get("DatabaseName"))
+    code, guid = parse_description(_text(header.get("BackupDescription")))
+    if code is None:
+        parsed = naming.parse_database_name(database)
+        code = parsed.code if parsed else None
+    finished = header.get("BackupFinishDate") or header.get("BackupStartDate")
+    major = _int(header.get("SoftwareVersionMajor"))
+    return BackupInfo(
+        file=path,
+        database=database,
+        created_at=finished if isinstance(finished, datetime) else None,
+        size_bytes=_int(header.get("BackupSize")),
+        server_version=".".join(
+            str(_int(header.get(k)))
+            for k in ("SoftwareVersionMajor", "SoftwareVersionMinor", "SoftwareVersionBuild")
+        ),
+        version_major=major,
+        has_checksums=_bool(header.get("HasBackupChecksums")),
+        guid=guid,
+        code=code,
+    )
+
+
+def _failure_events(exc: MsdeError, code: str) -> list[Event]:
+    return [
+        ServerMessage(code, m.text, m.number, m.severity)
+        for m in getattr(exc, "server_messages", ())
+        if m.is_error
+    ]
+
+
+def _error_details(exc: MsdeError) -> dict[str, object]:
+    return {"error": type(exc).__name__, "number": getattr(exc, "number", None)}
