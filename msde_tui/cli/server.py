@@ -1,9 +1,180 @@
-"""CLI commands: server (placeholder until its issue lands)."""
+"""CLI commands: ``msde server add|list|remove|test|dirs`` (SQL Server connection profiles).
+
+Profiles never hold a password: it comes from ``MSDE_PASSWORD`` or a hidden prompt.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import asdict
+
 import typer
+from rich.table import Table
+
+from msde_tui.cli.common import State, console, emit, state
+from msde_tui.engine.mssql import profiles
+from msde_tui.engine.mssql.backend import MssqlBackend
+from msde_tui.engine.mssql.driver import DRIVERS
+
+server_app = typer.Typer(
+    name="server",
+    help="SQL Server connection profiles: add, list, remove, test, browse server directories.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.add_typer(server_app, name="server")
+
+
+def ask_password(profile: profiles.Profile) -> str:
+    """``MSDE_PASSWORD`` or a hidden prompt; never stored."""
+    from_env = profiles.password_from_env()
+    if from_env is not None:
+        return from_env
+    return str(
+        typer.prompt(
+            f"Password for {profile.user} on {profile.host}",
+            hide_input=True,
+            default="",
+            show_default=False,
+        )
+    )
+
+
+def backend_for(st: State, name: str) -> MssqlBackend:
+    profile = profiles.get(name, st.home)
+    return MssqlBackend(profile.connection(ask_password(profile)))
+
+
+@server_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name, e.g. office."),
+    host: str = typer.Option(
+        ..., "--host", help="Server name or address, optionally srv\\INSTANCE."
+    ),
+    port: int = typer.Option(1433, "--port", help="TCP port (1433 by default)."),
+    user: str = typer.Option(..., "--user", help="SQL Server login."),
+    driver: str = typer.Option("pymssql", "--driver", help=f"One of: {', '.join(DRIVERS)}."),
+    replace: bool = typer.Option(False, "--replace", help="Change an existing profile."),
+) -> None:
+    """Save a connection profile (no password is ever stored)."""
+    st = state(ctx)
+    profile = profiles.check_profile(name, host, port, user, driver)
+    path = profiles.add(profile, st.home, replace=replace)
+    emit(
+        st,
+        {"profile": asdict(profile), "file": str(path)},
+        f"Saved profile '{name}' ({user} on {profile.host}:{port}, {driver}) in {path}.\n"
+        f"The password is not stored: set {profiles.PASSWORD_ENV} or type it when asked.",
+    )
+
+
+@server_app.command("list")
+def list_profiles(ctx: typer.Context) -> None:
+    """Show the saved connection profiles."""
+    st = state(ctx)
+    found = profiles.load(st.home)
+    if st.json:
+        emit(st, {"profiles": [asdict(p) for p in found.values()]})
+        return
+    if not found:
+        console.print(
+            "No connection profile yet. Add one with: msde server add NAME --host HOST --user USER"
+        )
+        return
+    table = Table("Name", "Host", "Port", "User", "Driver", box=None)
+    for p in found.values():
+        table.add_row(p.name, p.host, str(p.port), p.user, p.driver)
+    console.print(table)
+
+
+@server_app.command("remove")
+def remove(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.")) -> None:
+    """Forget a connection profile (nothing on the server is touched)."""
+    st = state(ctx)
+    removed = profiles.remove(name, st.home)
+    emit(st, {"removed": asdict(removed)}, f"Removed profile '{name}'.")
+
+
+@server_app.command("test")
+def test(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.")) -> None:
+    """Connect and show version, edition, the Express size limit and the default paths."""
+    st = state(ctx)
+    backend = backend_for(st, name)
+
+    async def run() -> tuple[object, list[object]]:
+        try:
+            facts = await backend.facts()
+            dbs = await backend.databases()
+            return facts, dbs
+        finally:
+            await backend.close()
+
+    facts, dbs = asyncio.run(run())
+    from msde_tui.engine.backend import ServerFacts  # noqa: PLC0415
+
+    assert isinstance(facts, ServerFacts)
+    limit = facts.size_limit_bytes
+    payload = asdict(facts) | {
+        "is_express": facts.is_express,
+        "size_limit_bytes": limit,
+        "service_account": backend.service_account,
+        "dossier_databases": [asdict(d) for d in dbs],  # type: ignore[call-overload]
+    }
+    lines = [
+        f"Connected to {backend.connection.host} as {backend.connection.user}.",
+        f"  {facts.product}",
+        f"  version   {facts.version}",
+        f"  edition   {facts.edition}"
+        + (" (Express: no backup compression)" if facts.is_express else ""),
+    ]
+    if limit is not None:
+        lines.append(f"  limit     {limit // 1024**3} GB per database (data files)")
+    lines += [
+        f"  backups   {facts.default_backup_path}",
+        f"  data      {facts.default_data_path}",
+        f"  log       {facts.default_log_path}",
+        f"  service   {backend.service_account}",
+        f"  dossiers  {len(dbs)} database(s)",
+    ]
+    emit(st, payload, "\n".join(lines))
+
+
+@server_app.command("dirs")
+def dirs(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name."),
+    path: str = typer.Argument(
+        None, help="Directory on the SQL Server host (default: its backup path)."
+    ),
+) -> None:
+    """List a directory as the SQL Server service sees it on its own machine."""
+    st = state(ctx)
+    backend = backend_for(st, name)
+
+    async def run() -> tuple[str, list[object], tuple[bool, int | None]]:
+        try:
+            facts = await backend.facts()
+            where = path or facts.default_backup_path
+            entries = await backend.list_dir(where)
+            return where, list(entries), await backend.check_dir(where)
+        finally:
+            await backend.close()
+
+    where, entries, (_exists, free) = asyncio.run(run())
+    payload = {"directory": where, "free_bytes": free, "entries": [asdict(e) for e in entries]}  # type: ignore[call-overload]
+    lines = [
+        f"{where} on {backend.connection.host}"
+        + (f" ({free / 1024**3:.1f} GB free)" if free is not None else "")
+    ]
+    for e in entries:
+        lines.append(
+            f"  {e.name}{'/' if e.is_dir else ''}"
+            + ("" if e.is_dir else f"  {e.size_bytes:,} bytes")
+        )  # type: ignore[attr-defined]
+    if not entries:
+        lines.append("  (empty)")
+    emit(st, payload, "\n".join(lines))

@@ -349,11 +349,19 @@ class MssqlBackend:
                         best = (len(mount), _int(row.get("available_bytes")))
             if best is not None:
                 return best[1]
-        if windows and re.match(r"^[A-Za-z]:", directory):
-            with contextlib.suppress(MsdeError):
-                for row in await self._meta_rows(tsql.FIXED_DRIVES_SQL):
-                    if _text(row.get("drive")).upper() == directory[0].upper():
-                        return _int(row.get("MB free")) * 1024 * 1024
+        # xp_fixeddrives: a drive letter per row on Windows, a mount point elsewhere
+        with contextlib.suppress(MsdeError):
+            best = None
+            for row in await self._meta_rows(tsql.FIXED_DRIVES_SQL):
+                drive = _text(row.get("drive"))
+                if len(drive) == 1 and windows:
+                    hit = directory[:1].upper() == drive.upper()
+                else:
+                    hit = bool(drive) and norm(directory + facts.path_separator).startswith(norm(drive))
+                if hit and (best is None or len(drive) > best[0]):
+                    best = (len(drive), _int(row.get("MB free")) * 1024 * 1024)
+            if best is not None:
+                return best[1]
         return None
 
     async def backups_in(self, directory: str) -> list[BackupInfo]:

@@ -75,6 +75,7 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = tuple(
         (229, r"permission was denied on the object"),
         (911, r"^Database '.*' does not exist"),
         (3156, r"cannot be restored to .* Use WITH MOVE"),
+        (3634, r"The operating system returned the error .* while attempting"),
     )
 )
 
@@ -228,6 +229,12 @@ _NET_NUMBERS = {20002, 20003, 20004, 20006, 20009, 20017, 20047, 20020, 20014}
 INFO_MAX_SEVERITY = 10
 
 
+def _int_in(text: str) -> int | None:
+    """``… returned the error '3(The system cannot find …)' …`` -> 3."""
+    match = re.search(r"error '(\d+)\(", text)
+    return int(match[1]) if match else None
+
+
 def os_error(text: str) -> int | None:
     """``… Operating system error 5(Access is denied.).`` -> 5."""
     match = _OS_ERROR_RE.search(text)
@@ -289,6 +296,21 @@ def translate(
         )
     if num == 3201:
         return _device(cause, ctx)
+    if num == 3634:
+        code = os_error(said) or _int_in(said)
+        folder = ctx.directory or "the directory"
+        if code == 5:
+            return ServerError(
+                f"{_cap(ctx.account)} cannot read {folder}.",
+                f"Give {ctx.account} read access to {folder}, or choose another directory.",
+                number=3634,
+            )
+        if code in (2, 3):
+            return ServerError(
+                f"The directory {folder} does not exist on the SQL Server host.",
+                "Directories are on the server's machine, not this one; pick one that exists there.",
+                number=3634,
+            )
     if num == 5133:
         return ServerError(
             f"SQL Server cannot find the directory for a database file ({said}).",
