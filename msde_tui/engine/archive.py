@@ -1,0 +1,739 @@
+"""Archiving fiscal years into a PAF, and importing them back (SPEC 5.5, ACCOUNTING.md).
+
+Archive, per dossier, all inside ONE exclusive transaction (``BEGIN IMMEDIATE``: nobody
+writes between what is read and what is changed):
+
+1. read the years' rows (``entry``, ``entry_line``, ``attachment``; exact rows, original ids)
+   and compute each year's balance OD: per balance key (account; account + third party on
+   400/440) the net of the year's REAL entries. Classes 0–5 thus carry the cumulative closing
+   balance (the year's opening entry is inside), classes 6–7 the year's movements. The OD sums
+   to zero by construction (every entry balances), so no 140/141 line is needed: carrying
+   classes 6–7 keeps the archived year's own balances — and with them the next year's
+   opening-entry check — exactly as they were;
+2. write the PAF (atomically, beside nothing else) and READ IT BACK: container checksums, the
+   manifest, and a digest of every decoded row equal to the digest of the rows in the dossier;
+3. delete the years' attachments, lines and entries; insert one OD per year (journal MISC,
+   origin ARCHIVE_BALANCE, dated the year's last day, number = next free number in (year, OD
+   journal), id above every id ever used so no archived id can be reused); mark the year
+   ARCHIVED. Nothing is renumbered;
+4. check every kept year's trial balance is identical and every archived year's net balances
+   too; then COMMIT. Any failure or kill before COMMIT leaves the dossier as it was (a PAF
+   written before the kill is harmless: importing it is refused, its years not being archived).
+
+Import reverses it: same dossier only (GUID), the OD in the dossier must be the one the PAF
+describes; delete it, put every row back with its ids, restore the year's status, check the
+year's balances equal the OD's, COMMIT; then optionally delete the PAF.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from msde_tui.engine import ledger, naming, schema
+from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.errors import (
+    BackupInvalid,
+    BadInput,
+    DiskFull,
+    DossierDamaged,
+    PackError,
+    WrongDossier,
+)
+from msde_tui.engine.events import Event, Step
+from msde_tui.engine.ledger import FiscalYear
+
+ARCHIVE_TABLES: tuple[sa.Table, ...] = (schema.entry, schema.entry_line, schema.attachment)
+DEFAULT_AGE = 7
+BATCH = 5_000
+OnEvent = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class ArchivedYear:
+    code: str
+    year_id: int
+    start: date
+    end: date
+    status: str  # status before archiving (restored on import)
+    entries: int
+    lines: int
+    attachments: int
+    balance_entry_id: int | None  # None when every balance of the year was zero
+    balance_number: int | None
+    balance_lines: int
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    dossier: str
+    paf: Path
+    years: tuple[ArchivedYear, ...]
+    verified: bool
+    size: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class UnarchiveResult:
+    dossier: str
+    paf: Path
+    years: tuple[str, ...]
+    entries: int
+    lines: int
+    attachments: int
+    paf_deleted: bool
+    seconds: float
+
+
+@dataclass
+class _Plan:
+    code: str
+    guid: str
+    years: list[FiscalYear]
+    journal_id: int
+    journal_code: str
+    od: dict[int, dict[str, Any]] = field(default_factory=dict)  # year id -> balance OD spec
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- PAF container
+# Interim container until packfmt lands: a zip with manifest.json and one Arrow IPC stream
+# (zstd) per table. Only these three functions know the container.
+
+
+def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
+    kind = column.type
+    if isinstance(kind, sa.LargeBinary):
+        return pa.large_binary()
+    if isinstance(kind, sa.DateTime):
+        return pa.timestamp("us")
+    if isinstance(kind, sa.Date):
+        return pa.date32()
+    if isinstance(kind, sa.Integer):
+        return pa.int64()
+    return pa.large_string()
+
+
+def _arrow_schema(table: sa.Table) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _arrow_type(c)) for c in table.columns])
+
+
+def _paf_write(
+    path: Path, manifest: dict[str, Any], tables: Iterable[tuple[sa.Table, Iterable[list[tuple[Any, ...]]]]]
+) -> int:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+            for table, batches in tables:
+                sch = _arrow_schema(table)
+                with zf.open(f"{table.name}.arrow", "w", force_zip64=True) as member:
+                    options = pa.ipc.IpcWriteOptions(compression="zstd")
+                    with pa.ipc.new_stream(member, sch, options=options) as writer:
+                        for batch in batches:
+                            columns = list(zip(*batch, strict=True)) if batch else [[] for _ in sch]
+                            writer.write_batch(pa.record_batch(
+                                [pa.array(col, type=f.type) for col, f in zip(columns, sch, strict=True)],
+                                schema=sch,
+                            ))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise DiskFull(f"No space left to write {path}.", "Free some space and run it again.") from exc
+        raise BadInput(f"Cannot write {path} ({exc.strerror}).", "Check the directory's permissions.") from exc
+    return path.stat().st_size
+
+
+def _paf_manifest(path: Path) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return dict(json.loads(zf.read("manifest.json")))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise PackError(f"{path} cannot be read as a PAF ({exc}).", "The file is damaged or not a PAF.") from exc
+
+
+def _paf_rows(path: Path, table: sa.Table) -> Iterator[list[tuple[Any, ...]]]:
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(f"{table.name}.arrow") as member:
+            reader = pa.ipc.open_stream(member)
+            for batch in reader:
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                yield list(zip(*columns, strict=True))
+    except (OSError, zipfile.BadZipFile, KeyError, pa.ArrowException) as exc:
+        raise PackError(f"{path}: the {table.name} rows cannot be read ({exc}).", "The PAF is damaged.") from exc
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def default_years(years: Iterable[FiscalYear], today: date, older_than: int = DEFAULT_AGE) -> list[FiscalYear]:
+    """The years proposed for archiving: closed and ended at least ``older_than`` years ago."""
+    return [y for y in years if y.status == "CLOSED" and y.ended_years_ago(today) >= older_than]
+
+
+def archivable(years: Iterable[FiscalYear]) -> list[FiscalYear]:
+    """Years "Select" ticks: every closed year (open ones cannot be archived)."""
+    return [y for y in years if y.status == "CLOSED"]
+
+
+def _check_selection(years: list[FiscalYear]) -> None:
+    for y in years:
+        if y.status == "ARCHIVED":
+            raise BadInput(
+                f"Fiscal year {y.code} is already archived.",
+                "Import its PAF first (msde unarchive) if you want to archive it again.",
+            )
+        if y.status != "CLOSED":
+            raise BadInput(
+                f"Fiscal year {y.code} is still open; an open year cannot be archived.",
+                "Close the fiscal year first, or leave it out of --years.",
+            )
+
+
+# --------------------------------------------------------------------------- row digests
+
+
+def feed(digest: Any, row: Iterable[Any]) -> None:
+    """Add one row to ``digest`` with a type-tagged, unambiguous encoding."""
+    for value in row:
+        if value is None:
+            digest.update(b"N;")
+        elif isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)
+            digest.update(b"B%d:" % len(data))
+            digest.update(data)
+        elif isinstance(value, bool):
+            digest.update(b"T;" if value else b"F;")
+        elif isinstance(value, int):
+            digest.update(b"I%d;" % value)
+        elif isinstance(value, datetime | date):
+            digest.update(b"D" + value.isoformat().encode() + b";")
+        else:
+            text = str(value).encode()
+            digest.update(b"S%d:" % len(text))
+            digest.update(text)
+    digest.update(b"|")
+
+
+def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.Select[Any]:
+    """SELECT every row of ``table`` (entry, entry_line or attachment) of those years, by id."""
+    e = schema.entry
+    if table is schema.entry:
+        return sa.select(e).where(e.c.fiscal_year_id.in_(year_ids)).order_by(e.c.id)
+    in_years = sa.select(e.c.id).where(e.c.fiscal_year_id.in_(year_ids))
+    return sa.select(table).where(table.c.entry_id.in_(in_years)).order_by(table.c.id)
+
+
+def _stream(conn: sa.Connection, query: sa.Select[Any], digest: Any, counter: list[int]) -> Iterator[list[tuple[Any, ...]]]:
+    result = conn.execute(query)
+    while True:
+        batch = [tuple(r) for r in result.fetchmany(BATCH)]
+        if not batch:
+            return
+        for row in batch:
+            feed(digest, row)
+        counter[0] += len(batch)
+        yield batch
+
+
+# --------------------------------------------------------------------------- archive
+
+
+def _dossier_info(conn: sa.Connection) -> sa.Row[Any]:
+    row = conn.execute(sa.select(schema.dossier_info)).first()
+    if row is None:
+        raise DossierDamaged("The dossier has no dossier_info row.", "Run 'msde check' on it.")
+    return row
+
+
+def _count(conn: sa.Connection, table: sa.Table, year_id: int) -> int:
+    query = year_rows(conn, table, [year_id]).with_only_columns(sa.func.count()).order_by(None)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _plan(conn: sa.Connection, code: str, wanted: list[str]) -> _Plan:
+    info = _dossier_info(conn)
+    years = ledger.find_years(conn, wanted)
+    if not years:
+        raise BadInput("No fiscal year to archive was given.", "Name the years with --years.")
+    _check_selection(years)
+    journal_id, journal_code = ledger.misc_journal(conn)
+    plan = _Plan(code, info.guid, years, journal_id, journal_code)
+    e, el = schema.entry, schema.entry_line
+    next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
+    next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
+    for y in years:
+        balances = [b for b in ledger.trial_balance(conn, y.id) if b.balance != 0]
+        if sum(b.balance for b in balances) != 0:
+            raise DossierDamaged(
+                f"The entries of fiscal year {y.code} do not balance; archiving stopped, nothing changed.",
+                "Run 'msde check' on the dossier and correct it first.",
+            )
+        plan.counts[y.id] = {t.name: _count(conn, t, y.id) for t in ARCHIVE_TABLES}
+        if not balances:
+            plan.od[y.id] = {"id": None, "number": None, "lines": []}
+            continue
+        lines = []
+        for no, b in enumerate(balances, start=1):
+            lines.append(
+                {
+                    "id": next_line,
+                    "line_no": no,
+                    "account_id": b.account_id,
+                    "account": b.account_number,
+                    "third_party_id": b.third_party_id,
+                    "third_party": b.third_party_code,
+                    "debit": max(b.balance, 0),
+                    "credit": max(-b.balance, 0),
+                }
+            )
+            next_line += 1
+        plan.od[y.id] = {
+            "id": next_entry,
+            "number": ledger.next_number(conn, y.id, journal_id),
+            "journal": journal_code,
+            "date": y.end.isoformat(),
+            "lines": lines,
+        }
+        next_entry += 1
+    return plan
+
+
+def _manifest(plan: _Plan, info: sa.Row[Any]) -> dict[str, Any]:
+    return {
+        "kind": "PAF",
+        "dossier": {"guid": info.guid, "code": info.code, "name": info.name, "company": info.company},
+        "years": [
+            {
+                "id": y.id,
+                "code": y.code,
+                "start": y.start.isoformat(),
+                "end": y.end.isoformat(),
+                "status": y.status,
+                "rows": plan.counts[y.id],
+                "balance_entry": plan.od[y.id],
+            }
+            for y in plan.years
+        ],
+    }
+
+
+def _od_label(code: str) -> str:
+    return f"Soldes de l'exercice archivé {code}"
+
+
+def _replace_years(conn: sa.Connection, plan: _Plan, paf_name: str) -> None:
+    year_ids = [y.id for y in plan.years]
+    e, el, att, fy = schema.entry, schema.entry_line, schema.attachment, schema.fiscal_year
+    in_years = sa.select(e.c.id).where(e.c.fiscal_year_id.in_(year_ids))
+    conn.execute(att.delete().where(att.c.entry_id.in_(in_years)))
+    conn.execute(el.delete().where(el.c.entry_id.in_(in_years)))
+    conn.execute(e.delete().where(e.c.fiscal_year_id.in_(year_ids)))
+    for y in plan.years:
+        od = plan.od[y.id]
+        if od["id"] is not None:
+            conn.execute(
+                e.insert().values(
+                    id=od["id"],
+                    fiscal_year_id=y.id,
+                    journal_id=plan.journal_id,
+                    number=od["number"],
+                    entry_date=y.end,
+                    label=_od_label(y.code),
+                    document_ref=paf_name[:40],
+                    document_date=y.end,
+                    kind="REAL",
+                    origin="ARCHIVE_BALANCE",
+                    valid_date=y.end,
+                )
+            )
+            conn.execute(
+                el.insert(),
+                [
+                    {
+                        "id": line["id"],
+                        "entry_id": od["id"],
+                        "line_no": line["line_no"],
+                        "account_id": line["account_id"],
+                        "third_party_id": line["third_party_id"],
+                        "vat_code_id": None,
+                        "label": "Solde archivé",
+                        "debit": line["debit"],
+                        "credit": line["credit"],
+                        "letter": None,
+                        "letter_date": None,
+                    }
+                    for line in od["lines"]
+                ],
+            )
+        conn.execute(fy.update().where(fy.c.id == y.id).values(status="ARCHIVED"))
+
+
+def _nets(balances: list[tuple[str, str | None, int, int]]) -> dict[tuple[str, str | None], int]:
+    return {(a, t): d - c for a, t, d, c in balances if d != c}
+
+
+def _check_balances(
+    before: dict[str, list[tuple[str, str | None, int, int]]],
+    after: dict[str, list[tuple[str, str | None, int, int]]],
+    changed: set[str],
+    what: str,
+) -> None:
+    """Kept years: identical trial balances; changed years: identical net balances."""
+    if set(before) != set(after):
+        raise DossierDamaged(f"The fiscal years changed during the {what}; nothing was changed.")
+    for code, lines in before.items():
+        same = _nets(lines) == _nets(after[code]) if code in changed else lines == after[code]
+        if not same:
+            raise DossierDamaged(
+                f"The trial balance of fiscal year {code} would change; the {what} was undone.",
+                "Run 'msde check' on the dossier; nothing was changed.",
+            )
+
+
+def _free_name(directory: Path, number: str, short: str, when: datetime) -> Path:
+    """``001-SOC_<stamp>.paf``; a second later when a file of that name exists already."""
+    for _ in range(120):
+        target = directory / naming.packed_file_name(number, short, "paf", when)
+        if not target.exists():
+            return target
+        when += timedelta(seconds=1)
+    raise BadInput(f"Too many archives of {number}{short} in {directory} at this time.", "Run it again later.")
+
+
+def archive_dossier(
+    path: Path,
+    years: list[str],
+    directory: Path,
+    *,
+    number: str | None = None,
+    short: str | None = None,
+    on_event: OnEvent | None = None,
+    now: datetime | None = None,
+) -> ArchiveResult:
+    """Archive ``years`` of the embedded dossier at ``path`` into a PAF in ``directory``."""
+    started = time.monotonic()
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise BadInput(f"The directory {directory} does not exist.", "Create it or choose another one.")
+    engine = ledger.open_engine(path, exclusive=True)
+    try:
+        with engine.connect() as conn:
+            info = _dossier_info(conn)
+            code = info.code
+            if number is None or short is None:
+                parsed = naming.parse_code(code)
+                number, short = parsed.number, parsed.short
+
+            def step(name: str, detail: str = "") -> None:
+                if on_event:
+                    on_event(Step(dossier=code, step=name, detail=detail))
+
+            conn.rollback()  # end the autobegun read; the real transaction starts here
+            with conn.begin():
+                step("read")
+                plan = _plan(conn, code, years)
+                before = ledger.all_trial_balances(conn)
+                manifest = _manifest(plan, info)
+                target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
+                step("write", str(target))
+                year_ids = [y.id for y in plan.years]
+                digests: dict[str, str] = {}
+                counts: dict[str, int] = {}
+
+                def tables() -> Iterator[tuple[sa.Table, Iterator[list[tuple[Any, ...]]]]]:
+                    for table in ARCHIVE_TABLES:
+                        digest = hashlib.sha256()
+                        counter = [0]
+                        yield table, _stream(conn, year_rows(conn, table, year_ids), digest, counter)
+                        digests[table.name] = digest.hexdigest()
+                        counts[table.name] = counter[0]
+
+                size = _paf_write(target, manifest, tables())
+                manifest_rows = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
+                if counts != manifest_rows:
+                    target.unlink(missing_ok=True)
+                    raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
+                step("verify", str(target))
+                verify_paf(target, expect_guid=info.guid, expect_digests=digests)
+                step("replace")
+                _replace_years(conn, plan, target.name)
+                step("check")
+                after = ledger.all_trial_balances(conn)
+                _check_balances(before, after, {y.code for y in plan.years}, "archive")
+                step("commit")
+            step("done", str(target))
+    finally:
+        engine.dispose()
+    archived = tuple(
+        ArchivedYear(
+            code=y.code,
+            year_id=y.id,
+            start=y.start,
+            end=y.end,
+            status=y.status,
+            entries=plan.counts[y.id]["entry"],
+            lines=plan.counts[y.id]["entry_line"],
+            attachments=plan.counts[y.id]["attachment"],
+            balance_entry_id=plan.od[y.id]["id"],
+            balance_number=plan.od[y.id]["number"],
+            balance_lines=len(plan.od[y.id]["lines"]),
+        )
+        for y in plan.years
+    )
+    return ArchiveResult(code, target, archived, True, size, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------- PAF reading
+
+
+@dataclass(frozen=True)
+class PafInfo:
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def guid(self) -> str:
+        return str(self.manifest["dossier"]["guid"])
+
+    @property
+    def code(self) -> str:
+        return str(self.manifest["dossier"]["code"])
+
+    @property
+    def years(self) -> list[dict[str, Any]]:
+        return list(self.manifest["years"])
+
+
+def _digest_table(rows: Iterable[list[tuple[Any, ...]]]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    count = 0
+    for batch in rows:
+        for row in batch:
+            feed(digest, row)
+        count += len(batch)
+    return digest.hexdigest(), count
+
+
+def verify_paf(
+    path: Path, *, expect_guid: str | None = None, expect_digests: dict[str, str] | None = None
+) -> PafInfo:
+    """Read a PAF back completely: container checks, manifest, row counts per table (and,
+    when given, the GUID and row digests it must have). Raises ``BackupInvalid``."""
+    try:
+        manifest = _paf_manifest(path)
+        if manifest.get("kind") != "PAF":
+            raise BackupInvalid(f"{path} is not an archive (PAF).", "Give a .paf file written by 'msde archive'.")
+        if expect_guid is not None and manifest["dossier"]["guid"] != expect_guid:
+            raise BackupInvalid(f"{path} does not hold the dossier it was written for.")
+        expected_rows = {
+            t.name: sum(int(y["rows"][t.name]) for y in manifest["years"]) for t in ARCHIVE_TABLES
+        }
+        for table in ARCHIVE_TABLES:
+            digest, count = _digest_table(_paf_rows(path, table))
+            if count != expected_rows[table.name]:
+                raise BackupInvalid(
+                    f"{path}: table {table.name} holds {count} rows, the manifest says {expected_rows[table.name]}.",
+                    "The archive is damaged; keep the dossier as it is.",
+                )
+            if expect_digests is not None and digest != expect_digests[table.name]:
+                raise BackupInvalid(
+                    f"{path}: the {table.name} rows read back differ from the dossier's.",
+                    "The archive was not written correctly; nothing was changed.",
+                )
+    except PackError as exc:
+        raise BackupInvalid(str(exc.message), exc.hint or "The archive file is damaged.") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BackupInvalid(f"{path}: the archive's manifest is not valid ({exc}).") from exc
+    return PafInfo(Path(path), manifest)
+
+
+def read_paf_info(path: Path) -> PafInfo:
+    """The manifest of a PAF (quick; no row check)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"The file {path} does not exist.", "Give the path of a .paf file.")
+    try:
+        manifest = _paf_manifest(path)
+    except PackError as exc:
+        raise BackupInvalid(str(exc.message), exc.hint) from exc
+    if manifest.get("kind") != "PAF":
+        raise BackupInvalid(f"{path} is not an archive (PAF).", "Give a .paf file written by 'msde archive'.")
+    return PafInfo(path, manifest)
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _od_matches(conn: sa.Connection, year: dict[str, Any]) -> bool:
+    od = year["balance_entry"]
+    e, el = schema.entry, schema.entry_line
+    entries = conn.execute(sa.select(e).where(e.c.fiscal_year_id == year["id"])).all()
+    if od["id"] is None:
+        return not entries
+    if len(entries) != 1 or entries[0].id != od["id"] or entries[0].origin != "ARCHIVE_BALANCE":
+        return False
+    lines = conn.execute(
+        sa.select(el.c.id, el.c.account_id, el.c.third_party_id, el.c.debit, el.c.credit)
+        .where(el.c.entry_id == od["id"])
+        .order_by(el.c.id)
+    ).all()
+    wanted = [
+        (x["id"], x["account_id"], x["third_party_id"], x["debit"], x["credit"]) for x in od["lines"]
+    ]
+    return [tuple(r) for r in lines] == wanted
+
+
+def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tuple[Any, ...]]], year_ids: set[int], keep_entry_ids: set[int]) -> int:
+    names = [c.name for c in table.columns]
+    count = 0
+    for batch in batches:
+        rows = [dict(zip(names, row, strict=True)) for row in batch]
+        if table is schema.entry:
+            rows = [r for r in rows if r["fiscal_year_id"] in year_ids]
+            keep_entry_ids.update(r["id"] for r in rows)
+        else:
+            rows = [r for r in rows if r["entry_id"] in keep_entry_ids]
+        if rows:
+            conn.execute(table.insert(), rows)
+            count += len(rows)
+    return count
+
+
+def unarchive(
+    path: Path,
+    paf_path: Path,
+    *,
+    years: list[str] | None = None,
+    delete: bool = False,
+    on_event: OnEvent | None = None,
+) -> UnarchiveResult:
+    """Put the archived years of ``paf_path`` back into the dossier at ``path``."""
+    started = time.monotonic()
+    info = read_paf_info(paf_path)
+    engine = ledger.open_engine(path, exclusive=True)
+    try:
+        with engine.connect() as conn:
+            dossier = _dossier_info(conn)
+            code = dossier.code
+
+            def step(name: str, detail: str = "") -> None:
+                if on_event:
+                    on_event(Step(dossier=code, step=name, detail=detail))
+
+            if dossier.guid != info.guid:
+                raise WrongDossier(
+                    f"{info.path.name} is an archive of dossier {info.code}, not of {code}.",
+                    f"Import it into {info.code} (the dossier it came from).",
+                )
+            step("verify", str(info.path))
+            verify_paf(info.path, expect_guid=dossier.guid)
+            chosen = _choose_years(info, years)
+            conn.rollback()  # end the autobegun read; the real transaction starts here
+            with conn.begin():
+                step("read")
+                current = {y.id: y for y in ledger.fiscal_years(conn)}
+                if not years:  # all of them: those still archived here
+                    waiting = [
+                        y for y in chosen if y["id"] in current and current[y["id"]].status == "ARCHIVED"
+                    ]
+                    chosen = waiting or chosen
+                for y in chosen:
+                    here = current.get(y["id"])
+                    if here is None or here.code != y["code"]:
+                        raise WrongDossier(f"Fiscal year {y['code']} of the archive is not in dossier {code}.")
+                    if here.status != "ARCHIVED":
+                        raise BadInput(
+                            f"Fiscal year {y['code']} is not archived in {code}; nothing to import.",
+                            "It was imported already, or the archiving of this PAF did not complete.",
+                        )
+                    if not _od_matches(conn, y):
+                        raise DossierDamaged(
+                            f"The balance entry of archived year {y['code']} is not the one {info.path.name} describes.",
+                            "It was changed after archiving; nothing was imported.",
+                        )
+                before = ledger.all_trial_balances(conn)
+                step("restore")
+                e, el, fy = schema.entry, schema.entry_line, schema.fiscal_year
+                for y in chosen:
+                    od_id = y["balance_entry"]["id"]
+                    if od_id is not None:
+                        conn.execute(el.delete().where(el.c.entry_id == od_id))
+                        conn.execute(e.delete().where(e.c.id == od_id))
+                year_ids = {int(y["id"]) for y in chosen}
+                entry_ids: set[int] = set()
+                counts = {
+                    t.name: _insert_rows(conn, t, _paf_rows(info.path, t), year_ids, entry_ids)
+                    for t in ARCHIVE_TABLES
+                }
+                for y in chosen:
+                    conn.execute(fy.update().where(fy.c.id == y["id"]).values(status=y["status"]))
+                step("check")
+                expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
+                if counts != expected:
+                    raise BackupInvalid(
+                        f"{info.path.name} gave {counts} rows, its manifest says {expected}; nothing was imported."
+                    )
+                after = ledger.all_trial_balances(conn)
+                _check_balances(before, after, {y["code"] for y in chosen}, "archive import")
+                step("commit")
+            step("done")
+    finally:
+        engine.dispose()
+    deleted = False
+    if delete and not _still_archived(path, info):
+        info.path.unlink()
+        deleted = True
+        step("delete", str(info.path))
+    return UnarchiveResult(
+        dossier=code,
+        paf=info.path,
+        years=tuple(y["code"] for y in chosen),
+        entries=counts["entry"],
+        lines=counts["entry_line"],
+        attachments=counts["attachment"],
+        paf_deleted=deleted,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _still_archived(path: Path, info: PafInfo) -> list[str]:
+    """The PAF's years still archived in the dossier (the PAF stays needed for them)."""
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            status = {y.id: y.status for y in ledger.fiscal_years(conn)}
+    finally:
+        engine.dispose()
+    return [y["code"] for y in info.years if status.get(y["id"]) == "ARCHIVED"]
+
+
+def _choose_years(info: PafInfo, years: list[str] | None) -> list[dict[str, Any]]:
+    if not years:
+        return info.years
+    chosen = []
+    for name in years:
+        match = [y for y in info.years if y["code"] == name or y["end"][:4] == name]
+        if len(match) != 1:
+            known = ", ".join(y["code"] for y in info.years)
+            raise BadInput(f"The archive holds no fiscal year '{name}'.", f"It holds: {known}.")
+        if match[0] not in chosen:
+            chosen.append(match[0])
+    return chosen

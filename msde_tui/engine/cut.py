@@ -1,0 +1,401 @@
+"""Fiscal-year cut (SPEC 5.7): move the years before a given year into a new dossier.
+
+``cut_dossier`` works on one embedded dossier, all under ONE exclusive transaction on the
+original (``BEGIN IMMEDIATE``: nothing can be written to it meanwhile):
+
+1. refuse a damaged dossier (``check_dossier`` must be empty), an archived or open year among
+   the years to move, or a cut that would move nothing or everything;
+2. build the cut dossier under a temporary name: a new GUID, ``code`` = the cut name
+   (``001SOC_CUT001``), the moved fiscal years with every entry, line and attachment, and the
+   accounts, journals, third parties and VAT codes they use — all rows with their original ids;
+3. VERIFY it: ``check_dossier`` empty, and every table's rows (count + digest) equal to the
+   source rows they came from; then rename it into place (fsync'd);
+4. in the original: delete the moved years' attachments, lines, entries and fiscal years, and
+   with ``clean_references`` the third parties that only the moved years used; check the kept
+   years' trial balances are unchanged and ``check_dossier`` is still empty; COMMIT.
+
+A failure before COMMIT rolls the original back and removes the cut file (which only held a
+copy). A kill between the rename and COMMIT leaves the original as it was plus a complete,
+verified cut file (nothing lost; the cut file can be removed or imported). ``cut`` adds the
+catalog side: the cut name (next free ``_CUTnnn`` over the list and the files of the data
+directory) and the registration of the cut dossier with the first free number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from msde_tui.engine import ledger, naming, schema
+from msde_tui.engine.archive import feed
+from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.embedded import create_dossier, sa_engine
+from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
+from msde_tui.engine.events import Event, Step
+from msde_tui.engine.ledger import FiscalYear
+
+DEFAULT_MIN_YEARS = 7
+BATCH = 5_000
+OnEvent = Callable[[Event], None]
+COPY_TABLES: tuple[sa.Table, ...] = schema.TABLES[1:]  # everything but dossier_info
+
+
+@dataclass(frozen=True)
+class CutCandidate:
+    dossier: Dossier
+    years: tuple[FiscalYear, ...]
+
+
+@dataclass(frozen=True)
+class CutResult:
+    dossier: str
+    cut_code: str
+    cut_path: Path
+    cut_guid: str
+    years: tuple[str, ...]
+    kept_years: tuple[str, ...]
+    rows: dict[str, int]
+    third_parties_deleted: int
+    verified: bool
+    seconds: float
+    catalog_number: str | None = None
+
+
+# --------------------------------------------------------------------------- row copying
+
+
+def select_rows(table: sa.Table, where: Any | None) -> sa.Select[Any]:
+    query = sa.select(table).order_by(table.c.id)
+    return query if where is None else query.where(where)
+
+
+def copy_rows(
+    src: sa.Connection, dst: sa.Connection, table: sa.Table, where: Any | None
+) -> tuple[str, int]:
+    """Copy the rows of ``table`` matching ``where`` (ids kept); return (digest, count)."""
+    digest = hashlib.sha256()
+    names = [c.name for c in table.columns]
+    count = 0
+    result = src.execute(select_rows(table, where))
+    while batch := result.fetchmany(BATCH):
+        rows = [tuple(r) for r in batch]
+        for row in rows:
+            feed(digest, row)
+        dst.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
+        count += len(rows)
+    return digest.hexdigest(), count
+
+
+def table_digest(conn: sa.Connection, table: sa.Table, where: Any | None = None) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    count = 0
+    result = conn.execute(select_rows(table, where))
+    while batch := result.fetchmany(BATCH):
+        for row in batch:
+            feed(digest, tuple(row))
+        count += len(batch)
+    return digest.hexdigest(), count
+
+
+def year_filters(year_ids: list[int], *, real_only: bool = False) -> dict[str, Any]:
+    """WHERE clauses selecting the rows of those years and the reference rows they use."""
+    e, el, att = schema.entry, schema.entry_line, schema.attachment
+    a, tp, j, v = schema.account, schema.third_party, schema.journal, schema.vat_code
+    entry_where = e.c.fiscal_year_id.in_(year_ids)
+    if real_only:
+        entry_where = sa.and_(entry_where, e.c.kind == "REAL")
+    entries = sa.select(e.c.id).where(entry_where)
+    lines_where = el.c.entry_id.in_(entries)
+    used_vat = sa.select(el.c.vat_code_id).where(lines_where, el.c.vat_code_id.is_not(None))
+    return {
+        "fiscal_year": schema.fiscal_year.c.id.in_(year_ids),
+        "account": sa.or_(
+            a.c.id.in_(sa.select(el.c.account_id).where(lines_where)),
+            a.c.id.in_(sa.select(v.c.account_id).where(v.c.id.in_(used_vat))),
+        ),
+        "third_party": tp.c.id.in_(
+            sa.select(el.c.third_party_id).where(lines_where, el.c.third_party_id.is_not(None))
+        ),
+        "journal": j.c.id.in_(sa.select(e.c.journal_id).where(entry_where)),
+        "vat_code": v.c.id.in_(used_vat),
+        "entry": entry_where,
+        "entry_line": lines_where,
+        "attachment": att.c.entry_id.in_(entries),
+    }
+
+
+def remove_partial(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """fsync ``tmp`` and rename it to ``final`` (which must not exist)."""
+    if final.exists():
+        raise DossierExists(f"{final} already exists.", "Remove it or choose another name.")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def _problems(conn: sa.Connection) -> list[Any]:
+    from msde_tui.engine.check import check_dossier  # helper "foundation"'s module
+
+    return list(check_dossier(conn))
+
+
+def _describe(problems: list[Any]) -> str:
+    shown = "; ".join(str(p) for p in problems[:3])
+    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+    return shown + more
+
+
+# --------------------------------------------------------------------------- the cut
+
+
+def candidates(catalog: Catalog, min_years: int = DEFAULT_MIN_YEARS) -> list[CutCandidate]:
+    """Embedded dossiers of the list with at least ``min_years`` fiscal years."""
+    found = []
+    for dossier in catalog.dossiers():
+        if not dossier.is_embedded:
+            continue
+        path = dossier.path(catalog.home)
+        if not path.is_file():
+            continue
+        engine = ledger.open_engine(path)
+        try:
+            with engine.connect() as conn:
+                years = ledger.fiscal_years(conn)
+        except sa.exc.DBAPIError:
+            continue  # not an accounting dossier
+        finally:
+            engine.dispose()
+        if len(years) >= min_years:
+            found.append(CutCandidate(dossier, tuple(years)))
+    return found
+
+
+def _split(conn: sa.Connection, keep_from: str) -> tuple[list[FiscalYear], list[FiscalYear]]:
+    years = ledger.fiscal_years(conn)
+    first = ledger.find_years(conn, [keep_from])[0]
+    moved = [y for y in years if y.start < first.start]
+    kept = [y for y in years if y.start >= first.start]
+    if not moved:
+        raise BadInput(
+            f"Fiscal year {first.code} is the dossier's first year; there is nothing to cut.",
+            "Name a later year as the first year to keep.",
+        )
+    for y in moved:
+        if y.status == "ARCHIVED":
+            raise BadInput(
+                f"Fiscal year {y.code} is archived; its details are in a PAF of this dossier.",
+                "Import the PAF first (msde unarchive), then cut.",
+            )
+        if y.status != "CLOSED":
+            raise BadInput(f"Fiscal year {y.code} is still open and cannot be cut off.", "Close it first.")
+    return moved, kept
+
+
+def cut_dossier(
+    path: Path,
+    keep_from: str,
+    *,
+    cut_path: Path,
+    cut_code: str,
+    clean_references: bool = False,
+    on_event: OnEvent | None = None,
+) -> CutResult:
+    """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``."""
+    started = time.monotonic()
+    cut_path = Path(cut_path)
+    if cut_path.exists():
+        raise DossierExists(f"{cut_path} already exists.", "Remove it or let the tool pick the next cut name.")
+    tmp = cut_path.with_name(f".{cut_path.name}.building")
+    remove_partial(tmp)
+    engine = ledger.open_engine(path, exclusive=True)
+    published = False
+    committed = False
+    try:
+        with engine.connect() as conn, conn.begin():
+            info = conn.execute(sa.select(schema.dossier_info)).one()
+            code = info.code
+
+            def step(name: str, detail: str = "") -> None:
+                if on_event:
+                    on_event(Step(dossier=code, step=name, detail=detail))
+
+            step("check")
+            problems = _problems(conn)
+            if problems:
+                raise DossierDamaged(
+                    f"Dossier {code} has integrity problems: {_describe(problems)}.",
+                    "Run 'msde check' and repair it before cutting; nothing was changed.",
+                )
+            moved, kept = _split(conn, keep_from)
+            moved_ids = [y.id for y in moved]
+            before = ledger.all_trial_balances(conn)
+            filters = year_filters(moved_ids)
+
+            step("copy", str(cut_path))
+            cut_guid = str(uuid.uuid4())
+            create_dossier(
+                tmp,
+                code=cut_code,
+                name=info.name,
+                company=info.company,
+                vat_number=info.vat_number,
+                country=info.country,
+                currency=info.currency,
+                guid=cut_guid,
+                created_at=datetime.now().replace(microsecond=0),
+            )
+            digests: dict[str, tuple[str, int]] = {}
+            target = sa_engine(tmp)
+            try:
+                with target.begin() as dst:
+                    for table in COPY_TABLES:
+                        digests[table.name] = copy_rows(conn, dst, table, filters[table.name])
+                step("verify", str(cut_path))
+                with target.connect() as dst:
+                    for table in COPY_TABLES:
+                        if table_digest(dst, table) != digests[table.name]:
+                            raise DossierDamaged(
+                                f"The cut dossier's {table.name} rows differ from the original's; nothing was changed.",
+                                "Check the disk, then run the cut again.",
+                            )
+                    cut_problems = _problems(dst)
+                    if cut_problems:
+                        raise DossierDamaged(
+                            f"The cut dossier fails its checks: {_describe(cut_problems)}; nothing was changed.",
+                            "Report this; the original dossier is untouched.",
+                        )
+            finally:
+                target.dispose()
+            publish(tmp, cut_path)
+            published = True
+
+            step("remove")
+            deleted_parties = _remove_years(conn, moved_ids, clean_references)
+            step("check")
+            after = ledger.all_trial_balances(conn)
+            for y in kept:
+                if before[y.code] != after[y.code]:
+                    raise DossierDamaged(
+                        f"The trial balance of fiscal year {y.code} would change; the cut was undone.",
+                        "Report this; nothing was changed.",
+                    )
+            problems = _problems(conn)
+            if problems:
+                raise DossierDamaged(
+                    f"After the cut the dossier would fail its checks: {_describe(problems)}; the cut was undone.",
+                    "Report this; nothing was changed.",
+                )
+            step("commit")
+        committed = True
+        step("done", str(cut_path))
+    finally:
+        engine.dispose()
+        if not committed:
+            remove_partial(tmp)
+            if published:
+                remove_partial(cut_path)
+    return CutResult(
+        dossier=code,
+        cut_code=cut_code,
+        cut_path=cut_path,
+        cut_guid=cut_guid,
+        years=tuple(y.code for y in moved),
+        kept_years=tuple(y.code for y in kept),
+        rows={name: count for name, (_digest, count) in digests.items()},
+        third_parties_deleted=deleted_parties,
+        verified=True,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _remove_years(conn: sa.Connection, year_ids: list[int], clean_references: bool) -> int:
+    e, el, att = schema.entry, schema.entry_line, schema.attachment
+    tp, fy = schema.third_party, schema.fiscal_year
+    entries = sa.select(e.c.id).where(e.c.fiscal_year_id.in_(year_ids))
+    moved_parties = {
+        r[0]
+        for r in conn.execute(
+            sa.select(el.c.third_party_id)
+            .where(el.c.entry_id.in_(entries), el.c.third_party_id.is_not(None))
+            .distinct()
+        )
+    }
+    conn.execute(att.delete().where(att.c.entry_id.in_(entries)))
+    conn.execute(el.delete().where(el.c.entry_id.in_(entries)))
+    conn.execute(e.delete().where(e.c.fiscal_year_id.in_(year_ids)))
+    conn.execute(fy.delete().where(fy.c.id.in_(year_ids)))
+    if not clean_references or not moved_parties:
+        return 0
+    still_used = sa.select(el.c.third_party_id).where(el.c.third_party_id.is_not(None))
+    result = conn.execute(tp.delete().where(tp.c.id.in_(moved_parties), tp.c.id.not_in(still_used)))
+    return int(result.rowcount or 0)
+
+
+def existing_names(catalog: Catalog) -> set[str]:
+    """Every dossier name the data directory knows: list codes, file names without suffix."""
+    names = {d.code for d in catalog.dossiers()}
+    names |= {Path(d.location).stem for d in catalog.dossiers() if d.is_embedded}
+    names |= {p.name.removesuffix(".sqlite") for p in catalog.home.glob("*_CUT*.sqlite")}
+    return names
+
+
+def cut(
+    home: Path,
+    ref: str,
+    keep_from: str,
+    *,
+    clean_references: bool = False,
+    on_event: OnEvent | None = None,
+) -> CutResult:
+    """Cut dossier ``ref`` of the list; register the cut dossier with the first free number.
+
+    In the list the cut dossier keeps the original's short name (the list's short name is 1–12
+    letters or digits, so ``_CUT001`` cannot be part of it); its file ``001SOC_CUT001.sqlite``,
+    its own ``code`` and the status ``cut`` tell it apart.
+    """
+    catalog = Catalog(home)
+    dossier = catalog.get(ref)
+    if not dossier.is_embedded:
+        raise BadInput(
+            f"{dossier.code} is a SQL Server dossier; the cut works on embedded dossiers for now.",
+            "Export it to an embedded dossier first (msde export).",
+        )
+    base = Path(dossier.location).stem
+    cut_code = naming.cut_name(base, existing_names(catalog))
+    result = cut_dossier(
+        dossier.path(catalog.home),
+        keep_from,
+        cut_path=catalog.home / naming.embedded_file_name(cut_code),
+        cut_code=cut_code,
+        clean_references=clean_references,
+        on_event=on_event,
+    )
+    catalog = Catalog(home)  # reload: someone may have changed the list meanwhile
+    record = catalog.add(
+        Dossier(
+            number=catalog.first_free_number(),
+            short=dossier.short,
+            company=dossier.company,
+            backend="embedded",
+            location=result.cut_path.name,
+            status="cut",
+            guid=result.cut_guid,
+        )
+    )
+    return replace(result, catalog_number=record.number)
