@@ -1,0 +1,273 @@
+"""Streaming writer of packed files: bounded memory, manifest last, read-back verified."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.errors import DiskFull, PackError
+from msde_tui.packfmt import names
+from msde_tui.packfmt.crypto import Sealer
+from msde_tui.packfmt.manifest import (
+    CHUNK_BYTES,
+    CHUNK_ROWS,
+    FORMAT,
+    ROW_GROUP_ROWS,
+    VERSION,
+    check_kind,
+    tool_version,
+)
+from msde_tui.packfmt.schema import PackSchema, TableSpec
+
+COPY_BLOCK = 1 << 20
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+
+
+class TableWriter:
+    """Write one table's rows (or deleted keys) as bounded Parquet chunks."""
+
+    def __init__(self, pack: PackWriter, table: TableSpec, area: str, columns: list[str] | None) -> None:
+        self.pack = pack
+        self.table = table
+        self.area = area
+        self.schema = table.arrow_schema(columns)
+        self.rows = 0
+        self.chunks = 0
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffer_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._file: Path | None = None
+        self._chunk_rows = 0
+        self._chunk_bytes = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        if batch.schema != self.schema:
+            batch = batch.select(self.schema.names).cast(self.schema)
+        for piece in batch.to_batches() if isinstance(batch, pa.Table) else [batch]:
+            self._buffer.append(piece)
+            self._buffer_rows += piece.num_rows
+            self.rows += piece.num_rows
+            if self._buffer_rows >= ROW_GROUP_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        data = pa.Table.from_batches(self._buffer, schema=self.schema)
+        self._buffer, self._buffer_rows = [], 0
+        if self._writer is None:
+            self._file = self.pack.temp_file()
+            self._writer = pq.ParquetWriter(
+                self._file, self.schema, compression="zstd", compression_level=3, version="2.6"
+            )
+        self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+        self._chunk_rows += data.num_rows
+        self._chunk_bytes += data.nbytes
+        if self._chunk_rows >= CHUNK_ROWS or self._chunk_bytes >= CHUNK_BYTES:
+            self._close_chunk()
+
+    def _close_chunk(self) -> None:
+        if self._writer is None or self._file is None:
+            return
+        self._writer.close()
+        member = names.chunk_name(self.area, self.table.dir, self.chunks)
+        self.pack.add_file(member, self._file)
+        self._file.unlink()
+        self._writer, self._file = None, None
+        self._chunk_rows = self._chunk_bytes = 0
+        self.chunks += 1
+
+    def close(self) -> None:
+        self._flush()
+        self._close_chunk()
+
+
+class PackWriter:
+    """Write ``path`` as ``path.partial``; ``finish`` verifies it by reading it back, then renames."""
+
+    def __init__(self, path: Path, kind: str, *, passphrase: str | None = None) -> None:
+        self.final = Path(path)
+        self.kind = check_kind(kind)
+        self.partial = self.final.with_name(self.final.name + ".partial")
+        if self.final.exists():
+            raise PackError(f"{self.final} already exists.", "Choose another directory or remove that file.")
+        if not self.final.parent.is_dir():
+            raise PackError(f"The directory {self.final.parent} does not exist.", "Create it or choose another one.")
+        self.sealer = Sealer.new(passphrase) if passphrase else None
+        self.package_id = str(uuid.uuid4())
+        self.members: dict[str, dict[str, Any]] = {}
+        self.plain: dict[str, dict[str, Any]] = {}
+        self.tables: dict[str, dict[str, Any]] = {}
+        self._tmp = Path(tempfile.mkdtemp(prefix=".msde-pack-", dir=self.final.parent))
+        self._counter = 0
+        try:
+            self._zip = zipfile.ZipFile(self.partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        except OSError as exc:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise _os_error(exc, self.final) from exc
+        self._closed = False
+
+    @property
+    def encrypted(self) -> bool:
+        return self.sealer is not None
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is not None:
+            self.abort()
+
+    def temp_file(self) -> Path:
+        self._counter += 1
+        return self._tmp / f"{self._counter:06d}.tmp"
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(names.check_member_name(name), date_time=datetime.now().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_STORED
+        return info
+
+    def _add_stream(self, name: str, source: BinaryIO) -> None:
+        if name in self.members:
+            raise PackError(f"Member {name} written twice.")
+        stored_hash, plain_hash = hashlib.sha256(), hashlib.sha256()
+        stored_size = plain_size = 0
+
+        class _Tee:
+            def read(self, n: int) -> bytes:
+                nonlocal plain_size
+                data = source.read(n)
+                plain_hash.update(data)
+                plain_size += len(data)
+                return data
+
+        tee = _Tee()
+        try:
+            with self._zip.open(self._info(name), "w", force_zip64=True) as out:
+                if self.sealer is not None:
+                    blocks: Iterable[bytes] = self.sealer.encrypt_stream(name, tee)  # type: ignore[arg-type]
+                else:
+                    blocks = iter(lambda: tee.read(COPY_BLOCK), b"")
+                for block in blocks:
+                    out.write(block)
+                    stored_hash.update(block)
+                    stored_size += len(block)
+        except OSError as exc:
+            raise _os_error(exc, self.final) from exc
+        self.members[name] = {"size": stored_size, "sha256": stored_hash.hexdigest()}
+        self.plain[name] = {"size": plain_size, "sha256": plain_hash.hexdigest()}
+
+    def add_file(self, name: str, path: Path) -> None:
+        with open(path, "rb") as handle:
+            self._add_stream(name, handle)
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        import io
+
+        self._add_stream(name, io.BytesIO(data))
+
+    def add_json(self, name: str, obj: Any) -> None:
+        self.add_bytes(name, _json_bytes(obj))
+
+    def write_schema(self, schema: PackSchema) -> None:
+        self.add_json(names.SCHEMA, schema.to_json())
+
+    def table(self, table: TableSpec, *, area: str = names.DATA, columns: list[str] | None = None) -> TableWriter:
+        return TableWriter(self, table, area, columns)
+
+    def write_table(
+        self,
+        table: TableSpec,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        area: str = names.DATA,
+        columns: list[str] | None = None,
+    ) -> TableWriter:
+        writer = self.table(table, area=area, columns=columns)
+        for batch in batches:
+            writer.write(batch)
+        writer.close()
+        return writer
+
+    def finish(self, content: dict[str, Any], *, verify: bool = True) -> Path:
+        """Write the manifest, close, read back and check every member, rename into place."""
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "kind": self.kind,
+            "package_id": self.package_id,
+            "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "tool": {"name": "msde-tui", "version": tool_version()},
+            "encryption": self.sealer.params if self.sealer else None,
+        }
+        if self.sealer is not None:
+            private = dict(content)
+            private["members"] = dict(self.plain)
+            self.add_json(names.CONTENT, private)
+        else:
+            manifest["content"] = content
+        manifest["members"] = dict(self.members)
+        try:
+            self._zip.writestr(self._info(names.MANIFEST), _json_bytes(manifest))
+            self._zip.close()
+            self._closed = True
+            with open(self.partial, "rb") as handle:
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            self.abort()
+            raise _os_error(exc, self.final) from exc
+        try:
+            if verify:
+                from msde_tui.packfmt.reader import PackReader
+
+                passphrase = None
+                with PackReader(self.partial, kind=self.kind, sealer=self.sealer, passphrase=passphrase) as back:
+                    back.verify()
+            if self.final.exists():
+                raise PackError(f"{self.final} appeared while packing.", "Choose another directory.")
+            os.replace(self.partial, self.final)
+            fsync_dir(self.final.parent)
+        except BaseException:
+            self.abort()
+            raise
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        return self.final
+
+    def abort(self) -> None:
+        """Remove everything written so far."""
+        if not self._closed:
+            try:
+                self._zip.close()
+            except (OSError, ValueError):
+                pass
+            self._closed = True
+        self.partial.unlink(missing_ok=True)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _os_error(exc: OSError, path: Path) -> Exception:
+    if exc.errno == errno.ENOSPC:
+        return DiskFull(f"No space left to write {path}.", "Free some space or choose another directory.")
+    return PackError(f"Cannot write {path} ({exc.strerror or exc}).", "Check the directory and its permissions.")
