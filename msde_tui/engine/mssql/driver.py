@@ -115,6 +115,29 @@ def _rows(description: Any, rows: list[Any]) -> list[Row]:
     return [dict(zip(names, row, strict=False)) for row in rows]
 
 
+_DBLIB_RE = re.compile(r"DB-Lib error message (\d+)")
+_NET_DBLIB = (20009, 20003, 20004, 20006, 20017, 20047, 20002)
+
+
+def _pymssql_connect_error(exc: BaseException) -> tuple[int | None, str]:
+    """pymssql keeps the number of an earlier failed login in a module global (its highest
+    severity wins), so a refused TCP connection after a failed login claims 18456. Trust the
+    text: a Net-Lib / unable-to-connect text is a network failure whatever the number says."""
+    number, text = _pymssql_error(exc)
+    raw = " ".join(
+        _decode(a)
+        for a in (exc.args[0] if exc.args and isinstance(exc.args[0], tuple) else exc.args)
+    )
+    if "Login failed" in raw:
+        return 18456, text
+    dblib = [int(n) for n in _DBLIB_RE.findall(raw)]
+    if "Net-Lib error" in raw or "Unable to connect" in raw:
+        return next((n for n in dblib if n in _NET_DBLIB), 20009), raw.strip()
+    if number == 18456 and 20018 not in dblib:
+        return (dblib[0] if dblib else None), raw.strip()
+    return number, text
+
+
 class _Pymssql:
     def __init__(self, target: Target) -> None:
         import pymssql  # noqa: PLC0415 - lazy: only when this driver is chosen
@@ -134,7 +157,7 @@ class _Pymssql:
                 appname="msde-tui",
             )
         except pymssql.Error as exc:
-            number, text = _pymssql_error(exc)
+            number, text = _pymssql_connect_error(exc)
             raise SqlFailure(number, text, connect=True) from None
         self._conn._conn.set_msghandler(self._handler)
 
