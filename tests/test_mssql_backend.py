@@ -8,17 +8,19 @@ events arrive while the BACKUP still runs.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import ConnectionFailed, ServerError
-from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.events import DossierResult, Event, Progress, Statement
 from msde_tui.engine.mssql.backend import MssqlBackend, compression_for, size_warning
 from msde_tui.engine.mssql.driver import Session, Target
-from msde_tui.engine.plans import Connection
+from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 tdsdouble = pytest.importorskip(
     "tests.tdsdouble.server", reason="the TDS double has not landed yet"
@@ -200,3 +202,304 @@ async def test_session_streams_messages_and_result_sets(tds_server: Any) -> None
         assert "password" not in repr(session).lower() and tds_server.password not in repr(session)
     finally:
         await session.close()
+
+
+# -- backup, verify, restore ---------------------------------------------------------------------
+
+
+def dossier(location: str = "PW0001SOC", guid: str | None = "g-1") -> Dossier:
+    return Dossier(
+        "001",
+        "SOC",
+        "Société Lambert",
+        backend="mssql",
+        location=location,
+        profile="double",
+        guid=guid,
+    )
+
+
+async def timed(stream: AsyncIterator[Event]) -> list[tuple[float, Event]]:
+    return [(time.monotonic(), event) async for event in stream]
+
+
+async def backup_once(server: Any, location: str = "PW0001SOC", **options: Any) -> DossierResult:
+    backend = backend_for(server)
+    try:
+        events = await collect(
+            backend.backup(dossier(location), str(server.backup_dir), BackupOptions(**options))
+        )
+    finally:
+        await backend.close()
+    result = result_of(events)
+    assert result.ok, result
+    return result
+
+
+async def test_backup_streams_live_progress_then_verifies(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    tds_server.step_delay = 0.05
+    backend = backend_for(tds_server)
+    try:
+        events = await timed(
+            backend.backup(
+                dossier(), str(tds_server.backup_dir), BackupOptions(verify=True, stats=10)
+            )
+        )
+        infos = await backend.backups_in(str(tds_server.backup_dir))
+    finally:
+        await backend.close()
+    result = result_of([e for _, e in events])
+    assert result.ok and result.verified, result
+    (path,) = result.files
+    assert Path(path).parent == Path(tds_server.backup_dir) and Path(path).is_file()
+    assert Path(path).name.startswith("PW0001SOC_") and path.endswith(".bak")
+
+    statements = [e.text for _, e in events if isinstance(e, Statement)]
+    assert statements == [
+        f"BACKUP DATABASE [PW0001SOC] TO DISK = N'{path}' WITH CHECKSUM, INIT, COPY_ONLY, STATS = 10, "
+        "NAME = N'PW0001SOC full backup', DESCRIPTION = N'msde-tui 0.1.0 dossier=001SOC guid=g-1'",
+        f"RESTORE VERIFYONLY FROM DISK = N'{path}' WITH FILE = 1, CHECKSUM",
+    ]
+    assert "COMPRESSION" not in statements[0]  # Express
+
+    # live progress: percents increase, and they arrive spread over time while BACKUP runs
+    backup_progress = []
+    for when, event in events:
+        if isinstance(event, Statement) and event.text.startswith("RESTORE VERIFYONLY"):
+            break
+        if isinstance(event, Progress) and event.mb_per_s is None:
+            backup_progress.append((when, event.percent))
+    percents = [p for _, p in backup_progress]
+    assert percents == sorted(set(percents)) and len(percents) >= 5 and percents[-1] == 100
+    assert backup_progress[-1][0] - backup_progress[0][0] >= 0.2  # not delivered all at the end
+    result_at = next(when for when, e in events if isinstance(e, DossierResult))
+    assert backup_progress[0][0] < result_at
+    assert result.details["pages"] and result.details["mb_per_s"] is not None
+
+    (info,) = infos
+    assert info.file == path and info.database == "PW0001SOC"
+    assert info.code == "001SOC" and info.guid == "g-1" and info.has_checksums
+    assert info.version_major == 16 and info.created_at is not None
+
+
+async def test_standard_edition_compresses(tds_server: Any, demo_file: Path) -> None:
+    tds_server.set_facts(edition="standard")
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    backend = backend_for(tds_server)
+    try:
+        events = await collect(
+            backend.backup(dossier(), str(tds_server.backup_dir), BackupOptions(verify=True))
+        )
+    finally:
+        await backend.close()
+    assert result_of(events).verified
+    assert ", COMPRESSION, " in next(e.text for e in events if isinstance(e, Statement))
+
+
+async def test_verify_detects_a_flipped_byte(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    backend = backend_for(tds_server)
+    try:
+        good = result_of(await collect(backend.verify(path)))
+        data = bytearray(Path(path).read_bytes())
+        data[len(data) // 2] ^= 0x01
+        Path(path).write_bytes(bytes(data))
+        bad = result_of(await collect(backend.verify(path)))
+    finally:
+        await backend.close()
+    assert good.ok and good.verified
+    assert not bad.ok and not bad.verified
+    assert bad.details["error"] == "ServerBackupDamaged"
+    assert "damaged" in bad.message and path in bad.message
+    assert bad.hint
+
+
+async def test_restore_to_a_new_number_gives_equal_data(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    backend = backend_for(tds_server)
+    try:
+        events = await collect(
+            backend.restore(RestoreItem(source=path, number="2", short="soc", company="Copie"))
+        )
+        dbs = [d.name for d in await backend.databases()]
+    finally:
+        await backend.close()
+    result = result_of(events)
+    assert result.ok and result.verified, result
+    assert result.details["database"] == "PW0002SOC" and result.details["replaced"] is False
+    assert result.details["dossier"] == {
+        "number": "002", "short": "SOC", "company": "Copie", "backend": "mssql",
+        "location": "PW0002SOC", "profile": "double", "status": "restored", "guid": None,
+    }  # fmt: skip
+    assert dbs == ["PW0001SOC", "PW0002SOC"]
+    restore_sql = [
+        e.text for e in events if isinstance(e, Statement) and e.text.startswith("RESTORE DATABASE")
+    ]
+    data_dir, log_dir = tds_server.data_dir, tds_server.log_dir
+    assert len(restore_sql) == 1 and "REPLACE" not in restore_sql[0]
+    assert f"TO N'{data_dir}/PW0002SOC.mdf'" in restore_sql[0]
+    assert f"TO N'{log_dir}/PW0002SOC_log.ldf'" in restore_sql[0]
+    verify_sql = [
+        e.text
+        for e in events
+        if isinstance(e, Statement) and e.text.startswith("RESTORE VERIFYONLY")
+    ]
+    assert len(verify_sql) == 1 and "MOVE" in verify_sql[0]  # verified with the same MOVE first
+    assert table_rows(tds_server.database_file("PW0002SOC")) == table_rows(demo_file)
+    assert any(isinstance(e, Progress) and e.percent and e.percent < 100 for e in events)
+
+
+async def test_restore_over_an_existing_dossier_needs_replace_and_takes_a_safety_copy(
+    tds_server: Any, demo_file: Path
+) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    live = tds_server.database_file("PW0001SOC")
+    with sqlite3.connect(live) as db:  # the dossier changes after its backup
+        db.execute("INSERT INTO entry (label, amount) VALUES ('after the backup', 1)")
+    changed = table_rows(live)
+    backend = backend_for(tds_server)
+    try:
+        refused = result_of(
+            await collect(backend.restore(RestoreItem(source=path, number="001", short="SOC")))
+        )
+        assert table_rows(live) == changed  # nothing touched
+        events = await collect(
+            backend.restore(RestoreItem(source=path, number="001", short="SOC", replace=True))
+        )
+    finally:
+        await backend.close()
+    assert not refused.ok and refused.details["error"] == "DossierExists"
+    assert "already exists" in refused.message and "--replace" in refused.hint
+    result = result_of(events)
+    assert result.ok and result.details["replaced"] is True, result
+    safety = str(result.details["safety_backup"])
+    assert safety.endswith("_before_restore.bak") and Path(safety).is_file()
+    assert "REPLACE" in next(
+        e.text for e in events if isinstance(e, Statement) and e.text.startswith("RESTORE DATABASE")
+    )
+    assert table_rows(tds_server.database_file("PW0001SOC")) == table_rows(demo_file)
+    # the safety copy holds the changed dossier: restore it elsewhere and compare
+    backend = backend_for(tds_server)
+    try:
+        back = result_of(
+            await collect(backend.restore(RestoreItem(source=safety, number="003", short="SOC")))
+        )
+    finally:
+        await backend.close()
+    assert back.ok
+    assert table_rows(tds_server.database_file("PW0003SOC")) == changed
+
+
+async def test_restore_refuses_a_backup_from_a_newer_version_before_trying(
+    tds_server: Any, demo_file: Path
+) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    tds_server.set_facts(version="15.0.2000.5")
+    backend = backend_for(tds_server)
+    try:
+        result = result_of(
+            await collect(backend.restore(RestoreItem(source=path, number="002", short="SOC")))
+        )
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 3169
+    assert "newer SQL Server (16.0.4135) than this one (15.0.2000.5)" in result.message
+    assert not any(
+        b.lstrip().upper().startswith(("RESTORE DATABASE", "RESTORE VERIFYONLY"))
+        for b in tds_server.batches
+    )
+
+
+@pytest.mark.parametrize("case", ["denied", "missing"])
+async def test_backup_into_a_bad_directory_is_plain_words(
+    tds_server: Any, demo_file: Path, case: str
+) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    target = Path(tds_server.root) / ("locked" if case == "denied" else "nope")
+    if case == "denied":
+        target.mkdir()
+        tds_server.deny(target)
+    backend = backend_for(tds_server)
+    try:
+        events = await collect(backend.backup(dossier(), str(target), BackupOptions()))
+    finally:
+        await backend.close()
+    result = result_of(events)
+    assert not result.ok and result.details["number"] == 3201 and result.files == ()
+    if case == "denied":
+        assert (
+            result.message
+            == f"The SQL Server service account (the 'mssql' user) cannot write to {target}."
+        )
+        assert "write access" in result.hint
+    else:
+        assert result.message == f"The directory {target} does not exist on the SQL Server host."
+    assert list(target.glob("*.bak")) == [] if target.exists() else True
+
+
+async def test_hostile_database_name(tds_server: Any, demo_file: Path) -> None:
+    name = "a]b'c; DROP DATABASE x--"
+    tds_server.create_database(name, sqlite_file=demo_file)
+    result = await backup_once(tds_server, location=name, verify=True)
+    assert result.verified
+    (path,) = result.files
+    assert Path(path).name.startswith("a]b'c; DROP DATABASE x--_")
+    backend = backend_for(tds_server)
+    try:
+        restored = result_of(
+            await collect(backend.restore(RestoreItem(source=path, number="004", short="X")))
+        )
+    finally:
+        await backend.close()
+    assert restored.ok, restored
+    assert table_rows(tds_server.database_file("PW0004X")) == table_rows(demo_file)
+
+
+async def test_cancelled_backup_is_never_reported_valid(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    tds_server.step_delay = 0.2
+    backend = backend_for(tds_server)
+    seen: list[Event] = []
+    try:
+        stream = backend.backup(dossier(), str(tds_server.backup_dir), BackupOptions(stats=5))
+        async for event in stream:
+            seen.append(event)
+            if isinstance(event, Progress):
+                break
+        began = time.monotonic()
+        await stream.aclose()  # type: ignore[attr-defined]
+        stopped_in = time.monotonic() - began
+    finally:
+        await backend.close()
+    assert not any(isinstance(e, DossierResult) for e in seen)
+    assert stopped_in < 3.0  # KILL stopped it: 20 steps x 0.2 s would take 4 s
+    assert list(Path(tds_server.backup_dir).glob("*.bak")) == []
+
+
+async def test_cancelled_restore_of_a_new_dossier_leaves_no_database(
+    tds_server: Any, demo_file: Path
+) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    tds_server.step_delay = 0.2
+    backend = backend_for(tds_server)
+    try:
+        stream = backend.restore(
+            RestoreItem(source=path, number="002", short="SOC"), verify_first=False
+        )
+        restoring = False
+        async for event in stream:
+            if isinstance(event, Statement) and event.text.startswith("RESTORE DATABASE"):
+                restoring = True
+            if restoring and isinstance(event, Progress):
+                break
+        await stream.aclose()  # type: ignore[attr-defined]
+        dbs = [d.name for d in await backend.databases()]
+    finally:
+        await backend.close()
+    assert restoring and dbs == ["PW0001SOC"]
