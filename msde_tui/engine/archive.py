@@ -10,8 +10,11 @@ writes between what is read and what is changed):
    to zero by construction (every entry balances), so no 140/141 line is needed: carrying
    classes 6–7 keeps the archived year's own balances — and with them the next year's
    opening-entry check — exactly as they were;
-2. write the PAF (atomically, beside nothing else) and READ IT BACK: container checksums, the
-   manifest, and a digest of every decoded row equal to the digest of the rows in the dossier;
+2. write the PAF (packfmt container, kind PAF, docs/FORMAT.md: written as ``.partial``, read
+   back, renamed) and READ IT BACK again here: every member's SHA-256, every chunk decoded, and
+   the FORMAT §7 digest of every table's decoded rows equal to the digest of the rows taken
+   from the dossier; ``content.paf`` holds the years (original status, row counts) and each
+   year's balance entry (id, number, lines);
 3. delete the years' attachments, lines and entries; insert one OD per year (journal MISC,
    origin ARCHIVE_BALANCE, dated the year's last day, number = next free number in (year, OD
    journal), id above every id ever used so no archived id can be reused); mark the year
@@ -27,12 +30,7 @@ year's balances equal the OD's, COMMIT; then optionally delete the PAF.
 
 from __future__ import annotations
 
-import errno
-import hashlib
-import json
-import os
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -43,17 +41,25 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from msde_tui.engine import ledger, naming, schema
-from msde_tui.engine.atomic import fsync_dir
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
-    DiskFull,
     DossierDamaged,
     PackError,
     WrongDossier,
 )
 from msde_tui.engine.events import Event, Step
 from msde_tui.engine.ledger import FiscalYear
+from msde_tui.packfmt import (
+    ColumnSpec,
+    Digest,
+    PackReader,
+    PackSchema,
+    PackWriter,
+    TableSpec,
+    row_hashes,
+)
+from msde_tui.packfmt import names as pack_names
 
 ARCHIVE_TABLES: tuple[sa.Table, ...] = (schema.entry, schema.entry_line, schema.attachment)
 DEFAULT_AGE = 7
@@ -110,74 +116,106 @@ class _Plan:
 
 
 # --------------------------------------------------------------------------- PAF container
-# Interim container until packfmt lands: a zip with manifest.json and one Arrow IPC stream
-# (zstd) per table. Only these three functions know the container.
+# The container is packfmt's (docs/FORMAT.md), kind PAF: schema.json describes the three
+# tables, their rows are Parquet chunks, ``content.paf`` holds the fiscal years and the
+# balance entries, ``content.tables[t].rows_digest`` the FORMAT §7 digest of the rows.
 
 
-def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
+def _portable(column: sa.Column[Any]) -> ColumnSpec:
     kind = column.type
+    length = getattr(kind, "length", None)
     if isinstance(kind, sa.LargeBinary):
-        return pa.large_binary()
-    if isinstance(kind, sa.DateTime):
-        return pa.timestamp("us")
-    if isinstance(kind, sa.Date):
-        return pa.date32()
-    if isinstance(kind, sa.Integer):
-        return pa.int64()
-    return pa.large_string()
+        name = "blob"
+    elif isinstance(kind, sa.DateTime):
+        name = "datetime"
+    elif isinstance(kind, sa.Date):
+        name = "date"
+    elif isinstance(kind, sa.BigInteger):
+        name = "bigint"
+    elif isinstance(kind, sa.Integer):
+        name = "integer"
+    else:
+        name = "text"
+    return ColumnSpec(
+        name=column.name,
+        type=name,
+        nullable=bool(column.nullable),
+        length=length if name in ("text", "blob") else None,
+        identity=bool(column.primary_key),
+    )
 
 
-def _arrow_schema(table: sa.Table) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _arrow_type(c)) for c in table.columns])
+def _spec(index: int, table: sa.Table) -> TableSpec:
+    return TableSpec(
+        name=table.name,
+        dir=pack_names.table_dir(index, table.name),
+        columns=[_portable(c) for c in table.columns],
+        primary_key=[c.name for c in table.primary_key.columns],
+        foreign_keys=[
+            {
+                "name": None,
+                "columns": [fk.parent.name],
+                "ref_table": fk.column.table.name,
+                "ref_columns": [fk.column.name],
+                "on_delete": None,
+            }
+            for fk in table.foreign_keys
+        ],
+    )
+
+
+PAF_SCHEMA = PackSchema([_spec(i, t) for i, t in enumerate(ARCHIVE_TABLES)])
+
+
+def _batch(rows: list[tuple[Any, ...]], spec: TableSpec) -> pa.RecordBatch:
+    arrow = spec.arrow_schema()
+    columns = list(zip(*rows, strict=True))
+    return pa.record_batch(
+        [pa.array(col, type=f.type) for col, f in zip(columns, arrow, strict=True)], schema=arrow
+    )
 
 
 def _paf_write(
-    path: Path, manifest: dict[str, Any], tables: Iterable[tuple[sa.Table, Iterable[list[tuple[Any, ...]]]]]
-) -> int:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, sort_keys=True))
-            for table, batches in tables:
-                sch = _arrow_schema(table)
-                with zf.open(f"{table.name}.arrow", "w", force_zip64=True) as member:
-                    options = pa.ipc.IpcWriteOptions(compression="zstd")
-                    with pa.ipc.new_stream(member, sch, options=options) as writer:
-                        for batch in batches:
-                            columns = list(zip(*batch, strict=True)) if batch else [[] for _ in sch]
-                            writer.write_batch(pa.record_batch(
-                                [pa.array(col, type=f.type) for col, f in zip(columns, sch, strict=True)],
-                                schema=sch,
-                            ))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise DiskFull(f"No space left to write {path}.", "Free some space and run it again.") from exc
-        raise BadInput(f"Cannot write {path} ({exc.strerror}).", "Check the directory's permissions.") from exc
-    return path.stat().st_size
+    path: Path, content: dict[str, Any], tables: Iterable[tuple[sa.Table, Iterable[list[tuple[Any, ...]]]]]
+) -> tuple[int, dict[str, str]]:
+    """Write the PAF (packfmt verifies it before giving it its final name); return its size
+    and the FORMAT §7 digest of each table's rows as they came from the dossier."""
+    digests: dict[str, str] = {}
+    content = dict(content, tables={})
+    with PackWriter(path, "PAF") as writer:
+        writer.write_schema(PAF_SCHEMA)
+        for table, batches in tables:
+            spec = PAF_SCHEMA.table(table.name)
+            out = writer.table(spec)
+            digest = Digest()
+            for rows in batches:
+                batch = _batch(rows, spec)
+                digest.add(row_hashes(batch, spec))
+                out.write(batch)
+            out.close()
+            digests[table.name] = digest.hex
+            content["tables"][table.name] = {"rows": out.rows, "chunks": out.chunks, "rows_digest": digest.hex}
+        writer.finish(content)
+    return path.stat().st_size, digests
 
 
-def _paf_manifest(path: Path) -> dict[str, Any]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return dict(json.loads(zf.read("manifest.json")))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise PackError(f"{path} cannot be read as a PAF ({exc}).", "The file is damaged or not a PAF.") from exc
+def _paf_content(path: Path) -> dict[str, Any]:
+    with PackReader(path, kind="PAF") as reader:
+        return dict(reader.content)
+
+
+def _paf_batches(reader: PackReader, table: sa.Table) -> Iterator[pa.RecordBatch]:
+    spec = reader.schema.table(table.name)
+    if spec.column_names != [c.name for c in table.columns]:
+        raise PackError(f"{reader.where}: the columns of {table.name} are not the dossier's.")
+    yield from reader.batches(spec)
 
 
 def _paf_rows(path: Path, table: sa.Table) -> Iterator[list[tuple[Any, ...]]]:
-    try:
-        with zipfile.ZipFile(path) as zf, zf.open(f"{table.name}.arrow") as member:
-            reader = pa.ipc.open_stream(member)
-            for batch in reader:
-                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                yield list(zip(*columns, strict=True))
-    except (OSError, zipfile.BadZipFile, KeyError, pa.ArrowException) as exc:
-        raise PackError(f"{path}: the {table.name} rows cannot be read ({exc}).", "The PAF is damaged.") from exc
+    with PackReader(path, kind="PAF") as reader:
+        for batch in _paf_batches(reader, table):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            yield list(zip(*columns, strict=True))
 
 
 # --------------------------------------------------------------------------- selection
@@ -241,16 +279,11 @@ def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.S
     return sa.select(table).where(table.c.entry_id.in_(in_years)).order_by(table.c.id)
 
 
-def _stream(conn: sa.Connection, query: sa.Select[Any], digest: Any, counter: list[int]) -> Iterator[list[tuple[Any, ...]]]:
+def _stream(conn: sa.Connection, query: sa.Select[Any], counter: list[int]) -> Iterator[list[tuple[Any, ...]]]:
     result = conn.execute(query)
-    while True:
-        batch = [tuple(r) for r in result.fetchmany(BATCH)]
-        if not batch:
-            return
-        for row in batch:
-            feed(digest, row)
+    while batch := result.fetchmany(BATCH):
         counter[0] += len(batch)
-        yield batch
+        yield [tuple(r) for r in batch]
 
 
 # --------------------------------------------------------------------------- archive
@@ -316,22 +349,36 @@ def _plan(conn: sa.Connection, code: str, wanted: list[str]) -> _Plan:
     return plan
 
 
-def _manifest(plan: _Plan, info: sa.Row[Any]) -> dict[str, Any]:
+def _content(plan: _Plan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
+    """The PAF's ``content`` block (docs/FORMAT.md §3); ``tables`` is added by the writer."""
     return {
-        "kind": "PAF",
-        "dossier": {"guid": info.guid, "code": info.code, "name": info.name, "company": info.company},
-        "years": [
-            {
-                "id": y.id,
-                "code": y.code,
-                "start": y.start.isoformat(),
-                "end": y.end.isoformat(),
-                "status": y.status,
-                "rows": plan.counts[y.id],
-                "balance_entry": plan.od[y.id],
-            }
-            for y in plan.years
-        ],
+        "dossier": {
+            "guid": info.guid,
+            "code": info.code,
+            "number": number,
+            "short": short,
+            "name": info.name,
+            "company": info.company,
+        },
+        "source": {"backend": "embedded", "dialect": "sqlite", "database": Path(path).name},
+        "state": None,
+        "ptf": None,
+        "paf": {
+            "fiscal_years": [
+                {
+                    "id": y.id,
+                    "code": y.code,
+                    "start": y.start.isoformat(),
+                    "end": y.end.isoformat(),
+                    "status": y.status,
+                    "rows": plan.counts[y.id],
+                }
+                for y in plan.years
+            ],
+            "balance_entries": [
+                {"fiscal_year_id": y.id, "fiscal_year": y.code} | plan.od[y.id] for y in plan.years
+            ],
+        },
     }
 
 
@@ -451,24 +498,20 @@ def archive_dossier(
                 step("read")
                 plan = _plan(conn, code, years)
                 before = ledger.all_trial_balances(conn)
-                manifest = _manifest(plan, info)
+                content = _content(plan, info, number, short, path)
                 target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
                 step("write", str(target))
                 year_ids = [y.id for y in plan.years]
-                digests: dict[str, str] = {}
-                counts: dict[str, int] = {}
-
-                def tables() -> Iterator[tuple[sa.Table, Iterator[list[tuple[Any, ...]]]]]:
-                    for table in ARCHIVE_TABLES:
-                        digest = hashlib.sha256()
-                        counter = [0]
-                        yield table, _stream(conn, year_rows(conn, table, year_ids), digest, counter)
-                        digests[table.name] = digest.hexdigest()
-                        counts[table.name] = counter[0]
-
-                size = _paf_write(target, manifest, tables())
-                manifest_rows = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
-                if counts != manifest_rows:
+                counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}
+                tables = (
+                    (t, _stream(conn, year_rows(conn, t, year_ids), counts[t.name])) for t in ARCHIVE_TABLES
+                )
+                try:
+                    size, digests = _paf_write(target, content, tables)
+                except PackError as exc:
+                    raise BackupInvalid(exc.message, exc.hint) from exc
+                expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
+                if {name: c[0] for name, c in counts.items()} != expected:
                     target.unlink(missing_ok=True)
                     raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
                 step("verify", str(target))
@@ -507,76 +550,77 @@ def archive_dossier(
 @dataclass(frozen=True)
 class PafInfo:
     path: Path
-    manifest: dict[str, Any]
+    content: dict[str, Any]
 
     @property
     def guid(self) -> str:
-        return str(self.manifest["dossier"]["guid"])
+        return str(self.content["dossier"]["guid"])
 
     @property
     def code(self) -> str:
-        return str(self.manifest["dossier"]["code"])
+        return str(self.content["dossier"]["code"])
 
     @property
     def years(self) -> list[dict[str, Any]]:
-        return list(self.manifest["years"])
-
-
-def _digest_table(rows: Iterable[list[tuple[Any, ...]]]) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    count = 0
-    for batch in rows:
-        for row in batch:
-            feed(digest, row)
-        count += len(batch)
-    return digest.hexdigest(), count
+        """The archived fiscal years, each with its ``balance_entry``."""
+        paf = self.content["paf"]
+        entries = {int(e["fiscal_year_id"]): e for e in paf["balance_entries"]}
+        return [dict(y, balance_entry=entries[int(y["id"])]) for y in paf["fiscal_years"]]
 
 
 def verify_paf(
     path: Path, *, expect_guid: str | None = None, expect_digests: dict[str, str] | None = None
 ) -> PafInfo:
-    """Read a PAF back completely: container checks, manifest, row counts per table (and,
-    when given, the GUID and row digests it must have). Raises ``BackupInvalid``."""
+    """Read a PAF back completely: every member's SHA-256, every chunk decoded, row counts and
+    row digests (FORMAT §7) equal to what the file claims — and, when given, to the GUID and
+    digests of the dossier it was written from. Raises ``BackupInvalid``."""
+    path = Path(path)
     try:
-        manifest = _paf_manifest(path)
-        if manifest.get("kind") != "PAF":
-            raise BackupInvalid(f"{path} is not an archive (PAF).", "Give a .paf file written by 'msde archive'.")
-        if expect_guid is not None and manifest["dossier"]["guid"] != expect_guid:
-            raise BackupInvalid(f"{path} does not hold the dossier it was written for.")
-        expected_rows = {
-            t.name: sum(int(y["rows"][t.name]) for y in manifest["years"]) for t in ARCHIVE_TABLES
-        }
-        for table in ARCHIVE_TABLES:
-            digest, count = _digest_table(_paf_rows(path, table))
-            if count != expected_rows[table.name]:
-                raise BackupInvalid(
-                    f"{path}: table {table.name} holds {count} rows, the manifest says {expected_rows[table.name]}.",
-                    "The archive is damaged; keep the dossier as it is.",
-                )
-            if expect_digests is not None and digest != expect_digests[table.name]:
-                raise BackupInvalid(
-                    f"{path}: the {table.name} rows read back differ from the dossier's.",
-                    "The archive was not written correctly; nothing was changed.",
-                )
+        with PackReader(path, kind="PAF") as reader:
+            reader.verify()
+            info = PafInfo(path, dict(reader.content))
+            if expect_guid is not None and info.guid != expect_guid:
+                raise BackupInvalid(f"{path.name} does not hold the dossier it was written for.")
+            years = info.years
+            tables = reader.content["tables"]
+            for table in ARCHIVE_TABLES:
+                digest = Digest()
+                spec = reader.schema.table(table.name)
+                for batch in _paf_batches(reader, table):
+                    digest.add(row_hashes(batch, spec))
+                claimed = sum(int(y["rows"][table.name]) for y in years)
+                if digest.rows != claimed or digest.rows != int(tables[table.name]["rows"]):
+                    raise BackupInvalid(
+                        f"{path.name}: table {table.name} holds {digest.rows} rows, the archive says {claimed}.",
+                        "The archive is damaged; keep the dossier as it is.",
+                    )
+                wanted = expect_digests[table.name] if expect_digests else tables[table.name]["rows_digest"]
+                if digest.hex != wanted:
+                    raise BackupInvalid(
+                        f"{path.name}: the {table.name} rows read back differ from "
+                        + ("the dossier's." if expect_digests else "the digest the archive records."),
+                        "The archive is damaged or was not written correctly.",
+                    )
     except PackError as exc:
-        raise BackupInvalid(str(exc.message), exc.hint or "The archive file is damaged.") from exc
+        raise BackupInvalid(exc.message, exc.hint or "The archive file is damaged.") from exc
     except (KeyError, TypeError, ValueError) as exc:
-        raise BackupInvalid(f"{path}: the archive's manifest is not valid ({exc}).") from exc
-    return PafInfo(Path(path), manifest)
+        raise BackupInvalid(f"{path.name}: the archive's description is not valid ({exc}).") from exc
+    return info
 
 
 def read_paf_info(path: Path) -> PafInfo:
-    """The manifest of a PAF (quick; no row check)."""
+    """What a PAF says it holds (its members are checked as they are read; rows are not)."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"The file {path} does not exist.", "Give the path of a .paf file.")
     try:
-        manifest = _paf_manifest(path)
+        info = PafInfo(path, _paf_content(path))
+        info.years  # noqa: B018 - validates the paf block
     except PackError as exc:
-        raise BackupInvalid(str(exc.message), exc.hint) from exc
-    if manifest.get("kind") != "PAF":
-        raise BackupInvalid(f"{path} is not an archive (PAF).", "Give a .paf file written by 'msde archive'.")
-    return PafInfo(path, manifest)
+        raise BackupInvalid(exc.message, exc.hint or "The archive file is damaged.") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BackupInvalid(f"{path.name}: the archive's description is not valid ({exc}).") from exc
+    return info
 
 
 # --------------------------------------------------------------------------- import
