@@ -1,42 +1,180 @@
-"""``msde-tui``: the wizard. Until the wizard lands it shows the dossier list."""
+"""``msde-tui``: the MSDE.exe wizard (connection -> operation -> dossiers -> summary -> progress).
+
+One driver loop in a worker walks the steps with ``push_screen_wait``; each step receives the
+immutable plan and returns a new one (or None for Back), so Back keeps every answer. The work
+itself runs as a detached job (``engine.jobs``) that outlives the terminal; starting
+``msde-tui`` again offers the jobs still running and those finished since.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
+from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual import constants, work
+from textual.app import App
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
 
-from msde_tui.engine.catalog import Catalog
+from msde_tui import i18n
+from msde_tui.engine import jobs
 from msde_tui.engine.paths import data_dir
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.i18n import N_, _
+from msde_tui.screens import registry
+from msde_tui.screens.context import WizardContext
+from msde_tui.screens.dialogs import ConfirmScreen
+from msde_tui.screens.widgets import translate_bindings
+
+DEFAULT_ESCDELAY_MS = 250
+
+
+def wants_ascii(environ: Mapping[str, str] | None = None) -> bool:
+    """ASCII borders for consoles that draw box glyphs badly (conhost, the Linux VT)."""
+    env = os.environ if environ is None else environ
+    if env.get("MSDE_ASCII"):
+        return env["MSDE_ASCII"] not in ("0", "no", "false")
+    if os.name == "nt" and "WT_SESSION" not in env:
+        return True
+    return env.get("TERM", "") in ("linux", "vt100", "vt220", "dumb")
+
+
+def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
+    """The terminal's own 16 colours unless it says it has more."""
+    env = os.environ if environ is None else environ
+    if env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return False
+    if "256" in env.get("TERM", "") or "WT_SESSION" in env:
+        return False
+    return True
 
 
 class MsdeApp(App[None]):
     TITLE = "msde-tui"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
+    ENABLE_COMMAND_PALETTE = False
+    CSS_PATH = "screens/app.tcss"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", key_display="^Q", priority=True),
+        Binding("f5", "jobs", N_("Jobs"), id="jobs", key_display="F5"),
+    ]
 
-    def __init__(self, home: str | None = None) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        lang: str | None = None,
+        ascii_borders: bool | None = None,
+        ansi_theme: bool | None = None,
+        offer_jobs: bool = True,
+    ) -> None:
+        i18n.setup(lang)
         super().__init__()
-        self.home = data_dir(home)
+        translate_bindings(self)
+        self.animation_level = "none"
+        self.home: Path = data_dir(home)
+        self.ctx = WizardContext(self.home)
+        self.ascii_borders = wants_ascii() if ascii_borders is None else ascii_borders
+        self.offer_jobs = offer_jobs
+        self.plan = WizardPlan()
+        if wants_ansi_theme() if ansi_theme is None else ansi_theme:
+            self.theme = "ansi-dark"
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(cursor_type="row", id="dossiers")
-        yield Footer()
+    def get_css_variables(self) -> dict[str, str]:
+        variables = super().get_css_variables()
+        variables["msde-border"] = "ascii" if getattr(self, "ascii_borders", False) else "round"
+        return variables
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Number", "Code", "Company", "Backend")
-        for d in Catalog(self.home).dossiers():
-            table.add_row(d.number, d.code, d.company, d.backend)
+        self.drive()
+
+    async def on_unmount(self) -> None:
+        await self.ctx.close()
+
+    # -- the driver
+
+    @work(exclusive=True, group="wizard")
+    async def drive(self) -> None:
+        if self.offer_jobs:
+            await self.offer_background_jobs()
+        index = 0
+        while True:
+            steps = registry.steps_for(self.plan)
+            index = min(index, len(steps) - 1)
+            position = registry.StepPosition(index + 1, len(steps))
+            result = await self.push_screen_wait(steps[index](self.ctx, self.plan, position))
+            if result is None:
+                index = max(0, index - 1)
+                continue
+            self.plan = result
+            steps = registry.steps_for(self.plan)
+            index += 1
+            if index >= len(steps):
+                index = 1  # after the result: a new operation on the same connection
+
+    async def offer_background_jobs(self) -> None:
+        from msde_tui.screens.jobs_screen import JobsScreen, jobs_to_offer
+
+        while jobs_to_offer(self.home):
+            chosen = await self.push_screen_wait(JobsScreen(self.home, at_start=True))
+            if chosen is None:
+                return
+            await self.push_screen_wait(self._attached(chosen))
+
+    def _attached(self, job_id: str) -> object:
+        from msde_tui.screens.progress import ProgressScreen
+
+        job = jobs.load_job(self.home, job_id)
+        plan = jobs.plan_from_dict(job.plan)
+        total = len(registry.steps_for(plan))
+        return ProgressScreen(
+            self.ctx, plan=plan, position=registry.StepPosition(total, total), job=job
+        )
+
+    # -- app-wide keys
+
+    def action_jobs(self) -> None:
+        from msde_tui.screens.jobs_screen import JobsScreen
+
+        def chosen(job_id: str | None) -> None:
+            if job_id:
+                self.push_screen(self._attached(job_id))  # type: ignore[arg-type]
+
+        self.push_screen(JobsScreen(self.home, at_start=False), chosen)
+
+    async def action_quit(self) -> None:
+        running = jobs.running_jobs(self.home)
+        if not running:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        question = _(
+            "{n} job(s) still running. They go on in the background after you quit; "
+            "'msde jobs' or msde-tui shows them later. Quit now?"
+        ).format(n=len(running))
+        self.push_screen(ConfirmScreen(question, default=False), answered)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="msde-tui")
+    parser = argparse.ArgumentParser(prog="msde-tui", description="The MSDE backup/restore wizard.")
     parser.add_argument("--home", help="Data directory (default: MSDE_HOME or the user data dir).")
-    parser.add_argument("--lang", choices=("fr", "en"), help="Language.")
+    parser.add_argument("--lang", choices=("fr", "en"), help="Language (default: from the locale).")
+    parser.add_argument("--ascii", action="store_true", default=None, help="ASCII borders and bars.")
+    parser.add_argument("--ansi", action="store_true", default=None, help="Terminal's 16 colours.")
     args = parser.parse_args(argv)
+    if "ESCDELAY" not in os.environ:
+        os.environ["ESCDELAY"] = str(DEFAULT_ESCDELAY_MS)
+    try:
+        constants.ESCAPE_DELAY = max(1, int(os.environ["ESCDELAY"])) / 1000.0  # type: ignore[misc]
+    except ValueError:
+        constants.ESCAPE_DELAY = DEFAULT_ESCDELAY_MS / 1000.0  # type: ignore[misc]
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
-    MsdeApp(home=args.home).run()
+    MsdeApp(home=args.home, lang=args.lang, ascii_borders=args.ascii, ansi_theme=args.ansi).run()
+
+
+if __name__ == "__main__":
+    main()

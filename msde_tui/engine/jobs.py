@@ -1,0 +1,601 @@
+"""Detached jobs: long work that outlives the terminal (a dropped SSH or RDP session).
+
+A job lives in ``<home>/jobs/<id>/``::
+
+    spec.json      what to do: the operation and the wizard plan, WITHOUT the password
+    pid            the runner's process id
+    heartbeat      rewritten every few seconds while the runner lives
+    events.jsonl   every engine event as one JSON line, appended and flushed as it happens
+    result.json    written atomically at the end: overall state + one result per dossier
+    cancel         present when someone asked the job to stop
+    seen           present once the wizard has shown the final result to someone
+    runner.log     the runner's own stderr (a crash report, never a password)
+
+``start_job`` writes the spec and spawns ``python -m msde_tui.jobrunner ID`` in a new session
+with its standard streams detached from the terminal. The password (SQL Server) goes to the
+child through its stdin pipe, never through a file or the command line. The wizard and
+``msde jobs`` read the directory: a job whose runner is gone without a ``result.json`` is
+"interrupted".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from msde_tui.engine import events as ev
+from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.plans import (
+    BackupOptions,
+    BackupPlan,
+    Connection,
+    RestoreItem,
+    RestorePlan,
+    VerifyPlan,
+    WizardPlan,
+)
+
+SPEC = "spec.json"
+EVENTS = "events.jsonl"
+RESULT = "result.json"
+PID = "pid"
+HEARTBEAT = "heartbeat"
+CANCEL = "cancel"
+SEEN = "seen"
+RUNNER_LOG = "runner.log"
+SPEC_VERSION = 1
+HEARTBEAT_EVERY_S = 2.0
+STALE_AFTER_S = 60.0
+
+# Job states as shown to people (words, never colour alone).
+RUNNING = "running"
+OK = "ok"
+FAILED = "failed"
+CANCELLED = "cancelled"
+INTERRUPTED = "interrupted"
+FINISHED_STATES = (OK, FAILED, CANCELLED)
+
+# Popen handles of the children this process started, so that a finished child is reaped
+# (a zombie would look alive to ``os.kill(pid, 0)``).
+_CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# (de)serialization
+
+
+def connection_to_dict(connection: Connection) -> dict[str, Any]:
+    data = dataclasses.asdict(connection)
+    data.pop("password", None)
+    return data
+
+
+def plan_to_dict(plan: WizardPlan) -> dict[str, Any]:
+    """The plan as JSON-ready data, without the password."""
+    return {
+        "connection": connection_to_dict(plan.connection),
+        "operation": plan.operation,
+        "verify_after": plan.verify_after,
+        "directory": plan.directory,
+        "data_dir": plan.data_dir,
+        "dossiers": [dataclasses.asdict(d) for d in plan.dossiers],
+        "restore_items": [dataclasses.asdict(i) for i in plan.restore_items],
+    }
+
+
+def plan_from_dict(data: dict[str, Any], password: str = "") -> WizardPlan:
+    conn = dict(data.get("connection") or {})
+    conn.pop("password", None)
+    return WizardPlan(
+        connection=Connection(**conn, password=password),
+        operation=str(data.get("operation", "backup")),
+        verify_after=bool(data.get("verify_after", True)),
+        directory=str(data.get("directory", "")),
+        data_dir=str(data.get("data_dir", "")),
+        dossiers=tuple(Dossier(**d) for d in data.get("dossiers", [])),
+        restore_items=tuple(RestoreItem(**i) for i in data.get("restore_items", [])),
+    )
+
+
+_EVENT_TYPES: dict[str, type[ev.Event]] = {
+    cls.__name__: cls
+    for cls in (ev.Started, ev.Step, ev.Progress, ev.ServerMessage, ev.Statement, ev.DossierResult)
+}
+
+
+def event_to_dict(event: ev.Event, at: float | None = None) -> dict[str, Any]:
+    data = dataclasses.asdict(event)
+    data["type"] = type(event).__name__
+    data["t"] = time.time() if at is None else at
+    return data
+
+
+def event_from_dict(data: dict[str, Any]) -> ev.Event | None:
+    """Rebuild an event; None for an unknown type (a newer runner) so readers skip it."""
+    cls = _EVENT_TYPES.get(str(data.get("type")))
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    for key in ("steps", "files"):
+        if key in values and isinstance(values[key], list):
+            values[key] = tuple(values[key])
+    try:
+        return cls(**values)
+    except TypeError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# what a job runs
+
+
+def to_operation_plan(plan: WizardPlan) -> BackupPlan | VerifyPlan | RestorePlan:
+    """The engine plan of a wizard plan (backup, verify or restore)."""
+    if plan.operation == "backup":
+        if not plan.dossiers:
+            raise BadInput("No dossier was chosen for the backup.", "Tick at least one dossier.")
+        return BackupPlan(
+            connection=plan.connection,
+            dossiers=plan.dossiers,
+            directory=plan.directory,
+            options=BackupOptions(verify=plan.verify_after),
+        )
+    if plan.operation == "verify":
+        files = tuple(item.source for item in plan.restore_items)
+        if not files:
+            raise BadInput("No backup was chosen to verify.", "Tick at least one backup.")
+        return VerifyPlan(connection=plan.connection, files=files)
+    if plan.operation == "restore":
+        if not plan.restore_items:
+            raise BadInput("No backup was chosen to restore.", "Tick at least one backup.")
+        items = tuple(
+            dataclasses.replace(item, data_dir=item.data_dir or plan.data_dir or None)
+            for item in plan.restore_items
+        )
+        return RestorePlan(connection=plan.connection, items=items, verify_first=plan.verify_after)
+    raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
+
+
+Runner = Callable[[WizardPlan, Path], AsyncIterator[ev.Event]]
+
+
+def _engine_runner(name: str) -> Runner:
+    def run(plan: WizardPlan, home: Path) -> AsyncIterator[ev.Event]:
+        from msde_tui.engine import operations  # late: keeps this module light to import
+
+        function = getattr(operations, name)
+        return function(to_operation_plan(plan), home=home)
+
+    return run
+
+
+# Operation id -> what runs it. Later operations add their own entry here.
+RUNNERS: dict[str, Runner] = {
+    "backup": _engine_runner("run_backup"),
+    "verify": _engine_runner("run_verify"),
+    "restore": _engine_runner("run_restore"),
+}
+
+
+def plan_subjects(plan: WizardPlan) -> tuple[str, ...]:
+    """What the events of this plan are about: dossier codes or file names, in order."""
+    if plan.operation == "backup":
+        return tuple(d.code for d in plan.dossiers)
+    if plan.operation == "restore":
+        return tuple(f"{i.number}{i.short}" for i in plan.restore_items)
+    return tuple(Path(i.source.replace("\\", "/")).name for i in plan.restore_items)
+
+
+# ---------------------------------------------------------------------------------------------
+# job records
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    directory: Path
+    operation: str
+    created_at: str
+    state: str  # running | ok | failed | cancelled | interrupted
+    subjects: tuple[str, ...]
+    pid: int | None
+    result: dict[str, Any] | None
+    plan: dict[str, Any]
+    seen: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def events_file(self) -> Path:
+        return self.directory / EVENTS
+
+
+def jobs_dir(home: Path) -> Path:
+    return Path(home) / "jobs"
+
+
+def new_job_id(now: datetime | None = None) -> str:
+    when = now or datetime.now()
+    return f"{when:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _check_id(job_id: str) -> str:
+    if not job_id or any(c not in "0123456789abcdef-" for c in job_id):
+        raise BadInput(f"'{job_id}' is not a job id.", "Run 'msde jobs' to see the job ids.")
+    return job_id
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_pid(directory: Path) -> int | None:
+    try:
+        return int((directory / PID).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a zombie counts as dead)."""
+    for job_id, child in list(_CHILDREN.items()):
+        if child.pid == pid:
+            if child.poll() is not None:
+                del _CHILDREN[job_id]
+                return False
+            return True
+    if os.name == "nt":  # os.kill would terminate it on Windows; rely on the heartbeat
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    try:  # Linux: a zombie is dead
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _age(path: Path) -> float | None:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def job_state(directory: Path) -> tuple[str, dict[str, Any] | None]:
+    result = _read_json(directory / RESULT)
+    if result is not None:
+        state = str(result.get("state", FAILED))
+        return (state if state in FINISHED_STATES else FAILED), result
+    pid = _read_pid(directory)
+    age = _age(directory / HEARTBEAT)
+    if pid is None:
+        # Between the spec and the pid (a fraction of a second): running, unless that is old.
+        spec_age = _age(directory / SPEC)
+        return (RUNNING if spec_age is not None and spec_age < 15 else INTERRUPTED), None
+    if not pid_alive(pid):
+        # The runner may have written result.json between our two reads.
+        result = _read_json(directory / RESULT)
+        if result is not None:
+            return str(result.get("state", FAILED)), result
+        return INTERRUPTED, None
+    if age is not None and age > STALE_AFTER_S:
+        return INTERRUPTED, None
+    return RUNNING, None
+
+
+def load_job(home: Path, job_id: str) -> JobInfo:
+    directory = jobs_dir(home) / _check_id(job_id)
+    spec = _read_json(directory / SPEC)
+    if spec is None:
+        raise BadInput(f"No job '{job_id}'.", "Run 'msde jobs' to see the job ids.")
+    state, result = job_state(directory)
+    plan = spec.get("plan") or {}
+    subjects = tuple(spec.get("subjects") or ())
+    return JobInfo(
+        id=job_id,
+        directory=directory,
+        operation=str(spec.get("operation", "")),
+        created_at=str(spec.get("created_at", "")),
+        state=state,
+        subjects=subjects,
+        pid=_read_pid(directory),
+        result=result,
+        plan=plan,
+        seen=(directory / SEEN).exists(),
+    )
+
+
+def find_job(home: Path, ref: str) -> JobInfo:
+    """A job by its id or a unique prefix of it."""
+    ref = ref.strip().lower()
+    ids = [j.id for j in list_jobs(home)]
+    if ref in ids:
+        return load_job(home, ref)
+    matches = [i for i in ids if i.startswith(ref)]
+    if len(matches) == 1:
+        return load_job(home, matches[0])
+    if not matches:
+        raise BadInput(f"No job '{ref}'.", "Run 'msde jobs' to see the job ids.")
+    raise BadInput(f"'{ref}' matches several jobs.", "Give more of the job id.")
+
+
+def list_jobs(home: Path) -> list[JobInfo]:
+    """Every job, newest first."""
+    root = jobs_dir(home)
+    if not root.is_dir():
+        return []
+    found = []
+    for directory in sorted(root.iterdir(), reverse=True):
+        if directory.is_dir() and (directory / SPEC).exists():
+            try:
+                found.append(load_job(home, directory.name))
+            except MsdeError:
+                continue
+    return found
+
+
+def running_jobs(home: Path) -> list[JobInfo]:
+    return [j for j in list_jobs(home) if j.state == RUNNING]
+
+
+def jobs_to_show(home: Path) -> list[JobInfo]:
+    """Jobs someone should see: still running, or ended without anyone seeing the result."""
+    return [j for j in list_jobs(home) if j.state == RUNNING or not j.seen]
+
+
+def mark_seen(job: JobInfo) -> None:
+    """Remember that the final result was shown (it is not offered again at start)."""
+    if job.state != RUNNING:
+        with contextlib.suppress(OSError):
+            (job.directory / SEEN).touch()
+
+
+# ---------------------------------------------------------------------------------------------
+# starting, following and cancelling
+
+
+def start_job(
+    plan: WizardPlan,
+    *,
+    home: Path,
+    python: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> JobInfo:
+    """Write the job spec and spawn its detached runner. The password goes through a pipe."""
+    if plan.operation not in RUNNERS:
+        raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
+    if plan.operation in ("backup", "verify", "restore"):
+        to_operation_plan(plan)  # refuse an incomplete plan before spawning anything
+    home = Path(home).resolve()
+    job_id = new_job_id()
+    directory = jobs_dir(home) / job_id
+    directory.mkdir(parents=True, exist_ok=False)
+    spec = {
+        "version": SPEC_VERSION,
+        "id": job_id,
+        "operation": plan.operation,
+        "created_at": datetime.now().isoformat(timespec="seconds"),
+        "subjects": list(plan_subjects(plan)),
+        "plan": plan_to_dict(plan),
+    }
+    write_atomic(directory / SPEC, json.dumps(spec, indent=2, ensure_ascii=False).encode())
+    (directory / EVENTS).touch()
+    env = dict(os.environ)
+    env["MSDE_HOME"] = str(home)
+    env.update(extra_env or {})
+    command = [python or sys.executable, "-m", "msde_tui.jobrunner", job_id, "--home", str(home)]
+    kwargs: dict[str, Any] = {}
+    if os.name == "nt":
+        kwargs["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
+            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
+        )
+    else:
+        kwargs["start_new_session"] = True
+    with open(directory / RUNNER_LOG, "wb") as log:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+            close_fds=True,
+            **kwargs,
+        )
+    _CHILDREN[job_id] = child
+    assert child.stdin is not None
+    try:
+        child.stdin.write(plan.connection.password.encode("utf-8") + b"\n")
+        child.stdin.close()
+    except OSError:
+        pass  # the runner died at once; its state will show "interrupted" with runner.log
+    # The runner writes its pid too (the same number); writing it here means a job never
+    # lacks one, even if the runner dies before its first line.
+    write_atomic(directory / PID, str(child.pid).encode())
+    return load_job(home, job_id)
+
+
+def request_cancel(home: Path, job_id: str) -> None:
+    """Ask a running job to stop (it finishes the current statement safely, then stops)."""
+    job = load_job(home, job_id)
+    write_atomic(job.directory / CANCEL, b"cancel\n")
+    if job.pid and os.name != "nt" and job.state == RUNNING:
+        with contextlib.suppress(OSError):
+            os.kill(job.pid, signal.SIGTERM)
+
+
+class EventTail:
+    """Read the events a job appended since the last call (complete lines only)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.offset = 0
+        self._partial = b""
+
+    def read(self) -> list[tuple[float, ev.Event]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return []
+        self.offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        found: list[tuple[float, ev.Event]] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except ValueError:
+                continue
+            event = event_from_dict(raw)
+            if event is not None:
+                found.append((float(raw.get("t", 0.0)), event))
+        return found
+
+
+def read_events(path: Path) -> list[tuple[float, ev.Event]]:
+    return EventTail(path).read()
+
+
+# ---------------------------------------------------------------------------------------------
+# the runner side (called by msde_tui.jobrunner in the detached process)
+
+
+def _dossier_result_dict(result: ev.DossierResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "message": result.message,
+        "hint": result.hint,
+        "verified": result.verified,
+        "files": list(result.files),
+        "seconds": result.seconds,
+        "details": result.details,
+    }
+
+
+async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]:
+    """Run the job in this process: events to events.jsonl, then result.json. Returns it."""
+    home = Path(home)
+    directory = jobs_dir(home) / _check_id(job_id)
+    spec = _read_json(directory / SPEC)
+    if spec is None:
+        raise BadInput(f"No job '{job_id}'.")
+    write_atomic(directory / PID, str(os.getpid()).encode())
+    plan = plan_from_dict(spec.get("plan") or {}, password=password)
+    runner = RUNNERS.get(plan.operation)
+    started = time.time()
+    results: dict[str, dict[str, Any]] = {}
+    error: dict[str, str] | None = None
+    cancelled = False
+
+    events_file = open(directory / EVENTS, "a", encoding="utf-8")
+
+    def record(event: ev.Event) -> None:
+        events_file.write(json.dumps(event_to_dict(event), ensure_ascii=False, default=str) + "\n")
+        events_file.flush()
+        if isinstance(event, ev.DossierResult):
+            results[event.dossier] = _dossier_result_dict(event)
+
+    async def consume() -> None:
+        if runner is None:
+            raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
+        async for event in runner(plan, home):
+            record(event)
+
+    async def heartbeat(task: asyncio.Task[None]) -> None:
+        while not task.done():
+            (directory / HEARTBEAT).write_text(f"{time.time():.3f}\n")
+            if (directory / CANCEL).exists():
+                task.cancel()
+            await asyncio.sleep(0.25 if (directory / CANCEL).exists() else 0.5)
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(consume())
+    if os.name != "nt":
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            loop.add_signal_handler(signal.SIGHUP, lambda: None)  # outlive the terminal
+    beat = asyncio.ensure_future(heartbeat(task))
+    try:
+        await task
+    except asyncio.CancelledError:
+        cancelled = True
+    except MsdeError as exc:
+        error = {"message": exc.message, "hint": exc.hint}
+    except Exception as exc:  # the job must always end with a result.json
+        error = {"message": f"The job stopped on an unexpected error: {exc!r}", "hint": ""}
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+        events_file.close()
+
+    for subject in spec.get("subjects") or []:
+        if subject in results or any(key.endswith(subject) for key in results):
+            continue
+        if cancelled:
+            message, hint = "Cancelled before it finished.", ""
+        else:
+            message = (error or {}).get("message") or "The job ended before this one was done."
+            hint = (error or {}).get("hint", "")
+        results[subject] = {
+            "ok": False,
+            "message": message,
+            "hint": hint,
+            "verified": False,
+            "files": [],
+            "seconds": 0.0,
+            "details": {},
+        }
+    if cancelled:
+        state = CANCELLED
+    elif error is None and results and all(r["ok"] for r in results.values()):
+        state = OK
+    else:
+        state = FAILED
+    result = {
+        "id": job_id,
+        "operation": plan.operation,
+        "state": state,
+        "started_at": datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+        "finished_at": datetime.now().isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started, 3),
+        "error": error,
+        "dossiers": results,
+    }
+    write_atomic(
+        directory / RESULT, json.dumps(result, indent=2, ensure_ascii=False, default=str).encode()
+    )
+    return result

@@ -1,0 +1,173 @@
+"""What every wizard step shares: the data directory, the open backend, what was read so far.
+
+Screens reach the engine only through this object (and the engine's own functions), so a step
+can be tested alone with a context and a plan. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from msde_tui.engine import naming
+from msde_tui.engine.backend import Backend, BackupInfo, DatabaseInfo, ServerFacts
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import ConnectionFailed, MsdeError
+from msde_tui.engine.plans import Connection
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A saved SQL Server connection (never a password)."""
+
+    name: str
+    host: str
+    port: int = 1433
+    user: str = ""
+    driver: str = "pymssql"
+
+    def connection(self, password: str = "") -> Connection:
+        return Connection(
+            kind="mssql",
+            profile=self.name,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=password,
+            driver=self.driver,
+        )
+
+
+def load_profiles(home: Path) -> list[Profile]:
+    """The saved connection profiles (none when the file is missing or unreadable)."""
+    try:
+        from msde_tui.engine.mssql import profiles as module
+    except ImportError:
+        return []
+    try:
+        saved = module.load(home)
+    except (MsdeError, OSError, ValueError):
+        return []
+    found = [
+        Profile(name=p.name, host=p.host, port=int(p.port), user=p.user, driver=p.driver)
+        for p in saved.values()
+    ]
+    return sorted(found, key=lambda p: p.name.lower())
+
+
+def _open_backend(connection: Connection, home: Path) -> Any:
+    try:
+        from msde_tui.engine.backends import open_backend
+    except ImportError:
+        open_backend = None
+    if open_backend is not None:
+        return open_backend(connection, home=home)
+    if not connection.is_embedded:
+        from msde_tui.engine.mssql.backend import MssqlBackend
+
+        return MssqlBackend(connection)
+    raise ConnectionFailed(
+        "This build cannot open embedded dossiers (engine.backends is missing).",
+        "Install the complete msde-tui package.",
+    )
+
+
+def _key(connection: Connection) -> tuple[Any, ...]:
+    return (
+        connection.kind,
+        connection.host,
+        connection.port,
+        connection.user,
+        connection.driver,
+        connection.password,
+    )
+
+
+@dataclass
+class WizardContext:
+    """Shared state of one wizard session (one per app)."""
+
+    home: Path
+    _backends: dict[tuple[Any, ...], Backend] = field(default_factory=dict)
+    _facts: dict[tuple[Any, ...], ServerFacts] = field(default_factory=dict)
+    backups_seen: dict[str, list[BackupInfo]] = field(default_factory=dict)
+    databases_seen: list[DatabaseInfo] = field(default_factory=list)
+
+    def catalog(self) -> Catalog:
+        return Catalog(self.home)
+
+    async def backend(self, connection: Connection) -> Backend:
+        key = _key(connection)
+        if key not in self._backends:
+            backend = _open_backend(connection, self.home)
+            if inspect.isawaitable(backend):
+                backend = await backend
+            self._backends[key] = backend
+        return self._backends[key]
+
+    async def facts(self, connection: Connection) -> ServerFacts:
+        key = _key(connection)
+        if key not in self._facts:
+            backend = await self.backend(connection)
+            self._facts[key] = await backend.facts()
+        return self._facts[key]
+
+    def forget(self, connection: Connection) -> None:
+        """Drop a cached backend (after a failure, so the next try reconnects)."""
+        key = _key(connection)
+        self._backends.pop(key, None)
+        self._facts.pop(key, None)
+
+    async def close(self) -> None:
+        for backend in list(self._backends.values()):
+            try:
+                await backend.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+                pass
+        self._backends.clear()
+
+    async def dossiers_of(self, connection: Connection) -> list[tuple[Dossier, int | None]]:
+        """The dossiers a backup can pick on this connection, with their size when known."""
+        catalog = self.catalog()
+        if connection.is_embedded:
+            found: list[tuple[Dossier, int | None]] = []
+            for dossier in catalog.dossiers():
+                if not dossier.is_embedded:
+                    continue
+                path = dossier.path(self.home)
+                size = path.stat().st_size if path.exists() else None
+                found.append((dossier, size))
+            return found
+        backend = await self.backend(connection)
+        databases = await backend.databases()
+        self.databases_seen = list(databases)
+        known = {
+            d.location: d
+            for d in catalog.dossiers()
+            if not d.is_embedded and (d.profile in (None, connection.profile))
+        }
+        result: list[tuple[Dossier, int | None]] = []
+        for db in databases:
+            dossier = known.get(db.name)
+            if dossier is None:
+                code = naming.parse_database_name(db.name)
+                if code is None:
+                    continue
+                dossier = Dossier(
+                    number=code.number,
+                    short=code.short,
+                    company="",
+                    backend="mssql",
+                    location=db.name,
+                    profile=connection.profile,
+                )
+            result.append((dossier, db.size_bytes))
+        return sorted(result, key=lambda item: (item[0].number, item[0].location))
+
+    async def backups_in(self, connection: Connection, directory: str) -> list[BackupInfo]:
+        backend = await self.backend(connection)
+        found = await backend.backups_in(directory)
+        self.backups_seen[directory] = list(found)
+        return found

@@ -1,0 +1,148 @@
+"""Modal dialogs: help, yes/no confirmation, save to a file, read-only text viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static, TextArea
+
+from msde_tui.engine.atomic import write_atomic
+from msde_tui.i18n import N_, _
+from msde_tui.screens.widgets import translate_bindings
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        Binding("f1,escape,enter,q", "close", N_("Close"), id="help_close"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.text, classes="dialog-text", markup=False)
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes / no. ``y`` (or ``o`` for "oui") = yes; ``n`` or Esc = no; Enter = the default."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        Binding("y,o", "answer(True)", N_("Yes"), id="confirm_yes"),
+        Binding("n,escape", "answer(False)", N_("No"), id="confirm_no"),
+        Binding("enter", "default", N_("Default"), id="confirm_default", show=False),
+    ]
+
+    def __init__(self, question: str, *, default: bool = False) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.question = question
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-text", markup=False)
+            hint = _("Yes: press y.  No: press n.") + " " + (
+                _("Enter = yes.") if self.default else _("Enter = no.")
+            )
+            yield Static(hint, classes="dialog-hint")
+        yield Footer()
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+    def action_default(self) -> None:
+        self.dismiss(self.default)
+
+
+class SaveScreen(ModalScreen[Path | None]):
+    """Ask for a file name and write ``text`` there (atomically). Dismisses with the path."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        Binding("escape,f2,ctrl+b", "cancel", N_("Cancel"), id="save_cancel"),
+    ]
+
+    def __init__(self, title: str, text: str, default_path: Path) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.title_text = title
+        self.text = text
+        self.default_path = default_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(_("Save to this file (Enter saves):"), classes="dialog-text")
+            yield Input(str(self.default_path), id="save-path")
+            yield Static("", id="save-message", classes="message")
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        raw = event.value.strip()
+        if not raw:
+            self.query_one("#save-message", Static).update(_("Type a file name."))
+            return
+        path = Path(raw).expanduser()
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(str(path))
+            write_atomic(path, self.text.encode("utf-8"))
+        except OSError as exc:
+            self.query_one("#save-message", Static).update(
+                _("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+            )
+            return
+        self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextViewScreen(ModalScreen[None]):
+    """Read-only text (the T-SQL or file actions of a plan); F4 saves it."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        Binding("escape,f2,ctrl+b,f3", "close", N_("Close"), id="view_close"),
+        Binding("f4", "save", N_("Save"), id="view_save"),
+    ]
+
+    def __init__(self, title: str, text: str, default_path: Path) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.title_text = title
+        self.text = text
+        self.default_path = default_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog-wide"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield TextArea(self.text, read_only=True, id="view-text", soft_wrap=True)
+            yield Static("", id="view-message", classes="message")
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.query_one("#view-message", Static).update(_("Saved to {path}").format(path=path))
+
+        self.app.push_screen(SaveScreen(self.title_text, self.text, self.default_path), saved)

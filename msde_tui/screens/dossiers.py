@@ -1,0 +1,135 @@
+"""Step 3 (backup): tick the dossiers. Space ticks, ``a`` ticks all, typing filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from textual import work
+from textual.widget import Widget
+from textual.widgets import Input, Static
+from textual.widgets.selection_list import Selection
+
+from msde_tui.engine.catalog import Dossier
+from msde_tui.i18n import N_, _
+from msde_tui.screens.base import StepScreen, connection_label
+from msde_tui.screens.connection import describe_error
+from msde_tui.screens.widgets import TickList, human_size
+
+
+def dossier_key(dossier: Dossier) -> str:
+    return f"{dossier.backend}:{dossier.profile or ''}:{dossier.location}"
+
+
+class FilteredTicks:
+    """The ticked values and the filter of a TickList; rebuilding the list keeps the ticks."""
+
+    def __init__(self, ticked: Iterable[str]) -> None:
+        self.ticked: set[str] = set(ticked)
+        self.filter = ""
+
+    def matches(self, text: str) -> bool:
+        return all(word in text.lower() for word in self.filter.lower().split())
+
+
+class DossiersScreen(StepScreen):
+    TITLE = N_("Dossiers")
+    CSS_PATH = ["base.tcss", "dossiers.tcss"]
+    HELP = N_(
+        "Tick the dossiers to back up: Space ticks or unticks the highlighted one, 'a' ticks "
+        "all (or none when all are ticked), typing a letter or digit filters the list (the "
+        "filter box is above; Tab moves between it and the list). Ticks stay when the filter "
+        "changes. Enter goes on to the summary."
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.available: list[tuple[Dossier, int | None]] = []
+        self.state = FilteredTicks(dossier_key(d) for d in self.plan.dossiers)
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Static(
+            _("Dossiers on {where}:").format(where=connection_label(self.plan.connection)),
+            id="list-title",
+            markup=False,
+        )
+        yield Input(placeholder=_("Filter (type to filter)"), id="filter", compact=True)
+        yield TickList(id="ticks")
+        yield Static("", id="count", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#ticks", TickList).focus()
+        self.busy_reason = _("Reading the dossiers...")
+        self.say(self.busy_reason)
+        self.load()
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.available = await self.ctx.dossiers_of(self.plan.connection)
+        except Exception as exc:  # noqa: BLE001 - plain words, never a traceback
+            self.busy_reason = None
+            self.say_error(describe_error(exc))
+            return
+        self.busy_reason = None
+        keys = {dossier_key(d) for d, _size in self.available}
+        self.state.ticked &= keys
+        self.say("" if self.available else _("No dossier found on this connection."))
+        self.rebuild()
+
+    def _line(self, dossier: Dossier, size: int | None) -> str:
+        company = dossier.company or dossier.location
+        size_text = human_size(size) if size is not None else _("missing")
+        return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
+
+    def rebuild(self) -> None:
+        ticks = self.query_one("#ticks", TickList)
+        highlighted = ticks.highlighted
+        ticks.clear_options()
+        shown = [
+            Selection(self._line(d, s), dossier_key(d), dossier_key(d) in self.state.ticked)
+            for d, s in self.available
+            if self.state.matches(self._line(d, s))
+        ]
+        ticks.add_options(shown)
+        if shown:
+            ticks.highlighted = min(highlighted or 0, len(shown) - 1)
+        self._count()
+
+    def _count(self) -> None:
+        total = len(self.available)
+        self.query_one("#count", Static).update(
+            _("{ticked} of {total} ticked. Space ticks, a ticks all, typing filters.").format(
+                ticked=len(self.state.ticked), total=total
+            )
+        )
+
+    def on_selection_list_selection_toggled(self, event: TickList.SelectionToggled) -> None:
+        self._sync()
+
+    def on_selection_list_selected_changed(self, event: TickList.SelectedChanged) -> None:
+        self._sync()
+
+    def _sync(self) -> None:
+        ticks = self.query_one("#ticks", TickList)
+        visible = {ticks.get_option_at_index(i).value for i in range(ticks.option_count)}
+        self.state.ticked = (self.state.ticked - visible) | set(ticks.selected)
+        self._count()
+
+    def on_tick_list_filter_typed(self, event: TickList.FilterTyped) -> None:
+        field = self.query_one("#filter", Input)
+        field.value += event.character
+        field.focus()
+        field.cursor_position = len(field.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.state.filter = event.value
+            self.rebuild()
+
+    def go_next(self) -> None:
+        chosen = tuple(d for d, _s in self.available if dossier_key(d) in self.state.ticked)
+        if not chosen:
+            self.say(_("Tick at least one dossier (Space ticks, a ticks all)."), error=True)
+            return
+        self.dismiss(replace(self.plan, dossiers=chosen))

@@ -1,0 +1,98 @@
+"""Jobs in the background: offered at start (running ones, and results nobody has seen yet)
+and on F5 from any step. Enter opens a job's progress (re-attach) or its result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from msde_tui.engine import jobs
+from msde_tui.i18n import N_, _
+from msde_tui.screens.widgets import translate_bindings
+
+
+def state_word(state: str) -> str:
+    return {
+        jobs.RUNNING: _("RUNNING"),
+        jobs.OK: _("OK"),
+        jobs.FAILED: _("FAILED"),
+        jobs.CANCELLED: _("CANCELLED"),
+        jobs.INTERRUPTED: _("INTERRUPTED"),
+    }.get(state, state.upper())
+
+
+def operation_word(operation: str) -> str:
+    from msde_tui.screens import registry
+
+    return _(registry.get(operation).label) if operation else "?"
+
+
+def jobs_to_offer(home: Path) -> list[jobs.JobInfo]:
+    return jobs.jobs_to_show(home)
+
+
+class JobsScreen(Screen[str | None]):
+    """Dismisses with the id of the job to open, or None to go on with the wizard."""
+
+    CSS_PATH = ["base.tcss", "jobs_screen.tcss"]
+    BINDINGS = [
+        Binding("enter", "open", N_("Open"), id="jobs_open", key_display="Enter", priority=True),
+        Binding("f2,ctrl+b,ctrl+n", "close", N_("Continue"), id="jobs_close", key_display="F2"),
+        Binding("f5", "refresh", N_("Refresh"), id="jobs_refresh", key_display="F5"),
+    ]
+
+    def __init__(self, home: Path, *, at_start: bool) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.home = home
+        self.at_start = at_start
+        self.shown: list[jobs.JobInfo] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Jobs in the background"), id="step-title")
+        intro = (
+            _("These jobs run (or ran) on their own. Enter opens one; F2 goes on to the wizard.")
+            if self.at_start
+            else _("Enter opens a job; F2 goes back.")
+        )
+        yield Static(intro, id="choices")
+        yield DataTable(cursor_type="row", id="jobs", zebra_stripes=False)
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"))
+        self.action_refresh()
+        table.focus()
+
+    def action_refresh(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.shown = jobs.jobs_to_show(self.home) if self.at_start else jobs.list_jobs(self.home)
+        for job in self.shown:
+            table.add_row(
+                job.id,
+                job.created_at.replace("T", " ")[5:16],
+                operation_word(job.operation),
+                state_word(job.state),
+                ", ".join(job.subjects)[:30],
+                key=job.id,
+            )
+        if not self.shown:
+            self.query_one("#message", Static).update(_("No jobs."))
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.shown or table.cursor_row is None:
+            self.dismiss(None)
+            return
+        row = min(table.cursor_row, len(self.shown) - 1)
+        self.dismiss(self.shown[row].id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,409 @@
+"""Step 5: the work, as a detached job. One row per dossier (state in words, a character bar,
+percent, MB/s, elapsed, ETA), a log pane with the server's messages, F8 cancels (asks first),
+and at the end a result per dossier with its files, F6 saves a report.
+
+The job runs in its own process (``engine.jobs``); this screen only reads its events file a
+few times per second, so closing the terminal loses nothing and re-attaching shows it all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Log, Static
+
+from msde_tui.engine import events as ev
+from msde_tui.engine import jobs
+from msde_tui.engine.errors import MsdeError
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.i18n import N_, _
+from msde_tui.screens import registry
+from msde_tui.screens.base import StepScreen, connection_label, operation_label
+from msde_tui.screens.context import WizardContext
+from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
+from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.widgets import human_seconds, text_bar
+
+POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
+BAR_WIDTH = 14
+WAITING, RUNNING, OK, FAILED, CANCELLED = "WAITING", "RUNNING", "OK", "FAILED", "CANCELLED"
+
+
+def state_word(state: str) -> str:
+    return {
+        WAITING: _("WAITING"),
+        RUNNING: _("RUNNING"),
+        OK: _("OK"),
+        FAILED: _("FAILED"),
+        CANCELLED: _("CANCELLED"),
+    }[state]
+
+
+@dataclass
+class Row:
+    subject: str
+    state: str = WAITING
+    step: str = ""
+    percent: float | None = None
+    mb_per_s: float | None = None
+    eta_s: float | None = None
+    started: float | None = None
+    step_started: float | None = None
+    ended: float | None = None
+    result: ev.DossierResult | None = None
+    dirty: bool = True
+    statements: list[str] = field(default_factory=list)
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started is None:
+            return None
+        return (self.ended or now) - self.started
+
+    def eta(self, now: float) -> float | None:
+        if self.state != RUNNING:
+            return None
+        if self.eta_s is not None:
+            return self.eta_s
+        if self.percent and self.step_started is not None and 0 < self.percent < 100:
+            spent = now - self.step_started
+            return spent * (100 - self.percent) / self.percent
+        return None
+
+
+class JobView:
+    """The job's events folded into rows and log lines (no Textual: testable alone)."""
+
+    def __init__(self, subjects: Iterable[str]) -> None:
+        self.rows: dict[str, Row] = {s: Row(s) for s in subjects}
+        self.log: list[str] = []
+        self.statements: list[str] = []
+        self.messages: list[str] = []
+
+    def row_for(self, subject: str) -> Row:
+        if subject in self.rows:
+            return self.rows[subject]
+        for key, row in self.rows.items():
+            if subject.replace("\\", "/").endswith("/" + key) or key.endswith(subject):
+                return row
+        self.rows[subject] = Row(subject)
+        return self.rows[subject]
+
+    def apply(self, at: float, event: ev.Event) -> None:
+        row = self.row_for(event.dossier)
+        row.dirty = True
+        stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S") if at else "--:--:--"
+        if row.started is None and not isinstance(event, ev.DossierResult):
+            row.started = at
+            row.step_started = at
+        if isinstance(event, ev.Started):
+            row.state = RUNNING
+            row.started = at
+            row.step_started = at
+            self.log.append(f"{stamp} {row.subject}: " + _("started"))
+        elif isinstance(event, ev.Step):
+            row.state = RUNNING
+            row.step = event.step
+            row.step_started = at
+            row.percent = None
+            row.eta_s = None
+            detail = f" ({event.detail})" if event.detail else ""
+            self.log.append(f"{stamp} {row.subject}: {event.step}{detail}")
+        elif isinstance(event, ev.Progress):
+            row.state = RUNNING
+            if event.percent is not None:
+                row.percent = event.percent
+            elif event.bytes_done is not None and event.bytes_total:
+                row.percent = 100.0 * event.bytes_done / event.bytes_total
+            if event.mb_per_s is not None:
+                row.mb_per_s = event.mb_per_s
+            elif event.bytes_done and row.step_started is not None and at > row.step_started:
+                row.mb_per_s = event.bytes_done / 1024**2 / (at - row.step_started)
+            row.eta_s = event.eta_s
+        elif isinstance(event, ev.ServerMessage):
+            number = f"[{event.number}] " if event.number is not None else ""
+            line = f"{stamp} {row.subject}: {number}{event.text}"
+            self.log.append(line)
+            self.messages.append(line)
+        elif isinstance(event, ev.Statement):
+            row.statements.append(event.text)
+            self.statements.append(f"-- {row.subject}\n{event.text}")
+            self.log.append(f"{stamp} {row.subject}: " + _("runs:") + f" {event.text}")
+        elif isinstance(event, ev.DossierResult):
+            row.result = event
+            row.ended = at
+            if row.started is None:
+                row.started = at - event.seconds if event.seconds else at
+            row.state = OK if event.ok else FAILED
+            if event.ok:
+                row.percent = 100.0
+            word = state_word(row.state) + (" (" + _("verified") + ")" if event.verified else "")
+            text = f"{stamp} {row.subject}: {word}"
+            if event.message:
+                text += f" - {event.message}"
+            if event.hint:
+                text += f" {event.hint}"
+            self.log.append(text)
+
+    def finish(self, result: dict[str, object] | None) -> None:
+        """Rows the events did not close get their state from result.json."""
+        per = (result or {}).get("dossiers") or {}
+        cancelled = (result or {}).get("state") == jobs.CANCELLED
+        for subject, row in self.rows.items():
+            if row.state in (OK, FAILED):
+                continue
+            data = per.get(subject) if isinstance(per, dict) else None
+            if isinstance(data, dict) and data.get("ok"):
+                row.state = OK
+            else:
+                row.state = CANCELLED if cancelled else FAILED
+            row.dirty = True
+
+    def counts(self) -> tuple[int, int]:
+        ok = sum(1 for r in self.rows.values() if r.state == OK)
+        return ok, len(self.rows) - ok
+
+
+class ProgressScreen(StepScreen):
+    TITLE = N_("Progress")
+    CSS_PATH = ["base.tcss", "progress.tcss"]
+    HELP = N_(
+        "The work runs as a background job: it goes on if this terminal or the SSH/RDP session "
+        "closes, and msde-tui (or 'msde jobs') shows it again later. One row per dossier: "
+        "state in words, progress, speed, time spent and time left. The log shows the "
+        "server's messages. F8 cancels (after a question; the current step stops safely). "
+        "At the end each dossier shows OK or FAILED with the reason, the files written are "
+        "listed in the log, and F6 saves a report. Enter then starts a new operation."
+    )
+    BINDINGS = [
+        Binding("f8", "cancel_job", N_("Cancel job"), id="cancel_job", key_display="F8"),
+        Binding("f6", "save_report", N_("Save report"), id="save_report", key_display="F6"),
+    ]
+
+    def __init__(
+        self,
+        ctx: WizardContext,
+        *,
+        plan: WizardPlan,
+        position: StepPosition,
+        job: jobs.JobInfo | None = None,
+    ) -> None:
+        super().__init__(ctx, plan, position)
+        self.job = job
+        self.view = JobView(jobs.plan_subjects(plan) if job is None else job.subjects)
+        self.tail: jobs.EventTail | None = None
+        self.finished = False
+        self.ascii_only = bool(getattr(ctx, "ascii_only", False))
+        self._log_written = 0
+        self._last_state_check = 0.0
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Static("", id="job-title", markup=False)
+        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False)
+        yield Log(id="log", max_lines=2000, auto_scroll=True)
+        yield Static("", id="result", markup=False)
+
+    def on_mount(self) -> None:
+        self.ascii_only = bool(getattr(self.app, "ascii_borders", self.ascii_only))
+        table = self.query_one("#rows", DataTable)
+        table.add_column(_("Dossier"), key="subject", width=12)
+        table.add_column(_("State"), key="state", width=9)
+        table.add_column(_("Progress"), key="bar", width=BAR_WIDTH)
+        table.add_column("%", key="pct", width=4)
+        table.add_column(_("MB/s"), key="speed", width=6)
+        table.add_column(_("Time"), key="elapsed", width=7)
+        table.add_column(_("Left"), key="eta", width=7)
+        for subject in self.view.rows:
+            self._add_row(subject)
+        if self.job is None:
+            try:
+                self.job = jobs.start_job(self.plan, home=self.ctx.home)
+            except MsdeError as exc:
+                self.say_error(exc)
+                self.finished = True
+                return
+            except OSError as exc:
+                self.say(_("The job could not start: {reason}").format(reason=exc), error=True)
+                self.finished = True
+                return
+        self.busy_reason = _(
+            "The job is running. F8 cancels it; Ctrl+Q leaves it running in the background."
+        )
+        self.query_one("#job-title", Static).update(
+            _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
+        )
+        self.tail = jobs.EventTail(self.job.events_file)
+        self.poll()
+        if not self.finished:
+            self.set_interval(POLL_S, self.poll, name="tail")
+
+    def _add_row(self, subject: str) -> None:
+        table = self.query_one("#rows", DataTable)
+        table.add_row(subject[:12], state_word(WAITING), "", "", "", "", "", key=subject)
+
+    # -- tailing
+
+    def poll(self) -> None:
+        if self.finished or self.job is None or self.tail is None:
+            return
+        now = time.time()
+        for at, event in self.tail.read():
+            known = event.dossier in self.view.rows
+            self.view.apply(at, event)
+            if not known and event.dossier in self.view.rows:
+                self._add_row(event.dossier)
+        state = None
+        if now - self._last_state_check >= 1.0 or any(
+            r.state in (OK, FAILED) for r in self.view.rows.values()
+        ):
+            self._last_state_check = now
+            job = jobs.load_job(self.ctx.home, self.job.id)
+            self.job = job
+            state = job.state
+        self._redraw(now)
+        if state is not None and state != jobs.RUNNING:
+            for at, event in self.tail.read():  # the last lines written before result.json
+                self.view.apply(at, event)
+            self.view.finish(self.job.result)
+            self._redraw(now)
+            self._show_result()
+
+    def _redraw(self, now: float) -> None:
+        table = self.query_one("#rows", DataTable)
+        for subject, row in self.view.rows.items():
+            if not row.dirty and row.state != RUNNING:
+                continue
+            row.dirty = False
+            fraction = None if row.percent is None else row.percent / 100.0
+            bar = "" if row.state == WAITING else text_bar(fraction, BAR_WIDTH, ascii_only=self.ascii_only)
+            values = {
+                "state": state_word(row.state),
+                "bar": bar,
+                "pct": "" if row.percent is None else f"{row.percent:.0f}",
+                "speed": "" if row.mb_per_s is None else f"{row.mb_per_s:.1f}",
+                "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
+                "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
+            }
+            for column, value in values.items():
+                table.update_cell(subject, column, value)
+        log = self.query_one("#log", Log)
+        new = self.view.log[self._log_written :]
+        if new:
+            log.write_lines(new)
+            self._log_written = len(self.view.log)
+
+    def _show_result(self) -> None:
+        self.finished = True
+        self.busy_reason = None
+        for timer in list(self._timers):
+            timer.stop()
+        assert self.job is not None
+        ok, failed = self.view.counts()
+        word = {
+            jobs.OK: _("OK"),
+            jobs.FAILED: _("FAILED"),
+            jobs.CANCELLED: _("CANCELLED"),
+            jobs.INTERRUPTED: _("INTERRUPTED"),
+        }.get(self.job.state, self.job.state)
+        lines = [
+            _("Result: {word}. {ok} OK, {failed} not OK.").format(word=word, ok=ok, failed=failed)
+        ]
+        if self.job.state == jobs.INTERRUPTED:
+            lines.append(
+                _("The job's process ended without a result (machine restarted or killed). "
+                  "Check the dossiers; details in {dir}.").format(dir=self.job.directory)
+            )
+        error = (self.job.result or {}).get("error")
+        if isinstance(error, dict) and error.get("message"):
+            lines.append(str(error.get("message")) + " " + str(error.get("hint") or ""))
+        lines.append(_("F6 saves a report. Enter: new operation."))
+        self.query_one("#result", Static).update("\n".join(lines))
+        log = self.query_one("#log", Log)
+        for row in self.view.rows.values():
+            if row.result and row.result.files:
+                log.write_line(
+                    f"{row.subject}: " + _("files:") + " " + ", ".join(row.result.files)
+                )
+        jobs.mark_seen(self.job)
+        self.say("")
+
+    # -- keys
+
+    def action_cancel_job(self) -> None:
+        if self.finished or self.job is None:
+            self.say(_("Nothing is running."))
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.job is not None:
+                try:
+                    jobs.request_cancel(self.ctx.home, self.job.id)
+                except MsdeError as exc:
+                    self.say_error(exc)
+                    return
+                self.say(_("Cancelling: the current step stops safely, nothing half-done is kept."))
+
+        self.app.push_screen(
+            ConfirmScreen(_("Cancel the job? Dossiers already done stay done."), default=False),
+            answered,
+        )
+
+    def action_save_report(self) -> None:
+        if self.job is None:
+            return
+        path = self.ctx.home / "reports" / f"report-{self.job.id}.txt"
+
+        def saved(written: Path | None) -> None:
+            if written is not None:
+                self.say(_("Report saved to {path}").format(path=written))
+
+        self.app.push_screen(SaveScreen(_("Save the report"), self.report_text(), path), saved)
+
+    def report_text(self) -> str:
+        assert self.job is not None
+        out = [
+            "msde-tui " + _("report"),
+            _("Job: {id}").format(id=self.job.id),
+            _("Operation: {op}").format(op=operation_label(self.plan)),
+            _("Connection: {value}").format(value=connection_label(self.plan.connection)),
+            _("Directory: {value}").format(value=self.plan.directory),
+            _("Started: {when}").format(when=self.job.created_at),
+            _("State: {state}").format(state=self.job.state.upper()),
+            "",
+        ]
+        for row in self.view.rows.values():
+            line = f"{row.subject}: {state_word(row.state)}"
+            if row.result is not None:
+                if row.result.verified:
+                    line += " (" + _("verified") + ")"
+                if row.result.message:
+                    line += f" - {row.result.message}"
+                if row.result.hint:
+                    line += f" {row.result.hint}"
+                for file in row.result.files:
+                    line += "\n    " + file
+            out.append(line)
+        if self.view.statements:
+            out += ["", _("Statements run:"), *self.view.statements]
+        out += ["", _("Log:"), *self.view.log, ""]
+        return "\n".join(out)
+
+    def action_back(self) -> None:
+        if not self.finished:
+            self.say(self.busy_reason or "")
+            return
+        self.dismiss(self.plan)
+
+    def go_next(self) -> None:
+        if not self.finished:
+            self.say(self.busy_reason or "")
+            return
+        self.dismiss(self.plan)
+
+
+__all__ = ["JobView", "ProgressScreen", "registry"]

@@ -1,0 +1,118 @@
+"""The operations the wizard offers, and the steps each one walks after the operation screen.
+
+The driver (``MsdeApp.drive``) only knows this list: Connection -> Operation -> the chosen
+operation's own steps. A later operation (export, packed files, archive, cut, audit transfer,
+automatic backups) adds an ``Operation`` here with its step factories and is offered on the
+operation screen without touching the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.i18n import N_
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from msde_tui.screens.context import WizardContext
+
+
+@dataclass(frozen=True)
+class StepPosition:
+    index: int  # 1-based
+    total: int
+
+
+StepFactory = Callable[["WizardContext", WizardPlan, StepPosition], "Screen[WizardPlan | None]"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    label: str  # English, marked with N_; translated when shown
+    steps: tuple[StepFactory, ...]  # after the operation screen; the last one runs the work
+    help: str = ""
+    asks_verify: bool = True  # the "Verify after" box
+    asks_directory: bool = True
+    directory_label: str = N_("Directory of the backups")
+    asks_data_dir: bool = False  # restore: where the data files go
+    available: Callable[[Connection], bool] = lambda connection: True
+
+
+def _dossiers(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+    from msde_tui.screens.dossiers import DossiersScreen
+
+    return DossiersScreen(ctx, plan, pos)
+
+
+def _backups(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+    from msde_tui.screens.backups import BackupsScreen
+
+    return BackupsScreen(ctx, plan, pos)
+
+
+def _summary(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+    from msde_tui.screens.summary import SummaryScreen
+
+    return SummaryScreen(ctx, plan, pos)
+
+
+def _progress(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+    from msde_tui.screens.progress import ProgressScreen
+
+    return ProgressScreen(ctx, plan=plan, position=pos)
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        id="backup",
+        label=N_("Backup"),
+        steps=(_dossiers, _summary, _progress),
+        help=N_("Back up dossiers into a directory (on the server host for SQL Server)."),
+        directory_label=N_("Directory where the backups go"),
+    ),
+    Operation(
+        id="restore",
+        label=N_("Restore"),
+        steps=(_backups, _summary, _progress),
+        help=N_("Restore backups found in a directory as new or existing dossiers."),
+        directory_label=N_("Directory where the backups are"),
+        asks_data_dir=True,
+    ),
+    Operation(
+        id="verify",
+        label=N_("Verify"),
+        steps=(_backups, _summary, _progress),
+        help=N_("Read backups back and check them, without restoring anything."),
+        asks_verify=False,
+        directory_label=N_("Directory where the backups are"),
+    ),
+]
+
+
+def register(operation: Operation) -> None:
+    """Offer one more operation (replaces one with the same id)."""
+    for index, existing in enumerate(OPERATIONS):
+        if existing.id == operation.id:
+            OPERATIONS[index] = operation
+            return
+    OPERATIONS.append(operation)
+
+
+def get(operation_id: str) -> Operation:
+    for operation in OPERATIONS:
+        if operation.id == operation_id:
+            return operation
+    return OPERATIONS[0]
+
+
+def steps_for(plan: WizardPlan) -> list[StepFactory]:
+    """Every step of the wizard for this plan: connection, operation, then the operation's."""
+    from msde_tui.screens.connection import ConnectionScreen
+    from msde_tui.screens.operation import OperationScreen
+
+    return [ConnectionScreen, OperationScreen, *get(plan.operation).steps]

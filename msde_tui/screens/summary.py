@@ -1,0 +1,174 @@
+"""Step 4: the summary. Per dossier what will happen, the warnings, the exact T-SQL or file
+actions (F3 shows them, F4 saves them). Replacing an existing dossier needs its code typed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+
+from msde_tui.engine.backend import BackupInfo
+from msde_tui.engine.catalog import Dossier
+from msde_tui.i18n import N_, _
+from msde_tui.screens import registry
+from msde_tui.screens.actions import Facts, Summary, summarize
+from msde_tui.screens.base import StepScreen
+from msde_tui.screens.connection import describe_error
+from msde_tui.screens.dialogs import SaveScreen, TextViewScreen
+
+
+class SummaryScreen(StepScreen):
+    TITLE = N_("Summary")
+    CSS_PATH = ["base.tcss", "summary.tcss"]
+    HELP = N_(
+        "Check what will happen before it starts. F3 shows the exact T-SQL statements (SQL "
+        "Server) or file actions (embedded), F4 saves them to a file. Warnings are written in "
+        "capitals. Replacing an existing dossier needs its code typed in the box (for example "
+        "001SOC): this is on purpose. Enter starts the work; it runs in the background and "
+        "goes on even if this terminal closes."
+    )
+    BINDINGS = [
+        Binding("f3", "view", N_("T-SQL / actions"), id="view_actions", key_display="F3"),
+        Binding("f4", "save", N_("Save actions"), id="save_actions", key_display="F4"),
+    ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.summary: Summary | None = None
+
+    def compose_body(self) -> Iterable[Widget]:
+        op = registry.get(self.plan.operation)
+        yield Static(
+            _("{operation}: {count} item(s). Enter starts.").format(
+                operation=_(op.label), count=self._count()
+            ),
+            id="summary-title",
+        )
+        yield VerticalScroll(id="summary-lines")
+
+    def _count(self) -> int:
+        return len(self.plan.dossiers) if self.plan.operation == "backup" else len(self.plan.restore_items)
+
+    def on_mount(self) -> None:
+        self.busy_reason = _("Reading sizes and free space...")
+        self.say(self.busy_reason)
+        self.gather()
+
+    @work(exclusive=True, group="gather", exit_on_error=False)
+    async def gather(self) -> None:
+        try:
+            facts = await self._facts()
+        except Exception as exc:  # noqa: BLE001
+            self.say_error(describe_error(exc))
+            facts = Facts(existing={d.number: d for d in self.ctx.catalog().dossiers()})
+        self.busy_reason = None
+        self.say("")
+        self.summary = summarize(self.plan, facts)
+        await self._show(self.summary)
+
+    async def _facts(self) -> Facts:
+        connection = self.plan.connection
+        existing = {d.number: d for d in self.ctx.catalog().dossiers()}
+        server = await self.ctx.facts(connection)
+        backend = await self.ctx.backend(connection)
+        free: int | None = None
+        if self.plan.directory:
+            _exists, free = await backend.check_dir(self.plan.directory)
+        sizes: dict[str, int] = {}
+        if self.plan.operation == "backup":
+            for dossier, size in await self.ctx.dossiers_of(connection):
+                if size is not None:
+                    sizes[dossier.code] = size
+        backups: dict[str, BackupInfo] = {}
+        if self.plan.restore_items:
+            seen = self.ctx.backups_seen.get(self.plan.directory)
+            if seen is None:
+                seen = await self.ctx.backups_in(connection, self.plan.directory)
+            backups = {b.file: b for b in seen}
+        return Facts(server=server, free_bytes=free, sizes=sizes, backups=backups, existing=existing)
+
+    async def _show(self, summary: Summary) -> None:
+        box = self.query_one("#summary-lines", VerticalScroll)
+        widgets: list[Widget] = []
+        for line in summary.lines:
+            widgets.append(Static(f"{line.subject:<14} {line.what}", classes="line", markup=False))
+        for warning in summary.warnings:
+            widgets.append(
+                Static(_("WARNING:") + " " + warning, classes="warning line", markup=False)
+            )
+        for dossier in summary.replaced:
+            widgets.append(self._confirm_row(dossier))
+        widgets.append(
+            Static(_("F3 shows the exact T-SQL or file actions; F4 saves them."), classes="hint")
+        )
+        await box.mount_all(widgets)
+        first = next(iter(self.query(".confirm").results(Input)), None)
+        if first is not None:
+            first.focus()
+
+    def _confirm_row(self, dossier: Dossier) -> Widget:
+        return Horizontal(
+            Label(_("Type {code} to replace it:").format(code=dossier.code), classes="confirm-label"),
+            Input("", id=f"confirm-{dossier.number}", classes="confirm", compact=True),
+            classes="confirm-row",
+        )
+
+    def confirmed(self) -> bool:
+        if self.summary is None:
+            return False
+        for dossier in self.summary.replaced:
+            typed = self.query_one(f"#confirm-{dossier.number}", Input).value.strip().upper()
+            if typed != dossier.code.upper():
+                return False
+        return True
+
+    def go_next(self) -> None:
+        if self.summary is None:
+            self.say(_("Wait until the summary is ready."))
+            return
+        if not self.confirmed():
+            codes = ", ".join(d.code for d in self.summary.replaced)
+            self.say(
+                _("To replace {codes}, type each code in its box first (nothing was changed).")
+                .format(codes=codes),
+                error=True,
+            )
+            return
+        self.dismiss(self.plan)
+
+    def _actions_text(self) -> str:
+        if self.summary is None:
+            return ""
+        header = _("msde-tui: {operation} planned {when}").format(
+            operation=_(registry.get(self.plan.operation).label),
+            when=datetime.now().isoformat(timespec="seconds"),
+        )
+        return f"-- {header}\n" + self.summary.actions
+
+    def _default_file(self) -> object:
+        return self.ctx.home / "reports" / f"plan-{datetime.now():%Y%m%d-%H%M%S}.sql"
+
+    def action_view(self) -> None:
+        if self.summary is None:
+            return
+        self.app.push_screen(
+            TextViewScreen(_("Exact T-SQL / file actions"), self._actions_text(), self._default_file())  # type: ignore[arg-type]
+        )
+
+    def action_save(self) -> None:
+        if self.summary is None:
+            return
+
+        def saved(path: object) -> None:
+            if path is not None:
+                self.say(_("Saved to {path}").format(path=path))
+
+        self.app.push_screen(
+            SaveScreen(_("Save the actions"), self._actions_text(), self._default_file()),  # type: ignore[arg-type]
+            saved,
+        )

@@ -1,0 +1,164 @@
+"""Small widgets that say their state in characters, not colour (NO_COLOR, 16 colours, conhost)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding
+from textual.content import Content
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import Checkbox, OptionList, SelectionList
+from textual.widgets.option_list import Option, OptionDoesNotExist
+
+from msde_tui.i18n import N_, _
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """Translate the descriptions of a node's bindings into the current language.
+
+    Binding descriptions are written in English (marked with ``N_``) at class level; they are
+    translated per instance so that the language can change between runs in one process.
+    """
+    bindings = node._bindings
+    for key, items in list(bindings.key_to_bindings.items()):
+        bindings.key_to_bindings[key] = [
+            dataclasses.replace(
+                item,
+                description=_(item.description) if item.description else item.description,
+                tooltip=_(item.tooltip) if item.tooltip else item.tooltip,
+            )
+            for item in items
+        ]
+
+
+class TickList(SelectionList[Any]):
+    """A SelectionList drawing ``[x]`` / ``[ ]``; ``a`` ticks all (or none); typing filters."""
+
+    BINDINGS = [
+        Binding("a", "tick_all", N_("Tick all"), id="tick_all"),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        translate_bindings(self)
+
+    class FilterTyped(Message):
+        """A printable key was typed in the list: the screen moves it to its filter box."""
+
+        def __init__(self, character: str) -> None:
+            super().__init__()
+            self.character = character
+
+    def action_tick_all(self) -> None:
+        values = [self.get_option_at_index(i).value for i in range(self.option_count)]
+        if values and all(v in self.selected for v in values):
+            self.deselect_all()
+        else:
+            self.select_all()
+
+    def _get_left_gutter_width(self) -> int:
+        return 4
+
+    def render_line(self, y: int) -> Strip:
+        line = OptionList.render_line(self, y)
+        _, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        try:
+            selection = self.get_option_at_index(index)
+        except OptionDoesNotExist:
+            return line
+        mark = "[x] " if selection.value in self._selected else "[ ] "
+        style = next(iter(line)).style if line.cell_length else self.rich_style
+        return Strip([Segment(mark, style), *line])
+
+    async def _on_key(self, event: events.Key) -> None:
+        char = event.character
+        if char and char.isprintable() and char not in (" ", "a") and len(char) == 1:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.FilterTyped(char))
+
+
+class SpaceCheckbox(Checkbox):
+    """A checkbox toggled by space only (Enter is Next in the wizard); shows [x] / [ ]."""
+
+    @property
+    def _button(self) -> Content:
+        return Content("[x]" if self.value else "[ ]")
+
+
+class ChoiceList(OptionList):
+    """A single choice drawn as ``(*)`` / ``( )``; the highlighted option is the choice."""
+
+    def __init__(self, choices: list[tuple[str, str]], *, selected: str, **kwargs: Any) -> None:
+        self._choices = choices
+        self._selected_id = selected
+        super().__init__(*self._options(), **kwargs)
+
+    def _options(self) -> list[Option]:
+        return [
+            Option(("(*) " if cid == self._selected_id else "( ) ") + label, id=cid)
+            for cid, label in self._choices
+        ]
+
+    def on_mount(self) -> None:
+        for index, (cid, _label) in enumerate(self._choices):
+            if cid == self._selected_id:
+                self.highlighted = index
+
+    @property
+    def choice(self) -> str:
+        return self._selected_id
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        if highlighted is None or highlighted >= len(self._choices):
+            return
+        cid = self._choices[highlighted][0]
+        if cid != self._selected_id:
+            self._selected_id = cid
+            for index, (other, label) in enumerate(self._choices):
+                mark = "(*) " if other == cid else "( ) "
+                self.replace_option_prompt_at_index(index, mark + label)
+            self.post_message(self.Chosen(self, cid))
+
+    class Chosen(Message):
+        def __init__(self, choice_list: ChoiceList, choice: str) -> None:
+            super().__init__()
+            self.choice_list = choice_list
+            self.choice = choice
+
+
+def text_bar(fraction: float | None, width: int, *, ascii_only: bool) -> str:
+    """A progress bar in characters: ``[#####.....]`` or with block glyphs."""
+    inner = max(1, width - 2)
+    if fraction is None:
+        return "[" + ("?" * inner if ascii_only else "·" * inner) + "]"
+    fraction = min(1.0, max(0.0, fraction))
+    done = int(round(fraction * inner))
+    full, empty = ("#", ".") if ascii_only else ("█", "░")
+    return "[" + full * done + empty * (inner - done) + "]"
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def human_seconds(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

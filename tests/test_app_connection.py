@@ -1,0 +1,94 @@
+"""Step 1 (connection) in the real app at 80x24, against the TDS double for SQL Server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from msde_tui.app import MsdeApp
+from msde_tui.screens.connection import ConnectionScreen
+from msde_tui.screens.operation import OperationScreen
+from tests.test_app_support import screen_text, type_text, wait_for, wait_screen, wait_text
+
+
+async def test_first_screen_says_step_1_and_keys(home: Path) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        text = screen_text(app)
+        assert "Step 1 of 5: Connection" in text
+        assert "Local (embedded)" in text
+        assert "(*) Local" in text  # the choice is shown by a character, not by colour
+        for key in ("Enter Next", "F2 Back", "F1 Help", "^Q Quit"):
+            assert key in text
+
+
+async def test_french_with_lang_fr(home: Path) -> None:
+    app = MsdeApp(home=home, lang="fr", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        text = screen_text(app)
+        assert "Étape 1 sur 5 : Connexion" in text
+        assert "Où sont les dossiers ?" in text
+        assert "Suivant" in text and "Quitter" in text
+        await pilot.press("f1")
+        await wait_text(pilot, "Touches")
+    app_en = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app_en.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        assert "Step 1 of 5" in screen_text(app_en)
+
+
+async def _fill_server(pilot, host: str, port: int, user: str, password: str) -> None:
+    await pilot.press("down")  # "Another SQL Server"
+    await pilot.press("tab")
+    await type_text(pilot, host)
+    await pilot.press("tab")
+    port_field = pilot.app.screen.query_one("#port", Input)
+    port_field.value = ""
+    await type_text(pilot, str(port))
+    await pilot.press("tab")
+    await type_text(pilot, user)
+    await pilot.press("tab")
+    await type_text(pilot, password)
+
+
+async def test_failed_login_is_shown_inline_in_plain_words(home: Path, tds_server) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await _fill_server(pilot, tds_server.host, tds_server.port, tds_server.user, "wrong")
+        assert app.screen.query_one("#password", Input).password  # masked
+        assert "wrong" not in screen_text(app)
+        await pilot.press("enter")
+        message = app.screen.query_one("#message", Static)
+        await wait_for(pilot, lambda: "ERROR" in str(message.render()))
+        text = str(message.render())
+        assert "Traceback" not in text
+        assert "login" in text.lower() or "password" in text.lower()
+        assert isinstance(app.screen, ConnectionScreen)  # stays, nothing lost
+        assert app.screen.query_one("#host", Input).value == tds_server.host
+
+
+async def test_login_then_operation_proposes_the_server_backup_directory(
+    home: Path, tds_server
+) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await _fill_server(pilot, tds_server.host, tds_server.port, tds_server.user, tds_server.password)
+        await pilot.press("tab")  # the Test connection button
+        await pilot.press("enter")
+        await wait_text(pilot, "Connected:")
+        assert isinstance(app.screen, ConnectionScreen)
+        await pilot.press("shift+tab")
+        await pilot.press("enter")  # Next
+        screen = await wait_screen(pilot, OperationScreen)
+        directory = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: directory.value != "")
+        assert directory.value == str(tds_server.backup_dir)
+        text = screen_text(app)
+        assert "Step 2 of 5: Operation" in text
+        assert f"{tds_server.user}@{tds_server.host}" in text  # the choices so far
+        assert "on the SQL Server host" in text

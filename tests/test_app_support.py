@@ -1,0 +1,41 @@
+"""Helpers for the wizard's pilot tests (no tests here)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+
+def screen_text(app: object) -> str:
+    """What the terminal shows, as plain text lines."""
+    strips = app.screen._compositor.render_strips()  # type: ignore[attr-defined]
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def wait_for(pilot: Pilot, predicate: Callable[[], object], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_screen(pilot: Pilot, kind: type[Screen], timeout: float = 15.0) -> Screen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), timeout)
+    return pilot.app.screen
+
+
+async def wait_text(pilot: Pilot, text: str, timeout: float = 15.0) -> None:
+    await wait_for(pilot, lambda: text in screen_text(pilot.app), timeout)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    for char in text:
+        await pilot.press(char if char != " " else "space")

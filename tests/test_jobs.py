@@ -1,0 +1,117 @@
+"""Detached jobs: specs without passwords, event files, states, and a job that outlives its parent."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from msde_tui.engine import events as ev
+from msde_tui.engine import jobs
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import BadInput
+from msde_tui.engine.plans import Connection, RestoreItem, WizardPlan
+
+SECRET = "S3cr3t-pa55!"
+
+
+def _server_plan() -> WizardPlan:
+    return WizardPlan(
+        connection=Connection(kind="mssql", host="srv", port=1433, user="sa", password=SECRET),
+        operation="restore",
+        verify_after=True,
+        directory="D:\\Backups",
+        data_dir="D:\\Data",
+        restore_items=(RestoreItem(source="D:\\Backups\\PW0001SOC_x.bak", number="004", short="SOC"),),
+    )
+
+
+def test_plan_round_trip_leaves_the_password_out() -> None:
+    plan = _server_plan()
+    data = plan_json = json.dumps(jobs.plan_to_dict(plan))
+    assert SECRET not in plan_json
+    back = jobs.plan_from_dict(json.loads(data), password="given")
+    assert back.connection.password == "given"
+    assert back == jobs.plan_from_dict(jobs.plan_to_dict(plan), password="given")
+    assert back.restore_items == plan.restore_items
+    assert back.data_dir == "D:\\Data"
+    backup = WizardPlan(dossiers=(Dossier("001", "SOC", "Société", location="001SOC.sqlite"),))
+    assert jobs.plan_from_dict(jobs.plan_to_dict(backup)) == backup
+
+
+def test_events_round_trip_and_unknown_types_are_skipped(tmp_path: Path) -> None:
+    events = [
+        ev.Started("001SOC", "backup", ("backup", "verify")),
+        ev.Step("001SOC", "backup"),
+        ev.Progress("001SOC", percent=50.0, bytes_done=10, bytes_total=20, mb_per_s=1.5),
+        ev.ServerMessage("001SOC", "50 percent processed.", number=3211, severity=10),
+        ev.Statement("001SOC", "BACKUP DATABASE [x] TO DISK = N'y'"),
+        ev.DossierResult("001SOC", ok=True, verified=True, files=("a.bak", "a.bak.json"), details={"n": 1}),
+    ]
+    path = tmp_path / "events.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        for event in events:
+            handle.write(json.dumps(jobs.event_to_dict(event)) + "\n")
+        handle.write(json.dumps({"type": "FromTheFuture", "dossier": "x", "t": 1}) + "\n")
+        handle.write('{"type": "Step", "dossier": "001SOC", "st')  # a line being written
+    tail = jobs.EventTail(path)
+    read = [e for _t, e in tail.read()]
+    assert read == events
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('ep": "verify", "t": 2}\n')
+    assert [e for _t, e in tail.read()] == [ev.Step("001SOC", "verify")]
+    assert tail.read() == []
+
+
+def test_incomplete_plans_and_bad_ids_are_refused(home: Path) -> None:
+    with pytest.raises(BadInput):
+        jobs.start_job(WizardPlan(operation="backup"), home=home)
+    with pytest.raises(BadInput):
+        jobs.load_job(home, "../../etc")
+    with pytest.raises(BadInput):
+        jobs.find_job(home, "nothing")
+    assert jobs.list_jobs(home) == []
+
+
+def _fake_job(home: Path, job_id: str, *, pid: int | None, result: dict | None) -> Path:
+    directory = jobs.jobs_dir(home) / job_id
+    directory.mkdir(parents=True)
+    spec = {"id": job_id, "operation": "backup", "created_at": "2026-01-01T10:00:00",
+            "subjects": ["001SOC"], "plan": jobs.plan_to_dict(WizardPlan())}
+    (directory / jobs.SPEC).write_text(json.dumps(spec))
+    (directory / jobs.EVENTS).touch()
+    if pid is not None:
+        (directory / jobs.PID).write_text(str(pid))
+        (directory / jobs.HEARTBEAT).write_text("1")
+    if result is not None:
+        (directory / jobs.RESULT).write_text(json.dumps(result))
+    return directory
+
+
+def test_states_running_finished_and_interrupted(home: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _fake_job(home, "20260101-100000-aaaa", pid=dead.pid, result=None)
+    _fake_job(home, "20260101-100001-bbbb", pid=os.getpid(), result=None)
+    _fake_job(home, "20260101-100002-cccc", pid=dead.pid, result={"state": "ok", "dossiers": {}})
+    states = {j.id: j.state for j in jobs.list_jobs(home)}
+    assert states == {
+        "20260101-100000-aaaa": jobs.INTERRUPTED,
+        "20260101-100001-bbbb": jobs.RUNNING,
+        "20260101-100002-cccc": jobs.OK,
+    }
+    assert [j.id for j in jobs.list_jobs(home)][0] == "20260101-100002-cccc"  # newest first
+    assert jobs.find_job(home, "20260101-100001").id == "20260101-100001-bbbb"
+    stale = jobs.jobs_dir(home) / "20260101-100001-bbbb" / jobs.HEARTBEAT
+    old = time.time() - jobs.STALE_AFTER_S - 5
+    os.utime(stale, (old, old))
+    assert jobs.load_job(home, "20260101-100001-bbbb").state == jobs.INTERRUPTED
+    finished = jobs.load_job(home, "20260101-100002-cccc")
+    assert not finished.seen and finished in jobs.jobs_to_show(home)
+    jobs.mark_seen(finished)
+    assert all(j.id != finished.id for j in jobs.jobs_to_show(home))
