@@ -7,6 +7,7 @@ events arrive while the BACKUP still runs.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -503,3 +504,100 @@ async def test_cancelled_restore_of_a_new_dossier_leaves_no_database(
     finally:
         await backend.close()
     assert restoring and dbs == ["PW0001SOC"]
+
+
+async def test_restore_over_a_database_in_use_says_so(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    tds_server.mark_in_use("PW0001SOC")
+    backend = backend_for(tds_server)
+    try:
+        item = RestoreItem(source=path, number="001", short="SOC", replace=True)
+        result = result_of(await collect(backend.restore(item, verify_first=False)))
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 3101
+    assert (
+        result.message
+        == "The database 'PW0001SOC' is in use, so SQL Server cannot restore over it."
+    )
+    assert "Close the accounting program" in result.hint
+    assert "safety copy" not in result.hint  # nothing was changed, so nothing to bring back
+    assert result.details["safety_backup"]  # taken before the attempt; the dossier is untouched
+    assert table_rows(tds_server.database_file("PW0001SOC")) == table_rows(demo_file)
+
+
+async def test_restore_past_the_express_size_limit(tds_server: Any, demo_file: Path) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    tds_server.set_facts(size_limit_mb=0)
+    backend = backend_for(tds_server)
+    try:
+        result = result_of(
+            await collect(backend.restore(RestoreItem(source=path, number="002", short="SOC")))
+        )
+        dbs = [d.name for d in await backend.databases()]
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 1827
+    assert "Express size limit" in result.message
+    assert dbs == ["PW0001SOC"]
+
+
+def test_cli_server_test_and_dirs(
+    tds_server: Any, home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msde_tui.cli import main
+
+    monkeypatch.setenv("MSDE_PASSWORD", tds_server.password)
+    (Path(tds_server.backup_dir) / "old.bak").write_bytes(b"12345")
+    args = [
+        "server",
+        "add",
+        "dbl",
+        "--host",
+        tds_server.host,
+        "--port",
+        str(tds_server.port),
+        "--user",
+        "sa",
+    ]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["server", "test", "dbl"]) == 0
+    out = capsys.readouterr().out
+    assert "Express Edition (64-bit) (Express: no backup compression)" in out
+    assert "limit     10 GB per database" in out and str(tds_server.backup_dir) in out
+    assert main(["--json", "server", "dirs", "dbl"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["directory"] == str(tds_server.backup_dir)
+    assert listing["entries"] == [{"name": "old.bak", "is_dir": False, "size_bytes": 5}]
+    monkeypatch.setenv("MSDE_PASSWORD", "wrong")
+    assert main(["server", "test", "dbl"]) == 1
+    err = capsys.readouterr().err
+    assert "refused the login for user 'sa'" in err and "wrong" not in err
+
+
+async def test_only_a_half_restored_database_is_ever_dropped(
+    tds_server: Any, demo_file: Path
+) -> None:
+    tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
+    (path,) = (await backup_once(tds_server, verify=False)).files
+    conn = tds_server.connect()
+    cursor = conn.cursor()
+    moves = f"MOVE N'PW0001SOC' TO N'{tds_server.data_dir}/h.mdf', MOVE N'PW0001SOC_log' TO N'{tds_server.log_dir}/h.ldf'"
+    cursor.execute(f"RESTORE DATABASE [PW0005H] FROM DISK = N'{path}' WITH {moves}, NORECOVERY")
+    while cursor.nextset():
+        pass
+    conn.close()
+    backend = backend_for(tds_server)
+    try:
+        before = {d.name: d.state for d in await backend.databases()}
+        await backend._drop_half_restored("PW0001SOC")  # ONLINE: must stay
+        await backend._drop_half_restored("PW0005H")  # RESTORING: removed
+        dbs = [d.name for d in await backend.databases()]
+    finally:
+        await backend.close()
+    assert before == {"PW0001SOC": "ONLINE", "PW0005H": "RESTORING"}
+    assert before == {"PW0001SOC": "ONLINE", "PW0005H": "RESTORING"}
+    assert dbs == ["PW0001SOC"]

@@ -357,7 +357,9 @@ class MssqlBackend:
                 if len(drive) == 1 and windows:
                     hit = directory[:1].upper() == drive.upper()
                 else:
-                    hit = bool(drive) and norm(directory + facts.path_separator).startswith(norm(drive))
+                    hit = bool(drive) and norm(directory + facts.path_separator).startswith(
+                        norm(drive)
+                    )
                 if hit and (best is None or len(drive) > best[0]):
                     best = (len(drive), _int(row.get("MB free")) * 1024 * 1024)
             if best is not None:
@@ -839,7 +841,12 @@ class MssqlBackend:
             hint = exc.hint
             if failed_state == "restoring" and not existed:
                 await self._drop_half_restored(database)
-            if failed_state == "restoring" and existed and safety:
+            if (
+                failed_state == "restoring"
+                and existed
+                and safety
+                and not await self._online(database)
+            ):
                 hint = f"{hint} The previous database can be brought back from the safety copy {safety}.".strip()
             yield DossierResult(
                 code,
@@ -917,12 +924,26 @@ class MssqlBackend:
             return
         await self._drop_half_restored(database)
 
+    async def _online(self, database: str) -> bool:
+        """Whether ``database`` exists and is ONLINE (asked on a fresh connection)."""
+        try:
+            side = await Session.open(self._target)
+            try:
+                rows = await side.rows(tsql.build_database_exists(database))
+            finally:
+                await side.close()
+        except (SqlFailure, OSError):
+            return False
+        return bool(rows) and _text(rows[0].get("state_desc")).upper() == "ONLINE"
+
     async def _drop_half_restored(self, database: str) -> None:
         """Remove a *new* database a stopped or failed RESTORE left behind (nothing to lose)."""
         try:
             side = await Session.open(self._target)
             try:
-                if await side.rows(tsql.build_database_exists(database)):
+                rows = await side.rows(tsql.build_database_exists(database))
+                # never drop a database that is usable: only what the RESTORE left half-done
+                if rows and _text(rows[0].get("state_desc")).upper() != "ONLINE":
                     await side.query(tsql.build_drop_database(database))
                     log.warning(
                         "restore of %s stopped: the half-restored database was removed", database
