@@ -1,0 +1,658 @@
+"""PBF and PTF: export a dossier to a packed file, import a PBF as a new dossier, apply a PTF.
+
+Schema-agnostic: every table of the dossier database goes through ``tableio`` (reflection +
+Arrow batches), whatever its tables. The writer state that makes a PTF possible is kept
+outside the dossier, in ``<home>/packstate/<guid>/`` (docs/FORMAT.md section 7).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from msde_tui.engine import naming
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import BadInput, DossierExists, PackError, WrongDossier
+from msde_tui.engine.tableio import Database
+from msde_tui.packfmt import names
+from msde_tui.packfmt.digest import Digest, key_bytes, row_hashes
+from msde_tui.packfmt.reader import PackReader
+from msde_tui.packfmt.schema import PackSchema, TableSpec
+from msde_tui.packfmt.writer import PackWriter
+
+STATE_DIR = "packstate"
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+@dataclass
+class PackResult:
+    path: Path
+    kind: str
+    package_id: str
+    size: int
+    tables: dict[str, dict[str, int]]
+    warning: str | None = None
+    encrypted: bool = False
+
+
+@dataclass
+class ApplyResult:
+    dossier: Dossier
+    package_id: str
+    upserted: int = 0
+    deleted: int = 0
+    replaced_tables: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- opening dossiers
+
+
+def mssql_engine(profile_name: str, database: str, home: Path, password: str | None = None) -> sa.Engine:
+    """A SQLAlchemy engine on ``database`` through a saved connection profile (pymssql)."""
+    from msde_tui.engine.mssql import profiles
+
+    profile = profiles.get(profile_name, home)
+    password = password if password is not None else profiles.password_from_env()
+    if password is None:
+        raise BadInput(
+            f"The password of connection profile {profile_name} is needed.",
+            "Set MSDE_PASSWORD or type it when asked.",
+        )
+    host, _, instance = profile.host.partition("\\")
+    url = sa.URL.create(
+        "mssql+pymssql",
+        username=profile.user,
+        password=password,
+        host=host,
+        port=None if instance else profile.port,
+        database=database,
+    )
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def open_dossier(dossier: Dossier, home: Path, *, readonly: bool, password: str | None = None) -> Database:
+    if dossier.is_embedded:
+        return Database.open_sqlite(dossier.path(home), readonly=readonly)
+    if not dossier.profile:
+        raise BadInput(f"Dossier {dossier.code} has no connection profile.", "Fix the dossier list.")
+    engine = mssql_engine(dossier.profile, dossier.location, home, password)
+    try:
+        return Database.open_engine(engine, label=dossier.location)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise PackError(f"Cannot open {dossier.location} on {dossier.profile} ({str(exc).splitlines()[0]}).") from exc
+    except Exception as exc:  # the DB-API driver's own error types
+        engine.dispose()
+        raise PackError(f"Cannot open {dossier.location} on {dossier.profile} ({exc}).") from exc
+
+
+def _dossier_guid(db: Database, dossier: Dossier) -> str | None:
+    try:
+        cursor = db.execute(f"SELECT guid FROM {db.q('dossier_info')}")  # noqa: S608
+        row = cursor.fetchone()
+        cursor.close()
+        if row and row[0]:
+            return str(row[0])
+    except (PackError, BadInput):
+        if db.dialect == "mssql":
+            db.rollback()
+    return dossier.guid
+
+
+def _identity(db: Database, dossier: Dossier) -> dict[str, Any]:
+    guid = _dossier_guid(db, dossier)
+    return {
+        "guid": guid,
+        "code": dossier.code,
+        "number": dossier.number,
+        "short": dossier.short,
+        "name": dossier.short,
+        "company": dossier.company,
+    }
+
+
+def _source(db: Database, dossier: Dossier) -> dict[str, Any]:
+    return {
+        "backend": dossier.backend,
+        "dialect": db.dialect,
+        "server_version": db.server_version(),
+        "database": dossier.location,
+        "profile": dossier.profile,
+    }
+
+
+# ---------------------------------------------------------------------- writer state
+
+
+def state_dir(home: Path, key: str) -> Path:
+    safe = "".join(ch for ch in key if ch.isalnum() or ch in "-_")
+    return Path(home) / STATE_DIR / (safe or "unknown")
+
+
+def load_state(home: Path, key: str) -> dict[str, Any] | None:
+    path = state_dir(home, key) / "state.json"
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or "tables" not in state:
+            return None
+        return state
+    except (OSError, ValueError):
+        return None
+
+
+class _StateBuilder:
+    """Writes the (key columns, k, h) files of the new state into a temporary directory."""
+
+    def __init__(self, home: Path, key: str) -> None:
+        root = Path(home) / STATE_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        self.key = key
+        self.dir = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
+
+    def file(self, table: TableSpec) -> Path:
+        return self.dir / f"{table.dir.split('-')[0]}.parquet"
+
+    def writer(self, table: TableSpec) -> pq.ParquetWriter:
+        key_schema = table.arrow_schema(table.key)
+        schema = pa.schema(list(key_schema) + [pa.field("k", pa.binary()), pa.field("h", pa.uint64())])
+        return pq.ParquetWriter(self.file(table), schema, compression="zstd")
+
+    def commit(self, state: dict[str, Any]) -> None:
+        (self.dir / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        final = state_dir(self.dir.parent.parent, self.key)
+        old = final.with_name(final.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(self.dir, final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _state_batch(batch: pa.RecordBatch, table: TableSpec, hashes: pa.Array) -> pa.RecordBatch:
+    arrays = [batch.column(k) for k in table.key] + [key_bytes(batch, table), hashes]
+    return pa.record_batch(arrays, names=[*table.key, "k", "h"])
+
+
+# ---------------------------------------------------------------------- export
+
+
+def _out_path(out_dir: Path, dossier: Dossier, kind: str, now: datetime | None) -> Path:
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise BadInput(f"The directory {out_dir} does not exist.", "Create it or choose another one.")
+    return out_dir / naming.packed_file_name(dossier.number, dossier.short, kind, now or datetime.now())
+
+
+def export_package(
+    dossier: Dossier,
+    home: Path,
+    out_dir: Path,
+    *,
+    partial: bool = False,
+    passphrase: str | None = None,
+    now: datetime | None = None,
+    password: str | None = None,
+    progress: Progress = _quiet,
+) -> PackResult:
+    """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
+    with open_dossier(dossier, home, readonly=True, password=password) as db:
+        schema = db.reflect()
+        db.begin()
+        identity = _identity(db, dossier)
+        key = identity["guid"] or dossier.code
+        previous = load_state(home, key) if partial else None
+        warning = None
+        if partial and previous is None:
+            warning = (
+                f"No previous PBF/PTF of {dossier.code} is known here: a full PBF is written instead."
+            )
+        elif partial and previous is not None and previous.get("schema_digest") != schema.digest():
+            warning = f"The tables of {dossier.code} changed since its last package: a full PBF is written instead."
+            previous = None
+        kind = "PTF" if previous is not None else "PBF"
+        path = _out_path(out_dir, dossier, kind, now)
+        builder = _StateBuilder(home, key)
+        try:
+            with PackWriter(path, kind, passphrase=passphrase) as writer:
+                if writer.encrypted:
+                    for index, table in enumerate(schema.tables):
+                        table.dir = names.table_dir(index, table.name, encrypted=True)
+                writer.write_schema(schema)
+                tables: dict[str, dict[str, int]] = {}
+                digests: dict[str, Digest] = {}
+                modes: dict[str, str] = {}
+                for table in schema.tables:
+                    progress(f"{table.name}")
+                    if previous is None:
+                        tables[table.name], digests[table.name] = _full_table(db, writer, builder, table)
+                    else:
+                        info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key)
+                        tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
+                state = {
+                    "schema_digest": schema.digest(),
+                    "tables": {n: d.as_json() for n, d in digests.items()},
+                }
+                content: dict[str, Any] = {
+                    "dossier": identity,
+                    "source": _source(db, dossier),
+                    "tables": tables,
+                    "state": state,
+                    "ptf": None,
+                    "paf": None,
+                }
+                if previous is not None:
+                    content["ptf"] = {
+                        "base": {
+                            "package_id": previous.get("package_id"),
+                            "schema_digest": previous.get("schema_digest"),
+                            "tables": previous.get("tables"),
+                        },
+                        "mode": modes,
+                    }
+                final = writer.finish(content)
+                package_id = writer.package_id
+            builder.commit(
+                {
+                    "package_id": package_id,
+                    "file": final.name,
+                    "kind": kind,
+                    "created_at": datetime.now().isoformat(timespec="seconds"),
+                    "dossier": identity,
+                    **state,
+                }
+            )
+        except BaseException:
+            builder.discard()
+            raise
+        finally:
+            db.rollback()
+    return PackResult(final, kind, package_id, final.stat().st_size, tables, warning, bool(passphrase))
+
+
+def _full_table(
+    db: Database, writer: PackWriter, builder: _StateBuilder, table: TableSpec
+) -> tuple[dict[str, int], Digest]:
+    digest = Digest()
+    data = writer.table(table)
+    state = builder.writer(table) if table.key else None
+    try:
+        for batch in db.read(table):
+            hashes = row_hashes(batch, table)
+            digest.add(hashes)
+            data.write(batch)
+            if state is not None:
+                state.write_batch(_state_batch(batch, table, hashes))
+        data.close()
+    finally:
+        if state is not None:
+            state.close()
+    return {"rows": data.rows, "chunks": data.chunks}, digest
+
+
+def _changed_table(
+    db: Database,
+    writer: PackWriter,
+    builder: _StateBuilder,
+    table: TableSpec,
+    previous: dict[str, Any],
+    home: Path,
+    key: str,
+) -> tuple[dict[str, int], Digest, str]:
+    # pass 1: the new state of the table
+    digest = Digest()
+    state = builder.writer(table) if table.key else None
+    try:
+        for batch in db.read(table):
+            hashes = row_hashes(batch, table)
+            digest.add(hashes)
+            if state is not None:
+                state.write_batch(_state_batch(batch, table, hashes))
+    finally:
+        if state is not None:
+            state.close()
+    before = (previous.get("tables") or {}).get(table.name)
+    if before == digest.as_json():
+        return {"rows": 0, "chunks": 0, "deleted": 0}, digest, "same"
+    if not table.key:
+        data = writer.write_table(table, db.read(table, ordered=False))
+        return {"rows": data.rows, "chunks": data.chunks, "deleted": 0}, digest, "replace"
+    old_file = state_dir(home, key) / builder.file(table).name
+    new = pq.read_table(builder.file(table), columns=["k", "h"])
+    if before is not None and old_file.exists():
+        old = pq.read_table(old_file)
+    else:  # a table that was empty or unknown before: every row is new
+        old = pa.table({**{k: pa.array([], f.type) for k, f in zip(table.key, table.arrow_schema(table.key), strict=True)},
+                        "k": pa.array([], pa.binary()), "h": pa.array([], pa.uint64())})
+    joined = new.join(old.select(["k", "h"]).rename_columns(["k", "h_old"]), keys="k", join_type="left outer")
+    changed_mask = pc.or_kleene(pc.is_null(joined["h_old"]), pc.not_equal(joined["h"], joined["h_old"]))
+    changed = pc.filter(joined["k"], changed_mask).combine_chunks()
+    gone = old.join(new.select(["k"]), keys="k", join_type="left anti")
+    deleted_writer = writer.table(table, area=names.DELETED, columns=table.key)
+    if gone.num_rows:
+        deleted_writer.write(gone.select(table.key))
+    deleted_writer.close()
+    data = writer.table(table)
+    if len(changed):
+        for batch in db.read(table):
+            mask = pc.is_in(key_bytes(batch, table), value_set=changed)
+            picked = batch.filter(mask)
+            if picked.num_rows:
+                data.write(picked)
+    data.close()
+    info = {"rows": data.rows, "chunks": data.chunks, "deleted": deleted_writer.rows}
+    return info, digest, "upsert"
+
+
+# ---------------------------------------------------------------------- reading packages
+
+
+def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
+    """Open a packed file, check every member (``verify``) and return what it holds."""
+    with PackReader(path, passphrase=passphrase) as reader:
+        if verify:
+            reader.verify()
+        return {
+            "file": str(path),
+            "kind": reader.kind,
+            "package_id": reader.manifest.get("package_id"),
+            "created_at": reader.manifest.get("created_at"),
+            "encrypted": reader.encrypted,
+            "dossier": reader.content.get("dossier"),
+            "source": reader.content.get("source"),
+            "tables": reader.content.get("tables"),
+            "verified": verify,
+        }
+
+
+def _check_digests(db: Database, schema: PackSchema, expected: dict[str, Any], what: str) -> list[str]:
+    """Names of tables whose digest in ``db`` differs from ``expected``."""
+    differ = []
+    for table in schema.tables:
+        want = (expected.get("tables") or {}).get(table.name)
+        got = db.digest(table).as_json()
+        if want != got:
+            differ.append(table.name)
+    return differ
+
+
+# ---------------------------------------------------------------------- import (PBF)
+
+
+def import_package(
+    path: Path,
+    home: Path,
+    *,
+    number: str | None = None,
+    to_profile: str | None = None,
+    passphrase: str | None = None,
+    password: str | None = None,
+    progress: Progress = _quiet,
+) -> Dossier:
+    """Import a PBF as a new dossier (embedded, or SQL Server with ``to_profile``)."""
+    catalog = Catalog(home)
+    with PackReader(path, kind="PBF", passphrase=passphrase) as reader:
+        ident = reader.content.get("dossier") or {}
+        short = naming.check_short(str(ident.get("short") or "IMP"))
+        number = naming.check_number(number) if number else catalog.first_free_number()
+        if number in catalog.numbers():
+            taken = catalog.get(number)
+            raise DossierExists(
+                f"Number {number} is already taken by {taken.code} ({taken.company}).",
+                f"Choose another number; the first free one is {catalog.first_free_number()}.",
+            )
+        code = f"{number}{short}"
+        schema = reader.schema
+        state = reader.content.get("state") or {}
+        company = str(ident.get("company") or code)
+        guid = ident.get("guid")
+        if to_profile is None:
+            record = Dossier(number=number, short=short, company=company, backend="embedded",
+                             location=naming.embedded_file_name(code), status="imported", guid=guid)
+            target = Path(home) / record.location
+            if target.exists():
+                raise DossierExists(f"{target} already exists.", "Choose another number or move that file.")
+            _import_embedded(reader, schema, state, target, progress)
+        else:
+            database = naming.database_name(number, short)
+            record = Dossier(number=number, short=short, company=company, backend="mssql",
+                             location=database, profile=to_profile, status="imported", guid=guid)
+            _import_mssql(reader, schema, state, home, to_profile, database, password, progress)
+    return catalog.add(record)
+
+
+def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Progress) -> None:
+    """Create the tables of ``schema`` in an empty database and load every row."""
+    db.create_tables(schema)
+    db.begin(write=True)
+    try:
+        for table in schema.tables:
+            progress(table.name)
+            for batch in reader.batches(table):
+                db.insert(table, batch)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    db.finish_schema(schema)
+    if db.dialect == "mssql":
+        db.commit()
+
+
+def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
+                     progress: Progress) -> None:
+    tmp = target.with_name(f".{target.name}.importing")
+    _remove_sqlite(tmp)
+    try:
+        with Database.open_sqlite(tmp, readonly=False, create=True) as db:
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-100000"):
+                db.dbapi.execute(f"PRAGMA {pragma}")
+            load_into(db, reader, schema, progress)
+            progress("checking")
+            _verify_loaded(db, schema, state)
+            db.dbapi.execute("PRAGMA journal_mode=WAL")
+        with sqlite3.connect(tmp) as check:
+            problems = check.execute("PRAGMA foreign_key_check").fetchmany(5)
+        if problems:
+            raise PackError(f"The imported rows break foreign keys (e.g. table {problems[0][0]}).",
+                            "The packed file is inconsistent; nothing was added to the dossier list.")
+        if target.exists():
+            raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
+        os.replace(tmp, target)
+    finally:
+        _remove_sqlite(tmp)
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _verify_loaded(db: Database, schema: PackSchema, state: dict[str, Any]) -> None:
+    differ = _check_digests(db, schema, state, "import")
+    if differ:
+        raise PackError(
+            f"After the import, the rows of {', '.join(differ[:5])} differ from the packed file.",
+            "The target cannot hold these values exactly; nothing was added to the dossier list.",
+        )
+
+
+def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any], home: Path, profile: str,
+                  database: str, password: str | None, progress: Progress) -> None:
+    from msde_tui.engine.mssql.tsql import quote_ident
+
+    master = mssql_engine(profile, "master", home, password)
+    try:
+        raw = master.raw_connection()
+        try:
+            raw.driver_connection.autocommit(True)
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
+            if cursor.fetchone():
+                raise DossierExists(f"Database {database} already exists on {profile}.", "Choose another number.")
+            cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
+        finally:
+            raw.close()
+    except (DossierExists, PackError, BadInput):
+        raise
+    except Exception as exc:
+        raise PackError(f"Cannot create database {database} on {profile} ({exc}).") from exc
+    finally:
+        master.dispose()
+    engine = mssql_engine(profile, database, home, password)
+    with Database.open_engine(engine, label=database) as db:
+        load_into(db, reader, schema, progress)
+        _verify_loaded(db, schema, state)
+        db.commit()
+
+
+# ---------------------------------------------------------------------- apply (PTF)
+
+
+def _find_target(catalog: Catalog, guid: str | None, ref: str | None) -> Dossier:
+    if ref:
+        dossier = catalog.get(ref)
+        if guid and dossier.guid and dossier.guid != guid:
+            raise WrongDossier(
+                f"This PTF belongs to dossier {guid}, not to {dossier.code}.",
+                "Apply it to the dossier it was made from.",
+            )
+        return dossier
+    matches = [d for d in catalog.dossiers() if guid and d.guid == guid]
+    if not matches:
+        raise WrongDossier(
+            "No dossier in the list is the one this PTF was made from.",
+            "Import that dossier's PBF first (msde import), or name the dossier with --dossier.",
+        )
+    if len(matches) > 1:
+        raise BadInput(
+            f"Several dossiers come from the same original: {', '.join(d.code for d in matches)}.",
+            "Name the one to update with --dossier.",
+        )
+    return matches[0]
+
+
+def apply_package(
+    path: Path,
+    home: Path,
+    *,
+    dossier_ref: str | None = None,
+    passphrase: str | None = None,
+    password: str | None = None,
+    progress: Progress = _quiet,
+) -> ApplyResult:
+    """Apply a PTF, in one transaction, to the dossier whose state it follows."""
+    catalog = Catalog(home)
+    with PackReader(path, kind="PTF", passphrase=passphrase) as reader:
+        progress("checking the package")
+        reader.verify()
+        content = reader.content
+        ident = content.get("dossier") or {}
+        ptf = content.get("ptf") or {}
+        base = ptf.get("base") or {}
+        modes: dict[str, str] = ptf.get("mode") or {}
+        dossier = _find_target(catalog, ident.get("guid"), dossier_ref)
+        schema = reader.schema
+        result = ApplyResult(dossier, str(reader.manifest.get("package_id")))
+        with open_dossier(dossier, home, readonly=False, password=password) as db:
+            guid = _dossier_guid(db, dossier)
+            if ident.get("guid") and guid and guid != ident.get("guid"):
+                raise WrongDossier(
+                    f"This PTF belongs to dossier {ident.get('guid')}, not to {dossier.code} ({guid}).",
+                    "Apply it to the dossier it was made from.",
+                )
+            if db.reflect().digest() != base.get("schema_digest"):
+                raise PackError(
+                    f"The tables of {dossier.code} are not those this PTF was made for.",
+                    "Import the matching PBF instead.",
+                )
+            if db.dialect == "sqlite":
+                db.dbapi.execute("PRAGMA foreign_keys=ON")
+            db.begin(write=True)
+            try:
+                if db.dialect == "sqlite":
+                    db.dbapi.execute("PRAGMA defer_foreign_keys=ON")
+                progress("comparing the dossier with the package's base")
+                differ = _check_digests(db, schema, base, "base")
+                if differ:
+                    raise PackError(
+                        f"{dossier.code} is not in the state this PTF follows "
+                        f"(tables {', '.join(differ[:5])} differ; base package {base.get('package_id')}).",
+                        "Apply the earlier PTFs first, or import a fresh PBF of the dossier.",
+                    )
+                _apply_rows(db, reader, schema, modes, result, progress)
+                progress("checking the result")
+                differ = _check_digests(db, schema, content.get("state") or {}, "after")
+                if differ:
+                    raise PackError(
+                        f"After applying, tables {', '.join(differ[:5])} of {dossier.code} do not match the package.",
+                        "Nothing was changed (the transaction was rolled back).",
+                    )
+                db.commit()
+            except BaseException as exc:
+                db.rollback()
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise PackError(f"Applying the PTF breaks a constraint ({exc}).", "Nothing was changed.") from exc
+                raise
+    return result
+
+
+def _apply_rows(db: Database, reader: PackReader, schema: PackSchema, modes: dict[str, str],
+                result: ApplyResult, progress: Progress) -> None:
+    for table in reversed(schema.tables):
+        if modes.get(table.name) == "replace":
+            db.delete_all(table)
+            result.replaced_tables.append(table.name)
+    for table in schema.tables:
+        mode = modes.get(table.name, "same")
+        if mode == "same":
+            continue
+        progress(table.name)
+        for batch in reader.batches(table):
+            if mode == "replace":
+                db.insert(table, batch)
+            else:
+                db.upsert(table, batch)
+            result.upserted += batch.num_rows
+    for table in reversed(schema.tables):
+        if modes.get(table.name) != "upsert":
+            continue
+        for keys in reader.batches(table, names.DELETED):
+            result.deleted += db.delete_keys(table, keys)
+
+
+def register_catalog_guid(catalog: Catalog, dossier: Dossier, guid: str | None) -> Dossier:
+    if guid and dossier.guid != guid:
+        return catalog.update(replace(dossier, guid=guid))
+    return dossier
+
+
+__all__ = [
+    "ApplyResult",
+    "PackResult",
+    "apply_package",
+    "export_package",
+    "import_package",
+    "package_info",
+]

@@ -1,0 +1,692 @@
+"""Schema-agnostic reading and writing of any database's tables (SQLite files or SQL Server).
+
+``Database`` wraps one DB-API connection: ``reflect()`` describes every table in the portable
+vocabulary of docs/FORMAT.md; ``read()`` streams a table as Arrow record batches typed by that
+vocabulary (so every backend yields the same values and the same row digests); ``insert``,
+``upsert`` and ``delete_keys`` write them back. Reflection goes through SQLAlchemy's inspector;
+rows go through the raw DB-API cursor (fast, and one snapshot per ``begin()``).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.dialects import mssql as mssql_types
+
+from msde_tui.engine.errors import BadInput, PackError
+from msde_tui.packfmt.digest import Digest, row_hashes
+from msde_tui.packfmt.names import table_dir
+from msde_tui.packfmt.schema import ColumnSpec, PackSchema, TableSpec
+
+BATCH_ROWS = 32_768
+_CREATE_RE = re.compile(r"^\s*CREATE\s+(TABLE|(UNIQUE\s+)?INDEX|VIEW|TRIGGER)\b", re.IGNORECASE)
+
+
+class Database:
+    """One open connection to a dossier database (``dialect`` = "sqlite" or "mssql")."""
+
+    def __init__(self, dialect: str, dbapi: Any, engine: sa.Engine, *, label: str) -> None:
+        self.dialect = dialect
+        self.dbapi = dbapi
+        self.engine = engine
+        self.label = label
+        self.param = "?" if dialect == "sqlite" else "%s"
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open_sqlite(cls, path: Path, *, readonly: bool = True, create: bool = False) -> Database:
+        path = Path(path)
+        if create:
+            if path.exists():
+                raise BadInput(f"{path} already exists.", "Choose another number or name.")
+        elif not path.is_file():
+            raise BadInput(f"The database file {path} does not exist.", "Check the dossier list.")
+        try:
+            if readonly:
+                raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            else:
+                raw = sqlite3.connect(path, isolation_level=None)
+            raw.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.Error as exc:
+            raise BadInput(f"{path} cannot be opened as a SQLite database ({exc}).") from exc
+        uri = f"file:{path}?mode=ro" if readonly else str(path)
+
+        def creator() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=readonly)
+
+        engine = sa.create_engine("sqlite://", creator=creator, poolclass=sa.pool.NullPool)
+        return cls("sqlite", raw, engine, label=path.name)
+
+    @classmethod
+    def open_engine(cls, engine: sa.Engine, *, label: str) -> Database:
+        """A database reached through a SQLAlchemy engine (SQL Server: mssql+pymssql)."""
+        name = engine.dialect.name
+        if name not in ("mssql", "sqlite"):
+            raise BadInput(f"Database kind {name} is not supported.", "Use SQLite or SQL Server.")
+        return cls(name, engine.raw_connection(), engine, label=label)
+
+    def close(self) -> None:
+        try:
+            self.dbapi.close()
+        finally:
+            self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ SQL helpers
+
+    def q(self, name: str) -> str:
+        """Quote an identifier: "x" for SQLite, [x] for SQL Server (escaping doubled)."""
+        if self.dialect == "sqlite":
+            return '"' + name.replace('"', '""') + '"'
+        return "[" + name.replace("]", "]]").replace("%", "%%") + "]"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+        except Exception as exc:
+            cursor.close()
+            raise self._error(exc, sql) from exc
+        return cursor
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        except Exception as exc:
+            raise self._error(exc, sql) from exc
+        finally:
+            cursor.close()
+
+    def _error(self, exc: Exception, sql: str) -> Exception:
+        if isinstance(exc, PackError | BadInput):
+            return exc
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return PackError(f"{self.label}: the database refused a statement ({text}).", f"Statement: {sql[:200]}")
+
+    def begin(self, *, write: bool = False) -> None:
+        if self.dialect == "sqlite":
+            self.dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def commit(self) -> None:
+        if self.dialect == "sqlite":
+            if self.dbapi.in_transaction:
+                self.dbapi.execute("COMMIT")
+        else:
+            self.dbapi.commit()
+
+    def rollback(self) -> None:
+        if self.dialect == "sqlite":
+            if self.dbapi.in_transaction:
+                self.dbapi.execute("ROLLBACK")
+        else:
+            self.dbapi.rollback()
+
+    def server_version(self) -> str:
+        if self.dialect == "sqlite":
+            return sqlite3.sqlite_version
+        cursor = self.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))")
+        row = cursor.fetchone()
+        cursor.close()
+        return str(row[0]) if row else ""
+
+    # ------------------------------------------------------------------ reflection
+
+    def reflect(self) -> PackSchema:
+        """Describe every user table in the portable vocabulary, parents first."""
+        try:
+            inspector = sa.inspect(self.engine)
+            names = [n for n in inspector.get_table_names() if not n.startswith("sqlite_")]
+            specs = {n: self._reflect_table(inspector, n) for n in names}
+        except sa.exc.SQLAlchemyError as exc:
+            raise PackError(
+                f"{self.label}: the tables cannot be described ({str(exc).splitlines()[0]}).",
+                "Check that the database is reachable and that the login may read its catalog.",
+            ) from exc
+        ordered = _parents_first(specs)
+        for index, spec in enumerate(ordered):
+            spec.dir = table_dir(index, spec.name)
+        objects: list[dict[str, Any]] = []
+        if self.dialect == "sqlite":
+            cursor = self.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                "WHERE type IN ('index', 'view', 'trigger') AND sql IS NOT NULL "
+                "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY CASE type WHEN 'index' THEN 0 "
+                "WHEN 'view' THEN 1 ELSE 2 END, rowid"
+            )
+            objects = [{"type": t, "name": n, "table": tb, "sql": s} for t, n, tb, s in cursor.fetchall()]
+            cursor.close()
+        return PackSchema(ordered, objects)
+
+    def _reflect_table(self, inspector: Any, name: str) -> TableSpec:
+        pk = list((inspector.get_pk_constraint(name) or {}).get("constrained_columns") or [])
+        columns = []
+        sqlite_sql = None
+        sqlite_seq = None
+        declared: dict[str, str] = {}
+        if self.dialect == "sqlite":
+            cursor = self.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            row = cursor.fetchone()
+            cursor.close()
+            sqlite_sql = row[0] if row else None
+            cursor = self.execute(f"PRAGMA table_info({self.q(name)})")
+            declared = {r[1]: (r[2] or "") for r in cursor.fetchall()}
+            cursor.close()
+            if self._has_table("sqlite_sequence"):
+                cursor = self.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (name,))
+                row = cursor.fetchone()
+                cursor.close()
+                sqlite_seq = int(row[0]) if row else None
+        for col in inspector.get_columns(name):
+            spec = _portable(col["type"], table=name, column=col["name"], dialect=self.dialect)
+            spec.nullable = bool(col.get("nullable", True)) and col["name"] not in pk
+            if self.dialect == "sqlite":
+                spec.identity = pk == [col["name"]] and declared.get(col["name"], "").upper() == "INTEGER"
+            else:
+                spec.identity = bool(col.get("identity")) or col.get("autoincrement") is True
+            columns.append(spec)
+        uniques = [
+            {"name": u.get("name"), "columns": list(u["column_names"])}
+            for u in inspector.get_unique_constraints(name)
+        ]
+        fks = [
+            {
+                "name": fk.get("name"),
+                "columns": list(fk["constrained_columns"]),
+                "ref_table": fk["referred_table"],
+                "ref_columns": list(fk["referred_columns"]),
+                "on_delete": (fk.get("options") or {}).get("ondelete"),
+            }
+            for fk in inspector.get_foreign_keys(name)
+        ]
+        indexes = [
+            {"name": ix.get("name"), "columns": list(ix["column_names"]), "unique": bool(ix.get("unique"))}
+            for ix in inspector.get_indexes(name)
+            if all(c is not None for c in ix.get("column_names") or [None])
+        ]
+        return TableSpec(
+            name=name,
+            dir="",
+            columns=columns,
+            primary_key=pk,
+            unique=uniques,
+            foreign_keys=fks,
+            indexes=indexes,
+            sqlite_sql=sqlite_sql,
+            sqlite_sequence=sqlite_seq,
+        )
+
+    def _has_table(self, name: str) -> bool:
+        if self.dialect == "sqlite":
+            cursor = self.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        else:
+            cursor = self.execute("SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = %s", (name,))
+        found = cursor.fetchone() is not None
+        cursor.close()
+        return found
+
+    def table_names(self) -> list[str]:
+        return [n for n in sa.inspect(self.engine).get_table_names() if not n.startswith("sqlite_")]
+
+    # ------------------------------------------------------------------ reading
+
+    def read(
+        self,
+        table: TableSpec,
+        *,
+        columns: list[str] | None = None,
+        batch_rows: int = BATCH_ROWS,
+        ordered: bool = True,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream ``table`` as record batches typed as the portable schema says."""
+        names = columns if columns is not None else table.column_names
+        schema = table.arrow_schema(names)
+        sql = f"SELECT {', '.join(self.q(n) for n in names)} FROM {self.q(table.name)}"  # noqa: S608
+        if ordered and table.key:
+            sql += " ORDER BY " + ", ".join(self.q(n) for n in table.key)
+        cursor = self.execute(sql)
+        specs = [table.column(n) for n in names]
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(batch_rows)
+                except Exception as exc:
+                    raise self._error(exc, sql) from exc
+                if not rows:
+                    break
+                cols = list(zip(*rows, strict=True))
+                arrays = [to_arrow(list(values), spec, table.name) for values, spec in zip(cols, specs, strict=True)]
+                yield pa.record_batch(arrays, schema=schema)
+        finally:
+            cursor.close()
+
+    def digest(self, table: TableSpec) -> Digest:
+        digest = Digest()
+        for batch in self.read(table, ordered=False):
+            digest.add(row_hashes(batch, table))
+        return digest
+
+    def count(self, table: TableSpec) -> int:
+        cursor = self.execute(f"SELECT COUNT(*) FROM {self.q(table.name)}")  # noqa: S608
+        value = int(cursor.fetchone()[0])
+        cursor.close()
+        return value
+
+    # ------------------------------------------------------------------ schema creation
+
+    def create_tables(self, schema: PackSchema) -> None:
+        """Create every table (no secondary index yet: they come after the data)."""
+        if self.dialect == "sqlite" and all(t.sqlite_sql for t in schema.tables):
+            for table in schema.tables:
+                self._exec_sqlite_ddl(str(table.sqlite_sql), table.name)
+            return
+        metadata = self._metadata(schema, with_indexes=False)
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+
+    def finish_schema(self, schema: PackSchema) -> None:
+        """Indexes, views, triggers and AUTOINCREMENT counters, once the rows are in."""
+        if self.dialect == "sqlite" and all(t.sqlite_sql for t in schema.tables):
+            for obj in schema.sqlite_objects:
+                self._exec_sqlite_ddl(str(obj.get("sql") or ""), str(obj.get("name")))
+            seqs = [(t.name, t.sqlite_sequence) for t in schema.tables if t.sqlite_sequence is not None]
+            if seqs and self._has_table("sqlite_sequence"):
+                for name, seq in seqs:
+                    self.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,)).close()
+                    self.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq)).close()
+            return
+        metadata = self._metadata(schema, with_indexes=True)
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn)
+
+    def _exec_sqlite_ddl(self, sql: str, name: str) -> None:
+        if not _CREATE_RE.match(sql):
+            raise PackError(
+                f"The packed file holds a statement for {name!r} that is not a plain CREATE.",
+                "The file was not made by msde or was tampered with; nothing was imported.",
+            )
+        try:
+            self.dbapi.execute(sql)
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise PackError(f"{self.label}: {name!r} cannot be created ({exc}).") from exc
+
+    def _metadata(self, schema: PackSchema, *, with_indexes: bool) -> sa.MetaData:
+        metadata = sa.MetaData()
+        for table in schema.tables:
+            keyed = set(table.key) | {c for u in table.unique for c in u["columns"]}
+            keyed |= {c for ix in table.indexes for c in ix["columns"]}
+            keyed |= {c for fk in table.foreign_keys for c in fk["ref_columns"]}
+            cols = []
+            for col in table.columns:
+                args: list[Any] = []
+                if col.identity and self.dialect == "mssql":
+                    args.append(sa.Identity())
+                cols.append(
+                    sa.Column(
+                        col.name,
+                        _sa_type(col, self.dialect, keyed=col.name in keyed),
+                        *args,
+                        nullable=col.nullable,
+                        autoincrement=col.identity,
+                    )
+                )
+            items: list[Any] = list(cols)
+            if table.primary_key:
+                items.append(sa.PrimaryKeyConstraint(*table.primary_key))
+            for u in table.unique:
+                items.append(sa.UniqueConstraint(*u["columns"], name=u.get("name")))
+            for fk in table.foreign_keys:
+                if any(t.name == fk["ref_table"] for t in schema.tables):
+                    items.append(
+                        sa.ForeignKeyConstraint(
+                            fk["columns"],
+                            [f"{fk['ref_table']}.{c}" for c in fk["ref_columns"]],
+                            name=fk.get("name"),
+                            ondelete=fk.get("on_delete"),
+                        )
+                    )
+            sa_table = sa.Table(table.name, metadata, *items)
+            if with_indexes:
+                for ix in table.indexes:
+                    sa.Index(ix.get("name") or f"ix_{table.name}_{'_'.join(ix['columns'])}",
+                             *[sa_table.c[c] for c in ix["columns"]], unique=bool(ix.get("unique")))
+        return metadata
+
+    # ------------------------------------------------------------------ writing
+
+    def _identity_insert(self, table: TableSpec, on: bool) -> None:
+        if self.dialect == "mssql" and any(c.identity for c in table.columns):
+            self.execute(f"SET IDENTITY_INSERT {self.q(table.name)} {'ON' if on else 'OFF'}").close()
+
+    def _params(self, batch: pa.RecordBatch, table: TableSpec, names: list[str]) -> list[tuple[Any, ...]]:
+        cols = [from_arrow(batch.column(n), table.column(n), self.dialect) for n in names]
+        return list(zip(*cols, strict=True))
+
+    def insert(self, table: TableSpec, batch: pa.RecordBatch) -> None:
+        names = table.column_names
+        sql = (
+            f"INSERT INTO {self.q(table.name)} ({', '.join(self.q(n) for n in names)}) "  # noqa: S608
+            f"VALUES ({', '.join([self.param] * len(names))})"
+        )
+        self._identity_insert(table, True)
+        try:
+            self.executemany(sql, self._params(batch, table, names))
+        finally:
+            self._identity_insert(table, False)
+
+    def upsert(self, table: TableSpec, batch: pa.RecordBatch) -> tuple[int, int]:
+        """Update rows whose key exists, insert the others. Returns (updated, inserted)."""
+        key = table.key
+        others = [n for n in table.column_names if n not in key]
+        where = " AND ".join(f"{self.q(k)} = {self.param}" for k in key)
+        if others:
+            sets = ", ".join(f"{self.q(n)} = {self.param}" for n in others)
+            update = f"UPDATE {self.q(table.name)} SET {sets} WHERE {where}"  # noqa: S608
+        else:
+            update = f"SELECT 1 FROM {self.q(table.name)} WHERE {where}"  # noqa: S608
+        rows = self._params(batch, table, table.column_names)
+        positions = {n: i for i, n in enumerate(table.column_names)}
+        missing = []
+        updated = 0
+        for row in rows:
+            params = [row[positions[n]] for n in others] + [row[positions[k]] for k in key]
+            cursor = self.execute(update, params)
+            hit = cursor.rowcount > 0 if others else cursor.fetchone() is not None
+            cursor.close()
+            if hit:
+                updated += 1
+            else:
+                missing.append(row)
+        if missing:
+            sql = (
+                f"INSERT INTO {self.q(table.name)} ({', '.join(self.q(n) for n in table.column_names)}) "  # noqa: S608
+                f"VALUES ({', '.join([self.param] * len(table.column_names))})"
+            )
+            self._identity_insert(table, True)
+            try:
+                self.executemany(sql, missing)
+            finally:
+                self._identity_insert(table, False)
+        return updated, len(missing)
+
+    def delete_keys(self, table: TableSpec, keys: pa.RecordBatch) -> int:
+        where = " AND ".join(f"{self.q(k)} = {self.param}" for k in table.key)
+        sql = f"DELETE FROM {self.q(table.name)} WHERE {where}"  # noqa: S608
+        rows = self._params(keys, table, table.key)
+        self.executemany(sql, rows)
+        return len(rows)
+
+    def delete_all(self, table: TableSpec) -> None:
+        self.execute(f"DELETE FROM {self.q(table.name)}").close()  # noqa: S608
+
+
+# ---------------------------------------------------------------------- type mapping
+
+
+def _portable(kind: Any, *, table: str, column: str, dialect: str) -> ColumnSpec:
+    if isinstance(kind, sa.types.NullType):
+        return ColumnSpec(column, "any")
+    if isinstance(kind, sa.Boolean):
+        return ColumnSpec(column, "boolean")
+    if isinstance(kind, sa.BigInteger):
+        return ColumnSpec(column, "bigint")
+    if isinstance(kind, sa.Integer):
+        return ColumnSpec(column, "integer")
+    if isinstance(kind, sa.Float):
+        return ColumnSpec(column, "real")
+    if isinstance(kind, sa.Numeric):
+        if kind.precision is None:
+            if dialect == "sqlite":
+                return ColumnSpec(column, "any")
+            return ColumnSpec(column, "decimal", precision=38, scale=kind.scale or 0)
+        return ColumnSpec(column, "decimal", precision=kind.precision, scale=kind.scale or 0)
+    if isinstance(kind, sa.DateTime):
+        return ColumnSpec(column, "datetime")
+    if isinstance(kind, sa.Date):
+        return ColumnSpec(column, "date")
+    if isinstance(kind, sa.types._Binary):
+        return ColumnSpec(column, "blob", length=getattr(kind, "length", None))
+    if isinstance(kind, sa.Uuid):
+        return ColumnSpec(column, "text", length=36)
+    if isinstance(kind, sa.String):
+        length = kind.length if isinstance(kind.length, int) and kind.length > 0 else None
+        return ColumnSpec(column, "text", length=length)
+    if isinstance(kind, sa.Time):
+        return ColumnSpec(column, "text", length=16)
+    if dialect == "mssql" and type(kind).__name__ in ("MONEY", "SMALLMONEY"):
+        return ColumnSpec(column, "decimal", precision=19, scale=4)
+    raise PackError(
+        f"Column {table}.{column} has type {kind!r}, which msde cannot pack exactly.",
+        "Tell the maintainers which type it is; no file was written.",
+    )
+
+
+class _Untyped(sa.types.UserDefinedType):  # type: ignore[type-arg]
+    """A SQLite column declared without a type (each value keeps its own storage class)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return ""
+
+
+def _sa_type(col: ColumnSpec, dialect: str, *, keyed: bool) -> Any:
+    kind = col.type
+    if kind == "integer":
+        return sa.Integer()
+    if kind == "bigint":
+        return sa.BigInteger()
+    if kind == "real":
+        return sa.Float(precision=53)
+    if kind == "decimal":
+        return sa.Numeric(col.precision or 38, col.scale or 0)
+    if kind == "text":
+        if dialect == "mssql":
+            length = col.length if col.length and col.length <= 4000 else None
+            if length is None and keyed:
+                length = 450
+            return mssql_types.NVARCHAR(length) if length else mssql_types.NVARCHAR()
+        return sa.String(col.length) if col.length else sa.Text()
+    if kind == "blob":
+        return sa.LargeBinary()
+    if kind == "date":
+        return sa.Date()
+    if kind == "datetime":
+        return mssql_types.DATETIME2(precision=6) if dialect == "mssql" else sa.DateTime()
+    if kind == "boolean":
+        return sa.Boolean(create_constraint=False)
+    if kind == "any":
+        return mssql_types.SQL_VARIANT() if dialect == "mssql" else _Untyped()
+    raise PackError(f"Unknown portable type {kind!r}.")
+
+
+def _parents_first(specs: dict[str, TableSpec]) -> list[TableSpec]:
+    done: list[TableSpec] = []
+    placed: set[str] = set()
+    pending = sorted(specs)
+    while pending:
+        progress = False
+        for name in list(pending):
+            parents = {fk["ref_table"] for fk in specs[name].foreign_keys} - {name}
+            if parents <= placed or not (parents & set(pending)):
+                done.append(specs[name])
+                placed.add(name)
+                pending.remove(name)
+                progress = True
+        if not progress:  # a cycle: keep name order for the rest
+            done.extend(specs[n] for n in pending)
+            break
+    return done
+
+
+# ---------------------------------------------------------------------- value conversion
+
+
+def _bad(table: str, col: ColumnSpec, value: Any, why: str = "") -> PackError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return PackError(
+        f"Table {table}, column {col.name} ({col.type}) holds {shown}{why}; msde cannot pack it exactly.",
+        "Correct that value in the dossier (or declare the column without a type) and pack again.",
+    )
+
+
+def _to_decimal(value: Any, col: ColumnSpec, table: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, float):
+            number = Decimal(repr(value))
+        elif isinstance(value, int | str):
+            number = Decimal(value)
+        else:
+            raise _bad(table, col, value)
+        scale = col.scale or 0
+        exact = number.quantize(Decimal(1).scaleb(-scale))
+    except (InvalidOperation, ValueError) as exc:
+        raise _bad(table, col, value) from exc
+    if exact != number:
+        raise _bad(table, col, value, f" (more than {scale} decimals)")
+    return exact
+
+
+def _any_value(value: Any, col: ColumnSpec, table: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int):
+        return {"int": value, "real": None, "text": None, "blob": None}
+    if isinstance(value, float):
+        return {"int": None, "real": value, "text": None, "blob": None}
+    if isinstance(value, str):
+        return {"int": None, "real": None, "text": value, "blob": None}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"int": None, "real": None, "text": None, "blob": bytes(value)}
+    if isinstance(value, Decimal):
+        return {"int": None, "real": None, "text": str(value), "blob": None}
+    if isinstance(value, datetime | date):
+        return {"int": None, "real": None, "text": value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat(), "blob": None}
+    raise _bad(table, col, value)
+
+
+_NONE = type(None)
+
+
+def to_arrow(values: list[Any], col: ColumnSpec, table: str) -> pa.Array:
+    """Convert one column of DB-API values to the Arrow type of its portable type, exactly."""
+    kind = col.type
+    arrow_type = col.arrow_type()
+    kinds = set(map(type, values)) - {_NONE}
+
+    def refuse(*allowed: type) -> None:
+        for value in values:
+            if value is not None and type(value) not in allowed:
+                raise _bad(table, col, value)
+
+    try:
+        if kind in ("integer", "bigint"):
+            if kinds - {int}:
+                refuse(int)
+            return pa.array(values, arrow_type)
+        if kind == "real":
+            if kinds - {float}:
+                refuse(float, int)
+                values = [None if v is None else float(v) for v in values]
+            return pa.array(values, arrow_type)
+        if kind == "text":
+            if kinds - {str}:
+                refuse(str, uuid.UUID, time)
+                values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+            return pa.array(values, arrow_type)
+        if kind == "blob":
+            if kinds - {bytes}:
+                refuse(bytes, bytearray, memoryview)
+                values = [None if v is None else bytes(v) for v in values]
+            return pa.array(values, arrow_type)
+        if kind in ("date", "datetime"):
+            if kinds <= {str}:
+                try:
+                    return pc.cast(pa.array(values, pa.string()), arrow_type)
+                except pa.ArrowInvalid as exc:
+                    raise _bad(table, col, _first_unparsable(values, arrow_type), " (not a valid date/time)") from exc
+            if kind == "date":
+                refuse(date, datetime)
+                values = [v.date() if isinstance(v, datetime) else v for v in values]
+            else:
+                refuse(date, datetime)
+                values = [datetime(v.year, v.month, v.day) if type(v) is date else v for v in values]
+                for v in values:
+                    if v is not None and v.tzinfo is not None:
+                        raise _bad(table, col, v, " (a time zone)")
+            return pa.array(values, arrow_type)
+        if kind == "boolean":
+            if kinds - {bool}:
+                refuse(bool, int)
+                if any(v not in (0, 1) for v in values if v is not None):
+                    raise _bad(table, col, next(v for v in values if v is not None and v not in (0, 1)))
+                values = [None if v is None else bool(v) for v in values]
+            return pa.array(values, arrow_type)
+        if kind == "decimal":
+            return pa.array([_to_decimal(v, col, table) for v in values], arrow_type)
+        if kind == "any":
+            return pa.array([_any_value(v, col, table) for v in values], arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise PackError(
+            f"Table {table}, column {col.name}: a value cannot be packed as {kind} ({exc}).",
+            "Correct that value in the dossier and pack again.",
+        ) from exc
+    raise PackError(f"Unknown portable type {kind!r} for {table}.{col.name}.")
+
+
+def _first_unparsable(values: list[Any], arrow_type: pa.DataType) -> Any:
+    for value in values:
+        if value is None:
+            continue
+        try:
+            pc.cast(pa.array([value], pa.string()), arrow_type)
+        except pa.ArrowInvalid:
+            return value
+    return None
+
+
+def from_arrow(array: pa.Array, col: ColumnSpec, dialect: str) -> list[Any]:
+    """DB-API parameter values for one column."""
+    kind = col.type
+    if kind == "any":
+        out: list[Any] = []
+        for item in array.to_pylist():
+            if item is None:
+                out.append(None)
+            else:
+                out.append(next((v for v in (item["int"], item["real"], item["text"], item["blob"]) if v is not None), None))
+        return out
+    if dialect == "sqlite":
+        if kind in ("date", "datetime", "decimal"):
+            return pc.cast(array, pa.string()).to_pylist()
+        if kind == "boolean":
+            return pc.cast(array, pa.int64()).to_pylist()
+    return array.to_pylist()
