@@ -601,3 +601,19 @@ async def test_only_a_half_restored_database_is_ever_dropped(
     assert before == {"PW0001SOC": "ONLINE", "PW0005H": "RESTORING"}
     assert before == {"PW0001SOC": "ONLINE", "PW0005H": "RESTORING"}
     assert dbs == ["PW0001SOC"]
+
+
+async def test_sql_server_2016_lists_directories_with_xp_dirtree(tds_server: Any) -> None:
+    tds_server.set_facts(version="13.0.5026.0")
+    (Path(tds_server.backup_dir) / "sub").mkdir()
+    (Path(tds_server.backup_dir) / "x.bak").write_bytes(b"1")
+    backend = backend_for(tds_server)
+    try:
+        facts = await backend.facts()
+        entries = await backend.list_dir(str(tds_server.backup_dir))
+    finally:
+        await backend.close()
+    assert facts.version_major == 13
+    assert [(e.name, e.is_dir) for e in entries] == [("sub", True), ("x.bak", False)]
+    assert any("xp_dirtree" in b for b in tds_server.batches)
+    assert not any("dm_os_enumerate_filesystem" in b for b in tds_server.batches)

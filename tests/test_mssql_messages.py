@@ -239,3 +239,80 @@ def test_service_account_guess() -> None:
     assert m.service_account_guess("SQLEXPRESS", "\\") == "NT SERVICE\\MSSQL$SQLEXPRESS"
     assert m.service_account_guess(None, "\\") == "NT SERVICE\\MSSQLSERVER"
     assert m.service_account_guess(None, "/") == "the 'mssql' user"
+
+
+class _FakeOdbcCursor:
+    """Stands in for a pyodbc cursor: one message per result set, like Microsoft's driver."""
+
+    def __init__(self) -> None:
+        self.sets = [
+            (
+                [
+                    (
+                        "[01000] (3211)",
+                        "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]50 percent processed.",
+                    )
+                ],
+                None,
+            ),
+            (
+                [
+                    (
+                        "[01000] (3211)",
+                        "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]100 percent processed.",
+                    )
+                ],
+                None,
+            ),
+            ([], ([("n",)], [(1,)])),
+            (
+                [
+                    (
+                        "[01000] (3014)",
+                        "[SQL Server]BACKUP DATABASE successfully processed 9 pages in 0.1 seconds (1.0 MB/sec).",
+                    )
+                ],
+                None,
+            ),
+        ]
+        self.index = 0
+        self.executed = ""
+
+    def _load(self) -> None:
+        self.messages, result = self.sets[self.index]
+        self.description, self._rows = (result[0], result[1]) if result else (None, [])
+
+    def execute(self, sql: str) -> None:
+        self.executed = sql
+        self._load()
+
+    def fetchall(self) -> list[tuple[int]]:
+        return self._rows
+
+    def nextset(self) -> bool:
+        self.index += 1
+        if self.index >= len(self.sets):
+            self.messages, self.description = [], None
+            return False
+        self._load()
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_odbc_loop_consumes_every_result_set_in_order() -> None:
+    from msde_tui.engine.mssql.driver import _OdbcLike
+
+    cursor = _FakeOdbcCursor()
+
+    class Conn:
+        def cursor(self) -> _FakeOdbcCursor:
+            return cursor
+
+    seen: list[m.SqlMessage] = []
+    results = _OdbcLike(Conn()).run("BACKUP DATABASE [x] TO DISK = N'/b'", seen.append)
+    assert [s.number for s in seen] == [3211, 3211, 3014]
+    assert [m.percent(s) for s in seen[:2]] == [50, 100]
+    assert results == [[{"n": 1}]]
+    assert cursor.index == len(cursor.sets)  # nextset() was called until it returned False
