@@ -391,7 +391,12 @@ class EmbeddedTarget:
                 f"The file of dossier {self.dossier.code} ({path}) is missing.",
                 "Restore it, or remove the dossier from the list.",
             )
-        conn = embedded.connect(path, readonly=True)
+        # A plain connection, closed at once: as the last one it removes the -wal/-shm files
+        # it needed (a read-only one would leave them behind).
+        try:
+            conn = embedded.connect(path)
+        except sqlite3.OperationalError:  # no write access to the dossier's directory
+            conn = embedded.connect(path, readonly=True)
         try:
             return embedded.movement_count(conn)
         finally:
