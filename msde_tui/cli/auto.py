@@ -62,12 +62,23 @@ def auto(
     _run(st, dry_run=dry_run, only=dossier or None)
 
 
+def _out(text: str) -> None:
+    """Print without re-wrapping: entries and paths must stay copy-pastable."""
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+def _emit(st: State, payload: dict[str, Any], human: str) -> None:
+    if st.json:
+        emit(st, payload)
+    else:
+        _out(human)
+
+
 # ----------------------------------------------------------------------------- run
 
 
 def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
     config = policy_engine.load(st.home)
-    printed: list[str] = []
 
     def show(outcome: auto_engine.DossierOutcome) -> None:
         if st.json:
@@ -80,20 +91,17 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
         if outcome.file and outcome.ok:
             lines.append(f"    wrote {outcome.file} (verified)")
         for line in lines:
-            console.print(line, highlight=False, markup=False)
-        printed.extend(lines)
+            _out(line)
 
     if dry_run and not st.json:
-        console.print("Dry run: nothing is backed up, deleted or recorded.", highlight=False, markup=False)
+        _out("Dry run: nothing is backed up, deleted or recorded.")
     report = asyncio.run(auto_engine.run_auto(st.home, config=config, dry_run=dry_run, only=only, on_outcome=show))
     if not report.dossiers and not st.json:
-        console.print("The dossier list is empty: nothing to do.", highlight=False, markup=False)
+        _out("The dossier list is empty: nothing to do.")
     elif not st.json and all(d.action == "off" for d in report.dossiers):
-        console.print(
-            "Automatic backups are off. Turn them on with: msde auto policy set --enable",
-            highlight=False, markup=False,
-        )
-    emit(st, report.to_json())
+        _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+    if st.json:
+        emit(st, report.to_json())
     if not report.ok:
         set_exit(1)
 
@@ -104,7 +112,7 @@ def status(ctx: typer.Context) -> None:
     st = state(ctx)
     last = auto_engine.load_last_run(st.home)
     if last is None:
-        emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
+        _emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
         return
     lines = [f"Last run: {last.get('started_at', '?')} to {last.get('finished_at', '?')}"
              f" — {'OK' if last.get('ok') else 'FAILED for some dossiers'}"]
@@ -115,7 +123,7 @@ def status(ctx: typer.Context) -> None:
         lines.append(line)
         if d.get("last_verified_at"):
             lines.append(f"    last verified backup {d.get('last_verified_at')}: {d.get('last_verified_file')}")
-    emit(st, {"last_run": last}, "\n".join(lines))
+    _emit(st, {"last_run": last}, "\n".join(lines))
 
 
 # ----------------------------------------------------------------------------- install
@@ -163,7 +171,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
                     "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
         else:
             out += [text.rstrip("\n"), "# Save with --write (UTF-16), then register it with schtasks /Create /XML."]
-    emit(st, payload, "\n".join(out))
+    _emit(st, payload, "\n".join(out))
 
 
 def _default_home() -> Path:
@@ -223,7 +231,7 @@ def policy_show(
     if code:
         payload["dossier"] = code
         payload["effective"] = asdict(config.effective(code))
-    emit(st, payload, "\n".join([*_policy_lines(config, code, st.home), f"(stored in {payload['file']})"]))
+    _emit(st, payload, "\n".join([*_policy_lines(config, code, st.home), f"(stored in {payload['file']})"]))
 
 
 @policy_app.command("set")
@@ -258,7 +266,7 @@ def policy_set(
     code = _resolve_code(st, dossier) if dossier else None
     config = config.with_override(code, **changes) if code else config.with_default(**changes)
     path = policy_engine.save(config, st.home)
-    emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
+    _emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
          "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
 
 
@@ -274,7 +282,7 @@ def policy_unset(
     code = _resolve_code(st, dossier)
     config = config.without_override(code, *(settings or []))
     path = policy_engine.save(config, st.home)
-    emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
+    _emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
          "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
 
 
