@@ -151,3 +151,276 @@ def test_databases_listing(tds_server: TdsServer) -> None:
         )
         ((name, dbid, state, size),) = cur.fetchall()
     assert (name, dbid, state) == ("D001", 5, "ONLINE") and size > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# BACKUP / VERIFY / RESTORE
+
+
+def _make_database(server: TdsServer, name: str, rows: int = 300) -> list[tuple[Any, ...]]:
+    data = [(i, f"ligne {i} – é", float(i) / 3, bytes([i % 256]) * 50) for i in range(rows)]
+    with server.connect() as conn:
+        cur = conn.cursor()
+        cur.execute(f"CREATE DATABASE [{name}]")
+        cur.execute(f"USE [{name}]")
+        cur.execute(
+            "CREATE TABLE entries (id BIGINT PRIMARY KEY, label NVARCHAR(100), amount FLOAT, blob VARBINARY(MAX))"
+        )
+        cur.executemany("INSERT INTO entries VALUES (%d, %s, %s, %s)", data)
+    return data
+
+
+def _run(conn: Any, sql: str) -> None:
+    cur = conn.cursor()
+    cur.execute(sql)
+    while cur.nextset():
+        pass
+
+
+def _error(conn: Any, sql: str) -> tuple[int, list[tuple[int, str]]]:
+    """Run ``sql`` expecting failure: (number pymssql raised, all messages received)."""
+    got = collect_messages(conn)
+    with pytest.raises(pymssql.Error) as err:
+        _run(conn, sql)
+    return err.value.args[0], got
+
+
+def test_backup_progress_arrives_live_and_in_order(tds_server: TdsServer) -> None:
+    import time
+
+    _make_database(tds_server, "D001")
+    tds_server.step_delay = 0.05
+    bak = tds_server.backup_dir / "D001.bak"
+    with tds_server.connect() as conn:
+        stamps: list[tuple[float, str]] = []
+        conn._conn.set_msghandler(lambda *a: stamps.append((time.monotonic(), a[5].decode())))
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT, STATS = 20")
+        returned = time.monotonic()
+    texts = [text for _, text in stamps]
+    progress = [text for text in texts if text.endswith("percent processed.")]
+    assert progress == [f"{p} percent processed." for p in (20, 40, 60, 80, 100)]
+    assert texts[-1].startswith("BACKUP DATABASE successfully processed ")
+    assert "Processed" in texts[-2] and "file 'D001_log' on file 1." in texts[-2]
+    first = next(ts for ts, text in stamps if text == "20 percent processed.")
+    assert returned - first >= 0.15, "progress must reach the client while BACKUP still runs"
+    assert bak.stat().st_size > 0
+    (record,) = tds_server.instance.history
+    assert record.database_name == "D001" and record.has_backup_checksums
+
+
+def test_verify_detects_a_flipped_byte_and_truncation(tds_server: TdsServer) -> None:
+    _make_database(tds_server, "D001")
+    bak = tds_server.backup_dir / "D001.bak"
+    with tds_server.connect() as conn:
+        got = collect_messages(conn)
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT")
+        got.clear()
+        _run(conn, f"RESTORE VERIFYONLY FROM DISK = N'{bak}' WITH CHECKSUM")
+        assert (0, "The backup set on file 1 is valid.") in got
+
+        good = bak.read_bytes()
+        damaged = bytearray(good)
+        damaged[len(good) // 2] ^= 0x01
+        bak.write_bytes(bytes(damaged))
+        number, got = _error(conn, f"RESTORE VERIFYONLY FROM DISK = N'{bak}' WITH CHECKSUM")
+        assert number in (3183, 3241)
+        assert got[-1] == (16, "VERIFY DATABASE is terminating abnormally.")
+
+        bak.write_bytes(good[: len(good) - 5000])
+        number, got = _error(conn, f"RESTORE VERIFYONLY FROM DISK = N'{bak}'")
+        assert number == 3203
+        assert f'Read on "{bak}" failed: 38(Reached the end of the file.)' in [m for _, m in got]
+
+
+def test_flipped_data_byte_is_a_page_checksum_error(tds_server: TdsServer) -> None:
+    import struct
+
+    _make_database(tds_server, "D001")
+    bak = tds_server.backup_dir / "D001.bak"
+    with tds_server.connect() as conn:
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT")
+        data = bytearray(bak.read_bytes())
+        (header_len,) = struct.unpack_from("<I", data, 8)
+        first_page = 8 + 4 + header_len + 4 + 8  # magic, header block, page_no + length
+        data[first_page + 3000] ^= 0xFF
+        bak.write_bytes(bytes(data))
+        number, got = _error(conn, f"RESTORE VERIFYONLY FROM DISK = N'{bak}' WITH CHECKSUM")
+    assert number == 3183
+    assert (
+        16,
+        'RESTORE detected an error on page (1:1) in database "D001" as read from the backup set.',
+    ) in got
+
+
+def test_verify_with_checksum_on_a_backup_without_checksums_is_3187(tds_server: TdsServer) -> None:
+    _make_database(tds_server, "D001", rows=5)
+    bak = tds_server.backup_dir / "plain.bak"
+    with tds_server.connect() as conn:
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH INIT")
+        number, _ = _error(conn, f"RESTORE VERIFYONLY FROM DISK = N'{bak}' WITH CHECKSUM")
+    assert number == 3187
+
+
+def test_restore_with_move_brings_back_the_same_rows(tds_server: TdsServer) -> None:
+    original = _make_database(tds_server, "D001")
+    bak = tds_server.backup_dir / "D001.bak"
+    with tds_server.connect() as conn:
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT, COPY_ONLY")
+        cur = conn.cursor()
+        cur.execute(f"RESTORE FILELISTONLY FROM DISK = N'{bak}'")
+        files = {row[2]: row[0] for row in cur.fetchall()}  # Type -> LogicalName
+        assert files == {"D": "D001", "L": "D001_log"}
+        cur.execute(f"RESTORE HEADERONLY FROM DISK = N'{bak}'")
+        header = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+        assert header["DatabaseName"] == "D001" and header["SoftwareVersionMajor"] == 16
+        assert header["HasBackupChecksums"] and header["IsCopyOnly"] and header["Position"] == 1
+        got = collect_messages(conn)
+        _run(
+            conn,
+            f"RESTORE DATABASE [D001 copy] FROM DISK = N'{bak}' WITH FILE = 1, "
+            f"MOVE N'D001' TO N'{tds_server.data_dir}/D001_copy.mdf', "
+            f"MOVE N'D001_log' TO N'{tds_server.log_dir}/D001_copy_log.ldf', RECOVERY, STATS = 50",
+        )
+        assert [m for _, m in got][:2] == ["50 percent processed.", "100 percent processed."]
+        assert got[-1][1].startswith("RESTORE DATABASE successfully processed ")
+        cur.execute("SELECT id, label, amount, blob FROM [D001 copy].dbo.entries ORDER BY id")
+        assert [tuple(r) for r in cur.fetchall()] == original
+    assert tds_server.database_file("D001 copy") == tds_server.data_dir / "D001_copy.mdf"
+
+
+def test_restore_errors(tds_server: TdsServer) -> None:
+    _make_database(tds_server, "D001", rows=5)
+    _make_database(tds_server, "OTHER", rows=5)
+    bak = tds_server.backup_dir / "D001.bak"
+    with tds_server.connect() as conn:
+        _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT")
+        # another database's backup over an existing one, without REPLACE
+        number, got = _error(
+            conn,
+            f"RESTORE DATABASE [OTHER] FROM DISK = N'{bak}' WITH MOVE N'D001' TO N'{tds_server.data_dir}/o.mdf', MOVE N'D001_log' TO N'{tds_server.log_dir}/o.ldf'",
+        )
+        assert number == 3154
+        assert (16, "RESTORE DATABASE is terminating abnormally.") in got
+        # same files as the source database: 1834
+        number, _ = _error(conn, f"RESTORE DATABASE [NEW] FROM DISK = N'{bak}'")
+        assert number == 1834
+        # missing MOVE directory: 5133
+        number, _ = _error(
+            conn,
+            f"RESTORE DATABASE [NEW] FROM DISK = N'{bak}' WITH MOVE N'D001' TO N'/no/such/dir/n.mdf', MOVE N'D001_log' TO N'{tds_server.log_dir}/n.ldf'",
+        )
+        assert number == 5133
+        # database in use: 3101
+        tds_server.mark_in_use("OTHER")
+        number, _ = _error(
+            conn,
+            f"RESTORE DATABASE [OTHER] FROM DISK = N'{bak}' WITH REPLACE, MOVE N'D001' TO N'{tds_server.data_dir}/o.mdf', MOVE N'D001_log' TO N'{tds_server.log_dir}/o.ldf'",
+        )
+        assert number == 3101
+        # backup file missing: 3201 with OS error 2
+        number, got = _error(
+            conn, f"RESTORE DATABASE [NEW] FROM DISK = N'{tds_server.backup_dir}/missing.bak'"
+        )
+        assert number == 3201
+        assert any(
+            "Operating system error 2(The system cannot find the file specified.)." in m
+            for _, m in got
+        )
+    # a backup from a newer major version cannot be restored: 3169
+    tds_server.set_facts(version="15.0.2000.5")
+    with tds_server.connect() as conn:
+        number, got = _error(
+            conn,
+            f"RESTORE DATABASE [NEW] FROM DISK = N'{bak}' WITH MOVE N'D001' TO N'{tds_server.data_dir}/n.mdf', MOVE N'D001_log' TO N'{tds_server.log_dir}/n.ldf'",
+        )
+    assert number == 3169
+    assert "version 16.00.4135" in got[0][1] and "running version 15.00.2000" in got[0][1]
+
+
+def test_backup_errors(tds_server: TdsServer) -> None:
+    _make_database(tds_server, "D001", rows=5)
+    denied = tds_server.root / "denied"
+    denied.mkdir()
+    tds_server.deny(denied)
+    with tds_server.connect() as conn:
+        number, got = _error(
+            conn, f"BACKUP DATABASE [D001] TO DISK = N'{denied}/x.bak' WITH CHECKSUM, INIT"
+        )
+        assert number == 3201
+        assert [m for _, m in got] == [
+            f"Cannot open backup device '{denied}/x.bak'. Operating system error 5(Access is denied.).",
+            "BACKUP DATABASE is terminating abnormally.",
+        ]
+        number, got = _error(
+            conn, "BACKUP DATABASE [D001] TO DISK = N'/no/such/dir/x.bak' WITH INIT"
+        )
+        assert (
+            number == 3201
+            and "Operating system error 3(The system cannot find the path specified.)." in got[0][1]
+        )
+        number, got = _error(
+            conn,
+            f"BACKUP DATABASE [D001] TO DISK = N'{tds_server.backup_dir}/c.bak' WITH COMPRESSION",
+        )
+        assert number == 1844
+        assert got[0] == (
+            16,
+            "BACKUP DATABASE WITH COMPRESSION is not supported on Express Edition (64-bit).",
+        )
+        number, _ = _error(conn, "BACKUP DATABASE [nope] TO DISK = N'x.bak'")
+        assert number == 911
+    assert not (denied / "x.bak").exists()
+    tds_server.set_facts(edition="standard")
+    with tds_server.connect() as conn:
+        _run(
+            conn,
+            f"BACKUP DATABASE [D001] TO DISK = N'{tds_server.backup_dir}/c.bak' WITH COMPRESSION, CHECKSUM, INIT",
+        )
+        _run(conn, f"RESTORE VERIFYONLY FROM DISK = N'{tds_server.backup_dir}/c.bak' WITH CHECKSUM")
+
+
+def test_backup_inside_a_transaction_is_3021(tds_server: TdsServer) -> None:
+    _make_database(tds_server, "D001", rows=1)
+    with tds_server.connect(autocommit=False) as conn:  # pymssql sends BEGIN TRAN
+        number, _ = _error(
+            conn, f"BACKUP DATABASE [D001] TO DISK = N'{tds_server.backup_dir}/t.bak'"
+        )
+    assert number == 3021
+
+
+def test_kill_stops_a_running_backup_and_leaves_no_file(tds_server: TdsServer) -> None:
+    import threading
+
+    _make_database(tds_server, "D001", rows=50)
+    tds_server.step_delay = 0.1
+    bak = tds_server.backup_dir / "killed.bak"
+    conn = tds_server.connect()
+    cur = conn.cursor()
+    cur.execute("SELECT @@SPID")
+    (spid,) = cur.fetchone()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _run(conn, f"BACKUP DATABASE [D001] TO DISK = N'{bak}' WITH CHECKSUM, INIT, STATS = 1")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    with tds_server.connect() as side:
+        import time
+
+        deadline = time.monotonic() + 5
+        while spid not in tds_server.instance.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        side_cur = side.cursor()
+        side_cur.execute(
+            "SELECT session_id, command, percent_complete FROM sys.dm_exec_requests WHERE command = 'BACKUP DATABASE'"
+        )
+        assert [r[:2] for r in side_cur.fetchall()] == [(spid, "BACKUP DATABASE")]
+        _run(side, f"KILL {spid}")
+    thread.join(timeout=10)
+    assert errors, "the killed BACKUP must fail"
+    assert not bak.exists()
+    conn.close()

@@ -22,6 +22,7 @@ from tests.tdsdouble import tokens as t
 from tests.tdsdouble.sql import Tok, quote_sqlite
 
 if TYPE_CHECKING:
+    from tests.tdsdouble.instance import Database
     from tests.tdsdouble.session import Session
 
 
@@ -268,12 +269,19 @@ class Resolver:
 
     def __call__(self, parts: list[str], call: list[object] | None) -> str | None:
         key = [p.lower() for p in parts]
-        # [db].[schema].name: drop a leading database name (master, msdb, current...)
-        if len(key) == 3:
+        schema = ""
+        if len(key) == 3:  # [db].[schema].name
+            other = self.session.instance.find(parts[0])
+            if (
+                other is not None
+                and other is not self.session.db
+                and f"{key[1]}.{key[2]}" not in VIEWS
+            ):
+                schema = self._attach(other) + "."
             key = key[1:]
             parts = parts[1:]
         if len(key) == 2 and key[0] == "dbo" and key[1] not in MSDB_VIEWS:
-            name = quote_sqlite(parts[1])
+            name = schema + quote_sqlite(parts[1])
             self.sources.append(name)
             return name
         view = ".".join(key)
@@ -282,6 +290,14 @@ class Resolver:
             return None
         columns, rows = builder(self.session, call or [])
         return self._materialise(view, columns, rows)
+
+    def _attach(self, db: Database) -> str:
+        """Attach another database's file to this connection; returns its schema name."""
+        alias = quote_sqlite(f"db_{db.database_id}")
+        attached = {row[1] for row in self.session.sqlite.execute("PRAGMA database_list")}
+        if f"db_{db.database_id}" not in attached:
+            self.session.sqlite.execute(f"ATTACH DATABASE ? AS {alias}", (str(db.data_path),))
+        return alias
 
     def _materialise(self, view: str, columns: Columns, rows: Sequence[Sequence[object]]) -> str:
         name = f'temp."tds_{view.replace(".", "_")}_{next(self._ids)}"'
@@ -604,6 +620,8 @@ def _convert(st: t.SqlType, v: object) -> object:
             raise ValueError(v)
         return str(v)
     if k is t.Kind.VARBINARY:
+        if isinstance(v, str):  # implicit varchar -> varbinary conversion, as SQL Server does
+            return v.encode("latin-1", errors="replace")
         if not isinstance(v, bytes):
             raise ValueError(v)
         return v
@@ -671,6 +689,10 @@ def result_types(
 
 
 def _pragma_target(src: str) -> str:
+    """``schema.table`` or ``table`` as a PRAGMA table_info target."""
+    if src.startswith('"') and '"."' in src:
+        schema, table = src.split('"."', 1)
+        return f'{schema}".table_info("{table})'
     if src.startswith("temp."):
         return f"temp.table_info({src[5:]})"
     return f"table_info({src})"

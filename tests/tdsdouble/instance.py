@@ -16,6 +16,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PRODUCT_YEARS = {11: 2012, 12: 2014, 13: 2016, 14: 2017, 15: 2019, 16: 2022, 17: 2025}
 EDITIONS = {
@@ -71,15 +72,13 @@ class Database:
     family_guid: str = field(default_factory=lambda: str(uuid.uuid4()).upper())
     create_date: dt.datetime = field(default_factory=dt.datetime.now)
     user_access: str = "MULTI_USER"  # SINGLE_USER / MULTI_USER
-    state: str = "ONLINE"
+    state: str = "ONLINE"  # ONLINE / RESTORING / OFFLINE
+    logical_data: str = ""  # logical file names (kept from the backup by RESTORE)
+    logical_log: str = ""
 
-    @property
-    def logical_data(self) -> str:
-        return self.name
-
-    @property
-    def logical_log(self) -> str:
-        return f"{self.name}_log"
+    def __post_init__(self) -> None:
+        self.logical_data = self.logical_data or self.name
+        self.logical_log = self.logical_log or f"{self.name}_log"
 
     @property
     def is_system(self) -> bool:
@@ -128,6 +127,8 @@ class Instance:
         self.size_limit_mb: int | None = None
         self.history: list[BackupRecord] = []
         self.requests: dict[int, tuple[str, str, float]] = {}  # spid -> (command, db, percent)
+        self.sessions: dict[int, Any] = {}  # spid -> Session
+        self.killed: set[int] = set()  # spids a KILL was sent to
         self._next_id = 5
         for i, name in enumerate(SYSTEM_DATABASES, start=1):
             db = Database(name, i, self.data_dir / f"{name}.mdf", self.log_dir / f"{name}_log.ldf")
@@ -163,6 +164,12 @@ class Instance:
             self._materialise(db)
             self.databases[name.lower()] = db
             return db
+
+    def used_by_others(self, db: Database, spid: int) -> bool:
+        """Another session has ``db`` as its current database (or a test marked it in use)."""
+        if db.name.lower() in self.in_use:
+            return True
+        return any(s.db is db for sid, s in self.sessions.items() if sid != spid)
 
     def drop(self, db: Database) -> None:
         with self.lock:

@@ -24,12 +24,15 @@ class Response:
 
     def _message(self, m: Msg, line: int = 1, proc: str = "") -> None:
         token = t.INFO if m.severity <= 10 else t.ERROR
+        # "For compatibility reasons, the Database Engine converts severity 10 to severity 0
+        # before returning the error information to the calling application."
+        severity = 0 if m.severity == 10 else m.severity
         self.channel.write(
             t.message(
                 token,
                 m.number,
                 m.text,
-                severity=m.severity,
+                severity=severity,
                 state=m.state,
                 server=self.server_name,
                 proc=proc,

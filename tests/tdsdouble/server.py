@@ -25,8 +25,9 @@ from typing import Any
 
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble import wire
+from tests.tdsdouble.backup import Killed
 from tests.tdsdouble.instance import EDITIONS, Instance
-from tests.tdsdouble.messages import msg
+from tests.tdsdouble.messages import Msg, msg
 from tests.tdsdouble.response import Response
 from tests.tdsdouble.session import Session
 
@@ -254,7 +255,23 @@ class TdsServer:
         if kind == wire.SQL_BATCH:
             text = wire.strip_all_headers(payload, session.tds_version).decode("utf-16-le")
             self.batches.append(text)
-            session.run_batch(text, resp)
+            try:
+                session.run_batch(text, resp)
+            except wire.Attention:
+                resp.done(t.DONE_ATTN)
+            except Killed:
+                resp.messages(
+                    [
+                        Msg(
+                            596,
+                            21,
+                            "Cannot continue the execution because the session is in the kill state.",
+                        )
+                    ]
+                )
+                resp.done(t.DONE_ERROR)
+                resp.finish()
+                raise wire.ClientGone() from None
         elif kind == wire.TRANSACTION_MANAGER:
             body = wire.strip_all_headers(payload, session.tds_version)
             (request,) = struct.unpack_from("<H", body, 0)

@@ -15,11 +15,12 @@ from collections.abc import Callable
 
 from tests.tdsdouble import catalog, procs
 from tests.tdsdouble import tokens as t
-from tests.tdsdouble.backup import run_backup, run_restore
+from tests.tdsdouble.backup import Killed, run_backup, run_restore
 from tests.tdsdouble.instance import Database, Instance
 from tests.tdsdouble.messages import Msg, SqlError, msg
 from tests.tdsdouble.response import Response
 from tests.tdsdouble.sql import Cursor, Tok, split_batch, syntax_error, to_sqlite
+from tests.tdsdouble.wire import Attention
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Session:
         self.trancount = 0
         self.nocount = False
         self._transaction_id = spid << 32
+        with instance.lock:
+            instance.sessions[spid] = self
 
     # -- database context ------------------------------------------------------------------------
 
@@ -48,6 +51,9 @@ class Session:
         self.db = db
         self.conn = sqlite3.connect(db.data_path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA busy_timeout = 5000")
+        # A test double needs no durability: no fsync per autocommitted statement.
+        self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn.execute("PRAGMA journal_mode = MEMORY")
 
     def close(self) -> None:
         if self.conn is not None:
@@ -57,6 +63,8 @@ class Session:
             self.conn = None
         with self.instance.lock:
             self.instance.requests.pop(self.spid, None)
+            self.instance.sessions.pop(self.spid, None)
+            self.instance.killed.discard(self.spid)
 
     def release(self, db: Database) -> None:
         """Let go of ``db``'s file (before it is dropped or restored over)."""
@@ -89,6 +97,8 @@ class Session:
             more = t.DONE_MORE if i < len(statements) - 1 else t.DONE_FINAL
             try:
                 self.execute(toks, resp, more)
+            except (Attention, Killed):
+                raise
             except Exception as exc:  # noqa: BLE001 - every failure must reach the client
                 err = exc if isinstance(exc, SqlError) else internal_error(exc)
                 resp.in_transaction = self.trancount > 0
@@ -124,6 +134,7 @@ class Session:
             "CREATE": self._create,
             "DROP": self._drop,
             "ALTER": self._alter,
+            "KILL": self._kill,
         }
 
     # -- simple statements -----------------------------------------------------------------------
@@ -140,6 +151,14 @@ class Session:
         db = self.instance.find(name)
         if db is None:
             raise SqlError(msg(911, name))
+        if db.state == "RESTORING":
+            raise SqlError(
+                Msg(
+                    927,
+                    14,
+                    f"Database '{db.name}' cannot be opened. It is in the middle of a restore.",
+                )
+            )
         old = self.database.name
         self.use(db)
         resp.envchange(t.envchange_text(t.ENV_DATABASE, db.name, old))
@@ -149,6 +168,20 @@ class Session:
     def _print(self, cur: Cursor, resp: Response, more: int) -> None:
         cur.next()
         resp.messages([Msg(0, 0, str(cur.scalar()))])
+        resp.done(more)
+
+    def _kill(self, cur: Cursor, resp: Response, more: int) -> None:
+        cur.next()
+        tok = cur.next()
+        if tok.kind != "number":
+            raise syntax_error(tok)
+        spid = int(tok.text)
+        if spid == self.spid:
+            raise SqlError(Msg(6104, 16, "Cannot use KILL to kill your own process."))
+        with self.instance.lock:
+            if spid not in self.instance.sessions:
+                raise SqlError(Msg(6106, 16, f"Process ID {spid} is not an active process ID."))
+            self.instance.killed.add(spid)
         resp.done(more)
 
     # -- transactions ----------------------------------------------------------------------------

@@ -325,7 +325,7 @@ def _call_arguments(toks: list[Tok], start: int) -> tuple[list[object], int] | N
     return None
 
 
-TYPE_REWRITES = {"NVARCHAR", "VARCHAR", "VARBINARY", "NCHAR", "CHAR"}
+TYPE_REWRITES = {"NVARCHAR", "VARCHAR", "VARBINARY", "BINARY", "NCHAR", "CHAR"}
 
 
 def to_sqlite(
@@ -383,13 +383,16 @@ def to_sqlite(
         if (
             tok.kind == "word"
             and tok.value in TYPE_REWRITES
-            and nxt is not None
-            and nxt.text == "("
+            and (nxt is None or nxt.kind != "op" or nxt.text in "(,)")
         ):
-            if i + 3 < n and toks[i + 2].is_word("MAX") and toks[i + 3].text == ")":
-                out.append(tok.text)
-                i += 4
-                continue
+            # "VARBINARY" alone has NUMERIC affinity in SQLite; "VARBINARY BLOB" keeps bytes.
+            name = tok.text + (" BLOB" if tok.value in ("VARBINARY", "BINARY") else "")
+            is_max = (
+                nxt is not None and nxt.text == "(" and i + 3 < n and toks[i + 2].is_word("MAX")
+            )
+            out.append(name)
+            i += 4 if is_max else 1
+            continue
         if tok.name is not None:
             # gather a dotted name
             parts = [tok.name]
