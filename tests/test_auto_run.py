@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -290,3 +291,48 @@ def test_failed_result_from_engine_deletes_nothing(home: Path, demo: list[Dossie
     report = run(home, config, backup_runner=unverified)
     assert all(not d.ok and d.deleted == [] for d in report.dossiers)
     assert snapshot(target) == before
+
+
+def test_tampered_backup_is_not_verified(home: Path, demo: list[Dossier], target: Path,
+                                         clock: time_machine.Traveller) -> None:
+    """A flipped byte (same size) makes a backup not count: the next run backs up again."""
+    config = config_for(target)
+    run(home, config)
+    damaged = target / backups_of(target, demo[0].code)[0]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    record = auto.read_embedded_record(damaged, demo[0])
+    assert not record.verified and "SHA-256" in record.note
+    clock.move_to(DAY0 + timedelta(hours=2))
+    report = run(home, config)
+    first, second = (by_code(report)[d.code] for d in demo)
+    assert (first.action, first.reason) == ("backup", "no verified backup yet")
+    assert second.action == "skip"
+    assert damaged.exists()  # it has a proof: never deleted as a leftover, never counted
+
+
+def test_proof_of_another_dossier_does_not_count(home: Path, demo: list[Dossier], target: Path) -> None:
+    config = config_for(target)
+    run(home, config)
+    mine = target / backups_of(target, demo[0].code)[0]
+    other = replace(demo[0], guid="00000000-0000-4000-8000-000000000000")
+    record = auto.read_embedded_record(mine, other)
+    assert not record.verified and "another dossier" in record.note
+    assert auto.read_embedded_record(mine, demo[0]).verified
+
+
+def test_verified_cache_avoids_rehashing(home: Path, demo: list[Dossier], target: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_for(target)
+    run(home, config)  # hashes the new backups once and remembers them
+    calls: list[Path] = []
+    real = auto.proof.sha256_file
+
+    def counting(path: Path, *a: object, **k: object) -> tuple[str, int]:
+        calls.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(auto.proof, "sha256_file", counting)
+    assert all(d.action == "skip" for d in run(home, config).dossiers)
+    assert calls == []

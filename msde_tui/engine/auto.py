@@ -38,11 +38,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
-from msde_tui.engine import auditlog, embedded
+from msde_tui.engine import auditlog, embedded, proof
 from msde_tui.engine import policy as policy_mod
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import Busy, DossierNotFound, MsdeError
+from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
 from msde_tui.engine.naming import STAMP_FORMAT, proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
@@ -87,6 +87,7 @@ class BackupRecord:
     verified: bool
     modified_at: datetime | None = None  # last write of the file (leftover grace period)
     note: str = ""
+    proven: bool = False  # a readable proof of THIS dossier is beside it (verified or not)
 
     def sort_key(self) -> tuple[datetime, str]:
         return (as_local(self.created_at) if self.created_at else datetime.min, self.file)
@@ -177,8 +178,8 @@ def plan_rotation(
     doomed = verified[max(1, keep):]
     newest = verified[0].sort_key()
     for record in records:
-        if record.verified or record.created_at is None:
-            continue
+        if record.verified or record.proven or record.created_at is None:
+            continue  # a file with a proof of this dossier is never a leftover
         if record.sort_key() >= newest:
             continue
         if record.modified_at is not None and as_local(now) - as_local(record.modified_at) < grace:
@@ -367,19 +368,19 @@ class Target(Protocol):
 
 
 BackupRunner = Callable[[BackupPlan], AsyncIterator[Event]]
-RecordReader = Callable[[Path], BackupRecord]
+TargetFactory = Callable[[Path, Dossier, Policy, "VerifiedCache"], Target]
 
 
 class EmbeddedTarget:
     """An embedded dossier; its backups are ``<code>_<stamp>.sqlite.bak`` + proof in a local dir."""
 
-    def __init__(self, home: Path, dossier: Dossier, directory: Path, reader: RecordReader) -> None:
+    def __init__(self, home: Path, dossier: Dossier, directory: Path, cache: VerifiedCache | None = None) -> None:
         self.home = Path(home)
         self.dossier = dossier
         self.path = Path(directory)
         self.directory = str(self.path)
         self.connection = Connection()
-        self._reader = reader
+        self.cache = cache
 
     async def movements(self) -> int | None:
         return await asyncio.to_thread(self._movements)
@@ -416,7 +417,7 @@ class EmbeddedTarget:
                 continue
             if not entry.is_file():
                 continue
-            records.append(self._reader(entry))
+            records.append(read_embedded_record(entry, self.dossier, self.cache))
         return records
 
     async def delete(self, record: BackupRecord) -> None:
@@ -466,7 +467,7 @@ async def run_auto(
     clock: Clock = local_now,
     dry_run: bool = False,
     only: list[str] | None = None,
-    make_target: Callable[[Path, Dossier, Policy], Target] | None = None,
+    make_target: TargetFactory | None = None,
     backup_runner: BackupRunner | None = None,
     on_outcome: Callable[[DossierOutcome], None] | None = None,
 ) -> RunReport:
@@ -487,7 +488,9 @@ async def run_auto(
     if not dry_run:
         lock.acquire()
     try:
-        works = [await _decide_one(home, d, config.effective(d.code), make_target, clock, dry_run) for d in dossiers]
+        cache = VerifiedCache(home)
+        works = [await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run)
+                 for d in dossiers]
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
         if not dry_run and due:
             results = await _backup_all(home, due, backup_runner)
@@ -499,6 +502,7 @@ async def run_auto(
                 on_outcome(work.outcome)
         report.finished_at = _iso(clock()) or ""
         if not dry_run:
+            cache.save()
             _carry_forward(home, report)
             save_last_run(home, report)
             _audit(home, report, real_start)
@@ -508,9 +512,9 @@ async def run_auto(
     return report
 
 
-def default_target(home: Path, dossier: Dossier, policy: Policy) -> Target:
+def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
     if dossier.is_embedded:
-        return EmbeddedTarget(home, dossier, policy.target_dir(home), read_embedded_record)
+        return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
     raise MsdeError(
         f"Automatic backups of SQL Server dossiers ({dossier.code}) are not available yet.",
         "Back it up with 'msde backup' from the scheduler meanwhile, or turn automatic backups "
@@ -522,7 +526,8 @@ async def _decide_one(
     home: Path,
     dossier: Dossier,
     policy: Policy,
-    make_target: Callable[[Path, Dossier, Policy], Target],
+    make_target: TargetFactory,
+    cache: VerifiedCache,
     clock: Clock,
     dry_run: bool,
 ) -> _Work:
@@ -534,7 +539,7 @@ async def _decide_one(
         outcome.reason = decision.reason
         return work
     try:
-        target = make_target(home, dossier, policy)
+        target = make_target(home, dossier, policy, cache)
         records = await target.backups()
         last = last_verified(records)
         current = await target.movements()
@@ -665,44 +670,67 @@ def _audit(home: Path, report: RunReport, started: float) -> None:
 
 # ----------------------------------------------------------------------------- reading proofs
 
+VERIFIED_CACHE = "verified.json"
 
-def _count_in_backup(path: Path) -> int | None:
-    """Movements in a backup file, read without writing anything beside it (immutable)."""
-    try:
-        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error:
+
+class VerifiedCache:
+    """SHA-256 checks already done, by backup path, valid while size and mtime are unchanged.
+
+    So that an hourly run does not re-read every backup: a file is re-hashed only when it is
+    new or changed. Saved in ``<home>/auto/verified.json`` (never by a dry run).
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.path = Path(home) / AUTO_DIR / VERIFIED_CACHE
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, dict[str, Any]] = raw if isinstance(raw, dict) else {}
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def lookup(self, path: Path, size: int, mtime_ns: int) -> str | None:
+        entry = self.entries.get(str(path))
+        if isinstance(entry, dict) and entry.get("size") == size and entry.get("mtime_ns") == mtime_ns:
+            sha = entry.get("sha256")
+            return sha if isinstance(sha, str) else None
         return None
-    try:
-        return embedded.movement_count(conn)
-    finally:
-        conn.close()
+
+    def store(self, path: Path, size: int, mtime_ns: int, sha: str) -> None:
+        self.entries[str(path)] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
+
+    def save(self) -> None:
+        alive = {k: v for k, v in self.entries.items() if Path(k).exists()}
+        write_atomic(self.path, json.dumps(alive, indent=1, sort_keys=True).encode("utf-8"))
 
 
-def read_embedded_record(path: Path) -> BackupRecord:
-    """A backup file and what its proof says (``verified`` only for a valid, verified proof)."""
+def read_embedded_record(path: Path, dossier: Dossier | None = None,
+                         cache: VerifiedCache | None = None) -> BackupRecord:
+    """A backup file and what its proof says.
+
+    ``verified`` only when the proof is readable, names this dossier (code, and GUID when both
+    are known), and the file's size and SHA-256 equal the proof's (the hash is taken from
+    ``cache`` when the file did not change since it was last checked).
+    """
     path = Path(path)
     stat = path.stat()
     modified = datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     unproven = BackupRecord(str(path), stamp_of(path.name), None, False, modified, "")
-    proof_path = Path(proof_name(str(path)))
-    if not proof_path.exists():
-        return replace(unproven, note="no proof (interrupted or failed run)")
     try:
-        proof = json.loads(proof_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return replace(unproven, note=f"unreadable proof ({exc})")
-    if not isinstance(proof, dict):
-        return replace(unproven, note="unreadable proof")
-    if not proof.get("verified"):
-        return replace(unproven, note="the proof does not say verified")
-    size = proof.get("size_bytes", proof.get("size"))
-    if size is not None and size != stat.st_size:
-        return replace(unproven, note=f"size {stat.st_size} differs from the proof's {size}")
-    try:
-        created = datetime.fromisoformat(str(proof.get("created_at")))
-    except ValueError:
-        return replace(unproven, note="the proof has no valid creation time")
-    movements = proof.get("movements", proof.get("movement_count"))
-    if not isinstance(movements, int):
-        movements = _count_in_backup(path)
-    return BackupRecord(str(path), created, movements, True, modified)
+        found = proof.read_proof(path)
+    except BackupInvalid as exc:
+        return replace(unproven, note=exc.message)
+    if dossier is not None and (
+        found.code != dossier.code or (found.guid and dossier.guid and found.guid != dossier.guid)
+    ):
+        return replace(unproven, note=f"its proof belongs to another dossier ({found.code})")
+    proven = replace(unproven, created_at=found.created_at, movements=found.movements, proven=True)
+    if found.size != stat.st_size:
+        return replace(proven, note=f"size {stat.st_size} differs from the proof's {found.size}")
+    sha = cache.lookup(path, stat.st_size, stat.st_mtime_ns) if cache else None
+    if sha is None:
+        sha, _size = proof.sha256_file(path)
+        if cache is not None:
+            cache.store(path, stat.st_size, stat.st_mtime_ns, sha)
+    if sha != found.sha256:
+        return replace(proven, note="its content differs from its proof (SHA-256)")
+    return replace(proven, verified=True, note="")
