@@ -1,9 +1,152 @@
-"""CLI commands: pack (placeholder until its issue lands)."""
+"""CLI commands for packed files and export copies: pack, import, apply, export, pack-info."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from msde_tui.cli.common import emit, err_console, state
+from msde_tui.engine import export_copy as copies
+from msde_tui.engine import pack as packs
+from msde_tui.engine.errors import BadInput
+
+PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    app.command("pack")(pack_command)
+    app.command("import")(import_command)
+    app.command("apply")(apply_command)
+    app.command("export")(export_command)
+    app.command("pack-info")(info_command)
+
+
+def _passphrase(ask: bool, *, confirm: bool) -> str | None:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not ask:
+        return None
+    value = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, default="", show_default=False)
+    if not value:
+        raise BadInput("An empty passphrase cannot protect anything.", "Type a passphrase, or pack without --encrypt.")
+    return str(value)
+
+
+def _file_passphrase(path: Path) -> str | None:
+    """The passphrase for an existing file: only asked when the file is encrypted."""
+    import json
+    import zipfile
+
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+        encrypted = bool(manifest.get("encryption"))
+    except Exception:  # noqa: BLE001 - the reader reports damaged files in plain words
+        return None
+    return _passphrase(encrypted, confirm=False) if encrypted else None
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    def show(message: str) -> None:
+        if not quiet:
+            err_console.print(f"  {message}", highlight=False, markup=False)
+
+    return show
+
+
+def pack_command(
+    ctx: typer.Context,
+    dossier: Annotated[str, typer.Argument(help="Number (001) or code (001SOC).")],
+    directory: Annotated[Path, typer.Option("--dir", help="Directory to write the packed file in.")],
+    partial: Annotated[bool, typer.Option("--partial", help="Only what changed since the last PBF/PTF (a PTF).")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help=f"Encrypt with a passphrase (asked, or {PASSPHRASE_ENV}).")] = False,
+) -> None:
+    """Write a PBF of a dossier, or a PTF with --partial."""
+    st = state(ctx)
+    record = st.catalog().get(dossier)
+    passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
+    result = packs.export_package(record, st.home, directory, partial=partial, passphrase=passphrase,
+                                  progress=_progress(st.json))
+    if result.warning:
+        err_console.print(f"Warning: {result.warning}", highlight=False, markup=False)
+    rows = sum(t.get("rows", 0) for t in result.tables.values())
+    deleted = sum(t.get("deleted", 0) for t in result.tables.values())
+    human = f"{result.kind} written and verified: {result.path} ({result.size:,} bytes, {rows:,} rows"
+    human += f", {deleted:,} deleted keys)" if result.kind == "PTF" else ")"
+    emit(st, {"file": str(result.path), "kind": result.kind, "package_id": result.package_id,
+              "size": result.size, "tables": result.tables, "warning": result.warning,
+              "encrypted": result.encrypted, "verified": True}, human)
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .pbf, or an export copy E001SOC.sqlite.")],
+    number: Annotated[str | None, typer.Option("--number", help="Dossier number to import as (default: first free).")] = None,
+    to: Annotated[str, typer.Option("--to", help="'embedded' or a SQL Server connection profile.")] = "embedded",
+) -> None:
+    """Import a PBF or an export copy as a new dossier of the list."""
+    st = state(ctx)
+    if not file.is_file():
+        raise BadInput(f"{file} does not exist.", "Check the file name.")
+    if copies.is_sqlite_file(file):
+        if to != "embedded":
+            raise BadInput("An export copy file is imported as an embedded dossier.", "Leave out --to.")
+        record = copies.import_export_copy(file, st.home, number=number)
+    else:
+        record = packs.import_package(file, st.home, number=number,
+                                      to_profile=None if to == "embedded" else to,
+                                      passphrase=_file_passphrase(file), progress=_progress(st.json))
+    emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
+         f"Imported as {record.code} ({record.company}); every row was checked.")
+
+
+def apply_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .ptf file.")],
+    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update (default: found by its GUID).")] = None,
+) -> None:
+    """Apply a PTF to the dossier it follows, in one transaction."""
+    st = state(ctx)
+    result = packs.apply_package(file, st.home, dossier_ref=dossier, passphrase=_file_passphrase(file),
+                                 progress=_progress(st.json))
+    emit(st, {"dossier": result.dossier.code, "package_id": result.package_id, "upserted": result.upserted,
+              "deleted": result.deleted, "replaced_tables": result.replaced_tables},
+         f"{result.dossier.code} is up to date: {result.upserted:,} rows written, {result.deleted:,} deleted.")
+
+
+def export_command(
+    ctx: typer.Context,
+    dossier: Annotated[str, typer.Argument(help="Number (001) or code (001SOC).")],
+    to: Annotated[str, typer.Option("--to", help="'embedded' or a SQL Server connection profile.")] = "embedded",
+    directory: Annotated[Path | None, typer.Option("--dir", help="Embedded: directory of the copy (default: data dir).")] = None,
+) -> None:
+    """Write the export copy E + base name (E001SOC.sqlite or EPW0001SOC)."""
+    st = state(ctx)
+    record = st.catalog().get(dossier)
+    result = copies.export_copy(record, st.home, to=to, directory=directory, progress=_progress(st.json))
+    rows = sum(result.tables.values())
+    emit(st, asdict(result), f"Export copy written and checked: {result.target} ({rows:,} rows).")
+
+
+def info_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .pbf, .ptf or .paf file.")],
+) -> None:
+    """Check every member of a packed file and show what it holds."""
+    st = state(ctx)
+    info = packs.package_info(file, passphrase=_file_passphrase(file))
+    tables = info.get("tables") or {}
+    lines = [f"{info['kind']} {file.name}: verified, package {info['package_id']}, made {info['created_at']}"]
+    ident = info.get("dossier") or {}
+    lines.append(f"dossier {ident.get('code')} ({ident.get('company')}), GUID {ident.get('guid')}")
+    for name, t in tables.items():
+        lines.append(f"  {name}: {t.get('rows', 0):,} rows" + (f", {t['deleted']:,} deleted" if t.get("deleted") else ""))
+    emit(st, info, "\n".join(lines))

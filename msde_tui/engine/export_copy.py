@@ -1,0 +1,201 @@
+"""The export copy ``E`` + base name (SPEC 5.3): a complete, schema-agnostic copy of a dossier.
+
+embedded -> embedded (``E001SOC.sqlite`` in the data directory or a chosen directory),
+embedded -> SQL Server and SQL Server -> SQL Server (database ``EPW0001SOC`` through a
+connection profile). Every row is checked after the copy (row digests of docs/FORMAT.md).
+Importing an export copy file registers it under its base name (``E001SOC`` -> ``001SOC``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from msde_tui.engine import naming
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import BadInput, DossierExists, PackError
+from msde_tui.engine.pack import Progress, _quiet, mssql_engine, open_dossier
+from msde_tui.engine.tableio import Database
+from msde_tui.packfmt.digest import Digest, row_hashes
+from msde_tui.packfmt.schema import PackSchema
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass
+class ExportResult:
+    target: str  # file path or database name
+    backend: str
+    profile: str | None
+    tables: dict[str, int]
+
+
+def copy_tables(src: Database, dst: Database, schema: PackSchema, progress: Progress = _quiet) -> dict[str, int]:
+    """Copy every table of ``schema`` from ``src`` into the empty ``dst``; check every row after."""
+    digests: dict[str, Digest] = {}
+    dst.create_tables(schema)
+    dst.begin(write=True)
+    try:
+        for table in schema.tables:
+            progress(table.name)
+            digest = Digest()
+            for batch in src.read(table):
+                digest.add(row_hashes(batch, table))
+                dst.insert(table, batch)
+            digests[table.name] = digest
+        dst.commit()
+    except BaseException:
+        dst.rollback()
+        raise
+    dst.finish_schema(schema)
+    if dst.dialect == "mssql":
+        dst.commit()
+    progress("checking")
+    differ = [t.name for t in schema.tables if dst.digest(t).as_json() != digests[t.name].as_json()]
+    if differ:
+        raise PackError(
+            f"The copy of {', '.join(differ[:5])} differs from the dossier.",
+            "The target cannot hold these values exactly; the copy was removed.",
+        )
+    return {name: d.rows for name, d in digests.items()}
+
+
+def export_copy(
+    dossier: Dossier,
+    home: Path,
+    *,
+    to: str = "embedded",
+    directory: Path | None = None,
+    password: str | None = None,
+    progress: Progress = _quiet,
+) -> ExportResult:
+    """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name)."""
+    with open_dossier(dossier, home, readonly=True, password=password) as src:
+        schema = src.reflect()
+        src.begin()
+        try:
+            if to == "embedded":
+                folder = Path(directory) if directory else Path(home)
+                if not folder.is_dir():
+                    raise BadInput(f"The directory {folder} does not exist.", "Create it or choose another one.")
+                target = folder / naming.embedded_file_name(naming.export_name(dossier.code))
+                if target.exists():
+                    raise DossierExists(f"{target} already exists.", "Remove or rename the old export copy first.")
+                tmp = target.with_name(f".{target.name}.exporting")
+                _remove_sqlite(tmp)
+                try:
+                    with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
+                        for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
+                            dst.dbapi.execute(f"PRAGMA {pragma}")
+                        rows = copy_tables(src, dst, schema, progress)
+                        dst.dbapi.execute("PRAGMA journal_mode=WAL")
+                    os.replace(tmp, target)
+                finally:
+                    _remove_sqlite(tmp)
+                return ExportResult(str(target), "embedded", None, rows)
+            database = naming.export_name(naming.database_name(dossier.number, dossier.short))
+            _create_database(home, to, database, password)
+            engine = mssql_engine(to, database, home, password)
+            with Database.open_engine(engine, label=database) as dst:
+                rows = copy_tables(src, dst, schema, progress)
+            return ExportResult(database, "mssql", to, rows)
+        finally:
+            src.rollback()
+
+
+def _create_database(home: Path, profile: str, database: str, password: str | None) -> None:
+    from msde_tui.engine.mssql.tsql import quote_ident
+
+    master = mssql_engine(profile, "master", home, password)
+    try:
+        raw = master.raw_connection()
+        try:
+            raw.driver_connection.autocommit(True)
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
+            if cursor.fetchone():
+                raise DossierExists(
+                    f"Database {database} already exists on {profile}.",
+                    "Drop or rename the old export copy on the server first.",
+                )
+            cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
+        finally:
+            raw.close()
+    except (DossierExists, BadInput, PackError):
+        raise
+    except Exception as exc:
+        raise PackError(f"Cannot create database {database} on {profile} ({exc}).") from exc
+    finally:
+        master.dispose()
+
+
+def is_sqlite_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> Dossier:
+    """Register an export copy file (``E001SOC.sqlite``) as a dossier under its base name."""
+    path = Path(path)
+    stem = path.name.removesuffix(".sqlite")
+    base = naming.base_of_export(stem)
+    if base is None or not naming.CODE_RE.match(base):
+        raise BadInput(
+            f"{path.name} is not named like an export copy (E001SOC.sqlite).",
+            "Give an export copy file, a .pbf, or a cut file.",
+        )
+    parsed = naming.parse_code(base)
+    catalog = Catalog(home)
+    wanted = naming.check_number(number) if number else parsed.number
+    if wanted in catalog.numbers():
+        taken = catalog.get(wanted)
+        raise DossierExists(
+            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
+            f"Give another number with --number; the first free one is {catalog.first_free_number()}.",
+        )
+    code = f"{wanted}{parsed.short}"
+    target = Path(home) / naming.embedded_file_name(code)
+    if target.exists():
+        raise DossierExists(f"{target} already exists.", "Give another number with --number.")
+    tmp = target.with_name(f".{target.name}.importing")
+    _remove_sqlite(tmp)
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            problem = source.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise PackError(f"{path.name} is damaged ({problem}).", "Use another copy.")
+            guid, company = _info(source)
+            dest = sqlite3.connect(tmp)
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
+        except sqlite3.DatabaseError as exc:
+            raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
+        finally:
+            source.close()
+        os.replace(tmp, target)
+    finally:
+        _remove_sqlite(tmp)
+    record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
+                     location=target.name, status="imported", guid=guid)
+    return catalog.add(record)
+
+
+def _info(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    try:
+        row = conn.execute("SELECT guid, company FROM dossier_info").fetchone()
+    except sqlite3.DatabaseError:
+        return None, None
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
