@@ -64,11 +64,15 @@ class TableWriter:
         if batch.schema != self.schema:
             batch = batch.select(self.schema.names).cast(self.schema)
         for piece in batch.to_batches() if isinstance(batch, pa.Table) else [batch]:
-            self._buffer.append(piece)
-            self._buffer_rows += piece.num_rows
-            self.rows += piece.num_rows
-            if self._buffer_rows >= ROW_GROUP_ROWS:
-                self._flush()
+            while piece.num_rows:
+                room = min(ROW_GROUP_ROWS - self._buffer_rows, CHUNK_ROWS - self._chunk_rows - self._buffer_rows)
+                part = piece.slice(0, room)
+                piece = piece.slice(part.num_rows)
+                self._buffer.append(part)
+                self._buffer_rows += part.num_rows
+                self.rows += part.num_rows
+                if self._buffer_rows >= ROW_GROUP_ROWS or self._chunk_rows + self._buffer_rows >= CHUNK_ROWS:
+                    self._flush()
 
     def _flush(self) -> None:
         if not self._buffer:
