@@ -53,7 +53,7 @@ def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
 class MsdeApp(App[None]):
     TITLE = "msde-tui"
     ENABLE_COMMAND_PALETTE = False
-    CSS_PATH = "screens/app.tcss"
+    CSS_PATH = str(Path(__file__).resolve().parent / "screens" / "app.tcss")
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", key_display="^Q", priority=True),
         Binding("f5", "jobs", N_("Jobs"), id="jobs", key_display="F5"),

@@ -39,3 +39,20 @@ async def wait_text(pilot: Pilot, text: str, timeout: float = 15.0) -> None:
 async def type_text(pilot: Pilot, text: str) -> None:
     for char in text:
         await pilot.press(char if char != " " else "space")
+
+
+class StepHost:
+    """Build an app that shows one step screen alone and records what it dismissed with."""
+
+    @staticmethod
+    def make(home, factory, *, lang: str = "en"):  # type: ignore[no-untyped-def]
+        from msde_tui.app import MsdeApp
+
+        class Host(MsdeApp):
+            results: list[object]
+
+            def drive(self) -> None:  # type: ignore[override]
+                self.results = []
+                self.push_screen(factory(self.ctx), self.results.append)
+
+        return Host(home=home, lang=lang, offer_jobs=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from rich.text import Text
 from textual import work
 from textual.containers import Horizontal
 from textual.widget import Widget
@@ -141,7 +142,7 @@ class BackupsScreen(StepScreen):
         highlighted = ticks.highlighted
         ticks.clear_options()
         shown = [
-            Selection(self._line(i), i.file, i.file in self.state.ticked)
+            Selection(Text(self._line(i)), i.file, i.file in self.state.ticked)
             for i in self.infos
             if self.state.matches(self._line(i))
         ]

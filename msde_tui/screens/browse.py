@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -99,13 +100,13 @@ class BrowseScreen(ModalScreen[str | None]):
         self.current = directory
         self.entries = sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
         self.query_one("#browse-path", Static).update(directory)
-        options = [Option(".. " + _("(up one level)"), id=UP)]
+        options = [Option(Text(".. " + _("(up one level)")), id=UP)]
         for index, entry in enumerate(self.entries):
             if entry.is_dir:
-                options.append(Option(f"[{entry.name}]", id=f"d{index}"))
+                options.append(Option(Text(f"[{entry.name}]"), id=f"d{index}"))
             else:
                 options.append(
-                    Option(f"   {entry.name}  ({human_size(entry.size_bytes)})", id=f"f{index}")
+                    Option(Text(f"   {entry.name}  ({human_size(entry.size_bytes)})"), id=f"f{index}")
                 )
         listing = self.query_one(OptionList)
         listing.clear_options()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from rich.text import Text
 from textual import work
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -87,7 +88,7 @@ class DossiersScreen(StepScreen):
         highlighted = ticks.highlighted
         ticks.clear_options()
         shown = [
-            Selection(self._line(d, s), dossier_key(d), dossier_key(d) in self.state.ticked)
+            Selection(Text(self._line(d, s)), dossier_key(d), dossier_key(d) in self.state.ticked)
             for d, s in self.available
             if self.state.matches(self._line(d, s))
         ]

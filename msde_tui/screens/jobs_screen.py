@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -78,9 +79,9 @@ class JobsScreen(Screen[str | None]):
             table.add_row(
                 job.id,
                 job.created_at.replace("T", " ")[5:16],
-                operation_word(job.operation),
+                Text(operation_word(job.operation)),
                 state_word(job.state),
-                ", ".join(job.subjects)[:30],
+                Text(", ".join(job.subjects)[:30]),
                 key=job.id,
             )
         if not self.shown:

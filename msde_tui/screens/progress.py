@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Log, Static
@@ -244,7 +245,7 @@ class ProgressScreen(StepScreen):
 
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
-        table.add_row(subject[:12], state_word(WAITING), "", "", "", "", "", key=subject)
+        table.add_row(Text(subject[:12]), state_word(WAITING), "", "", "", "", "", key=subject)
 
     # -- tailing
 
@@ -290,7 +291,7 @@ class ProgressScreen(StepScreen):
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }
             for column, value in values.items():
-                table.update_cell(subject, column, value)
+                table.update_cell(subject, column, Text(value))
         log = self.query_one("#log", Log)
         new = self.view.log[self._log_written :]
         if new:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from rich.segment import Segment
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
@@ -102,28 +103,35 @@ class ChoiceList(OptionList):
 
     def _options(self) -> list[Option]:
         return [
-            Option(("(*) " if cid == self._selected_id else "( ) ") + label, id=cid)
+            Option(Text(("(*) " if cid == self._selected_id else "( ) ") + label), id=cid)
             for cid, label in self._choices
         ]
 
     def on_mount(self) -> None:
-        for index, (cid, _label) in enumerate(self._choices):
-            if cid == self._selected_id:
-                self.highlighted = index
+        self.highlighted = self._index_of(self._selected_id)
+        self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        self.highlighted = self._index_of(self._selected_id)
+        self._ready = True
+
+    def _index_of(self, cid: str) -> int:
+        return next((i for i, (other, _l) in enumerate(self._choices) if other == cid), 0)
 
     @property
     def choice(self) -> str:
         return self._selected_id
 
-    def watch_highlighted(self, highlighted: int | None) -> None:
-        if highlighted is None or highlighted >= len(self._choices):
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if not getattr(self, "_ready", False) or event.option_index >= len(self._choices):
             return
-        cid = self._choices[highlighted][0]
+        cid = self._choices[event.option_index][0]
         if cid != self._selected_id:
             self._selected_id = cid
             for index, (other, label) in enumerate(self._choices):
                 mark = "(*) " if other == cid else "( ) "
-                self.replace_option_prompt_at_index(index, mark + label)
+                self.replace_option_prompt_at_index(index, Text(mark + label))
             self.post_message(self.Chosen(self, cid))
 
     class Chosen(Message):

@@ -1,0 +1,120 @@
+"""The wizard against SQL Server (the TDS double, real pymssql): connection to summary."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine.demo import build_dossier
+from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.screens.browse import BrowseScreen
+from msde_tui.screens.dialogs import TextViewScreen
+from msde_tui.screens.dossiers import DossiersScreen
+from msde_tui.screens.operation import OperationScreen
+from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.summary import SummaryScreen
+from tests.test_app_support import StepHost, screen_text, wait_for, wait_screen, wait_text
+
+
+@pytest.fixture
+def server(tds_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    for number, short in (("001", "SOC"), ("002", "BRA")):
+        source = tmp_path / f"{number}{short}.sqlite"
+        build_dossier(source, code=f"{number}{short}", company=f"Company {short}", years=2, lines=100)
+        tds_server.create_database(f"PW0{number}{short}", sqlite_file=source)
+    tds_server.create_database("master_copy")  # not a dossier: not offered
+    return tds_server
+
+
+def _connection(server) -> Connection:  # type: ignore[no-untyped-def]
+    return Connection(
+        kind="mssql", host=server.host, port=server.port, user=server.user, password=server.password
+    )
+
+
+async def test_server_backup_to_summary_with_back_keeping_answers(home: Path, server) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    app.plan = WizardPlan(connection=_connection(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_text(pilot, "Step 1 of 5")
+        await pilot.press("enter")  # the form is filled from the plan: connect + Next
+        screen = await wait_screen(pilot, OperationScreen)
+        directory = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: directory.value == str(server.backup_dir))
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "PW0002BRA")
+        text = screen_text(app)
+        assert "Step 3 of 5: Dossiers" in text
+        assert "master_copy" not in text
+        assert "[ ] 001SOC" in text
+        await pilot.press("a")  # tick all
+        await wait_text(pilot, "2 of 2 ticked")
+        assert "[x] 001SOC" in screen_text(app) and "[x] 002BRA" in screen_text(app)
+        await pilot.press("space")  # untick the highlighted (first) one
+        await wait_text(pilot, "1 of 2 ticked")
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "BACKUP DATABASE PW0002BRA")
+        assert "Step 4 of 5: Summary" in screen_text(app)
+        assert "PW0001SOC" not in screen_text(app).split("Summary", 1)[1]
+        await pilot.press("f3")
+        await wait_screen(pilot, TextViewScreen)
+        actions = app.screen.query_one("#view-text").text
+        assert "BACKUP DATABASE [PW0002BRA] TO DISK = N'" in actions
+        assert "WITH CHECKSUM" in actions
+        assert "RESTORE VERIFYONLY FROM DISK" in actions
+        await pilot.press("f4")  # save them
+        save = app.screen.query_one("#save-path", Input)
+        target = home / "plan.sql"
+        save.value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        assert "BACKUP DATABASE [PW0002BRA]" in target.read_text()
+        await pilot.press("escape")  # close the viewer (a modal: Esc is fine there)
+        await wait_screen(pilot, SummaryScreen)
+        await pilot.press("f2")  # Back: the ticks are kept
+        await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "1 of 2 ticked")
+        assert "[x] 002BRA" in screen_text(app) and "[ ] 001SOC" in screen_text(app)
+        await pilot.press("ctrl+b")
+        screen = await wait_screen(pilot, OperationScreen)
+        assert screen.query_one("#directory", Input).value == str(server.backup_dir)
+
+
+async def test_browser_lists_the_server_hosts_directories(home: Path, server) -> None:
+    (server.backup_dir / "office-a").mkdir()
+    (server.backup_dir / "office-b").mkdir()
+    plan = WizardPlan(connection=_connection(server))
+    app = StepHost.make(home, lambda ctx: OperationScreen(ctx, plan, StepPosition(2, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, OperationScreen)
+        directory = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: directory.value == str(server.backup_dir))
+        await pilot.press("f4")
+        await wait_screen(pilot, BrowseScreen)
+        await wait_text(pilot, "[office-b]")
+        assert "on the SQL Server host" in screen_text(app)
+        await pilot.press("down", "down")  # ".." -> office-a -> office-b
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.current.endswith("office-b"))
+        await pilot.press("f4")  # choose it
+        await wait_screen(pilot, OperationScreen)
+        assert directory.value == str(server.backup_dir / "office-b")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.results)
+        assert app.results[0] == replace(plan, directory=str(server.backup_dir / "office-b"))
+
+
+async def test_missing_server_directory_is_refused_in_plain_words(home: Path, server) -> None:
+    plan = WizardPlan(connection=_connection(server), directory=str(server.root / "nowhere"))
+    app = StepHost.make(home, lambda ctx: OperationScreen(ctx, plan, StepPosition(2, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, OperationScreen)
+        await pilot.press("enter")
+        await wait_text(pilot, "does not exist on the server host")
+        assert app.results == []
