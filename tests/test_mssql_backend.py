@@ -433,9 +433,11 @@ async def test_backup_into_a_bad_directory_is_plain_words(
     result = result_of(events)
     assert not result.ok and result.details["number"] == 3201 and result.files == ()
     if case == "denied":
+        account = backend.service_account  # from sys.dm_server_services, else a guess
+        assert account
         assert (
             result.message
-            == f"The SQL Server service account (the 'mssql' user) cannot write to {target}."
+            == f"The SQL Server service account ({account}) cannot write to {target}."
         )
         assert "write access" in result.hint
     else:
@@ -617,3 +619,63 @@ async def test_sql_server_2016_lists_directories_with_xp_dirtree(tds_server: Any
     assert [(e.name, e.is_dir) for e in entries] == [("sub", True), ("x.bak", False)]
     assert any("xp_dirtree" in b for b in tds_server.batches)
     assert not any("dm_os_enumerate_filesystem" in b for b in tds_server.batches)
+
+
+async def test_round_trip_on_the_double_or_a_real_server(mssql_target: Any) -> None:
+    """Backup -> verify -> restore under a new number with plain T-SQL only, so it also runs
+    against a real SQL Server when MSDE_TEST_MSSQL="host,port,user,password" is set."""
+    source, copy = "PW0998RT", "PW0999RT"
+    target = Target(mssql_target.host, mssql_target.port, mssql_target.user, mssql_target.password)
+    admin = await Session.open(target)
+    try:
+        if mssql_target.is_real:  # leftovers of an earlier run
+            for name in (source, copy):
+                await admin.query(f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
+        await admin.query(f"CREATE DATABASE [{source}]")
+    finally:
+        await admin.close()
+    rows = [(i, f"ligne {i} l'été [{i}]") for i in range(1, 201)]
+    values = ", ".join(f"({i}, N'{label.replace(chr(39), chr(39) * 2)}')" for i, label in rows)
+    filler = await Session.open(
+        Target(target.host, target.port, target.user, target.password, database=source)
+    )
+    try:
+        await filler.query(
+            "CREATE TABLE t (id int NOT NULL PRIMARY KEY, label nvarchar(100) NOT NULL)"
+        )
+        await filler.query(f"INSERT INTO t (id, label) VALUES {values}")
+    finally:
+        await filler.close()
+
+    backend = MssqlBackend(
+        Connection(
+            kind="mssql",
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+        ),
+        login_timeout=10,
+    )
+    try:
+        facts = await backend.facts()
+        backed = result_of(
+            await collect(
+                backend.backup(dossier(source), facts.default_backup_path, BackupOptions())
+            )
+        )
+        assert backed.ok and backed.verified, backed
+        item = RestoreItem(source=backed.files[0], number="999", short="RT")
+        restored = result_of(await collect(backend.restore(item)))
+        assert restored.ok, restored
+    finally:
+        await backend.close()
+
+    reader = await Session.open(
+        Target(target.host, target.port, target.user, target.password, database=copy)
+    )
+    try:
+        got = await reader.rows("SELECT id, label FROM t ORDER BY id")
+    finally:
+        await reader.close()
+    assert [(r["id"], r["label"]) for r in got] == rows
