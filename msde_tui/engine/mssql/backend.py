@@ -1019,4 +1019,8 @@ def _failure_events(exc: MsdeError, code: str) -> list[Event]:
 
 
 def _error_details(exc: MsdeError) -> dict[str, object]:
-    return {"error": type(exc).__name__, "number": getattr(exc, "number", None)}
+    return {
+        "error": type(exc).__name__,
+        "exit_code": exc.exit_code,
+        "number": getattr(exc, "number", None),
+    }
