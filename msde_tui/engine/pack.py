@@ -530,7 +530,7 @@ def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any],
 # ---------------------------------------------------------------------- apply (PTF)
 
 
-def _find_target(catalog: Catalog, guid: str | None, ref: str | None) -> Dossier:
+def _find_target(catalog: Catalog, guid: str | None, ref: str | None, source: dict[str, Any]) -> Dossier:
     if ref:
         dossier = catalog.get(ref)
         if guid and dossier.guid and dossier.guid != guid:
@@ -545,6 +545,12 @@ def _find_target(catalog: Catalog, guid: str | None, ref: str | None) -> Dossier
             "No dossier in the list is the one this PTF was made from.",
             "Import that dossier's PBF first (msde import), or name the dossier with --dossier.",
         )
+    if len(matches) > 1:  # leave out the dossier the PTF was made from
+        matches = [
+            d for d in matches
+            if not (d.backend == source.get("backend") and d.location == source.get("database")
+                    and d.profile == source.get("profile"))
+        ] or matches
     if len(matches) > 1:
         raise BadInput(
             f"Several dossiers come from the same original: {', '.join(d.code for d in matches)}.",
@@ -572,7 +578,7 @@ def apply_package(
         ptf = content.get("ptf") or {}
         base = ptf.get("base") or {}
         modes: dict[str, str] = ptf.get("mode") or {}
-        dossier = _find_target(catalog, ident.get("guid"), dossier_ref)
+        dossier = _find_target(catalog, ident.get("guid"), dossier_ref, content.get("source") or {})
         schema = reader.schema
         result = ApplyResult(dossier, str(reader.manifest.get("package_id")))
         with open_dossier(dossier, home, readonly=False, password=password) as db:

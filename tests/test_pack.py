@@ -1,0 +1,224 @@
+"""PBF/PTF on real SQLite: demo dossiers and odd hand-made databases, row for row."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from msde_tui.engine import pack
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.demo import create_demo
+from msde_tui.engine.errors import DossierExists, PackError, WrongDossier
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def dump(path: Path) -> list[str]:
+    """Every schema object and row (with its SQLite storage class) as SQL text."""
+    conn = sqlite3.connect(path)
+    try:
+        lines = sorted(conn.iterdump())
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for table in tables:
+            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table.replace(chr(34), chr(34) * 2)}")')]
+            types = ", ".join(f'typeof("{c.replace(chr(34), chr(34) * 2)}")' for c in cols)
+            q = table.replace('"', '""')
+            lines += [repr(r) for r in conn.execute(f'SELECT {types} FROM "{q}" ORDER BY rowid')]
+        return lines
+    finally:
+        conn.close()
+
+
+ODD_SQL = [
+    'CREATE TABLE "select" ("from" INTEGER PRIMARY KEY, "where" TEXT)',
+    'CREATE TABLE "we""ird ]name" (id INTEGER PRIMARY KEY AUTOINCREMENT, "col ""q""" VARCHAR(20), ünï TEXT)',
+    "CREATE TABLE nokey (a TEXT, b INTEGER, c REAL)",
+    "CREATE TABLE composite (k1 TEXT NOT NULL, k2 INTEGER NOT NULL, v BLOB, PRIMARY KEY (k1, k2))",
+    "CREATE TABLE money (id INTEGER PRIMARY KEY, amount DECIMAL(12,2), as_text TEXT, num NUMERIC, d DATE,"
+    " ts DATETIME, flag BOOLEAN, untyped, big BIGINT, r REAL)",
+    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_k1 TEXT NOT NULL, parent_k2 INTEGER NOT NULL,"
+    " FOREIGN KEY (parent_k1, parent_k2) REFERENCES composite (k1, k2) ON DELETE CASCADE)",
+    "CREATE INDEX ix_money_d ON money (d)",
+    "CREATE VIEW v_money AS SELECT id, amount FROM money",
+    "CREATE TRIGGER tr_nokey AFTER INSERT ON nokey BEGIN UPDATE nokey SET c = c; END",
+]
+
+
+def make_odd(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    for sql in ODD_SQL:
+        conn.execute(sql)
+    conn.execute('INSERT INTO "select" VALUES (1, NULL), (2, \'it''s\'), (9007199254740993, \'big\')')
+    conn.executemany('INSERT INTO "we""ird ]name" ("col ""q""", ünï) VALUES (?, ?)',
+                     [("a\"b", "日本語"), (None, "emoji 😀"), ("", "")])
+    conn.execute('DELETE FROM "we""ird ]name" WHERE id = 3')  # AUTOINCREMENT counter stays at 3
+    conn.executemany("INSERT INTO nokey VALUES (?, ?, ?)", [("x", 1, 1.5), ("x", 1, 1.5), (None, None, None)])
+    conn.executemany("INSERT INTO composite VALUES (?, ?, ?)",
+                     [("a", 1, b"\x00\xff\x00"), ("a", 2, None), ("b", 1, bytes(range(256)))])
+    conn.executemany(
+        "INSERT INTO money VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (1, "12.50", "0.10", 3, "2024-02-29", "2024-02-29 23:59:59.999999", 1, 42, 2**62, -0.0),
+            (2, 7, "-1E+2", 2.5, None, "2000-01-01 00:00:00.000000", 0, "text", None, 1e300),
+            (3, -0.01, None, "abc", "1999-12-31", None, None, b"\x01blob", -(2**63), 0.1),
+            (4, None, "9" * 30, None, None, None, None, 1.25, None, None),
+        ],
+    )
+    conn.executemany("INSERT INTO child (parent_k1, parent_k2) VALUES (?, ?)", [("a", 1), ("b", 1)])
+    conn.commit()
+    conn.close()
+
+
+def register(home: Path, path: Path, number: str = "050", short: str = "ODD") -> Dossier:
+    return Catalog(home).add(Dossier(number=number, short=short, company="Odd & Co", location=path.name))
+
+
+@pytest.fixture
+def demo(home: Path) -> Dossier:
+    [dossier] = create_demo(home, dossiers=1, years=2, lines=1500)
+    return dossier
+
+
+def test_pbf_round_trip_demo(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    result = pack.export_package(demo, home, tmp_path, now=T0)
+    assert result.kind == "PBF" and result.path.name == "001-SOC_20260101_120000.pbf"
+    imported = pack.import_package(result.path, home, number="9")
+    assert imported.code == "009SOC" and imported.guid == demo.guid
+    assert Catalog(home).get("009").location == "009SOC.sqlite"
+    assert dump(home / "009SOC.sqlite") == dump(home / demo.location)
+    again = pack.import_package(result.path, home)  # first free number
+    assert again.number == "002"
+
+
+def test_taken_number_refused(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    result = pack.export_package(demo, home, tmp_path, now=T0)
+    with pytest.raises(DossierExists, match="already taken"):
+        pack.import_package(result.path, home, number="1")
+    assert sorted(p.name for p in home.glob("*.sqlite")) == ["001SOC.sqlite"]
+
+
+def test_odd_tables_round_trip_exactly(home: Path, tmp_path: Path) -> None:
+    source = home / "050ODD.sqlite"
+    make_odd(source)
+    dossier = register(home, source)
+    result = pack.export_package(dossier, home, tmp_path, now=T0)
+    info = pack.package_info(result.path)
+    assert info["tables"]["nokey"]["rows"] == 3
+    imported = pack.import_package(result.path, home, number="51")
+    assert dump(home / imported.location) == dump(source)
+
+
+def test_encrypted_pbf_round_trip(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    result = pack.export_package(demo, home, tmp_path, passphrase="s3cret", now=T0)
+    with pytest.raises(PackError, match="Wrong passphrase"):
+        pack.import_package(result.path, home, passphrase="nope")
+    imported = pack.import_package(result.path, home, number="7", passphrase="s3cret")
+    assert dump(home / imported.location) == dump(home / demo.location)
+
+
+def test_corrupt_pbf_imports_nothing(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    result = pack.export_package(demo, home, tmp_path, now=T0)
+    raw = bytearray(result.path.read_bytes())
+    raw[len(raw) // 2] ^= 0x55
+    result.path.write_bytes(bytes(raw))
+    with pytest.raises(PackError, match="damaged"):
+        pack.import_package(result.path, home, number="9")
+    assert Catalog(home).numbers() == {"001"}
+    assert not list(home.glob("009*")) and not list(home.glob(".009*"))
+
+
+def _edit(path: Path, *sql: str) -> None:
+    conn = sqlite3.connect(path)
+    for statement in sql:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def test_ptf_chain_brings_a_copy_up_to_date(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    first = pack.export_package(demo, home, tmp_path, partial=True, now=T0)
+    assert first.kind == "PBF" and first.warning and "full PBF" in first.warning
+    copy = pack.import_package(first.path, home, number="9")
+    src = home / demo.location
+    _edit(src, "UPDATE entry_line SET label = 'corrigé' WHERE id IN (3, 4)",
+          "DELETE FROM attachment WHERE id = (SELECT MAX(id) FROM attachment)",
+          "INSERT INTO third_party (code, kind, name, country) VALUES ('NEW1', 'CUSTOMER', 'Nouveau', 'BE')")
+    ptf1 = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf1.kind == "PTF" and ptf1.warning is None
+    assert ptf1.tables["entry_line"]["rows"] == 2 and ptf1.tables["attachment"]["deleted"] == 1
+    assert ptf1.tables["third_party"]["rows"] == 1 and ptf1.tables["entry"]["rows"] == 0
+    _edit(src, "UPDATE dossier_info SET company = 'Renamed SA'")
+    ptf2 = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
+    # out of order: the copy is not in ptf2's base state
+    with pytest.raises(PackError, match="not in the state this PTF follows"):
+        pack.apply_package(ptf2.path, home, dossier_ref="9")
+    before = dump(home / copy.location)
+    assert before != dump(src)
+    pack.apply_package(ptf1.path, home)  # found by GUID
+    result = pack.apply_package(ptf2.path, home, dossier_ref="009")
+    assert result.upserted == 1
+    assert dump(home / copy.location) == dump(src)
+    with pytest.raises(PackError, match="not in the state"):
+        pack.apply_package(ptf2.path, home, dossier_ref="009")
+
+
+def test_ptf_on_odd_tables_with_replace_and_composite_keys(home: Path, tmp_path: Path) -> None:
+    source = home / "050ODD.sqlite"
+    make_odd(source)
+    dossier = register(home, source)
+    base = pack.export_package(dossier, home, tmp_path, now=T0)
+    copy = pack.import_package(base.path, home, number="51")
+    _edit(source, "INSERT INTO nokey VALUES ('new', 2, NULL)",
+          "UPDATE composite SET v = X'0102' WHERE k1 = 'a' AND k2 = 2",
+          "DELETE FROM child WHERE parent_k1 = 'b'",
+          "DELETE FROM composite WHERE k1 = 'b'",
+          "UPDATE money SET untyped = 3.5, amount = '99.99' WHERE id = 2")
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.tables["nokey"]["rows"] == 4  # replaced whole
+    assert ptf.tables["composite"]["deleted"] == 1 and ptf.tables["composite"]["rows"] == 1
+    pack.apply_package(ptf.path, home, dossier_ref="51")
+    assert dump(home / copy.location) == dump(source)
+
+
+def test_ptf_refused_on_another_dossier(home: Path, tmp_path: Path) -> None:
+    dossiers = create_demo(home, dossiers=2, years=1, lines=200)
+    pack.export_package(dossiers[0], home, tmp_path, now=T0)
+    _edit(home / dossiers[0].location, "UPDATE entry SET label = 'x' WHERE id = 1")
+    ptf = pack.export_package(dossiers[0], home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    with pytest.raises(WrongDossier):
+        pack.apply_package(ptf.path, home, dossier_ref=dossiers[1].number)
+
+
+def test_ptf_size_grows_with_changes_not_with_the_dossier(home: Path, tmp_path: Path) -> None:
+    [big] = create_demo(home, dossiers=1, years=2, lines=50_000)
+    full = pack.export_package(big, home, tmp_path, now=T0)
+    _edit(home / big.location, "UPDATE entry_line SET label = 'one change' WHERE id = 777")
+    ptf = pack.export_package(big, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.tables["entry_line"]["rows"] == 1
+    assert ptf.size < 40_000 < full.size / 10
+
+
+def test_schema_change_falls_back_to_pbf(home: Path, demo: Dossier, tmp_path: Path) -> None:
+    pack.export_package(demo, home, tmp_path, now=T0)
+    _edit(home / demo.location, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    result = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert result.kind == "PBF" and "changed" in (result.warning or "")
+
+
+def test_value_that_cannot_be_packed_exactly(home: Path, tmp_path: Path) -> None:
+    path = home / "050ODD.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE)")
+    conn.execute("INSERT INTO t VALUES (1, 'next tuesday')")
+    conn.commit()
+    conn.close()
+    dossier = register(home, path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PackError, match="next tuesday"):
+        pack.export_package(dossier, home, out, now=T0)
+    assert list(out.iterdir()) == []
+    assert not [p for p in (home / "packstate").iterdir()]
