@@ -530,9 +530,11 @@ async def test_restore_over_a_database_in_use_says_so(tds_server: Any, demo_file
 
 
 async def test_restore_past_the_express_size_limit(tds_server: Any, demo_file: Path) -> None:
+    with sqlite3.connect(demo_file) as db:  # make it larger than 1 MB
+        db.execute("INSERT INTO entry (label, amount, doc) VALUES ('scan', 0, zeroblob(1500000))")
     tds_server.create_database("PW0001SOC", sqlite_file=demo_file)
     (path,) = (await backup_once(tds_server, verify=False)).files
-    tds_server.set_facts(size_limit_mb=0)
+    tds_server.set_facts(size_limit_mb=1)
     backend = backend_for(tds_server)
     try:
         result = result_of(
