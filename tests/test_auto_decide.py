@@ -176,3 +176,14 @@ def test_lock_freed_when_holder_dies(tmp_path: Path) -> None:
     assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 9
     with RunLock(lock_path):  # the stale file does not block
         pass
+
+
+def test_backup_names_recognised() -> None:
+    from msde_tui.engine.auto import EMBEDDED_BACKUP_RE, stamp_of
+
+    assert stamp_of("001SOC_20261128_120631.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
+    assert stamp_of("001SOC_20261128_120631_2.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
+    assert EMBEDDED_BACKUP_RE.match("001SOC_20261128_120631_2.sqlite.bak")
+    for other in (".001SOC_20261128_120631.sqlite.bak.partial", "001SOC_20261128_120631.sqlite.bak.json",
+                  "001SOC.sqlite", "notes.txt", "001SOC_20261128.sqlite.bak"):
+        assert not EMBEDDED_BACKUP_RE.match(other)

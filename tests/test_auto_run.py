@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -336,3 +337,38 @@ def test_verified_cache_avoids_rehashing(home: Path, demo: list[Dossier], target
     monkeypatch.setattr(auto.proof, "sha256_file", counting)
     assert all(d.action == "skip" for d in run(home, config).dossiers)
     assert calls == []
+
+
+def test_two_runs_in_the_same_second_both_count(home: Path, demo: list[Dossier], target: Path) -> None:
+    """The engine names a same-second backup ..._2.sqlite.bak; rotation still sees it."""
+    config = config_for(target, every_days=0, max_movements=0, keep=2)  # every run backs up
+    with time_machine.travel(DAY0, tick=False):
+        for _ in range(3):
+            assert run(home, config).ok
+    names = backups_of(target, demo[0].code)
+    assert len(names) == 2 and any("_2.sqlite.bak" in n or "_3.sqlite.bak" in n for n in names)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX resource limits")
+def test_real_write_failure_deletes_nothing(home: Path, demo: list[Dossier], target: Path,
+                                            clock: time_machine.Traveller) -> None:
+    """The OS refuses to write the new backup (file size limit, works even as root)."""
+    import resource
+    import signal
+
+    config = config_for(target, keep=1)
+    run(home, config)
+    before = snapshot(target)
+    clock.move_to(DAY0 + timedelta(days=1))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))  # smaller than any backup
+    try:
+        report = run(home, config)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    for outcome in report.dossiers:
+        assert outcome.action == "backup" and not outcome.ok and outcome.deleted == [], outcome
+    assert snapshot(target) == before  # keep 1: the old one would have gone on success
+    assert not report.ok

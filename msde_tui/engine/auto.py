@@ -424,7 +424,10 @@ class EmbeddedTarget:
         await asyncio.to_thread(_delete_local, Path(record.file))
 
 
-EMBEDDED_BACKUP_RE = re.compile(r"^(?P<code>\d{3}[A-Z0-9]{1,12})_(?P<stamp>\d{8}_\d{6})\.sqlite\.bak$")
+# 001SOC_20261128_120631.sqlite.bak, or ..._120631_2.sqlite.bak when that second was taken
+EMBEDDED_BACKUP_RE = re.compile(
+    r"^(?P<code>\d{3}[A-Z0-9]{1,12})_(?P<stamp>\d{8}_\d{6})(?:_\d{1,3})?\.sqlite\.bak$"
+)
 
 
 def _delete_local(path: Path) -> None:
@@ -435,7 +438,7 @@ def _delete_local(path: Path) -> None:
 
 def stamp_of(name: str) -> datetime | None:
     """The time stamp in a backup file name (``..._20261128_120631...``), or None."""
-    match = re.search(r"_(\d{8}_\d{6})\.", name)
+    match = re.search(r"_(\d{8}_\d{6})(?:_\d{1,3})?\.", name)
     if not match:
         return None
     try:
