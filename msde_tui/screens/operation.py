@@ -65,9 +65,11 @@ class OperationScreen(StepScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         choices = [
-            (op.id, _(op.label)) for op in registry.OPERATIONS if op.available(self.plan.connection)
+            (op.id, _(op.label)) for op in registry.operations() if op.available(self.plan.connection)
         ]
-        yield ChoiceList(choices, selected=self.plan.operation, id="operation")
+        ids = [cid for cid, _label in choices]
+        selected = self.plan.operation if self.plan.operation in ids else ids[0]
+        yield ChoiceList(choices, selected=selected, id="operation")
         yield SpaceCheckbox(
             _("Verify after (recommended)"), self.plan.verify_after, id="verify", compact=True
         )
@@ -81,7 +83,7 @@ class OperationScreen(StepScreen):
         yield Static("", id="dir-info", markup=False)
 
     def on_mount(self) -> None:
-        self._show_operation(self.plan.operation)
+        self._show_operation(self.operation_id)
         self.query_one("#operation", ChoiceList).focus()
         self.load_facts()
 

@@ -212,8 +212,8 @@ class ProgressScreen(StepScreen):
     def on_mount(self) -> None:
         self.ascii_only = bool(getattr(self.app, "ascii_borders", self.ascii_only))
         table = self.query_one("#rows", DataTable)
-        table.add_column(_("Dossier"), key="subject", width=12)
-        table.add_column(_("State"), key="state", width=9)
+        table.add_column(_("Dossier"), key="subject", width=11)
+        table.add_column(_("State"), key="state", width=11)
         table.add_column(_("Progress"), key="bar", width=BAR_WIDTH)
         table.add_column("%", key="pct", width=4)
         table.add_column(_("MB/s"), key="speed", width=6)
@@ -245,7 +245,7 @@ class ProgressScreen(StepScreen):
 
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
-        table.add_row(Text(subject[:12]), state_word(WAITING), "", "", "", "", "", key=subject)
+        table.add_row(Text(subject[:11]), state_word(WAITING), "", "", "", "", "", key=subject)
 
     # -- tailing
 

@@ -94,6 +94,38 @@ OPERATIONS: list[Operation] = [
 ]
 
 
+# Modules that add operations: each has a ``register()`` calling ``register(Operation(...))``.
+# A later issue adds its module name here (one line); a module not installed is skipped.
+EXTENSION_MODULES: list[str] = [
+    "msde_tui.screens.auto_screen",
+]
+_loaded = False
+
+
+def load_extensions() -> None:
+    """Import the extension modules once and let them register their operations."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register()
+
+
+def operations() -> list[Operation]:
+    """Every operation offered, built-in ones first."""
+    load_extensions()
+    return list(OPERATIONS)
+
+
 def register(operation: Operation) -> None:
     """Offer one more operation (replaces one with the same id)."""
     for index, existing in enumerate(OPERATIONS):
@@ -104,7 +136,7 @@ def register(operation: Operation) -> None:
 
 
 def get(operation_id: str) -> Operation:
-    for operation in OPERATIONS:
+    for operation in operations():
         if operation.id == operation_id:
             return operation
     return OPERATIONS[0]
