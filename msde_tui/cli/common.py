@@ -48,7 +48,7 @@ def emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
     if st.json:
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     elif human is not None:
-        console.print(human, highlight=False, markup=False)
+        console.print(human, highlight=False, markup=False, soft_wrap=True)
 
 
 def set_exit(code: int) -> None:
