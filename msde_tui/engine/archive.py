@@ -63,6 +63,8 @@ from msde_tui.packfmt import names as pack_names
 
 ARCHIVE_TABLES: tuple[sa.Table, ...] = (schema.entry, schema.entry_line, schema.attachment)
 DEFAULT_AGE = 7
+# Fields of a balance entry line in the PAF's content.paf.balance_entries[].lines
+LINE_FIELDS = ("id", "line_no", "account_id", "account", "third_party_id", "third_party", "debit", "credit")
 BATCH = 5_000
 OnEvent = Callable[[Event], None]
 
@@ -167,11 +169,21 @@ def _spec(index: int, table: sa.Table) -> TableSpec:
 PAF_SCHEMA = PackSchema([_spec(i, t) for i, t in enumerate(ARCHIVE_TABLES)])
 
 
+def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+        if any(isinstance(v, str) for v in values):  # SQLite text dates: parsed by Arrow
+            try:
+                return pa.array(values, pa.string()).cast(kind)
+            except pa.ArrowInvalid as exc:
+                raise DossierDamaged(f"A date in the dossier cannot be read ({exc}).", "Run 'msde check'.") from exc
+    return pa.array(values, type=kind)
+
+
 def _batch(rows: list[tuple[Any, ...]], spec: TableSpec) -> pa.RecordBatch:
     arrow = spec.arrow_schema()
     columns = list(zip(*rows, strict=True))
     return pa.record_batch(
-        [pa.array(col, type=f.type) for col, f in zip(columns, arrow, strict=True)], schema=arrow
+        [_array(col, f.type) for col, f in zip(columns, arrow, strict=True)], schema=arrow
     )
 
 
@@ -280,10 +292,23 @@ def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.S
 
 
 def _stream(conn: sa.Connection, query: sa.Select[Any], counter: list[int]) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows in batches. On SQLite straight from the driver's cursor (same
+    connection, same transaction): dates stay ISO text and Arrow parses them (``_batch``)."""
+    if conn.dialect.name == "sqlite":
+        sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(BATCH):
+                counter[0] += len(batch)
+                yield batch
+        finally:
+            cursor.close()
+        return
     result = conn.execute(query)
-    while batch := result.fetchmany(BATCH):
-        counter[0] += len(batch)
-        yield [tuple(r) for r in batch]
+    while rows := result.fetchmany(BATCH):
+        counter[0] += len(rows)
+        yield [tuple(r) for r in rows]
 
 
 # --------------------------------------------------------------------------- archive
@@ -296,9 +321,19 @@ def _dossier_info(conn: sa.Connection) -> sa.Row[Any]:
     return row
 
 
-def _count(conn: sa.Connection, table: sa.Table, year_id: int) -> int:
-    query = year_rows(conn, table, [year_id]).with_only_columns(sa.func.count()).order_by(None)
-    return int(conn.execute(query).scalar() or 0)
+def _counts(conn: sa.Connection, year_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Rows per table per year (entry, entry_line, attachment), three grouped queries."""
+    e = schema.entry
+    counts = {y: {t.name: 0 for t in ARCHIVE_TABLES} for y in year_ids}
+    for table in ARCHIVE_TABLES:
+        query = sa.select(e.c.fiscal_year_id, sa.func.count()).where(e.c.fiscal_year_id.in_(year_ids))
+        if table is e:
+            query = query.select_from(e)
+        else:
+            query = query.select_from(table.join(e, table.c.entry_id == e.c.id))
+        for year_id, count in conn.execute(query.group_by(e.c.fiscal_year_id)):
+            counts[year_id][table.name] = int(count)
+    return counts
 
 
 def _plan(conn: sa.Connection, code: str, wanted: list[str]) -> _Plan:
@@ -312,14 +347,16 @@ def _plan(conn: sa.Connection, code: str, wanted: list[str]) -> _Plan:
     e, el = schema.entry, schema.entry_line
     next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
     next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
+    every = ledger.trial_balances(conn, [y.id for y in years])
+    counts = _counts(conn, [y.id for y in years])
     for y in years:
-        balances = [b for b in ledger.trial_balance(conn, y.id) if b.balance != 0]
+        balances = [b for b in every.get(y.id, []) if b.balance != 0]
         if sum(b.balance for b in balances) != 0:
             raise DossierDamaged(
                 f"The entries of fiscal year {y.code} do not balance; archiving stopped, nothing changed.",
                 "Run 'msde check' on the dossier and correct it first.",
             )
-        plan.counts[y.id] = {t.name: _count(conn, t, y.id) for t in ARCHIVE_TABLES}
+        plan.counts[y.id] = counts[y.id]
         if not balances:
             plan.od[y.id] = {"id": None, "number": None, "lines": []}
             continue
@@ -376,7 +413,13 @@ def _content(plan: _Plan, info: sa.Row[Any], number: str, short: str, path: Path
                 for y in plan.years
             ],
             "balance_entries": [
-                {"fiscal_year_id": y.id, "fiscal_year": y.code} | plan.od[y.id] for y in plan.years
+                {"fiscal_year_id": y.id, "fiscal_year": y.code}
+                | plan.od[y.id]
+                | {
+                    "line_fields": list(LINE_FIELDS),
+                    "lines": [[line[f] for f in LINE_FIELDS] for line in plan.od[y.id]["lines"]],
+                }
+                for y in plan.years
             ],
         },
     }
@@ -564,7 +607,11 @@ class PafInfo:
     def years(self) -> list[dict[str, Any]]:
         """The archived fiscal years, each with its ``balance_entry``."""
         paf = self.content["paf"]
-        entries = {int(e["fiscal_year_id"]): e for e in paf["balance_entries"]}
+        entries = {}
+        for entry in paf["balance_entries"]:
+            fields = entry["line_fields"]
+            lines = [dict(zip(fields, line, strict=True)) for line in entry["lines"]]
+            entries[int(entry["fiscal_year_id"])] = dict(entry, lines=lines)
         return [dict(y, balance_entry=entries[int(y["id"])]) for y in paf["fiscal_years"]]
 
 
@@ -577,7 +624,8 @@ def verify_paf(
     path = Path(path)
     try:
         with PackReader(path, kind="PAF") as reader:
-            reader.verify()
+            for name in sorted(reader.members):  # every member's size and SHA-256
+                reader.check_member(name)
             info = PafInfo(path, dict(reader.content))
             if expect_guid is not None and info.guid != expect_guid:
                 raise BackupInvalid(f"{path.name} does not hold the dossier it was written for.")

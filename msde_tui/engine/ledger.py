@@ -153,18 +153,27 @@ def trial_balance(
     """The trial balance of one fiscal year: per account, per third party on collective
     accounts, the sums of debits and credits of the year's REAL entries (all entries with
     ``include_simulation``). Ordered by account number, then third party code."""
+    return trial_balances(conn, [year_id], include_simulation=include_simulation).get(year_id, [])
+
+
+def trial_balances(
+    conn: sa.Connection, year_ids: list[int] | None = None, *, include_simulation: bool = False
+) -> dict[int, list[BalanceLine]]:
+    """Trial balances of several fiscal years (all by default) in one pass, by year id."""
     e, el, a, tp = schema.entry, schema.entry_line, schema.account, schema.third_party
     query = (
         sa.select(
+            e.c.fiscal_year_id,
             el.c.account_id,
             el.c.third_party_id,
             sa.func.sum(el.c.debit).label("debit"),
             sa.func.sum(el.c.credit).label("credit"),
         )
         .select_from(el.join(e, el.c.entry_id == e.c.id))
-        .where(e.c.fiscal_year_id == year_id)
-        .group_by(el.c.account_id, el.c.third_party_id)
+        .group_by(e.c.fiscal_year_id, el.c.account_id, el.c.third_party_id)
     )
+    if year_ids is not None:
+        query = query.where(e.c.fiscal_year_id.in_(year_ids))
     if not include_simulation:
         query = query.where(e.c.kind == "REAL")
     sums = conn.execute(query).all()
@@ -172,7 +181,7 @@ def trial_balance(
         r.id: r for r in conn.execute(sa.select(a.c.id, a.c.number, a.c.label, a.c.class_no))
     }
     parties = {r.id: r.code for r in conn.execute(sa.select(tp.c.id, tp.c.code))}
-    folded: dict[BalanceKey, list[int]] = {}
+    folded: dict[int, dict[BalanceKey, list[int]]] = {}
     for row in sums:
         acc = accounts.get(row.account_id)
         if acc is None:
@@ -181,26 +190,29 @@ def trial_balance(
                 "Run 'msde check' on the dossier.",
             )
         party = row.third_party_id if schema.is_collective(acc.number) else None
-        totals = folded.setdefault((row.account_id, party), [0, 0])
+        totals = folded.setdefault(row.fiscal_year_id, {}).setdefault((row.account_id, party), [0, 0])
         totals[0] += int(row.debit or 0)
         totals[1] += int(row.credit or 0)
-    lines = []
-    for (account_id, party), (debit, credit) in folded.items():
-        acc = accounts[account_id]
-        lines.append(
-            BalanceLine(
-                account_id=account_id,
-                account_number=acc.number,
-                account_label=acc.label,
-                class_no=acc.class_no,
-                third_party_id=party,
-                third_party_code=parties.get(party) if party is not None else None,
-                debit=debit,
-                credit=credit,
+    result: dict[int, list[BalanceLine]] = {}
+    for year_id, keys in folded.items():
+        lines = []
+        for (account_id, party), (debit, credit) in keys.items():
+            acc = accounts[account_id]
+            lines.append(
+                BalanceLine(
+                    account_id=account_id,
+                    account_number=acc.number,
+                    account_label=acc.label,
+                    class_no=acc.class_no,
+                    third_party_id=party,
+                    third_party_code=parties.get(party) if party is not None else None,
+                    debit=debit,
+                    credit=credit,
+                )
             )
-        )
-    lines.sort(key=lambda b: (b.account_number, b.third_party_code or "", b.third_party_id or 0))
-    return lines
+        lines.sort(key=lambda b: (b.account_number, b.third_party_code or "", b.third_party_id or 0))
+        result[year_id] = lines
+    return result
 
 
 def year_balances(conn: sa.Connection, year_id: int) -> dict[BalanceKey, int]:
@@ -215,7 +227,8 @@ def comparable(lines: list[BalanceLine]) -> list[tuple[str, str | None, int, int
 
 def all_trial_balances(conn: sa.Connection) -> dict[str, list[tuple[str, str | None, int, int]]]:
     """Every year's trial balance by year code (for before/after comparisons)."""
-    return {y.code: comparable(trial_balance(conn, y.id)) for y in fiscal_years(conn)}
+    every = trial_balances(conn)
+    return {y.code: comparable(every.get(y.id, [])) for y in fiscal_years(conn)}
 
 
 def misc_journal(conn: sa.Connection) -> tuple[int, str]:

@@ -1,0 +1,242 @@
+"""Archive (PAF) and archive import: balances kept, rows back exactly, nothing lost on a kill."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from msde_tui.engine import archive, demo, ledger
+from msde_tui.engine.check import check_dossier
+from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
+from msde_tui.engine.events import Step
+
+TABLES = ("dossier_info", "fiscal_year", "account", "third_party", "journal", "vat_code",
+          "entry", "entry_line", "attachment")
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
+    finally:
+        conn.close()
+
+
+def balances(path: Path) -> dict[str, list[tuple]]:
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.all_trial_balances(conn)
+    finally:
+        engine.dispose()
+
+
+def problems(path: Path) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return list(check_dossier(conn))
+    finally:
+        conn.close()
+
+
+def nets(lines: list[tuple]) -> dict:
+    return {(a, t): d - c for a, t, d, c in lines if d != c}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "001SOC.sqlite"
+    demo.build_dossier(path, code="001SOC", company="Soc", years=6, lines=2400, first_year=2015)
+    return path
+
+
+@pytest.fixture
+def dossier(template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "001SOC.sqlite"
+    shutil.copy(template, path)
+    return path
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+def test_archive_keeps_balances_and_import_restores_every_row(dossier: Path, out: Path) -> None:
+    original = dump(dossier)
+    before = balances(dossier)
+    assert problems(dossier) == []
+    steps: list[str] = []
+    result = archive.archive_dossier(
+        dossier, ["2015", "2017"], out, on_event=lambda e: steps.append(e.step) if isinstance(e, Step) else None
+    )
+    assert steps == ["read", "write", "verify", "replace", "check", "commit", "done"]
+    assert result.verified and result.paf.parent == out and result.paf.suffix == ".paf"
+    after = balances(dossier)
+    for code in before:
+        if code in ("2015", "2017"):
+            assert nets(after[code]) == nets(before[code])
+        else:
+            assert after[code] == before[code], code  # kept years: identical, sums included
+    assert problems(dossier) == []
+    state = dump(dossier)
+    years = {r[1]: r for r in state["fiscal_year"]}
+    assert years["2015"][4] == "ARCHIVED" and years["2017"][4] == "ARCHIVED"
+    assert years["2016"][4] == "CLOSED"
+    od_journal = next(r[0] for r in state["journal"] if r[1] == "OD")
+    for archived in result.years:
+        entries = [e for e in state["entry"] if e[1] == archived.year_id]
+        assert len(entries) == 1
+        (od,) = entries
+        assert od[0] == archived.balance_entry_id and od[2] == od_journal
+        assert od[4] == f"{archived.code}-12-31" and od[8:10] == ("REAL", "ARCHIVE_BALANCE")
+        used = [e[3] for e in original["entry"] if e[1] == archived.year_id and e[2] == od_journal]
+        assert od[3] == max(used) + 1  # next free number, nothing renumbered
+        lines = [ln for ln in state["entry_line"] if ln[1] == od[0]]
+        assert sum(ln[7] - ln[8] for ln in lines) == 0
+        assert len(lines) == archived.balance_lines
+        accounts = {r[0]: r[1] for r in state["account"]}
+        keys = [(accounts[ln[3]], ln[4]) for ln in lines]
+        assert len(keys) == len(set(keys))
+        assert all(t is not None for a, t in keys if a in ("400", "440"))
+        assert any(a.startswith(("6", "7")) for a, _ in keys)  # the year's movements
+    # every other row untouched, no id reused
+    kept_entries = [e for e in original["entry"] if e[1] not in (1, 3)]
+    assert [e for e in state["entry"] if e[8:10] != ("REAL", "ARCHIVE_BALANCE")] == kept_entries
+    assert min(e[0] for e in state["entry"] if e[9] == "ARCHIVE_BALANCE") > max(
+        e[0] for e in original["entry"]
+    )
+
+    back = archive.unarchive(dossier, result.paf, delete=True)
+    assert back.years == ("2015", "2017") and back.paf_deleted and not result.paf.exists()
+    assert dump(dossier) == original
+    assert problems(dossier) == []
+
+
+def test_paf_is_verified_and_a_flipped_byte_is_caught(dossier: Path, out: Path) -> None:
+    result = archive.archive_dossier(dossier, ["2015"], out)
+    info = archive.verify_paf(result.paf)
+    assert info.code == "001SOC" and [y["code"] for y in info.years] == ["2015"]
+    damaged = out / "damaged.paf"
+    data = bytearray(result.paf.read_bytes())
+    with zipfile.ZipFile(result.paf) as zf:
+        member = next(i for i in zf.infolist() if "entry_line" in i.filename)
+        offset = member.header_offset + 30 + len(member.filename) + len(member.extra) + member.compress_size // 2
+    data[offset] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BackupInvalid):
+        archive.verify_paf(damaged)
+    archived = dump(dossier)
+    with pytest.raises(BackupInvalid):
+        archive.unarchive(dossier, damaged)
+    assert dump(dossier) == archived
+    (out / "nonsense.paf").write_bytes(b"not a zip at all")
+    with pytest.raises(BackupInvalid):
+        archive.unarchive(dossier, out / "nonsense.paf")
+
+
+def test_import_only_into_the_dossier_it_came_from(dossier: Path, out: Path, tmp_path: Path) -> None:
+    other = tmp_path / "002BRA.sqlite"
+    demo.build_dossier(other, code="002BRA", company="Bra", years=6, lines=1200, first_year=2015)
+    result = archive.archive_dossier(dossier, ["2015"], out)
+    untouched = dump(other)
+    with pytest.raises(WrongDossier, match="001SOC"):
+        archive.unarchive(other, result.paf)
+    assert dump(other) == untouched
+    archive.unarchive(dossier, result.paf)
+    with pytest.raises(BadInput, match="not archived"):
+        archive.unarchive(dossier, result.paf)  # already imported: nothing to do
+
+
+def test_selection_rules(dossier: Path, out: Path) -> None:
+    engine = ledger.open_engine(dossier)
+    with engine.connect() as conn:
+        years = ledger.fiscal_years(conn)
+    engine.dispose()
+    chosen = archive.default_years(years, date(2024, 6, 1))
+    assert [y.code for y in chosen] == ["2015", "2016"]  # ended at least 7 years before
+    assert [y.code for y in archive.archivable(years)] == ["2015", "2016", "2017", "2018", "2019"]
+    with pytest.raises(BadInput, match="open"):
+        archive.archive_dossier(dossier, ["2020"], out)
+    archive.archive_dossier(dossier, ["2016"], out)
+    with pytest.raises(BadInput, match="already archived"):
+        archive.archive_dossier(dossier, ["2016"], out)
+    with pytest.raises(BadInput, match="2031"):
+        archive.archive_dossier(dossier, ["2031"], out)
+
+
+def test_partial_import_then_the_rest(dossier: Path, out: Path) -> None:
+    original = dump(dossier)
+    result = archive.archive_dossier(dossier, ["2015", "2016"], out)
+    first = archive.unarchive(dossier, result.paf, years=["2016"], delete=True)
+    assert first.years == ("2016",) and not first.paf_deleted  # 2015 still needs it
+    assert problems(dossier) == []
+    second = archive.unarchive(dossier, result.paf, delete=True)
+    assert second.years == ("2015",) and second.paf_deleted
+    assert dump(dossier) == original
+
+
+def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path) -> None:
+    original = dump(dossier)
+
+    def boom(event: object) -> None:
+        if isinstance(event, Step) and event.step == "check":
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        archive.archive_dossier(dossier, ["2015"], out, on_event=boom)
+    assert dump(dossier) == original
+    (paf,) = out.glob("*.paf")  # written and verified, but the years are not archived
+    with pytest.raises(BadInput, match="not archived"):
+        archive.unarchive(dossier, paf)
+    assert dump(dossier) == original
+
+
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from msde_tui.engine import archive
+from msde_tui.engine.events import Step
+op, at, dossier, arg = sys.argv[1:5]
+def on_event(event):
+    if isinstance(event, Step) and event.step == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+if op == "archive":
+    archive.archive_dossier(Path(dossier), ["2015", "2016"], Path(arg), on_event=on_event)
+else:
+    archive.unarchive(Path(dossier), Path(arg), on_event=on_event)
+"""
+
+
+def run_killed(*args: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", KILLER, *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_kill_at_any_step_leaves_before_or_after(dossier: Path, out: Path, tmp_path: Path) -> None:
+    original = dump(dossier)
+    for at in ("verify", "check"):  # PAF written / years replaced, before COMMIT
+        run_killed("archive", at, str(dossier), str(out))
+        assert dump(dossier) == original, at
+        assert problems(dossier) == []
+    run_killed("archive", "done", str(dossier), str(out))  # killed right after COMMIT
+    archived = dump(dossier)
+    assert {r[1]: r[4] for r in archived["fiscal_year"]}["2016"] == "ARCHIVED"
+    assert problems(dossier) == []
+    paf = max(out.glob("*.paf"), key=lambda p: p.stat().st_mtime_ns)
+    for at in ("check",):  # rows back, OD gone, before COMMIT
+        run_killed("unarchive", at, str(dossier), str(paf))
+        assert dump(dossier) == archived, at
+    run_killed("unarchive", "done", str(dossier), str(paf))
+    assert dump(dossier) == original

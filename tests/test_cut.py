@@ -1,0 +1,215 @@
+"""Fiscal-year cut: two healthy dossiers whose union is the original; nothing lost on a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msde_tui.cli import main
+from msde_tui.engine import archive, cut, demo, ledger
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.check import check_dossier
+from msde_tui.engine.errors import BadInput, DossierDamaged
+from msde_tui.engine.events import Step
+
+TABLES = ("fiscal_year", "account", "third_party", "journal", "vat_code", "entry", "entry_line",
+          "attachment")
+DETAIL = ("fiscal_year", "entry", "entry_line", "attachment")
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("dossier_info", *TABLES)}
+    finally:
+        conn.close()
+
+
+def problems(path: Path) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return list(check_dossier(conn))
+    finally:
+        conn.close()
+
+
+def balances(path: Path) -> dict[str, list[tuple]]:
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.all_trial_balances(conn)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "001SOC.sqlite"
+    demo.build_dossier(path, code="001SOC", company="Soc", years=8, lines=2400, first_year=2015)
+    return path
+
+
+@pytest.fixture
+def listed(template: Path, home: Path) -> Path:
+    """The template as dossier 001SOC of the list in ``home``."""
+    path = home / "001SOC.sqlite"
+    shutil.copy(template, path)
+    (guid,) = sqlite3.connect(path).execute("SELECT guid FROM dossier_info").fetchone()
+    Catalog(home).add(Dossier(number="001", short="SOC", company="Soc", location=path.name, guid=guid))
+    return path
+
+
+def test_cut_gives_two_healthy_dossiers_whose_union_is_the_original(listed: Path, home: Path) -> None:
+    original = dump(listed)
+    before = balances(listed)
+    assert problems(listed) == []
+    result = cut.cut(home, "001", "2018")
+    assert result.cut_code == "001SOC_CUT001" and result.verified
+    assert result.cut_path == home / "001SOC_CUT001.sqlite"
+    assert result.years == ("2015", "2016", "2017") and result.kept_years[0] == "2018"
+    kept, moved = dump(listed), dump(result.cut_path)
+    assert problems(listed) == [] and problems(result.cut_path) == []
+    for table in DETAIL:  # a partition of the original rows, ids kept
+        assert sorted(kept[table] + moved[table]) == original[table], table
+        assert not set(kept[table]) & set(moved[table])
+    for table in ("account", "third_party", "journal", "vat_code"):
+        assert kept[table] == original[table]  # no clean-up asked
+        assert set(moved[table]) <= set(original[table]) and moved[table]
+    used_accounts = {r[3] for r in moved["entry_line"]}
+    assert used_accounts <= {r[0] for r in moved["account"]}
+    assert [r[1] for r in moved["fiscal_year"]] == ["2015", "2016", "2017"]
+    info = moved["dossier_info"][0]
+    assert info[1] != original["dossier_info"][0][1] and info[2] == "001SOC_CUT001"
+    assert kept["dossier_info"] == original["dossier_info"]
+    after = balances(listed)
+    assert {k: after[k] for k in result.kept_years} == {k: before[k] for k in result.kept_years}
+    assert balances(result.cut_path) == {k: before[k] for k in result.years}
+    record = Catalog(home).get(result.catalog_number)
+    assert record.status == "cut" and record.location == "001SOC_CUT001.sqlite"
+    assert record.guid == info[1] and record.short == "SOC" and record.number == "002"
+
+    again = cut.cut(home, "001", "2020")  # a dossier can be cut again
+    assert again.cut_code == "001SOC_CUT002" and again.years == ("2018", "2019")
+    assert problems(listed) == [] and problems(again.cut_path) == []
+    assert [r[1] for r in dump(listed)["fiscal_year"]] == ["2020", "2021", "2022"]
+
+
+def test_clean_references_deletes_only_parties_without_history(listed: Path, home: Path) -> None:
+    raw = sqlite3.connect(listed)
+    raw.execute("INSERT INTO third_party (id, code, kind, name, country) VALUES (901, 'C90001', 'CUSTOMER', 'Ancien client', 'BE')")
+    raw.execute("INSERT INTO third_party (id, code, kind, name, country) VALUES (902, 'C90002', 'CUSTOMER', 'Nouveau client', 'BE')")
+    (number,) = raw.execute("SELECT MAX(number) + 1 FROM entry WHERE fiscal_year_id = 2 AND journal_id = 4").fetchone()
+    raw.execute(
+        "INSERT INTO entry (id, fiscal_year_id, journal_id, number, entry_date, label, kind, origin, valid_date) "
+        "VALUES (90001, 2, 4, ?, '2016-06-30', 'Transfert', 'REAL', 'NORMAL', '2016-06-30')", (number,)
+    )
+    raw.execute("INSERT INTO entry_line (id, entry_id, line_no, account_id, third_party_id, debit, credit) "
+                "VALUES (900001, 90001, 1, 11, 901, 1000, 0), (900002, 90001, 2, 11, 901, 0, 1000)")
+    raw.commit()
+    only_old = {r[0] for r in raw.execute(
+        "SELECT DISTINCT l.third_party_id FROM entry_line l JOIN entry e ON e.id = l.entry_id "
+        "WHERE e.fiscal_year_id <= 5 AND l.third_party_id IS NOT NULL "
+        "EXCEPT SELECT l.third_party_id FROM entry_line l JOIN entry e ON e.id = l.entry_id "
+        "WHERE e.fiscal_year_id > 5")}
+    raw.close()
+    assert 901 in only_old and problems(listed) == []
+    result = cut.cut(home, "001", "2020", clean_references=True)
+    left = {r[0] for r in dump(listed)["third_party"]}
+    assert result.third_parties_deleted == len(only_old)
+    assert not (left & only_old) and 902 in left  # a party without any history yet stays
+    assert only_old <= {r[0] for r in dump(result.cut_path)["third_party"]}
+    assert problems(listed) == [] and problems(result.cut_path) == []
+
+
+def test_refusals(listed: Path, home: Path, tmp_path: Path) -> None:
+    original = dump(listed)
+    with pytest.raises(BadInput, match="first year"):
+        cut.cut(home, "001", "2015")
+    with pytest.raises(BadInput, match="2099"):
+        cut.cut(home, "001", "2099")
+    archive.archive_dossier(listed, ["2016"], tmp_path)
+    with pytest.raises(BadInput, match="archived"):
+        cut.cut(home, "001", "2018")
+    assert not list(home.glob("*_CUT*"))
+    assert dump(listed)["entry"] != original["entry"]  # archived, but not cut
+
+
+def test_failure_before_commit_changes_nothing_and_removes_the_cut_file(listed: Path, home: Path) -> None:
+    original = dump(listed)
+
+    def boom(event: object) -> None:
+        if isinstance(event, Step) and event.step == "commit":
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        cut.cut(home, "001", "2018", on_event=boom)
+    assert dump(listed) == original
+    assert not list(home.glob("*CUT*")) and len(Catalog(home)) == 1
+
+
+def test_damaged_dossier_is_not_cut(listed: Path, home: Path) -> None:
+    raw = sqlite3.connect(listed)
+    raw.execute("UPDATE entry_line SET debit = debit + 1 WHERE id = (SELECT MIN(id) FROM entry_line WHERE debit > 0)")
+    raw.commit()
+    raw.close()
+    damaged = dump(listed)
+    with pytest.raises(DossierDamaged):
+        cut.cut(home, "001", "2018")
+    assert dump(listed) == damaged and not list(home.glob("*CUT*"))
+
+
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from msde_tui.engine import cut
+from msde_tui.engine.events import Step
+at, dossier, target = sys.argv[1:4]
+def on_event(event):
+    if isinstance(event, Step) and event.step == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(target).stem, on_event=on_event)
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_kill_at_any_step_leaves_before_or_after(template: Path, tmp_path: Path) -> None:
+    dossier = tmp_path / "001SOC.sqlite"
+    shutil.copy(template, dossier)
+    original = dump(dossier)
+    for at in ("verify", "remove", "commit", "done"):
+        target = tmp_path / f"001SOC_CUT{at}.sqlite"
+        proc = subprocess.run([sys.executable, "-c", KILLER, at, str(dossier), str(target)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == -9, proc.stderr
+        state = dump(dossier)
+        if at != "done":
+            assert state == original, at
+            if target.exists():  # published before the kill: a complete, verified copy
+                assert problems(target) == []
+        else:
+            assert [r[1] for r in state["fiscal_year"]][0] == "2018"
+            moved = dump(target)
+            for table in DETAIL:
+                assert sorted(state[table] + moved[table]) == original[table]
+        assert problems(dossier) == []
+
+
+def test_cli_cut_list_and_cut(listed: Path, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["--json", "cut", "--list", "--min-years", "9"]) == 0
+    assert json.loads(capsys.readouterr().out)["dossiers"] == []
+    assert main(["--json", "cut", "--list"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["dossiers"]
+    assert row["dossier"] == "001SOC" and row["years"] == 8
+    assert main(["--json", "cut", "001", "--keep-from", "2019", "--clean-references"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["cut"] == "001SOC_CUT001" and payload["moved_years"] == ["2015", "2016", "2017", "2018"]
+    assert main(["cut", "001"]) == 2
+    assert "--keep-from" in capsys.readouterr().err
