@@ -1,0 +1,336 @@
+"""Async operations over plans: backup, verify and restore of many dossiers at once.
+
+Each operation is an async generator of events (see ``events``). For every dossier (or file)
+of the plan it yields ``Started`` first, then the backend's steps and progress, and exactly
+one ``DossierResult`` last — also when the backend failed, raised an unexpected exception or
+ended without a result. Dossiers run with bounded concurrency (``plan.concurrency``); one
+dossier's failure never stops the others. Closing the generator (or cancelling the task that
+consumes it) cancels the running work, whose backends clean up after themselves.
+
+Events of one dossier always carry the same label: the dossier code for a backup,
+``number + short`` for a restore, the file name for a verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from msde_tui.engine.backend import Backend
+from msde_tui.engine.backends import open_backend
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.embedded_backend import SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.events import DossierResult, Event, Started, Step
+from msde_tui.engine.plans import BackupPlan, Connection, RestoreItem, RestorePlan, VerifyPlan
+from msde_tui.engine.proof import proof_path
+
+log = logging.getLogger(__name__)
+
+PACKED_SUFFIXES = (".pbf", ".ptf", ".paf")
+PACK_PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
+QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _Job:
+    label: str
+    operation: str
+    steps: tuple[str, ...]
+    make: Callable[[], Awaitable[AsyncIterator[Event]]]
+
+
+class _Backends:
+    """The backends a run needs, opened once and closed at the end."""
+
+    def __init__(self, connection: Connection, home: Path) -> None:
+        self.connection = connection
+        self.home = home
+        self._embedded = EmbeddedBackend(home)
+        self._server: Backend | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def embedded(self) -> EmbeddedBackend:
+        return self._embedded
+
+    async def server(self) -> Backend:
+        if self.connection.kind != "mssql":
+            raise BadInput(
+                "This needs a SQL Server connection.",
+                "Choose the dossier's SQL Server connection profile first.",
+            )
+        async with self._lock:
+            if self._server is None:
+                self._server = open_backend(self.connection, home=self.home)
+            return self._server
+
+    async def for_dossier(self, dossier: Dossier) -> Backend:
+        if dossier.is_embedded:
+            return self._embedded
+        wanted, have = dossier.profile, self.connection.profile
+        if self.connection.kind == "mssql" and wanted and have and wanted != have:
+            raise BadInput(
+                f"Dossier {dossier.code} is reached through the profile '{wanted}', not '{have}'.",
+                "Run it with its own connection profile.",
+            )
+        return await self.server()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.close()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+async def run_backup(plan: BackupPlan, *, home: Path) -> AsyncIterator[Event]:
+    """Back up every dossier of ``plan`` into ``plan.directory``; a result per dossier."""
+    backends = _Backends(plan.connection, Path(home))
+    steps = ("backup", "verify") if plan.options.verify else ("backup",)
+
+    def job(dossier: Dossier) -> _Job:
+        async def make() -> AsyncIterator[Event]:
+            backend = await backends.for_dossier(dossier)
+            return backend.backup(dossier, plan.directory, plan.options)
+
+        return _Job(dossier.code, "backup", steps, make)
+
+    try:
+        async for event in _run_jobs([job(d) for d in plan.dossiers], plan.concurrency):
+            yield event
+    finally:
+        await backends.close()
+
+
+async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
+    """Verify every file of ``plan``: embedded backups (+ proof), packed files, or server backups."""
+    backends = _Backends(plan.connection, Path(home))
+
+    def job(file: str) -> _Job:
+        async def make() -> AsyncIterator[Event]:
+            kind = file_kind(file, plan.connection)
+            if kind == "packed":
+                return _verify_packed(Path(file), label_of(file))
+            if kind == "embedded":
+                return backends.embedded.verify(file)
+            return (await backends.server()).verify(file)
+
+        return _Job(label_of(file), "verify", ("verify",), make)
+
+    try:
+        async for event in _run_jobs([job(f) for f in plan.files], plan.concurrency):
+            yield event
+    finally:
+        await backends.close()
+
+
+async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
+    """Restore every item of ``plan`` (verify first, safety copy of what is replaced)."""
+    backends = _Backends(plan.connection, Path(home))
+
+    def job(item: RestoreItem) -> _Job:
+        kind = file_kind(item.source, plan.connection)
+        steps: tuple[str, ...]
+        if kind == "embedded":
+            steps = ("verify", "copy", "safety copy", "restore")
+        else:
+            steps = ("read",) + (("verify",) if plan.verify_first else ()) + ("safety copy", "restore")
+
+        async def make() -> AsyncIterator[Event]:
+            if kind == "packed":
+                raise BadInput(
+                    f"{label_of(item.source)} is a packed file, not a backup.",
+                    "Import it with 'msde import' (PBF) or 'msde apply' (PTF).",
+                )
+            if kind == "embedded":
+                return backends.embedded.restore(item)
+            server: Any = await backends.server()
+            return server.restore(item, verify_first=plan.verify_first)
+
+        label = f"{item.number}{item.short}" or label_of(item.source)
+        return _Job(label, "restore", steps, make)
+
+    try:
+        async for event in _run_jobs([job(i) for i in plan.items], plan.concurrency):
+            yield event
+    finally:
+        await backends.close()
+
+
+def summarize(results: Iterable[Event]) -> tuple[int, int]:
+    """(ok, failed) over the ``DossierResult`` events in ``results`` (other events ignored)."""
+    ok = failed = 0
+    for event in results:
+        if isinstance(event, DossierResult):
+            if event.ok:
+                ok += 1
+            else:
+                failed += 1
+    return ok, failed
+
+
+async def collect_async(events: AsyncIterator[Event]) -> list[Event]:
+    return [event async for event in events]
+
+
+def collect(events: AsyncIterator[Event]) -> list[Event]:
+    """Run an operation to its end from synchronous code; every event, in order."""
+    return asyncio.run(collect_async(events))
+
+
+def label_of(file: str) -> str:
+    """The label of a file's events: its name, whatever the path style (server paths use \\)."""
+    return Path(str(file).replace("\\", "/")).name
+
+
+def file_kind(file: str, connection: Connection) -> str:
+    """``packed``, ``embedded`` (a local SQLite backup) or ``server`` (a path on SQL Server)."""
+    path = Path(file).expanduser()
+    if path.suffix.lower() in PACKED_SUFFIXES and (connection.is_embedded or path.exists()):
+        return "packed"
+    if connection.is_embedded:
+        return "embedded"
+    if proof_path(path).exists():
+        return "embedded"
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER:
+                return "embedded"
+    except OSError:
+        pass
+    return "server"
+
+
+# --------------------------------------------------------------------------- running many
+
+
+async def _run_jobs(jobs: list[_Job], concurrency: int) -> AsyncIterator[Event]:
+    """Run ``jobs`` with at most ``concurrency`` at once; merge their events as they come."""
+    if not jobs:
+        return
+    queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    pending = iter(jobs)
+
+    async def worker() -> None:
+        try:
+            for job in pending:  # shared iterator: each worker takes the next job
+                await _run_one(job, queue.put)
+        finally:
+            await queue.put(None)
+
+    count = max(1, min(int(concurrency or 1), len(jobs)))
+    workers = [asyncio.create_task(worker()) for _ in range(count)]
+    running = count
+    try:
+        while running:
+            event = await queue.get()
+            if event is None:
+                running -= 1
+                continue
+            yield event
+    finally:
+        for task in workers:
+            task.cancel()
+        # Let every backend clean up (partial files removed) before the caller goes on.
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
+    """Started, the job's events relabelled, then exactly one DossierResult."""
+    label = job.label
+    began = time.monotonic()
+    await put(Started(label, job.operation, job.steps))
+    result_sent = False
+    try:
+        events = await job.make()
+        async with contextlib.aclosing(events):  # type: ignore[type-var]
+            async for event in events:
+                if isinstance(event, Started):
+                    continue  # ours went first
+                if isinstance(event, DossierResult):
+                    if result_sent:
+                        continue
+                    result_sent = True
+                    seconds = event.seconds or round(time.monotonic() - began, 3)
+                    await put(replace(event, dossier=label, seconds=seconds))
+                    continue
+                await put(event if event.dossier == label else replace(event, dossier=label))
+    except MsdeError as exc:
+        if not result_sent:
+            result_sent = True
+            await put(failure(label, exc, began))
+    except Exception as exc:  # a bug must not stop the other dossiers
+        log.exception("%s of %s failed unexpectedly", job.operation, label)
+        if not result_sent:
+            result_sent = True
+            await put(
+                DossierResult(
+                    label,
+                    ok=False,
+                    message=f"Unexpected error during {job.operation}: {type(exc).__name__}: {exc}",
+                    hint="Nothing was reported valid for this dossier; try again, and report "
+                    "the problem if it persists.",
+                    seconds=round(time.monotonic() - began, 3),
+                    details={"error": type(exc).__name__, "exit_code": 1},
+                )
+            )
+    if not result_sent:
+        await put(
+            DossierResult(
+                label,
+                ok=False,
+                message=f"The {job.operation} ended without a result.",
+                hint="Do not rely on it; run it again.",
+                seconds=round(time.monotonic() - began, 3),
+                details={"exit_code": 1},
+            )
+        )
+
+
+def failure(label: str, exc: MsdeError, began: float | None = None) -> DossierResult:
+    """The failed result of one dossier for a domain error."""
+    return DossierResult(
+        label,
+        ok=False,
+        message=exc.message,
+        hint=exc.hint,
+        seconds=0.0 if began is None else round(time.monotonic() - began, 3),
+        details={
+            "error": type(exc).__name__,
+            "exit_code": exc.exit_code,
+            "number": getattr(exc, "number", None),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- packed files
+
+
+async def _verify_packed(path: Path, label: str) -> AsyncIterator[Event]:
+    from msde_tui.engine import pack  # late: pyarrow is heavy
+
+    began = time.monotonic()
+    yield Step(label, "verify", path.name)
+    if not path.is_file():
+        raise BadInput(f"The file {path} does not exist.", "Check the path and the file name.")
+    passphrase = os.environ.get(PACK_PASSPHRASE_ENV) or None
+    info = await asyncio.to_thread(pack.package_info, path, passphrase=passphrase, verify=True)
+    dossier = info.get("dossier") or {}
+    yield DossierResult(
+        label,
+        ok=True,
+        message=f"{path.name} is intact: {info.get('kind')} of dossier {dossier.get('code')}.",
+        verified=True,
+        files=(str(path),),
+        seconds=round(time.monotonic() - began, 3),
+        details={k: v for k, v in info.items() if k != "tables"},
+    )
