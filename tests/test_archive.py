@@ -240,3 +240,35 @@ def test_kill_at_any_step_leaves_before_or_after(dossier: Path, out: Path, tmp_p
         assert dump(dossier) == archived, at
     run_killed("unarchive", "done", str(dossier), str(paf))
     assert dump(dossier) == original
+
+
+def test_cli_archive_several_dossiers_then_unarchive(home: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from msde_tui.cli import main
+
+    demo.create_demo(home, dossiers=2, years=9, lines=900)
+    originals = {p.name: dump(p) for p in home.glob("*.sqlite")}
+    out = tmp_path / "paf"
+    out.mkdir()
+    capsys.readouterr()
+    assert main(["--json", "archive", "001", "002", "--dir", str(out), "--dry-run"]) == 0
+    planned = json.loads(capsys.readouterr().out)["results"]
+    expected = [str(date.today().year - 8)]  # 9 years: only the oldest ended 7+ years ago
+    assert [r["years"] for r in planned] == [expected, expected] and not list(out.iterdir())
+    assert main(["--json", "archive", "001", "002", "--dir", str(out), "--all"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert all(r["ok"] and r["verified"] for r in results)
+    assert [len(r["years"]) for r in results] == [8, 8]  # every closed year; the open one stays
+    pafs = sorted(out.glob("*.paf"))
+    assert [p.name[:7] for p in pafs] == ["001-SOC", "002-BRA"]
+    assert main(["unarchive", str(pafs[1]), "--dossier", "001"]) == 1
+    assert "002BRA" in capsys.readouterr().err
+    assert main(["--json", "archive", "009", "--dir", str(out)]) == 1  # unknown dossier
+    assert json.loads(capsys.readouterr().out)["results"][0]["ok"] is False
+    for paf in pafs:
+        assert main(["--json", "unarchive", str(paf), "--delete"]) == 0
+        assert json.loads(capsys.readouterr().out)["paf_deleted"] is True
+    assert {p.name: dump(p) for p in home.glob("*.sqlite")} == originals
+    assert main(["archive", "001", "--dir", str(tmp_path / "nowhere")]) == 2
