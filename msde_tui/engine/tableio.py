@@ -299,8 +299,11 @@ class Database:
                 self._exec_sqlite_ddl(str(table.sqlite_sql), table.name)
             return
         metadata = self._metadata(schema, with_indexes=False)
-        with self.engine.begin() as conn:
-            metadata.create_all(conn)
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn, checkfirst=False)
+        except sa.exc.SQLAlchemyError as exc:
+            raise PackError(f"{self.label}: the tables cannot be created ({str(exc).splitlines()[0]}).") from exc
 
     def finish_schema(self, schema: PackSchema) -> None:
         """Indexes, views, triggers and AUTOINCREMENT counters, once the rows are in."""
@@ -314,10 +317,13 @@ class Database:
                     self.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq)).close()
             return
         metadata = self._metadata(schema, with_indexes=True)
-        with self.engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(conn)
+        try:
+            with self.engine.begin() as conn:
+                for table in metadata.sorted_tables:
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=False)
+        except sa.exc.SQLAlchemyError as exc:
+            raise PackError(f"{self.label}: the indexes cannot be created ({str(exc).splitlines()[0]}).") from exc
 
     def _exec_sqlite_ddl(self, sql: str, name: str) -> None:
         if not _CREATE_RE.match(sql):
@@ -340,7 +346,7 @@ class Database:
             for col in table.columns:
                 args: list[Any] = []
                 if col.identity and self.dialect == "mssql":
-                    args.append(sa.Identity())
+                    args.append(sa.Identity(start=1, increment=1))
                 cols.append(
                     sa.Column(
                         col.name,
