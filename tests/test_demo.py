@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+import json
 import sqlite3
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from msde_tui.cli import app
 from msde_tui.engine import schema
-from msde_tui.engine.demo import build_dossier
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.check import check_dossier
+from msde_tui.engine.demo import build_dossier, create_demo
+from msde_tui.engine.errors import BadInput, DossierExists
 
 
 def _dump(path: Path) -> dict[str, list[tuple]]:
@@ -18,15 +30,185 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def _build(path: Path, **kw: object) -> str:
+    args: dict[str, object] = {"code": "001SOC", "company": "A", "years": 3, "lines": 900,
+                               "seed": 7, "first_year": 2020}
+    args.update(kw)
+    return build_dossier(path, **args)  # type: ignore[arg-type]
+
+
 def test_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -> None:
-    a = build_dossier(tmp_path / "a.sqlite", code="001SOC", company="A", years=3, lines=600,
-                      seed=7, first_year=2020)
-    b = build_dossier(tmp_path / "b.sqlite", code="001SOC", company="A", years=3, lines=600,
-                      seed=7, first_year=2020)
-    c = build_dossier(tmp_path / "c.sqlite", code="001SOC", company="A", years=3, lines=600,
-                      seed=8, first_year=2020)
+    a = _build(tmp_path / "a.sqlite")
+    b = _build(tmp_path / "b.sqlite")
+    c = _build(tmp_path / "c.sqlite", seed=8)
     assert a == b != c
     rows_a, rows_b, rows_c = (_dump(tmp_path / f"{x}.sqlite") for x in "abc")
     assert rows_a == rows_b
-    assert rows_a["entry_line"] != rows_c["entry_line"]
-    assert 500 <= len(rows_a["entry_line"]) <= 800
+    for table in ("entry", "entry_line", "third_party", "attachment"):
+        assert rows_a[table] != rows_c[table], table
+    assert 800 <= len(rows_a["entry_line"]) <= 1000
+
+
+def test_demo_dossier_is_realistic_and_healthy(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite"
+    guid = _build(path, years=4, lines=4000)
+    conn = sqlite3.connect(path)
+    try:
+        assert check_dossier(conn) == []
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT guid, code FROM dossier_info").fetchone() == (guid, "001SOC")
+        years = conn.execute("SELECT code, status FROM fiscal_year ORDER BY code").fetchall()
+        assert years == [("2020", "CLOSED"), ("2021", "CLOSED"), ("2022", "CLOSED"),
+                         ("2023", "OPEN")]
+        journals = dict(conn.execute("SELECT code, kind FROM journal"))
+        assert journals == {"ACH": "PURCHASES", "VEN": "SALES", "BNK": "FINANCIAL",
+                            "OD": "MISC", "OUV": "OPENING"}
+        # every journal is used every year, numbered 1..N
+        per = conn.execute(
+            "SELECT fiscal_year_id, journal_id, MIN(number), MAX(number), COUNT(*) FROM entry "
+            "GROUP BY 1, 2").fetchall()
+        assert len(per) == 4 * 5
+        assert all(lo == 1 and hi == n for _, _, lo, hi, n in per)
+        # one opening per year, dated the first day, origin OPENING
+        openings = conn.execute(
+            "SELECT e.entry_date, f.start_date FROM entry e JOIN fiscal_year f "
+            "ON f.id = e.fiscal_year_id WHERE e.origin = 'OPENING'").fetchall()
+        assert len(openings) == 4 and all(d == s for d, s in openings)
+        sims = conn.execute("SELECT COUNT(*) FROM entry WHERE kind = 'SIMULATION'").fetchone()[0]
+        assert sims == 3 * 4
+        # VAT lines at the four Belgian rates; sales VAT on 451, purchases VAT on 411
+        rates = {r[0] for r in conn.execute(
+            "SELECT v.rate_bp FROM entry_line l JOIN vat_code v ON v.id = l.vat_code_id")}
+        assert rates == {2100, 1200, 600, 0}
+        vat_accounts = {r[0] for r in conn.execute(
+            "SELECT a.number FROM entry_line l JOIN vat_code v ON v.id = l.vat_code_id "
+            "JOIN account a ON a.id = l.account_id WHERE a.number LIKE '4%'")}
+        assert vat_accounts == {"411", "451"}
+        # customers on 400 and suppliers on 440 are third parties; lettered payments match
+        kinds = conn.execute(
+            "SELECT a.number, t.kind, COUNT(*) FROM entry_line l JOIN account a ON a.id = "
+            "l.account_id JOIN third_party t ON t.id = l.third_party_id GROUP BY 1, 2").fetchall()
+        assert {(n, k) for n, k, _ in kinds} == {("400", "CUSTOMER"), ("440", "SUPPLIER")}
+        unmatched = conn.execute(
+            "SELECT letter FROM entry_line WHERE letter IS NOT NULL "
+            "GROUP BY third_party_id, letter HAVING SUM(debit) <> SUM(credit) OR COUNT(*) <> 2"
+        ).fetchall()
+        assert unmatched == []
+        assert conn.execute("SELECT COUNT(*) FROM entry_line WHERE letter IS NOT NULL"
+                            ).fetchone()[0] > 100
+        classes = {r[0] for r in conn.execute(
+            "SELECT DISTINCT a.class_no FROM entry_line l JOIN account a ON a.id = l.account_id")}
+        assert classes == {1, 2, 4, 5, 6, 7}
+    finally:
+        conn.close()
+
+
+def _png_ok(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, size = 8, b"", (0, 0)
+    kinds = []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, kind
+        kinds.append(kind)
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        if kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    width, height = size
+    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+    return width, height
+
+
+def _pdf_ok(data: bytes) -> None:
+    assert data.startswith(b"%PDF-1.") and data.rstrip().endswith(b"%%EOF")
+    startxref = int(data[data.rindex(b"startxref") + 9:].split()[0])
+    assert data[startxref:startxref + 4] == b"xref"
+    table = data[startxref:].split(b"trailer")[0].split(b"\n")[3:]
+    for number, row in enumerate(r for r in table if r.strip()):
+        offset = int(row.split()[0])
+        assert data[offset:].startswith(f"{number + 1} 0 obj".encode())
+
+
+def test_attachments_are_real_pdf_and_png(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite"
+    _build(path)
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT a.file_name, a.mime_type, a.content, e.id FROM attachment a "
+                        "JOIN entry e ON e.id = a.entry_id").fetchall()
+    conn.close()
+    mimes = [m for _, m, _, _ in rows]
+    assert mimes.count("application/pdf") >= 3 and mimes.count("image/png") >= 3
+    for name, mime, content, _ in rows:
+        if mime == "image/png":
+            assert name.endswith(".png") and _png_ok(content) == (48, 32)
+        else:
+            assert name.endswith(".pdf")
+            _pdf_ok(content)
+
+
+def test_bad_arguments_and_existing_file(tmp_path: Path) -> None:
+    with pytest.raises(BadInput):
+        _build(tmp_path / "x.sqlite", years=0)
+    with pytest.raises(BadInput):
+        _build(tmp_path / "x.sqlite", code="SOC")
+    (tmp_path / "x.sqlite").write_bytes(b"keep")
+    with pytest.raises(DossierExists):
+        _build(tmp_path / "x.sqlite")
+    assert (tmp_path / "x.sqlite").read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.sqlite"]  # no leftovers
+
+
+def test_create_demo_uses_free_numbers_and_distinct_names(home: Path) -> None:
+    Catalog(home).add(Dossier("002", "OLD", "Old SRL", location="002OLD.sqlite"))
+    created = create_demo(home, dossiers=3, years=2, lines=200, seed=1)
+    assert [d.code for d in created] == ["001SOC", "003BRA", "004GAR"]
+    assert len({d.company for d in created}) == 3
+    catalog = Catalog(home)
+    assert [d.number for d in catalog.dossiers()] == ["001", "002", "003", "004"]
+    for d in created:
+        conn = sqlite3.connect(d.path(home))
+        assert conn.execute("SELECT guid FROM dossier_info").fetchone()[0] == d.guid
+        assert conn.execute("SELECT COUNT(*) FROM fiscal_year").fetchone()[0] == 2
+        conn.close()
+    assert len({d.guid for d in created}) == 3
+
+
+def test_cli_demo_json_then_list_and_check(home: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["--json", "demo", "--dossiers", "2", "--years", "3",
+                                 "--lines", "600", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [d["code"] for d in payload["created"]] == ["001SOC", "002BRA"]
+    assert all(500 <= d["lines"] <= 700 and d["years"] == 3 for d in payload["created"])
+    listed = json.loads(runner.invoke(app, ["--json", "list"]).stdout)["dossiers"]
+    assert [d["code"] for d in listed] == ["001SOC", "002BRA"]
+    result = runner.invoke(app, ["check", "002BRA"])
+    assert result.exit_code == 0 and "no problem" in result.stdout
+    result = runner.invoke(app, ["demo", "--dossiers", "0"])
+    assert result.exit_code == 2
+
+
+def test_cli_demo_as_real_subprocess(home: Path) -> None:
+    script = Path(sys.executable).with_name("msde")
+    command = [str(script)] if script.exists() else [
+        sys.executable, "-c", "import sys; from msde_tui.cli import main; sys.exit(main())"]
+    run = subprocess.run(
+        [*command, "--home", str(home), "demo", "--dossiers", "1", "--years", "10",
+         "--lines", "1500"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "001SOC" in run.stdout
+    conn = sqlite3.connect(home / "001SOC.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM fiscal_year").fetchone()[0] == 10
+    assert check_dossier(conn) == []
+    conn.close()

@@ -1,13 +1,22 @@
-"""CLI commands on the dossier list: list, rename, remove, free (and demo, check)."""
+"""CLI commands on the dossier list: list, rename, remove, free, add, demo, check."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import asdict
+from pathlib import Path
 
+import sqlalchemy as sa
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import console, emit, state
+from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.engine import embedded
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.check import Problem, check_dossier
+from msde_tui.engine.demo import create_demo
+from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
 
 
 def register(app: typer.Typer) -> None:
@@ -15,6 +24,9 @@ def register(app: typer.Typer) -> None:
     app.command("rename")(rename)
     app.command("remove")(remove)
     app.command("free")(free_number)
+    app.command("add")(add)
+    app.command("demo")(demo)
+    app.command("check")(check)
 
 
 def list_dossiers(ctx: typer.Context) -> None:
@@ -68,3 +80,163 @@ def free_number(ctx: typer.Context) -> None:
     st = state(ctx)
     number = st.catalog().first_free_number()
     emit(st, {"number": number}, number)
+
+
+def add(
+    ctx: typer.Context,
+    number: str = typer.Option(None, "--number", help="Dossier number (default: the first free one)."),
+    short: str = typer.Option(..., "--short", help="Short name, e.g. SOC."),
+    company: str = typer.Option(..., "--company", help="Company name shown in the list."),
+    file: str = typer.Option(None, "--file", help="An embedded dossier file in the data directory."),
+    profile: str = typer.Option(None, "--profile", help="SQL Server connection profile."),
+    database: str = typer.Option(None, "--database", help="SQL Server database name."),
+) -> None:
+    """Put an existing dossier in the list: an embedded file (--file) or a SQL Server database."""
+    st = state(ctx)
+    catalog = st.catalog()
+    if bool(file) == bool(profile or database) or (not file and not (profile and database)):
+        raise BadInput(
+            "Give either --file, or both --profile and --database.",
+            "e.g. msde add --short SOC --company 'Soc SRL' --file 001SOC.sqlite",
+        )
+    if not company.strip():
+        raise BadInput("The company name cannot be empty.")
+    number = number or catalog.first_free_number()
+    if file:
+        location, guid = _embedded_file(st, file), None
+        conn = embedded.connect(st.home / location, readonly=True)
+        try:
+            guid = embedded.dossier_guid(conn)
+        finally:
+            conn.close()
+        twin = next((d for d in catalog.dossiers() if guid and d.guid == guid), None)
+        if twin is not None:
+            raise DossierExists(
+                f"{location} holds the same dossier (GUID {guid}) as {twin.code}.",
+                "To bring in a copy of a listed dossier, use msde restore or msde import.",
+            )
+        record = Dossier(number=number, short=short, company=company.strip(),
+                         location=location, guid=guid)
+    else:
+        from msde_tui.engine.mssql import profiles
+
+        profiles.get(profile, st.home)  # refuses an unknown profile
+        name = database.strip()
+        if not name or len(name) > 128:
+            raise BadInput(f"'{database}' is not a database name.", "Use 1 to 128 characters.")
+        record = Dossier(number=number, short=short, company=company.strip(), backend="mssql",
+                         location=name, profile=profile)
+    added = catalog.add(record)
+    where = added.location if added.is_embedded else f"{added.profile}:{added.location}"
+    emit(st, {"added": asdict(added) | {"code": added.code}},
+         f"{added.code} ({added.company}) added: {where}")
+
+
+def _embedded_file(st: State, raw: str) -> str:
+    """The file name of ``raw`` inside the data directory, or BadInput."""
+    home = st.home.resolve()
+    path = Path(raw)
+    path = (home / path) if not path.is_absolute() and path.parent == Path(".") else path
+    path = path.resolve()
+    if path.parent != home:
+        raise BadInput(
+            f"{raw} is not in the data directory {home}.",
+            "Copy the file into the data directory first (or restore/import it with msde).",
+        )
+    if not path.is_file():
+        raise BadInput(f"There is no file {path.name} in {home}.", "Check the file name.")
+    with path.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            raise BadInput(f"{path.name} is not an embedded dossier (not a SQLite file).")
+    return path.name
+
+
+def demo(
+    ctx: typer.Context,
+    dossiers: int = typer.Option(3, "--dossiers", min=1, max=999, help="How many dossiers."),
+    years: int = typer.Option(10, "--years", min=1, max=100, help="Fiscal years per dossier."),
+    lines: int = typer.Option(3000, "--lines", min=0, help="Entry lines per dossier (about)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same data."),
+) -> None:
+    """Create demo dossiers (Belgian chart, journals, VAT, openings) in the data directory."""
+    st = state(ctx)
+    started = time.perf_counter()
+    created = create_demo(st.home, dossiers=dossiers, years=years, lines=lines, seed=seed)
+    seconds = time.perf_counter() - started
+    report = []
+    for d in created:
+        conn = embedded.connect(d.path(st.home), readonly=True)
+        try:
+            count = int(conn.execute("SELECT COUNT(*) FROM entry_line").fetchone()[0])
+        finally:
+            conn.close()
+        report.append(asdict(d) | {"code": d.code, "years": years, "lines": count})
+    total = sum(r["lines"] for r in report)
+    rate = int(total / seconds) if seconds > 0 else 0
+    if st.json:
+        emit(st, {"created": report, "seconds": round(seconds, 3), "lines_per_second": rate})
+        return
+    for r in report:
+        console.print(f"{r['code']}  {r['company']}  {r['years']} fiscal years, "
+                      f"{r['lines']:,} lines  -> {r['location']}", highlight=False, markup=False)
+    console.print(f"{len(report)} demo dossier(s) created in {st.home} "
+                  f"({total:,} lines in {seconds:.1f} s, {rate:,} lines/s).",
+                  highlight=False, markup=False)
+
+
+def check(
+    ctx: typer.Context,
+    dossier: str = typer.Argument(..., help="Number (001) or code (001SOC)."),
+) -> None:
+    """List the integrity problems of a dossier (exit 0 healthy, 1 problems found)."""
+    st = state(ctx)
+    record = st.catalog().get(dossier)
+    problems = _check(st, record)
+    if problems:
+        set_exit(1)
+    if st.json:
+        emit(st, {"dossier": record.code, "healthy": not problems,
+                  "problems": [asdict(p) for p in problems]})
+        return
+    if not problems:
+        console.print(f"{record.code}: no problem found.", highlight=False, markup=False)
+        return
+    console.print(f"{record.code}: {len(problems)} problem(s):", highlight=False, markup=False)
+    for p in problems:
+        console.print(f"  [{p.kind}] {p.message}", highlight=False, markup=False)
+
+
+def _check(st: State, record: Dossier) -> list[Problem]:
+    if record.is_embedded:
+        conn = embedded.connect(record.path(st.home), readonly=True)
+        try:
+            return check_dossier(conn)
+        except sqlite3.DatabaseError as exc:
+            raise DossierDamaged(
+                f"{record.code} cannot be checked: {exc}.",
+                "It is not an accounting dossier or its file is damaged; restore a backup.",
+            ) from exc
+        finally:
+            conn.close()
+    from msde_tui.cli.server import ask_password
+    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.pack import mssql_engine
+
+    if not record.profile:
+        raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
+    password = ask_password(profiles.get(record.profile, st.home))
+    engine = mssql_engine(record.profile, record.location, st.home, password)
+    try:
+        return check_dossier(engine)
+    except sa.exc.OperationalError as exc:
+        raise ConnectionFailed(
+            f"Cannot check {record.location} on {record.profile}: {str(exc).splitlines()[0]}",
+            "Check the server, the profile and the password.",
+        ) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise DossierDamaged(
+            f"{record.code} cannot be checked: {str(exc).splitlines()[0]}",
+            "It is not an accounting dossier or a table is damaged.",
+        ) from exc
+    finally:
+        engine.dispose()
