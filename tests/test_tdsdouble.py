@@ -63,9 +63,12 @@ def test_wrong_password_is_18456(tds_server: TdsServer) -> None:
             password="wrong",
             login_timeout=5,
         )
-    number, text = err.value.args[0]  # pymssql wraps (number, text) on connect
+    number, _text = err.value.args[0]  # pymssql wraps (number, text) on connect
     assert number == 18456
-    assert b"Login failed for user 'sa'." in text
+    # pymssql keeps login messages in process-wide state, so check the text with pytds
+    with pytest.raises(pytds.OperationalError) as login_err:
+        pytds.connect(dsn=tds_server.host, port=tds_server.port, user="sa", password="wrong")
+    assert "Login failed for user 'sa'." in str(login_err.value)
 
 
 def test_unknown_database_at_login_fails(tds_server: TdsServer) -> None:
@@ -424,3 +427,65 @@ def test_kill_stops_a_running_backup_and_leaves_no_file(tds_server: TdsServer) -
     assert errors, "the killed BACKUP must fail"
     assert not bak.exists()
     conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The server's disk, catalog queries
+
+
+def test_filesystem_procedures_see_the_server_disk(tds_server: TdsServer) -> None:
+    folder = tds_server.backup_dir
+    (folder / "a.bak").write_bytes(b"x" * 10)
+    (folder / "sub").mkdir()
+    with tds_server.connect() as conn:
+        cur = conn.cursor()
+        cur.execute(f"EXEC master.dbo.xp_fileexist N'{folder}/a.bak'")
+        assert cur.fetchall() == [(1, 0, 1)]
+        cur.execute(f"EXEC master.dbo.xp_fileexist N'{folder}'")
+        assert cur.fetchall() == [(0, 1, 1)]
+        cur.execute(f"EXEC master.sys.xp_dirtree N'{folder}', 1, 1")
+        assert cur.fetchall() == [("a.bak", 1, 1), ("sub", 1, 0)]
+        cur.execute(
+            "SELECT file_or_directory_name, is_directory, size_in_bytes "
+            f"FROM sys.dm_os_enumerate_filesystem(N'{folder}', N'*') ORDER BY file_or_directory_name"
+        )
+        assert cur.fetchall() == [("a.bak", False, 10), ("sub", True, 0)]
+        _run(conn, f"EXEC master.dbo.xp_create_subdir N'{folder}/new/deeper'")
+        assert (folder / "new" / "deeper").is_dir()
+        cur.execute("EXEC master.sys.xp_fixeddrives")
+        ((drive, free_mb),) = cur.fetchall()
+        assert drive.startswith("/") and free_mb > 0
+        cur.execute(
+            "SELECT DISTINCT vs.volume_mount_point, vs.available_bytes FROM sys.master_files AS f "
+            "CROSS APPLY sys.dm_os_volume_stats(f.database_id, f.file_id) AS vs"
+        )
+        ((mount, free),) = cur.fetchall()
+        assert mount == drive and free > 0
+    tds_server.deny(folder)
+    with tds_server.connect() as conn:
+        number, _ = _error(conn, f"EXEC master.dbo.xp_create_subdir N'{folder}/refused'")
+    assert number == 22048 and not (folder / "refused").exists()
+
+
+def test_catalog_queries_describe_user_tables(tds_server: TdsServer) -> None:
+    tds_server.create_database("D")
+    with tds_server.connect(database="D") as conn:
+        cur = conn.cursor()
+        cur.execute(
+            "CREATE TABLE [Entries] (id INT NOT NULL, label NVARCHAR(40), amount DECIMAL(15,2))"
+        )
+        cur.execute(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE "
+            "FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = N'Entries' ORDER BY ORDINAL_POSITION"
+        )
+        assert cur.fetchall() == [
+            ("Entries", "id", "int", None, "NO"),
+            ("Entries", "label", "nvarchar", 40, "YES"),
+            ("Entries", "amount", "decimal", None, "YES"),
+        ]
+        cur.execute("SELECT t.name FROM sys.tables AS t ORDER BY t.name")
+        assert cur.fetchall() == [("Entries",)]
+        cur.execute("SELECT TOP 1 name FROM sys.databases ORDER BY database_id DESC")
+        assert cur.fetchall() == [("D",)]
+        cur.execute("SELECT DB_NAME() AS db, DB_ID(N'D') AS id, @@TRANCOUNT AS tc")
+        assert cur.fetchall() == [("D", 5, 0)]

@@ -222,6 +222,14 @@ MEDIAFAMILY_COLUMNS: Columns = [
     ("physical_device_name", "NVARCHAR(260)"),
     ("device_type", "TINYINT"),
 ]
+SERVICES_COLUMNS: Columns = [
+    ("servicename", "NVARCHAR(256)"),
+    ("startup_type_desc", "NVARCHAR(256)"),
+    ("status_desc", "NVARCHAR(256)"),
+    ("process_id", "INT"),
+    ("service_account", "NVARCHAR(256)"),
+    ("filename", "NVARCHAR(256)"),
+]
 SCHEMAS_COLUMNS: Columns = [
     ("name", "NVARCHAR(128)"),
     ("schema_id", "INT"),
@@ -290,6 +298,20 @@ class Resolver:
             return None
         columns, rows = builder(self.session, call or [])
         return self._materialise(view, columns, rows)
+
+    def apply(self, parts: list[str]) -> tuple[str, list[str]] | None:
+        """A table-valued function joined with CROSS/OUTER APPLY: (table, parameter columns)."""
+        view = ".".join(p.lower() for p in parts[-2:])
+        if view == "sys.dm_os_volume_stats":
+            rows = []
+            for db in self.session.instance.databases.values():
+                rows += filesystem.volume_stats(self.session.instance, db.database_id, 1)
+                rows += filesystem.volume_stats(self.session.instance, db.database_id, 2)
+            return self._materialise(view, filesystem.VOLUME_COLUMNS, rows), [
+                "database_id",
+                "file_id",
+            ]
+        return None
 
     def _attach(self, db: Database) -> str:
         """Attach another database's file to this connection; returns its schema name."""
@@ -469,6 +491,23 @@ def v_schemas(session: Session, args: list[object]) -> tuple[Columns, list[tuple
     return SCHEMAS_COLUMNS, [("dbo", 1, 1), ("sys", 4, 4), ("INFORMATION_SCHEMA", 3, 3)]
 
 
+def v_server_services(
+    session: Session, args: list[object]
+) -> tuple[Columns, list[tuple[object, ...]]]:
+    account = session.instance.facts.service_account
+    return SERVICES_COLUMNS, [
+        ("SQL Server (MSSQLSERVER)", "Automatic", "Running", 1, account, "/opt/mssql/bin/sqlservr"),
+        (
+            "SQL Server Agent (MSSQLSERVER)",
+            "Manual",
+            "Stopped",
+            None,
+            account,
+            "/opt/mssql/bin/sqlagent",
+        ),
+    ]
+
+
 def v_requests(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
     inst = session.instance
     with inst.lock:
@@ -526,6 +565,7 @@ VIEWS = {
     "information_schema.tables": v_is_tables,
     "information_schema.columns": v_is_columns,
     "sys.dm_exec_requests": v_requests,
+    "sys.dm_server_services": v_server_services,
     "dbo.backupset": v_backupset,
     "dbo.backupmediafamily": v_mediafamily,
     "sys.dm_os_enumerate_filesystem": tvf_enumerate,

@@ -39,6 +39,7 @@ class Facts:
     server_name: str = "TDSDOUBLE"
     machine_name: str = "tdsdouble"
     collation: str = "SQL_Latin1_General_CP1_CI_AS"
+    service_account: str | None = None  # sys.dm_server_services.service_account (NULL if None)
 
     @property
     def parts(self) -> tuple[int, int, int]:
@@ -139,7 +140,10 @@ class Instance:
 
     def _materialise(self, db: Database) -> None:
         if not db.data_path.exists():
-            sqlite3.connect(db.data_path).close()
+            conn = sqlite3.connect(db.data_path)
+            conn.execute("PRAGMA page_size = 8192")  # SQL Server's page size
+            conn.execute("PRAGMA user_version = 1")  # writes the header: a non-empty file
+            conn.close()
         if not db.log_path.exists():
             db.log_path.write_bytes(LOG_STUB)
 

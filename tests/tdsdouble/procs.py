@@ -60,11 +60,22 @@ def _create_subdir(session: Session, args: Args, resp: Response) -> int:
     return 0
 
 
+def _instance_regread(session: Session, args: Args, resp: Response) -> int:
+    """Only the value the engine reads on servers older than 2019: BackupDirectory."""
+    value = str(args[2]) if len(args) > 2 else ""
+    data = str(session.instance.backup_dir) if value.lower() == "backupdirectory" else None
+    columns = [t.Column("Value", t.nvarchar(256)), t.Column("Data", t.nvarchar(4000))]
+    n = resp.result(columns, [(value, data)] if data is not None else [])
+    resp.done(t.DONE_MORE, n, token=t.DONEINPROC)
+    return 0
+
+
 PROCEDURES: dict[str, Callable[[Session, Args, Response], int]] = {
     "xp_fileexist": _fileexist,
     "xp_dirtree": _dirtree,
     "xp_fixeddrives": _fixeddrives,
     "xp_create_subdir": _create_subdir,
+    "xp_instance_regread": _instance_regread,
 }
 
 

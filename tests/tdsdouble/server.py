@@ -90,8 +90,15 @@ class TdsServer:
         edition: str | None = None,
         server_name: str | None = None,
         size_limit_mb: int | None = None,
+        service_account: str | None = None,
     ) -> None:
-        """Change what the server reports: ``edition`` is express/standard/enterprise/developer."""
+        """Change what the server reports (only the arguments given).
+
+        ``edition``: express / standard / enterprise / developer. ``size_limit_mb``: largest
+        database RESTORE accepts (1827 beyond it); no limit until set (``instance.size_limit_mb = None``
+        removes it again).
+        ``service_account``: what sys.dm_server_services reports (NULL until set).
+        """
         facts = self.instance.facts
         if version is not None:
             facts.version = version
@@ -99,7 +106,10 @@ class TdsServer:
             facts.edition, facts.engine_edition = EDITIONS[edition.lower()]
         if server_name is not None:
             facts.server_name = server_name
-        self.instance.size_limit_mb = size_limit_mb
+        if size_limit_mb is not None:
+            self.instance.size_limit_mb = size_limit_mb
+        if service_account is not None:
+            facts.service_account = service_account
 
     def deny(self, directory: Path | str) -> None:
         """The service account may not write in ``directory`` (nor below it): OS error 5."""
@@ -227,6 +237,7 @@ class TdsServer:
             resp.messages([msg(18456, login.user)])
             resp.done(t.DONE_ERROR)
             resp.finish()
+            _linger(channel)
             return None
         session = Session(inst, channel.spid, login.user, tds_version)
         database = login.database or "master"
@@ -235,6 +246,7 @@ class TdsServer:
             resp.messages([msg(4060, database), msg(18456, login.user)])
             resp.done(t.DONE_ERROR)
             resp.finish()
+            _linger(channel)
             return None
         session.use(db)
         channel.packet_size = min(max(login.packet_size or 4096, 512), 32767)
@@ -282,3 +294,13 @@ class TdsServer:
             resp.messages([msg(102, "RPC")])
             resp.done(t.DONE_ERROR)
         resp.finish()
+
+
+def _linger(channel: wire.Channel, seconds: float = 2.0) -> None:
+    """After a failed login, let the client read the error and hang up first."""
+    channel.sock.settimeout(seconds)
+    try:
+        while channel.sock.recv(4096):
+            pass
+    except OSError:
+        pass

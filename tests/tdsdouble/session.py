@@ -333,6 +333,7 @@ class Session:
             functions=catalog.functions(self),
             variables=catalog.variables(self),
             objects=resolver,
+            applies=resolver.apply,
         )
         try:
             cursor = conn.execute(sql)

@@ -281,6 +281,55 @@ Resolver = Callable[[list[str], list[object] | None], str | None]
 
 Function = Callable[[list[object]], object]
 
+Applier = Callable[[list[str]], tuple[str, list[str]] | None]
+"""(dotted table-valued function name) -> (table SQL, its parameter columns), or None."""
+
+
+def _apply(
+    toks: list[Tok], i: int, applies: Applier, again: Callable[[list[Tok]], str], *, outer: bool
+) -> tuple[str, int] | None:
+    """``name(args) [AS] alias`` at ``i`` after CROSS/OUTER APPLY: (JOIN SQL, next index)."""
+    parts: list[str] = []
+    while i < len(toks) and toks[i].name is not None:
+        parts.append(toks[i].name or "")
+        i += 1
+        if i < len(toks) and toks[i].text == ".":
+            i += 1
+    if i >= len(toks) or toks[i].text != "(":
+        return None
+    args: list[list[Tok]] = [[]]
+    depth = 0
+    i += 1
+    while i < len(toks):
+        tok = toks[i]
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif tok.text == "," and depth == 0:
+            args.append([])
+            i += 1
+            continue
+        args[-1].append(tok)
+        i += 1
+    i += 1
+    if i < len(toks) and toks[i].is_word("AS"):
+        i += 1
+    if i >= len(toks) or toks[i].name is None:
+        return None
+    alias = quote_sqlite(toks[i].name or "")
+    target = applies(parts)
+    if target is None:
+        return None
+    table, params = target
+    conditions = [
+        f"{alias}.{quote_sqlite(p)} = ({again(a)})" for p, a in zip(params, args, strict=False) if a
+    ]
+    join = "LEFT JOIN" if outer else "JOIN"
+    return f"{join} {table} AS {alias} ON " + (" AND ".join(conditions) or "1"), i + 1
+
 
 def _number(text: str) -> int | float:
     if text[:2].lower() == "0x":
@@ -334,6 +383,7 @@ def to_sqlite(
     functions: dict[str, Function],
     variables: dict[str, object],
     objects: Resolver,
+    applies: Applier | None = None,
 ) -> str:
     """Rewrite one T-SQL statement for SQLite.
 
@@ -343,8 +393,16 @@ def to_sqlite(
     - multi-part names go through ``objects`` (catalog views, table-valued functions,
       ``dbo.`` prefixes);
     - ``SELECT TOP n ...`` becomes ``SELECT ... LIMIT n``; ``(MAX)`` sizes and
-      ``IDENTITY(s, i)`` are dropped; ``ISNULL``/``LEN``/``GETDATE`` are mapped.
+      ``IDENTITY(s, i)`` are dropped; ``ISNULL``/``LEN``/``GETDATE`` are mapped;
+    - ``CROSS|OUTER APPLY tvf(a, b) AS x`` over a table-valued function known to ``applies``
+      becomes ``[LEFT] JOIN <table> AS x ON x.p1 = (a) AND x.p2 = (b)``.
     """
+
+    def again(part: list[Tok]) -> str:
+        return to_sqlite(
+            part, functions=functions, variables=variables, objects=objects, applies=applies
+        )
+
     out: list[str] = []
     limit: str | None = None
     i = 0
@@ -352,6 +410,13 @@ def to_sqlite(
     while i < n:
         tok = toks[i]
         nxt = toks[i + 1] if i + 1 < n else None
+        if tok.is_word("CROSS", "OUTER") and nxt is not None and nxt.is_word("APPLY") and applies:
+            joined = _apply(toks, i + 2, applies, again, outer=tok.value == "OUTER")
+            if joined is None:
+                raise SqlError(msg(102, "APPLY"))
+            sql_text, i = joined
+            out.append(sql_text)
+            continue
         if tok.kind == "var" and tok.value.startswith("@@"):
             key = tok.text.upper()
             if key not in variables:
