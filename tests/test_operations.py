@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import demo, operations
+from msde_tui.engine import auditlog, demo, operations
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.embedded_backend import EmbeddedBackend
 from msde_tui.engine.events import DossierResult, Event, Progress, Started
@@ -76,6 +76,9 @@ async def test_twenty_dossiers_concurrency_three_one_fails(home: Path, tmp_path:
             running -= 1
     assert peak == 3
     assert len(list(out.glob("*.sqlite.bak"))) == 19 and len(list(out.glob("*.json"))) == 19
+    logged = auditlog.read(home)[-1]
+    assert logged["operation"] == "backup" and logged["result"] == "partial"
+    assert len(logged["dossiers"]) == 20 and "007D7" in logged["message"]
 
 
 async def test_an_unexpected_exception_fails_only_its_dossier(

@@ -1,9 +1,322 @@
-"""CLI commands: backup (placeholder until its issue lands)."""
+"""CLI commands: ``msde backup``, ``msde verify``, ``msde restore`` (SPEC sections 5.1, 5.2, 7).
+
+Human output: on a terminal a Rich progress display redrawn a few times a second; otherwise
+plain lines (one per step and one per result). ``--json`` prints one document at the end with
+a result per dossier. Exit code 1 when any dossier failed; 2 for bad usage found before
+anything ran (unknown dossier, missing directory, number taken without --replace).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.engine import events as ev
+from msde_tui.engine import naming, operations
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
+from msde_tui.engine.plans import (
+    BackupOptions,
+    BackupPlan,
+    Connection,
+    RestoreItem,
+    RestorePlan,
+    VerifyPlan,
+)
+from msde_tui.engine.proof import read_proof
+
+REFRESH_PER_SECOND = 4
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("backup")(backup_command)
+    app.command("verify")(verify_command)
+    app.command("restore")(restore_command)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def backup_command(
+    ctx: typer.Context,
+    dossiers: Annotated[list[str], typer.Argument(help="Dossier numbers (001) or codes (001SOC).")],
+    directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Dossiers backed up at once.")] = 2,
+) -> None:
+    """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
+    st = state(ctx)
+    catalog = st.catalog()
+    chosen: dict[str, Dossier] = {}
+    for ref in dossiers:
+        dossier = catalog.get(ref)
+        chosen.setdefault(dossier.number, dossier)
+    groups: dict[str | None, list[Dossier]] = {}
+    for dossier in chosen.values():
+        groups.setdefault(None if dossier.is_embedded else dossier.profile or "", []).append(dossier)
+    if None in groups:
+        local = Path(directory).expanduser()
+        if not local.is_dir():
+            raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
+    options = BackupOptions(verify=verify)
+    streams: list[AsyncIterator[ev.Event]] = []
+    for profile, members in groups.items():
+        connection = Connection() if profile is None else _server_connection(st, profile)
+        plan = BackupPlan(connection, tuple(members), directory, options, concurrency=concurrency)
+        streams.append(operations.run_backup(plan, home=st.home))
+    results = run_and_show(st, "backup", streams, total=len(chosen))
+    finish(st, "backup", results)
+
+
+def verify_command(
+    ctx: typer.Context,
+    files: Annotated[list[str], typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")],
+    server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Files verified at once.")] = 2,
+) -> None:
+    """Verify backups: re-read and compare with the proof, integrity check, identity."""
+    st = state(ctx)
+    connection = Connection() if server is None else _server_connection(st, server)
+    plan = VerifyPlan(connection, tuple(files), concurrency=concurrency)
+    results = run_and_show(st, "verify", [operations.run_verify(plan, home=st.home)], total=len(files))
+    finish(st, "verify", results)
+
+
+def restore_command(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="The backup to restore (a server path with --server).")],
+    number: Annotated[str, typer.Option("--number", help="Dossier number to restore as, e.g. 001.")],
+    short: Annotated[str | None, typer.Option("--short", help="Short name (default: the backup's).")] = None,
+    company: Annotated[str | None, typer.Option("--company", help="Company name (default: the backup's).")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite that dossier (after a verified safety copy).")] = False,
+    server: Annotated[str | None, typer.Option("--server", help="Connection profile of the SQL Server to restore on.")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="SQL Server: where the data files go (default: the instance's).")] = None,
+    log_dir: Annotated[str | None, typer.Option("--log-dir", help="SQL Server: where the log file goes.")] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="SQL Server: RESTORE VERIFYONLY first (embedded backups are always verified).")] = True,
+) -> None:
+    """Restore a backup as dossier NUMBER; never over an existing one without --replace."""
+    st = state(ctx)
+    number = naming.check_number(number)
+    catalog = st.catalog()
+    taken = catalog.find(number)
+    if taken is not None and not replace:
+        raise DossierExists(
+            f"Number {number} is already taken by {taken.code} ({taken.company}).",
+            f"Choose another number: the first free is {catalog.first_free_number()}; "
+            "or add --replace to overwrite it after a safety copy.",
+        )
+    if short is not None:
+        short = naming.check_short(short)
+    connection = Connection()
+    if server is not None:
+        connection = _server_connection(st, server)
+        if short is None and operations.file_kind(file, connection) == "server":
+            short = _short_from_server_name(file)
+    elif not Path(file).expanduser().is_file():
+        raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
+    if short is None and operations.file_kind(file, connection) == "embedded":
+        short = _short_from_proof(Path(file).expanduser())
+    item = RestoreItem(
+        source=file,
+        number=number,
+        short=short or "",
+        company=company or "",
+        replace=replace,
+        data_dir=data_dir,
+        log_dir=log_dir,
+    )
+    plan = RestorePlan(connection, (item,), verify_first=verify)
+    results = run_and_show(st, "restore", [operations.run_restore(plan, home=st.home)], total=1)
+    finish(st, "restore", results)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _server_connection(st: State, profile_name: str) -> Connection:
+    """The connection of a saved profile; the password from MSDE_PASSWORD or a hidden prompt."""
+    if not profile_name:
+        raise BadInput(
+            "A SQL Server dossier has no connection profile in the dossier list.",
+            "Add a profile with 'msde server add' and set it on the dossier.",
+        )
+    from msde_tui.cli.server import ask_password  # late: loads the SQL Server drivers
+    from msde_tui.engine.mssql import profiles
+
+    profile = profiles.get(profile_name, st.home)
+    return profile.connection(ask_password(profile))
+
+
+def _short_from_proof(file: Path) -> str | None:
+    """The short name recorded in an embedded backup's proof (None: the restore will explain)."""
+    try:
+        return naming.parse_code(read_proof(file).code).short
+    except MsdeError:
+        return None
+
+
+def _short_from_server_name(file: str) -> str:
+    stem = operations.label_of(file).split("_")[0].split(".")[0]
+    parsed = naming.parse_database_name(stem)
+    if parsed is None:
+        raise BadInput(
+            f"Cannot tell the dossier's short name from {operations.label_of(file)}.",
+            "Give it with --short.",
+        )
+    return parsed.short
+
+
+def finish(st: State, operation: str, results: list[ev.DossierResult]) -> None:
+    """Print the JSON document or the summary line; set the exit code."""
+    ok, failed = operations.summarize(results)
+    if st.json:
+        emit(st, {
+            "operation": operation,
+            "ok": ok,
+            "failed": failed,
+            "results": [asdict(r) for r in results],
+        })
+    else:
+        console.print(f"{ok} done, {failed} failed.", highlight=False, markup=False)
+    if failed:
+        set_exit(1)
+
+
+def run_and_show(
+    st: State, operation: str, streams: list[AsyncIterator[ev.Event]], *, total: int
+) -> list[ev.DossierResult]:
+    """Run the streams one after the other, showing progress; the results in order."""
+    if st.json:
+        display: _Display = _Display()
+    elif console.is_terminal:
+        display = _LiveDisplay(console, operation, total)
+    else:
+        display = _LineDisplay(console)
+
+    async def run() -> list[ev.DossierResult]:
+        results: list[ev.DossierResult] = []
+        with display:
+            for stream in streams:
+                async for event in stream:
+                    display.show(event)
+                    if isinstance(event, ev.DossierResult):
+                        results.append(event)
+        return results
+
+    return asyncio.run(run())
+
+
+def result_line(result: ev.DossierResult) -> str:
+    if result.ok:
+        mark = "OK  " if result.verified else "DONE"
+        return f"{mark} {result.dossier}: {result.message} ({result.seconds:.1f} s)"
+    text = f"FAIL {result.dossier}: {result.message}"
+    return f"{text}\n     What to do: {result.hint}" if result.hint else text
+
+
+class _Display:
+    """No output while running (``--json``)."""
+
+    def __enter__(self) -> _Display:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def show(self, event: ev.Event) -> None:
+        return None
+
+
+class _LineDisplay(_Display):
+    """Plain lines for logs and pipes: steps, warnings and results (no progress spam)."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+
+    def _print(self, text: str) -> None:
+        self.out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    def show(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Step):
+            detail = f" ({event.detail})" if event.detail else ""
+            self._print(f"     {event.dossier}: {event.step}{detail}")
+        elif isinstance(event, ev.ServerMessage) and (event.severity or 0) > 10:
+            self._print(f"     {event.dossier}: server says: {event.text}")
+        elif isinstance(event, ev.DossierResult):
+            self._print(result_line(event))
+
+
+class _LiveDisplay(_Display):
+    """A Rich progress display: one bar per running dossier and an overall count.
+
+    Events only change the bars' state; Rich redraws ``REFRESH_PER_SECOND`` times a second.
+    """
+
+    def __init__(self, out: Console, operation: str, total: int) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            TextColumn("{task.fields[detail]}", markup=False),
+            TimeElapsedColumn(),
+            console=out,
+            auto_refresh=True,
+            refresh_per_second=REFRESH_PER_SECOND,
+            transient=True,
+        )
+        self.operation, self.total, self.done = operation.capitalize(), total, 0
+        self.overall = self.progress.add_task(self._title(), total=total, detail="")
+        self.tasks: dict[str, TaskID] = {}
+
+    def _title(self) -> str:
+        return f"{self.operation} {self.done}/{self.total}"
+
+    def __enter__(self) -> _LiveDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def show(self, event: ev.Event) -> None:
+        task = self.tasks.get(event.dossier)
+        if isinstance(event, ev.Started):
+            self.tasks[event.dossier] = self.progress.add_task(
+                f"  {event.dossier}", total=100, detail=event.operation)
+        elif task is None:
+            return
+        elif isinstance(event, ev.Step):
+            self.progress.update(task, completed=0, detail=event.step)
+        elif isinstance(event, ev.Progress):
+            self.progress.update(task, completed=event.percent or 0, detail=_speed(event))
+        elif isinstance(event, ev.DossierResult):
+            self.progress.remove_task(task)
+            del self.tasks[event.dossier]
+            self.done += 1
+            self.progress.update(self.overall, advance=1, description=self._title())
+            self.progress.console.print(result_line(event), highlight=False, markup=False,
+                                        soft_wrap=True)
+
+
+def _speed(event: ev.Progress) -> str:
+    parts: list[str] = []
+    if event.mb_per_s is not None:
+        parts.append(f"{event.mb_per_s:.1f} MB/s")
+    if event.eta_s is not None and event.eta_s > 0:
+        parts.append(f"ETA {event.eta_s:.0f} s")
+    return " ".join(parts)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from msde_tui.engine import auditlog
 from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.catalog import Dossier
@@ -104,8 +105,10 @@ async def run_backup(plan: BackupPlan, *, home: Path) -> AsyncIterator[Event]:
 
         return _Job(dossier.code, "backup", steps, make)
 
+    options = {"directory": plan.directory, "verify": plan.options.verify, **_where(plan.connection)}
     try:
-        async for event in _run_jobs([job(d) for d in plan.dossiers], plan.concurrency):
+        async for event in _audited(home, "backup", options, [job(d) for d in plan.dossiers],
+                                    plan.concurrency):
             yield event
     finally:
         await backends.close()
@@ -127,7 +130,8 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
         return _Job(label_of(file), "verify", ("verify",), make)
 
     try:
-        async for event in _run_jobs([job(f) for f in plan.files], plan.concurrency):
+        async for event in _audited(home, "verify", _where(plan.connection),
+                                    [job(f) for f in plan.files], plan.concurrency):
             yield event
     finally:
         await backends.close()
@@ -159,8 +163,14 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
         label = f"{item.number}{item.short}" or label_of(item.source)
         return _Job(label, "restore", steps, make)
 
+    options = {
+        "sources": [i.source for i in plan.items],
+        "replace": [i.replace for i in plan.items],
+        **_where(plan.connection),
+    }
     try:
-        async for event in _run_jobs([job(i) for i in plan.items], plan.concurrency):
+        async for event in _audited(home, "restore", options, [job(i) for i in plan.items],
+                                    plan.concurrency):
             yield event
     finally:
         await backends.close()
@@ -211,6 +221,41 @@ def file_kind(file: str, connection: Connection) -> str:
 
 
 # --------------------------------------------------------------------------- running many
+
+
+def _where(connection: Connection) -> dict[str, object]:
+    if connection.is_embedded:
+        return {"backend": "embedded"}
+    return {"backend": "mssql", "profile": connection.profile, "host": connection.host,
+            "user": connection.user}
+
+
+async def _audited(
+    home: Path, operation: str, options: dict[str, object], jobs: list[_Job], concurrency: int
+) -> AsyncIterator[Event]:
+    """``_run_jobs`` plus one audit-log line for the run (who, when, what, result, files)."""
+    record = auditlog.Record(operation=operation, dossiers=[j.label for j in jobs], options=options)
+    started = time.time()
+    results: list[DossierResult] = []
+    finished = False
+    try:
+        async for event in _run_jobs(jobs, concurrency):
+            if isinstance(event, DossierResult):
+                results.append(event)
+            yield event
+        finished = True
+    finally:
+        if jobs:
+            ok, failed = summarize(results)
+            if not finished:
+                record.result = "cancelled"
+            elif failed:
+                record.result = "partial" if ok else "failed"
+            record.message = "; ".join(f"{r.dossier}: {r.message}" for r in results if not r.ok)
+            record.files = [f for r in results if r.ok for f in r.files]
+            with contextlib.suppress(OSError):
+                auditlog.append(Path(home), record, started=started)
+
 
 
 async def _run_jobs(jobs: list[_Job], concurrency: int) -> AsyncIterator[Event]:

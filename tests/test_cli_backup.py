@@ -1,0 +1,120 @@
+"""`msde backup / verify / restore` end to end on embedded dossiers: exit codes, --json, output."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from msde_tui.cli import backup as cli_backup
+from msde_tui.cli import main
+from msde_tui.engine import events as ev
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.demo import create_demo
+
+
+def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def office(home: Path, tmp_path: Path) -> Path:
+    create_demo(home, dossiers=2, years=2, lines=150, seed=5)
+    out = tmp_path / "backups"
+    out.mkdir()
+    return out
+
+
+def test_backup_verify_flip_restore(home: Path, office: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backup", "001", "002BRA", "--dir", str(office), "--verify"]) == 0
+    out = capsys.readouterr().out
+    assert "2 done, 0 failed." in out and out.count("OK   ") == 2
+    backups = sorted(office.glob("*.sqlite.bak"))
+    assert len(backups) == 2 and all(Path(f"{b}.json").exists() for b in backups)
+    first = backups[0]
+    assert first.name.startswith("001SOC_")
+
+    # The dossier changes after its backup ...
+    dossier = home / "001SOC.sqlite"
+    at_backup = dump(dossier)
+    with sqlite3.connect(dossier) as conn:
+        conn.execute("DELETE FROM entry_line WHERE id % 2 = 0")
+    conn.close()
+    # ... a taken number is refused without --replace ...
+    assert main(["restore", str(first), "--number", "001"]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # stderr may be wrapped
+    assert "already taken" in err and "first free is 003" in err and "Traceback" not in err
+    # ... and comes back exactly with --replace.
+    assert main(["--json", "restore", str(first), "--number", "001", "--replace"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] == 1 and doc["results"][0]["dossier"] == "001SOC"
+    assert doc["results"][0]["details"]["safety_copies"]
+    assert dump(dossier) == at_backup
+    assert Catalog(home).get("001").status == "restored"
+
+    # One flipped byte: verify exits 1 with a plain "damaged" message.
+    data = bytearray(backups[1].read_bytes())
+    data[len(data) // 3] ^= 0x04
+    backups[1].write_bytes(bytes(data))
+    assert main(["verify", str(first), str(backups[1])]) == 1
+    out = capsys.readouterr().out
+    assert "damaged" in out and "What to do:" in out and "1 done, 1 failed." in out
+
+
+def test_json_run_with_one_failure_exits_1(home: Path, office: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "002BRA.sqlite").unlink()
+    assert main(["--json", "backup", "001", "002", "--dir", str(office), "--no-verify"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["operation"] == "backup" and (doc["ok"], doc["failed"]) == (1, 1)
+    by = {r["dossier"]: r for r in doc["results"]}
+    assert by["001SOC"]["ok"] and not by["001SOC"]["verified"]
+    assert not by["002BRA"]["ok"] and "missing" in by["002BRA"]["message"]
+
+
+def test_bad_input_exits_2(home: Path, office: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backup", "009", "--dir", str(office)]) == 2
+    assert "No dossier '009'" in capsys.readouterr().err
+    assert main(["backup", "001", "--dir", str(office / "nope")]) == 2
+    assert "does not exist" in " ".join(capsys.readouterr().err.split())
+    assert main(["restore", str(office / "none.sqlite.bak"), "--number", "5"]) == 2
+    assert main(["restore", str(office / "none.sqlite.bak"), "--number", "abc"]) == 2
+    assert main(["verify", str(office / "none.sqlite.bak")]) == 1  # ran, and that file failed
+    assert "does not exist" in " ".join(capsys.readouterr().out.split())
+    assert list(office.iterdir()) == []
+
+
+def test_restore_as_new_number_takes_short_from_proof(
+    home: Path, office: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backup", "002", "--dir", str(office)]) == 0
+    backup = next(office.glob("*.sqlite.bak"))
+    assert main(["restore", str(backup), "--number", "12", "--company", "Copie SA"]) == 0
+    record = Catalog(home).get("012BRA")
+    assert record.company == "Copie SA"
+    assert dump(home / "012BRA.sqlite") == dump(home / "002BRA.sqlite")
+    assert "restored as dossier 012BRA" in capsys.readouterr().out
+
+
+def test_live_display_draws_bars_and_results() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    display = cli_backup._LiveDisplay(console, "backup", total=1)
+    with display:
+        display.show(ev.Started("001SOC", "backup", ("backup",)))
+        display.show(ev.Step("001SOC", "backup"))
+        display.show(ev.Progress("001SOC", percent=50.0, mb_per_s=12.5, eta_s=3.0))
+        assert display.progress.tasks[1].completed == 50.0
+        display.show(ev.DossierResult("001SOC", ok=False, message="Broken.", hint="Fix it."))
+        assert display.tasks == {}
+    text = buffer.getvalue()
+    assert "FAIL 001SOC: Broken." in text and "What to do: Fix it." in text
