@@ -1,0 +1,130 @@
+"""PBF/PTF benchmark against its baselines, side by side in one script.
+
+    .venv/bin/python bench/bench_pack.py [--lines 1000000] [--years 10]
+
+Measures on one demo dossier:
+  export: PBF (msde) vs `sqlite3 DOSSIER .dump | zstd -3`          (time and size)
+  import: PBF import (msde) vs `zstd -dc DUMP | sqlite3 NEW`       (time)
+  PTF:    after changing 1 % of the entry lines (two patterns: the most recent lines, and
+          lines spread at random), PTF size vs the PBF's
+  peak RSS of the msde steps (each run in a child process).
+Prints every ratio; goals from issue 5 are shown beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+STEP = r"""
+import json, resource, sys, time
+from pathlib import Path
+from datetime import datetime
+from msde_tui.engine import pack
+from msde_tui.engine.catalog import Catalog
+home, out, what, arg = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+start = time.perf_counter()
+if what == "export":
+    r = pack.export_package(Catalog(home).get("001"), home, out, partial=arg == "partial",
+                            now=datetime.now())
+    result = {"file": str(r.path), "size": r.size, "kind": r.kind}
+else:
+    d = pack.import_package(Path(arg), home, number="900")
+    result = {"dossier": d.code}
+result["seconds"] = time.perf_counter() - start
+result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
+"""
+
+
+def run_step(home: Path, out: Path, what: str, arg: str) -> dict[str, float | str]:
+    proc = subprocess.run([sys.executable, "-c", STEP, str(home), str(out), what, arg],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def timed_shell(command: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(["bash", "-c", command], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--years", type=int, default=10)
+    args = parser.parse_args()
+    from msde_tui.engine.demo import create_demo
+
+    root = Path(tempfile.mkdtemp(prefix="bench-pack-"))
+    home, out = root / "home", root / "out"
+    home.mkdir()
+    out.mkdir()
+    try:
+        t = time.perf_counter()
+        [dossier] = create_demo(home, dossiers=1, years=args.years, lines=args.lines)
+        print(f"demo dossier: {args.lines:,} lines, built in {time.perf_counter() - t:.1f}s")
+        src = home / dossier.location
+        conn = sqlite3.connect(src)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        total_lines = conn.execute("SELECT COUNT(*) FROM entry_line").fetchone()[0]
+        conn.close()
+        dump = root / "dump.sql.zst"
+        base_export = timed_shell(f"sqlite3 '{src}' .dump | zstd -q -3 -o '{dump}'")
+        base_size = dump.stat().st_size
+        pbf = run_step(home, out, "export", "full")
+        restored = root / "restored.sqlite"
+        base_import = timed_shell(f"zstd -dc '{dump}' | sqlite3 '{restored}'")
+        imp = run_step(home, out, "import", str(pbf["file"]))
+
+        rows = []
+
+        def ratio(name: str, mine: float, base: float, goal: str) -> None:
+            rows.append((name, mine, base, mine / base if base else float("nan"), goal))
+
+        ratio("export time (s)", float(pbf["seconds"]), base_export, "<= 0.8")
+        ratio("export size (MB)", int(pbf["size"]) / 1e6, base_size / 1e6, "<= 0.6")
+        ratio("import time (s)", float(imp["seconds"]), base_import, "<= 0.5")
+
+        changed = max(1, total_lines // 100)
+        conn = sqlite3.connect(src)
+        conn.execute(
+            "UPDATE entry_line SET label = COALESCE(label, '') || ' (corrigé)' WHERE id IN "
+            "(SELECT id FROM entry_line ORDER BY id DESC LIMIT ?)", (changed,))
+        conn.commit()
+        conn.close()
+        ptf_recent = run_step(home, out, "export", "partial")
+        ids = random.Random(1).sample(range(1, total_lines + 1), changed)
+        conn = sqlite3.connect(src)
+        conn.executemany("UPDATE entry_line SET label = COALESCE(label, '') || ' (r)' WHERE id = ?",
+                         [(i,) for i in ids])
+        conn.commit()
+        conn.close()
+        ptf_random = run_step(home, out, "export", "partial")
+        ratio("PTF size, 1 % most recent lines (MB)", int(ptf_recent["size"]) / 1e6, int(pbf["size"]) / 1e6, "<= 0.05")
+        ratio("PTF size, 1 % random lines (MB)", int(ptf_random["size"]) / 1e6, int(pbf["size"]) / 1e6, "<= 0.05")
+        ratio("PTF time, 1 % random (s) vs PBF", float(ptf_random["seconds"]), float(pbf["seconds"]), "-")
+        rss = max(float(s["rss_mb"]) for s in (pbf, imp, ptf_recent, ptf_random))
+
+        print(f"\n{datetime.now():%Y-%m-%d %H:%M}, {total_lines:,} entry lines, python {sys.version.split()[0]}")
+        print(f"{'measure':40} {'msde':>10} {'baseline':>10} {'ratio':>7}  goal")
+        for name, mine, base, r, goal in rows:
+            print(f"{name:40} {mine:10.2f} {base:10.2f} {r:7.3f}  {goal}")
+        print(f"{'peak RSS of the msde steps (MB)':40} {rss:10.0f} {'':>10} {'':>7}  <= 300")
+        print(f"(bench process RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
