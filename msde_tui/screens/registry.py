@@ -98,6 +98,7 @@ OPERATIONS: list[Operation] = [
 # A later issue adds its module name here (one line); a module not installed is skipped.
 EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.auto_screen",
+    "msde_tui.screens.lifecycle_screens",
 ]
 _loaded = False
 

@@ -1,0 +1,463 @@
+"""Wizard screens of the document's archiving, cut and tax-audit windows (embedded dossiers).
+
+Each operation is one step after the operation screen (which asks the directory): the screen
+shows the document's choices, Enter runs the work in a thread and shows the outcome, and
+Enter again goes back to the operation screen.
+
+- Archive (Fichier/Archivage/Exporter): every closed year of every dossier, the years ended
+  at least 7 years ago ticked; 'a' (the document's "Sélectionner") ticks them all.
+- Archive import (Fichier/Archivage/Importer): the archived years of the PAF files found in
+  the directory, and "delete the archive file afterwards".
+- Cut (Découpe exercice): the dossiers with at least N fiscal years (N adjustable), the first
+  year to keep, and the reference clean-up box.
+- Tax-audit transfer (Transfert administration): one dossier, the years asked, simplified,
+  with attachments, FEC files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+from textual.widgets.selection_list import Selection
+
+from msde_tui.engine import archive, audit, cut, ledger
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.i18n import N_, _
+from msde_tui.screens import registry
+from msde_tui.screens.base import StepScreen
+from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.widgets import SpaceCheckbox, TickList
+
+
+def _years_of(path: Path) -> list[ledger.FiscalYear]:
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.fiscal_years(conn)
+    finally:
+        engine.dispose()
+
+
+def embedded_dossiers(home: Path) -> list[tuple[Dossier, Path]]:
+    """The embedded dossiers of the list whose file exists."""
+    catalog = Catalog(home)
+    found = []
+    for dossier in catalog.dossiers():
+        if dossier.is_embedded and dossier.path(home).is_file():
+            found.append((dossier, dossier.path(home)))
+    return found
+
+
+class WorkScreen(StepScreen):
+    """A step whose Enter runs the work (in a thread), then shows the outcome; Enter again ends."""
+
+    CSS_PATH = ["base.tcss", "lifecycle_screens.tcss"]
+
+    def __init__(self, ctx: Any, plan: WizardPlan, position: StepPosition) -> None:
+        super().__init__(ctx, plan, position)
+        self.done = False
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield from self.compose_form()
+        yield Static("", id="outcome", markup=False)
+
+    def compose_form(self) -> Iterable[Widget]:
+        return []
+
+    def prepare(self) -> Callable[[], list[str]]:
+        """Validate the form; return the work to run (raises ``MsdeError``)."""
+        raise NotImplementedError
+
+    def go_next(self) -> None:
+        if self.done:
+            self.dismiss(replace(self.plan))
+            return
+        try:
+            job = self.prepare()
+        except MsdeError as exc:
+            self.say_error(exc)
+            return
+        self.busy_reason = _("Working... wait until it is finished.")
+        self.say(self.busy_reason)
+        self.run_job(job)
+
+    @work(thread=True, exclusive=True, group="lifecycle", exit_on_error=False)
+    def run_job(self, job: Callable[[], list[str]]) -> None:
+        try:
+            lines = job()
+            error: MsdeError | None = None
+        except MsdeError as exc:
+            lines, error = [], exc
+        except Exception as exc:  # noqa: BLE001 - plain words, never a traceback
+            lines, error = [], MsdeError(str(exc) or type(exc).__name__)
+        self.app.call_from_thread(self.finished, lines, error)
+
+    def finished(self, lines: list[str], error: MsdeError | None) -> None:
+        self.busy_reason = None
+        self.done = True
+        self.query_one("#outcome", Static).update("\n".join(lines))
+        if error is not None:
+            self.say_error(error)
+        else:
+            self.say(_("Done. Enter goes back to the operations."))
+
+
+def _dossier_line(dossier: Dossier) -> str:
+    return f"{dossier.code:<10} {dossier.company[:44]}"
+
+
+# --------------------------------------------------------------------------- archive
+
+
+class ArchiveScreen(WorkScreen):
+    TITLE = N_("Archive fiscal years")
+    HELP = N_(
+        "Every closed fiscal year of every dossier is listed; the years that ended at least 7 "
+        "years ago are ticked. Space ticks or unticks one year, 'a' ticks all (Select). Enter "
+        "writes one archive file (PAF) per dossier in the directory, verifies it, then replaces "
+        "each archived year's entries by one balance entry. The years stay in the dossier; "
+        "Archive import puts the details back."
+    )
+
+    def compose_form(self) -> Iterable[Widget]:
+        yield Static(_("Fiscal years to archive (space ticks, a ticks all):"), markup=False)
+        yield TickList(id="years")
+
+    def on_mount(self) -> None:
+        ticks = self.query_one("#years", TickList)
+        today = date.today()
+        for dossier, path in embedded_dossiers(self.ctx.home):
+            try:
+                years = _years_of(path)
+            except Exception:  # noqa: BLE001 - not an accounting dossier: not offered
+                continue
+            proposed = {y.code for y in archive.default_years(years, today)}
+            for year in archive.archivable(years):
+                label = f"{dossier.code:<10} {year.code:<6} {year.start:%d/%m/%Y} - {year.end:%d/%m/%Y}"
+                ticks.add_option(Selection(Text(label), f"{dossier.number}|{year.code}", year.code in proposed))
+        if ticks.option_count == 0:
+            self.say(_("No closed fiscal year to archive."))
+        else:
+            ticks.highlighted = 0
+        ticks.focus()
+
+    def prepare(self) -> Callable[[], list[str]]:
+        chosen: dict[str, list[str]] = {}
+        for value in self.query_one("#years", TickList).selected:
+            number, year = str(value).split("|", 1)
+            chosen.setdefault(number, []).append(year)
+        if not chosen:
+            raise BadInput(_("Tick at least one fiscal year (space ticks, a ticks all)."))
+        directory = Path(self.plan.directory)
+        home = self.ctx.home
+
+        def job() -> list[str]:
+            catalog = Catalog(home)
+            lines = []
+            for number, years in sorted(chosen.items()):
+                dossier = catalog.get(number)
+                try:
+                    result = archive.archive_dossier(
+                        dossier.path(home), years, directory, number=dossier.number, short=dossier.short
+                    )
+                    lines.append(
+                        _("{code}: {years} archived in {file} (verified).").format(
+                            code=dossier.code, years=", ".join(years), file=result.paf.name
+                        )
+                    )
+                except MsdeError as exc:
+                    lines.append(_("{code}: FAILED - {error}").format(code=dossier.code, error=str(exc)))
+            return lines
+
+        return job
+
+
+# --------------------------------------------------------------------------- archive import
+
+
+class UnarchiveScreen(WorkScreen):
+    TITLE = N_("Archive import")
+    HELP = N_(
+        "The archived fiscal years of the PAF files found in the directory are listed. Tick the "
+        "years to bring back (space ticks, a ticks all); each goes back only into the dossier it "
+        "came from. Tick the box to delete an archive file once all its years are back."
+    )
+
+    def compose_form(self) -> Iterable[Widget]:
+        yield Static(_("Archived fiscal years (space ticks, a ticks all):"), markup=False)
+        yield TickList(id="years")
+        yield SpaceCheckbox(_("Delete the archive file afterwards"), id="delete")
+
+    def on_mount(self) -> None:
+        ticks = self.query_one("#years", TickList)
+        directory = Path(self.plan.directory)
+        for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
+            try:
+                info = archive.read_paf_info(paf)
+            except MsdeError:
+                continue
+            for year in info.years:
+                label = f"{paf.name:<30} {info.code:<10} {year['code']}"
+                ticks.add_option(Selection(Text(label), f"{paf}|{year['code']}", False))
+        if ticks.option_count == 0:
+            self.say(_("No archive file (.paf) in this directory."))
+        else:
+            ticks.highlighted = 0
+        ticks.focus()
+
+    def prepare(self) -> Callable[[], list[str]]:
+        chosen: dict[str, list[str]] = {}
+        for value in self.query_one("#years", TickList).selected:
+            paf, year = str(value).rsplit("|", 1)
+            chosen.setdefault(paf, []).append(year)
+        if not chosen:
+            raise BadInput(_("Tick at least one archived fiscal year."))
+        delete = self.query_one("#delete", SpaceCheckbox).value
+        home = self.ctx.home
+
+        def job() -> list[str]:
+            lines = []
+            for paf, years in sorted(chosen.items()):
+                try:
+                    info = archive.read_paf_info(Path(paf))
+                    target = next(
+                        (d for d, _p in embedded_dossiers(home) if _guid_of(d, home) == info.guid), None
+                    )
+                    if target is None:
+                        raise BadInput(
+                            _("The dossier {code} of this archive is not in the dossier list.").format(code=info.code)
+                        )
+                    result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete)
+                    lines.append(
+                        _("{code}: {years} back from {file}.").format(
+                            code=result.dossier, years=", ".join(result.years), file=Path(paf).name
+                        )
+                    )
+                except MsdeError as exc:
+                    lines.append(_("{file}: FAILED - {error}").format(file=Path(paf).name, error=str(exc)))
+            return lines
+
+        return job
+
+
+def _guid_of(dossier: Dossier, home: Path) -> str | None:
+    if dossier.guid:
+        return dossier.guid
+    engine = ledger.open_engine(dossier.path(home))
+    try:
+        with engine.connect() as conn:
+            value = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
+            return str(value) if value else None
+    except Exception:  # noqa: BLE001 - not an accounting dossier
+        return None
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- cut
+
+
+class CutScreen(WorkScreen):
+    TITLE = N_("Fiscal-year cut")
+    HELP = N_(
+        "The dossiers having at least the given number of fiscal years are listed (change the "
+        "number to see more or fewer). Tick one dossier and type the first fiscal year to keep: "
+        "the earlier years move into a new dossier <code>_CUTnnn, verified before anything is "
+        "removed. Tick the box to delete the third parties that no longer have any history."
+    )
+
+    def compose_form(self) -> Iterable[Widget]:
+        with Horizontal(classes="field-row"):
+            yield Label(_("At least ... years"), classes="field-label")
+            yield Input(str(cut.DEFAULT_MIN_YEARS), id="min-years", restrict=r"\d*", max_length=3, compact=True)
+        yield TickList(id="dossiers")
+        with Horizontal(classes="field-row"):
+            yield Label(_("First year to keep"), classes="field-label")
+            yield Input("", id="keep-from", max_length=10, compact=True)
+        yield SpaceCheckbox(_("Delete third parties without history"), id="clean")
+
+    def on_mount(self) -> None:
+        self.refill()
+        self.query_one("#dossiers", TickList).focus()
+
+    def refill(self) -> None:
+        text = self.query_one("#min-years", Input).value
+        minimum = int(text) if text.isdigit() and int(text) > 0 else cut.DEFAULT_MIN_YEARS
+        ticks = self.query_one("#dossiers", TickList)
+        ticked = set(ticks.selected)
+        ticks.clear_options()
+        for candidate in cut.candidates(Catalog(self.ctx.home), minimum):
+            d = candidate.dossier
+            label = (
+                f"{_dossier_line(d)[:50]:<50} {len(candidate.years):>3} "
+                f"{candidate.years[0].code}-{candidate.years[-1].code}"
+            )
+            ticks.add_option(Selection(Text(label), d.number, d.number in ticked))
+        if ticks.option_count == 0:
+            self.say(_("No dossier has {n} fiscal years or more.").format(n=minimum))
+        else:
+            ticks.highlighted = 0
+            self.say("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "min-years":
+            self.refill()
+
+    def prepare(self) -> Callable[[], list[str]]:
+        chosen = list(self.query_one("#dossiers", TickList).selected)
+        if len(chosen) != 1:
+            raise BadInput(_("Tick exactly one dossier to cut."))
+        keep_from = self.query_one("#keep-from", Input).value.strip()
+        if not keep_from:
+            raise BadInput(_("Type the first fiscal year to keep (e.g. 2020)."))
+        clean = self.query_one("#clean", SpaceCheckbox).value
+        home = self.ctx.home
+        number = str(chosen[0])
+
+        def job() -> list[str]:
+            result = cut.cut(home, number, keep_from, clean_references=clean)
+            lines = [
+                _("{years} moved to {cut} (dossier {number}, verified).").format(
+                    years=", ".join(result.years), cut=result.cut_code, number=result.catalog_number
+                ),
+                _("{code} keeps {years}.").format(code=result.dossier, years=", ".join(result.kept_years)),
+            ]
+            if clean:
+                lines.append(_("Third parties deleted: {n}.").format(n=result.third_parties_deleted))
+            return lines
+
+        return job
+
+
+# --------------------------------------------------------------------------- tax-audit transfer
+
+
+class AuditScreen(WorkScreen):
+    TITLE = N_("Tax-audit transfer")
+    HELP = N_(
+        "Tick one dossier and type the fiscal years the tax administration asks for (e.g. "
+        "2022,2023). The copy Admin<code> is written in the directory with only those years; "
+        "Simplified keeps the real entries only (no simulations); FEC writes one FEC file per "
+        "year. The copy is never restored by this tool."
+    )
+
+    def compose_form(self) -> Iterable[Widget]:
+        yield TickList(id="dossiers")
+        with Horizontal(classes="field-row"):
+            yield Label(_("Fiscal years asked"), classes="field-label")
+            yield Input("", id="years", placeholder="2022,2023", compact=True)
+        yield SpaceCheckbox(_("Simplified (real entries only)"), id="simplified")
+        yield SpaceCheckbox(_("With attachments"), value=True, id="attachments")
+        yield SpaceCheckbox(_("FEC files (one per fiscal year)"), id="fec")
+        yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
+
+    def on_mount(self) -> None:
+        ticks = self.query_one("#dossiers", TickList)
+        for dossier, _path in embedded_dossiers(self.ctx.home):
+            if not audit.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
+                ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.number, False))
+        if ticks.option_count:
+            ticks.highlighted = 0
+        ticks.focus()
+
+    def prepare(self) -> Callable[[], list[str]]:
+        chosen = list(self.query_one("#dossiers", TickList).selected)
+        if len(chosen) != 1:
+            raise BadInput(_("Tick exactly one dossier."))
+        years = ledger.parse_years(self.query_one("#years", Input).value)
+        if not years:
+            raise BadInput(_("Type the fiscal years asked for (e.g. 2022,2023)."))
+        flags = {
+            name: self.query_one(f"#{name}", SpaceCheckbox).value
+            for name in ("simplified", "attachments", "fec", "latin9")
+        }
+        home = self.ctx.home
+        directory = Path(self.plan.directory)
+        number = str(chosen[0])
+
+        def job() -> list[str]:
+            dossier = Catalog(home).get(number)
+            result = audit.audit_dossier(
+                dossier.path(home),
+                years,
+                directory,
+                base=Path(dossier.location).stem,
+                simplified=flags["simplified"],
+                attachments=flags["attachments"],
+                with_fec=flags["fec"],
+                encoding="iso-8859-15" if flags["latin9"] else "utf-8",
+            )
+            lines = [
+                _("{file} written and verified.").format(file=result.path.name),
+                _("This copy is for the tax administration only; it is never restored."),
+            ]
+            lines += [f"FEC {f.path.name}" for f in result.fec_files]
+            lines += list(result.warnings)
+            return lines
+
+        return job
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _step(cls: type[WorkScreen]) -> Callable[[Any, WizardPlan, StepPosition], WorkScreen]:
+    def factory(ctx: Any, plan: WizardPlan, pos: StepPosition) -> WorkScreen:
+        return cls(ctx, plan, pos)
+
+    return factory
+
+
+def _embedded(connection: Connection) -> bool:
+    return isinstance(connection, Connection) and connection.is_embedded
+
+
+def register() -> None:
+    """Offer archive, archive import, cut and tax-audit transfer (embedded dossiers)."""
+    registry.register(registry.Operation(
+        id="archive",
+        label=N_("Archive fiscal years"),
+        steps=(_step(ArchiveScreen),),  # type: ignore[arg-type]
+        help=N_("Move old fiscal years' details into a PAF, keeping one balance entry per year."),
+        asks_verify=False,
+        directory_label=N_("Directory of the archives (PAF)"),
+        available=_embedded,
+    ))
+    registry.register(registry.Operation(
+        id="unarchive",
+        label=N_("Archive import"),
+        steps=(_step(UnarchiveScreen),),  # type: ignore[arg-type]
+        help=N_("Put archived fiscal years back into the dossier they came from."),
+        asks_verify=False,
+        directory_label=N_("Directory of the archives (PAF)"),
+        available=_embedded,
+    ))
+    registry.register(registry.Operation(
+        id="cut",
+        label=N_("Fiscal-year cut"),
+        steps=(_step(CutScreen),),  # type: ignore[arg-type]
+        help=N_("Move a dossier's oldest fiscal years into a new dossier <code>_CUTnnn."),
+        asks_verify=False,
+        asks_directory=False,
+        available=_embedded,
+    ))
+    registry.register(registry.Operation(
+        id="audit",
+        label=N_("Tax-audit transfer"),
+        steps=(_step(AuditScreen),),  # type: ignore[arg-type]
+        help=N_("A copy of chosen fiscal years for the tax administration, with FEC files."),
+        asks_verify=False,
+        directory_label=N_("Directory of the tax-audit copy"),
+        available=_embedded,
+    ))

@@ -1,0 +1,124 @@
+"""Archive, archive import, cut and tax-audit wizard screens at 80x24, run for real."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from textual.app import App
+from textual.widgets import Input
+
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.demo import create_demo
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.screens import lifecycle_screens as ls
+from msde_tui.screens import registry
+from msde_tui.screens.context import WizardContext
+from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.widgets import TickList
+
+
+class Host(App[None]):
+    def __init__(self, home: Path, screen: type[ls.WorkScreen], plan: WizardPlan) -> None:
+        super().__init__()
+        self.home, self.screen_class, self.plan = home, screen, plan
+        self.results: list[WizardPlan | None] = []
+
+    def get_css_variables(self) -> dict[str, str]:
+        return {**super().get_css_variables(), "msde-border": "round"}
+
+    def on_mount(self) -> None:
+        screen = self.screen_class(WizardContext(home=self.home), self.plan, StepPosition(3, 3))
+        self.push_screen(screen, self.results.append)
+
+
+async def run_until_done(app: Host, pilot: object) -> str:
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    for _ in range(200):
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+        if app.screen.done:  # type: ignore[attr-defined]
+            break
+    return str(app.screen.query_one("#outcome").render()) + str(app.screen.query_one("#message").render())
+
+
+def statuses(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT status FROM fiscal_year ORDER BY start_date")]
+    finally:
+        conn.close()
+
+
+async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Path) -> None:
+    create_demo(home, dossiers=2, years=9, lines=600)
+    out = tmp_path / "paf"
+    out.mkdir()
+    app = Host(home, ls.ArchiveScreen, WizardPlan(operation="archive", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#years", TickList)
+        assert ticks.option_count == 16 and len(ticks.selected) == 2  # 8 closed years x 2; oldest ticked
+        text = await run_until_done(app, pilot)
+        assert "verified" in text and "FAILED" not in text
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.results and app.results[0] is not None
+    assert len(list(out.glob("*.paf"))) == 2
+    assert statuses(home / "001SOC.sqlite")[0] == "ARCHIVED"
+
+    app = Host(home, ls.UnarchiveScreen, WizardPlan(operation="unarchive", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#years", TickList)
+        assert ticks.option_count == 2
+        await pilot.press("a")  # tick all
+        await pilot.press("tab")
+        await pilot.press("space")  # delete the PAF afterwards
+        text = await run_until_done(app, pilot)
+        assert "back from" in text
+    assert statuses(home / "001SOC.sqlite")[0] == "CLOSED"
+    assert not list(out.glob("*.paf"))
+
+
+async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> None:
+    create_demo(home, dossiers=1, years=8, lines=600)
+    keep = str(date.today().year - 4)
+    app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        assert ticks.option_count == 1
+        app.screen.query_one("#min-years", Input).value = "9"
+        await pilot.pause()
+        assert ticks.option_count == 0
+        app.screen.query_one("#min-years", Input).value = "8"
+        await pilot.pause()
+        ticks.focus()
+        await pilot.press("space")
+        app.screen.query_one("#keep-from", Input).value = keep
+        ticks.focus()
+        text = await run_until_done(app, pilot)
+        assert "001SOC_CUT001" in text
+    assert [d.status for d in Catalog(home).dossiers()] == ["active", "cut"]
+
+    out = tmp_path / "admin"
+    out.mkdir()
+    app = Host(home, ls.AuditScreen, WizardPlan(operation="audit", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        assert ticks.option_count == 1  # the cut dossier is not offered
+        await pilot.press("space")
+        app.screen.query_one("#years", Input).value = keep
+        app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        ticks.focus()
+        text = await run_until_done(app, pilot)
+        assert "Admin001SOC.sqlite" in text and "never restored" in text
+    assert (out / "Admin001SOC.sqlite").exists() and len(list(out.glob("*FEC*.txt"))) == 1
+
+
+def test_operations_are_registered() -> None:
+    ls.register()
+    ids = {op.id for op in registry.operations()}
+    assert {"archive", "unarchive", "cut", "audit"} <= ids
