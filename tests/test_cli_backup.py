@@ -118,3 +118,37 @@ def test_live_display_draws_bars_and_results() -> None:
         assert display.tasks == {}
     text = buffer.getvalue()
     assert "FAIL 001SOC: Broken." in text and "What to do: Fix it." in text
+
+
+def test_sql_server_dossier_round_trip_through_the_cli(
+    home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from msde_tui.engine.catalog import Dossier
+    from msde_tui.engine.demo import build_dossier
+
+    model = tmp_path / "model.sqlite"
+    build_dossier(model, code="001SOC", company="Server SA", years=1, lines=60, seed=9)
+    tds_server.create_database("PW0001SOC", sqlite_file=model)
+    monkeypatch.setenv("MSDE_PASSWORD", tds_server.password)
+    assert main(["server", "add", "office", "--host", tds_server.host, "--port",
+                 str(tds_server.port), "--user", tds_server.user]) == 0
+    Catalog(home).add(Dossier("001", "SOC", "Server SA", backend="mssql", location="PW0001SOC",
+                              profile="office"))
+    capsys.readouterr()
+    assert main(["--json", "backup", "001", "--dir", str(tds_server.backup_dir)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    result = doc["results"][0]
+    assert result["ok"] and result["verified"] and result["dossier"] == "001SOC"
+    backup = result["files"][0]
+
+    database = tds_server.database_file("PW0001SOC")
+    at_backup = dump(database)
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM entry_line WHERE id % 2 = 1")
+    conn.close()
+    assert main(["verify", backup, "--server", "office"]) == 0
+    assert main(["restore", backup, "--number", "001", "--server", "office"]) == 2
+    assert main(["--json", "restore", backup, "--number", "001", "--server", "office", "--replace"]) == 0
+    capsys.readouterr()
+    assert dump(tds_server.database_file("PW0001SOC")) == at_backup
