@@ -195,3 +195,18 @@ def test_collect_and_file_kind(home: Path, tmp_path: Path) -> None:
     assert operations.file_kind("/x/001SOC.sqlite.bak", Connection()) == "embedded"
     assert operations.file_kind("/x/001-SOC_20260101_000000.pbf", Connection()) == "packed"
     assert operations.label_of(r"D:\Backups\PW0001SOC.bak") == "PW0001SOC.bak"
+
+
+async def test_two_restores_onto_one_number_never_interleave(home: Path, tmp_path: Path) -> None:
+    dossiers = make_many(home, 2)
+    plan = BackupPlan(Connection(), tuple(dossiers), str(tmp_path), BackupOptions(verify=False))
+    backups = [Path(e.files[0]) async for e in operations.run_backup(plan, home=home)
+               if isinstance(e, DossierResult)]
+    items = (RestoreItem(str(backups[0]), "009", "X"), RestoreItem(str(backups[1]), "009", "X"))
+    events = [e async for e in operations.run_restore(
+        RestorePlan(Connection(), items, concurrency=2), home=home)]
+    results = [e for e in events if isinstance(e, DossierResult)]
+    assert sorted(r.ok for r in results) == [False, True]
+    assert "already taken" in next(r for r in results if not r.ok).message
+    assert Catalog(home).get("009X").location == "009X.sqlite"
+    assert not (home / "safety").exists()

@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +60,21 @@ COPY_CHUNK = 1024 * 1024
 
 # Restores change the dossier list; serialise those changes within the process.
 _catalog_lock = threading.Lock()
+# One restore at a time per data directory: two restores onto the same number or file can
+# never interleave their checks, safety copies and renames.
+_restore_locks: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _restore_lock(home: Path, work: _Work) -> Iterator[None]:
+    with _catalog_lock:
+        lock = _restore_locks.setdefault(str(Path(home).resolve()), threading.Lock())
+    while not lock.acquire(timeout=0.1):
+        work.check()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --------------------------------------------------------------------------- thread bridge
@@ -600,6 +615,7 @@ class EmbeddedBackend:
     # ---- jobs (run in a worker thread)
 
     def _backup_job(self, work: _Work, dossier: Dossier, directory: Path, options: BackupOptions) -> None:
+        work.check()
         started = time.monotonic()
         label = dossier.code
         if not dossier.is_embedded:
@@ -677,6 +693,10 @@ class EmbeddedBackend:
         )
 
     def _restore_job(self, work: _Work, item: RestoreItem) -> None:
+        with _restore_lock(self.home, work):
+            self._restore_locked(work, item)
+
+    def _restore_locked(self, work: _Work, item: RestoreItem) -> None:
         started = time.monotonic()
         source = Path(item.source).expanduser()
         if item.number:
