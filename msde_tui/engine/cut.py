@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -140,9 +141,19 @@ def remove_partial(path: Path) -> None:
 
 
 def publish(tmp: Path, final: Path) -> None:
-    """fsync ``tmp`` and rename it to ``final`` (which must not exist)."""
+    """Fold ``tmp``'s WAL into it, fsync it and rename it to ``final`` (which must not exist).
+
+    Every connection to ``tmp`` must be closed: only the main file is renamed."""
     if final.exists():
         raise DossierExists(f"{final} already exists.", "Remove it or choose another name.")
+    raw = sqlite3.connect(tmp)
+    try:
+        busy, _log, _done = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    wal = Path(f"{tmp}-wal")
+    if busy or (wal.exists() and wal.stat().st_size):
+        raise DossierDamaged(f"{tmp.name} is still in use; nothing was changed.", "Run it again.")
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, final)
