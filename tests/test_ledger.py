@@ -147,3 +147,19 @@ def test_demo_opening_entries_carry_the_previous_closing(tmp_path: Path) -> None
             opening = {(accounts[r.account_id], r.third_party_id): r.debit - r.credit for r in rows}
             assert opening == {k: v for k, v in expected.items() if v}
     engine.dispose()
+
+
+def test_database_errors_become_plain_words(tmp_path: Path) -> None:
+    from msde_tui.engine.errors import Busy
+
+    locked = sa.exc.OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+    with pytest.raises(Busy, match="another program"), ledger.db_errors(tmp_path / "001SOC.sqlite"):
+        raise locked
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
+    sqlite3.connect(tmp_path / "plain.sqlite").execute("CREATE TABLE t (a)").connection.commit()
+    from msde_tui.engine import archive
+
+    with pytest.raises(DossierDamaged, match="junk.sqlite"):
+        archive.archive_dossier(tmp_path / "junk.sqlite", ["2020"], tmp_path)
+    with pytest.raises(BadInput, match="not an accounting dossier"):
+        archive.archive_dossier(tmp_path / "plain.sqlite", ["2020"], tmp_path)

@@ -508,6 +508,7 @@ def _free_name(directory: Path, number: str, short: str, when: datetime) -> Path
     raise BadInput(f"Too many archives of {number}{short} in {directory} at this time.", "Run it again later.")
 
 
+@ledger.translate_db_errors
 def archive_dossier(
     path: Path,
     years: list[str],
@@ -709,6 +710,7 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tu
     return count
 
 
+@ledger.translate_db_errors
 def unarchive(
     path: Path,
     paf_path: Path,

@@ -62,6 +62,7 @@ def is_audit_copy(code: str | None) -> bool:
     return bool(code) and str(code).startswith(AUDIT_PREFIX)
 
 
+@ledger.translate_db_errors
 def audit_dossier(
     path: Path,
     years: list[str],

@@ -218,6 +218,7 @@ def _split(conn: sa.Connection, keep_from: str) -> tuple[list[FiscalYear], list[
     return moved, kept
 
 
+@ledger.translate_db_errors
 def cut_dossier(
     path: Path,
     keep_from: str,

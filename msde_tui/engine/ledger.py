@@ -14,18 +14,23 @@ is what gets changed).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from msde_tui.engine import schema
-from msde_tui.engine.errors import BadInput, DossierDamaged
+from msde_tui.engine.errors import BadInput, Busy, DiskFull, DossierDamaged
 
+P = ParamSpec("P")
+T = TypeVar("T")
 BalanceKey = tuple[int, int | None]  # (account id, third party id on collective accounts)
 
 
@@ -97,6 +102,43 @@ def open_engine(path: Path, *, exclusive: bool = False) -> sa.Engine:
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
     return engine
+
+
+@contextmanager
+def db_errors(path: Path) -> Iterator[None]:
+    """Turn database errors into plain-words ``MsdeError``s (locked, not a dossier, damaged)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        name = Path(path).name
+        if "locked" in text or "busy" in text:
+            raise Busy(
+                f"{name} is being changed by another program (the database is locked).",
+                "Wait until the other work is finished, then run it again; nothing was changed.",
+            ) from exc
+        if "no such table" in text or "no such column" in text:
+            raise BadInput(
+                f"{name} is not an accounting dossier of this tool ({text}).",
+                "Archive, cut and audit need the accounting tables; nothing was changed.",
+            ) from exc
+        if "disk" in text and "full" in text:
+            raise DiskFull(f"No space left while changing {name}.", "Free some space; nothing was changed.") from exc
+        raise DossierDamaged(
+            f"{name} cannot be read or changed: {text}.",
+            "Run 'msde check' on it or restore a backup; nothing was changed.",
+        ) from exc
+
+
+def translate_db_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """Decorator: ``db_errors`` around a function whose first argument is the dossier path."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with db_errors(Path(str(args[0]))):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # --------------------------------------------------------------------------- fiscal years
