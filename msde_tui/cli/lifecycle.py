@@ -72,6 +72,7 @@ def _progress(st: State) -> Callable[[Event], None]:
     return on_event
 
 
+@ledger.translate_db_errors
 def _years_of(path: Path) -> list[ledger.FiscalYear]:
     engine = ledger.open_engine(path)
     try:
