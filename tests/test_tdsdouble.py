@@ -489,3 +489,29 @@ def test_catalog_queries_describe_user_tables(tds_server: TdsServer) -> None:
         assert cur.fetchall() == [("D",)]
         cur.execute("SELECT DB_NAME() AS db, DB_ID(N'D') AS id, @@TRANCOUNT AS tc")
         assert cur.fetchall() == [("D", 5, 0)]
+
+
+@pytest.mark.parametrize("tds_version", ["7.2", "7.3", "7.4"])
+def test_pymssql_tds_versions(tds_server: TdsServer, tds_version: str) -> None:
+    with tds_server.connect(tds_version=tds_version) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT CAST('2024-01-02' AS DATE) AS d, 1.5 AS f, N'é' AS s, 0x0102 AS b")
+        assert cur.fetchall() == [("2024-01-02", 1.5, "é", b"\x01\x02")]
+
+
+def test_mssql_target_defaults_to_the_double(
+    mssql_target: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tdsdouble.fixture import parse_target
+
+    if mssql_target.is_real:
+        pytest.skip("MSDE_TEST_MSSQL points at a real server")
+    assert mssql_target.double is not None and mssql_target.port == mssql_target.double.port
+    target = parse_target("db.example,1433,sa,pa,ss")
+    assert (target.host, target.port, target.user, target.password) == (
+        "db.example",
+        1433,
+        "sa",
+        "pa,ss",
+    )
+    assert target.is_real

@@ -374,6 +374,7 @@ def _call_arguments(toks: list[Tok], start: int) -> tuple[list[object], int] | N
     return None
 
 
+TEXT_CASTS = {"DATE", "DATETIME", "DATETIME2", "SMALLDATETIME", "TIME", "UNIQUEIDENTIFIER"}
 TYPE_REWRITES = {"NVARCHAR", "VARCHAR", "VARBINARY", "BINARY", "NCHAR", "CHAR"}
 
 
@@ -440,6 +441,11 @@ def to_sqlite(
             else:
                 limit = toks[j].text
                 i = j + 1
+            continue
+        if tok.kind == "word" and tok.value in TEXT_CASTS and i > 0 and toks[i - 1].is_word("AS"):
+            # CAST(x AS DATE) would get SQLite's NUMERIC affinity ('2024-01-02' -> 2024)
+            out.append("TEXT")
+            i += 1
             continue
         if tok.is_word("IDENTITY") and nxt is not None and nxt.text == "(":
             close = next(k for k in range(i, n) if toks[k].text == ")")
