@@ -291,6 +291,13 @@ async def test_restore_replace_brings_back_every_row_and_keeps_a_safety_copy(
     record = Catalog(home).get("001")
     assert record.status == "restored" and record.guid == dossier.guid
     assert not [p for p in home.iterdir() if p.name.startswith(".")]  # no temporary file left
+    # The safety copy is listed with the backups and undoes the restore.
+    infos = await EmbeddedBackend(home).backups_in(str(home / "safety"))
+    assert [Path(i.file) for i in infos] == safety and infos[0].has_checksums
+    undo = RestoreItem(str(safety[0]), "001", "SOC", replace=True)
+    assert result_of(await events_of(EmbeddedBackend(home).restore(undo))).ok
+    assert dump(path) == changed
+    assert len(list((home / "safety").glob("*.sqlite"))) == 2
     # The restored dossier is a normal WAL dossier again.
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -561,7 +561,12 @@ class EmbeddedBackend:
             if not folder.is_dir():
                 raise BadInput(f"The directory {folder} does not exist.", "Choose another directory.")
             found = []
-            for path in sorted(folder.glob("*.sqlite.bak")):
+            # Backups, plus safety copies (``*.sqlite`` with a proof beside them).
+            candidates = sorted(
+                [*folder.glob("*.sqlite.bak"),
+                 *(p for p in folder.glob("*.sqlite") if proof_path(p).exists())]
+            )
+            for path in candidates:
                 if path.name.startswith(".") or not path.is_file():
                     continue
                 try:
