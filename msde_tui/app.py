@@ -28,6 +28,11 @@ from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.widgets import translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
+SCREENS_DIR = Path(__file__).resolve().parent / "screens"
+STYLESHEETS = (
+    "app", "base", "dialogs", "connection", "operation", "browse", "dossiers", "summary",
+    "progress", "jobs_screen",
+)
 
 
 def wants_ascii(environ: Mapping[str, str] | None = None) -> bool:
@@ -53,7 +58,9 @@ def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
 class MsdeApp(App[None]):
     TITLE = "msde-tui"
     ENABLE_COMMAND_PALETTE = False
-    CSS_PATH = str(Path(__file__).resolve().parent / "screens" / "app.tcss")
+    # Every style of the wizard, parsed once at start (a screen's own CSS_PATH would re-parse
+    # the whole stylesheet each time a new kind of screen appears).
+    CSS_PATH = [str(SCREENS_DIR / f"{name}.tcss") for name in STYLESHEETS]
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", key_display="^Q", priority=True),
         Binding("f5", "jobs", N_("Jobs"), id="jobs", key_display="F5"),
@@ -87,6 +94,11 @@ class MsdeApp(App[None]):
 
     def on_mount(self) -> None:
         self.drive()
+        # The other operations' modules load in the background once the first screen shows.
+        self.set_timer(0.5, self._preload)
+
+    def _preload(self) -> None:
+        self.run_worker(registry.load_extensions, thread=True, group="preload", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         await self.ctx.close()

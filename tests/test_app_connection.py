@@ -41,17 +41,14 @@ async def test_french_with_lang_fr(home: Path) -> None:
 
 
 async def _fill_server(pilot, host: str, port: int, user: str, password: str) -> None:
-    await pilot.press("down")  # "Another SQL Server"
-    await pilot.press("tab")
-    await type_text(pilot, host)
-    await pilot.press("tab")
-    port_field = pilot.app.screen.query_one("#port", Input)
-    port_field.value = ""
-    await type_text(pilot, str(port))
-    await pilot.press("tab")
-    await type_text(pilot, user)
-    await pilot.press("tab")
-    await type_text(pilot, password)
+    await pilot.press("down")  # "Another SQL Server": the fields become editable
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: not screen.query_one("#host", Input).disabled)
+    screen.query_one("#host", Input).value = host
+    screen.query_one("#port", Input).value = str(port)
+    screen.query_one("#user", Input).value = user
+    screen.query_one("#password", Input).focus()
+    await type_text(pilot, password)  # typed for real: the field masks it
 
 
 async def test_failed_login_is_shown_inline_in_plain_words(home: Path, tds_server) -> None:

@@ -66,7 +66,6 @@ def propose_numbers(
 
 class BackupsScreen(StepScreen):
     TITLE = N_("Backups")
-    CSS_PATH = ["base.tcss", "dossiers.tcss"]
     HELP = N_(
         "The backups found in the directory, newest first: date, database, size, the version "
         "of the server that made it and whether it carries checksums. Space ticks, 'a' ticks "

@@ -85,7 +85,6 @@ class StepScreen(Screen[WizardPlan | None]):
 
     TITLE = N_("Step")
     HELP = ""
-    CSS_PATH = "base.tcss"
     BINDINGS = [
         Binding("enter", "next", N_("Next"), id="next", key_display="Enter", priority=True),
         Binding("f2,ctrl+b", "back", N_("Back"), id="back", key_display="F2", priority=True),

@@ -48,7 +48,6 @@ def parent(directory: str, sep: str) -> str:
 
 
 class BrowseScreen(ModalScreen[str | None]):
-    CSS_PATH = ["dialogs.tcss", "browse.tcss"]
     BINDINGS = [
         Binding("enter", "open", N_("Open"), id="browse_open", key_display="Enter", priority=True),
         Binding("backspace", "up", N_("Up"), id="browse_up", key_display="BkSp"),

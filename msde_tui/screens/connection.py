@@ -33,7 +33,6 @@ def describe_error(exc: BaseException) -> MsdeError:
 
 class ConnectionScreen(StepScreen):
     TITLE = N_("Connection")
-    CSS_PATH = ["base.tcss", "connection.tcss"]
     HELP = N_(
         "Choose where the dossiers are. 'Local (embedded)' works on the dossier files of this "
         "computer's data directory, with no server. For SQL Server choose a saved connection "

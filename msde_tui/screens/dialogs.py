@@ -16,7 +16,6 @@ from msde_tui.screens.widgets import translate_bindings
 
 
 class HelpScreen(ModalScreen[None]):
-    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("f1,escape,enter,q", "close", N_("Close"), id="help_close"),
     ]
@@ -40,7 +39,6 @@ class HelpScreen(ModalScreen[None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Yes / no. ``y`` (or ``o`` for "oui") = yes; ``n`` or Esc = no; Enter = the default."""
 
-    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("y,o", "answer(True)", N_("Yes"), id="confirm_yes"),
         Binding("n,escape", "answer(False)", N_("No"), id="confirm_no"),
@@ -72,7 +70,6 @@ class ConfirmScreen(ModalScreen[bool]):
 class SaveScreen(ModalScreen[Path | None]):
     """Ask for a file name and write ``text`` there (atomically). Dismisses with the path."""
 
-    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("escape,f2,ctrl+b", "cancel", N_("Cancel"), id="save_cancel"),
     ]
@@ -117,7 +114,6 @@ class SaveScreen(ModalScreen[Path | None]):
 class TextViewScreen(ModalScreen[None]):
     """Read-only text (the T-SQL or file actions of a plan); F4 saves it."""
 
-    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("escape,f2,ctrl+b,f3", "close", N_("Close"), id="view_close"),
         Binding("f4", "save", N_("Save"), id="view_save"),

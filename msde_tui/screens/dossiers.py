@@ -35,7 +35,6 @@ class FilteredTicks:
 
 class DossiersScreen(StepScreen):
     TITLE = N_("Dossiers")
-    CSS_PATH = ["base.tcss", "dossiers.tcss"]
     HELP = N_(
         "Tick the dossiers to back up: Space ticks or unticks the highlighted one, 'a' ticks "
         "all (or none when all are ticked), typing a letter or digit filters the list (the "

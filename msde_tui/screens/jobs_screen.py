@@ -39,7 +39,6 @@ def jobs_to_offer(home: Path) -> list[jobs.JobInfo]:
 class JobsScreen(Screen[str | None]):
     """Dismisses with the id of the job to open, or None to go on with the wizard."""
 
-    CSS_PATH = ["base.tcss", "jobs_screen.tcss"]
     BINDINGS = [
         Binding("enter", "open", N_("Open"), id="jobs_open", key_display="Enter", priority=True),
         Binding("f2,ctrl+b,ctrl+n", "close", N_("Continue"), id="jobs_close", key_display="F2"),

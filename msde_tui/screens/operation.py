@@ -45,7 +45,6 @@ def normalize_directory(raw: str, *, embedded: bool, separator: str) -> str:
 
 class OperationScreen(StepScreen):
     TITLE = N_("Operation")
-    CSS_PATH = ["base.tcss", "operation.tcss"]
     HELP = N_(
         "Choose the operation with the arrow keys. 'Verify after' reads every backup back and "
         "checks it (recommended). The directory is where backups go (Backup) or where they are "

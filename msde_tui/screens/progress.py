@@ -8,6 +8,7 @@ few times per second, so closing the terminal loses nothing and re-attaching sho
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from msde_tui.engine import events as ev
 from msde_tui.engine import jobs
@@ -172,7 +174,6 @@ class JobView:
 
 class ProgressScreen(StepScreen):
     TITLE = N_("Progress")
-    CSS_PATH = ["base.tcss", "progress.tcss"]
     HELP = N_(
         "The work runs as a background job: it goes on if this terminal or the SSH/RDP session "
         "closes, and msde-tui (or 'msde jobs') shows it again later. One row per dossier: "
@@ -206,7 +207,7 @@ class ProgressScreen(StepScreen):
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
         yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False)
-        yield Log(id="log", max_lines=2000, auto_scroll=True)
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False)
         yield Static("", id="result", markup=False)
 
     def on_mount(self) -> None:
@@ -241,7 +242,14 @@ class ProgressScreen(StepScreen):
         self.tail = jobs.EventTail(self.job.events_file)
         self.poll()
         if not self.finished:
-            self.set_interval(POLL_S, self.poll, name="tail")
+            self.follow()
+
+    @work(exclusive=True, group="tail", exit_on_error=False)
+    async def follow(self) -> None:
+        """Read the events file a few times per second until the job ends."""
+        while not self.finished:
+            await asyncio.sleep(POLL_S)
+            self.poll()
 
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
@@ -292,17 +300,14 @@ class ProgressScreen(StepScreen):
             }
             for column, value in values.items():
                 table.update_cell(subject, column, Text(value))
-        log = self.query_one("#log", Log)
-        new = self.view.log[self._log_written :]
-        if new:
-            log.write_lines(new)
-            self._log_written = len(self.view.log)
+        log = self.query_one("#log", RichLog)
+        for line in self.view.log[self._log_written :]:
+            log.write(Text(line))
+        self._log_written = len(self.view.log)
 
     def _show_result(self) -> None:
         self.finished = True
         self.busy_reason = None
-        for timer in list(self._timers):
-            timer.stop()
         assert self.job is not None
         ok, failed = self.view.counts()
         word = {
@@ -324,12 +329,10 @@ class ProgressScreen(StepScreen):
             lines.append(str(error.get("message")) + " " + str(error.get("hint") or ""))
         lines.append(_("F6 saves a report. Enter: new operation."))
         self.query_one("#result", Static).update("\n".join(lines))
-        log = self.query_one("#log", Log)
+        log = self.query_one("#log", RichLog)
         for row in self.view.rows.values():
             if row.result and row.result.files:
-                log.write_line(
-                    f"{row.subject}: " + _("files:") + " " + ", ".join(row.result.files)
-                )
+                log.write(Text(f"{row.subject}: " + _("files:") + " " + ", ".join(row.result.files)))
         jobs.mark_seen(self.job)
         self.say("")
 

@@ -8,6 +8,8 @@ operation screen without touching the driver.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -94,6 +96,8 @@ OPERATIONS: list[Operation] = [
 ]
 
 
+BUILTIN = ("backup", "restore", "verify")
+
 # Modules that add operations: each has a ``register()`` calling ``register(Operation(...))``.
 # A later issue adds its module name here (one line); a module not installed is skipped.
 EXTENSION_MODULES: list[str] = [
@@ -101,24 +105,28 @@ EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.lifecycle_screens",
 ]
 _loaded = False
+_lock = threading.Lock()
 
 
 def load_extensions() -> None:
-    """Import the extension modules once and let them register their operations."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import importlib
+    """Import the extension modules once and let them register their operations.
 
-    for name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register()
+    Safe to call from a thread (the app preloads them after its first paint, so that the
+    first screen does not wait for their imports).
+    """
+    global _loaded
+    with _lock:
+        if _loaded:
+            return
+        for name in EXTENSION_MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name == name:
+                    continue
+                raise
+            module.register()
+        _loaded = True
 
 
 def operations() -> list[Operation]:
@@ -137,7 +145,7 @@ def register(operation: Operation) -> None:
 
 
 def get(operation_id: str) -> Operation:
-    for operation in operations():
+    for operation in OPERATIONS if operation_id in BUILTIN else operations():
         if operation.id == operation_id:
             return operation
     return OPERATIONS[0]

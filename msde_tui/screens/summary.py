@@ -24,7 +24,6 @@ from msde_tui.screens.dialogs import SaveScreen, TextViewScreen
 
 class SummaryScreen(StepScreen):
     TITLE = N_("Summary")
-    CSS_PATH = ["base.tcss", "summary.tcss"]
     HELP = N_(
         "Check what will happen before it starts. F3 shows the exact T-SQL statements (SQL "
         "Server) or file actions (embedded), F4 saves them to a file. Warnings are written in "
@@ -33,8 +32,8 @@ class SummaryScreen(StepScreen):
         "goes on even if this terminal closes."
     )
     BINDINGS = [
-        Binding("f3", "view", N_("T-SQL / actions"), id="view_actions", key_display="F3"),
-        Binding("f4", "save", N_("Save actions"), id="save_actions", key_display="F4"),
+        Binding("f3", "view", N_("Actions"), id="view_actions", key_display="F3"),
+        Binding("f4", "save", N_("Save"), id="save_actions", key_display="F4"),
     ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -1,0 +1,147 @@
+"""Full wizard flows on embedded demo dossiers, at 80x24, keyboard only, with real detached jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine import jobs
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.demo import create_demo
+from msde_tui.engine.events import DossierResult
+from msde_tui.screens.backups import BackupsScreen
+from msde_tui.screens.connection import ConnectionScreen
+from msde_tui.screens.dossiers import DossiersScreen
+from msde_tui.screens.operation import OperationScreen
+from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.summary import SummaryScreen
+from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+
+
+@pytest.fixture
+def demo_home(home: Path) -> Path:
+    create_demo(home, dossiers=2, years=3, lines=300)
+    return home
+
+
+async def test_backup_with_verify_of_two_dossiers(demo_home: Path) -> None:
+    app = MsdeApp(home=demo_home, lang="en", offer_jobs=False, ansi_theme=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")  # Local (embedded)
+        screen = await wait_screen(pilot, OperationScreen)
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: field.value == str(demo_home / "backups"))
+        await pilot.press("enter")
+        await wait_text(pilot, "does not exist. Create it?")
+        await pilot.press("y")
+        await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "002")
+        await pilot.press("a")
+        await wait_text(pilot, "2 of 2 ticked")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "then verify")
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=30)
+        text = screen_text(app)
+        assert "Result: OK. 2 OK, 0 not OK." in text
+        assert text.count(" OK ") >= 2
+        job = screen.job
+    assert job is not None
+    result = json.loads((job.directory / jobs.RESULT).read_text())
+    assert result["state"] == "ok"
+    for code in ("001SOC", "002BRA"):
+        files = [Path(f) for f in result["dossiers"][code]["files"]]
+        assert any(f.suffix == ".bak" and f.exists() for f in files)
+        assert any(f.name.endswith(".bak.json") and f.exists() for f in files)
+        assert result["dossiers"][code]["verified"] is True
+    assert len(Catalog(demo_home)) == 2
+
+
+@pytest.fixture
+def backed_up(demo_home: Path) -> Path:
+    """Demo dossiers with a verified backup of each in <home>/backups."""
+    from msde_tui.engine.operations import collect, run_backup
+    from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+
+    directory = demo_home / "backups"
+    directory.mkdir()
+    plan = BackupPlan(Connection(), tuple(Catalog(demo_home).dossiers()), str(directory), BackupOptions())
+    results = [e for e in collect(run_backup(plan, home=demo_home)) if isinstance(e, DossierResult)]
+    assert [r.ok for r in results] == [True, True]
+    return demo_home
+
+
+async def _to_restore_list(pilot, home: Path) -> BackupsScreen:  # type: ignore[no-untyped-def]
+    await wait_screen(pilot, ConnectionScreen)
+    await pilot.press("enter")
+    screen = await wait_screen(pilot, OperationScreen)
+    await pilot.press("down")  # Restore
+    field = screen.query_one("#directory", Input)
+    await wait_for(pilot, lambda: field.value != "")
+    field.value = str(home / "backups")
+    await pilot.press("enter")
+    backups = await wait_screen(pilot, BackupsScreen)
+    await wait_text(pilot, "of 2 ticked")
+    return backups
+
+
+async def test_restore_into_the_first_free_number(backed_up: Path) -> None:
+    app = MsdeApp(home=backed_up, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_restore_list(pilot, backed_up)
+        text = screen_text(app)
+        assert "Step 3 of 5: Backups" in text and "checksums" in text
+        await pilot.press("space")  # tick the first (newest) backup
+        await wait_text(pilot, "1 of 2 ticked")
+        target = app.screen.query_one("#target", Input)
+        await wait_for(pilot, lambda: target.value == "003")  # first free number proposed
+        await wait_text(pilot, "new dossier 003")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "new dossier 003")
+        assert "REPLACE" not in screen_text(app)
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=30)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+    restored = Catalog(backed_up).get("003")
+    assert restored.path(backed_up).exists()
+    originals = {d.guid for d in Catalog(backed_up).dossiers() if d.number != "003"}
+    assert restored.guid in originals  # the same dossier's data, under a new number
+
+
+async def test_restore_over_an_existing_dossier_needs_its_name_typed(backed_up: Path) -> None:
+    app = MsdeApp(home=backed_up, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_restore_list(pilot, backed_up)
+        await pilot.press("space")
+        target = app.screen.query_one("#target", Input)
+        await wait_for(pilot, lambda: target.value == "003")
+        highlighted = app.screen._highlighted_info()
+        victim = Catalog(backed_up).get(highlighted.code[:3])
+        target.value = victim.number  # typed over the proposal
+        await wait_text(pilot, f"REPLACES {victim.code}")
+        await pilot.press("enter")
+        summary = await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, f"Type {victim.code} to replace it:")
+        assert "WARNING:" in screen_text(app) and "REPLACES it" in screen_text(app)
+        await pilot.press("enter")  # nothing typed: refused
+        await wait_text(pilot, "type each code in its box first")
+        assert isinstance(app.screen, SummaryScreen)
+        box = summary.query_one(f"#confirm-{victim.number}", Input)
+        box.value = "999XXX"
+        await pilot.press("enter")  # wrong name: still refused
+        assert isinstance(app.screen, SummaryScreen)
+        box.value = victim.code.lower()
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=30)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+    assert len(Catalog(backed_up)) == 2  # replaced, not added
