@@ -57,7 +57,7 @@ def set_exit(code: int) -> None:
 
 
 def fail(exc: MsdeError) -> int:
-    err_console.print(f"Error: {exc.message}", highlight=False, markup=False)
+    err_console.print(f"Error: {exc.message}", highlight=False, markup=False, soft_wrap=True)
     if exc.hint:
-        err_console.print(f"What to do: {exc.hint}", highlight=False, markup=False)
+        err_console.print(f"What to do: {exc.hint}", highlight=False, markup=False, soft_wrap=True)
     return exc.exit_code
