@@ -12,6 +12,8 @@ import typer
 from msde_tui.cli.common import emit, err_console, state
 from msde_tui.engine import export_copy as copies
 from msde_tui.engine import pack as packs
+from msde_tui.engine.auditlog import audited
+from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
 
 PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
@@ -54,6 +56,11 @@ def _file_passphrase(path: Path) -> str | None:
     return _passphrase(encrypted, confirm=False) if encrypted else None
 
 
+def _where(record: Dossier, home: Path) -> str:
+    """What an import or apply wrote: the dossier's file, or its database name on the server."""
+    return str(record.path(home)) if record.is_embedded else record.location
+
+
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     def show(message: str) -> None:
         if not quiet:
@@ -73,8 +80,11 @@ def pack_command(
     st = state(ctx)
     record = st.catalog().get(dossier)
     passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
-    result = packs.export_package(record, st.home, directory, partial=partial, passphrase=passphrase,
-                                  progress=_progress(st.json))
+    options = {"dir": str(directory), "partial": partial, "encrypt": encrypt}
+    with audited(st.home, "pack", [record.code], options) as logged:
+        result = packs.export_package(record, st.home, directory, partial=partial, passphrase=passphrase,
+                                      progress=_progress(st.json))
+        logged.files = [str(result.path)]
     if result.warning:
         err_console.print(f"Warning: {result.warning}", highlight=False, markup=False)
     rows = sum(t.get("rows", 0) for t in result.tables.values())
@@ -99,11 +109,16 @@ def import_command(
     if copies.is_sqlite_file(file):
         if to != "embedded":
             raise BadInput("An export copy file is imported as an embedded dossier.", "Leave out --to.")
-        record = copies.import_export_copy(file, st.home, number=number)
+        with audited(st.home, "import", [], {"file": str(file), "number": number, "to": to}) as logged:
+            record = copies.import_export_copy(file, st.home, number=number)
+            logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
     else:
-        record = packs.import_package(file, st.home, number=number,
-                                      to_profile=None if to == "embedded" else to,
-                                      passphrase=_file_passphrase(file), progress=_progress(st.json))
+        passphrase = _file_passphrase(file)
+        with audited(st.home, "import", [], {"file": str(file), "number": number, "to": to}) as logged:
+            record = packs.import_package(file, st.home, number=number,
+                                          to_profile=None if to == "embedded" else to,
+                                          passphrase=passphrase, progress=_progress(st.json))
+            logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
     emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
          f"Imported as {record.code} ({record.company}); every row was checked.")
 
@@ -115,8 +130,11 @@ def apply_command(
 ) -> None:
     """Apply a PTF to the dossier it follows, in one transaction."""
     st = state(ctx)
-    result = packs.apply_package(file, st.home, dossier_ref=dossier, passphrase=_file_passphrase(file),
-                                 progress=_progress(st.json))
+    passphrase = _file_passphrase(file)
+    with audited(st.home, "apply", [dossier] if dossier else [], {"file": str(file)}) as logged:
+        result = packs.apply_package(file, st.home, dossier_ref=dossier, passphrase=passphrase,
+                                     progress=_progress(st.json))
+        logged.dossiers, logged.files = [result.dossier.code], [_where(result.dossier, st.home)]
     emit(st, {"dossier": result.dossier.code, "package_id": result.package_id, "upserted": result.upserted,
               "deleted": result.deleted, "replaced_tables": result.replaced_tables},
          f"{result.dossier.code} is up to date: {result.upserted:,} rows written, {result.deleted:,} deleted.")
@@ -131,7 +149,10 @@ def export_command(
     """Write the export copy E + base name (E001SOC.sqlite or EPW0001SOC)."""
     st = state(ctx)
     record = st.catalog().get(dossier)
-    result = copies.export_copy(record, st.home, to=to, directory=directory, progress=_progress(st.json))
+    options = {"to": to, "dir": None if directory is None else str(directory)}
+    with audited(st.home, "export", [record.code], options) as logged:
+        result = copies.export_copy(record, st.home, to=to, directory=directory, progress=_progress(st.json))
+        logged.files = [str(result.target)]
     rows = sum(result.tables.values())
     emit(st, asdict(result), f"Export copy written and checked: {result.target} ({rows:,} rows).")
 
