@@ -36,6 +36,7 @@ from msde_tui.screens.widgets import human_seconds, text_bar
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14
 WAITING, RUNNING, OK, FAILED, CANCELLED = "WAITING", "RUNNING", "OK", "FAILED", "CANCELLED"
+INTERRUPTED = "INTERRUPTED"
 
 
 def state_word(state: str) -> str:
@@ -45,6 +46,7 @@ def state_word(state: str) -> str:
         OK: _("OK"),
         FAILED: _("FAILED"),
         CANCELLED: _("CANCELLED"),
+        INTERRUPTED: _("INTERRUPTED"),
     }[state]
 
 
@@ -153,16 +155,19 @@ class JobView:
                 text += f" {event.hint}"
             self.log.append(text)
 
-    def finish(self, result: dict[str, object] | None) -> None:
+    def finish(self, result: dict[str, object] | None, job_state: str = jobs.FAILED) -> None:
         """Rows the events did not close get their state from result.json."""
         per = (result or {}).get("dossiers") or {}
         cancelled = (result or {}).get("state") == jobs.CANCELLED
+        interrupted = result is None and job_state == jobs.INTERRUPTED
         for subject, row in self.rows.items():
             if row.state in (OK, FAILED):
                 continue
             data = per.get(subject) if isinstance(per, dict) else None
             if isinstance(data, dict) and data.get("ok"):
                 row.state = OK
+            elif interrupted:
+                row.state = INTERRUPTED
             else:
                 row.state = CANCELLED if cancelled else FAILED
             row.dirty = True
@@ -278,7 +283,7 @@ class ProgressScreen(StepScreen):
         if state is not None and state != jobs.RUNNING:
             for at, event in self.tail.read():  # the last lines written before result.json
                 self.view.apply(at, event)
-            self.view.finish(self.job.result)
+            self.view.finish(self.job.result, self.job.state)
             self._redraw(now)
             self._show_result()
 
