@@ -115,3 +115,92 @@ def test_states_running_finished_and_interrupted(home: Path) -> None:
     assert not finished.seen and finished in jobs.jobs_to_show(home)
     jobs.mark_seen(finished)
     assert all(j.id != finished.id for j in jobs.jobs_to_show(home))
+
+
+def _wait_result(directory: Path, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while not (directory / jobs.RESULT).exists():
+        assert time.monotonic() < deadline, (directory / jobs.RUNNER_LOG).read_text()
+        time.sleep(0.1)
+    return json.loads((directory / jobs.RESULT).read_text())
+
+
+PARENT = """
+import sys, time
+from pathlib import Path
+from msde_tui.engine import jobs
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.plans import WizardPlan
+home = Path(sys.argv[1])
+plan = WizardPlan(operation="backup", directory=str(home / "backups"),
+                  dossiers=tuple(Catalog(home).dossiers()))
+job = jobs.start_job(plan, home=home)
+print(job.id, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="process groups and SIGHUP are POSIX")
+def test_job_outlives_its_terminal_and_is_found_again(home: Path) -> None:
+    import signal
+
+    from msde_tui.cli import main as msde
+    from msde_tui.engine.demo import create_demo
+
+    create_demo(home, dossiers=2, years=2, lines=200)
+    (home / "backups").mkdir()
+    # The "terminal side": its own session, like a login shell; killed as a session drop would.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(home)],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    assert parent.stdout is not None
+    job_id = parent.stdout.readline().strip()
+    directory = jobs.jobs_dir(home) / job_id
+    assert not (directory / jobs.RESULT).exists()
+    os.killpg(parent.pid, signal.SIGHUP)
+    os.killpg(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=10)
+    result = _wait_result(directory)
+    assert result["state"] == "ok"
+    for code in ("001SOC", "002BRA"):
+        files = [Path(f) for f in result["dossiers"][code]["files"]]
+        assert files and all(f.exists() for f in files)
+    job = jobs.load_job(home, job_id)
+    assert job.state == jobs.OK and job.subjects == ("001SOC", "002BRA")
+    events = [e for _t, e in jobs.EventTail(job.events_file).read()]
+    finals = {e.dossier: e.ok for e in events if isinstance(e, ev.DossierResult)}
+    assert finals == {"001SOC": True, "002BRA": True}
+    assert isinstance(events[0], ev.Started)
+    assert msde(["--home", str(home), "--json", "jobs"]) == 0
+    assert msde(["--home", str(home), "jobs", "show", job_id[:15]]) == 0
+
+
+def test_server_job_gets_the_password_through_a_pipe_only(home: Path, tds_server, tmp_path: Path) -> None:
+    from msde_tui.engine.demo import build_dossier
+
+    source = tmp_path / "001SOC.sqlite"
+    build_dossier(source, code="001SOC", company="Société", years=1, lines=50)
+    tds_server.create_database("PW0001SOC", sqlite_file=source)
+    plan = WizardPlan(
+        connection=Connection(kind="mssql", host=tds_server.host, port=tds_server.port,
+                              user=tds_server.user, password=tds_server.password),
+        operation="backup",
+        directory=str(tds_server.backup_dir),
+        dossiers=(Dossier("001", "SOC", "Société", backend="mssql", location="PW0001SOC"),),
+    )
+    job = jobs.start_job(plan, home=home)
+    result = _wait_result(job.directory)
+    assert result["state"] == "ok", result
+    assert any(str(f).endswith(".bak") for f in result["dossiers"]["001SOC"]["files"])
+    for path in job.directory.iterdir():  # spec, events, result, pid, logs: never the password
+        assert tds_server.password not in path.read_text(errors="replace"), path.name
+    wrong = jobs.start_job(
+        WizardPlan(**{**plan.__dict__, "connection": Connection(
+            kind="mssql", host=tds_server.host, port=tds_server.port, user=tds_server.user,
+            password="not-it")}),
+        home=home,
+    )
+    failed = _wait_result(wrong.directory)
+    assert failed["state"] == "failed"
+    assert failed["dossiers"]["001SOC"]["message"]  # in plain words, from the engine
