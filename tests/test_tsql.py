@@ -326,3 +326,27 @@ def test_restore_targets_never_mix_styles() -> None:
         "PW0003ABC", [("A_Data", "D"), ("A_Log", "L")], data_dir="/d", sep="/"
     )
     assert all("\\" not in p and ":" not in p for _, p in moves)
+
+
+# -- automatic backups: movement counter and server-side deletion --------------------------------
+
+
+def test_build_movement_count_quotes_the_database() -> None:
+    assert tsql.build_movement_count("PW0001SOC") == (
+        "SELECT COUNT(*) AS movements FROM [PW0001SOC].dbo.[entry]"
+    )
+    sql = tsql.build_movement_count("a]; DROP DATABASE x; --")
+    assert tokens(sql)[8:] == [("ident", "a]; DROP DATABASE x; --"), ("op", "."), ("word", "dbo"),
+                               ("op", "."), ("ident", "entry")]
+    with pytest.raises(BadInput):
+        tsql.build_movement_count("")
+
+
+def test_build_delete_backup_file_quotes_the_path() -> None:
+    assert tsql.build_delete_backup_file("D:\\Backup\\PW0001SOC_20270301_021700.bak") == (
+        "EXEC master.sys.xp_delete_file 0, N'D:\\Backup\\PW0001SOC_20270301_021700.bak'"
+    )
+    sql = tsql.build_delete_backup_file("/b/it's'; EXEC xp_cmdshell 'x")
+    assert tokens(sql)[-3:] == [("word", "0"), ("op", ","), ("string", "/b/it's'; EXEC xp_cmdshell 'x")]
+    with pytest.raises(BadInput):
+        tsql.build_delete_backup_file("/b/x\x00.bak")

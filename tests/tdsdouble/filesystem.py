@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+from tests.tdsdouble.backupfile import SET_MAGIC
 from tests.tdsdouble.instance import Instance
 from tests.tdsdouble.messages import Msg, SqlError
 
@@ -155,4 +156,22 @@ def create_subdir(instance: Instance, path: str) -> None:
     except OSError as exc:
         raise SqlError(
             Msg(22048, 16, f"xp_create_subdir() returned error {exc.errno}, '{exc.strerror}'")
+        ) from exc
+
+
+def delete_backup_file(instance: Instance, path: str) -> None:
+    """What ``xp_delete_file 0, N'path'`` does to one file (see procs._delete_file)."""
+    p = Path(path)
+    if not p.is_file():
+        return
+    if instance.is_denied(p):
+        raise SqlError(Msg(22049, 16, "xp_delete_file() returned error 5, 'Access is denied.'"))
+    try:
+        with open(p, "rb") as f:
+            if f.read(len(SET_MAGIC)) != SET_MAGIC:
+                return  # not a SQL Server backup: left alone
+        p.unlink()
+    except OSError as exc:
+        raise SqlError(
+            Msg(22049, 16, f"xp_delete_file() returned error {exc.errno}, '{exc.strerror}'")
         ) from exc

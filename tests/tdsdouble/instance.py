@@ -124,6 +124,7 @@ class Instance:
         self.databases: dict[str, Database] = {}
         self.denied: set[Path] = set()
         self.in_use: set[str] = set()
+        self.not_sysadmin: set[str] = set()  # logins without sysadmin (xp_delete_file: 229)
         self.step_delay = 0.0
         self.size_limit_mb: int | None = None
         self.history: list[BackupRecord] = []

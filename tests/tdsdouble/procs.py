@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tests.tdsdouble import filesystem
 from tests.tdsdouble import tokens as t
-from tests.tdsdouble.messages import SqlError, msg
+from tests.tdsdouble.messages import Msg, SqlError, msg
 from tests.tdsdouble.response import Response
 from tests.tdsdouble.sql import Cursor, call_args
 
@@ -70,7 +70,30 @@ def _instance_regread(session: Session, args: Args, resp: Response) -> int:
     return 0
 
 
+def _delete_file(session: Session, args: Args, resp: Response) -> int:
+    """``xp_delete_file 0, N'file'``: delete one backup file; answers nothing (like SQL Server).
+
+    Only the single-file form with file type 0 is modelled. A login without sysadmin gets 229;
+    a file in a denied directory 22049 (OS error 5); a missing file, or a file that is not a
+    backup (no backup-set magic), is silently left alone, as SQL Server does.
+    """
+    if session.user.lower() in session.instance.not_sysadmin:
+        raise SqlError(
+            Msg(
+                229,
+                14,
+                "The EXECUTE permission was denied on the object 'xp_delete_file', "
+                "database 'mssqlsystemresource', schema 'sys'.",
+            )
+        )
+    if len(args) != 2 or args[0] != 0:
+        raise SqlError(Msg(22049, 16, "xp_delete_file() returned error 87, 'The parameter is incorrect.'"))
+    filesystem.delete_backup_file(session.instance, str(args[1] or ""))
+    return 0
+
+
 PROCEDURES: dict[str, Callable[[Session, Args, Response], int]] = {
+    "xp_delete_file": _delete_file,
     "xp_fileexist": _fileexist,
     "xp_dirtree": _dirtree,
     "xp_fixeddrives": _fixeddrives,

@@ -118,6 +118,15 @@ class TdsServer:
     def allow(self, directory: Path | str) -> None:
         self.instance.denied.discard(Path(os.path.abspath(directory)))
 
+    def add_login(self, user: str, password: str, *, sysadmin: bool = True) -> None:
+        """Another login; without ``sysadmin`` it gets 229 on ``xp_delete_file``."""
+        with self.instance.lock:
+            self.instance.logins[user] = password
+            if sysadmin:
+                self.instance.not_sysadmin.discard(user.lower())
+            else:
+                self.instance.not_sysadmin.add(user.lower())
+
     def mark_in_use(self, database: str, in_use: bool = True) -> None:
         """Pretend another connection uses ``database`` (RESTORE over it fails with 3101)."""
         with self.instance.lock:

@@ -45,6 +45,7 @@ from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
     DossierExists,
+    DossierNotFound,
     MsdeError,
     ServerError,
 )
@@ -68,6 +69,8 @@ EXPRESS = 4
 NO_COMPRESSION_EDITIONS = (4,)  # Express; Web edition is detected by name
 _DESCRIPTION_RE = re.compile(r"^msde-tui \S+ dossier=(?P<code>\S+)(?: guid=(?P<guid>\S+))?")
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+# HEADERONLY failures meaning "no usable backup there" (missing, unreadable, damaged)
+_NOT_A_READABLE_BACKUP = (3201, 3241, 3242, 3203, 3183, 3189)
 
 
 def size_warning(size_bytes: int, facts: ServerFacts, *, ratio: float = 0.8) -> str | None:
@@ -390,6 +393,77 @@ class MssqlBackend:
     async def header(self, path: str) -> list[Row]:
         """``RESTORE HEADERONLY`` rows of one backup file (server path)."""
         return await self._meta_rows(tsql.build_headeronly(path), "headeronly", path=path)
+
+    # -- automatic backups: movement counter, identity read-back, server-side deletion -----
+
+    async def movement_count(self, database: str) -> int:
+        """Entries in dossier database ``database`` (0 for a database without accounting tables).
+
+        ``DossierNotFound`` when the database does not exist or is not online (never 0 for a
+        database that went away).
+        """
+        rows = await self._meta_rows(
+            tsql.build_database_exists(database), "query", database=database
+        )
+        if not rows:
+            raise DossierNotFound(
+                f"The database {database} does not exist on {self.connection.host}.",
+                "Restore it, or remove the dossier from the list.",
+            )
+        state = _text(rows[0].get("state_desc")).upper() or "ONLINE"
+        if state != "ONLINE":
+            raise DossierNotFound(
+                f"The database {database} on {self.connection.host} is {state}, not online.",
+                "Bring it online (or finish its restore) on the server, then try again.",
+            )
+        async with self._meta_lock:
+            if self._meta is None:
+                self._meta = await self._open()
+            try:
+                rows = await self._meta.rows(tsql.build_movement_count(database))
+            except SqlFailure as failure:
+                if failure.number == 208:  # no dbo.entry: not an accounting database
+                    return 0
+                raise self._error(failure, "query", database=database) from None
+        return _int(rows[0].get("movements")) if rows else 0
+
+    async def backup_identity(self, path: str) -> BackupInfo | None:
+        """What ``RESTORE HEADERONLY`` says of ``path``; None when the file is gone, cannot be
+        read by the service account, or is not a readable backup. Other failures raise."""
+        try:
+            headers = await self.header(path)
+        except MsdeError as exc:
+            if getattr(exc, "number", None) in _NOT_A_READABLE_BACKUP:
+                return None
+            raise
+        return _backup_info(path, headers)
+
+    async def delete_backup_file(self, path: str) -> None:
+        """Delete one backup file on the server host with ``xp_delete_file`` (sysadmin only).
+
+        ``xp_delete_file`` silently skips a file it does not read as a SQL Server backup, so
+        the file is looked for afterwards: still there -> ``ServerError``. A login without the
+        right gets a ``ServerError`` saying so (number 229).
+        """
+        try:
+            await self._meta_rows(tsql.build_delete_backup_file(path), "delete", path=path)
+        except ServerError as exc:
+            if exc.number in (229, 15247):
+                raise ServerError(
+                    f"The login '{self.connection.user}' may not delete backup files on the "
+                    f"server ({path} is kept): xp_delete_file needs the sysadmin role.",
+                    "Delete old backups on the server by hand, or run the automatic backups with "
+                    "a sysadmin login; nothing else was deleted.",
+                    number=exc.number,
+                ) from None
+            raise
+        rows = await self._meta_rows(tsql.build_fileexist(path), "list", path=path)
+        if rows and _bool(rows[0].get("File Exists")):
+            raise ServerError(
+                f"SQL Server did not delete {path} (xp_delete_file deletes only files it reads "
+                "as SQL Server backups).",
+                "Look at that file on the server; nothing else was deleted.",
+            )
 
     # -- streaming helper ------------------------------------------------------------------
 

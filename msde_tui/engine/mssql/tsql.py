@@ -408,3 +408,17 @@ def build_kill(spid: int) -> str:
 def build_drop_database(db: str) -> str:
     """Remove a database left half-restored by a cancelled RESTORE of a *new* database."""
     return f"DROP DATABASE {quote_ident(db)}"
+
+
+def build_movement_count(db: str) -> str:
+    """Number of entries in dossier database ``db`` (the auto-backup movement counter).
+
+    A three-part name, so it runs from any current database; an accounting-less database
+    answers 208 (invalid object name), which the caller reads as 0.
+    """
+    return f"SELECT COUNT(*) AS movements FROM {quote_ident(db)}.dbo.[entry]"  # noqa: S608
+
+
+def build_delete_backup_file(path: str) -> str:
+    """Delete one backup file on the server host (sysadmin; deletes only SQL Server backups)."""
+    return f"EXEC master.sys.xp_delete_file 0, {quote_literal(path)}"
