@@ -21,11 +21,17 @@ Rules (the document's "Opérationnelle" options, made precise):
   removes leftovers without a valid proof that are older than the new verified backup and were
   last written more than an hour ago (so a backup still being written is never touched).
   When the new backup fails, nothing at all is deleted.
+- SQL Server dossiers (``auto_mssql``): the movement counter is counted on the server; the
+  backups that count are the ones this tool recorded as verified in
+  ``<home>/auto/server_backups.json``, each cross-checked with ``RESTORE HEADERONLY`` (a file
+  gone or replaced never counts, is never deleted); rotation deletes on the server with
+  ``xp_delete_file``. The password comes from ``MSDE_PASSWORD_<PROFILE>`` or ``MSDE_PASSWORD``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -366,6 +372,12 @@ class Target(Protocol):
 
     async def delete(self, record: BackupRecord) -> None: ...
 
+    async def recorded(self, result: DossierResult, movements: int | None, at: datetime) -> None:
+        """A backup was made and verified: remember it where ``backups()`` will find it."""
+        ...
+
+    async def aclose(self) -> None: ...
+
 
 BackupRunner = Callable[[BackupPlan], AsyncIterator[Event]]
 TargetFactory = Callable[[Path, Dossier, Policy, "VerifiedCache"], Target]
@@ -423,6 +435,12 @@ class EmbeddedTarget:
     async def delete(self, record: BackupRecord) -> None:
         await asyncio.to_thread(_delete_local, Path(record.file))
 
+    async def recorded(self, result: DossierResult, movements: int | None, at: datetime) -> None:
+        """Nothing to do: the proof beside the file is the record."""
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
 
 # 001SOC_20261128_120631.sqlite.bak, or ..._120631_2.sqlite.bak when that second was taken
 EMBEDDED_BACKUP_RE = re.compile(
@@ -457,6 +475,7 @@ class _Work:
     target: Target | None
     outcome: DossierOutcome
     records: list[BackupRecord] = field(default_factory=list)
+    movements: int | None = None  # the counter before the backup (a new backup's record)
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -490,10 +509,11 @@ async def run_auto(
     lock = RunLock.for_home(home)
     if not dry_run:
         lock.acquire()
+    works: list[_Work] = []
     try:
         cache = VerifiedCache(home)
-        works = [await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run)
-                 for d in dossiers]
+        for d in dossiers:
+            works.append(await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run))
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
         if not dry_run and due:
             results = await _backup_all(home, due, backup_runner)
@@ -510,19 +530,27 @@ async def run_auto(
             save_last_run(home, report)
             _audit(home, report, real_start)
     finally:
+        for work in works:
+            await _close(work.target)
         if not dry_run:
             lock.release()
     return report
 
 
+async def _close(target: Target | None) -> None:
+    """Close what a target holds open (a SQL Server connection); never raises."""
+    close = getattr(target, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
 def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
     if dossier.is_embedded:
         return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
-    raise MsdeError(
-        f"Automatic backups of SQL Server dossiers ({dossier.code}) are not available yet.",
-        "Back it up with 'msde backup' from the scheduler meanwhile, or turn automatic backups "
-        f"off for it: msde auto policy set --dossier {dossier.code} --disable",
-    )
+    from msde_tui.engine import auto_mssql  # late: loads the SQL Server drivers
+
+    return auto_mssql.MssqlTarget(home, dossier, policy, auto_mssql.server_connection(home, dossier))
 
 
 async def _decide_one(
@@ -541,22 +569,25 @@ async def _decide_one(
         decision = decide(dossier.code, policy, None, None, now)
         outcome.reason = decision.reason
         return work
+    target: Target | None = None
     try:
         target = make_target(home, dossier, policy, cache)
         records = await target.backups()
         last = last_verified(records)
         current = await target.movements()
     except MsdeError as exc:
+        await _close(target)
         outcome.action, outcome.ok = "error", False
         outcome.reason, outcome.message, outcome.hint = "cannot look at this dossier", exc.message, exc.hint
         return work
     except OSError as exc:
+        await _close(target)
         outcome.action, outcome.ok = "error", False
         outcome.reason = "cannot look at this dossier"
         outcome.message = f"{exc.strerror or exc} ({exc.filename or ''})".replace(" ()", "")
         outcome.hint = "Check that the backup directory and the dossier file can be read."
         return work
-    work.target, work.records = target, records
+    work.target, work.records, work.movements = target, records, current
     decision = decide(dossier.code, policy, last, current, now)
     outcome.action, outcome.reason = decision.action, decision.reason
     if last is not None:
@@ -630,6 +661,13 @@ async def _after_backup(work: _Work, result: DossierResult | None, clock: Clock)
         outcome.hint = result.hint or "Nothing was deleted; the previous backups are kept."
         return
     try:
+        await work.target.recorded(result, work.movements, clock())
+    except (MsdeError, OSError) as exc:
+        outcome.ok = False
+        outcome.message = f"The backup was made and verified but cannot be recorded: {getattr(exc, 'message', exc)}"
+        outcome.hint = getattr(exc, "hint", "") or "Nothing was deleted; the previous backups are kept."
+        return
+    try:
         records = await work.target.backups()
         newest = last_verified(records)
         doomed = plan_rotation(records, work.policy.keep, now=clock())
@@ -639,7 +677,8 @@ async def _after_backup(work: _Work, result: DossierResult | None, clock: Clock)
     except (MsdeError, OSError) as exc:
         outcome.ok = False
         outcome.message = f"The backup is made and verified, but rotation failed: {getattr(exc, 'message', exc)}"
-        outcome.hint = "Check the rights on the backup directory; no verified backup was lost."
+        outcome.hint = (getattr(exc, "hint", "") or "Check the rights on the backup directory.") + (
+            " No verified backup was lost.")
         return
     if newest is not None:
         outcome.last_verified_file, outcome.last_verified_at = newest.file, _iso(newest.created_at)
