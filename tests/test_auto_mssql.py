@@ -296,3 +296,31 @@ def test_backend_movement_count_and_delete(server: TdsServer, tmp_path: Path) ->
             await backend.close()
 
     asyncio.run(go())
+
+
+def test_cli_run_and_status_with_a_server_dossier(home: Path, server: TdsServer,
+                                                  clock: time_machine.Traveller,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from msde_tui.cli import main
+
+    assert main(["auto", "policy", "set", "--enable", "--keep", "1"]) == 0
+    monkeypatch.delenv("MSDE_PASSWORD_OFFICE")
+    capsys.readouterr()
+    assert main(["auto", "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert ("001SOC: error — No password for profile office: set MSDE_PASSWORD_OFFICE in the "
+            "scheduler's environment.") in out
+    assert "What to do: 'msde auto' runs unattended" in out
+    monkeypatch.setenv("MSDE_PASSWORD_OFFICE", server.password)
+    assert main(["auto"]) == 0
+    clock.move_to(DAY0 + timedelta(days=1))
+    assert main(["auto"]) == 0
+    out = capsys.readouterr().out
+    first = on_server(server, DB1)
+    assert len(first) == 1 and "001SOC: backup — 1 day since last verified backup ≥ 1" in out
+    assert "    deleted PW0001SOC_20270301_" in out and f"wrote {server.backup_dir / first[0]} (verified)" in out
+    assert main(["auto", "status"]) == 0
+    assert "last verified backup 2027-03-02 02:17" in capsys.readouterr().out
+    assert main(["auto", "--install", "cron"]) == 0
+    assert "MSDE_PASSWORD_<PROFILE>" in capsys.readouterr().out

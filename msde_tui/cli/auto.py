@@ -30,7 +30,14 @@ HELP = (
     "maximum of new movements, directory). Run by a scheduler: SQL Server Express has no SQL "
     "Server Agent, so use --install systemd|cron|taskscheduler to get the entry that runs "
     "'msde auto' (hourly by default); each run backs up, with verification, only the dossiers "
-    "whose delay or movement count is reached, then keeps the N newest verified backups."
+    "whose delay or movement count is reached, then keeps the N newest verified backups. "
+    "SQL Server dossiers: the run never prompts; it takes the password from "
+    "MSDE_PASSWORD_<PROFILE> (or MSDE_PASSWORD) in the scheduler's environment."
+)
+
+PASSWORD_NOTE = (
+    "# SQL Server dossiers: msde auto takes the password from MSDE_PASSWORD_<PROFILE> (profile name "
+    "upper-cased, other characters than A-Z/0-9 as _) or MSDE_PASSWORD, never from a file it writes."
 )
 
 auto_app = typer.Typer(name="auto", help=HELP, invoke_without_command=True, no_args_is_help=False)
@@ -62,6 +69,11 @@ def auto(
     _run(st, dry_run=dry_run, only=dossier or None)
 
 
+def _base(path: str) -> str:
+    """The file name of a local path or of a path on a SQL Server host (either separator)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def _out(text: str) -> None:
     """Print without re-wrapping: entries and paths must stay copy-pastable."""
     console.print(text, highlight=False, markup=False, soft_wrap=True)
@@ -86,8 +98,8 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
         lines = [outcome.text]
         if outcome.hint and not outcome.ok:
             lines.append(f"    What to do: {outcome.hint}")
-        lines += [f"    would delete {Path(f).name}" for f in outcome.would_delete]
-        lines += [f"    deleted {Path(f).name}" for f in outcome.deleted]
+        lines += [f"    would delete {_base(f)}" for f in outcome.would_delete]
+        lines += [f"    deleted {_base(f)}" for f in outcome.deleted]
         if outcome.file and outcome.ok:
             lines.append(f"    wrote {outcome.file} (verified)")
         for line in lines:
@@ -150,6 +162,8 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
             for name, text in units.items():
                 out += [f"# ~/.config/systemd/user/{name}", text]
             out.append("# Install with --write, then: systemctl --user enable --now msde-auto.timer")
+            out.append("# SQL Server dossiers: put MSDE_PASSWORD_<PROFILE>=... in ~/.config/msde-tui/auto.env "
+                       "yourself (chmod 600).")
     elif kind == "cron":
         line = schedule.cron_line(command, home, rhythm)
         payload["entries"] = {"crontab": line}
@@ -158,7 +172,8 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
             payload["written"] = ["crontab"]
             out += ["Installed in your crontab (a previous msde-auto line was replaced):", line]
         else:
-            out += [line, "# Install with --write (uses 'crontab -', keeps your other lines)."]
+            out += [line, "# Install with --write (uses 'crontab -', keeps your other lines).", PASSWORD_NOTE,
+                    "# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'."]
     else:
         text = schedule.task_xml(command, home, rhythm)
         payload["entries"] = {"msde-auto.xml": text}
@@ -170,7 +185,10 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
                     "The task runs whether you are logged on or not, without a stored password, so "
                     "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
         else:
-            out += [text.rstrip("\n"), "# Save with --write (UTF-16), then register it with schtasks /Create /XML."]
+            out += [text.rstrip("\n"), "# Save with --write (UTF-16), then register it with schtasks /Create /XML.",
+                    PASSWORD_NOTE,
+                    "# Set it as a user environment variable of the account the task runs as "
+                    "(setx MSDE_PASSWORD_<PROFILE> ...)."]
     _emit(st, payload, "\n".join(out))
 
 

@@ -7,8 +7,10 @@
 The scheduler only sets the rhythm at which the policy is looked at (hourly by default, so that
 the movement trigger is noticed the same day); ``msde auto`` itself decides per dossier whether a
 backup is due. Everything here is pure text generation except ``install_*`` which write files or
-call ``crontab``. Passwords are never put in an entry: SQL Server dossiers read ``MSDE_PASSWORD``
-from an environment file the technician creates (systemd) or use the scheduler's own means.
+call ``crontab``. Passwords are never put in an entry: SQL Server dossiers read
+``MSDE_PASSWORD_<PROFILE>`` (profile name upper-cased, other characters than A-Z/0-9 as ``_``)
+or ``MSDE_PASSWORD`` from an environment file the technician creates (systemd) or use the
+scheduler's own means (a ``NAME=value`` line in the crontab, a user environment variable).
 """
 
 from __future__ import annotations
@@ -120,8 +122,8 @@ def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(
         env = f"MSDE_HOME={home}".replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
         service.append(f'Environment="{env}"')
     service += [
-        "# SQL Server dossiers: put MSDE_PASSWORD=... in this file yourself (chmod 600);",
-        "# msde never writes a password anywhere.",
+        "# SQL Server dossiers: put MSDE_PASSWORD_<PROFILE>=... (or MSDE_PASSWORD=... for every",
+        "# profile) in this file yourself (chmod 600); msde never writes a password anywhere.",
         "EnvironmentFile=-%h/.config/msde-tui/auto.env",
         f"ExecStart={exec_start}",
         "Nice=10",
