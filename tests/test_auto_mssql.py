@@ -324,3 +324,20 @@ def test_cli_run_and_status_with_a_server_dossier(home: Path, server: TdsServer,
     assert "last verified backup 2027-03-02 02:17" in capsys.readouterr().out
     assert main(["auto", "--install", "cron"]) == 0
     assert "MSDE_PASSWORD_<PROFILE>" in capsys.readouterr().out
+
+
+def test_a_file_overwritten_by_an_older_backup_of_the_same_dossier_is_not_counted(
+    home: Path, server: TdsServer, clock: time_machine.Traveller
+) -> None:
+    cfg = config(keep=3, every_days=2, max_movements=0)
+    assert run(home, cfg).ok
+    clock.move_to(DAY0 + timedelta(days=2))
+    assert run(home, cfg).ok
+    older, newer = on_server(server, DB1)
+    shutil.copyfile(server.backup_dir / older, server.backup_dir / newer)  # same dossier, other set
+    clock.move_to(DAY0 + timedelta(days=3))
+    outcome = by_code(run(home, cfg))["001SOC"]
+    # the day-2 backup no longer counts: the last verified one is the day-0 backup, 3 days old
+    assert (outcome.action, outcome.reason) == ("backup", "3 days since last verified backup ≥ 2")
+    assert outcome.ok and outcome.deleted == []
+    assert newer in on_server(server, DB1)
