@@ -63,7 +63,7 @@ class MsdeApp(App[None]):
     CSS_PATH = [str(SCREENS_DIR / f"{name}.tcss") for name in STYLESHEETS]
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", key_display="^Q", priority=True),
-        Binding("f5", "jobs", N_("Jobs"), id="jobs", key_display="F5"),
+        Binding("f5", "jobs", N_("Jobs"), id="jobs", key_display="F5", show=False),
     ]
 
     def __init__(
@@ -76,16 +76,18 @@ class MsdeApp(App[None]):
         offer_jobs: bool = True,
     ) -> None:
         i18n.setup(lang)
+        # Read by get_css_variables, which the App's constructor already calls.
+        self.ascii_borders = wants_ascii() if ascii_borders is None else ascii_borders
         super().__init__()
         translate_bindings(self)
         self.animation_level = "none"
         self.home: Path = data_dir(home)
         self.ctx = WizardContext(self.home)
-        self.ascii_borders = wants_ascii() if ascii_borders is None else ascii_borders
         self.offer_jobs = offer_jobs
         self.plan = WizardPlan()
         if wants_ansi_theme() if ansi_theme is None else ansi_theme:
             self.theme = "ansi-dark"
+            self.add_class("-ansi")  # app.tcss makes empty fields visible with 16 colours
 
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()

@@ -89,3 +89,32 @@ async def test_login_then_operation_proposes_the_server_backup_directory(
         assert "Step 2 of 5: Operation" in text
         assert f"{tds_server.user}@{tds_server.host}" in text  # the choices so far
         assert "on the SQL Server host" in text
+
+
+async def test_ascii_borders_and_remappable_keys(home: Path) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False, ascii_borders=True, ansi_theme=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        text = screen_text(app)
+        assert "+------" in text and "╭" not in text and "│" not in text
+        app.set_keymap({"back": "f9", "next": "f10"})  # bindings are remapped by their id
+        await pilot.press("f10")
+        await wait_screen(pilot, OperationScreen)
+        await pilot.press("f2")  # the old key does nothing now
+        await pilot.pause()
+        assert isinstance(app.screen, OperationScreen)
+        await pilot.press("f9")
+        await wait_screen(pilot, ConnectionScreen)
+
+
+async def test_a_bare_escape_never_goes_back(home: Path) -> None:
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")
+        await wait_screen(pilot, OperationScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, OperationScreen)
+        await pilot.press("ctrl+b")
+        await wait_screen(pilot, ConnectionScreen)

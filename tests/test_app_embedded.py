@@ -145,3 +145,29 @@ async def test_restore_over_an_existing_dossier_needs_its_name_typed(backed_up: 
         await wait_text(pilot, "Result:", timeout=30)
         assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
     assert len(Catalog(backed_up)) == 2  # replaced, not added
+
+
+async def test_verify_of_backups_in_a_directory(backed_up: Path) -> None:
+    app = MsdeApp(home=backed_up, lang="fr", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        await pilot.press("down", "down")  # Vérification
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: field.value != "")
+        assert not screen.query_one("#verify").display  # no "verify after" for a verify
+        field.value = str(backed_up / "backups")
+        await pilot.press("enter")
+        await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "sur 2 cochés")
+        assert not app.screen.query_one("#target-row").display  # no target number
+        await pilot.press("a")
+        await wait_text(pilot, "2 sur 2 cochés")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "relire et contrôler")
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Résultat :", timeout=30)
+        assert "Résultat : OK. 2 OK, 0 pas OK." in screen_text(app)

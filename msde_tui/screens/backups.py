@@ -94,6 +94,7 @@ class BackupsScreen(StepScreen):
         )
         yield Input(placeholder=_("Filter (type to filter)"), id="filter", compact=True)
         yield TickList(id="ticks")
+        yield Static("", id="file", markup=False)
         yield Static("", id="count", markup=False)
         with Horizontal(id="target-row"):
             yield Label(_("Restore as number:"), id="target-label")
@@ -131,10 +132,8 @@ class BackupsScreen(StepScreen):
         when = info.created_at.strftime("%Y-%m-%d %H:%M") if info.created_at else "?"
         checks = _("checksums") if info.has_checksums else _("NO checksums")
         version = f"v{info.version_major}" if info.version_major else "v?"
-        return (
-            f"{when} {info.database[:14]:<14} {human_size(info.size_bytes):>9} {version:<4} "
-            f"{checks}  {basename(info.file)}"
-        )
+        name = info.code or info.database
+        return f"{when} {name[:16]:<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
 
     def rebuild(self) -> None:
         ticks = self.query_one("#ticks", TickList)
@@ -172,15 +171,18 @@ class BackupsScreen(StepScreen):
         return next((i for i in self.infos if i.file == value), None)
 
     def _show_target(self) -> None:
+        info = self._highlighted_info()
+        self.query_one("#file", Static).update(
+            _("File: {file}").format(file=info.file) if info is not None else ""
+        )
         if not self.restoring:
             return
-        info = self._highlighted_info()
         field = self.query_one("#target", Input)
         text = self.query_one("#target-info", Static)
         if info is None or info.file not in self.state.ticked:
             field.value = ""
             field.disabled = info is None or info.file not in self.state.ticked
-            text.update(_("(tick a backup to choose its number)"))
+            text.update(_("(tick it first)"))
             return
         field.disabled = False
         number = self.numbers()[info.file]

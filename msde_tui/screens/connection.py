@@ -77,7 +77,7 @@ class ConnectionScreen(StepScreen):
         yield Static("", id="facts", markup=False)
 
     def _row(self, label: str, field: Input) -> Iterable[Widget]:
-        row = Horizontal(Label(label + ":", classes="field-label"), field, classes="field-row")
+        row = Horizontal(Label(_("{label}:").format(label=label), classes="field-label"), field, classes="field-row")
         yield row
 
     def on_mount(self) -> None:

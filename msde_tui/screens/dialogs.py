@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static, TextArea
 
@@ -17,7 +17,7 @@ from msde_tui.screens.widgets import translate_bindings
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("f1,escape,enter,q", "close", N_("Close"), id="help_close"),
+        Binding("f1,escape,enter,q", "close", N_("Close"), id="help_close", key_display="F1"),
     ]
 
     def __init__(self, title: str, text: str) -> None:
@@ -29,8 +29,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.text, classes="dialog-text", markup=False)
+            with VerticalScroll(classes="help-body"):
+                yield Static(self.text, classes="dialog-text", markup=False)
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(".help-body").focus()  # arrows and PgUp/PgDn scroll a long help
 
     def action_close(self) -> None:
         self.dismiss(None)

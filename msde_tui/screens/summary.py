@@ -113,7 +113,7 @@ class SummaryScreen(StepScreen):
     def _confirm_row(self, dossier: Dossier) -> Widget:
         return Horizontal(
             Label(_("Type {code} to replace it:").format(code=dossier.code), classes="confirm-label"),
-            Input("", id=f"confirm-{dossier.number}", classes="confirm", compact=True),
+            Input("", id=f"confirm-{dossier.number}", classes="confirm", compact=True, placeholder="______"),
             classes="confirm-row",
         )
 
