@@ -341,3 +341,17 @@ def test_a_file_overwritten_by_an_older_backup_of_the_same_dossier_is_not_counte
     assert (outcome.action, outcome.reason) == ("backup", "3 days since last verified backup ≥ 2")
     assert outcome.ok and outcome.deleted == []
     assert newer in on_server(server, DB1)
+
+
+def test_a_damaged_book_entry_is_not_counted(home: Path, server: TdsServer,
+                                             clock: time_machine.Traveller) -> None:
+    assert run(home, config()).ok
+    path = home / "auto" / auto_mssql.SERVER_BACKUPS_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for entry in data["backups"]:
+        entry["created_at"] = "not a date"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    clock.move_to(DAY0 + timedelta(hours=1))
+    report = by_code(run(home, config()))
+    assert report["001SOC"].reason == "no verified backup yet" and report["001SOC"].ok
+    assert report["001SOC"].deleted == [] and len(on_server(server, DB1)) == 2

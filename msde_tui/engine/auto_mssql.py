@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +52,7 @@ def password_env_name(profile: str) -> str:
     return f"{PASSWORD_ENV}_" + re.sub(r"[^A-Z0-9]", "_", profile.upper())
 
 
-def password_for(profile: str, environ: dict[str, str] | None = None) -> str | None:
+def password_for(profile: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The profile's own variable first, then ``MSDE_PASSWORD``; None when neither is set."""
     env = os.environ if environ is None else environ
     return env.get(password_env_name(profile)) or env.get(PASSWORD_ENV) or None
@@ -222,6 +222,12 @@ class MssqlTarget:
         for entry in self.book.of(self.profile, self.database):
             if not entry.verified:
                 continue
+            try:
+                created = datetime.fromisoformat(entry.created_at)
+            except ValueError:
+                records.append(BackupRecord(entry.file, None, None, False, None,
+                                            f"unreadable record in {self.book.path.name}"))
+                continue
             info = await self.backend.backup_identity(entry.file)
             note = ""
             if info is None:
@@ -238,7 +244,7 @@ class MssqlTarget:
                 continue
             records.append(BackupRecord(
                 file=entry.file,
-                created_at=datetime.fromisoformat(entry.created_at),
+                created_at=created,
                 movements=entry.movements,
                 verified=True,
                 proven=True,
