@@ -118,3 +118,48 @@ async def test_missing_server_directory_is_refused_in_plain_words(home: Path, se
         await pilot.press("enter")
         await wait_text(pilot, "does not exist on the server host")
         assert app.results == []
+
+
+async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server) -> None:
+    from msde_tui.engine.catalog import Catalog, Dossier
+    from msde_tui.engine.events import DossierResult
+    from msde_tui.engine.operations import collect_async, run_backup
+    from msde_tui.engine.plans import BackupPlan
+    from msde_tui.screens.backups import BackupsScreen
+    from msde_tui.screens.progress import ProgressScreen
+
+    connection = _connection(server)
+    source = Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
+    made = await collect_async(run_backup(BackupPlan(connection, (source,), str(server.backup_dir)), home=home))
+    assert [e.ok for e in made if isinstance(e, DossierResult)] == [True]
+    Catalog(home).add(source)  # 001 is taken: the restore is proposed 002
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    app.plan = WizardPlan(connection=connection, operation="restore")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        data_dir = screen.query_one("#data-dir", Input)
+        await wait_for(pilot, lambda: data_dir.value == str(server.data_dir))
+        await pilot.press("enter")
+        await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "001SOC")
+        assert "checksums" in screen_text(app) and "v16" in screen_text(app)
+        await pilot.press("space")
+        await wait_text(pilot, "new dossier 002SOC")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "new dossier 002SOC")
+        await pilot.press("f3")
+        await wait_screen(pilot, TextViewScreen)
+        actions = app.screen.query_one("#view-text").text
+        assert "RESTORE DATABASE [PW0002SOC] FROM DISK = N'" in actions
+        assert str(server.data_dir) in actions
+        await pilot.press("escape")
+        await wait_screen(pilot, SummaryScreen)
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=40)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+    restored = Catalog(home).get("002")
+    assert (restored.backend, restored.location) == ("mssql", "PW0002SOC")
+    assert server.database_file("PW0002SOC").exists()
