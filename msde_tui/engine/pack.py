@@ -654,11 +654,150 @@ def register_catalog_guid(catalog: Catalog, dossier: Dossier, guid: str | None) 
     return dossier
 
 
+# ---------------------------------------------------------------------- wizard helpers (issue 5 screens)
+
+
+def previous_package(dossier: Dossier, home: Path, *, password: str | None = None) -> dict[str, Any] | None:
+    """The writer state of the dossier's last PBF/PTF, or None: a partial export then writes a PBF.
+
+    Uses the same key as ``export_package`` (the dossier's GUID, else its code).
+    """
+    with open_dossier(dossier, home, readonly=True, password=password) as db:
+        key = _dossier_guid(db, dossier) or dossier.code
+    return load_state(home, key)
+
+
+def is_cut_file(path: Path) -> bool:
+    """``001SOC_CUT001.sqlite``: the file a fiscal-year cut writes."""
+    name = Path(path).name
+    return name.endswith(".sqlite") and naming.CUT_RE.match(name.removesuffix(".sqlite")) is not None
+
+
+def _cut_short(stem: str) -> str:
+    match = naming.CUT_RE.match(stem)
+    base = match["base"] if match else ""
+    parsed = naming.parse_database_name(base)
+    if parsed is not None:
+        return parsed.short
+    try:
+        return naming.parse_code(base).short
+    except BadInput:
+        raise BadInput(
+            f"{stem}.sqlite is not named like a cut file (001SOC_CUT001.sqlite).",
+            "Give the file a fiscal-year cut wrote, unrenamed.",
+        ) from None
+
+
+def _sqlite_identity(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    try:
+        row = conn.execute("SELECT guid, company FROM dossier_info").fetchone()
+    except sqlite3.DatabaseError:
+        return None, None
+    return (str(row[0]) if row[0] else None, str(row[1]) if row[1] else None) if row else (None, None)
+
+
+def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dossier:
+    """Put a cut file (``001SOC_CUT001.sqlite``) in the dossier list (Import/Complet, cut files).
+
+    A cut file already in the data directory is registered where it is; one elsewhere is first
+    checked (``PRAGMA quick_check``), copied in with SQLite's backup API under its own name and
+    checked again. ``number``: typed, or the first free one; a taken number is refused. The
+    dossier keeps the cut's short name and gets the status ``cut``, as ``cut.cut`` registers it.
+    """
+    path = Path(path)
+    if not is_cut_file(path):
+        raise BadInput(
+            f"{path.name} is not named like a cut file (001SOC_CUT001.sqlite).",
+            "Give the file a fiscal-year cut wrote, unrenamed.",
+        )
+    if not path.is_file():
+        raise BadInput(f"{path} does not exist.", "Check the file name.")
+    stem = path.name.removesuffix(".sqlite")
+    short = _cut_short(stem)
+    catalog = Catalog(home)
+    wanted = naming.check_number(number) if number else catalog.first_free_number()
+    if wanted in catalog.numbers():
+        taken = catalog.get(wanted)
+        raise DossierExists(
+            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
+            f"Choose another number; the first free one is {catalog.first_free_number()}.",
+        )
+    for other in catalog.dossiers():
+        if other.is_embedded and other.location == path.name:
+            raise DossierExists(
+                f"{path.name} is already in the dossier list as {other.code}.",
+                "A dossier can appear only once in the list.",
+            )
+    target = Path(home) / path.name
+    in_place = target.exists() and target.resolve() == path.resolve()
+    if target.exists() and not in_place:
+        raise DossierExists(
+            f"{target} already exists in the data directory.",
+            "Import that file instead, or move it aside first.",
+        )
+
+    def checked(file: Path) -> tuple[str | None, str | None]:
+        try:
+            conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+            try:
+                problem = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if problem != "ok":
+                    raise PackError(f"{path.name} is damaged ({problem}).", "Use another copy of the cut file.")
+                return _sqlite_identity(conn)
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
+
+    guid, company = checked(path)
+    if guid:
+        same = [d for d in catalog.dossiers() if d.guid == guid]
+        if same:
+            raise DossierExists(
+                f"This cut dossier is already in the list as {same[0].code}.",
+                "A dossier can appear only once in the list.",
+            )
+    if not in_place:
+        tmp = target.with_name(f".{target.name}.importing")
+        _remove_sqlite(tmp)
+        try:
+            try:
+                source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    dest = sqlite3.connect(tmp)
+                    try:
+                        source.backup(dest)
+                    finally:
+                        dest.close()
+                finally:
+                    source.close()
+            except sqlite3.DatabaseError as exc:
+                raise PackError(f"{path.name} cannot be copied ({exc}).", "Use another copy.") from exc
+            if checked(tmp) != (guid, company):
+                raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
+            if target.exists():
+                raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
+            os.replace(tmp, target)
+        finally:
+            _remove_sqlite(tmp)
+    record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",
+                     location=target.name, status="cut", guid=guid)
+    try:
+        return Catalog(home).add(record)
+    except BaseException:
+        if not in_place:
+            _remove_sqlite(target)
+        raise
+
+
 __all__ = [
     "ApplyResult",
     "PackResult",
     "apply_package",
     "export_package",
+    "import_cut_file",
     "import_package",
+    "is_cut_file",
     "package_info",
+    "previous_package",
 ]

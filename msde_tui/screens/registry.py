@@ -103,6 +103,7 @@ BUILTIN = ("backup", "restore", "verify")
 EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.auto_screen",
     "msde_tui.screens.lifecycle_screens",
+    "msde_tui.screens.pack_screens",
 ]
 _loaded = False
 _lock = threading.Lock()
