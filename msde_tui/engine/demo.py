@@ -218,18 +218,20 @@ def _xorshift(expr: str, bits: int) -> str:
     return f"({expr} + ({expr} >> {bits}) - 2 * ({expr} & ({expr} >> {bits})))"
 
 
-def _hash(x: str) -> str:
-    """A 32-bit mix of the integer ``x`` and ``:salt`` (murmur3-like finalizer)."""
-    v = f"(({x} * 2654435761 + :salt) & 4294967295)"
-    y = f"(({_xorshift(v, 16)} * 1540483477) & 4294967295)"
-    return _xorshift(y, 15)
-
-
 def _series(name: str, first: str, count: str) -> str:
-    """Recursive CTE ``name(i, w)``: i = first..first+count-1 with its hash w."""
-    start, step = _hash(first), _hash("(i + 1)")
-    return (f"{name}(i, w) AS (SELECT {first}, {start} WHERE {count} > 0 UNION ALL "  # noqa: S608
-            f"SELECT i + 1, {step} FROM {name} WHERE i + 1 < {first} + {count})")
+    """Recursive CTE ``name(i, w)`` over i = first..first+count-1, w a 32-bit hash of i-2 and
+    ``:salt`` (murmur3-like finalizer). Each step only mixes the previous row's columns
+    (v, then y, then w: a pipeline two rows deep), which is ~3x cheaper than hashing i whole.
+    """
+    mix16 = _xorshift("v", 16)
+    mix15 = _xorshift("y", 15)
+    sql = (
+        f"{name}(i, v, y, w) AS (SELECT {first} - 2, (({first} - 2) * 2654435761 + :salt) "  # noqa: S608
+        f"& 4294967295, 0, 0 WHERE {count} > 0 UNION ALL SELECT i + 1, (v + 2654435761) "
+        f"& 4294967295, ({mix16} * 1540483477) & 4294967295, {mix15} FROM {name} "
+        f"WHERE i + 1 < {first} + {count})"
+    )
+    return sql
 
 
 def _slot(j: int) -> str:
@@ -258,7 +260,7 @@ c AS MATERIALIZED (
         CASE WHEN R(20) % 100 < :paid AND ((i - :base) * :ndays) / :n + :dmin + R(21) % :dspan
             < :ndays THEN ((i - :base) * :ndays) / :n + :dmin + R(21) % :dspan END AS pay_day,
         R(22) AS r22, R(23) AS r23
-    FROM s)
+    FROM s WHERE i >= :base)
 INSERT INTO doc (i, w, day, ref_day, tp, k, vat_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, net,
     vat, total, nl, ref, pay_day, letter, ldate)
 SELECT i, w, day, CASE WHEN :shape = 1 THEN day ELSE MAX(day - r23 % 6, 0) END, tp, k,
@@ -328,7 +330,7 @@ SELECT day, acc, tp, amt, label, letter, ldate FROM (
     SELECT ((i - :fbase) * :ndays) / :nf, 1, i, CASE WHEN R(2) % 3 = 0 THEN :cash
             ELSE :fees END, NULL, 1000 + R(1) % 60000,
         CASE WHEN R(2) % 3 = 0 THEN 'Retrait caisse' ELSE 'Frais bancaires' END, NULL, NULL
-    FROM f
+    FROM f WHERE i >= :fbase
     UNION ALL
     SELECT day, 2, rowid, acc, tp, amt, label, NULL, NULL FROM pymv)
 ORDER BY day, src, s
@@ -685,21 +687,24 @@ class _Builder:
                 self._book(balance, debit_acc, None, amount)
                 self._book(balance, credit_acc, None, -amount)
         conn = self.conn
-        for is_sale, tp, total, net, vat in conn.execute(
-            "SELECT i < ?, tp, SUM(total), SUM(net), SUM(vat) FROM doc GROUP BY 1, 2",
-            (n_sales,),
-        ):
-            if is_sale:  # customer debit, sales and VAT payable credit
-                self._book(balance, acc["400"], tp, total)
-                self._book(balance, acc["700"], None, -net)
-                self._book(balance, acc["451"], None, -vat)
-            else:
-                self._book(balance, acc["440"], tp, -total)
-                self._book(balance, acc["600"], None, net)
-                self._book(balance, acc["411"], None, vat)
+        # invoices: sales/purchases and VAT in total; a paid invoice's third party line is
+        # cancelled by its payment, so only the unpaid ones stay on 400/440 (per third party)
         bank = 0
+        for lo, hi, sign, tp_acc, vat_acc, other in ((0, n_sales, 1, "400", "451", "700"),
+                                                      (n_sales, 1 << 62, -1, "440", "411", "600")):
+            net, vat, paid = conn.execute(
+                "SELECT SUM(net), SUM(vat), SUM(CASE WHEN pay_day IS NOT NULL THEN total END) "
+                "FROM doc WHERE i >= ? AND i < ?", (lo, hi)).fetchone()
+            self._book(balance, acc[other], None, -sign * (net or 0))
+            self._book(balance, acc[vat_acc], None, -sign * (vat or 0))
+            bank += sign * (paid or 0)
+            for tp, total in conn.execute(
+                "SELECT tp, SUM(total) FROM doc WHERE i >= ? AND i < ? AND pay_day IS NULL "
+                "GROUP BY tp", (lo, hi)):
+                self._book(balance, acc[tp_acc], tp, sign * total)
+        # bank movements other than invoice payments (fees, cash, salaries, settlements)
         for account_id, tp, amount in conn.execute(
-            "SELECT acc, tp, SUM(amt) FROM mv GROUP BY acc, tp"
+            "SELECT acc, tp, SUM(amt) FROM mv WHERE letter IS NULL GROUP BY acc, tp"
         ):
             self._book(balance, account_id, tp, amount)
             bank -= amount
