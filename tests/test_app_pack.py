@@ -13,7 +13,8 @@ from msde_tui.engine import auditlog, cut, pack
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import DossierExists
-from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.mssql import profiles
+from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.screens import pack_screens as ps
 from msde_tui.screens import registry
 from msde_tui.screens.connection import ConnectionScreen
@@ -30,8 +31,9 @@ def demo_home(home: Path) -> Path:
     return home
 
 
-def host(home: Path, cls: type[ps.PackStep], directory: Path, *, operation: str, lang: str = "en"):  # type: ignore[no-untyped-def]
-    plan = WizardPlan(operation=operation, directory=str(directory))
+def host(home: Path, cls: type[ps.PackStep], directory: Path, *, operation: str, lang: str = "en",  # type: ignore[no-untyped-def]
+         connection: Connection | None = None):
+    plan = WizardPlan(connection=connection or Connection(), operation=operation, directory=str(directory))
     return StepHost.make(home, lambda ctx: cls(ctx, plan, StepPosition(3, 3)), lang=lang)
 
 
@@ -256,6 +258,37 @@ async def test_export_copy_and_cut_file_come_back_through_import(demo_home: Path
     assert rows(demo_home / "003SOC.sqlite") == rows(demo_home / "001SOC.sqlite")
     with pytest.raises(DossierExists, match="already"):
         pack.import_cut_file(moved, demo_home)
+
+
+async def test_sql_server_copy_and_pbf_import_through_the_double(  # type: ignore[no-untyped-def]
+    tds_server, demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MSDE_PASSWORD", raising=False)  # only the password typed in the wizard
+    profiles.add(profiles.Profile(name="double", host=tds_server.host, port=tds_server.port,
+                                  user=tds_server.user), demo_home)
+    app = host(demo_home, ps.ExportScreen, tmp_path, operation="export")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_text(pilot, "SQL Server double: database E<name>")
+        await pilot.press("space")  # 001SOC
+        app.screen.query_one("#destination", ps.PickList).choose("double")
+        await wait_text(pilot, "SQL Server password")
+        await run(pilot)
+        assert "Type the password of SQL Server profile double." in message(app)
+        app.screen.query_one("#password", Input).value = tds_server.password
+        assert tds_server.password not in screen_text(app)
+        text = await run(pilot)
+        assert "OK  001SOC: export copy EPW0001SOC (double) written and checked" in text
+    assert tds_server.database_file("EPW0001SOC").exists()
+    pbf = pack.export_package(Catalog(demo_home).get("002"), demo_home, tmp_path)
+    server = Connection(kind="mssql", profile="double", host=tds_server.host, port=tds_server.port,
+                        user=tds_server.user, password=tds_server.password)
+    app = host(demo_home, ps.ImportScreen, tmp_path, operation="import", connection=server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_text(pilot, "002BRA")
+        text = await run(pilot)
+        assert f"OK  {pbf.path.name}: imported as 003BRA" in text
+    record = Catalog(demo_home).get("003")
+    assert (record.backend, record.location, record.profile) == ("mssql", "PW0003BRA", "double")
 
 
 def test_cut_file_in_the_data_directory_is_registered_in_place(demo_home: Path) -> None:

@@ -105,7 +105,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
         code = parsed[0].code if parsed else path.stem
         when = parsed[1] if parsed else datetime.fromtimestamp(path.stat().st_mtime)
         manifest = _manifest(path)
-        if manifest is not None and manifest.get("encryption"):
+        if manifest is not None and isinstance(manifest.get("encryption"), dict):
             found.append(FileEntry(path, code, _("(encrypted)"), _created(manifest.get("created_at")) or when,
                                    size, encrypted=True))
             continue
