@@ -256,8 +256,11 @@ async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_
     backup.write_bytes(bytes(data))
     import hashlib
 
+    from msde_tui.engine.proof import proof_digest
+
     raw = json.loads(proof_path(backup).read_text())
     raw["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    raw["proof_sha256"] = proof_digest(raw)  # a consistent, rewritten proof
     proof_path(backup).write_text(json.dumps(raw))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup)), BackupInvalid)
     assert "damaged" in err.message

@@ -105,6 +105,21 @@ def test_not_a_zip_and_missing_file(tmp_path: Path) -> None:
         _rows(tmp_path / "none.pbf")
 
 
+def test_damaged_manifest_is_refused_by_its_own_checksum(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.pbf")
+
+    def edit(name: str, data: bytes):  # type: ignore[no-untyped-def]
+        if name == "manifest.json":  # every member still matches; only a description changes
+            manifest = json.loads(data)
+            manifest["content"]["tables"]["t"]["chunks"] += 0
+            manifest["created_at"] = "2001" + manifest["created_at"][4:]
+            data = json.dumps(manifest).encode()
+        return name, data
+
+    with pytest.raises(PackError, match="manifest.json is damaged"):
+        PackReader(_rewrite(path, tmp_path / "edited.pbf", edit))
+
+
 def test_wrong_kind_and_unknown_major_version(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.pbf")
     with pytest.raises(PackError, match="is a PBF, not a PTF"):
@@ -130,6 +145,7 @@ def test_minor_version_is_accepted(tmp_path: Path) -> None:
             manifest = json.loads(data)
             manifest["version"] = "1.7"
             manifest["future_field"] = {"x": 1}
+            manifest["manifest_sha256"] = manifest_mod.manifest_digest(manifest)  # as its writer would
             data = json.dumps(manifest).encode()
         return name, data
 
@@ -206,6 +222,7 @@ def test_encrypted_segments_cannot_be_swapped(tmp_path: Path) -> None:
             members["data/0000-t/00000.parquet"] = {"size": len(schema_bytes), "sha256": hashlib.sha256(schema_bytes).hexdigest()}
             manifest = json.loads(data)
             manifest["members"] = members
+            manifest["manifest_sha256"] = manifest_mod.manifest_digest(manifest)  # and this one
             return name, json.dumps(manifest).encode()
         return name, data
 

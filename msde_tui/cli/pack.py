@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from msde_tui.cli.common import emit, err_console, state
+from msde_tui.cli.common import State, emit, err_console, state
 from msde_tui.engine import export_copy as copies
 from msde_tui.engine import pack as packs
 from msde_tui.engine.auditlog import audited
@@ -50,7 +50,7 @@ def _file_passphrase(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as zf:
             manifest = json.loads(zf.read("manifest.json"))
-        encrypted = bool(manifest.get("encryption"))
+        encrypted = isinstance(manifest.get("encryption"), dict)  # else the reader reports the damage
     except Exception:  # noqa: BLE001 - the reader reports damaged files in plain words
         return None
     return _passphrase(encrypted, confirm=False) if encrypted else None
@@ -98,14 +98,23 @@ def pack_command(
 
 def import_command(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A .pbf, or an export copy E001SOC.sqlite.")],
-    number: Annotated[str | None, typer.Option("--number", help="Dossier number to import as (default: first free).")] = None,
-    to: Annotated[str, typer.Option("--to", help="'embedded' or a SQL Server connection profile.")] = "embedded",
+    file: Annotated[Path, typer.Argument(help="A .pbf, an export copy E001SOC.sqlite, or with --from "
+                                              "an export copy database EPW0001SOC.")],
+    number: Annotated[str | None, typer.Option("--number", help="Dossier number to import as (default: first free; "
+                                                                "an export copy: its own number).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="'embedded' or a SQL Server connection profile "
+                                                        "(default: embedded; with --from: that server).")] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Connection profile of the server holding the "
+                                                              "export copy database.")] = None,
 ) -> None:
-    """Import a PBF or an export copy as a new dossier of the list."""
+    """Import a PBF or an export copy (a file, or a database on a server) as a new dossier."""
     st = state(ctx)
+    if source is not None:
+        _import_database(st, str(file), source, number, to)
+        return
+    to = to or "embedded"
     if not file.is_file():
-        raise BadInput(f"{file} does not exist.", "Check the file name.")
+        raise BadInput(f"{file} does not exist.", "Check the file name (a database on a server needs --from PROFILE).")
     if copies.is_sqlite_file(file):
         if to != "embedded":
             raise BadInput("An export copy file is imported as an embedded dossier.", "Leave out --to.")
@@ -121,6 +130,19 @@ def import_command(
             logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
     emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
          f"Imported as {record.code} ({record.company}); every row was checked.")
+
+
+def _import_database(st: State, database: str, source: str, number: str | None, to: str | None) -> None:
+    """``msde import EPW0001SOC --from PROFILE``: a SQL Server export copy under its base name."""
+    if not database or Path(database).name != database:
+        raise BadInput(f"{database!r} is not a database name.", "Give the export copy database's name, e.g. EPW0001SOC.")
+    options = {"database": database, "from": source, "number": number, "to": to}
+    with audited(st.home, "import", [], options) as logged:
+        record = copies.import_export_database(database, st.home, profile=source, number=number, to=to,
+                                               progress=_progress(st.json))
+        logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
+    emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
+         f"Imported {database} as {record.code} ({_where(record, st.home)}); every row was checked.")
 
 
 def apply_command(

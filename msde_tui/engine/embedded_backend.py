@@ -435,10 +435,10 @@ def _identity(file: Path) -> tuple[str | None, str | None, str | None]:
         guid = dossier_guid(conn)
         try:
             row = conn.execute("SELECT company, code FROM dossier_info WHERE id = 1").fetchone()
-        except sqlite3.DatabaseError:
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
             row = None
         return guid, (row[0] if row else None), (row[1] if row else None)
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, UnicodeDecodeError):  # a damaged file: text that is not UTF-8
         return None, None, None
     finally:
         conn.close()
@@ -451,7 +451,7 @@ def _integrity(file: Path) -> list[str]:
             rows = conn.execute("PRAGMA integrity_check").fetchall()
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         return [str(exc)]
     messages = [str(r[0]) for r in rows]
     return [] if messages == ["ok"] else messages

@@ -22,6 +22,7 @@ from msde_tui.engine.errors import BackupInvalid, Cancelled
 
 PROOF_FORMAT = 1
 PROOF_KIND = "msde-embedded-backup"
+PROOF_DIGEST = "proof_sha256"  # the proof's own checksum (absent in the first proofs written)
 CHUNK = 1024 * 1024
 
 
@@ -46,6 +47,18 @@ class Proof:
         return data
 
 
+def proof_digest(raw: dict[str, object]) -> str:
+    """SHA-256 of a proof's canonical JSON (keys sorted, no spaces) without ``proof_sha256``.
+
+    It protects the fields verify cannot check against the file itself (creation time,
+    movement counter, source, code): a damaged proof is refused instead of misleading the
+    automatic-backup rotation or the technician.
+    """
+    body = {k: v for k, v in raw.items() if k != PROOF_DIGEST}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def proof_path(backup: Path) -> Path:
     backup = Path(backup)
     return backup.with_name(naming.proof_name(backup.name))
@@ -54,7 +67,9 @@ def proof_path(backup: Path) -> Path:
 def write_proof(backup: Path, proof: Proof) -> Path:
     """Write the proof beside ``backup`` atomically; return its path."""
     path = proof_path(backup)
-    text = json.dumps(proof.to_json(), indent=2, ensure_ascii=False) + "\n"
+    data = proof.to_json()
+    data[PROOF_DIGEST] = proof_digest(data)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     write_atomic(path, text.encode("utf-8"))
     return path
 
@@ -78,6 +93,11 @@ def read_proof(backup: Path) -> Proof:
         raise BackupInvalid(
             f"{path.name} is not a proof of an embedded backup.",
             "Use another backup that has its .json proof beside it, or take a new backup.",
+        )
+    if PROOF_DIGEST in raw and raw[PROOF_DIGEST] != proof_digest(raw):
+        raise BackupInvalid(
+            f"The proof {path.name} is damaged (its checksum does not match its content).",
+            "Use another backup that has an intact proof, or take a new backup.",
         )
     if raw.get("format") != PROOF_FORMAT:
         raise BackupInvalid(

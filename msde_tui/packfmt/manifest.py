@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from msde_tui.engine.errors import PackError
@@ -14,6 +16,21 @@ MAX_JSON = 64 << 20
 CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 128 << 20
 ROW_GROUP_ROWS = 65_536
+
+
+SELF_DIGEST = "manifest_sha256"
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's canonical JSON, without its own ``manifest_sha256`` field.
+
+    Canonical: keys sorted, UTF-8, no spaces (``separators=(",", ":")``), as read back by a
+    JSON parser — so the digest does not depend on how the file was indented.
+    """
+    body = {k: v for k, v in manifest.items() if k != SELF_DIGEST}
+    body = json.loads(json.dumps(body, default=str))
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def tool_version() -> str:
@@ -46,6 +63,11 @@ def check_manifest(raw: Any, *, expected_kind: str | None, where: str) -> dict[s
         raise PackError(
             f"{where} uses format version {version}; this msde reads version {MAJOR}.x only.",
             "Use an msde release that knows this version.",
+        )
+    if SELF_DIGEST in raw and raw[SELF_DIGEST] != manifest_digest(raw):
+        raise PackError(
+            f"{where}: manifest.json is damaged (its checksum does not match its content).",
+            "Use another copy of the packed file; this one is damaged.",
         )
     kind = raw.get("kind")
     if kind not in KINDS:

@@ -88,7 +88,7 @@ class PackReader:
                 raise PackError(f"{self.where}: member {info.filename} is compressed; packed files store members as they are.")
             if info.flag_bits & 0x1:
                 raise PackError(f"{self.where}: member {info.filename} uses ZIP encryption, which msde does not use.")
-            if info.header_offset + info.file_size > file_size:
+            if info.header_offset < 0 or info.header_offset + info.file_size > file_size:
                 raise PackError(f"{self.where} is truncated (member {info.filename} runs past the end).", _DAMAGED)
             self._infos[info.filename] = info
         if names.MANIFEST not in self._infos:

@@ -28,8 +28,10 @@ from msde_tui.packfmt.manifest import (
     CHUNK_ROWS,
     FORMAT,
     ROW_GROUP_ROWS,
+    SELF_DIGEST,
     VERSION,
     check_kind,
+    manifest_digest,
     tool_version,
 )
 from msde_tui.packfmt.schema import PackSchema, TableSpec
@@ -233,6 +235,7 @@ class PackWriter:
         else:
             manifest["content"] = content
         manifest["members"] = dict(self.members)
+        manifest[SELF_DIGEST] = manifest_digest(manifest)
         try:
             self._zip.writestr(self._info(names.MANIFEST), _json_bytes(manifest))
             self._zip.close()
