@@ -98,7 +98,7 @@ async def test_export_pbf_then_import_it_as_the_first_free_number(demo_home: Pat
         assert "Done. Enter goes back" in text
         await pilot.press("enter")
         await pilot.pause()
-        assert app.results and app.results[0].directory == str(out)
+        assert app.results and app.results[0] is not None and ps.PackStep.last_directory[demo_home] == str(out)
     [pbf] = list(out.glob("*.pbf"))
     info = pack.package_info(pbf)  # every member read back and checked
     assert info["kind"] == "PBF" and info["dossier"]["code"] == "001SOC"

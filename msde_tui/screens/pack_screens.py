@@ -253,6 +253,7 @@ class PackStep(StepScreen):
         Binding("f4", "browse", N_("Browse"), id="pack_browse", key_display="F4"),
     ]
     DIRECTORY_LABEL = N_("Local directory")
+    last_directory: dict[Path, str] = {}  # per data directory, for the next pack step of the session
 
     def __init__(self, ctx: Any, plan: WizardPlan, position: StepPosition) -> None:
         super().__init__(ctx, plan, position)
@@ -277,7 +278,8 @@ class PackStep(StepScreen):
         return []
 
     def start_directory(self) -> str:
-        return self.plan.directory or str(self.ctx.home / "exports")
+        home = self.ctx.home
+        return self.plan.directory or PackStep.last_directory.get(home) or str(home / "exports")
 
     def passphrase_rows(self, *, twice: bool) -> Iterable[Widget]:
         with Horizontal(classes="pack-row", id="passphrase-row"):
@@ -334,7 +336,8 @@ class PackStep(StepScreen):
 
     def go_next(self) -> None:
         if self.done:
-            self.dismiss(replace(self.plan, directory=self.query_one("#directory", Input).value.strip()))
+            PackStep.last_directory[self.ctx.home] = self.query_one("#directory", Input).value.strip()
+            self.dismiss(replace(self.plan))
             return
         try:
             job = self.prepare()
@@ -640,6 +643,8 @@ class PartialExportScreen(PackStep):
                                                       passphrase=passphrase, password=password, progress=progress)
                         logged.files = [str(result.path)]
                     line = _pack_line(dossier.code, result)
+                    if result.warning:
+                        line += " " + result.warning
                     if result.kind == "PTF":
                         changed = sum(t.get("rows", 0) for t in result.tables.values())
                         deleted = sum(t.get("deleted", 0) for t in result.tables.values())
@@ -758,6 +763,7 @@ class ImportScreen(PackStep):
             self.relist()
         elif event.option_list.id == "files":
             self._show_passphrase()
+            self._propose_base_number()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "directory":
@@ -766,6 +772,18 @@ class ImportScreen(PackStep):
             self.check_number()
 
     # -- the number
+
+    def _propose_base_number(self) -> None:
+        """An export copy comes back under its base name: its own number when that one is free."""
+        entry = self.chosen_entry()
+        if self.source != "copy" or entry is None:
+            return
+        base = naming.base_of_export(entry.code) or ""
+        if not naming.CODE_RE.match(base):
+            return
+        catalog = self.ctx.catalog()
+        number = naming.parse_code(base).number
+        self.query_one("#number", Input).value = number if catalog.find(number) is None else catalog.first_free_number()
 
     def action_select_free(self) -> None:
         self.query_one("#number", Input).value = self.ctx.catalog().first_free_number()
