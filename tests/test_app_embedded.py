@@ -171,3 +171,28 @@ async def test_verify_of_backups_in_a_directory(backed_up: Path) -> None:
         await wait_screen(pilot, ProgressScreen)
         await wait_text(pilot, "Résultat :", timeout=30)
         assert "Résultat : OK. 2 OK, 0 pas OK." in screen_text(app)
+
+
+async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -> None:
+    from msde_tui.engine.plans import WizardPlan
+    from msde_tui.screens.registry import StepPosition
+    from tests.test_app_support import StepHost
+
+    plan = WizardPlan(directory=str(demo_home))
+    app = StepHost.make(demo_home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "0 of 2 ticked")
+        await pilot.press("b", "r")  # typed in the list: goes to the filter
+        await wait_for(pilot, lambda: screen.query_one("#filter", Input).value == "br")
+        await wait_for(pilot, lambda: "001SOC" not in screen_text(app))
+        assert "002BRA" in screen_text(app)
+        await pilot.press("tab")  # back to the list
+        await pilot.press("space")
+        await wait_text(pilot, "1 of 2 ticked")
+        screen.query_one("#filter", Input).value = ""
+        await wait_text(pilot, "001SOC")
+        assert "[x] 002BRA" in screen_text(app) and "[ ] 001SOC" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.results)
+        assert [d.code for d in app.results[0].dossiers] == ["002BRA"]

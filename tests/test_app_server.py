@@ -163,3 +163,28 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
     restored = Catalog(home).get("002")
     assert (restored.backend, restored.location) == ("mssql", "PW0002SOC")
     assert server.database_file("PW0002SOC").exists()
+
+
+async def test_saved_profile_fills_the_form_and_only_the_password_is_typed(
+    home: Path, server
+) -> None:
+    from msde_tui.engine.mssql import profiles
+    from msde_tui.screens.connection import ConnectionScreen
+    from tests.test_app_support import type_text
+
+    profiles.add(profiles.check_profile("office", server.host, server.port, server.user, "pymssql"), home)
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, ConnectionScreen)
+        await wait_text(pilot, f"office: {server.user}@{server.host}:{server.port}")
+        await pilot.press("down")  # the profile
+        host = screen.query_one("#host", Input)
+        await wait_for(pilot, lambda: host.value == server.host)
+        assert screen.query_one("#user", Input).value == server.user
+        screen.query_one("#password", Input).focus()
+        await type_text(pilot, server.password)
+        await pilot.press("enter")
+        await wait_screen(pilot, OperationScreen)
+        assert app.screen.plan.connection.profile == "office"
+        assert "office (" in screen_text(app)
+    assert server.password not in profiles.profiles_file(home).read_text()

@@ -92,7 +92,9 @@ class BackupsScreen(StepScreen):
             id="list-title",
             markup=False,
         )
-        yield Input(placeholder=_("Filter (type to filter)"), id="filter", compact=True)
+        yield Input(
+            placeholder=_("Filter (type to filter)"), id="filter", compact=True, select_on_focus=False
+        )
         yield TickList(id="ticks")
         yield Static("", id="file", markup=False)
         yield Static("", id="count", markup=False)

@@ -53,7 +53,9 @@ class DossiersScreen(StepScreen):
             id="list-title",
             markup=False,
         )
-        yield Input(placeholder=_("Filter (type to filter)"), id="filter", compact=True)
+        yield Input(
+            placeholder=_("Filter (type to filter)"), id="filter", compact=True, select_on_focus=False
+        )
         yield TickList(id="ticks")
         yield Static("", id="count", markup=False)
 
