@@ -78,3 +78,23 @@ def test_embedded_actions_in_french() -> None:
         assert "/b/001SOC_YYYYMMDD_HHMMSS.sqlite.bak.json" in summary.actions
     finally:
         setup("en")
+
+
+async def test_summary_screen_alone_returns_the_plan_or_none_for_back(home) -> None:  # type: ignore[no-untyped-def]
+    from msde_tui.engine.demo import create_demo
+    from msde_tui.screens.registry import StepPosition
+    from msde_tui.screens.summary import SummaryScreen
+    from tests.test_app_support import StepHost, wait_for, wait_screen, wait_text
+
+    dossiers = tuple(create_demo(home, dossiers=1, years=1, lines=50))
+    plan = WizardPlan(operation="backup", directory=str(home), dossiers=dossiers)
+    for key, expected in (("enter", plan), ("f2", None)):
+        app = StepHost.make(home, lambda ctx: SummaryScreen(ctx, plan, StepPosition(4, 5)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_screen(pilot, SummaryScreen)
+            await wait_text(pilot, "Step 4 of 5: Summary")
+            await wait_text(pilot, "001")
+            await pilot.press(key)
+            host = app
+            await wait_for(pilot, lambda host=host: host.results)
+            assert host.results == [expected]
