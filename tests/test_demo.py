@@ -212,3 +212,64 @@ def test_cli_demo_as_real_subprocess(home: Path) -> None:
     assert conn.execute("SELECT COUNT(*) FROM fiscal_year").fetchone()[0] == 10
     assert check_dossier(conn) == []
     conn.close()
+
+
+def test_schema_is_the_one_create_dossier_makes(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from msde_tui.engine.embedded import create_dossier
+
+    demo_file = tmp_path / "d.sqlite"
+    steps: dict[str, float] = {}
+    _build(demo_file, years=2, lines=300, timings=steps)
+    ref = tmp_path / "ref.sqlite"
+    create_dossier(ref, code="001SOC", name="SOC", company="A", guid="g",
+                   created_at=datetime(2020, 1, 1, 9))
+
+    def ddl(path: Path) -> set[tuple]:
+        conn = sqlite3.connect(path)
+        try:
+            return set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+        finally:
+            conn.close()
+
+    assert ddl(demo_file) == ddl(ref)
+    info = [_dump(p)["dossier_info"][0] for p in (demo_file, ref)]
+    assert info[0][9] == info[1][9] == "2020-01-01 09:00:00.000000"  # created_at, same format
+    assert {"lines (invoices)", "invoices (doc)", "closing balances"} <= set(steps)
+    assert all(seconds >= 0 for seconds in steps.values())
+
+
+def test_invoices_and_daily_bank_statements(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite"
+    _build(path, years=2, lines=6000)
+    conn = sqlite3.connect(path)
+    try:
+        def per_entry(journal: str) -> list[tuple]:
+            return conn.execute(
+                "SELECT e.fiscal_year_id, e.entry_date, COUNT(*), "
+                "SUM(a.number = '550'), SUM(l.line_no = 1 AND a.number = '550') "
+                "FROM entry e JOIN entry_line l ON l.entry_id = e.id "
+                "JOIN account a ON a.id = l.account_id "
+                "WHERE e.journal_id = (SELECT id FROM journal WHERE code = ?) "
+                "GROUP BY e.id", (journal,)).fetchall()
+
+        # an invoice: third party line + 3..8 items + a VAT line unless 0 %
+        sizes = {n for _, _, n, _, _ in per_entry("VEN")}
+        assert min(sizes) >= 4 and max(sizes) <= 10 and len(sizes) >= 4
+        sizes = {n for _, _, n, _, _ in per_entry("ACH")}
+        assert min(sizes) >= 4 and max(sizes) <= 8
+        # one statement per day with movements, its first line on the bank account
+        statements = per_entry("BNK")
+        days = [(fy, day) for fy, day, _, _, _ in statements]
+        assert len(days) == len(set(days)) > 50
+        assert all(bank == 1 and first == 1 for _, _, _, bank, first in statements)
+        assert max(n for _, _, n, _, _ in statements) >= 3
+        # statement numbers follow the dates
+        rows = conn.execute(
+            "SELECT fiscal_year_id, number, entry_date FROM entry WHERE journal_id = "
+            "(SELECT id FROM journal WHERE code = 'BNK') ORDER BY fiscal_year_id, number"
+        ).fetchall()
+        assert rows == sorted(rows, key=lambda r: (r[0], r[2]))
+    finally:
+        conn.close()

@@ -733,10 +733,13 @@ def _create_schema(conn: sqlite3.Connection, *, code: str, name: str, company: s
         conn.execute(str(CreateTable(table).compile(dialect=_DIALECT)))
         for index in table.indexes:
             conn.execute(str(CreateIndex(index).compile(dialect=_DIALECT)))
-    created = schema.dossier_info.c.created_at.type.bind_processor(_DIALECT)
+    # the value as SQLAlchemy stores a DateTime on SQLite ('2020-01-01 09:00:00.000000')
+    created = schema.dossier_info.c.created_at.type.dialect_impl(_DIALECT).bind_processor(
+        _DIALECT)
+    assert created is not None
     conn.execute(_insert_sql(schema.dossier_info), (
         1, guid, code, name, company, vat_number, "BE", "EUR", schema.SCHEMA_VERSION,
-        created(created_at) if created else created_at.isoformat(" "),
+        created(created_at),
     ))
     conn.execute("COMMIT")
 
