@@ -152,3 +152,53 @@ def test_sql_server_dossier_round_trip_through_the_cli(
     assert main(["--json", "restore", backup, "--number", "001", "--server", "office", "--replace"]) == 0
     capsys.readouterr()
     assert dump(tds_server.database_file("PW0001SOC")) == at_backup
+
+
+def test_sql_server_restore_puts_the_dossier_in_the_list(
+    home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from msde_tui.engine.demo import build_dossier
+
+    model = tmp_path / "model.sqlite"
+    build_dossier(model, code="001SOC", company="Server SA", years=1, lines=40, seed=3)
+    tds_server.create_database("PW0001SOC", sqlite_file=model)
+    create_demo(home, dossiers=1, years=1, lines=20, seed=1)  # 001 is an embedded dossier
+    monkeypatch.setenv("MSDE_PASSWORD", tds_server.password)
+    assert main(["server", "add", "office", "--host", tds_server.host, "--port",
+                 str(tds_server.port), "--user", tds_server.user]) == 0
+    backup = f"{tds_server.backup_dir}/PW0001SOC.bak"
+    conn = tds_server.connect()
+    try:
+        conn.cursor().execute(f"BACKUP DATABASE [PW0001SOC] TO DISK = N'{backup}' WITH CHECKSUM")
+    finally:
+        conn.close()
+
+    def listed() -> list[dict[str, object]]:
+        capsys.readouterr()
+        assert main(["--json", "list"]) == 0
+        return json.loads(capsys.readouterr().out)["dossiers"]
+
+    # the embedded dossier's number is never taken over, not even with --replace
+    capsys.readouterr()
+    assert main(["restore", backup, "--number", "001", "--short", "SOC", "--server", "office",
+                 "--replace"]) == 1
+    assert "Number 001 is the embedded dossier 001SOC" in capsys.readouterr().out
+    assert [d["code"] for d in listed()] == ["001SOC"]
+    assert not any("RESTORE DATABASE" in batch for batch in tds_server.batches)
+
+    capsys.readouterr()
+    assert main(["--json", "restore", backup, "--number", "002", "--short", "BIS",
+                 "--company", "Copie SA", "--server", "office"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["ok"] and result["details"]["listed"] == "002BIS"
+    entry = next(d for d in listed() if d["number"] == "002")
+    assert (entry["backend"], entry["location"], entry["profile"], entry["company"], entry["status"]) == (
+        "mssql", "PW0002BIS", "office", "Copie SA", "restored")
+    assert dump(tds_server.database_file("PW0002BIS")) == dump(model)
+
+    # restoring it again over itself keeps one entry (idempotent)
+    assert main(["restore", backup, "--number", "002", "--short", "BIS", "--server", "office",
+                 "--replace"]) == 0
+    assert [d["code"] for d in listed()] == ["001SOC", "002BIS"]
+    assert next(d for d in listed() if d["number"] == "002")["company"] == "Copie SA"

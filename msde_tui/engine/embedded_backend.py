@@ -58,8 +58,9 @@ PROGRESS_EVERY_S = 0.1  # at most ten progress events a second per dossier
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
 COPY_CHUNK = 1024 * 1024
 
-# Restores change the dossier list; serialise those changes within the process.
-_catalog_lock = threading.Lock()
+# Restores change the dossier list; serialise those changes within the process (the
+# operations module takes it too when it lists a dossier restored on SQL Server).
+CATALOG_LOCK = threading.Lock()
 # One restore at a time per data directory: two restores onto the same number or file can
 # never interleave their checks, safety copies and renames.
 _restore_locks: dict[str, threading.Lock] = {}
@@ -67,7 +68,7 @@ _restore_locks: dict[str, threading.Lock] = {}
 
 @contextlib.contextmanager
 def _restore_lock(home: Path, work: _Work) -> Iterator[None]:
-    with _catalog_lock:
+    with CATALOG_LOCK:
         lock = _restore_locks.setdefault(str(Path(home).resolve()), threading.Lock())
     while not lock.acquire(timeout=0.1):
         work.check()
@@ -707,7 +708,7 @@ class EmbeddedBackend:
         if item.number:
             number = naming.check_number(item.number)
         else:
-            with _catalog_lock:
+            with CATALOG_LOCK:
                 number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
         checked = _check_backup(work, label, source)
@@ -800,7 +801,7 @@ class EmbeddedBackend:
         )
 
     def _refuse_conflicts(self, number: str, code: str, target: Path, replace_ok: bool) -> Dossier | None:
-        with _catalog_lock:
+        with CATALOG_LOCK:
             catalog = Catalog(self.home)
             existing = catalog.find(number)
             for other in catalog.dossiers():
@@ -876,7 +877,7 @@ class EmbeddedBackend:
         target: Path,
         guid: str | None,
     ) -> Dossier:
-        with _catalog_lock:
+        with CATALOG_LOCK:
             catalog = Catalog(self.home)
             record = Dossier(
                 number=number,

@@ -38,7 +38,7 @@ from typing import Any
 
 from msde_tui.engine import events as ev
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import (
     BackupOptions,
@@ -505,47 +505,6 @@ def _dossier_result_dict(result: ev.DossierResult) -> dict[str, Any]:
     }
 
 
-def register_restored(home: Path, plan: WizardPlan, result: ev.DossierResult) -> str:
-    """Make sure a dossier restored on SQL Server is in the dossier list (idempotent).
-
-    The embedded restore lists its dossier itself; a server restore reports the database it
-    made in ``details["dossier"]`` / ``details["database"]``. Returns what was done, or "".
-    """
-    if plan.connection.is_embedded:
-        return ""
-    raw = result.details.get("dossier") if isinstance(result.details, dict) else None
-    item = next((i for i in plan.restore_items if f"{i.number}{i.short}" == result.dossier), None)
-    if item is None:
-        return ""
-    database = str(result.details.get("database") or "") or (raw or {}).get("location", "")
-    if not database:
-        return ""
-    catalog = Catalog(home)
-    existing = catalog.find(item.number)
-    if existing is not None and existing.location == database and not existing.is_embedded:
-        return ""
-    company = item.company or (existing.company if existing else "") or database
-    dossier = Dossier(
-        number=item.number,
-        short=item.short,
-        company=company,
-        backend="mssql",
-        location=database,
-        profile=plan.connection.profile,
-        status="restored",
-    )
-    try:
-        if existing is not None and item.replace:
-            catalog.update(dossier)
-        elif existing is None:
-            catalog.add(dossier)
-        else:
-            return ""
-    except MsdeError as exc:
-        return f"not added to the dossier list: {exc}"
-    return f"{dossier.code} added to the dossier list"
-
-
 async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]:
     """Run the job in this process: events to events.jsonl, then result.json. Returns it."""
     home = Path(home)
@@ -569,10 +528,6 @@ async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]
 
     def record(event: ev.Event) -> None:
         if isinstance(event, ev.DossierResult):
-            if plan.operation == "restore" and event.ok:
-                note = register_restored(home, plan, event)
-                if note:
-                    write(ev.ServerMessage(event.dossier, note))
             results[event.dossier] = _dossier_result_dict(event)
         write(event)
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog
+from msde_tui.engine import auditlog, naming
 from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
-from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.embedded_backend import SQLITE_HEADER, EmbeddedBackend
-from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.embedded_backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
 from msde_tui.engine.plans import BackupPlan, Connection, RestoreItem, RestorePlan, VerifyPlan
 from msde_tui.engine.proof import proof_path
@@ -156,9 +156,11 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
                     "Import it with 'msde import' (PBF) or 'msde apply' (PTF).",
                 )
             if kind == "embedded":
-                return backends.embedded.restore(item)
+                return backends.embedded.restore(item)  # lists the dossier itself
             server: Any = await backends.server()
-            return server.restore(item, verify_first=plan.verify_first)
+            _refuse_taken_number(Path(home), item)
+            events = server.restore(item, verify_first=plan.verify_first)
+            return _listing_restored(events, Path(home), plan.connection, item)
 
         label = f"{item.number}{item.short}" or label_of(item.source)
         return _Job(label, "restore", steps, make)
@@ -174,6 +176,97 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
             yield event
     finally:
         await backends.close()
+
+
+# --------------------------------------------------------------------------- dossier list
+
+
+def _refuse_taken_number(home: Path, item: RestoreItem) -> None:
+    """Refuse a SQL Server restore whose number another dossier of the list already has.
+
+    The same database under the same number is left to the server (it refuses to overwrite
+    without ``replace``); an embedded dossier's number is never taken over by a server one.
+    """
+    with CATALOG_LOCK:
+        catalog = Catalog(home)
+        existing = catalog.find(item.number)
+        first = catalog.first_free_number() if len(catalog) < 999 else "none"
+    if existing is None:
+        return
+    if existing.is_embedded:
+        raise BadInput(
+            f"Number {existing.number} is the embedded dossier {existing.code}.",
+            f"Restore the SQL Server backup under another number; the first free is {first}.",
+        )
+    if item.replace or existing.location == naming.database_name(item.number, item.short):
+        return
+    raise DossierExists(
+        f"Number {existing.number} is already taken by {existing.code} ({existing.company}).",
+        f"Choose another number (the first free is {first}), or replace it explicitly "
+        "(a safety copy is kept).",
+    )
+
+
+async def _listing_restored(
+    events: AsyncIterator[Event], home: Path, connection: Connection, item: RestoreItem
+) -> AsyncIterator[Event]:
+    """The server restore's events; its successful result also puts the dossier in the list."""
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            if isinstance(event, DossierResult) and event.ok:
+                event = list_restored(home, connection, item, event)
+            yield event
+
+
+def list_restored(
+    home: Path, connection: Connection, item: RestoreItem, result: DossierResult
+) -> DossierResult:
+    """Add (or update) the dossier a SQL Server restore made; idempotent.
+
+    The backend's result names the database (``details["database"]``) and the dossier
+    record (``details["dossier"]``). Returns ``result`` with ``details["listed"]`` set to the
+    dossier code, or with a note in its message when the list could not take it (the
+    restore itself stays done).
+    """
+    details = dict(result.details) if isinstance(result.details, dict) else {}
+    raw = details.get("dossier") if isinstance(details.get("dossier"), dict) else {}
+    database = str(details.get("database") or raw.get("location") or "")
+    if not database:
+        return result
+    try:
+        with CATALOG_LOCK:
+            catalog = Catalog(home)
+            existing = catalog.find(item.number)
+            dossier = Dossier(
+                number=item.number,
+                short=item.short,
+                company=item.company
+                or (existing.company if existing else "")
+                or str(raw.get("company") or "")
+                or database,
+                backend="mssql",
+                location=database,
+                profile=connection.profile,
+                status="restored",
+                guid=str(raw.get("guid") or "") or (existing.guid if existing else None),
+            )
+            if existing is None:
+                dossier = catalog.add(dossier)
+            elif existing.is_embedded or not (
+                item.replace or existing.location == database
+            ):
+                raise DossierExists(
+                    f"Number {existing.number} is already taken by {existing.code}.",
+                    "Add the restored database to the list under another number "
+                    "('msde add').",
+                )
+            elif existing != dossier:
+                dossier = catalog.update(dossier)
+    except MsdeError as exc:
+        note = f" It was not added to the dossier list: {exc.message}"
+        return replace(result, message=result.message + note,
+                       hint=" ".join(filter(None, (result.hint, exc.hint))))
+    return replace(result, details={**details, "listed": dossier.code})
 
 
 def summarize(results: Iterable[Event]) -> tuple[int, int]:
