@@ -108,3 +108,17 @@ def test_cli_test_unreachable_server_is_plain_words(
     err = capsys.readouterr().err
     assert "Cannot connect to SQL Server at 127.0.0.1:9" in err
     assert "Traceback" not in err and SECRET not in err
+
+
+def test_the_wizard_lists_the_engine_profiles_by_name(home: Path) -> None:
+    from msde_tui.screens.context import load_profiles
+
+    assert load_profiles(home) == []
+    office = profiles.check_profile("office", "srv", 1433, "backup", "pymssql")
+    branch = profiles.check_profile("Branch", "srv2", 14330, "sa", "pyodbc")
+    profiles.add(office, home)
+    profiles.add(branch, home)
+    assert load_profiles(home) == [branch, office]  # the engine's records, sorted by name
+    path = profiles.profiles_file(home)
+    path.write_text(path.read_text() + 'password = "x"\n')  # refused by the engine
+    assert load_profiles(home) == []  # the wizard then offers a typed connection

@@ -11,10 +11,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.mssql.profiles import Profile
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
-from msde_tui.screens.context import Profile, WizardContext, load_profiles
+from msde_tui.screens.context import WizardContext, load_profiles
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import ChoiceList
 

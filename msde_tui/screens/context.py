@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.backend import Backend, BackupInfo, DatabaseInfo, ServerFacts
@@ -17,44 +17,20 @@ from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import ConnectionFailed, MsdeError
 from msde_tui.engine.plans import Connection
 
-
-@dataclass(frozen=True)
-class Profile:
-    """A saved SQL Server connection (never a password)."""
-
-    name: str
-    host: str
-    port: int = 1433
-    user: str = ""
-    driver: str = "pymssql"
-
-    def connection(self, password: str = "") -> Connection:
-        return Connection(
-            kind="mssql",
-            profile=self.name,
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=password,
-            driver=self.driver,
-        )
+if TYPE_CHECKING:
+    from msde_tui.engine.mssql.profiles import Profile
 
 
 def load_profiles(home: Path) -> list[Profile]:
-    """The saved connection profiles (none when the file is missing or unreadable)."""
+    """The saved connection profiles by name (none when the file is missing or unreadable:
+    the wizard then offers a typed connection; ``msde server list`` explains the file)."""
+    from msde_tui.engine.mssql import profiles
+
     try:
-        from msde_tui.engine.mssql import profiles as module
-    except ImportError:
-        return []
-    try:
-        saved = module.load(home)
+        saved = profiles.load(home)
     except (MsdeError, OSError, ValueError):
         return []
-    found = [
-        Profile(name=p.name, host=p.host, port=int(p.port), user=p.user, driver=p.driver)
-        for p in saved.values()
-    ]
-    return sorted(found, key=lambda p: p.name.lower())
+    return sorted(saved.values(), key=lambda p: p.name.lower())
 
 
 def _open_backend(connection: Connection, home: Path) -> Any:
