@@ -7,6 +7,7 @@ outside the dossier, in ``<home>/packstate/<guid>/`` (docs/FORMAT.md section 7).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DossierExists, PackError, WrongDossier
+from msde_tui.engine.errors import BadInput, DiskFull, DossierExists, PackError, WrongDossier
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import Digest, key_bytes, row_hashes
@@ -460,8 +461,39 @@ def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Pr
         db.commit()
 
 
+def _is_disk_full(exc: BaseException | None) -> bool:
+    """An error (or the database error behind it) that says the disk or the quota is full."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error) and "disk is full" in str(exc):  # "database or disk is full"
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _disk_full(directory: Path, what: str) -> DiskFull:
+    return DiskFull(
+        f"There is not enough free space in {directory} to {what}.",
+        "Free some space there, or move the data directory to a larger disk; nothing was changed.",
+    )
+
+
 def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
                      progress: Progress) -> None:
+    try:
+        _import_embedded_file(reader, schema, state, target, progress)
+    except (sqlite3.Error, OSError, PackError) as exc:
+        if _is_disk_full(exc):
+            raise _disk_full(target.parent, f"import {reader.where}") from exc
+        if isinstance(exc, PackError):
+            raise
+        raise PackError(f"The dossier {target.name} cannot be written ({exc}).",
+                        "Nothing was added to the dossier list; check the data directory.") from exc
+
+
+def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
+                          progress: Progress) -> None:
     tmp = target.with_name(f".{target.name}.importing")
     _remove_sqlite(tmp)
     try:
@@ -618,6 +650,9 @@ def apply_package(
                 db.commit()
             except BaseException as exc:
                 db.rollback()
+                if _is_disk_full(exc):
+                    raise _disk_full(dossier.path(home).parent if dossier.is_embedded else Path(home),
+                                     f"apply {reader.where} to {dossier.code}") from exc
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise PackError(f"Applying the PTF breaks a constraint ({exc}).", "Nothing was changed.") from exc
                 raise

@@ -275,6 +275,9 @@ class PackWriter:
 
 
 def _os_error(exc: OSError, path: Path) -> Exception:
-    if exc.errno == errno.ENOSPC:
-        return DiskFull(f"No space left to write {path}.", "Free some space or choose another directory.")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(
+            f"There is not enough free space in {path.parent} to write {path.name}.",
+            "Free some space there or choose another directory; nothing was written.",
+        )
     return PackError(f"Cannot write {path} ({exc.strerror or exc}).", "Check the directory and its permissions.")
