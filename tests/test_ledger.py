@@ -163,3 +163,16 @@ def test_database_errors_become_plain_words(tmp_path: Path) -> None:
         archive.archive_dossier(tmp_path / "junk.sqlite", ["2020"], tmp_path)
     with pytest.raises(BadInput, match="not an accounting dossier"):
         archive.archive_dossier(tmp_path / "plain.sqlite", ["2020"], tmp_path)
+
+
+def test_years_of_a_dossier_file(tmp_path: Path) -> None:
+    path = small_dossier(tmp_path / "009TST.sqlite")
+    assert [(y.code, y.status) for y in ledger.years_of(path)] == [("2020", "CLOSED"), ("FY21", "OPEN")]
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
+    sqlite3.connect(tmp_path / "plain.sqlite").execute("CREATE TABLE t (a)").connection.commit()
+    with pytest.raises(DossierDamaged, match="junk.sqlite"):
+        ledger.years_of(tmp_path / "junk.sqlite")
+    with pytest.raises(BadInput, match="not an accounting dossier"):
+        ledger.years_of(tmp_path / "plain.sqlite")
+    with pytest.raises(BadInput, match="does not exist"):
+        ledger.years_of(tmp_path / "none.sqlite")

@@ -73,15 +73,6 @@ def _progress(st: State) -> Callable[[Event], None]:
 
 
 @ledger.translate_db_errors
-def _years_of(path: Path) -> list[ledger.FiscalYear]:
-    engine = ledger.open_engine(path)
-    try:
-        with engine.connect() as conn:
-            return ledger.fiscal_years(conn)
-    finally:
-        engine.dispose()
-
-
 def _error(exc: MsdeError) -> dict[str, Any]:
     return {"ok": False, "error": exc.message, "hint": exc.hint}
 
@@ -116,7 +107,7 @@ def archive(
         try:
             dossier, path = _embedded(catalog, ref)
             item["dossier"] = dossier.code
-            all_years = _years_of(path)
+            all_years = ledger.years_of(path)
             if wanted:
                 chosen = [y.code for y in all_years if y.code in wanted or str(y.end.year) in wanted]
                 missing = [w for w in wanted if not any(w in (y.code, str(y.end.year)) for y in all_years)]

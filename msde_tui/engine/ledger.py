@@ -155,6 +155,17 @@ def fiscal_years(conn: sa.Connection) -> list[FiscalYear]:
     return [FiscalYear(r.id, r.code, r.start_date, r.end_date, r.status) for r in rows]
 
 
+@translate_db_errors
+def years_of(path: Path) -> list[FiscalYear]:
+    """Every fiscal year of the dossier file at ``path``, oldest first (errors in plain words)."""
+    engine = open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return fiscal_years(conn)
+    finally:
+        engine.dispose()
+
+
 def find_years(conn: sa.Connection, wanted: Iterable[str]) -> list[FiscalYear]:
     """Resolve year names (the year's code, or the calendar year it ends in) to fiscal years.
 

@@ -40,15 +40,6 @@ from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList
 
 
-def _years_of(path: Path) -> list[ledger.FiscalYear]:
-    engine = ledger.open_engine(path)
-    try:
-        with engine.connect() as conn:
-            return ledger.fiscal_years(conn)
-    finally:
-        engine.dispose()
-
-
 def embedded_dossiers(home: Path) -> list[tuple[Dossier, Path]]:
     """The embedded dossiers of the list whose file exists."""
     catalog = Catalog(home)
@@ -139,8 +130,8 @@ class ArchiveScreen(WorkScreen):
         today = date.today()
         for dossier, path in embedded_dossiers(self.ctx.home):
             try:
-                years = _years_of(path)
-            except Exception:  # noqa: BLE001 - not an accounting dossier: not offered
+                years = ledger.years_of(path)
+            except MsdeError:  # not an accounting dossier (or unreadable): not offered
                 continue
             proposed = {y.code for y in archive.default_years(years, today)}
             for year in archive.archivable(years):
