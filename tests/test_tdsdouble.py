@@ -515,3 +515,146 @@ def test_mssql_target_defaults_to_the_double(
         "pa,ss",
     )
     assert target.is_real
+
+
+REFLECTION_DDL = [
+    "CREATE TABLE parent (id INT IDENTITY(1,1) NOT NULL, code NVARCHAR(10) NOT NULL, "
+    "CONSTRAINT pk_parent PRIMARY KEY (id), CONSTRAINT uq_parent_code UNIQUE (code))",
+    "CREATE TABLE [child] (a INT NOT NULL, b BIGINT NOT NULL, parent_id INT NULL, "
+    "amount DECIMAL(15,2) NOT NULL DEFAULT 0, note NVARCHAR(MAX) NULL, data VARBINARY(MAX) NULL, "
+    "PRIMARY KEY (a, b), UNIQUE (parent_id, b), CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) "
+    "REFERENCES parent (id) ON DELETE CASCADE)",
+    "CREATE INDEX ix_child_amount ON child (amount DESC, a)",
+    "CREATE VIEW parent_codes AS SELECT code FROM parent",
+    "INSERT INTO parent (code) VALUES (N'a'), (N'b'), (N'c')",
+]
+
+
+def test_sqlalchemy_reflects_a_database_of_the_double(tds_server: TdsServer) -> None:
+    """SQLAlchemy's mssql dialect (sys.* joins, INFORMATION_SCHEMA CTEs) over real pymssql."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mssql
+
+    tds_server.create_database("R")
+    with tds_server.connect(database="R") as conn:
+        cur = conn.cursor()
+        for statement in REFLECTION_DDL:
+            cur.execute(statement)
+    url = sa.URL.create(
+        "mssql+pymssql", username=tds_server.user, password=tds_server.password,
+        host=tds_server.host, port=tds_server.port, database="R",
+    )  # fmt: skip
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as db:
+            insp = sa.inspect(db)
+            assert insp.get_table_names() == ["child", "parent"]
+            assert insp.get_view_names() == ["parent_codes"]
+            parent = {c["name"]: c for c in insp.get_columns("parent")}
+            assert parent["id"]["identity"] == {"start": 1, "increment": 1}
+            assert parent["id"]["autoincrement"] is True
+            assert isinstance(parent["code"]["type"], mssql.NVARCHAR)
+            assert parent["code"]["type"].length == 10 and parent["code"]["nullable"] is False
+            child = {c["name"]: c for c in insp.get_columns("child")}
+            assert "identity" not in child["a"] and child["a"]["autoincrement"] is False
+            assert isinstance(child["b"]["type"], mssql.BIGINT)
+            amount = child["amount"]["type"]
+            assert isinstance(amount, sa.Numeric) and (amount.precision, amount.scale) == (15, 2)
+            assert child["amount"]["default"] == "((0))"
+            assert child["note"]["type"].length is None and child["note"]["nullable"] is True
+            assert isinstance(child["data"]["type"], mssql.VARBINARY)
+            assert insp.get_pk_constraint("parent")["name"] == "pk_parent"
+            child_pk = insp.get_pk_constraint("child")
+            assert child_pk["constrained_columns"] == ["a", "b"]
+            assert child_pk["name"].startswith("PK__child__")
+            assert insp.get_foreign_keys("child") == [
+                {"name": "fk_child_parent", "constrained_columns": ["parent_id"],
+                 "referred_schema": None, "referred_table": "parent", "referred_columns": ["id"],
+                 "options": {"ondelete": "CASCADE"}},
+            ]  # fmt: skip
+            indexes = {ix["name"]: ix for ix in insp.get_indexes("child")}
+            assert indexes["ix_child_amount"]["column_names"] == ["amount", "a"]
+            assert indexes["ix_child_amount"]["unique"] is False
+            [unique] = [ix for name, ix in indexes.items() if name.startswith("UQ__child__")]
+            assert unique["column_names"] == ["parent_id", "b"] and unique["unique"] is True
+            assert [ix["name"] for ix in insp.get_indexes("parent")] == ["uq_parent_code"]
+            rows = db.execute(
+                sa.text(
+                    "SELECT o.name, i.name FROM sys.indexes AS i "
+                    "JOIN sys.objects AS o ON o.object_id = i.object_id "
+                    "WHERE i.is_unique_constraint = 1 ORDER BY o.name"
+                )
+            ).all()
+            assert [r[0] for r in rows] == ["child", "parent"]
+    finally:
+        engine.dispose()
+
+
+def test_identity_columns_and_catalog_functions(tds_server: TdsServer) -> None:
+    tds_server.create_database("R")
+    with tds_server.connect(database="R") as conn:
+        cur = conn.cursor()
+        for statement in REFLECTION_DDL:
+            cur.execute(statement)
+        cur.execute(
+            "SELECT name, seed_value, increment_value, last_value FROM sys.identity_columns "
+            "WHERE object_id = OBJECT_ID(N'dbo.parent')"
+        )
+        assert cur.fetchall() == [("id", 1, 1, 3)]
+        cur.execute(
+            "SELECT COLUMNPROPERTY(OBJECT_ID(N'parent'), N'id', 'IsIdentity') AS i, "
+            "COLUMNPROPERTY(OBJECT_ID(N'parent'), N'code', 'IsIdentity') AS c, "
+            "COLUMNPROPERTY(OBJECT_ID(N'parent'), N'nope', 'IsIdentity') AS n"
+        )
+        assert cur.fetchall() == [(1, 0, None)]
+        cur.execute(
+            "SELECT OBJECT_NAME(c.object_id) AS t, c.name FROM sys.columns AS c "
+            "WHERE COLUMNPROPERTY(c.object_id, c.name, 'IsIdentity') = 1"
+        )
+        assert cur.fetchall() == [("parent", "id")]
+        # catalog names compare like SQL_Latin1_General_CP1_CI_AS; type is char(2): 'U '
+        cur.execute("SELECT name, type FROM sys.objects WHERE type = 'u' AND name = N'PARENT'")
+        assert cur.fetchall() == [("parent", "U ")]
+        cur.execute(
+            "SELECT tc.CONSTRAINT_NAME, tc.CONSTRAINT_TYPE FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS AS tc "
+            "WHERE tc.TABLE_NAME = N'parent' ORDER BY tc.CONSTRAINT_NAME"
+        )
+        assert cur.fetchall() == [("pk_parent", "PRIMARY KEY"), ("uq_parent_code", "UNIQUE")]
+        cur.execute("SELECT COUNT(*) AS n FROM dbo.parent WITH (NOLOCK) WHERE dbo.parent.id > 1")
+        assert cur.fetchall() == [(2,)]
+    # the property is kept in the database file: a copy (as RESTORE makes) still has it
+    tds_server.create_database("R2", sqlite_file=tds_server.database_file("R"))
+    with tds_server.connect(database="R2") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM sys.columns WHERE is_identity = 1")
+        assert cur.fetchall() == [("id",)]
+
+
+def test_identity_values_and_identity_insert(tds_server: TdsServer) -> None:
+    tds_server.create_database("I")
+    with tds_server.connect(database="I") as conn:
+        cur = conn.cursor()
+        cur.execute(
+            "CREATE TABLE t (n BIGINT IDENTITY(100, 10) NOT NULL, code NVARCHAR(5) NOT NULL)"
+        )
+        cur.execute("CREATE TABLE plain (id INT NOT NULL PRIMARY KEY)")
+        cur.execute("INSERT INTO t (code) VALUES (N'a'), (N'b')")
+        cur.execute("SELECT @@IDENTITY AS i, SCOPE_IDENTITY() AS s")
+        assert cur.fetchall() == [(110, 110)]
+        cur.execute("INSERT INTO dbo.t VALUES (N'c')")  # no column list: the other columns
+        cur.execute("INSERT INTO t (code) SELECT code FROM t WHERE code < N'c'")
+        cur.execute("SELECT n, code FROM t ORDER BY n")
+        assert cur.fetchall() == [(100, "a"), (110, "b"), (120, "c"), (130, "a"), (140, "b")]
+        assert _error(conn, "INSERT INTO t (n, code) VALUES (5, N'x')")[0] == 544
+        assert _error(conn, "INSERT INTO t VALUES (5, N'x')")[0] == 8101
+        assert _error(conn, "SET IDENTITY_INSERT plain ON")[0] == 8106
+        assert _error(conn, "SET IDENTITY_INSERT nope ON")[0] == 1088
+        _run(conn, "SET IDENTITY_INSERT [dbo].[t] ON")
+        _run(conn, "INSERT INTO t (n, code) VALUES (5, N'x')")
+        assert _error(conn, "INSERT INTO t (code) VALUES (N'y')")[0] == 545
+        cur.execute("CREATE TABLE u (id INT IDENTITY(1,1) NOT NULL PRIMARY KEY)")
+        assert _error(conn, "SET IDENTITY_INSERT u ON")[0] == 8107
+        _run(conn, "SET IDENTITY_INSERT t OFF")
+        _run(conn, "INSERT INTO t (code) VALUES (N'z')")
+        cur.execute("SELECT n FROM t WHERE code = N'z'")
+        assert cur.fetchall() == [(150,)]

@@ -1,28 +1,26 @@
-"""Server functions, @@variables, catalog views and result typing for the SQLite pass-through.
+"""Server functions, @@variables, server-wide catalog views and result typing.
 
-Catalog views (``sys.databases``, ``INFORMATION_SCHEMA.COLUMNS``...) and table-valued
-functions (``sys.dm_os_enumerate_filesystem(...)``) are materialised as TEMP tables of the
-session's SQLite connection right before the statement runs, so any WHERE / ORDER BY / JOIN
-over them works. Result column types come from declared column types when a result column
-matches a column of a table the statement names, otherwise from the values.
+Server-wide catalog views (``sys.databases``, ``msdb.dbo.backupset``...) and table-valued
+functions (``sys.dm_os_enumerate_filesystem(...)``) are ``(columns, rows)`` builders; the
+current database's views (``sys.objects``, ``INFORMATION_SCHEMA.COLUMNS``...) are in
+schemaviews.py; resolver.py materialises both as TEMP tables right before the statement
+runs, so any WHERE / ORDER BY / JOIN over them works. Result column types come from
+declared column types when a result column matches a column of a table the statement
+names, otherwise from the values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import itertools
 import re
 import sqlite3
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tests.tdsdouble import filesystem
 from tests.tdsdouble import tokens as t
-from tests.tdsdouble.sql import Tok, quote_sqlite
 
 if TYPE_CHECKING:
-    from tests.tdsdouble.instance import Database
     from tests.tdsdouble.session import Session
 
 
@@ -92,6 +90,7 @@ def functions(session: Session) -> dict[str, Any]:
         "USER_NAME": lambda args: "dbo",
         "HOST_NAME": lambda args: inst.facts.machine_name,
         "DATABASEPROPERTYEX": lambda args: _database_property(session, args),
+        "SCOPE_IDENTITY": lambda args: session.last_identity,
     }
 
 
@@ -120,6 +119,7 @@ def variables(session: Session) -> dict[str, object]:
         "@@LANGUAGE": "us_english",
         "@@MICROSOFTVERSION": (major << 24) | (minor << 16) | build,
         "@@ROWCOUNT": 0,
+        "@@IDENTITY": session.last_identity,
         "@@ERROR": 0,
     }
 
@@ -153,46 +153,6 @@ MASTER_FILES_COLUMNS: Columns = [
     ("state_desc", "NVARCHAR(60)"),
     ("size", "INT"),
     ("max_size", "INT"),
-]
-TABLES_COLUMNS: Columns = [
-    ("name", "NVARCHAR(128)"),
-    ("object_id", "INT"),
-    ("schema_id", "INT"),
-    ("type", "NCHAR(2)"),
-    ("type_desc", "NVARCHAR(60)"),
-    ("create_date", "DATETIME"),
-    ("is_ms_shipped", "BIT"),
-]
-COLUMNS_COLUMNS: Columns = [
-    ("object_id", "INT"),
-    ("name", "NVARCHAR(128)"),
-    ("column_id", "INT"),
-    ("system_type_id", "TINYINT"),
-    ("user_type_id", "INT"),
-    ("max_length", "SMALLINT"),
-    ("precision", "TINYINT"),
-    ("scale", "TINYINT"),
-    ("is_nullable", "BIT"),
-    ("is_identity", "BIT"),
-]
-IS_TABLES_COLUMNS: Columns = [
-    ("TABLE_CATALOG", "NVARCHAR(128)"),
-    ("TABLE_SCHEMA", "NVARCHAR(128)"),
-    ("TABLE_NAME", "NVARCHAR(128)"),
-    ("TABLE_TYPE", "NVARCHAR(10)"),
-]
-IS_COLUMNS_COLUMNS: Columns = [
-    ("TABLE_CATALOG", "NVARCHAR(128)"),
-    ("TABLE_SCHEMA", "NVARCHAR(128)"),
-    ("TABLE_NAME", "NVARCHAR(128)"),
-    ("COLUMN_NAME", "NVARCHAR(128)"),
-    ("ORDINAL_POSITION", "INT"),
-    ("COLUMN_DEFAULT", "NVARCHAR(4000)"),
-    ("IS_NULLABLE", "NVARCHAR(3)"),
-    ("DATA_TYPE", "NVARCHAR(128)"),
-    ("CHARACTER_MAXIMUM_LENGTH", "INT"),
-    ("NUMERIC_PRECISION", "TINYINT"),
-    ("NUMERIC_SCALE", "INT"),
 ]
 REQUESTS_COLUMNS: Columns = [
     ("session_id", "SMALLINT"),
@@ -230,146 +190,6 @@ SERVICES_COLUMNS: Columns = [
     ("service_account", "NVARCHAR(256)"),
     ("filename", "NVARCHAR(256)"),
 ]
-SCHEMAS_COLUMNS: Columns = [
-    ("name", "NVARCHAR(128)"),
-    ("schema_id", "INT"),
-    ("principal_id", "INT"),
-]
-
-
-def _sql_type_of(decl: str) -> tuple[str, int | None, int | None, int | None, int]:
-    """(DATA_TYPE, char max length, precision, scale, system_type_id) for a declared type."""
-    st = declared_type(decl)
-    if st is None:
-        return "nvarchar", -1, None, None, 231
-    k = st.kind
-    if k is t.Kind.INT:
-        name = st.name
-        return (
-            name,
-            None,
-            {1: 3, 2: 5, 4: 10, 8: 19}[st.size or 4],
-            0,
-            {1: 48, 2: 52, 4: 56, 8: 127}[st.size or 4],
-        )
-    if k is t.Kind.FLOAT:
-        return st.name, None, 53, None, 62
-    if k is t.Kind.BIT:
-        return "bit", None, 1, 0, 104
-    if k is t.Kind.DECIMAL:
-        return "decimal", None, st.precision, st.scale, 106
-    if k is t.Kind.DATE:
-        return "date", None, None, None, 40
-    if k is t.Kind.DATETIME2:
-        return "datetime2", None, None, 7, 42
-    if k is t.Kind.VARBINARY:
-        return "varbinary", -1 if st.size is None else st.size, None, None, 165
-    return "nvarchar", -1 if st.size is None else st.size, None, None, 231
-
-
-class Resolver:
-    """Maps multi-part names in a statement to SQLite: catalog views become TEMP tables."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.sources: list[str] = []
-        self._ids = itertools.count(1)
-
-    def __call__(self, parts: list[str], call: list[object] | None) -> str | None:
-        key = [p.lower() for p in parts]
-        schema = ""
-        if len(key) == 3:  # [db].[schema].name
-            other = self.session.instance.find(parts[0])
-            if (
-                other is not None
-                and other is not self.session.db
-                and f"{key[1]}.{key[2]}" not in VIEWS
-            ):
-                schema = self._attach(other) + "."
-            key = key[1:]
-            parts = parts[1:]
-        if len(key) == 2 and key[0] == "dbo" and key[1] not in MSDB_VIEWS:
-            name = schema + quote_sqlite(parts[1])
-            self.sources.append(name)
-            return name
-        view = ".".join(key)
-        builder = VIEWS.get(view)
-        if builder is None:
-            return None
-        columns, rows = builder(self.session, call or [])
-        return self._materialise(view, columns, rows)
-
-    def apply(self, parts: list[str]) -> tuple[str, list[str]] | None:
-        """A table-valued function joined with CROSS/OUTER APPLY: (table, parameter columns)."""
-        view = ".".join(p.lower() for p in parts[-2:])
-        if view == "sys.dm_os_volume_stats":
-            rows = []
-            for db in self.session.instance.databases.values():
-                rows += filesystem.volume_stats(self.session.instance, db.database_id, 1)
-                rows += filesystem.volume_stats(self.session.instance, db.database_id, 2)
-            return self._materialise(view, filesystem.VOLUME_COLUMNS, rows), [
-                "database_id",
-                "file_id",
-            ]
-        return None
-
-    def _attach(self, db: Database) -> str:
-        """Attach another database's file to this connection; returns its schema name."""
-        alias = quote_sqlite(f"db_{db.database_id}")
-        attached = {row[1] for row in self.session.sqlite.execute("PRAGMA database_list")}
-        if f"db_{db.database_id}" not in attached:
-            self.session.sqlite.execute(f"ATTACH DATABASE ? AS {alias}", (str(db.data_path),))
-        return alias
-
-    def _materialise(self, view: str, columns: Columns, rows: Sequence[Sequence[object]]) -> str:
-        name = f'temp."tds_{view.replace(".", "_")}_{next(self._ids)}"'
-        conn = self.session.sqlite
-        conn.execute(f"DROP TABLE IF EXISTS {name}")
-        conn.execute(
-            f"CREATE TEMP TABLE {name} ({', '.join(f'{quote_sqlite(c)} {d}' for c, d in columns)})"
-        )
-        marks = ", ".join("?" for _ in columns)
-        conn.executemany(
-            f"INSERT INTO {name} VALUES ({marks})",
-            [tuple(_sqlite_value(v) for v in r) for r in rows],
-        )
-        self.sources.append(name)
-        return name
-
-    def tables(self, toks: list[Tok]) -> list[str]:
-        """SQLite tables whose declared column types may type the result."""
-        names = {tok.name.lower() for tok in toks if tok.name}
-        user = [
-            quote_sqlite(r[0])
-            for r in self.session.sqlite.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )
-            if r[0].lower() in names
-        ]
-        return self.sources + user
-
-
-def _sqlite_value(v: object) -> object:
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(v)
-    return v
-
-
-def _user_tables(session: Session) -> list[tuple[int, str]]:
-    return list(
-        session.sqlite.execute(
-            "SELECT rowid, name FROM sqlite_master WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    )
-
-
-def _table_columns(session: Session, table: str) -> list[tuple[int, str, str, int, object, int]]:
-    return list(session.sqlite.execute(f"PRAGMA table_info({quote_sqlite(table)})"))
 
 
 def v_databases(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
@@ -426,69 +246,6 @@ def v_database_files(
     _, rows = v_master_files(session, args)
     mine = [r[1:] for r in rows if r[0] == session.database.database_id]
     return MASTER_FILES_COLUMNS[1:], mine
-
-
-def v_tables(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
-    now = session.database.create_date
-    rows = [(name, oid, 1, "U", "USER_TABLE", now, 0) for oid, name in _user_tables(session)]
-    return TABLES_COLUMNS, rows
-
-
-def v_columns(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
-    rows = []
-    for oid, table in _user_tables(session):
-        for cid, name, decl, notnull, _default, pk in _table_columns(session, table):
-            _, length, precision, scale, type_id = _sql_type_of(decl)
-            identity = int(pk == 1 and decl.upper() == "INTEGER")
-            max_length = -1 if length == -1 else (length * 2 if type_id == 231 and length else 8)
-            rows.append(
-                (
-                    oid,
-                    name,
-                    cid + 1,
-                    type_id,
-                    type_id,
-                    max_length,
-                    precision or 0,
-                    scale or 0,
-                    int(not notnull),
-                    identity,
-                )
-            )
-    return COLUMNS_COLUMNS, rows
-
-
-def v_is_tables(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
-    db = session.database.name
-    return IS_TABLES_COLUMNS, [(db, "dbo", name, "BASE TABLE") for _, name in _user_tables(session)]
-
-
-def v_is_columns(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
-    db = session.database.name
-    rows = []
-    for _, table in _user_tables(session):
-        for cid, name, decl, notnull, default, _pk in _table_columns(session, table):
-            data_type, length, precision, scale, _ = _sql_type_of(decl)
-            rows.append(
-                (
-                    db,
-                    "dbo",
-                    table,
-                    name,
-                    cid + 1,
-                    default,
-                    "NO" if notnull else "YES",
-                    data_type,
-                    length,
-                    precision,
-                    scale,
-                )
-            )
-    return IS_COLUMNS_COLUMNS, rows
-
-
-def v_schemas(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
-    return SCHEMAS_COLUMNS, [("dbo", 1, 1), ("sys", 4, 4), ("INFORMATION_SCHEMA", 3, 3)]
 
 
 def v_server_services(
@@ -559,11 +316,6 @@ VIEWS = {
     "sys.databases": v_databases,
     "sys.master_files": v_master_files,
     "sys.database_files": v_database_files,
-    "sys.tables": v_tables,
-    "sys.columns": v_columns,
-    "sys.schemas": v_schemas,
-    "information_schema.tables": v_is_tables,
-    "information_schema.columns": v_is_columns,
     "sys.dm_exec_requests": v_requests,
     "sys.dm_server_services": v_server_services,
     "dbo.backupset": v_backupset,
@@ -691,21 +443,16 @@ def result_types(
     conn: sqlite3.Connection, names: list[str], rows: list[tuple[Any, ...]], sources: list[str]
 ) -> tuple[list[t.Column], list[tuple[Any, ...]]]:
     """TDS columns for a SQLite result, and the rows converted to match them."""
-    decls: dict[str, str] = {}
+    decls: dict[str, list[str]] = {}
     for src in sources:
         for _cid, name, decl, *_ in conn.execute(f"PRAGMA {_pragma_target(src)}"):
-            decls.setdefault(name.lower(), decl)
+            decls.setdefault(name.lower(), []).append(decl)
     columns: list[t.Column] = []
     data = [list(r) for r in rows]
     for i, name in enumerate(names):
         values = [r[i] for r in data]
-        st = declared_type(decls.get(name.lower(), "")) if name else None
-        converted: list[object] | None = None
+        st, converted = _declared(decls.get(name.lower(), []) if name else [], values)
         if st is not None:
-            try:
-                converted = [_convert(st, v) for v in values]
-            except (ValueError, TypeError, decimal.InvalidOperation):
-                converted = None
             if (
                 converted is not None
                 and st.kind is t.Kind.INT
@@ -726,6 +473,28 @@ def result_types(
             r[i] = v
         columns.append(t.Column(name, st))
     return columns, [tuple(r) for r in data]
+
+
+def _declared(
+    decls: list[str], values: list[object]
+) -> tuple[t.SqlType | None, list[object] | None]:
+    """The declared type of a result column, when a table of the statement has a column of
+    that name: among several (``sys.objects.type`` nchar(2) vs ``sys.indexes.type`` tinyint),
+    the first one the values fit without conversion; else the first one they convert to."""
+    typed = [st for st in (declared_type(d) for d in decls) if st is not None]
+    for strict in (True, False):
+        for st in typed:
+            if (
+                strict
+                and st.kind is t.Kind.NVARCHAR
+                and any(v is not None and not isinstance(v, str) for v in values)
+            ):
+                continue
+            try:
+                return st, [_convert(st, v) for v in values]
+            except (ValueError, TypeError, decimal.InvalidOperation):
+                continue
+    return None, None
 
 
 def _pragma_target(src: str) -> str:

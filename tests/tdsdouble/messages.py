@@ -39,6 +39,32 @@ CATALOG: dict[int, tuple[int, str]] = {
     208: (16, "Invalid object name '{}'."),
     207: (16, "Invalid column name '{}'."),
     2812: (16, "Could not find stored procedure '{}'."),
+    # identity columns
+    544: (
+        16,
+        "Cannot insert explicit value for identity column in table '{}' when IDENTITY_INSERT "
+        "is set to OFF.",
+    ),
+    545: (
+        16,
+        "Explicit value must be specified for identity column in table '{}' either when "
+        "IDENTITY_INSERT is set to ON or when a replication user is inserting into a NOT FOR "
+        "REPLICATION identity column.",
+    ),
+    8101: (
+        16,
+        "An explicit value for the identity column in table '{}' can only be specified when a "
+        "column list is used and IDENTITY_INSERT is ON.",
+    ),
+    8106: (16, "Table '{}' does not have the identity property. Cannot perform SET operation."),
+    8107: (
+        16,
+        "IDENTITY_INSERT is already ON for table '{}'. Cannot perform SET operation for table '{}'.",
+    ),
+    1088: (
+        16,
+        'Cannot find the object "{}" because it does not exist or you do not have permissions.',
+    ),
     # backup / restore
     3211: (10, "{} percent processed."),
     4035: (10, "Processed {} pages for database '{}', file '{}' on file {}."),

@@ -13,11 +13,12 @@ import sqlite3
 import struct
 from collections.abc import Callable
 
-from tests.tdsdouble import catalog, procs
+from tests.tdsdouble import catalog, identity, procs, schemaviews
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble.backup import Killed, run_backup, run_restore
 from tests.tdsdouble.instance import Database, Instance
 from tests.tdsdouble.messages import Msg, SqlError, msg
+from tests.tdsdouble.resolver import Resolver
 from tests.tdsdouble.response import Response
 from tests.tdsdouble.sql import Cursor, Tok, split_batch, syntax_error, to_sqlite
 from tests.tdsdouble.wire import Attention
@@ -40,6 +41,10 @@ class Session:
         self.trancount = 0
         self.nocount = False
         self._transaction_id = spid << 32
+        self.schema_cache: tuple[object, object] | None = None  # schemaviews.model()
+        self.view_cache: dict[str, object] = {}  # resolver: view -> schema key of its TEMP table
+        self.identity_insert: tuple[str, str] | None = None  # (database, table) with it ON
+        self.last_identity: int | None = None  # @@IDENTITY / SCOPE_IDENTITY()
         with instance.lock:
             instance.sessions[spid] = self
 
@@ -54,6 +59,8 @@ class Session:
         # A test double needs no durability: no fsync per autocommitted statement.
         self.conn.execute("PRAGMA synchronous = OFF")
         self.conn.execute("PRAGMA journal_mode = MEMORY")
+        self.conn.create_collation("TDS_CI", _ci_compare)
+        schemaviews.register_functions(self, self.conn)
 
     def close(self) -> None:
         if self.conn is not None:
@@ -143,6 +150,8 @@ class Session:
         cur.next()
         if cur.accept("NOCOUNT"):
             self.nocount = cur.next().is_word("ON")
+        elif cur.accept("IDENTITY_INSERT"):
+            identity.set_identity_insert(self, cur)
         resp.done(more)
 
     def _use(self, cur: Cursor, resp: Response, more: int) -> None:
@@ -327,7 +336,10 @@ class Session:
 
     def generic(self, toks: list[Tok], resp: Response, more: int) -> None:
         conn = self.sqlite
-        resolver = catalog.Resolver(self)
+        resolver = Resolver(self)
+        generated = None
+        if toks[0].is_word("INSERT"):
+            toks, generated = identity.prepare_insert(self, toks)
         sql = to_sqlite(
             toks,
             functions=catalog.functions(self),
@@ -346,8 +358,17 @@ class Session:
             count = resp.result(columns, rows)
             resp.done(more, None if self.nocount else count)
             return
+        if generated is not None and cursor.rowcount > 0:
+            base, increment = generated
+            self.last_identity = base + increment * cursor.rowcount
         is_dml = toks[0].is_word("INSERT", "UPDATE", "DELETE", "MERGE")
         resp.done(more, cursor.rowcount if is_dml and not self.nocount else None)
+
+
+def _ci_compare(a: str, b: str) -> int:
+    """SQL_Latin1_General_CP1_CI_AS, roughly: case and trailing blanks ignored (catalog names)."""
+    x, y = a.rstrip(" ").casefold(), b.rstrip(" ").casefold()
+    return (x > y) - (x < y)
 
 
 GENERIC = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "DROP", "ALTER", "TRUNCATE"}

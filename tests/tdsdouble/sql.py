@@ -374,6 +374,44 @@ def _call_arguments(toks: list[Tok], start: int) -> tuple[list[object], int] | N
     return None
 
 
+IDENTITY_COMMENT_RE = re.compile(r"/\*tds:IDENTITY\((-?\d+),(-?\d+)\)\*/")
+"""How ``IDENTITY(seed, increment)`` is kept in SQLite's stored DDL (see ddl.py)."""
+
+TABLE_HINTS = {
+    "NOLOCK", "READPAST", "READUNCOMMITTED", "READCOMMITTED", "READCOMMITTEDLOCK", "REPEATABLEREAD",
+    "SERIALIZABLE", "HOLDLOCK", "UPDLOCK", "XLOCK", "ROWLOCK", "PAGLOCK", "TABLOCK", "TABLOCKX",
+    "NOWAIT",
+}  # fmt: skip
+
+
+def identity_comment(seed: int, increment: int) -> str:
+    return f"/*tds:IDENTITY({seed},{increment})*/"
+
+
+def _identity(toks: list[Tok], i: int) -> tuple[str, int]:
+    """``IDENTITY ( seed , increment )`` at ``i``: (the comment kept for SQLite, next index)."""
+    close = next((k for k in range(i, len(toks)) if toks[k].text == ")"), None)
+    if close is None:
+        raise syntax_error(toks[i])
+    inner = "".join(t.text for t in toks[i + 2 : close])
+    m = re.fullmatch(r"(-?\d+),(-?\d+)", inner)
+    if m is None:
+        raise SqlError(msg(102, inner or ")"))
+    return identity_comment(int(m.group(1)), int(m.group(2))), close + 1
+
+
+def _table_hint_end(toks: list[Tok], i: int) -> int | None:
+    """``WITH (NOLOCK, ...)`` after a table name at ``i``: the index after it, else None."""
+    if i == 0 or i + 1 >= len(toks) or toks[i + 1].text != "(":
+        return None
+    j = i + 2
+    while j < len(toks) and toks[j].text != ")":
+        if not (toks[j].text == "," or toks[j].is_word(*TABLE_HINTS)):
+            return None
+        j += 1
+    return j + 1 if j < len(toks) and j > i + 2 else None
+
+
 TEXT_CASTS = {"DATE", "DATETIME", "DATETIME2", "SMALLDATETIME", "TIME", "UNIQUEIDENTIFIER"}
 TYPE_REWRITES = {"NVARCHAR", "VARCHAR", "VARBINARY", "BINARY", "NCHAR", "CHAR"}
 
@@ -394,7 +432,9 @@ def to_sqlite(
     - multi-part names go through ``objects`` (catalog views, table-valued functions,
       ``dbo.`` prefixes);
     - ``SELECT TOP n ...`` becomes ``SELECT ... LIMIT n``; ``(MAX)`` sizes and
-      ``IDENTITY(s, i)`` are dropped; ``ISNULL``/``LEN``/``GETDATE`` are mapped;
+      ``IDENTITY(s, i)`` becomes a comment SQLite keeps in its stored DDL (ddl.py reads it);
+      table hints ``WITH (NOLOCK | READPAST ...)`` are dropped; ``ISNULL``/``LEN``/``GETDATE``
+      are mapped;
     - ``CROSS|OUTER APPLY tvf(a, b) AS x`` over a table-valued function known to ``applies``
       becomes ``[LEFT] JOIN <table> AS x ON x.p1 = (a) AND x.p2 = (b)``.
     """
@@ -448,8 +488,11 @@ def to_sqlite(
             i += 1
             continue
         if tok.is_word("IDENTITY") and nxt is not None and nxt.text == "(":
-            close = next(k for k in range(i, n) if toks[k].text == ")")
-            i = close + 1
+            comment, i = _identity(toks, i)
+            out.append(comment)
+            continue
+        if tok.is_word("WITH") and (end := _table_hint_end(toks, i)) is not None:
+            i = end  # table hints: SQLite has its own locking
             continue
         if (
             tok.kind == "word"
