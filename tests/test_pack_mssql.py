@@ -1,26 +1,34 @@
-"""SQL Server paths through the TDS test double (real pymssql on the wire).
+"""PBF, PTF and export copies on SQL Server, through the TDS test double (real pymssql).
 
-Covered: reading a SQL Server database's rows (types through TDS -> same row digests as the
-SQLite original), creating tables + IDENTITY_INSERT loads (export copy embedded -> SQL Server,
-PBF import into SQL Server) with every row checked after. Not covered by the double:
-SQLAlchemy's reflection of a SQL Server catalog (INFORMATION_SCHEMA joins), so packing a
-SQL Server dossier is only shown to fail cleanly here.
+Covered: reading a SQL Server database's rows (same row digests as the SQLite original);
+describing its tables (SQLAlchemy's mssql reflection over the double's sys.* and
+INFORMATION_SCHEMA views, identity columns from sys.identity_columns); PBF from SQL Server
+imported into embedded (every row equal to the original dossier's); PTF from SQL Server
+applied on SQL Server; export copy embedded -> SQL Server and SQL Server -> SQL Server
+(every digest equal); importing a SQL Server export copy (EPW...) under its base name.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from msde_tui.cli import app, main
 from msde_tui.engine import export_copy, pack
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.demo import build_dossier, create_demo
-from msde_tui.engine.errors import PackError
+from msde_tui.engine.errors import DossierExists, PackError
 from msde_tui.engine.mssql import profiles
 from msde_tui.engine.tableio import Database
+from msde_tui.packfmt.reader import PackReader
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 def _engine(server, database: str) -> sa.Engine:  # type: ignore[no-untyped-def]
@@ -35,6 +43,39 @@ def _profile(home: Path, server, monkeypatch: pytest.MonkeyPatch) -> str:  # typ
     return "double"
 
 
+def _digests(db: Database) -> dict[str, object]:
+    return {t.name: db.digest(t).as_json() for t in db.reflect().tables}
+
+
+def _server_digests(server, database: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    with Database.open_engine(_engine(server, database), label=database) as db:
+        return _digests(db)
+
+
+def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of a SQLite file, with each value's storage class."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        out = {}
+        for table in tables:
+            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+            exprs = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+            out[table] = conn.execute(f'SELECT {exprs} FROM "{table}" ORDER BY 1').fetchall()
+        return out
+    finally:
+        conn.close()
+
+
+def _on_server(home: Path, server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Dossier, Dossier, str]:  # type: ignore[no-untyped-def]
+    """An embedded demo dossier 001 and its PBF imported on the server as 005 (PW0005SOC)."""
+    [dossier] = create_demo(home, dossiers=1, years=1, lines=200)
+    profile = _profile(home, server, monkeypatch)
+    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
+    return dossier, pack.import_package(pbf.path, home, number="5", to_profile=profile), profile
+
+
 def test_sql_server_rows_read_like_sqlite(tds_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     source = tmp_path / "src.sqlite"
     build_dossier(source, code="001SOC", company="Démo", years=1, lines=200)
@@ -44,6 +85,9 @@ def test_sql_server_rows_read_like_sqlite(tds_server, tmp_path: Path) -> None:  
     tds_server.create_database("PW0001SOC", sqlite_file=source)
     with Database.open_engine(_engine(tds_server, "PW0001SOC"), label="PW0001SOC") as db:
         assert {t.name: db.digest(t).as_json() for t in schema.tables} == expected
+        described = db.reflect()  # the same tables, seen through SQL Server's catalog
+    assert described.digest() == schema.digest()
+    assert [t.name for t in described.tables] == [t.name for t in schema.tables]
 
 
 def test_export_copy_to_sql_server(tds_server, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -53,30 +97,83 @@ def test_export_copy_to_sql_server(tds_server, home: Path, monkeypatch: pytest.M
     assert result.target == "EPW0001SOC" and result.tables["entry_line"] > 0
     assert any("SET IDENTITY_INSERT" in b for b in tds_server.batches)
     with Database.open_sqlite(home / dossier.location) as lite:
-        schema = lite.reflect()
-        expected = {t.name: lite.digest(t).as_json() for t in schema.tables}
-    with Database.open_engine(_engine(tds_server, "EPW0001SOC"), label="EPW0001SOC") as db:
-        assert {t.name: db.digest(t).as_json() for t in schema.tables} == expected
-    with pytest.raises(Exception, match="already exists"):
+        expected = _digests(lite)
+    assert _server_digests(tds_server, "EPW0001SOC") == expected
+    with pytest.raises(DossierExists, match="already exists"):
         export_copy.export_copy(dossier, home, to=profile)
 
 
-def test_pbf_import_into_sql_server(tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    [dossier] = create_demo(home, dossiers=1, years=1, lines=200)
-    profile = _profile(home, tds_server, monkeypatch)
-    pbf = pack.export_package(dossier, home, tmp_path, now=datetime(2026, 1, 1))
-    record = pack.import_package(pbf.path, home, number="5", to_profile=profile)
-    assert (record.backend, record.location, record.profile) == ("mssql", "PW0005SOC", profile)
+def test_pbf_from_sql_server_imports_into_embedded_row_for_row(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dossier, on_server, _ = _on_server(home, tds_server, monkeypatch, tmp_path)
+    assert (on_server.backend, on_server.location) == ("mssql", "PW0005SOC")
     assert Catalog(home).get("005").guid == dossier.guid
+    result = pack.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
+    assert result.kind == "PBF" and result.path.name == "005-SOC_20260102_000000.pbf"
+    with PackReader(result.path) as reader:
+        assert reader.content["source"]["dialect"] == "mssql"
+        assert reader.content["dossier"]["guid"] == dossier.guid
+        identity = {t.name: [c.name for c in t.columns if c.identity] for t in reader.schema.tables}
+    assert identity["entry_line"] == ["id"]  # the IDENTITY(1,1) tableio created, read back
+    imported = pack.import_package(result.path, home, number="7")
+    assert imported.location == "007SOC.sqlite" and imported.guid == dossier.guid
+    assert _rows(home / imported.location) == _rows(home / dossier.location)
 
 
-def test_packing_a_sql_server_dossier_fails_cleanly_on_the_double(tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    source = tmp_path / "src.sqlite"
-    build_dossier(source, code="002ABC", company="Abc", years=1, lines=50)
-    tds_server.create_database("PW0002ABC", sqlite_file=source)
+def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, source, profile = _on_server(home, tds_server, monkeypatch, tmp_path)
+    base = pack.export_package(source, home, tmp_path, now=datetime(2026, 1, 2))
+    copy = pack.import_package(base.path, home, number="6", to_profile=profile)
+    assert copy.location == "PW0006SOC"
+    with tds_server.connect(database="PW0005SOC") as conn:  # a day of work on the server
+        cur = conn.cursor()
+        cur.execute("UPDATE entry_line SET label = N'corrigé' WHERE id IN (1, 2, 3)")
+        cur.execute(
+            "INSERT INTO entry (fiscal_year_id, journal_id, number, entry_date, label, kind, origin) "
+            "VALUES (1, 1, 99999, '2026-01-02', N'new entry', N'REAL', N'NORMAL')"
+        )
+        cur.execute(
+            "INSERT INTO entry_line (entry_id, line_no, account_id, debit, credit) "
+            "VALUES (SCOPE_IDENTITY(), 1, 1, 1250, 0), (SCOPE_IDENTITY(), 2, 2, 0, 1250)"
+        )
+        cur.execute("DELETE FROM attachment WHERE id = (SELECT MIN(id) FROM attachment)")
+    partial = pack.export_package(source, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
+    assert partial.kind == "PTF" and partial.warning is None
+    assert partial.tables["entry_line"]["rows"] == 5 and partial.tables["attachment"]["deleted"] == 1
+    assert _server_digests(tds_server, "PW0006SOC") != _server_digests(tds_server, "PW0005SOC")
+    applied = pack.apply_package(partial.path, home, dossier_ref="006")
+    assert (applied.upserted, applied.deleted) == (6, 1)
+    assert _server_digests(tds_server, "PW0006SOC") == _server_digests(tds_server, "PW0005SOC")
+    with pytest.raises(PackError, match="not in the state this PTF follows"):
+        pack.apply_package(partial.path, home, dossier_ref="006")
+
+
+def test_sql_server_export_copy_and_its_import_under_the_base_name(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = tmp_path / "legacy.sqlite"  # a dossier that reached the server as a plain database
+    build_dossier(legacy, code="002ABC", company="Abc", years=1, lines=80)
+    tds_server.create_database("LEGACY", sqlite_file=legacy)
     profile = _profile(home, tds_server, monkeypatch)
-    record = Catalog(home).add(Dossier(number="002", short="ABC", company="Abc", backend="mssql",
-                                       location="PW0002ABC", profile=profile))
-    with pytest.raises(PackError, match="cannot be described"):
-        pack.export_package(record, home, tmp_path)
-    assert not list(tmp_path.glob("*.pbf*"))
+    source = Dossier(number="002", short="ABC", company="Abc", backend="mssql", location="LEGACY", profile=profile)
+    expected = _server_digests(tds_server, "LEGACY")
+    result = export_copy.export_copy(source, home, to=profile)
+    assert (result.target, result.backend) == ("EPW0002ABC", "mssql")
+    assert _server_digests(tds_server, "EPW0002ABC") == expected
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["--json", "import", "EPW0002ABC", "--from", profile])
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.stdout)["dossier"]
+    assert (record["code"], record["backend"], record["location"]) == ("002ABC", "mssql", "PW0002ABC")
+    assert _server_digests(tds_server, "PW0002ABC") == expected
+    with pytest.raises(DossierExists, match="already taken"):
+        export_copy.import_export_database("EPW0002ABC", home, profile=profile)
+    embedded = export_copy.import_export_database("EPW0002ABC", home, profile=profile, number="9", to="embedded")
+    assert (embedded.code, embedded.location, embedded.company) == ("009ABC", "009ABC.sqlite", "Abc")
+    with Database.open_sqlite(home / embedded.location) as lite:
+        assert _digests(lite) == expected
+    assert main(["import", "PW0002ABC", "--from", profile, "--number", "10"]) == 2  # not an export copy

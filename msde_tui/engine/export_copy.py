@@ -3,15 +3,20 @@
 embedded -> embedded (``E001SOC.sqlite`` in the data directory or a chosen directory),
 embedded -> SQL Server and SQL Server -> SQL Server (database ``EPW0001SOC`` through a
 connection profile). Every row is checked after the copy (row digests of docs/FORMAT.md).
-Importing an export copy file registers it under its base name (``E001SOC`` -> ``001SOC``).
+Importing an export copy registers it under its base name: a file ``E001SOC.sqlite``
+becomes dossier 001SOC (``001SOC.sqlite``); a database ``EPW0001SOC`` on a server is copied
+to ``PW0001SOC`` (or to an embedded file) and becomes dossier 001SOC. The export copy itself
+is left as it is.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -83,52 +88,162 @@ def export_copy(
                 target = folder / naming.embedded_file_name(naming.export_name(dossier.code))
                 if target.exists():
                     raise DossierExists(f"{target} already exists.", "Remove or rename the old export copy first.")
-                tmp = target.with_name(f".{target.name}.exporting")
-                _remove_sqlite(tmp)
-                try:
-                    with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
-                        for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
-                            dst.dbapi.execute(f"PRAGMA {pragma}")
-                        rows = copy_tables(src, dst, schema, progress)
-                        dst.dbapi.execute("PRAGMA journal_mode=WAL")
-                    os.replace(tmp, target)
-                finally:
-                    _remove_sqlite(tmp)
+                rows = _copy_to_file(src, schema, target, progress)
                 return ExportResult(str(target), "embedded", None, rows)
             database = naming.export_name(naming.database_name(dossier.number, dossier.short))
-            _create_database(home, to, database, password)
-            engine = mssql_engine(to, database, home, password)
-            with Database.open_engine(engine, label=database) as dst:
-                rows = copy_tables(src, dst, schema, progress)
+            _create_database(home, to, database, password,
+                             hint="Drop or rename the old export copy on the server first.")
+            rows = _copy_to_server(src, schema, home, to, database, password, progress)
             return ExportResult(database, "mssql", to, rows)
         finally:
             src.rollback()
 
 
-def _create_database(home: Path, profile: str, database: str, password: str | None) -> None:
-    from msde_tui.engine.mssql.tsql import quote_ident
+def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Progress) -> dict[str, int]:
+    """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked)."""
+    tmp = target.with_name(f".{target.name}.exporting")
+    _remove_sqlite(tmp)
+    try:
+        with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
+                dst.dbapi.execute(f"PRAGMA {pragma}")
+            rows = copy_tables(src, dst, schema, progress)
+            dst.dbapi.execute("PRAGMA journal_mode=WAL")
+        if target.exists():
+            raise DossierExists(f"{target} appeared during the copy.", "Choose another number or name.")
+        os.replace(tmp, target)
+    finally:
+        _remove_sqlite(tmp)
+    return rows
 
+
+def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str, database: str,
+                    password: str | None, progress: Progress) -> dict[str, int]:
+    """Copy into the new, empty ``database``; it is dropped again if the copy fails."""
+    try:
+        engine = mssql_engine(profile, database, home, password)
+        with Database.open_engine(engine, label=database) as dst:
+            return copy_tables(src, dst, schema, progress)
+    except BaseException:
+        _drop_database(home, profile, database, password)
+        raise
+
+
+def _master(home: Path, profile: str, password: str | None, work: Callable[[Any], None], what: str) -> None:
+    """Run ``work(cursor)`` on the server's master database, in autocommit mode."""
     master = mssql_engine(profile, "master", home, password)
     try:
         raw = master.raw_connection()
         try:
             raw.driver_connection.autocommit(True)
-            cursor = raw.cursor()
-            cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
-            if cursor.fetchone():
-                raise DossierExists(
-                    f"Database {database} already exists on {profile}.",
-                    "Drop or rename the old export copy on the server first.",
-                )
-            cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
+            work(raw.cursor())
         finally:
             raw.close()
     except (DossierExists, BadInput, PackError):
         raise
     except Exception as exc:
-        raise PackError(f"Cannot create database {database} on {profile} ({exc}).") from exc
+        raise PackError(f"Cannot {what} on {profile} ({exc}).") from exc
     finally:
         master.dispose()
+
+
+def _database_exists(cursor: Any, database: str) -> bool:
+    cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
+    return cursor.fetchone() is not None
+
+
+def _create_database(home: Path, profile: str, database: str, password: str | None, *, hint: str) -> None:
+    from msde_tui.engine.mssql.tsql import quote_ident
+
+    def create(cursor: Any) -> None:
+        if _database_exists(cursor, database):
+            raise DossierExists(f"Database {database} already exists on {profile}.", hint)
+        cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
+
+    _master(home, profile, password, create, f"create database {database}")
+
+
+def _drop_database(home: Path, profile: str, database: str, password: str | None) -> None:
+    """Remove a half-made copy (best effort: the copy's own error is the one reported)."""
+    from msde_tui.engine.mssql.tsql import quote_ident
+
+    def drop(cursor: Any) -> None:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)}")
+
+    try:
+        _master(home, profile, password, drop, f"drop database {database}")
+    except PackError:
+        pass
+
+
+def import_export_database(
+    database: str,
+    home: Path,
+    *,
+    profile: str,
+    number: str | None = None,
+    to: str | None = None,
+    password: str | None = None,
+    progress: Progress = _quiet,
+) -> Dossier:
+    """Import the export copy ``EPW0001SOC`` found on ``profile`` as dossier 001SOC.
+
+    The copy is copied (every row checked) to the base-name database ``PW0001SOC`` on the
+    same server, on the server of profile ``to``, or (``to="embedded"``) to ``001SOC.sqlite``;
+    ``number`` imports it under another number. The export copy itself is not changed.
+    """
+    base = naming.base_of_export(database)
+    parsed = naming.parse_database_name(base) if base else None
+    if parsed is None:
+        raise BadInput(
+            f"{database} is not named like a SQL Server export copy (EPW0001SOC).",
+            "Give the export copy database's name, or a .pbf or export copy file.",
+        )
+    catalog = Catalog(home)
+    wanted = naming.check_number(number) if number else parsed.number
+    if wanted in catalog.numbers():
+        taken = catalog.get(wanted)
+        raise DossierExists(
+            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
+            f"Give another number with --number; the first free one is {catalog.first_free_number()}.",
+        )
+    code = f"{wanted}{parsed.short}"
+    target = to or profile
+    source = Dossier(number=parsed.number, short=parsed.short, company=code, backend="mssql",
+                     location=database, profile=profile)
+    with open_dossier(source, home, readonly=True, password=password) as src:
+        schema = src.reflect()
+        guid, company = _server_info(src)
+        src.begin()
+        try:
+            if target == "embedded":
+                path = Path(home) / naming.embedded_file_name(code)
+                if path.exists():
+                    raise DossierExists(f"{path} already exists.", "Give another number with --number.")
+                _copy_to_file(src, schema, path, progress)
+                record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
+                                 location=path.name, status="imported", guid=guid)
+            else:
+                name = naming.database_name(wanted, parsed.short)
+                _create_database(home, target, name, password, hint="Give another number with --number.")
+                _copy_to_server(src, schema, home, target, name, password, progress)
+                record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="mssql",
+                                 location=name, profile=target, status="imported", guid=guid)
+        finally:
+            src.rollback()
+    return catalog.add(record)
+
+
+def _server_info(db: Database) -> tuple[str | None, str | None]:
+    """GUID and company of a dossier database (None, None when it has no dossier_info)."""
+    try:
+        cursor = db.execute(f"SELECT guid, company FROM {db.q('dossier_info')}")  # noqa: S608
+        row = cursor.fetchone()
+        cursor.close()
+    except (PackError, BadInput):
+        db.rollback()
+        return None, None
+    return (str(row[0]) if row and row[0] else None, str(row[1]) if row and row[1] else None)
 
 
 def is_sqlite_file(path: Path) -> bool:

@@ -41,6 +41,7 @@ class Database:
         self.engine = engine
         self.label = label
         self.param = "?" if dialect == "sqlite" else "%s"
+        self._identity_columns: dict[str, str] | None = None  # SQL Server: table -> its identity column
 
     # ------------------------------------------------------------------ opening
 
@@ -153,9 +154,11 @@ class Database:
     def reflect(self) -> PackSchema:
         """Describe every user table in the portable vocabulary, parents first."""
         try:
-            inspector = sa.inspect(self.engine)
-            names = [n for n in inspector.get_table_names() if not n.startswith("sqlite_")]
-            specs = {n: self._reflect_table(inspector, n) for n in names}
+            with self.engine.connect() as conn:  # one connection (one login) for the whole catalog
+                inspector = sa.inspect(conn)
+                names = [n for n in inspector.get_table_names() if not n.startswith("sqlite_")]
+                described = _describe(inspector, conn, names, self.dialect)
+                specs = {n: self._reflect_table(n, described) for n in names}
         except sa.exc.SQLAlchemyError as exc:
             raise PackError(
                 f"{self.label}: the tables cannot be described ({str(exc).splitlines()[0]}).",
@@ -176,8 +179,8 @@ class Database:
             cursor.close()
         return PackSchema(ordered, objects)
 
-    def _reflect_table(self, inspector: Any, name: str) -> TableSpec:
-        pk = list((inspector.get_pk_constraint(name) or {}).get("constrained_columns") or [])
+    def _reflect_table(self, name: str, described: dict[str, Any]) -> TableSpec:
+        pk = list((described["pk"].get(name) or {}).get("constrained_columns") or [])
         columns = []
         sqlite_sql = None
         sqlite_seq = None
@@ -195,7 +198,7 @@ class Database:
                 row = cursor.fetchone()
                 cursor.close()
                 sqlite_seq = int(row[0]) if row else None
-        for col in inspector.get_columns(name):
+        for col in described["columns"].get(name) or []:
             spec = _portable(col["type"], table=name, column=col["name"], dialect=self.dialect)
             spec.nullable = bool(col.get("nullable", True)) and col["name"] not in pk
             if self.dialect == "sqlite":
@@ -203,10 +206,23 @@ class Database:
             else:
                 spec.identity = bool(col.get("identity")) or col.get("autoincrement") is True
             columns.append(spec)
-        uniques = [
-            {"name": u.get("name"), "columns": list(u["column_names"])}
-            for u in inspector.get_unique_constraints(name)
+        reflected = [
+            {"name": ix.get("name"), "columns": list(ix["column_names"]), "unique": bool(ix.get("unique"))}
+            for ix in described["indexes"].get(name) or []
+            if all(c is not None for c in ix.get("column_names") or [None])
         ]
+        if self.dialect == "mssql":
+            # SQL Server's UNIQUE constraints are unique indexes flagged is_unique_constraint;
+            # SQLAlchemy lists them with the indexes (its get_unique_constraints is not implemented).
+            unique_names = described["unique_names"]
+            uniques = [{"name": ix["name"], "columns": ix["columns"]} for ix in reflected
+                       if (name, ix["name"]) in unique_names]
+            reflected = [ix for ix in reflected if (name, ix["name"]) not in unique_names]
+        else:
+            uniques = [
+                {"name": u.get("name"), "columns": list(u["column_names"])}
+                for u in described["uniques"].get(name) or []
+            ]
         fks = [
             {
                 "name": fk.get("name"),
@@ -215,12 +231,7 @@ class Database:
                 "ref_columns": list(fk["referred_columns"]),
                 "on_delete": (fk.get("options") or {}).get("ondelete"),
             }
-            for fk in inspector.get_foreign_keys(name)
-        ]
-        indexes = [
-            {"name": ix.get("name"), "columns": list(ix["column_names"]), "unique": bool(ix.get("unique"))}
-            for ix in inspector.get_indexes(name)
-            if all(c is not None for c in ix.get("column_names") or [None])
+            for fk in described["fks"].get(name) or []
         ]
         return TableSpec(
             name=name,
@@ -229,7 +240,7 @@ class Database:
             primary_key=pk,
             unique=uniques,
             foreign_keys=fks,
-            indexes=indexes,
+            indexes=reflected,
             sqlite_sql=sqlite_sql,
             sqlite_sequence=sqlite_seq,
         )
@@ -299,6 +310,7 @@ class Database:
                 self._exec_sqlite_ddl(str(table.sqlite_sql), table.name)
             return
         metadata = self._metadata(schema, with_indexes=False)
+        self._identity_columns = None
         try:
             with self.engine.begin() as conn:
                 metadata.create_all(conn, checkfirst=False)
@@ -380,8 +392,23 @@ class Database:
 
     # ------------------------------------------------------------------ writing
 
+    def identity_column(self, table: TableSpec) -> str | None:
+        """The IDENTITY column of ``table`` in this SQL Server database (not in the package's
+        schema: a dossier created elsewhere may lack the property, and SQL Server refuses
+        SET IDENTITY_INSERT on a table without it)."""
+        if self.dialect != "mssql":
+            return None
+        if self._identity_columns is None:
+            cursor = self.execute(
+                "SELECT o.name, ic.name FROM sys.identity_columns AS ic "
+                "JOIN sys.objects AS o ON o.object_id = ic.object_id WHERE o.type = 'U'"
+            )
+            self._identity_columns = {str(t).lower(): str(c) for t, c in cursor.fetchall()}
+            cursor.close()
+        return self._identity_columns.get(table.name.lower())
+
     def _identity_insert(self, table: TableSpec, on: bool) -> None:
-        if self.dialect == "mssql" and any(c.identity for c in table.columns):
+        if self.identity_column(table) is not None:
             self.execute(f"SET IDENTITY_INSERT {self.q(table.name)} {'ON' if on else 'OFF'}").close()
 
     def _params(self, batch: pa.RecordBatch, table: TableSpec, names: list[str]) -> list[tuple[Any, ...]]:
@@ -389,21 +416,29 @@ class Database:
         return list(zip(*cols, strict=True))
 
     def insert(self, table: TableSpec, batch: pa.RecordBatch) -> None:
-        names = table.column_names
-        sql = (
-            f"INSERT INTO {self.q(table.name)} ({', '.join(self.q(n) for n in names)}) "  # noqa: S608
-            f"VALUES ({', '.join([self.param] * len(names))})"
-        )
         self._identity_insert(table, True)
         try:
-            self.executemany(sql, self._params(batch, table, names))
+            self._insert_rows(table, self._params(batch, table, table.column_names))
         finally:
             self._identity_insert(table, False)
+
+    def _insert_rows(self, table: TableSpec, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT ``rows`` (all columns): one statement per row for SQLite (prepared once);
+        for SQL Server, many rows per statement (one round trip for up to 1,000 rows)."""
+        names = table.column_names
+        head = f"INSERT INTO {self.q(table.name)} ({', '.join(self.q(n) for n in names)}) VALUES "  # noqa: S608
+        group = f"({', '.join([self.param] * len(names))})"
+        if self.dialect != "mssql":
+            self.executemany(head + group, rows)
+            return
+        for chunk in _statement_chunks(rows):
+            self.execute(head + ", ".join([group] * len(chunk)), [v for row in chunk for v in row]).close()
 
     def upsert(self, table: TableSpec, batch: pa.RecordBatch) -> tuple[int, int]:
         """Update rows whose key exists, insert the others. Returns (updated, inserted)."""
         key = table.key
-        others = [n for n in table.column_names if n not in key]
+        fixed = (self.identity_column(table) or "").lower()  # SQL Server cannot update it (8102)
+        others = [n for n in table.column_names if n not in key and n.lower() != fixed]
         where = " AND ".join(f"{self.q(k)} = {self.param}" for k in key)
         if others:
             sets = ", ".join(f"{self.q(n)} = {self.param}" for n in others)
@@ -424,13 +459,9 @@ class Database:
             else:
                 missing.append(row)
         if missing:
-            sql = (
-                f"INSERT INTO {self.q(table.name)} ({', '.join(self.q(n) for n in table.column_names)}) "  # noqa: S608
-                f"VALUES ({', '.join([self.param] * len(table.column_names))})"
-            )
             self._identity_insert(table, True)
             try:
-                self.executemany(sql, missing)
+                self._insert_rows(table, missing)
             finally:
                 self._identity_insert(table, False)
         return updated, len(missing)
@@ -444,6 +475,59 @@ class Database:
 
     def delete_all(self, table: TableSpec) -> None:
         self.execute(f"DELETE FROM {self.q(table.name)}").close()  # noqa: S608
+
+
+def _describe(inspector: Any, conn: sa.Connection, names: list[str], dialect: str) -> dict[str, Any]:
+    """Columns, keys, references and indexes of ``names``, a few catalog queries for all of them
+    (SQL Server: one query per kind, not per table)."""
+    if not names:
+        return {}
+
+    def by_name(multi: dict[tuple[str | None, str], Any]) -> dict[str, Any]:
+        return {key[1]: value for key, value in multi.items()}
+
+    described: dict[str, Any] = {
+        "columns": by_name(inspector.get_multi_columns(filter_names=names)),
+        "pk": by_name(inspector.get_multi_pk_constraint(filter_names=names)),
+        "fks": by_name(inspector.get_multi_foreign_keys(filter_names=names)),
+        "indexes": by_name(inspector.get_multi_indexes(filter_names=names)),
+    }
+    if dialect == "mssql":
+        described["unique_names"] = _mssql_unique_constraints(conn)
+    else:
+        described["uniques"] = by_name(inspector.get_multi_unique_constraints(filter_names=names))
+    return described
+
+
+MSSQL_ROWS_PER_INSERT = 1000  # the most rows a VALUES list may hold in SQL Server
+MSSQL_BYTES_PER_INSERT = 4 << 20  # keep each statement's text a few MB at most
+
+
+def _statement_chunks(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    chunk: list[tuple[Any, ...]] = []
+    size = 0
+    for row in rows:
+        row_size = sum(len(v) for v in row if isinstance(v, str | bytes)) + 8 * len(row)
+        if chunk and (len(chunk) >= MSSQL_ROWS_PER_INSERT or size + row_size > MSSQL_BYTES_PER_INSERT):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += row_size
+    if chunk:
+        yield chunk
+
+
+def _mssql_unique_constraints(conn: sa.Connection) -> set[tuple[str, str]]:
+    """(table, index name) of every UNIQUE constraint of the default schema (SQL Server)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT o.name, i.name FROM sys.indexes AS i "
+            "JOIN sys.objects AS o ON o.object_id = i.object_id "
+            "JOIN sys.schemas AS s ON s.schema_id = o.schema_id "
+            "WHERE i.is_unique_constraint = 1 AND s.name = SCHEMA_NAME()"
+        )
+    )
+    return {(str(table), str(index)) for table, index in rows}
 
 
 # ---------------------------------------------------------------------- type mapping
@@ -481,6 +565,8 @@ def _portable(kind: Any, *, table: str, column: str, dialect: str) -> ColumnSpec
         return ColumnSpec(column, "text", length=16)
     if dialect == "mssql" and type(kind).__name__ in ("MONEY", "SMALLMONEY"):
         return ColumnSpec(column, "decimal", precision=19, scale=4)
+    if isinstance(kind, mssql_types.SQL_VARIANT):
+        return ColumnSpec(column, "any")
     raise PackError(
         f"Column {table}.{column} has type {kind!r}, which msde cannot pack exactly.",
         "Tell the maintainers which type it is; no file was written.",
