@@ -8,6 +8,11 @@ first screen is on the (headless) terminal:
     .venv/bin/python bench/bench_tui_startup.py [--runs 7]
 
 Baseline in the same script: a Textual app showing one Static and a Footer.
+
+Then, per extension screen module (the operations the registry loads after the first
+screen), the cost of importing it in a fresh process that has already imported the app, and
+whether that import pulls SQLAlchemy / pyarrow (it should not: the engine loads in the
+worker that needs it).
 """
 
 from __future__ import annotations
@@ -52,6 +57,27 @@ asyncio.run(main())
 """
 
 
+CHILD_EXTENSION = """
+import sys, time
+import msde_tui.app
+t = time.perf_counter()
+__import__(sys.argv[2])
+heavy = [m for m in ("sqlalchemy", "pyarrow") if m in sys.modules]
+print(time.perf_counter() - t, ",".join(heavy) or "-")
+"""
+
+
+def extension_cost(module: str, runs: int) -> tuple[float, str]:
+    """Median seconds to import ``module`` after the app, and the heavy modules it pulled."""
+    times, heavy = [], "-"
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", CHILD_EXTENSION, "0", module],
+                             capture_output=True, text=True, check=True)
+        seconds, heavy = out.stdout.split()
+        times.append(float(seconds))
+    return statistics.median(times), heavy
+
+
 def measure(code: str, home: str) -> float:
     start = time.time()
     out = subprocess.run(
@@ -75,6 +101,12 @@ def main() -> None:
     print(f"msde-tui first screen: median {w:.3f} s (min {min(wizard):.3f} s) over {args.runs} runs")
     print(f"bare Textual app:      median {b:.3f} s (min {min(baseline):.3f} s)")
     print(f"ratio wizard / bare:   {w / b:.2f}x   (goal: wizard <= 0.5 s)")
+    from msde_tui.screens.registry import EXTENSION_MODULES
+
+    runs = max(3, args.runs // 2)
+    for module in EXTENSION_MODULES:
+        seconds, heavy = extension_cost(module, runs)
+        print(f"import {module:<36} median {seconds:.3f} s  pulls: {heavy}")
 
 
 if __name__ == "__main__":

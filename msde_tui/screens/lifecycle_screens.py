@@ -29,7 +29,6 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.widgets.selection_list import Selection
 
-from msde_tui.engine import archive, audit, cut, ledger
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
@@ -126,6 +125,8 @@ class ArchiveScreen(WorkScreen):
         yield TickList(id="years")
 
     def on_mount(self) -> None:
+        from msde_tui.engine import archive, ledger
+
         ticks = self.query_one("#years", TickList)
         today = date.today()
         for dossier, path in embedded_dossiers(self.ctx.home):
@@ -154,6 +155,8 @@ class ArchiveScreen(WorkScreen):
         home = self.ctx.home
 
         def job() -> list[str]:
+            from msde_tui.engine import archive
+
             catalog = Catalog(home)
             lines = []
             for number, years in sorted(chosen.items()):
@@ -191,6 +194,8 @@ class UnarchiveScreen(WorkScreen):
         yield SpaceCheckbox(_("Delete the archive file afterwards"), id="delete")
 
     def on_mount(self) -> None:
+        from msde_tui.engine import archive
+
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
@@ -218,6 +223,8 @@ class UnarchiveScreen(WorkScreen):
         home = self.ctx.home
 
         def job() -> list[str]:
+            from msde_tui.engine import archive
+
             lines = []
             for paf, years in sorted(chosen.items()):
                 try:
@@ -243,6 +250,8 @@ class UnarchiveScreen(WorkScreen):
 
 
 def _guid_of(dossier: Dossier, home: Path) -> str | None:
+    from msde_tui.engine import ledger
+
     if dossier.guid:
         return dossier.guid
     engine = ledger.open_engine(dossier.path(home))
@@ -269,6 +278,8 @@ class CutScreen(WorkScreen):
     )
 
     def compose_form(self) -> Iterable[Widget]:
+        from msde_tui.engine import cut
+
         with Horizontal(classes="field-row"):
             yield Label(_("At least ... years"), classes="field-label")
             yield Input(str(cut.DEFAULT_MIN_YEARS), id="min-years", restrict=r"\d*", max_length=3, compact=True)
@@ -283,6 +294,8 @@ class CutScreen(WorkScreen):
         self.query_one("#dossiers", TickList).focus()
 
     def refill(self) -> None:
+        from msde_tui.engine import cut
+
         text = self.query_one("#min-years", Input).value
         minimum = int(text) if text.isdigit() and int(text) > 0 else cut.DEFAULT_MIN_YEARS
         ticks = self.query_one("#dossiers", TickList)
@@ -317,6 +330,8 @@ class CutScreen(WorkScreen):
         number = str(chosen[0])
 
         def job() -> list[str]:
+            from msde_tui.engine import cut
+
             result = cut.cut(home, number, keep_from, clean_references=clean)
             lines = [
                 _("{years} moved to {cut} (dossier {number}, verified).").format(
@@ -354,6 +369,8 @@ class AuditScreen(WorkScreen):
         yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
 
     def on_mount(self) -> None:
+        from msde_tui.engine import audit
+
         ticks = self.query_one("#dossiers", TickList)
         for dossier, _path in embedded_dossiers(self.ctx.home):
             if not audit.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
@@ -366,6 +383,8 @@ class AuditScreen(WorkScreen):
         chosen = list(self.query_one("#dossiers", TickList).selected)
         if len(chosen) != 1:
             raise BadInput(_("Tick exactly one dossier."))
+        from msde_tui.engine import ledger
+
         years = ledger.parse_years(self.query_one("#years", Input).value)
         if not years:
             raise BadInput(_("Type the fiscal years asked for (e.g. 2022,2023)."))
@@ -378,6 +397,8 @@ class AuditScreen(WorkScreen):
         number = str(chosen[0])
 
         def job() -> list[str]:
+            from msde_tui.engine import audit
+
             dossier = Catalog(home).get(number)
             result = audit.audit_dossier(
                 dossier.path(home),
