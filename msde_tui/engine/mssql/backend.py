@@ -33,7 +33,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -563,19 +563,16 @@ class MssqlBackend:
             verified = False
             if options.verify:
                 yield Step(code, "verify", path)
+                refusal = BackupInvalid(
+                    f"The backup {path} was written but SQL Server did not confirm it is valid.",
+                    "Do not rely on it; run the backup again.",
+                )
                 async with contextlib.aclosing(
-                    self._verify_events(session, code, path, checksum=True)
+                    self._verify_events(session, code, path, refusal, checksum=True)
                 ) as events:
                     async for event in events:
-                        if isinstance(event, _Verified):
-                            verified = event.ok
-                        else:
-                            yield event
-                if not verified:
-                    raise BackupInvalid(
-                        f"The backup {path} was written but SQL Server did not confirm it is valid.",
-                        "Do not rely on it; run the backup again.",
-                    )
+                        yield event
+                verified = True
             done = True
             yield DossierResult(
                 code,
@@ -617,12 +614,13 @@ class MssqlBackend:
         session: Session,
         code: str,
         path: str,
+        refusal: BackupInvalid,
         *,
         checksum: bool,
         file: int = 1,
         moves: tuple[tuple[str, str], ...] = (),
     ) -> AsyncIterator[Event]:
-        """VERIFYONLY events, then a private ``_Verified(ok)`` marker (ok only on 3262)."""
+        """VERIFYONLY events; ``refusal`` is raised unless the server confirmed it (3262)."""
         sql = tsql.build_verifyonly(path, file=file, checksum=checksum, moves=moves)
         yield Statement(code, sql)
         seen: list[msgs.SqlMessage] = []
@@ -631,7 +629,8 @@ class MssqlBackend:
         ) as events:
             async for event in events:
                 yield event
-        yield _Verified(code, any(msgs.verified_file(m) == file for m in seen))
+        if not any(msgs.verified_file(m) == file for m in seen):
+            raise refusal
 
     def verify(self, file: str) -> AsyncIterator[Event]:
         return self._verify(file)
@@ -658,20 +657,15 @@ class MssqlBackend:
                     f"{path} holds no backup set.", "Choose a .bak file made by BACKUP DATABASE."
                 )
             yield Step(name, "verify", path)
-            verified = False
+            refusal = BackupInvalid(
+                f"SQL Server did not confirm that {path} is valid.",
+                "Do not rely on this backup; take a new one.",
+            )
             async with contextlib.aclosing(
-                self._verify_events(session, name, path, checksum=info.has_checksums)
+                self._verify_events(session, name, path, refusal, checksum=info.has_checksums)
             ) as events:
                 async for event in events:
-                    if isinstance(event, _Verified):
-                        verified = event.ok
-                    else:
-                        yield event
-            if not verified:
-                raise BackupInvalid(
-                    f"SQL Server did not confirm that {path} is valid.",
-                    "Do not rely on this backup; take a new one.",
-                )
+                    yield event
             note = (
                 ""
                 if info.has_checksums
@@ -795,27 +789,23 @@ class MssqlBackend:
             # 3. verify with the same MOVE
             if verify_first:
                 yield Step(code, "verify", source)
-                ok = False
+                refusal = BackupInvalid(
+                    f"SQL Server did not confirm that {source} is valid; nothing was restored.",
+                    "Use another backup.",
+                )
                 async with contextlib.aclosing(
                     self._verify_events(
                         session,
                         code,
                         source,
+                        refusal,
                         checksum=_bool(header.get("HasBackupChecksums")),
                         file=position,
                         moves=tuple(moves),
                     )
                 ) as events:
                     async for event in events:
-                        if isinstance(event, _Verified):
-                            ok = event.ok
-                        else:
-                            yield event
-                if not ok:
-                    raise BackupInvalid(
-                        f"SQL Server did not confirm that {source} is valid; nothing was restored.",
-                        "Use another backup.",
-                    )
+                        yield event
 
             # 4. safety copy of the database about to be replaced
             if existed:
@@ -850,21 +840,16 @@ class MssqlBackend:
                 ) as events:
                     async for event in events:
                         yield event
-                ok = False
+                refusal = BackupInvalid(
+                    f"The safety copy {safety} of {database} could not be verified; nothing was "
+                    "restored.",
+                    "Check the default backup directory on the server, then try again.",
+                )
                 async with contextlib.aclosing(
-                    self._verify_events(session, code, safety, checksum=True)
+                    self._verify_events(session, code, safety, refusal, checksum=True)
                 ) as events:
                     async for event in events:
-                        if isinstance(event, _Verified):
-                            ok = event.ok
-                        else:
-                            yield event
-                if not ok:
-                    raise BackupInvalid(
-                        f"The safety copy {safety} of {database} could not be verified; nothing was "
-                        "restored.",
-                        "Check the default backup directory on the server, then try again.",
-                    )
+                        yield event
 
             # 5. restore
             yield Step(code, "restore", database)
@@ -1031,13 +1016,6 @@ class MssqlBackend:
                 database,
                 exc,
             )
-
-
-@dataclass(frozen=True)
-class _Verified(Event):
-    """Private marker ending ``_verify_events`` (never leaves this module)."""
-
-    ok: bool = False
 
 
 def _full_backup_header(headers: list[Row], source: str) -> Row:
