@@ -47,7 +47,8 @@ class DossierCode:
 def check_number(number: str) -> str:
     """Return the 3-digit number, or raise ``BadInput``. ``7`` and ``07`` become ``007``."""
     text = str(number).strip()
-    if text.isdigit() and 1 <= len(text) <= 3 and int(text) > 0:
+    # ASCII only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
+    if text.isascii() and text.isdigit() and 1 <= len(text) <= 3 and int(text) > 0:
         return text.zfill(3)
     raise BadInput(
         f"'{number}' is not a dossier number.",
