@@ -52,6 +52,10 @@ def _server_digests(server, database: str) -> dict[str, object]:  # type: ignore
         return _digests(db)
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table of a SQLite file, with each value's storage class."""
     conn = sqlite3.connect(path)
@@ -60,9 +64,9 @@ def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
         out = {}
         for table in tables:
-            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
-            exprs = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
-            out[table] = conn.execute(f'SELECT {exprs} FROM "{table}" ORDER BY 1').fetchall()
+            cols = [_q(r[1]) for r in conn.execute(f"PRAGMA table_info({_q(table)})")]
+            exprs = ", ".join(f"{c}, typeof({c})" for c in cols)
+            out[table] = conn.execute(f"SELECT {exprs} FROM {_q(table)} ORDER BY 1").fetchall()
         return out
     finally:
         conn.close()
@@ -177,3 +181,53 @@ def test_sql_server_export_copy_and_its_import_under_the_base_name(  # type: ign
     with Database.open_sqlite(home / embedded.location) as lite:
         assert _digests(lite) == expected
     assert main(["import", "PW0002ABC", "--from", profile, "--number", "10"]) == 2  # not an export copy
+
+
+def test_odd_tables_round_trip_through_sql_server(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quotes and brackets in names, composite and missing keys, blobs, decimals, datetimes to
+    the microsecond, booleans, big integers, unicode, NULLs: embedded -> SQL Server -> embedded."""
+    from tests.test_pack import make_odd, register
+
+    source = home / "050ODD.sqlite"
+    make_odd(source)
+    conn = sqlite3.connect(source)
+    conn.execute("ALTER TABLE money DROP COLUMN untyped")  # no sql_variant in the double
+    conn.execute("ALTER TABLE money DROP COLUMN num")
+    conn.execute('UPDATE "select" SET "from" = 3 WHERE "from" > 2147483647')  # an INTEGER on SQL Server
+    conn.commit()
+    conn.close()
+    dossier = register(home, source)
+    profile = _profile(home, tds_server, monkeypatch)
+    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
+    on_server = pack.import_package(pbf.path, home, number="51", to_profile=profile)
+    back = pack.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
+    imported = pack.import_package(back.path, home, number="52")
+    assert _rows(home / imported.location) == _rows(source)
+    conn = sqlite3.connect(home / imported.location)
+    assert conn.execute("SELECT ts FROM money WHERE id = 1").fetchone() == ("2024-02-29 23:59:59.999999",)
+    conn.close()
+
+
+def test_failed_import_or_copy_leaves_no_database(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [dossier] = create_demo(home, dossiers=1, years=1, lines=50)
+    profile = _profile(home, tds_server, monkeypatch)
+    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
+
+    def differs(*args: object) -> None:
+        raise PackError("After the import, the rows of entry differ from the packed file.")
+
+    monkeypatch.setattr(pack, "_verify_loaded", differs)
+    with pytest.raises(PackError, match="differ"):
+        pack.import_package(pbf.path, home, number="5", to_profile=profile)
+    monkeypatch.setattr(export_copy, "copy_tables", differs)
+    with pytest.raises(PackError, match="differ"):
+        export_copy.export_copy(dossier, home, to=profile)
+    with tds_server.connect() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM sys.databases WHERE database_id > 4")
+        assert cur.fetchall() == []
+    assert [d.code for d in Catalog(home).dossiers()] == ["001SOC"]

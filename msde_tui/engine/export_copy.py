@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from msde_tui.engine import naming
+from msde_tui.engine import naming, serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
 from msde_tui.engine.pack import Progress, _quiet, mssql_engine, open_dossier
@@ -91,8 +89,8 @@ def export_copy(
                 rows = _copy_to_file(src, schema, target, progress)
                 return ExportResult(str(target), "embedded", None, rows)
             database = naming.export_name(naming.database_name(dossier.number, dossier.short))
-            _create_database(home, to, database, password,
-                             hint="Drop or rename the old export copy on the server first.")
+            serverdb.create_database(home, to, database, password,
+                                     hint="Drop or rename the old export copy on the server first.")
             rows = _copy_to_server(src, schema, home, to, database, password, progress)
             return ExportResult(database, "mssql", to, rows)
         finally:
@@ -125,55 +123,8 @@ def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str,
         with Database.open_engine(engine, label=database) as dst:
             return copy_tables(src, dst, schema, progress)
     except BaseException:
-        _drop_database(home, profile, database, password)
+        serverdb.drop_database(home, profile, database, password)
         raise
-
-
-def _master(home: Path, profile: str, password: str | None, work: Callable[[Any], None], what: str) -> None:
-    """Run ``work(cursor)`` on the server's master database, in autocommit mode."""
-    master = mssql_engine(profile, "master", home, password)
-    try:
-        raw = master.raw_connection()
-        try:
-            raw.driver_connection.autocommit(True)
-            work(raw.cursor())
-        finally:
-            raw.close()
-    except (DossierExists, BadInput, PackError):
-        raise
-    except Exception as exc:
-        raise PackError(f"Cannot {what} on {profile} ({exc}).") from exc
-    finally:
-        master.dispose()
-
-
-def _database_exists(cursor: Any, database: str) -> bool:
-    cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
-    return cursor.fetchone() is not None
-
-
-def _create_database(home: Path, profile: str, database: str, password: str | None, *, hint: str) -> None:
-    from msde_tui.engine.mssql.tsql import quote_ident
-
-    def create(cursor: Any) -> None:
-        if _database_exists(cursor, database):
-            raise DossierExists(f"Database {database} already exists on {profile}.", hint)
-        cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
-
-    _master(home, profile, password, create, f"create database {database}")
-
-
-def _drop_database(home: Path, profile: str, database: str, password: str | None) -> None:
-    """Remove a half-made copy (best effort: the copy's own error is the one reported)."""
-    from msde_tui.engine.mssql.tsql import quote_ident
-
-    def drop(cursor: Any) -> None:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)}")
-
-    try:
-        _master(home, profile, password, drop, f"drop database {database}")
-    except PackError:
-        pass
 
 
 def import_export_database(
@@ -225,7 +176,7 @@ def import_export_database(
                                  location=path.name, status="imported", guid=guid)
             else:
                 name = naming.database_name(wanted, parsed.short)
-                _create_database(home, target, name, password, hint="Give another number with --number.")
+                serverdb.create_database(home, target, name, password, hint="Give another number with --number.")
                 _copy_to_server(src, schema, home, target, name, password, progress)
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="mssql",
                                  location=name, profile=target, status="imported", guid=guid)

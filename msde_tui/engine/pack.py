@@ -24,9 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from msde_tui.engine import naming
+from msde_tui.engine import naming, serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DiskFull, DossierExists, PackError, WrongDossier
+from msde_tui.engine.serverdb import mssql_engine
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import Digest, key_bytes, row_hashes
@@ -63,29 +64,6 @@ class ApplyResult:
 
 
 # ---------------------------------------------------------------------- opening dossiers
-
-
-def mssql_engine(profile_name: str, database: str, home: Path, password: str | None = None) -> sa.Engine:
-    """A SQLAlchemy engine on ``database`` through a saved connection profile (pymssql)."""
-    from msde_tui.engine.mssql import profiles
-
-    profile = profiles.get(profile_name, home)
-    password = password if password is not None else profiles.password_from_env()
-    if password is None:
-        raise BadInput(
-            f"The password of connection profile {profile_name} is needed.",
-            "Set MSDE_PASSWORD or type it when asked.",
-        )
-    host, _, instance = profile.host.partition("\\")
-    url = sa.URL.create(
-        "mssql+pymssql",
-        username=profile.user,
-        password=password,
-        host=host,
-        port=None if instance else profile.port,
-        database=database,
-    )
-    return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
 
 def open_dossier(dossier: Dossier, home: Path, *, readonly: bool, password: str | None = None) -> Database:
@@ -532,31 +510,16 @@ def _verify_loaded(db: Database, schema: PackSchema, state: dict[str, Any]) -> N
 
 def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any], home: Path, profile: str,
                   database: str, password: str | None, progress: Progress) -> None:
-    from msde_tui.engine.mssql.tsql import quote_ident
-
-    master = mssql_engine(profile, "master", home, password)
+    serverdb.create_database(home, profile, database, password, hint="Choose another number.")
     try:
-        raw = master.raw_connection()
-        try:
-            raw.driver_connection.autocommit(True)
-            cursor = raw.cursor()
-            cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
-            if cursor.fetchone():
-                raise DossierExists(f"Database {database} already exists on {profile}.", "Choose another number.")
-            cursor.execute(f"CREATE DATABASE {quote_ident(database)}")
-        finally:
-            raw.close()
-    except (DossierExists, PackError, BadInput):
+        engine = mssql_engine(profile, database, home, password)
+        with Database.open_engine(engine, label=database) as db:
+            load_into(db, reader, schema, progress)
+            _verify_loaded(db, schema, state)
+            db.commit()
+    except BaseException:
+        serverdb.drop_database(home, profile, database, password)  # nothing left half-made
         raise
-    except Exception as exc:
-        raise PackError(f"Cannot create database {database} on {profile} ({exc}).") from exc
-    finally:
-        master.dispose()
-    engine = mssql_engine(profile, database, home, password)
-    with Database.open_engine(engine, label=database) as db:
-        load_into(db, reader, schema, progress)
-        _verify_loaded(db, schema, state)
-        db.commit()
 
 
 # ---------------------------------------------------------------------- apply (PTF)

@@ -781,4 +781,8 @@ def from_arrow(array: pa.Array, col: ColumnSpec, dialect: str) -> list[Any]:
             return pc.cast(array, pa.string()).to_pylist()
         if kind == "boolean":
             return pc.cast(array, pa.int64()).to_pylist()
+    if kind == "datetime":
+        # pymssql writes a datetime parameter to the millisecond; text keeps the microseconds
+        # (SQL Server converts it to datetime2 exactly)
+        return [v.isoformat(sep=" ") if v is not None and v.microsecond % 1000 else v for v in array.to_pylist()]
     return array.to_pylist()
