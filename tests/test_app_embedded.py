@@ -196,3 +196,29 @@ async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.results)
         assert [d.code for d in app.results[0].dossiers] == ["002BRA"]
+
+
+async def test_backup_list_filters_by_typing_and_keeps_ticks(backed_up: Path) -> None:
+    from msde_tui.engine.plans import WizardPlan
+    from msde_tui.screens.registry import StepPosition
+    from tests.test_app_support import StepHost
+
+    plan = WizardPlan(operation="verify", directory=str(backed_up / "backups"))
+    app = StepHost.make(backed_up, lambda ctx: BackupsScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "0 of 2 ticked")
+        await pilot.press("b", "r")  # typed in the list: goes to the filter
+        await wait_for(pilot, lambda: screen.query_one("#filter", Input).value == "br")
+        await wait_for(pilot, lambda: "001SOC" not in screen_text(app))
+        await pilot.press("tab")  # back to the list
+        await pilot.press("space")
+        await wait_text(pilot, "1 of 2 ticked")
+        screen.query_one("#filter", Input).value = ""
+        await wait_text(pilot, "001SOC")
+        assert "[x]" in screen_text(app) and "[ ]" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.results)
+        assert [item.source for item in app.results[0].restore_items] == [
+            i.file for i in screen.infos if "002BRA" in (i.code or i.database)
+        ]

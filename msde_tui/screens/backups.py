@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from rich.text import Text
 from textual import work
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
-from textual.widgets.selection_list import Selection
 
 from msde_tui.engine import naming
 from msde_tui.engine.backend import BackupInfo
@@ -20,9 +18,8 @@ from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import RestoreItem
 from msde_tui.i18n import N_, _
-from msde_tui.screens.base import StepScreen
 from msde_tui.screens.connection import describe_error
-from msde_tui.screens.dossiers import FilteredTicks
+from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
 from msde_tui.screens.widgets import TickList, human_size
 
 
@@ -64,7 +61,7 @@ def propose_numbers(
     return numbers
 
 
-class BackupsScreen(StepScreen):
+class BackupsScreen(FilteredTickStep):
     TITLE = N_("Backups")
     HELP = N_(
         "The backups found in the directory, newest first: date, database, size, the version "
@@ -92,10 +89,7 @@ class BackupsScreen(StepScreen):
             id="list-title",
             markup=False,
         )
-        yield Input(
-            placeholder=_("Filter (type to filter)"), id="filter", compact=True, select_on_focus=False
-        )
-        yield TickList(id="ticks")
+        yield from self.compose_filtered_list()
         yield Static("", id="file", markup=False)
         yield Static("", id="count", markup=False)
         with Horizontal(id="target-row"):
@@ -137,19 +131,8 @@ class BackupsScreen(StepScreen):
         name = info.code or info.database
         return f"{when} {name[:16]:<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
 
-    def rebuild(self) -> None:
-        ticks = self.query_one("#ticks", TickList)
-        highlighted = ticks.highlighted
-        ticks.clear_options()
-        shown = [
-            Selection(Text(self._line(i)), i.file, i.file in self.state.ticked)
-            for i in self.infos
-            if self.state.matches(self._line(i))
-        ]
-        ticks.add_options(shown)
-        if shown:
-            ticks.highlighted = min(highlighted or 0, len(shown) - 1)
-        self._refresh_counts()
+    def entries(self) -> Iterable[tuple[str, str]]:
+        return [(self._line(i), i.file) for i in self.infos]
 
     def ticked_sources(self) -> list[str]:
         return [i.file for i in self.infos if i.file in self.state.ticked]
@@ -157,7 +140,7 @@ class BackupsScreen(StepScreen):
     def numbers(self) -> dict[str, str]:
         return propose_numbers(self.ticked_sources(), self.typed, self.catalog.numbers())
 
-    def _refresh_counts(self) -> None:
+    def ticks_changed(self) -> None:
         self.query_one("#count", Static).update(
             _("{ticked} of {total} ticked. Space ticks, a ticks all, typing filters.").format(
                 ticked=len(self.state.ticked), total=len(self.infos)
@@ -203,23 +186,8 @@ class BackupsScreen(StepScreen):
     def on_selection_list_selection_highlighted(self, event: TickList.SelectionHighlighted) -> None:
         self._show_target()
 
-    def on_selection_list_selected_changed(self, event: TickList.SelectedChanged) -> None:
-        ticks = self.query_one("#ticks", TickList)
-        visible = {ticks.get_option_at_index(i).value for i in range(ticks.option_count)}
-        self.state.ticked = (self.state.ticked - visible) | set(ticks.selected)
-        self._refresh_counts()
-
-    def on_tick_list_filter_typed(self, event: TickList.FilterTyped) -> None:
-        field = self.query_one("#filter", Input)
-        field.value += event.character
-        field.focus()
-        field.cursor_position = len(field.value)
-
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.state.filter = event.value
-            self.rebuild()
-        elif event.input.id == "target":
+        if event.input.id == "target":
             info = self._highlighted_info()
             if info is None or info.file not in self.state.ticked:
                 return

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from rich.text import Text
 from textual import work
 from textual.widget import Widget
-from textual.widgets import Input, Static
-from textual.widgets.selection_list import Selection
+from textual.widgets import Static
 
 from msde_tui.engine.catalog import Dossier
 from msde_tui.i18n import N_, _
-from msde_tui.screens.base import StepScreen, connection_label
+from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
+from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
 from msde_tui.screens.widgets import TickList, human_size
 
 
@@ -22,18 +21,7 @@ def dossier_key(dossier: Dossier) -> str:
     return f"{dossier.backend}:{dossier.profile or ''}:{dossier.location}"
 
 
-class FilteredTicks:
-    """The ticked values and the filter of a TickList; rebuilding the list keeps the ticks."""
-
-    def __init__(self, ticked: Iterable[str]) -> None:
-        self.ticked: set[str] = set(ticked)
-        self.filter = ""
-
-    def matches(self, text: str) -> bool:
-        return all(word in text.lower() for word in self.filter.lower().split())
-
-
-class DossiersScreen(StepScreen):
+class DossiersScreen(FilteredTickStep):
     TITLE = N_("Dossiers")
     HELP = N_(
         "Tick the dossiers to back up: Space ticks or unticks the highlighted one, 'a' ticks "
@@ -53,10 +41,7 @@ class DossiersScreen(StepScreen):
             id="list-title",
             markup=False,
         )
-        yield Input(
-            placeholder=_("Filter (type to filter)"), id="filter", compact=True, select_on_focus=False
-        )
-        yield TickList(id="ticks")
+        yield from self.compose_filtered_list()
         yield Static("", id="count", markup=False)
 
     def on_mount(self) -> None:
@@ -84,50 +69,16 @@ class DossiersScreen(StepScreen):
         size_text = human_size(size) if size is not None else _("missing")
         return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
 
-    def rebuild(self) -> None:
-        ticks = self.query_one("#ticks", TickList)
-        highlighted = ticks.highlighted
-        ticks.clear_options()
-        shown = [
-            Selection(Text(self._line(d, s)), dossier_key(d), dossier_key(d) in self.state.ticked)
-            for d, s in self.available
-            if self.state.matches(self._line(d, s))
-        ]
-        ticks.add_options(shown)
-        if shown:
-            ticks.highlighted = min(highlighted or 0, len(shown) - 1)
-        self._count()
+    def entries(self) -> Iterable[tuple[str, str]]:
+        return [(self._line(d, s), dossier_key(d)) for d, s in self.available]
 
-    def _count(self) -> None:
+    def ticks_changed(self) -> None:
         total = len(self.available)
         self.query_one("#count", Static).update(
             _("{ticked} of {total} ticked. Space ticks, a ticks all, typing filters.").format(
                 ticked=len(self.state.ticked), total=total
             )
         )
-
-    def on_selection_list_selection_toggled(self, event: TickList.SelectionToggled) -> None:
-        self._sync()
-
-    def on_selection_list_selected_changed(self, event: TickList.SelectedChanged) -> None:
-        self._sync()
-
-    def _sync(self) -> None:
-        ticks = self.query_one("#ticks", TickList)
-        visible = {ticks.get_option_at_index(i).value for i in range(ticks.option_count)}
-        self.state.ticked = (self.state.ticked - visible) | set(ticks.selected)
-        self._count()
-
-    def on_tick_list_filter_typed(self, event: TickList.FilterTyped) -> None:
-        field = self.query_one("#filter", Input)
-        field.value += event.character
-        field.focus()
-        field.cursor_position = len(field.value)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.state.filter = event.value
-            self.rebuild()
 
     def go_next(self) -> None:
         chosen = tuple(d for d, _s in self.available if dossier_key(d) in self.state.ticked)
