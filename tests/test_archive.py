@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -14,37 +13,9 @@ from pathlib import Path
 import pytest
 
 from msde_tui.engine import archive, demo, ledger
-from msde_tui.engine.check import check_dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
 from msde_tui.engine.events import Step
-
-TABLES = ("dossier_info", "fiscal_year", "account", "third_party", "journal", "vat_code",
-          "entry", "entry_line", "attachment")
-
-
-def dump(path: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(path)
-    try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
-    finally:
-        conn.close()
-
-
-def balances(path: Path) -> dict[str, list[tuple]]:
-    engine = ledger.open_engine(path)
-    try:
-        with engine.connect() as conn:
-            return ledger.all_trial_balances(conn)
-    finally:
-        engine.dispose()
-
-
-def problems(path: Path) -> list:
-    conn = sqlite3.connect(path)
-    try:
-        return list(check_dossier(conn))
-    finally:
-        conn.close()
+from tests.dossier_files import balances, demo_file, dump, problems
 
 
 def nets(lines: list[tuple]) -> dict:
@@ -53,9 +24,7 @@ def nets(lines: list[tuple]) -> dict:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tpl") / "001SOC.sqlite"
-    demo.build_dossier(path, code="001SOC", company="Soc", years=6, lines=2400, first_year=2015)
-    return path
+    return demo_file(tmp_path_factory.mktemp("tpl"), years=6)
 
 
 @pytest.fixture

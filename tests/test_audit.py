@@ -12,9 +12,7 @@ import pytest
 from msde_tui.cli import main
 from msde_tui.engine import audit, demo
 from msde_tui.engine.errors import BadInput, DossierExists
-
-TABLES = ("fiscal_year", "account", "third_party", "journal", "vat_code", "entry", "entry_line",
-          "attachment")
+from tests.dossier_files import demo_file
 
 
 def rows(path: Path, sql: str) -> list[tuple]:
@@ -27,9 +25,7 @@ def rows(path: Path, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tpl") / "001SOC.sqlite"
-    demo.build_dossier(path, code="001SOC", company="Soc", years=6, lines=2400, first_year=2015)
-    return path
+    return demo_file(tmp_path_factory.mktemp("tpl"), years=6)
 
 
 @pytest.fixture

@@ -13,47 +13,18 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import archive, cut, demo, ledger
+from msde_tui.engine import archive, cut
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.check import check_dossier
 from msde_tui.engine.errors import BadInput, DossierDamaged
 from msde_tui.engine.events import Step
+from tests.dossier_files import balances, demo_file, dump, problems
 
-TABLES = ("fiscal_year", "account", "third_party", "journal", "vat_code", "entry", "entry_line",
-          "attachment")
 DETAIL = ("fiscal_year", "entry", "entry_line", "attachment")
-
-
-def dump(path: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(path)
-    try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("dossier_info", *TABLES)}
-    finally:
-        conn.close()
-
-
-def problems(path: Path) -> list:
-    conn = sqlite3.connect(path)
-    try:
-        return list(check_dossier(conn))
-    finally:
-        conn.close()
-
-
-def balances(path: Path) -> dict[str, list[tuple]]:
-    engine = ledger.open_engine(path)
-    try:
-        with engine.connect() as conn:
-            return ledger.all_trial_balances(conn)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tpl") / "001SOC.sqlite"
-    demo.build_dossier(path, code="001SOC", company="Soc", years=8, lines=2400, first_year=2015)
-    return path
+    return demo_file(tmp_path_factory.mktemp("tpl"), years=8)
 
 
 @pytest.fixture

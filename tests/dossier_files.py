@@ -1,0 +1,49 @@
+"""Helpers for tests on embedded dossier files: rows, trial balances, integrity problems."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from msde_tui.engine import demo, ledger
+from msde_tui.engine.check import check_dossier
+
+# Every accounting table of a dossier, in foreign-key order (dossier_info apart).
+ACCOUNTING_TABLES = ("fiscal_year", "account", "third_party", "journal", "vat_code", "entry",
+                     "entry_line", "attachment")
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    """Every row of dossier_info and the accounting tables, by id."""
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+                for t in ("dossier_info", *ACCOUNTING_TABLES)}
+    finally:
+        conn.close()
+
+
+def balances(path: Path) -> dict[str, list[tuple]]:
+    """The trial balance of every fiscal year (ledger.all_trial_balances)."""
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.all_trial_balances(conn)
+    finally:
+        engine.dispose()
+
+
+def problems(path: Path) -> list:
+    """What check_dossier finds wrong (empty: healthy)."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(check_dossier(conn))
+    finally:
+        conn.close()
+
+
+def demo_file(directory: Path, *, years: int) -> Path:
+    """``directory/001SOC.sqlite``: a demo dossier of ``years`` years from 2015, 2400 lines."""
+    path = directory / "001SOC.sqlite"
+    demo.build_dossier(path, code="001SOC", company="Soc", years=years, lines=2400, first_year=2015)
+    return path
