@@ -23,6 +23,17 @@ def dump(path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def dump_all(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table (any SQLite file), in rowid order; opened read-only."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
+    finally:
+        conn.close()
+
+
 def balances(path: Path) -> dict[str, list[tuple]]:
     """The trial balance of every fiscal year (ledger.all_trial_balances)."""
     engine = ledger.open_engine(path)

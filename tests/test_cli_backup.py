@@ -15,16 +15,7 @@ from msde_tui.cli import main
 from msde_tui.engine import events as ev
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.demo import create_demo
-
-
-def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
-    finally:
-        conn.close()
+from tests.dossier_files import dump_all as dump
 
 
 @pytest.fixture

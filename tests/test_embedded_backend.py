@@ -21,6 +21,7 @@ from msde_tui.engine.errors import BackupInvalid, BadInput
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 from msde_tui.engine.proof import proof_path, read_proof
+from tests.dossier_files import dump_all as dump
 
 
 def make_dossier(home: Path, number: str = "001", short: str = "SOC", *, pad_mb: int = 0,
@@ -36,17 +37,6 @@ def make_dossier(home: Path, number: str = "001", short: str = "SOC", *, pad_mb:
         conn.close()
     dossier = Dossier(number, short, f"Company {short}", location=path.name, guid=guid)
     return Catalog(home).add(dossier)
-
-
-def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, in rowid order."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
-    finally:
-        conn.close()
 
 
 async def events_of(agen) -> list[Event]:  # type: ignore[no-untyped-def]
