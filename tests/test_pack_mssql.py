@@ -231,3 +231,39 @@ def test_failed_import_or_copy_leaves_no_database(  # type: ignore[no-untyped-de
         cur.execute("SELECT name FROM sys.databases WHERE database_id > 4")
         assert cur.fetchall() == []
     assert [d.code for d in Catalog(home).dossiers()] == ["001SOC"]
+
+
+def test_ptf_across_backends(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedded PTF -> a SQL Server copy that has no IDENTITY (its tables came from a SQLite
+    file: SET IDENTITY_INSERT would be refused, 8106); SQL Server PTF -> an embedded copy."""
+    [dossier] = create_demo(home, dossiers=1, years=1, lines=100)
+    profile = _profile(home, tds_server, monkeypatch)
+    pack.export_package(dossier, home, tmp_path, now=T0)  # the state the copies start from
+    tds_server.create_database("PW0003SOC", sqlite_file=home / dossier.location)
+    plain = Catalog(home).add(Dossier(number="003", short="SOC", company="Copy", backend="mssql",
+                                      location="PW0003SOC", profile=profile, guid=dossier.guid))
+    conn = sqlite3.connect(home / dossier.location)
+    conn.execute("UPDATE entry_line SET label = 'edited' WHERE id < 4")
+    conn.execute("INSERT INTO entry_line (entry_id, line_no, account_id, debit, credit) "
+                 "SELECT entry_id, 99, account_id, 1, 0 FROM entry_line WHERE id = 1")
+    conn.commit()
+    conn.close()
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.kind == "PTF"
+    applied = pack.apply_package(ptf.path, home, dossier_ref=plain.number)
+    assert applied.upserted == 4
+    assert not any("IDENTITY_INSERT" in b for b in tds_server.batches)
+    with Database.open_sqlite(home / dossier.location) as lite:
+        assert _server_digests(tds_server, "PW0003SOC") == _digests(lite)
+
+    base = pack.export_package(plain, home, tmp_path, now=datetime(2026, 1, 3))
+    embedded = pack.import_package(base.path, home, number="8")
+    with tds_server.connect(database="PW0003SOC") as server:
+        server.cursor().execute("DELETE FROM entry_line WHERE line_no = 99")
+    back = pack.export_package(plain, home, tmp_path, partial=True, now=datetime(2026, 1, 4))
+    assert back.kind == "PTF" and back.tables["entry_line"]["deleted"] == 1
+    pack.apply_package(back.path, home, dossier_ref=embedded.number)
+    with Database.open_sqlite(home / embedded.location) as lite:
+        assert _digests(lite) == _server_digests(tds_server, "PW0003SOC")

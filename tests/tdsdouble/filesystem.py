@@ -11,6 +11,7 @@ import fnmatch
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.tdsdouble.backupfile import SET_MAGIC
 from tests.tdsdouble.instance import Instance
@@ -126,13 +127,18 @@ def mount_point(path: Path) -> Path:
     return p
 
 
-def volume_stats(instance: Instance, database_id: int, file_id: int) -> list[tuple[object, ...]]:
+def volume_stats(
+    instance: Instance, database_id: int, file_id: int, seen: dict[str, Any] | None = None
+) -> list[tuple[object, ...]]:
+    """One row of sys.dm_os_volume_stats; ``seen`` (mount point -> usage) keeps the rows of
+    one statement consistent while other processes write to the disk."""
     db = instance.by_id(database_id)
     if db is None:
         return []
     path = db.data_path if file_id == 1 else db.log_path
-    usage = shutil.disk_usage(path.parent)
     mp = mount_point(path.parent)
+    seen = {} if seen is None else seen
+    usage = seen.setdefault(str(mp), shutil.disk_usage(path.parent))
     return [(database_id, file_id, str(mp), str(mp), "", "ext4", usage.total, usage.free)]
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import decimal
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.tdsdouble import catalog, filesystem, schemaviews
 from tests.tdsdouble.catalog import Columns
@@ -96,9 +96,10 @@ class Resolver:
         view = ".".join(p.lower() for p in parts[-2:])
         if view == "sys.dm_os_volume_stats":
             rows = []
+            seen: dict[str, Any] = {}
             for db in self.session.instance.databases.values():
-                rows += filesystem.volume_stats(self.session.instance, db.database_id, 1)
-                rows += filesystem.volume_stats(self.session.instance, db.database_id, 2)
+                rows += filesystem.volume_stats(self.session.instance, db.database_id, 1, seen)
+                rows += filesystem.volume_stats(self.session.instance, db.database_id, 2, seen)
             return self._materialise(view, filesystem.VOLUME_COLUMNS, rows), [
                 "database_id",
                 "file_id",
