@@ -3,9 +3,10 @@
 Covered: reading a SQL Server database's rows (same row digests as the SQLite original);
 describing its tables (SQLAlchemy's mssql reflection over the double's sys.* and
 INFORMATION_SCHEMA views, identity columns from sys.identity_columns); PBF from SQL Server
-imported into embedded (every row equal to the original dossier's); PTF from SQL Server
-applied on SQL Server; export copy embedded -> SQL Server and SQL Server -> SQL Server
-(every digest equal); importing a SQL Server export copy (EPW...) under its base name.
+imported into embedded (every row equal to the original dossier's, odd tables included);
+PTF from SQL Server applied on SQL Server, and across backends; export copy embedded -> SQL
+Server and SQL Server -> SQL Server (every digest equal); importing a SQL Server export copy
+(EPW...) under its base name; a failed import or copy leaves no database on the server.
 """
 
 from __future__ import annotations
