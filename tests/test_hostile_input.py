@@ -282,3 +282,14 @@ def test_cli_refuses_odd_numbers_in_plain_words(home: Path, number: str, capsys:
     assert main(["restore", str(home / "x.sqlite.bak"), "--number", number]) == 2
     err = capsys.readouterr().err
     assert "is not a dossier number" in err and "Traceback" not in err
+
+
+def test_zip_version_from_the_future_is_a_pack_error(good: Path, tmp_path: Path) -> None:
+    """Found by the fuzzer: a central directory asking for ZIP version 21.1 raised
+    NotImplementedError from zipfile (a traceback) instead of a PackError."""
+    data = bytearray(good.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6:at + 8] = (211).to_bytes(2, "little")  # version needed to extract: 21.1
+    path = tmp_path / "future.pbf"
+    path.write_bytes(bytes(data))
+    assert "not a packed file" in _refused(path).message

@@ -75,7 +75,7 @@ class PackReader:
         try:
             self._zip = zipfile.ZipFile(self._handle)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise PackError(
                 f"{self.where} is truncated or is not a packed file ({exc}).", _DAMAGED
             ) from exc
