@@ -16,6 +16,7 @@ from pathlib import Path
 from textual import constants, work
 from textual.app import App
 from textual.binding import Binding
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from msde_tui import i18n
 from msde_tui.engine import jobs
@@ -25,7 +26,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen
-from msde_tui.screens.widgets import translate_bindings
+from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
 PRELOAD_AFTER_S = 2.0  # after the first paint, while the technician reads the first screen
@@ -79,6 +80,7 @@ class MsdeApp(App[None]):
         i18n.setup(lang)
         # Read by get_css_variables, which the App's constructor already calls.
         self.ascii_borders = wants_ascii() if ascii_borders is None else ascii_borders
+        self._scrollbar_renderer: type[ScrollBarRender] | None = None  # Textual's, while ASCII
         super().__init__()
         translate_bindings(self)
         self.animation_level = "none"
@@ -86,6 +88,8 @@ class MsdeApp(App[None]):
         self.ctx = WizardContext(self.home)
         self.offer_jobs = offer_jobs
         self.plan = WizardPlan()
+        if self.ascii_borders:
+            self.add_class("-ascii")  # app.tcss: fields and text views with ASCII borders
         if wants_ansi_theme() if ansi_theme is None else ansi_theme:
             self.theme = "ansi-dark"
             self.add_class("-ansi")  # app.tcss makes empty fields visible with 16 colours
@@ -96,6 +100,10 @@ class MsdeApp(App[None]):
         return variables
 
     def on_mount(self) -> None:
+        if self.ascii_borders:
+            # Textual's documented hook; one app per process, restored when it ends (tests).
+            self._scrollbar_renderer = ScrollBar.renderer
+            ScrollBar.renderer = AsciiScrollBarRender
         self.drive()
         # The other operations' modules load in the background once the first screen shows.
         self.set_timer(PRELOAD_AFTER_S, self._preload)
@@ -104,6 +112,8 @@ class MsdeApp(App[None]):
         self.run_worker(registry.load_extensions, thread=True, group="preload", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._scrollbar_renderer is not None:
+            ScrollBar.renderer = self._scrollbar_renderer
         await self.ctx.close()
 
     # -- the driver

@@ -118,3 +118,33 @@ async def test_a_bare_escape_never_goes_back(home: Path) -> None:
         assert isinstance(app.screen, OperationScreen)
         await pilot.press("ctrl+b")
         await wait_screen(pilot, ConnectionScreen)
+
+
+def _not_ascii(text: str) -> set[str]:
+    return {c for c in text if ord(c) > 126}
+
+
+async def test_ascii_mode_draws_fields_buttons_and_scrollbars_in_ascii(home: Path) -> None:
+    from textual.scrollbar import ScrollBar, ScrollBarRender
+
+    from msde_tui.screens.dialogs import TextViewScreen
+    from msde_tui.screens.widgets import AsciiScrollBarRender
+
+    # Textual's own bar ends in eighth blocks; the ASCII one has the same thumb, as '#'.
+    bars = {"size": 10, "virtual_size": 100, "window_size": 23, "position": 37}
+    assert _not_ascii("".join(s.text for s in ScrollBarRender.render_bar(**bars).segments))
+    assert "".join(s.text for s in AsciiScrollBarRender.render_bar(**bars).segments) == "   ###    "
+
+    app = MsdeApp(home=home, lang="en", offer_jobs=False, ascii_borders=True, ansi_theme=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        text = screen_text(app)
+        assert _not_ascii(text) == set() and "Test connection" in text  # compact button shown
+        long_text = "\n".join(f"line {i}" for i in range(300))
+        app.push_screen(TextViewScreen("T-SQL", long_text, home / "actions.sql"))
+        await wait_screen(pilot, TextViewScreen)
+        await pilot.pause()
+        text = screen_text(app)
+        assert _not_ascii(text) == set()
+        assert "line 0" in text and "##" in text  # the scrollbar's thumb
+    assert ScrollBar.renderer is ScrollBarRender  # given back when the app ends

@@ -5,18 +5,46 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rich.segment import Segment
+from rich.segment import Segment, Segments
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 from textual.widgets import Checkbox, OptionList, SelectionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from msde_tui.i18n import N_, _
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    """Scrollbars for ``--ascii``: the thumb is ``#`` on a blank track, no block glyphs.
+
+    Textual's own renderer draws the thumb's ends with eighth blocks (``▁▂▃``...), which
+    consoles without those glyphs show as garbage; ``MsdeApp`` sets this one as
+    ``ScrollBar.renderer`` while it runs in ASCII mode.
+    """
+
+    VERTICAL_BARS = [" "] * 8  # same granularity, no partial glyphs
+    HORIZONTAL_BARS = [" "] * 8
+    THUMB = "#"
+
+    @classmethod
+    def render_bar(cls, *args: Any, **kwargs: Any) -> Segments:
+        rendered = super().render_bar(*args, **kwargs)
+        return Segments(
+            [
+                Segment(cls.THUMB * len(segment.text), segment.style, segment.control)
+                if segment.style is not None
+                and (segment.style.meta or {}).get("@mouse.down") == "grab"
+                else segment
+                for segment in rendered.segments
+            ],
+            new_lines=rendered.new_lines,
+        )
 
 
 def translate_bindings(node: DOMNode) -> None:
