@@ -131,3 +131,30 @@ def test_backup_whose_schema_is_not_utf8_is_refused(originals, tmp_path: Path) -
     bak.write_bytes(bytes(data))
     run = sweep.run_cli(["--home", str(tmp_path), "--json", "verify", str(bak)])
     assert (run.code, run.error, run.crash) == (1, "BackupInvalid", None), run
+
+
+def test_every_command_refuses_a_dossier_whose_schema_is_not_utf8(home: Path, tmp_path: Path) -> None:
+    """A damaged dossier (schema text that is not UTF-8) crashed check, archive, cut, pack and
+    audit with UnicodeDecodeError; each now says the dossier is damaged, in plain words."""
+    import sqlite3
+
+    from msde_tui.engine import demo
+
+    demo.create_demo(home, dossiers=1, years=3, lines=120)
+    path = home / "001SOC.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[data.find(b"CREATE TABLE dossier_info") + 2] = 0x88
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    out.mkdir()
+    year = str(__import__("datetime").date.today().year)
+    for argv in (["check", "001"], ["--json", "backup", "001", "--dir", str(out)],
+                 ["archive", "001", "--dir", str(out), "--all"], ["cut", "001", "--keep-from", year],
+                 ["pack", "001", "--dir", str(out)], ["audit", "001", "--years", year, "--dir", str(out)]):
+        run = sweep.run_cli(["--home", str(home), *argv])
+        assert run.crash is None and run.code == 1, (argv, run)
+        assert "Traceback" not in run.err + run.out and "Unexpected" not in run.out, argv
+    assert list(out.iterdir()) == []

@@ -211,7 +211,7 @@ def _check(st: State, record: Dossier) -> list[Problem]:
         conn = embedded.connect(record.path(st.home), readonly=True)
         try:
             return check_dossier(conn)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # non-UTF-8: a damaged schema
             raise DossierDamaged(
                 f"{record.code} cannot be checked: {exc}.",
                 "It is not an accounting dossier or its file is damaged; restore a backup.",

@@ -324,7 +324,7 @@ def _snapshot(
             raise
         if isinstance(exc, OSError | sqlite3.Error) and _is_disk_full(exc):
             raise _disk_full(final.parent) from exc
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, sqlite3.Error | UnicodeDecodeError):  # non-UTF-8 text: a damaged schema
             raise DossierDamaged(
                 f"The dossier {code} could not be copied: {exc}.",
                 "Run 'msde check' on it; if it is damaged, restore it from a backup.",

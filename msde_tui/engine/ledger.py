@@ -128,6 +128,11 @@ def db_errors(path: Path) -> Iterator[None]:
             f"{name} cannot be read or changed: {text}.",
             "Run 'msde check' on it or restore a backup; nothing was changed.",
         ) from exc
+    except UnicodeDecodeError as exc:  # SQLite quoted damaged, non-UTF-8 text in its message
+        raise DossierDamaged(
+            f"{Path(path).name} is damaged: its database structure holds text that is not UTF-8.",
+            "Restore the dossier from a backup; nothing was changed.",
+        ) from exc
 
 
 def translate_db_errors(func: Callable[P, T]) -> Callable[P, T]:

@@ -164,6 +164,11 @@ class Database:
                 f"{self.label}: the tables cannot be described ({str(exc).splitlines()[0]}).",
                 "Check that the database is reachable and that the login may read its catalog.",
             ) from exc
+        except UnicodeDecodeError as exc:  # SQLite quoted damaged, non-UTF-8 schema text
+            raise PackError(
+                f"{self.label}: the tables cannot be described (the database structure is damaged).",
+                "Restore the dossier from a backup, then try again.",
+            ) from exc
         ordered = _parents_first(specs)
         for index, spec in enumerate(ordered):
             spec.dir = table_dir(index, spec.name)
