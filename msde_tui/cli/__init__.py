@@ -8,6 +8,7 @@ Each command group lives in its own module with a ``register(app)`` function.
 from __future__ import annotations
 
 import sys
+import traceback
 
 import typer
 
@@ -39,8 +40,46 @@ def _global(
     home: str = typer.Option(None, "--home", help="Data directory (default: MSDE_HOME or the user data dir)."),
     json_output: bool = typer.Option(False, "--json", help="Print a machine-readable JSON result."),
     lang: str = typer.Option(None, "--lang", help="Language of messages: fr or en."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
 ) -> None:
     ctx.obj = setup_state(home=home, json_output=json_output, lang=lang)
+
+
+_GLOBAL_FLAGS = ("--json", "--debug")
+_GLOBAL_VALUED = ("--home", "--lang")
+
+
+def _command_index(argv: list[str]) -> int:
+    """Index of the command name: the first token that is neither a global option nor its value."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        i += 2 if argv[i] in _GLOBAL_VALUED else 1
+    return min(i, len(argv))
+
+
+def _hoist_globals(argv: list[str]) -> list[str]:
+    """Move global options written after the command (``msde list --json``) before it.
+
+    Tokens after ``--`` are left alone; options before the command keep their place.
+    """
+    i = _command_index(argv)
+    front = argv[:i]
+    hoisted: list[str] = []
+    rest: list[str] = []
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest.extend(argv[i:])
+            break
+        if token in _GLOBAL_FLAGS or token.startswith(tuple(f"{o}=" for o in _GLOBAL_VALUED)):
+            hoisted.append(token)
+        elif token in _GLOBAL_VALUED and i + 1 < len(argv):
+            hoisted += [token, argv[i + 1]]
+            i += 1
+        else:
+            rest.append(token)
+        i += 1
+    return [*front, *hoisted, *rest]
 
 
 for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log):
@@ -49,16 +88,27 @@ for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 failed, 2 bad usage or input)."""
+    args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args[: _command_index(args)]
     try:
-        app(args=argv, prog_name="msde", standalone_mode=True)
+        app(args=args, prog_name="msde", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         return code or State.last_exit_code
     except MsdeError as exc:
+        if debug:
+            traceback.print_exc()
         return fail(exc)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one plain line, the traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        return fail(MsdeError(
+            f"Unexpected internal error ({type(exc).__name__}: {exc}).",
+            "Run the command again with --debug and report the traceback.",
+        ))
     return State.last_exit_code
 
 

@@ -34,7 +34,8 @@ def list_dossiers(ctx: typer.Context) -> None:
     st = state(ctx)
     dossiers = st.catalog().dossiers()
     if st.json:
-        emit(st, {"dossiers": [asdict(d) | {"code": d.code} for d in dossiers]})
+        emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d)}
+                               for d in dossiers]})
         return
     if not dossiers:
         console.print("The dossier list is empty. Create demo dossiers with: msde demo")
@@ -44,6 +45,11 @@ def list_dossiers(ctx: typer.Context) -> None:
         where = d.location if d.is_embedded else f"{d.profile}:{d.location}"
         table.add_row(d.number, d.code, d.company, d.backend, where, d.status)
     console.print(table)
+
+
+def _years(st: State, d: Dossier) -> int | None:
+    """Fiscal years of an embedded dossier (None for SQL Server: listing does not connect)."""
+    return embedded.fiscal_year_count(d.path(st.home)) if d.is_embedded else None
 
 
 def rename(

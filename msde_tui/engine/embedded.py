@@ -101,3 +101,19 @@ def movement_count(conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM entry").fetchone()[0])
     except sqlite3.DatabaseError:
         return 0
+
+
+def fiscal_year_count(path: Path) -> int | None:
+    """Number of fiscal years of the dossier file at ``path``; None when it cannot be read."""
+    if not Path(path).is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM fiscal_year").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
