@@ -39,10 +39,12 @@ def test_json_after_the_command_is_the_global_json(demo_home: Path,
 
 def test_list_json_shows_the_fiscal_years(demo_home: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(p.name for p in demo_home.iterdir())
     code, out, _ = _run(capsys, ["list", "--json"])
     assert code == 0
     listed = json.loads(out)["dossiers"]
     assert [(d["code"], d["fiscal_years"]) for d in listed] == [("001SOC", 3), ("002BRA", 3)]
+    assert sorted(p.name for p in demo_home.iterdir()) == files  # no -wal/-shm left behind
     (demo_home / "002BRA.sqlite").unlink()  # a listed dossier whose file is gone: no crash
     code, out, _ = _run(capsys, ["list", "--json"])
     assert code == 0

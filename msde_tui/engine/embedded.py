@@ -107,8 +107,8 @@ def fiscal_year_count(path: Path) -> int | None:
     """Number of fiscal years of the dossier file at ``path``; None when it cannot be read."""
     if not Path(path).is_file():
         return None
-    try:
-        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    try:  # not mode=ro: a read-only reader of a WAL file leaves its -wal/-shm files behind
+        conn = sqlite3.connect(Path(path))
     except sqlite3.Error:
         return None
     try:
