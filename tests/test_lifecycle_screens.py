@@ -37,7 +37,7 @@ async def run_until_done(app: Host, pilot: object) -> str:
     await pilot.press("enter")  # type: ignore[attr-defined]
     for _ in range(200):
         await pilot.pause(0.05)  # type: ignore[attr-defined]
-        if app.screen.done:  # type: ignore[attr-defined]
+        if app.screen.done or app.screen.busy_reason is None:  # type: ignore[attr-defined]
             break
     return str(app.screen.query_one("#outcome").render()) + str(app.screen.query_one("#message").render())
 
@@ -79,6 +79,7 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
         assert "back from" in text
     assert statuses(home / "001SOC.sqlite")[0] == "CLOSED"
     assert not list(out.glob("*.paf"))
+    assert logged(home) == [("archive", "ok")] * 2 + [("unarchive", "ok")] * 2  # one per dossier
 
 
 async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> None:
@@ -116,9 +117,39 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
         text = await run_until_done(app, pilot)
         assert "Admin001SOC.sqlite" in text and "never restored" in text
     assert (out / "Admin001SOC.sqlite").exists() and len(list(out.glob("*FEC*.txt"))) == 1
+    assert logged(home) == [("cut", "ok"), ("audit", "ok")]
 
 
 def test_operations_are_registered() -> None:
     ls.register()
     ids = {op.id for op in registry.operations()}
     assert {"archive", "unarchive", "cut", "audit"} <= ids
+
+
+def logged(home: Path) -> list[tuple[str, str]]:
+    from msde_tui.engine import auditlog
+
+    return [(r["operation"], r["result"]) for r in auditlog.read(home)]
+
+
+async def test_a_failed_cut_stays_on_the_screen_to_be_corrected_and_is_logged(home: Path) -> None:
+    create_demo(home, dossiers=1, years=8, lines=600)
+    app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        app.screen.query_one("#min-years", Input).value = "8"
+        await pilot.pause()
+        ticks.focus()
+        await pilot.press("space")
+        app.screen.query_one("#keep-from", Input).value = "1990"  # no such year: the engine refuses
+        text = await run_until_done(app, pilot)
+        assert "1990" in text
+        assert logged(home) == [("cut", "failed")]
+        app.screen.query_one("#keep-from", Input).value = str(date.today().year - 4)
+        ticks.focus()
+        text = await run_until_done(app, pilot)  # Enter runs the corrected cut, not "go back"
+        assert "001SOC_CUT001" in text
+        assert not app.results
+    assert [d.status for d in Catalog(home).dossiers()] == ["active", "cut"]
+    assert logged(home) == [("cut", "failed"), ("cut", "ok")]

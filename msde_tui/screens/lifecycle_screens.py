@@ -29,6 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.widgets.selection_list import Selection
 
+from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
@@ -95,7 +96,8 @@ class WorkScreen(StepScreen):
 
     def finished(self, lines: list[str], error: MsdeError | None) -> None:
         self.busy_reason = None
-        self.done = True
+        # After a refusal the form stays: the user corrects it and Enter runs it again.
+        self.done = error is None
         self.query_one("#outcome", Static).update("\n".join(lines))
         if error is not None:
             self.say_error(error)
@@ -161,10 +163,13 @@ class ArchiveScreen(WorkScreen):
             lines = []
             for number, years in sorted(chosen.items()):
                 dossier = catalog.get(number)
+                options = {"years": years, "dir": str(directory)}
                 try:
-                    result = archive.archive_dossier(
-                        dossier.path(home), years, directory, number=dossier.number, short=dossier.short
-                    )
+                    with audited(home, "archive", [dossier.code], options) as record:
+                        result = archive.archive_dossier(
+                            dossier.path(home), years, directory, number=dossier.number, short=dossier.short
+                        )
+                        record.files = [str(result.paf)]
                     lines.append(
                         _("{code}: {years} archived in {file} (verified).").format(
                             code=dossier.code, years=", ".join(years), file=result.paf.name
@@ -236,7 +241,10 @@ class UnarchiveScreen(WorkScreen):
                         raise BadInput(
                             _("The dossier {code} of this archive is not in the dossier list.").format(code=info.code)
                         )
-                    result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete)
+                    options = {"paf": paf, "years": years, "delete": delete}
+                    with audited(home, "unarchive", [target.code], options) as record:
+                        result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete)
+                        record.files = [paf]
                     lines.append(
                         _("{code}: {years} back from {file}.").format(
                             code=result.dossier, years=", ".join(result.years), file=Path(paf).name
@@ -332,7 +340,10 @@ class CutScreen(WorkScreen):
         def job() -> list[str]:
             from msde_tui.engine import cut
 
-            result = cut.cut(home, number, keep_from, clean_references=clean)
+            options = {"keep_from": keep_from, "clean_references": clean}
+            with audited(home, "cut", [number], options) as record:
+                result = cut.cut(home, number, keep_from, clean_references=clean)
+                record.files = [str(result.cut_path)]
             lines = [
                 _("{years} moved to {cut} (dossier {number}, verified).").format(
                     years=", ".join(result.years), cut=result.cut_code, number=result.catalog_number
@@ -400,16 +411,27 @@ class AuditScreen(WorkScreen):
             from msde_tui.engine import audit
 
             dossier = Catalog(home).get(number)
-            result = audit.audit_dossier(
-                dossier.path(home),
-                years,
-                directory,
-                base=Path(dossier.location).stem,
-                simplified=flags["simplified"],
-                attachments=flags["attachments"],
-                with_fec=flags["fec"],
-                encoding="iso-8859-15" if flags["latin9"] else "utf-8",
-            )
+            encoding = "iso-8859-15" if flags["latin9"] else "utf-8"
+            options = {
+                "years": years,
+                "dir": str(directory),
+                "simplified": flags["simplified"],
+                "attachments": flags["attachments"],
+                "fec": flags["fec"],
+                "encoding": encoding,
+            }
+            with audited(home, "audit", [dossier.code], options) as record:
+                result = audit.audit_dossier(
+                    dossier.path(home),
+                    years,
+                    directory,
+                    base=Path(dossier.location).stem,
+                    simplified=flags["simplified"],
+                    attachments=flags["attachments"],
+                    with_fec=flags["fec"],
+                    encoding=encoding,
+                )
+                record.files = [str(result.path)] + [str(f.path) for f in result.fec_files]
             lines = [
                 _("{file} written and verified.").format(file=result.path.name),
                 _("This copy is for the tax administration only; it is never restored."),
