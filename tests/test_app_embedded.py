@@ -198,6 +198,23 @@ async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -
         assert [d.code for d in app.results[0].dossiers] == ["002BRA"]
 
 
+async def test_down_in_the_filter_box_goes_back_to_the_list(demo_home: Path) -> None:
+    from msde_tui.engine.plans import WizardPlan
+    from msde_tui.screens.registry import StepPosition
+    from tests.test_app_support import StepHost
+
+    plan = WizardPlan(directory=str(demo_home))
+    app = StepHost.make(demo_home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "0 of 2 ticked")
+        await pilot.press("b", "r")
+        await wait_for(pilot, lambda: screen.query_one("#filter", Input).value == "br")
+        await pilot.press("down", "space")  # from the filter, Down returns to the list; Space ticks
+        await wait_text(pilot, "1 of 2 ticked")
+        assert screen.query_one("#filter", Input).value == "br"
+
+
 async def test_backup_list_filters_by_typing_and_keeps_ticks(backed_up: Path) -> None:
     from msde_tui.engine.plans import WizardPlan
     from msde_tui.screens.registry import StepPosition

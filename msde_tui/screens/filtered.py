@@ -1,8 +1,9 @@
 """A wizard step whose list is a TickList under a filter box; ticks survive the filter.
 
-Space ticks, ``a`` ticks all, typing a letter in the list moves it to the filter box. A
-subclass says what the list holds (``entries``: shown line and value) and what to refresh
-when the ticks change (``ticks_changed``); it calls ``rebuild`` once its entries are read.
+Space ticks, ``a`` ticks all, typing a letter in the list moves it to the filter box; Down
+in the filter box goes back to the list. A subclass says what the list holds (``entries``:
+shown line and value) and what to refresh when the ticks change (``ticks_changed``); it
+calls ``rebuild`` once its entries are read.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
+from textual import events
 from textual.widget import Widget
 from textual.widgets import Input
 from textual.widgets.selection_list import Selection
@@ -79,6 +81,12 @@ class FilteredTickStep(StepScreen):
         field.value += event.character
         field.focus()
         field.cursor_position = len(field.value)
+
+    def on_key(self, event: events.Key) -> None:
+        # Down in the filter box goes back to the list (Tab does too), where Space ticks.
+        if event.key == "down" and self.focused is self.query_one("#filter", Input):
+            event.stop()
+            self.query_one("#ticks", TickList).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
