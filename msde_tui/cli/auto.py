@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine import auto as auto_engine
 from msde_tui.engine import policy as policy_engine
 from msde_tui.engine import schedule
@@ -151,6 +151,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
         home = str(st.home)  # --home given: the entry must use the same data dir
     payload: dict[str, Any] = {"kind": kind, "rhythm": rhythm.describe(), "written": [], "next": ""}
     out: list[str] = []
+    notes: list[str] = []
     if kind == "systemd":
         units = schedule.systemd_units(command, home, rhythm)
         payload["entries"] = units
@@ -185,11 +186,16 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
                     "The task runs whether you are logged on or not, without a stored password, so "
                     "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
         else:
-            out += [text.rstrip("\n"), "# Save with --write (UTF-16), then register it with schtasks /Create /XML.",
-                    PASSWORD_NOTE,
-                    "# Set it as a user environment variable of the account the task runs as "
-                    "(setx MSDE_PASSWORD_<PROFILE> ...)."]
+            # stdout holds the XML alone (so '> task.xml' is a well-formed file), declared in the
+            # encoding it is printed in; --write saves the UTF-16 file; the notes go to stderr
+            out.append(text.replace('encoding="UTF-16"', 'encoding="UTF-8"', 1).rstrip("\n"))
+            notes = ["# Save with --write (UTF-16), then register it with schtasks /Create /XML.",
+                     PASSWORD_NOTE,
+                     "# Set it as a user environment variable of the account the task runs as "
+                     "(setx MSDE_PASSWORD_<PROFILE> ...)."]
     _emit(st, payload, "\n".join(out))
+    if notes and not st.json:
+        err_console.print("\n".join(notes), highlight=False, markup=False, soft_wrap=True)
 
 
 def _default_home() -> Path:
