@@ -153,3 +153,11 @@ async def test_a_failed_cut_stays_on_the_screen_to_be_corrected_and_is_logged(ho
         assert not app.results
     assert [d.status for d in Catalog(home).dossiers()] == ["active", "cut"]
     assert logged(home) == [("cut", "failed"), ("cut", "ok")]
+
+
+async def test_empty_year_fields_show_an_example_so_they_are_seen_without_colours(home: Path) -> None:
+    create_demo(home, dossiers=1, years=8, lines=300)
+    app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#keep-from", Input).placeholder.isdigit()

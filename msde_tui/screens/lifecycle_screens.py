@@ -294,7 +294,8 @@ class CutScreen(WorkScreen):
         yield TickList(id="dossiers")
         with Horizontal(classes="field-row"):
             yield Label(_("First year to keep"), classes="field-label")
-            yield Input("", id="keep-from", max_length=10, compact=True)
+            example = str(date.today().year - cut.DEFAULT_MIN_YEARS + 1)  # seen even without colours
+            yield Input("", id="keep-from", placeholder=example, max_length=10, compact=True)
         yield SpaceCheckbox(_("Delete third parties without history"), id="clean")
 
     def on_mount(self) -> None:
