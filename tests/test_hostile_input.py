@@ -293,3 +293,11 @@ def test_zip_version_from_the_future_is_a_pack_error(good: Path, tmp_path: Path)
     path = tmp_path / "future.pbf"
     path.write_bytes(bytes(data))
     assert "not a packed file" in _refused(path).message
+
+
+@pytest.mark.parametrize("tail", [b"\x00", b"garbage after the end" * 50, b"PK\x05\x06"])
+def test_bytes_after_the_end_of_the_zip_are_refused(good: Path, tmp_path: Path, tail: bytes) -> None:
+    """Found by the sweep: appended bytes were silently ignored by the ZIP reader."""
+    path = tmp_path / "longer.pbf"
+    path.write_bytes(good.read_bytes() + tail)
+    _refused(path)

@@ -79,6 +79,10 @@ class PackReader:
             raise PackError(
                 f"{self.where} is truncated or is not a packed file ({exc}).", _DAMAGED
             ) from exc
+        self._handle.seek(max(0, file_size - 22))  # msde writes no ZIP comment: the end record is last
+        if self._zip.comment or not self._handle.read(22).startswith(b"PK\x05\x06"):
+            raise PackError(f"{self.where} has bytes after the end of its ZIP directory (appended or damaged).",
+                            _DAMAGED)
         self._infos: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             names.check_member_name(info.filename)
