@@ -153,8 +153,9 @@ async def test_verify_and_restore_runs(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     plan = BackupPlan(Connection(), tuple(dossiers), str(out), BackupOptions(verify=False))
-    backups = [Path(e.files[0]) for e in [e async for e in operations.run_backup(plan, home=home)]
-               if isinstance(e, DossierResult)]
+    backups = sorted(  # results arrive in completion order: sort, so backups[1] is 002's
+        Path(e.files[0]) for e in [e async for e in operations.run_backup(plan, home=home)]
+        if isinstance(e, DossierResult))
     damaged = backups[1]
     data = bytearray(damaged.read_bytes())
     data[1000] ^= 0x10
