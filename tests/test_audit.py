@@ -112,4 +112,4 @@ def test_cli_audit_json(home: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["audit", "001", "--years", year, "--dir", str(out), "--to", "SRV1"]) == 2
     assert main(["audit", "001", "--years", year, "--dir", str(out), "--encoding", "ebcdic"]) == 2
     err = capsys.readouterr().err
-    assert "not available yet" in err and "utf-8" in err
+    assert "No SQL Server connection profile named 'SRV1'" in err and "utf-8" in err

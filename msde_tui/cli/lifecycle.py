@@ -325,49 +325,85 @@ def audit(
     ctx: typer.Context,
     dossier: str = typer.Argument(..., help="Dossier number (001) or code (001SOC)."),
     years: str = typer.Option(..., "--years", help="Fiscal years asked for, e.g. 2022,2023."),
-    directory: str = typer.Option(..., "--dir", help="Where the Admin copy and the FEC files go."),
+    directory: str | None = typer.Option(
+        None, "--dir", help="Where the Admin file (with --to embedded) and the FEC files go."
+    ),
     simplified: bool = typer.Option(False, "--simplified", help="Real entries only (no simulations)."),
     no_attachments: bool = typer.Option(False, "--no-attachments", help="Leave attached documents out."),
     with_fec: bool = typer.Option(False, "--fec", help="Also write one FEC file per fiscal year."),
     encoding: str = typer.Option("utf-8", "--encoding", help="FEC encoding: utf-8 or iso-8859-15."),
-    to: str = typer.Option("embedded", "--to", help="embedded (a file in --dir); SQL Server profiles later."),
+    to: str = typer.Option(
+        "embedded", "--to",
+        help="embedded (a file Admin<code>.sqlite in --dir) or a connection profile "
+        "(database AdminPW0001SOC on that server).",
+    ),
 ) -> None:
     """Tax-audit transfer: a copy Admin<code> of the years asked for (never restorable), + FEC."""
     st = state(ctx)
-    if to != "embedded":
+    if directory is None and (to == "embedded" or with_fec):
         raise BadInput(
-            f"The tax-audit copy to a SQL Server profile ('{to}') is not available yet.",
-            "Use --to embedded (the default); the file can be handed over as it is.",
+            "--dir is needed" + (" for the FEC files." if to != "embedded" else " (where the Admin file goes)."),
+            "Give an existing directory with --dir.",
         )
-    out = _directory(directory)
+    out = _directory(directory) if directory is not None else None
     from msde_tui.engine import fec
 
     fec.check_encoding(encoding)
-    target, path = _embedded(st.catalog(), dossier)
+    catalog = st.catalog()
+    target = catalog.get(dossier)
+    passwords: dict[str, str] = {}
+
+    def password_of(profile_name: str) -> str:
+        if profile_name not in passwords:
+            from msde_tui.cli.server import ask_password
+            from msde_tui.engine.mssql import profiles
+
+            passwords[profile_name] = ask_password(profiles.get(profile_name, st.home))
+        return passwords[profile_name]
+
+    if target.is_embedded:
+        _embedded(catalog, dossier)
+        source_password = None
+    else:
+        if not target.profile:
+            raise BadInput(f"Dossier {target.code} has no connection profile.", "Fix the dossier list.")
+        source_password = password_of(target.profile)
+    to_server = to != "embedded"
+    database = audit_engine.server_database(target.number, target.short) if to_server else None
+    server_password = password_of(to) if to_server else None
     options = {
         "years": years,
-        "dir": str(out),
+        "dir": str(out) if out else None,
+        "to": to,
         "simplified": simplified,
         "attachments": not no_attachments,
         "fec": with_fec,
         "encoding": encoding,
     }
+    base = Path(target.location).stem if target.is_embedded else target.location
     with audited(st.home, "audit", [target.code], options) as record:
-        result = audit_engine.audit_dossier(
-            path,
-            ledger.parse_years(years),
-            out,
-            base=Path(target.location).stem,
-            simplified=simplified,
-            attachments=not no_attachments,
-            with_fec=with_fec,
-            encoding=encoding,
-            on_event=_progress(st),
-        )
-        record.files = [str(result.path)] + [str(f.path) for f in result.fec_files]
+        with audit_engine.dossier_file(target, st.home, password=source_password) as path:
+            common: dict[str, Any] = {
+                "simplified": simplified,
+                "attachments": not no_attachments,
+                "with_fec": with_fec,
+                "encoding": encoding,
+                "on_event": _progress(st),
+            }
+            if database is not None:
+                result = audit_engine.audit_to_server(
+                    path, ledger.parse_years(years), home=st.home, profile=to, database=database,
+                    password=server_password, fec_directory=out, **common,
+                )
+            else:
+                assert out is not None
+                result = audit_engine.audit_dossier(path, ledger.parse_years(years), out, base=base, **common)
+        where = f"{to}: {database}" if database else str(result.path)
+        record.files = [where] + [str(f.path) for f in result.fec_files]
     payload = {"ok": True} | audit_engine.describe(result)
+    copy = f"database {database} on {to}" if database else str(result.path)
     lines = [
-        f"{result.dossier}: tax-audit copy {result.path} written and verified "
+        f"{result.dossier}: tax-audit copy {copy} written and verified "
         f"(years {', '.join(result.years)}{', real entries only' if simplified else ''}"
         f"{', without attachments' if no_attachments else ''}).",
         audit_engine.NOT_RESTORABLE,

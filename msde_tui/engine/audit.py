@@ -10,16 +10,27 @@ rows, count + digest, equal to what was read from the dossier) and only then ren
 It is never restored by the tool: its ``dossier_info`` gets a new GUID, ``code`` = ``Admin…``
 (the marker ``is_audit_copy`` recognises and imports refuse) and a company name saying so.
 
-With ``fec=True`` a FEC file per fiscal year is written beside it (``engine.fec``).
+With ``fec=True`` a FEC file per fiscal year is written beside it (``engine.fec``), or in
+``fec_directory``.
+
+``audit_to_server`` makes the same copy a SQL Server database ``Admin`` + the dossier's
+SQL Server base name (``AdminPW0001SOC`` for dossier 001SOC, as the export copy is
+``EPW0001SOC``): the verified embedded copy is built in a temporary directory, then copied
+to the server with the export copy's schema-agnostic copy (every table's row digests checked
+on the server); an existing database is refused before any work, and a failed copy drops the
+half-made database. ``dossier_file`` gives an embedded file to audit for a SQL Server dossier
+(its rows read through ``tableio`` into a temporary file, every digest checked).
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from msde_tui.engine import fec, ledger, naming, schema
+from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.cut import copy_rows, publish, remove_partial, table_digest, year_filters
 from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
@@ -55,6 +67,8 @@ class AuditResult:
     warnings: tuple[str, ...]
     verified: bool
     seconds: float
+    database: str | None = None  # the SQL Server database, when the copy went to a server
+    profile: str | None = None
 
 
 def is_audit_copy(code: str | None) -> bool:
@@ -74,12 +88,15 @@ def audit_dossier(
     with_fec: bool = False,
     encoding: str = "utf-8",
     on_event: OnEvent | None = None,
+    fec_directory: Path | None = None,
 ) -> AuditResult:
     """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``."""
     started = time.monotonic()
     directory = Path(directory)
-    if not directory.is_dir():
-        raise BadInput(f"The directory {directory} does not exist.", "Create it or choose another one.")
+    fec_dir = Path(fec_directory) if fec_directory is not None else directory
+    for folder in {directory, fec_dir} if with_fec else {directory}:
+        if not folder.is_dir():
+            raise BadInput(f"The directory {folder} does not exist.", "Create it or choose another one.")
     encoding = fec.check_encoding(encoding)
     if not years:
         raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.")
@@ -155,7 +172,7 @@ def audit_dossier(
                 ident = fec.identifier(info.vat_number, info.country, code)
                 for y in chosen:
                     step("fec", y.code)
-                    result = fec.write_fec(conn, y, directory, ident=ident, encoding=encoding)
+                    result = fec.write_fec(conn, y, fec_dir, ident=ident, encoding=encoding)
                     if result.replaced_chars:
                         warnings.append(
                             f"{result.path.name}: {result.replaced_chars} character(s) not in "
@@ -180,11 +197,106 @@ def audit_dossier(
     )
 
 
+def server_database(number: str, short: str) -> str:
+    """The SQL Server tax-audit database of dossier ``number``/``short``: ``AdminPW0001SOC``."""
+    return naming.audit_name(naming.database_name(number, short))
+
+
+def audit_to_server(
+    path: Path,
+    years: list[str],
+    *,
+    home: Path,
+    profile: str,
+    database: str,
+    password: str | None = None,
+    fec_directory: Path | None = None,
+    simplified: bool = False,
+    attachments: bool = True,
+    with_fec: bool = False,
+    encoding: str = "utf-8",
+    on_event: OnEvent | None = None,
+) -> AuditResult:
+    """Write the tax-audit copy of the embedded dossier file ``path`` as ``database`` on ``profile``.
+
+    Same content as ``audit_dossier``'s file (built and verified in a temporary directory,
+    then copied with every table's row digests checked on the server). Refused when
+    ``database`` exists; dropped again if the copy fails. FEC files go to ``fec_directory``.
+    """
+    from msde_tui.engine import export_copy, serverdb
+
+    started = time.monotonic()
+    if not is_audit_copy(database):
+        raise BadInput(f"{database} is not a tax-audit copy name.", "It must start with Admin.")
+    if with_fec and (fec_directory is None or not Path(fec_directory).is_dir()):
+        raise BadInput(
+            f"The directory for the FEC files ({fec_directory}) does not exist.",
+            "Give an existing directory with --dir.",
+        )
+    fec.check_encoding(encoding)
+    hint = "Drop or rename the previous tax-audit copy on the server first."
+    if serverdb.database_exists(home, profile, database, password):
+        raise DossierExists(f"Database {database} already exists on {profile}.", hint)
+    with tempfile.TemporaryDirectory(prefix="msde-audit-") as tmp:
+        built = audit_dossier(
+            path,
+            years,
+            Path(tmp),
+            base=database[len(AUDIT_PREFIX):],
+            simplified=simplified,
+            attachments=attachments,
+            with_fec=with_fec,
+            encoding=encoding,
+            on_event=on_event,
+            fec_directory=fec_directory,
+        )
+        try:
+            if on_event:
+                on_event(Step(dossier=built.dossier, step="server", detail=f"{profile}: {database}"))
+            rows = export_copy.copy_file_to_server(built.path, home, profile, database, password, hint=hint)
+            differ = [name for name, count in built.rows.items() if rows.get(name) != count]
+            if differ:
+                serverdb.drop_database(home, profile, database, password)
+                raise DossierDamaged(
+                    f"The server copy's {', '.join(differ)} row counts differ from the verified copy; "
+                    "it was removed.",
+                    "Run it again; check the server's free space.",
+                )
+        except BaseException:
+            for written in built.fec_files:  # a failed transfer leaves nothing behind
+                written.path.unlink(missing_ok=True)
+            raise
+    return replace(
+        built,
+        path=Path(database),
+        database=database,
+        profile=profile,
+        seconds=time.monotonic() - started,
+    )
+
+
+@contextmanager
+def dossier_file(dossier: Dossier, home: Path, *, password: str | None = None) -> Iterator[Path]:
+    """The dossier as an embedded file to audit: its own file, or for a SQL Server dossier a
+    temporary copy of its database (every table's row digests checked), removed afterwards."""
+    if dossier.is_embedded:
+        yield dossier.path(home)
+        return
+    from msde_tui.engine import export_copy
+
+    with tempfile.TemporaryDirectory(prefix="msde-audit-src-") as tmp:
+        target = Path(tmp) / naming.embedded_file_name(dossier.code)
+        export_copy.copy_dossier_to_file(dossier, home, target, password=password)
+        yield target
+
+
 def describe(result: AuditResult) -> dict[str, Any]:
     """A JSON-ready summary."""
     return {
         "dossier": result.dossier,
-        "copy": str(result.path),
+        "copy": result.database or str(result.path),
+        "backend": "mssql" if result.database else "embedded",
+        "profile": result.profile,
         "code": result.code,
         "years": list(result.years),
         "simplified": result.simplified,

@@ -127,6 +127,32 @@ def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str,
         raise
 
 
+def copy_file_to_server(path: Path, home: Path, profile: str, database: str, password: str | None, *,
+                        hint: str, progress: Progress = _quiet) -> dict[str, int]:
+    """Copy the embedded dossier file ``path`` into the new database ``database`` on ``profile``
+    (refused with ``hint`` when it exists; dropped again if the copy fails)."""
+    with Database.open_sqlite(path, readonly=True) as src:
+        schema = src.reflect()
+        serverdb.create_database(home, profile, database, password, hint=hint)
+        src.begin()
+        try:
+            return _copy_to_server(src, schema, home, profile, database, password, progress)
+        finally:
+            src.rollback()
+
+
+def copy_dossier_to_file(dossier: Dossier, home: Path, target: Path, *, password: str | None = None,
+                         progress: Progress = _quiet) -> dict[str, int]:
+    """Copy every table of ``dossier`` (any backend) into the new SQLite file ``target``."""
+    with open_dossier(dossier, home, readonly=True, password=password) as src:
+        schema = src.reflect()
+        src.begin()
+        try:
+            return _copy_to_file(src, schema, target, progress)
+        finally:
+            src.rollback()
+
+
 def import_export_database(
     database: str,
     home: Path,
@@ -143,6 +169,7 @@ def import_export_database(
     same server, on the server of profile ``to``, or (``to="embedded"``) to ``001SOC.sqlite``;
     ``number`` imports it under another number. The export copy itself is not changed.
     """
+    _refuse_audit_copy(database)
     base = naming.base_of_export(database)
     parsed = naming.parse_database_name(base) if base else None
     if parsed is None:
@@ -209,6 +236,7 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
     """Register an export copy file (``E001SOC.sqlite``) as a dossier under its base name."""
     path = Path(path)
     stem = path.name.removesuffix(".sqlite")
+    _refuse_audit_copy(stem)
     base = naming.base_of_export(stem)
     if base is None or not naming.CODE_RE.match(base):
         raise BadInput(
@@ -237,6 +265,7 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
             if problem != "ok":
                 raise PackError(f"{path.name} is damaged ({problem}).", "Use another copy.")
             guid, company = _info(source)
+            _refuse_audit_copy(_code(source), path.name)
             dest = sqlite3.connect(tmp)
             try:
                 source.backup(dest)
@@ -252,6 +281,23 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
     record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
                      location=target.name, status="imported", guid=guid)
     return catalog.add(record)
+
+
+def _refuse_audit_copy(code: str | None, name: str | None = None) -> None:
+    """Tax-audit copies (``Admin001SOC``, ``AdminPW0001SOC``) are never imported (SPEC 5.6)."""
+    from msde_tui.engine.audit import NOT_RESTORABLE, is_audit_copy
+
+    if is_audit_copy(code):
+        raise BadInput(f"{name or code} is a tax-audit copy ({code}). {NOT_RESTORABLE}",
+                       "Import the dossier's own backup, PBF or export copy instead.")
+
+
+def _code(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT code FROM dossier_info").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return str(row[0]) if row and row[0] else None
 
 
 def _info(conn: sqlite3.Connection) -> tuple[str | None, str | None]:

@@ -71,6 +71,18 @@ def create_database(home: Path, profile: str, database: str, password: str | Non
     _on_master(home, profile, password, create, f"create database {database}")
 
 
+def database_exists(home: Path, profile: str, database: str, password: str | None) -> bool:
+    """True when ``database`` exists on the server of ``profile``."""
+    found: list[bool] = []
+
+    def look(cursor: Any) -> None:
+        cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
+        found.append(cursor.fetchone() is not None)
+
+    _on_master(home, profile, password, look, f"look for database {database}")
+    return bool(found and found[0])
+
+
 def drop_database(home: Path, profile: str, database: str, password: str | None) -> None:
     """Remove a half-made database (best effort: the error that stopped the work is the one
     reported)."""
