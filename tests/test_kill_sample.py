@@ -46,3 +46,43 @@ def test_killed_archive_and_import_leave_before_or_after(tmp_path: Path) -> None
             if r.outcome == "BETWEEN" or r.problems] == []
     assert all(r.recovered for r in results if r.outcome == "before" and r.killed)
     assert sum(r.killed for r in results) >= 2  # the kills did land during the runs
+
+
+KILLED_BEFORE_LISTING = r"""
+import os, signal, sys
+from pathlib import Path
+from msde_tui.engine import cut
+from msde_tui.engine.catalog import Catalog
+
+real_add = Catalog.add
+def add(self, dossier):
+    if "_CUT" in dossier.location:
+        os.kill(os.getpid(), signal.SIGKILL)  # after COMMIT, before the list is written
+    return real_add(self, dossier)
+Catalog.add = add
+cut.cut(Path(sys.argv[1]), "001", sys.argv[2])
+"""
+
+
+def test_cut_killed_after_commit_is_listed_by_the_next_run(tmp_path: Path) -> None:
+    """Found by the harness: a kill between the cut's COMMIT and its registration left the
+    moved years in an unlisted file. The intent left behind lets the next run list it."""
+    import subprocess
+    from datetime import date
+
+    from msde_tui.engine import cut, demo
+    from msde_tui.engine.catalog import Catalog
+
+    home = tmp_path / "home"
+    home.mkdir()
+    demo.create_demo(home, dossiers=1, years=4, lines=300)
+    keep = str(date.today().year - 1)
+    done = subprocess.run([sys.executable, "-c", KILLED_BEFORE_LISTING, str(home), keep],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == -9
+    assert [d.number for d in Catalog(home).dossiers()] == ["001"]  # the moved years: unlisted
+    assert list((home / cut.PENDING_DIR).glob("*.json"))
+    listed = cut.recover(home)
+    assert [d.location for d in listed] == ["001SOC_CUT001.sqlite"]
+    assert [d.location for d in Catalog(home).dossiers()] == ["001SOC.sqlite", "001SOC_CUT001.sqlite"]
+    assert cut.recover(home) == [] and not list((home / cut.PENDING_DIR).glob("*.json"))

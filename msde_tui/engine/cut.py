@@ -24,6 +24,7 @@ directory) and the registration of the cut dossier with the first free number.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -38,7 +39,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine import ledger, naming, schema
 from msde_tui.engine.archive import feed
-from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.atomic import fsync_dir, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
@@ -177,6 +178,8 @@ def _describe(problems: list[Any]) -> str:
 
 def candidates(catalog: Catalog, min_years: int = DEFAULT_MIN_YEARS) -> list[CutCandidate]:
     """Embedded dossiers of the list with at least ``min_years`` fiscal years."""
+    if recover(catalog.home):
+        catalog = Catalog(catalog.home)
     found = []
     for dossier in catalog.dossiers():
         if not dossier.is_embedded:
@@ -367,6 +370,58 @@ def existing_names(catalog: Catalog) -> set[str]:
     return names
 
 
+PENDING_DIR = ".cut-pending"  # one intent per cut between its COMMIT and its registration
+
+
+def _pending(home: Path, cut_file: str) -> Path:
+    return Path(home) / PENDING_DIR / f"{cut_file}.json"
+
+
+def _cut_years(path: Path) -> tuple[set[int], str | None]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        ids = {int(r[0]) for r in conn.execute("SELECT id FROM fiscal_year")}
+        guid = conn.execute("SELECT guid FROM dossier_info").fetchone()
+        return ids, (str(guid[0]) if guid else None)
+    finally:
+        conn.close()
+
+
+def recover(home: Path) -> list[Dossier]:
+    """Finish the cuts a kill stopped between their COMMIT and their registration in the list.
+
+    Before committing, ``cut`` leaves an intent in ``<home>/.cut-pending/``. For each intent
+    left behind: when none of the cut file's fiscal years is still in the original, the cut
+    committed and only the registration was lost: the cut dossier is listed now (roll
+    forward). When they are still there, the cut did not commit: the original is as it was and
+    the cut file is a complete, verified copy (docs/OPERATIONS.md). The intent goes either way.
+    Returns the dossiers listed.
+    """
+    folder = Path(home) / PENDING_DIR
+    if not folder.is_dir():
+        return []
+    added: list[Dossier] = []
+    for intent in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(intent.read_text(encoding="utf-8"))
+            catalog = Catalog(home)
+            cut_path = Path(home) / str(data["cut_file"])
+            original = catalog.find(str(data["number"]))
+            listed = {d.location for d in catalog.dossiers() if d.is_embedded}
+            if cut_path.is_file() and cut_path.name not in listed and original is not None \
+                    and original.location == data["original_file"] and original.path(home).is_file():
+                cut_ids, cut_guid = _cut_years(cut_path)
+                kept_ids, _ = _cut_years(original.path(home))
+                if cut_ids and not cut_ids & kept_ids:
+                    added.append(catalog.add(Dossier(
+                        number=catalog.first_free_number(), short=original.short, company=original.company,
+                        backend="embedded", location=cut_path.name, status="cut", guid=cut_guid)))
+        except (OSError, ValueError, KeyError, sqlite3.Error):
+            continue  # unreadable: keep the intent, a later run may read it
+        intent.unlink(missing_ok=True)
+    return added
+
+
 def cut(
     home: Path,
     ref: str,
@@ -381,6 +436,7 @@ def cut(
     letters or digits, so ``_CUT001`` cannot be part of it); its file ``001SOC_CUT001.sqlite``,
     its own ``code`` and the status ``cut`` tell it apart.
     """
+    recover(home)
     catalog = Catalog(home)
     dossier = catalog.get(ref)
     if not dossier.is_embedded:
@@ -390,14 +446,23 @@ def cut(
         )
     base = Path(dossier.location).stem
     cut_code = naming.cut_name(base, existing_names(catalog))
-    result = cut_dossier(
-        dossier.path(catalog.home),
-        keep_from,
-        cut_path=catalog.home / naming.embedded_file_name(cut_code),
-        cut_code=cut_code,
-        clean_references=clean_references,
-        on_event=on_event,
-    )
+    cut_path = catalog.home / naming.embedded_file_name(cut_code)
+    intent = _pending(home, cut_path.name)
+    intent.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(intent, json.dumps({"cut_file": cut_path.name, "number": dossier.number,
+                                     "original_file": dossier.location}).encode("utf-8"))
+    try:
+        result = cut_dossier(
+            dossier.path(catalog.home),
+            keep_from,
+            cut_path=cut_path,
+            cut_code=cut_code,
+            clean_references=clean_references,
+            on_event=on_event,
+        )
+    except BaseException:
+        intent.unlink(missing_ok=True)  # nothing committed: nothing to finish later
+        raise
     catalog = Catalog(home)  # reload: someone may have changed the list meanwhile
     record = catalog.add(
         Dossier(
@@ -410,4 +475,5 @@ def cut(
             guid=result.cut_guid,
         )
     )
+    intent.unlink(missing_ok=True)
     return replace(result, catalog_number=record.number)
