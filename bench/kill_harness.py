@@ -264,6 +264,7 @@ class Trial:
     problems: list[str] = field(default_factory=list)
     recovered: bool | None = None
     healed: bool = False  # a between state the next run of msde put right
+    elapsed: float = 0.0  # how long the run took when it finished before the kill
 
 
 def _candidates(directory: Path) -> list[Path]:
@@ -291,6 +292,7 @@ def trial(op: Operation, work: Path, delay: float) -> Trial:
     home = work / "home"
     proc = subprocess.Popen(cli_argv(home, op.args(work)), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env=_env())
+    started = time.monotonic()
     try:
         proc.wait(timeout=delay)
         killed = False
@@ -305,6 +307,8 @@ def trial(op: Operation, work: Path, delay: float) -> Trial:
     outcome = "before" if now == op.before else "after" if _same_shape(now, op.after, op.before) else "BETWEEN"
     steps = [line.strip() for line in err.splitlines() if line.strip()]
     result = Trial(op.name, round(delay, 3), killed, outcome, _step_name(steps[-1]) if steps else "(start-up)")
+    if not killed:
+        result.elapsed = time.monotonic() - started
     if not killed and proc.returncode != 0:
         result.problems.append(f"finished with exit {proc.returncode}: {err[-300:]}")
     if "Traceback" in err:
@@ -407,6 +411,8 @@ def run_harness(ops: dict[str, Operation], names: list[str], trials: int, seed: 
         for i in range(trials):
             work = root / f"{name}-{i:03d}"
             result = trial(op, work, rng.uniform(low, high))
+            if not result.killed:  # it ran faster than measured: aim the next kills earlier
+                high = max(low + 0.05, min(high, result.elapsed * 0.97))
             results.append(result)
             if progress:
                 progress(result)
