@@ -161,3 +161,44 @@ async def test_empty_year_fields_show_an_example_so_they_are_seen_without_colour
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.screen.query_one("#keep-from", Input).placeholder.isdigit()
+
+
+async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path
+) -> None:
+    from msde_tui.engine.mssql import profiles
+    from msde_tui.screens.pack_screens import PickList
+
+    create_demo(home, dossiers=1, years=3, lines=300)
+    profiles.add(profiles.Profile(name="double", host=tds_server.host, port=tds_server.port,
+                                  user=tds_server.user), home)
+    out = tmp_path / "fec"
+    out.mkdir()
+    year = str(date.today().year - 1)
+    app = Host(home, ls.AuditScreen, WizardPlan(operation="audit", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#password-row").display  # embedded first: no password
+        await pilot.press("space")
+        app.screen.query_one("#years", Input).value = year
+        app.screen.query_one("#simplified", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        picks = app.screen.query_one("#destination", PickList)
+        picks.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert picks.choice == "double" and app.screen.query_one("#password-row").display
+        text = await run_until_done(app, pilot)
+        assert "password" in text and not app.screen.done  # refused until the password is typed
+        app.screen.query_one("#password", Input).value = tds_server.password
+        picks.focus()
+        text = await run_until_done(app, pilot)
+        assert "AdminPW0001SOC written on double and verified" in text
+    with tds_server.connect(database="AdminPW0001SOC") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT code FROM fiscal_year")
+        assert cur.fetchall() == [(year,)]
+        cur.execute("SELECT DISTINCT kind FROM entry")
+        assert cur.fetchall() == [("REAL",)]
+    assert len(list(out.glob("*FEC*.txt"))) == 1 and not list(out.glob("*.sqlite"))
+    assert logged(home) == [("audit", "ok")]

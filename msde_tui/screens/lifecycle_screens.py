@@ -11,7 +11,8 @@ Enter again goes back to the operation screen.
 - Cut (Découpe exercice): the dossiers with at least N fiscal years (N adjustable), the first
   year to keep, and the reference clean-up box.
 - Tax-audit transfer (Transfert administration): one dossier, the years asked, simplified,
-  with attachments, FEC files.
+  with attachments, FEC files, and where the copy goes (an embedded file, or a database on a
+  saved SQL Server connection profile, with its password).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList
+
+EMBEDDED = "embedded"
 
 
 def embedded_dossiers(home: Path) -> list[tuple[Dossier, Path]]:
@@ -365,12 +368,16 @@ class AuditScreen(WorkScreen):
     TITLE = N_("Tax-audit transfer")
     HELP = N_(
         "Tick one dossier and type the fiscal years the tax administration asks for (e.g. "
-        "2022,2023). The copy Admin<code> is written in the directory with only those years; "
-        "Simplified keeps the real entries only (no simulations); FEC writes one FEC file per "
-        "year. The copy is never restored by this tool."
+        "2022,2023). The copy Admin<code> holds only those years: an embedded file in the "
+        "directory, or a database AdminPW0001SOC on a SQL Server connection profile chosen "
+        "under 'Copy to' (its password is never saved). Simplified keeps the real entries only "
+        "(no simulations); FEC writes one FEC file per year in the directory. The copy is never "
+        "restored by this tool."
     )
 
     def compose_form(self) -> Iterable[Widget]:
+        from msde_tui.screens.pack_screens import PickList
+
         yield TickList(id="dossiers")
         with Horizontal(classes="field-row"):
             yield Label(_("Fiscal years asked"), classes="field-label")
@@ -379,9 +386,16 @@ class AuditScreen(WorkScreen):
         yield SpaceCheckbox(_("With attachments"), value=True, id="attachments")
         yield SpaceCheckbox(_("FEC files (one per fiscal year)"), id="fec")
         yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
+        yield Label(_("Copy to:"), id="destination-label")
+        yield PickList(id="destination")
+        with Horizontal(classes="field-row", id="password-row"):
+            yield Label(_("SQL Server password"), classes="field-label")
+            yield Input("", id="password", password=True, placeholder=_("never saved"), compact=True)
 
     def on_mount(self) -> None:
         from msde_tui.engine import audit
+        from msde_tui.screens.context import load_profiles
+        from msde_tui.screens.pack_screens import PickList
 
         ticks = self.query_one("#dossiers", TickList)
         for dossier, _path in embedded_dossiers(self.ctx.home):
@@ -389,7 +403,27 @@ class AuditScreen(WorkScreen):
                 ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.number, False))
         if ticks.option_count:
             ticks.highlighted = 0
+        rows = [(EMBEDDED, _("Embedded file Admin<code>.sqlite in the directory"))]
+        rows += [(p.name, _("SQL Server {profile}: database Admin<name>").format(profile=p.name))
+                 for p in load_profiles(self.ctx.home)]
+        picks = self.query_one("#destination", PickList)
+        picks.set_rows(rows)
+        picks.styles.height = min(len(rows), 3)
+        for widget in (picks, self.query_one("#destination-label")):
+            widget.display = len(rows) > 1  # no saved profile: the embedded file only
+        self._show()
         ticks.focus()
+
+    def _destination(self) -> str:
+        from msde_tui.screens.pack_screens import PickList
+
+        return self.query_one("#destination", PickList).choice or EMBEDDED
+
+    def _show(self) -> None:
+        self.query_one("#password-row").display = self._destination() != EMBEDDED
+
+    def on_option_list_option_highlighted(self, event: Any) -> None:
+        self._show()
 
     def prepare(self) -> Callable[[], list[str]]:
         chosen = list(self.query_one("#dossiers", TickList).selected)
@@ -404,6 +438,10 @@ class AuditScreen(WorkScreen):
             name: self.query_one(f"#{name}", SpaceCheckbox).value
             for name in ("simplified", "attachments", "fec", "latin9")
         }
+        to = self._destination()
+        password = self.query_one("#password", Input).value if to != EMBEDDED else None
+        if to != EMBEDDED and not password:
+            raise BadInput(_("Type the password of SQL Server profile {profile}.").format(profile=to))
         home = self.ctx.home
         directory = Path(self.plan.directory)
         number = str(chosen[0])
@@ -416,27 +454,37 @@ class AuditScreen(WorkScreen):
             options = {
                 "years": years,
                 "dir": str(directory),
+                "to": to,
                 "simplified": flags["simplified"],
                 "attachments": flags["attachments"],
                 "fec": flags["fec"],
                 "encoding": encoding,
             }
+            common: dict[str, Any] = {
+                "simplified": flags["simplified"],
+                "attachments": flags["attachments"],
+                "with_fec": flags["fec"],
+                "encoding": encoding,
+            }
             with audited(home, "audit", [dossier.code], options) as record:
-                result = audit.audit_dossier(
-                    dossier.path(home),
-                    years,
-                    directory,
-                    base=Path(dossier.location).stem,
-                    simplified=flags["simplified"],
-                    attachments=flags["attachments"],
-                    with_fec=flags["fec"],
-                    encoding=encoding,
-                )
-                record.files = [str(result.path)] + [str(f.path) for f in result.fec_files]
-            lines = [
-                _("{file} written and verified.").format(file=result.path.name),
-                _("This copy is for the tax administration only; it is never restored."),
-            ]
+                if to == EMBEDDED:
+                    result = audit.audit_dossier(
+                        dossier.path(home), years, directory, base=Path(dossier.location).stem, **common
+                    )
+                    record.files = [str(result.path)]
+                    written = _("{file} written and verified.").format(file=result.path.name)
+                else:
+                    database = audit.server_database(dossier.number, dossier.short)
+                    result = audit.audit_to_server(
+                        dossier.path(home), years, home=home, profile=to, database=database,
+                        password=password, fec_directory=directory, **common,
+                    )
+                    record.files = [f"{to}: {database}"]
+                    written = _("{database} written on {profile} and verified.").format(
+                        database=database, profile=to
+                    )
+                record.files += [str(f.path) for f in result.fec_files]
+            lines = [written, _("This copy is for the tax administration only; it is never restored.")]
             lines += [f"FEC {f.path.name}" for f in result.fec_files]
             lines += list(result.warnings)
             return lines
