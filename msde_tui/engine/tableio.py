@@ -9,8 +9,10 @@ rows go through the raw DB-API cursor (fast, and one snapshot per ``begin()``).
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
@@ -42,6 +44,10 @@ class Database:
         self.label = label
         self.param = "?" if dialect == "sqlite" else "%s"
         self._identity_columns: dict[str, str] | None = None  # SQL Server: table -> its identity column
+        self.path: Path | None = None  # SQLite: the file (the Arrow-native reader opens it too)
+        self.readonly = False
+        self._adbc: Any = None  # read-only ADBC connection, one snapshot until begin/commit/rollback
+        self._adbc_safe: dict[str, bool] = {}  # table -> its values fit the ADBC reader exactly
 
     # ------------------------------------------------------------------ opening
 
@@ -67,7 +73,9 @@ class Database:
             return sqlite3.connect(uri, uri=readonly)
 
         engine = sa.create_engine("sqlite://", creator=creator, poolclass=sa.pool.NullPool)
-        return cls("sqlite", raw, engine, label=path.name)
+        db = cls("sqlite", raw, engine, label=path.name)
+        db.path, db.readonly = path, readonly
+        return db
 
     @classmethod
     def open_engine(cls, engine: sa.Engine, *, label: str) -> Database:
@@ -78,6 +86,7 @@ class Database:
         return cls(name, engine.raw_connection(), engine, label=label)
 
     def close(self) -> None:
+        self._close_adbc()
         try:
             self.dbapi.close()
         finally:
@@ -124,10 +133,12 @@ class Database:
         return PackError(f"{self.label}: the database refused a statement ({text}).", f"Statement: {sql[:200]}")
 
     def begin(self, *, write: bool = False) -> None:
+        self._close_adbc()
         if self.dialect == "sqlite":
             self.dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def commit(self) -> None:
+        self._close_adbc()
         if self.dialect == "sqlite":
             if self.dbapi.in_transaction:
                 self.dbapi.execute("COMMIT")
@@ -135,6 +146,7 @@ class Database:
             self.dbapi.commit()
 
     def rollback(self) -> None:
+        self._close_adbc()
         if self.dialect == "sqlite":
             if self.dbapi.in_transaction:
                 self.dbapi.execute("ROLLBACK")
@@ -278,8 +290,11 @@ class Database:
         sql = f"SELECT {', '.join(self.q(n) for n in names)} FROM {self.q(table.name)}"  # noqa: S608
         if ordered and table.key:
             sql += " ORDER BY " + ", ".join(self.q(n) for n in table.key)
-        cursor = self.execute(sql)
         specs = [table.column(n) for n in names]
+        if self._adbc_usable(table):
+            yield from self._read_adbc(table, sql, specs, schema, batch_rows)
+            return
+        cursor = self.execute(sql)
         try:
             while True:
                 try:
@@ -293,6 +308,97 @@ class Database:
                 yield pa.record_batch(arrays, schema=schema)
         finally:
             cursor.close()
+
+    # ------------------------------------------------------------------ Arrow-native SQLite reading
+
+    def _close_adbc(self) -> None:
+        if self._adbc is not None:
+            conn, self._adbc = self._adbc, None
+            self._adbc_safe.clear()
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001, S110 - a read-only connection: nothing to lose
+                pass
+
+    def _adbc_usable(self, table: TableSpec) -> bool:
+        """Whether ``table`` can be read by ADBC's SQLite driver with exactly the values the
+        DB-API path gives. ADBC infers one Arrow type per column and silently turns a column of
+        mixed storage classes into text (1.5 becomes '1.500000e+00'), so every column must hold
+        one storage class only, the one its portable type expects (checked in SQL, in the same
+        snapshot as the rows). Decimal and untyped columns keep the DB-API path."""
+        if self.dialect != "sqlite" or self.path is None or os.environ.get("MSDE_NO_ADBC"):
+            return False
+        if not self.readonly and self.dbapi.in_transaction:
+            return False  # uncommitted rows: only this connection sees them
+        if any(c.type not in _ADBC_CLASSES for c in table.columns):
+            return False
+        if table.name in self._adbc_safe:
+            return self._adbc_safe[table.name]
+        conn = self._adbc_connection()
+        if conn is None:
+            return False
+        tests = []
+        for col in table.columns:
+            q = self.q(col.name)
+            tests.append(f"typeof({q}) NOT IN ('{_ADBC_CLASSES[col.type]}', 'null')")
+            if col.type == "boolean":
+                tests.append(f"({q} NOT IN (0, 1))")
+        sql = f"SELECT EXISTS (SELECT 1 FROM {self.q(table.name)} WHERE {' OR '.join(tests)})"  # noqa: S608
+        try:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:  # noqa: BLE001 - the DB-API path reports the problem in its own words
+            safe = False
+        else:
+            safe = row is not None and not row[0]
+        self._adbc_safe[table.name] = safe
+        return safe
+
+    def _adbc_connection(self) -> Any:
+        if self._adbc is not None:
+            return self._adbc
+        try:
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+        except ImportError:
+            return None
+        uri = "file:" + urllib.parse.quote(str(Path(str(self.path)).resolve())) + "?mode=ro"
+        try:
+            # autocommit off: one read transaction, i.e. one snapshot for every table read
+            self._adbc = adbc_sqlite.connect(uri)
+        except Exception:  # noqa: BLE001 - fall back to the DB-API path
+            return None
+        return self._adbc
+
+    def _read_adbc(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
+                   batch_rows: int) -> Iterator[pa.RecordBatch]:
+        conn = self._adbc_connection()
+        cursor = conn.cursor()
+        try:
+            try:
+                cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+                cursor.execute(sql)
+                reader = cursor.fetch_record_batch()
+            except Exception as exc:
+                raise self._error(exc, sql) from exc
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    raise self._error(exc, sql) from exc
+                if batch.num_rows == 0:
+                    continue
+                arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
+                yield pa.record_batch(arrays, schema=schema)
+        finally:
+            cursor.close()
+            if not self.readonly:  # a writer's own changes come next: no snapshot kept open
+                self._close_adbc()
 
     def digest(self, table: TableSpec) -> Digest:
         digest = Digest()
@@ -757,6 +863,39 @@ def to_arrow(values: list[Any], col: ColumnSpec, table: str) -> pa.Array:
             "Correct that value in the dossier and pack again.",
         ) from exc
     raise PackError(f"Unknown portable type {kind!r} for {table}.{col.name}.")
+
+
+_ADBC_CLASSES = {  # portable type -> the one SQLite storage class the ADBC path accepts
+    "integer": "integer", "bigint": "integer", "boolean": "integer", "real": "real",
+    "text": "text", "date": "text", "datetime": "text", "blob": "blob",
+}
+
+
+def _adbc_column(array: pa.Array, col: ColumnSpec, table: str) -> pa.Array:
+    """One column from ADBC (one storage class, checked) as the Arrow type of its portable type;
+    the conversions are those of ``to_arrow`` (ISO text parsed by Arrow, 0/1 as booleans)."""
+    arrow_type = col.arrow_type()
+    if array.type == arrow_type:
+        if pa.types.is_string(arrow_type):
+            try:
+                array.validate(full=True)  # UTF-8 checked, as the DB-API path decodes it
+            except pa.ArrowInvalid as exc:
+                raise PackError(f"Table {table}, column {col.name} holds text that is not valid UTF-8.",
+                                "Correct that value in the dossier and pack again.") from exc
+        return array
+    if array.null_count == len(array):
+        return pa.nulls(len(array), arrow_type)
+    source = {"integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
+              "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "blob": pa.binary()}[col.type]
+    if array.type != source:
+        raise PackError(f"Table {table}, column {col.name}: the SQLite reader gave {array.type} values.",
+                        "Pack again; if it happens again, tell the maintainers.")
+    if col.type in ("date", "datetime"):
+        try:
+            return pc.cast(array, arrow_type)
+        except pa.ArrowInvalid:
+            return to_arrow(array.to_pylist(), col, table)  # raises the DB-API path's message
+    return pc.cast(array, arrow_type)  # boolean: 0/1 checked in SQL
 
 
 def _first_unparsable(values: list[Any], arrow_type: pa.DataType) -> Any:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from msde_tui.engine.atomic import fsync_dir
@@ -41,6 +42,26 @@ COPY_BLOCK = 1 << 20
 
 def _json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+
+
+DELTA_MIN_DISTINCT = 0.05  # integer columns this varied are delta-encoded, the others dictionary-encoded
+
+
+def _delta_columns(data: pa.Table) -> list[str]:
+    """Integer-like columns of ``data`` (the chunk's first row group) with many distinct values:
+    ids, references, amounts. DELTA_BINARY_PACKED stores them much smaller than a dictionary
+    that overflows to plain; columns with few values (codes, flags) keep the dictionary."""
+    delta = []
+    rows = max(data.num_rows, 1)
+    for field, column in zip(data.schema, data.columns, strict=True):
+        kind = field.type
+        if not (pa.types.is_integer(kind) or pa.types.is_date32(kind) or pa.types.is_timestamp(kind)):
+            continue
+        if pa.types.is_integer(kind) and kind.bit_width < 32:
+            continue
+        if pc.count_distinct(column).as_py() > DELTA_MIN_DISTINCT * rows:
+            delta.append(field.name)
+    return delta
 
 
 class TableWriter:
@@ -83,8 +104,11 @@ class TableWriter:
         self._buffer, self._buffer_rows = [], 0
         if self._writer is None:
             self._file = self.pack.temp_file()
+            delta = _delta_columns(data)
             self._writer = pq.ParquetWriter(
-                self._file, self.schema, compression="zstd", compression_level=3, version="2.6"
+                self._file, self.schema, compression="zstd", compression_level=3, version="2.6",
+                use_dictionary=[n for n in self.schema.names if n not in delta],
+                column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
             )
         self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
         self._chunk_rows += data.num_rows

@@ -1,0 +1,80 @@
+"""The Arrow-native SQLite reader gives exactly the DB-API path's batches, or is not used."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from msde_tui.engine.errors import PackError
+from msde_tui.engine.tableio import Database
+
+
+def _read_all(path: Path, monkeypatch: pytest.MonkeyPatch, *, adbc: bool) -> dict[str, pa.Table]:
+    if adbc:
+        monkeypatch.delenv("MSDE_NO_ADBC", raising=False)
+    else:
+        monkeypatch.setenv("MSDE_NO_ADBC", "1")
+    with Database.open_sqlite(path) as db:
+        schema = db.reflect()
+        db.begin()
+        out = {t.name: pa.Table.from_batches(list(db.read(t, batch_rows=3)), schema=t.arrow_schema())
+               for t in schema.tables}
+        used = {t.name: db._adbc_safe.get(t.name, False) for t in schema.tables}
+        db.rollback()
+    if adbc:
+        out["__used__"] = pa.table({"name": list(used), "adbc": list(used.values())})
+    return out
+
+
+def test_adbc_reader_equals_dbapi_reader_and_skips_mixed_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE clean (id INTEGER PRIMARY KEY, t TEXT, r REAL, d DATE, ts DATETIME, "
+                 "b BLOB, f BOOLEAN, n BIGINT)")
+    conn.executemany("INSERT INTO clean VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (1, "é€", 1.5, "2024-02-29", "2024-02-29 23:59:59.123456", b"\x00\xff", 1, 2**62),
+        (2, None, None, None, None, None, None, None),
+        (3, "", -0.0, "1999-12-31", "2000-01-01 00:00:00", b"", 0, -(2**63)),
+        (4, "x", 1e300, "2024-01-01", "2024-01-01 10:00:00", b"a", 1, 0),
+    ])
+    # an untyped column holding every storage class: ADBC would turn 1.5 into "1.500000e+00"
+    conn.execute("CREATE TABLE mixed (id INTEGER PRIMARY KEY, v)")
+    conn.execute("CREATE TABLE mixed_real (id INTEGER PRIMARY KEY, r REAL, t TEXT)")
+    conn.executemany("INSERT INTO mixed VALUES (?, ?)", [(1, 1.5), (2, "a"), (3, 7), (4, b"z")])
+    conn.executemany("INSERT INTO mixed_real VALUES (?, ?, ?)", [(1, 1.5, "a"), (2, 2, "b")])
+    conn.commit()
+    conn.close()
+    fast = _read_all(path, monkeypatch, adbc=True)
+    slow = _read_all(path, monkeypatch, adbc=False)
+    used = dict(zip(fast["__used__"]["name"].to_pylist(), fast["__used__"]["adbc"].to_pylist(), strict=True))
+    assert used == {"clean": True, "mixed": False, "mixed_real": True}  # REAL affinity stores 2 as 2.0
+    for name in ("clean", "mixed", "mixed_real"):
+        assert fast[name].equals(slow[name]), name
+    assert fast["mixed_real"]["r"].to_pylist() == [1.5, 2.0]
+
+
+def test_adbc_reader_refuses_a_bad_date_like_the_dbapi_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "2024-01-01"), (2, "not a date")])
+    conn.commit()
+    conn.close()
+    for adbc in (True, False):
+        with pytest.raises(PackError, match="not a date"):
+            _read_all(path, monkeypatch, adbc=adbc)
+
+
+def test_text_in_an_integer_column_is_refused_not_turned_into_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 5), (2, "abc")])
+    conn.commit()
+    conn.close()
+    for adbc in (True, False):
+        with pytest.raises(PackError, match="abc"):
+            _read_all(path, monkeypatch, adbc=adbc)
