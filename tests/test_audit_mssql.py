@@ -155,7 +155,11 @@ def test_imports_refuse_tax_audit_copies(  # type: ignore[no-untyped-def]
     audit.audit_to_server(home / dossier.location, YEARS, home=home, profile=profile, database="AdminPW0001SOC")
     assert main(["import", "AdminPW0001SOC", "--from", profile, "--number", "8"]) == 2
     assert "tax-audit copy" in capsys.readouterr().err
-    assert not (home / "007SOC.sqlite").exists() and _databases(tds_server) == ["AdminPW0001SOC"]
+    tds_server.create_database("EPW0009SOC", sqlite_file=copy)  # renamed like an export copy on a server
+    with pytest.raises(BadInput, match="tax-audit copy"):
+        export_copy.import_export_database("EPW0009SOC", home, profile=profile, number="9")
+    assert not (home / "007SOC.sqlite").exists()
+    assert _databases(tds_server) == ["AdminPW0001SOC", "EPW0009SOC"]
     conn = sqlite3.connect(copy)
     assert conn.execute("SELECT count(*) FROM fiscal_year").fetchone() == (2,)
     conn.close()

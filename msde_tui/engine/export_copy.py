@@ -192,6 +192,7 @@ def import_export_database(
     with open_dossier(source, home, readonly=True, password=password) as src:
         schema = src.reflect()
         guid, company = _server_info(src)
+        _refuse_audit_copy(_server_code(src), database)
         src.begin()
         try:
             if target == "embedded":
@@ -222,6 +223,18 @@ def _server_info(db: Database) -> tuple[str | None, str | None]:
         db.rollback()
         return None, None
     return (str(row[0]) if row and row[0] else None, str(row[1]) if row and row[1] else None)
+
+
+def _server_code(db: Database) -> str | None:
+    """The dossier code in a server database's dossier_info (None when it has none)."""
+    try:
+        cursor = db.execute(f"SELECT code FROM {db.q('dossier_info')}")  # noqa: S608
+        row = cursor.fetchone()
+        cursor.close()
+    except (PackError, BadInput):
+        db.rollback()
+        return None
+    return str(row[0]) if row and row[0] else None
 
 
 def is_sqlite_file(path: Path) -> bool:
