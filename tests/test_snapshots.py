@@ -8,7 +8,9 @@ What makes them deterministic:
   fixed too (screens propose years from today's date);
 - the finished job is written by hand with a fixed id, fixed event times and TZ=UTC, so the
   progress screen shows a run's end with fixed times and no live clock;
-- cursors do not blink (set before each screenshot), animations are off in the app.
+- cursors do not blink (set before each screenshot), animations are off in the app;
+- the terminal's environment is fixed (truecolor, no NO_COLOR, box borders), so the step
+  screens shown alone get the same theme as the full wizard on any machine.
 
 Update after a deliberate screen change: ``pytest tests/test_snapshots.py --snapshot-update``,
 then look at the SVG files (tests/__snapshots__/test_snapshots/) before committing them.
@@ -115,6 +117,12 @@ def snap_home() -> Iterator[Path]:
             SNAP_HOME.mkdir(parents=True)
             mp.setenv("MSDE_HOME", str(SNAP_HOME))
             mp.setenv("TZ", "UTC")
+            # The same look whatever terminal runs the tests (CI, tmux, a Windows console).
+            for name in ("NO_COLOR", "FORCE_COLOR", "TEXTUAL_THEME", "WT_SESSION"):
+                mp.delenv(name, raising=False)
+            mp.setenv("TERM", "xterm-256color")
+            mp.setenv("COLORTERM", "truecolor")
+            mp.setenv("MSDE_ASCII", "0")
             time.tzset()
             registry.load_extensions()
             _build(SNAP_HOME)
