@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -424,6 +424,11 @@ def import_package(
 def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Progress) -> None:
     """Create the tables of ``schema`` in an empty database and load every row."""
     db.create_tables(schema)
+    if db.dialect == "sqlite" and db.ingest_new(
+        (table, _announced(table, reader.batches(table), progress)) for table in schema.tables
+    ):
+        db.finish_schema(schema)
+        return
     db.begin(write=True)
     try:
         for table in schema.tables:
@@ -437,6 +442,11 @@ def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Pr
     db.finish_schema(schema)
     if db.dialect == "mssql":
         db.commit()
+
+
+def _announced(table: TableSpec, batches: Iterator[pa.RecordBatch], progress: Progress) -> Iterator[pa.RecordBatch]:
+    progress(table.name)
+    yield from batches
 
 
 def _is_disk_full(exc: BaseException | None) -> bool:

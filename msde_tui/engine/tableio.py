@@ -14,7 +14,7 @@ import re
 import sqlite3
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -399,6 +399,61 @@ class Database:
             cursor.close()
             if not self.readonly:  # a writer's own changes come next: no snapshot kept open
                 self._close_adbc()
+
+    def ingest_new(self, tables: Iterable[tuple[TableSpec, Iterable[pa.RecordBatch]]]) -> bool:
+        """Load the rows of freshly created tables of a NEW SQLite file in one transaction through
+        ADBC's bulk ingest (Arrow batches bound straight to INSERT statements, no Python rows).
+        Values are bound as ``insert`` binds them (dates, datetimes and decimals as their ISO text,
+        booleans as 0/1), so the file holds the same values with the same storage classes.
+        Returns False (nothing done) when this path cannot be used; the caller then inserts."""
+        tables = list(tables)
+        if (self.dialect != "sqlite" or self.path is None or self.readonly or self.dbapi.in_transaction
+                or os.environ.get("MSDE_NO_ADBC")):
+            return False
+        if any(c.type == "any" for t, _ in tables for c in t.columns):
+            return False
+        try:
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+        except ImportError:
+            return False
+        self._close_adbc()
+        uri = "file:" + urllib.parse.quote(str(Path(str(self.path)).resolve()))
+        conn = adbc_sqlite.connect(uri, autocommit=True)
+        try:
+            cursor = conn.cursor()
+            try:
+                # a new file renamed into place only once verified: no journal, no syncing
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-100000"):
+                    cursor.execute(f"PRAGMA {pragma}")
+                    cursor.fetchall()
+                conn.adbc_connection.set_autocommit(False)  # one transaction for every table
+                for table, batches in tables:
+                    names = table.column_names
+                    schema = pa.schema([pa.field(n, _INGEST_TYPES[table.column(n).type]) for n in names])
+                    failed: list[BaseException] = []  # the batches' own error (damaged file...)
+                    reader = pa.RecordBatchReader.from_batches(schema, _ingest_batches(batches, table, schema, failed))
+                    try:
+                        cursor.adbc_ingest(table.name, reader, mode="append")
+                    except Exception as exc:
+                        if failed:  # ADBC wraps it in its own error: raise the original one
+                            raise failed[0] from None
+                        if isinstance(exc, PackError | BadInput):
+                            raise
+                        raise self._error(exc, f"INSERT INTO {table.name}") from exc
+                    if failed:
+                        raise failed[0]
+            finally:
+                cursor.close()
+            conn.adbc_connection.commit()
+        except BaseException:
+            try:
+                conn.adbc_connection.rollback()
+            except Exception:  # noqa: BLE001, S110 - the new file is discarded by the caller
+                pass
+            raise
+        finally:
+            conn.close()
+        return True
 
     def digest(self, table: TableSpec) -> Digest:
         digest = Digest()
@@ -896,6 +951,31 @@ def _adbc_column(array: pa.Array, col: ColumnSpec, table: str) -> pa.Array:
         except pa.ArrowInvalid:
             return to_arrow(array.to_pylist(), col, table)  # raises the DB-API path's message
     return pc.cast(array, arrow_type)  # boolean: 0/1 checked in SQL
+
+
+_INGEST_TYPES = {  # portable type -> the Arrow type bound by ADBC ingest (what ``insert`` binds)
+    "integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
+    "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "decimal": pa.string(),
+    "blob": pa.binary(),
+}
+
+
+def _ingest_batches(batches: Iterable[pa.RecordBatch], table: TableSpec, schema: pa.Schema,
+                    failed: list[BaseException]) -> Iterator[pa.RecordBatch]:
+    try:
+        for batch in batches:
+            yield pa.record_batch([_ingest_column(batch.column(n), table.column(n)) for n in schema.names], schema=schema)
+    except BaseException as exc:
+        failed.append(exc)
+        raise
+
+
+def _ingest_column(array: pa.Array, col: ColumnSpec) -> pa.Array:
+    """``from_arrow``'s SQLite conversions, kept in Arrow."""
+    target = _INGEST_TYPES[col.type]
+    if array.type == target:
+        return array
+    return pc.cast(array, target)
 
 
 def _first_unparsable(values: list[Any], arrow_type: pa.DataType) -> Any:
