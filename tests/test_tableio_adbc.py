@@ -78,3 +78,18 @@ def test_text_in_an_integer_column_is_refused_not_turned_into_text(tmp_path: Pat
     for adbc in (True, False):
         with pytest.raises(PackError, match="abc"):
             _read_all(path, monkeypatch, adbc=adbc)
+
+
+def test_column_null_throughout_the_first_batch_reads_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ADBC types a column from its first batch: all NULL there means int64, and 'a' later fails
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, b BLOB, r REAL, n INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+                     [(i, None, None, None, None) for i in range(1, 8)] + [(8, "a", b"x", 1.5, 3)])
+    conn.commit()
+    conn.close()
+    fast = _read_all(path, monkeypatch, adbc=True)
+    slow = _read_all(path, monkeypatch, adbc=False)
+    assert fast["t"].equals(slow["t"])
+    assert fast["t"]["s"].to_pylist()[-1] == "a"

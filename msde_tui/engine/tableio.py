@@ -292,8 +292,10 @@ class Database:
             sql += " ORDER BY " + ", ".join(self.q(n) for n in table.key)
         specs = [table.column(n) for n in names]
         if self._adbc_usable(table):
-            yield from self._read_adbc(table, sql, specs, schema, batch_rows)
-            return
+            fast = self._read_adbc(table, sql, specs, schema, batch_rows)
+            if fast is not None:
+                yield from fast
+                return
         cursor = self.execute(sql)
         try:
             while True:
@@ -374,27 +376,44 @@ class Database:
         return self._adbc
 
     def _read_adbc(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
-                   batch_rows: int) -> Iterator[pa.RecordBatch]:
+                   batch_rows: int) -> Iterator[pa.RecordBatch] | None:
+        """The batches, or None (nothing read yet) when ADBC would mistype a column: the driver
+        takes each column's type from its first batch, and a column NULL throughout it comes
+        typed int64, so a later text value would fail."""
         conn = self._adbc_connection()
         cursor = conn.cursor()
         try:
-            try:
-                cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
-                cursor.execute(sql)
-                reader = cursor.fetch_record_batch()
-            except Exception as exc:
-                raise self._error(exc, sql) from exc
-            while True:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            cursor.execute(sql)
+            reader = cursor.fetch_record_batch()
+            first = reader.read_next_batch()
+        except StopIteration:
+            first = None
+        except Exception:  # noqa: BLE001 - the DB-API path reports the problem in its own words
+            cursor.close()
+            return None
+        if first is not None:
+            for i, spec in enumerate(specs):
+                if first.column(i).type != _ADBC_SOURCE[spec.type]:
+                    cursor.close()
+                    if not self.readonly:
+                        self._close_adbc()
+                    return None
+        return self._adbc_batches(table, sql, specs, schema, cursor, reader, first)
+
+    def _adbc_batches(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
+                      cursor: Any, reader: Any, batch: pa.RecordBatch | None) -> Iterator[pa.RecordBatch]:
+        try:
+            while batch is not None:
+                if batch.num_rows:
+                    arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
+                    yield pa.record_batch(arrays, schema=schema)
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
-                    break
+                    batch = None
                 except Exception as exc:
                     raise self._error(exc, sql) from exc
-                if batch.num_rows == 0:
-                    continue
-                arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
-                yield pa.record_batch(arrays, schema=schema)
         finally:
             cursor.close()
             if not self.readonly:  # a writer's own changes come next: no snapshot kept open
@@ -926,6 +945,12 @@ _ADBC_CLASSES = {  # portable type -> the one SQLite storage class the ADBC path
 }
 
 
+_ADBC_SOURCE = {  # portable type -> the Arrow type ADBC gives for its one storage class
+    "integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
+    "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "blob": pa.binary(),
+}
+
+
 def _adbc_column(array: pa.Array, col: ColumnSpec, table: str) -> pa.Array:
     """One column from ADBC (one storage class, checked) as the Arrow type of its portable type;
     the conversions are those of ``to_arrow`` (ISO text parsed by Arrow, 0/1 as booleans)."""
@@ -938,11 +963,7 @@ def _adbc_column(array: pa.Array, col: ColumnSpec, table: str) -> pa.Array:
                 raise PackError(f"Table {table}, column {col.name} holds text that is not valid UTF-8.",
                                 "Correct that value in the dossier and pack again.") from exc
         return array
-    if array.null_count == len(array):
-        return pa.nulls(len(array), arrow_type)
-    source = {"integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
-              "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "blob": pa.binary()}[col.type]
-    if array.type != source:
+    if array.type != _ADBC_SOURCE[col.type]:
         raise PackError(f"Table {table}, column {col.name}: the SQLite reader gave {array.type} values.",
                         "Pack again; if it happens again, tell the maintainers.")
     if col.type in ("date", "datetime"):
