@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -42,6 +43,8 @@ else:
     d = pack.import_package(Path(arg), home, number="900")
     result = {"dossier": d.code}
 result["seconds"] = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+result["cpu"] = usage.ru_utime + usage.ru_stime
 result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 """
@@ -53,10 +56,17 @@ def run_step(home: Path, out: Path, what: str, arg: str) -> dict[str, float | st
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def timed_shell(command: str) -> float:
+CPU: dict[str, float] = {}
+
+
+def timed_shell(command: str, name: str) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(["bash", "-c", command], check=True)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[name] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return elapsed
 
 
 def main() -> None:
@@ -80,11 +90,11 @@ def main() -> None:
         total_lines = conn.execute("SELECT COUNT(*) FROM entry_line").fetchone()[0]
         conn.close()
         dump = root / "dump.sql.zst"
-        base_export = timed_shell(f"sqlite3 '{src}' .dump | zstd -q -3 -o '{dump}'")
+        base_export = timed_shell(f"sqlite3 '{src}' .dump | zstd -q -3 -o '{dump}'", "export")
         base_size = dump.stat().st_size
         pbf = run_step(home, out, "export", "full")
         restored = root / "restored.sqlite"
-        base_import = timed_shell(f"zstd -dc '{dump}' | sqlite3 '{restored}'")
+        base_import = timed_shell(f"zstd -dc '{dump}' | sqlite3 '{restored}'", "import")
         imp = run_step(home, out, "import", str(pbf["file"]))
 
         rows = []
@@ -121,6 +131,12 @@ def main() -> None:
         for name, mine, base, r, goal in rows:
             print(f"{name:40} {mine:10.2f} {base:10.2f} {r:7.3f}  {goal}")
         print(f"{'peak RSS of the msde steps (MB)':40} {rss:10.0f} {'':>10} {'':>7}  <= 300")
+        for name, step in (("export", pbf), ("import", imp), ("PTF recent", ptf_recent), ("PTF random", ptf_random)):
+            base_cpu = CPU.get(name)
+            vs = f", baseline CPU {base_cpu:.2f} s" if base_cpu is not None else ""
+            print(f"  {name}: wall {float(step['seconds']):.2f} s, CPU {float(step.get('cpu', 0)):.2f} s{vs}, "
+                  f"peak RSS {float(step['rss_mb']):.0f} MB")
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"(bench process RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     finally:
         shutil.rmtree(root, ignore_errors=True)

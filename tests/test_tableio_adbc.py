@@ -93,3 +93,16 @@ def test_column_null_throughout_the_first_batch_reads_exactly(tmp_path: Path, mo
     slow = _read_all(path, monkeypatch, adbc=False)
     assert fast["t"].equals(slow["t"])
     assert fast["t"]["s"].to_pylist()[-1] == "a"
+
+
+def test_other_storage_class_after_the_first_batch_is_refused_in_the_dbapi_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, i, "x") for i in range(1, 8)] + [(8, 1, b"blob!")])
+    conn.commit()
+    conn.close()
+    for adbc in (True, False):
+        with pytest.raises(PackError, match="blob!"):
+            _read_all(path, monkeypatch, adbc=adbc)

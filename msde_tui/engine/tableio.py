@@ -287,15 +287,23 @@ class Database:
         """Stream ``table`` as record batches typed as the portable schema says."""
         names = columns if columns is not None else table.column_names
         schema = table.arrow_schema(names)
-        sql = f"SELECT {', '.join(self.q(n) for n in names)} FROM {self.q(table.name)}"  # noqa: S608
+        selected = ", ".join(self.q(n) for n in names)
+        tail = f" FROM {self.q(table.name)}"
         if ordered and table.key:
-            sql += " ORDER BY " + ", ".join(self.q(n) for n in table.key)
+            tail += " ORDER BY " + ", ".join(self.q(n) for n in table.key)
+        sql = f"SELECT {selected}{tail}"  # noqa: S608
         specs = [table.column(n) for n in names]
-        if self._adbc_usable(table):
-            fast = self._read_adbc(table, sql, specs, schema, batch_rows)
+        if self._adbc_usable(table, specs):
+            checked = f"SELECT {selected}, {self._classes_ok(specs)}{tail}"  # noqa: S608
+            fast = self._read_adbc(table, checked, sql, specs, schema, batch_rows)
+            self._adbc_safe[table.name] = fast is not None
             if fast is not None:
                 yield from fast
                 return
+        yield from self._read_dbapi(table, sql, specs, schema, batch_rows)
+
+    def _read_dbapi(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
+                    batch_rows: int) -> Iterator[pa.RecordBatch]:
         cursor = self.execute(sql)
         try:
             while True:
@@ -322,43 +330,28 @@ class Database:
             except Exception:  # noqa: BLE001, S110 - a read-only connection: nothing to lose
                 pass
 
-    def _adbc_usable(self, table: TableSpec) -> bool:
-        """Whether ``table`` can be read by ADBC's SQLite driver with exactly the values the
-        DB-API path gives. ADBC infers one Arrow type per column and silently turns a column of
-        mixed storage classes into text (1.5 becomes '1.500000e+00'), so every column must hold
-        one storage class only, the one its portable type expects (checked in SQL, in the same
-        snapshot as the rows). Decimal and untyped columns keep the DB-API path."""
+    def _adbc_usable(self, table: TableSpec, specs: list[ColumnSpec]) -> bool:
+        """Whether ADBC's SQLite driver may read these columns of ``table`` (then ``_read_adbc``
+        still checks every row). ADBC infers one Arrow type per column and silently turns a
+        column of mixed storage classes into text (1.5 becomes '1.500000e+00'), so the query
+        carries, per row, whether every value has the one storage class its portable type
+        expects (``_classes_ok``). Decimal and untyped columns keep the DB-API path."""
         if self.dialect != "sqlite" or self.path is None or os.environ.get("MSDE_NO_ADBC"):
             return False
         if not self.readonly and self.dbapi.in_transaction:
             return False  # uncommitted rows: only this connection sees them
-        if any(c.type not in _ADBC_CLASSES for c in table.columns):
+        if any(c.type not in _ADBC_CLASSES for c in specs):
             return False
-        if table.name in self._adbc_safe:
-            return self._adbc_safe[table.name]
-        conn = self._adbc_connection()
-        if conn is None:
-            return False
+        return self._adbc_connection() is not None
+
+    def _classes_ok(self, specs: list[ColumnSpec]) -> str:
         tests = []
-        for col in table.columns:
+        for col in specs:
             q = self.q(col.name)
-            tests.append(f"typeof({q}) NOT IN ('{_ADBC_CLASSES[col.type]}', 'null')")
+            tests.append(f"typeof({q}) IN ('{_ADBC_CLASSES[col.type]}', 'null')")
             if col.type == "boolean":
-                tests.append(f"({q} NOT IN (0, 1))")
-        sql = f"SELECT EXISTS (SELECT 1 FROM {self.q(table.name)} WHERE {' OR '.join(tests)})"  # noqa: S608
-        try:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        except Exception:  # noqa: BLE001 - the DB-API path reports the problem in its own words
-            safe = False
-        else:
-            safe = row is not None and not row[0]
-        self._adbc_safe[table.name] = safe
-        return safe
+                tests.append(f"coalesce({q} IN (0, 1), 1)")
+        return "(" + " AND ".join(tests or ["1"]) + ")"
 
     def _adbc_connection(self) -> Any:
         if self._adbc is not None:
@@ -375,7 +368,7 @@ class Database:
             return None
         return self._adbc
 
-    def _read_adbc(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
+    def _read_adbc(self, table: TableSpec, sql: str, plain_sql: str, specs: list[ColumnSpec], schema: pa.Schema,
                    batch_rows: int) -> Iterator[pa.RecordBatch] | None:
         """The batches, or None (nothing read yet) when ADBC would mistype a column: the driver
         takes each column's type from its first batch, and a column NULL throughout it comes
@@ -393,18 +386,28 @@ class Database:
             cursor.close()
             return None
         if first is not None:
-            for i, spec in enumerate(specs):
-                if first.column(i).type != _ADBC_SOURCE[spec.type]:
-                    cursor.close()
-                    if not self.readonly:
-                        self._close_adbc()
-                    return None
-        return self._adbc_batches(table, sql, specs, schema, cursor, reader, first)
+            mistyped = any(first.column(i).type != _ADBC_SOURCE[spec.type] for i, spec in enumerate(specs))
+            if mistyped or not _all_ok(first.column(len(specs))):
+                cursor.close()
+                if not self.readonly:
+                    self._close_adbc()
+                return None
+        return self._adbc_batches(table, sql, plain_sql, specs, schema, cursor, reader, first)
 
-    def _adbc_batches(self, table: TableSpec, sql: str, specs: list[ColumnSpec], schema: pa.Schema,
-                      cursor: Any, reader: Any, batch: pa.RecordBatch | None) -> Iterator[pa.RecordBatch]:
+    def _adbc_batches(self, table: TableSpec, sql: str, plain_sql: str, specs: list[ColumnSpec],  # noqa: PLR0913
+                      schema: pa.Schema, cursor: Any, reader: Any, batch: pa.RecordBatch | None,
+                      ) -> Iterator[pa.RecordBatch]:
         try:
             while batch is not None:
+                if not _all_ok(batch.column(len(specs))):
+                    # a value of another storage class after the first batch: the DB-API path
+                    # refuses it (every such value but an integer in a REAL column, which
+                    # REAL affinity never stores) with its own words
+                    for _ in self._read_dbapi(table, plain_sql, specs, schema, 1 << 16):
+                        pass
+                    raise PackError(f"Table {table.name} holds values of several SQLite storage classes "
+                                    "in one column; msde cannot pack them exactly through its fast reader.",
+                                    "Set MSDE_NO_ADBC=1 and pack again.")
                 if batch.num_rows:
                     arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
                     yield pa.record_batch(arrays, schema=schema)
@@ -949,6 +952,10 @@ _ADBC_SOURCE = {  # portable type -> the Arrow type ADBC gives for its one stora
     "integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
     "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "blob": pa.binary(),
 }
+
+
+def _all_ok(flags: pa.Array) -> bool:
+    return flags.null_count == 0 and bool(pc.all(pc.equal(flags, 1)).as_py())
 
 
 def _adbc_column(array: pa.Array, col: ColumnSpec, table: str) -> pa.Array:
