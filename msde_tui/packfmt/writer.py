@@ -102,15 +102,18 @@ class TableWriter:
             return
         data = pa.Table.from_batches(self._buffer, schema=self.schema)
         self._buffer, self._buffer_rows = [], 0
-        if self._writer is None:
-            self._file = self.pack.temp_file()
-            delta = _delta_columns(data)
-            self._writer = pq.ParquetWriter(
-                self._file, self.schema, compression="zstd", compression_level=3, version="2.6",
-                use_dictionary=[n for n in self.schema.names if n not in delta],
-                column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
-            )
-        self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+        try:
+            if self._writer is None:
+                self._file = self.pack.temp_file()
+                delta = _delta_columns(data)
+                self._writer = pq.ParquetWriter(
+                    self._file, self.schema, compression="zstd", compression_level=3, version="2.6",
+                    use_dictionary=[n for n in self.schema.names if n not in delta],
+                    column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+                )
+            self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+        except OSError as exc:  # Arrow's IO errors carry the errno in their text only
+            raise _os_error(exc, self.pack.final) from exc
         self._chunk_rows += data.num_rows
         self._chunk_bytes += data.nbytes
         if self._chunk_rows >= CHUNK_ROWS or self._chunk_bytes >= CHUNK_BYTES:
@@ -119,7 +122,10 @@ class TableWriter:
     def _close_chunk(self) -> None:
         if self._writer is None or self._file is None:
             return
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError as exc:
+            raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
         self.pack.add_file(member, self._file)
         self._file.unlink()
@@ -299,7 +305,10 @@ class PackWriter:
 
 
 def _os_error(exc: OSError, path: Path) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    text = str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
+        exc.errno is None and any(f"[errno {n}]" in text.lower() for n in (errno.ENOSPC, errno.EDQUOT))
+    ):
         return DiskFull(
             f"There is not enough free space in {path.parent} to write {path.name}.",
             "Free some space there or choose another directory; nothing was written.",
