@@ -59,12 +59,12 @@ def dossier(home: Path) -> Path:
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 96 KiB tmpfs, unmounted afterwards; skipped where mounting is not allowed."""
+    """A 40 KiB tmpfs, unmounted afterwards; skipped where mounting is not allowed."""
     mount = tmp_path / f"tiny-{uuid.uuid4().hex[:6]}"
     mount.mkdir()
     if os.name != "posix" or os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", str(mount)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"mount is not allowed here: {done.stderr.strip()}")
@@ -175,7 +175,8 @@ def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
     assert everything(out) == [] and rows(dossier) == before
 
 
-def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
+@pytest.mark.parametrize("path", ["bulk ingest", "row inserts"])
+def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path, path: str,
                                  capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -184,15 +185,25 @@ def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
     from msde_tui.engine import tableio
 
     calls = {"n": 0}
-    real = tableio.Database.insert
+    if path == "row inserts":
+        monkeypatch.setenv("MSDE_NO_ADBC", "1")
+        real = tableio.Database.insert
 
-    def insert_then_fill(self: tableio.Database, table: object, batch: object) -> None:
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise sqlite3.OperationalError("database or disk is full")
-        real(self, table, batch)  # type: ignore[arg-type]
+        def insert_then_fill(self: tableio.Database, table: object, batch: object) -> None:
+            calls["n"] += 1
+            if calls["n"] > 3:
+                raise sqlite3.OperationalError("database or disk is full")
+            real(self, table, batch)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tableio.Database, "insert", insert_then_fill)
+        monkeypatch.setattr(tableio.Database, "insert", insert_then_fill)
+    else:
+        def ingest_then_fill(self: tableio.Database, tables: object) -> bool:
+            for _table, batches in tables:  # type: ignore[attr-defined]
+                for _batch in batches:
+                    calls["n"] += 1
+            raise RuntimeError("INTERNAL: failed to execute: database or disk is full\nquery was: COMMIT")
+
+        monkeypatch.setattr(tableio.Database, "ingest_new", ingest_then_fill)
     listed = [d.code for d in Catalog(home).dossiers()]
     code, _, err = run(["import", str(next(out.glob("*.pbf"))), "--number", "002"], capsys)
     assert code == 1 and "not enough free space" in err and str(home) in err, err

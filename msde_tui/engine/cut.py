@@ -23,6 +23,7 @@ directory) and the registration of the cut dossier with the first free number.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -419,6 +420,8 @@ def recover(home: Path) -> list[Dossier]:
         except (OSError, ValueError, KeyError, sqlite3.Error):
             continue  # unreadable: keep the intent, a later run may read it
         intent.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
     return added
 
 
@@ -462,6 +465,8 @@ def cut(
         )
     except BaseException:
         intent.unlink(missing_ok=True)  # nothing committed: nothing to finish later
+        with contextlib.suppress(OSError):
+            intent.parent.rmdir()
         raise
     catalog = Catalog(home)  # reload: someone may have changed the list meanwhile
     record = catalog.add(
@@ -476,4 +481,6 @@ def cut(
         )
     )
     intent.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        intent.parent.rmdir()
     return replace(result, catalog_number=record.number)

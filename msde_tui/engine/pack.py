@@ -7,6 +7,8 @@ outside the dossier, in ``<home>/packstate/<guid>/`` (docs/FORMAT.md section 7).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import errno
 import json
 import os
@@ -25,8 +27,16 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import naming, serverdb
+from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DiskFull, DossierExists, PackError, WrongDossier
+from msde_tui.engine.errors import (
+    BadInput,
+    DiskFull,
+    DossierExists,
+    MsdeError,
+    PackError,
+    WrongDossier,
+)
 from msde_tui.engine.serverdb import mssql_engine
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt import names
@@ -390,6 +400,7 @@ def import_package(
     progress: Progress = _quiet,
 ) -> Dossier:
     """Import a PBF as a new dossier (embedded, or SQL Server with ``to_profile``)."""
+    recover_imports(home)
     catalog = Catalog(home)
     with PackReader(path, kind="PBF", passphrase=passphrase) as reader:
         ident = reader.content.get("dossier") or {}
@@ -412,13 +423,60 @@ def import_package(
             target = Path(home) / record.location
             if target.exists():
                 raise DossierExists(f"{target} already exists.", "Choose another number or move that file.")
-            _import_embedded(reader, schema, state, target, progress)
+            intent = _intent_path(home, record.location)
+            intent.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(intent, json.dumps(dataclasses.asdict(record)).encode("utf-8"))
+            try:
+                _import_embedded(reader, schema, state, target, progress)
+            except BaseException:
+                _drop_intent(intent)
+                raise
         else:
             database = naming.database_name(number, short)
             record = Dossier(number=number, short=short, company=company, backend="mssql",
                              location=database, profile=to_profile, status="imported", guid=guid)
             _import_mssql(reader, schema, state, home, to_profile, database, password, progress)
-    return catalog.add(record)
+    added = catalog.add(record)
+    if to_profile is None:
+        _drop_intent(_intent_path(home, record.location))
+    return added
+
+
+IMPORT_PENDING = ".import-pending"  # one intent per embedded import between its rename and its listing
+
+
+def _intent_path(home: Path, location: str) -> Path:
+    return Path(home) / IMPORT_PENDING / f"{location}.json"
+
+
+def _drop_intent(intent: Path) -> None:
+    intent.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        intent.parent.rmdir()  # only when no other import is pending
+
+
+def recover_imports(home: Path) -> list[Dossier]:
+    """List the imported dossiers a kill left unlisted between their rename and their listing.
+
+    The file only gets its final name once every row was loaded and checked, so a file named
+    by an intent is complete: it is listed (roll forward). An intent without its file (the
+    kill came earlier) is dropped. Returns the dossiers listed.
+    """
+    folder = Path(home) / IMPORT_PENDING
+    if not folder.is_dir():
+        return []
+    added = []
+    for intent in sorted(folder.glob("*.json")):
+        try:
+            record = Dossier(**json.loads(intent.read_text(encoding="utf-8")))
+            catalog = Catalog(home)
+            listed = {d.location for d in catalog.dossiers() if d.is_embedded}
+            if record.path(home).is_file() and record.location not in listed and record.number not in catalog.numbers():
+                added.append(catalog.add(record))
+        except (OSError, ValueError, TypeError):
+            continue  # unreadable: keep it for a later run
+        _drop_intent(intent)
+    return added
 
 
 def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Progress) -> None:
@@ -454,7 +512,7 @@ def _is_disk_full(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if isinstance(exc, sqlite3.Error) and "disk is full" in str(exc):  # "database or disk is full"
+        if "database or disk is full" in str(exc):  # SQLite's words, through sqlite3 or the ADBC driver
             return True
         exc = exc.__cause__
     return False
@@ -471,10 +529,10 @@ def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, An
                      progress: Progress) -> None:
     try:
         _import_embedded_file(reader, schema, state, target, progress)
-    except (sqlite3.Error, OSError, PackError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the drivers' own error types (sqlite3, ADBC)
         if _is_disk_full(exc):
             raise _disk_full(target.parent, f"import {reader.where}") from exc
-        if isinstance(exc, PackError):
+        if isinstance(exc, MsdeError):
             raise
         raise PackError(f"The dossier {target.name} cannot be written ({exc}).",
                         "Nothing was added to the dossier list; check the data directory.") from exc
