@@ -77,3 +77,19 @@ def test_debug_shows_the_traceback_and_only_then(demo_home: Path) -> None:
                            text=True, timeout=60)
     assert debug.returncode == 2
     assert "No dossier '999'" in debug.stderr and "Traceback" in debug.stderr
+
+
+def test_engine_log_records_print_no_traceback_without_debug() -> None:
+    """An unexpected failure logged by the engine (log.exception) stays off stderr by default."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, msde_tui.engine.operations\n"
+        "try:\n    raise RuntimeError('boom')\n"
+        "except RuntimeError:\n"
+        "    logging.getLogger('msde_tui.engine.operations').exception('failed')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr and "boom" not in result.stderr

@@ -7,6 +7,7 @@ Each command group lives in its own module with a ``register(app)`` function.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 failed, 2 bad usage or input)."""
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args[: _command_index(args)]
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(args=args, prog_name="msde", standalone_mode=True)
     except SystemExit as exc:

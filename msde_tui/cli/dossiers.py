@@ -29,9 +29,20 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check)
 
 
+def _finish_interrupted(home: Path) -> None:
+    """List the dossiers a kill left unlisted after a committed cut or a completed import."""
+    from msde_tui.engine import cut, pack
+
+    if (home / cut.PENDING_DIR).is_dir():
+        cut.recover(home)
+    if (home / pack.IMPORT_PENDING).is_dir():
+        pack.recover_imports(home)
+
+
 def list_dossiers(ctx: typer.Context) -> None:
     """Show the dossier list."""
     st = state(ctx)
+    _finish_interrupted(st.home)
     dossiers = st.catalog().dossiers()
     if st.json:
         emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d)}
