@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from msde_tui import i18n
 
 pytest_plugins = ["tests.tdsdouble.fixture"]
 
@@ -14,6 +17,13 @@ pytest_plugins = ["tests.tdsdouble.fixture"]
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """The wizard's language is process-wide: a French test must not leak into the next one."""
+    yield
+    i18n.setup("en")
 
 
 @pytest.fixture
