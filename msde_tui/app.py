@@ -29,7 +29,6 @@ from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
-PRELOAD_AFTER_S = 2.0  # after the first paint, while the technician reads the first screen
 SCREENS_DIR = Path(__file__).resolve().parent / "screens"
 STYLESHEETS = (
     "app", "base", "dialogs", "connection", "operation", "browse", "dossiers", "summary",
@@ -105,11 +104,6 @@ class MsdeApp(App[None]):
             self._scrollbar_renderer = ScrollBar.renderer
             ScrollBar.renderer = AsciiScrollBarRender
         self.drive()
-        # The other operations' modules load in the background once the first screen shows.
-        self.set_timer(PRELOAD_AFTER_S, self._preload)
-
-    def _preload(self) -> None:
-        self.run_worker(registry.load_extensions, thread=True, group="preload", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         if self._scrollbar_renderer is not None:

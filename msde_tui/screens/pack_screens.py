@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -39,9 +40,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from msde_tui.engine import export_copy as copies
 from msde_tui.engine import naming
-from msde_tui.engine import pack as packs
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
@@ -54,6 +53,23 @@ from msde_tui.screens.context import load_profiles
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList, human_size
+
+if TYPE_CHECKING:
+    from msde_tui.engine.pack import PackResult
+
+
+def _packs() -> ModuleType:
+    """engine.pack, imported where it is used: it loads pyarrow and SQLAlchemy (slow start)."""
+    from msde_tui.engine import pack
+
+    return pack
+
+
+def _copies() -> ModuleType:
+    """engine.export_copy, imported where it is used (see ``_packs``)."""
+    from msde_tui.engine import export_copy
+
+    return export_copy
 
 Progress = Callable[[str], None]
 EMBEDDED = "\x00embedded"  # the export-copy destination "an embedded file in the directory"
@@ -110,7 +126,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
                                    size, encrypted=True))
             continue
         try:
-            info = packs.package_info(path, verify=False)
+            info = _packs().package_info(path, verify=False)
         except MsdeError as exc:
             found.append(FileEntry(path, code, "", when, size, problem=exc.message))
             continue
@@ -150,7 +166,7 @@ def sqlite_entries(directory: Path, home: Path, kind: str) -> list[FileEntry]:
     for path in sorted(directory.glob("*.sqlite")) if directory.is_dir() else []:
         stem = path.name.removesuffix(".sqlite")
         if kind == "cut":
-            if not packs.is_cut_file(path):
+            if not _packs().is_cut_file(path):
                 continue
             code = stem
         else:
@@ -158,7 +174,7 @@ def sqlite_entries(directory: Path, home: Path, kind: str) -> list[FileEntry]:
             if base is None or not naming.CODE_RE.match(base):
                 continue
             code = stem
-        if not copies.is_sqlite_file(path):
+        if not _copies().is_sqlite_file(path):
             continue
         guid, company, problem = _sqlite_identity(path)
         stat = path.stat()
@@ -426,7 +442,7 @@ def _ticked(ticks: TickList) -> list[str]:
     return chosen
 
 
-def _pack_line(code: str, result: packs.PackResult) -> str:
+def _pack_line(code: str, result: PackResult) -> str:
     text = _("{code}: {kind} {file} written and verified ({size}).").format(
         code=code, kind=result.kind, file=result.path.name, size=human_size(result.size)
     )
@@ -512,7 +528,7 @@ class ExportScreen(PackStep):
                     options = {"dir": str(directory), "partial": False, "encrypt": bool(passphrase)}
                     try:
                         with audited(home, "pack", [dossier.code], options) as logged:
-                            result = packs.export_package(dossier, home, directory, passphrase=passphrase,
+                            result = _packs().export_package(dossier, home, directory, passphrase=passphrase,
                                                           password=password, progress=progress)
                             logged.files = [str(result.path)]
                         outcomes.append(Outcome(True, _pack_line(dossier.code, result)))
@@ -544,7 +560,7 @@ class ExportScreen(PackStep):
                 options = {"to": to, "dir": str(directory) if to == "embedded" else None}
                 try:
                     with audited(home, "export", [dossier.code], options) as logged:
-                        result = copies.export_copy(dossier, home, to=to, directory=directory,
+                        result = _copies().export_copy(dossier, home, to=to, directory=directory,
                                                     password=password, progress=progress)
                         logged.files = [str(result.target)]
                     rows = sum(result.tables.values())
@@ -596,7 +612,7 @@ class PartialExportScreen(PackStep):
             states: dict[str, dict[str, Any] | None] = {}
             for dossier in self.dossiers:
                 try:
-                    states[dossier.number] = packs.previous_package(dossier, home, password=password)
+                    states[dossier.number] = _packs().previous_package(dossier, home, password=password)
                 except MsdeError:
                     states[dossier.number] = None
             return states
@@ -639,7 +655,7 @@ class PartialExportScreen(PackStep):
                 options = {"dir": str(directory), "partial": True, "encrypt": bool(passphrase)}
                 try:
                     with audited(home, "pack", [dossier.code], options) as logged:
-                        result = packs.export_package(dossier, home, directory, partial=True,
+                        result = _packs().export_package(dossier, home, directory, partial=True,
                                                       passphrase=passphrase, password=password, progress=progress)
                         logged.files = [str(result.path)]
                     line = _pack_line(dossier.code, result)
@@ -664,7 +680,7 @@ class PartialExportScreen(PackStep):
             codes = []
             for number in self.numbers:
                 dossier = catalog.get(number)
-                if packs.previous_package(dossier, home, password=password) is None:
+                if _packs().previous_package(dossier, home, password=password) is None:
                     codes.append(dossier.code)
             return codes
 
@@ -864,12 +880,12 @@ class ImportScreen(PackStep):
         def job(progress: Progress) -> list[Outcome]:
             with audited(home, "import", [], options) as logged:
                 if source == "pbf":
-                    record = packs.import_package(path, home, number=number, to_profile=to_profile,
+                    record = _packs().import_package(path, home, number=number, to_profile=to_profile,
                                                   passphrase=passphrase, password=password, progress=progress)
                 elif source == "copy":
-                    record = copies.import_export_copy(path, home, number=number)
+                    record = _copies().import_export_copy(path, home, number=number)
                 else:
-                    record = packs.import_cut_file(path, home, number=number)
+                    record = _packs().import_cut_file(path, home, number=number)
                 logged.dossiers = [record.code]
                 logged.files = [str(record.path(home)) if record.is_embedded else record.location]
             return [Outcome(True, _("{file}: imported as {code} ({company}); every row was checked.").format(
@@ -965,7 +981,7 @@ class ApplyScreen(PackStep):
 
         def job(progress: Progress) -> list[Outcome]:
             with audited(home, "apply", [code], {"file": str(path)}) as logged:
-                result = packs.apply_package(path, home, dossier_ref=number, passphrase=passphrase,
+                result = _packs().apply_package(path, home, dossier_ref=number, passphrase=passphrase,
                                              password=password, progress=progress)
                 target = result.dossier
                 logged.files = [str(target.path(home)) if target.is_embedded else target.location]
