@@ -112,8 +112,8 @@ _lock = threading.Lock()
 def load_extensions() -> None:
     """Import the extension modules once and let them register their operations.
 
-    Safe to call from a thread (the app preloads them after its first paint, so that the
-    first screen does not wait for their imports).
+    Safe to call from a thread. The modules import the engine only where they use it, so
+    loading them is quick (tests/test_layers.py keeps it so).
     """
     global _loaded
     with _lock:
