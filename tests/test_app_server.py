@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,14 +22,29 @@ from msde_tui.screens.summary import SummaryScreen
 from tests.test_app_support import StepHost, screen_text, wait_for, wait_screen, wait_text
 
 
-@pytest.fixture
-def server(tds_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+def with_two_dossiers(tds_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The double with databases PW0001SOC and PW0002BRA (demo books) and one non-dossier."""
     for number, short in (("001", "SOC"), ("002", "BRA")):
         source = tmp_path / f"{number}{short}.sqlite"
         build_dossier(source, code=f"{number}{short}", company=f"Company {short}", years=2, lines=100)
         tds_server.create_database(f"PW0{number}{short}", sqlite_file=source)
     tds_server.create_database("master_copy")  # not a dossier: not offered
     return tds_server
+
+
+@pytest.fixture
+def server(tds_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return with_two_dossiers(tds_server, tmp_path)
+
+
+def table_rows(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of a database of the double (read from its SQLite file)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )]
+        return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
 def _connection(server) -> Connection:  # type: ignore[no-untyped-def]
@@ -162,7 +179,14 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
         assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
     restored = Catalog(home).get("002")
     assert (restored.backend, restored.location) == ("mssql", "PW0002SOC")
-    assert server.database_file("PW0002SOC").exists()
+    # the new database holds the original's rows, every table, and the server serves them
+    assert table_rows(server.database_file("PW0002SOC")) == table_rows(
+        server.database_file("PW0001SOC")
+    )
+    with contextlib.closing(server.connect(database="PW0002SOC")) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT code, company FROM dossier_info")
+        assert cursor.fetchall() == [("001SOC", "Company SOC")]
 
 
 async def test_saved_profile_fills_the_form_and_only_the_password_is_typed(
