@@ -1,13 +1,23 @@
 """Cold start of msde-tui to its first painted screen, against a bare Textual app.
 
-Each run is a fresh Python process (nothing cached in memory, .pyc files warm as after the
-first use). The child prints the seconds from its own process start (``time.monotonic`` is
-not comparable across processes, so the parent passes ``time.time()``) to the moment the
-first screen is on the (headless) terminal:
+Each run is a fresh Python process. The child prints the seconds from its own launch (the
+parent passes ``time.time()``: ``time.monotonic`` is not comparable across processes) to the
+moment the first screen is on the (headless, 80x24) terminal and settled, and the CPU seconds
+the process used until then (steadier than wall time on a shared machine):
 
-    .venv/bin/python bench/bench_tui_startup.py [--runs 7]
+    .venv/bin/python bench/bench_tui_startup.py [--runs 9] [--no-tmux] [--no-bytecode]
 
-Baseline in the same script: a Textual app showing one Static and a Footer.
+Baseline in the same script, runs interleaved: a Textual app showing one Static and a Footer.
+
+Bytecode: the children write and read their ``.pyc`` in a temporary ``PYTHONPYCACHEPREFIX``
+(warmed by a first run), as a user's second start reads the ``__pycache__`` the first one
+wrote, even when the calling shell sets ``PYTHONDONTWRITEBYTECODE`` (then every start would
+compile msde-tui's sources again: ``--no-bytecode`` measures that case).
+
+Real terminal (when tmux is installed): ``msde-tui`` and the bare app started in a private
+tmux server at 80x24; the time from releasing the command (it waits on a FIFO, so tmux's own
+start is not counted) to ``Step 1 of`` in the bytes the program wrote to its terminal
+(``pipe-pane``), checked on the screen with ``capture-pane``.
 
 Then, per extension screen module (the operations the registry loads after the first
 screen), the cost of importing it in a fresh process that has already imported the app, and
@@ -18,11 +28,15 @@ worker that needs it).
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 CHILD_WIZARD = """
 import asyncio, sys, time
@@ -35,7 +49,7 @@ async def main():
         while not isinstance(app.screen, ConnectionScreen) or not app.screen.is_mounted:
             await asyncio.sleep(0.005)
         await pilot.pause()
-        print(time.time() - t0)
+        print(time.time() - t0, time.process_time())
 asyncio.run(main())
 """
 
@@ -52,10 +66,19 @@ async def main():
     app = Bare()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        print(time.time() - t0)
+        print(time.time() - t0, time.process_time())
 asyncio.run(main())
 """
 
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Bare(App):
+    def compose(self):
+        yield Static("Step 1 of 5: Connection")
+        yield Footer()
+Bare().run()
+"""
 
 CHILD_EXTENSION = """
 import sys, time
@@ -67,46 +90,153 @@ print(time.perf_counter() - t, ",".join(heavy) or "-")
 """
 
 
-def extension_cost(module: str, runs: int) -> tuple[float, str]:
+def child_env(pycache: str | None) -> dict[str, str]:
+    """The children's environment: a warm bytecode cache in ``pycache``, or none at all."""
+    env = dict(os.environ)
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def extension_cost(module: str, runs: int, env: dict[str, str]) -> tuple[float, str]:
     """Median seconds to import ``module`` after the app, and the heavy modules it pulled."""
     times, heavy = [], "-"
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", CHILD_EXTENSION, "0", module],
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True, check=True, env=env)
         seconds, heavy = out.stdout.split()
         times.append(float(seconds))
     return statistics.median(times), heavy
 
 
-def measure(code: str, home: str) -> float:
+def measure(code: str, home: str, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds from launch, CPU seconds of the child) to the settled first screen."""
     start = time.time()
-    out = subprocess.run(
-        [sys.executable, "-c", code, repr(start), home], capture_output=True, text=True, check=True
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-c", code, repr(start), home],
+                         capture_output=True, text=True, check=True, env=env)
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
+class Terminal:
+    """A private tmux server (its own socket): 80x24 panes whose output is piped to a file."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.socket = f"msde-bench-{os.getpid()}"
+        self.tmux("new-session", "-d", "-s", "keep", "sleep 3600")  # the server stays up
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args],
+                              capture_output=True, text=True, check=True).stdout
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+    def first_screen(self, command: str, text: str = "Step 1 of", timeout: float = 30) -> float:
+        """Seconds from starting ``command`` to ``text`` written to its terminal."""
+        fifo, out = self.work / "go", self.work / "out"
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo)
+        out.write_bytes(b"")
+        name = "run"
+        self.tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+                  f"read go < {shlex.quote(str(fifo))}; exec {command}")
+        try:
+            self.tmux("pipe-pane", "-t", name, f"cat >> {shlex.quote(str(out))}")
+            time.sleep(0.3)  # tmux and the pipe settled; the command still waits on the FIFO
+            start = time.monotonic()
+            with open(fifo, "w") as release:
+                release.write("go\n")
+            data = b""
+            with open(out, "rb") as written:
+                while text.encode() not in data:
+                    if time.monotonic() - start > timeout:
+                        raise RuntimeError(f"{text!r} not written in {timeout} s: {data[-300:]!r}")
+                    time.sleep(0.002)
+                    data += written.read()
+            took = time.monotonic() - start
+            deadline = time.monotonic() + 10
+            while text not in self.tmux("capture-pane", "-p", "-t", name):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{text!r} written but not on the screen")
+                time.sleep(0.05)
+            return took
+        finally:
+            subprocess.run(["tmux", "-L", self.socket, "kill-session", "-t", name],
+                           capture_output=True)
+
+
+def line(label: str, values: list[float]) -> str:
+    return f"{label} median {statistics.median(values):.3f} s (min {min(values):.3f} s)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--no-tmux", action="store_true", help="Skip the real-terminal runs.")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="No .pyc at all for msde-tui (PYTHONDONTWRITEBYTECODE=1).")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home:
-        measure(CHILD_WIZARD, home)  # compile .pyc once
-        measure(CHILD_BASELINE, home)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        home = work / "home"
+        home.mkdir()
+        env = child_env(None if args.no_bytecode else str(work / "pycache"))
+        measure(CHILD_WIZARD, str(home), env)  # writes the .pyc once
+        measure(CHILD_BASELINE, str(home), env)
         wizard, baseline = [], []
         for _ in range(args.runs):  # interleaved, so load changes hit both alike
-            wizard.append(measure(CHILD_WIZARD, home))
-            baseline.append(measure(CHILD_BASELINE, home))
-    w, b = statistics.median(wizard), statistics.median(baseline)
-    print(f"msde-tui first screen: median {w:.3f} s (min {min(wizard):.3f} s) over {args.runs} runs")
-    print(f"bare Textual app:      median {b:.3f} s (min {min(baseline):.3f} s)")
-    print(f"ratio wizard / bare:   {w / b:.2f}x   (goal: wizard <= 0.5 s)")
-    from msde_tui.screens.registry import EXTENSION_MODULES
+            wizard.append(measure(CHILD_WIZARD, str(home), env))
+            baseline.append(measure(CHILD_BASELINE, str(home), env))
+        w_wall, w_cpu = [w for w, _ in wizard], [c for _, c in wizard]
+        b_wall, b_cpu = [w for w, _ in baseline], [c for _, c in baseline]
+        print(line(f"msde-tui first screen (headless, {args.runs} runs):", w_wall)
+              + f", CPU {statistics.median(w_cpu):.3f} s")
+        print(line("bare Textual app (headless):          ", b_wall)
+              + f", CPU {statistics.median(b_cpu):.3f} s")
+        w, b = statistics.median(w_wall), statistics.median(b_wall)
+        print(f"wizard - bare: {w - b:+.3f} s wall, "
+              f"{statistics.median(w_cpu) - statistics.median(b_cpu):+.3f} s CPU   "
+              f"(goal: wizard <= 0.5 s)")
 
-    runs = max(3, args.runs // 2)
-    for module in EXTENSION_MODULES:
-        seconds, heavy = extension_cost(module, runs)
-        print(f"import {module:<36} median {seconds:.3f} s  pulls: {heavy}")
+        if not args.no_tmux and shutil.which("tmux"):
+            bare_app = work / "bare.py"
+            bare_app.write_text(BARE_APP)
+            prefix = "env " + " ".join(
+                f"{key}={shlex.quote(env[key])}"
+                for key in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE") if key in env
+            )
+            prefix += f" MSDE_HOME={shlex.quote(str(home))} TERM=xterm-256color"
+            tui = Path(sys.executable).with_name("msde-tui")
+            wizard_cmd = f"{prefix} {shlex.quote(str(tui))} --lang en"
+            bare_cmd = f"{prefix} {shlex.quote(sys.executable)} {shlex.quote(str(bare_app))}"
+            terminal = Terminal(work)
+            try:
+                terminal.first_screen(wizard_cmd)
+                terminal.first_screen(bare_cmd)
+                t_wizard, t_bare = [], []
+                for _ in range(args.runs):
+                    t_wizard.append(terminal.first_screen(wizard_cmd))
+                    t_bare.append(terminal.first_screen(bare_cmd))
+            finally:
+                terminal.close()
+            print(line(f"msde-tui in tmux 80x24 ({args.runs} runs):  ", t_wizard))
+            print(line("bare Textual app in tmux 80x24:        ", t_bare))
+            print(f"wizard - bare: {statistics.median(t_wizard) - statistics.median(t_bare):+.3f} s")
+
+        from msde_tui.screens.registry import EXTENSION_MODULES
+
+        runs = max(3, args.runs // 2)
+        for module in EXTENSION_MODULES:
+            seconds, heavy = extension_cost(module, runs, env)
+            print(f"import {module:<36} median {seconds:.3f} s  pulls: {heavy}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
