@@ -55,7 +55,7 @@ def test_round_trip_and_layout(tmp_path: Path) -> None:
         assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
         assert zf.namelist()[-1] == "manifest.json"
         manifest = json.loads(zf.read("manifest.json"))
-        assert manifest["format"] == "msde-pack" and manifest["version"] == "1.0"
+        assert manifest["format"] == "msde-pack" and manifest["version"] == "2.0"
         assert "data/0000-t/00000.parquet" in manifest["members"]
         # a standard tool reads the data member
         import pyarrow.parquet as pq
@@ -128,13 +128,18 @@ def test_wrong_kind_and_unknown_major_version(tmp_path: Path) -> None:
     def bump(name: str, data: bytes):  # type: ignore[no-untyped-def]
         if name == "manifest.json":
             manifest = json.loads(data)
-            manifest["version"] = "2.0"
+            manifest["version"] = version
             data = json.dumps(manifest).encode()
         return name, data
 
+    version = "3.0"
     newer = _rewrite(path, tmp_path / "newer.pbf", bump)
-    with pytest.raises(PackError, match="version 2.0"):
+    with pytest.raises(PackError, match="version 3.0"):
         PackReader(newer)
+    version = "1.0"  # the development format whose row digests were BLAKE2b
+    older = _rewrite(path, tmp_path / "older.pbf", bump)
+    with pytest.raises(PackError, match="version 1.0.*Pack the dossier again"):
+        PackReader(older)
 
 
 def test_minor_version_is_accepted(tmp_path: Path) -> None:
@@ -143,7 +148,7 @@ def test_minor_version_is_accepted(tmp_path: Path) -> None:
     def minor(name: str, data: bytes):  # type: ignore[no-untyped-def]
         if name == "manifest.json":
             manifest = json.loads(data)
-            manifest["version"] = "1.7"
+            manifest["version"] = "2.7"
             manifest["future_field"] = {"x": 1}
             manifest["manifest_sha256"] = manifest_mod.manifest_digest(manifest)  # as its writer would
             data = json.dumps(manifest).encode()
@@ -243,4 +248,4 @@ def test_existing_target_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.pbf")
     with pytest.raises(PackError, match="already exists"):
         PackWriter(path, "PBF")
-    assert manifest_mod.MAJOR == 1
+    assert manifest_mod.MAJOR == 2

@@ -106,3 +106,33 @@ def test_other_storage_class_after_the_first_batch_is_refused_in_the_dbapi_words
     for adbc in (True, False):
         with pytest.raises(PackError, match="blob!"):
             _read_all(path, monkeypatch, adbc=adbc)
+
+
+@pytest.mark.parametrize(("declared", "first", "later"), [
+    ("INTEGER", 5, "abc"),       # ADBC raises by itself after the first batch
+    ("INTEGER", 5, 2.5),
+    ("REAL", 1.5, b"raw"),
+    ("BLOB", b"x", "some text"),  # ADBC would give the text as bytes
+    ("TEXT", "x", b"\x01bytes"),  # ADBC would give the bytes as text
+    ("STRING", "x", 42),          # NUMERIC affinity: 42 stays an integer, ADBC would say '42'
+    ("DATE", "2024-01-01", 20240101),
+])
+def test_later_value_of_another_class_is_never_changed_silently(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str, first: object, later: object) -> None:
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, first) for i in range(1, 8)] + [(8, later)])
+    conn.commit()
+    conn.close()
+    results = []
+    for adbc in (True, False):
+        try:
+            results.append(_read_all(path, monkeypatch, adbc=adbc)["t"])
+        except PackError as exc:
+            results.append(str(exc))
+    fast, slow = results
+    if isinstance(slow, str):
+        assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
+    else:
+        assert isinstance(fast, pa.Table) and fast.equals(slow)

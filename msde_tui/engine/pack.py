@@ -40,7 +40,7 @@ from msde_tui.engine.errors import (
 from msde_tui.engine.serverdb import mssql_engine
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt import names
-from msde_tui.packfmt.digest import Digest, key_bytes, row_hashes
+from msde_tui.packfmt.digest import ROW_HASH, Digest, key_bytes, row_hashes
 from msde_tui.packfmt.reader import PackReader
 from msde_tui.packfmt.schema import PackSchema, TableSpec
 from msde_tui.packfmt.writer import PackWriter
@@ -143,6 +143,8 @@ def load_state(home: Path, key: str) -> dict[str, Any] | None:
         state = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(state, dict) or "tables" not in state:
             return None
+        if state.get("row_hash") != ROW_HASH:  # kept by an earlier build: its hashes mean nothing here
+            return None
         return state
     except (OSError, ValueError):
         return None
@@ -240,6 +242,7 @@ def export_package(
                         info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key)
                         tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
                 state = {
+                    "row_hash": ROW_HASH,
                     "schema_digest": schema.digest(),
                     "tables": {n: d.as_json() for n, d in digests.items()},
                 }

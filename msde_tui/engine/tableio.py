@@ -294,7 +294,7 @@ class Database:
         sql = f"SELECT {selected}{tail}"  # noqa: S608
         specs = [table.column(n) for n in names]
         if self._adbc_usable(table, specs):
-            checked = f"SELECT {selected}, {self._classes_ok(specs)}{tail}"  # noqa: S608
+            checked = f"SELECT {selected}, {self._classes_ok(table, specs)}{tail}"  # noqa: S608
             fast = self._read_adbc(table, checked, sql, specs, schema, batch_rows)
             self._adbc_safe[table.name] = fast is not None
             if fast is not None:
@@ -344,14 +344,38 @@ class Database:
             return False
         return self._adbc_connection() is not None
 
-    def _classes_ok(self, specs: list[ColumnSpec]) -> str:
+    def _classes_ok(self, table: TableSpec, specs: list[ColumnSpec]) -> str:
+        """Per row, whether ADBC reads every value exactly. ADBC raises by itself on a value of
+        another class in an integer, real or blob column after the first batch; it silently
+        turns any value into text in a column it typed as text, and text into bytes in a blob
+        column. So only those cases are tested, with what each column's SQLite affinity lets in."""
+        affinity = self._affinities(table.name)
         tests = []
         for col in specs:
             q = self.q(col.name)
-            tests.append(f"typeof({q}) IN ('{_ADBC_CLASSES[col.type]}', 'null')")
-            if col.type == "boolean":
+            kind, seen = col.type, affinity.get(col.name, "NUMERIC")
+            if kind == "boolean":
+                tests.append(f"typeof({q}) IN ('integer', 'null')")
                 tests.append(f"coalesce({q} IN (0, 1), 1)")
+            elif kind == "real" and seen != "REAL":
+                tests.append(f"typeof({q}) <> 'integer'")
+            elif kind == "blob":
+                tests.append(f"typeof({q}) <> 'text'")
+            elif kind == "text" and seen == "TEXT":
+                tests.append(f"typeof({q}) <> 'blob'")  # TEXT affinity stores numbers as text
+            elif kind == "text":
+                tests.append(f"typeof({q}) IN ('text', 'null')")
+            elif kind in ("date", "datetime"):
+                # a number comes as its text, which is no ISO date: refused when it is parsed
+                tests.append(f"typeof({q}) <> 'blob'")
         return "(" + " AND ".join(tests or ["1"]) + ")"
+
+    def _affinities(self, table: str) -> dict[str, str]:
+        """Each column's SQLite type affinity (from its declared type, SQLite's rules 3.1)."""
+        cursor = self.execute(f"PRAGMA table_info({self.q(table)})")
+        declared = {r[1]: (r[2] or "").upper() for r in cursor.fetchall()}
+        cursor.close()
+        return {name: sqlite_affinity(decl) for name, decl in declared.items()}
 
     def _adbc_connection(self) -> Any:
         if self._adbc is not None:
@@ -400,14 +424,7 @@ class Database:
         try:
             while batch is not None:
                 if not _all_ok(batch.column(len(specs))):
-                    # a value of another storage class after the first batch: the DB-API path
-                    # refuses it (every such value but an integer in a REAL column, which
-                    # REAL affinity never stores) with its own words
-                    for _ in self._read_dbapi(table, plain_sql, specs, schema, 1 << 16):
-                        pass
-                    raise PackError(f"Table {table.name} holds values of several SQLite storage classes "
-                                    "in one column; msde cannot pack them exactly through its fast reader.",
-                                    "Set MSDE_NO_ADBC=1 and pack again.")
+                    self._mixed_classes(table, plain_sql, specs, schema)
                 if batch.num_rows:
                     arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
                     yield pa.record_batch(arrays, schema=schema)
@@ -416,11 +433,23 @@ class Database:
                 except StopIteration:
                     batch = None
                 except Exception as exc:
+                    if "type mismatch" in str(exc).lower():  # ADBC's own check of later batches
+                        self._mixed_classes(table, plain_sql, specs, schema)
                     raise self._error(exc, sql) from exc
         finally:
             cursor.close()
             if not self.readonly:  # a writer's own changes come next: no snapshot kept open
                 self._close_adbc()
+
+    def _mixed_classes(self, table: TableSpec, plain_sql: str, specs: list[ColumnSpec], schema: pa.Schema) -> None:
+        """A value of another storage class after the first batch: the DB-API path refuses it
+        (every such value but an integer in a REAL column, which REAL affinity never stores)
+        with its own words; otherwise say so plainly."""
+        for _ in self._read_dbapi(table, plain_sql, specs, schema, 1 << 16):
+            pass
+        raise PackError(f"Table {table.name} holds values of several SQLite storage classes "
+                        "in one column; msde cannot pack them exactly through its fast reader.",
+                        "Set MSDE_NO_ADBC=1 and pack again.")
 
     def ingest_new(self, tables: Iterable[tuple[TableSpec, Iterable[pa.RecordBatch]]]) -> bool:
         """Load the rows of freshly created tables of a NEW SQLite file in one transaction through
@@ -940,6 +969,20 @@ def to_arrow(values: list[Any], col: ColumnSpec, table: str) -> pa.Array:
             "Correct that value in the dossier and pack again.",
         ) from exc
     raise PackError(f"Unknown portable type {kind!r} for {table}.{col.name}.")
+
+
+def sqlite_affinity(declared: str) -> str:
+    """The type affinity SQLite gives a column declared with this type (datatype3 section 3.1)."""
+    declared = declared.upper()
+    if "INT" in declared:
+        return "INTEGER"
+    if any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in declared or not declared:
+        return "BLOB"
+    if any(word in declared for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
 
 
 _ADBC_CLASSES = {  # portable type -> the one SQLite storage class the ADBC path accepts

@@ -1,21 +1,186 @@
-"""Canonical row encoding, row hashes, keys and table digests (docs/FORMAT.md section 7).
+"""Row hashes, keys and table digests (docs/FORMAT.md section 7).
 
-Everything but the final per-row BLAKE2b runs in Arrow compute kernels.
+The row hash is defined over 64-bit words so that a whole record batch is hashed by a few
+vectorised numpy passes (no Python call per row):
+
+* each value of column ``c`` (schema order) is written as words ``w[c, 0], w[c, 1], ...``:
+  ``w[c, 0]`` is a header (0 for NULL, else ``byte length << 8 | tag``), the value's bytes
+  follow, zero-padded to whole little-endian words;
+* ``H = sum of fmix64(w[c, j] XOR key(c, j))`` over every word of the row, modulo 2^64, with
+  ``key(c, j) = K0 + (c << 32 | j) * K1``;
+* the row hash is ``fmix64(H)`` (fmix64: MurmurHash3's 64-bit finaliser, a bijection).
+
+A change confined to one word of a row always changes its hash; any other change does with
+probability 1 - 2^-64. The table digest is the sum of the row hashes modulo 2^64.
 """
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from msde_tui.engine.errors import PackError
 from msde_tui.packfmt.schema import TableSpec
 
+ROW_HASH = "msde-words-fmix64"  # the algorithm's name, kept beside every digest
 MASK = (1 << 64) - 1
+K0 = 0x6D73_6465_2D72_6F77  # "msde-row"
+K1 = 0x9E37_79B9_7F4A_7C15  # 2^64 / golden ratio (odd)
+M1 = np.uint64(0xFF51_AFD7_ED55_8CCD)
+M2 = np.uint64(0xC4CE_B9FE_1A85_EC53)
+S33 = np.uint64(33)
 _BIN = pa.binary()
+_U64 = np.uint64
+
+# header tags
+FIXED, REAL, TEXT, BLOB, DECIMAL = 1, 2, 3, 4, 5
+_TAG = {"integer": FIXED, "bigint": FIXED, "boolean": FIXED, "date": FIXED, "datetime": FIXED,
+        "real": REAL, "text": TEXT, "blob": BLOB, "decimal": DECIMAL}
+_BYTES = {"integer": 8, "bigint": 8, "boolean": 8, "date": 8, "datetime": 8, "real": 8, "decimal": 16}
+
+
+def fmix64(words: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser on a uint64 array, in place (returns it)."""
+    words ^= words >> S33
+    words *= M1
+    words ^= words >> S33
+    words *= M2
+    words ^= words >> S33
+    return words
+
+
+def key(column: int, word: int) -> int:
+    return (K0 + ((column << 32) | word) * K1) & MASK
+
+
+def _mixed(word: int, column: int, index: int) -> int:
+    """fmix64(word XOR key) for one word, as a Python int."""
+    return int(fmix64(np.array([(word ^ key(column, index)) & MASK], dtype=_U64))[0])
+
+
+def _valid(array: pa.Array) -> np.ndarray | None:
+    """Boolean mask of non-null slots, or None when there is no null."""
+    if array.null_count == 0:
+        return None
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _fixed_words(array: pa.Array, kind: str) -> np.ndarray:
+    """The 64-bit value word(s) of a fixed-width column (nulls: whatever; masked later).
+    Shape (n,) for 8-byte kinds, (n, 2) for decimals."""
+    n, offset = len(array), array.offset
+    if kind == "boolean":
+        return np.asarray(pc.fill_null(array, False).cast(pa.uint8()).to_numpy(), dtype=_U64)
+    data = array.buffers()[1]
+    if kind == "date":
+        return np.frombuffer(data, np.int32, n, offset * 4).astype(np.int64).view(_U64)
+    if kind == "decimal":
+        return np.frombuffer(data, _U64, 2 * n, offset * 16).reshape(n, 2)
+    return np.frombuffer(data, _U64, n, offset * 8)  # int64, float64 bits, timestamp(us)
+
+
+def _fixed_terms(array: pa.Array, kind: str, column: int) -> np.ndarray:
+    words = _fixed_words(array, kind)
+    valid = _valid(array)
+    header = (_BYTES[kind] << 8) | _TAG[kind]
+    if words.ndim == 1:
+        terms = fmix64(words ^ _U64(key(column, 1)))
+    else:
+        terms = fmix64(words[:, 0] ^ _U64(key(column, 1)))
+        terms += fmix64(words[:, 1] ^ _U64(key(column, 2)))
+    terms += _U64(_mixed(header, column, 0))
+    if valid is not None:
+        terms[~valid] = _U64(_mixed(0, column, 0))
+    return terms
+
+
+def _variable_terms(array: pa.Array, kind: str, column: int) -> np.ndarray:
+    """Header and zero-padded data words of a text/blob column, summed per row."""
+    n = len(array)
+    valid = _valid(array)
+    if valid is not None:
+        array = pc.fill_null(array, "" if kind == "text" else b"")
+    offsets = np.frombuffer(array.buffers()[1], np.int32, n + 1, array.offset * 4).astype(np.int64)
+    lengths = np.diff(offsets)
+    start = int(offsets[0])
+    size = int(offsets[-1]) - start
+    data = np.frombuffer(array.buffers()[2], np.uint8, size, start) if size else np.zeros(0, np.uint8)
+    nwords = (lengths + 7) >> 3
+    first = np.zeros(n + 1, np.int64)
+    np.cumsum(nwords, out=first[1:])
+    total = int(first[-1])
+    # scatter every value's bytes to the start of its first word; the padding stays zero
+    padded = np.zeros(total * 8, np.uint8)
+    if len(data):
+        shift = np.repeat(first[:-1] * 8 - (offsets[:-1] - start), lengths)
+        shift += np.arange(len(data), dtype=np.int64)
+        padded[shift] = data
+    words = padded.view("<u8").astype(_U64, copy=False)  # bytes read little-endian
+    # word j of a value (j from 1) gets key(column, j)
+    index = np.arange(1, total + 1, dtype=np.int64) - np.repeat(first[:-1], nwords)
+    keys = index.view(_U64) * _U64(K1)
+    keys += _U64(key(column, 0))
+    words ^= keys
+    fmix64(words)
+    sums = np.zeros(total + 1, _U64)
+    np.cumsum(words, out=sums[1:])
+    terms = sums[first[1:]] - sums[first[:-1]]
+    headers = (lengths.view(_U64) << _U64(8)) | _U64(_TAG[kind])
+    headers ^= _U64(key(column, 0))
+    terms += fmix64(headers)
+    if valid is not None:
+        terms[~valid] = _U64(_mixed(0, column, 0))
+    return terms
+
+
+def _any_words(value: dict[str, object] | None) -> list[int]:
+    """Words of one value of an untyped column (tagged by the storage class it holds)."""
+    if value is None:
+        return [0]
+    if value.get("int") is not None:
+        return [(8 << 8) | FIXED, int(value["int"]) & MASK]  # type: ignore[call-overload]
+    if value.get("real") is not None:
+        (bits,) = struct.unpack("<Q", struct.pack("<d", float(value["real"])))  # type: ignore[arg-type]
+        return [(8 << 8) | REAL, bits]
+    raw = str(value["text"]).encode("utf-8") if value.get("text") is not None else bytes(value.get("blob") or b"")  # type: ignore[arg-type]
+    tag = TEXT if value.get("text") is not None else BLOB
+    padded = raw + b"\0" * (-len(raw) % 8)
+    return [(len(raw) << 8) | tag, *struct.unpack(f"<{len(padded) // 8}Q", padded)]
+
+
+def _any_terms(array: pa.Array, column: int) -> np.ndarray:
+    sums = []
+    for value in array.to_pylist():
+        words = _any_words(value)
+        sums.append(sum(_mixed(w, column, j) for j, w in enumerate(words)) & MASK)
+    return np.array(sums, dtype=_U64)
+
+
+def row_hashes(batch: pa.RecordBatch, table: TableSpec) -> pa.Array:
+    """uint64 row hash of every row of ``batch`` (FORMAT.md section 7)."""
+    total = np.zeros(batch.num_rows, _U64)
+    for index, name in enumerate(table.column_names):
+        array = batch.column(name)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        kind = table.column(name).type
+        expected = table.column(name).arrow_type()
+        if array.type != expected:
+            raise PackError(f"Column {table.name}.{name} is {array.type}, not {expected}, in a batch to hash.")
+        if kind == "any":
+            total += _any_terms(array, index)
+        elif kind in ("text", "blob"):
+            total += _variable_terms(array, kind, index)
+        else:
+            total += _fixed_terms(array, kind, index)
+    return pa.array(fmix64(total), pa.uint64())
+
+
+# ---------------------------------------------------------------------- keys
 
 
 def _canonical_any(value: dict[str, object] | None) -> bytes | None:
@@ -60,22 +225,18 @@ def encode_rows(batch: pa.RecordBatch, table: TableSpec, columns: list[str] | No
     return pc.binary_join_element_wise(*pieces, b"")
 
 
-def row_hashes(batch: pa.RecordBatch, table: TableSpec) -> pa.Array:
-    """uint64 BLAKE2b-64 (little-endian) of each row's canonical encoding."""
-    encoded = encode_rows(batch, table).to_pylist()
-    blake = hashlib.blake2b
-    out = b"".join(blake(row, digest_size=8).digest() for row in encoded)
-    return pa.Array.from_buffers(pa.uint64(), len(encoded), [None, pa.py_buffer(out)])
-
-
 def key_bytes(batch: pa.RecordBatch, table: TableSpec) -> pa.Array:
+    """The key of every row: the canonical encoding of its primary-key columns."""
     return encode_rows(batch, table, table.key)
+
+
+# ---------------------------------------------------------------------- digests
 
 
 def sum_hashes(hashes: pa.Array) -> int:
     if len(hashes) == 0:
         return 0
-    return sum(hashes.to_pylist()) & MASK
+    return int(np.add.reduce(np.asarray(hashes.to_numpy(), dtype=_U64), dtype=_U64))
 
 
 class Digest:

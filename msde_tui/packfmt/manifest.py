@@ -9,8 +9,8 @@ from typing import Any
 from msde_tui.engine.errors import PackError
 
 FORMAT = "msde-pack"
-VERSION = "1.0"
-MAJOR = 1
+VERSION = "2.0"
+MAJOR = 2  # 2.0: row hashes over 64-bit words (FORMAT.md section 7) instead of BLAKE2b
 KINDS = ("PBF", "PTF", "PAF")
 MAX_JSON = 64 << 20
 CHUNK_ROWS = 1_000_000
@@ -59,6 +59,12 @@ def check_manifest(raw: Any, *, expected_kind: str | None, where: str) -> dict[s
     major = version.split(".")[0]
     if not major.isdigit():
         raise PackError(f"{where}: the format version {version!r} cannot be read.")
+    if int(major) < MAJOR:
+        raise PackError(
+            f"{where} uses format version {version}, written by an early development build of msde "
+            f"whose row digests this msde ({MAJOR}.x) does not compute.",
+            "Pack the dossier again with this msde.",
+        )
     if int(major) != MAJOR:
         raise PackError(
             f"{where} uses format version {version}; this msde reads version {MAJOR}.x only.",
