@@ -149,7 +149,7 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
     source = Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
     made = await collect_async(run_backup(BackupPlan(connection, (source,), str(server.backup_dir)), home=home))
     assert [e.ok for e in made if isinstance(e, DossierResult)] == [True]
-    Catalog(home).add(source)  # 001 is taken: the restore is proposed 002
+    Catalog(home).add(source)  # 001 is listed, 002 only on the server: the restore is proposed 003
     app = MsdeApp(home=home, lang="en", offer_jobs=False)
     app.plan = WizardPlan(connection=connection, operation="restore")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -162,14 +162,14 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
         await wait_text(pilot, "001SOC")
         assert "checksums" in screen_text(app) and "v16" in screen_text(app)
         await pilot.press("space")
-        await wait_text(pilot, "new dossier 002SOC")
+        await wait_text(pilot, "new dossier 003SOC")
         await pilot.press("enter")
         await wait_screen(pilot, SummaryScreen)
-        await wait_text(pilot, "new dossier 002SOC")
+        await wait_text(pilot, "new dossier 003SOC")
         await pilot.press("f3")
         await wait_screen(pilot, TextViewScreen)
         actions = app.screen.query_one("#view-text").text
-        assert "RESTORE DATABASE [PW0002SOC] FROM DISK = N'" in actions
+        assert "RESTORE DATABASE [PW0003SOC] FROM DISK = N'" in actions
         assert str(server.data_dir) in actions
         await pilot.press("escape")
         await wait_screen(pilot, SummaryScreen)
@@ -177,13 +177,13 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
         await wait_screen(pilot, ProgressScreen)
         await wait_text(pilot, "Result:", timeout=40)
         assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
-    restored = Catalog(home).get("002")
-    assert (restored.backend, restored.location) == ("mssql", "PW0002SOC")
+    restored = Catalog(home).get("003")
+    assert (restored.backend, restored.location) == ("mssql", "PW0003SOC")
     # the new database holds the original's rows, every table, and the server serves them
-    assert table_rows(server.database_file("PW0002SOC")) == table_rows(
+    assert table_rows(server.database_file("PW0003SOC")) == table_rows(
         server.database_file("PW0001SOC")
     )
-    with contextlib.closing(server.connect(database="PW0002SOC")) as conn:
+    with contextlib.closing(server.connect(database="PW0003SOC")) as conn:
         cursor = conn.cursor()
         cursor.execute("SELECT code, company FROM dossier_info")
         assert cursor.fetchall() == [("001SOC", "Company SOC")]

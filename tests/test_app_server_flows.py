@@ -3,6 +3,8 @@ with real detached jobs: backup + verify of two dossiers, restore over an existi
 (its code typed first), and a server backup that outlives the terminal that started it.
 
 Restore into a new number is in tests/test_app_server.py (it checks the restored rows too).
+Dossiers "only on the server" are databases named like dossiers (PW0001SOC) that the dossier
+list does not have yet: the backup step offers them, and a restore counts them as taken.
 """
 
 from __future__ import annotations
@@ -104,12 +106,15 @@ async def _backup_of(home: Path, server, source: Dossier) -> str:  # type: ignor
     return result.files[0]
 
 
+@pytest.mark.parametrize("listed", [True, False], ids=["listed", "only-on-the-server"])
 async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
-    home: Path, server
+    home: Path, server, listed: bool
 ) -> None:
-    victim = Catalog(home).add(
-        Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
-    )
+    """The same whether 001SOC is in the dossier list or only a database on the server (the
+    backup step offers those too): number 001 is taken, typing it means replacing it."""
+    victim = Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
+    if listed:
+        Catalog(home).add(victim)
     backup = await _backup_of(home, server, victim)
     before = table_rows(server.database_file("PW0001SOC"))
     with server.connect(database="PW0001SOC") as conn:  # work done after the backup: undone
@@ -128,7 +133,7 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         await wait_text(pilot, "0 of 1 ticked")
         await pilot.press("space")
         target = app.screen.query_one("#target", Input)
-        await wait_for(pilot, lambda: target.value == "002")  # the first free number
+        await wait_for(pilot, lambda: target.value == "003")  # 001, 002 are on the server
         target.value = "001"  # typed over the proposal: the existing dossier
         await wait_text(pilot, "REPLACES 001SOC")
         await pilot.press("enter")
@@ -158,7 +163,8 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     safety = Path(done["details"]["safety_backup"])
     assert safety.exists() and safety.name.startswith("PW0001SOC_")  # taken before replacing
     assert table_rows(server.database_file("PW0001SOC")) == before  # the backup's data is back
-    assert [d.code for d in Catalog(home).dossiers()] == ["001SOC"]  # replaced, not added
+    (listed_now,) = Catalog(home).dossiers()  # replaced, not added as another number
+    assert (listed_now.code, listed_now.location) == ("001SOC", "PW0001SOC")
 
 
 # The "terminal side": the wizard (headless, 80x24) in its own session, like msde-tui in an

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Static
 
 from msde_tui.engine import naming
 from msde_tui.engine.backend import BackupInfo
-from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import RestoreItem
 from msde_tui.i18n import N_, _
@@ -78,6 +78,8 @@ class BackupsScreen(FilteredTickStep):
         self.state = FilteredTicks(i.source for i in self.plan.restore_items)
         self.typed: dict[str, str] = {}
         self.catalog: Catalog = self.ctx.catalog()
+        # number -> dossier, with the server's unlisted dossier databases once loaded
+        self.known: dict[str, Dossier] = {d.number: d for d in self.catalog.dossiers()}
         self.restoring = self.plan.operation == "restore"
         for item in self.plan.restore_items:
             if item.number:
@@ -108,6 +110,8 @@ class BackupsScreen(FilteredTickStep):
     async def load(self) -> None:
         try:
             found = await self.ctx.backups_in(self.plan.connection, self.plan.directory)
+            if self.restoring:
+                self.known = await self.ctx.known_dossiers(self.plan.connection)
         except Exception as exc:  # noqa: BLE001
             self.busy_reason = None
             self.say_error(describe_error(exc))
@@ -138,7 +142,7 @@ class BackupsScreen(FilteredTickStep):
         return [i.file for i in self.infos if i.file in self.state.ticked]
 
     def numbers(self) -> dict[str, str]:
-        return propose_numbers(self.ticked_sources(), self.typed, self.catalog.numbers())
+        return propose_numbers(self.ticked_sources(), self.typed, set(self.known))
 
     def ticks_changed(self) -> None:
         self.query_one("#count", Static).update(
@@ -176,7 +180,7 @@ class BackupsScreen(FilteredTickStep):
         text.update(self._target_text(number, short_of(info)))
 
     def _target_text(self, number: str, short: str) -> str:
-        existing = self.catalog.find(number)
+        existing = self.known.get(number)
         if existing is not None:
             return _("REPLACES {code} {company}").format(code=existing.code, company=existing.company)
         return _("new dossier {code}").format(code=f"{number}{short}")
@@ -233,7 +237,7 @@ class BackupsScreen(FilteredTickStep):
         for source in sources:
             info = infos[source]
             number = numbers[source]
-            existing = self.catalog.find(number)
+            existing = self.known.get(number)
             short = existing.short if existing is not None else short_of(info)
             company = existing.company if existing is not None else ""
             items.append(

@@ -142,6 +142,17 @@ class WizardContext:
             result.append((dossier, db.size_bytes))
         return sorted(result, key=lambda item: (item[0].number, item[0].location))
 
+    async def known_dossiers(self, connection: Connection) -> dict[str, Dossier]:
+        """Number -> dossier: the dossier list and, on SQL Server, the server's dossier
+        databases the list does not have yet. A restore counts them all as taken, so it never
+        proposes a number the server already uses, and replacing one of them is confirmed
+        like replacing a listed dossier."""
+        known = {d.number: d for d in self.catalog().dossiers()}
+        if not connection.is_embedded:
+            for dossier, _size in await self.dossiers_of(connection):
+                known.setdefault(dossier.number, dossier)
+        return known
+
     async def backups_in(self, connection: Connection, directory: str) -> list[BackupInfo]:
         backend = await self.backend(connection)
         found = await backend.backups_in(directory)

@@ -72,7 +72,10 @@ class SummaryScreen(StepScreen):
 
     async def _facts(self) -> Facts:
         connection = self.plan.connection
-        existing = {d.number: d for d in self.ctx.catalog().dossiers()}
+        if self.plan.operation == "restore":
+            existing = await self.ctx.known_dossiers(connection)
+        else:
+            existing = {d.number: d for d in self.ctx.catalog().dossiers()}
         server = await self.ctx.facts(connection)
         backend = await self.ctx.backend(connection)
         free: int | None = None
