@@ -10,8 +10,10 @@ list does not have yet: the backup step offers them, and a restore counts them a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from msde_tui.engine.events import DossierResult
 from msde_tui.engine.operations import collect_async, run_backup
 from msde_tui.engine.plans import BackupPlan, WizardPlan
 from msde_tui.screens.backups import BackupsScreen
+from msde_tui.screens.dialogs import TextViewScreen
 from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.jobs_screen import JobsScreen
 from msde_tui.screens.operation import OperationScreen
@@ -97,9 +100,9 @@ async def test_server_backup_and_verify_of_two_dossiers_to_the_result(
         assert table_rows(copy) == table_rows(server.database_file(database))
 
 
-async def _backup_of(home: Path, server, source: Dossier) -> str:  # type: ignore[no-untyped-def]
+async def _backup_of(home: Path, server, source: Dossier, directory: Path) -> str:  # type: ignore[no-untyped-def]
     made = await collect_async(
-        run_backup(BackupPlan(_connection(server), (source,), str(server.backup_dir)), home=home)
+        run_backup(BackupPlan(_connection(server), (source,), str(directory)), home=home)
     )
     (result,) = [e for e in made if isinstance(e, DossierResult)]
     assert result.ok, result
@@ -115,11 +118,12 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     victim = Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
     if listed:
         Catalog(home).add(victim)
-    backup = await _backup_of(home, server, victim)
+    office = server.backup_dir / "office"  # not the server's default backup directory
+    office.mkdir()
+    backup = await _backup_of(home, server, victim, office)
     before = table_rows(server.database_file("PW0001SOC"))
-    with server.connect(database="PW0001SOC") as conn:  # work done after the backup: undone
-        cursor = conn.cursor()
-        cursor.execute("DELETE FROM third_party")
+    with contextlib.closing(server.connect(database="PW0001SOC")) as conn:
+        conn.cursor().execute("DELETE FROM third_party")  # work done after the backup: undone
     assert table_rows(server.database_file("PW0001SOC")) != before
     app = MsdeApp(home=home, lang="en", offer_jobs=False)
     app.plan = WizardPlan(connection=_connection(server), operation="restore")
@@ -128,6 +132,7 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         screen = await wait_screen(pilot, OperationScreen)
         data_dir = screen.query_one("#data-dir", Input)
         await wait_for(pilot, lambda: data_dir.value == str(server.data_dir))
+        screen.query_one("#directory", Input).value = str(office)
         await pilot.press("enter")
         await wait_screen(pilot, BackupsScreen)
         await wait_text(pilot, "0 of 1 ticked")
@@ -140,6 +145,14 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         summary = await wait_screen(pilot, SummaryScreen)
         await wait_text(pilot, "Type 001SOC to replace it:")
         assert "WARNING:" in screen_text(app) and "REPLACES it" in screen_text(app)
+        await pilot.press("f3")  # the safety copy is shown where the engine writes it
+        await wait_screen(pilot, TextViewScreen)
+        actions = app.screen.query_one("#view-text").text
+        shown = f"{server.backup_dir}/PW0001SOC_YYYYMMDD_HHMMSS_before_restore.bak"
+        assert f"BACKUP DATABASE [PW0001SOC] TO DISK = N'{shown}'" in actions
+        assert f"RESTORE DATABASE [PW0001SOC] FROM DISK = N'{backup}'" in actions
+        await pilot.press("escape")
+        await wait_screen(pilot, SummaryScreen)
         await pilot.press("enter")  # nothing typed: refused
         await wait_text(pilot, "type each code in its box first")
         assert isinstance(app.screen, SummaryScreen)
@@ -160,8 +173,9 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     assert done["ok"] and done["details"]["replaced"] is True
     restore = [b for b in server.batches if b.startswith("RESTORE DATABASE [PW0001SOC]")]
     assert len(restore) == 1 and "REPLACE" in restore[0] and backup in restore[0]
-    safety = Path(done["details"]["safety_backup"])
-    assert safety.exists() and safety.name.startswith("PW0001SOC_")  # taken before replacing
+    safety = Path(done["details"]["safety_backup"])  # taken before replacing, as announced
+    assert safety.exists() and safety.parent == server.backup_dir
+    assert re.fullmatch(r"PW0001SOC_\d{8}_\d{6}_before_restore\.bak", safety.name)
     assert table_rows(server.database_file("PW0001SOC")) == before  # the backup's data is back
     (listed_now,) = Catalog(home).dossiers()  # replaced, not added as another number
     assert (listed_now.code, listed_now.location) == ("001SOC", "PW0001SOC")

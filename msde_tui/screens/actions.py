@@ -250,7 +250,9 @@ def _server_restore_actions(
                 tsql.build_verifyonly(item.source) + ";  -- " + _("with MOVE as below")  # type: ignore[attr-defined]
             )
         if existing is not None:
-            safety = _join(plan.directory, f"{database}_{STAMP}_safety.bak", sep)
+            # where the engine writes it: the server's default backup directory
+            where = facts.server.default_backup_path if facts.server else plan.directory
+            safety = _join(where, f"{database}_{STAMP}_before_restore.bak", sep)
             out.append(
                 tsql.build_backup(database, safety, copy_only=True) + ";  -- " + _("safety copy")  # type: ignore[attr-defined]
             )
