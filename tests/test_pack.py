@@ -183,6 +183,29 @@ def test_ptf_on_odd_tables_with_replace_and_composite_keys(home: Path, tmp_path:
     assert dump(home / copy.location) == dump(source)
 
 
+def test_ptf_on_keys_matched_by_their_encoding(home: Path, tmp_path: Path) -> None:
+    """Real and boolean key columns are matched through their canonical encoding, not '='."""
+    source = home / "060KEY.sqlite"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE rk (r REAL PRIMARY KEY, v TEXT)")
+    conn.execute("CREATE TABLE bk (f BOOLEAN NOT NULL, n INTEGER NOT NULL, v TEXT, PRIMARY KEY (f, n))")
+    conn.executemany("INSERT INTO rk VALUES (?, ?)", [(0.5, "a"), (-0.0, "zero"), (1e300, "big")])
+    conn.executemany("INSERT INTO bk VALUES (?, ?, ?)", [(0, 1, "x"), (1, 1, "y")])
+    conn.commit()
+    conn.close()
+    dossier = register(home, source, number="060", short="KEY")
+    base = pack.export_package(dossier, home, tmp_path, now=T0)
+    copy = pack.import_package(base.path, home, number="61")
+    _edit(source, "UPDATE rk SET v = 'changed' WHERE r = 0.5", "DELETE FROM rk WHERE r = 1e300",
+          "INSERT INTO rk VALUES (2.25, 'new')", "UPDATE bk SET v = 'yy' WHERE f = 1 AND n = 1")
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.kind == "PTF"
+    assert (ptf.tables["rk"]["rows"], ptf.tables["rk"]["deleted"]) == (2, 1)
+    assert (ptf.tables["bk"]["rows"], ptf.tables["bk"]["deleted"]) == (1, 0)
+    pack.apply_package(ptf.path, home, dossier_ref="61")
+    assert dump(home / copy.location) == dump(source)
+
+
 def test_ptf_refused_on_another_dossier(home: Path, tmp_path: Path) -> None:
     dossiers = create_demo(home, dossiers=2, years=1, lines=200)
     pack.export_package(dossiers[0], home, tmp_path, now=T0)

@@ -163,9 +163,13 @@ class _StateBuilder:
         return self.dir / f"{table.dir.split('-')[0]}.parquet"
 
     def writer(self, table: TableSpec) -> pq.ParquetWriter:
+        names = join_columns(table)
         key_schema = table.arrow_schema(table.key)
-        schema = pa.schema(list(key_schema) + [pa.field("k", pa.binary()), pa.field("h", pa.uint64())])
-        return pq.ParquetWriter(self.file(table), schema, compression="zstd")
+        fields = list(key_schema) + ([pa.field("k", pa.binary())] if names == ["k"] else [])
+        schema = pa.schema([*fields, pa.field("h", pa.uint64())])
+        # keys and hashes are near unique: a dictionary would only cost time
+        return pq.ParquetWriter(self.file(table), schema, compression="zstd", compression_level=1,
+                                use_dictionary=False, write_statistics=False)
 
     def commit(self, state: dict[str, Any]) -> None:
         (self.dir / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
@@ -181,9 +185,25 @@ class _StateBuilder:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# key types joined and compared as they are; others (real, boolean, untyped) by their encoding
+_JOINABLE = ("integer", "bigint", "text", "blob", "date", "datetime", "decimal")
+
+
+def join_columns(table: TableSpec) -> list[str]:
+    """The state columns rows are matched on: the key columns themselves, or ``k`` (the key's
+    canonical encoding, FORMAT.md section 7) when a key column's type compares inexactly."""
+    if all(table.column(name).type in _JOINABLE for name in table.key):
+        return list(table.key)
+    return ["k"]
+
+
 def _state_batch(batch: pa.RecordBatch, table: TableSpec, hashes: pa.Array) -> pa.RecordBatch:
-    arrays = [batch.column(k) for k in table.key] + [key_bytes(batch, table), hashes]
-    return pa.record_batch(arrays, names=[*table.key, "k", "h"])
+    arrays = [batch.column(k) for k in table.key]
+    names = list(table.key)
+    if join_columns(table) == ["k"]:
+        arrays.append(key_bytes(batch, table))
+        names.append("k")
+    return pa.record_batch([*arrays, hashes], names=[*names, "h"])
 
 
 # ---------------------------------------------------------------------- export
@@ -331,30 +351,40 @@ def _changed_table(
         data = writer.write_table(table, db.read(table, ordered=False))
         return {"rows": data.rows, "chunks": data.chunks, "deleted": 0}, digest, "replace"
     old_file = state_dir(home, key) / builder.file(table).name
-    new = pq.read_table(builder.file(table), columns=["k", "h"])
+    on = join_columns(table)
+    new = pq.read_table(builder.file(table), columns=[*on, "h"])
     if before is not None and old_file.exists():
-        old = pq.read_table(old_file)
+        old = pq.read_table(old_file, columns=list(dict.fromkeys([*table.key, *on, "h"])))
     else:  # a table that was empty or unknown before: every row is new
-        old = pa.table({**{k: pa.array([], f.type) for k, f in zip(table.key, table.arrow_schema(table.key), strict=True)},
-                        "k": pa.array([], pa.binary()), "h": pa.array([], pa.uint64())})
-    joined = new.join(old.select(["k", "h"]).rename_columns(["k", "h_old"]), keys="k", join_type="left outer")
+        old = pq.read_schema(builder.file(table)).empty_table()
+    joined = new.join(old.select([*on, "h"]).rename_columns([*on, "h_old"]), keys=on, join_type="left outer")
     changed_mask = pc.or_kleene(pc.is_null(joined["h_old"]), pc.not_equal(joined["h"], joined["h_old"]))
-    changed = pc.filter(joined["k"], changed_mask).combine_chunks()
-    gone = old.join(new.select(["k"]), keys="k", join_type="left anti")
+    changed = joined.filter(changed_mask).select(on).combine_chunks()
+    del joined, new
+    gone = old.join(pq.read_table(builder.file(table), columns=on), keys=on, join_type="left anti")
     deleted_writer = writer.table(table, area=names.DELETED, columns=table.key)
     if gone.num_rows:
         deleted_writer.write(gone.select(table.key))
     deleted_writer.close()
+    del gone, old
     data = writer.table(table)
-    if len(changed):
+    if changed.num_rows:
         for batch in db.read(table):
-            mask = pc.is_in(key_bytes(batch, table), value_set=changed)
-            picked = batch.filter(mask)
+            picked = _rows_with_keys(batch, table, on, changed)
             if picked.num_rows:
                 data.write(picked)
     data.close()
     info = {"rows": data.rows, "chunks": data.chunks, "deleted": deleted_writer.rows}
     return info, digest, "upsert"
+
+
+def _rows_with_keys(batch: pa.RecordBatch, table: TableSpec, on: list[str], keys: pa.Table) -> pa.Table:
+    """The rows of ``batch`` whose key is one of ``keys`` (columns ``on``)."""
+    if on == ["k"]:
+        return pa.Table.from_batches([batch.filter(pc.is_in(key_bytes(batch, table), value_set=keys["k"]))])
+    if len(on) == 1:
+        return pa.Table.from_batches([batch.filter(pc.is_in(batch.column(on[0]), value_set=keys[on[0]]))])
+    return pa.Table.from_batches([batch]).join(keys, keys=on, join_type="left semi")
 
 
 # ---------------------------------------------------------------------- reading packages

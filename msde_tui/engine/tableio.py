@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql as mssql_types
 
 from msde_tui.engine.errors import BadInput, PackError
+from msde_tui.engine.prefetch import prefetch
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.names import table_dir
 from msde_tui.packfmt.schema import ColumnSpec, PackSchema, TableSpec
@@ -419,24 +420,24 @@ class Database:
         return self._adbc_batches(table, sql, plain_sql, specs, schema, cursor, reader, first)
 
     def _adbc_batches(self, table: TableSpec, sql: str, plain_sql: str, specs: list[ColumnSpec],  # noqa: PLR0913
-                      schema: pa.Schema, cursor: Any, reader: Any, batch: pa.RecordBatch | None,
+                      schema: pa.Schema, cursor: Any, reader: Any, first: pa.RecordBatch | None,
                       ) -> Iterator[pa.RecordBatch]:
+        # only ADBC's reading runs ahead in a thread; checks and conversions stay in this one
+        # (they may fall back to the sqlite3 connection, which belongs to this thread)
+        raw = prefetch(_raw_batches(reader, first))
         try:
-            while batch is not None:
+            for batch in raw:
+                if isinstance(batch, _ReadFailed):
+                    if "type mismatch" in str(batch.error).lower():  # ADBC's own check of later batches
+                        self._mixed_classes(table, plain_sql, specs, schema)
+                    raise self._error(batch.error, sql) from batch.error
                 if not _all_ok(batch.column(len(specs))):
                     self._mixed_classes(table, plain_sql, specs, schema)
                 if batch.num_rows:
                     arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
                     yield pa.record_batch(arrays, schema=schema)
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    batch = None
-                except Exception as exc:
-                    if "type mismatch" in str(exc).lower():  # ADBC's own check of later batches
-                        self._mixed_classes(table, plain_sql, specs, schema)
-                    raise self._error(exc, sql) from exc
         finally:
+            raw.close()  # the reading thread stops before its cursor closes
             cursor.close()
             if not self.readonly:  # a writer's own changes come next: no snapshot kept open
                 self._close_adbc()
@@ -995,6 +996,26 @@ _ADBC_SOURCE = {  # portable type -> the Arrow type ADBC gives for its one stora
     "integer": pa.int64(), "bigint": pa.int64(), "boolean": pa.int64(), "real": pa.float64(),
     "text": pa.string(), "date": pa.string(), "datetime": pa.string(), "blob": pa.binary(),
 }
+
+
+class _ReadFailed:
+    """An error of ADBC's reader, handed from the reading thread to the reader's caller."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _raw_batches(reader: Any, first: pa.RecordBatch | None) -> Iterator[pa.RecordBatch | _ReadFailed]:
+    batch = first
+    while batch is not None:
+        yield batch
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - judged by the caller, in its own thread
+            yield _ReadFailed(exc)
+            return
 
 
 def _all_ok(flags: pa.Array) -> bool:
