@@ -635,7 +635,7 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
     _remove_sqlite(tmp)
     try:
         with Database.open_sqlite(tmp, readonly=False, create=True) as db:
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-100000"):
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                 db.dbapi.execute(f"PRAGMA {pragma}")
             load_into(db, reader, schema, progress)
             progress("checking")

@@ -475,7 +475,7 @@ class Database:
             cursor = conn.cursor()
             try:
                 # a new file renamed into place only once verified: no journal, no syncing
-                for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-100000"):
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                     cursor.execute(f"PRAGMA {pragma}")
                     cursor.fetchall()
                 conn.adbc_connection.set_autocommit(False)  # one transaction for every table
