@@ -109,22 +109,32 @@ async def _backup_of(home: Path, server, source: Dossier, directory: Path) -> st
     return result.files[0]
 
 
-@pytest.mark.parametrize("listed", [True, False], ids=["listed", "only-on-the-server"])
+@pytest.mark.parametrize(
+    ("listed", "database"),
+    [(True, "PW0001SOC"), (False, "PW0001SOC"), (True, "Custom ]DB'x")],
+    ids=["listed", "only-on-the-server", "listed-under-its-own-database-name"],
+)
 async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
-    home: Path, server, listed: bool
+    home: Path, server, listed: bool, database: str
 ) -> None:
     """The same whether 001SOC is in the dossier list or only a database on the server (the
-    backup step offers those too): number 001 is taken, typing it means replacing it."""
-    victim = Dossier("001", "SOC", "Company SOC", backend="mssql", location="PW0001SOC")
+    backup step offers those too): number 001 is taken, typing it means replacing it. A
+    dossier listed under another database name ('msde add --database') has THAT database
+    replaced, as F3 says; no PW0001SOC is made."""
+    if database != "PW0001SOC":
+        server.create_database(database, sqlite_file=server.database_file("PW0001SOC"))
+        with contextlib.closing(server.connect()) as conn:
+            conn.cursor().execute("DROP DATABASE [PW0001SOC]")
+    victim = Dossier("001", "SOC", "Company SOC", backend="mssql", location=database)
     if listed:
         Catalog(home).add(victim)
     office = server.backup_dir / "office"  # not the server's default backup directory
     office.mkdir()
     backup = await _backup_of(home, server, victim, office)
-    before = table_rows(server.database_file("PW0001SOC"))
-    with contextlib.closing(server.connect(database="PW0001SOC")) as conn:
+    before = table_rows(server.database_file(database))
+    with contextlib.closing(server.connect(database=database)) as conn:
         conn.cursor().execute("DELETE FROM third_party")  # work done after the backup: undone
-    assert table_rows(server.database_file("PW0001SOC")) != before
+    assert table_rows(server.database_file(database)) != before
     app = MsdeApp(home=home, lang="en", offer_jobs=False)
     app.plan = WizardPlan(connection=_connection(server), operation="restore")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -148,9 +158,13 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         await pilot.press("f3")  # the safety copy is shown where the engine writes it
         await wait_screen(pilot, TextViewScreen)
         actions = app.screen.query_one("#view-text").text
-        shown = f"{server.backup_dir}/PW0001SOC_YYYYMMDD_HHMMSS_before_restore.bak"
-        assert f"BACKUP DATABASE [PW0001SOC] TO DISK = N'{shown}'" in actions
-        assert f"RESTORE DATABASE [PW0001SOC] FROM DISK = N'{backup}'" in actions
+        ident = "[" + database.replace("]", "]]") + "]"
+        shown = f"{server.backup_dir}/{database}_YYYYMMDD_HHMMSS_before_restore.bak"
+        assert f"BACKUP DATABASE {ident} TO DISK = {literal(shown)}" in actions
+        (shown_restore,) = [line for line in actions.splitlines()
+                            if line.startswith("RESTORE DATABASE")]
+        assert shown_restore.startswith(f"RESTORE DATABASE {ident} FROM DISK = {literal(backup)}")
+        assert "REPLACE" in shown_restore
         await pilot.press("escape")
         await wait_screen(pilot, SummaryScreen)
         await pilot.press("enter")  # nothing typed: refused
@@ -171,14 +185,23 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     assert job is not None
     done = json.loads((job.directory / jobs.RESULT).read_text())["dossiers"]["001SOC"]
     assert done["ok"] and done["details"]["replaced"] is True
-    restore = [b for b in server.batches if b.startswith("RESTORE DATABASE [PW0001SOC]")]
-    assert len(restore) == 1 and "REPLACE" in restore[0] and backup in restore[0]
+    (restore,) = [b for b in server.batches if b.startswith("RESTORE DATABASE")]
+    assert restore.startswith(f"RESTORE DATABASE {ident} FROM DISK = {literal(backup)}")
+    assert "REPLACE" in restore  # the very statement F3 showed, over the same database
     safety = Path(done["details"]["safety_backup"])  # taken before replacing, as announced
     assert safety.exists() and safety.parent == server.backup_dir
-    assert re.fullmatch(r"PW0001SOC_\d{8}_\d{6}_before_restore\.bak", safety.name)
-    assert table_rows(server.database_file("PW0001SOC")) == before  # the backup's data is back
+    assert re.fullmatch(re.escape(database) + r"_\d{8}_\d{6}_before_restore\.bak", safety.name)
+    assert table_rows(server.database_file(database)) == before  # the backup's data is back
+    if database != "PW0001SOC":
+        with pytest.raises(KeyError):
+            server.database_file("PW0001SOC")  # no new database under the standard name
     (listed_now,) = Catalog(home).dossiers()  # replaced, not added as another number
-    assert (listed_now.code, listed_now.location) == ("001SOC", "PW0001SOC")
+    assert (listed_now.code, listed_now.location) == ("001SOC", database)
+
+
+def literal(text: str) -> str:
+    """How T-SQL spells ``text`` (N'...' with quotes doubled), to find it in statements."""
+    return "N'" + text.replace("'", "''") + "'"
 
 
 # The "terminal side": the wizard (headless, 80x24) in its own session, like msde-tui in an

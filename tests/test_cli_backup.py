@@ -193,3 +193,57 @@ def test_sql_server_restore_puts_the_dossier_in_the_list(
                  "--replace"]) == 0
     assert [d["code"] for d in listed()] == ["001SOC", "002BIS"]
     assert next(d for d in listed() if d["number"] == "002")["company"] == "Copie SA"
+
+
+def test_sql_server_restore_over_a_listed_dossier_with_its_own_database_name(
+    home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """001SOC was listed with 'msde add --database': --replace restores into that database
+    (after its safety copy), not into a new PW0001SOC."""
+    from msde_tui.engine.demo import build_dossier
+
+    custom = "Custom ]DB'x"
+    model = tmp_path / "model.sqlite"
+    build_dossier(model, code="001SOC", company="Server SA", years=1, lines=40, seed=4)
+    tds_server.create_database(custom, sqlite_file=model)
+    tds_server.create_database("PW0002BRA", sqlite_file=model)  # on the server, not listed
+    monkeypatch.setenv("MSDE_PASSWORD", tds_server.password)
+    assert main(["server", "add", "office", "--host", tds_server.host, "--port",
+                 str(tds_server.port), "--user", tds_server.user]) == 0
+    assert main(["add", "--number", "001", "--short", "SOC", "--company", "Server SA",
+                 "--profile", "office", "--database", custom]) == 0
+    capsys.readouterr()
+    assert main(["--json", "backup", "001", "--dir", str(tds_server.backup_dir)]) == 0
+    backup = json.loads(capsys.readouterr().out)["results"][0]["files"][0]
+    database = tds_server.database_file(custom)
+    at_backup = dump(database)
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM entry_line WHERE id % 2 = 1")
+    conn.close()
+    changed = dump(database)
+
+    assert main(["restore", backup, "--number", "001", "--server", "office"]) == 2
+    assert "add --replace" in capsys.readouterr().err  # refused before anything ran
+    assert dump(database) == changed
+    # no --short: the listed dossier keeps its code (the backup's file name has no PW name)
+    assert main(["--json", "restore", backup, "--number", "001", "--server", "office",
+                 "--replace"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["ok"] and result["details"]["listed"] == "001SOC"
+    assert result["details"]["database"] == custom and result["details"]["replaced"] is True
+    assert dump(database) == at_backup  # the deleted lines are back, in the dossier's database
+    with pytest.raises(KeyError):
+        tds_server.database_file("PW0001SOC")  # nothing restored under the standard name
+    safety = Path(result["details"]["safety_backup"])
+    assert safety.is_file() and safety.name.startswith(f"{custom}_")
+    (restore,) = [b for b in tds_server.batches if b.startswith("RESTORE DATABASE")]
+    assert restore.startswith("RESTORE DATABASE [Custom ]]DB'x] FROM DISK") and "REPLACE" in restore
+    (listed,) = Catalog(home).dossiers()
+    assert (listed.code, listed.location, listed.profile) == ("001SOC", custom, "office")
+
+    # a database on the server the list does not have: the engine refuses, in the CLI's words
+    assert main(["restore", backup, "--number", "002", "--short", "BRA", "--server",
+                 "office"]) == 1
+    out = capsys.readouterr().out
+    assert "The database PW0002BRA already exists" in out and "Add --replace" in out

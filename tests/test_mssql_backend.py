@@ -374,7 +374,9 @@ async def test_restore_over_an_existing_dossier_needs_replace_and_takes_a_safety
     finally:
         await backend.close()
     assert not refused.ok and refused.details["error"] == "DossierExists"
-    assert "already exists" in refused.message and "--replace" in refused.hint
+    assert "already exists" in refused.message
+    # the engine's words fit the wizard's log too: no CLI flag in them
+    assert "replace" in refused.hint and "--" not in refused.hint
     result = result_of(events)
     assert result.ok and result.details["replaced"] is True, result
     safety = str(result.details["safety_backup"])
@@ -393,6 +395,63 @@ async def test_restore_over_an_existing_dossier_needs_replace_and_takes_a_safety
         await backend.close()
     assert back.ok
     assert table_rows(tds_server.database_file("PW0003SOC")) == changed
+
+
+CUSTOM = "Custom ]DB'x"  # a listed dossier's database not named PW<number><short>
+
+
+async def test_restore_over_a_listed_dossier_replaces_its_own_database(
+    tds_server: Any, demo_file: Path, home: Path
+) -> None:
+    """Dossier 001SOC lives in the database CUSTOM ('msde add --database'): restoring over
+    number 001 replaces CUSTOM after a safety copy of it, never creates PW0001SOC."""
+    from msde_tui.engine.catalog import Catalog
+    from msde_tui.engine.operations import collect_async, run_restore
+    from msde_tui.engine.plans import RestorePlan
+    from tests.tdsdouble.backupfile import read_set
+
+    tds_server.create_database(CUSTOM, sqlite_file=demo_file)
+    Catalog(home).add(dossier(CUSTOM))
+    (path,) = (await backup_once(tds_server, location=CUSTOM, verify=False)).files
+    live = tds_server.database_file(CUSTOM)
+    with sqlite3.connect(live) as db:  # work done after the backup, to be undone
+        db.execute("DELETE FROM entry WHERE id = 7")
+    changed = table_rows(live)
+    assert changed != table_rows(demo_file)
+    connection = backend_for(tds_server).connection
+
+    async def restore(**kw: Any) -> list[Event]:
+        item = RestoreItem(source=path, number="001", short="SOC", **kw)
+        return await collect_async(run_restore(RestorePlan(connection, (item,)), home=home))
+
+    refused = result_of(await restore())
+    assert not refused.ok and refused.details["error"] == "DossierExists"
+    assert refused.message == f"The database {CUSTOM} already exists on {tds_server.host}."
+    assert table_rows(live) == changed  # nothing touched
+    events = await restore(replace=True)
+    result = result_of(events)
+    assert result.ok and result.verified, result
+    assert result.details["database"] == CUSTOM and result.details["replaced"] is True
+    assert table_rows(live) == table_rows(demo_file)  # the deleted row is back, in CUSTOM
+    with pytest.raises(KeyError):
+        tds_server.database_file("PW0001SOC")  # no database under the standard name
+    ran = [e.text for e in events if isinstance(e, Statement)]
+    restore_sql = next(t for t in ran if t.startswith("RESTORE DATABASE"))
+    quoted_path = "N'" + path.replace("'", "''") + "'"  # the backup's name holds a quote too
+    assert restore_sql.startswith(f"RESTORE DATABASE [Custom ]]DB'x] FROM DISK = {quoted_path} ")
+    assert "REPLACE" in restore_sql
+    safety = Path(str(result.details["safety_backup"]))
+    assert safety.name.startswith(f"{CUSTOM}_") and safety.name.endswith("_before_restore.bak")
+    safety_sql = next(t for t in ran if t.startswith("BACKUP DATABASE"))
+    assert safety_sql.startswith("BACKUP DATABASE [Custom ]]DB'x] TO DISK")
+    assert ran.index(safety_sql) < ran.index(restore_sql)
+    backup_set, image = read_set(safety, 1, keep=True)  # the safety copy holds the changed data
+    assert backup_set.database == CUSTOM
+    copy = home / "safety.image"
+    copy.write_bytes(image)
+    assert table_rows(copy) == changed
+    (listed,) = Catalog(home).dossiers()  # still one entry, pointing at CUSTOM
+    assert (listed.code, listed.location, listed.status) == ("001SOC", CUSTOM, "restored")
 
 
 async def test_restore_refuses_a_backup_from_a_newer_version_before_trying(

@@ -9,6 +9,8 @@ anything ran (unknown dossier, missing directory, number taken without --replace
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
@@ -125,6 +127,8 @@ def restore_command(
     connection = Connection()
     if server is not None:
         connection = _server_connection(st, server)
+        if short is None and taken is not None and not taken.is_embedded:
+            short = taken.short  # restored over a listed dossier: it keeps its code
         if short is None and operations.file_kind(file, connection) == "server":
             short = _short_from_server_name(file)
     elif not Path(file).expanduser().is_file():
@@ -141,7 +145,10 @@ def restore_command(
         log_dir=log_dir,
     )
     plan = RestorePlan(connection, (item,), verify_first=verify)
-    results = run_and_show(st, "restore", [operations.run_restore(plan, home=st.home)], total=1)
+    stream = operations.run_restore(plan, home=st.home)
+    if not replace:
+        stream = _cli_replace_hint(stream)
+    results = run_and_show(st, "restore", [stream], total=1)
     finish(st, "restore", results)
 
 
@@ -160,6 +167,25 @@ def _server_connection(st: State, profile_name: str) -> Connection:
 
     profile = profiles.get(profile_name, st.home)
     return profile.connection(ask_password(profile))
+
+
+async def _cli_replace_hint(events: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:
+    """The engine's events, its "already exists, replace it?" hints in the CLI's words."""
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            if (
+                isinstance(event, ev.DossierResult)
+                and not event.ok
+                and isinstance(event.details, dict)
+                and event.details.get("error") == DossierExists.__name__
+                and "replace" in (event.hint or "").lower()
+            ):
+                event = dataclasses.replace(
+                    event,
+                    hint="Add --replace to restore over it (a verified safety copy is taken "
+                    "first), or give another --number.",
+                )
+            yield event
 
 
 def _short_from_proof(file: Path) -> str | None:

@@ -23,14 +23,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog, naming
+from msde_tui.engine import auditlog
 from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.embedded_backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
-from msde_tui.engine.plans import BackupPlan, Connection, RestoreItem, RestorePlan, VerifyPlan
+from msde_tui.engine.plans import (
+    BackupPlan,
+    Connection,
+    RestoreItem,
+    RestorePlan,
+    VerifyPlan,
+    restore_database,
+)
 from msde_tui.engine.proof import proof_path
 
 log = logging.getLogger(__name__)
@@ -158,9 +165,9 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
             if kind == "embedded":
                 return backends.embedded.restore(item)  # lists the dossier itself
             server: Any = await backends.server()
-            _refuse_taken_number(Path(home), item)
-            events = server.restore(item, verify_first=plan.verify_first)
-            return _listing_restored(events, Path(home), plan.connection, item)
+            target = _server_target(Path(home), item)
+            events = server.restore(target, verify_first=plan.verify_first)
+            return _listing_restored(events, Path(home), plan.connection, target)
 
         label = f"{item.number}{item.short}" or label_of(item.source)
         return _Job(label, "restore", steps, make)
@@ -181,30 +188,26 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
 # --------------------------------------------------------------------------- dossier list
 
 
-def _refuse_taken_number(home: Path, item: RestoreItem) -> None:
-    """Refuse a SQL Server restore whose number another dossier of the list already has.
+def _server_target(home: Path, item: RestoreItem) -> RestoreItem:
+    """``item`` with the database a SQL Server restore writes into (``item.database``).
 
-    The same database under the same number is left to the server (it refuses to overwrite
-    without ``replace``); an embedded dossier's number is never taken over by a server one.
+    A number the dossier list has is restored into the database that dossier uses, whatever
+    its name (``plans.restore_database``); whether it may be overwritten is left to the
+    backend (an existing database needs ``replace``, and a verified safety copy is taken
+    first). An embedded dossier's number is never taken over by a server one.
     """
     with CATALOG_LOCK:
         catalog = Catalog(home)
         existing = catalog.find(item.number)
         first = catalog.first_free_number() if len(catalog) < 999 else "none"
-    if existing is None:
-        return
-    if existing.is_embedded:
+    if existing is not None and existing.is_embedded:
         raise BadInput(
             f"Number {existing.number} is the embedded dossier {existing.code}.",
             f"Restore the SQL Server backup under another number; the first free is {first}.",
         )
-    if item.replace or existing.location == naming.database_name(item.number, item.short):
-        return
-    raise DossierExists(
-        f"Number {existing.number} is already taken by {existing.code} ({existing.company}).",
-        f"Choose another number (the first free is {first}), or replace it explicitly "
-        "(a safety copy is kept).",
-    )
+    if item.database:
+        return item
+    return replace(item, database=restore_database(item.number, item.short, existing))
 
 
 async def _listing_restored(

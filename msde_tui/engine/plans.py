@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
 
 OPERATIONS = ("backup", "restore", "verify")
@@ -71,6 +72,21 @@ class RestoreItem:
     replace: bool = False  # overwrite an existing dossier (after a safety copy)
     data_dir: str | None = None  # SQL Server: where data files go (default: instance default)
     log_dir: str | None = None
+    # SQL Server: the database restored into; None = the one ``restore_database`` decides
+    # (the engine fills it in from the dossier list when the restore runs)
+    database: str | None = None
+
+
+def restore_database(number: str, short: str, listed: Dossier | None = None) -> str:
+    """The SQL Server database a restore as dossier ``number`` writes into.
+
+    Restoring over a listed SQL Server dossier replaces the database that dossier uses,
+    whatever its name (``msde add --database X``); any other number gets the standard name
+    ``PW<number><short>``. ``listed`` is the dossier list's entry for ``number``, if any.
+    """
+    if listed is not None and not listed.is_embedded and listed.location:
+        return listed.location
+    return naming.database_name(number, short)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from msde_tui.engine import naming
 from msde_tui.engine.backend import BackupInfo, ServerFacts
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.plans import RestoreItem, WizardPlan
+from msde_tui.engine.plans import RestoreItem, WizardPlan, restore_database
 from msde_tui.i18n import _
 from msde_tui.screens.widgets import human_size
 
@@ -238,7 +238,7 @@ def _embedded_restore_actions(plan: WizardPlan, item: RestoreItem, existing: Dos
 def _server_restore_actions(
     plan: WizardPlan, item: RestoreItem, existing: Dossier | None, facts: Facts, tsql: object | None
 ) -> list[str]:
-    database = naming.database_name(item.number, item.short)
+    database = item.database or restore_database(item.number, item.short, existing)
     sep = facts.server.path_separator if facts.server else "\\"
     data_dir = item.data_dir or plan.data_dir or (facts.server.default_data_path if facts.server else "")
     out: list[str] = []
@@ -252,13 +252,14 @@ def _server_restore_actions(
         if existing is not None:
             # where the engine writes it: the server's default backup directory
             where = facts.server.default_backup_path if facts.server else plan.directory
-            safety = _join(where, f"{database}_{STAMP}_before_restore.bak", sep)
+            safety = _join(where, f"{tsql.file_stem(database)}_{STAMP}_before_restore.bak", sep)  # type: ignore[attr-defined]
             out.append(
                 tsql.build_backup(database, safety, copy_only=True) + ";  -- " + _("safety copy")  # type: ignore[attr-defined]
             )
+        stem = tsql.file_stem(database)  # type: ignore[attr-defined]
         moves = [
-            ("<data>", _join(data_dir, f"{database}.mdf", sep)),
-            ("<log>", _join(data_dir, f"{database}_log.ldf", sep)),
+            ("<data>", _join(data_dir, f"{stem}.mdf", sep)),
+            ("<log>", _join(data_dir, f"{stem}_log.ldf", sep)),
         ]
         out.append(
             tsql.build_restore(database, item.source, moves, replace=existing is not None) + ";"  # type: ignore[attr-defined]

@@ -68,7 +68,6 @@ log = logging.getLogger(__name__)
 EXPRESS = 4
 NO_COMPRESSION_EDITIONS = (4,)  # Express; Web edition is detected by name
 _DESCRIPTION_RE = re.compile(r"^msde-tui \S+ dossier=(?P<code>\S+)(?: guid=(?P<guid>\S+))?")
-_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 # HEADERONLY failures meaning "no usable backup there" (missing, unreadable, damaged)
 _NOT_A_READABLE_BACKUP = (3201, 3241, 3242, 3203, 3183, 3189)
 
@@ -113,10 +112,7 @@ def parse_description(text: str | None) -> tuple[str | None, str | None]:
     return match["code"], match["guid"]
 
 
-def file_stem(database: str) -> str:
-    """A database name usable in a file name (a hostile name keeps its quotes, loses slashes)."""
-    stem = _UNSAFE_FILE_CHARS.sub("_", database).strip(". ")
-    return stem or "database"
+file_stem = tsql.file_stem  # a database name usable in a file name
 
 
 def _text(value: Any) -> str:
@@ -718,7 +714,8 @@ class MssqlBackend:
         number = naming.check_number(item.number)
         short = naming.check_short(item.short)
         code = f"{number}{short}"
-        database = naming.database_name(number, short)
+        # the operations layer names a listed dossier's own database; else PW<number><short>
+        database = item.database or naming.database_name(number, short)
         steps = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
         yield Started(code, "restore", steps)
         session: Session | None = None
@@ -772,8 +769,8 @@ class MssqlBackend:
             if existed and not item.replace:
                 raise DossierExists(
                     f"The database {database} already exists on {self.connection.host}.",
-                    "Choose another dossier number, or confirm replacing it (--replace); a safety "
-                    "backup is taken first.",
+                    "Restore over it (replace; a safety copy is taken first) or choose another "
+                    "dossier number.",
                 )
             data_dir = tsql.normalize_server_dir(item.data_dir or facts.default_data_path, sep)
             log_dir = tsql.normalize_server_dir(
@@ -811,7 +808,7 @@ class MssqlBackend:
             if existed:
                 safety = tsql.server_path_join(
                     facts.default_backup_path,
-                    f"{database}_{naming.stamp(datetime.now())}_before_restore.bak",
+                    f"{file_stem(database)}_{naming.stamp(datetime.now())}_before_restore.bak",
                     sep,
                 )
                 yield Step(code, "safety copy", safety)
@@ -821,7 +818,7 @@ class MssqlBackend:
                     copy_only=True,
                     compression=compression_for(facts, None),
                     stats=10,
-                    name=f"{database} safety copy before restore",
+                    name=f"{database} safety copy before restore"[: tsql.MAX_BACKUP_NAME],
                     description=f"msde-tui {__version__} dossier={code} safety copy before restore",
                 )
                 yield Statement(code, sql)
@@ -949,7 +946,8 @@ class MssqlBackend:
             log.info("cannot read sys.master_files: %s", failure)
         for _ in range(20):
             moves = tsql.restore_targets(
-                database, listing, data_dir=data_dir, log_dir=log_dir, sep=sep, taken=taken
+                file_stem(database), listing, data_dir=data_dir, log_dir=log_dir, sep=sep,
+                taken=taken,
             )
             clash = False
             for _logical, physical in moves:

@@ -29,6 +29,7 @@ MAX_BACKUP_NAME = 128
 MAX_BACKUP_DESCRIPTION = 255
 SEPARATORS = ("\\", "/")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:(?:[\\/]|$)")
+_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 _FILE_NAME_FORBIDDEN = ("/", "\\", "\x00", ":", "*", "?", '"', "<", ">", "|")
 
 
@@ -192,6 +193,12 @@ def guess_separator(*paths: str | None) -> str:
         if path.startswith("/"):
             return "/"
     return "\\"
+
+
+def file_stem(database: str) -> str:
+    """A database name usable in a file name (a hostile name keeps its quotes, loses slashes)."""
+    stem = _UNSAFE_FILE_CHARS.sub("_", database).strip(". ")
+    return stem or "database"
 
 
 def check_file_name(name: str) -> str:
