@@ -19,16 +19,15 @@ from textual.binding import Binding
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from msde_tui import i18n
-from msde_tui.engine import jobs
 from msde_tui.engine.paths import data_dir
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
-from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
+ANSI_THEME = "ansi-dark"
 SCREENS_DIR = Path(__file__).resolve().parent / "screens"
 STYLESHEETS = (
     "app", "base", "dialogs", "connection", "operation", "browse", "dossiers", "summary",
@@ -80,6 +79,15 @@ class MsdeApp(App[None]):
         # Read by get_css_variables, which the App's constructor already calls.
         self.ascii_borders = wants_ascii() if ascii_borders is None else ascii_borders
         self._scrollbar_renderer: type[ScrollBarRender] | None = None  # Textual's, while ASCII
+        ansi = wants_ansi_theme() if ansi_theme is None else ansi_theme
+        if ansi:
+            # The theme's value before App.__init__, which builds the stylesheet's variables,
+            # the dark/light classes and the ANSI filter from the current theme: setting
+            # ``self.theme`` afterwards queues a refresh that parses every stylesheet a second
+            # time before the first screen. ``_reactive_theme`` is where Textual's reactive keeps
+            # the value (an attribute already there is taken as the initial one);
+            # tests/test_startup.py checks the outcome is the same as ``self.theme = ...``.
+            self._reactive_theme = ANSI_THEME
         super().__init__()
         translate_bindings(self)
         self.animation_level = "none"
@@ -89,8 +97,9 @@ class MsdeApp(App[None]):
         self.plan = WizardPlan()
         if self.ascii_borders:
             self.add_class("-ascii")  # app.tcss: fields and text views with ASCII borders
-        if wants_ansi_theme() if ansi_theme is None else ansi_theme:
-            self.theme = "ansi-dark"
+        if ansi:
+            # What setting ``self.theme`` adds besides (Textual's _watch_theme).
+            self.add_class(f"-theme-{ANSI_THEME}")
             self.add_class("-ansi")  # app.tcss makes empty fields visible with 16 colours
 
     def get_css_variables(self) -> dict[str, str]:
@@ -132,15 +141,19 @@ class MsdeApp(App[None]):
                 index = 1  # after the result: a new operation on the same connection
 
     async def offer_background_jobs(self) -> None:
-        from msde_tui.screens.jobs_screen import JobsScreen, jobs_to_offer
+        # The jobs screen (a DataTable) is imported only when there is a job to show.
+        from msde_tui.engine.jobs import jobs_to_show
 
-        while jobs_to_offer(self.home):
+        while jobs_to_show(self.home):
+            from msde_tui.screens.jobs_screen import JobsScreen
+
             chosen = await self.push_screen_wait(JobsScreen(self.home, at_start=True))
             if chosen is None:
                 return
             await self.push_screen_wait(self._attached(chosen))
 
     def _attached(self, job_id: str) -> object:
+        from msde_tui.engine import jobs
         from msde_tui.screens.progress import ProgressScreen
 
         job = jobs.load_job(self.home, job_id)
@@ -162,6 +175,9 @@ class MsdeApp(App[None]):
         self.push_screen(JobsScreen(self.home, at_start=False), chosen)
 
     async def action_quit(self) -> None:
+        from msde_tui.engine import jobs
+        from msde_tui.screens.dialogs import ConfirmScreen
+
         running = jobs.running_jobs(self.home)
         if not running:
             self.exit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,47 @@ def test_the_wizard_and_light_screens_start_without_the_sql_engine() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"heavy modules loaded at start: {result.stdout} {result.stderr}"
+
+
+# What the first screen (Connection) needs is loaded before it is painted; these modules load
+# later, where they are used (help and question dialogs, the other steps, the jobs list when
+# there is a job to show, the backend's types, Textual's TextArea and DataTable).
+NOT_BEFORE_THE_FIRST_SCREEN = [
+    "msde_tui.engine.backend",
+    "msde_tui.screens.backups",
+    "msde_tui.screens.browse",
+    "msde_tui.screens.dialogs",
+    "msde_tui.screens.dossiers",
+    "msde_tui.screens.jobs_screen",
+    "msde_tui.screens.operation",
+    "msde_tui.screens.progress",
+    "msde_tui.screens.summary",
+    "textual.widgets._data_table",
+    "textual.widgets._text_area",
+    "sqlalchemy",
+    "pyarrow",
+]
+
+
+def test_the_first_screen_is_painted_before_later_modules_load(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from msde_tui.app import MsdeApp\n"
+        "from msde_tui.screens.connection import ConnectionScreen\n"
+        "async def main():\n"
+        f"    app = MsdeApp(home={str(tmp_path)!r}, lang='en', offer_jobs=True)\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        for _ in range(2000):\n"
+        "            if isinstance(app.screen, ConnectionScreen) and app.screen.is_mounted:\n"
+        "                break\n"
+        "            await asyncio.sleep(0.005)\n"
+        "        await pilot.pause()\n"
+        "        assert 'Step 1 of 5' in str(app.screen.query_one('#step-title').render())\n"
+        "        loaded = set(sys.modules)\n"
+        f"    bad = [m for m in {NOT_BEFORE_THE_FIRST_SCREEN!r} if m in loaded]\n"
+        "    print(','.join(bad))\n"
+        "    sys.exit(1 if bad else 0)\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"loaded before the first screen: {result.stdout} {result.stderr}"

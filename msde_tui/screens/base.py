@@ -22,7 +22,6 @@ from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
-from msde_tui.screens.dialogs import HelpScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import translate_bindings
 
@@ -134,6 +133,8 @@ class StepScreen(Screen[WizardPlan | None]):
     # -- actions
 
     def action_help(self) -> None:
+        from msde_tui.screens.dialogs import HelpScreen  # not needed before the first F1
+
         text = _(self.HELP).strip() if self.HELP else ""
         text = (text + "\n\n" if text else "") + _(KEYS_HELP)
         self.app.push_screen(HelpScreen(_(self.TITLE), text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.containers import Horizontal
@@ -11,13 +12,15 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.mssql.profiles import Profile
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.context import WizardContext, load_profiles
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import ChoiceList
+
+if TYPE_CHECKING:
+    from msde_tui.engine.mssql.profiles import Profile
 
 EMBEDDED = "embedded"
 OTHER = "other"
@@ -67,14 +70,20 @@ class ConnectionScreen(StepScreen):
         choices.append((OTHER, _("Another SQL Server (type it below)")))
         yield ChoiceList(choices, selected=self._initial_choice(), id="where")
         conn = self.plan.connection
-        yield from self._row(_("Server"), Input(conn.host, id="host", compact=True))
-        yield from self._row(_("Port"), Input(str(conn.port), id="port", compact=True, type="integer"))
-        yield from self._row(_("SQL login"), Input(conn.user, id="user", compact=True))
+        # Composed in the state _apply_choice gives them on mount (restyling a mounted widget
+        # costs more than styling it once).
+        off = self._initial_choice() == EMBEDDED
+        yield from self._row(_("Server"), Input(conn.host, id="host", compact=True, disabled=off))
         yield from self._row(
-            _("Password"), Input(conn.password, id="password", password=True, compact=True)
+            _("Port"), Input(str(conn.port), id="port", compact=True, type="integer", disabled=off)
+        )
+        yield from self._row(_("SQL login"), Input(conn.user, id="user", compact=True, disabled=off))
+        yield from self._row(
+            _("Password"),
+            Input(conn.password, id="password", password=True, compact=True, disabled=off),
         )
         with Horizontal(classes="buttons"):
-            yield Button(_("Test connection"), id="test", compact=True)
+            yield Button(_("Test connection"), id="test", compact=True, disabled=off)
         yield Static("", id="facts", markup=False)
 
     def _row(self, label: str, field: Input) -> Iterable[Widget]:

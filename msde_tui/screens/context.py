@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msde_tui.engine import naming
-from msde_tui.engine.backend import Backend, BackupInfo, DatabaseInfo, ServerFacts
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import ConnectionFailed, MsdeError
 from msde_tui.engine.plans import Connection
 
 if TYPE_CHECKING:
+    from msde_tui.engine.backend import Backend, BackupInfo, DatabaseInfo, ServerFacts
     from msde_tui.engine.mssql.profiles import Profile
 
 

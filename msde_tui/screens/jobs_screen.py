@@ -32,10 +32,6 @@ def operation_word(operation: str) -> str:
     return _(registry.get(operation).label) if operation else "?"
 
 
-def jobs_to_offer(home: Path) -> list[jobs.JobInfo]:
-    return jobs.jobs_to_show(home)
-
-
 class JobsScreen(Screen[str | None]):
     """Dismisses with the id of the job to open, or None to go on with the wizard."""
 

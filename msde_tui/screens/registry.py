@@ -152,9 +152,14 @@ def get(operation_id: str) -> Operation:
     return OPERATIONS[0]
 
 
+def _operation(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+    from msde_tui.screens.operation import OperationScreen  # imported after the first screen
+
+    return OperationScreen(ctx, plan, pos)
+
+
 def steps_for(plan: WizardPlan) -> list[StepFactory]:
     """Every step of the wizard for this plan: connection, operation, then the operation's."""
     from msde_tui.screens.connection import ConnectionScreen
-    from msde_tui.screens.operation import OperationScreen
 
-    return [ConnectionScreen, OperationScreen, *get(plan.operation).steps]
+    return [ConnectionScreen, _operation, *get(plan.operation).steps]
