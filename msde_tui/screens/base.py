@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
@@ -23,7 +23,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.registry import StepPosition
-from msde_tui.screens.widgets import translate_bindings
+from msde_tui.screens.widgets import WizardFooter, translate_bindings
 
 KEYS_HELP = N_(
     "Keys: Enter = Next (or press the focused button), Tab / Shift+Tab = move between "
@@ -111,7 +111,7 @@ class StepScreen(Screen[WizardPlan | None]):
         with Vertical(id="body"):
             yield from self.compose_body()
         yield Static("", id="message", markup=False)
-        yield Footer()
+        yield WizardFooter()
 
     def compose_body(self) -> Iterable[Widget]:
         return []

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from msde_tui.engine.backend import DirEntry
@@ -19,7 +19,7 @@ from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection
 from msde_tui.i18n import N_, _
 from msde_tui.screens.context import WizardContext
-from msde_tui.screens.widgets import human_size, translate_bindings
+from msde_tui.screens.widgets import WizardFooter, human_size, translate_bindings
 
 UP = "\x00up"
 
@@ -77,7 +77,7 @@ class BrowseScreen(ModalScreen[str | None]):
             yield Static(self.current, id="browse-path", markup=False)
             yield OptionList(id="browse-list")
             yield Static("", id="browse-message", classes="message", markup=False)
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -8,11 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.i18n import N_, _
-from msde_tui.screens.widgets import translate_bindings
+from msde_tui.screens.widgets import WizardFooter, translate_bindings
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,7 +31,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self.title_text, classes="dialog-title")
             with VerticalScroll(classes="help-body"):
                 yield Static(self.text, classes="dialog-text", markup=False)
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.query_one(".help-body").focus()  # arrows and PgUp/PgDn scroll a long help
@@ -62,7 +62,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 _("Enter = yes.") if self.default else _("Enter = no.")
             )
             yield Static(hint, classes="dialog-hint")
-        yield Footer()
+        yield WizardFooter()
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
@@ -91,7 +91,7 @@ class SaveScreen(ModalScreen[Path | None]):
             yield Static(_("Save to this file (Enter saves):"), classes="dialog-text")
             yield Input(str(self.default_path), id="save-path")
             yield Static("", id="save-message", classes="message")
-        yield Footer()
+        yield WizardFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -135,7 +135,7 @@ class TextViewScreen(ModalScreen[None]):
             yield Static(self.title_text, classes="dialog-title")
             yield TextArea(self.text, read_only=True, id="view-text", soft_wrap=True)
             yield Static("", id="view-message", classes="message")
-        yield Footer()
+        yield WizardFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -9,11 +9,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from msde_tui.engine import jobs
 from msde_tui.i18n import N_, _
-from msde_tui.screens.widgets import translate_bindings
+from msde_tui.screens.widgets import WizardFooter, translate_bindings
 
 
 def state_word(state: str) -> str:
@@ -58,7 +58,7 @@ class JobsScreen(Screen[str | None]):
         yield Static(intro, id="choices")
         yield DataTable(cursor_type="row", id="jobs", zebra_stripes=False)
         yield Static("", id="message")
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

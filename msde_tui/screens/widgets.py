@@ -14,7 +14,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
-from textual.widgets import Checkbox, OptionList, SelectionList
+from textual.widgets import Checkbox, Footer, OptionList, SelectionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from msde_tui.i18n import N_, _
@@ -63,6 +63,37 @@ def translate_bindings(node: DOMNode) -> None:
             )
             for item in items
         ]
+
+
+class WizardFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it shows change.
+
+    Textual rebuilds the footer (new key widgets, each styled three times) at every bindings
+    update: the screen resumed, the focus moved... three times before a step screen settles,
+    always with the same keys.
+    """
+
+    _shown: tuple[Any, ...] | None = None
+
+    def _keys_shown(self) -> tuple[Any, ...]:
+        """What ``Footer.compose`` draws from: the shown bindings, their state, the options."""
+        keys = tuple(
+            (binding, enabled, tooltip, self.app.get_key_display(binding))
+            for (_node, binding, enabled, tooltip) in self.screen.active_bindings.values()
+            if binding.show
+        )
+        palette = self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE
+        return keys, self.compact, palette
+
+    async def recompose(self) -> None:
+        if not self.is_attached:
+            return await super().recompose()
+        shown = self._keys_shown()
+        if shown == self._shown:
+            return
+        await super().recompose()
+        if self.children:  # composed with the bindings (not the empty first compose)
+            self._shown = shown
 
 
 class TickList(SelectionList[Any]):
