@@ -58,7 +58,12 @@ class Session:
         self.conn.execute("PRAGMA busy_timeout = 5000")
         # A test double needs no durability: no fsync per autocommitted statement.
         self.conn.execute("PRAGMA synchronous = OFF")
-        self.conn.execute("PRAGMA journal_mode = MEMORY")
+        try:
+            self.conn.execute("PRAGMA journal_mode = MEMORY")
+        except sqlite3.OperationalError:
+            # another session holds the file (busy_timeout does not cover this pragma): keep the
+            # default journal, which only costs speed
+            pass
         self.conn.create_collation("TDS_CI", _ci_compare)
         schemaviews.register_functions(self, self.conn)
 
