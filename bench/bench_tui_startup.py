@@ -5,9 +5,11 @@ parent passes ``time.time()``: ``time.monotonic`` is not comparable across proce
 moment the first screen is on the (headless, 80x24) terminal and settled, and the CPU seconds
 the process used until then (steadier than wall time on a shared machine):
 
-    .venv/bin/python bench/bench_tui_startup.py [--runs 9] [--no-tmux] [--no-bytecode]
+    .venv/bin/python bench/bench_tui_startup.py [--runs 9] [--no-tmux] [--no-bytecode] [--home DIR]
 
 Baseline in the same script, runs interleaved: a Textual app showing one Static and a Footer.
+The wizard's data directory is a new empty one unless ``--home`` names one in use (saved
+connections, past jobs: the first screen reads both).
 
 Bytecode: the children write and read their ``.pyc`` in a temporary ``PYTHONPYCACHEPREFIX``
 (warmed by a first run), as a user's second start reads the ``__pycache__`` the first one
@@ -181,12 +183,13 @@ def main() -> None:
     parser.add_argument("--no-tmux", action="store_true", help="Skip the real-terminal runs.")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="No .pyc at all for msde-tui (PYTHONDONTWRITEBYTECODE=1).")
+    parser.add_argument("--home", help="Data directory for the wizard (default: a new empty one).")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        home = work / "home"
-        home.mkdir()
+        home = Path(args.home).resolve() if args.home else work / "home"
+        home.mkdir(exist_ok=True)
         env = child_env(None if args.no_bytecode else str(work / "pycache"))
         measure(CHILD_WIZARD, str(home), env)  # writes the .pyc once
         measure(CHILD_BASELINE, str(home), env)
