@@ -8,6 +8,7 @@ from typing import Any
 from rich.segment import Segment, Segments
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
@@ -66,14 +67,22 @@ def translate_bindings(node: DOMNode) -> None:
 
 
 class WizardFooter(Footer):
-    """Textual's footer, rebuilt only when the keys it shows change.
+    """Textual's footer, with its keys in the screen's first frame, rebuilt only when they change.
 
-    Textual rebuilds the footer (new key widgets, each styled three times) at every bindings
-    update: the screen resumed, the focus moved... three times before a step screen settles,
-    always with the same keys.
+    Textual's footer is empty until the screen's first bindings update, so the keys appeared
+    a frame (~0.1 s) after the rest of a step; here it is composed with the bindings known
+    when it is mounted (the screen's and the app's: a step's keys; the focused widget's own
+    are hidden ones). Textual then rebuilds it (new key widgets, each styled three times) at
+    every bindings update: the screen resumed, the focus moved... always with the same keys
+    here, so only a change rebuilds it.
     """
 
     _shown: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        self._bindings_ready = True  # Textual's flag: compose with the bindings known now
+        self._shown = self._keys_shown()
+        yield from super().compose()
 
     def _keys_shown(self) -> tuple[Any, ...]:
         """What ``Footer.compose`` draws from: the shown bindings, their state, the options."""
@@ -88,12 +97,8 @@ class WizardFooter(Footer):
     async def recompose(self) -> None:
         if not self.is_attached:
             return await super().recompose()
-        shown = self._keys_shown()
-        if shown == self._shown:
-            return
-        await super().recompose()
-        if self.children:  # composed with the bindings (not the empty first compose)
-            self._shown = shown
+        if self._keys_shown() != self._shown:
+            await super().recompose()  # compose() notes what it shows
 
 
 class TickList(SelectionList[Any]):
