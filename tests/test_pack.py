@@ -245,3 +245,30 @@ def test_value_that_cannot_be_packed_exactly(home: Path, tmp_path: Path) -> None
         pack.export_package(dossier, home, out, now=T0)
     assert list(out.iterdir()) == []
     assert not [p for p in (home / "packstate").iterdir()]
+
+
+def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written with syncing off for speed: its bytes are synced before the rename that makes
+    it the dossier, and the directory after it (a power cut leaves no renamed half-file)."""
+    import os
+
+    pbf = pack.export_package(demo, home, tmp_path, now=T0)
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+        real_fsync(fd)
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        events.append(f"replace:{Path(src).name}->{Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    imported = pack.import_package(pbf.path, home, number="77")
+    rename = next(i for i, e in enumerate(events) if e.startswith("replace:") and e.endswith(imported.location))
+    src = events[rename].split(":")[1].split("->")[0]
+    assert f"fsync:{src}" in events[:rename]
+    assert f"fsync:{home.name}" in events[rename + 1:]

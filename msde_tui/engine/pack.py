@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import naming, serverdb
-from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.atomic import fsync_dir, fsync_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
     BadInput,
@@ -648,7 +648,9 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
                             "The packed file is inconsistent; nothing was added to the dossier list.")
         if target.exists():
             raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
+        fsync_file(tmp)  # written without syncing: on the disk before its name says it is done
         os.replace(tmp, target)
+        fsync_dir(target.parent)
     finally:
         _remove_sqlite(tmp)
 
