@@ -117,6 +117,21 @@ def test_import_into_a_full_data_directory(home: Path, dossier: Path, tiny_fs: P
     assert [p for p in everything(full_home) if p != "audit.log.jsonl"] in ([], ["dossiers.json"])
 
 
+def test_export_copy_import_into_a_full_data_directory(home: Path, dossier: Path, tiny_fs: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["export", "001", "--dir", str(out)]) == 0
+    capsys.readouterr()
+    full_home = tiny_fs / "home"
+    full_home.mkdir()
+    code, _, err = run(["--home", str(full_home), "import", str(out / "E001SOC.sqlite")], capsys)
+    assert code == 1 and "not enough free space" in err and str(full_home) in err, err
+    assert "cannot be read" not in err and "Traceback" not in err
+    assert Catalog(full_home).dossiers() == []
+    assert [p for p in everything(full_home) if p != "audit.log.jsonl"] in ([], ["dossiers.json"])
+
+
 # --------------------------------------------------------------------------- fault injection
 
 

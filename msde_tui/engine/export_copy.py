@@ -18,7 +18,7 @@ from pathlib import Path
 
 from msde_tui.engine import naming, serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DossierExists, PackError
+from msde_tui.engine.errors import BadInput, DiskFull, DossierExists, PackError
 from msde_tui.engine.pack import Progress, _quiet, mssql_engine, open_dossier
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
@@ -285,6 +285,10 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
             finally:
                 dest.close()
         except sqlite3.DatabaseError as exc:
+            if "database or disk is full" in str(exc):  # the copy being written, not the source
+                raise DiskFull(f"There is not enough free space in {target.parent} to import {path.name}.",
+                               "Free some space there, or move the data directory to a larger disk; "
+                               "nothing was changed.") from exc
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
         finally:
             source.close()
