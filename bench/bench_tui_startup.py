@@ -5,10 +5,12 @@ parent passes ``time.time()``: ``time.monotonic`` is not comparable across proce
 moment the first screen is on the (headless, 80x24) terminal and settled, and the CPU seconds
 the process used until then (steadier than wall time on a shared machine):
 
-    .venv/bin/python bench/bench_tui_startup.py [--runs 9] [--no-tmux] [--no-bytecode] [--home DIR]
+    .venv/bin/python bench/bench_tui_startup.py [--runs 9] [--no-tmux] [--no-bytecode]
+        [--home DIR] [--before DIR]
 
 Baseline in the same script, runs interleaved: a Textual app showing one Static and a Footer
-with one key (Quit).
+with one key (Quit). ``--before DIR`` adds, interleaved too, the ``msde_tui`` package found in
+DIR (an older commit's: ``git archive <commit> msde_tui | tar -x -C DIR``) for a before/after.
 The wizard's data directory is a new empty one unless ``--home`` names one in use (saved
 connections, past jobs: the first screen reads both).
 
@@ -119,15 +121,6 @@ def extension_cost(module: str, runs: int, env: dict[str, str]) -> tuple[float, 
     return statistics.median(times), heavy
 
 
-def measure(code: str, home: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds from launch, CPU seconds of the child) to the settled first screen."""
-    start = time.time()
-    out = subprocess.run([sys.executable, "-c", code, repr(start), home],
-                         capture_output=True, text=True, check=True, env=env)
-    wall, cpu = out.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(cpu)
-
-
 class Terminal:
     """A private tmux server (its own socket): 80x24 panes whose output is piped to a file."""
 
@@ -180,7 +173,7 @@ class Terminal:
 
 
 def line(label: str, values: list[float]) -> str:
-    return f"{label} median {statistics.median(values):.3f} s (min {min(values):.3f} s)"
+    return f"{label:<24} median {statistics.median(values):.3f} s (min {min(values):.3f} s)"
 
 
 def main() -> None:
@@ -190,60 +183,93 @@ def main() -> None:
     parser.add_argument("--no-bytecode", action="store_true",
                         help="No .pyc at all for msde-tui (PYTHONDONTWRITEBYTECODE=1).")
     parser.add_argument("--home", help="Data directory for the wizard (default: a new empty one).")
+    parser.add_argument("--before", metavar="DIR",
+                        help="Also time the msde_tui package in DIR (e.g. an older commit's, from "
+                        "'git archive <commit> msde_tui | tar -x -C DIR'), runs interleaved.")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         home = Path(args.home).resolve() if args.home else work / "home"
         home.mkdir(exist_ok=True)
-        env = child_env(None if args.no_bytecode else str(work / "pycache"))
-        measure(CHILD_WIZARD, str(home), env)  # writes the .pyc once
-        measure(CHILD_BASELINE, str(home), env)
-        wizard, baseline = [], []
-        for _ in range(args.runs):  # interleaved, so load changes hit both alike
-            wizard.append(measure(CHILD_WIZARD, str(home), env))
-            baseline.append(measure(CHILD_BASELINE, str(home), env))
-        w_wall, w_cpu = [w for w, _ in wizard], [c for _, c in wizard]
-        b_wall, b_cpu = [w for w, _ in baseline], [c for _, c in baseline]
-        print(line(f"msde-tui first screen (headless, {args.runs} runs):", w_wall)
-              + f", CPU {statistics.median(w_cpu):.3f} s")
-        print(line("bare Textual app (headless):          ", b_wall)
-              + f", CPU {statistics.median(b_cpu):.3f} s")
-        w, b = statistics.median(w_wall), statistics.median(b_wall)
-        print(f"wizard - bare: {w - b:+.3f} s wall, "
-              f"{statistics.median(w_cpu) - statistics.median(b_cpu):+.3f} s CPU   "
-              f"(goal: wizard <= 0.5 s)")
+        tui = Path(sys.executable).with_name("msde-tui")
+        bare_app = work / "bare.py"
+        bare_app.write_text(BARE_APP)
 
-        if not args.no_tmux and shutil.which("tmux"):
-            bare_app = work / "bare.py"
-            bare_app.write_text(BARE_APP)
+        # (label, environment, headless child, real-terminal command); the children run in
+        # ``work`` so that the current directory does not shadow PYTHONPATH.
+        variants: list[tuple[str, dict[str, str], str, str]] = []
+
+        def add(label: str, code: str, program: str, source: str | None = None) -> None:
+            env = child_env(None if args.no_bytecode else str(work / f"pycache-{len(variants)}"))
+            if source:
+                env["PYTHONPATH"] = str(Path(source).resolve())
             prefix = "env " + " ".join(
                 f"{key}={shlex.quote(env[key])}"
-                for key in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE") if key in env
+                for key in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH")
+                if key in env
             )
             prefix += f" MSDE_HOME={shlex.quote(str(home))} TERM=xterm-256color"
-            tui = Path(sys.executable).with_name("msde-tui")
-            wizard_cmd = f"{prefix} {shlex.quote(str(tui))} --lang en"
-            bare_cmd = f"{prefix} {shlex.quote(sys.executable)} {shlex.quote(str(bare_app))}"
-            terminal = Terminal(work)
-            try:
-                terminal.first_screen(wizard_cmd)
-                terminal.first_screen(bare_cmd)
-                t_wizard, t_bare = [], []
-                for _ in range(args.runs):
-                    t_wizard.append(terminal.first_screen(wizard_cmd))
-                    t_bare.append(terminal.first_screen(bare_cmd))
-            finally:
+            variants.append((label, env, code, f"{prefix} {program}"))
+
+        add("msde-tui", CHILD_WIZARD, f"{shlex.quote(str(tui))} --lang en")
+        if args.before:
+            add(f"msde-tui in {Path(args.before).name}", CHILD_WIZARD,
+                f"{shlex.quote(str(tui))} --lang en", args.before)
+        add("bare Textual app", CHILD_BASELINE,
+            f"{shlex.quote(sys.executable)} {shlex.quote(str(bare_app))}")
+
+        def headless(variant: tuple[str, dict[str, str], str, str]) -> tuple[float, float]:
+            _label, env, code, _command = variant
+            start = time.time()
+            out = subprocess.run([sys.executable, "-c", code, repr(start), str(home)],
+                                 capture_output=True, text=True, check=True, env=env, cwd=work)
+            wall, cpu = out.stdout.strip().splitlines()[-1].split()
+            return float(wall), float(cpu)
+
+        terminal = Terminal(work) if not args.no_tmux and shutil.which("tmux") else None
+        walls: dict[str, list[float]] = {v[0]: [] for v in variants}
+        cpus: dict[str, list[float]] = {v[0]: [] for v in variants}
+        terms: dict[str, list[float]] = {v[0]: [] for v in variants}
+        try:
+            for variant in variants:  # writes the .pyc once
+                headless(variant)
+                if terminal:
+                    terminal.first_screen(variant[3])
+            for _ in range(args.runs):  # interleaved, so load changes hit all alike
+                for variant in variants:
+                    wall, cpu = headless(variant)
+                    walls[variant[0]].append(wall)
+                    cpus[variant[0]].append(cpu)
+                if terminal:
+                    for variant in variants:
+                        terms[variant[0]].append(terminal.first_screen(variant[3]))
+        finally:
+            if terminal:
                 terminal.close()
-            print(line(f"msde-tui in tmux 80x24 ({args.runs} runs):  ", t_wizard))
-            print(line("bare Textual app in tmux 80x24:        ", t_bare))
-            print(f"wizard - bare: {statistics.median(t_wizard) - statistics.median(t_bare):+.3f} s")
+
+        bare = variants[-1][0]
+        print(f"First screen, headless 80x24, settled ({args.runs} runs):")
+        for label, *_ in variants:
+            print(line(f"  {label}", walls[label])
+                  + f", CPU {statistics.median(cpus[label]):.3f} s")
+        if terminal:
+            print(f"First screen drawn whole in tmux 80x24 ({args.runs} runs):")
+            for label, *_ in variants:
+                print(line(f"  {label}", terms[label]))
+        for label, *_ in variants[:-1]:
+            more = statistics.median(walls[label]) - statistics.median(walls[bare])
+            text = f"{label} - bare: headless {more:+.3f} s"
+            if terminal:
+                more = statistics.median(terms[label]) - statistics.median(terms[bare])
+                text += f", tmux {more:+.3f} s"
+            print(text + "   (goal: msde-tui <= 0.5 s)")
 
         from msde_tui.screens.registry import EXTENSION_MODULES
 
         runs = max(3, args.runs // 2)
         for module in EXTENSION_MODULES:
-            seconds, heavy = extension_cost(module, runs, env)
+            seconds, heavy = extension_cost(module, runs, variants[0][1])
             print(f"import {module:<36} median {seconds:.3f} s  pulls: {heavy}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
