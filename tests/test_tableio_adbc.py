@@ -136,3 +136,35 @@ def test_later_value_of_another_class_is_never_changed_silently(
         assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
     else:
         assert isinstance(fast, pa.Table) and fast.equals(slow)
+
+
+@pytest.mark.parametrize(("declared", "values"), [
+    ("BLOB", [b"x", 5, b"y"]),    # ADBC types the first batch binary and gives 5 as b'5'
+    ("BLOB", [1.5, b"x"]),        # ... and 1.5 as b'1.5'
+    ("BLOB", [None, 7, b"\x00"]),
+    ("TEXT", ["x", b"\xff", "y"]),
+    ("STRING", ["x", 42, "y"]),
+    ("DATE", ["2024-01-01", 20240101]),
+    ("REAL", [1.5, "abc", 2.5]),
+])
+def test_first_batch_of_mixed_classes_is_never_changed_silently(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str, values: list[object]) -> None:
+    """Within its first batch ADBC widens a column to the class that holds them all, converting
+    the other values; the reader must then leave the table to the DB-API path."""
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values, 1)))
+    conn.commit()
+    conn.close()
+    results = []
+    for adbc in (True, False):
+        try:
+            results.append(_read_all(path, monkeypatch, adbc=adbc)["t"])
+        except PackError as exc:
+            results.append(str(exc))
+    fast, slow = results
+    if isinstance(slow, str):
+        assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
+    else:
+        assert isinstance(fast, pa.Table) and fast.equals(slow)

@@ -348,8 +348,10 @@ class Database:
     def _classes_ok(self, table: TableSpec, specs: list[ColumnSpec]) -> str:
         """Per row, whether ADBC reads every value exactly. ADBC raises by itself on a value of
         another class in an integer, real or blob column after the first batch; it silently
-        turns any value into text in a column it typed as text, and text into bytes in a blob
-        column. So only those cases are tested, with what each column's SQLite affinity lets in."""
+        turns any value into text in a column it typed as text, text into bytes in a blob
+        column, and, within the first batch, a number into its text's bytes in a column it
+        widens to blob. So only those cases are tested, with what each column's SQLite affinity
+        lets in."""
         affinity = self._affinities(table.name)
         tests = []
         for col in specs:
@@ -361,7 +363,7 @@ class Database:
             elif kind == "real" and seen != "REAL":
                 tests.append(f"typeof({q}) <> 'integer'")
             elif kind == "blob":
-                tests.append(f"typeof({q}) <> 'text'")
+                tests.append(f"typeof({q}) IN ('blob', 'null')")
             elif kind == "text" and seen == "TEXT":
                 tests.append(f"typeof({q}) <> 'blob'")  # TEXT affinity stores numbers as text
             elif kind == "text":
