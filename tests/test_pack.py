@@ -272,3 +272,74 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
     src = events[rename].split(":")[1].split("->")[0]
     assert f"fsync:{src}" in events[:rename]
     assert f"fsync:{home.name}" in events[rename + 1:]
+
+
+def _ptf_round_trip(home: Path, tmp_path: Path, create: str, rows: list[tuple[object, ...]],
+                    *edits: tuple[str, ...]) -> list[pack.PackResult]:
+    """PBF of a one-table dossier, imported as 51; then per group of edits a PTF, applied to 51."""
+    source = home / "050ODD.sqlite"
+    conn = sqlite3.connect(source)
+    conn.execute(create)
+    conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.close()
+    dossier = register(home, source)
+    base = pack.export_package(dossier, home, tmp_path, now=T0)
+    copy = pack.import_package(base.path, home, number="51")
+    results = []
+    for day, sql in enumerate(edits, 2):
+        _edit(source, *sql)
+        ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, day))
+        assert ptf.kind == "PTF"
+        pack.apply_package(ptf.path, home, dossier_ref="51")
+        assert _rows(home / copy.location) == _rows(source)
+        results.append(ptf)
+    return results
+
+
+def _rows(path: Path) -> list[str]:
+    """Every row of t with the storage class of each value, in no particular order (a PRIMARY
+    KEY that is no INTEGER PRIMARY KEY leaves rowids aside, as a PBF does)."""
+    conn = sqlite3.connect(path)
+    try:
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(t)")]
+        typed = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+        return sorted(repr(r) for r in conn.execute(f"SELECT {typed} FROM t"))  # noqa: S608
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("create", "rows", "new"), [
+    ("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", [(1, "a"), (2, "b")], "(3, 'c')"),
+    ("CREATE TABLE t (h INTEGER PRIMARY KEY, v TEXT)", [(1, "a"), (2, "b")], "(3, 'c')"),
+    ("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)", [("1", "a"), ("2", "b")], "('3', 'c')"),
+    ("CREATE TABLE t (k REAL PRIMARY KEY, v TEXT)", [(1.5, "a"), (2.5, "b")], "(3.5, 'c')"),
+    ("CREATE TABLE t (h TEXT NOT NULL, k INTEGER NOT NULL, v TEXT, PRIMARY KEY (h, k))",
+     [("x", 1, "a"), ("x", 2, "b")], "('y', 1, 'c')"),
+])
+def test_ptf_on_key_columns_named_like_the_state_columns(home: Path, tmp_path: Path, create: str,
+                                                         rows: list[tuple[object, ...]], new: str) -> None:
+    """The state files hold the key columns beside their own ``k`` and ``h`` columns."""
+    [ptf] = _ptf_round_trip(home, tmp_path, create, rows, (
+        "UPDATE t SET v = 'changed' WHERE rowid = 1", "DELETE FROM t WHERE rowid = 2", f"INSERT INTO t VALUES {new}"))
+    assert (ptf.tables["t"]["rows"], ptf.tables["t"]["deleted"]) == (2, 1)
+
+
+@pytest.mark.parametrize(("create", "rows"), [
+    ("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", [(1, "a"), (None, "b"), (None, "c"), (2, "d")]),
+    ("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)", [("1", "a"), (None, "b"), (None, "c"), ("2", "d")]),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY DESC, v TEXT)", [(1, "a"), (None, "b"), (None, "c"), (2, "d")]),
+    ("CREATE TABLE t (a INT, b INT, v TEXT, PRIMARY KEY (a, b))", [(1, 1, "a"), (1, None, "b"), (None, None, "c"),
+                                                                   (2, 2, "d")]),
+])
+def test_ptf_on_a_primary_key_holding_nulls(home: Path, tmp_path: Path, create: str,
+                                            rows: list[tuple[object, ...]]) -> None:
+    """SQLite lets a PRIMARY KEY other than INTEGER PRIMARY KEY hold NULLs, several of them: such
+    rows cannot be matched by key, their table is replaced whole, until its state has no NULL key."""
+    first, second, third = _ptf_round_trip(
+        home, tmp_path, create, rows,
+        ("UPDATE t SET v = 'changed' WHERE rowid IN (1, 2)", "DELETE FROM t WHERE rowid = 3"),
+        ("DELETE FROM t WHERE rowid = 2", "UPDATE t SET v = 'again' WHERE rowid = 4"),  # no NULL key left
+        ("UPDATE t SET v = 'third' WHERE rowid = 1",))
+    assert first.tables["t"]["rows"] == 3 and second.tables["t"]["rows"] == 2  # replaced whole
+    assert (third.tables["t"]["rows"], third.tables["t"]["deleted"]) == (1, 0)  # matched by key again

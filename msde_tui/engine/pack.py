@@ -165,7 +165,8 @@ class _StateBuilder:
     def writer(self, table: TableSpec) -> pq.ParquetWriter:
         names = join_columns(table)
         key_schema = table.arrow_schema(table.key)
-        fields = list(key_schema) + ([pa.field("k", pa.binary())] if names == ["k"] else [])
+        fields = [pa.field(n, f.type) for n, f in zip(state_key_names(table), key_schema, strict=True)]
+        fields += [pa.field("k", pa.binary())] if names == ["k"] else []
         schema = pa.schema([*fields, pa.field("h", pa.uint64())])
         # keys and hashes are near unique: a dictionary would only cost time
         return pq.ParquetWriter(self.file(table), schema, compression="zstd", compression_level=1,
@@ -189,17 +190,25 @@ class _StateBuilder:
 _JOINABLE = ("integer", "bigint", "text", "blob", "date", "datetime", "decimal")
 
 
+def state_key_names(table: TableSpec) -> list[str]:
+    """The key columns' names in a state file: their own, or ``key0``, ``key1``... when one of
+    them is named like a column of the state's own (``k``, ``h``)."""
+    if any(name in ("k", "h") for name in table.key):
+        return [f"key{i}" for i in range(len(table.key))]
+    return list(table.key)
+
+
 def join_columns(table: TableSpec) -> list[str]:
     """The state columns rows are matched on: the key columns themselves, or ``k`` (the key's
     canonical encoding, FORMAT.md section 7) when a key column's type compares inexactly."""
     if all(table.column(name).type in _JOINABLE for name in table.key):
-        return list(table.key)
+        return state_key_names(table)
     return ["k"]
 
 
 def _state_batch(batch: pa.RecordBatch, table: TableSpec, hashes: pa.Array) -> pa.RecordBatch:
     arrays = [batch.column(k) for k in table.key]
-    names = list(table.key)
+    names = state_key_names(table)
     if join_columns(table) == ["k"]:
         arrays.append(key_bytes(batch, table))
         names.append("k")
@@ -309,6 +318,7 @@ def _full_table(
     digest = Digest()
     data = writer.table(table)
     state = builder.writer(table) if table.key else None
+    null_key = False
     try:
         for batch in db.read(table):
             hashes = row_hashes(batch, table)
@@ -316,11 +326,27 @@ def _full_table(
             data.write(batch)
             if state is not None:
                 state.write_batch(_state_batch(batch, table, hashes))
+                null_key = null_key or any(batch.column(k).null_count for k in table.key)
         data.close()
     finally:
         if state is not None:
             state.close()
+    if null_key:  # rows that no key tells apart: no state, the next PTF replaces the table whole
+        builder.file(table).unlink()
     return {"rows": data.rows, "chunks": data.chunks}, digest
+
+
+def _null_key(db: Database, table: TableSpec) -> bool:
+    """Whether a row's primary key holds a NULL: SQLite lets a PRIMARY KEY other than INTEGER
+    PRIMARY KEY hold NULLs (several of them), and such rows cannot be matched by their key."""
+    if db.dialect != "sqlite" or not table.primary_key:
+        return False  # a unique constraint is a key only when its columns are NOT NULL
+    where = " OR ".join(f"{db.q(name)} IS NULL" for name in table.primary_key)
+    cursor = db.execute(f"SELECT 1 FROM {db.q(table.name)} WHERE {where} LIMIT 1")  # noqa: S608
+    try:
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
 
 
 def _changed_table(
@@ -334,6 +360,10 @@ def _changed_table(
 ) -> tuple[dict[str, int], Digest, str]:
     before = (previous.get("tables") or {}).get(table.name)
     old_file = state_dir(home, key) / builder.file(table).name
+    if table.key and (before is None or not old_file.exists() or _null_key(db, table)):
+        # no state to match rows on (none is kept when a key held NULL), or a NULL key now
+        info, digest = _full_table(db, writer, builder, table)
+        return {**info, "deleted": 0}, digest, "replace"
     if len(table.key) == 1 and table.column(table.key[0]).type in ("integer", "bigint"):
         old_file = old_file if before is not None and old_file.exists() else None
         return _changed_by_integer_key(db, writer, builder, table, before, old_file)
@@ -355,9 +385,10 @@ def _changed_table(
         data = writer.write_table(table, db.read(table, ordered=False))
         return {"rows": data.rows, "chunks": data.chunks, "deleted": 0}, digest, "replace"
     on = join_columns(table)
+    stored = state_key_names(table)
     new = pq.read_table(builder.file(table), columns=[*on, "h"])
     if before is not None and old_file.exists():
-        old = pq.read_table(old_file, columns=list(dict.fromkeys([*table.key, *on, "h"])))
+        old = pq.read_table(old_file, columns=list(dict.fromkeys([*stored, *on, "h"])))
     else:  # a table that was empty or unknown before: every row is new
         old = pq.read_schema(builder.file(table)).empty_table()
     joined = new.join(old.select([*on, "h"]).rename_columns([*on, "h_old"]), keys=on, join_type="left outer")
@@ -367,7 +398,7 @@ def _changed_table(
     gone = old.join(pq.read_table(builder.file(table), columns=on), keys=on, join_type="left anti")
     deleted_writer = writer.table(table, area=names.DELETED, columns=table.key)
     if gone.num_rows:
-        deleted_writer.write(gone.select(table.key))
+        deleted_writer.write(gone.select(stored).rename_columns(table.key))
     deleted_writer.close()
     del gone, old
     data = writer.table(table)
@@ -394,10 +425,10 @@ def _changed_by_integer_key(
     matched by binary search, and its new or changed rows written at once."""
     import numpy as np
 
-    name = table.key[0]
+    name, stored = table.key[0], state_key_names(table)[0]
     if old_file is not None:
-        old = pq.read_table(old_file, columns=[name, "h"])
-        old_keys = old[name].to_numpy()
+        old = pq.read_table(old_file, columns=[stored, "h"])
+        old_keys = old[stored].to_numpy()
         old_hashes = old["h"].to_numpy()
         del old
         if len(old_keys) > 1 and not bool(np.all(old_keys[1:] > old_keys[:-1])):
@@ -441,8 +472,8 @@ def _rows_with_keys(batch: pa.RecordBatch, table: TableSpec, on: list[str], keys
     if on == ["k"]:
         return pa.Table.from_batches([batch.filter(pc.is_in(key_bytes(batch, table), value_set=keys["k"]))])
     if len(on) == 1:
-        return pa.Table.from_batches([batch.filter(pc.is_in(batch.column(on[0]), value_set=keys[on[0]]))])
-    return pa.Table.from_batches([batch]).join(keys, keys=on, join_type="left semi")
+        return pa.Table.from_batches([batch.filter(pc.is_in(batch.column(table.key[0]), value_set=keys[on[0]]))])
+    return pa.Table.from_batches([batch]).join(keys.rename_columns(table.key), keys=table.key, join_type="left semi")
 
 
 # ---------------------------------------------------------------------- reading packages
