@@ -343,3 +343,24 @@ def test_ptf_on_a_primary_key_holding_nulls(home: Path, tmp_path: Path, create: 
         ("UPDATE t SET v = 'third' WHERE rowid = 1",))
     assert first.tables["t"]["rows"] == 3 and second.tables["t"]["rows"] == 2  # replaced whole
     assert (third.tables["t"]["rows"], third.tables["t"]["deleted"]) == (1, 0)  # matched by key again
+
+
+def test_state_file_of_an_earlier_layout_makes_the_table_replaced(home: Path, tmp_path: Path) -> None:
+    """An earlier build stored a key column named k beside its own k and h: not read, replaced."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = home / "050ODD.sqlite"
+    _edit(source, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    dossier = register(home, source)
+    base = pack.export_package(dossier, home, tmp_path, now=T0)
+    copy = pack.import_package(base.path, home, number="51")
+    [state] = (home / "packstate").glob("*/0000.parquet")
+    ambiguous = pa.schema([("k", pa.int64()), ("k", pa.binary()), ("h", pa.uint64())])
+    pq.write_table(pa.table([pa.array([1, 2]), pa.array([b"x", b"y"]), pa.array([0, 0], pa.uint64())],
+                            schema=ambiguous), state)
+    _edit(source, "UPDATE t SET v = 'changed' WHERE k = 1")
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.kind == "PTF" and ptf.tables["t"]["rows"] == 2  # replaced whole
+    pack.apply_package(ptf.path, home, dossier_ref="51")
+    assert _rows(home / copy.location) == _rows(source)

@@ -336,6 +336,17 @@ def _full_table(
     return {"rows": data.rows, "chunks": data.chunks}, digest
 
 
+def _state_fits(path: Path, table: TableSpec) -> bool:
+    """Whether the state file of ``table`` exists and has the columns read here, each once (an
+    earlier build stored a key column named k or h beside its own k and h)."""
+    try:
+        have = pq.read_schema(path).names
+    except (OSError, pa.ArrowInvalid):
+        return False
+    want = [*state_key_names(table), *(["k"] if join_columns(table) == ["k"] else []), "h"]
+    return len(set(have)) == len(have) and set(want) <= set(have)
+
+
 def _null_key(db: Database, table: TableSpec) -> bool:
     """Whether a row's primary key holds a NULL: SQLite lets a PRIMARY KEY other than INTEGER
     PRIMARY KEY hold NULLs (several of them), and such rows cannot be matched by their key."""
@@ -360,7 +371,7 @@ def _changed_table(
 ) -> tuple[dict[str, int], Digest, str]:
     before = (previous.get("tables") or {}).get(table.name)
     old_file = state_dir(home, key) / builder.file(table).name
-    if table.key and (before is None or not old_file.exists() or _null_key(db, table)):
+    if table.key and (before is None or not _state_fits(old_file, table) or _null_key(db, table)):
         # no state to match rows on (none is kept when a key held NULL), or a NULL key now
         info, digest = _full_table(db, writer, builder, table)
         return {**info, "deleted": 0}, digest, "replace"
