@@ -55,3 +55,73 @@ def test_early_stop_closes_the_source_in_its_thread() -> None:
     assert closed.is_set()  # closed before close() returned
     assert len(produced) <= 5 + 2 + 1  # never more than depth ahead
     assert not [t for t in threading.enumerate() if t.name == "msde-prefetch"]
+
+
+def test_source_whose_close_fails_does_not_hang_the_consumer() -> None:
+    class Source:
+        def __init__(self) -> None:
+            self.left = 3
+
+        def __iter__(self) -> Source:
+            return self
+
+        def __next__(self) -> int:
+            self.left -= 1
+            if self.left < 0:
+                raise StopIteration
+            return self.left
+
+        def close(self) -> None:
+            raise OSError("cannot close")
+
+    outcome: list[object] = []
+
+    def consume() -> None:
+        try:
+            outcome.append(list(prefetch(Source())))
+        except OSError as exc:
+            outcome.append(exc)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    consumer.join(5)
+    assert not consumer.is_alive(), "the consumer waits forever for the end of the items"
+    assert isinstance(outcome[0], OSError)  # the source's failure is not lost either
+
+
+def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
+    """The caller closes what the producer reads from right after: Ctrl-C must not let it go on."""
+    import signal
+    import time
+
+    release, reading, closing = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> Iterator[int]:
+        yield 1
+        reading.set()
+        while not release.wait(0.01):  # a long read
+            pass
+        yield 2
+
+    def interrupt() -> None:
+        closing.wait(5)
+        time.sleep(0.15)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(0.3)
+        release.set()
+
+    helper = threading.Thread(target=interrupt)
+    items = prefetch(slow())
+    try:
+        assert next(items) == 1
+        assert reading.wait(5)
+        helper.start()
+        closing.set()
+        with pytest.raises(KeyboardInterrupt):
+            items.close()
+        assert release.is_set()  # close() returned only once the producer had finished its read
+        assert not [t for t in threading.enumerate() if t.name == "msde-prefetch"]
+    finally:
+        release.set()
+        if helper.is_alive():
+            helper.join()

@@ -24,7 +24,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     its own thread before this generator returns, so whatever ``items`` holds open is released.
     """
     box: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    stop, ended = threading.Event(), threading.Event()
 
     def put(entry: tuple[bool, object]) -> bool:
         while not stop.is_set():
@@ -37,15 +37,24 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
     def produce() -> None:
         try:
+            run()
+        finally:
+            ended.set()
+
+    def run() -> None:
+        try:
             for item in items:
                 if not put((True, item)):
                     break
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             put((False, exc))
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            try:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+            except BaseException as exc:  # noqa: BLE001 - raised there too; the end is still put
+                put((False, exc))
             put((True, _DONE))
 
     worker = threading.Thread(target=produce, name="msde-prefetch", daemon=True)
@@ -60,4 +69,20 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
+        _wait(ended)
         worker.join()
+
+
+def _wait(ended: threading.Event) -> None:
+    """Wait for the producer's end even through Ctrl-C (raised after): the caller may close what
+    it reads from (an ADBC cursor) as soon as this returns. (Not ``Thread.join``: interrupted,
+    Python 3.11's marks the thread ended while it still runs.)"""
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            ended.wait()
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
