@@ -33,6 +33,8 @@ def ensure_venv() -> None:
     print("Installing msde-tui and its dependencies into .venv ...", flush=True)
     subprocess.run([*pip, "-U", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    # bytecode written once, so that even a shell with PYTHONDONTWRITEBYTECODE starts quickly
+    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", str(ROOT / "msde_tui")], check=False)
     STAMP.write_text(wanted)
 
 

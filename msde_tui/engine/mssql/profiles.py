@@ -29,7 +29,6 @@ import tomli_w
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.mssql.driver import DRIVERS
 from msde_tui.engine.paths import APP, config_dir
 from msde_tui.engine.plans import Connection
 
@@ -92,6 +91,9 @@ def check_profile(name: str, host: str, port: int, user: str, driver: str) -> Pr
     user = (user or "").strip()
     if not user or len(user) > 128 or "\x00" in user:
         raise BadInput("A SQL Server login name is needed.", "Give it with --user, e.g. --user sa.")
+    # the driver layer is loaded only when a profile is checked, not for listing the saved ones
+    from msde_tui.engine.mssql.driver import DRIVERS
+
     if driver not in DRIVERS:
         raise BadInput(f"Unknown driver '{driver}'.", f"Use one of: {', '.join(DRIVERS)}.")
     return Profile(name=name, host=host, port=port, user=user, driver=driver)
