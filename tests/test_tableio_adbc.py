@@ -168,3 +168,39 @@ def test_first_batch_of_mixed_classes_is_never_changed_silently(
         assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
     else:
         assert isinstance(fast, pa.Table) and fast.equals(slow)
+
+
+def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer's ADBC snapshot is closed after a read even when Ctrl-C comes while the reading
+    thread is being stopped (prefetch raises it once the thread has ended)."""
+    from collections.abc import Iterator
+
+    from msde_tui.engine import tableio
+
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x") for i in range(20)])
+    conn.commit()
+    conn.close()
+    real = tableio.prefetch
+
+    def interrupted(items: Iterator[object]) -> Iterator[object]:
+        inner = real(items)
+        try:
+            yield from inner
+        finally:
+            inner.close()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tableio, "prefetch", interrupted)
+    monkeypatch.delenv("MSDE_NO_ADBC", raising=False)
+    with Database.open_sqlite(path, readonly=False) as db:
+        [table] = db.reflect().tables
+        batches = db.read(table, batch_rows=3)
+        next(batches)
+        assert db._adbc is not None
+        with pytest.raises(KeyboardInterrupt):
+            batches.close()
+        assert db._adbc is None  # a writer's changes come next: no ADBC snapshot left open

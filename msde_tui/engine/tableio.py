@@ -439,10 +439,12 @@ class Database:
                     arrays = [_adbc_column(batch.column(i), spec, table.name) for i, spec in enumerate(specs)]
                     yield pa.record_batch(arrays, schema=schema)
         finally:
-            raw.close()  # the reading thread stops before its cursor closes
-            cursor.close()
-            if not self.readonly:  # a writer's own changes come next: no snapshot kept open
-                self._close_adbc()
+            try:
+                raw.close()  # the reading thread stops before its cursor closes (even through Ctrl-C)
+            finally:
+                cursor.close()
+                if not self.readonly:  # a writer's own changes come next: no snapshot kept open
+                    self._close_adbc()
 
     def _mixed_classes(self, table: TableSpec, plain_sql: str, specs: list[ColumnSpec], schema: pa.Schema) -> None:
         """A value of another storage class after the first batch: the DB-API path refuses it
