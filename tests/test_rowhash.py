@@ -184,3 +184,38 @@ def test_chunked_columns_hash_like_one_array() -> None:
     table = pa.Table.from_batches([batch.slice(0, 2), batch.slice(2, 0), batch.slice(2, 7)])
     assert table.column(0).num_chunks == 3
     assert row_hashes(table, TABLE).to_pylist() == row_hashes(batch, TABLE).to_pylist()  # type: ignore[arg-type]
+
+
+def test_hashing_large_blobs_takes_bounded_memory() -> None:
+    """Attachments: a batch may hold hundreds of MB of blobs; hashing must not take many times that."""
+    import tracemalloc
+
+    import numpy as np
+
+    table = TableSpec("t", "0000-t", [ColumnSpec("x", "blob")])
+    values = [np.random.default_rng(i).bytes(256 * 1024 + i) for i in range(64)]  # 16 MB
+    batch = pa.record_batch([pa.array(values, pa.binary())], names=["x"])
+    tracemalloc.start()
+    try:
+        hashes = row_hashes(batch, table)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 48 << 20, f"{peak >> 20} MB to hash 16 MB"
+    assert hashes.to_pylist()[:3] == [reference_hash([v], table) for v in values[:3]]
+
+
+@given(st.lists(st.one_of(st.none(), st.binary(max_size=40)), max_size=40), st.integers(1, 24))
+def test_text_and_blob_hashed_in_runs_of_rows_hash_the_same(data: list[bytes | None], chunk: int) -> None:
+    """Long columns are hashed a run of rows at a time (a few MB each; here a few bytes)."""
+    from msde_tui.packfmt import digest
+
+    table = TableSpec("t", "0000-t", [ColumnSpec("x", "blob")])
+    batch = pa.record_batch([pa.array(data, pa.binary())], names=["x"])
+    saved = digest._CHUNK_BYTES
+    digest._CHUNK_BYTES = chunk
+    try:
+        got = row_hashes(batch, table).to_pylist()
+    finally:
+        digest._CHUNK_BYTES = saved
+    assert got == [reference_hash([v], table) for v in data]

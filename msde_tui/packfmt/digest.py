@@ -41,6 +41,8 @@ FIXED, REAL, TEXT, BLOB, DECIMAL = 1, 2, 3, 4, 5
 _TAG = {"integer": FIXED, "bigint": FIXED, "boolean": FIXED, "date": FIXED, "datetime": FIXED,
         "real": REAL, "text": TEXT, "blob": BLOB, "decimal": DECIMAL}
 _BYTES = {"integer": 8, "bigint": 8, "boolean": 8, "date": 8, "datetime": 8, "real": 8, "decimal": 16}
+_CHUNK_BYTES = 1 << 22  # text/blob bytes hashed at once: memory stays a few times this
+_ALL = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
 def fmix64(words: np.ndarray) -> np.ndarray:
@@ -106,35 +108,55 @@ def _variable_terms(array: pa.Array, kind: str, column: int) -> np.ndarray:
         array = pc.fill_null(array, "" if kind == "text" else b"")
     offsets = np.frombuffer(array.buffers()[1], np.int32, n + 1, array.offset * 4).astype(np.int64)
     lengths = np.diff(offsets)
-    start = int(offsets[0])
-    size = int(offsets[-1]) - start
-    data = np.frombuffer(array.buffers()[2], np.uint8, size, start) if size else np.zeros(0, np.uint8)
-    nwords = (lengths + 7) >> 3
-    first = np.zeros(n + 1, np.int64)
-    np.cumsum(nwords, out=first[1:])
-    total = int(first[-1])
-    # scatter every value's bytes to the start of its first word; the padding stays zero
-    padded = np.zeros(total * 8, np.uint8)
-    if len(data):
-        shift = np.repeat(first[:-1] * 8 - (offsets[:-1] - start), lengths)
-        shift += np.arange(len(data), dtype=np.int64)
-        padded[shift] = data
-    words = padded.view("<u8").astype(_U64, copy=False)  # bytes read little-endian
-    # word j of a value (j from 1) gets key(column, j)
-    index = np.arange(1, total + 1, dtype=np.int64) - np.repeat(first[:-1], nwords)
-    keys = index.view(_U64) * _U64(K1)
-    keys += _U64(key(column, 0))
-    words ^= keys
-    fmix64(words)
-    sums = np.zeros(total + 1, _U64)
-    np.cumsum(words, out=sums[1:])
-    terms = sums[first[1:]] - sums[first[:-1]]
+    terms = np.zeros(n, _U64)
+    data = array.buffers()[2]
+    low = 0
+    while low < n:  # rows in runs of about _CHUNK_BYTES of data (or one longer value): bounded memory
+        high = int(np.searchsorted(offsets, offsets[low] + _CHUNK_BYTES, side="right")) - 1
+        high = min(max(high, low + 1), n)
+        terms[low:high] = _data_sums(data, offsets[low:high + 1], column)
+        low = high
     headers = (lengths.view(_U64) << _U64(8)) | _U64(_TAG[kind])
     headers ^= _U64(key(column, 0))
     terms += fmix64(headers)
     if valid is not None:
         terms[~valid] = _U64(_mixed(0, column, 0))
     return terms
+
+
+def _data_sums(data: pa.Buffer | None, offsets: np.ndarray, column: int) -> np.ndarray:
+    """Per value (bytes offsets[i]..offsets[i+1] of data), the sum of fmix64(w ^ key(column, j))
+    over its zero-padded little-endian words w (j from 1)."""
+    start, size = int(offsets[0]), int(offsets[-1] - offsets[0])
+    lengths = np.diff(offsets)
+    nwords = (lengths + 7) >> 3
+    first = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(nwords, out=first[1:])
+    total = int(first[-1])
+    if total == 0:
+        return np.zeros(len(lengths), _U64)
+    padded = np.zeros(size + 8, np.uint8)
+    padded[:size] = np.frombuffer(data, np.uint8, size, start)  # type: ignore[arg-type]
+    # the 8 bytes from each byte on, read little-endian (unaligned; the 8 zero bytes end the last)
+    sliding = np.ndarray((size + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    index = np.arange(total, dtype=np.int64)  # word j - 1 of its value
+    index -= np.repeat(first[:-1], nwords)
+    words = sliding[np.repeat(offsets[:-1] - start, nwords) + 8 * index].astype(_U64, copy=False)
+    del padded, sliding
+    # a value's last word: only its own bytes (the following value's are masked off)
+    last = nwords > 0
+    tail = (lengths[last] - 8 * (nwords[last] - 1)).view(_U64)
+    words[first[1:][last] - 1] &= _ALL >> (_U64(64) - _U64(8) * tail)
+    index += 1
+    keys = index.view(_U64)
+    keys *= _U64(K1)
+    keys += _U64(key(column, 0))
+    words ^= keys
+    del keys, index
+    fmix64(words)
+    sums = np.zeros(total + 1, _U64)
+    np.cumsum(words, out=sums[1:])
+    return sums[first[1:]] - sums[first[:-1]]
 
 
 def _any_words(value: dict[str, object] | None) -> list[int]:
