@@ -175,11 +175,24 @@ def _any_words(value: dict[str, object] | None) -> list[int]:
 
 
 def _any_terms(array: pa.Array, column: int) -> np.ndarray:
-    sums = []
-    for value in array.to_pylist():
-        words = _any_words(value)
-        sums.append(sum(_mixed(w, column, j) for j, w in enumerate(words)) & MASK)
-    return np.array(sums, dtype=_U64)
+    """An untyped column, a field at a time: each value is hashed as the kind of its first
+    non-null field (int, real, text, blob; the writer sets one), none as an empty blob, as
+    ``_any_words`` says."""
+    terms = np.full(len(array), _U64(_mixed(BLOB, column, 0)))
+    for field, kind in reversed((("int", "integer"), ("real", "real"), ("text", "text"), ("blob", "blob"))):
+        child = array.field(field)  # sliced like the struct; NULL structs are set below
+        held = _valid(child)
+        if held is not None and not held.any():
+            continue
+        words = _variable_terms(child, kind, column) if kind in ("text", "blob") else _fixed_terms(child, kind, column)
+        if held is None:
+            terms = words
+        else:
+            terms[held] = words[held]
+    valid = _valid(array)
+    if valid is not None:
+        terms[~valid] = _U64(_mixed(0, column, 0))
+    return terms
 
 
 def row_hashes(batch: pa.RecordBatch, table: TableSpec) -> pa.Array:
