@@ -11,7 +11,7 @@ import pytest
 from msde_tui.engine import pack
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.demo import create_demo
-from msde_tui.engine.errors import DossierExists, PackError, WrongDossier
+from msde_tui.engine.errors import DossierExists, MsdeError, PackError, WrongDossier
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -364,3 +364,24 @@ def test_state_file_of_an_earlier_layout_makes_the_table_replaced(home: Path, tm
     assert ptf.kind == "PTF" and ptf.tables["t"]["rows"] == 2  # replaced whole
     pack.apply_package(ptf.path, home, dossier_ref="51")
     assert _rows(home / copy.location) == _rows(source)
+
+
+def test_apply_refused_whole_when_a_unique_value_moved(home: Path, tmp_path: Path) -> None:
+    """FORMAT 7's known limit: the upsert meets the deleted row's unique value; nothing changes."""
+    source = home / "070UNQ.sqlite"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "x"), (2, "y")])
+    conn.commit()
+    conn.close()
+    dossier = register(home, source, number="070", short="UNQ")
+    base = pack.export_package(dossier, home, tmp_path, now=T0)
+    copy = pack.import_package(base.path, home, number="71")
+    before = dump(home / copy.location)
+    _edit(source, "DELETE FROM t WHERE id = 1", "INSERT INTO t VALUES (3, 'x')")
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    with pytest.raises(MsdeError) as refused:
+        pack.apply_package(ptf.path, home, dossier_ref="71")
+    assert "breaks a constraint" in str(refused.value) and "UNIQUE" in str(refused.value)
+    assert "Nothing was changed" in (refused.value.hint or "")
+    assert dump(home / copy.location) == before

@@ -819,8 +819,13 @@ def apply_package(
                 if _is_disk_full(exc):
                     raise _disk_full(dossier.path(home).parent if dossier.is_embedded else Path(home),
                                      f"apply {reader.where} to {dossier.code}") from exc
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise PackError(f"Applying the PTF breaks a constraint ({exc}).", "Nothing was changed.") from exc
+                cause = exc if isinstance(exc, sqlite3.IntegrityError) else exc.__cause__
+                if isinstance(cause, sqlite3.IntegrityError) or "constraint" in str(cause).lower():
+                    raise PackError(
+                        f"Applying {reader.where} to {dossier.code} breaks a constraint ({cause}).",
+                        "Nothing was changed. This happens when a unique value moved from a deleted row "
+                        "to another one; import the dossier's PBF instead (msde import).",
+                    ) from exc
                 raise
     return result
 
