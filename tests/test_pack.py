@@ -11,7 +11,7 @@ import pytest
 from msde_tui.engine import pack
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.demo import create_demo
-from msde_tui.engine.errors import DossierExists, MsdeError, PackError, WrongDossier
+from msde_tui.engine.errors import DossierChanged, DossierExists, MsdeError, PackError, WrongDossier
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -385,3 +385,22 @@ def test_apply_refused_whole_when_a_unique_value_moved(home: Path, tmp_path: Pat
     assert "breaks a constraint" in str(refused.value) and "UNIQUE" in str(refused.value)
     assert "Nothing was changed" in (refused.value.hint or "")
     assert dump(home / copy.location) == before
+
+
+def test_export_refused_when_the_dossier_changes_while_it_is_read(home: Path, demo: Dossier, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real_identity = pack._identity
+
+    def identity_then_a_commit(db, dossier):  # type: ignore[no-untyped-def]
+        found = real_identity(db, dossier)
+        _edit(home / demo.location, "UPDATE entry SET label = 'changed meanwhile' WHERE id = 1")
+        return found
+
+    monkeypatch.setattr(pack, "_identity", identity_then_a_commit)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DossierChanged, match="changed while msde was reading it"):
+        pack.export_package(demo, home, out, now=T0)
+    assert list(out.iterdir()) == []
+    monkeypatch.setattr(pack, "_identity", real_identity)
+    assert pack.export_package(demo, home, out, now=T0).kind == "PBF"  # quiet again: it works

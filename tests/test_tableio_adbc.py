@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from msde_tui.engine.errors import PackError
+from msde_tui.engine.errors import DossierChanged, PackError
 from msde_tui.engine.tableio import Database
 
 
@@ -204,3 +204,31 @@ def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
         with pytest.raises(KeyboardInterrupt):
             batches.close()
         assert db._adbc is None  # a writer's changes come next: no ADBC snapshot left open
+
+
+def test_a_commit_by_another_program_before_the_rows_are_read_is_refused(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema, sqlite3 and ADBC reads are one state of the file, or the read is refused."""
+    monkeypatch.delenv("MSDE_NO_ADBC", raising=False)
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "a"), (2, "b")])
+    conn.commit()
+    with Database.open_sqlite(path) as db:
+        db.begin()
+        [table] = db.reflect().tables
+        conn.execute("INSERT INTO t VALUES (3, 'c')")  # another program, between schema and rows
+        conn.commit()
+        with pytest.raises(DossierChanged, match="changed while msde was reading it"):
+            list(db.read(table))
+        db.rollback()
+        db.begin()  # no commit this time: the rows are read, all of them
+        conn.execute("INSERT INTO t VALUES (4, 'd')")  # after the rows' snapshot began: not seen
+        rows = pa.Table.from_batches(list(db.read(table)))
+        assert rows["id"].to_pylist() == [1, 2, 3]
+        conn.commit()
+        assert pa.Table.from_batches(list(db.read(table)))["id"].to_pylist() == [1, 2, 3]
+        db.rollback()
+    conn.close()

@@ -75,6 +75,10 @@ class Busy(MsdeError):
     """Another run holds the lock."""
 
 
+class DossierChanged(MsdeError):
+    """Another program wrote to the dossier while msde read it as one state; nothing was written."""
+
+
 class ServerBackupDamaged(BackupInvalid, ServerError):
     """SQL Server found a backup damaged or unreadable (3241, 3242, 3183, 3189, 3203)."""
 

@@ -238,8 +238,8 @@ def export_package(
 ) -> PackResult:
     """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
     with open_dossier(dossier, home, readonly=True, password=password) as db:
+        db.begin()  # schema, identity and rows: one state of the dossier
         schema = db.reflect()
-        db.begin()
         identity = _identity(db, dossier)
         key = identity["guid"] or dossier.code
         previous = load_state(home, key) if partial else None

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql as mssql_types
 
-from msde_tui.engine.errors import BadInput, PackError
+from msde_tui.engine.errors import BadInput, DossierChanged, PackError
 from msde_tui.engine.prefetch import prefetch
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.names import table_dir
@@ -49,6 +49,8 @@ class Database:
         self.readonly = False
         self._adbc: Any = None  # read-only ADBC connection, one snapshot until begin/commit/rollback
         self._adbc_safe: dict[str, bool] = {}  # table -> its values fit the ADBC reader exactly
+        self._watch: sqlite3.Connection | None = None  # read-only SQLite: sees other programs' commits
+        self._version: int | None = None  # PRAGMA data_version when the read transaction began
 
     # ------------------------------------------------------------------ opening
 
@@ -88,6 +90,9 @@ class Database:
 
     def close(self) -> None:
         self._close_adbc()
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         try:
             self.dbapi.close()
         finally:
@@ -136,7 +141,18 @@ class Database:
     def begin(self, *, write: bool = False) -> None:
         self._close_adbc()
         if self.dialect == "sqlite":
+            if self.readonly and not write:
+                # what is read from here on (schema, sqlite3 and ADBC connections) must be one
+                # state: the ADBC connection checks, when it starts reading, that nobody committed
+                self._version = self._data_version()
             self.dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _data_version(self) -> int:
+        """SQLite's counter of commits by other connections, seen from an idle connection."""
+        if self._watch is None:
+            self._watch = sqlite3.connect(f"file:{Path(str(self.path)).resolve().as_posix()}?mode=ro", uri=True,
+                                          isolation_level=None)
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     def commit(self) -> None:
         self._close_adbc()
@@ -391,8 +407,20 @@ class Database:
         try:
             # autocommit off: one read transaction, i.e. one snapshot for every table read
             self._adbc = adbc_sqlite.connect(uri)
+            if self._version is not None:
+                cursor = self._adbc.cursor()
+                cursor.execute("SELECT count(*) FROM sqlite_master")  # the snapshot starts here
+                cursor.fetchall()
+                cursor.close()
         except Exception:  # noqa: BLE001 - fall back to the DB-API path
+            self._close_adbc()
             return None
+        if self._version is not None and self._data_version() != self._version:
+            self._close_adbc()
+            raise DossierChanged(
+                f"{self.label} changed while msde was reading it (another program wrote to it).",
+                "Nothing was written. Do it again, after closing the accounting program if it keeps happening.",
+            )
         return self._adbc
 
     def _read_adbc(self, table: TableSpec, sql: str, plain_sql: str, specs: list[ColumnSpec], schema: pa.Schema,
