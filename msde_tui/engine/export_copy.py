@@ -76,8 +76,8 @@ def export_copy(
 ) -> ExportResult:
     """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name)."""
     with open_dossier(dossier, home, readonly=True, password=password) as src:
+        src.begin()  # schema and rows: one state of the dossier
         schema = src.reflect()
-        src.begin()
         try:
             if to == "embedded":
                 folder = Path(directory) if directory else Path(home)
@@ -145,8 +145,8 @@ def copy_dossier_to_file(dossier: Dossier, home: Path, target: Path, *, password
                          progress: Progress = _quiet) -> dict[str, int]:
     """Copy every table of ``dossier`` (any backend) into the new SQLite file ``target``."""
     with open_dossier(dossier, home, readonly=True, password=password) as src:
+        src.begin()  # schema and rows: one state of the dossier
         schema = src.reflect()
-        src.begin()
         try:
             return _copy_to_file(src, schema, target, progress)
         finally:
