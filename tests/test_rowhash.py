@@ -254,12 +254,26 @@ def test_untyped_column_with_garbage_under_null_values_and_offsets() -> None:
     assert struct.to_pylist() == want
     # the writer holds one field per value; with several, the first of int, real, text, blob counts,
     # and none at all counts as an empty blob (as the first 2.0 build hashed them)
-    from msde_tui.packfmt.digest import _any_words
-
     expected = [sum(_mixed_reference(w, 0, j) for j, w in enumerate(_any_words(v))) for v in want]
     for start in range(3):
         got = row_hashes(pa.record_batch([struct.slice(start)], names=["a"]), table).to_pylist()
         assert got == [fmix64(e & MASK) for e in expected[start:]]
+
+
+def _any_words(value: dict[str, object] | None) -> list[int]:
+    """Words of one value of an untyped column: the first field set of int, real, text, blob;
+    none at all counts as an empty blob."""
+    if value is None:
+        return [0]
+    if value.get("int") is not None:
+        return [(8 << 8) | 1, int(value["int"]) & MASK]  # type: ignore[call-overload]
+    if value.get("real") is not None:
+        (bits,) = struct.unpack("<Q", struct.pack("<d", float(value["real"])))  # type: ignore[arg-type]
+        return [(8 << 8) | 2, bits]
+    raw = str(value["text"]).encode("utf-8") if value.get("text") is not None else bytes(value.get("blob") or b"")  # type: ignore[arg-type]
+    tag = 3 if value.get("text") is not None else 4
+    padded = raw + b"\0" * (-len(raw) % 8)
+    return [(len(raw) << 8) | tag, *struct.unpack(f"<{len(padded) // 8}Q", padded)]
 
 
 def _mixed_reference(word: int, column: int, index: int) -> int:

@@ -159,25 +159,10 @@ def _data_sums(data: pa.Buffer | None, offsets: np.ndarray, column: int) -> np.n
     return sums[first[1:]] - sums[first[:-1]]
 
 
-def _any_words(value: dict[str, object] | None) -> list[int]:
-    """Words of one value of an untyped column (tagged by the storage class it holds)."""
-    if value is None:
-        return [0]
-    if value.get("int") is not None:
-        return [(8 << 8) | FIXED, int(value["int"]) & MASK]  # type: ignore[call-overload]
-    if value.get("real") is not None:
-        (bits,) = struct.unpack("<Q", struct.pack("<d", float(value["real"])))  # type: ignore[arg-type]
-        return [(8 << 8) | REAL, bits]
-    raw = str(value["text"]).encode("utf-8") if value.get("text") is not None else bytes(value.get("blob") or b"")  # type: ignore[arg-type]
-    tag = TEXT if value.get("text") is not None else BLOB
-    padded = raw + b"\0" * (-len(raw) % 8)
-    return [(len(raw) << 8) | tag, *struct.unpack(f"<{len(padded) // 8}Q", padded)]
-
-
 def _any_terms(array: pa.Array, column: int) -> np.ndarray:
     """An untyped column, a field at a time: each value is hashed as the kind of its first
     non-null field (int, real, text, blob; the writer sets one), none as an empty blob, as
-    ``_any_words`` says."""
+    FORMAT.md section 7 says (``tests/test_rowhash.py`` spells it out value by value)."""
     terms = np.full(len(array), _U64(_mixed(BLOB, column, 0)))
     for field, kind in reversed((("int", "integer"), ("real", "real"), ("text", "text"), ("blob", "blob"))):
         child = array.field(field)  # sliced like the struct; NULL structs are set below
