@@ -376,7 +376,6 @@ def _changed_table(
         info, digest = _full_table(db, writer, builder, table)
         return {**info, "deleted": 0}, digest, "replace"
     if len(table.key) == 1 and table.column(table.key[0]).type in ("integer", "bigint"):
-        old_file = old_file if before is not None and old_file.exists() else None
         return _changed_by_integer_key(db, writer, builder, table, before, old_file)
     # pass 1: the new state of the table
     digest = Digest()
@@ -398,10 +397,7 @@ def _changed_table(
     on = join_columns(table)
     stored = state_key_names(table)
     new = pq.read_table(builder.file(table), columns=[*on, "h"])
-    if before is not None and old_file.exists():
-        old = pq.read_table(old_file, columns=list(dict.fromkeys([*stored, *on, "h"])))
-    else:  # a table that was empty or unknown before: every row is new
-        old = pq.read_schema(builder.file(table)).empty_table()
+    old = pq.read_table(old_file, columns=list(dict.fromkeys([*stored, *on, "h"])))  # it fits (above)
     joined = new.join(old.select([*on, "h"]).rename_columns([*on, "h_old"]), keys=on, join_type="left outer")
     changed_mask = pc.or_kleene(pc.is_null(joined["h_old"]), pc.not_equal(joined["h"], joined["h_old"]))
     changed = joined.filter(changed_mask).select(on).combine_chunks()
@@ -429,7 +425,7 @@ def _changed_by_integer_key(
     builder: _StateBuilder,
     table: TableSpec,
     before: dict[str, Any] | None,
-    old_file: Path | None,
+    old_file: Path,
 ) -> tuple[dict[str, int], Digest, str]:
     """One pass for a table keyed by one integer column (every accounting table): the old
     keys and hashes are held as two sorted arrays (16 bytes a row); each batch read is hashed,
@@ -437,16 +433,13 @@ def _changed_by_integer_key(
     import numpy as np
 
     name, stored = table.key[0], state_key_names(table)[0]
-    if old_file is not None:
-        old = pq.read_table(old_file, columns=[stored, "h"])
-        old_keys = old[stored].to_numpy()
-        old_hashes = old["h"].to_numpy()
-        del old
-        if len(old_keys) > 1 and not bool(np.all(old_keys[1:] > old_keys[:-1])):
-            order = np.argsort(old_keys, kind="stable")
-            old_keys, old_hashes = old_keys[order], old_hashes[order]
-    else:  # a table that was empty or unknown before: every row is new
-        old_keys, old_hashes = np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    old = pq.read_table(old_file, columns=[stored, "h"])
+    old_keys = old[stored].to_numpy()
+    old_hashes = old["h"].to_numpy()
+    del old
+    if len(old_keys) > 1 and not bool(np.all(old_keys[1:] > old_keys[:-1])):
+        order = np.argsort(old_keys, kind="stable")
+        old_keys, old_hashes = old_keys[order], old_hashes[order]
     seen = np.zeros(len(old_keys), bool)
     digest = Digest()
     data = writer.table(table)
