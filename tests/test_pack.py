@@ -404,3 +404,18 @@ def test_export_refused_when_the_dossier_changes_while_it_is_read(home: Path, de
     assert list(out.iterdir()) == []
     monkeypatch.setattr(pack, "_identity", real_identity)
     assert pack.export_package(demo, home, out, now=T0).kind == "PBF"  # quiet again: it works
+
+
+def test_ptf_fills_a_table_that_was_empty_at_the_pbf(home: Path, tmp_path: Path) -> None:
+    source = home / "080EMP.sqlite"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.commit()
+    conn.close()
+    dossier = register(home, source, number="080", short="EMP")
+    copy = pack.import_package(pack.export_package(dossier, home, tmp_path, now=T0).path, home, number="81")
+    _edit(source, "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    assert ptf.kind == "PTF" and ptf.tables["t"] == {"rows": 2, "chunks": 1, "deleted": 0}
+    pack.apply_package(ptf.path, home, dossier_ref="81")
+    assert dump(home / copy.location) == dump(source)
