@@ -264,7 +264,10 @@ def build_originals(root: Path, *, lines: int = 300, years: int = 9) -> Original
     _touch_rows(Catalog(home).get("002").path(home))
     _must([*h, "pack", "001", "--dir", str(root / "pack"), "--partial"])
     o.ptf = _only(root / "pack", "001*.ptf")
-    _must([*h, "pack", "002", "--dir", str(root / "pack")])  # 002's state, then its PTF
+    # 002's state, then its PTF (in a directory of its own: packed within the same second as
+    # 002's first PBF, it would have that file's name)
+    (root / "pack-002").mkdir()
+    _must([*h, "pack", "002", "--dir", str(root / "pack-002")])
     _must([*h, "pack", "002", "--dir", str(root / "pack"), "--partial"])
     o.ptf_other = _only(root / "pack", "002*.ptf")
     after = root / "ptf-after"
