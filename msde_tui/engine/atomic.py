@@ -26,6 +26,15 @@ def fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def publish_file(tmp: Path, final: Path) -> None:
+    """Give a file built aside (often with syncing off, for speed) its final name: its bytes
+    reach the disk before the name does, and the name before this returns, so a crash or a
+    power cut leaves the old state or the whole new file, never a named half-file."""
+    fsync_file(tmp)
+    os.replace(tmp, final)
+    fsync_dir(Path(final).parent)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
     path = Path(path)

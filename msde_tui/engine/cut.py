@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import time
 import uuid
@@ -40,7 +39,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine import ledger, naming, schema
 from msde_tui.engine.archive import feed
-from msde_tui.engine.atomic import fsync_dir, write_atomic
+from msde_tui.engine.atomic import publish_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
@@ -156,10 +155,7 @@ def publish(tmp: Path, final: Path) -> None:
     wal = Path(f"{tmp}-wal")
     if busy or (wal.exists() and wal.stat().st_size):
         raise DossierDamaged(f"{tmp.name} is still in use; nothing was changed.", "Run it again.")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
-    fsync_dir(final.parent)
+    publish_file(tmp, final)
 
 
 def _problems(conn: sa.Connection) -> list[Any]:

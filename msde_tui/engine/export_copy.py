@@ -11,15 +11,22 @@ is left as it is.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from msde_tui.engine import naming, serverdb
+from msde_tui.engine.atomic import publish_file
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DiskFull, DossierExists, PackError
-from msde_tui.engine.pack import Progress, _quiet, mssql_engine, open_dossier
+from msde_tui.engine.errors import BadInput, DossierExists, PackError
+from msde_tui.engine.pack import (
+    Progress,
+    _disk_full,
+    _is_disk_full,
+    _quiet,
+    mssql_engine,
+    open_dossier,
+)
 from msde_tui.engine.tableio import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
@@ -109,7 +116,7 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Pro
             dst.dbapi.execute("PRAGMA journal_mode=WAL")
         if target.exists():
             raise DossierExists(f"{target} appeared during the copy.", "Choose another number or name.")
-        os.replace(tmp, target)
+        publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
     finally:
         _remove_sqlite(tmp)
     return rows
@@ -285,14 +292,12 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
             finally:
                 dest.close()
         except sqlite3.DatabaseError as exc:
-            if "database or disk is full" in str(exc):  # the copy being written, not the source
-                raise DiskFull(f"There is not enough free space in {target.parent} to import {path.name}.",
-                               "Free some space there, or move the data directory to a larger disk; "
-                               "nothing was changed.") from exc
+            if _is_disk_full(exc):  # the copy being written, not the source
+                raise _disk_full(target.parent, f"import {path.name}") from exc
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
         finally:
             source.close()
-        os.replace(tmp, target)
+        publish_file(tmp, target)
     finally:
         _remove_sqlite(tmp)
     record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import naming, serverdb
-from msde_tui.engine.atomic import fsync_dir, fsync_file, write_atomic
+from msde_tui.engine.atomic import publish_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
     BadInput,
@@ -683,9 +683,7 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
                             "The packed file is inconsistent; nothing was added to the dossier list.")
         if target.exists():
             raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
-        fsync_file(tmp)  # written without syncing: on the disk before its name says it is done
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
     finally:
         _remove_sqlite(tmp)
 
@@ -976,7 +974,7 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
             if target.exists():
                 raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
-            os.replace(tmp, target)
+            publish_file(tmp, target)
         finally:
             _remove_sqlite(tmp)
     record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",
