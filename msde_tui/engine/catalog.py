@@ -110,18 +110,25 @@ class Catalog:
         except (DossierNotFound, BadInput):
             return None
 
-    def add(self, dossier: Dossier) -> Dossier:
-        number = naming.check_number(dossier.number)
-        short = naming.check_short(dossier.short)
-        dossier = replace(dossier, number=number, short=short)
-        if not dossier.location:
-            raise BadInput(f"Dossier {dossier.code} has no location.")
+    def free_number(self, number: str | None = None) -> str:
+        """``number`` checked and free in the list (default: the first free one), or a
+        DossierExists that names the dossier holding it and the first free number."""
+        number = naming.check_number(number) if number else self.first_free_number()
         if number in self._dossiers:
             taken = self._dossiers[number]
             raise DossierExists(
                 f"Number {number} is already taken by {taken.code} ({taken.company}).",
                 f"Choose another number; the first free one is {self.first_free_number()}.",
             )
+        return number
+
+    def add(self, dossier: Dossier) -> Dossier:
+        number = naming.check_number(dossier.number)
+        short = naming.check_short(dossier.short)
+        dossier = replace(dossier, number=number, short=short)
+        if not dossier.location:
+            raise BadInput(f"Dossier {dossier.code} has no location.")
+        self.free_number(number)
         for other in self._dossiers.values():
             if other.backend == dossier.backend and other.location == dossier.location and (
                 other.profile == dossier.profile

@@ -185,13 +185,7 @@ def import_export_database(
             "Give the export copy database's name, or a .pbf or export copy file.",
         )
     catalog = Catalog(home)
-    wanted = naming.check_number(number) if number else parsed.number
-    if wanted in catalog.numbers():
-        taken = catalog.get(wanted)
-        raise DossierExists(
-            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
-            f"Give another number with --number; the first free one is {catalog.first_free_number()}.",
-        )
+    wanted = catalog.free_number(number or parsed.number)
     code = f"{wanted}{parsed.short}"
     target = to or profile
     source = Dossier(number=parsed.number, short=parsed.short, company=code, backend="mssql",
@@ -265,13 +259,7 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
         )
     parsed = naming.parse_code(base)
     catalog = Catalog(home)
-    wanted = naming.check_number(number) if number else parsed.number
-    if wanted in catalog.numbers():
-        taken = catalog.get(wanted)
-        raise DossierExists(
-            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
-            f"Give another number with --number; the first free one is {catalog.first_free_number()}.",
-        )
+    wanted = catalog.free_number(number or parsed.number)
     code = f"{wanted}{parsed.short}"
     target = Path(home) / naming.embedded_file_name(code)
     if target.exists():

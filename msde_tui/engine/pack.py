@@ -531,13 +531,7 @@ def import_package(
     with PackReader(path, kind="PBF", passphrase=passphrase) as reader:
         ident = reader.content.get("dossier") or {}
         short = naming.check_short(str(ident.get("short") or "IMP"))
-        number = naming.check_number(number) if number else catalog.first_free_number()
-        if number in catalog.numbers():
-            taken = catalog.get(number)
-            raise DossierExists(
-                f"Number {number} is already taken by {taken.code} ({taken.company}).",
-                f"Choose another number; the first free one is {catalog.first_free_number()}.",
-            )
+        number = catalog.free_number(number)
         code = f"{number}{short}"
         schema = reader.schema
         state = reader.content.get("state") or {}
@@ -912,13 +906,7 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
     stem = path.name.removesuffix(".sqlite")
     short = _cut_short(stem)
     catalog = Catalog(home)
-    wanted = naming.check_number(number) if number else catalog.first_free_number()
-    if wanted in catalog.numbers():
-        taken = catalog.get(wanted)
-        raise DossierExists(
-            f"Number {wanted} is already taken by {taken.code} ({taken.company}).",
-            f"Choose another number; the first free one is {catalog.first_free_number()}.",
-        )
+    wanted = catalog.free_number(number)
     for other in catalog.dossiers():
         if other.is_embedded and other.location == path.name:
             raise DossierExists(
