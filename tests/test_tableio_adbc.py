@@ -108,6 +108,29 @@ def test_other_storage_class_after_the_first_batch_is_refused_in_the_dbapi_words
             _read_all(path, monkeypatch, adbc=adbc)
 
 
+def _assert_fast_reads_as_slow_or_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str,
+                                          values: list[object]) -> None:
+    """One column declared ``declared`` holding ``values`` (read 3 rows a batch): the ADBC
+    reader gives exactly the DB-API reader's rows, or refuses when that one refuses."""
+    path = tmp_path / "d.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values, 1)))
+    conn.commit()
+    conn.close()
+    results: list[pa.Table | str] = []
+    for adbc in (True, False):
+        try:
+            results.append(_read_all(path, monkeypatch, adbc=adbc)["t"])
+        except PackError as exc:
+            results.append(str(exc))
+    fast, slow = results
+    if isinstance(slow, str):
+        assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
+    else:
+        assert isinstance(fast, pa.Table) and fast.equals(slow)
+
+
 @pytest.mark.parametrize(("declared", "first", "later"), [
     ("INTEGER", 5, "abc"),       # ADBC raises by itself after the first batch
     ("INTEGER", 5, 2.5),
@@ -119,23 +142,7 @@ def test_other_storage_class_after_the_first_batch_is_refused_in_the_dbapi_words
 ])
 def test_later_value_of_another_class_is_never_changed_silently(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str, first: object, later: object) -> None:
-    path = tmp_path / "d.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
-    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, first) for i in range(1, 8)] + [(8, later)])
-    conn.commit()
-    conn.close()
-    results = []
-    for adbc in (True, False):
-        try:
-            results.append(_read_all(path, monkeypatch, adbc=adbc)["t"])
-        except PackError as exc:
-            results.append(str(exc))
-    fast, slow = results
-    if isinstance(slow, str):
-        assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
-    else:
-        assert isinstance(fast, pa.Table) and fast.equals(slow)
+    _assert_fast_reads_as_slow_or_refuses(tmp_path, monkeypatch, declared, [first] * 7 + [later])
 
 
 @pytest.mark.parametrize(("declared", "values"), [
@@ -151,23 +158,7 @@ def test_first_batch_of_mixed_classes_is_never_changed_silently(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str, values: list[object]) -> None:
     """Within its first batch ADBC widens a column to the class that holds them all, converting
     the other values; the reader must then leave the table to the DB-API path."""
-    path = tmp_path / "d.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
-    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values, 1)))
-    conn.commit()
-    conn.close()
-    results = []
-    for adbc in (True, False):
-        try:
-            results.append(_read_all(path, monkeypatch, adbc=adbc)["t"])
-        except PackError as exc:
-            results.append(str(exc))
-    fast, slow = results
-    if isinstance(slow, str):
-        assert isinstance(fast, str) and fast.startswith("Table t, column v")  # refused too
-    else:
-        assert isinstance(fast, pa.Table) and fast.equals(slow)
+    _assert_fast_reads_as_slow_or_refuses(tmp_path, monkeypatch, declared, values)
 
 
 def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
