@@ -2,7 +2,7 @@
 """Set everything up in .venv, then run the wizard or the tests.
 
     python3 bootstrap.py run    # venv + demo dossiers if none + msde-tui
-    python3 bootstrap.py test   # venv + ruff + the whole test suite
+    python3 bootstrap.py test   # venv + ruff + mypy + the whole test suite
 
 Needs only Python >= 3.11 (with venv and pip). Re-installs when pyproject.toml changes.
 """
@@ -51,6 +51,9 @@ def run(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     os.chdir(ROOT)
     code = subprocess.call([str(BIN / "ruff"), "check", "."])
+    if code:
+        return code
+    code = subprocess.call([str(BIN / "python"), "-m", "mypy"])
     if code:
         return code
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *args])

@@ -12,10 +12,12 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from textual import constants, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from msde_tui import i18n
@@ -152,7 +154,7 @@ class MsdeApp(App[None]):
                 return
             await self.push_screen_wait(self._attached(chosen))
 
-    def _attached(self, job_id: str) -> object:
+    def _attached(self, job_id: str) -> Screen[Any]:
         from msde_tui.engine import jobs
         from msde_tui.screens.progress import ProgressScreen
 
@@ -170,7 +172,7 @@ class MsdeApp(App[None]):
 
         def chosen(job_id: str | None) -> None:
             if job_id:
-                self.push_screen(self._attached(job_id))  # type: ignore[arg-type]
+                self.push_screen(self._attached(job_id))
 
         self.push_screen(JobsScreen(self.home, at_start=False), chosen)
 

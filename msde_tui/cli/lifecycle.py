@@ -285,7 +285,7 @@ def cut(
             return
         table = Table("Dossier", "Company", "Years", "First", "Last", box=None)
         for r in rows:
-            table.add_row(r["dossier"], r["company"], str(r["years"]), r["first"], r["last"])
+            table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")))
         console.print(table)
         return
     if not dossier or not keep_from:

@@ -118,7 +118,7 @@ class BookEntry:
                 server_finished=(
                     raw.get("server_finished") if isinstance(raw.get("server_finished"), str) else None
                 ),
-                size_bytes=raw.get("size_bytes") if isinstance(raw.get("size_bytes"), int) else 0,
+                size_bytes=size if isinstance(size := raw.get("size_bytes"), int) else 0,
             )
         except KeyError:
             return None

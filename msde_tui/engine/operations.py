@@ -232,7 +232,8 @@ def list_restored(
     restore itself stays done).
     """
     details = dict(result.details) if isinstance(result.details, dict) else {}
-    raw = details.get("dossier") if isinstance(details.get("dossier"), dict) else {}
+    found = details.get("dossier")
+    raw: dict[str, Any] = found if isinstance(found, dict) else {}
     database = str(details.get("database") or raw.get("location") or "")
     if not database:
         return result
