@@ -47,6 +47,7 @@ from typing import IO, Any, Literal, Protocol
 from msde_tui.engine import auditlog, embedded, proof
 from msde_tui.engine import policy as policy_mod
 from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
@@ -54,54 +55,12 @@ from msde_tui.engine.naming import STAMP_FORMAT, proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
 from msde_tui.engine.policy import AutoConfig, Policy
 
-AUTO_DIR = "auto"
 LOCK_FILE = "auto.lock"
 LAST_RUN_FILE = "last_run.json"
 LEFTOVER_GRACE = timedelta(hours=1)
 
 Action = Literal["backup", "skip", "off", "error"]
 Clock = Callable[[], datetime]
-
-
-def local_now() -> datetime:
-    """The default clock: local time, naive, to the second."""
-    return datetime.now().replace(microsecond=0)
-
-
-def as_local(when: datetime) -> datetime:
-    """A naive local datetime (aware values are converted to local time)."""
-    if when.tzinfo is not None:
-        return when.astimezone().replace(tzinfo=None)
-    return when
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class BackupRecord:
-    """One backup of a dossier as found in the target directory.
-
-    ``verified`` is True only when a valid proof says the backup was read back and checked;
-    ``created_at`` and ``movements`` come from that proof (for a file without a valid proof,
-    ``created_at`` is the time stamp in its name and ``note`` says what is wrong).
-    """
-
-    file: str
-    created_at: datetime | None
-    movements: int | None
-    verified: bool
-    modified_at: datetime | None = None  # last write of the file (leftover grace period)
-    note: str = ""
-    proven: bool = False  # a readable proof of THIS dossier is beside it (verified or not)
-
-    def sort_key(self) -> tuple[datetime, str]:
-        return (as_local(self.created_at) if self.created_at else datetime.min, self.file)
-
-
-def last_verified(records: list[BackupRecord]) -> BackupRecord | None:
-    verified = [r for r in records if r.verified]
-    return max(verified, key=BackupRecord.sort_key) if verified else None
 
 
 # ----------------------------------------------------------------------------- decision

@@ -32,7 +32,7 @@ from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.auto import AUTO_DIR, BackupRecord
+from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord
 from msde_tui.engine.backend import BackupInfo
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, MsdeError
