@@ -2,6 +2,8 @@
 
     msde auto [--dry-run] [--dossier D]...            back up what is due, rotate
     msde auto --install systemd|cron|taskscheduler    print the scheduler entry (--write installs it)
+    msde auto --install taskscheduler --status        is the task registered, its last and next run
+    msde auto --uninstall taskscheduler               delete the registered task
     msde auto status                                  the last run's outcome per dossier
     msde auto policy show [DOSSIER]                   the policy (global, or as it applies to one)
     msde auto policy set [--dossier D] --keep 3 ...   change the global policy or a dossier's
@@ -18,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from msde_tui import osdep
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine import auto as auto_engine
 from msde_tui.engine import policy as policy_engine
@@ -57,12 +60,30 @@ def auto(
     write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
     every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
     at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+    run_as: str = typer.Option(
+        None, "--run-as", metavar="ACCOUNT",
+        help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
+    ),
+    stored_password: bool = typer.Option(
+        False, "--stored-password",
+        help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
+             "(needed for network shares).",
+    ),
+    status: bool = typer.Option(False, "--status", help="With --install taskscheduler: is the task registered, and how it ran."),
+    uninstall: str = typer.Option(None, "--uninstall", metavar="taskscheduler", help="Delete the registered task."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     st = state(ctx)
+    if uninstall is not None:
+        _uninstall(st, uninstall)
+        return
+    if install is not None and status:
+        _scheduler_status(st, install)
+        return
     if install is not None:
-        _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at))
+        account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
+        _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at), account=account)
         return
     if write:
         raise BadInput("--write goes with --install.", "E.g. msde auto --install systemd --write")
@@ -141,7 +162,36 @@ def status(ctx: typer.Context) -> None:
 # ----------------------------------------------------------------------------- install
 
 
-def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> None:
+def _windows_only(kind: str, what: str) -> None:
+    if kind.strip().lower() != "taskscheduler":
+        raise BadInput(f"{what} is for the Windows Task Scheduler.",
+                       "For systemd: systemctl --user status|disable msde-auto.timer; for cron: crontab -l / -e.")
+    if not osdep.HAS_TASK_SCHEDULER:
+        raise BadInput(f"{what} needs Windows: this machine has no Task Scheduler.",
+                       "Run it on the Windows server where the task is registered.")
+
+
+def _scheduler_status(st: State, kind: str) -> None:
+    _windows_only(kind, "--status")
+    found = osdep.task_state(schedule.TASK_NAME)
+    head = (f"The task '{schedule.TASK_NAME}' is registered." if found.registered
+            else f"No task '{schedule.TASK_NAME}' is registered.")
+    _emit(st, {"kind": "taskscheduler", "registered": found.registered, "details": found.details},
+          "\n".join([head, found.details] if found.registered and found.details else [head]))
+    if not found.registered:
+        set_exit(1)
+
+
+def _uninstall(st: State, kind: str) -> None:
+    _windows_only(kind, "--uninstall")
+    removed = osdep.remove_task(schedule.TASK_NAME)
+    _emit(st, {"kind": "taskscheduler", "removed": removed},
+          f"Deleted the task '{schedule.TASK_NAME}'." if removed
+          else f"No task '{schedule.TASK_NAME}' was registered: nothing to delete.")
+
+
+def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
+             account: schedule.TaskAccount) -> None:
     kind = kind.strip().lower()
     if kind not in schedule.KINDS:
         raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
@@ -176,15 +226,22 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
             out += [line, "# Install with --write (uses 'crontab -', keeps your other lines).", PASSWORD_NOTE,
                     "# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'."]
     else:
-        text = schedule.task_xml(command, home, rhythm)
+        text = schedule.task_xml(command, home, rhythm, account=account)
         payload["entries"] = {"msde-auto.xml": text}
         if write:
-            path, create = schedule.install_taskscheduler(text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml")
+            path, create = schedule.install_taskscheduler(
+                text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
-            out += [f"Wrote {path} (UTF-16)", "Register it (as the user who runs the backups):",
-                    f"  {create}",
-                    "The task runs whether you are logged on or not, without a stored password, so "
-                    "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
+            out.append(f"Wrote {path} (UTF-16)")
+            if osdep.HAS_TASK_SCHEDULER:
+                osdep.register_task(path, schedule.TASK_NAME,
+                                    password_account=account.user if account.stored_password else None)
+                payload["registered"], payload["next"] = True, ""
+                out += [f"Registered the task '{schedule.TASK_NAME}' ({rhythm.describe()}, as {account.user}).",
+                        "Check it with: msde auto --install taskscheduler --status"]
+            else:
+                out += ["Register it on the Windows server (as the account it runs as, or as an administrator):",
+                        f"  {create}"]
         else:
             # stdout holds the XML alone (so '> task.xml' is a well-formed file), declared in the
             # encoding it is printed in; --write saves the UTF-16 file; the notes go to stderr

@@ -27,11 +27,15 @@ from xml.sax.saxutils import escape
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.osdep import create_task_command, executable_name
 
 UNIT_NAME = "msde-auto"
 CRON_MARKER = "# msde-auto"
 TASK_NAME = "msde-tui auto"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+TASK_VERSION = "1.3"  # Windows 7 / Server 2008 R2 and later; the schema tests/ validates against
+SYSTEM_SID = "S-1-5-18"
+SYSTEM_NAMES = ("system", "nt authority\\system", SYSTEM_SID.lower())
 KINDS = ("systemd", "cron", "taskscheduler")
 
 
@@ -81,7 +85,7 @@ def msde_command() -> list[str]:
     argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if argv0 is not None and argv0.name.lower() in ("msde", "msde.exe") and argv0.exists():
         return [str(argv0.resolve())]
-    beside = Path(sys.executable).parent / ("msde.exe" if sys.platform == "win32" else "msde")
+    beside = Path(sys.executable).parent / executable_name("msde")
     if beside.exists():
         return [str(beside.absolute())]
     found = shutil.which("msde")
@@ -246,9 +250,60 @@ def _windows_arg(word: str) -> str:
     return "".join(out)
 
 
-def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *, start: date | None = None) -> str:
-    """The Task Scheduler 1.2 XML (text; encode with ``task_xml_bytes`` for the file)."""
+@dataclass(frozen=True)
+class TaskAccount:
+    """Who the task runs as.
+
+    - a user (``DOMAIN\\user``) without a stored password (S4U, the default): runs whether
+      the user is logged on or not, reaches local files and SQL Server over TCP with a SQL
+      login, but not Windows network shares;
+    - the same with ``stored_password``: Task Scheduler keeps the password (typed at
+      schtasks' own prompt) and the task reaches network shares too;
+    - ``SYSTEM`` (LocalSystem): no password at all; its profile is not the technician's, so
+      give the data directory with --home and the SQL password as a system variable.
+    """
+
+    user: str
+    stored_password: bool = False
+
+    @property
+    def is_system(self) -> bool:
+        return self.user.strip().lower() in SYSTEM_NAMES
+
+    def principal_xml(self) -> str:
+        if self.is_system:
+            return (
+                '    <Principal id="Author">\n'
+                f"      <UserId>{SYSTEM_SID}</UserId>\n"
+                "      <RunLevel>HighestAvailable</RunLevel>\n"
+                "    </Principal>\n"
+            )
+        logon = "Password" if self.stored_password else "S4U"
+        return (
+            '    <Principal id="Author">\n'
+            f"      <UserId>{escape(self.user)}</UserId>\n"
+            f"      <LogonType>{logon}</LogonType>\n"
+            "      <RunLevel>LeastPrivilege</RunLevel>\n"
+            "    </Principal>\n"
+        )
+
+
+def task_xml(
+    command: list[str],
+    home: str | None,
+    rhythm: Rhythm = Rhythm(),
+    *,
+    start: date | None = None,
+    account: TaskAccount | None = None,
+) -> str:
+    """The Task Scheduler XML (text; encode with ``task_xml_bytes`` for the file).
+
+    Elements follow the order of Microsoft's schema (tests/schemas/task-scheduler.xsd): a
+    trigger's Enabled, StartBoundary, Repetition, then its schedule.
+    """
     _check_args(command, home)
+    if account is not None and (not account.user.strip() or any(ch in account.user for ch in "\x00\r\n<>")):
+        raise BadInput(f"'{account.user}' is not an account name.", "Use DOMAIN\\user, .\\user or SYSTEM.")
     args = [*command[1:]]
     if home:
         args += ["--home", home]
@@ -265,9 +320,15 @@ def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *,
             "      </Repetition>\n"
         )
     arguments = escape(" ".join(_windows_arg(a) for a in args))
+    principal = account.principal_xml() if account is not None else (
+        '    <Principal id="Author">\n'
+        "      <LogonType>S4U</LogonType>\n"
+        "      <RunLevel>LeastPrivilege</RunLevel>\n"
+        "    </Principal>\n"
+    )
     return (
         '<?xml version="1.0" encoding="UTF-16"?>\n'
-        f'<Task version="1.2" xmlns="{TASK_NS}">\n'
+        f'<Task version="{TASK_VERSION}" xmlns="{TASK_NS}">\n'
         "  <RegistrationInfo>\n"
         f"    <Description>msde automatic backups (msde auto), {escape(rhythm.describe())}. "
         "SQL Server Express has no Agent: this task plays its role.</Description>\n"
@@ -275,19 +336,16 @@ def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *,
         "  </RegistrationInfo>\n"
         "  <Triggers>\n"
         "    <CalendarTrigger>\n"
-        f"{repetition}"
-        f"      <StartBoundary>{boundary}</StartBoundary>\n"
         "      <Enabled>true</Enabled>\n"
+        f"      <StartBoundary>{boundary}</StartBoundary>\n"
+        f"{repetition}"
         "      <ScheduleByDay>\n"
         "        <DaysInterval>1</DaysInterval>\n"
         "      </ScheduleByDay>\n"
         "    </CalendarTrigger>\n"
         "  </Triggers>\n"
         "  <Principals>\n"
-        '    <Principal id="Author">\n'
-        "      <LogonType>S4U</LogonType>\n"
-        "      <RunLevel>LeastPrivilege</RunLevel>\n"
-        "    </Principal>\n"
+        f"{principal}"
         "  </Principals>\n"
         "  <Settings>\n"
         "    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>\n"
@@ -312,7 +370,7 @@ def task_xml_bytes(text: str) -> bytes:
     return text.replace("\n", "\r\n").encode("utf-16")
 
 
-def install_taskscheduler(text: str, path: Path) -> tuple[Path, str]:
+def install_taskscheduler(text: str, path: Path, account: TaskAccount | None = None) -> tuple[Path, str]:
     """Write the task XML to ``path``; return it and the schtasks command that registers it."""
     try:
         write_atomic(path, task_xml_bytes(text))
@@ -321,4 +379,5 @@ def install_taskscheduler(text: str, path: Path) -> tuple[Path, str]:
             f"Cannot write {path} ({exc.strerror or exc}).",
             "Check the rights on that directory.",
         ) from exc
-    return path, f'schtasks /Create /TN "{TASK_NAME}" /XML "{path}" /F'
+    password_account = account.user if account is not None and account.stored_password else None
+    return path, subprocess.list2cmdline(create_task_command(path, TASK_NAME, password_account=password_account))

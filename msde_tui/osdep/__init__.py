@@ -28,7 +28,7 @@ __all__ = [
     "SIDE", "ConsoleProfile", "ExclusiveLock", "LockBusy", "TaskState",
     "console_profile", "current_account", "executable_name", "ignore_hangup", "make_private",
     "on_stop_request", "pid_alive", "prepare_console_streams", "request_stop", "spawn_detached",
-    "HAS_TASK_SCHEDULER", "register_task", "task_state", "remove_task",
+    "HAS_TASK_SCHEDULER", "create_task_command", "register_task", "task_state", "remove_task",
 ]
 
 _side = windows if os.name == "nt" else posix
@@ -45,6 +45,7 @@ console_profile = _side.console_profile
 prepare_console_streams = _side.prepare_console_streams
 HAS_TASK_SCHEDULER: bool = _side.HAS_TASK_SCHEDULER
 register_task = windows.register_task
+create_task_command = windows.create_task_command
 task_state = windows.task_state
 remove_task = windows.remove_task
 
