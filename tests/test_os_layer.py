@@ -396,3 +396,26 @@ def test_cli_without_task_scheduler(home: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["auto", "--install", "taskscheduler", "--status"]) == 2
     assert "needs Windows" in capsys.readouterr().err
     assert main(["auto", "--uninstall", "cron"]) == 2
+
+
+def test_the_audit_log_is_made_private_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from msde_tui.engine import auditlog
+
+    made: list[Path] = []
+    monkeypatch.setattr(auditlog, "make_private", made.append)
+    for _ in range(2):
+        auditlog.append(tmp_path, auditlog.Record("backup", ["001SOC"]), started=time.time())
+    assert made == [tmp_path / auditlog.LOG_FILE]
+    assert len((tmp_path / auditlog.LOG_FILE).read_text(encoding="utf-8").splitlines()) == 2
+
+
+@pytest.mark.posix_only
+def test_the_audit_log_is_the_owners_only(tmp_path: Path) -> None:
+    from msde_tui.engine import auditlog
+
+    old = os.umask(0)  # even with a permissive umask
+    try:
+        auditlog.append(tmp_path, auditlog.Record("backup", ["001SOC"]), started=time.time())
+    finally:
+        os.umask(old)
+    assert (tmp_path / auditlog.LOG_FILE).stat().st_mode & 0o777 == 0o600

@@ -6,6 +6,7 @@ Options are scrubbed of anything that looks like a secret before they are writte
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from msde_tui.osdep import make_private
 
 LOG_FILE = "audit.log.jsonl"
 SECRET_WORDS = ("password", "passphrase", "secret", "token", "pwd")
@@ -66,11 +69,15 @@ def append(home: Path, record: Record, *, started: float, ended: float | None = 
     }
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode()
     path = Path(home) / LOG_FILE
+    new = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
+    if new:  # who did what on which dossier: the owner's only (mode 600, or Windows' ACL)
+        with contextlib.suppress(OSError):
+            make_private(path)
 
 
 @contextmanager
