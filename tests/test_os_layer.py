@@ -419,3 +419,36 @@ def test_the_audit_log_is_the_owners_only(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / auditlog.LOG_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_windows_replace_waits_for_a_reader_to_let_go(tmp_path: Path) -> None:
+    tries: list[int] = []
+    pauses: list[float] = []
+
+    def replace(source: Path | str, target: Path | str) -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise PermissionError(13, "The process cannot access the file")  # WinError 32
+        os.replace(source, target)
+
+    (tmp_path / "new").write_text("new")
+    (tmp_path / "list.json").write_text("old")
+    windows.replace_file(tmp_path / "new", tmp_path / "list.json", replace=replace, sleep=pauses.append)
+    assert (tmp_path / "list.json").read_text() == "new" and len(tries) == 3 and len(pauses) == 2
+
+    def never(source: Path | str, target: Path | str) -> None:
+        raise PermissionError(13, "denied")
+
+    pauses.clear()
+    with pytest.raises(PermissionError):
+        windows.replace_file("a", "b", replace=never, sleep=pauses.append)
+    assert len(pauses) == windows.REPLACE_ATTEMPTS - 1  # bounded: about five seconds
+
+
+def test_atomic_writes_go_through_the_os_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from msde_tui.engine import atomic
+
+    seen: list[Path] = []
+    monkeypatch.setattr(atomic, "replace_file", lambda s, t: (seen.append(Path(t)), os.replace(s, t)))
+    atomic.write_atomic(tmp_path / "x.json", b"{}")
+    assert seen == [tmp_path / "x.json"] and (tmp_path / "x.json").read_bytes() == b"{}"

@@ -7,7 +7,6 @@ Options are scrubbed of anything that looks like a secret before they are writte
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -19,17 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from msde_tui.osdep import make_private
+from msde_tui.osdep import current_account, make_private
 
 LOG_FILE = "audit.log.jsonl"
 SECRET_WORDS = ("password", "passphrase", "secret", "token", "pwd")
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return current_account()  # DOMAIN\\user on Windows, the login name (or uid) on POSIX
 
 
 def scrub(options: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from msde_tui.osdep.common import ConsoleProfile, TaskState
 __all__ = [
     "SIDE", "ConsoleProfile", "ExclusiveLock", "LockBusy", "TaskState",
     "console_profile", "current_account", "executable_name", "ignore_hangup", "make_private",
-    "on_stop_request", "pid_alive", "prepare_console_streams", "request_stop", "spawn_detached",
+    "on_stop_request", "pid_alive", "prepare_console_streams", "replace_file", "request_stop",
+    "spawn_detached",
     "HAS_TASK_SCHEDULER", "create_task_command", "register_task", "task_state", "remove_task",
 ]
 
@@ -39,6 +40,7 @@ request_stop = _side.request_stop
 on_stop_request = _side.on_stop_request
 ignore_hangup = _side.ignore_hangup
 make_private = _side.make_private
+replace_file = _side.replace_file
 executable_name = _side.executable_name
 current_account = _side.current_account
 console_profile = _side.console_profile

@@ -56,6 +56,11 @@ def ignore_hangup() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
+def replace_file(source: Path | str, target: Path | str) -> None:
+    """Atomic rename over ``target`` (readers keep the old file open: no conflict on POSIX)."""
+    os.replace(source, target)
+
+
 def make_private(path: Path) -> None:
     """Readable and writable by its owner only (mode 600)."""
     os.chmod(path, 0o600)
@@ -67,7 +72,10 @@ def executable_name(name: str) -> str:
 
 
 def current_account() -> str:
-    return getpass.getuser()
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers: the uid says who
+        return str(os.getuid())
 
 
 def console_profile(environ: Mapping[str, str]) -> ConsoleProfile:

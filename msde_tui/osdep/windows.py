@@ -15,6 +15,7 @@ import locale
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,34 @@ def ignore_hangup() -> None:
 
 
 # ----------------------------------------------------------------------------- files
+
+REPLACE_ATTEMPTS = 50
+REPLACE_PAUSE_S = 0.1
+
+
+def replace_file(
+    source: Path | str,
+    target: Path | str,
+    *,
+    replace: Callable[[Path | str, Path | str], None] = os.replace,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """``os.replace``, tried again while another process has ``target`` open.
+
+    Windows refuses to replace a file that someone holds open without FILE_SHARE_DELETE
+    (what Python's ``open`` and most programs do): the wizard reading a job's result, an
+    antivirus scanning the new dossier list. They hold it for moments; five seconds of
+    retries outlast them, then the error is the caller's.
+    """
+    for attempt in range(REPLACE_ATTEMPTS):
+        try:
+            replace(source, target)
+            return
+        except PermissionError:
+            if attempt == REPLACE_ATTEMPTS - 1:
+                raise
+            sleep(REPLACE_PAUSE_S)
+
 
 
 def private_acl_command(path: Path | str, account: str) -> list[str]:
