@@ -382,9 +382,9 @@ def test_cli_registers_status_and_removes_the_task(
     assert main(["auto", "--uninstall", "taskscheduler"]) == 0
     assert "Deleted the task" in capsys.readouterr().out
     assert main(["auto", "--install", "taskscheduler", "--status"]) == 1
-    assert "No task 'msde-tui auto' is registered" in capsys.readouterr().out
+    assert "The task 'msde-tui auto' is not installed" in capsys.readouterr().out
     assert main(["auto", "--uninstall", "taskscheduler"]) == 0
-    assert "nothing to delete" in capsys.readouterr().out
+    assert "nothing to remove" in capsys.readouterr().out
 
 
 def test_cli_without_task_scheduler(home: Path, monkeypatch: pytest.MonkeyPatch,
@@ -395,7 +395,8 @@ def test_cli_without_task_scheduler(home: Path, monkeypatch: pytest.MonkeyPatch,
     assert "Register it on the Windows server" in out and "schtasks /Create" in out
     assert main(["auto", "--install", "taskscheduler", "--status"]) == 2
     assert "needs Windows" in capsys.readouterr().err
-    assert main(["auto", "--uninstall", "cron"]) == 2
+    assert main(["auto", "--uninstall", "taskscheduler"]) == 2
+    assert main(["auto", "--uninstall", "launchd"]) == 2
 
 
 def test_the_audit_log_is_made_private_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -452,3 +453,21 @@ def test_atomic_writes_go_through_the_os_layer(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(atomic, "replace_file", lambda s, t: (seen.append(Path(t)), os.replace(s, t)))
     atomic.write_atomic(tmp_path / "x.json", b"{}")
     assert seen == [tmp_path / "x.json"] and (tmp_path / "x.json").read_bytes() == b"{}"
+
+
+def test_run_as_is_for_the_task_scheduler_only(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["auto", "--install", "cron", "--run-as", "root"]) == 2
+    assert "--run-as and --stored-password go with --install taskscheduler" in capsys.readouterr().err
+
+
+def test_cli_status_and_uninstall_for_systemd(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert main(["auto", "--install", "systemd", "--status"]) == 1
+    assert "not installed" in capsys.readouterr().out
+    assert main(["auto", "--install", "systemd", "--write"]) == 0
+    assert main(["auto", "--install", "systemd", "--status"]) == 0
+    assert "msde-auto.timer" in capsys.readouterr().out
+    assert main(["auto", "--uninstall", "systemd"]) == 0
+    assert "systemctl --user disable --now msde-auto.timer" in capsys.readouterr().out
+    assert not (tmp_path / "config" / "systemd" / "user" / "msde-auto.timer").exists()

@@ -180,6 +180,30 @@ def test_install_cron_keeps_other_lines(tmp_path: Path, initial: str | None) -> 
         assert lines[0] == "0 1 * * * /usr/bin/other # keep me"
 
 
+@pytest.mark.posix_only  # the stand-in crontab is a shell script
+def test_cron_entry_and_removal_keep_other_lines(tmp_path: Path) -> None:
+    exe, table = fake_crontab(tmp_path, "0 1 * * * /usr/bin/other # keep me\n")
+    assert schedule.cron_entry(str(exe)) is None
+    assert schedule.remove_cron(str(exe)) is False
+    line = schedule.cron_line(schedule.msde_command(), None)
+    schedule.install_cron(line, crontab=str(exe))
+    assert schedule.cron_entry(str(exe)) == line
+    assert schedule.remove_cron(str(exe)) is True
+    assert table.read_text().splitlines() == ["0 1 * * * /usr/bin/other # keep me"]
+    assert schedule.cron_entry(str(exe)) is None
+
+
+def test_systemd_entry_and_removal(tmp_path: Path) -> None:
+    units = schedule.systemd_units(schedule.msde_command(), None)
+    written, _ = schedule.install_systemd(units, tmp_path)
+    (tmp_path / "other.timer").write_text("x")
+    assert sorted(schedule.systemd_entry(tmp_path)) == sorted(written)
+    removed, follow = schedule.remove_systemd(tmp_path)
+    assert sorted(removed) == sorted(written) and "disable --now msde-auto.timer" in follow
+    assert schedule.systemd_entry(tmp_path) == [] and (tmp_path / "other.timer").exists()
+    assert schedule.remove_systemd(tmp_path)[0] == []
+
+
 def test_install_cron_without_crontab(tmp_path: Path) -> None:
     with pytest.raises(MsdeError) as info:
         schedule.install_cron("x # msde-auto", crontab=str(tmp_path / "nope"))

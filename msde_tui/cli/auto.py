@@ -2,8 +2,8 @@
 
     msde auto [--dry-run] [--dossier D]...            back up what is due, rotate
     msde auto --install systemd|cron|taskscheduler    print the scheduler entry (--write installs it)
-    msde auto --install taskscheduler --status        is the task registered, its last and next run
-    msde auto --uninstall taskscheduler               delete the registered task
+    msde auto --install KIND --status                 is the entry installed (Task Scheduler: its runs)
+    msde auto --uninstall systemd|cron|taskscheduler  remove the entry
     msde auto status                                  the last run's outcome per dossier
     msde auto policy show [DOSSIER]                   the policy (global, or as it applies to one)
     msde auto policy set [--dossier D] --keep 3 ...   change the global policy or a dossier's
@@ -69,8 +69,8 @@ def auto(
         help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
              "(needed for network shares).",
     ),
-    status: bool = typer.Option(False, "--status", help="With --install taskscheduler: is the task registered, and how it ran."),
-    uninstall: str = typer.Option(None, "--uninstall", metavar="taskscheduler", help="Delete the registered task."),
+    status: bool = typer.Option(False, "--status", help="With --install KIND: is the entry installed (Task Scheduler: how it ran)."),
+    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help="Remove the scheduler entry."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -82,6 +82,9 @@ def auto(
         _scheduler_status(st, install)
         return
     if install is not None:
+        if (run_as or stored_password) and install.strip().lower() != "taskscheduler":
+            raise BadInput("--run-as and --stored-password go with --install taskscheduler.",
+                           "systemd and cron entries run as the user who installs them.")
         account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
         _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at), account=account)
         return
@@ -162,39 +165,63 @@ def status(ctx: typer.Context) -> None:
 # ----------------------------------------------------------------------------- install
 
 
-def _windows_only(kind: str, what: str) -> None:
-    if kind.strip().lower() != "taskscheduler":
-        raise BadInput(f"{what} is for the Windows Task Scheduler.",
-                       "For systemd: systemctl --user status|disable msde-auto.timer; for cron: crontab -l / -e.")
+def _kind(kind: str) -> str:
+    kind = kind.strip().lower()
+    if kind not in schedule.KINDS:
+        raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
+    return kind
+
+
+def _task_scheduler(what: str) -> None:
     if not osdep.HAS_TASK_SCHEDULER:
-        raise BadInput(f"{what} needs Windows: this machine has no Task Scheduler.",
+        raise BadInput(f"{what} taskscheduler needs Windows: this machine has no Task Scheduler.",
                        "Run it on the Windows server where the task is registered.")
 
 
 def _scheduler_status(st: State, kind: str) -> None:
-    _windows_only(kind, "--status")
-    found = osdep.task_state(schedule.TASK_NAME)
-    head = (f"The task '{schedule.TASK_NAME}' is registered." if found.registered
-            else f"No task '{schedule.TASK_NAME}' is registered.")
-    _emit(st, {"kind": "taskscheduler", "registered": found.registered, "details": found.details},
-          "\n".join([head, found.details] if found.registered and found.details else [head]))
-    if not found.registered:
+    kind = _kind(kind)
+    details = ""
+    if kind == "taskscheduler":
+        _task_scheduler("--status")
+        found = osdep.task_state(schedule.TASK_NAME)
+        registered, details, name = found.registered, found.details, f"The task '{schedule.TASK_NAME}'"
+    elif kind == "cron":
+        line = schedule.cron_entry()
+        registered, details, name = line is not None, line or "", "The msde-auto crontab line"
+    else:
+        units = schedule.systemd_entry()
+        registered, name = bool(units), f"The {schedule.UNIT_NAME} systemd units"
+        details = "\n".join(str(p) for p in units)
+        if units:
+            details += f"\n(systemctl --user list-timers {schedule.UNIT_NAME}.timer says when it runs)"
+    head = f"{name} {'is' if kind != 'systemd' else 'are'} {'installed' if registered else 'not installed'}."
+    _emit(st, {"kind": kind, "registered": registered, "details": details},
+          "\n".join([head, details] if registered and details else [head]))
+    if not registered:
         set_exit(1)
 
 
 def _uninstall(st: State, kind: str) -> None:
-    _windows_only(kind, "--uninstall")
-    removed = osdep.remove_task(schedule.TASK_NAME)
-    _emit(st, {"kind": "taskscheduler", "removed": removed},
-          f"Deleted the task '{schedule.TASK_NAME}'." if removed
-          else f"No task '{schedule.TASK_NAME}' was registered: nothing to delete.")
+    kind = _kind(kind)
+    follow = ""
+    if kind == "taskscheduler":
+        _task_scheduler("--uninstall")
+        removed = osdep.remove_task(schedule.TASK_NAME)
+        done = f"Deleted the task '{schedule.TASK_NAME}'."
+    elif kind == "cron":
+        removed = schedule.remove_cron()
+        done = "Removed the msde-auto line from your crontab (other lines kept)."
+    else:
+        files, follow = schedule.remove_systemd()
+        removed = bool(files)
+        done = "Deleted " + ", ".join(str(p) for p in files) + f". Now run:\n  {follow}"
+    _emit(st, {"kind": kind, "removed": removed, "next": follow if removed else ""},
+          done if removed else f"No {kind} entry of msde auto was installed: nothing to remove.")
 
 
 def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
              account: schedule.TaskAccount) -> None:
-    kind = kind.strip().lower()
-    if kind not in schedule.KINDS:
-        raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
+    kind = _kind(kind)
     command = schedule.msde_command()
     home = os.environ.get("MSDE_HOME") and str(st.home) or None
     if home is None and st.home != _default_home():

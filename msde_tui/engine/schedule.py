@@ -204,8 +204,8 @@ def merge_crontab(existing: str, line: str) -> str:
     return "\n".join([*kept, line]) + "\n"
 
 
-def install_cron(line: str, crontab: str = "crontab") -> str:
-    """Install ``line`` into the user's crontab through ``crontab -`` (other lines kept)."""
+def _read_crontab(crontab: str) -> tuple[str, str]:
+    """(the crontab command's path, the user's current table or "")."""
     exe = shutil.which(crontab)
     if exe is None:
         raise MsdeError(
@@ -218,15 +218,58 @@ def install_cron(line: str, crontab: str = "crontab") -> str:
             f"'crontab -l' failed: {(current.stderr or '').strip() or current.returncode}.",
             "Check that you may use cron (cron.allow / cron.deny), or install the printed line yourself.",
         )
-    existing = current.stdout if current.returncode == 0 else ""
-    merged = merge_crontab(existing, line)
-    result = subprocess.run([exe, "-"], input=merged, capture_output=True, text=True, timeout=30, check=False)
+    return exe, current.stdout if current.returncode == 0 else ""
+
+
+def _write_crontab(exe: str, table: str) -> None:
+    result = subprocess.run([exe, "-"], input=table, capture_output=True, text=True, timeout=30, check=False)
     if result.returncode != 0:
         raise MsdeError(
             f"'crontab -' refused the new table: {(result.stderr or '').strip() or result.returncode}.",
-            "Nothing was changed; install the printed line with 'crontab -e'.",
+            "Nothing was changed; edit it yourself with 'crontab -e'.",
         )
+
+
+def install_cron(line: str, crontab: str = "crontab") -> str:
+    """Install ``line`` into the user's crontab through ``crontab -`` (other lines kept)."""
+    exe, existing = _read_crontab(crontab)
+    merged = merge_crontab(existing, line)
+    _write_crontab(exe, merged)
     return merged
+
+
+def cron_entry(crontab: str = "crontab") -> str | None:
+    """The msde-auto line of the user's crontab, if there is one."""
+    _, existing = _read_crontab(crontab)
+    lines = [raw for raw in existing.splitlines() if raw.rstrip().endswith(CRON_MARKER)]
+    return lines[-1] if lines else None
+
+
+def remove_cron(crontab: str = "crontab") -> bool:
+    """Remove the msde-auto line(s), keep every other line; False when there was none."""
+    exe, existing = _read_crontab(crontab)
+    kept = [raw for raw in existing.splitlines() if not raw.rstrip().endswith(CRON_MARKER)]
+    if len(kept) == len(existing.splitlines()):
+        return False
+    _write_crontab(exe, "\n".join(kept) + "\n" if kept else "")
+    return True
+
+
+def systemd_entry(directory: Path | None = None) -> list[Path]:
+    """The msde-auto unit files present in the systemd user directory."""
+    directory = directory or systemd_user_dir()
+    return [p for p in (directory / f"{UNIT_NAME}.service", directory / f"{UNIT_NAME}.timer") if p.exists()]
+
+
+def remove_systemd(directory: Path | None = None) -> tuple[list[Path], str]:
+    """Delete the unit files; return them and the command that stops the timer."""
+    removed = systemd_entry(directory)
+    for path in removed:
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise MsdeError(f"Cannot delete {path} ({exc.strerror or exc}).") from exc
+    return removed, (f"systemctl --user disable --now {UNIT_NAME}.timer; systemctl --user daemon-reload")
 
 
 # ----------------------------------------------------------------------------- Task Scheduler
