@@ -471,3 +471,13 @@ def test_cli_status_and_uninstall_for_systemd(home: Path, tmp_path: Path, monkey
     assert main(["auto", "--uninstall", "systemd"]) == 0
     assert "systemctl --user disable --now msde-auto.timer" in capsys.readouterr().out
     assert not (tmp_path / "config" / "systemd" / "user" / "msde-auto.timer").exists()
+
+
+def test_xml_printed_elsewhere_names_no_local_user(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(osdep, "HAS_TASK_SCHEDULER", False)
+    assert main(["--json", "auto", "--install", "taskscheduler"]) == 0
+    assert "<UserId>" not in json.loads(capsys.readouterr().out)["entries"]["msde-auto.xml"]
+    assert main(["--json", "auto", "--install", "taskscheduler", "--run-as", "OFFICE\\backup"]) == 0
+    assert "<UserId>OFFICE\\backup</UserId>" in json.loads(capsys.readouterr().out)["entries"]["msde-auto.xml"]
+    assert main(["auto", "--install", "taskscheduler", "--stored-password"]) == 2

@@ -85,7 +85,12 @@ def auto(
         if (run_as or stored_password) and install.strip().lower() != "taskscheduler":
             raise BadInput("--run-as and --stored-password go with --install taskscheduler.",
                            "systemd and cron entries run as the user who installs them.")
-        account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
+        account = None  # elsewhere than Windows: the XML names no user (the one registering it)
+        if run_as or osdep.HAS_TASK_SCHEDULER:
+            account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
+        elif stored_password:
+            raise BadInput("--stored-password needs --run-as here: this machine cannot tell the Windows account.",
+                           "E.g. --run-as OFFICE\\backup --stored-password")
         _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at), account=account)
         return
     if write:
@@ -220,7 +225,7 @@ def _uninstall(st: State, kind: str) -> None:
 
 
 def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
-             account: schedule.TaskAccount) -> None:
+             account: schedule.TaskAccount | None) -> None:
     kind = _kind(kind)
     command = schedule.msde_command()
     home = os.environ.get("MSDE_HOME") and str(st.home) or None
@@ -260,7 +265,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
                 text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
             out.append(f"Wrote {path} (UTF-16)")
-            if osdep.HAS_TASK_SCHEDULER:
+            if osdep.HAS_TASK_SCHEDULER and account is not None:
                 osdep.register_task(path, schedule.TASK_NAME,
                                     password_account=account.user if account.stored_password else None)
                 payload["registered"], payload["next"] = True, ""
