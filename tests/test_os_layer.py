@@ -149,6 +149,7 @@ def test_posix_detached_child_leaves_our_session() -> None:
 
 def test_pid_alive() -> None:
     assert osdep.pid_alive(os.getpid())
+    assert not osdep.pid_alive(0) and not osdep.pid_alive(-1)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait(timeout=60)
     assert not osdep.pid_alive(child.pid)

@@ -265,6 +265,9 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
                 text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
             out.append(f"Wrote {path} (UTF-16)")
+            if account is None or not (account.stored_password or account.is_system):
+                notes.append("# Runs whether the user is logged on or not, without a stored password: local "
+                             "disks and SQL Server work, Windows network shares do not (--stored-password).")
             if osdep.HAS_TASK_SCHEDULER and account is not None:
                 osdep.register_task(path, schedule.TASK_NAME,
                                     password_account=account.user if account.stored_password else None)

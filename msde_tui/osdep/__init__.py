@@ -59,6 +59,8 @@ def pid_alive(pid: int, *, started_by: float | None = None) -> bool:
     by, e.g. when its pid file was written; a process with that number started later is
     another one that reused the number (Windows reuses them quickly).
     """
+    if pid <= 0:  # a damaged pid file: 0 and negative numbers name no runner
+        return False
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
