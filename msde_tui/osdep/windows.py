@@ -93,7 +93,7 @@ def replace_file(
     source: Path | str,
     target: Path | str,
     *,
-    replace: Callable[[Path | str, Path | str], None] = os.replace,
+    replace: Callable[[Path | str, Path | str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """``os.replace``, tried again while another process has ``target`` open.
@@ -103,6 +103,7 @@ def replace_file(
     antivirus scanning the new dossier list. They hold it for moments; five seconds of
     retries outlast them, then the error is the caller's.
     """
+    replace = replace or os.replace  # looked up now: a test may watch os.replace
     for attempt in range(REPLACE_ATTEMPTS):
         try:
             replace(source, target)
