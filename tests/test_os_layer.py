@@ -482,3 +482,21 @@ def test_xml_printed_elsewhere_names_no_local_user(home: Path, monkeypatch: pyte
     assert main(["--json", "auto", "--install", "taskscheduler", "--run-as", "OFFICE\\backup"]) == 0
     assert "<UserId>OFFICE\\backup</UserId>" in json.loads(capsys.readouterr().out)["entries"]["msde-auto.xml"]
     assert main(["auto", "--install", "taskscheduler", "--stored-password"]) == 2
+
+
+def test_a_colourless_console_starts_the_wizard_in_no_color(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msde_tui import app
+
+    cleared = ("NO_COLOR", "ESCDELAY", "TEXTUAL_ANIMATIONS", "TERM", "WT_SESSION")
+    # a copy, put back after the test: main() writes NO_COLOR and ESCDELAY into it
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k not in cleared})
+    started: list[bool] = []
+    monkeypatch.setattr(app.MsdeApp, "run", lambda self: started.append(self.no_color))
+    monkeypatch.setattr(osdep, "console_profile", lambda env: windows.console_profile(env, vt=True))
+    app.main(["--home", str(tmp_path)])
+    assert started == [False] and "NO_COLOR" not in os.environ
+    monkeypatch.setattr(osdep, "console_profile", lambda env: windows.console_profile(env, vt=False))
+    app.main(["--home", str(tmp_path)])
+    assert started == [False, True]
