@@ -85,3 +85,7 @@ class ServerBackupDamaged(BackupInvalid, ServerError):
 
 class ServerDiskFull(DiskFull, ServerError):
     """SQL Server ran out of disk space on its own host (3202/112, 3257)."""
+
+
+class SchedulerFailed(MsdeError):
+    """The OS scheduler (Task Scheduler's schtasks, crontab, systemd) refused a command."""
