@@ -13,8 +13,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from msde_tui.engine import archive, demo, ledger, pack
+from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.packs import pack
 
 
 def main() -> None:

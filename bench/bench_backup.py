@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from msde_tui.engine import demo, operations
+from msde_tui.engine.accounting import demo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+from msde_tui.engine.runs import runner as operations
 
 
 def build(home: Path, size_mb: int) -> Dossier:

@@ -38,9 +38,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from msde_tui.engine import check, schema  # noqa: E402
-from msde_tui.engine.demo import build_dossier  # noqa: E402
-from msde_tui.engine.embedded import create_dossier, sa_engine  # noqa: E402
+from msde_tui.engine.accounting import (
+    check,  # noqa: E402
+    schema,  # noqa: E402
+)
+from msde_tui.engine.accounting.demo import build_dossier  # noqa: E402
+from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine  # noqa: E402
 
 GOAL = 200_000
 
@@ -67,7 +70,7 @@ def _count(path: Path) -> tuple[int, int]:
 
 
 def _previous_demo(rev: str) -> ModuleType:
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:msde_tui/engine/demo.py"],
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:msde_tui/engine/accounting/demo.py"],
                             check=True, capture_output=True, text=True).stdout
     spec = importlib.util.spec_from_loader(f"demo_{rev}", loader=None)
     assert spec is not None

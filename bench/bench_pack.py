@@ -32,7 +32,7 @@ STEP = r"""
 import json, resource, sys, time
 from pathlib import Path
 from datetime import datetime
-from msde_tui.engine import pack
+from msde_tui.engine.packs import pack
 from msde_tui.engine.catalog import Catalog
 home, out, what, arg = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 start = time.perf_counter()
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3, help="exports and baselines, alternated; medians")
     args = parser.parse_args()
-    from msde_tui.engine.demo import create_demo
+    from msde_tui.engine.accounting.demo import create_demo
 
     root = Path(tempfile.mkdtemp(prefix="bench-pack-"))
     home, out = root / "home", root / "out"

@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from msde_tui import cli  # noqa: E402
-from msde_tui.engine import demo  # noqa: E402
+from msde_tui.engine.accounting import demo  # noqa: E402
 from msde_tui.engine.catalog import Catalog  # noqa: E402
 from msde_tui.engine.errors import MsdeError  # noqa: E402
 

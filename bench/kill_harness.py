@@ -46,7 +46,7 @@ for _path in (ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from msde_tui.engine import demo  # noqa: E402
+from msde_tui.engine.accounting import demo  # noqa: E402
 from msde_tui.engine.catalog import Catalog  # noqa: E402
 
 OPERATIONS = ("archive", "unarchive", "cut", "restore", "import", "apply")

@@ -148,7 +148,7 @@ class MsdeApp(App[None]):
 
     async def offer_background_jobs(self) -> None:
         # The jobs screen (a DataTable) is imported only when there is a job to show.
-        from msde_tui.engine.jobs import jobs_to_show
+        from msde_tui.engine.runs.jobs import jobs_to_show
 
         while jobs_to_show(self.home):
             from msde_tui.screens.jobs_screen import JobsScreen
@@ -159,7 +159,7 @@ class MsdeApp(App[None]):
             await self.push_screen_wait(self._attached(chosen))
 
     def _attached(self, job_id: str) -> Screen[Any]:
-        from msde_tui.engine import jobs
+        from msde_tui.engine.runs import jobs
         from msde_tui.screens.progress import ProgressScreen
 
         job = jobs.load_job(self.home, job_id)
@@ -181,7 +181,7 @@ class MsdeApp(App[None]):
         self.push_screen(JobsScreen(self.home, at_start=False), chosen)
 
     async def action_quit(self) -> None:
-        from msde_tui.engine import jobs
+        from msde_tui.engine.runs import jobs
         from msde_tui.screens.dialogs import ConfirmScreen
 
         running = jobs.running_jobs(self.home)

@@ -11,9 +11,9 @@ import argparse
 import asyncio
 import sys
 
-from msde_tui.engine import jobs
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.paths import data_dir
+from msde_tui.engine.runs import jobs
 from msde_tui.osdep import ignore_hangup
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from msde_tui.engine import demo, ledger
-from msde_tui.engine.check import check_dossier
+from msde_tui.engine.accounting import demo, ledger
+from msde_tui.engine.accounting.check import check_dossier
 
 # Every accounting table of a dossier, in foreign-key order (dossier_info apart).
 ACCOUNTING_TABLES = ("fiscal_year", "account", "third_party", "journal", "vat_code", "entry",

@@ -9,10 +9,10 @@ import pytest
 from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
-from msde_tui.engine import jobs
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.events import DossierResult
+from msde_tui.engine.runs import jobs
 from msde_tui.screens.backups import BackupsScreen
 from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.dossiers import DossiersScreen
@@ -67,8 +67,8 @@ async def test_backup_with_verify_of_two_dossiers(demo_home: Path) -> None:
 @pytest.fixture
 def backed_up(demo_home: Path) -> Path:
     """Demo dossiers with a verified backup of each in <home>/backups."""
-    from msde_tui.engine.operations import collect, run_backup
     from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+    from msde_tui.engine.runs.runner import collect, run_backup
 
     directory = demo_home / "backups"
     directory.mkdir()

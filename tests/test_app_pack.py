@@ -9,11 +9,13 @@ import pytest
 from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
-from msde_tui.engine import auditlog, cut, pack
+from msde_tui.engine import auditlog
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import DossierExists
-from msde_tui.engine.mssql import profiles
+from msde_tui.engine.lifecycle import cut
+from msde_tui.engine.packs import pack
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.screens import pack_screens as ps
 from msde_tui.screens import registry

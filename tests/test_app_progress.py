@@ -12,9 +12,9 @@ from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
 from msde_tui.engine import events as ev
-from msde_tui.engine import jobs
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs import jobs
 from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.jobs_screen import JobsScreen

@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
-from msde_tui.engine.demo import build_dossier
+from msde_tui.engine.accounting.demo import build_dossier
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.screens.browse import BrowseScreen
 from msde_tui.screens.dialogs import TextViewScreen
@@ -140,8 +140,8 @@ async def test_missing_server_directory_is_refused_in_plain_words(home: Path, se
 async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server) -> None:
     from msde_tui.engine.catalog import Catalog, Dossier
     from msde_tui.engine.events import DossierResult
-    from msde_tui.engine.operations import collect_async, run_backup
     from msde_tui.engine.plans import BackupPlan
+    from msde_tui.engine.runs.runner import collect_async, run_backup
     from msde_tui.screens.backups import BackupsScreen
     from msde_tui.screens.progress import ProgressScreen
 
@@ -192,7 +192,7 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
 async def test_saved_profile_fills_the_form_and_only_the_password_is_typed(
     home: Path, server
 ) -> None:
-    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.backends.mssql import profiles
     from msde_tui.screens.connection import ConnectionScreen
     from tests.test_app_support import type_text
 

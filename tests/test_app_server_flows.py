@@ -23,11 +23,11 @@ import pytest
 from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
-from msde_tui.engine import jobs
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.events import DossierResult
-from msde_tui.engine.operations import collect_async, run_backup
 from msde_tui.engine.plans import BackupPlan, WizardPlan
+from msde_tui.engine.runs import jobs
+from msde_tui.engine.runs.runner import collect_async, run_backup
 from msde_tui.screens.backups import BackupsScreen
 from msde_tui.screens.dialogs import TextViewScreen
 from msde_tui.screens.dossiers import DossiersScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from msde_tui.engine.backend import BackupInfo, ServerFacts
+from msde_tui.engine.backends.base import BackupInfo, ServerFacts
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.plans import Connection, RestoreItem, WizardPlan
 from msde_tui.i18n import setup
@@ -81,7 +81,7 @@ def test_embedded_actions_in_french() -> None:
 
 
 async def test_summary_screen_alone_returns_the_plan_or_none_for_back(home) -> None:  # type: ignore[no-untyped-def]
-    from msde_tui.engine.demo import create_demo
+    from msde_tui.engine.accounting.demo import create_demo
     from msde_tui.screens.registry import StepPosition
     from msde_tui.screens.summary import SummaryScreen
     from tests.test_app_support import StepHost, wait_for, wait_screen, wait_text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine.demo import create_demo
+from msde_tui.engine.accounting.demo import create_demo
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import archive, demo, ledger
+from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
 from msde_tui.engine.events import Step
+from msde_tui.engine.lifecycle import archive
 from tests.dossier_files import balances, demo_file, dump, problems
 
 
@@ -174,7 +175,7 @@ def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine import archive
+from msde_tui.engine.lifecycle import archive
 from msde_tui.engine.events import Step
 op, at, dossier, arg = sys.argv[1:5]
 def on_event(event):

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import audit, demo, naming
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import demo
 from msde_tui.engine.errors import BadInput, DossierExists
+from msde_tui.engine.lifecycle import tax_audit as audit
 from tests.dossier_files import demo_file
 
 

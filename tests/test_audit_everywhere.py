@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import auditlog, demo
+from msde_tui.engine import auditlog
+from msde_tui.engine.accounting import demo
 
 
 def _lines(home: Path) -> list[dict]:

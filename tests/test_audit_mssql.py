@@ -18,12 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from msde_tui.cli import main
-from msde_tui.engine import audit, export_copy, naming, pack
+from msde_tui.engine import naming
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import BadInput, PackError
-from msde_tui.engine.mssql import profiles
-from msde_tui.engine.tableio import Database
+from msde_tui.engine.lifecycle import tax_audit as audit
+from msde_tui.engine.packs import export_copy, pack
+from msde_tui.engine.tables.tableio import Database
 
 YEARS = ["2024", "2025"]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine.auto import (
+from msde_tui.engine.auto.policy import Policy
+from msde_tui.engine.auto.run import (
     BackupRecord,
     RunLock,
     decide,
@@ -19,7 +20,6 @@ from msde_tui.engine.auto import (
     predicted_rotation,
 )
 from msde_tui.engine.errors import Busy
-from msde_tui.engine.policy import Policy
 
 POLICY = Policy(enabled=True, keep=3, every_days=1, max_movements=100)
 T0 = datetime(2026, 11, 28, 2, 0, 5)
@@ -149,7 +149,7 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     lock_path = tmp_path / "auto.lock"
     script = textwrap.dedent(f"""
         import sys, time
-        from msde_tui.engine.auto import RunLock
+        from msde_tui.engine.auto.run import RunLock
         with RunLock({str(lock_path)!r}):
             print("held", flush=True)
             sys.stdin.readline()
@@ -171,7 +171,7 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
 
 def test_lock_freed_when_holder_dies(tmp_path: Path) -> None:
     lock_path = tmp_path / "auto.lock"
-    script = (f"from msde_tui.engine.auto import RunLock\nRunLock({str(lock_path)!r}).acquire()\n"
+    script = (f"from msde_tui.engine.auto.run import RunLock\nRunLock({str(lock_path)!r}).acquire()\n"
               "import os\nos._exit(9)\n")
     assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 9
     with RunLock(lock_path):  # the stale file does not block
@@ -179,7 +179,7 @@ def test_lock_freed_when_holder_dies(tmp_path: Path) -> None:
 
 
 def test_backup_names_recognised() -> None:
-    from msde_tui.engine.auto import EMBEDDED_BACKUP_RE, stamp_of
+    from msde_tui.engine.auto.run import EMBEDDED_BACKUP_RE, stamp_of
 
     assert stamp_of("001SOC_20261128_120631.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
     assert stamp_of("001SOC_20261128_120631_2.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)

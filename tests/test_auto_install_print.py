@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import schedule
+from msde_tui.engine.auto import schedule
 
 
 def test_printed_task_xml_saved_as_is_is_well_formed(home: Path, tmp_path: Path,

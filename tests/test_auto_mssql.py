@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from msde_tui.engine import auto_mssql
-from msde_tui.engine.auto import DossierOutcome, RunReport, last_run_file, local_now, run_auto
+from msde_tui.engine.accounting.demo import build_dossier
+from msde_tui.engine.auto import mssql as auto_mssql
+from msde_tui.engine.auto.policy import AutoConfig
+from msde_tui.engine.auto.run import DossierOutcome, RunReport, last_run_file, local_now, run_auto
+from msde_tui.engine.backends.mssql import profiles
+from msde_tui.engine.backends.mssql.backend import MssqlBackend
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.demo import build_dossier
 from msde_tui.engine.errors import DossierNotFound, ServerError
-from msde_tui.engine.mssql import profiles
-from msde_tui.engine.mssql.backend import MssqlBackend
-from msde_tui.engine.policy import AutoConfig
 from tests.tdsdouble.server import TdsServer
 
 pytest.importorskip("pymssql")

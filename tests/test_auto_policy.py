@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import policy
+from msde_tui.engine.auto import policy
+from msde_tui.engine.auto.policy import AutoConfig, Policy
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.policy import AutoConfig, Policy
 
 
 def test_defaults_when_no_file(home: Path) -> None:

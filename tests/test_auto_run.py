@@ -20,16 +20,17 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from msde_tui.engine import auto, policy
-from msde_tui.engine.auto import RunLock, RunReport, local_now, run_auto
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.auto import policy
+from msde_tui.engine.auto import run as auto
+from msde_tui.engine.auto.policy import AutoConfig
+from msde_tui.engine.auto.run import RunLock, RunReport, local_now, run_auto
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import Busy, DiskFull
 from msde_tui.engine.events import DossierResult, Event, Started
 from msde_tui.engine.plans import BackupPlan
-from msde_tui.engine.policy import AutoConfig
 
-pytest.importorskip("msde_tui.engine.operations", reason="the backup engine (run_backup) is not there yet")
+pytest.importorskip("msde_tui.engine.runs.runner", reason="the backup engine (run_backup) is not there yet")
 
 DAY0 = datetime(2027, 3, 1, 2, 17, 0)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import DataTable, Input
 
-from msde_tui.engine import auto, policy
-from msde_tui.engine.demo import create_demo
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.auto import policy
+from msde_tui.engine.auto import run as auto
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens.auto_screen import AutoScreen
 from msde_tui.screens.context import WizardContext

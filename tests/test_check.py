@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from msde_tui.cli import app
+from msde_tui.engine.accounting.check import check_dossier
+from msde_tui.engine.accounting.demo import build_dossier, create_demo
+from msde_tui.engine.backends.embedded.dossier import sa_engine
+from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.check import check_dossier
-from msde_tui.engine.demo import build_dossier, create_demo
-from msde_tui.engine.embedded import sa_engine
-from msde_tui.engine.mssql import profiles
 
 
 @pytest.fixture(scope="module")

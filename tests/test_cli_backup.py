@@ -13,8 +13,8 @@ from rich.console import Console
 from msde_tui.cli import backup as cli_backup
 from msde_tui.cli import main
 from msde_tui.engine import events as ev
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from tests.dossier_files import dump_all as dump
 
 
@@ -115,8 +115,8 @@ def test_sql_server_dossier_round_trip_through_the_cli(
     home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from msde_tui.engine.accounting.demo import build_dossier
     from msde_tui.engine.catalog import Dossier
-    from msde_tui.engine.demo import build_dossier
 
     model = tmp_path / "model.sqlite"
     build_dossier(model, code="001SOC", company="Server SA", years=1, lines=60, seed=9)
@@ -149,7 +149,7 @@ def test_sql_server_restore_puts_the_dossier_in_the_list(
     home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from msde_tui.engine.demo import build_dossier
+    from msde_tui.engine.accounting.demo import build_dossier
 
     model = tmp_path / "model.sqlite"
     build_dossier(model, code="001SOC", company="Server SA", years=1, lines=40, seed=3)
@@ -201,7 +201,7 @@ def test_sql_server_restore_over_a_listed_dossier_with_its_own_database_name(
 ) -> None:
     """001SOC was listed with 'msde add --database': --replace restores into that database
     (after its safety copy), not into a new PW0001SOC."""
-    from msde_tui.engine.demo import build_dossier
+    from msde_tui.engine.accounting.demo import build_dossier
 
     custom = "Custom ]DB'x"
     model = tmp_path / "model.sqlite"

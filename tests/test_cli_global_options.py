@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine.demo import create_demo
+from msde_tui.engine.accounting.demo import create_demo
 
 
 @pytest.fixture
@@ -85,10 +85,10 @@ def test_engine_log_records_print_no_traceback_without_debug() -> None:
     import sys
 
     code = (
-        "import logging, msde_tui.engine.operations\n"
+        "import logging, msde_tui.engine.runs.runner\n"
         "try:\n    raise RuntimeError('boom')\n"
         "except RuntimeError:\n"
-        "    logging.getLogger('msde_tui.engine.operations').exception('failed')\n"
+        "    logging.getLogger('msde_tui.engine.runs.runner').exception('failed')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0

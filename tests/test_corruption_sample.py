@@ -138,7 +138,7 @@ def test_every_command_refuses_a_dossier_whose_schema_is_not_utf8(home: Path, tm
     audit with UnicodeDecodeError; each now says the dossier is damaged, in plain words."""
     import sqlite3
 
-    from msde_tui.engine import demo
+    from msde_tui.engine.accounting import demo
 
     demo.create_demo(home, dossiers=1, years=3, lines=120)
     path = home / "001SOC.sqlite"

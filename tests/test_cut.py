@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import archive, cut
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierDamaged
 from msde_tui.engine.events import Step
+from msde_tui.engine.lifecycle import archive, cut
 from tests.dossier_files import balances, demo_file, dump, problems
 
 DETAIL = ("fiscal_year", "entry", "entry_line", "attachment")
@@ -139,7 +139,7 @@ def test_damaged_dossier_is_not_cut(listed: Path, home: Path) -> None:
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine import cut
+from msde_tui.engine.lifecycle import cut
 from msde_tui.engine.events import Step
 at, dossier, target = sys.argv[1:4]
 def on_event(event):

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from msde_tui.cli import app
-from msde_tui.engine import schema
+from msde_tui.engine.accounting import schema
+from msde_tui.engine.accounting.check import check_dossier
+from msde_tui.engine.accounting.demo import build_dossier, create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.check import check_dossier
-from msde_tui.engine.demo import build_dossier, create_demo
 from msde_tui.engine.errors import BadInput, DossierExists
 
 
@@ -217,7 +217,7 @@ def test_cli_demo_as_real_subprocess(home: Path) -> None:
 def test_schema_is_the_one_create_dossier_makes(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from msde_tui.engine.embedded import create_dossier
+    from msde_tui.engine.backends.embedded.dossier import create_dossier
 
     demo_file = tmp_path / "d.sqlite"
     steps: dict[str, float] = {}

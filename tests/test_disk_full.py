@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import demo, embedded_backend
+from msde_tui.engine.accounting import demo
+from msde_tui.engine.backends.embedded import backend as embedded_backend
 from msde_tui.engine.catalog import Catalog
 from msde_tui.packfmt import writer as pack_writer
 
@@ -197,7 +198,7 @@ def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path, path
     out.mkdir()
     assert main(["pack", "001", "--dir", str(out)]) == 0
     capsys.readouterr()
-    from msde_tui.engine import tableio
+    from msde_tui.engine.tables import tableio
 
     calls = {"n": 0}
     if path == "row inserts":

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import demo, embedded_backend
+from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
+from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded_backend import EmbeddedBackend
 from msde_tui.engine.errors import BackupInvalid, BadInput
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem

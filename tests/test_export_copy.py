@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import export_copy
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import BadInput, DossierExists
+from msde_tui.engine.packs import export_copy
 
 
 def _rows(path: Path) -> list[str]:

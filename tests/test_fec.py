@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import demo, fec, ledger
+from msde_tui.engine.accounting import demo, fec, ledger
 from msde_tui.engine.errors import BadInput, DossierDamaged
 
 HEADER = (

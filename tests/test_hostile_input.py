@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msde_tui.engine import naming
+from msde_tui.engine.backends.mssql import tsql
 from msde_tui.engine.errors import BadInput, MsdeError, PackError
-from msde_tui.engine.mssql import tsql
 from msde_tui.packfmt import ColumnSpec, PackReader, PackSchema, PackWriter, TableSpec, names
 from msde_tui.packfmt.manifest import manifest_digest
 from tests.test_tsql import tokens

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from msde_tui.engine import events as ev
-from msde_tui.engine import jobs
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
 from msde_tui.engine.plans import Connection, RestoreItem, WizardPlan
+from msde_tui.engine.runs import jobs
 
 SECRET = "S3cr3t-pa55!"
 
@@ -128,7 +128,7 @@ def _wait_result(directory: Path, timeout: float = 60.0) -> dict:
 PARENT = """
 import sys, time
 from pathlib import Path
-from msde_tui.engine import jobs
+from msde_tui.engine.runs import jobs
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.plans import WizardPlan
 home = Path(sys.argv[1])
@@ -145,7 +145,7 @@ def test_job_outlives_its_terminal_and_is_found_again(home: Path) -> None:
     import signal
 
     from msde_tui.cli import main as msde
-    from msde_tui.engine.demo import create_demo
+    from msde_tui.engine.accounting.demo import create_demo
 
     create_demo(home, dossiers=2, years=2, lines=200)
     (home / "backups").mkdir()
@@ -177,7 +177,7 @@ def test_job_outlives_its_terminal_and_is_found_again(home: Path) -> None:
 
 
 def test_server_job_gets_the_password_through_a_pipe_only(home: Path, tds_server, tmp_path: Path) -> None:
-    from msde_tui.engine.demo import build_dossier
+    from msde_tui.engine.accounting.demo import build_dossier
 
     source = tmp_path / "001SOC.sqlite"
     build_dossier(source, code="001SOC", company="Société", years=1, lines=50)

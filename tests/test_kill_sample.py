@@ -57,7 +57,7 @@ def test_killed_archive_and_import_leave_before_or_after(tmp_path: Path) -> None
 KILLED_BEFORE_LISTING = r"""
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine import cut
+from msde_tui.engine.lifecycle import cut
 from msde_tui.engine.catalog import Catalog
 
 real_add = Catalog.add
@@ -76,8 +76,9 @@ def test_cut_killed_after_commit_is_listed_by_the_next_run(tmp_path: Path) -> No
     import subprocess
     from datetime import date
 
-    from msde_tui.engine import cut, demo
+    from msde_tui.engine.accounting import demo
     from msde_tui.engine.catalog import Catalog
+    from msde_tui.engine.lifecycle import cut
 
     home = tmp_path / "home"
     home.mkdir()
@@ -97,7 +98,7 @@ def test_cut_killed_after_commit_is_listed_by_the_next_run(tmp_path: Path) -> No
 KILLED_IMPORT_BEFORE_LISTING = r"""
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine import pack
+from msde_tui.engine.packs import pack
 from msde_tui.engine.catalog import Catalog
 
 real_add = Catalog.add
@@ -114,8 +115,9 @@ def test_import_killed_before_listing_is_listed_by_the_next_run(tmp_path: Path) 
     import subprocess
 
     from msde_tui.cli import main
-    from msde_tui.engine import demo, pack
+    from msde_tui.engine.accounting import demo
     from msde_tui.engine.catalog import Catalog
+    from msde_tui.engine.packs import pack
 
     home, out = tmp_path / "home", tmp_path / "out"
     home.mkdir()

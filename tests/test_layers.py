@@ -51,8 +51,8 @@ def test_the_wizard_and_light_screens_start_without_the_sql_engine() -> None:
 # later, where they are used (help and question dialogs, the other steps, the jobs list when
 # there is a job to show, the backend's types, Textual's TextArea and DataTable).
 NOT_BEFORE_THE_FIRST_SCREEN = [
-    "msde_tui.engine.mssql.driver",
-    "msde_tui.engine.backend",
+    "msde_tui.engine.backends.mssql.driver",
+    "msde_tui.engine.backends.base",
     "msde_tui.screens.backups",
     "msde_tui.screens.browse",
     "msde_tui.screens.dialogs",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from msde_tui.engine import demo, ledger, schema
-from msde_tui.engine.embedded import create_dossier, sa_engine
+from msde_tui.engine.accounting import demo, ledger, schema
+from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged
 
 
@@ -157,7 +157,7 @@ def test_database_errors_become_plain_words(tmp_path: Path) -> None:
         raise locked
     (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
     sqlite3.connect(tmp_path / "plain.sqlite").execute("CREATE TABLE t (a)").connection.commit()
-    from msde_tui.engine import archive
+    from msde_tui.engine.lifecycle import archive
 
     with pytest.raises(DossierDamaged, match="junk.sqlite"):
         archive.archive_dossier(tmp_path / "junk.sqlite", ["2020"], tmp_path)

@@ -9,8 +9,8 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import Input
 
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens import lifecycle_screens as ls
 from msde_tui.screens import registry
@@ -166,7 +166,7 @@ async def test_empty_year_fields_show_an_example_so_they_are_seen_without_colour
 async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore[no-untyped-def]
     tds_server, home: Path, tmp_path: Path
 ) -> None:
-    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.backends.mssql import profiles
     from msde_tui.screens.pack_screens import PickList
 
     create_demo(home, dossiers=1, years=3, lines=300)

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from msde_tui.engine.backends.mssql.backend import MssqlBackend, compression_for, size_warning
+from msde_tui.engine.backends.mssql.driver import Session, Target
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import ConnectionFailed, ServerError
 from msde_tui.engine.events import DossierResult, Event, Progress, Statement
-from msde_tui.engine.mssql.backend import MssqlBackend, compression_for, size_warning
-from msde_tui.engine.mssql.driver import Session, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 tdsdouble = pytest.importorskip(
@@ -406,8 +406,8 @@ async def test_restore_over_a_listed_dossier_replaces_its_own_database(
     """Dossier 001SOC lives in the database CUSTOM ('msde add --database'): restoring over
     number 001 replaces CUSTOM after a safety copy of it, never creates PW0001SOC."""
     from msde_tui.engine.catalog import Catalog
-    from msde_tui.engine.operations import collect_async, run_restore
     from msde_tui.engine.plans import RestorePlan
+    from msde_tui.engine.runs.runner import collect_async, run_restore
     from tests.tdsdouble.backupfile import read_set
 
     tds_server.create_database(CUSTOM, sqlite_file=demo_file)

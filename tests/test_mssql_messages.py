@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from msde_tui.engine.backends.mssql import messages as m
+from msde_tui.engine.backends.mssql.driver import _pymssql_error, odbc_error, odbc_message
 from msde_tui.engine.errors import (
     BackupInvalid,
     ConnectionFailed,
@@ -12,8 +14,6 @@ from msde_tui.engine.errors import (
     ServerError,
 )
 from msde_tui.engine.events import Progress, ServerMessage
-from msde_tui.engine.mssql import messages as m
-from msde_tui.engine.mssql.driver import _pymssql_error, odbc_error, odbc_message
 
 TEXTS = {
     3211: "10 percent processed.",
@@ -302,7 +302,7 @@ class _FakeOdbcCursor:
 
 
 def test_odbc_loop_consumes_every_result_set_in_order() -> None:
-    from msde_tui.engine.mssql.driver import _OdbcLike
+    from msde_tui.engine.backends.mssql.driver import _OdbcLike
 
     cursor = _FakeOdbcCursor()
 

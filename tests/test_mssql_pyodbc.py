@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from msde_tui.engine.backends.mssql.backend import MssqlBackend
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.events import DossierResult, Progress
-from msde_tui.engine.mssql.backend import MssqlBackend
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 pyodbc = pytest.importorskip("pyodbc")

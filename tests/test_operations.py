@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import auditlog, demo, operations
+from msde_tui.engine import auditlog
+from msde_tui.engine.accounting import demo
+from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded_backend import EmbeddedBackend
 from msde_tui.engine.events import DossierResult, Event, Progress, Started
 from msde_tui.engine.plans import (
     BackupOptions,
@@ -21,6 +22,7 @@ from msde_tui.engine.plans import (
     RestorePlan,
     VerifyPlan,
 )
+from msde_tui.engine.runs import runner as operations
 
 
 def make_many(home: Path, count: int) -> list[Dossier]:
@@ -114,7 +116,7 @@ async def test_cancelling_the_consumer_stops_and_cleans_up(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dossiers = make_many(home, 6)
-    from msde_tui.engine import embedded_backend
+    from msde_tui.engine.backends.embedded import backend as embedded_backend
 
     slow = embedded_backend._Work.progress
 

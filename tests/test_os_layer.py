@@ -18,7 +18,7 @@ import xmlschema
 
 from msde_tui import osdep
 from msde_tui.cli import main
-from msde_tui.engine import schedule
+from msde_tui.engine.auto import schedule
 from msde_tui.engine.errors import SchedulerFailed
 from msde_tui.osdep import posix, windows
 

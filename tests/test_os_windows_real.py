@@ -17,7 +17,7 @@ import xmlschema
 
 from msde_tui import osdep
 from msde_tui.cli import main
-from msde_tui.engine import schedule
+from msde_tui.engine.auto import schedule
 from msde_tui.osdep import windows
 
 pytestmark = pytest.mark.windows_only

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import pack
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import DossierChanged, DossierExists, MsdeError, PackError, WrongDossier
+from msde_tui.engine.packs import pack
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 

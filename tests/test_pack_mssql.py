@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from msde_tui.cli import app, main
-from msde_tui.engine import export_copy, pack
+from msde_tui.engine.accounting.demo import build_dossier, create_demo
+from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.demo import build_dossier, create_demo
 from msde_tui.engine.errors import DossierExists, PackError
-from msde_tui.engine.mssql import profiles
-from msde_tui.engine.tableio import Database
+from msde_tui.engine.packs import export_copy, pack
+from msde_tui.engine.tables.tableio import Database
 from msde_tui.packfmt.reader import PackReader
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)

@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msde_tui.engine import pack
 from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.packs import pack
 
 texts = st.text(max_size=12)
 rows = st.lists(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
+from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.mssql import profiles
 
 SECRET = "S3cr3t-'pass]"
 

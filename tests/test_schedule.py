@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from msde_tui.engine import schedule
+from msde_tui.engine.auto import schedule
+from msde_tui.engine.auto.schedule import Rhythm
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.schedule import Rhythm
 
 NS = {"t": schedule.TASK_NS}
 ODD_HOME = "/srv/msde data/100% ok's $HOME"

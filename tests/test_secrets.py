@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import jobs
+from msde_tui.engine.accounting.demo import build_dossier, create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.demo import build_dossier, create_demo
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.runs import jobs
 
 PASSWORD = "Pw-MARKER-5e1f0c9a"
 PASSPHRASE = "Pp-MARKER-c41d7b22"

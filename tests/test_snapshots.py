@@ -35,10 +35,10 @@ from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
 from msde_tui.engine import events as ev
-from msde_tui.engine import jobs
+from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.runs import jobs
 from msde_tui.screens import registry
 from msde_tui.screens.backups import BackupsScreen
 from msde_tui.screens.browse import BrowseScreen
@@ -67,8 +67,8 @@ pytestmark = [pytestmark, pytest.mark.posix_only]
 
 def _build(home: Path) -> None:
     """Two demo dossiers, a backup of each in <home>/backups, one finished backup job."""
-    from msde_tui.engine.operations import collect, run_backup
     from msde_tui.engine.plans import BackupOptions, BackupPlan
+    from msde_tui.engine.runs.runner import collect, run_backup
 
     with time_machine.travel(FROZEN, tick=False):
         create_demo(home, dossiers=2, years=3, lines=300, seed=0)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from msde_tui.engine.errors import DossierChanged, PackError
-from msde_tui.engine.tableio import Database
+from msde_tui.engine.tables.tableio import Database
 
 
 def _read_all(path: Path, monkeypatch: pytest.MonkeyPatch, *, adbc: bool) -> dict[str, pa.Table]:
@@ -167,7 +167,7 @@ def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
     thread is being stopped (prefetch raises it once the thread has ended)."""
     from collections.abc import Iterator
 
-    from msde_tui.engine import tableio
+    from msde_tui.engine.tables import tableio
 
     path = tmp_path / "d.sqlite"
     conn = sqlite3.connect(path)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msde_tui.engine.backends.mssql import tsql
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.mssql import tsql
 
 # -- a tiny T-SQL tokenizer, independent of the code under test -------------------------------
 

@@ -22,11 +22,11 @@ import typer
 
 from msde_tui import osdep
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
-from msde_tui.engine import auto as auto_engine
-from msde_tui.engine import policy as policy_engine
-from msde_tui.engine import schedule
+from msde_tui.engine.auto import policy as policy_engine
+from msde_tui.engine.auto import run as auto_engine
+from msde_tui.engine.auto import schedule
+from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.policy import FIELD_NAMES, AutoConfig, Policy
 
 HELP = (
     "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "

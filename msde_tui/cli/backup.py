@@ -28,7 +28,7 @@ from rich.progress import (
 
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
-from msde_tui.engine import naming, operations
+from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import (
@@ -40,6 +40,7 @@ from msde_tui.engine.plans import (
     VerifyPlan,
 )
 from msde_tui.engine.proof import read_proof
+from msde_tui.engine.runs import runner as operations
 
 REFRESH_PER_SECOND = 4
 
@@ -163,7 +164,7 @@ def _server_connection(st: State, profile_name: str) -> Connection:
             "Add a profile with 'msde server add' and set it on the dossier.",
         )
     from msde_tui.cli.server import ask_password  # late: loads the SQL Server drivers
-    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.backends.mssql import profiles
 
     profile = profiles.get(profile_name, st.home)
     return profile.connection(ask_password(profile))

@@ -12,10 +12,10 @@ import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, emit, set_exit, state
-from msde_tui.engine import embedded
+from msde_tui.engine.accounting.check import Problem, check_dossier
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.check import Problem, check_dossier
-from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
 
 
@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
 
 def _finish_interrupted(home: Path) -> None:
     """List the dossiers a kill left unlisted after a committed cut or a completed import."""
-    from msde_tui.engine import cut, pack
+    from msde_tui.engine.lifecycle import cut
+    from msde_tui.engine.packs import pack
 
     if (home / cut.PENDING_DIR).is_dir():
         cut.recover(home)
@@ -135,7 +136,7 @@ def add(
         record = Dossier(number=number, short=short, company=company.strip(),
                          location=location, guid=guid)
     else:
-        from msde_tui.engine.mssql import profiles
+        from msde_tui.engine.backends.mssql import profiles
 
         profiles.get(profile, st.home)  # refuses an unknown profile
         name = database.strip()
@@ -236,8 +237,8 @@ def _check(st: State, record: Dossier) -> list[Problem]:
         finally:
             conn.close()
     from msde_tui.cli.server import ask_password
-    from msde_tui.engine.mssql import profiles
-    from msde_tui.engine.pack import mssql_engine
+    from msde_tui.engine.backends.mssql import profiles
+    from msde_tui.engine.packs.pack import mssql_engine
 
     if not record.profile:
         raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")

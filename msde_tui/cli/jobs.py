@@ -14,7 +14,7 @@ from rich.table import Table
 
 from msde_tui.cli.common import console, emit, set_exit, state
 from msde_tui.engine import events as ev
-from msde_tui.engine import jobs as jobs_engine
+from msde_tui.engine.runs import jobs as jobs_engine
 
 jobs_app = typer.Typer(
     name="jobs",

@@ -12,14 +12,15 @@ import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
-from msde_tui.engine import archive as archive_engine
-from msde_tui.engine import audit as audit_engine
-from msde_tui.engine import cut as cut_engine
-from msde_tui.engine import ledger, naming
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import ledger
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
 from msde_tui.engine.events import Event, Step
+from msde_tui.engine.lifecycle import archive as archive_engine
+from msde_tui.engine.lifecycle import cut as cut_engine
+from msde_tui.engine.lifecycle import tax_audit as audit_engine
 
 DOSSIERS_ARGUMENT = typer.Argument(..., help="Dossier numbers (001) or codes (001SOC).")
 
@@ -346,7 +347,7 @@ def audit(
             "Give an existing directory with --dir.",
         )
     out = _directory(directory) if directory is not None else None
-    from msde_tui.engine import fec
+    from msde_tui.engine.accounting import fec
 
     fec.check_encoding(encoding)
     catalog = st.catalog()
@@ -356,7 +357,7 @@ def audit(
     def password_of(profile_name: str) -> str:
         if profile_name not in passwords:
             from msde_tui.cli.server import ask_password
-            from msde_tui.engine.mssql import profiles
+            from msde_tui.engine.backends.mssql import profiles
 
             passwords[profile_name] = ask_password(profiles.get(profile_name, st.home))
         return passwords[profile_name]

@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from msde_tui.cli.common import State, emit, err_console, state
-from msde_tui.engine import export_copy as copies
-from msde_tui.engine import pack as packs
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.packs import export_copy as copies
+from msde_tui.engine.packs import pack as packs
 
 PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
 

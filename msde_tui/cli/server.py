@@ -13,12 +13,12 @@ import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, emit, state
-from msde_tui.engine.mssql import profiles
-from msde_tui.engine.mssql.backend import MssqlBackend
-from msde_tui.engine.mssql.driver import DRIVERS
+from msde_tui.engine.backends.mssql import profiles
+from msde_tui.engine.backends.mssql.backend import MssqlBackend
+from msde_tui.engine.backends.mssql.driver import DRIVERS
 
 if TYPE_CHECKING:
-    from msde_tui.engine.backend import DatabaseInfo, DirEntry, ServerFacts
+    from msde_tui.engine.backends.base import DatabaseInfo, DirEntry, ServerFacts
 
 server_app = typer.Typer(
     name="server",
@@ -118,7 +118,7 @@ def test(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.
             await backend.close()
 
     facts, dbs = asyncio.run(run())
-    from msde_tui.engine.backend import ServerFacts  # noqa: PLC0415
+    from msde_tui.engine.backends.base import ServerFacts  # noqa: PLC0415
 
     assert isinstance(facts, ServerFacts)
     limit = facts.size_limit_bytes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from msde_tui.engine import naming
-from msde_tui.engine.backend import BackupInfo, ServerFacts
+from msde_tui.engine.backends.base import BackupInfo, ServerFacts
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.plans import RestoreItem, WizardPlan, restore_database
 from msde_tui.i18n import _
@@ -62,7 +62,7 @@ def _base(path: str) -> str:
 
 def _tsql() -> object | None:
     try:
-        from msde_tui.engine.mssql import tsql
+        from msde_tui.engine.backends.mssql import tsql
     except ImportError:
         return None
     return tsql
@@ -151,8 +151,8 @@ def _backup(plan: WizardPlan, facts: Facts) -> Summary:
 
 
 def plan_options(plan: WizardPlan) -> object:
-    from msde_tui.engine.jobs import to_operation_plan
     from msde_tui.engine.plans import BackupOptions, BackupPlan
+    from msde_tui.engine.runs.jobs import to_operation_plan
 
     engine_plan = to_operation_plan(plan)
     return engine_plan.options if isinstance(engine_plan, BackupPlan) else BackupOptions()

@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
-from msde_tui.engine import policy as policy_engine
+from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
@@ -84,7 +84,7 @@ class AutoScreen(StepScreen):
         yield DataTable(id="last-run", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
-        from msde_tui.engine import auto as auto_engine  # late: it loads the SQL engine
+        from msde_tui.engine.auto import run as auto_engine  # late: it loads the SQL engine
 
         table = self.query_one("#last-run", DataTable)
         table.add_columns(_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))

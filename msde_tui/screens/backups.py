@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from msde_tui.engine import naming
-from msde_tui.engine.backend import BackupInfo
+from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import RestoreItem

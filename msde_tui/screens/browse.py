@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from msde_tui.engine.backend import DirEntry
+from msde_tui.engine.backends.base import DirEntry
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection
 from msde_tui.i18n import N_, _

@@ -20,7 +20,7 @@ from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import ChoiceList
 
 if TYPE_CHECKING:
-    from msde_tui.engine.mssql.profiles import Profile
+    from msde_tui.engine.backends.mssql.profiles import Profile
 
 EMBEDDED = "embedded"
 OTHER = "other"

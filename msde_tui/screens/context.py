@@ -17,14 +17,14 @@ from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection
 
 if TYPE_CHECKING:
-    from msde_tui.engine.backend import Backend, BackupInfo, DatabaseInfo, ServerFacts
-    from msde_tui.engine.mssql.profiles import Profile
+    from msde_tui.engine.backends.base import Backend, BackupInfo, DatabaseInfo, ServerFacts
+    from msde_tui.engine.backends.mssql.profiles import Profile
 
 
 def load_profiles(home: Path) -> list[Profile]:
     """The saved connection profiles by name (none when the file is missing or unreadable:
     the wizard then offers a typed connection; ``msde server list`` explains the file)."""
-    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.backends.mssql import profiles
 
     try:
         saved = profiles.load(home)

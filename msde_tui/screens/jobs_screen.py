@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from msde_tui.engine import jobs
+from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
 from msde_tui.screens.widgets import WizardFooter, translate_bindings
 

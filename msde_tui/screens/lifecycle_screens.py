@@ -130,7 +130,8 @@ class ArchiveScreen(WorkScreen):
         yield TickList(id="years")
 
     def on_mount(self) -> None:
-        from msde_tui.engine import archive, ledger
+        from msde_tui.engine.accounting import ledger
+        from msde_tui.engine.lifecycle import archive
 
         ticks = self.query_one("#years", TickList)
         today = date.today()
@@ -160,7 +161,7 @@ class ArchiveScreen(WorkScreen):
         home = self.ctx.home
 
         def job() -> list[str]:
-            from msde_tui.engine import archive
+            from msde_tui.engine.lifecycle import archive
 
             catalog = Catalog(home)
             lines = []
@@ -202,7 +203,7 @@ class UnarchiveScreen(WorkScreen):
         yield SpaceCheckbox(_("Delete the archive file afterwards"), id="delete")
 
     def on_mount(self) -> None:
-        from msde_tui.engine import archive
+        from msde_tui.engine.lifecycle import archive
 
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
@@ -231,7 +232,7 @@ class UnarchiveScreen(WorkScreen):
         home = self.ctx.home
 
         def job() -> list[str]:
-            from msde_tui.engine import archive
+            from msde_tui.engine.lifecycle import archive
 
             lines = []
             for paf, years in sorted(chosen.items()):
@@ -261,7 +262,7 @@ class UnarchiveScreen(WorkScreen):
 
 
 def _guid_of(dossier: Dossier, home: Path) -> str | None:
-    from msde_tui.engine import ledger
+    from msde_tui.engine.accounting import ledger
 
     if dossier.guid:
         return dossier.guid
@@ -289,7 +290,7 @@ class CutScreen(WorkScreen):
     )
 
     def compose_form(self) -> Iterable[Widget]:
-        from msde_tui.engine import cut
+        from msde_tui.engine.lifecycle import cut
 
         with Horizontal(classes="field-row"):
             yield Label(_("At least ... years"), classes="field-label")
@@ -306,7 +307,7 @@ class CutScreen(WorkScreen):
         self.query_one("#dossiers", TickList).focus()
 
     def refill(self) -> None:
-        from msde_tui.engine import cut
+        from msde_tui.engine.lifecycle import cut
 
         text = self.query_one("#min-years", Input).value
         minimum = int(text) if text.isdigit() and int(text) > 0 else cut.DEFAULT_MIN_YEARS
@@ -342,7 +343,7 @@ class CutScreen(WorkScreen):
         number = str(chosen[0])
 
         def job() -> list[str]:
-            from msde_tui.engine import cut
+            from msde_tui.engine.lifecycle import cut
 
             options = {"keep_from": keep_from, "clean_references": clean}
             with audited(home, "cut", [number], options) as record:
@@ -429,7 +430,7 @@ class AuditScreen(WorkScreen):
         chosen = list(self.query_one("#dossiers", TickList).selected)
         if len(chosen) != 1:
             raise BadInput(_("Tick exactly one dossier."))
-        from msde_tui.engine import ledger
+        from msde_tui.engine.accounting import ledger
 
         years = ledger.parse_years(self.query_one("#years", Input).value)
         if not years:
@@ -447,7 +448,7 @@ class AuditScreen(WorkScreen):
         number = str(chosen[0])
 
         def job() -> list[str]:
-            from msde_tui.engine import audit
+            from msde_tui.engine.lifecycle import tax_audit as audit
 
             dossier = Catalog(home).get(number)
             encoding = "iso-8859-15" if flags["latin9"] else "utf-8"

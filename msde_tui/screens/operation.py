@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from msde_tui.engine.backend import ServerFacts
+from msde_tui.engine.backends.base import ServerFacts
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
@@ -37,7 +37,7 @@ def normalize_directory(raw: str, *, embedded: bool, separator: str) -> str:
             path = Path.cwd() / path
         return str(path.resolve())
     try:
-        from msde_tui.engine.mssql.tsql import normalize_server_dir
+        from msde_tui.engine.backends.mssql.tsql import normalize_server_dir
     except ImportError:
         return text
     return normalize_server_dir(text, separator)

@@ -55,19 +55,19 @@ from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList, human_size
 
 if TYPE_CHECKING:
-    from msde_tui.engine.pack import PackResult
+    from msde_tui.engine.packs.pack import PackResult
 
 
 def _packs() -> ModuleType:
     """engine.pack, imported where it is used: it loads pyarrow and SQLAlchemy (slow start)."""
-    from msde_tui.engine import pack
+    from msde_tui.engine.packs import pack
 
     return pack
 
 
 def _copies() -> ModuleType:
     """engine.export_copy, imported where it is used (see ``_packs``)."""
-    from msde_tui.engine import export_copy
+    from msde_tui.engine.packs import export_copy
 
     return export_copy
 

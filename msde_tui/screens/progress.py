@@ -22,9 +22,9 @@ from textual.widget import Widget
 from textual.widgets import DataTable, RichLog, Static
 
 from msde_tui.engine import events as ev
-from msde_tui.engine import jobs
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen, connection_label, operation_label

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from msde_tui.engine.backend import BackupInfo
+from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.catalog import Dossier
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry

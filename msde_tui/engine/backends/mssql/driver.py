@@ -39,8 +39,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from msde_tui.engine.mssql import tsql
-from msde_tui.engine.mssql.messages import SqlMessage, message
+from msde_tui.engine.backends.mssql import tsql
+from msde_tui.engine.backends.mssql.messages import SqlMessage, message
 
 log = logging.getLogger(__name__)
 

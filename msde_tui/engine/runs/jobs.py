@@ -179,7 +179,9 @@ Runner = Callable[[WizardPlan, Path], AsyncIterator[ev.Event]]
 
 def _engine_runner(name: str) -> Runner:
     def run(plan: WizardPlan, home: Path) -> AsyncIterator[ev.Event]:
-        from msde_tui.engine import operations  # late: keeps this module light to import
+        from msde_tui.engine.runs import (
+            runner as operations,  # late: keeps this module light to import
+        )
 
         function = getattr(operations, name)
         return function(to_operation_plan(plan), home=home)

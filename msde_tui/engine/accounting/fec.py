@@ -27,10 +27,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from msde_tui.engine import schema
+from msde_tui.engine.accounting import schema
+from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, DossierDamaged
-from msde_tui.engine.ledger import FiscalYear
 
 FEC_COLUMNS: tuple[str, ...] = (
     "JournalCode",

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from msde_tui.engine import naming
 from msde_tui.engine.atomic import fsync_dir
-from msde_tui.engine.backend import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded import dossier_guid, movement_count
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,

@@ -15,11 +15,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from msde_tui.engine import naming, serverdb
+from msde_tui.engine import naming
 from msde_tui.engine.atomic import publish_file
+from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
-from msde_tui.engine.pack import (
+from msde_tui.engine.packs.pack import (
     Progress,
     _disk_full,
     _is_disk_full,
@@ -27,7 +28,7 @@ from msde_tui.engine.pack import (
     mssql_engine,
     open_dossier,
 )
-from msde_tui.engine.tableio import Database
+from msde_tui.engine.tables.tableio import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
 

@@ -40,7 +40,9 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from msde_tui.engine import ledger, naming, schema
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import ledger, schema
+from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
@@ -49,7 +51,6 @@ from msde_tui.engine.errors import (
     WrongDossier,
 )
 from msde_tui.engine.events import Event, Step
-from msde_tui.engine.ledger import FiscalYear
 from msde_tui.packfmt import (
     ColumnSpec,
     Digest,

@@ -26,7 +26,7 @@ from typing import ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from msde_tui.engine import schema
+from msde_tui.engine.accounting import schema
 from msde_tui.engine.errors import BadInput, Busy, DiskFull, DossierDamaged
 
 P = ParamSpec("P")

@@ -19,7 +19,7 @@ from msde_tui.engine.errors import BadInput, DossierExists, PackError
 
 def mssql_engine(profile_name: str, database: str, home: Path, password: str | None = None) -> sa.Engine:
     """A SQLAlchemy engine on ``database`` through a saved connection profile (pymssql)."""
-    from msde_tui.engine.mssql import profiles
+    from msde_tui.engine.backends.mssql import profiles
 
     profile = profiles.get(profile_name, home)
     password = password if password is not None else profiles.password_from_env()
@@ -60,7 +60,7 @@ def _on_master(home: Path, profile: str, password: str | None, work: Callable[[A
 
 def create_database(home: Path, profile: str, database: str, password: str | None, *, hint: str) -> None:
     """Create the empty ``database``; DossierExists (with ``hint``) if the name is taken."""
-    from msde_tui.engine.mssql.tsql import quote_ident
+    from msde_tui.engine.backends.mssql.tsql import quote_ident
 
     def create(cursor: Any) -> None:
         cursor.execute("SELECT 1 FROM sys.databases WHERE name = %s", (database,))
@@ -86,7 +86,7 @@ def database_exists(home: Path, profile: str, database: str, password: str | Non
 def drop_database(home: Path, profile: str, database: str, password: str | None) -> None:
     """Remove a half-made database (best effort: the error that stopped the work is the one
     reported)."""
-    from msde_tui.engine.mssql.tsql import quote_ident
+    from msde_tui.engine.backends.mssql.tsql import quote_ident
 
     def drop(cursor: Any) -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)}")

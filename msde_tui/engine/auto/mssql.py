@@ -32,13 +32,13 @@ from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord
-from msde_tui.engine.backend import BackupInfo
+from msde_tui.engine.auto.policy import Policy
+from msde_tui.engine.auto.records import AUTO_DIR, BackupRecord
+from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, MsdeError
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import Connection
-from msde_tui.engine.policy import Policy
 
 SERVER_BACKUPS_FILE = "server_backups.json"
 PASSWORD_ENV = "MSDE_PASSWORD"
@@ -64,7 +64,7 @@ class NoPassword(BadInput):
 
 def server_connection(home: Path, dossier: Dossier) -> Connection:
     """The connection of a SQL Server dossier's profile, with the password from the environment."""
-    from msde_tui.engine.mssql import profiles  # late: loads the SQL Server drivers
+    from msde_tui.engine.backends.mssql import profiles  # late: loads the SQL Server drivers
 
     if not dossier.profile:
         raise BadInput(
@@ -181,7 +181,7 @@ class MssqlTarget:
     each cross-checked with ``RESTORE HEADERONLY``, deleted with ``xp_delete_file``."""
 
     def __init__(self, home: Path, dossier: Dossier, policy: Policy, connection: Connection) -> None:
-        from msde_tui.engine.mssql.backend import MssqlBackend  # late: drivers are heavy
+        from msde_tui.engine.backends.mssql.backend import MssqlBackend  # late: drivers are heavy
 
         self.home = Path(home)
         self.dossier = dossier

@@ -26,8 +26,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from msde_tui.engine import naming, serverdb
+from msde_tui.engine import naming
 from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.backends.mssql import database as serverdb
+from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
     BadInput,
@@ -37,8 +39,7 @@ from msde_tui.engine.errors import (
     PackError,
     WrongDossier,
 )
-from msde_tui.engine.serverdb import mssql_engine
-from msde_tui.engine.tableio import Database
+from msde_tui.engine.tables.tableio import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import ROW_HASH, Digest, key_bytes, row_hashes
 from msde_tui.packfmt.reader import PackReader

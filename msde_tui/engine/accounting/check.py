@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from msde_tui.engine import schema
+from msde_tui.engine.accounting import schema
 
 MAX_PER_KIND = 200  # problems listed per kind; one more Problem says how many were left out
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from msde_tui.engine import schema
+from msde_tui.engine.accounting import schema
 from msde_tui.engine.errors import BadInput, DossierExists
 
 

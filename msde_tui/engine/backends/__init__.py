@@ -1,22 +1,33 @@
-"""Open the backend for a connection: the embedded default or a SQL Server profile."""
+"""The backends, each its own package behind one protocol (``base.Backend``): ``embedded``
+(SQLite dossier files) and ``mssql`` (SQL Server). ``open_backend`` picks one for a connection.
+
+Importing this package loads no backend: each loads when a connection asks for it (drivers
+and the SQL engine are heavy, and the first screen needs neither).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from msde_tui.engine.backend import Backend
-from msde_tui.engine.embedded_backend import EmbeddedBackend
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection
+
+if TYPE_CHECKING:
+    from msde_tui.engine.backends.base import Backend
 
 
 def open_backend(connection: Connection, *, home: Path) -> Backend:
     """``EmbeddedBackend`` for ``kind == "embedded"``, ``MssqlBackend`` for ``"mssql"``."""
     if connection.kind == "embedded":
+        from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
+
         return EmbeddedBackend(Path(home))
     if connection.kind == "mssql":
         try:
-            from msde_tui.engine.mssql.backend import MssqlBackend  # late: drivers are heavy
+            from msde_tui.engine.backends.mssql.backend import (
+                MssqlBackend,  # late: drivers are heavy
+            )
         except ImportError as exc:
             raise MsdeError(
                 f"SQL Server support cannot be loaded ({exc}).",

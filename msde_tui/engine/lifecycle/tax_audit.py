@@ -37,12 +37,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from msde_tui.engine import fec, ledger, naming, schema
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import fec, ledger, schema
+from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.cut import copy_rows, publish, remove_partial, table_digest, year_filters
-from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
+from msde_tui.engine.lifecycle.cut import (
+    copy_rows,
+    publish,
+    remove_partial,
+    table_digest,
+    year_filters,
+)
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
@@ -213,7 +220,8 @@ def audit_to_server(
     then copied with every table's row digests checked on the server). Refused when
     ``database`` exists; dropped again if the copy fails. FEC files go to ``fec_directory``.
     """
-    from msde_tui.engine import export_copy, serverdb
+    from msde_tui.engine.backends.mssql import database as serverdb
+    from msde_tui.engine.packs import export_copy
 
     started = time.monotonic()
     if not naming.is_audit_copy(database):
@@ -272,7 +280,7 @@ def dossier_file(dossier: Dossier, home: Path, *, password: str | None = None) -
     if dossier.is_embedded:
         yield dossier.path(home)
         return
-    from msde_tui.engine import export_copy
+    from msde_tui.engine.packs import export_copy
 
     with tempfile.TemporaryDirectory(prefix="msde-audit-src-") as tmp:
         target = Path(tmp) / naming.embedded_file_name(dossier.code)

@@ -43,16 +43,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from msde_tui.engine import auditlog, embedded, proof
-from msde_tui.engine import policy as policy_mod
+from msde_tui.engine import auditlog, proof
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
+from msde_tui.engine.auto import policy as policy_mod
+from msde_tui.engine.auto.policy import AutoConfig, Policy
+from msde_tui.engine.auto.records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
+from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
 from msde_tui.engine.naming import STAMP_FORMAT, proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
-from msde_tui.engine.policy import AutoConfig, Policy
 from msde_tui.osdep import ExclusiveLock, LockBusy
 
 LOCK_FILE = "auto.lock"
@@ -485,7 +486,7 @@ async def _close(target: Target | None) -> None:
 def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
     if dossier.is_embedded:
         return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
-    from msde_tui.engine import auto_mssql  # late: loads the SQL Server drivers
+    from msde_tui.engine.auto import mssql as auto_mssql  # late: loads the SQL Server drivers
 
     return auto_mssql.MssqlTarget(home, dossier, policy, auto_mssql.server_connection(home, dossier))
 
@@ -539,7 +540,9 @@ async def _backup_all(
 ) -> dict[str, DossierResult]:
     """One backup plan per (connection, directory), verification on; a result per dossier."""
     if runner is None:
-        from msde_tui.engine import operations  # late import: the backup engine is heavy
+        from msde_tui.engine.runs import (
+            runner as operations,  # late import: the backup engine is heavy
+        )
 
         def runner(plan: BackupPlan) -> AsyncIterator[Event]:
             return operations.run_backup(plan, home=home)

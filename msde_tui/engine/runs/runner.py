@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import auditlog
-from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
+from msde_tui.engine.backends.base import Backend
+from msde_tui.engine.backends.embedded.backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded_backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
 from msde_tui.engine.plans import (
@@ -458,7 +458,7 @@ def failure(label: str, exc: MsdeError, began: float | None = None) -> DossierRe
 
 
 async def _verify_packed(path: Path, label: str) -> AsyncIterator[Event]:
-    from msde_tui.engine import pack  # late: pyarrow is heavy
+    from msde_tui.engine.packs import pack  # late: pyarrow is heavy
 
     began = time.monotonic()
     yield Step(label, "verify", path.name)

@@ -36,7 +36,8 @@ from typing import Any
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from msde_tui.engine import naming, pcmn, schema
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import pcmn, schema
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists
 

@@ -37,14 +37,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from msde_tui.engine import ledger, naming, schema
-from msde_tui.engine.archive import feed
+from msde_tui.engine import naming
+from msde_tui.engine.accounting import ledger, schema
+from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
-from msde_tui.engine.ledger import FiscalYear
+from msde_tui.engine.lifecycle.archive import feed
 
 DEFAULT_MIN_YEARS = 7
 BATCH = 5_000
@@ -159,7 +160,7 @@ def publish(tmp: Path, final: Path) -> None:
 
 
 def _problems(conn: sa.Connection) -> list[Any]:
-    from msde_tui.engine.check import check_dossier  # helper "foundation"'s module
+    from msde_tui.engine.accounting.check import check_dossier  # helper "foundation"'s module
 
     return list(check_dossier(conn))
 

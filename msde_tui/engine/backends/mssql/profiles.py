@@ -92,7 +92,7 @@ def check_profile(name: str, host: str, port: int, user: str, driver: str) -> Pr
     if not user or len(user) > 128 or "\x00" in user:
         raise BadInput("A SQL Server login name is needed.", "Give it with --user, e.g. --user sa.")
     # the driver layer is loaded only when a profile is checked, not for listing the saved ones
-    from msde_tui.engine.mssql.driver import DRIVERS
+    from msde_tui.engine.backends.mssql.driver import DRIVERS
 
     if driver not in DRIVERS:
         raise BadInput(f"Unknown driver '{driver}'.", f"Use one of: {', '.join(DRIVERS)}.")

@@ -39,7 +39,10 @@ from typing import Any
 
 from msde_tui import __version__
 from msde_tui.engine import naming
-from msde_tui.engine.backend import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.mssql import messages as msgs
+from msde_tui.engine.backends.mssql import tsql
+from msde_tui.engine.backends.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import (
     BackupInvalid,
@@ -58,9 +61,6 @@ from msde_tui.engine.events import (
     Statement,
     Step,
 )
-from msde_tui.engine.mssql import messages as msgs
-from msde_tui.engine.mssql import tsql
-from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The accounting model: schema, ledger queries, integrity checks, chart, FEC, demo books."""

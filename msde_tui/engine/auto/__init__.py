@@ -1,0 +1,1 @@
+"""Automatic backups: policy, the run (decide, back up, verify, rotate), scheduler entries."""

@@ -1,0 +1,1 @@
+"""The embedded backend: SQLite dossier files (backup, verify, restore)."""

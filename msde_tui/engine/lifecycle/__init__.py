@@ -1,0 +1,1 @@
+"""A dossier's years over time: archive (PAF) and archive import, cut, tax-audit transfer."""

@@ -1,0 +1,1 @@
+"""Running operations: the runner every operation goes through, and detached jobs."""

@@ -1,0 +1,1 @@
+"""Schema-agnostic reading and writing of any dossier database's tables."""
