@@ -85,3 +85,8 @@ class ServerBackupDamaged(BackupInvalid, ServerError):
 
 class ServerDiskFull(DiskFull, ServerError):
     """SQL Server ran out of disk space on its own host (3202/112, 3257)."""
+
+
+class FecRefused(BadInput):
+    """A FEC cannot be written as asked: an open year, entries never validated, an archived
+    year without its PAF, or a dossier without SIREN and no identifier given."""
