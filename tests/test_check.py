@@ -111,16 +111,47 @@ def test_dangling_references(conn: sqlite3.Connection) -> None:
                      ("entry_line", third)} | children
 
 
-def test_entry_without_lines_and_number_gap(conn: sqlite3.Connection) -> None:
+def test_entry_without_lines(conn: sqlite3.Connection) -> None:
     eid = _entry(conn, "fiscal_year_id = 1 AND journal_id = (SELECT id FROM journal "
                        "WHERE code = 'OD') AND kind = 'SIMULATION'")
     conn.execute("DELETE FROM entry_line WHERE entry_id = ?", (eid,))
     assert [p.entry_id for p in check_dossier(conn) if p.kind == "empty_entry"] == [eid]
+    # simulations are numbered apart: removing one leaves the real numbering whole
     conn.execute("DELETE FROM entry WHERE id = ?", (eid,))
+    assert check_dossier(conn) == []
+
+
+def test_gap_in_a_journal_s_real_numbering_is_named(conn: sqlite3.Connection) -> None:
+    # the real OD entry numbered 3 of 2020 moves past the end: 3 and 4 more are missing
+    eid = _entry(conn, "fiscal_year_id = 1 AND journal_id = (SELECT id FROM journal "
+                       "WHERE code = 'OD') AND kind = 'REAL' AND number = 3")
+    last = conn.execute("SELECT MAX(number) FROM entry WHERE fiscal_year_id = 1 AND kind = 'REAL' "
+                        "AND journal_id = (SELECT id FROM journal WHERE code = 'OD')").fetchone()[0]
+    conn.execute("UPDATE entry SET number = ? WHERE id = ?", (last + 5, eid))
     problems = check_dossier(conn)
-    assert [(p.kind, p.fiscal_year, p.journal) for p in problems] == [
-        ("number_gap", "2020", "OD")
+    assert [(p.kind, p.fiscal_year, p.journal, p.number) for p in problems] == [
+        ("number_gap", "2020", "OD", 3)
     ]
+    missing = [3] + list(range(last + 1, last + 5))
+    assert f"number(s) {', '.join(map(str, missing))} missing" in problems[0].message
+    # a simulation numbered like a missing real entry does not fill the real sequence
+    conn.execute("UPDATE entry SET number = ? WHERE id = (SELECT MIN(id) FROM entry WHERE "
+                 "fiscal_year_id = 1 AND kind = 'SIMULATION')", (last + 4,))
+    assert [p.message for p in check_dossier(conn)] == [problems[0].message]
+
+
+def test_entries_never_validated_are_reported(conn: sqlite3.Connection) -> None:
+    eid = _entry(conn, "journal_id = (SELECT id FROM journal WHERE code = 'VEN') AND number = 7 "
+                       "AND fiscal_year_id = 2")
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE id = ?", (eid,))
+    problems = check_dossier(conn)
+    assert [(p.kind, p.entry_id, p.journal, p.number, p.fiscal_year) for p in problems] == [
+        ("unvalidated", eid, "VEN", 7, "2021")
+    ]
+    assert "never validated" in problems[0].message
+    # simulations are never validated, and that is no problem
+    assert conn.execute("SELECT COUNT(*) FROM entry WHERE kind = 'SIMULATION' "
+                        "AND valid_date IS NULL").fetchone()[0] > 0
 
 
 def test_duplicate_number(conn: sqlite3.Connection) -> None:

@@ -14,7 +14,8 @@ Kinds of problems (``Problem.kind``):
     duplicate_number    two entries with the same number in one (fiscal year, journal, kind)
     number_gap          REAL numbers of a (fiscal year, journal) not 1..N: the missing ones are
                         named (ARCHIVED years skipped; simulations have their own numbers)
-    unvalidated         a REAL entry without validation date (a draft: the FEC refuses it)
+    unvalidated         a REAL entry without validation date (a draft: the FEC refuses it;
+                        ARCHIVED years skipped: their entries are in the PAF)
     missing_opening     a year without opening entry while the previous year left balances
     opening_mismatch    the opening entry differs from the previous year's closing balances
 
@@ -309,9 +310,10 @@ def _missing_numbers(run: _Runner, fy_id: int, journal_id: int, last: int) -> tu
 
 
 def _unvalidated(run: _Runner) -> list[Problem]:
+    archived = sa.select(_f.c.id).where(_f.c.status == "ARCHIVED")
     stmt = (
         sa.select(_e.c.id, _e.c.entry_date)
-        .where(_e.c.kind == "REAL", _e.c.valid_date.is_(None))
+        .where(_e.c.kind == "REAL", _e.c.valid_date.is_(None), _e.c.fiscal_year_id.not_in(archived))
         .order_by(_e.c.id)
     )
     return _entry_problems(

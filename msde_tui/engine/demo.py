@@ -785,6 +785,8 @@ class _Builder:
             if end >= ndays:
                 break
             due, recover = totals.get(q, (0, 0))
+            if not due and not recover:
+                continue
             lines = [(acc["451"], due, 0), (acc["411"], 0, recover)]
             balance = due - recover
             lines.append((acc["4512"], max(-balance, 0), max(balance, 0)))
