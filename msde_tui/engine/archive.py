@@ -710,7 +710,13 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tu
     return count
 
 
-def restore_years(conn: sa.Connection, info: PafInfo, chosen: list[dict[str, Any]], code: str) -> dict[str, int]:
+def restore_years(
+    conn: sa.Connection,
+    info: PafInfo,
+    chosen: list[dict[str, Any]],
+    code: str,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Inside the caller's transaction: put the archived years ``chosen`` of the PAF back in
     the dossier ``conn`` (the dossier's balance OD must be the one the PAF describes), restore
     their status; check the row counts, that every other year's trial balance is unchanged and
@@ -746,6 +752,8 @@ def restore_years(conn: sa.Connection, info: PafInfo, chosen: list[dict[str, Any
     }
     for y in chosen:
         conn.execute(fy.update().where(fy.c.id == y["id"]).values(status=y["status"]))
+    if on_step:
+        on_step("check")
     expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
     if counts != expected:
         raise BackupInvalid(
@@ -796,7 +804,7 @@ def unarchive(
                     ]
                     chosen = waiting or chosen
                 step("restore")
-                counts = restore_years(conn, info, chosen, code)
+                counts = restore_years(conn, info, chosen, code, step)
                 step("commit")
             step("done")
     finally:

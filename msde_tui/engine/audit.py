@@ -261,6 +261,11 @@ def _pafs_for(
                 raise
             continue  # another file in the directory: not a PAF we can read
         if info.guid != guid:
+            if given.is_file():
+                raise FecRefused(
+                    f"{candidate.name} is an archive of dossier {info.code}, not of {code}.",
+                    f"Give the PAF written when {code}'s years were archived.",
+                )
             foreign.append(candidate.name)
             continue
         for y in info.years:
@@ -273,7 +278,8 @@ def _pafs_for(
             "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
         )
     out: list[tuple[archive.PafInfo, list[dict[str, Any]]]] = []
-    for info in dict.fromkeys(found[y.id] for y in archived):
+    unique = {str(found[y.id].path): found[y.id] for y in archived}
+    for info in unique.values():
         step("verify", info.path.name)
         archive.verify_paf(info.path, expect_guid=guid)
         wanted = {y.id for y in archived}
