@@ -113,10 +113,13 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
         await pilot.press("space")
         app.screen.query_one("#years", Input).value = keep
         app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "BE0403170701"  # Belgian: no SIREN
         ticks.focus()
         text = await run_until_done(app, pilot)
         assert "Admin001SOC.sqlite" in text and "never restored" in text
-    assert (out / "Admin001SOC.sqlite").exists() and len(list(out.glob("*FEC*.txt"))) == 1
+    assert (out / "Admin001SOC.sqlite").exists()
+    assert sorted(p.name for p in out.glob("*FEC*.txt")) == [f"BE0403170701FEC{keep}1231.txt",
+                                                          f"BE0403170701FEC{keep}1231_DESCRIPTION.txt"]
     assert logged(home) == [("cut", "ok"), ("audit", "ok")]
 
 
@@ -183,6 +186,7 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         app.screen.query_one("#years", Input).value = year
         app.screen.query_one("#simplified", ls.SpaceCheckbox).value = True
         app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "BE0403170701"
         picks = app.screen.query_one("#destination", PickList)
         picks.focus()
         await pilot.press("down")
@@ -200,5 +204,5 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         assert cur.fetchall() == [(year,)]
         cur.execute("SELECT DISTINCT kind FROM entry")
         assert cur.fetchall() == [("REAL",)]
-    assert len(list(out.glob("*FEC*.txt"))) == 1 and not list(out.glob("*.sqlite"))
+    assert len(list(out.glob("*FEC????????.txt"))) == 1 and not list(out.glob("*.sqlite"))
     assert logged(home) == [("audit", "ok")]
