@@ -121,6 +121,15 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
     assert sorted(p.name for p in out.glob("*FEC*.txt")) == [f"BE0403170701FEC{keep}1231.txt",
                                                           f"BE0403170701FEC{keep}1231_DESCRIPTION.txt"]
     assert logged(home) == [("cut", "ok"), ("audit", "ok")]
+    # the cut screen lists the cut dossier saying which dossier and which cut it came from
+    app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#min-years", Input).value = "2"
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        lines = [str(ticks.get_option_at_index(i).prompt) for i in range(ticks.option_count)]
+        assert any("002SOC" in line and "(cut 001 of 001SOC)" in line for line in lines), lines
 
 
 def test_operations_are_registered() -> None:

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, emit, set_exit, state
-from msde_tui.engine import embedded
+from msde_tui.engine import embedded, naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.check import Problem, check_dossier
 from msde_tui.engine.demo import create_demo
@@ -45,7 +45,8 @@ def list_dossiers(ctx: typer.Context) -> None:
     _finish_interrupted(st.home)
     dossiers = st.catalog().dossiers()
     if st.json:
-        emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d)}
+        emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d),
+                                            "cut_from": _cut_from(d)}
                                for d in dossiers]})
         return
     if not dossiers:
@@ -54,8 +55,19 @@ def list_dossiers(ctx: typer.Context) -> None:
     table = Table("Number", "Code", "Company", "Backend", "Location", "Status", box=None)
     for d in dossiers:
         where = d.location if d.is_embedded else f"{d.profile}:{d.location}"
-        table.add_row(d.number, d.code, d.company, d.backend, where, d.status)
+        table.add_row(d.number, d.code, d.company, d.backend, where, d.status + _cut_note(d))
     console.print(table)
+
+
+def _cut_from(d: Dossier) -> dict[str, object] | None:
+    """Which dossier and which cut a cut dossier came from (its file name says it)."""
+    origin = naming.cut_origin(d.location) if d.is_embedded else None
+    return {"dossier": origin[0], "cut": origin[1]} if origin else None
+
+
+def _cut_note(d: Dossier) -> str:
+    origin = _cut_from(d)
+    return f" (cut {origin['cut']:03d} of {origin['dossier']})" if origin else ""
 
 
 def _years(st: State, d: Dossier) -> int | None:

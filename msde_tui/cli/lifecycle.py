@@ -252,6 +252,14 @@ def unarchive(
 # --------------------------------------------------------------------------- cut
 
 
+def _cut_from(d: Dossier) -> dict[str, Any] | None:
+    """Which dossier and which cut a cut dossier came from (its file name keeps it)."""
+    from msde_tui.engine import naming
+
+    origin = naming.cut_origin(d.location) if d.is_embedded else None
+    return {"dossier": origin[0], "cut": origin[1]} if origin else None
+
+
 def cut(
     ctx: typer.Context,
     dossier: str = typer.Argument(None, help="Dossier number (001) or code (001SOC)."),
@@ -276,6 +284,7 @@ def cut(
                 "years": len(c.years),
                 "first": c.years[0].code,
                 "last": c.years[-1].code,
+                "cut_from": _cut_from(c.dossier),
             }
             for c in found
         ]
@@ -285,9 +294,11 @@ def cut(
         if not rows:
             console.print(f"No dossier has {min_years} fiscal years or more.")
             return
-        table = Table("Dossier", "Company", "Years", "First", "Last", box=None)
+        table = Table("Dossier", "Company", "Years", "First", "Last", "Origin", box=None)
         for r in rows:
-            table.add_row(r["dossier"], r["company"], str(r["years"]), r["first"], r["last"])
+            origin = r["cut_from"]
+            table.add_row(r["dossier"], r["company"], str(r["years"]), r["first"], r["last"],
+                          f"cut {origin['cut']:03d} of {origin['dossier']}" if origin else "")
         console.print(table)
         return
     if not dossier or not keep_from:

@@ -9,6 +9,7 @@ from textual import work
 from textual.widget import Widget
 from textual.widgets import Static
 
+from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
@@ -66,6 +67,9 @@ class DossiersScreen(FilteredTickStep):
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
         company = dossier.company or dossier.location
+        origin = naming.cut_origin(dossier.location) if dossier.is_embedded else None
+        if origin:  # which dossier and which cut it came from
+            company = f"{company[:24]} ({_('cut {seq} of {dossier}').format(seq=f'{origin[1]:03d}', dossier=origin[0])})"
         size_text = human_size(size) if size is not None else _("missing")
         return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
 
