@@ -317,3 +317,29 @@ def test_cli_add(home: Path, tmp_path: Path) -> None:
     assert main(["add", "--short", "SRV", "--company", "S", "--profile", "office",
                  "--database", "PW0009SRV"]) == 2  # same database twice
     assert [d.code for d in Catalog(home).dossiers()] == ["001SOC", "002XYZ", "009SRV"]
+
+
+def test_cli_check_reports_gaps_and_drafts(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from msde_tui.cli import main
+
+    create_demo(home, dossiers=1, years=3, lines=600, seed=4)
+    conn = sqlite3.connect(home / "001SOC.sqlite")
+    year = conn.execute("SELECT id, code FROM fiscal_year ORDER BY id LIMIT 1").fetchone()
+    conn.execute("DELETE FROM entry_line WHERE entry_id IN (SELECT id FROM entry WHERE "
+                 "fiscal_year_id = ? AND journal_id = (SELECT id FROM journal WHERE code = 'VEN') "
+                 "AND number = 2)", (year[0],))
+    conn.execute("DELETE FROM entry WHERE fiscal_year_id = ? AND number = 2 AND journal_id = "
+                 "(SELECT id FROM journal WHERE code = 'VEN')", (year[0],))
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE fiscal_year_id = ? AND number = 3 AND "
+                 "journal_id = (SELECT id FROM journal WHERE code = 'ACH')", (year[0],))
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["--json", "check", "001"]) == 1
+    found = {p["kind"]: p for p in json.loads(capsys.readouterr().out)["problems"]}
+    assert {"number_gap", "unvalidated"} <= set(found)
+    assert found["number_gap"]["journal"] == "VEN" and "number(s) 2 missing" in found["number_gap"]["message"]
+    assert found["unvalidated"]["journal"] == "ACH" and found["unvalidated"]["number"] == 3
+    assert main(["check", "001"]) == 1
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "number(s) 2 missing" in shown and "never validated" in shown
