@@ -153,6 +153,15 @@ def test_archived_year_is_audited_from_its_paf(dossier: Path, tmp_path: Path) ->
         encoding="utf-8")
     # the dossier itself stays archived
     assert rows(dossier, "SELECT status FROM fiscal_year WHERE code = '2016'") == [("ARCHIVED",)]
+    # simplified, without attachments: the PAF's simulations and documents are left out too
+    lean = tmp_path / "lean"
+    lean.mkdir()
+    result = audit.audit_dossier(dossier, ["2016"], lean, paf=pafs, simplified=True, attachments=False)
+    assert rows(result.path, "SELECT DISTINCT kind FROM entry") == [("REAL",)]
+    assert rows(result.path, "SELECT COUNT(*) FROM attachment") == [(0,)]
+    assert rows(result.path, "SELECT * FROM entry ORDER BY id") == rows(
+        reference.path, "SELECT * FROM entry WHERE kind = 'REAL' ORDER BY id")
+    assert result.rows["entry"] == len(rows(result.path, "SELECT id FROM entry"))
 
 
 def test_a_paf_of_another_dossier_is_refused(dossier: Path, tmp_path: Path) -> None:
