@@ -397,11 +397,11 @@ class AuditScreen(WorkScreen):
         yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
         yield SpaceCheckbox(_("Provisional FEC (open year, entries not validated)"), id="provisional")
         with Horizontal(classes="field-row"):
-            yield Label(_("FEC identifier (no SIREN)"), classes="field-label")
-            yield Input("", id="fec-id", placeholder=_("as the administration asks"), compact=True)
+            yield Label(_("FEC identifier"), classes="field-label")
+            yield Input("", id="fec-id", placeholder=_("no SIREN: the administration's"), compact=True)
         with Horizontal(classes="field-row"):
-            yield Label(_("PAF of archived years"), classes="field-label")
-            yield Input("", id="paf", placeholder=_("file or directory"), compact=True)
+            yield Label(_("Archive (PAF)"), classes="field-label")
+            yield Input("", id="paf", placeholder=_("archived years: the PAF or its directory"), compact=True)
         yield Label(_("Copy to:"), id="destination-label")
         yield PickList(id="destination")
         with Horizontal(classes="field-row", id="password-row"):
