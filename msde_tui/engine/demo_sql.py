@@ -22,8 +22,8 @@ import re
 #   stmt  one bank statement (BNK entry) per day with movements: first movement, count, net
 #
 # Lines are produced by joining doc/stmt with a small table of positions (1..n). Python
-# books the few special entries (opening, salaries, depreciation, simulations) and keeps the
-# closing balances itself: the journal aggregates come from doc and mv (a few thousand rows
+# books the few special entries (opening, payroll, loan, VAT returns, depreciation, tax,
+# appropriation, simulations) and keeps the closing balances itself: the journal aggregates come from doc and mv (a few thousand rows
 # per year), never from a pass over the lines.
 
 # Multipliers for the hash-derived 16-bit fields R(1)..R(23) (odd, below 2**31).
