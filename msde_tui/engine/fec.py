@@ -140,7 +140,7 @@ def identifier(vat_number: str | None, country: str | None, code: str, given: st
     raise FecRefused(
         f"Dossier {code} has no French SIREN (VAT number {vat_number or 'none'}). " + FRENCH_FORMAT,
         "Give the identifier the requesting administration uses for this company with "
-        "--fec-id (e.g. its enterprise number).",
+        "--fec-id (1 to 20 letters or digits).",
     )
 
 
@@ -250,12 +250,14 @@ def year_rows(conn: sa.Connection, year: FiscalYear) -> Iterator[tuple[int, list
 
 
 def unvalidated(conn: sa.Connection, year: FiscalYear) -> list[str]:
-    """``JOURNAL-000123 (date)`` of the year's REAL entries that were never validated."""
+    """``JOURNAL-000123 (date)`` of the year's REAL entries that were never validated (the
+    CLOSING entry, left out of the FEC, does not count here; ``msde check`` reports it)."""
     e, j = schema.entry, schema.journal
     rows = conn.execute(
         sa.select(j.c.code, e.c.number, e.c.entry_date)
         .select_from(e.join(j, e.c.journal_id == j.c.id))
-        .where(e.c.fiscal_year_id == year.id, e.c.kind == "REAL", e.c.valid_date.is_(None))
+        .where(e.c.fiscal_year_id == year.id, e.c.kind == "REAL", e.c.valid_date.is_(None),
+               e.c.origin != "CLOSING")
         .order_by(j.c.code, e.c.number)
     )
     return [f"{code}-{number:06d} ({day:%Y-%m-%d})" for code, number, day in rows]
