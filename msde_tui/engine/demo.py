@@ -146,8 +146,9 @@ def _company_name(rng: random.Random) -> str:
 
 
 # expected entry lines per invoice, its payment line included (sales 3-8 items, purchases
-# 3-6, a VAT line unless 0 %, paid within the year ~80 %); one fees line per 25 invoices
-_LINES_PER_DOC = 7.7
+# 3-6, a VAT line unless 0 % — two reverse-charge lines for an intra-EU purchase —, paid
+# within the year ~80 %); one fees line per 25 invoices
+_LINES_PER_DOC = 7.9
 _FEES_EVERY = 25
 _SALES_SHARE = 0.55
 
