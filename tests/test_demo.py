@@ -343,6 +343,10 @@ def test_every_year_closes_like_a_belgian_company_s(tmp_path: Path, years: int, 
         if years >= 3:
             assert {"670", "450", "790"} <= used
         assert {"173", "650"} <= used  # the loan: capital repaid and interest
+        if lines // years >= 1000:  # a business that pays a wage: payroll, paid, every year
+            assert {"620", "621", "453", "454", "455"} <= used
+            assert conn.execute("SELECT COUNT(DISTINCT fiscal_year_id) FROM entry WHERE label "
+                                "LIKE 'Salaires %'").fetchone()[0] == years
     finally:
         conn.close()
 

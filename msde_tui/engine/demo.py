@@ -155,6 +155,13 @@ _SALES_SHARE = 0.55
 Key = tuple[int, "int | None"]
 # a Python-staged OD entry: day, label, lines (account id, debit, credit), kind, origin
 _Od = tuple[int, str, list[tuple[int, int, int]], str, str]
+# Payroll: the staff costs about 40 % of the gross margin the year's invoices are expected to
+# make (sales ~4,660.00 and purchases ~2,740.00 an invoice, 55 % of them sales: ~1,330.00 of
+# margin an invoice); a company whose margin pays less than a half-time wage has no staff.
+_MARGIN_PER_DOC = 133_200
+_STAFF_SHARE_BP = 4000
+_PAYROLL_LINES = 95  # 12 x (5 payroll lines + 3 payments), about
+_MIN_GROSS = 100_000  # a half-time wage a month
 _LOAN_INSTALMENT = 16_667  # the installation loan (10,000.00) repaid over 60 months
 _LOAN_RATE_BP = 400  # at 4 % a year
 _SETTLED_LABELS = {  # (paying a credit balance, receiving a debit balance)
@@ -363,12 +370,15 @@ class _Builder:
                 bank_moves.append((min(last, when + (45 if debit else 0)), account_id, None,
                                    credit - debit, f"{label} {year - 1}"))
         fixed = len(opening) + 20  # + the VAT returns, the tax and the appropriation
-        if budget - fixed >= 400:
+        expected_docs = max(budget - fixed - _PAYROLL_LINES, 0) / _LINES_PER_DOC
+        # monthly gross: the staff's share of the margin, less the employer's 25 %
+        wage = int(expected_docs * _MARGIN_PER_DOC * _STAFF_SHARE_BP / 10_000 / 12 / 1.25)
+        if wage >= _MIN_GROSS:
             for month in range(1, 13):
                 day = day_of(date(year, month, 25))
                 if day > last:
                     break
-                gross = 320_000 + rng.randint(0, 40_000)
+                gross = wage * rng.randint(95, 105) // 100
                 employee = gross * 1307 // 10000  # ONSS, employee's share (13.07 %)
                 withheld = (gross - employee) * 2200 // 10000  # précompte professionnel
                 employer = gross * 2500 // 10000  # ONSS, employer's share
