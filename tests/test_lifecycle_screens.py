@@ -67,6 +67,26 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
     assert len(list(out.glob("*.paf"))) == 2
     assert statuses(home / "001SOC.sqlite")[0] == "ARCHIVED"
 
+    # the tax-audit screen takes the archived year's entries from the PAF's directory
+    archived = str(date.today().year - 8)
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    app = Host(home, ls.AuditScreen, WizardPlan(operation="audit", directory=str(admin)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("space")  # 001SOC
+        app.screen.query_one("#years", Input).value = archived
+        app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "X1"
+        text = await run_until_done(app, pilot)
+        assert "archived" in text and "--paf" in text  # refused in words without the PAF
+        app.screen.query_one("#paf", Input).value = str(out)
+        app.screen.query_one("#dossiers", TickList).focus()
+        text = await run_until_done(app, pilot)
+        assert f"FEC X1FEC{archived}1231.txt" in text
+    fec_lines = (admin / f"X1FEC{archived}1231.txt").read_text(encoding="utf-8").splitlines()
+    assert len(fec_lines) > 20  # the year's entries, not its one balance entry
+
     app = Host(home, ls.UnarchiveScreen, WizardPlan(operation="unarchive", directory=str(out)))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -79,7 +99,8 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
         assert "back from" in text
     assert statuses(home / "001SOC.sqlite")[0] == "CLOSED"
     assert not list(out.glob("*.paf"))
-    assert logged(home) == [("archive", "ok")] * 2 + [("unarchive", "ok")] * 2  # one per dossier
+    assert logged(home) == ([("archive", "ok")] * 2 + [("audit", "failed"), ("audit", "ok")]
+                            + [("unarchive", "ok")] * 2)  # the refusal is logged too
 
 
 async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> None:
