@@ -451,7 +451,7 @@ def _replace_years(conn: sa.Connection, plan: _Plan, paf_name: str) -> None:
                     document_date=y.end,
                     kind="REAL",
                     origin="ARCHIVE_BALANCE",
-                    valid_date=y.end,
+                    valid_date=date.today(),  # made and validated now; dated the year's end
                 )
             )
             conn.execute(
