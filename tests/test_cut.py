@@ -248,3 +248,15 @@ def test_every_refusal_of_archive_cut_and_audit_exits_2(listed: Path, home: Path
     assert list(out.glob("Admin*")) == []
     assert main(["audit", "001", "--years", "2015", "--dir", str(out), "--paf", str(out),
                  "--fec", "--fec-id", "X1"]) == 0
+
+
+def test_a_draft_in_the_open_year_does_not_stop_the_cut(listed: Path, home: Path) -> None:
+    conn = sqlite3.connect(listed)
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE id = (SELECT MAX(id) FROM entry "
+                 "WHERE kind = 'REAL')")  # the open year's last entry: not validated yet
+    conn.commit()
+    conn.close()
+    assert [p.kind for p in problems(listed)] == ["unvalidated"]  # reported, no damage
+    result = cut.cut(home, "001", "2019")
+    assert result.years == ("2015", "2016", "2017", "2018")
+    assert [p.kind for p in problems(listed)] == ["unvalidated"]

@@ -41,6 +41,10 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from msde_tui.engine import schema
 
+# Reported by ``check``, but no damage: an entry not validated yet is a draft (operations that
+# refuse a damaged dossier, like the cut, go on; its year's FEC can only be provisional).
+NOT_DAMAGE = frozenset({"unvalidated"})
+
 MAX_PER_KIND = 200  # problems listed per kind; one more Problem says how many were left out
 
 PROFIT_CARRIED = "140"

@@ -159,9 +159,9 @@ def publish(tmp: Path, final: Path) -> None:
 
 
 def _problems(conn: sa.Connection) -> list[Any]:
-    from msde_tui.engine.check import check_dossier  # helper "foundation"'s module
+    from msde_tui.engine.check import NOT_DAMAGE, check_dossier  # helper "foundation"'s module
 
-    return list(check_dossier(conn))
+    return [p for p in check_dossier(conn) if p.kind not in NOT_DAMAGE]  # a draft is no damage
 
 
 def _describe(problems: list[Any]) -> str:
