@@ -215,3 +215,25 @@ def test_french_dossier_cli_names_the_fec_after_its_siren(home: Path, tmp_path: 
     assert Path(f["file"]).name == f"{siren}FEC{year}1231.txt" and not f["provisional"]
     assert_valid_fec(Path(f["file"]), siren=siren)
     assert not any("French format" in w for w in payload["warnings"])
+
+
+def test_an_older_paf_of_a_year_archived_again_is_passed_over(dossier: Path, tmp_path: Path) -> None:
+    pafs = tmp_path / "pafs"
+    pafs.mkdir()
+    first = archive.archive_dossier(dossier, ["2015"], pafs).paf
+    archive.unarchive(dossier, first)  # the PAF stays
+    conn = sqlite3.connect(dossier)  # a line of 2015 moves from 604 to 600 (a correction)
+    conn.execute("UPDATE entry_line SET account_id = (SELECT id FROM account WHERE number = '600') "
+                 "WHERE id = (SELECT MIN(l.id) FROM entry_line l JOIN entry e ON e.id = l.entry_id "
+                 "JOIN account a ON a.id = l.account_id WHERE e.fiscal_year_id = 1 AND a.number = '604')")
+    conn.commit()
+    conn.close()
+    second = archive.archive_dossier(dossier, ["2015"], pafs).paf
+    assert first != second and first.exists()
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(FecRefused, match="describe.* another balance entry: an older archive"):
+        audit.audit_dossier(dossier, ["2015"], out, paf=first)
+    result = audit.audit_dossier(dossier, ["2015"], out, paf=pafs, with_fec=True, fec_id="X1")
+    assert second.name in result.fec_files[0].description.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert first.name not in result.fec_files[0].description.read_text(encoding="utf-8")  # type: ignore[union-attr]

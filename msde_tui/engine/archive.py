@@ -675,7 +675,9 @@ def read_paf_info(path: Path) -> PafInfo:
 # --------------------------------------------------------------------------- import
 
 
-def _od_matches(conn: sa.Connection, year: dict[str, Any]) -> bool:
+def od_matches(conn: sa.Connection, year: dict[str, Any]) -> bool:
+    """True when the dossier's entries of the PAF's archived ``year`` are exactly the balance
+    entry the PAF describes (this PAF is the one that archived the year as it is now)."""
     od = year["balance_entry"]
     e, el = schema.entry, schema.entry_line
     entries = conn.execute(sa.select(e).where(e.c.fiscal_year_id == year["id"])).all()
@@ -732,7 +734,7 @@ def restore_years(
                 f"Fiscal year {y['code']} is not archived in {code}; nothing to import.",
                 "It was imported already, or the archiving of this PAF did not complete.",
             )
-        if not _od_matches(conn, y):
+        if not od_matches(conn, y):
             raise DossierDamaged(
                 f"The balance entry of archived year {y['code']} is not the one {info.path.name} describes.",
                 "It was changed after archiving; nothing was imported.",

@@ -133,7 +133,7 @@ def audit_dossier(
             chosen = ledger.find_years(conn, years)
             ident = fec.identifier(info.vat_number, info.country, code, fec_id) if with_fec else ""
             archived = [y for y in chosen if y.status == "ARCHIVED"]
-            pafs = _pafs_for(archived, paf, info.guid, code, step) if archived else []
+            pafs = _pafs_for(conn, archived, paf, info.guid, code, step) if archived else []
             filters = year_filters([y.id for y in chosen], real_only=simplified)
             for name in REFERENCE_TABLES:
                 filters[name] = None  # every reference row
@@ -233,10 +233,17 @@ def audit_dossier(
 
 
 def _pafs_for(
-    archived: list[ledger.FiscalYear], given: Path | None, guid: str, code: str, step: Callable[[str, str], None]
+    conn: sa.Connection,
+    archived: list[ledger.FiscalYear],
+    given: Path | None,
+    guid: str,
+    code: str,
+    step: Callable[[str, str], None],
 ) -> list[tuple[archive.PafInfo, list[dict[str, Any]]]]:
     """The verified PAF holding each archived year: ``given`` is a .paf file or a directory of
-    them. Refused in words when there is none, or it is not this dossier's."""
+    them; the PAF must carry the dossier's GUID and describe the balance entry the dossier
+    holds now (an older PAF of a year archived again is passed over). Refused in words when
+    there is none, or it is not this dossier's."""
     names = ", ".join(y.code for y in archived)
     if given is None:
         raise FecRefused(
@@ -251,8 +258,10 @@ def _pafs_for(
         candidates = [given]
     else:
         raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.")
+    wanted = {y.id for y in archived}
     found: dict[int, archive.PafInfo] = {}
-    foreign = []
+    foreign: list[str] = []
+    stale: list[str] = []
     for candidate in candidates:
         try:
             info = archive.read_paf_info(candidate)
@@ -269,10 +278,17 @@ def _pafs_for(
             foreign.append(candidate.name)
             continue
         for y in info.years:
-            found.setdefault(int(y["id"]), info)
+            if int(y["id"]) not in wanted:
+                continue
+            if archive.od_matches(conn, y):
+                found.setdefault(int(y["id"]), info)
+            else:
+                stale.append(candidate.name)
     missing = [y.code for y in archived if y.id not in found]
     if missing:
         why = f" ({', '.join(foreign)} belong(s) to another dossier)" if foreign else ""
+        if stale:
+            why += f" ({', '.join(dict.fromkeys(stale))} describe(s) another balance entry: an older archive)"
         raise FecRefused(
             f"No PAF of {code} holding fiscal year(s) {', '.join(missing)} was found in {given}{why}.",
             "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
@@ -282,7 +298,6 @@ def _pafs_for(
     for info in unique.values():
         step("verify", info.path.name)
         archive.verify_paf(info.path, expect_guid=guid)
-        wanted = {y.id for y in archived}
         out.append((info, [y for y in info.years if int(y["id"]) in wanted and found[int(y["id"])] is info]))
     return out
 
