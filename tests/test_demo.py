@@ -303,6 +303,17 @@ def test_every_year_closes_like_a_belgian_company_s(tmp_path: Path, years: int, 
 
     path = tmp_path / "d.sqlite"
     _build(path, years=years, lines=lines, seed=seed, first_year=date.today().year - years + 1)
+    _assert_books(path, years, lines)
+
+
+def test_every_dossier_of_msde_demo_keeps_the_books(home: Path) -> None:
+    for dossier in create_demo(home, dossiers=3, years=10, lines=3000, seed=11):
+        _assert_books(dossier.path(home), 10, 3000)
+
+
+def _assert_books(path: Path, years: int, lines: int) -> None:
+    from datetime import date
+
     conn = sqlite3.connect(path)
     try:
         assert check_dossier(conn) == []
