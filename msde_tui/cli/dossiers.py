@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import State, console, emit, set_exit, state
-from msde_tui.engine import embedded, naming
+from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
+from msde_tui.engine import embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.check import Problem, check_dossier
 from msde_tui.engine.demo import create_demo
@@ -46,7 +46,7 @@ def list_dossiers(ctx: typer.Context) -> None:
     dossiers = st.catalog().dossiers()
     if st.json:
         emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d),
-                                            "cut_from": _cut_from(d)}
+                                            "cut_from": cut_from(d)}
                                for d in dossiers]})
         return
     if not dossiers:
@@ -55,19 +55,8 @@ def list_dossiers(ctx: typer.Context) -> None:
     table = Table("Number", "Code", "Company", "Backend", "Location", "Status", box=None)
     for d in dossiers:
         where = d.location if d.is_embedded else f"{d.profile}:{d.location}"
-        table.add_row(d.number, d.code, d.company, d.backend, where, d.status + _cut_note(d))
+        table.add_row(d.number, d.code, d.company, d.backend, where, d.status + (f" ({cut_note(d)})" if cut_note(d) else ""))
     console.print(table)
-
-
-def _cut_from(d: Dossier) -> dict[str, object] | None:
-    """Which dossier and which cut a cut dossier came from (its file name says it)."""
-    origin = naming.cut_origin(d.location) if d.is_embedded else None
-    return {"dossier": origin[0], "cut": origin[1]} if origin else None
-
-
-def _cut_note(d: Dossier) -> str:
-    origin = _cut_from(d)
-    return f" (cut {origin['cut']:03d} of {origin['dossier']})" if origin else ""
 
 
 def _years(st: State, d: Dossier) -> int | None:

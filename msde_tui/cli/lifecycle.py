@@ -11,7 +11,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
+from msde_tui.cli.common import (
+    State,
+    console,
+    cut_from,
+    cut_note,
+    emit,
+    err_console,
+    set_exit,
+    state,
+)
 from msde_tui.engine import archive as archive_engine
 from msde_tui.engine import audit as audit_engine
 from msde_tui.engine import cut as cut_engine
@@ -252,14 +261,6 @@ def unarchive(
 # --------------------------------------------------------------------------- cut
 
 
-def _cut_from(d: Dossier) -> dict[str, Any] | None:
-    """Which dossier and which cut a cut dossier came from (its file name keeps it)."""
-    from msde_tui.engine import naming
-
-    origin = naming.cut_origin(d.location) if d.is_embedded else None
-    return {"dossier": origin[0], "cut": origin[1]} if origin else None
-
-
 def cut(
     ctx: typer.Context,
     dossier: str = typer.Argument(None, help="Dossier number (001) or code (001SOC)."),
@@ -284,7 +285,7 @@ def cut(
                 "years": len(c.years),
                 "first": c.years[0].code,
                 "last": c.years[-1].code,
-                "cut_from": _cut_from(c.dossier),
+                "cut_from": cut_from(c.dossier),
             }
             for c in found
         ]
@@ -295,10 +296,9 @@ def cut(
             console.print(f"No dossier has {min_years} fiscal years or more.")
             return
         table = Table("Dossier", "Company", "Years", "First", "Last", "Origin", box=None)
-        for r in rows:
-            origin = r["cut_from"]
+        for r, c in zip(rows, found, strict=True):
             table.add_row(r["dossier"], r["company"], str(r["years"]), r["first"], r["last"],
-                          f"cut {origin['cut']:03d} of {origin['dossier']}" if origin else "")
+                          cut_note(c.dossier))
         console.print(table)
         return
     if not dossier or not keep_from:
