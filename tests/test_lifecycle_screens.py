@@ -236,3 +236,17 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         assert cur.fetchall() == [("REAL",)]
     assert len(list(out.glob("*FEC????????.txt"))) == 1 and not list(out.glob("*.sqlite"))
     assert logged(home) == [("audit", "ok")]
+
+
+def test_cut_label_says_which_dossier_and_cut_in_both_languages() -> None:
+    from msde_tui import i18n
+    from msde_tui.engine.catalog import Dossier
+    from msde_tui.screens.dossiers import DossiersScreen, cut_label
+
+    cut = Dossier("004", "SOC", "Société Lambert & Fils SRL", location="001SOC_CUT002.sqlite",
+                  status="cut")
+    assert cut_label(cut) == "cut 002 of 001SOC"
+    assert cut_label(Dossier("001", "SOC", "S", location="001SOC.sqlite")) == ""
+    assert "(cut 002 of 001SOC)" in DossiersScreen._line(None, cut, 1024)  # type: ignore[arg-type]
+    i18n.setup("fr")
+    assert cut_label(cut) == "coupe 002 de 001SOC"

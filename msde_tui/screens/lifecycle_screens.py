@@ -109,11 +109,10 @@ class WorkScreen(StepScreen):
 
 
 def _dossier_line(dossier: Dossier) -> str:
-    from msde_tui.engine import naming
+    from msde_tui.screens.dossiers import cut_label
 
-    origin = naming.cut_origin(dossier.location) if dossier.is_embedded else None
-    if origin:  # which dossier and which cut it came from
-        note = _("cut {seq} of {dossier}").format(seq=f"{origin[1]:03d}", dossier=origin[0])
+    note = cut_label(dossier)
+    if note:  # which dossier and which cut it came from
         return f"{dossier.code:<10} {dossier.company[:18]} ({note})"
     return f"{dossier.code:<10} {dossier.company[:44]}"
 
