@@ -343,3 +343,28 @@ def test_cli_check_reports_gaps_and_drafts(home: Path, capsys: pytest.CaptureFix
     assert main(["check", "001"]) == 1
     shown = " ".join(capsys.readouterr().out.split())
     assert "number(s) 2 missing" in shown and "never validated" in shown
+
+
+def test_gaps_and_drafts_on_a_sql_server_dossier(tds_server, pristine: Path,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path) -> None:
+    """The same checks run as SQLAlchemy Core on SQL Server (through the TDS double)."""
+    import sqlalchemy as sa
+
+    copy = tmp_path / "001SOC.sqlite"
+    copy.write_bytes(pristine.read_bytes())
+    tds_server.create_database("PW0001SOC", sqlite_file=copy)
+    url = sa.URL.create("mssql+pymssql", username=tds_server.user, password=tds_server.password,
+                        host=tds_server.host, port=tds_server.port, database="PW0001SOC")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        assert check_dossier(engine) == []
+        with engine.begin() as conn:
+            ven = conn.execute(sa.text("SELECT id FROM journal WHERE code = 'VEN'")).scalar()
+            conn.execute(sa.text("UPDATE entry SET valid_date = NULL WHERE fiscal_year_id = 2 "
+                                 "AND journal_id = :j AND number = 3"), {"j": ven})
+            conn.execute(sa.text("UPDATE entry SET number = 900 WHERE fiscal_year_id = 2 "
+                                 "AND journal_id = :j AND number = 5"), {"j": ven})
+        found = {(p.kind, p.journal, p.number) for p in check_dossier(engine)}
+        assert found == {("unvalidated", "VEN", 3), ("number_gap", "VEN", 5)}
+    finally:
+        engine.dispose()
