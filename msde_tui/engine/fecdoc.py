@@ -110,8 +110,8 @@ def render(conn: sa.Connection, year: FiscalYear, result: FecResult, *, ident: s
         f"   Numéro de TVA : {identity.vat_number or '(aucun)'}    Pays : {country or '?'}",
         f"   Identifiant du nom de fichier : {ident} "
         + ("(SIREN)" if siren == ident else
-           "(donné par l'utilisateur : la société n'a pas de SIREN"
-           + (", le SIREN est " + siren if siren else "") + ")"),
+           f"(donné par l'utilisateur ; le SIREN de la société est {siren})" if siren else
+           "(donné par l'utilisateur : la société n'a pas de SIREN)"),
         "",
         "2. Exercice",
         f"   {year.code} : du {year.start:%d/%m/%Y} au {year.end:%d/%m/%Y} (clôture)",
