@@ -122,7 +122,7 @@ def render(conn: sa.Connection, year: FiscalYear, result: FecResult, *, ident: s
         out.append(f"   Exercice archivé : écritures reprises de l'archive {source} (vérifiée).")
     out += [
         f"   {result.entries} écritures, {result.lines} lignes ; total débit = total crédit = "
-        f"{result.debit_total / 100:.2f}".replace(".", ",") + " EUR.",
+        f"{fec.amount(result.debit_total)} EUR.",
         "",
         "3. Format",
         f"   Encodage : {encoding.upper()}" + (" (sans BOM)" if encoding == "utf-8" else "") + ".",
