@@ -26,6 +26,26 @@ def _english_after_each_test() -> Iterator[None]:
     i18n.setup("en")
 
 
+@pytest.fixture(autouse=True)
+def _every_fec_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every FEC file a test writes passes the project's own checker (tests/fec_checker.py),
+    checked right after it was written (a later step of the test may remove it)."""
+    from msde_tui.engine.accounting import fec
+    from tests.fec_checker import check_fec
+
+    write = fec.write_fec
+
+    def checked(*args: object, **kwargs: object) -> fec.FecResult:
+        result = write(*args, **kwargs)  # type: ignore[arg-type]
+        report = check_fec(result.path)
+        assert report.ok, f"{result.path.name}: " + "; ".join(report.errors)
+        assert report.provisional == result.provisional
+        return result
+
+    monkeypatch.setattr(fec, "write_fec", checked)
+    yield
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data directory, also set as MSDE_HOME."""

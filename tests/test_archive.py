@@ -235,7 +235,7 @@ def test_cli_archive_several_dossiers_then_unarchive(home: Path, tmp_path: Path,
     assert [p.name[:7] for p in pafs] == ["001-SOC", "002-BRA"]
     assert main(["unarchive", str(pafs[1]), "--dossier", "001"]) == 1
     assert "002BRA" in capsys.readouterr().err
-    assert main(["--json", "archive", "009", "--dir", str(out)]) == 1  # unknown dossier
+    assert main(["--json", "archive", "009", "--dir", str(out)]) == 2  # unknown dossier: bad input
     assert json.loads(capsys.readouterr().out)["results"][0]["ok"] is False
     for paf in pafs:
         assert main(["--json", "unarchive", str(paf), "--delete"]) == 0

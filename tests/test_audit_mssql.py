@@ -74,13 +74,14 @@ def test_cli_audit_to_sql_server(  # type: ignore[no-untyped-def]
     out = tmp_path / "fec"
     out.mkdir()
     args = ["--json", "audit", "001", "--years", ",".join(YEARS), "--to", profile, "--simplified", "--fec",
-            "--dir", str(out)]
+            "--fec-id", "BE0403170701", "--dir", str(out)]
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out)
     assert (payload["copy"], payload["backend"], payload["profile"]) == ("AdminPW0001SOC", "mssql", profile)
     assert _databases(tds_server) == ["AdminPW0001SOC"]
-    fec_files = sorted(out.iterdir())
+    fec_files = sorted(out.glob("*FEC????????.txt"))
     assert [str(p) for p in fec_files] == [f["file"] for f in payload["fec"]]
+    assert sorted(out.glob("*_DESCRIPTION.txt")) == [Path(f["description"]) for f in payload["fec"]]
     assert [p.name[-15:] for p in fec_files] == [f"FEC{y}1231.txt" for y in YEARS]
     assert all(f["debit_total"] == f["credit_total"] > 0 for f in payload["fec"])
     assert not list(out.glob("*.sqlite"))  # the embedded build stayed in a temporary directory
@@ -115,7 +116,8 @@ def test_failed_copy_drops_the_database_and_the_fec_files(  # type: ignore[no-un
     monkeypatch.setattr(export_copy, "copy_tables", differs)
     with pytest.raises(PackError, match="differs"):
         audit.audit_to_server(home / dossier.location, YEARS, home=home, profile=profile,
-                              database="AdminPW0001SOC", fec_directory=out, with_fec=True)
+                              database="AdminPW0001SOC", fec_directory=out, with_fec=True,
+                              fec_id="BE0403170701")
     assert _databases(tds_server) == []
     assert list(out.iterdir()) == []
 

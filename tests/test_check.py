@@ -111,16 +111,47 @@ def test_dangling_references(conn: sqlite3.Connection) -> None:
                      ("entry_line", third)} | children
 
 
-def test_entry_without_lines_and_number_gap(conn: sqlite3.Connection) -> None:
+def test_entry_without_lines(conn: sqlite3.Connection) -> None:
     eid = _entry(conn, "fiscal_year_id = 1 AND journal_id = (SELECT id FROM journal "
                        "WHERE code = 'OD') AND kind = 'SIMULATION'")
     conn.execute("DELETE FROM entry_line WHERE entry_id = ?", (eid,))
     assert [p.entry_id for p in check_dossier(conn) if p.kind == "empty_entry"] == [eid]
+    # simulations are numbered apart: removing one leaves the real numbering whole
     conn.execute("DELETE FROM entry WHERE id = ?", (eid,))
+    assert check_dossier(conn) == []
+
+
+def test_gap_in_a_journal_s_real_numbering_is_named(conn: sqlite3.Connection) -> None:
+    # the real OD entry numbered 3 of 2020 moves past the end: 3 and 4 more are missing
+    eid = _entry(conn, "fiscal_year_id = 1 AND journal_id = (SELECT id FROM journal "
+                       "WHERE code = 'OD') AND kind = 'REAL' AND number = 3")
+    last = conn.execute("SELECT MAX(number) FROM entry WHERE fiscal_year_id = 1 AND kind = 'REAL' "
+                        "AND journal_id = (SELECT id FROM journal WHERE code = 'OD')").fetchone()[0]
+    conn.execute("UPDATE entry SET number = ? WHERE id = ?", (last + 5, eid))
     problems = check_dossier(conn)
-    assert [(p.kind, p.fiscal_year, p.journal) for p in problems] == [
-        ("number_gap", "2020", "OD")
+    assert [(p.kind, p.fiscal_year, p.journal, p.number) for p in problems] == [
+        ("number_gap", "2020", "OD", 3)
     ]
+    missing = [3] + list(range(last + 1, last + 5))
+    assert f"number(s) {', '.join(map(str, missing))} missing" in problems[0].message
+    # a simulation numbered like a missing real entry does not fill the real sequence
+    conn.execute("UPDATE entry SET number = ? WHERE id = (SELECT MIN(id) FROM entry WHERE "
+                 "fiscal_year_id = 1 AND kind = 'SIMULATION')", (last + 4,))
+    assert [p.message for p in check_dossier(conn)] == [problems[0].message]
+
+
+def test_entries_never_validated_are_reported(conn: sqlite3.Connection) -> None:
+    eid = _entry(conn, "journal_id = (SELECT id FROM journal WHERE code = 'VEN') AND number = 7 "
+                       "AND fiscal_year_id = 2")
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE id = ?", (eid,))
+    problems = check_dossier(conn)
+    assert [(p.kind, p.entry_id, p.journal, p.number, p.fiscal_year) for p in problems] == [
+        ("unvalidated", eid, "VEN", 7, "2021")
+    ]
+    assert "never validated" in problems[0].message
+    # simulations are never validated, and that is no problem
+    assert conn.execute("SELECT COUNT(*) FROM entry WHERE kind = 'SIMULATION' "
+                        "AND valid_date IS NULL").fetchone()[0] > 0
 
 
 def test_duplicate_number(conn: sqlite3.Connection) -> None:
@@ -286,3 +317,54 @@ def test_cli_add(home: Path, tmp_path: Path) -> None:
     assert main(["add", "--short", "SRV", "--company", "S", "--profile", "office",
                  "--database", "PW0009SRV"]) == 2  # same database twice
     assert [d.code for d in Catalog(home).dossiers()] == ["001SOC", "002XYZ", "009SRV"]
+
+
+def test_cli_check_reports_gaps_and_drafts(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from msde_tui.cli import main
+
+    create_demo(home, dossiers=1, years=3, lines=600, seed=4)
+    conn = sqlite3.connect(home / "001SOC.sqlite")
+    year = conn.execute("SELECT id, code FROM fiscal_year ORDER BY id LIMIT 1").fetchone()
+    conn.execute("DELETE FROM entry_line WHERE entry_id IN (SELECT id FROM entry WHERE "
+                 "fiscal_year_id = ? AND journal_id = (SELECT id FROM journal WHERE code = 'VEN') "
+                 "AND number = 2)", (year[0],))
+    conn.execute("DELETE FROM entry WHERE fiscal_year_id = ? AND number = 2 AND journal_id = "
+                 "(SELECT id FROM journal WHERE code = 'VEN')", (year[0],))
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE fiscal_year_id = ? AND number = 3 AND "
+                 "journal_id = (SELECT id FROM journal WHERE code = 'ACH')", (year[0],))
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["--json", "check", "001"]) == 1
+    found = {p["kind"]: p for p in json.loads(capsys.readouterr().out)["problems"]}
+    assert {"number_gap", "unvalidated"} <= set(found)
+    assert found["number_gap"]["journal"] == "VEN" and "number(s) 2 missing" in found["number_gap"]["message"]
+    assert found["unvalidated"]["journal"] == "ACH" and found["unvalidated"]["number"] == 3
+    assert main(["check", "001"]) == 1
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "number(s) 2 missing" in shown and "never validated" in shown
+
+
+def test_gaps_and_drafts_on_a_sql_server_dossier(tds_server, pristine: Path,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path) -> None:
+    """The same checks run as SQLAlchemy Core on SQL Server (through the TDS double)."""
+    import sqlalchemy as sa
+
+    copy = tmp_path / "001SOC.sqlite"
+    copy.write_bytes(pristine.read_bytes())
+    tds_server.create_database("PW0001SOC", sqlite_file=copy)
+    url = sa.URL.create("mssql+pymssql", username=tds_server.user, password=tds_server.password,
+                        host=tds_server.host, port=tds_server.port, database="PW0001SOC")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        assert check_dossier(engine) == []
+        with engine.begin() as conn:
+            ven = conn.execute(sa.text("SELECT id FROM journal WHERE code = 'VEN'")).scalar()
+            conn.execute(sa.text("UPDATE entry SET valid_date = NULL WHERE fiscal_year_id = 2 "
+                                 "AND journal_id = :j AND number = 3"), {"j": ven})
+            conn.execute(sa.text("UPDATE entry SET number = 900 WHERE fiscal_year_id = 2 "
+                                 "AND journal_id = :j AND number = 5"), {"j": ven})
+        found = {(p.kind, p.journal, p.number) for p in check_dossier(engine)}
+        assert found == {("unvalidated", "VEN", 3), ("number_gap", "VEN", 5)}
+    finally:
+        engine.dispose()

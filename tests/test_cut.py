@@ -184,3 +184,79 @@ def test_cli_cut_list_and_cut(listed: Path, home: Path, capsys: pytest.CaptureFi
     assert payload["cut"] == "001SOC_CUT001" and payload["moved_years"] == ["2015", "2016", "2017", "2018"]
     assert main(["cut", "001"]) == 2
     assert "--keep-from" in capsys.readouterr().err
+
+
+def test_list_and_cut_list_say_where_a_cut_dossier_came_from(listed: Path, home: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "cut", "001", "--keep-from", "2017"]) == 0
+    number = json.loads(capsys.readouterr().out)["cut_number"]
+    assert main(["--json", "list"]) == 0
+    rows = {d["number"]: d for d in json.loads(capsys.readouterr().out)["dossiers"]}
+    assert rows["001"]["cut_from"] is None
+    assert rows[number]["cut_from"] == {"dossier": "001SOC", "cut": 1}
+    assert main(["list"]) == 0
+    assert "cut (cut 001 of 001SOC)" in " ".join(capsys.readouterr().out.split())
+    # the kept dossier has 6 years, the cut one 2: both listed with --min-years 2
+    assert main(["--json", "cut", "--list", "--min-years", "2"]) == 0
+    found = {r["dossier"][:3]: r["cut_from"] for r in json.loads(capsys.readouterr().out)["dossiers"]}
+    assert found == {"001": None, number: {"dossier": "001SOC", "cut": 1}}
+    assert main(["cut", "--list", "--min-years", "2"]) == 0
+    assert "cut 001 of 001SOC" in " ".join(capsys.readouterr().out.split())
+
+
+def test_every_refusal_of_archive_cut_and_audit_exits_2(listed: Path, home: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad input (no such dossier or year, open or archived year, missing directory or
+    option, no SIREN, no PAF) exits 2 with one plain sentence, never a traceback."""
+    out = tmp_path / "out"
+    out.mkdir()
+    refusals = [
+        ["archive", "001", "--dir", str(out), "--years", "2040"],  # no such year
+        ["archive", "001", "--dir", str(out), "--years", "2022"],  # the open year
+        ["archive", "042", "--dir", str(out)],  # no such dossier
+        ["archive", "001", "--dir", str(tmp_path / "nowhere")],
+        ["archive", "001", "--dir", str(out), "--years", "2015", "--all"],
+        ["archive", "001", "--dir", str(out), "--older-than", "-1"],
+        ["unarchive", str(tmp_path / "missing.paf")],
+        ["cut", "001"],
+        ["cut", "001", "--keep-from", "2015"],  # the first year: nothing to cut
+        ["cut", "001", "--keep-from", "2040"],
+        ["cut", "042", "--keep-from", "2017"],
+        ["cut", "--list", "--min-years", "0"],
+        ["audit", "001", "--years", "2040", "--dir", str(out)],
+        ["audit", "001", "--years", "2016", "--dir", str(tmp_path / "nowhere")],
+        ["audit", "001", "--years", "2016", "--dir", str(out), "--fec"],  # no SIREN, no --fec-id
+        ["audit", "001", "--years", "2022", "--dir", str(out), "--fec", "--fec-id", "X1"],  # open
+        ["audit", "001", "--years", "2016", "--dir", str(out), "--fec", "--fec-id", "../x"],
+        ["audit", "001", "--years", "2016", "--dir", str(out), "--encoding", "cp1252"],
+    ]
+    for args in refusals:
+        capsys.readouterr()
+        assert main(args) == 2, args
+        said = capsys.readouterr()
+        text = said.out + said.err  # archive reports per dossier ("FAILED — ..."), others "Error:"
+        assert ("Error:" in said.err or "FAILED" in said.out) and "Traceback" not in text, (args, text)
+    assert main(["archive", "001", "--dir", str(out), "--years", "2015"]) == 0
+    for args in (
+        ["archive", "001", "--dir", str(out), "--years", "2015"],  # already archived
+        ["cut", "001", "--keep-from", "2017"],  # an archived year would move out
+        ["audit", "001", "--years", "2015", "--dir", str(out)],  # archived, no --paf
+        ["audit", "001", "--years", "2015", "--dir", str(out), "--paf", str(tmp_path / "none")],
+    ):
+        capsys.readouterr()
+        assert main(args) == 2, args
+    assert list(out.glob("Admin*")) == []
+    assert main(["audit", "001", "--years", "2015", "--dir", str(out), "--paf", str(out),
+                 "--fec", "--fec-id", "X1"]) == 0
+
+
+def test_a_draft_in_the_open_year_does_not_stop_the_cut(listed: Path, home: Path) -> None:
+    conn = sqlite3.connect(listed)
+    conn.execute("UPDATE entry SET valid_date = NULL WHERE id = (SELECT MAX(id) FROM entry "
+                 "WHERE kind = 'REAL')")  # the open year's last entry: not validated yet
+    conn.commit()
+    conn.close()
+    assert [p.kind for p in problems(listed)] == ["unvalidated"]  # reported, no damage
+    result = cut.cut(home, "001", "2019")
+    assert result.years == ("2015", "2016", "2017", "2018")
+    assert [p.kind for p in problems(listed)] == ["unvalidated"]

@@ -65,12 +65,14 @@ def test_demo_dossier_is_realistic_and_healthy(tmp_path: Path) -> None:
         journals = dict(conn.execute("SELECT code, kind FROM journal"))
         assert journals == {"ACH": "PURCHASES", "VEN": "SALES", "BNK": "FINANCIAL",
                             "OD": "MISC", "OUV": "OPENING"}
-        # every journal is used every year, numbered 1..N
+        # every journal is used every year, its REAL entries numbered 1..N, the simulations
+        # (OD only) 1..M apart
         per = conn.execute(
-            "SELECT fiscal_year_id, journal_id, MIN(number), MAX(number), COUNT(*) FROM entry "
-            "GROUP BY 1, 2").fetchall()
-        assert len(per) == 4 * 5
-        assert all(lo == 1 and hi == n for _, _, lo, hi, n in per)
+            "SELECT fiscal_year_id, journal_id, kind, MIN(number), MAX(number), COUNT(*) "
+            "FROM entry GROUP BY 1, 2, 3").fetchall()
+        assert len([p for p in per if p[2] == "REAL"]) == 4 * 5
+        assert len([p for p in per if p[2] == "SIMULATION"]) == 4
+        assert all(lo == 1 and hi == n for _, _, _, lo, hi, n in per)
         # one opening per year, dated the first day, origin OPENING
         openings = conn.execute(
             "SELECT e.entry_date, f.start_date FROM entry e JOIN fiscal_year f "
@@ -86,6 +88,11 @@ def test_demo_dossier_is_realistic_and_healthy(tmp_path: Path) -> None:
             "SELECT a.number FROM entry_line l JOIN vat_code v ON v.id = l.vat_code_id "
             "JOIN account a ON a.id = l.account_id WHERE a.number LIKE '4%'")}
         assert vat_accounts == {"411", "451"}
+        # domestic sales never at 0 %: every sale to a Belgian customer carries VAT
+        zero_sales = conn.execute(
+            "SELECT COUNT(*) FROM entry_line l JOIN vat_code v ON v.id = l.vat_code_id "
+            "WHERE v.code = 'V00'").fetchone()[0]
+        assert zero_sales == 0
         # customers on 400 and suppliers on 440 are third parties; lettered payments match
         kinds = conn.execute(
             "SELECT a.number, t.kind, COUNT(*) FROM entry_line l JOIN account a ON a.id = "
@@ -254,11 +261,12 @@ def test_invoices_and_daily_bank_statements(tmp_path: Path) -> None:
                 "WHERE e.journal_id = (SELECT id FROM journal WHERE code = ?) "
                 "GROUP BY e.id", (journal,)).fetchall()
 
-        # an invoice: third party line + 3..8 items + a VAT line unless 0 %
+        # an invoice: third party line + 3..8 items (purchases 3..6) + a VAT line unless 0 %,
+        # or the two reverse-charge lines (411/451) of an intra-EU purchase
         sizes = {n for _, _, n, _, _ in per_entry("VEN")}
-        assert min(sizes) >= 4 and max(sizes) <= 10 and len(sizes) >= 4
+        assert min(sizes) >= 5 and max(sizes) <= 10 and len(sizes) >= 4
         sizes = {n for _, _, n, _, _ in per_entry("ACH")}
-        assert min(sizes) >= 4 and max(sizes) <= 8
+        assert min(sizes) >= 4 and max(sizes) <= 9
         # one statement per day with movements, its first line on the bank account
         statements = per_entry("BNK")
         days = [(fy, day) for fy, day, _, _, _ in statements]
@@ -273,3 +281,120 @@ def test_invoices_and_daily_bank_statements(tmp_path: Path) -> None:
         assert rows == sorted(rows, key=lambda r: (r[0], r[2]))
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------------- books an accountant signs
+
+
+def _net(conn: sqlite3.Connection, year: str, where: str) -> int:
+    return conn.execute(
+        "SELECT COALESCE(SUM(l.debit - l.credit), 0) FROM entry_line l JOIN entry e "
+        "ON e.id = l.entry_id JOIN account a ON a.id = l.account_id JOIN fiscal_year f "
+        f"ON f.id = e.fiscal_year_id WHERE e.kind = 'REAL' AND f.code = ? AND ({where})",
+        (year,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("years, lines, seed", [(4, 4000, 7), (10, 3000, 0), (2, 300, 5), (2, 200, 9)])
+def test_every_year_closes_like_a_belgian_company_s(tmp_path: Path, years: int, lines: int,
+                                                     seed: int) -> None:
+    """Per year: classes 6/7 net to zero after the appropriation (closed years), 411/451
+    never hold more than one quarter's VAT, the trial balance closes, nothing after today."""
+    from datetime import date
+
+    path = tmp_path / "d.sqlite"
+    _build(path, years=years, lines=lines, seed=seed, first_year=date.today().year - years + 1)
+    _assert_books(path, years, lines)
+
+
+def test_every_dossier_of_msde_demo_keeps_the_books(home: Path) -> None:
+    for dossier in create_demo(home, dossiers=3, years=10, lines=3000, seed=11):
+        _assert_books(dossier.path(home), 10, 3000)
+
+
+def _assert_books(path: Path, years: int, lines: int) -> None:
+    from datetime import date
+
+    conn = sqlite3.connect(path)
+    try:
+        assert check_dossier(conn) == []
+        today = date.today().isoformat()
+        assert conn.execute("SELECT MAX(entry_date), MAX(valid_date) FROM entry").fetchone() <= (
+            today, today)
+        statuses = conn.execute("SELECT code, status FROM fiscal_year ORDER BY code").fetchall()
+        for year, status in statuses:
+            # the trial balance closes: debits = credits over the year's REAL lines
+            assert _net(conn, year, "1 = 1") == 0
+            result = _net(conn, year, "a.class_no >= 6")
+            appropriation = conn.execute(
+                "SELECT COUNT(*) FROM entry e JOIN fiscal_year f ON f.id = e.fiscal_year_id "
+                "WHERE f.code = ? AND e.origin = 'CLOSING'", (year,)).fetchone()[0]
+            if status == "CLOSED":
+                assert result == 0, year
+                assert appropriation == 1, year
+                assert _net(conn, year, "a.number IN ('411', '451')") == 0  # Q4 settled
+                assert _net(conn, year, "a.number = '140'") * _net(conn, year, "a.number = '141'") == 0
+            else:
+                assert appropriation == 0
+            # one period's VAT: what 411/451 hold at year end is at most a quarter's VAT
+            quarters = conn.execute(
+                "SELECT MAX(v) FROM (SELECT SUM(l.credit) v FROM entry_line l JOIN entry e "
+                "ON e.id = l.entry_id JOIN account a ON a.id = l.account_id JOIN fiscal_year f "
+                "ON f.id = e.fiscal_year_id WHERE a.number = '451' AND e.origin <> 'OPENING' "
+                "AND e.label NOT LIKE 'Déclaration TVA%' AND f.code = ? "
+                "GROUP BY (CAST(substr(e.entry_date, 6, 2) AS INTEGER) + 2) / 3)",
+                (year,)).fetchone()[0] or 0
+            assert -_net(conn, year, "a.number = '451'") <= quarters
+            assert _net(conn, year, "a.number = '411'") <= quarters
+        # what the year-end entries use
+        used = {r[0] for r in conn.execute(
+            "SELECT DISTINCT a.number FROM entry_line l JOIN account a ON a.id = l.account_id "
+            "JOIN entry e ON e.id = l.entry_id WHERE e.kind = 'REAL'")}
+        if years >= 2:
+            assert {"693", "140", "4512"} <= used
+        if years >= 3:
+            assert {"670", "450", "790"} <= used
+        assert {"173", "650"} <= used  # the loan: capital repaid and interest
+        if lines // years >= 1000:  # a business that pays a wage: payroll, paid, every year
+            assert {"620", "621", "453", "454", "455"} <= used
+            assert conn.execute("SELECT COUNT(DISTINCT fiscal_year_id) FROM entry WHERE label "
+                                "LIKE 'Salaires %'").fetchone()[0] == years
+    finally:
+        conn.close()
+
+
+def test_reverse_charge_and_foreign_vat_numbers(tmp_path: Path) -> None:
+    import re
+
+    path = tmp_path / "d.sqlite"
+    _build(path, years=3, lines=12000, seed=2)
+    conn = sqlite3.connect(path)
+    try:
+        formats = {"NL": r"NL\d{9}B\d{2}", "FR": r"FR\d{2}\d{9}", "DE": r"DE\d{9}",
+                   "LU": r"LU\d{8}", "BE": r"BE0\d{9}"}
+        for country, vat in conn.execute("SELECT country, vat_number FROM third_party"):
+            assert re.fullmatch(formats[country], vat), vat
+            if country == "FR":  # key = (12 + 3 * (SIREN mod 97)) mod 97
+                assert int(vat[2:4]) == (12 + 3 * (int(vat[4:]) % 97)) % 97
+            if country == "LU":
+                assert int(vat[-2:]) == int(vat[2:8]) % 89
+        # every purchase from another EU country: 0 % invoice + 21 % self-assessed 411/451
+        foreign = conn.execute(
+            "SELECT e.id, SUM(CASE WHEN l.line_no > 1 AND a.number NOT IN ('411', '451') "
+            "THEN l.debit END), SUM(CASE WHEN a.number = '411' THEN l.debit END), "
+            "SUM(CASE WHEN a.number = '451' THEN l.credit END) FROM entry e "
+            "JOIN entry_line l ON l.entry_id = e.id JOIN account a ON a.id = l.account_id "
+            "WHERE e.id IN (SELECT entry_id FROM entry_line x JOIN third_party t "
+            "ON t.id = x.third_party_id WHERE t.country <> 'BE') AND e.journal_id = "
+            "(SELECT id FROM journal WHERE code = 'ACH') GROUP BY e.id").fetchall()
+        assert len(foreign) > 5
+        for _id, net, recover, due in foreign:
+            assert recover == due == (net * 2100 + 5000) // 10000
+    finally:
+        conn.close()
+
+
+def test_no_demo_year_after_today(tmp_path: Path) -> None:
+    from datetime import date
+
+    with pytest.raises(BadInput, match="after today"):
+        _build(tmp_path / "x.sqlite", years=2, first_year=date.today().year)

@@ -67,6 +67,26 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
     assert len(list(out.glob("*.paf"))) == 2
     assert statuses(home / "001SOC.sqlite")[0] == "ARCHIVED"
 
+    # the tax-audit screen takes the archived year's entries from the PAF's directory
+    archived = str(date.today().year - 8)
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    app = Host(home, ls.AuditScreen, WizardPlan(operation="audit", directory=str(admin)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("space")  # 001SOC
+        app.screen.query_one("#years", Input).value = archived
+        app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "X1"
+        text = await run_until_done(app, pilot)
+        assert "archived" in text and "--paf" in text  # refused in words without the PAF
+        app.screen.query_one("#paf", Input).value = str(out)
+        app.screen.query_one("#dossiers", TickList).focus()
+        text = await run_until_done(app, pilot)
+        assert f"FEC X1FEC{archived}1231.txt" in text
+    fec_lines = (admin / f"X1FEC{archived}1231.txt").read_text(encoding="utf-8").splitlines()
+    assert len(fec_lines) > 20  # the year's entries, not its one balance entry
+
     app = Host(home, ls.UnarchiveScreen, WizardPlan(operation="unarchive", directory=str(out)))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -79,7 +99,8 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
         assert "back from" in text
     assert statuses(home / "001SOC.sqlite")[0] == "CLOSED"
     assert not list(out.glob("*.paf"))
-    assert logged(home) == [("archive", "ok")] * 2 + [("unarchive", "ok")] * 2  # one per dossier
+    assert logged(home) == ([("archive", "ok")] * 2 + [("audit", "failed"), ("audit", "ok")]
+                            + [("unarchive", "ok")] * 2)  # the refusal is logged too
 
 
 async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> None:
@@ -113,11 +134,23 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
         await pilot.press("space")
         app.screen.query_one("#years", Input).value = keep
         app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "BE0403170701"  # Belgian: no SIREN
         ticks.focus()
         text = await run_until_done(app, pilot)
         assert "Admin001SOC.sqlite" in text and "never restored" in text
-    assert (out / "Admin001SOC.sqlite").exists() and len(list(out.glob("*FEC*.txt"))) == 1
+    assert (out / "Admin001SOC.sqlite").exists()
+    assert sorted(p.name for p in out.glob("*FEC*.txt")) == [f"BE0403170701FEC{keep}1231.txt",
+                                                          f"BE0403170701FEC{keep}1231_DESCRIPTION.txt"]
     assert logged(home) == [("cut", "ok"), ("audit", "ok")]
+    # the cut screen lists the cut dossier saying which dossier and which cut it came from
+    app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#min-years", Input).value = "2"
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        lines = [str(ticks.get_option_at_index(i).prompt) for i in range(ticks.option_count)]
+        assert any("002SOC" in line and "(cut 001 of 001SOC)" in line for line in lines), lines
 
 
 def test_operations_are_registered() -> None:
@@ -183,6 +216,7 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         app.screen.query_one("#years", Input).value = year
         app.screen.query_one("#simplified", ls.SpaceCheckbox).value = True
         app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
+        app.screen.query_one("#fec-id", Input).value = "BE0403170701"
         picks = app.screen.query_one("#destination", PickList)
         picks.focus()
         await pilot.press("down")
@@ -200,5 +234,19 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         assert cur.fetchall() == [(year,)]
         cur.execute("SELECT DISTINCT kind FROM entry")
         assert cur.fetchall() == [("REAL",)]
-    assert len(list(out.glob("*FEC*.txt"))) == 1 and not list(out.glob("*.sqlite"))
+    assert len(list(out.glob("*FEC????????.txt"))) == 1 and not list(out.glob("*.sqlite"))
     assert logged(home) == [("audit", "ok")]
+
+
+def test_cut_label_says_which_dossier_and_cut_in_both_languages() -> None:
+    from msde_tui import i18n
+    from msde_tui.engine.catalog import Dossier
+    from msde_tui.screens.dossiers import DossiersScreen, cut_label
+
+    cut = Dossier("004", "SOC", "Société Lambert & Fils SRL", location="001SOC_CUT002.sqlite",
+                  status="cut")
+    assert cut_label(cut) == "cut 002 of 001SOC"
+    assert cut_label(Dossier("001", "SOC", "S", location="001SOC.sqlite")) == ""
+    assert "(cut 002 of 001SOC)" in DossiersScreen._line(None, cut, 1024)  # type: ignore[arg-type]
+    i18n.setup("fr")
+    assert cut_label(cut) == "coupe 002 de 001SOC"

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 import typer
 from rich.console import Console
 
-from msde_tui.engine.catalog import Catalog
+from msde_tui.engine import naming
+from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.paths import data_dir
 
@@ -61,3 +62,16 @@ def fail(exc: MsdeError) -> int:
     if exc.hint:
         err_console.print(f"What to do: {exc.hint}", highlight=False, markup=False, soft_wrap=True)
     return exc.exit_code
+
+
+def cut_from(d: Dossier) -> dict[str, Any] | None:
+    """Which dossier and which cut a cut dossier came from (its file name keeps it), for
+    ``msde list`` and ``msde cut --list``: ``{"dossier": "001SOC", "cut": 1}``, else None."""
+    origin = naming.cut_origin(d.location) if d.is_embedded else None
+    return {"dossier": origin[0], "cut": origin[1]} if origin else None
+
+
+def cut_note(d: Dossier) -> str:
+    """``cut 001 of 001SOC`` for a cut dossier, else ``""``."""
+    origin = cut_from(d)
+    return f"cut {origin['cut']:03d} of {origin['dossier']}" if origin else ""

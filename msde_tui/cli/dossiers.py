@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
 from msde_tui.engine.accounting.check import Problem, check_dossier
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.backends.embedded import dossier as embedded
@@ -46,7 +46,8 @@ def list_dossiers(ctx: typer.Context) -> None:
     _finish_interrupted(st.home)
     dossiers = st.catalog().dossiers()
     if st.json:
-        emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d)}
+        emit(st, {"dossiers": [asdict(d) | {"code": d.code, "fiscal_years": _years(st, d),
+                                            "cut_from": cut_from(d)}
                                for d in dossiers]})
         return
     if not dossiers:
@@ -55,7 +56,7 @@ def list_dossiers(ctx: typer.Context) -> None:
     table = Table("Number", "Code", "Company", "Backend", "Location", "Status", box=None)
     for d in dossiers:
         where = d.location if d.is_embedded else f"{d.profile}:{d.location}"
-        table.add_row(d.number, d.code, d.company, d.backend, where, d.status)
+        table.add_row(d.number, d.code, d.company, d.backend, where, d.status + (f" ({cut_note(d)})" if cut_note(d) else ""))
     console.print(table)
 
 

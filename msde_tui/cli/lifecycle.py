@@ -11,7 +11,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
+from msde_tui.cli.common import (
+    State,
+    console,
+    cut_from,
+    cut_note,
+    emit,
+    err_console,
+    set_exit,
+    state,
+)
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.auditlog import audited
@@ -103,6 +112,7 @@ def archive(
     wanted = ledger.parse_years(years)
     results: list[dict[str, Any]] = []
     failed = False
+    exit_codes: set[int] = set()
     for ref in dossiers:
         item: dict[str, Any] = {"dossier": ref}
         try:
@@ -143,10 +153,11 @@ def archive(
                 )
         except MsdeError as exc:
             failed = True
+            exit_codes.add(exc.exit_code)
             item.update(_error(exc))
         results.append(item)
-    if failed:
-        set_exit(1)
+    if failed:  # 2 when every failure was bad input (no such year...), else 1
+        set_exit(1 if 1 in exit_codes else 2)
     if st.json:
         _emit(st, {"ok": not failed, "results": results})
         return
@@ -275,6 +286,7 @@ def cut(
                 "years": len(c.years),
                 "first": c.years[0].code,
                 "last": c.years[-1].code,
+                "cut_from": cut_from(c.dossier),
             }
             for c in found
         ]
@@ -284,9 +296,10 @@ def cut(
         if not rows:
             console.print(f"No dossier has {min_years} fiscal years or more.")
             return
-        table = Table("Dossier", "Company", "Years", "First", "Last", box=None)
-        for r in rows:
-            table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")))
+        table = Table("Dossier", "Company", "Years", "First", "Last", "Origin", box=None)
+        for r, c in zip(rows, found, strict=True):
+            table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")),
+                          cut_note(c.dossier))
         console.print(table)
         return
     if not dossier or not keep_from:
@@ -333,6 +346,17 @@ def audit(
     no_attachments: bool = typer.Option(False, "--no-attachments", help="Leave attached documents out."),
     with_fec: bool = typer.Option(False, "--fec", help="Also write one FEC file per fiscal year."),
     encoding: str = typer.Option("utf-8", "--encoding", help="FEC encoding: utf-8 or iso-8859-15."),
+    fec_id: str = typer.Option(
+        None, "--fec-id",
+        help="FEC file-name identifier for a dossier without French SIREN (the one the "
+        "requesting administration uses): a FEC is a French format.",
+    ),
+    provisional: bool = typer.Option(
+        False, "--provisional", help="Accept an open year or entries never validated: the FEC is named _PROVISOIRE."
+    ),
+    paf: str = typer.Option(
+        None, "--paf", help="The PAF (or its directory) of archived years asked for: their entries come from it."
+    ),
     to: str = typer.Option(
         "embedded", "--to",
         help="embedded (a file Admin<code>.sqlite in --dir) or a connection profile "
@@ -380,6 +404,9 @@ def audit(
         "attachments": not no_attachments,
         "fec": with_fec,
         "encoding": encoding,
+        "fec_id": fec_id,
+        "provisional": provisional,
+        "paf": paf,
     }
     base = Path(target.location).stem if target.is_embedded else target.location
     with audited(st.home, "audit", [target.code], options) as record:
@@ -390,6 +417,9 @@ def audit(
                 "with_fec": with_fec,
                 "encoding": encoding,
                 "on_event": _progress(st),
+                "fec_id": fec_id,
+                "provisional": provisional,
+                "paf": Path(paf).expanduser() if paf else None,
             }
             if database is not None:
                 result = audit_engine.audit_to_server(
@@ -400,7 +430,8 @@ def audit(
                 assert out is not None
                 result = audit_engine.audit_dossier(path, ledger.parse_years(years), out, base=base, **common)
         where = f"{to}: {database}" if database else str(result.path)
-        record.files = [where] + [str(f.path) for f in result.fec_files]
+        record.files = [where] + [str(f.path) for f in result.fec_files] + [
+            str(f.description) for f in result.fec_files if f.description]
     payload = {"ok": True} | audit_engine.describe(result)
     copy = f"database {database} on {to}" if database else str(result.path)
     lines = [
@@ -411,8 +442,9 @@ def audit(
     ]
     for f in result.fec_files:
         lines.append(
-            f"FEC {f.path.name}: {f.entries} entries, {f.lines} lines, debit = credit = "
-            f"{f.debit_total / 100:.2f}."
+            f"FEC {f.path.name}{' (PROVISIONAL)' if f.provisional else ''}: {f.entries} entries, "
+            f"{f.lines} lines, debit = credit = {f.debit_total / 100:.2f}; described in "
+            f"{f.description.name if f.description else '-'}."
         )
     lines += [f"Warning: {w}" for w in result.warnings]
     _emit(st, payload, "\n".join(lines))

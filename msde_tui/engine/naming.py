@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from msde_tui.engine.errors import BadInput
 
@@ -138,6 +139,14 @@ def cut_name(base: str, existing: list[str] | set[str]) -> str:
     if seq > 999:
         raise BadInput(f"Dossier {base} has been cut 999 times.", "Remove old cut dossiers first.")
     return f"{base}_CUT{seq:03d}"
+
+
+def cut_origin(location: str) -> tuple[str, int] | None:
+    """For a cut dossier's file (``001SOC_CUT002.sqlite``): the code of the dossier it was cut
+    from and the cut's sequence, ``("001SOC", 2)``; None for any other name. The file keeps
+    that name whatever number the cut dossier gets in the list."""
+    match = CUT_RE.match(Path(location).stem) if location else None
+    return (match["base"], int(match["seq"])) if match else None
 
 
 def stamp(when: datetime) -> str:

@@ -9,12 +9,21 @@ from textual import work
 from textual.widget import Widget
 from textual.widgets import Static
 
+from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
 from msde_tui.screens.widgets import TickList, human_size
+
+
+def cut_label(dossier: Dossier) -> str:
+    """``cut 001 of 001SOC`` (translated) for a cut dossier, else ``""``."""
+    origin = naming.cut_origin(dossier.location) if dossier.is_embedded else None
+    if origin is None:
+        return ""
+    return _("cut {seq} of {dossier}").format(seq=f"{origin[1]:03d}", dossier=origin[0])
 
 
 def dossier_key(dossier: Dossier) -> str:
@@ -66,6 +75,9 @@ class DossiersScreen(FilteredTickStep):
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
         company = dossier.company or dossier.location
+        note = cut_label(dossier)
+        if note:  # which dossier and which cut it came from, within the 40 columns
+            company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"
         size_text = human_size(size) if size is not None else _("missing")
         return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
 

@@ -109,6 +109,11 @@ class WorkScreen(StepScreen):
 
 
 def _dossier_line(dossier: Dossier) -> str:
+    from msde_tui.screens.dossiers import cut_label
+
+    note = cut_label(dossier)
+    if note:  # which dossier and which cut it came from
+        return f"{dossier.code:<10} {dossier.company[:18]} ({note})"
     return f"{dossier.code:<10} {dossier.company[:44]}"
 
 
@@ -372,8 +377,11 @@ class AuditScreen(WorkScreen):
         "2022,2023). The copy Admin<code> holds only those years: an embedded file in the "
         "directory, or a database AdminPW0001SOC on a SQL Server connection profile chosen "
         "under 'Copy to' (its password is never saved). Simplified keeps the real entries only "
-        "(no simulations); FEC writes one FEC file per year in the directory. The copy is never "
-        "restored by this tool."
+        "(no simulations); FEC writes one FEC file per year in the directory, with its "
+        "description. A FEC is a French format named after the SIREN: for a company without "
+        "one, type the identifier the administration uses. An open year or entries never "
+        "validated only give a provisional FEC, when ticked. An archived year's entries come "
+        "from its PAF: give the file or its directory. The copy is never restored by this tool."
     )
 
     def compose_form(self) -> Iterable[Widget]:
@@ -387,6 +395,13 @@ class AuditScreen(WorkScreen):
         yield SpaceCheckbox(_("With attachments"), value=True, id="attachments")
         yield SpaceCheckbox(_("FEC files (one per fiscal year)"), id="fec")
         yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
+        yield SpaceCheckbox(_("Provisional FEC (open year, entries not validated)"), id="provisional")
+        with Horizontal(classes="field-row"):
+            yield Label(_("FEC identifier"), classes="field-label")
+            yield Input("", id="fec-id", placeholder=_("no SIREN: the administration's"), compact=True)
+        with Horizontal(classes="field-row"):
+            yield Label(_("Archive (PAF)"), classes="field-label")
+            yield Input("", id="paf", placeholder=_("archived years: the PAF or its directory"), compact=True)
         yield Label(_("Copy to:"), id="destination-label")
         yield PickList(id="destination")
         with Horizontal(classes="field-row", id="password-row"):
@@ -437,8 +452,11 @@ class AuditScreen(WorkScreen):
             raise BadInput(_("Type the fiscal years asked for (e.g. 2022,2023)."))
         flags = {
             name: self.query_one(f"#{name}", SpaceCheckbox).value
-            for name in ("simplified", "attachments", "fec", "latin9")
+            for name in ("simplified", "attachments", "fec", "latin9", "provisional")
         }
+        fec_id = self.query_one("#fec-id", Input).value.strip() or None
+        paf_text = self.query_one("#paf", Input).value.strip()
+        paf = Path(paf_text).expanduser() if paf_text else None
         to = self._destination()
         password = self.query_one("#password", Input).value if to != EMBEDDED else None
         if to != EMBEDDED and not password:
@@ -460,12 +478,18 @@ class AuditScreen(WorkScreen):
                 "attachments": flags["attachments"],
                 "fec": flags["fec"],
                 "encoding": encoding,
+                "fec_id": fec_id,
+                "provisional": flags["provisional"],
+                "paf": str(paf) if paf else None,
             }
             common: dict[str, Any] = {
                 "simplified": flags["simplified"],
                 "attachments": flags["attachments"],
                 "with_fec": flags["fec"],
                 "encoding": encoding,
+                "fec_id": fec_id,
+                "provisional": flags["provisional"],
+                "paf": paf,
             }
             with audited(home, "audit", [dossier.code], options) as record:
                 if to == EMBEDDED:
@@ -486,7 +510,8 @@ class AuditScreen(WorkScreen):
                     )
                 record.files += [str(f.path) for f in result.fec_files]
             lines = [written, _("This copy is for the tax administration only; it is never restored.")]
-            lines += [f"FEC {f.path.name}" for f in result.fec_files]
+            lines += [f"FEC {f.path.name}" + (f" ({_('provisional')})" if f.provisional else "")
+                      for f in result.fec_files]
             lines += list(result.warnings)
             return lines
 

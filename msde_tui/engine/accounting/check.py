@@ -11,8 +11,11 @@ Kinds of problems (``Problem.kind``):
     empty_entry         an entry without lines
     outside_year        an entry dated outside its fiscal year
     dangling_reference  a row pointing at a row that does not exist (any foreign key)
-    duplicate_number    two entries with the same number in one (fiscal year, journal)
-    number_gap          numbers of a (fiscal year, journal) not 1..N (ARCHIVED years skipped)
+    duplicate_number    two entries with the same number in one (fiscal year, journal, kind)
+    number_gap          REAL numbers of a (fiscal year, journal) not 1..N: the missing ones are
+                        named (ARCHIVED years skipped; simulations have their own numbers)
+    unvalidated         a REAL entry without validation date (a draft: the FEC refuses it;
+                        ARCHIVED years skipped: their entries are in the PAF)
     missing_opening     a year without opening entry while the previous year left balances
     opening_mismatch    the opening entry differs from the previous year's closing balances
 
@@ -37,6 +40,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from msde_tui.engine.accounting import schema
+
+# Reported by ``check``, but no damage: an entry not validated yet is a draft (operations that
+# refuse a damaged dossier, like the cut, go on; its year's FEC can only be provisional).
+NOT_DAMAGE = frozenset({"unvalidated"})
 
 MAX_PER_KIND = 200  # problems listed per kind; one more Problem says how many were left out
 
@@ -244,18 +251,20 @@ def _numbering(run: _Runner) -> list[Problem]:
     )
     count = sa.func.count()
     dup = (
-        sa.select(_e.c.fiscal_year_id, _e.c.journal_id, _e.c.number, count)
-        .group_by(_e.c.fiscal_year_id, _e.c.journal_id, _e.c.number)
+        sa.select(_e.c.fiscal_year_id, _e.c.journal_id, _e.c.number, _e.c.kind, count)
+        .group_by(_e.c.fiscal_year_id, _e.c.journal_id, _e.c.kind, _e.c.number)
         .having(count > 1)
         .order_by(_e.c.fiscal_year_id, _e.c.journal_id, _e.c.number)
     )
     rows, more = _limited(run, dup)
     label = {(r[0], r[1]): (r[2], r[3]) for r in run.rows(names.distinct())} if rows else {}
-    for fy_id, jid, number, times in rows:
+    for fy_id, jid, number, kind, times in rows:
         fy, journal = label.get((fy_id, jid), (None, None))
+        which = "" if kind == "REAL" else f" ({str(kind).lower()} entries)"
         out.append(Problem(
             "duplicate_number",
-            f"Number {number} is used {times} times in journal {journal or jid} of {fy or fy_id}.",
+            f"Number {number} is used {times} times in journal {journal or jid}{which} of "
+            f"{fy or fy_id}.",
             "entry", None, None, fy, journal, number,
         ))
     out += _more("duplicate_number", more)
@@ -263,22 +272,59 @@ def _numbering(run: _Runner) -> list[Problem]:
     distinct = sa.func.count(sa.distinct(_e.c.number))
     low, high = sa.func.min(_e.c.number), sa.func.max(_e.c.number)
     gaps = (
-        sa.select(_f.c.code, _j.c.code, low, high, distinct)
+        sa.select(_f.c.id, _j.c.id, _f.c.code, _j.c.code, low, high, distinct)
         .select_from(_e.join(_f, _f.c.id == _e.c.fiscal_year_id).join(_j, _j.c.id == _e.c.journal_id))
-        .where(_f.c.status != "ARCHIVED")
-        .group_by(_f.c.code, _j.c.code)
+        .where(_f.c.status != "ARCHIVED", _e.c.kind == "REAL")
+        .group_by(_f.c.id, _j.c.id, _f.c.code, _j.c.code)
         .having(sa.or_(low != 1, high != distinct))
         .order_by(_f.c.code, _j.c.code)
     )
     rows, more = _limited(run, gaps)
-    for fy, journal, first, last, n in rows:
+    for fy_id, jid, fy, journal, first, last, n in rows:
+        missing, n_missing = _missing_numbers(run, fy_id, jid, int(last))
+        shown = ", ".join(str(m) for m in missing) + (
+            f" and {n_missing - len(missing)} more" if n_missing > len(missing) else "")
         out.append(Problem(
             "number_gap",
-            f"Journal {journal} of {fy} has {n} distinct numbers from {first} to {last}: "
-            "numbering must run 1..N without gaps.",
-            "entry", None, None, fy, journal, None,
+            f"Journal {journal} of {fy} has {n} real entries numbered {first} to {last}: "
+            f"number(s) {shown or 'below 1'} missing (numbering must run 1..N without gaps).",
+            "entry", None, None, fy, journal, missing[0] if missing else None,
         ))
     return out + _more("number_gap", more)
+
+
+def _missing_numbers(run: _Runner, fy_id: int, journal_id: int, last: int) -> tuple[list[int], int]:
+    """The first ten of the numbers 1..last no REAL entry of (fiscal year, journal) holds,
+    and how many there are."""
+    used = {
+        int(r[0]) for r in run.rows(
+            sa.select(_e.c.number).where(
+                _e.c.fiscal_year_id == fy_id, _e.c.journal_id == journal_id, _e.c.kind == "REAL"
+            )
+        )
+    }
+    count = max(last, 0) - len({u for u in used if 1 <= u <= last})
+    shown: list[int] = []
+    for number in range(1, max(last, 0) + 1):
+        if len(shown) == 10:
+            break
+        if number not in used:
+            shown.append(number)
+    return shown, count
+
+
+def _unvalidated(run: _Runner) -> list[Problem]:
+    archived = sa.select(_f.c.id).where(_f.c.status == "ARCHIVED")
+    stmt = (
+        sa.select(_e.c.id, _e.c.entry_date)
+        .where(_e.c.kind == "REAL", _e.c.valid_date.is_(None), _e.c.fiscal_year_id.not_in(archived))
+        .order_by(_e.c.id)
+    )
+    return _entry_problems(
+        run, "unvalidated", stmt,
+        "dated {0} was never validated (a draft): validate it, or the FEC of its year can "
+        "only be provisional.",
+    )
 
 
 # ---------------------------------------------------------------------------- opening rule
@@ -412,6 +458,6 @@ def check_dossier(conn: sqlite3.Connection | sa.Connection | sa.Engine) -> list[
     with _runner(conn) as run:
         problems: list[Problem] = []
         for step in (_bad_amounts, _unbalanced, _empty_entries, _outside_year, _dangling,
-                     _numbering, _opening):
+                     _numbering, _unvalidated, _opening):
             problems += step(run)
         return problems

@@ -2,11 +2,18 @@
 
 ``build_dossier`` writes one embedded dossier (PCMN chart, journals ACH/VEN/BNK/OD/OUV,
 customers and suppliers, VAT 21/12/6/0 %, balanced sales/purchase/bank/OD entries, a yearly
-opening entry carrying the previous closing balances, a few SIMULATION entries and small
-PDF/PNG attachments). ``create_demo`` creates several of them in the data directory and
-registers them in the dossier list.
+opening entry carrying the previous closing balances, a few SIMULATION entries numbered apart
+and small PDF/PNG attachments). What an accountant expects of a small Belgian company's books
+(docs/ACCOUNTING.md): intra-EU supplier invoices at 0 % with the VAT self-assessed (reverse
+charge 411/451), quarterly VAT returns clearing 411/451 into the VAT current account 4512 and
+paid the next month, monthly payroll (620/621 against 453/454/455, paid), an installation
+loan repaid monthly with interest (173/650), depreciation, and for every closed year the
+corporate income tax (670/450) and the appropriation of the result (CLOSING entry through
+690/693/790/793 into 140/141: classes 6 and 7 net to zero). Nothing is dated after the day the
+demo is made: the open year stops that day. ``create_demo`` creates several of them in the
+data directory and registers them in the dossier list.
 
-Same seed (and same code and first year) -> identical table contents. The bulk rows are made
+Same seed (and same code, first year and day) -> identical table contents. The bulk rows are made
 inside SQLite (``INSERT ... SELECT`` from a seeded integer hash, see "the builder" below) in
 one transaction on a fresh file set up for a bulk load (16 KB pages, no journal, no sync,
 foreign keys off, a cache holding the whole file); the file is built under a temporary name,
@@ -14,8 +21,8 @@ switched to WAL and renamed into place only when complete.
 
 Opening rule (shared with ``check.check_dossier``): the opening entry of year Y holds, per
 account of classes 0-5 (and per third party on the collective accounts 400/440), the closing
-balance of year Y-1 over its REAL entries; the net of classes 6-7 of Y-1 goes to 140 (profit,
-credit) or 141 (loss, debit).
+balance of year Y-1 over its REAL entries; the net of classes 6-7 of Y-1 (zero after the
+appropriation) goes to 140 (profit, credit) or 141 (loss, debit).
 """
 
 from __future__ import annotations
@@ -23,12 +30,9 @@ from __future__ import annotations
 import math
 import os
 import random
-import re
 import sqlite3
-import struct
 import time
 import uuid
-import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,21 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import pcmn, schema
+from msde_tui.engine.accounting.demo_files import tiny_pdf, tiny_png
+from msde_tui.engine.accounting.demo_sql import (
+    DOC_ENTRY_SQL,
+    DOC_SQL,
+    ENTRY_SQL,
+    LINE_SQL,
+    MAX_ITEMS,
+    MV_SQL,
+    PURCHASE_LINES_SQL,
+    SALES_LINES_SQL,
+    STMT_ENTRY_SQL,
+    STMT_LINES_SQL,
+    STMT_SQL,
+    TEMP_TABLES,
+)
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists
 
@@ -79,60 +98,6 @@ def _insert_sql(table: schema.Table) -> str:
     return str(table.insert().compile(dialect=_DIALECT))
 
 
-# ---------------------------------------------------------------------------- attachments
-
-
-def tiny_pdf(text: str) -> bytes:
-    """A valid one-page PDF showing ``text`` (ASCII), with a correct xref table."""
-    safe = text.encode("ascii", "replace").replace(b"\\", b"\\\\")
-    safe = safe.replace(b"(", b"\\(").replace(b")", b"\\)")
-    stream = b"BT /F1 14 Tf 40 100 Td (" + safe + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n".encode()
-    out += b"0000000000 65535 f \n"
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
-    out += f"startxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def tiny_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A valid RGB PNG (a "scan": a coloured page with a few darker text-like rows)."""
-    rows = bytearray()
-    dark = bytes((rgb[0] // 3, rgb[1] // 3, rgb[2] // 3))
-    light = bytes(rgb)
-    for y in range(height):
-        rows.append(0)  # filter type None
-        is_text = y % 6 in (2, 3) and 2 <= y < height - 2
-        for x in range(width):
-            rows += dark if is_text and 3 <= x < width - 3 and (x * 7 + y) % 9 else light
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(bytes(rows), 9))
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 # ---------------------------------------------------------------------------- helpers
 
 
@@ -140,6 +105,31 @@ def _vat_number(rng: random.Random) -> str:
     """A Belgian enterprise number with a valid mod-97 check: BE0 + 7 digits + 2 check digits."""
     base = rng.randrange(2_000_000, 9_999_999)
     return f"BE0{base:07d}{97 - base % 97:02d}"
+
+
+def _luhn_digit(digits: str) -> int:
+    """The digit that makes ``digits`` + it pass the Luhn check (a SIREN's key)."""
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        n = int(char) * (1 if i % 2 else 2)
+        total += n - 9 if n > 9 else n
+    return (10 - total % 10) % 10
+
+
+def _foreign_vat_number(rng: random.Random, country: str) -> str:
+    """A VAT number in the country's real format, check digits included where they exist:
+    NL 9 digits + B + 2 digits; FR 2-digit key + SIREN (Luhn); DE 9 digits; LU 6 digits +
+    (those mod 89)."""
+    if country == "NL":
+        return f"NL{rng.randrange(10**8, 10**9)}B{rng.randint(1, 19):02d}"
+    if country == "FR":
+        body = f"{rng.randrange(10**7, 10**8)}"
+        siren = body + str(_luhn_digit(body))
+        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    if country == "LU":
+        lu = rng.randrange(10**5, 10**6)
+        return f"LU{lu:06d}{lu % 89:02d}"
+    return f"DE{rng.randrange(10**8, 10**9)}"
 
 
 def _letters(n: int) -> str:
@@ -157,241 +147,40 @@ def _company_name(rng: random.Random) -> str:
     return f"{name} {form}" if form else name
 
 
-# ---------------------------------------------------------------------------- the builder
-#
-# The bulk rows are made by SQLite itself with INSERT ... SELECT: a document's values come
-# from a deterministic integer hash of its index and a seed-derived salt. Per fiscal year,
-# three small staging tables (TEMP, in memory) drive everything:
-#
-#   doc   one row per invoice (sales first, then purchases): third party, item count, the
-#         amounts of its lines in "slots" (items, then the VAT), totals, payment day, letter
-#   mv    one row per bank movement, in (day, source) order: invoice payments, bank fees
-#         and cash withdrawals, and the few movements staged from Python
-#   stmt  one bank statement (BNK entry) per day with movements: first movement, count, net
-#
-# Lines are produced by joining doc/stmt with a small table of positions (1..n). Python
-# books the few special entries (opening, salaries, depreciation, simulations) and keeps the
-# closing balances itself: the journal aggregates come from doc and mv (a few thousand rows
-# per year), never from a pass over the lines.
-
-# Multipliers for the hash-derived 16-bit fields R(1)..R(23) (odd, below 2**31).
-_MULTIPLIERS = (
-    1103515245, 1597334677, 1812433253, 1442695041, 2037271557, 1234567891, 987654321,
-    1999999973, 1220703125, 1717986919, 1431655765, 1900000001, 1664525017, 1013904223,
-    1566083941, 1289133145, 1376312589, 1779033703, 1500450271, 1103872871, 2013265921,
-    1181783497, 1443011981,
-)
-
-
-def _expand(sql: str) -> str:
-    """Expand ``R(n)``: the n-th 16-bit field of the document's hash ``w``."""
-    return re.sub(
-        r"R\((\d+)\)",
-        lambda m: f"(((w * {_MULTIPLIERS[int(m[1]) - 1]}) & 4294967295) >> 16)",
-        sql,
-    )
-
-
-_TEMP_TABLES = (
-    "CREATE TEMP TABLE days (d INTEGER PRIMARY KEY, iso TEXT NOT NULL)",
-    """CREATE TEMP TABLE doc (
-        i INTEGER PRIMARY KEY, w INTEGER NOT NULL, day INTEGER NOT NULL, ref_day INTEGER,
-        tp INTEGER, k INTEGER, vat_id INTEGER, s1 INTEGER, s2 INTEGER, s3 INTEGER,
-        s4 INTEGER, s5 INTEGER, s6 INTEGER, s7 INTEGER, s8 INTEGER, s9 INTEGER,
-        net INTEGER, vat INTEGER, total INTEGER, nl INTEGER, ref TEXT, pay_day INTEGER,
-        letter TEXT, ldate TEXT)""",
-    """CREATE TEMP TABLE mv (
-        seq INTEGER PRIMARY KEY, day INTEGER NOT NULL, acc INTEGER NOT NULL, tp INTEGER,
-        amt INTEGER NOT NULL, label TEXT, letter TEXT, ldate TEXT)""",
-    """CREATE TEMP TABLE pymv (
-        day INTEGER NOT NULL, acc INTEGER NOT NULL, tp INTEGER, amt INTEGER NOT NULL,
-        label TEXT)""",
-    """CREATE TEMP TABLE stmt (
-        no INTEGER PRIMARY KEY, day INTEGER NOT NULL, first INTEGER NOT NULL,
-        n INTEGER NOT NULL, amt INTEGER NOT NULL)""",
-    "CREATE TEMP TABLE pos (p INTEGER PRIMARY KEY)",
-)
-
-_MAX_ITEMS = 8  # items per invoice: sales 3-8, purchases 3-6
-
-
-def _xorshift(expr: str, bits: int) -> str:
-    """``expr XOR (expr >> bits)`` in SQLite arithmetic (which has no XOR operator)."""
-    return f"({expr} + ({expr} >> {bits}) - 2 * ({expr} & ({expr} >> {bits})))"
-
-
-def _series(name: str, first: str, count: str) -> str:
-    """Recursive CTE ``name(i, w)`` over i = first..first+count-1, w a 32-bit hash of i-2 and
-    ``:salt`` (murmur3-like finalizer). Each step only mixes the previous row's columns
-    (v, then y, then w: a pipeline two rows deep), which is ~3x cheaper than hashing i whole.
-    """
-    mix16 = _xorshift("v", 16)
-    mix15 = _xorshift("y", 15)
-    sql = (
-        f"{name}(i, v, y, w) AS (SELECT {first} - 2, (({first} - 2) * 2654435761 + :salt) "  # noqa: S608
-        f"& 4294967295, 0, 0 WHERE {count} > 0 UNION ALL SELECT i + 1, (v + 2654435761) "
-        f"& 4294967295, ({mix16} * 1540483477) & 4294967295, {mix15} FROM {name} "
-        f"WHERE i + 1 < {first} + {count})"
-    )
-    return sql
-
-
-def _slot(j: int) -> str:
-    """Slot j of an invoice: item j, or the VAT right after the last item, else NULL."""
-    item = f"WHEN k >= {j} THEN a{j} " if j <= _MAX_ITEMS else ""
-    return f"CASE {item}WHEN k = {j - 1} THEN vat END"
-
-
-def _amount(j: int) -> str:
-    return f":amin + R({2 * j + 2}) * R({2 * j + 3}) / :adiv"
-
-
-# Invoices of one kind: k items (kmin..kmin+kspan-1) at one VAT rate. Lines: the third party
-# (position 1), the k items, then the VAT line unless the VAT is zero.
-_DOC_SQL = _expand(f"""
-WITH RECURSIVE {_series("s", ":base", ":n")},
-c AS MATERIALIZED (
-    SELECT i, w, ((i - :base) * :ndays) / :n AS day, :tp0 + R(1) % :ntp AS tp,
-        :kmin + R(2) % :kspan AS k,
-        CASE WHEN :tp0 + R(1) % :ntp >= :foreign THEN 3 WHEN R(3) % :nrates < :n21 THEN 0
-            WHEN R(3) % :nrates = :n21 THEN 1 WHEN R(3) % :nrates = :n21 + 1 THEN 2
-            ELSE 3 END AS ri,
-        {", ".join(f"{_amount(j)} AS a{j}" for j in range(1, _MAX_ITEMS + 1))},
-        {" + ".join(f"CASE WHEN :kmin + R(2) % :kspan >= {j} THEN {_amount(j)} ELSE 0 END"
-                    for j in range(1, _MAX_ITEMS + 1))} AS net,
-        CASE WHEN R(20) % 100 < :paid AND ((i - :base) * :ndays) / :n + :dmin + R(21) % :dspan
-            < :ndays THEN ((i - :base) * :ndays) / :n + :dmin + R(21) % :dspan END AS pay_day,
-        R(22) AS r22, R(23) AS r23
-    FROM s WHERE i >= :base)
-INSERT INTO doc (i, w, day, ref_day, tp, k, vat_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, net,
-    vat, total, nl, ref, pay_day, letter, ldate)
-SELECT i, w, day, CASE WHEN :shape = 1 THEN day ELSE MAX(day - r23 % 6, 0) END, tp, k,
-    :vat0 + ri, {", ".join(_slot(j) for j in range(1, _MAX_ITEMS + 2))}, net, vat, net + vat,
-    k + 1 + (vat > 0),
-    CASE WHEN :shape = 1 THEN 'F' || :year || '-' || printf('%05d', i - :base + 1)
-        ELSE 'INV-' || (1000 + r22 % 99000) END,
-    pay_day,
-    CASE WHEN pay_day IS NOT NULL THEN char(65 + (:lbase + i) / 456976 % 26,
-        65 + (:lbase + i) / 17576 % 26, 65 + (:lbase + i) / 676 % 26,
-        65 + (:lbase + i) / 26 % 26, 65 + (:lbase + i) % 26) END,
-    (SELECT iso FROM days WHERE days.d = pay_day)
-FROM (SELECT *, (net * CASE ri WHEN 0 THEN 2100 WHEN 1 THEN 1200 WHEN 2 THEN 600 ELSE 0 END
-    + 5000) / 10000 AS vat FROM c)
-""")  # noqa: S608 - SQL text built from constants only
-
-_DOC_ENTRY_SQL = """
-INSERT INTO entry (id, fiscal_year_id, journal_id, number, entry_date, label, document_ref,
-    document_date, kind, origin, valid_date)
-SELECT d.i + :eoff, :fy, CASE WHEN d.i < :ns THEN :ven ELSE :ach END,
-    CASE WHEN d.i < :ns THEN d.i + 1 ELSE d.i - :ns + 1 END, x.iso,
-    CASE WHEN d.i < :ns THEN 'Facture ' ELSE 'Achat ' END || d.ref, d.ref, r.iso, 'REAL',
-    'NORMAL', x.iso
-FROM doc d JOIN days x ON x.d = d.day JOIN days r ON r.d = d.ref_day
-ORDER BY d.i
-"""
-
-_SLOTS = ("CASE q.p " + " ".join(f"WHEN {j + 1} THEN d.s{j}" for j in range(1, _MAX_ITEMS + 1))
-          + f" ELSE d.s{_MAX_ITEMS + 1} END")
-
-# {debit}/{credit}: the third party line is debited (sales) or credited (purchases).
-_DOC_LINES_SQL = """
-INSERT INTO entry_line (entry_id, line_no, account_id, third_party_id, vat_code_id, label,
-    debit, credit, letter, letter_date)
-SELECT d.i + :eoff, q.p,
-    CASE WHEN q.p = 1 THEN :tpacc WHEN q.p <= d.k + 1 THEN :afirst + (d.w >> q.p) % :nacc
-        ELSE :vatacc END,
-    CASE WHEN q.p = 1 THEN d.tp END,
-    CASE WHEN q.p > 1 THEN d.vat_id END,
-    CASE WHEN q.p = 1 THEN :prefix || d.ref END,
-    {debit}, {credit},
-    CASE WHEN q.p = 1 THEN d.letter END,
-    CASE WHEN q.p = 1 THEN d.ldate END
-FROM doc d CROSS JOIN pos q ON q.p <= d.nl
-WHERE d.i >= :lo AND d.i < :hi
-ORDER BY d.i, q.p
-"""
-_SALES_LINES_SQL = _DOC_LINES_SQL.format(
-    debit="CASE WHEN q.p = 1 THEN d.total ELSE 0 END",
-    credit=f"CASE WHEN q.p = 1 THEN 0 ELSE {_SLOTS} END")
-_PURCHASE_LINES_SQL = _DOC_LINES_SQL.format(
-    debit=f"CASE WHEN q.p = 1 THEN 0 ELSE {_SLOTS} END",
-    credit="CASE WHEN q.p = 1 THEN d.total ELSE 0 END")
-
-# Bank movements in statement order: positive amt = the movement line is a debit.
-_MV_SQL = _expand(f"""
-WITH RECURSIVE {_series("f", ":fbase", ":nf")}
-INSERT INTO mv (day, acc, tp, amt, label, letter, ldate)
-SELECT day, acc, tp, amt, label, letter, ldate FROM (
-    SELECT pay_day AS day, 0 AS src, i AS s, CASE WHEN i < :ns THEN :customers
-            ELSE :suppliers END AS acc, tp,
-        CASE WHEN i < :ns THEN -total ELSE total END AS amt,
-        CASE WHEN i < :ns THEN 'Encaissement ' ELSE 'Paiement ' END || ref AS label,
-        letter, ldate
-    FROM doc WHERE pay_day IS NOT NULL
-    UNION ALL
-    SELECT ((i - :fbase) * :ndays) / :nf, 1, i, CASE WHEN R(2) % 3 = 0 THEN :cash
-            ELSE :fees END, NULL, 1000 + R(1) % 60000,
-        CASE WHEN R(2) % 3 = 0 THEN 'Retrait caisse' ELSE 'Frais bancaires' END, NULL, NULL
-    FROM f WHERE i >= :fbase
-    UNION ALL
-    SELECT day, 2, rowid, acc, tp, amt, label, NULL, NULL FROM pymv)
-ORDER BY day, src, s
-""")  # noqa: S608 - SQL text built from constants only
-
-_STMT_SQL = """
-INSERT INTO stmt (day, first, n, amt)
-SELECT day, MIN(seq), COUNT(*), SUM(amt) FROM mv GROUP BY day ORDER BY day
-"""
-
-_STMT_ENTRY_SQL = """
-INSERT INTO entry (id, fiscal_year_id, journal_id, number, entry_date, label, document_ref,
-    document_date, kind, origin, valid_date)
-SELECT s.no + :eoff, :fy, :bnk, s.no, x.iso, 'Extrait ' || :year || '/' || printf('%03d', s.no),
-    'EXT' || :year || '-' || printf('%03d', s.no), x.iso, 'REAL', 'NORMAL', x.iso
-FROM stmt s JOIN days x ON x.d = s.day
-ORDER BY s.no
-"""
-
-# Position 1: the bank line (the statement's net); positions 2..n+1: the movements.
-_STMT_LINES_SQL = """
-INSERT INTO entry_line (entry_id, line_no, account_id, third_party_id, vat_code_id, label,
-    debit, credit, letter, letter_date)
-SELECT s.no + :eoff, q.p, CASE WHEN q.p = 1 THEN :bank ELSE m.acc END, m.tp, NULL,
-    CASE WHEN q.p = 1 THEN 'Extrait ' || :year || '/' || printf('%03d', s.no) ELSE m.label END,
-    CASE WHEN q.p = 1 THEN MAX(-s.amt, 0) ELSE MAX(m.amt, 0) END,
-    CASE WHEN q.p = 1 THEN MAX(s.amt, 0) ELSE MAX(-m.amt, 0) END,
-    m.letter, m.ldate
-FROM stmt s CROSS JOIN pos q ON q.p <= s.n + 1
-LEFT JOIN mv m ON m.seq = s.first + q.p - 2 AND q.p > 1
-ORDER BY s.no, q.p
-"""
-
-_ENTRY_SQL = """
-INSERT INTO entry (id, fiscal_year_id, journal_id, number, entry_date, label, document_ref,
-    document_date, kind, origin, valid_date)
-VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)
-"""
-
-_LINE_SQL = """
-INSERT INTO entry_line (entry_id, line_no, account_id, third_party_id, vat_code_id, label,
-    debit, credit, letter, letter_date)
-VALUES (?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL)
-"""
-
 # expected entry lines per invoice, its payment line included (sales 3-8 items, purchases
-# 3-6, a VAT line unless 0 %, paid within the year ~80 %); one fees line per 25 invoices
-_LINES_PER_DOC = 7.7
+# 3-6, a VAT line unless 0 % — two reverse-charge lines for an intra-EU purchase —, paid
+# within the year ~80 %); one fees line per 25 invoices
+_LINES_PER_DOC = 7.9
 _FEES_EVERY = 25
 _SALES_SHARE = 0.55
 
 Key = tuple[int, "int | None"]
+# a Python-staged OD entry: day, label, lines (account id, debit, credit), kind, origin
+_Od = tuple[int, str, list[tuple[int, int, int]], str, str]
+# Payroll: the staff costs about 40 % of the gross margin the year's invoices are expected to
+# make (sales ~4,660.00 and purchases ~2,740.00 an invoice, 55 % of them sales: ~1,330.00 of
+# margin an invoice); a company whose margin pays less than a half-time wage has no staff.
+_MARGIN_PER_DOC = 133_200
+_STAFF_SHARE_BP = 4000
+_PAYROLL_LINES = 95  # 12 x (5 payroll lines + 3 payments), about
+_MIN_GROSS = 100_000  # a half-time wage a month
+_LOAN_INSTALMENT = 16_667  # the installation loan (10,000.00) repaid over 60 months
+_LOAN_RATE_BP = 400  # at 4 % a year
+_SETTLED_LABELS = {  # (paying a credit balance, receiving a debit balance)
+    "450": ("Paiement impôt des sociétés", "Remboursement impôt des sociétés"),
+    "4512": ("Paiement TVA", "Remboursement TVA"),
+    "453": ("Paiement précompte professionnel", "Remboursement précompte"),
+    "454": ("Paiement ONSS", "Remboursement ONSS"),
+    "455": ("Paiement rémunérations", "Remboursement rémunérations"),
+}
 
 
 class _Builder:
     """Generates one dossier's rows into an open sqlite3 connection (inside a transaction)."""
 
     def __init__(self, conn: sqlite3.Connection, rng: random.Random, *, years: int,
-                 lines: int, first_year: int, timings: dict[str, float] | None = None) -> None:
+                 lines: int, first_year: int, timings: dict[str, float] | None = None,
+                 today: date | None = None) -> None:
         self.conn = conn
         self.rng = rng
         self.years = years
@@ -405,6 +194,8 @@ class _Builder:
         # classes 0-5 closing balances per (account id, third party id or None); 6-7 net.
         self.balance: dict[Key, int] = {}
         self.result = 0
+        self.loan = 1_000_000  # the opening's installation loan on 173
+        self.today = today or date.today()
         self._clock = time.perf_counter()
 
     def _lap(self, step: str) -> None:
@@ -446,6 +237,11 @@ class _Builder:
                 rows.append((vid, f"{prefix}{rate // 100:02d}", f"TVA {kind} {rate // 100} %",
                              rate, self.acc[account]))
         self.vat_sales0, self.vat_purchases0 = 1, 1 + len(pcmn.VAT_RATES_BP)
+        # intra-EU purchases: 0 % on the invoice, VAT self-assessed (reverse charge) at 21 %
+        vid += 1
+        rows.append((vid, "AIC21", "TVA achats intracom. 21 % (autoliquidation)", 2100,
+                     self.acc["451"]))
+        self.vat_ic = vid
         conn.executemany(_insert_sql(schema.vat_code), rows)
 
         n_customers = max(6, min(800, self.lines_total // 400))
@@ -457,7 +253,7 @@ class _Builder:
         for i in range(1, n_suppliers + 1):
             foreign = i > n_suppliers - n_foreign
             country = rng.choice(_FOREIGN) if foreign else "BE"
-            vat = f"{country}{rng.randrange(10**8, 10**9)}" if foreign else _vat_number(rng)
+            vat = _foreign_vat_number(rng, country) if foreign else _vat_number(rng)
             rows.append((n_customers + i, f"F{i:05d}", "SUPPLIER", _company_name(rng), vat,
                          country))
         conn.executemany(_insert_sql(schema.third_party), rows)
@@ -472,9 +268,9 @@ class _Builder:
             rows.append((y + 1, str(year), f"{year}-01-01", f"{year}-12-31", status))
         conn.executemany(_insert_sql(schema.fiscal_year), rows)
 
-        for ddl in _TEMP_TABLES:
+        for ddl in TEMP_TABLES:
             conn.execute(ddl)
-        self._positions(_MAX_ITEMS + 2)
+        self._positions(MAX_ITEMS + 2)
         self._lap("reference data")
 
     def _consecutive(self, numbers: tuple[str, ...]) -> tuple[int, int]:
@@ -542,40 +338,85 @@ class _Builder:
         year = self.first_year + y
         fy = y + 1
         start = date(year, 1, 1)
+        closed = y < self.years - 1
         ndays = (date(year + 1, 1, 1) - start).days
+        if not closed:  # nothing is dated after the day the demo is made
+            ndays = max(1, min(ndays, (self.today - start).days + 1))
         budget = self.lines_total // self.years + (1 if y < self.lines_total % self.years else 0)
         for table in ("days", "doc", "mv", "pymv", "stmt"):
             conn.execute(f"DELETE FROM temp.{table}")  # noqa: S608 - constant table names
         conn.executemany("INSERT INTO days (d, iso) VALUES (?, ?)",
                          [(d, (start + timedelta(days=d)).isoformat()) for d in range(ndays)])
 
+        def day_of(when: date) -> int:
+            return (when - start).days
+
         # the year's special entries first (Python), so the invoices fill the rest of the budget
         opening = self._opening_lines(year)
         a400, a440, a550 = acc["400"], acc["440"], acc["550"]
         bank_moves: list[tuple[int, int, int | None, int, str]] = []  # day, acc, tp, amt, label
-        od: list[tuple[int, str, int, int, int, str]] = []  # day, label, debit, credit, amt, kind
+        od: list[_Od] = []
+        last = ndays - 1
+        settled = {acc[n]: n for n in pcmn.SETTLED_NEXT_YEAR}
         for account_id, tp, _label, debit, credit in opening:
             if tp is not None and account_id == a400 and debit:
-                bank_moves.append((min(ndays - 1, rng.randint(3, 45)), a400, tp, -debit,
+                bank_moves.append((min(last, rng.randint(3, 45)), a400, tp, -debit,
                                    "Encaissement solde reporté"))
             elif tp is not None and account_id == a440 and credit:
-                bank_moves.append((min(ndays - 1, rng.randint(3, 45)), a440, tp, credit,
+                bank_moves.append((min(last, rng.randint(3, 45)), a440, tp, credit,
                                    "Paiement solde reporté"))
-        fixed = len(opening) + 2 + 6 + len(bank_moves)
-        if budget - fixed >= 400:
+            elif account_id in settled and (debit or credit):
+                # last year's debts to the State, ONSS, staff: paid early this year
+                when = rng.randint(150, 200) if settled[account_id] == "450" else rng.randint(12, 19)
+                label = _SETTLED_LABELS[settled[account_id]][0 if credit else 1]
+                bank_moves.append((min(last, when + (45 if debit else 0)), account_id, None,
+                                   credit - debit, f"{label} {year - 1}"))
+        fixed = len(opening) + 20  # + the VAT returns, the tax and the appropriation
+        expected_docs = max(budget - fixed - _PAYROLL_LINES, 0) / _LINES_PER_DOC
+        # monthly gross: the staff's share of the margin, less the employer's 25 %
+        wage = int(expected_docs * _MARGIN_PER_DOC * _STAFF_SHARE_BP / 10_000 / 12 / 1.25)
+        if wage >= _MIN_GROSS:
             for month in range(1, 13):
-                day = (date(year, month, 25) - start).days
-                gross = 320_000 + rng.randint(0, 40_000)
-                od.append((day, f"Salaires {year}-{month:02d}", acc["620"], acc["455"], gross,
-                           "REAL"))
-                bank_moves.append((min(day + 3, ndays - 1), acc["455"], None, gross,
+                day = day_of(date(year, month, 25))
+                if day > last:
+                    break
+                gross = wage * rng.randint(95, 105) // 100
+                employee = gross * 1307 // 10000  # ONSS, employee's share (13.07 %)
+                withheld = (gross - employee) * 2200 // 10000  # précompte professionnel
+                employer = gross * 2500 // 10000  # ONSS, employer's share
+                net = gross - employee - withheld
+                od.append((day, f"Salaires {year}-{month:02d}", [
+                    (acc["620"], gross, 0), (acc["621"], employer, 0),
+                    (acc["454"], 0, employee + employer), (acc["453"], 0, withheld),
+                    (acc["455"], 0, net)], "REAL", "NORMAL"))
+                bank_moves.append((min(day + 3, last), acc["455"], None, net,
                                    f"Paiement salaires {year}-{month:02d}"))
-            fixed += 36
-        od.append((ndays - 1, f"Amortissements {year}", acc["630"], acc["2409"], 240_000, "REAL"))
+                if month < 12 and day_of(date(year, month + 1, 5)) <= last:
+                    paid = day_of(date(year, month + 1, 5))
+                    bank_moves.append((paid, acc["453"], None, withheld,
+                                       f"Précompte professionnel {year}-{month:02d}"))
+                    bank_moves.append((paid, acc["454"], None, employee + employer,
+                                       f"ONSS {year}-{month:02d}"))
+        for month in range(1, 13):  # the installation loan: monthly capital + interest
+            day = day_of(date(year, month, 5))
+            if self.loan <= 0 or day > last:
+                break
+            capital = min(self.loan, _LOAN_INSTALMENT)
+            interest = (self.loan * _LOAN_RATE_BP + 60_000) // 120_000
+            bank_moves.append((day, acc["173"], None, capital,
+                               f"Emprunt : remboursement {year}-{month:02d}"))
+            bank_moves.append((day, acc["650"], None, interest,
+                               f"Emprunt : intérêts {year}-{month:02d}"))
+            self.loan -= capital
+        if closed:
+            od.append((last, f"Amortissements {year}", [(acc["630"], 240_000, 0),
+                                                         (acc["2409"], 0, 240_000)],
+                       "REAL", "NORMAL"))
         for i in range(3):
-            od.append((ndays - 1 - i, f"Simulation provision {year} ({i + 1})", acc["640"],
-                       acc["499"], 50_000 + rng.randrange(500_000), "SIMULATION"))
-        od.sort(key=lambda row: row[0])
+            amount = 50_000 + rng.randrange(500_000)
+            od.append((max(last - i, 0), f"Simulation provision {year} ({i + 1})",
+                       [(acc["640"], amount, 0), (acc["499"], 0, amount)], "SIMULATION", "NORMAL"))
+        fixed += sum(len(lines) for _d, _l, lines, _k, _o in od) + len(bank_moves)
 
         docs = self._plan(budget, fixed, len(bank_moves), ndays)
         n_sales = int(docs * _SALES_SHARE + 0.5)
@@ -593,69 +434,67 @@ class _Builder:
         ):
             if not count:
                 continue
-            conn.execute(_DOC_SQL, {
+            conn.execute(DOC_SQL, {
                 "ndays": ndays, "year": str(year), "shape": shape, "base": base, "n": count,
                 "vat0": vat0, "tp0": tps[0], "ntp": tps[1], "amin": amounts[0],
                 "adiv": amounts[1], "paid": paid, "dmin": delays[0], "dspan": delays[1],
-                "lbase": self.next_letter, "kmin": kmin, "kspan": kspan, "salt": salt, "nrates": 7 if shape == 1 else 6,
-                "n21": 4 if shape == 1 else 3,
-                # customers are all Belgian; the last suppliers are foreign (VAT 0 %)
+                "lbase": self.next_letter, "kmin": kmin, "kspan": kspan, "salt": salt,
+                # sales: 21/12/6 %, never 0 % (all customers are Belgian); purchases: 21/12/6/0 %
+                "nrates": 6, "n21": 4 if shape == 1 else 3, "vat_ic": self.vat_ic,
+                # the last suppliers are in other EU countries (0 %, reverse charge)
                 "foreign": 1 << 40 if shape == 1 else self.foreign_from,
             })
         self.next_letter += docs
+        self._vat_returns(year, start, ndays, n_sales, od, bank_moves)
         self._lap("invoices (doc)")
 
         bank_moves.sort(key=lambda move: move[0])
         conn.executemany("INSERT INTO pymv (day, acc, tp, amt, label) VALUES (?, ?, ?, ?, ?)",
                          bank_moves)
-        conn.execute(_MV_SQL, {"ns": n_sales, "customers": a400, "suppliers": a440,
+        conn.execute(MV_SQL, {"ns": n_sales, "customers": a400, "suppliers": a440,
                                "fbase": docs, "nf": n_fees, "ndays": ndays, "salt": salt,
                                "cash": acc["570"], "fees": acc["640"]})
-        conn.execute(_STMT_SQL)
+        conn.execute(STMT_SQL)
         n_statements, most = conn.execute("SELECT COUNT(*), MAX(n) FROM stmt").fetchone()
         self._positions((most or 0) + 1)
         self._lap("bank movements (mv, stmt)")
 
         # entries: OUV, VEN, ACH, BNK, OD (ids follow each other), each with its lines
         first = self.next_entry
-        self.next_entry = first + 1 + docs + n_statements + len(od)
-        conn.execute(_ENTRY_SQL, (first, fy, self.jnl["OUV"], 1, start.isoformat(),
+        conn.execute(ENTRY_SQL, (first, fy, self.jnl["OUV"], 1, start.isoformat(),
                                   f"Bilan d'ouverture {year}", "REAL", "OPENING",
                                   start.isoformat()))
-        conn.executemany(_LINE_SQL, [
+        conn.executemany(LINE_SQL, [
             (first, no, account_id, tp, label, debit, credit)
             for no, (account_id, tp, label, debit, credit) in enumerate(opening, start=1)
         ])
         self._lap("opening")
-        conn.execute(_DOC_ENTRY_SQL, {"eoff": first + 1, "fy": fy, "ns": n_sales,
+        conn.execute(DOC_ENTRY_SQL, {"eoff": first + 1, "fy": fy, "ns": n_sales,
                                       "ven": self.jnl["VEN"], "ach": self.jnl["ACH"]})
         self._lap("entries (invoices)")
         for sql, lo, hi, prefix, tpacc, vatacc, (afirst, nacc) in (
-            (_SALES_LINES_SQL, 0, n_sales, "Facture ", a400, acc["451"], self.sales_accounts),
-            (_PURCHASE_LINES_SQL, n_sales, docs, "Achat ", a440, acc["411"],
+            (SALES_LINES_SQL, 0, n_sales, "Facture ", a400, acc["451"], self.sales_accounts),
+            (PURCHASE_LINES_SQL, n_sales, docs, "Achat ", a440, acc["411"],
              self.purchase_accounts),
         ):
             if hi > lo:
                 conn.execute(sql, {"eoff": first + 1, "lo": lo, "hi": hi, "prefix": prefix,
                                    "tpacc": tpacc, "vatacc": vatacc, "afirst": afirst,
-                                   "nacc": nacc})
+                                   "nacc": nacc, "rcacc": acc["451"]})
         self._lap("lines (invoices)")
         soff = first + docs
-        conn.execute(_STMT_ENTRY_SQL, {"eoff": soff, "fy": fy, "bnk": self.jnl["BNK"],
+        conn.execute(STMT_ENTRY_SQL, {"eoff": soff, "fy": fy, "bnk": self.jnl["BNK"],
                                        "year": str(year)})
         self._lap("entries (statements)")
-        conn.execute(_STMT_LINES_SQL, {"eoff": soff, "bank": a550, "year": str(year)})
+        conn.execute(STMT_LINES_SQL, {"eoff": soff, "bank": a550, "year": str(year)})
         self._lap("lines (statements)")
-        ood = soff + n_statements + 1
-        entries, lines = [], []
-        for no, (day, label, debit_acc, credit_acc, amount, kind) in enumerate(od, start=1):
-            iso = (start + timedelta(days=day)).isoformat()
-            entries.append((ood + no - 1, fy, self.jnl["OD"], no, iso, label, kind, "NORMAL",
-                            iso if kind == "REAL" else None))
-            lines.append((ood + no - 1, 1, debit_acc, None, None, amount, 0))
-            lines.append((ood + no - 1, 2, credit_acc, None, None, 0, amount))
-        conn.executemany(_ENTRY_SQL, entries)
-        conn.executemany(_LINE_SQL, lines)
+
+        self._closing(opening, od, n_sales)
+        if closed:
+            self._year_end(year, last, od)
+        self._lap("closing balances")
+        self._od_entries(fy, start, soff + n_statements + 1, od)
+        self.next_entry = soff + n_statements + 1 + len(od)
 
         # a few scanned documents: the first two invoices of each kind
         shown = conn.execute(
@@ -674,32 +513,111 @@ class _Builder:
                          (self.next_attachment, first + 1 + i, name, mime, content))
             self.next_attachment += 1
         self._lap("OD, attachments")
-        self._closing(opening, od, n_sales)
-        self._lap("closing balances")
+
+    def _vat_returns(self, year: int, start: date, ndays: int, n_sales: int, od: list[_Od],
+                     bank_moves: list[tuple[int, int, int | None, int, str]]) -> None:
+        """Quarterly VAT returns: each quarter ended by ``ndays`` clears 451 (VAT due, sales
+        and reverse charge) and 411 (VAT to recover) into the VAT current account 4512; the
+        balance is paid on the 20th of the next month (or refunded two months later)."""
+        acc = self.acc
+        ends = [(date(year + (q == 4), 3 * q % 12 + 1, 1) - timedelta(days=1) - start).days
+                for q in range(1, 5)]
+        totals = {q: (due or 0, recover or 0) for q, due, recover in self.conn.execute(
+            "SELECT CASE WHEN day <= ? THEN 1 WHEN day <= ? THEN 2 WHEN day <= ? THEN 3 ELSE 4 "
+            "END, SUM(CASE WHEN i < ? THEN vat ELSE rc END), SUM(CASE WHEN i < ? THEN 0 "
+            "ELSE vat + rc END) FROM doc GROUP BY 1", (*ends[:3], n_sales, n_sales))}
+        for q, end in enumerate(ends, start=1):
+            if end >= ndays:
+                break
+            due, recover = totals.get(q, (0, 0))
+            if not due and not recover:
+                continue
+            lines = [(acc["451"], due, 0), (acc["411"], 0, recover)]
+            balance = due - recover
+            lines.append((acc["4512"], max(-balance, 0), max(balance, 0)))
+            od.append((end, f"Déclaration TVA {year} T{q}", [x for x in lines if x[1] or x[2]],
+                       "REAL", "NORMAL"))
+            when = end + (20 if balance > 0 else 60)
+            if balance and when < ndays:
+                label = "Paiement TVA" if balance > 0 else "Remboursement TVA"
+                bank_moves.append((when, acc["4512"], None, balance, f"{label} {year} T{q}"))
+
+    def _year_end(self, year: int, last: int, od: list[_Od]) -> None:
+        """A closed year's corporate income tax (670 against 450) and its appropriation: the
+        amounts carried from earlier years come back through 790/690, the year's total goes
+        to 140 through 693 (profit) or to 141 through 793 (loss); classes 6 and 7 then net to
+        zero (origin CLOSING: the FEC leaves it out)."""
+        acc = self.acc
+        if self.result < 0:  # a profit before tax
+            tax = -self.result * pcmn.CORPORATE_TAX_RATE_BP // 10_000
+            if tax:
+                lines = [(acc["670"], tax, 0), (acc["450"], 0, tax)]
+                od.append((last, f"Impôt des sociétés {year} (estimation)", lines, "REAL", "NORMAL"))
+                self._book_lines(lines)
+        brought_profit = -self.balance.get((acc["140"], None), 0)
+        brought_loss = self.balance.get((acc["141"], None), 0)
+        lines = []
+        if brought_profit > 0:
+            lines += [(acc["140"], brought_profit, 0), (acc["790"], 0, brought_profit)]
+        if brought_loss > 0:
+            lines += [(acc["690"], brought_loss, 0), (acc["141"], 0, brought_loss)]
+        total = self.result - brought_profit + brought_loss
+        if total < 0:
+            lines += [(acc["693"], -total, 0), (acc["140"], 0, -total)]
+        elif total > 0:
+            lines += [(acc["141"], total, 0), (acc["793"], 0, total)]
+        if lines:
+            od.append((last, f"Affectation du résultat {year}", lines, "REAL", "CLOSING"))
+            self._book_lines(lines)
+        assert self.result == 0, "classes 6 and 7 must net to zero after the appropriation"
+
+    def _book_lines(self, lines: list[tuple[int, int, int]]) -> None:
+        for account_id, debit, credit in lines:
+            self._book(self.balance, account_id, None, debit - credit)
+        self.balance = {key: amount for key, amount in self.balance.items() if amount}
+
+    def _od_entries(self, fy: int, start: date, first_id: int, od: list[_Od]) -> None:
+        """The OD entries in date order (closing last); REAL and SIMULATION numbered apart."""
+        order = sorted(range(len(od)), key=lambda i: (od[i][0], od[i][4] == "CLOSING", i))
+        numbers = {"REAL": 0, "SIMULATION": 0}
+        entries, lines = [], []
+        for offset, i in enumerate(order):
+            day, label, entry_lines, kind, origin = od[i]
+            numbers[kind] += 1
+            iso = (start + timedelta(days=day)).isoformat()
+            entry_id = first_id + offset
+            entries.append((entry_id, fy, self.jnl["OD"], numbers[kind], iso, label, kind,
+                            origin, iso if kind == "REAL" else None))
+            lines += [(entry_id, no, account_id, None, None, debit, credit)
+                      for no, (account_id, debit, credit) in enumerate(entry_lines, start=1)]
+        self.conn.executemany(ENTRY_SQL, entries)
+        self.conn.executemany(LINE_SQL, lines)
 
     def _closing(self, opening: list[tuple[int, int | None, str, int, int]],
-                 od: list[tuple[int, str, int, int, int, str]], n_sales: int) -> None:
+                 od: list[_Od], n_sales: int) -> None:
         """Closing balances of the year's REAL entries, from what was staged (no line pass)."""
         acc = self.acc
         balance: dict[Key, int] = {}
         self.result = 0
         for account_id, tp, _label, debit, credit in opening:
             self._book(balance, account_id, tp, debit - credit)
-        for _day, _label, debit_acc, credit_acc, amount, kind in od:
+        for _day, _label, lines, kind, _origin in od:
             if kind == "REAL":
-                self._book(balance, debit_acc, None, amount)
-                self._book(balance, credit_acc, None, -amount)
+                for account_id, debit, credit in lines:
+                    self._book(balance, account_id, None, debit - credit)
         conn = self.conn
         # invoices: sales/purchases and VAT in total; a paid invoice's third party line is
         # cancelled by its payment, so only the unpaid ones stay on 400/440 (per third party)
         bank = 0
         for lo, hi, sign, tp_acc, vat_acc, other in ((0, n_sales, 1, "400", "451", "700"),
                                                       (n_sales, 1 << 62, -1, "440", "411", "600")):
-            net, vat, paid = conn.execute(
-                "SELECT SUM(net), SUM(vat), SUM(CASE WHEN pay_day IS NOT NULL THEN total END) "
-                "FROM doc WHERE i >= ? AND i < ?", (lo, hi)).fetchone()
+            net, vat, rc, paid = conn.execute(
+                "SELECT SUM(net), SUM(vat), SUM(rc), SUM(CASE WHEN pay_day IS NOT NULL THEN total "
+                "END) FROM doc WHERE i >= ? AND i < ?", (lo, hi)).fetchone()
             self._book(balance, acc[other], None, -sign * (net or 0))
             self._book(balance, acc[vat_acc], None, -sign * (vat or 0))
+            self._book(balance, acc["411"], None, rc or 0)  # reverse charge: 411 debit,
+            self._book(balance, acc["451"], None, -(rc or 0))  # 451 credit
             bank += sign * (paid or 0)
             for tp, total in conn.execute(
                 "SELECT tp, SUM(total) FROM doc WHERE i >= ? AND i < ? AND pay_day IS NULL "
@@ -713,6 +631,8 @@ class _Builder:
             bank -= amount
         self._book(balance, acc["550"], None, bank)
         self.balance = {key: amount for key, amount in balance.items() if amount}
+
+
 # ---------------------------------------------------------------------------- entry points
 
 
@@ -749,12 +669,13 @@ def _create_schema(conn: sqlite3.Connection, *, code: str, name: str, company: s
 
 def build_dossier(path: Path, *, code: str, company: str, years: int = 10, lines: int = 3000,
                   seed: int = 0, first_year: int | None = None,
-                  timings: dict[str, float] | None = None) -> str:
+                  timings: dict[str, float] | None = None, today: date | None = None) -> str:
     """Create one embedded demo dossier at ``path``; return its GUID.
 
     ``lines`` is the approximate total of entry lines over all ``years``; the last year is
     OPEN, the earlier ones CLOSED. ``first_year`` defaults to this year - years + 1.
     ``timings``, when given, receives the seconds spent per generation step (benchmarks).
+    Nothing is dated after ``today`` (default: the day it runs): the open year stops there.
     """
     path = Path(path)
     if years < 1 or years > 100:
@@ -763,6 +684,12 @@ def build_dossier(path: Path, *, code: str, company: str, years: int = 10, lines
         raise BadInput(f"{lines} lines is not possible.", "Use 0 or more lines.")
     parsed = naming.parse_code(code)
     first_year = _default_first_year(years) if first_year is None else first_year
+    today = today or date.today()
+    if first_year + years - 1 > today.year:
+        raise BadInput(
+            f"A demo ending in {first_year + years - 1} would hold entries after today.",
+            f"Let its last year be {today.year} or earlier.",
+        )
     rng = random.Random(f"msde-demo/{seed}/{parsed.code}/{first_year}")
     guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     if path.exists():
@@ -782,7 +709,7 @@ def build_dossier(path: Path, *, code: str, company: str, years: int = 10, lines
             steps["schema"] = steps.get("schema", 0.0) + time.perf_counter() - clock
             conn.execute("BEGIN")
             _Builder(conn, rng, years=years, lines=lines, first_year=first_year,
-                     timings=steps).build()
+                     timings=steps, today=today).build()
             clock = time.perf_counter()
             conn.execute("COMMIT")
             conn.execute("PRAGMA journal_mode=WAL")

@@ -20,8 +20,11 @@ ACCOUNTS: tuple[tuple[str, str], ...] = (
     ("400", "Clients"),
     ("411", "TVA à récupérer"),
     ("440", "Fournisseurs"),
+    ("450", "Dettes fiscales estimées"),
     ("451", "TVA à payer"),
+    ("4512", "TVA : compte courant (déclarations périodiques)"),
     ("453", "Précomptes retenus"),
+    ("454", "Office national de sécurité sociale"),
     ("455", "Rémunérations"),
     ("499", "Comptes d'attente"),
     ("550", "Établissements de crédit : comptes courants"),
@@ -71,9 +74,18 @@ CUSTOMERS_ACCOUNT = "400"
 SUPPLIERS_ACCOUNT = "440"
 VAT_RECOVERABLE_ACCOUNT = "411"
 VAT_PAYABLE_ACCOUNT = "451"
+VAT_CURRENT_ACCOUNT = "4512"  # a PCMN subdivision of 451: settled VAT, due to/from the State
 BANK_ACCOUNT = "550"
 PROFIT_CARRIED_ACCOUNT = "140"
 LOSS_CARRIED_ACCOUNT = "141"
+# year-end appropriation (affectation du résultat), PCMN class 6/7 accounts 69x/79x
+LOSS_BROUGHT_FORWARD = "690"  # perte reportée de l'exercice précédent (debit, from 141)
+PROFIT_TO_CARRY = "693"  # bénéfice à reporter (debit, to 140)
+PROFIT_BROUGHT_FORWARD = "790"  # bénéfice reporté de l'exercice précédent (credit, from 140)
+LOSS_TO_CARRY = "793"  # perte à reporter (credit, to 141)
+CORPORATE_TAX_RATE_BP = 2500  # Belgian corporate income tax, standard rate 25 %
+# Accounts whose balance carried into a year is paid (credit) or received (debit) early in it
+SETTLED_NEXT_YEAR = ("450", "4512", "453", "454", "455")
 
 
 def class_of(number: str) -> int:

@@ -31,7 +31,9 @@ metadata = MetaData()
 
 FISCAL_YEAR_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
 ENTRY_KINDS = ("REAL", "SIMULATION")
-ENTRY_ORIGINS = ("NORMAL", "OPENING", "ARCHIVE_BALANCE")
+# CLOSING: the year-end appropriation that brings classes 6 and 7 to zero (PCMN 69x/79x into
+# 140/141, docs/ACCOUNTING.md); the FEC leaves it out, as art. A47 A-1 LPF asks.
+ENTRY_ORIGINS = ("NORMAL", "OPENING", "ARCHIVE_BALANCE", "CLOSING")
 JOURNAL_KINDS = ("PURCHASES", "SALES", "FINANCIAL", "MISC", "OPENING")
 THIRD_PARTY_KINDS = ("CUSTOMER", "SUPPLIER")
 
@@ -127,8 +129,10 @@ entry = Table(
     Column("document_date", Date),
     Column("kind", String(10), nullable=False, default="REAL"),
     Column("origin", String(16), nullable=False, default="NORMAL"),
-    Column("valid_date", Date),
-    UniqueConstraint("fiscal_year_id", "journal_id", "number", name="uq_entry_number"),
+    Column("valid_date", Date),  # NULL: never validated (a draft; check reports it)
+    # REAL and SIMULATION entries are numbered apart: a journal's REAL entries run 1..N
+    # without gaps in each fiscal year, its simulations have their own 1..M (docs/ACCOUNTING.md).
+    UniqueConstraint("fiscal_year_id", "journal_id", "kind", "number", name="uq_entry_number"),
     CheckConstraint(_one_of("kind", ENTRY_KINDS), name="ck_entry_kind"),
     CheckConstraint(_one_of("origin", ENTRY_ORIGINS), name="ck_entry_origin"),
 )

@@ -452,7 +452,7 @@ def _replace_years(conn: sa.Connection, plan: _Plan, paf_name: str) -> None:
                     document_date=y.end,
                     kind="REAL",
                     origin="ARCHIVE_BALANCE",
-                    valid_date=y.end,
+                    valid_date=date.today(),  # made and validated now; dated the year's end
                 )
             )
             conn.execute(
@@ -676,7 +676,9 @@ def read_paf_info(path: Path) -> PafInfo:
 # --------------------------------------------------------------------------- import
 
 
-def _od_matches(conn: sa.Connection, year: dict[str, Any]) -> bool:
+def od_matches(conn: sa.Connection, year: dict[str, Any]) -> bool:
+    """True when the dossier's entries of the PAF's archived ``year`` are exactly the balance
+    entry the PAF describes (this PAF is the one that archived the year as it is now)."""
     od = year["balance_entry"]
     e, el = schema.entry, schema.entry_line
     entries = conn.execute(sa.select(e).where(e.c.fiscal_year_id == year["id"])).all()
@@ -709,6 +711,60 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tu
             conn.execute(table.insert(), rows)
             count += len(rows)
     return count
+
+
+def restore_years(
+    conn: sa.Connection,
+    info: PafInfo,
+    chosen: list[dict[str, Any]],
+    code: str,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Inside the caller's transaction: put the archived years ``chosen`` of the PAF back in
+    the dossier ``conn`` (the dossier's balance OD must be the one the PAF describes), restore
+    their status; check the row counts, that every other year's trial balance is unchanged and
+    the restored years' balances equal their ODs. Returns the rows put back per table.
+    Used by ``unarchive`` and by the tax-audit transfer on its copy (engine.audit)."""
+    current = {y.id: y for y in ledger.fiscal_years(conn)}
+    for y in chosen:
+        here = current.get(y["id"])
+        if here is None or here.code != y["code"]:
+            raise WrongDossier(f"Fiscal year {y['code']} of the archive is not in dossier {code}.")
+        if here.status != "ARCHIVED":
+            raise BadInput(
+                f"Fiscal year {y['code']} is not archived in {code}; nothing to import.",
+                "It was imported already, or the archiving of this PAF did not complete.",
+            )
+        if not od_matches(conn, y):
+            raise DossierDamaged(
+                f"The balance entry of archived year {y['code']} is not the one {info.path.name} describes.",
+                "It was changed after archiving; nothing was imported.",
+            )
+    before = ledger.all_trial_balances(conn)
+    e, el, fy = schema.entry, schema.entry_line, schema.fiscal_year
+    for y in chosen:
+        od_id = y["balance_entry"]["id"]
+        if od_id is not None:
+            conn.execute(el.delete().where(el.c.entry_id == od_id))
+            conn.execute(e.delete().where(e.c.id == od_id))
+    year_ids = {int(y["id"]) for y in chosen}
+    entry_ids: set[int] = set()
+    counts = {
+        t.name: _insert_rows(conn, t, _paf_rows(info.path, t), year_ids, entry_ids)
+        for t in ARCHIVE_TABLES
+    }
+    for y in chosen:
+        conn.execute(fy.update().where(fy.c.id == y["id"]).values(status=y["status"]))
+    if on_step:
+        on_step("check")
+    expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
+    if counts != expected:
+        raise BackupInvalid(
+            f"{info.path.name} gave {counts} rows, its manifest says {expected}; nothing was imported."
+        )
+    after = ledger.all_trial_balances(conn)
+    _check_balances(before, after, {y["code"] for y in chosen}, "archive import")
+    return counts
 
 
 @ledger.translate_db_errors
@@ -750,44 +806,8 @@ def unarchive(
                         y for y in chosen if y["id"] in current and current[y["id"]].status == "ARCHIVED"
                     ]
                     chosen = waiting or chosen
-                for y in chosen:
-                    here = current.get(y["id"])
-                    if here is None or here.code != y["code"]:
-                        raise WrongDossier(f"Fiscal year {y['code']} of the archive is not in dossier {code}.")
-                    if here.status != "ARCHIVED":
-                        raise BadInput(
-                            f"Fiscal year {y['code']} is not archived in {code}; nothing to import.",
-                            "It was imported already, or the archiving of this PAF did not complete.",
-                        )
-                    if not _od_matches(conn, y):
-                        raise DossierDamaged(
-                            f"The balance entry of archived year {y['code']} is not the one {info.path.name} describes.",
-                            "It was changed after archiving; nothing was imported.",
-                        )
-                before = ledger.all_trial_balances(conn)
                 step("restore")
-                e, el, fy = schema.entry, schema.entry_line, schema.fiscal_year
-                for y in chosen:
-                    od_id = y["balance_entry"]["id"]
-                    if od_id is not None:
-                        conn.execute(el.delete().where(el.c.entry_id == od_id))
-                        conn.execute(e.delete().where(e.c.id == od_id))
-                year_ids = {int(y["id"]) for y in chosen}
-                entry_ids: set[int] = set()
-                counts = {
-                    t.name: _insert_rows(conn, t, _paf_rows(info.path, t), year_ids, entry_ids)
-                    for t in ARCHIVE_TABLES
-                }
-                for y in chosen:
-                    conn.execute(fy.update().where(fy.c.id == y["id"]).values(status=y["status"]))
-                step("check")
-                expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
-                if counts != expected:
-                    raise BackupInvalid(
-                        f"{info.path.name} gave {counts} rows, its manifest says {expected}; nothing was imported."
-                    )
-                after = ledger.all_trial_balances(conn)
-                _check_balances(before, after, {y["code"] for y in chosen}, "archive import")
+                counts = restore_years(conn, info, chosen, code, step)
                 step("commit")
             step("done")
     finally:

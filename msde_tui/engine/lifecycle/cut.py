@@ -160,9 +160,12 @@ def publish(tmp: Path, final: Path) -> None:
 
 
 def _problems(conn: sa.Connection) -> list[Any]:
-    from msde_tui.engine.accounting.check import check_dossier  # helper "foundation"'s module
+    from msde_tui.engine.accounting.check import (  # helper "foundation"'s module
+        NOT_DAMAGE,
+        check_dossier,
+    )
 
-    return list(check_dossier(conn))
+    return [p for p in check_dossier(conn) if p.kind not in NOT_DAMAGE]  # a draft is no damage
 
 
 def _describe(problems: list[Any]) -> str:

@@ -10,8 +10,16 @@ rows, count + digest, equal to what was read from the dossier) and only then ren
 It is never restored by the tool: its ``dossier_info`` gets a new GUID, ``code`` = ``Admin…``
 (the marker ``naming.is_audit_copy`` recognises and imports refuse) and a company name saying so.
 
-With ``fec=True`` a FEC file per fiscal year is written beside it (``engine.fec``), or in
-``fec_directory``.
+With ``fec=True`` a FEC file per fiscal year (and its description) is written beside it
+(``engine.fec``), or in ``fec_directory``, from the verified copy. Its identifier is the SIREN
+of a French dossier, else ``fec_id`` (refused without one: a FEC is a French format). An open
+year or one holding entries never validated is refused unless ``provisional``.
+
+An ARCHIVED year holds only its balance entry: its details come from its PAF (``paf``: the file
+or a directory holding it). The PAF is read back completely (``archive.verify_paf``), must carry
+this dossier's GUID and describe the balance entry the dossier holds; its years are then put
+back into the copy (``archive.restore_years``: counts and balances checked), so the copy and
+its FEC hold the real entries. Without the PAF, the archived year is refused.
 
 ``audit_to_server`` makes the same copy a SQL Server database ``Admin`` + the dossier's
 SQL Server base name (``AdminPW0001SOC`` for dossier 001SOC, as the export copy is
@@ -41,8 +49,9 @@ from msde_tui.engine import naming
 from msde_tui.engine.accounting import fec, ledger, schema
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
+from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, FecRefused
 from msde_tui.engine.events import Event, Step
+from msde_tui.engine.lifecycle import archive
 from msde_tui.engine.lifecycle.cut import (
     copy_rows,
     publish,
@@ -86,6 +95,9 @@ def audit_dossier(
     encoding: str = "utf-8",
     on_event: OnEvent | None = None,
     fec_directory: Path | None = None,
+    fec_id: str | None = None,
+    provisional: bool = False,
+    paf: Path | None = None,
 ) -> AuditResult:
     """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``."""
     started = time.monotonic()
@@ -117,12 +129,9 @@ def audit_dossier(
                     on_event(Step(dossier=code, step=name, detail=detail))
 
             chosen = ledger.find_years(conn, years)
-            for y in chosen:
-                if y.status == "ARCHIVED":
-                    warnings.append(
-                        f"Fiscal year {y.code} is archived: only its balance entry is in the dossier "
-                        "(import its PAF first to hand over the details)."
-                    )
+            ident = fec.identifier(info.vat_number, info.country, code, fec_id) if with_fec else ""
+            archived = [y for y in chosen if y.status == "ARCHIVED"]
+            pafs = _pafs_for(conn, archived, paf, info.guid, code, step) if archived else []
             filters = year_filters([y.id for y in chosen], real_only=simplified)
             for name in REFERENCE_TABLES:
                 filters[name] = None  # every reference row
@@ -160,22 +169,49 @@ def audit_dossier(
                                     f"The copy's {table.name} rows differ from the dossier's; nothing was kept.",
                                     "Check the disk and run it again.",
                                 )
+                    if pafs:
+                        with out.begin() as dst:
+                            for paf_info, paf_years in pafs:
+                                step("restore", paf_info.path.name)
+                                archive.restore_years(dst, paf_info, paf_years, code)
+                                ids = [int(y["id"]) for y in paf_years]
+                                _leave_out(dst, ids, simulations=simplified, attachments=not attachments)
+                    with out.connect() as dst:
+                        digests = {t.name: ("", _count(dst, t)) for t in schema.TABLES[1:]
+                                   if t.name in digests}
+                        copied = {y.id: y for y in ledger.fiscal_years(dst)}
+                        if with_fec:  # every refusal before any file is written
+                            for y in chosen:
+                                fec.check_final(dst, copied[y.id], provisional=provisional)
+                            sources = {int(y["id"]): p.path.name for p, ys in pafs for y in ys}
+                            identity = fec.Identity(code, info.company, info.vat_number, info.country)
+                            for y in chosen:
+                                step("fec", y.code)
+                                fec_files.append(fec.write_fec(
+                                    dst, copied[y.id], fec_dir, ident=ident, encoding=encoding,
+                                    provisional=provisional, identity=identity,
+                                    source=sources.get(y.id)))
                 finally:
                     out.dispose()
                 publish(tmp, target)
+            except BaseException:
+                for written in fec_files:  # no FEC without its verified copy
+                    written.path.unlink(missing_ok=True)
+                    if written.description is not None:
+                        written.description.unlink(missing_ok=True)
+                raise
             finally:
                 remove_partial(tmp)
-            if with_fec:
-                ident = fec.identifier(info.vat_number, info.country, code)
-                for y in chosen:
-                    step("fec", y.code)
-                    result = fec.write_fec(conn, y, fec_dir, ident=ident, encoding=encoding)
-                    if result.replaced_chars:
-                        warnings.append(
-                            f"{result.path.name}: {result.replaced_chars} character(s) not in "
-                            f"{encoding} were replaced (unaccented letter or '?')."
-                        )
-                    fec_files.append(result)
+            for result in fec_files:
+                if result.replaced_chars:
+                    warnings.append(
+                        f"{result.path.name}: {result.replaced_chars} character(s) not in "
+                        f"{encoding} were replaced (unaccented letter or '?')."
+                    )
+                if result.provisional:
+                    warnings.append(f"{result.path.name} is PROVISIONAL: {'; '.join(result.reasons)}.")
+            if with_fec and fec.siren(info.vat_number, info.country) is None:
+                warnings.append(f"{fec.FRENCH_FORMAT} This dossier has none: the files are named {ident}.")
             step("done", str(target))
     finally:
         engine.dispose()
@@ -192,6 +228,93 @@ def audit_dossier(
         verified=True,
         seconds=time.monotonic() - started,
     )
+
+
+def _pafs_for(
+    conn: sa.Connection,
+    archived: list[ledger.FiscalYear],
+    given: Path | None,
+    guid: str,
+    code: str,
+    step: Callable[[str, str], None],
+) -> list[tuple[archive.PafInfo, list[dict[str, Any]]]]:
+    """The verified PAF holding each archived year: ``given`` is a .paf file or a directory of
+    them; the PAF must carry the dossier's GUID and describe the balance entry the dossier
+    holds now (an older PAF of a year archived again is passed over). Refused in words when
+    there is none, or it is not this dossier's."""
+    names = ", ".join(y.code for y in archived)
+    if given is None:
+        raise FecRefused(
+            f"Fiscal year(s) {names} of {code} are archived: their entries are in their PAF, and "
+            "the dossier only holds one balance entry per year.",
+            "Give the PAF (or the directory holding it) with --paf, or leave those years out.",
+        )
+    given = Path(given)
+    if given.is_dir():
+        candidates = sorted(given.glob("*.paf"))
+    elif given.is_file():
+        candidates = [given]
+    else:
+        raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.")
+    wanted = {y.id for y in archived}
+    found: dict[int, archive.PafInfo] = {}
+    foreign: list[str] = []
+    stale: list[str] = []
+    for candidate in candidates:
+        try:
+            info = archive.read_paf_info(candidate)
+        except (BadInput, archive.BackupInvalid):
+            if given.is_file():
+                raise
+            continue  # another file in the directory: not a PAF we can read
+        if info.guid != guid:
+            if given.is_file():
+                raise FecRefused(
+                    f"{candidate.name} is an archive of dossier {info.code}, not of {code}.",
+                    f"Give the PAF written when {code}'s years were archived.",
+                )
+            foreign.append(candidate.name)
+            continue
+        for y in info.years:
+            if int(y["id"]) not in wanted:
+                continue
+            if archive.od_matches(conn, y):
+                found.setdefault(int(y["id"]), info)
+            else:
+                stale.append(candidate.name)
+    missing = [y.code for y in archived if y.id not in found]
+    if missing:
+        why = f" ({', '.join(foreign)} belong(s) to another dossier)" if foreign else ""
+        if stale:
+            why += f" ({', '.join(dict.fromkeys(stale))} describe(s) another balance entry: an older archive)"
+        raise FecRefused(
+            f"No PAF of {code} holding fiscal year(s) {', '.join(missing)} was found in {given}{why}.",
+            "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
+        )
+    out: list[tuple[archive.PafInfo, list[dict[str, Any]]]] = []
+    unique = {str(found[y.id].path): found[y.id] for y in archived}
+    for info in unique.values():
+        step("verify", info.path.name)
+        archive.verify_paf(info.path, expect_guid=guid)
+        out.append((info, [y for y in info.years if int(y["id"]) in wanted and found[int(y["id"])] is info]))
+    return out
+
+
+def _leave_out(conn: sa.Connection, year_ids: list[int], *, simulations: bool, attachments: bool) -> None:
+    """Drop what the copy leaves out (simulations, attachments) from years put back from a PAF."""
+    e, el, att = schema.entry, schema.entry_line, schema.attachment
+    in_years = e.c.fiscal_year_id.in_(year_ids)
+    if simulations:
+        sims = sa.select(e.c.id).where(in_years, e.c.kind == "SIMULATION")
+        conn.execute(att.delete().where(att.c.entry_id.in_(sims)))
+        conn.execute(el.delete().where(el.c.entry_id.in_(sims)))
+        conn.execute(e.delete().where(in_years, e.c.kind == "SIMULATION"))
+    if attachments:
+        conn.execute(att.delete().where(att.c.entry_id.in_(sa.select(e.c.id).where(in_years))))
+
+
+def _count(conn: sa.Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
 
 
 def server_database(number: str, short: str) -> str:
@@ -213,6 +336,9 @@ def audit_to_server(
     with_fec: bool = False,
     encoding: str = "utf-8",
     on_event: OnEvent | None = None,
+    fec_id: str | None = None,
+    provisional: bool = False,
+    paf: Path | None = None,
 ) -> AuditResult:
     """Write the tax-audit copy of the embedded dossier file ``path`` as ``database`` on ``profile``.
 
@@ -247,6 +373,9 @@ def audit_to_server(
             encoding=encoding,
             on_event=on_event,
             fec_directory=fec_directory,
+            fec_id=fec_id,
+            provisional=provisional,
+            paf=paf,
         )
         try:
             if on_event:
@@ -263,6 +392,8 @@ def audit_to_server(
         except BaseException:
             for written in built.fec_files:  # a failed transfer leaves nothing behind
                 written.path.unlink(missing_ok=True)
+                if written.description is not None:
+                    written.description.unlink(missing_ok=True)
             raise
     return replace(
         built,
@@ -312,6 +443,9 @@ def describe(result: AuditResult) -> dict[str, Any]:
                 "debit_total": f.debit_total,
                 "credit_total": f.credit_total,
                 "replaced_chars": f.replaced_chars,
+                "provisional": f.provisional,
+                "reasons": list(f.reasons),
+                "description": str(f.description) if f.description else None,
             }
             for f in result.fec_files
         ],
