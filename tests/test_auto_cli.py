@@ -10,7 +10,8 @@ import pytest
 
 from msde_tui.cli import main
 from msde_tui.engine.accounting.demo import create_demo
-from msde_tui.engine.auto.run import RunLock, policy, schedule
+from msde_tui.engine.auto import policy, schedule
+from msde_tui.engine.auto.run import RunLock
 
 
 def test_policy_set_show_unset(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,9 +21,10 @@ import pytest
 import time_machine
 
 from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.auto import policy
 from msde_tui.engine.auto import run as auto
 from msde_tui.engine.auto.policy import AutoConfig
-from msde_tui.engine.auto.run import RunLock, RunReport, local_now, policy, run_auto
+from msde_tui.engine.auto.run import RunLock, RunReport, local_now, run_auto
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import Busy, DiskFull
 from msde_tui.engine.events import DossierResult, Event, Started
