@@ -15,7 +15,7 @@ import pytest
 
 from msde_tui.engine import demo, embedded_backend
 from msde_tui.engine.backends import open_backend
-from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
 from msde_tui.engine.embedded_backend import EmbeddedBackend
 from msde_tui.engine.errors import BackupInvalid, BadInput
 from msde_tui.engine.events import DossierResult, Event, Progress
@@ -330,7 +330,7 @@ async def test_restore_of_a_damaged_backup_changes_nothing(home: Path, tmp_path:
     await fails_with(
         EmbeddedBackend(home).restore(RestoreItem(str(backup), "001", "SOC", replace=True)), BackupInvalid)
     assert (home / dossier.location).read_bytes() == before
-    assert sorted(p.name for p in home.iterdir()) == ["001SOC.sqlite", "dossiers.json"]
+    assert sorted(p.name for p in home.iterdir() if p.name != LOCK_FILE) == ["001SOC.sqlite", "dossiers.json"]
 
 
 async def test_restore_refuses_a_dossier_open_elsewhere(home: Path, tmp_path: Path) -> None:
@@ -380,7 +380,7 @@ async def test_cancel_mid_restore_leaves_the_dossier_unchanged(
         await task
     assert (home / dossier.location).read_bytes() == before
     assert (home / "dossiers.json").read_text() == catalog_before
-    assert sorted(p.name for p in home.iterdir()) == ["001SOC.sqlite", "dossiers.json"]
+    assert sorted(p.name for p in home.iterdir() if p.name != LOCK_FILE) == ["001SOC.sqlite", "dossiers.json"]
 
 
 # --------------------------------------------------------------------------- browsing

@@ -58,9 +58,8 @@ PROGRESS_EVERY_S = 0.1  # at most ten progress events a second per dossier
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
 COPY_CHUNK = 1024 * 1024
 
-# Restores change the dossier list; serialise those changes within the process (the
-# operations module takes it too when it lists a dossier restored on SQL Server).
-CATALOG_LOCK = threading.Lock()
+# The dossier list has its own file lock (catalog.Catalog.locked), across processes.
+_restore_locks_guard = threading.Lock()
 # One restore at a time per data directory: two restores onto the same number or file can
 # never interleave their checks, safety copies and renames.
 _restore_locks: dict[str, threading.Lock] = {}
@@ -68,7 +67,7 @@ _restore_locks: dict[str, threading.Lock] = {}
 
 @contextlib.contextmanager
 def _restore_lock(home: Path, work: _Work) -> Iterator[None]:
-    with CATALOG_LOCK:
+    with _restore_locks_guard:
         lock = _restore_locks.setdefault(str(Path(home).resolve()), threading.Lock())
     while not lock.acquire(timeout=0.1):
         work.check()
@@ -708,8 +707,7 @@ class EmbeddedBackend:
         if item.number:
             number = naming.check_number(item.number)
         else:
-            with CATALOG_LOCK:
-                number = Catalog(self.home).first_free_number()
+            number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
         checked = _check_backup(work, label, source)
         proof = checked.proof
@@ -801,8 +799,7 @@ class EmbeddedBackend:
         )
 
     def _refuse_conflicts(self, number: str, code: str, target: Path, replace_ok: bool) -> Dossier | None:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
+        with Catalog(self.home).locked() as catalog:
             existing = catalog.find(number)
             for other in catalog.dossiers():
                 if other.number != number and other.is_embedded and other.location == target.name:
@@ -877,8 +874,7 @@ class EmbeddedBackend:
         target: Path,
         guid: str | None,
     ) -> Dossier:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
+        with Catalog(self.home).locked() as catalog:
             record = Dossier(
                 number=number,
                 short=short,

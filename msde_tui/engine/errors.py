@@ -85,3 +85,7 @@ class ServerBackupDamaged(BackupInvalid, ServerError):
 
 class ServerDiskFull(DiskFull, ServerError):
     """SQL Server ran out of disk space on its own host (3202/112, 3257)."""
+
+
+class CatalogInvalid(BadInput):
+    """The dossier list (dossiers.json) is unreadable or holds an invalid record; it is not used."""

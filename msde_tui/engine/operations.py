@@ -27,7 +27,7 @@ from msde_tui.engine import auditlog
 from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.embedded_backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.embedded_backend import SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
 from msde_tui.engine.plans import (
@@ -196,10 +196,9 @@ def _server_target(home: Path, item: RestoreItem) -> RestoreItem:
     backend (an existing database needs ``replace``, and a verified safety copy is taken
     first). An embedded dossier's number is never taken over by a server one.
     """
-    with CATALOG_LOCK:
-        catalog = Catalog(home)
-        existing = catalog.find(item.number)
-        first = catalog.first_free_number() if len(catalog) < 999 else "none"
+    catalog = Catalog(home)
+    existing = catalog.find(item.number)
+    first = catalog.first_free_number() if len(catalog) < 999 else "none"
     if existing is not None and existing.is_embedded:
         raise BadInput(
             f"Number {existing.number} is the embedded dossier {existing.code}.",
@@ -237,8 +236,7 @@ def list_restored(
     if not database:
         return result
     try:
-        with CATALOG_LOCK:
-            catalog = Catalog(home)
+        with Catalog(home).locked() as catalog:
             existing = catalog.find(item.number)
             dossier = Dossier(
                 number=item.number,
