@@ -317,7 +317,10 @@ async def test_restore_as_new_number_adds_the_dossier(home: Path, tmp_path: Path
     assert result.ok and result.details["dossier"] == "007SOC"
     record = Catalog(home).get("007SOC")
     assert record.company == "Copy SA" and record.location == "007SOC.sqlite"
-    assert dump(home / "007SOC.sqlite") == dump(home / dossier.location)
+    copy, original = dump(home / "007SOC.sqlite"), dump(home / dossier.location)
+    assert copy.pop("dossier_info") != original.pop("dossier_info")  # its own GUID and code 007SOC
+    assert copy == original
+    assert record.guid and record.guid != dossier.guid and record.origin == dossier.guid
 
 
 async def test_restore_of_a_damaged_backup_changes_nothing(home: Path, tmp_path: Path) -> None:

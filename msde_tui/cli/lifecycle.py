@@ -15,7 +15,7 @@ from msde_tui.cli.common import State, console, emit, err_console, set_exit, sta
 from msde_tui.engine import archive as archive_engine
 from msde_tui.engine import audit as audit_engine
 from msde_tui.engine import cut as cut_engine
-from msde_tui.engine import ledger
+from msde_tui.engine import identity, ledger
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
@@ -45,7 +45,7 @@ def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
@@ -165,26 +165,6 @@ def archive(
             )
 
 
-def _find_by_guid(catalog: Catalog, guid: str) -> Dossier | None:
-    for dossier in catalog.dossiers():
-        if dossier.is_embedded and dossier.guid == guid:
-            return dossier
-    for dossier in catalog.dossiers():
-        if not dossier.is_embedded or not dossier.path(catalog.home).is_file():
-            continue
-        engine = ledger.open_engine(dossier.path(catalog.home))
-        try:
-            with engine.connect() as conn:
-                found = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
-        except Exception:  # not an accounting dossier
-            found = None
-        finally:
-            engine.dispose()
-        if found == guid:
-            return dossier
-    return None
-
-
 def unarchive(
     ctx: typer.Context,
     file: str = typer.Argument(..., help="The .paf file."),
@@ -214,17 +194,19 @@ def unarchive(
     if dossier:
         target, path = _embedded(catalog, dossier)
     else:
-        found = _find_by_guid(catalog, info.guid)
+        found = identity.owner_of(catalog, info.guid)
         if found is None:
             raise DossierNotFound(
                 f"{info.path.name} is an archive of dossier {info.code}, which is not in the dossier list.",
                 "Add that dossier to the list (import or restore it) and run this again.",
             )
         target, path = _embedded(catalog, found.code)
+    identity.check_line(target, info.guid, info.path.name, info.code)  # refused in words, nothing touched
     options = {"paf": str(info.path), "years": years or "all", "delete": delete}
     with audited(st.home, "unarchive", [target.code], options) as record:
         result = archive_engine.unarchive(
-            path, info.path, years=ledger.parse_years(years), delete=delete, on_event=_progress(st)
+            path, info.path, years=ledger.parse_years(years), delete=delete, on_event=_progress(st),
+            accept=identity.line(target),
         )
         record.files = [str(info.path)]
     payload = {

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from msde_tui.engine import naming
+from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import fsync_dir
 from msde_tui.engine.backend import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -717,6 +717,8 @@ class EmbeddedBackend:
         company = item.company.strip() or checked.company or code
         target = self.home / naming.embedded_file_name(code)
         existing = self._refuse_conflicts(number, code, target, item.replace)
+        # a copy under another number gets its own identity (docs/OPERATIONS.md "Dossier identity")
+        ident = identity.for_copy(Catalog(self.home), number, short, checked.guid, checked.code, replacing=existing)
 
         # Copy into a temporary file beside the dossiers, checking the bytes against the proof.
         temp = self.home / f".{target.name}.restore-partial"
@@ -730,6 +732,7 @@ class EmbeddedBackend:
                 raise _disk_full(self.home)
             work.step(label, "copy", f"{source.name} -> {target.name}")
             self._copy_checked(work, label, source, temp, proof)
+            identity.stamp_sqlite(temp, ident)
             self._to_wal(temp)
             work.check()
 
@@ -763,23 +766,39 @@ class EmbeddedBackend:
             if not replaced_at:
                 _remove(temp, *_siblings(temp))
 
-        dossier = self._register(number, short, company, target, checked.guid)
-        kept = [str(old) for old, _ in olds if old != target and old.exists()]
+        dossier = self._register(number, short, company, target, ident)
+        # The file of a replaced dossier under another name (001's backup over 002BRA: the new
+        # file is 002SOC.sqlite) is no longer listed: its verified safety copy holds it, so it
+        # goes, rather than staying unlisted on disk without a word.
+        dropped = []
+        for old, _ in olds:
+            if old != target and old.exists():
+                _remove(old, *_siblings(old))
+                dropped.append(old.name)
+        note = ""
+        if dropped:
+            note = (f" The replaced file {', '.join(dropped)} was removed; its verified safety copy is "
+                    f"{', '.join(str(p) for p in safety)}.")
+        if ident.is_new:
+            note += (f" It is a copy of {ident.origin_code or ident.origin} with an identity of its own "
+                     f"(internal code {ident.code}).")
         work.emit(
             DossierResult(
                 label,
                 ok=True,
-                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).",
+                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).{note}",
                 verified=True,
                 files=(str(target), *(str(p) for p in safety)),
                 seconds=round(time.monotonic() - started, 3),
                 details={
                     "dossier": dossier.code,
                     "file": str(target),
-                    "guid": checked.guid,
+                    "guid": ident.guid,
+                    "origin": ident.origin,
+                    "internal_code": ident.code if ident.guid else None,
                     "movements": proof.movements,
                     "safety_copies": [str(p) for p in safety],
-                    "old_files_kept": kept,
+                    "old_files_removed": dropped,
                     "replaced": bool(olds),
                 },
             )
@@ -872,7 +891,7 @@ class EmbeddedBackend:
         short: str,
         company: str,
         target: Path,
-        guid: str | None,
+        ident: identity.Identity,
     ) -> Dossier:
         with Catalog(self.home).locked() as catalog:
             record = Dossier(
@@ -882,7 +901,7 @@ class EmbeddedBackend:
                 backend="embedded",
                 location=target.name,
                 status="restored",
-                guid=guid,
+                **ident.fields(),
             )
             current = catalog.find(number)
             if current is not None:
