@@ -141,3 +141,25 @@ def test_for_copy_rules(home: Path) -> None:
     assert identity.for_copy(catalog, "002", "SOC", "g1", "002SOC").is_new
     # an earlier state of the dossier it replaces: that dossier's identity
     assert identity.for_copy(catalog, "001", "SOC", "g1", "001SOC", replacing=catalog.get("001")).guid == "g1"
+
+
+def test_restore_replace_of_another_dossiers_backup_leaves_no_unlisted_file(
+    home: Path, office: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """001's backup over 002BRA: the new file is 002SOC.sqlite; the old 002BRA.sqlite goes (its
+    verified safety copy holds it) and the result says where that copy is."""
+    create_demo(home, dossiers=1, years=2, lines=60, seed=4)  # 002BRA beside 001SOC
+    assert Catalog(home).get("002").code == "002BRA"
+    old = dump(home / "002BRA.sqlite")
+    assert main(["backup", "001", "--dir", str(office)]) == 0
+    backup = next(office.glob("*.sqlite.bak"))
+    capsys.readouterr()
+    assert main(["restore", str(backup), "--number", "002", "--replace"]) == 0
+    out = capsys.readouterr().out
+    listed = {d.location for d in Catalog(home).dossiers()}
+    assert listed == {"001SOC.sqlite", "002SOC.sqlite"}
+    assert not (home / "002BRA.sqlite").exists()
+    safety = list((home / "safety").glob("002BRA_*.sqlite"))
+    assert len(safety) == 1 and dump(safety[0]) == old
+    assert "002BRA.sqlite was removed" in out and safety[0].name in out
+    assert info(home / "002SOC.sqlite")[1] == "002SOC"
