@@ -258,9 +258,12 @@ async def test_export_copy_and_cut_file_come_back_through_import(demo_home: Path
         text = await run(pilot)
         assert "002BRA_CUT001.sqlite: imported as 004BRA" in text
     cut_dossier = Catalog(demo_home).get("004")
-    assert cut_dossier.status == "cut" and cut_dossier.guid == result.cut_guid
-    assert rows(demo_home / "002BRA_CUT001.sqlite") == rows(moved)
-    assert rows(demo_home / "003SOC.sqlite") == rows(demo_home / "001SOC.sqlite")
+    # each became a dossier of its own number: its own identity, where it came from kept
+    assert cut_dossier.status == "cut" and cut_dossier.origin == result.cut_guid != cut_dossier.guid
+    assert rows(demo_home / "002BRA_CUT001.sqlite")["dossier_info"][0][1:3] == (cut_dossier.guid, "004BRA")
+    assert rows(masked(demo_home / "002BRA_CUT001.sqlite")) == rows(masked(moved))
+    assert Catalog(demo_home).get("003").origin == Catalog(demo_home).get("001").guid
+    assert rows(masked(demo_home / "003SOC.sqlite")) == rows(masked(demo_home / "001SOC.sqlite"))
     with pytest.raises(DossierExists, match="already"):
         pack.import_cut_file(moved, demo_home)
 

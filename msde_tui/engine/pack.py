@@ -1000,8 +1000,10 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
 
     guid, company = checked(path)
+    # a cut file becomes the dossier of its number: its own identity, the cut as its origin
+    ident = identity.for_copy(catalog, wanted, short, guid, identity.read_sqlite(path)[1])
     if guid:
-        same = [d for d in catalog.dossiers() if d.guid == guid]
+        same = [d for d in catalog.dossiers() if d.guid == guid or d.origin == guid]
         if same:
             raise DossierExists(
                 f"This cut dossier is already in the list as {same[0].code}.",
@@ -1025,13 +1027,16 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 raise PackError(f"{path.name} cannot be copied ({exc}).", "Use another copy.") from exc
             if checked(tmp) != (guid, company):
                 raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
+            identity.stamp_sqlite(tmp, ident)
             if target.exists():
                 raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
             publish_file(tmp, target)
         finally:
             _remove_sqlite(tmp)
+    if in_place:
+        identity.stamp_sqlite(target, ident)
     record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",
-                     location=target.name, status="cut", guid=guid)
+                     location=target.name, status="cut", **ident.fields())
     try:
         return Catalog(home).add(record)
     except BaseException:
