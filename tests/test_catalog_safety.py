@@ -129,7 +129,7 @@ GOOD = {"number": "001", "short": "SOC", "company": "Soc", "backend": "embedded"
         ({"backend": "oracle"}, "backend"),
         ({"guid": 5}, "\"guid\""),
         ({"extra": 1}, "unknown fields"),
-        ({"backend": "mssql", "location": "PW0001SOC"}, "connection profile"),
+        ({"backend": "mssql", "location": ""}, "database name"),
     ],
 )
 def test_an_invalid_record_makes_the_list_refused_in_words(

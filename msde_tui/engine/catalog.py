@@ -137,8 +137,8 @@ def parse_records(file: Path, raw: object) -> dict[str, Dossier]:
         location = record["location"]
         if backend == "embedded" and not is_plain_file_name(location):
             raise _invalid(file, where, f"points at {location!r}, which is not a file of the data directory")
-        if backend == "mssql" and (not location.strip() or len(location) > 128 or not record.get("profile")):
-            raise _invalid(file, where, "needs a database name (1-128 characters) and a connection profile")
+        if backend == "mssql" and (not location.strip() or len(location) > 128):
+            raise _invalid(file, where, "needs a database name of 1 to 128 characters")
         if number in found:
             raise _invalid(file, where, f"uses the number {number}, already used by {found[number].code}")
         found[number] = Dossier(**record)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog
+from msde_tui.engine import auditlog, identity, naming
 from msde_tui.engine.backend import Backend
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -235,6 +235,7 @@ def list_restored(
     database = str(details.get("database") or raw.get("location") or "")
     if not database:
         return result
+    ident, note = _restored_identity(home, connection, item, database)
     try:
         with Catalog(home).locked() as catalog:
             existing = catalog.find(item.number)
@@ -251,6 +252,8 @@ def list_restored(
                 status="restored",
                 guid=str(raw.get("guid") or "") or (existing.guid if existing else None),
             )
+            if ident is not None and ident.guid:
+                dossier = replace(dossier, **ident.fields())
             if existing is None:
                 dossier = catalog.add(dossier)
             elif existing.is_embedded or not (
@@ -264,10 +267,45 @@ def list_restored(
             elif existing != dossier:
                 dossier = catalog.update(dossier)
     except MsdeError as exc:
-        note = f" It was not added to the dossier list: {exc.message}"
+        note += f" It was not added to the dossier list: {exc.message}"
         return replace(result, message=result.message + note,
                        hint=" ".join(filter(None, (result.hint, exc.hint))))
-    return replace(result, details={**details, "listed": dossier.code})
+    return replace(result, message=result.message + note, details={
+        **details, "listed": dossier.code, "guid": dossier.guid, "origin": dossier.origin})
+
+
+def _restored_identity(
+    home: Path, connection: Connection, item: RestoreItem, database: str
+) -> tuple[identity.Identity | None, str]:
+    """Give a database restored under another number its own identity (docs/OPERATIONS.md
+    "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
+    when the database could not be read) and a sentence for the result."""
+    from msde_tui.engine.pack import open_dossier
+
+    catalog = Catalog(home)
+    existing = catalog.find(item.number)
+    replacing = existing if existing is not None and not existing.is_embedded and (
+        existing.location == database) else None
+    short = naming.check_short(item.short)
+    probe = Dossier(number=item.number, short=short, company=database, backend="mssql",
+                    location=database, profile=connection.profile)
+    try:
+        with open_dossier(probe, home, readonly=False, password=connection.password or None) as db:
+            try:
+                guid, code = identity.read_db(db)
+            except MsdeError:
+                db.rollback()
+                return None, ""  # no dossier_info: not an accounting dossier, nothing to stamp
+            ident = identity.for_copy(catalog, item.number, short, guid, code, replacing=replacing)
+            if ident.guid and (ident.guid, ident.code) != (guid, code):
+                identity.stamp_db(db, ident)
+                db.commit()
+    except MsdeError as exc:
+        return None, f" Its identity could not be checked ({exc.message})."
+    if ident.is_new:
+        return ident, (f" It is a copy of {ident.origin_code or ident.origin} with an identity of its own "
+                       f"(internal code {ident.code}).")
+    return ident, ""
 
 
 def summarize(results: Iterable[Event]) -> tuple[int, int]:
