@@ -163,3 +163,36 @@ def test_restore_replace_of_another_dossiers_backup_leaves_no_unlisted_file(
     assert len(safety) == 1 and dump(safety[0]) == old
     assert "002BRA.sqlite was removed" in out and safety[0].name in out
     assert info(home / "002SOC.sqlite")[1] == "002SOC"
+
+
+async def test_the_wizard_puts_the_paf_of_004_back_into_004(home: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's wizard path, from a data directory of before: 004 a copy of 001 listed with
+    001's GUID; both archived; Archive import of 004's PAF goes into 004, never into 001."""
+    from msde_tui.engine.plans import WizardPlan
+    from msde_tui.screens import lifecycle_screens as ls
+    from msde_tui.screens.widgets import TickList
+    from tests.test_lifecycle_screens import Host, run_until_done, statuses
+
+    create_demo(home, dossiers=1, years=9, lines=300, seed=2)
+    original = Catalog(home).get("001")
+    shutil.copy(home / "001SOC.sqlite", home / "004SOC.sqlite")
+    Catalog(home).add(Dossier("004", "SOC", "Copy", location="004SOC.sqlite", status="restored", guid=original.guid))
+    out = tmp_path / "paf"
+    out.mkdir()
+    assert main(["archive", "001", "004", "--dir", str(out)]) == 0
+    capsys.readouterr()
+    assert statuses(home / "001SOC.sqlite")[0] == statuses(home / "004SOC.sqlite")[0] == "ARCHIVED"
+    before = dump(home / "001SOC.sqlite")
+    app = Host(home, ls.UnarchiveScreen, WizardPlan(operation="unarchive", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#years", TickList)
+        labels = [str(ticks.get_option_at_index(i).prompt) for i in range(ticks.option_count)]
+        assert len(labels) == 2 and labels[0].startswith("001-SOC_") and labels[0].endswith("-> 001SOC")
+        assert labels[1].startswith("004-SOC_") and labels[1].endswith("-> 004SOC")
+        await pilot.press("down", "space")  # 004's archive only
+        text = await run_until_done(app, pilot)
+        assert "004SOC:" in text and "back from 004-SOC_" in text and "001SOC" not in text
+    assert statuses(home / "004SOC.sqlite")[0] == "CLOSED"
+    assert dump(home / "001SOC.sqlite") == before
