@@ -247,11 +247,12 @@ def export_package(
     progress: Progress = _quiet,
 ) -> PackResult:
     """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
+    dossier = identity.settle(home, dossier)  # a copy listed before identities: its own GUID first
     with open_dossier(dossier, home, readonly=True, password=password) as db:
         db.begin()  # schema, identity and rows: one state of the dossier
         schema = db.reflect()
-        identity = _identity(db, dossier)
-        key = identity["guid"] or dossier.code
+        who = _identity(db, dossier)
+        key = who["guid"] or dossier.code
         previous = load_state(home, key) if partial else None
         warning = None
         if partial and previous is None:
@@ -286,7 +287,7 @@ def export_package(
                     "tables": {n: d.as_json() for n, d in digests.items()},
                 }
                 content: dict[str, Any] = {
-                    "dossier": identity,
+                    "dossier": who,
                     "source": _source(db, dossier),
                     "tables": tables,
                     "state": state,
@@ -310,7 +311,7 @@ def export_package(
                     "file": final.name,
                     "kind": kind,
                     "created_at": datetime.now().isoformat(timespec="seconds"),
-                    "dossier": identity,
+                    "dossier": who,
                     **state,
                 }
             )
