@@ -196,3 +196,31 @@ async def test_the_wizard_puts_the_paf_of_004_back_into_004(home: Path, tmp_path
         assert "004SOC:" in text and "back from 004-SOC_" in text and "001SOC" not in text
     assert statuses(home / "004SOC.sqlite")[0] == "CLOSED"
     assert dump(home / "001SOC.sqlite") == before
+
+
+def test_a_ptf_applies_only_within_its_line(home: Path, office: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """001's PTF goes to the copy imported from 001's PBF (its own identity kept), is refused in
+    words for an unrelated dossier, and is not sent to a copy whose base is not the PTF's."""
+    create_demo(home, dossiers=1, years=2, lines=60, seed=4)  # 002BRA, unrelated
+    assert main(["pack", "001", "--dir", str(office), "--partial"]) == 0  # the first one: a PBF
+    [pbf] = office.glob("*.pbf")
+    assert main(["import", str(pbf), "--number", "9"]) == 0
+    _restore_001_as_004(home, office, capsys)  # another copy of 001, not from the PBF
+    conn = sqlite3.connect(home / "001SOC.sqlite")
+    conn.execute("UPDATE entry SET label = 'edited' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    assert main(["pack", "001", "--dir", str(office), "--partial"]) == 0
+    [ptf] = office.glob("*.ptf")
+    capsys.readouterr()
+    unrelated = dump(home / "002BRA.sqlite")
+    assert main(["apply", str(ptf), "--dossier", "002"]) == 1
+    err = capsys.readouterr().err
+    assert "This PTF belongs to dossier 001SOC, not to 002BRA; 002BRA was not touched" in err
+    assert dump(home / "002BRA.sqlite") == unrelated
+    assert main(["--json", "apply", str(ptf)]) == 0  # 009: its last package is the PTF's base
+    assert '"009SOC"' in capsys.readouterr().out
+    copy = Catalog(home).get("009")
+    assert info(home / "009SOC.sqlite") == (copy.guid, "009SOC") and copy.origin == Catalog(home).get("001").guid
+    one, nine = dump(home / "001SOC.sqlite"), dump(home / "009SOC.sqlite")
+    assert one.pop("dossier_info") != nine.pop("dossier_info") and one == nine
