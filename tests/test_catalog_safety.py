@@ -96,6 +96,43 @@ def test_a_cli_rename_during_a_job_that_adds_is_kept(home: Path, tmp_path: Path)
     assert catalog.get("001").company == "CLI 5"
 
 
+def test_a_detached_restore_job_and_cli_changes_at_once_lose_nothing(home: Path, tmp_path: Path) -> None:
+    """The real thing: a detached job (``msde_tui.jobrunner``) restores one backup under eight new
+    numbers while ``msde rename`` and ``msde add`` run in other processes; every change stays."""
+    from msde_tui.engine import jobs
+    from msde_tui.engine.demo import build_dossier, create_demo
+    from msde_tui.engine.plans import RestoreItem, WizardPlan
+
+    create_demo(home, dossiers=1, years=1, lines=40, seed=1)
+    out = tmp_path / "backups"
+    out.mkdir()
+    assert main(["backup", "001", "--dir", str(out)]) == 0
+    backup = str(next(out.glob("*.sqlite.bak")))
+    numbers = [f"{n:03d}" for n in range(100, 108)]
+    plan = WizardPlan(operation="restore", directory=str(out),
+                      restore_items=tuple(RestoreItem(source=backup, number=n, short="CPY") for n in numbers))
+    for i in range(4):  # dossiers of their own, to add while the job runs
+        build_dossier(home / f"{200 + i}OWN.sqlite", code=f"{200 + i}OWN", company="Own", years=1, lines=10, seed=i)
+    job = jobs.start_job(plan, home=home)
+    for i in range(4):
+        for argv in (["rename", "001", "--company", f"CLI {i}"],
+                     ["add", "--number", str(200 + i), "--short", "OWN", "--company", f"Added {i}",
+                      "--file", f"{200 + i}OWN.sqlite"]):
+            done = subprocess.run([sys.executable, "-c", CLI, *argv], env=_env(home),
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 300
+    while not (job.directory / jobs.RESULT).exists():
+        assert time.monotonic() < deadline, (job.directory / jobs.RUNNER_LOG).read_text()
+        time.sleep(0.1)
+    result = json.loads((job.directory / jobs.RESULT).read_text())
+    assert result["state"] == "ok", result
+    catalog = Catalog(home)
+    assert catalog.get("001").company == "CLI 3"
+    assert catalog.numbers() == {"001", *numbers, "200", "201", "202", "203"}
+    assert all(catalog.get(n).origin == catalog.get("001").guid for n in numbers)
+
+
 def test_a_stale_catalog_object_does_not_write_over_a_newer_list(home: Path) -> None:
     old = Catalog(home)
     Catalog(home).add(_dossier("001"))  # another process, meanwhile
