@@ -162,18 +162,29 @@ def settle(home: Path, dossier: Dossier) -> Dossier:
     file_guid, file_code = read_sqlite(path)
     if not file_guid:
         return dossier
-    with Catalog(home).locked() as catalog:
+    current = Catalog(home).find(dossier.number)
+    if current is None or _settled(Catalog(home), current, file_guid, file_code) is None:
+        return current if current is not None and current.location == dossier.location else dossier
+    with Catalog(home).locked() as catalog:  # something to change: under the lock, on a fresh reading
         current = catalog.find(dossier.number)
         if current is None or current.location != dossier.location:
             return dossier
-        others = [d for d in catalog.dossiers() if d.number != current.number and d.guid == file_guid]
-        if others and file_code != current.code:
-            fresh = Identity(new_guid(), current.code, origin=file_guid, origin_code=file_code)
-            stamp_sqlite(path, fresh)
-            return catalog.update(record(current, fresh))
-        if current.guid != file_guid:
-            return catalog.update(replace(current, guid=file_guid))
-        return current
+        change = _settled(catalog, current, file_guid, file_code)
+        if change is None:
+            return current
+        if change.guid != file_guid:
+            stamp_sqlite(path, change)
+        return catalog.update(record(current, change))
+
+
+def _settled(catalog: Catalog, current: Dossier, file_guid: str, file_code: str | None) -> Identity | None:
+    """The identity ``current`` must be given (None: it has its own already)."""
+    others = [d for d in catalog.dossiers() if d.number != current.number and d.guid == file_guid]
+    if others and file_code != current.code:  # a copy carrying its original's GUID and code
+        return Identity(new_guid(), current.code, origin=file_guid, origin_code=file_code, is_new=True)
+    if current.guid != file_guid:  # listed without (or with a stale) GUID: record the file's
+        return Identity(file_guid, file_code or current.code, current.origin, current.origin_code)
+    return None
 
 
 def owner_of(catalog: Catalog, guid: str | None) -> Dossier | None:
