@@ -280,7 +280,9 @@ def _restored_identity(
     """Give a database restored under another number its own identity (docs/OPERATIONS.md
     "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
     when the database could not be read) and a sentence for the result."""
+    from msde_tui.engine import serverdb
     from msde_tui.engine.pack import open_dossier
+    from msde_tui.engine.tableio import Database
 
     catalog = Catalog(home)
     existing = catalog.find(item.number)
@@ -290,7 +292,17 @@ def _restored_identity(
     probe = Dossier(number=item.number, short=short, company=database, backend="mssql",
                     location=database, profile=connection.profile)
     try:
-        with open_dossier(probe, home, readonly=False, password=connection.password or None) as db:
+        if connection.profile:
+            opened = open_dossier(probe, home, readonly=False, password=connection.password or None)
+        else:  # a connection typed in the wizard, without a saved profile
+            engine = serverdb.server_engine(connection.host, connection.port, connection.user,
+                                            connection.password, database)
+            try:
+                opened = Database.open_engine(engine, label=database)
+            except Exception as exc:  # noqa: BLE001 - the driver's own error types
+                engine.dispose()
+                raise MsdeError(f"cannot open {database}: {str(exc).splitlines()[0]}") from exc
+        with opened as db:
             try:
                 guid, code = identity.read_db(db)
             except MsdeError:
