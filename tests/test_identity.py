@@ -224,3 +224,19 @@ def test_a_ptf_applies_only_within_its_line(home: Path, office: Path, capsys: py
     assert info(home / "009SOC.sqlite") == (copy.guid, "009SOC") and copy.origin == Catalog(home).get("001").guid
     one, nine = dump(home / "001SOC.sqlite"), dump(home / "009SOC.sqlite")
     assert one.pop("dossier_info") != nine.pop("dossier_info") and one == nine
+
+
+def test_the_summary_says_the_replaced_file_under_another_name_is_removed() -> None:
+    from msde_tui.engine.plans import RestoreItem, WizardPlan
+    from msde_tui.i18n import setup
+    from msde_tui.screens.actions import Facts, summarize
+
+    setup("en")
+    existing = Dossier("002", "BRA", "Brasserie", location="002BRA.sqlite")
+    item = RestoreItem(source="/b/001SOC_20260101_000000.sqlite.bak", number="002", short="SOC", replace=True)
+    plan = WizardPlan(operation="restore", directory="/b", restore_items=(item,))
+    actions = summarize(plan, Facts(existing={"002": existing})).actions
+    assert "remove 002BRA.sqlite, no longer listed (its safety copy stays)" in actions
+    same = RestoreItem(source="/b/002BRA_20260101_000000.sqlite.bak", number="002", short="BRA", replace=True)
+    plan = WizardPlan(operation="restore", directory="/b", restore_items=(same,))
+    assert "remove" not in summarize(plan, Facts(existing={"002": existing})).actions
