@@ -818,15 +818,15 @@ class EmbeddedBackend:
         )
 
     def _refuse_conflicts(self, number: str, code: str, target: Path, replace_ok: bool) -> Dossier | None:
-        with Catalog(self.home).locked() as catalog:
-            existing = catalog.find(number)
-            for other in catalog.dossiers():
-                if other.number != number and other.is_embedded and other.location == target.name:
-                    raise DossierExists(
-                        f"{target.name} belongs to dossier {other.number} in the list.",
-                        "Choose another short name or number.",
-                    )
-            first = catalog.first_free_number() if len(catalog) < 999 else "none"
+        catalog = Catalog(self.home)  # a check: _register re-reads the list under its lock
+        existing = catalog.find(number)
+        for other in catalog.dossiers():
+            if other.number != number and other.is_embedded and other.location == target.name:
+                raise DossierExists(
+                    f"{target.name} belongs to dossier {other.number} in the list.",
+                    "Choose another short name or number.",
+                )
+        first = catalog.first_free_number() if len(catalog) < 999 else "none"
         if existing is not None and not existing.is_embedded:
             raise BadInput(
                 f"Number {number} is the SQL Server dossier {existing.code}.",
