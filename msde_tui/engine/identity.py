@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import WrongDossier
+from msde_tui.engine.errors import Busy, WrongDossier
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,18 @@ def stamp_sqlite(path: Path, identity: Identity) -> None:
     """Write ``identity`` (GUID and code) into the ``dossier_info`` of the file at ``path``."""
     if not identity.guid:
         return
-    conn = sqlite3.connect(path)
     try:
-        with conn:
-            conn.execute("UPDATE dossier_info SET guid = ?, code = ? WHERE id = 1", (identity.guid, identity.code))
-    finally:
-        conn.close()
+        conn = sqlite3.connect(path, timeout=10)
+        try:
+            with conn:
+                conn.execute("UPDATE dossier_info SET guid = ?, code = ? WHERE id = 1", (identity.guid, identity.code))
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        raise Busy(
+            f"The identity of {Path(path).name} cannot be written now ({exc}).",
+            "Close the program that has it open, then run this again; nothing was changed.",
+        ) from exc
 
 
 def stamp_db(db: Any, identity: Identity) -> None:
