@@ -168,7 +168,9 @@ def archive(
 def unarchive(
     ctx: typer.Context,
     file: str = typer.Argument(..., help="The .paf file."),
-    dossier: str = typer.Option(None, "--dossier", help="Dossier to import into (default: the one it came from)."),
+    dossier: str = typer.Option(
+        None, "--dossier", help="Dossier to import into: the one it came from or a copy made after it (default: the one it came from)."
+    ),
     years: str = typer.Option(None, "--years", help="Only these archived years (default: all of them)."),
     delete: bool = typer.Option(False, "--delete", help="Delete the PAF once all its years are back."),
     show: bool = typer.Option(False, "--show", help="Only show the archived years the PAF holds."),
