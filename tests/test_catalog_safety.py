@@ -216,3 +216,22 @@ def test_a_version_1_list_is_read_and_kept(home: Path) -> None:
     assert catalog.get("001").code == "001SOC"
     catalog.rename("001", company="New")
     assert json.loads((home / "dossiers.json").read_text())["dossiers"][0]["company"] == "New"
+
+
+def test_threads_of_one_process_changing_the_list_lose_nothing(home: Path) -> None:
+    """The wizard runs work in threads: they take the same file lock, one at a time."""
+    import threading
+
+    def work(first: int) -> None:
+        catalog = Catalog(home)
+        for n in range(first, first + 15):
+            catalog.add(Dossier(f"{n:03d}", "T", "x", location=f"{n:03d}T.sqlite"))
+            catalog.rename(f"{n:03d}", company=f"r{n}")
+
+    threads = [threading.Thread(target=work, args=(first,)) for first in (100, 200, 300, 400)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    catalog = Catalog(home)
+    assert len(catalog) == 60 and all(d.company == f"r{int(d.number)}" for d in catalog.dossiers())
