@@ -240,3 +240,14 @@ def test_the_summary_says_the_replaced_file_under_another_name_is_removed() -> N
     same = RestoreItem(source="/b/002BRA_20260101_000000.sqlite.bak", number="002", short="BRA", replace=True)
     plan = WizardPlan(operation="restore", directory="/b", restore_items=(same,))
     assert "remove" not in summarize(plan, Facts(existing={"002": existing})).actions
+
+
+def test_an_archive_whose_dossier_left_the_list_goes_to_its_one_copy(
+    home: Path, office: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paf = _archive("001", office, capsys)
+    _restore_001_as_004(home, office, capsys)
+    assert main(["remove", "001"]) == 0
+    capsys.readouterr()
+    assert main(["unarchive", str(paf)]) == 0
+    assert capsys.readouterr().out.startswith("004SOC: fiscal years")

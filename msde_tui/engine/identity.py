@@ -194,8 +194,12 @@ def _settled(catalog: Catalog, current: Dossier, file_guid: str, file_code: str 
 
 
 def owner_of(catalog: Catalog, guid: str | None) -> Dossier | None:
-    """The one dossier of the list whose own GUID is ``guid`` (after settling legacy copies)."""
+    """The one dossier of the list whose own GUID is ``guid`` (after settling legacy copies);
+    without one, the one copy of that dossier in the list (its origin is ``guid``)."""
     for dossier in catalog.dossiers():
         settle(catalog.home, dossier)
-    mine = Catalog(catalog.home).by_guid(guid)
+    fresh = Catalog(catalog.home)
+    mine = fresh.by_guid(guid)
+    if not mine:
+        mine = [d for d in fresh.dossiers() if guid and d.origin == guid]
     return mine[0] if len(mine) == 1 else None
