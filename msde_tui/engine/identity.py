@@ -193,13 +193,22 @@ def _settled(catalog: Catalog, current: Dossier, file_guid: str, file_code: str 
     return None
 
 
-def owner_of(catalog: Catalog, guid: str | None) -> Dossier | None:
-    """The one dossier of the list whose own GUID is ``guid`` (after settling legacy copies);
-    without one, the one copy of that dossier in the list (its origin is ``guid``)."""
-    for dossier in catalog.dossiers():
-        settle(catalog.home, dossier)
-    fresh = Catalog(catalog.home)
-    mine = fresh.by_guid(guid)
+def settle_all(home: Path) -> Catalog:
+    """Settle every embedded dossier of the list (``settle``); the list as it is then."""
+    for dossier in Catalog(home).dossiers():
+        settle(home, dossier)
+    return Catalog(home)
+
+
+def owner_in(catalog: Catalog, guid: str | None) -> Dossier | None:
+    """The one dossier of ``catalog`` whose own GUID is ``guid``; without one, the one copy of
+    that dossier in the list (its origin is ``guid``)."""
+    mine = catalog.by_guid(guid)
     if not mine:
-        mine = [d for d in fresh.dossiers() if guid and d.origin == guid]
+        mine = [d for d in catalog.dossiers() if guid and d.origin == guid]
     return mine[0] if len(mine) == 1 else None
+
+
+def owner_of(catalog: Catalog, guid: str | None) -> Dossier | None:
+    """``owner_in`` the list once its legacy copies are settled."""
+    return owner_in(settle_all(catalog.home), guid)

@@ -207,13 +207,17 @@ class UnarchiveScreen(WorkScreen):
 
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
-        catalog = Catalog(self.ctx.home)
+        try:
+            catalog = identity.settle_all(self.ctx.home)
+        except MsdeError as exc:
+            self.say(str(exc))
+            catalog = Catalog(self.ctx.home)
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
             try:
                 info = archive.read_paf_info(paf)
             except MsdeError:
                 continue
-            owner = identity.owner_of(catalog, info.guid)
+            owner = identity.owner_in(catalog, info.guid)
             into = f"-> {owner.code}" if owner else _("(not in the list)")
             for year in info.years:
                 label = f"{paf.name:<30} {year['code']:<8} {into}"
