@@ -209,9 +209,9 @@ class UnarchiveScreen(WorkScreen):
         directory = Path(self.plan.directory)
         try:
             catalog = identity.settle_all(self.ctx.home)
-        except MsdeError as exc:
+        except MsdeError as exc:  # an invalid dossier list: said in words, nothing listed
             self.say(str(exc))
-            catalog = Catalog(self.ctx.home)
+            return
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
             try:
                 info = archive.read_paf_info(paf)
