@@ -148,7 +148,7 @@ def _import_database(st: State, database: str, source: str, number: str | None, 
 def apply_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .ptf file.")],
-    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update (default: found by its GUID).")] = None,
+    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update: the one it was made from or a copy of it (default: the one whose base it follows).")] = None,
 ) -> None:
     """Apply a PTF to the dossier it follows, in one transaction."""
     st = state(ctx)

@@ -89,6 +89,12 @@ class ServerDiskFull(DiskFull, ServerError):
 
 class SchedulerFailed(MsdeError):
     """The OS scheduler (Task Scheduler's schtasks, crontab, systemd) refused a command."""
+
+
 class FecRefused(BadInput):
     """A FEC cannot be written as asked: an open year, entries never validated, an archived
     year without its PAF, or a dossier without SIREN and no identifier given."""
+
+
+class CatalogInvalid(BadInput):
+    """The dossier list (dossiers.json) is unreadable or holds an invalid record; it is not used."""

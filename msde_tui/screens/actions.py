@@ -232,6 +232,8 @@ def _embedded_restore_actions(plan: WizardPlan, item: RestoreItem, existing: Dos
     out.append(_("copy {file} to a temporary file, then replace {target} atomically").format(
         file=item.source, target=target))
     out.append(_("add {code} to the dossier list").format(code=f"{item.number}{item.short}"))
+    if existing is not None and existing.location != target:
+        out.append(_("remove {file}, no longer listed (its safety copy stays)").format(file=existing.location))
     return out
 
 

@@ -89,6 +89,7 @@ class FileEntry:
     size: int
     encrypted: bool = False
     guid: str | None = None
+    base: str | None = None  # PTF: the package id it follows
     problem: str = ""  # why it cannot be read ("" = readable)
     listed_as: str = ""  # already in the dossier list as this code
 
@@ -138,6 +139,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
             _created(info.get("created_at")) or when,
             size,
             guid=ident.get("guid"),
+            base=info.get("base_package"),
         ))
     return sorted(found, key=lambda e: (e.when or datetime.min, e.path.name), reverse=True)
 
@@ -230,6 +232,11 @@ class PickList(OptionList):
                 self.highlighted = index
                 self._mark(index)
                 return
+
+    def clear_choice(self) -> None:
+        """No row chosen (the user picks one)."""
+        self.highlighted = None
+        self._mark(None)
 
     def _mark(self, index: int | None) -> None:
         if index == self._marked:
@@ -950,11 +957,17 @@ class ApplyScreen(PackStep):
         entry = self.chosen_entry()
         self.query_one("#passphrase-row").display = bool(entry and entry.encrypted)
         if entry is None or not entry.guid:
+            self.query_one("#dossier", PickList).clear_choice()
             return
-        matches = [d for d in self.dossiers if d.guid == entry.guid]
-        if matches:  # the dossier it was made from, or a copy of it imported from its PBF
-            source = next((d for d in matches if d.code != entry.code), matches[0])
-            self.query_one("#dossier", PickList).choose(source.number)
+        # only a dossier of the PTF's line whose last PBF/PTF is this PTF's base (never one
+        # whose base does not match: the user chooses then)
+        shown = {d.number for d in self.dossiers}
+        matches = [d for d in _packs().apply_candidates(self.ctx.catalog(), entry.guid, entry.base)
+                   if d.number in shown]
+        if len(matches) == 1:
+            self.query_one("#dossier", PickList).choose(matches[0].number)
+        else:
+            self.query_one("#dossier", PickList).clear_choice()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "files":

@@ -31,7 +31,7 @@ year's balances equal the OD's, COMMIT; then optionally delete the PAF.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -775,8 +775,12 @@ def unarchive(
     years: list[str] | None = None,
     delete: bool = False,
     on_event: OnEvent | None = None,
+    accept: Collection[str] = (),
 ) -> UnarchiveResult:
-    """Put the archived years of ``paf_path`` back into the dossier at ``path``."""
+    """Put the archived years of ``paf_path`` back into the dossier at ``path``.
+
+    The PAF must carry the dossier's own GUID, or one of ``accept`` (the GUIDs of the dossier's
+    line: ``identity.line``, e.g. the original a restored copy came from)."""
     started = time.monotonic()
     info = read_paf_info(paf_path)
     engine = ledger.open_engine(path, exclusive=True)
@@ -789,13 +793,13 @@ def unarchive(
                 if on_event:
                     on_event(Step(dossier=code, step=name, detail=detail))
 
-            if dossier.guid != info.guid:
+            if dossier.guid != info.guid and info.guid not in accept:
                 raise WrongDossier(
-                    f"{info.path.name} is an archive of dossier {info.code}, not of {code}.",
+                    f"{info.path.name} is an archive of dossier {info.code}, not of {code}; {code} was not touched.",
                     f"Import it into {info.code} (the dossier it came from).",
                 )
             step("verify", str(info.path))
-            verify_paf(info.path, expect_guid=dossier.guid)
+            verify_paf(info.path, expect_guid=info.guid)
             chosen = _choose_years(info, years)
             conn.rollback()  # end the autobegun read; the real transaction starts here
             with conn.begin():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from msde_tui.engine import naming
+from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import fsync_dir
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
@@ -58,9 +58,8 @@ PROGRESS_EVERY_S = 0.1  # at most ten progress events a second per dossier
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
 COPY_CHUNK = 1024 * 1024
 
-# Restores change the dossier list; serialise those changes within the process (the
-# operations module takes it too when it lists a dossier restored on SQL Server).
-CATALOG_LOCK = threading.Lock()
+# The dossier list has its own file lock (catalog.Catalog.locked), across processes.
+_restore_locks_guard = threading.Lock()
 # One restore at a time per data directory: two restores onto the same number or file can
 # never interleave their checks, safety copies and renames.
 _restore_locks: dict[str, threading.Lock] = {}
@@ -68,7 +67,7 @@ _restore_locks: dict[str, threading.Lock] = {}
 
 @contextlib.contextmanager
 def _restore_lock(home: Path, work: _Work) -> Iterator[None]:
-    with CATALOG_LOCK:
+    with _restore_locks_guard:
         lock = _restore_locks.setdefault(str(Path(home).resolve()), threading.Lock())
     while not lock.acquire(timeout=0.1):
         work.check()
@@ -709,8 +708,7 @@ class EmbeddedBackend:
         if item.number:
             number = naming.check_number(item.number)
         else:
-            with CATALOG_LOCK:
-                number = Catalog(self.home).first_free_number()
+            number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
         checked = _check_backup(work, label, source)
         proof = checked.proof
@@ -720,6 +718,8 @@ class EmbeddedBackend:
         company = item.company.strip() or checked.company or code
         target = self.home / naming.embedded_file_name(code)
         existing = self._refuse_conflicts(number, code, target, item.replace)
+        # a copy under another number gets its own identity (docs/OPERATIONS.md "Dossier identity")
+        ident = identity.for_copy(Catalog(self.home), number, short, checked.guid, checked.code, replacing=existing)
 
         # Copy into a temporary file beside the dossiers, checking the bytes against the proof.
         temp = self.home / f".{target.name}.restore-partial"
@@ -733,6 +733,7 @@ class EmbeddedBackend:
                 raise _disk_full(self.home)
             work.step(label, "copy", f"{source.name} -> {target.name}")
             self._copy_checked(work, label, source, temp, proof)
+            identity.stamp_sqlite(temp, ident)
             self._to_wal(temp)
             work.check()
 
@@ -766,23 +767,39 @@ class EmbeddedBackend:
             if not replaced_at:
                 _remove(temp, *_siblings(temp))
 
-        dossier = self._register(number, short, company, target, checked.guid)
-        kept = [str(old) for old, _ in olds if old != target and old.exists()]
+        dossier = self._register(number, short, company, target, ident)
+        # The file of a replaced dossier under another name (001's backup over 002BRA: the new
+        # file is 002SOC.sqlite) is no longer listed: its verified safety copy holds it, so it
+        # goes, rather than staying unlisted on disk without a word.
+        dropped = []
+        for old, _ in olds:
+            if old != target and old.exists():
+                _remove(old, *_siblings(old))
+                dropped.append(old.name)
+        note = ""
+        if dropped:
+            note = (f" The replaced file {', '.join(dropped)} was removed; its verified safety copy is "
+                    f"{', '.join(str(p) for p in safety)}.")
+        if ident.is_new:
+            note += (f" It is a copy of {ident.origin_code or ident.origin} with an identity of its own "
+                     f"(internal code {ident.code}).")
         work.emit(
             DossierResult(
                 label,
                 ok=True,
-                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).",
+                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).{note}",
                 verified=True,
                 files=(str(target), *(str(p) for p in safety)),
                 seconds=round(time.monotonic() - started, 3),
                 details={
                     "dossier": dossier.code,
                     "file": str(target),
-                    "guid": checked.guid,
+                    "guid": ident.guid,
+                    "origin": ident.origin,
+                    "internal_code": ident.code if ident.guid else None,
                     "movements": proof.movements,
                     "safety_copies": [str(p) for p in safety],
-                    "old_files_kept": kept,
+                    "old_files_removed": dropped,
                     "replaced": bool(olds),
                 },
             )
@@ -802,16 +819,15 @@ class EmbeddedBackend:
         )
 
     def _refuse_conflicts(self, number: str, code: str, target: Path, replace_ok: bool) -> Dossier | None:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
-            existing = catalog.find(number)
-            for other in catalog.dossiers():
-                if other.number != number and other.is_embedded and other.location == target.name:
-                    raise DossierExists(
-                        f"{target.name} belongs to dossier {other.number} in the list.",
-                        "Choose another short name or number.",
-                    )
-            first = catalog.first_free_number() if len(catalog) < 999 else "none"
+        catalog = Catalog(self.home)  # a check: _register re-reads the list under its lock
+        existing = catalog.find(number)
+        for other in catalog.dossiers():
+            if other.number != number and other.is_embedded and other.location == target.name:
+                raise DossierExists(
+                    f"{target.name} belongs to dossier {other.number} in the list.",
+                    "Choose another short name or number.",
+                )
+        first = catalog.first_free_number() if len(catalog) < 999 else "none"
         if existing is not None and not existing.is_embedded:
             raise BadInput(
                 f"Number {number} is the SQL Server dossier {existing.code}.",
@@ -876,10 +892,9 @@ class EmbeddedBackend:
         short: str,
         company: str,
         target: Path,
-        guid: str | None,
+        ident: identity.Identity,
     ) -> Dossier:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
+        with Catalog(self.home).locked() as catalog:
             record = Dossier(
                 number=number,
                 short=short,
@@ -887,7 +902,7 @@ class EmbeddedBackend:
                 backend="embedded",
                 location=target.name,
                 status="restored",
-                guid=guid,
+                **ident.fields(),
             )
             current = catalog.find(number)
             if current is not None:
