@@ -25,6 +25,8 @@ half-made database. ``dossier_file`` gives an embedded file to audit for a SQL S
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -38,8 +40,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from msde_tui.engine import fec, ledger, naming, schema
+from msde_tui.engine.atomic import is_disk_full, remove_staging, staging_dir, write_error
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.cut import copy_rows, publish, remove_partial, table_digest, year_filters
+from msde_tui.engine.cut import copy_rows, publish, table_digest, year_filters
 from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
@@ -110,7 +113,7 @@ def audit_dossier(
             base = base or code
             target_code = naming.audit_name(base)
             target = directory / naming.embedded_file_name(target_code)
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(
                     f"{target} already exists.", "Move or delete the previous tax-audit copy first."
                 )
@@ -129,8 +132,8 @@ def audit_dossier(
             filters = year_filters([y.id for y in chosen], real_only=simplified)
             for name in REFERENCE_TABLES:
                 filters[name] = None  # every reference row
-            tmp = directory / f".{target.name}.building"
-            remove_partial(tmp)
+            staging = staging_dir(directory)  # private: no planted name is followed
+            tmp = staging / target.name
             step("copy", str(target))
             try:
                 create_dossier(
@@ -166,8 +169,12 @@ def audit_dossier(
                 finally:
                     out.dispose()
                 publish(tmp, target)
+            except (sa.exc.DBAPIError, sqlite3.Error, OSError) as exc:
+                if is_disk_full(exc):  # the copy being written: name the target, not the dossier
+                    raise write_error(exc, target) from exc
+                raise
             finally:
-                remove_partial(tmp)
+                remove_staging(staging)
             if with_fec:
                 ident = fec.identifier(info.vat_number, info.country, code)
                 for y in chosen:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import naming, serverdb
-from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.atomic import aside, publish_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
     BadInput,
@@ -483,6 +483,24 @@ def _rows_with_keys(batch: pa.RecordBatch, table: TableSpec, on: list[str], keys
 # ---------------------------------------------------------------------- reading packages
 
 
+def package_header(path: Path) -> dict[str, Any]:
+    """What a packed file's manifest says, read without a passphrase through the one reader
+    (container, size limits and manifest schema checked): the CLI and the wizard ask this
+    whether a file is encrypted and what to list it as. An encrypted file's ``dossier`` is None
+    (its content is encrypted; the clear fields are authenticated only once the key is known)."""
+    with PackReader(path, header_only=True) as reader:
+        return {
+            "file": str(path),
+            "kind": reader.kind,
+            "package_id": reader.manifest.get("package_id"),
+            "created_at": reader.manifest.get("created_at"),
+            "encrypted": reader.encrypted,
+            "dossier": reader.content.get("dossier"),
+            "source": reader.content.get("source"),
+            "tables": reader.content.get("tables"),
+        }
+
+
 def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
     """Open a packed file, check every member (``verify``) and return what it holds."""
     with PackReader(path, passphrase=passphrase) as reader:
@@ -660,9 +678,7 @@ def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, An
 
 def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
                           progress: Progress) -> None:
-    tmp = target.with_name(f".{target.name}.importing")
-    _remove_sqlite(tmp)
-    try:
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         with Database.open_sqlite(tmp, readonly=False, create=True) as db:
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                 db.dbapi.execute(f"PRAGMA {pragma}")
@@ -675,11 +691,9 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
         if problems:
             raise PackError(f"The imported rows break foreign keys (e.g. table {problems[0][0]}).",
                             "The packed file is inconsistent; nothing was added to the dossier list.")
-        if target.exists():
+        if os.path.lexists(target):
             raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
         publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
-    finally:
-        _remove_sqlite(tmp)
 
 
 def _remove_sqlite(path: Path) -> None:
@@ -943,9 +957,7 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 "A dossier can appear only once in the list.",
             )
     if not in_place:
-        tmp = target.with_name(f".{target.name}.importing")
-        _remove_sqlite(tmp)
-        try:
+        with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
             try:
                 source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
@@ -960,11 +972,9 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 raise PackError(f"{path.name} cannot be copied ({exc}).", "Use another copy.") from exc
             if checked(tmp) != (guid, company):
                 raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
             publish_file(tmp, target)
-        finally:
-            _remove_sqlite(tmp)
     record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",
                      location=target.name, status="cut", guid=guid)
     try:

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
@@ -65,7 +66,7 @@ class DossiersScreen(FilteredTickStep):
         self.rebuild()
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
-        company = dossier.company or dossier.location
+        company = one_line(dossier.company or dossier.location)
         size_text = human_size(size) if size is not None else _("missing")
         return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
 
