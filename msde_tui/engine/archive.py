@@ -30,6 +30,7 @@ year's balances equal the OD's, COMMIT; then optionally delete the PAF.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -502,7 +503,7 @@ def _free_name(directory: Path, number: str, short: str, when: datetime) -> Path
     """``001-SOC_<stamp>.paf``; a second later when a file of that name exists already."""
     for _ in range(120):
         target = directory / naming.packed_file_name(number, short, "paf", when)
-        if not target.exists():
+        if not os.path.lexists(target):
             return target
         when += timedelta(seconds=1)
     raise BadInput(f"Too many archives of {number}{short} in {directory} at this time.", "Run it again later.")

@@ -506,6 +506,8 @@ def package_info(path: Path, *, passphrase: str | None = None, verify: bool = Tr
     with PackReader(path, passphrase=passphrase) as reader:
         if verify:
             reader.verify()
+            if reader.kind == "PBF":
+                _check_pbf_digests(reader)
         return {
             "file": str(path),
             "kind": reader.kind,
@@ -517,6 +519,19 @@ def package_info(path: Path, *, passphrase: str | None = None, verify: bool = Tr
             "tables": reader.content.get("tables"),
             "verified": verify,
         }
+
+
+def _check_pbf_digests(reader: PackReader) -> None:
+    """A PBF's rows against the digests its state records (FORMAT §7), as an import checks
+    them once loaded: verify and import accept the same files."""
+    tables = (reader.content.get("state") or {}).get("tables") or {}
+    for table in reader.schema.tables:
+        digest = Digest()
+        for batch in reader.batches(table):
+            digest.add(row_hashes(batch, table))
+        if tables.get(table.name) != digest.as_json():
+            raise PackError(f"{reader.where}: the rows of table {table.name} do not match their digest.",
+                            "Use another copy of the packed file; this one is damaged.")
 
 
 def _check_digests(db: Database, schema: PackSchema, expected: dict[str, Any], what: str) -> list[str]:
@@ -559,7 +574,7 @@ def import_package(
             record = Dossier(number=number, short=short, company=company, backend="embedded",
                              location=naming.embedded_file_name(code), status="imported", guid=guid)
             target = Path(home) / record.location
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} already exists.", "Choose another number or move that file.")
             intent = _intent_path(home, record.location)
             intent.parent.mkdir(parents=True, exist_ok=True)

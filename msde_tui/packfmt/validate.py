@@ -41,13 +41,41 @@ _TABLE = {
         "rows_digest": {"type": "string", "maxLength": 256},
     },
 }
+_TEXT = {"type": ["string", "null"], "maxLength": 500}
+_DOSSIER = {
+    "type": "object",
+    "properties": {
+        "guid": {"type": ["string", "null"], "maxLength": 64},
+        "code": {"type": ["string", "null"], "maxLength": 40},
+        "number": {"type": ["string", "null"], "pattern": "^[0-9]{3}$"},
+        "short": {"type": ["string", "null"], "pattern": "^[A-Z0-9]{1,12}$"},
+        "name": _TEXT,
+        "company": _TEXT,
+    },
+}
+_STATE = {
+    "type": "object",
+    "properties": {
+        "row_hash": {"type": ["string", "null"], "maxLength": 64},
+        "schema_digest": {"type": ["string", "null"], "maxLength": 128},
+        "tables": {
+            "type": "object",
+            "maxProperties": 10_000,
+            "additionalProperties": {
+                "type": "object",
+                "required": ["rows", "digest"],
+                "properties": {"rows": _COUNT, "digest": {"type": "string", "pattern": "^[0-9a-f]{16}$"}},
+            },
+        },
+    },
+}
 CONTENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "tables": {"type": "object", "minProperties": 1, "maxProperties": 10_000, "additionalProperties": _TABLE},
-        "dossier": {"type": ["object", "null"]},
+        "dossier": {"oneOf": [{"type": "null"}, _DOSSIER]},
         "source": {"type": ["object", "null"]},
-        "state": {"type": ["object", "null"]},
+        "state": {"oneOf": [{"type": "null"}, _STATE]},
         "ptf": {"type": ["object", "null"]},
         "paf": {"type": ["object", "null"]},
         "members": {"type": "object", "maxProperties": 200_000, "additionalProperties": _MEMBER},
