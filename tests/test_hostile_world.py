@@ -5,29 +5,38 @@ CLI (and the wizard's file list where it reads files); docs/RELIABILITY.md has t
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from msde_tui.engine import demo, naming
 from msde_tui.engine.catalog import Catalog
-from msde_tui.packfmt import manifest as manifest_mod
 from tests.test_corruption_sample import sweep
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+hostile = _bench("hostile_cases")  # the crafted files are built as the sweep builds them
+manifest_bomb, rewrite, row_bomb = hostile.manifest_bomb, hostile.rewrite, hostile.row_bomb
 
 YEAR = str(date.today().year - 1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,101 +166,6 @@ def test_a_planted_link_never_redirects_a_write(world: tuple[Path, Path], tmp_pa
 # --------------------------------------------------------------------------- 2. bombs
 
 
-def _zip_one(name: str, stored: bytes, size: int, crc: int, method: int) -> bytes:
-    """A ZIP holding one member, written by hand (a precompressed deflate stream)."""
-    encoded = name.encode()
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(stored), size,
-                        len(encoded), 0) + encoded
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, len(stored),
-                          size, len(encoded), 0, 0, 0, 0, 0, 0) + encoded
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(stored), 0)
-    return local + stored + central + end
-
-
-def manifest_bomb(path: Path, inflated: int = 512 << 20) -> Path:
-    """A few hundred KB whose manifest.json inflates to ``inflated`` bytes of blanks."""
-    block = b" " * (1 << 24)
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    piece = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
-    count = inflated // len(block)
-    crc = 0
-    for _ in range(count):
-        crc = zlib.crc32(block, crc)
-    path.write_bytes(_zip_one("manifest.json", piece * count + b"\x03\x00", count * len(block), crc, 8))
-    return path
-
-
-def _rewrite(src: Path, dst: Path, *, manifest: Callable[[dict[str, Any]], object] | None = None,
-             members: dict[str, bytes] | None = None, sign: bool = True) -> Path:
-    """Copy a packed file, replacing some members and editing the manifest; the checksums an
-    attacker can recompute (member SHA-256, manifest_sha256) are recomputed."""
-    with zipfile.ZipFile(src) as zin:
-        data = {i.filename: zin.read(i.filename) for i in zin.infolist()}
-    doc = json.loads(data.pop("manifest.json"))
-    for name, body in (members or {}).items():
-        data[name] = body
-        doc["members"][name] = {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
-    if manifest is not None:
-        manifest(doc)
-    if sign and isinstance(doc, dict):
-        doc["manifest_sha256"] = manifest_mod.manifest_digest(doc)
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
-        for name, body in data.items():
-            zout.writestr(name, body)
-        zout.writestr("manifest.json", json.dumps(doc) if not isinstance(doc, bytes) else doc)
-    return dst
-
-
-def row_bomb(good: Path, path: Path, rows: int = 2_000_000) -> Path:
-    """A PBF whose first table's only chunk is one row group of ``rows`` identical rows, with
-    every checksum and count right."""
-    with zipfile.ZipFile(good) as zf:
-        doc = json.loads(zf.read("manifest.json"))
-        schema = json.loads(zf.read("schema.json"))
-    table = schema["tables"][0]
-    from msde_tui.packfmt.schema import PackSchema
-
-    spec = PackSchema.from_json(schema).tables[0]
-    arrow = spec.arrow_schema()
-    sink = pa.BufferOutputStream()
-    with pq.ParquetWriter(sink, arrow, compression="zstd") as writer:
-        writer.write_table(_constant_table(arrow, rows), row_group_size=rows)
-    body = sink.getvalue().to_pybytes()
-    prefix = f"data/{table['dir']}/"
-    old = [n for n in doc["members"] if n.startswith(prefix) and n != f"{prefix}00000.parquet"]
-
-    def edit(m: dict[str, Any]) -> None:
-        for name in old:
-            m["members"].pop(name, None)
-        m["content"]["tables"][spec.name]["rows"] = rows
-        m["content"]["state"]["tables"].pop(spec.name, None)
-
-    with zipfile.ZipFile(good) as zin:
-        data = {i.filename: zin.read(i.filename) for i in zin.infolist()
-                if i.filename not in old and i.filename != f"{prefix}00000.parquet"}
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zout:
-        for name, b in data.items():
-            zout.writestr(name, b)
-    _rewrite(tmp, path, manifest=edit, members={f"{prefix}00000.parquet": body})
-    tmp.unlink()
-    return path
-
-
-def _constant_table(arrow: pa.Schema, rows: int) -> pa.Table:
-    columns = []
-    for field in arrow:
-        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
-            value: Any = 1
-        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            value = "x"
-        else:
-            value = None
-        columns.append(pa.repeat(pa.scalar(value, type=field.type) if value is not None else
-                                 pa.scalar(None, type=field.type), rows))
-    return pa.Table.from_arrays(columns, schema=arrow)
-
-
 @pytest.fixture
 def good_pbf(world: tuple[Path, Path], tmp_path: Path) -> Path:
     home, _shared = world
@@ -261,33 +175,14 @@ def good_pbf(world: tuple[Path, Path], tmp_path: Path) -> Path:
     return next(out.glob("*.pbf"))
 
 
-PROBE = """
-import json, resource, sys
-from pathlib import Path
-path = Path(sys.argv[2])
-if sys.argv[1] == "wizard":
-    from msde_tui.screens.pack_screens import packed_entries
-    (entry,) = packed_entries(path.parent, "pbf")
-    code, said = (1 if entry.problem else 0), entry.problem
-else:
-    from msde_tui.cli import main
-    code, said = main([*sys.argv[1].split(), str(path)]), ""
-# VmHWM: this process's own peak (ru_maxrss would include the parent's size before exec)
-status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
-hwm = [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
-rss = hwm[0] // 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-print(json.dumps({"code": code, "said": said, "rss_mb": rss}))
-"""
-READERS = ["pack-info", "verify", "import", "apply", "wizard"]
+READERS = list(hostile.READERS)
 
 
 def _probe(reader: str, path: Path, home: Path) -> dict[str, Any]:
-    env = dict(os.environ, MSDE_HOME=str(home), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", PROBE, reader, str(path)], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Unexpected" not in done.stdout + done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "err": done.stderr + done.stdout}
+    """One reader on ``path`` in its own process: exit code, peak memory (VmHWM), its output."""
+    result = hostile.probe(reader, path, home)
+    assert not result["crash"], result["text"][-2000:]
+    return result
 
 
 @pytest.mark.parametrize("reader", READERS)
@@ -299,7 +194,7 @@ def test_a_manifest_bomb_is_refused_by_every_reader_in_bounded_memory(
     bomb = manifest_bomb(folder / "001-SOC_20260101_000000.pbf")
     assert bomb.stat().st_size < 1 << 20
     result = _probe(reader, bomb, home)
-    assert result["code"] != 0 and result["rss_mb"] < 300, result
+    assert result["code"] != 0 and result["mb"] < 300, result
 
 
 @pytest.mark.parametrize("reader", ["pack-info", "verify", "import", "wizard"])
@@ -312,8 +207,8 @@ def test_a_row_bomb_is_refused_by_every_reader_before_its_rows_are_decoded(
     result = _probe(reader, bomb, home)
     if reader == "wizard":  # the list reads the manifest only: offered, refused when read
         result = _probe("import", bomb, home)
-    assert result["code"] != 0 and result["rss_mb"] < 300, result
-    assert "row group" in result["err"] or "rows" in result["err"], result
+    assert result["code"] != 0 and result["mb"] < 300, result
+    assert "row group" in result["text"] or "rows" in result["text"], result
     assert Catalog(home).dossiers()[-1].number == "001"  # nothing imported
 
 
@@ -324,15 +219,16 @@ HOSTILE_MANIFESTS: dict[str, Callable[[Path, Path], Path]] = {
     "200,000-deep JSON": lambda good, dst: _raw_manifest(
         good, dst, b'{"format":"msde-pack","version":"2.1","kind":"PBF","members":'
         + b"[" * 200_000 + b"]" * 200_000 + b"}"),
-    "a 5,000-digit version": lambda good, dst: _raw_manifest(
+    "a 5,000-digit version": lambda good, dst: rewrite(good, dst, manifest=lambda m: m.update(version="2" * 5000)),
+    "a 5,000-digit number": lambda good, dst: _raw_manifest(
         good, dst, b'{"format":"msde-pack","kind":"PBF","members":{},"version":' + b"2" * 5000 + b"}"),
-    "content.tables as a list": lambda good, dst: _rewrite(
+    "content.tables as a list": lambda good, dst: rewrite(
         good, dst, manifest=lambda m: m["content"].update(tables=[1, 2])),
-    "zero tables": lambda good, dst: _rewrite(
+    "zero tables": lambda good, dst: rewrite(
         good, dst, manifest=_no_tables, members={"schema.json": json.dumps({"tables": []}).encode()}),
-    "absurd row count": lambda good, dst: _rewrite(
+    "absurd row count": lambda good, dst: rewrite(
         good, dst, manifest=lambda m: next(iter(m["content"]["tables"].values())).update(rows=10**15)),
-    "row count as text": lambda good, dst: _rewrite(
+    "row count as text": lambda good, dst: rewrite(
         good, dst, manifest=lambda m: next(iter(m["content"]["tables"].values())).update(rows="12")),
 }
 
@@ -450,7 +346,7 @@ def test_an_edited_clear_field_of_an_encrypted_package_is_refused(
         "package id zeros": lambda m: m.update(package_id="00000000-0000-0000-0000-000000000000"),
         "kind PBF -> PAF": lambda m: m.update(kind="PAF"),
     }
-    edited = _rewrite(pbf, tmp_path / ("x.paf" if "PAF" in edit else "x.pbf"), manifest=changes[edit])
+    edited = rewrite(pbf, tmp_path / ("x.paf" if "PAF" in edit else "x.pbf"), manifest=changes[edit])
     assert cli(home, "verify", str(pbf), env=env).code == 0
     run = cli(home, "verify", str(edited), env=env)
     assert run.code == 1 and "changed after packing" in run.out + run.err, run
