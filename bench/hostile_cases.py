@@ -362,7 +362,7 @@ def run_encrypted_edits(root: Path, template: Path) -> list[Case]:
         "kind PBF -> PAF": lambda m: m.update(kind="PAF"),
         "tool version": lambda m: m["tool"].update(version="99"),
         "scrypt n lowered": lambda m: m["encryption"].update(n=2),
-        "member table swapped": lambda m: m["members"].update(dict(reversed(list(m["members"].items())))),
+        "segment size doubled": lambda m: m["encryption"].update(segment_size=2 * m["encryption"]["segment_size"]),
     }
     results = []
     for what, edit in edits.items():

@@ -290,7 +290,7 @@ def _verify(path: Path, home: Path) -> tuple[str, str]:
     from corruption_sweep import run_cli  # the sweep's in-process runner (captured output)
 
     home.mkdir(exist_ok=True)
-    done = run_cli(["--home", str(home), "--json", "verify", str(path)])
+    done = run_cli(["--home", str(home), "--json", "verify", str(path)], env={"MSDE_PACK_PASSPHRASE": PASSPHRASE})
     if done.crash or done.code not in (0, 1, 2):
         return "CRASH", f"{done.crash} {done.err[-400:]}"
     return ("ok" if done.code == 0 else "refused"), ""

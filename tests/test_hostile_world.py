@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -403,3 +403,72 @@ def test_names_from_data_never_reach_the_terminal_raw(world: tuple[Path, Path], 
     cli(home, "pack", "001", "--dir", str(out))
     (entry,) = packed_entries(out, "pbf")
     assert "Evil" in entry_line(entry) and not any(c in entry_line(entry) for c in "\x1b\x07\x9b\u202e")
+
+
+def _mount(where: Path, options: str) -> Path:
+    where.mkdir()
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"mount is not allowed here: {done.stderr.strip()}")
+    return where
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    where = _mount(tmp_path / "ro", "ro,size=1m")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)  # lazily: a closed handle may linger
+
+
+@pytest.fixture
+def full_dir(tmp_path: Path) -> Iterator[Path]:
+    where = _mount(tmp_path / "full", "size=40k")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)  # lazily: a closed handle may linger
+
+
+@pytest.mark.parametrize("argv", [["pack", "001", "--dir", "{d}"], ["archive", "001", "--dir", "{d}", "--all"],
+                                  ["audit", "001", "--years", YEAR, "--dir", "{d}"],
+                                  ["backup", "001", "--dir", "{d}"], ["export", "001", "--dir", "{d}"]])
+def test_a_read_only_target_is_said_in_words(world: tuple[Path, Path], read_only_dir: Path, argv: list[str]) -> None:
+    home, _shared = world
+    run = cli(home, *[a.format(d=read_only_dir) for a in argv])
+    assert run.code in (1, 2) and str(read_only_dir) in run.out + run.err, run
+
+
+@pytest.mark.parametrize("argv", [["pack", "001", "--dir", "{d}"], ["import", "{pbf}"], ["export", "001"],
+                                  ["cut", "001", "--keep-from", YEAR], ["demo", "--dossiers", "1", "--lines", "10"]])
+def test_a_read_only_data_directory_is_said_in_words(world: tuple[Path, Path], good_pbf: Path, tmp_path: Path,
+                                                      read_only_dir: Path, argv: list[str]) -> None:
+    home, shared = world
+    frozen = tmp_path / "frozen-home"
+    shutil.copytree(home, frozen)
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_dir)], check=False)
+    subprocess.run(["umount", str(read_only_dir)], check=False)
+    subprocess.run(["mount", "--bind", "-o", "ro", str(frozen), str(read_only_dir)], check=False)
+    subprocess.run(["mount", "-o", "remount,bind,ro", str(read_only_dir)], check=False)
+    probe = read_only_dir / ".probe"
+    try:
+        probe.write_text("x")
+        pytest.skip("a read-only bind mount is not possible here")
+    except OSError:
+        pass
+    run = cli(read_only_dir, *[a.format(d=shared, pbf=good_pbf) for a in argv])
+    assert run.code in (1, 2) and "Error:" in run.err, run
+
+
+def test_export_and_audit_onto_a_full_disk_name_the_target(world: tuple[Path, Path], full_dir: Path) -> None:
+    home, _shared = world
+    exported = cli(home, "export", "001", "--dir", str(full_dir))
+    assert exported.code == 1 and "not enough free space" in exported.err and str(full_dir) in exported.err, exported
+    audited = cli(home, "audit", "001", "--years", YEAR, "--dir", str(full_dir))
+    said = audited.out + audited.err
+    assert audited.code == 1 and str(full_dir) in said and "changing 001SOC" not in said, audited
+    assert [p.name for p in full_dir.iterdir()] == []

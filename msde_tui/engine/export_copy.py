@@ -116,8 +116,8 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Pro
                     dst.dbapi.execute(f"PRAGMA {pragma}")
                 rows = copy_tables(src, dst, schema, progress)
                 dst.dbapi.execute("PRAGMA journal_mode=WAL")
-        except (sqlite3.Error, sa.exc.DBAPIError, OSError) as exc:
-            if is_disk_full(exc):
+        except (sqlite3.Error, sa.exc.DBAPIError, OSError, PackError) as exc:
+            if is_disk_full(exc):  # the copy being written: name where it goes
                 raise write_error(exc, target) from exc
             raise
         if os.path.lexists(target):
