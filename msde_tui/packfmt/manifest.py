@@ -88,11 +88,6 @@ def check_manifest(raw: Any, *, expected_kind: str | None, where: str) -> dict[s
             f"{where} is a {kind}, not a {expected_kind.upper()}.",
             f"Give a .{expected_kind.lower()} file for this operation.",
         )
-    if raw.get("invalid"):
-        raise PackError(
-            f"{where} was left by an operation that failed and is not valid: {str(raw['invalid'])[:200]}",
-            "Delete it; it holds nothing the dossier lacks.",
-        )
     if not raw.get("encryption") and not isinstance(raw.get("content"), dict):
         raise PackError(f"{where}: the manifest has no content block.", "Use another copy of the packed file.")
     return raw

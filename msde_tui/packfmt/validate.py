@@ -116,7 +116,6 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "additionalProperties": _MEMBER,
         },
         "manifest_sha256": _HEX64,
-        "invalid": {"type": "string", "maxLength": 500},
     },
 }
 _VALIDATORS = {
