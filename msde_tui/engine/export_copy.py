@@ -316,8 +316,3 @@ def _info(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     except sqlite3.DatabaseError:
         return None, None
     return (row[0], row[1]) if row else (None, None)
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
