@@ -56,3 +56,21 @@ def test_write_atomic_refuses_a_link_in_place_of_its_file(tmp_path: Path) -> Non
         write_atomic(tmp_path / "proof.json", b"{}")
     assert victim.read_bytes() == b"precious" and (tmp_path / "proof.json").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proof.json", "victim.txt"]
+
+
+def test_without_hard_links_the_name_is_checked_then_renamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some shares refuse hard links (EPERM): the file is renamed, a link in the way still refused."""
+    import errno
+
+    def no_link(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    tmp, final = tmp_path / ".new.tmp", tmp_path / "final.pbf"
+    tmp.write_bytes(b"content")
+    (tmp_path / "taken.pbf").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(UnsafePath):
+        publish_file(tmp, tmp_path / "taken.pbf")
+    assert not (tmp_path / "nowhere").exists() and tmp.exists()
+    publish_file(tmp, final)
+    assert final.read_bytes() == b"content" and not tmp.exists()

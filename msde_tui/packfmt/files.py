@@ -139,13 +139,13 @@ def publish_new(tmp: Path, final: Path, *, sync: bool = True) -> None:
     if sync:
         fsync_file(tmp)
     try:
-        os.link(tmp, final, follow_symlinks=False)
+        os.link(tmp, final)  # link(2) fails on an existing name and never follows ``final``
     except FileExistsError as exc:
         raise _taken(final) from exc
-    except OSError as exc:
-        if exc.errno not in _NO_LINK and not isinstance(exc, NotImplementedError):
+    except (OSError, NotImplementedError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in _NO_LINK:
             raise
-        if os.path.lexists(final):
+        if os.path.lexists(final):  # no hard links here (some network shares): check, then rename
             raise _taken(final) from exc
         os.replace(tmp, final)
     else:
