@@ -45,7 +45,7 @@ for _path in (ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from corruption_sweep import PASSPHRASE, Case, run_cli  # type: ignore[import-not-found]  # noqa: E402
+from corruption_sweep import PASSPHRASE, Case, run_cli  # type: ignore[import-not-found]  # noqa: E402 - bench/ is put on sys.path above
 
 from msde_tui.engine import demo, naming  # noqa: E402
 from msde_tui.engine import pack as packs  # noqa: E402

@@ -25,7 +25,7 @@ def test_publish_file_syncs_the_file_then_links_then_syncs_the_directory(
 
     def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:
         events.append(f"link {src} {dst}")
-        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "link", link)

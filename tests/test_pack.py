@@ -263,7 +263,7 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
 
     def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:  # the no-replace publish
         events.append(f"link:{src}->{dst}")
-        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "link", link)

@@ -22,7 +22,7 @@ class SafeConsole(Console):
     """A Rich console that escapes control characters in every string it renders (table cells
     included): names read from data never drive the terminal (engine/textsafe.py)."""
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override] - same call, keywords passed through
         return super().render_str(printable(text), **kwargs)
 
 
