@@ -326,6 +326,34 @@ def test_a_sigkill_during_an_encrypted_import_leaves_no_plaintext(world: tuple[P
             assert not path.read_bytes().startswith(b"PAR1"), f"a clear Parquet chunk: {path}"
 
 
+def test_a_sigkill_during_an_encrypted_pack_leaves_no_clear_chunk(world: tuple[Path, Path], tmp_path: Path) -> None:
+    """The chunks are built in clear before they are encrypted into the file: in files with no
+    name, so a kill leaves none in the (shared) target directory."""
+    home, shared = world
+    env = dict(os.environ, MSDE_HOME=str(home), PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path),
+               MSDE_PACK_PASSPHRASE="correct horse")
+    code = ("import sys, time\nfrom msde_tui.packfmt import writer\n"
+            "real = writer.PackWriter._add_stream\n"
+            "def slow(self, name, source):\n"
+            "    if name.endswith('.parquet'):\n"
+            "        print('WRITING', flush=True)\n"
+            "        time.sleep(30)\n"
+            "    return real(self, name, source)\n"
+            "writer.PackWriter._add_stream = slow\n"
+            "from msde_tui.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    child = subprocess.Popen([sys.executable, "-c", code, "pack", "001", "--dir", str(shared), "--encrypt"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        assert child.stdout is not None
+        assert "WRITING" in child.stdout.readline(), child.stderr.read() if child.stderr else ""
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    for path in shared.rglob("*"):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"PAR1"), f"a clear Parquet chunk: {path}"
+
+
 # --------------------------------------------------------------------------- 6. encrypted manifest
 
 

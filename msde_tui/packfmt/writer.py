@@ -76,7 +76,7 @@ class TableWriter:
         self._buffer: list[pa.RecordBatch] = []
         self._buffer_rows = 0
         self._writer: pq.ParquetWriter | None = None
-        self._file: Path | None = None
+        self._file: BinaryIO | None = None
         self._chunk_rows = 0
         self._chunk_bytes = 0
 
@@ -106,7 +106,7 @@ class TableWriter:
                 self._file = self.pack.temp_file()
                 delta = _delta_columns(data)
                 self._writer = pq.ParquetWriter(
-                    self._file, self.schema, compression="zstd", compression_level=3, version="2.6",
+                    _sink(self._file), self.schema, compression="zstd", compression_level=3, version="2.6",
                     use_dictionary=[n for n in self.schema.names if n not in delta],
                     column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
                 )
@@ -126,8 +126,9 @@ class TableWriter:
         except OSError as exc:
             raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
-        self.pack.add_file(member, self._file)
-        self._file.unlink()
+        self._file.seek(0)
+        self.pack._add_stream(member, self._file)
+        self._file.close()
         self._writer, self._file = None, None
         self._chunk_rows = self._chunk_bytes = 0
         self.chunks += 1
@@ -182,9 +183,11 @@ class PackWriter:
         if kind is not None:
             self.abort()
 
-    def temp_file(self) -> Path:
+    def temp_file(self) -> BinaryIO:
+        """A chunk being built: a file with no name (unlinked at once, or O_TMPFILE), in the
+        staging directory, so that no clear chunk outlives the process however it ends."""
         self._counter += 1
-        return self._tmp / f"{self._counter:06d}.tmp"
+        return tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 - closed by the table writer
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(names.check_member_name(name), date_time=datetime.now().timetuple()[:6])
@@ -315,6 +318,13 @@ class PackWriter:
             self._closed = True
         self.partial.unlink(missing_ok=True)
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _sink(handle: BinaryIO) -> str | BinaryIO:
+    """Where Arrow writes a chunk: the open file itself, through its /proc path where there is
+    one (Arrow's own writes, no Python in between), else the file object."""
+    proc = Path(f"/proc/self/fd/{handle.fileno()}")
+    return str(proc) if proc.exists() else handle
 
 
 def _os_error(exc: OSError, path: Path) -> Exception:
