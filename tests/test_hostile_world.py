@@ -380,6 +380,39 @@ def test_an_edited_clear_field_of_an_encrypted_package_is_refused(
     assert run.code == 1 and "changed after packing" in run.out + run.err, run
 
 
+def test_encrypted_files_of_format_2_0_are_still_read(world: tuple[Path, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2.0 file: scrypt n = 2^15, the 2.0 key-check label, no manifest MAC."""
+    from msde_tui.packfmt import crypto, writer
+
+    home, _shared = world
+    out = tmp_path / "old"
+    out.mkdir()
+    env = {"MSDE_PACK_PASSPHRASE": "correct horse"}
+    with monkeypatch.context() as patch:
+        patch.setattr(crypto, "SCRYPT_N", 1 << 15)
+        patch.setattr(crypto, "_CHECK_21", crypto._CHECK)
+        patch.setattr(writer, "VERSION", "2.0")
+        cli(home, "pack", "001", "--dir", str(out), "--encrypt", env=env)
+    written = next(out.glob("*.pbf"))
+    old = rewrite(written, tmp_path / written.name, manifest=lambda m: m["encryption"].pop("manifest_mac"))
+    with zipfile.ZipFile(old) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["version"] == "2.0" and manifest["encryption"]["n"] == 1 << 15
+    assert "manifest_mac" not in manifest["encryption"]
+    assert cli(home, "verify", str(old), env=env).code == 0
+    assert cli(home, "import", str(old), "--number", "080", env=env).code == 0
+    # relabelled 2.1 (to pass as authenticated) it fails: no MAC; a 2.1 file relabelled 2.0 fails its key check
+    relabelled = rewrite(old, tmp_path / "relabelled.pbf", manifest=lambda m: m.update(version="2.1"))
+    assert cli(home, "verify", str(relabelled), env=env).code == 1
+    fresh = tmp_path / "new"
+    fresh.mkdir()
+    cli(home, "pack", "001", "--dir", str(fresh), "--encrypt", env=env)
+    new = next(fresh.glob("*.pbf"))
+    downgraded = rewrite(new, tmp_path / "downgraded.pbf", manifest=lambda m: m.update(version="2.0"))
+    assert cli(home, "verify", str(downgraded), env=env).code == 1
+
+
 def test_an_encrypted_file_without_passphrase_names_real_options(world: tuple[Path, Path], tmp_path: Path) -> None:
     home, _shared = world
     out = tmp_path / "enc"
