@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import zipfile
@@ -533,3 +534,44 @@ def test_export_and_audit_onto_a_full_disk_name_the_target(world: tuple[Path, Pa
     said = audited.out + audited.err
     assert audited.code == 1 and str(full_dir) in said and "changing 001SOC" not in said, audited
     assert [p.name for p in full_dir.iterdir()] == []
+
+
+def test_the_staging_directory_of_a_killed_run_is_removed_by_the_next_one(world: tuple[Path, Path]) -> None:
+    """Only this host's and this user's, and only when its process is gone."""
+    from msde_tui.packfmt import files
+
+    home, shared = world
+    if os.name != "posix":
+        pytest.skip("a process is probed on POSIX only")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead = int(gone.stdout)
+    host = files._HOST
+    stale = shared / f".msde-pack-{host}-{dead}-abc123"
+    alive = shared / f".msde-{host}-{os.getpid()}-def456"
+    other_host = shared / f".msde-elsewhere{host}-{dead}-ghi789"
+    for folder in (stale, alive, other_host):
+        folder.mkdir()
+        (folder / "chunk").write_bytes(b"PAR1 clear rows")
+    assert cli(home, "pack", "001", "--dir", str(shared)).code == 0
+    assert not stale.exists() and alive.exists() and other_host.exists()
+
+
+def test_a_zip_directory_claiming_millions_of_members_is_refused_before_it_is_read(
+        world: tuple[Path, Path], good_pbf: Path, tmp_path: Path) -> None:
+    """A central directory of 1,000,000 tiny entries (46 MB): zipfile would build an object per
+    entry (about a gigabyte) before any check of ours."""
+    home, _shared = world
+    entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x21, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0) + b"x"
+    count = 1_000_000
+    body = b"PK\x03\x04" + b"\x00" * 26
+    zip64_end = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(entry) * count, len(body))
+    locator = struct.pack("<IIQI", 0x07064B50, 0, len(body) + len(entry) * count, 1)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    bomb = folder / "001-SOC_20260101_000000.pbf"
+    bomb.write_bytes(body + entry * count + zip64_end + locator + end)
+    for reader in ("verify", "wizard"):
+        result = _probe(reader, bomb, home)
+        assert result["code"] != 0 and result["mb"] < 300, result

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,12 +89,54 @@ def write_error(exc: BaseException, path: Path) -> MsdeError:
     return UnsafePath(f"Cannot write {path} ({reason}).", "Check the directory and its permissions.")
 
 
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:24] or "host"
+_STAGING_RE = re.compile(r"\.msde-(?:pack-)?(?P<host>[A-Za-z0-9]+)-(?P<pid>[0-9]+)-[A-Za-z0-9_]+")
+
+
 def staging_dir(directory: Path, prefix: str = ".msde-") -> Path:
-    """A private directory (0700, random name, created exclusively) inside ``directory``."""
+    """A private directory (0700, random name, created exclusively) inside ``directory``,
+    named after this host and process so that a later run can remove it if it was killed."""
+    remove_stale_staging(directory)
     try:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=directory))
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}{_HOST}-{os.getpid()}-", dir=directory))
     except OSError as exc:
         raise write_error(exc, Path(directory) / prefix) from exc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # POSIX only: signal 0 checks, it sends nothing
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, another user's
+    return True
+
+
+def remove_stale_staging(directory: Path) -> list[str]:
+    """Remove the staging directories a killed msde of this host and this user left in
+    ``directory`` (its process is gone); return their names. POSIX only: on Windows a
+    process is not probed (``os.kill`` would end it), and nothing is removed."""
+    if os.name != "posix":
+        return []
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _STAGING_RE.fullmatch(entry.name)
+        if match is None or match["host"] != _HOST or int(match["pid"]) == os.getpid():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if not _alive(int(match["pid"])):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def remove_staging(directory: Path | None) -> None:

@@ -25,6 +25,8 @@ BLOCK = 1 << 20
 MAX_GROUP_BYTES = 1 << 30  # one row group, decompressed (msde writes 65,536 rows per group)
 RATIO_FLOOR = 64 << 20  # below this a row group may compress as well as it likes (constant columns)
 MAX_RATIO = 200
+MAX_MEMBERS = 200_000  # as validate.MANIFEST_SCHEMA's members
+MAX_DIRECTORY = 64 << 20  # the ZIP central directory, in bytes
 _DAMAGED = "Use another copy of the packed file; this one is damaged."
 
 
@@ -75,8 +77,34 @@ class PackReader:
 
     # ------------------------------------------------------------------ opening and checks
 
+    def _check_directory(self, file_size: int) -> None:
+        """Refuse a ZIP directory claiming more members, or more bytes, than a packed file can
+        hold, before ``zipfile`` builds an object per entry (docs/FORMAT.md section 9)."""
+        if file_size < 22:
+            return  # zipfile says it is not a ZIP
+        self._handle.seek(file_size - 22)
+        end = self._handle.read(22)
+        if not end.startswith(b"PK\x05\x06"):
+            return  # a comment or damage: reported below
+        entries, directory = struct.unpack("<H", end[10:12])[0], struct.unpack("<I", end[12:16])[0]
+        if file_size >= 42:
+            self._handle.seek(file_size - 42)
+            locator = self._handle.read(20)
+            if locator.startswith(b"PK\x06\x07"):
+                offset = struct.unpack("<Q", locator[8:16])[0]
+                if 0 <= offset <= file_size - 56:
+                    self._handle.seek(offset)
+                    record = self._handle.read(56)
+                    if record.startswith(b"PK\x06\x06"):
+                        entries = struct.unpack("<Q", record[32:40])[0]
+                        directory = struct.unpack("<Q", record[40:48])[0]
+        if entries > MAX_MEMBERS + 1 or directory > MAX_DIRECTORY:
+            raise PackError(f"{self.where} claims {entries:,} members in a {directory:,}-byte directory: more than "
+                            f"a packed file holds.", _DAMAGED)
+
     def _open(self, kind: str | None, passphrase: str | None, sealer: Sealer | None) -> None:
         file_size = self.path.stat().st_size
+        self._check_directory(file_size)
         try:
             self._zip = zipfile.ZipFile(self._handle)
             infos = self._zip.infolist()

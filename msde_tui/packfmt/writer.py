@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from msde_tui.packfmt import names
 from msde_tui.packfmt.crypto import MAC_FIELD, Sealer
 from msde_tui.packfmt.errors import DiskFull, MsdeError, PackError
-from msde_tui.packfmt.files import open_exclusive, publish_new, write_error
+from msde_tui.packfmt.files import open_exclusive, publish_new, staging_dir, write_error
 from msde_tui.packfmt.manifest import (
     CHUNK_BYTES,
     CHUNK_ROWS,
@@ -155,9 +155,11 @@ class PackWriter:
         self.plain: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
         try:
-            self._tmp = Path(tempfile.mkdtemp(prefix=".msde-pack-", dir=self.final.parent))
-        except OSError as exc:
-            raise _os_error(exc, self.final) from exc
+            self._tmp = staging_dir(self.final.parent, ".msde-pack-")
+        except DiskFull:
+            raise
+        except MsdeError as exc:
+            raise PackError(exc.message, exc.hint) from exc
         self.partial = self._tmp / (self.final.name + ".partial")
         self._counter = 0
         try:
