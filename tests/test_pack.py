@@ -259,23 +259,23 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
 
     pbf = pack.export_package(demo, home, tmp_path, now=T0)
     events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_link = os.fsync, os.link
 
     def fsync(fd: int) -> None:
-        events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+        events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
 
-    def replace(src: str | Path, dst: str | Path) -> None:
-        events.append(f"replace:{Path(src).name}->{Path(dst).name}")
-        real_replace(src, dst)
+    def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:  # the no-replace publish
+        events.append(f"link:{src}->{dst}")
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
 
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
     imported = pack.import_package(pbf.path, home, number="77")
-    rename = next(i for i, e in enumerate(events) if e.startswith("replace:") and e.endswith(imported.location))
-    src = events[rename].split(":")[1].split("->")[0]
+    rename = next(i for i, e in enumerate(events) if e.startswith("link:") and e.endswith(imported.location))
+    src = events[rename].split(":", 1)[1].split("->")[0]
     assert f"fsync:{src}" in events[:rename]
-    assert f"fsync:{home.name}" in events[rename + 1:]
+    assert f"fsync:{home}" in events[rename + 1:]
 
 
 def _ptf_round_trip(home: Path, tmp_path: Path, create: str, rows: list[tuple[object, ...]],

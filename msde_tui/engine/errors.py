@@ -6,25 +6,23 @@ Exit code 2 for ``BadInput`` and its subclasses (bad usage or input), 1 otherwis
 
 from __future__ import annotations
 
+from msde_tui.packfmt.errors import DiskFull, MsdeError, PackError, UnsafePath
 
-class MsdeError(Exception):
-    """Base of every error the tool reports to a technician."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+__all__ = [
+    "BackupInvalid", "BadInput", "BadPath", "Busy", "Cancelled", "ConnectionFailed", "DiskFull", "DossierChanged",
+    "DossierDamaged", "DossierExists", "DossierNotFound", "MsdeError", "PackError", "ServerBackupDamaged",
+    "ServerDiskFull", "ServerError", "UnsafePath", "WrongDossier",
+]
 
 
 class BadInput(MsdeError):
     """The user asked for something that cannot be: a malformed number, a missing file..."""
 
     exit_code = 2
+
+
+class BadPath(BadInput):
+    """A path given (or the data directory) cannot be used as what it should be."""
 
 
 class DossierNotFound(BadInput):
@@ -57,14 +55,6 @@ class ServerError(MsdeError):
 
 class ConnectionFailed(ServerError):
     """Cannot reach or log in to the server."""
-
-
-class PackError(MsdeError):
-    """A packed file (PBF/PTF/PAF) is corrupt, truncated, of the wrong kind or version."""
-
-
-class DiskFull(MsdeError):
-    """No space left where the tool writes."""
 
 
 class Cancelled(MsdeError):

@@ -35,6 +35,7 @@ from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
@@ -114,8 +115,8 @@ def _dossier_line(dossier: Dossier) -> str:
 
     note = cut_label(dossier)
     if note:  # which dossier and which cut it came from
-        return f"{dossier.code:<10} {dossier.company[:18]} ({note})"
-    return f"{dossier.code:<10} {dossier.company[:44]}"
+        return f"{dossier.code:<10} {one_line(dossier.company)[:18]} ({note})"
+    return f"{dossier.code:<10} {one_line(dossier.company)[:44]}"
 
 
 # --------------------------------------------------------------------------- archive

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -40,7 +41,7 @@ import sqlalchemy as sa
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
-from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.atomic import publish_file, remove_staging, staging_dir, write_atomic
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
@@ -146,7 +147,7 @@ def publish(tmp: Path, final: Path) -> None:
     """Fold ``tmp``'s WAL into it, fsync it and rename it to ``final`` (which must not exist).
 
     Every connection to ``tmp`` must be closed: only the main file is renamed."""
-    if final.exists():
+    if os.path.lexists(final):
         raise DossierExists(f"{final} already exists.", "Remove it or choose another name.")
     raw = sqlite3.connect(tmp)
     try:
@@ -235,10 +236,10 @@ def cut_dossier(
     """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``."""
     started = time.monotonic()
     cut_path = Path(cut_path)
-    if cut_path.exists():
+    if os.path.lexists(cut_path):
         raise DossierExists(f"{cut_path} already exists.", "Remove it or let the tool pick the next cut name.")
-    tmp = cut_path.with_name(f".{cut_path.name}.building")
-    remove_partial(tmp)
+    staging = staging_dir(cut_path.parent)  # private: no planted name is followed
+    tmp = staging / cut_path.name
     engine = ledger.open_engine(path, exclusive=True)
     published = False
     committed = False
@@ -322,8 +323,8 @@ def cut_dossier(
         step("done", str(cut_path))
     finally:
         engine.dispose()
+        remove_staging(staging)
         if not committed:
-            remove_partial(tmp)
             if published:
                 remove_partial(cut_path)
     return CutResult(

@@ -11,13 +11,16 @@ is left as it is.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import publish_file
+from msde_tui.engine.atomic import aside, is_disk_full, publish_file, write_error
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
@@ -93,7 +96,7 @@ def export_copy(
                 if not folder.is_dir():
                     raise BadInput(f"The directory {folder} does not exist.", "Create it or choose another one.")
                 target = folder / naming.embedded_file_name(naming.export_name(dossier.code))
-                if target.exists():
+                if os.path.lexists(target):
                     raise DossierExists(f"{target} already exists.", "Remove or rename the old export copy first.")
                 rows = _copy_to_file(src, schema, target, progress)
                 return ExportResult(str(target), "embedded", None, rows)
@@ -113,23 +116,24 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Pro
                   stamp: Stamp | None = None) -> dict[str, int]:
     """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked);
     ``stamp`` then gives the copy its own identity (an import under another number)."""
-    tmp = target.with_name(f".{target.name}.exporting")
-    _remove_sqlite(tmp)
-    try:
-        with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
-                dst.dbapi.execute(f"PRAGMA {pragma}")
-            rows = copy_tables(src, dst, schema, progress)
-            if stamp is not None:
-                dst.begin(write=True)
-                stamp(dst)
-                dst.commit()
-            dst.dbapi.execute("PRAGMA journal_mode=WAL")
-        if target.exists():
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
+        try:
+            with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
+                    dst.dbapi.execute(f"PRAGMA {pragma}")
+                rows = copy_tables(src, dst, schema, progress)
+                if stamp is not None:
+                    dst.begin(write=True)
+                    stamp(dst)
+                    dst.commit()
+                dst.dbapi.execute("PRAGMA journal_mode=WAL")
+        except (sqlite3.Error, sa.exc.DBAPIError, OSError, PackError) as exc:
+            if is_disk_full(exc):  # the copy being written: name where it goes
+                raise write_error(exc, target) from exc
+            raise
+        if os.path.lexists(target):
             raise DossierExists(f"{target} appeared during the copy.", "Choose another number or name.")
         publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
-    finally:
-        _remove_sqlite(tmp)
     return rows
 
 
@@ -284,11 +288,9 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
     wanted = catalog.free_number(number or parsed.number)
     code = f"{wanted}{parsed.short}"
     target = Path(home) / naming.embedded_file_name(code)
-    if target.exists():
+    if os.path.lexists(target):
         raise DossierExists(f"{target} already exists.", "Give another number with --number.")
-    tmp = target.with_name(f".{target.name}.importing")
-    _remove_sqlite(tmp)
-    try:
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             problem = source.execute("PRAGMA quick_check").fetchone()[0]
@@ -311,8 +313,6 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
         finally:
             source.close()
         publish_file(tmp, target)
-    finally:
-        _remove_sqlite(tmp)
     record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
                      location=target.name, status="imported", **ident.fields())
     return catalog.add(record)
@@ -339,8 +339,3 @@ def _info(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     except sqlite3.DatabaseError:
         return None, None
     return (row[0], row[1]) if row else (None, None)
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.atomic import aside, publish_file, write_atomic
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -495,11 +495,31 @@ def _rows_with_keys(batch: pa.RecordBatch, table: TableSpec, on: list[str], keys
 # ---------------------------------------------------------------------- reading packages
 
 
+def package_header(path: Path) -> dict[str, Any]:
+    """What a packed file's manifest says, read without a passphrase through the one reader
+    (container, size limits and manifest schema checked): the CLI and the wizard ask this
+    whether a file is encrypted and what to list it as. An encrypted file's ``dossier`` is None
+    (its content is encrypted; the clear fields are authenticated only once the key is known)."""
+    with PackReader(path, header_only=True) as reader:
+        return {
+            "file": str(path),
+            "kind": reader.kind,
+            "package_id": reader.manifest.get("package_id"),
+            "created_at": reader.manifest.get("created_at"),
+            "encrypted": reader.encrypted,
+            "dossier": reader.content.get("dossier"),
+            "source": reader.content.get("source"),
+            "tables": reader.content.get("tables"),
+        }
+
+
 def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
     """Open a packed file, check every member (``verify``) and return what it holds."""
     with PackReader(path, passphrase=passphrase) as reader:
         if verify:
             reader.verify()
+            if reader.kind == "PBF":
+                _check_pbf_digests(reader)
         return {
             "file": str(path),
             "kind": reader.kind,
@@ -520,6 +540,19 @@ def _base_package(content: dict[str, Any]) -> str | None:
     base = ptf.get("base") if isinstance(ptf, dict) else None
     value = base.get("package_id") if isinstance(base, dict) else None
     return value if isinstance(value, str) else None
+
+
+def _check_pbf_digests(reader: PackReader) -> None:
+    """A PBF's rows against the digests its state records (FORMAT §7), as an import checks
+    them once loaded: verify and import accept the same files."""
+    tables = (reader.content.get("state") or {}).get("tables") or {}
+    for table in reader.schema.tables:
+        digest = Digest()
+        for batch in reader.batches(table):
+            digest.add(row_hashes(batch, table))
+        if tables.get(table.name) != digest.as_json():
+            raise PackError(f"{reader.where}: the rows of table {table.name} do not match their digest.",
+                            "Use another copy of the packed file; this one is damaged.")
 
 
 def _check_digests(db: Database, schema: PackSchema, expected: dict[str, Any], what: str) -> list[str]:
@@ -569,7 +602,7 @@ def import_package(
                              location=naming.embedded_file_name(code), status="imported", guid=guid,
                              package=package)
             target = Path(home) / record.location
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} already exists.", "Choose another number or move that file.")
             intent = _intent_path(home, record.location)
             intent.parent.mkdir(parents=True, exist_ok=True)
@@ -696,9 +729,7 @@ def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, An
 
 def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
                           progress: Progress, decide: Decide) -> identity.Identity:
-    tmp = target.with_name(f".{target.name}.importing")
-    _remove_sqlite(tmp)
-    try:
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         with Database.open_sqlite(tmp, readonly=False, create=True) as db:
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                 db.dbapi.execute(f"PRAGMA {pragma}")
@@ -713,11 +744,9 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
         if problems:
             raise PackError(f"The imported rows break foreign keys (e.g. table {problems[0][0]}).",
                             "The packed file is inconsistent; nothing was added to the dossier list.")
-        if target.exists():
+        if os.path.lexists(target):
             raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
         publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
-    finally:
-        _remove_sqlite(tmp)
     return ident
 
 
@@ -1012,9 +1041,7 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 "A dossier can appear only once in the list.",
             )
     if not in_place:
-        tmp = target.with_name(f".{target.name}.importing")
-        _remove_sqlite(tmp)
-        try:
+        with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
             try:
                 source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
@@ -1030,11 +1057,9 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
             if checked(tmp) != (guid, company):
                 raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
             identity.stamp_sqlite(tmp, ident)
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
             publish_file(tmp, target)
-        finally:
-            _remove_sqlite(tmp)
     if in_place:
         identity.stamp_sqlite(target, ident)
     record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",

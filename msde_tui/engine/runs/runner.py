@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import auditlog, identity, naming
+from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.base import Backend
 from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
@@ -459,6 +460,11 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
             result_sent = True
             await put(failure(label, exc, began))
     except Exception as exc:  # a bug must not stop the other dossiers
+        problem = os_problem(exc)  # read-only, full, not a directory: plain words, not a bug
+        if problem is not None and not result_sent:
+            result_sent = True
+            await put(failure(label, problem, began))
+            return
         log.exception("%s of %s failed unexpectedly", job.operation, label)
         if not result_sent:
             result_sent = True

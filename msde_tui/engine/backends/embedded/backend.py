@@ -1,7 +1,7 @@
 """The embedded backend: backup, verify and restore of SQLite dossier files (SPEC 5.1, 5.2, 6).
 
 Backup uses SQLite's online backup API, so a dossier can be backed up while another program
-has it open and writes to it. The copy is written as ``.NAME.partial`` in the target
+has it open and writes to it. The copy is written in a private staging directory inside the target
 directory, turned into a self-contained file (``journal_mode=DELETE``), synced, renamed to
 its final name and only then given its proof ``NAME.json``. A cancelled or failed backup
 leaves neither a final file nor a proof.
@@ -31,7 +31,13 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.atomic import (
+    fsync_dir,
+    open_exclusive,
+    publish_new,
+    remove_staging,
+    staging_dir,
+)
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -45,6 +51,7 @@ from msde_tui.engine.errors import (
     DossierExists,
     DossierNotFound,
     MsdeError,
+    UnsafePath,
     WrongDossier,
 )
 from msde_tui.engine.events import DossierResult, Event, Progress, Step
@@ -242,12 +249,12 @@ def _check_target_dir(directory: Path, needed: int) -> None:
 def _free_name(directory: Path, name: str) -> Path:
     """``name`` in ``directory``, or ``stem_2.ext``... when it (or its proof) is taken."""
     candidate = directory / name
-    if not candidate.exists() and not proof_path(candidate).exists():
+    if not os.path.lexists(candidate) and not os.path.lexists(proof_path(candidate)):
         return candidate
     stem, dot, ext = name.partition(".")
     for n in range(2, 1000):
         candidate = directory / f"{stem}_{n}{dot}{ext}"
-        if not candidate.exists() and not proof_path(candidate).exists():
+        if not os.path.lexists(candidate) and not os.path.lexists(proof_path(candidate)):
             return candidate
     raise DossierExists(f"Too many backups named {name} in {directory}.", "Clean up the directory.")
 
@@ -267,8 +274,8 @@ def _snapshot(
     work: _Work, label: str, source: Path, final: Path, code: str, step: str = "backup"
 ) -> Proof:
     """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure."""
-    partial = final.with_name(f".{final.name}.partial")
-    _remove(partial, *_siblings(partial))
+    staging = staging_dir(final.parent)  # private: no planted name is followed
+    partial = staging / final.name
     renamed = False
     try:
         src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=10)
@@ -298,9 +305,9 @@ def _snapshot(
             should_stop=work.cancel.is_set,
         )
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
-        if final.exists() or proof_path(final).exists():
+        if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
-        os.replace(partial, final)
+        publish_new(partial, final, sync=False)  # synced above; never replaces or follows a name
         renamed = True
         proof = Proof(
             file=final.name,
@@ -314,9 +321,10 @@ def _snapshot(
         )
         write_proof(final, proof)
         fsync_dir(final.parent)
+        remove_staging(staging)
         return proof
     except BaseException as exc:
-        _remove(partial, *_siblings(partial))
+        remove_staging(staging)
         if renamed:
             _remove(final, proof_path(final))
         if isinstance(exc, MsdeError):
@@ -722,12 +730,11 @@ class EmbeddedBackend:
         ident = identity.for_copy(Catalog(self.home), number, short, checked.guid, checked.code, replacing=existing)
 
         # Copy into a temporary file beside the dossiers, checking the bytes against the proof.
-        temp = self.home / f".{target.name}.restore-partial"
-        _remove(temp, *_siblings(temp))
+        self.home.mkdir(parents=True, exist_ok=True)
+        staging = staging_dir(self.home)  # private: no planted name is followed
+        temp = staging / target.name
         safety: list[Path] = []
-        replaced_at = False
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.home).free
             if free < proof.size * 2 + 2**20:
                 raise _disk_full(self.home)
@@ -760,12 +767,13 @@ class EmbeddedBackend:
             # Swap in: from here on the job runs to its end.
             work.step(label, "restore", target.name)
             _remove(*_siblings(target))
+            if target.is_symlink():
+                raise UnsafePath(f"{target} is a link; msde does not write through links.",
+                                 "Replace the link by the file itself, or remove it; nothing was changed.")
             os.replace(temp, target)
-            replaced_at = True
             fsync_dir(self.home)
         finally:
-            if not replaced_at:
-                _remove(temp, *_siblings(temp))
+            remove_staging(staging)
 
         dossier = self._register(number, short, company, target, ident)
         # The file of a replaced dossier under another name (001's backup over 002BRA: the new
@@ -851,7 +859,7 @@ class EmbeddedBackend:
         digest = hashlib.sha256()
         done = 0
         try:
-            with open(source, "rb") as src, open(temp, "wb") as dst:
+            with open(source, "rb") as src, open_exclusive(temp) as dst:
                 while chunk := src.read(COPY_CHUNK):
                     work.check()
                     digest.update(chunk)
