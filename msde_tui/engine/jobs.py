@@ -95,13 +95,24 @@ def plan_to_dict(plan: WizardPlan) -> dict[str, Any]:
         "data_dir": plan.data_dir,
         "dossiers": [dataclasses.asdict(d) for d in plan.dossiers],
         "restore_items": [dataclasses.asdict(i) for i in plan.restore_items],
+        "op": None if plan.op is None else _runner().plan_to_dict(plan.op),
     }
 
 
-def plan_from_dict(data: dict[str, Any], password: str = "") -> WizardPlan:
+def _runner() -> Any:
+    from msde_tui.engine import runner  # late: it loads the operations' modules
+
+    return runner
+
+
+def plan_from_dict(
+    data: dict[str, Any], password: str = "", secrets: dict[str, str] | None = None
+) -> WizardPlan:
     conn = dict(data.get("connection") or {})
     conn.pop("password", None)
+    op = data.get("op")
     return WizardPlan(
+        op=_runner().plan_from_dict(op, secrets) if isinstance(op, dict) else None,
         connection=Connection(**conn, password=password),
         operation=str(data.get("operation", "backup")),
         verify_after=bool(data.get("verify_after", True)),
@@ -193,8 +204,21 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
+def _op_runner(plan: WizardPlan, home: Path) -> AsyncIterator[ev.Event]:
+    return _runner().run(plan.op, home)
+
+
+def runner_for(plan: WizardPlan) -> Runner | None:
+    """What runs this plan: its registered operation's plan, else a built-in runner."""
+    if plan.op is not None:
+        return _op_runner
+    return RUNNERS.get(plan.operation)
+
+
 def plan_subjects(plan: WizardPlan) -> tuple[str, ...]:
     """What the events of this plan are about: dossier codes or file names, in order."""
+    if plan.op is not None:
+        return tuple(_runner().subjects(plan.op))
     if plan.operation == "backup":
         return tuple(d.code for d in plan.dossiers)
     if plan.operation == "restore":
@@ -391,9 +415,11 @@ def start_job(
     extra_env: dict[str, str] | None = None,
 ) -> JobInfo:
     """Write the job spec and spawn its detached runner. The password goes through a pipe."""
-    if plan.operation not in RUNNERS:
+    if runner_for(plan) is None:
         raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
-    if plan.operation in ("backup", "verify", "restore"):
+    if plan.op is not None:
+        _runner().of_plan(plan.op)  # a registered operation's plan, or refused here
+    elif plan.operation in ("backup", "verify", "restore"):
         to_operation_plan(plan)  # refuse an incomplete plan before spawning anything
     home = Path(home).resolve()
     job_id = new_job_id()
@@ -433,7 +459,10 @@ def start_job(
     _CHILDREN[job_id] = child
     assert child.stdin is not None
     try:
+        # Line 1: the connection's password; line 2: the plan's secrets (passphrases...) as JSON.
+        secrets = _runner().secrets_of(plan.op) if plan.op is not None else {}
         child.stdin.write(plan.connection.password.encode("utf-8") + b"\n")
+        child.stdin.write(json.dumps(secrets).encode("utf-8") + b"\n")
         child.stdin.close()
     except OSError:
         pass  # the runner died at once; its state will show "interrupted" with runner.log
@@ -505,7 +534,9 @@ def _dossier_result_dict(result: ev.DossierResult) -> dict[str, Any]:
     }
 
 
-async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]:
+async def run_job(
+    home: Path, job_id: str, password: str = "", secrets: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run the job in this process: events to events.jsonl, then result.json. Returns it."""
     home = Path(home)
     directory = jobs_dir(home) / _check_id(job_id)
@@ -513,8 +544,8 @@ async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]
     if spec is None:
         raise BadInput(f"No job '{job_id}'.")
     write_atomic(directory / PID, str(os.getpid()).encode())
-    plan = plan_from_dict(spec.get("plan") or {}, password=password)
-    runner = RUNNERS.get(plan.operation)
+    plan = plan_from_dict(spec.get("plan") or {}, password=password, secrets=secrets)
+    runner = runner_for(plan)
     started = time.time()
     results: dict[str, dict[str, Any]] = {}
     error: dict[str, str] | None = None
