@@ -1,0 +1,250 @@
+"""Every operation of engine.runner walked through the wizard by keyboard alone, at 80x24, from
+the connection screen to its result (a real detached job), on embedded dossiers.
+
+For each: the form returns a plan and changes nothing; a summary is shown before any file or
+dossier changes; going back from the summary leaves every file byte-for-byte as it was (and the
+form shows the answers again); the operations that change data need the dossier codes typed;
+the job's result is the one the same plan gives when run by the engine directly (what the CLI
+runs), on a twin of the data directory.
+(Backup, restore and verify walk the same path in tests/test_app_embedded.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine import auditlog, jobs, runner
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.demo import create_demo
+from msde_tui.engine.events import DossierResult
+from msde_tui.engine.operations import collect_async
+from msde_tui.engine.plans import PackPlan, WizardPlan
+from msde_tui.screens.connection import ConnectionScreen
+from msde_tui.screens.operation import OperationScreen
+from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.summary import SummaryScreen
+from tests.test_app_support import screen_text, type_text, wait_for, wait_screen, wait_text
+
+Keys = Callable[[Pilot, Screen], Awaitable[None]]
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    """Every file under ``roots`` (jobs and reports aside) -> its SHA-256."""
+    found: dict[str, str] = {}
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not {"jobs", "reports"} & set(path.relative_to(root).parts):
+                found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+async def set_field(pilot: Pilot, field_id: str, text: str) -> None:
+    """Tab to the field, clear it and type ``text`` (keyboard only)."""
+    for _ in range(12):
+        focused = pilot.app.focused
+        if isinstance(focused, Input) and focused.id == field_id:
+            break
+        await pilot.press("tab")
+    else:
+        raise AssertionError(f"no field #{field_id}")
+    await pilot.press("end", "ctrl+u")
+    await type_text(pilot, text)
+
+
+async def walk(
+    app: MsdeApp, pilot: Pilot, operation: str, form_keys: Keys, roots: tuple[Path, ...],
+    directory: Path | None = None,
+) -> tuple[SummaryScreen, jobs.JobInfo]:
+    await wait_screen(pilot, ConnectionScreen)
+    await pilot.press("enter")  # Local (embedded)
+    screen = await wait_screen(pilot, OperationScreen)
+    for _ in range(20):
+        if screen.operation_id == operation:  # type: ignore[attr-defined]
+            break
+        await pilot.press("down")
+    assert screen.operation_id == operation  # type: ignore[attr-defined]
+    if directory is not None:
+        await set_field(pilot, "directory", str(directory))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
+    form = app.screen
+    form_type = type(form)
+    if not isinstance(form, SummaryScreen):
+        await pilot.pause(0.3)  # the form's lists fill in a worker
+        await form_keys(pilot, form)
+        before = snapshot(*roots)
+        await pilot.press("enter")
+    else:
+        before = snapshot(*roots)
+    summary = await wait_screen(pilot, SummaryScreen)
+    await wait_for(pilot, lambda: summary.summary is not None, timeout=30)  # type: ignore[attr-defined]
+    assert snapshot(*roots) == before, "the summary came after a change"
+    await pilot.press("f2")  # Back: nothing written, the answers kept
+    back = await wait_screen(pilot, form_type if form_type is not SummaryScreen else OperationScreen)
+    await pilot.pause(0.3)
+    assert snapshot(*roots) == before, "going back from the summary changed a file"
+    plan = app.plan
+    await pilot.press("enter")  # the same answers again
+    summary = await wait_screen(pilot, SummaryScreen)
+    await wait_for(pilot, lambda: summary.summary is not None, timeout=30)  # type: ignore[attr-defined]
+    assert app.screen.plan == plan if back is not None else True  # type: ignore[attr-defined]
+    codes = summary.confirm_codes  # type: ignore[attr-defined]
+    if codes:
+        await pilot.press("enter")  # nothing typed: refused, nothing changed
+        await pilot.pause()
+        assert isinstance(app.screen, SummaryScreen) and snapshot(*roots) == before
+        for index, code in enumerate(codes):
+            if index:
+                await pilot.press("tab")
+            await type_text(pilot, code)
+    await pilot.press("enter")
+    progress = await wait_screen(pilot, ProgressScreen)
+    await wait_text(pilot, "Result:", timeout=180)
+    assert "Result: OK" in screen_text(app), screen_text(app)
+    job = jobs.load_job(app.home, progress.job.id)  # type: ignore[attr-defined]
+    return summary, job  # type: ignore[return-value]
+
+
+def twin(home: Path, tmp_path: Path) -> Path:
+    """A copy of the data directory made before the operation: the engine runs the plan there."""
+    copy = tmp_path / "twin"
+    shutil.copytree(home, copy)
+    return copy
+
+
+def outcome(results: list[DossierResult] | dict[str, dict[str, object]]) -> dict[str, bool]:
+    if isinstance(results, dict):
+        return {k: bool(v["ok"]) for k, v in results.items()}
+    return {r.dossier: r.ok for r in results}
+
+
+async def same_as_engine(job: jobs.JobInfo, home: Path, plan: object) -> None:
+    events = await collect_async(runner.run(plan, home))
+    direct = [e for e in events if isinstance(e, DossierResult)]
+    assert outcome(job.result["dossiers"]) == outcome(direct)  # type: ignore[index]
+    assert all(r.ok for r in direct)
+
+
+@pytest.fixture
+def demo(home: Path) -> Path:
+    create_demo(home, dossiers=2, years=9, lines=200)
+    return home
+
+
+async def test_archive_is_summarised_confirmed_and_run_as_a_job(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "paf"
+    out.mkdir()
+
+    async def keys(pilot: Pilot, form: Screen) -> None:
+        pass  # the years ended 7 years ago or more are ticked for every dossier
+
+    app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary, job = await walk(app, pilot, "archive", keys, (demo, out), directory=out)
+        assert summary.confirm_codes == ("001SOC", "002BRA")
+    plan = app.plan.op
+    assert [c for c, _y in plan.years] == ["001SOC", "002BRA"]
+    assert len(list(out.glob("*.paf"))) == 2
+    assert auditlog.read(demo)[-1]["operation"] == "archive"
+
+
+async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = str(date.today().year - 4)
+
+    async def cut_keys(pilot: Pilot, form: Screen) -> None:
+        await pilot.press("space")  # the first dossier
+        await set_field(pilot, "keep-from", keep)
+
+    async def pbf_keys(pilot: Pilot, form: Screen) -> None:
+        await pilot.press("a")  # every dossier
+        await pilot.press("tab", "space")  # Backup files (*.pbf)
+
+    async def import_keys(pilot: Pilot, form: Screen) -> None:
+        await wait_for(pilot, lambda: form.entries)  # type: ignore[attr-defined]
+
+    async def copy_keys(pilot: Pilot, form: Screen) -> None:
+        await pilot.press("space")  # the first dossier, as an embedded file
+
+    async def partial_keys(pilot: Pilot, form: Screen) -> None:
+        await pilot.press("down", "space")  # 002BRA: it has a PBF now
+
+    async def audit_keys(pilot: Pilot, form: Screen) -> None:
+        await pilot.press("space")
+        await set_field(pilot, "years", keep)
+
+    async def apply_keys(pilot: Pilot, form: Screen) -> None:
+        await wait_for(pilot, lambda: form.entries)  # type: ignore[attr-defined]
+
+    twin_home = twin(demo, tmp_path)
+    for operation, keys, directory in (
+        ("cut", cut_keys, None),
+        ("export", pbf_keys, out),
+    ):
+        app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            if operation == "export":
+                app.plan = WizardPlan(directory=str(out))
+            summary, job = await walk(app, pilot, operation, keys, (demo, out), directory=None)
+        await same_as_engine(job, twin_home, app.plan.op)
+    assert [d.status for d in Catalog(demo).dossiers()][-1] == "cut"
+    assert len(list(out.glob("*.pbf"))) == 2
+
+    for operation, keys in (("import", import_keys), ("export_partial", partial_keys),
+                            ("export", copy_keys), ("audit", audit_keys)):
+        app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.plan = WizardPlan(directory=str(out))
+            await walk(app, pilot, operation, keys, (demo, out), directory=out if operation == "audit" else None)
+    assert Catalog(demo).dossiers()[-1].status == "imported"
+    assert list(out.glob("*.ptf")) and list(out.glob("E*.sqlite")) and list(out.glob("Admin*.sqlite"))
+
+    app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.plan = WizardPlan(directory=str(out))
+        summary, _job = await walk(app, pilot, "apply", apply_keys, (demo, out))
+        assert summary.confirm_codes == ("002BRA",)
+
+
+async def test_the_automatic_run_is_a_job_after_its_summary(demo: Path) -> None:
+    async def keys(pilot: Pilot, form: Screen) -> None:
+        return None
+
+    app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        _summary, job = await walk(app, pilot, "auto_run", keys, (demo,))
+    assert job.state == jobs.OK
+    assert (demo / "backups").is_dir()
+
+
+def test_plans_round_trip_without_their_secrets() -> None:
+    plan = PackPlan(("001SOC",), "/tmp/x", passphrase="open sesame")
+    data = runner.plan_to_dict(plan)
+    assert "open sesame" not in str(data)
+    assert runner.plan_from_dict(data, runner.secrets_of(plan)) == plan
+    assert runner.plan_from_dict(data) == PackPlan(("001SOC",), "/tmp/x")
+
+
+async def test_every_registered_operation_has_a_wizard_path() -> None:
+    from msde_tui.screens import registry
+
+    offered = {op.id for op in registry.operations()}
+    assert {"archive", "unarchive", "cut", "audit", "export", "export_partial", "import", "apply",
+            "auto_run"} <= offered
+    for op in registry.operations():
+        if op.id in ("backup", "restore", "verify", "auto"):
+            continue
+        assert registry.summary_step in op.steps and op.steps[-1] is registry.progress_step, op.id
+    await asyncio.sleep(0)
