@@ -12,6 +12,7 @@ runs), on a twin of the data directory.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import shutil
 from collections.abc import Awaitable, Callable
@@ -49,15 +50,19 @@ def snapshot(*roots: Path) -> dict[str, str]:
     return found
 
 
+async def focus_to(pilot: Pilot, widget_id: str) -> None:
+    """Tab until the widget ``#widget_id`` has the focus (keyboard only)."""
+    for _ in range(16):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"no focusable #{widget_id}")
+
+
 async def set_field(pilot: Pilot, field_id: str, text: str) -> None:
     """Tab to the field, clear it and type ``text`` (keyboard only)."""
-    for _ in range(12):
-        focused = pilot.app.focused
-        if isinstance(focused, Input) and focused.id == field_id:
-            break
-        await pilot.press("tab")
-    else:
-        raise AssertionError(f"no field #{field_id}")
+    await focus_to(pilot, field_id)
     await pilot.press("end", "ctrl+u")
     await type_text(pilot, text)
 
@@ -130,6 +135,10 @@ def outcome(results: list[DossierResult] | dict[str, dict[str, object]]) -> dict
 
 
 async def same_as_engine(job: jobs.JobInfo, home: Path, plan: object) -> None:
+    if getattr(plan, "directory", ""):
+        directory = home.parent / "twin-out"
+        directory.mkdir(exist_ok=True)
+        plan = dataclasses.replace(plan, directory=str(directory))  # type: ignore[type-var]
     events = await collect_async(runner.run(plan, home))
     direct = [e for e in events if isinstance(e, DossierResult)]
     assert outcome(job.result["dossiers"]) == outcome(direct)  # type: ignore[index]
@@ -165,27 +174,38 @@ async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path,
     keep = str(date.today().year - 4)
 
     async def cut_keys(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "dossiers")
         await pilot.press("space")  # the first dossier
         await set_field(pilot, "keep-from", keep)
 
     async def pbf_keys(pilot: Pilot, form: Screen) -> None:
-        await pilot.press("a")  # every dossier
-        await pilot.press("tab", "space")  # Backup files (*.pbf)
+        await set_field(pilot, "directory", str(out))
+        await focus_to(pilot, "dossiers")
+        await pilot.press("space", "down", "space")  # 001SOC and 002BRA
+        await focus_to(pilot, "pbf")
+        await pilot.press("space")  # Backup files (*.pbf)
 
     async def import_keys(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
         await wait_for(pilot, lambda: form.entries)  # type: ignore[attr-defined]
 
     async def copy_keys(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
+        await focus_to(pilot, "dossiers")
         await pilot.press("space")  # the first dossier, as an embedded file
 
     async def partial_keys(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
+        await focus_to(pilot, "dossiers")
         await pilot.press("down", "space")  # 002BRA: it has a PBF now
 
     async def audit_keys(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "dossiers")
         await pilot.press("space")
         await set_field(pilot, "years", keep)
 
     async def apply_keys(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
         await wait_for(pilot, lambda: form.entries)  # type: ignore[attr-defined]
 
     twin_home = twin(demo, tmp_path)
@@ -215,7 +235,7 @@ async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path,
     async with app.run_test(size=(80, 24)) as pilot:
         app.plan = WizardPlan(directory=str(out))
         summary, _job = await walk(app, pilot, "apply", apply_keys, (demo, out))
-        assert summary.confirm_codes == ("002BRA",)
+        assert summary.confirm_codes == (app.plan.op.dossier,)  # the dossier changed is typed
 
 
 async def test_the_automatic_run_is_a_job_after_its_summary(demo: Path) -> None:
