@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input
 
 from msde_tui.app import MsdeApp
 from msde_tui.engine import auditlog, jobs, runner
@@ -209,9 +208,9 @@ async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path,
         await wait_for(pilot, lambda: form.entries)  # type: ignore[attr-defined]
 
     twin_home = twin(demo, tmp_path)
-    for operation, keys, directory in (
-        ("cut", cut_keys, None),
-        ("export", pbf_keys, out),
+    for operation, keys in (
+        ("cut", cut_keys),
+        ("export", pbf_keys),
     ):
         app = MsdeApp(home=demo, lang="en", offer_jobs=False)
         async with app.run_test(size=(80, 24)) as pilot:
