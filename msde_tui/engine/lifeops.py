@@ -287,7 +287,8 @@ def describe_audit(plan: AuditPlan, home: Path) -> Description:
     if plan.fec:
         actions.append(_("write one FEC file per fiscal year in {dir} ({encoding})").format(
             dir=plan.directory, encoding=plan.encoding))
-    return Description((Line(dossier.code, what),), "\n".join(actions) + "\n", ())
+    warnings = (_("This copy is for the tax administration only; it is never restored."),)
+    return Description((Line(dossier.code, what),), "\n".join(actions) + "\n", warnings)
 
 
 # --------------------------------------------------------------------------- the automatic run

@@ -61,6 +61,8 @@ def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
                 message += f" {rows:,} rows changed, {deleted:,} deleted."
             if result.warning:
                 message += f" {result.warning}"
+            if result.encrypted:
+                message += " Encrypted."
             details = {"file": str(result.path), "kind": result.kind, "package_id": result.package_id,
                        "size": result.size, "tables": result.tables, "warning": result.warning,
                        "encrypted": result.encrypted, "rows": rows, "deleted": deleted}

@@ -273,13 +273,16 @@ class ApplyScreen(FileForm):
         keep = files.choice or (self.earlier.file if self.earlier is not None else None)
         files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
         self.say("" if self.entries else _("No transfer file (.ptf) in this directory."))
-        self._follow_file(first=True)
+        self._follow_file()
 
-    def _follow_file(self, first: bool = False) -> None:
+    def _follow_file(self) -> None:
         entry = self.chosen_entry()
         self.query_one("#passphrase-row").display = bool(entry and entry.encrypted)
-        if entry is None or not entry.guid or (first and self.earlier is not None):
+        if entry is None or not entry.guid:
             return
+        if self.earlier is not None and str(entry.path) == self.earlier.file:
+            return  # back on the form: the dossier chosen for this file stays
+
         matches = [d for d in self.dossiers if d.guid == entry.guid]
         if matches:  # the dossier it was made from, or a copy of it imported from its PBF
             source = next((d for d in matches if d.code != entry.code), matches[0])
