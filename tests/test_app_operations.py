@@ -267,3 +267,30 @@ async def test_every_registered_operation_has_a_wizard_path() -> None:
             continue
         assert registry.summary_step in op.steps and op.steps[-1] is registry.progress_step, op.id
     await asyncio.sleep(0)
+
+
+async def test_a_cancelled_threaded_operation_gives_its_true_result_then_stops(tmp_path: Path) -> None:
+    import threading
+
+    release = threading.Event()
+    ran: list[str] = []
+
+    def work(emit: runner.Emit) -> DossierResult:
+        release.wait(10)
+        ran.append("done")
+        return DossierResult("x", ok=True, message="published")
+
+    async def consume(seen: list[object]) -> None:
+        async for event in runner.one_by_one(["a", "b"], lambda _i: runner.in_thread("x", "t", (), work)):
+            seen.append(event)
+
+    seen: list[object] = []
+    task = asyncio.ensure_future(consume(seen))
+    await asyncio.sleep(0.2)
+    task.cancel()  # while the first item's thread works
+    await asyncio.sleep(0.1)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    results = [e for e in seen if isinstance(e, DossierResult)]
+    assert [r.message for r in results] == ["published"] and ran == ["done"]  # no second item

@@ -196,13 +196,30 @@ async def in_thread(
     started = time.monotonic()
     yield Started(label, operation, steps)
     future = loop.run_in_executor(None, body)
-    while (event := await queue.get()) is not None:
+    cancelled = False
+    while True:
+        try:
+            event = await queue.get()
+        except asyncio.CancelledError:
+            # A thread cannot be stopped halfway: the dossier's work (which publishes atomically)
+            # ends first, its true result is given, then the run stops before the next one.
+            cancelled = True
+            continue
+        if event is None:
+            break
         yield event
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
     try:
-        result = await future
+        result = future.result()
     except Exception as exc:  # noqa: BLE001 - the dossier's result says it in words
         result = failed(label, exc)
     yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
