@@ -174,7 +174,13 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
 
     def work(emit: Emit) -> DossierResult:
         number = plan.number or None
-        if plan.source == "copy":
+        if plan.source == "database":
+            record = export_copy.import_export_database(
+                plan.file, home, profile=plan.from_profile, number=number, to=plan.to or None,
+                password=_password(plan.password),
+                progress=step_emitter(emit, label, "import"),
+            )
+        elif plan.source == "copy":
             record = export_copy.import_export_copy(path, home, number=number)
         elif plan.source == "cut":
             record = pack.import_cut_file(path, home, number=number)
@@ -191,7 +197,8 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
             details={"listed": record.code, "dossier": asdict(record) | {"code": record.code}},
         )
 
-    options = {"file": plan.file, "number": plan.number or None, "to": plan.to, "source": plan.source}
+    options = {"file": plan.file, "number": plan.number or None, "to": plan.to, "source": plan.source,
+               "from": plan.from_profile or None}
     return runner.audited(home, "import", options, in_thread(label, "import", ("read", "import", "check"), work))
 
 
@@ -199,7 +206,7 @@ def describe_import(plan: ImportPlan, home: Path) -> Description:
     catalog = Catalog(home)
     number = catalog.free_number(plan.number or None)  # a taken number is refused here already
     label = Path(plan.file).name
-    kind = {"pbf": _("packed backup file"), "copy": _("export copy"), "cut": _("cut file")}.get(
+    kind = {"database": _("export copy database"), "pbf": _("packed backup file"), "copy": _("export copy"), "cut": _("cut file")}.get(
         plan.source, plan.source)
     where_to = _("an embedded dossier in {home}").format(home=home) if plan.to == "embedded" else \
         _("a database on {profile}").format(profile=plan.to)
@@ -219,11 +226,11 @@ def describe_import(plan: ImportPlan, home: Path) -> Description:
 def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
     from msde_tui.engine import pack
 
-    label = plan.dossier
+    label = plan.dossier or Path(plan.file).name
 
     def work(emit: Emit) -> DossierResult:
         result = pack.apply_package(
-            Path(plan.file), home, dossier_ref=plan.dossier, passphrase=plan.passphrase or None,
+            Path(plan.file), home, dossier_ref=plan.dossier or None, passphrase=plan.passphrase or None,
             password=_password(plan.password), progress=step_emitter(emit, label, "apply"),
         )
         target = result.dossier
@@ -231,15 +238,19 @@ def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
             label, ok=True, verified=True, files=(where(target, home),),
             message=f"{target.code} is up to date with {Path(plan.file).name}: {result.upserted:,} rows "
                     f"written, {result.deleted:,} deleted.",
-            details={"dossier": target.code, "package_id": result.package_id, "upserted": result.upserted,
+            details={"listed": target.code, "dossier": target.code, "package_id": result.package_id, "upserted": result.upserted,
                      "deleted": result.deleted, "replaced_tables": result.replaced_tables},
         )
 
     return runner.audited(home, "apply", {"file": plan.file},
-                          in_thread(label, "apply", ("check", "apply", "check"), work), [label])
+                          in_thread(label, "apply", ("check", "apply", "check"), work),
+                          [plan.dossier] if plan.dossier else [])
 
 
 def describe_apply(plan: ApplyPlan, home: Path) -> Description:
+    if not plan.dossier:
+        line = Line(Path(plan.file).name, _("CHANGE the dossier this PTF follows (found by its GUID)"))
+        return Description((line,), _("check every member of {file}").format(file=plan.file) + "\n")
     dossier = Catalog(home).get(plan.dossier)
     lines = [Line(dossier.code, _("CHANGE {code} with the transfer file {file}").format(
         code=dossier.code, file=Path(plan.file).name))]
@@ -259,5 +270,6 @@ runner.register(OperationDef("export_copy", ExportCopyPlan, run_export_copy, des
                              lambda p: tuple(p.dossiers)))
 runner.register(OperationDef("import", ImportPlan, run_import, describe_import,
                              lambda p: (Path(p.file).name,)))
-runner.register(OperationDef("apply", ApplyPlan, run_apply, describe_apply, lambda p: (p.dossier,),
+runner.register(OperationDef("apply", ApplyPlan, run_apply, describe_apply,
+                             lambda p: (p.dossier or Path(p.file).name,),
                              changes_data=True))

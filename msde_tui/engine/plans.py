@@ -151,17 +151,18 @@ class ExportCopyPlan:
 class ImportPlan:
     """A PBF, an export copy or a cut file becomes dossier ``number`` of the list."""
 
-    file: str
-    source: str = "pbf"  # pbf | copy | cut
+    file: str  # a file, or with source "database" an export copy database's name
+    source: str = "pbf"  # pbf | copy | cut | database
     number: str = ""  # "" = the first free number
-    to: str = "embedded"  # or a connection profile (PBF only)
+    to: str = "embedded"  # or a connection profile (PBF, database; "" = the database's server)
+    from_profile: str = ""  # source "database": the server holding the export copy database
     passphrase: str = secret()
     password: str = secret()
 
 
 @dataclass(frozen=True)
 class ApplyPlan:
-    """A PTF applied to ``dossier`` (its code), in one transaction."""
+    """A PTF applied to ``dossier`` (its code; "" = the dossier it follows), in one transaction."""
 
     file: str
     dossier: str

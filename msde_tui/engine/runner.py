@@ -213,6 +213,8 @@ async def in_thread(
             await asyncio.shield(future)
         except asyncio.CancelledError:
             cancelled = True
+        except Exception:  # noqa: BLE001, S110 - read below, as the dossier's result
+            pass
     try:
         result = future.result()
     except Exception as exc:  # noqa: BLE001 - the dossier's result says it in words
