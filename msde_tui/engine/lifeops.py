@@ -134,7 +134,7 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
         label = Path(paf).name
 
         def work(emit: Emit) -> DossierResult:
-            target = paf_target(home, Path(paf))
+            target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
             _dossier, path = embedded(Catalog(home), target.code)
             result = archive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
                                        on_event=relabel(emit, label))
@@ -155,7 +155,7 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
 def describe_unarchive(plan: UnarchivePlan, home: Path) -> Description:
     lines, actions, warnings, confirm = [], [], [], []
     for paf, years in plan.items:
-        target = paf_target(home, Path(paf))
+        target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
         confirm.append(target.code)
         chosen = ", ".join(years) if years else _("every archived year")
         lines.append(Line(Path(paf).name, _("put {years} back into {code}; its balance entries are "
@@ -189,7 +189,8 @@ def run_cut(plan: CutPlan, home: Path) -> AsyncIterator[Event]:
             details={"dossier": result.dossier, "cut": result.cut_code, "cut_file": str(result.cut_path),
                      "cut_number": result.catalog_number, "moved_years": list(result.years),
                      "kept_years": list(result.kept_years), "rows": result.rows,
-                     "third_parties_deleted": result.third_parties_deleted, "verified": result.verified},
+                     "third_parties_deleted": result.third_parties_deleted, "verified": result.verified,
+                     "seconds": result.seconds},
         )
 
     options = {"keep_from": plan.keep_from, "clean_references": plan.clean_references}

@@ -182,8 +182,9 @@ class ArchivePlan:
 class UnarchivePlan:
     """For each PAF file, the archived years put back into the dossier it came from."""
 
-    items: tuple[tuple[str, tuple[str, ...]], ...]
+    items: tuple[tuple[str, tuple[str, ...]], ...]  # (PAF, years; () = every archived year)
     delete: bool = False
+    dossier: str = ""  # the dossier to put them into ("" = the one each PAF came from)
 
 
 @dataclass(frozen=True)
