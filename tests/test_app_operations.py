@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import shutil
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -22,14 +23,23 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
+from typer.testing import CliRunner
 
 from msde_tui.app import MsdeApp
+from msde_tui.cli import app as cli_app
 from msde_tui.engine import auditlog, jobs, runner
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.demo import create_demo
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.operations import collect_async
-from msde_tui.engine.plans import PackPlan, WizardPlan
+from msde_tui.engine.plans import (
+    ArchivePlan,
+    AuditPlan,
+    CutPlan,
+    ExportCopyPlan,
+    PackPlan,
+    WizardPlan,
+)
 from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
@@ -133,11 +143,44 @@ def outcome(results: list[DossierResult] | dict[str, dict[str, object]]) -> dict
     return {r.dossier: r.ok for r in results}
 
 
+def cli_argv(plan: object, directory: str) -> list[list[str]]:
+    """The ``msde`` commands that do what ``plan`` does (its directory replaced)."""
+    if isinstance(plan, CutPlan):
+        return [["cut", plan.dossier, "--keep-from", plan.keep_from]]
+    if isinstance(plan, PackPlan):
+        return [["pack", code, "--dir", directory] + (["--partial"] if plan.partial else []) for code in plan.dossiers]
+    if isinstance(plan, ArchivePlan):
+        return [["archive", code, "--dir", directory, "--years", ",".join(years)] for code, years in plan.years]
+    if isinstance(plan, ExportCopyPlan):
+        return [["export", code, "--dir", directory] for code in plan.dossiers]
+    if isinstance(plan, AuditPlan):
+        return [["audit", plan.dossier, "--years", ",".join(plan.years), "--dir", directory]
+                + (["--fec"] if plan.fec else [])]
+    return []
+
+
 async def same_as_engine(job: jobs.JobInfo, home: Path, plan: object) -> None:
+    """The same plan on the twin data directory: by ``msde`` when it has a command for it (what
+    a technician would type), else by the engine's runner; the same outcome per dossier."""
+    directory = ""
     if getattr(plan, "directory", ""):
-        directory = home.parent / "twin-out"
-        directory.mkdir(exist_ok=True)
-        plan = dataclasses.replace(plan, directory=str(directory))  # type: ignore[type-var]
+        twin_out = home.parent / "twin-out"
+        twin_out.mkdir(exist_ok=True)
+        directory = str(twin_out)
+        plan = dataclasses.replace(plan, directory=directory)  # type: ignore[type-var]
+    commands = cli_argv(plan, directory)
+    if commands:
+        outcomes: dict[str, bool] = {}
+        for argv, subject in zip(commands, runner.subjects(plan), strict=True):
+            done = await asyncio.to_thread(
+                CliRunner().invoke, cli_app, ["--home", str(home), "--json", *argv])
+            outcomes[subject] = done.exit_code == 0
+            assert done.exit_code == 0, done.output
+            if isinstance(plan, CutPlan):
+                job_years = job.result["dossiers"][subject]["details"]["moved_years"]  # type: ignore[index]
+                assert json.loads(done.output)["moved_years"] == job_years
+        assert outcome(job.result["dossiers"]) == outcomes  # type: ignore[index]
+        return
     events = await collect_async(runner.run(plan, home))
     direct = [e for e in events if isinstance(e, DossierResult)]
     assert outcome(job.result["dossiers"]) == outcome(direct)  # type: ignore[index]
@@ -157,14 +200,29 @@ async def test_archive_is_summarised_confirmed_and_run_as_a_job(demo: Path, tmp_
     async def keys(pilot: Pilot, form: Screen) -> None:
         pass  # the years ended 7 years ago or more are ticked for every dossier
 
+    twin_home = twin(demo, tmp_path)
     app = MsdeApp(home=demo, lang="en", offer_jobs=False)
     async with app.run_test(size=(80, 24)) as pilot:
         summary, job = await walk(app, pilot, "archive", keys, (demo, out), directory=out)
         assert summary.confirm_codes == ("001SOC", "002BRA")
     plan = app.plan.op
+    await same_as_engine(job, twin_home, plan)
     assert [c for c, _y in plan.years] == ["001SOC", "002BRA"]
     assert len(list(out.glob("*.paf"))) == 2
     assert auditlog.read(demo)[-1]["operation"] == "archive"
+
+    async def unarchive_keys(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "years")
+        await pilot.press("a")  # every archived year
+        await focus_to(pilot, "delete")
+        await pilot.press("space")  # and delete the PAFs afterwards
+
+    app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary, job = await walk(app, pilot, "unarchive", unarchive_keys, (demo, out), directory=out)
+        assert set(summary.confirm_codes) == {"001SOC", "002BRA"}
+    assert not list(out.glob("*.paf")) and job.state == jobs.OK
+    assert auditlog.read(demo)[-1]["operation"] == "unarchive"
 
 
 async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path, tmp_path: Path) -> None:
@@ -226,7 +284,10 @@ async def test_cut_pack_import_apply_unarchive_audit_and_export_copy(demo: Path,
         app = MsdeApp(home=demo, lang="en", offer_jobs=False)
         async with app.run_test(size=(80, 24)) as pilot:
             app.plan = WizardPlan(directory=str(out))
-            await walk(app, pilot, operation, keys, (demo, out), directory=out if operation == "audit" else None)
+            _summary, job = await walk(app, pilot, operation, keys, (demo, out),
+                                       directory=out if operation == "audit" else None)
+        if operation in ("export", "audit"):
+            await same_as_engine(job, twin_home, app.plan.op)
     assert Catalog(demo).dossiers()[-1].status == "imported"
     assert list(out.glob("*.ptf")) and list(out.glob("E*.sqlite")) and list(out.glob("Admin*.sqlite"))
 
@@ -245,7 +306,11 @@ async def test_the_automatic_run_is_a_job_after_its_summary(demo: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         _summary, job = await walk(app, pilot, "auto_run", keys, (demo,))
     assert job.state == jobs.OK
-    assert (demo / "backups").is_dir()
+    assert {"001SOC", "002BRA"} <= set(job.result["dossiers"])  # type: ignore[index]
+    from msde_tui.engine import auto
+
+    last = auto.load_last_run(demo)  # what the wizard's options screen and 'msde auto' show
+    assert last is not None and [d["code"] for d in last["dossiers"]] == ["001SOC", "002BRA"]
 
 
 def test_plans_round_trip_without_their_secrets() -> None:
