@@ -80,7 +80,7 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
         ticks = app.screen.query_one("#years", TickList)
         assert ticks.option_count == 16 and len(ticks.selected) == 2  # 8 closed years x 2; oldest ticked
         text = await run_until_done(app, pilot)
-        assert "verified" in text and "FAILED" not in text
+        assert "archived in" in text and "FAILED" not in text
         assert app.screen.query_one("#years", TickList).option_count == 14  # the two archived years are no longer offered
     assert app.results and app.results[0] is not None
     assert len(list(out.glob("*.paf"))) == 2

@@ -22,6 +22,12 @@ from msde_tui.engine.plans import ArchivePlan, AuditPlan, AutoRunPlan, CutPlan, 
 from msde_tui.engine.runner import Description, Emit, Line, OperationDef, in_thread, relabel
 from msde_tui.i18n import _
 
+# The steps each engine function reports, in order (their share gives the progress).
+ARCHIVE_STEPS = ("read", "write", "verify", "replace", "check", "commit", "done")
+UNARCHIVE_STEPS = ("verify", "read", "restore", "check", "commit", "done", "delete")
+CUT_STEPS = ("check", "copy", "verify", "remove", "commit", "done")
+AUDIT_STEPS = ("copy", "verify", "fec", "done")
+
 
 def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     """An embedded dossier of the list and its file (refused in words otherwise)."""
@@ -92,12 +98,12 @@ def run_archive(plan: ArchivePlan, home: Path) -> AsyncIterator[Event]:
             )
             return DossierResult(
                 code, ok=True, verified=result.verified, files=(str(result.paf),),
-                message=f"{', '.join(years)} archived in {result.paf.name} (verified).",
+                message=f"{', '.join(years)} archived in {result.paf.name}.",
                 details={"paf": str(result.paf), "size": result.size, "years": list(years),
                          "archived": [dataclasses.asdict(y) for y in result.years]},
             )
 
-        return in_thread(code, "archive", ("archive", "verify", "balance entry"), work)
+        return in_thread(code, "archive", ARCHIVE_STEPS, work)
 
     options = {"years": {c: list(y) for c, y in plan.years}, "dir": plan.directory}
     codes = [c for c, _y in plan.years]
@@ -146,7 +152,7 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
                          "attachments": result.attachments, "paf_deleted": result.paf_deleted},
             )
 
-        return in_thread(label, "unarchive", ("check", "import"), work)
+        return in_thread(label, "unarchive", UNARCHIVE_STEPS, work)
 
     options = {"pafs": {p: list(y) or "all" for p, y in plan.items}, "delete": plan.delete}
     return runner.audited(home, "unarchive", options, runner.one_by_one(plan.items, one))
@@ -194,7 +200,7 @@ def run_cut(plan: CutPlan, home: Path) -> AsyncIterator[Event]:
         )
 
     options = {"keep_from": plan.keep_from, "clean_references": plan.clean_references}
-    return runner.audited(home, "cut", options, in_thread(label, "cut", ("copy", "verify", "remove"), work),
+    return runner.audited(home, "cut", options, in_thread(label, "cut", CUT_STEPS, work),
                           [label])
 
 
@@ -263,7 +269,7 @@ def run_audit(plan: AuditPlan, home: Path) -> AsyncIterator[Event]:
     options = {"years": list(plan.years), "dir": plan.directory or None, "to": plan.to,
                "simplified": plan.simplified, "attachments": plan.attachments, "fec": plan.fec,
                "encoding": plan.encoding}
-    return runner.audited(home, "audit", options, in_thread(label, "audit", ("copy", "verify"), work), [label])
+    return runner.audited(home, "audit", options, in_thread(label, "audit", AUDIT_STEPS, work), [label])
 
 
 def describe_audit(plan: AuditPlan, home: Path) -> Description:

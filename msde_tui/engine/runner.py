@@ -32,7 +32,7 @@ from typing import Any
 
 from msde_tui.engine import auditlog
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.events import DossierResult, Event, Started, Step
+from msde_tui.engine.events import DossierResult, Event, Progress, Started, Step
 
 Emit = Callable[[Event], None]
 
@@ -178,6 +178,9 @@ async def in_thread(
 ) -> AsyncIterator[Event]:
     """``Started``, the events ``work`` emits from its thread, then its one ``DossierResult``.
 
+    ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
+    with the share of steps done before it.
+
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
     """
@@ -208,6 +211,8 @@ async def in_thread(
         if event is None:
             break
         yield event
+        if isinstance(event, Step) and event.step in steps:  # how far, from the step reached
+            yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
     while not future.done():
         try:
             await asyncio.shield(future)
