@@ -40,18 +40,12 @@ def _passphrase(ask: bool, *, confirm: bool) -> str | None:
 
 def _file_passphrase(path: Path) -> str | None:
     """The passphrase for an existing file: only asked when the file is encrypted."""
-    import json
-    import zipfile
+    from msde_tui.engine.packlisting import is_encrypted
 
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
-    try:
-        with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json"))
-        encrypted = isinstance(manifest.get("encryption"), dict)  # else the reader reports the damage
-    except Exception:  # noqa: BLE001 - the reader reports damaged files in plain words
-        return None
+    encrypted = is_encrypted(path)  # a damaged file: the reader reports it in plain words
     return _passphrase(encrypted, confirm=False) if encrypted else None
 
 

@@ -43,6 +43,12 @@ def _manifest(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def is_encrypted(path: Path) -> bool:
+    """Whether a packed file says it is encrypted (read without a passphrase; False if unreadable)."""
+    manifest = _manifest(path)
+    return manifest is not None and isinstance(manifest.get("encryption"), dict)
+
+
 def _created(text: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text)).replace(tzinfo=None)
@@ -62,7 +68,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
         code = parsed[0].code if parsed else path.stem
         when = parsed[1] if parsed else datetime.fromtimestamp(path.stat().st_mtime)
         manifest = _manifest(path)
-        if manifest is not None and isinstance(manifest.get("encryption"), dict):
+        if manifest is not None and isinstance(manifest.get("encryption"), dict):  # see is_encrypted
             found.append(FileEntry(path, code, "", _created(manifest.get("created_at")) or when,
                                    size, encrypted=True))
             continue
