@@ -359,3 +359,18 @@ async def test_a_cancelled_threaded_operation_gives_its_true_result_then_stops(t
         await task
     results = [e for e in seen if isinstance(e, DossierResult)]
     assert [r.message for r in results] == ["published"] and ran == ["done"]  # no second item
+
+
+def test_every_operation_is_registered_once_with_its_plan_type(home: Path) -> None:
+    from msde_tui.engine import plans
+
+    expected = {
+        "backup": plans.BackupPlan, "verify": plans.VerifyPlan, "restore": plans.RestorePlan,
+        "pack": plans.PackPlan, "export_copy": plans.ExportCopyPlan, "import": plans.ImportPlan,
+        "apply": plans.ApplyPlan, "archive": plans.ArchivePlan, "unarchive": plans.UnarchivePlan,
+        "cut": plans.CutPlan, "audit": plans.AuditPlan, "auto_run": plans.AutoRunPlan,
+    }
+    assert {name: runner.get(name).plan_type for name in runner.names()} == expected
+    verify = plans.VerifyPlan(plans.Connection(), ("/x/001SOC_20260101_000000.sqlite.bak",))
+    assert runner.subjects(verify) == ("001SOC_20260101_000000.sqlite.bak",)
+    assert runner.describe(verify, home).lines[0].what == "read back and check"

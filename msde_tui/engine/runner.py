@@ -65,7 +65,7 @@ class OperationDef:
 
 _REGISTRY: dict[str, OperationDef] = {}
 # Modules whose import registers their operations (each calls ``register``).
-MODULES = ("msde_tui.engine.packops", "msde_tui.engine.lifeops")
+MODULES = ("msde_tui.engine.basicops", "msde_tui.engine.packops", "msde_tui.engine.lifeops")
 _loaded = False
 _lock = threading.Lock()
 
