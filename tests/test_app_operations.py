@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widgets import Input
 from typer.testing import CliRunner
 
 from msde_tui.app import MsdeApp
@@ -374,3 +375,34 @@ def test_every_operation_is_registered_once_with_its_plan_type(home: Path) -> No
     verify = plans.VerifyPlan(plans.Connection(), ("/x/001SOC_20260101_000000.sqlite.bak",))
     assert runner.subjects(verify) == ("001SOC_20260101_000000.sqlite.bak",)
     assert runner.describe(verify, home).lines[0].what == "read back and check"
+
+
+async def test_backup_verify_and_restore_walk_the_same_path(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "backups"
+    out.mkdir()
+
+    async def tick_all(pilot: Pilot, form: Screen) -> None:
+        await wait_text(pilot, "of 2 ticked")
+        await pilot.press("a")
+        await wait_text(pilot, "2 of 2 ticked")
+
+    async def tick_newest(pilot: Pilot, form: Screen) -> None:
+        await wait_text(pilot, "of 2 ticked")
+        await pilot.press("space")
+        target = form.query_one("#target", Input)
+        await wait_for(pilot, lambda: target.value == "003")  # the first free number
+
+    twin_home = twin(demo, tmp_path)
+    results = {}
+    for operation, keys in (("backup", tick_all), ("verify", tick_all), ("restore", tick_newest)):
+        app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            _summary, job = await walk(app, pilot, operation, keys, (demo, out), directory=out)
+        results[operation] = job.result["dossiers"]  # type: ignore[index]
+    assert set(results["backup"]) == {"001SOC", "002BRA"}
+    assert len(results["verify"]) == 2 and all(r["ok"] for r in results["verify"].values())
+    assert Catalog(demo).get("003").status  # restored under the first free number
+    done = await asyncio.to_thread(CliRunner().invoke, cli_app, [
+        "--home", str(twin_home), "--json", "backup", "001SOC", "002BRA", "--dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output  # msde backs up the same dossiers the same way
+    assert {r["dossier"] for r in json.loads(done.output)["results"]} == set(results["backup"])
