@@ -406,3 +406,25 @@ async def test_backup_verify_and_restore_walk_the_same_path(demo: Path, tmp_path
         "--home", str(twin_home), "--json", "backup", "001SOC", "002BRA", "--dir", str(tmp_path)])
     assert done.exit_code == 0, done.output  # msde backs up the same dossiers the same way
     assert {r["dossier"] for r in json.loads(done.output)["results"]} == set(results["backup"])
+
+
+async def test_a_passphrase_reaches_the_job_through_its_pipe_only(demo: Path, tmp_path: Path) -> None:
+    from msde_tui.engine.packlisting import is_encrypted
+
+    out = tmp_path / "enc"
+    secret = "pass-phrase-s3cret"
+    plan = WizardPlan(operation="export", op=PackPlan(("002BRA",), str(out), passphrase=secret))
+    job = jobs.start_job(plan, home=demo)
+    for _ in range(600):
+        if jobs.load_job(demo, job.id).finished:
+            break
+        await asyncio.sleep(0.2)
+    finished = jobs.load_job(demo, job.id)
+    assert finished.state == jobs.OK, finished.result
+    [pbf] = out.glob("*.pbf")
+    assert is_encrypted(pbf)
+    for path in [*finished.directory.iterdir(), demo / "audit.log.jsonl"]:
+        assert secret not in path.read_text(errors="replace"), path.name
+    from msde_tui.engine import pack
+
+    assert pack.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
