@@ -428,3 +428,12 @@ async def test_a_passphrase_reaches_the_job_through_its_pipe_only(demo: Path, tm
     from msde_tui.engine import pack
 
     assert pack.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
+
+
+async def test_a_pbf_pack_reports_how_far_it_is_table_by_table(demo: Path, tmp_path: Path) -> None:
+    from msde_tui.engine.events import Progress
+
+    events = await collect_async(runner.run(PackPlan(("001SOC",), str(tmp_path / "o")), demo))
+    percents = [e.percent for e in events if isinstance(e, Progress)]
+    assert percents == sorted(percents) and len(set(percents)) > 5 and max(percents) < 100  # type: ignore[type-var]
+    assert isinstance(events[-1], DossierResult) and events[-1].ok

@@ -7,14 +7,14 @@ carrying what the CLI prints (``details``); the run writes one audit-log line.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import naming, runner
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import ApplyPlan, ExportCopyPlan, ImportPlan, PackPlan
 from msde_tui.engine.runner import Description, Emit, Line, OperationDef, in_thread, step_emitter
 from msde_tui.i18n import _
@@ -38,6 +38,24 @@ def _password(value: str) -> str | None:
     return value or None
 
 
+def table_progress(emit: Emit, label: str, step: str) -> Callable[[str], None]:
+    """``progress(text)`` as a ``Step``, and as a ``Progress`` when ``text`` names a table of the
+    dossier schema: the share of the schema's tables reached (the engine reports each table)."""
+    from msde_tui.engine import schema
+
+    names = [table.name for table in schema.TABLES]
+    seen: set[str] = set()
+    as_step = step_emitter(emit, label, step)
+
+    def progress(text: str) -> None:
+        as_step(text)
+        if text in names and text not in seen:
+            seen.add(text)
+            emit(Progress(label, percent=round(100.0 * (len(seen) - 1) / len(names), 1)))
+
+    return progress
+
+
 # --------------------------------------------------------------------------- PBF / PTF
 
 
@@ -52,7 +70,7 @@ def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
             result = pack.export_package(
                 dossier, home, directory, partial=plan.partial,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
-                progress=step_emitter(emit, code, "pack"),
+                progress=table_progress(emit, code, "pack"),
             )
             rows = sum(t.get("rows", 0) for t in result.tables.values())
             deleted = sum(t.get("deleted", 0) for t in result.tables.values())
@@ -188,7 +206,7 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
             record = pack.import_package(
                 path, home, number=number, to_profile=None if plan.to == "embedded" else plan.to,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
-                progress=step_emitter(emit, label, "import"),
+                progress=table_progress(emit, label, "import"),
             )
         written = where(record, home)
         return DossierResult(

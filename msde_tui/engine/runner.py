@@ -200,6 +200,7 @@ async def in_thread(
     yield Started(label, operation, steps)
     future = loop.run_in_executor(None, body)
     cancelled = False
+    reached: set[str] = set()
     while True:
         try:
             event = await queue.get()
@@ -211,7 +212,8 @@ async def in_thread(
         if event is None:
             break
         yield event
-        if isinstance(event, Step) and event.step in steps:  # how far, from the step reached
+        if isinstance(event, Step) and event.step in steps and event.step not in reached:
+            reached.add(event.step)  # how far, from the step reached (once per step)
             yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
     while not future.done():
         try:
