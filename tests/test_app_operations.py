@@ -437,3 +437,28 @@ async def test_a_pbf_pack_reports_how_far_it_is_table_by_table(demo: Path, tmp_p
     percents = [e.percent for e in events if isinstance(e, Progress)]
     assert percents == sorted(percents) and len(set(percents)) > 5 and max(percents) < 100  # type: ignore[type-var]
     assert isinstance(events[-1], DossierResult) and events[-1].ok
+
+
+async def test_enter_down4_enter_enter_shows_the_archive_summary_and_archives_nothing(demo: Path) -> None:
+    """The issue's first report: on a fresh start, Enter, Down x4, Enter, Enter archived two years
+    of every dossier. Now that Enter leads to the summary; nothing is written."""
+    (demo / "backups").mkdir()
+    before = snapshot(demo)
+    app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        await wait_for(pilot, lambda: screen.query_one("#directory", Input).value)
+        await pilot.press("down", "down", "down", "down")
+        assert screen.operation_id == "archive"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        summary = await wait_screen(pilot, SummaryScreen)
+        await wait_for(pilot, lambda: summary.summary is not None)  # type: ignore[attr-defined]
+        await pilot.press("enter")  # the codes are not typed: refused
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, SummaryScreen) and "type each code" in screen_text(app)
+    assert snapshot(demo) == before and not list((demo / "backups").iterdir())
