@@ -132,6 +132,7 @@ async def test_the_job_outlives_its_terminal(operation: str, home: Path, tmp_pat
             os.killpg(terminal.pid, signal.SIGKILL)
         terminal.wait(timeout=10)
     job = jobs.load_job(home, job_id)
+    assert job.state == jobs.RUNNING and job.result is None  # killed in the middle of the job
     assert job.pid is not None and job.pid != terminal.pid
     for _ in range(600):
         if jobs.load_job(home, job_id).finished:
