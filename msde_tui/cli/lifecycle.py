@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import run_one, run_plan
 from msde_tui.engine import archive as archive_engine
 from msde_tui.engine import audit as audit_engine
@@ -129,7 +130,7 @@ def archive(
                 failed = True
                 item.update(ok=False, error=result.message, hint=result.hint)
                 continue
-            d = result.details
+            d = result_details(result)
             item.update(ok=True, paf=d["paf"], verified=result.verified, size=d["size"],
                         seconds=round(result.seconds, 3), archived=d["archived"])
     if failed:
@@ -181,7 +182,7 @@ def unarchive(
     code = _embedded(st.catalog(), dossier)[0].code if dossier else ""
     plan = UnarchivePlan(((str(info.path), tuple(ledger.parse_years(years) or ())),), delete=delete, dossier=code)
     result = run_one(st, plan)
-    d = result.details
+    d = result_details(result)
     payload = {"ok": True} | {k: d[k] for k in ("dossier", "paf", "years", "entries", "lines", "attachments",
                                                 "paf_deleted")} | {"seconds": round(result.seconds, 3)}
     kept = "deleted" if d["paf_deleted"] else "kept"
@@ -237,7 +238,7 @@ def cut(
     if not dossier or not keep_from:
         raise BadInput("Give a dossier and --keep-from YEAR (or --list).", "Example: msde cut 001 --keep-from 2020")
     code = catalog.get(dossier).code
-    d = run_one(st, CutPlan(code, keep_from, clean_references=clean_references)).details
+    d = result_details(run_one(st, CutPlan(code, keep_from, clean_references=clean_references)))
     _emit(
         st,
         {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "moved_years", "kept_years",
@@ -306,7 +307,7 @@ def audit(
     plan = AuditPlan(target.code, tuple(ledger.parse_years(years)), str(out) if out else "", to=to,
                      simplified=simplified, attachments=not no_attachments, fec=with_fec, encoding=encoding,
                      password=server_password or "", source_password=source_password or "")
-    result = run_one(st, plan).details["result"]
+    result: audit_engine.AuditResult = result_details(run_one(st, plan))["result"]
     payload = {"ok": True} | audit_engine.describe(result)
     copy = f"database {database} on {to}" if database else str(result.path)
     lines = [

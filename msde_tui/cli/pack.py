@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from msde_tui.cli.common import State, emit, err_console, state
+from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import run_one
 from msde_tui.engine import export_copy as copies
 from msde_tui.engine import pack as packs
@@ -61,7 +62,7 @@ def pack_command(
     record = st.catalog().get(dossier)
     passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
     result = run_one(st, PackPlan((record.code,), str(directory), partial=partial, passphrase=passphrase or ""))
-    details = result.details
+    details = result_details(result)
     if details.get("warning"):
         err_console.print(f"Warning: {details['warning']}", highlight=False, markup=False)
     human = (f"{details['kind']} written and verified: {details['file']} ({details['size']:,} bytes, "
@@ -98,7 +99,7 @@ def import_command(
         source_kind, passphrase = "pbf", _file_passphrase(file)
     result = run_one(st, ImportPlan(str(file), source=source_kind, number=number or "", to=to,
                                     passphrase=passphrase or ""))
-    record = result.details["dossier"]
+    record = result_details(result)["dossier"]
     emit(st, {"dossier": record, "verified": True},
          f"Imported as {record['code']} ({record['company']}); every row was checked.")
 
@@ -109,7 +110,7 @@ def _import_database(st: State, database: str, source: str, number: str | None, 
         raise BadInput(f"{database!r} is not a database name.", "Give the export copy database's name, e.g. EPW0001SOC.")
     result = run_one(st, ImportPlan(database, source="database", number=number or "", to=to or "",
                                     from_profile=source))
-    record = result.details["dossier"]
+    record = result_details(result)["dossier"]
     emit(st, {"dossier": record, "verified": True},
          f"Imported {database} as {record['code']} ({result.files[0]}); every row was checked.")
 
@@ -124,7 +125,7 @@ def apply_command(
     passphrase = _file_passphrase(file)
     code = st.catalog().get(dossier).code if dossier else ""  # "": the one it follows (its GUID)
     result = run_one(st, ApplyPlan(str(file), code, passphrase=passphrase or ""))
-    d = result.details
+    d = result_details(result)
     emit(st, {k: d[k] for k in ("dossier", "package_id", "upserted", "deleted", "replaced_tables")},
          f"{d['dossier']} is up to date: {d['upserted']:,} rows written, {d['deleted']:,} deleted.")
 
@@ -139,8 +140,9 @@ def export_command(
     st = state(ctx)
     record = st.catalog().get(dossier)
     result = run_one(st, ExportCopyPlan((record.code,), to=to, directory="" if directory is None else str(directory)))
-    copy = result.details["result"]
-    emit(st, copy, f"Export copy written and checked: {copy['target']} ({result.details['rows']:,} rows).")
+    d = result_details(result)
+    copy = d["result"]
+    emit(st, copy, f"Export copy written and checked: {copy['target']} ({d['rows']:,} rows).")
 
 
 def info_command(

@@ -5,6 +5,8 @@ nothing with ``--json``). The engine writes the audit-log line.
 
 from __future__ import annotations
 
+from typing import Any
+
 from msde_tui.cli.backup import run_and_show
 from msde_tui.cli.common import State, set_exit
 from msde_tui.engine import errors, runner
@@ -38,3 +40,8 @@ def run_one(st: State, plan: object) -> DossierResult:
     if not result.ok:
         raise error_of(result)
     return result
+
+
+def details(result: DossierResult) -> dict[str, Any]:
+    """What the result carries for the CLI's own output (the engine's values, as they are)."""
+    return dict(result.details)
