@@ -420,6 +420,7 @@ def register() -> None:
         help=N_("Move old fiscal years' details into a PAF, keeping one balance entry per year."),
         asks_verify=False,
         directory_label=N_("Directory of the archives (PAF)"),
+        writes_directory=True,
         available=_embedded,
     ))
     registry.register(registry.Operation(
@@ -447,5 +448,6 @@ def register() -> None:
         help=N_("A copy of chosen fiscal years for the tax administration, with FEC files."),
         asks_verify=False,
         directory_label=N_("Directory of the tax-audit copy"),
+        writes_directory=True,
         available=_embedded,
     ))

@@ -4,6 +4,7 @@ SQL Server host for a server, on this computer for embedded dossiers."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from msde_tui.engine.backends.base import ServerFacts
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.paths import DirProblem, dir_problem
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
@@ -41,6 +43,21 @@ def normalize_directory(raw: str, *, embedded: bool, separator: str) -> str:
     except ImportError:
         return text
     return normalize_server_dir(text, separator)
+
+
+def directory_refusal(problem: DirProblem) -> BadInput:
+    """The refusal of a directory, in the user's language."""
+    if problem.kind == "system":
+        return BadInput(
+            _("{path} is on a system filesystem ({kind}), not a place for backups.").format(
+                path=problem.path, kind=problem.detail),
+            _("Choose a directory on a disk, e.g. under your home directory or /srv."),
+        )
+    return BadInput(
+        _("The account {account} cannot write in {path} ({reason}).").format(
+            account=problem.account, path=problem.path, reason=problem.detail),
+        _("Choose another directory, or give that account the right to write there."),
+    )
 
 
 class OperationScreen(StepScreen):
@@ -198,8 +215,15 @@ class OperationScreen(StepScreen):
         self.say(self.busy_reason)
         self.check_and_go(plan)
 
+    def _back_to_field(self, message: str = "") -> None:
+        """Leave "Checking the directory..." behind: the answer is the user's to change."""
+        self.busy_reason = None
+        self.say(message)
+        self.query_one("#directory", Input).focus()
+
     @work(exclusive=True, group="check", exit_on_error=False)
     async def check_and_go(self, plan: WizardPlan) -> None:
+        op = registry.get(plan.operation)
         try:
             if plan.directory:
                 backend = await self.ctx.backend(plan.connection)
@@ -212,35 +236,45 @@ class OperationScreen(StepScreen):
             return
         self.busy_reason = None
         if not exists:
-            if plan.operation == "backup" and plan.connection.is_embedded:
+            if op.writes_directory and plan.connection.is_embedded:
                 question = _("The directory {path} does not exist. Create it?").format(
                     path=plan.directory
                 )
-                if await self.app.push_screen_wait(ConfirmScreen(question, default=True)):
-                    try:
-                        Path(plan.directory).mkdir(parents=True, exist_ok=True)
-                    except OSError as exc:
-                        self.say_error(
-                            BadInput(
-                                _("Cannot create {path}: {reason}").format(
-                                    path=plan.directory, reason=exc.strerror or exc
-                                ),
-                                _("Choose another directory."),
-                            )
+                if not await self.app.push_screen_wait(ConfirmScreen(question, default=True)):
+                    self._back_to_field(_("Type another directory or press F4 to browse."))
+                    return
+                try:
+                    Path(plan.directory).mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    self.say_error(
+                        BadInput(
+                            _("Cannot create {path}: {reason}").format(
+                                path=plan.directory, reason=exc.strerror or exc
+                            ),
+                            _("Choose another directory."),
                         )
-                        return
-                    self.dismiss(plan)
-                return
-            where = _("on this computer") if plan.connection.is_embedded else _("on the server host")
-            self.say_error(
-                BadInput(
-                    _("The directory {path} does not exist {where}.").format(
-                        path=plan.directory, where=where
-                    ),
-                    _("Type an existing directory or press F4 to browse."),
+                    )
+                    self.query_one("#directory", Input).focus()
+                    return
+                free = None
+            else:
+                where = _("on this computer") if plan.connection.is_embedded else _("on the server host")
+                self.say_error(
+                    BadInput(
+                        _("The directory {path} does not exist {where}.").format(
+                            path=plan.directory, where=where
+                        ),
+                        _("Type an existing directory or press F4 to browse."),
+                    )
                 )
-            )
-            return
+                self.query_one("#directory", Input).focus()
+                return
+        if op.writes_directory and plan.connection.is_embedded and plan.directory:
+            problem = await asyncio.to_thread(dir_problem, Path(plan.directory))
+            if problem is not None:
+                self.say_error(directory_refusal(problem))
+                self.query_one("#directory", Input).focus()
+                return
         if free is not None:
             self.query_one("#dir-info", Static).update(
                 _("{free} free in this directory.").format(free=human_size(free))

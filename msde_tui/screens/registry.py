@@ -42,6 +42,7 @@ class Operation:
     asks_directory: bool = True
     directory_label: str = N_("Directory of the backups")
     asks_data_dir: bool = False  # restore: where the data files go
+    writes_directory: bool = False  # files go into the directory: it must take them
     available: Callable[[Connection], bool] = lambda connection: True
     # An operation with no choice screen: its plan, made from the wizard's (then summary, progress).
     make_plan: Callable[[WizardPlan], object] | None = None
@@ -83,6 +84,7 @@ OPERATIONS: list[Operation] = [
         steps=(_dossiers, _summary, _progress),
         help=N_("Back up dossiers into a directory (on the server host for SQL Server)."),
         directory_label=N_("Directory where the backups go"),
+        writes_directory=True,
     ),
     Operation(
         id="restore",
