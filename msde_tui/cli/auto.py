@@ -2,6 +2,7 @@
 
     msde auto [--dry-run] [--dossier D]...            back up what is due, rotate
     msde auto --install systemd|cron|taskscheduler    print the scheduler entry (--write installs it)
+    msde auto --status                                the installed schedule: kind, next run, log
     msde auto --install KIND --status                 is the entry installed (Task Scheduler: its runs)
     msde auto --uninstall systemd|cron|taskscheduler  remove the entry
     msde auto status                                  the last run's outcome per dossier
@@ -22,9 +23,9 @@ import typer
 
 from msde_tui import osdep
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
+from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import run as auto_engine
-from msde_tui.engine.auto import schedule
 from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
 from msde_tui.engine.errors import BadInput
 
@@ -69,7 +70,11 @@ def auto(
         help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
              "(needed for network shares).",
     ),
-    status: bool = typer.Option(False, "--status", help="With --install KIND: is the entry installed (Task Scheduler: how it ran)."),
+    status: bool = typer.Option(
+        False, "--status",
+        help="Is the schedule the wizard installs in place: its kind, next run and log (with --install KIND: "
+             "that entry; Task Scheduler: how it ran).",
+    ),
     uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help="Remove the scheduler entry."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
@@ -80,6 +85,9 @@ def auto(
         return
     if install is not None and status:
         _scheduler_status(st, install)
+        return
+    if status:
+        _installed_status(st)
         return
     if install is not None:
         if (run_as or stored_password) and install.strip().lower() != "taskscheduler":
@@ -203,6 +211,23 @@ def _scheduler_status(st: State, kind: str) -> None:
     _emit(st, {"kind": kind, "registered": registered, "details": details},
           "\n".join([head, details] if registered and details else [head]))
     if not registered:
+        set_exit(1)
+
+
+def describe_schedule(found: installed.ScheduleState) -> str:
+    """The same words as the wizard's settings screen (in English)."""
+    if not found.installed:
+        return ("No schedule is installed: automatic backups do not run. Tick 'Operational' in the "
+                "wizard, or: msde auto --install systemd|cron|taskscheduler --write")
+    when = found.next_run.strftime("%Y-%m-%d %H:%M") if found.next_run else "-"
+    return (f"Automatic backups are scheduled ({installed.KIND_WORDS.get(found.kind, found.kind)}), "
+            f"{found.rhythm.describe()}.\nNext run: {when}.\nLog: {found.log}")
+
+
+def _installed_status(st: State) -> None:
+    found = installed.state(st.home)
+    _emit(st, found.as_dict(), describe_schedule(found))
+    if not found.installed:
         set_exit(1)
 
 

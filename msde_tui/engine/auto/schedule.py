@@ -111,9 +111,11 @@ def _systemd_quote(word: str) -> str:
     return f'"{text}"'
 
 
-def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm()) -> dict[str, str]:
-    """``{"msde-auto.service": text, "msde-auto.timer": text}`` (systemd --user units)."""
-    _check_args(command, home)
+def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(),
+                  log: str | None = None) -> dict[str, str]:
+    """``{"msde-auto.service": text, "msde-auto.timer": text}`` (systemd --user units);
+    with ``log``, the runs' output is appended to that file (else it goes to the journal)."""
+    _check_args([*command, log] if log else command, home)
     exec_start = " ".join(_systemd_quote(w) for w in [*command, "auto"])
     service = [
         "[Unit]",
@@ -132,8 +134,11 @@ def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(
         f"ExecStart={exec_start}",
         "Nice=10",
         "IOSchedulingClass=idle",
-        "",
     ]
+    if log:
+        target = log.replace("%", "%%")
+        service += [f"StandardOutput=append:{target}", f"StandardError=append:{target}"]
+    service.append("")
     if rhythm.every == "hour":
         calendar = f"*-*-* *:{rhythm.minute:02d}:00"
     else:
@@ -184,14 +189,18 @@ def install_systemd(units: dict[str, str], directory: Path | None = None) -> tup
 # ----------------------------------------------------------------------------- cron
 
 
-def cron_line(command: list[str], home: str | None, rhythm: Rhythm = Rhythm()) -> str:
-    """One crontab line (5 time fields + a /bin/sh command), tagged with ``# msde-auto``."""
-    _check_args(command, home)
+def cron_line(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(),
+              log: str | None = None) -> str:
+    """One crontab line (5 time fields + a /bin/sh command), tagged with ``# msde-auto``;
+    with ``log``, the run's output is appended to that file (else cron mails it)."""
+    _check_args([*command, log] if log else command, home)
     hour = "*" if rhythm.every == "hour" else str(rhythm.hour)
     words = [shlex.quote(w) for w in [*command, "auto"]]
     shell = " ".join(words)
     if home:
         shell = f"MSDE_HOME={shlex.quote(home)} {shell}"
+    if log:
+        shell = f"{shell} >> {shlex.quote(log)} 2>&1"
     shell = shell.replace("%", "\\%")  # cron turns a bare % into a newline
     return f"{rhythm.minute} {hour} * * * {shell} {CRON_MARKER}"
 
