@@ -55,6 +55,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH = a directory for the stand-in schedulers of tests/fake_schedulers.py, and nothing else."""
+    from tests.fake_schedulers import make_fakes
+
+    return make_fakes(tmp_path, monkeypatch)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that talk to SQL Server (the double or a real one) carry the ``mssql`` mark."""
     for item in items:

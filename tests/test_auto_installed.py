@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -13,43 +12,9 @@ import pytest
 
 from msde_tui.cli import main
 from msde_tui.engine.auto import installed, schedule
-
-SYSTEMCTL = """#!/bin/sh
-echo "$@" >> "$FAKE_DIR/systemctl.calls"
-exit "${FAKE_SYSTEMCTL_RC:-0}"
-"""
-
-CRONTAB = """#!/bin/sh
-echo "$@" >> "$FAKE_DIR/crontab.calls"
-if [ "$1" = "-l" ]; then
-  if [ -f "$FAKE_DIR/crontab.table" ]; then /bin/cat "$FAKE_DIR/crontab.table"; exit 0; fi
-  echo "no crontab for tester" >&2; exit 1
-fi
-/bin/cat > "$FAKE_DIR/crontab.table"
-"""
-
-
-def _tool(directory: Path, name: str, text: str) -> None:
-    path = directory / name
-    path.write_text(text)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A PATH holding only the fakes (no real scheduler is ever touched)."""
-    directory = tmp_path / "fakebin"
-    directory.mkdir()
-    monkeypatch.setenv("FAKE_DIR", str(directory))
-    monkeypatch.setenv("PATH", str(directory))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return directory
-
-
-def _calls(fakes: Path, tool: str) -> list[str]:
-    path = fakes / f"{tool}.calls"
-    return path.read_text().splitlines() if path.exists() else []
-
+from tests.fake_schedulers import CRONTAB, SYSTEMCTL
+from tests.fake_schedulers import calls as _calls
+from tests.fake_schedulers import make_tool as _tool
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="shell-script stand-ins")
 

@@ -13,7 +13,11 @@ from msde_tui.engine.auto import run as auto
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens.auto_screen import AutoScreen
 from msde_tui.screens.context import WizardContext
+from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.registry import StepPosition
+from tests.fake_schedulers import CRONTAB
+from tests.fake_schedulers import make_tool as _tool
+from tests.test_app_support import wait_screen, wait_text
 
 
 class Host(App[None]):
@@ -30,7 +34,8 @@ class Host(App[None]):
         self.push_screen(screen, self.results.append)
 
 
-async def test_screen_saves_policy_and_shows_last_run(home: Path, tmp_path: Path) -> None:
+async def test_screen_saves_policy_and_shows_last_run(home: Path, tmp_path: Path, fakes: Path) -> None:
+    _tool(fakes, "crontab", CRONTAB)
     create_demo(home, dossiers=1, years=1, lines=10)
     target = tmp_path / "b"
     await auto.run_auto(home, config=policy.AutoConfig().with_default(enabled=False), dry_run=False)
@@ -44,6 +49,10 @@ async def test_screen_saves_policy_and_shows_last_run(home: Path, tmp_path: Path
         app.screen.query_one("#max_movements", Input).value = "250"
         app.screen.query_one("#directory", Input).value = str(target)
         app.screen.query_one("#keep", Input).focus()
+        await pilot.press("enter")
+        await wait_screen(pilot, ConfirmScreen)
+        await pilot.press("y")  # install the schedule
+        await wait_text(pilot, "Saved and scheduled")
         await pilot.press("enter")
         await pilot.pause()
     saved = policy.load(home).default

@@ -5,22 +5,32 @@ per dossier. Next saves the global policy into config.toml; the scheduler runs `
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from textual import work
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.paths import dir_problem
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
+from msde_tui.screens.dialogs import ConfirmScreen
+from msde_tui.screens.operation import directory_refusal
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox
+
+if TYPE_CHECKING:
+    from msde_tui.engine.auto.installed import ScheduleState
+    from msde_tui.engine.auto.schedule import Rhythm
 
 NUMBER_FIELDS = (
     ("keep", N_("Backups kept")),
@@ -65,6 +75,10 @@ class AutoScreen(StepScreen):
         super().__init__(ctx, plan, position)  # type: ignore[arg-type]
         self.config = policy_engine.AutoConfig()
         self.load_error: MsdeError | None = None
+        self.declined = False  # the user said no to installing the schedule
+        from msde_tui.engine.auto import installed
+
+        self.schedule = installed.state(self.ctx.home)
         try:
             self.config = policy_engine.load(self.ctx.home)
         except MsdeError as exc:
@@ -80,12 +94,14 @@ class AutoScreen(StepScreen):
         with Horizontal(classes="field-row"):
             yield Label(_("Directory"), classes="field-label")
             yield Input(str(p.target_dir(self.ctx.home)), id="directory")
+        yield Static("", id="schedule", markup=False)
         yield Static(_("Last run"), classes="section")
         yield DataTable(id="last-run", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
         from msde_tui.engine.auto import run as auto_engine  # late: it loads the SQL engine
 
+        self.show_schedule()
         table = self.query_one("#last-run", DataTable)
         table.add_columns(_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))
         last = auto_engine.load_last_run(self.ctx.home)
@@ -106,6 +122,10 @@ class AutoScreen(StepScreen):
         names = [n for n, _label in NUMBER_FIELDS] + ["directory"]
         return {n: self.query_one(f"#{n}", Input).value for n in names}
 
+    def show_schedule(self) -> None:
+        """What the system scheduler holds: the same as ``msde auto --status``."""
+        self.query_one("#schedule", Static).update(describe_schedule(self.schedule))
+
     def go_next(self) -> None:
         if self.load_error is not None:
             self.say_error(self.load_error)  # never overwrite a config file we could not read
@@ -113,6 +133,12 @@ class AutoScreen(StepScreen):
         enabled = self.query_one("#enabled", SpaceCheckbox).value
         try:
             config = parse_form(self.form_values(), enabled, self.config, self.ctx.home)
+            target = config.default.target_dir(self.ctx.home)
+            problem = usable_directory(target)
+            if problem is not None:
+                self.say_error(problem)
+                self.query_one("#directory", Input).focus()
+                return
             policy_engine.save(config, self.ctx.home)
         except MsdeError as exc:
             self.say_error(exc)
@@ -121,7 +147,90 @@ class AutoScreen(StepScreen):
             self.say(_("Cannot save the policy: {error}").format(error=exc), error=True)
             return
         self.config = config
-        self.dismiss(replace(self.plan))
+        if enabled and not self.schedule.installed and not self.declined:
+            self.busy_reason = _("Installing the schedule...")
+            self.install_schedule()
+        elif not enabled and self.schedule.installed:
+            self.busy_reason = _("Removing the schedule...")
+            self.remove_schedule()
+        else:
+            self.dismiss(replace(self.plan))
+
+    @work(exclusive=True, group="schedule", exit_on_error=False)
+    async def install_schedule(self) -> None:
+        from msde_tui.engine.auto import installed
+
+        kind = await asyncio.to_thread(installed.machine_kind)
+        question = _(
+            "Install the schedule that runs the automatic backups: a {kind}, {rhythm}?"
+        ).format(kind=_(KIND_WORDS.get(kind, kind)), rhythm=describe_rhythm(self.schedule.rhythm))
+        self.busy_reason = None
+        if not await self.app.push_screen_wait(ConfirmScreen(question, default=True)):
+            self.declined = True
+            self.say(_("Saved. No schedule installed: the backups will not run by themselves. "
+                       "Enter leaves."))
+            return
+        self.busy_reason = _("Installing the schedule...")
+        self.say(self.busy_reason)
+        try:
+            self.schedule = await asyncio.to_thread(
+                installed.install, self.ctx.home, self.schedule.rhythm, kind)
+        except MsdeError as exc:
+            self.busy_reason = None
+            self.say_error(exc)
+            return
+        self.busy_reason = None
+        self.show_schedule()
+        self.say(_("Saved and scheduled. Enter leaves."))
+
+    @work(exclusive=True, group="schedule", exit_on_error=False)
+    async def remove_schedule(self) -> None:
+        from msde_tui.engine.auto import installed
+
+        self.say(self.busy_reason or "")
+        try:
+            await asyncio.to_thread(installed.remove, self.ctx.home)
+            self.schedule = await asyncio.to_thread(installed.state, self.ctx.home)
+        except MsdeError as exc:
+            self.busy_reason = None
+            self.say_error(exc)
+            return
+        self.busy_reason = None
+        self.show_schedule()
+        self.say(_("Saved; the schedule is removed. Enter leaves."))
+
+
+KIND_WORDS = {
+    "systemd": N_("systemd user timer"),
+    "cron": N_("crontab line"),
+    "taskscheduler": N_("Task Scheduler task"),
+}
+
+
+def describe_rhythm(rhythm: Rhythm) -> str:
+    if rhythm.every == "hour":
+        return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
+    return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+
+
+def describe_schedule(found: ScheduleState) -> str:
+    if not found.installed:
+        return _("Schedule: none installed; the automatic backups do not run.")
+    when = found.next_run.strftime("%Y-%m-%d %H:%M") if found.next_run else "-"
+    return _("Schedule: {kind}, {rhythm}. Next run: {when}. Log: {log}").format(
+        kind=_(KIND_WORDS.get(found.kind, found.kind)), rhythm=describe_rhythm(found.rhythm),
+        when=when, log=found.log)
+
+
+def usable_directory(target: Path) -> BadInput | None:
+    """Create the backups' directory if need be; the refusal when it cannot take files."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return BadInput(_("Cannot create {path}: {reason}").format(path=target, reason=exc.strerror or exc),
+                        _("Choose another directory."))
+    problem = dir_problem(target)
+    return None if problem is None else directory_refusal(problem)
 
 
 def _auto_step(ctx: object, plan: WizardPlan, pos: StepPosition) -> AutoScreen:
