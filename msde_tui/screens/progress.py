@@ -50,6 +50,22 @@ def state_word(state: str) -> str:
     }[state]
 
 
+PHASE_WORDS = {
+    "backup": N_("copying"),
+    "copy": N_("copying"),
+    "verify": N_("verifying"),
+    "read": N_("reading"),
+    "safety copy": N_("safety copy"),
+    "restore": N_("restoring"),
+}
+
+
+def phase_word(step: str) -> str:
+    """What a running row is doing, in words (the state column)."""
+    word = PHASE_WORDS.get(step)
+    return _(word) if word else _("RUNNING")
+
+
 @dataclass
 class Row:
     subject: str
@@ -64,6 +80,31 @@ class Row:
     result: ev.DossierResult | None = None
     dirty: bool = True
     statements: list[str] = field(default_factory=list)
+    phases: tuple[str, ...] = ()  # the steps the job announced (Started)
+    phase: int = -1  # index of the current one
+    sub: int = 0  # how many steps of the same phase came before (copy, then its checksum)
+    overall: float | None = None  # the whole job of this row, in percent: never goes back
+
+    def advance(self, step: str) -> None:
+        """A new step began: a later phase, or one more part of the current one."""
+        index = self.phases.index(step) if step in self.phases else -1
+        if index > self.phase:
+            self.phase, self.sub = index, 0
+        elif self.phase >= 0:
+            self.sub += 1
+
+    def measure(self) -> None:
+        """``overall`` from the step's percent: each phase an equal share; within a phase, each
+        further part takes a quarter of what is left (how many parts come is not announced)."""
+        if self.percent is None:
+            return
+        fraction = max(0.0, min(1.0, self.percent / 100.0))
+        if self.phases and self.phase >= 0:
+            low, high = 1 - 0.25**self.sub, 1 - 0.25 ** (self.sub + 1)
+            value = 100.0 * (self.phase + low + (high - low) * fraction) / len(self.phases)
+        else:
+            value = 100.0 * fraction
+        self.overall = value if self.overall is None else max(self.overall, value)
 
     def elapsed(self, now: float) -> float | None:
         if self.started is None:
@@ -108,12 +149,14 @@ class JobView:
             row.step_started = at
         if isinstance(event, ev.Started):
             row.state = RUNNING
+            row.phases = tuple(event.steps)
             row.started = at
             row.step_started = at
             self.log.append(f"{stamp} {row.subject}: " + _("started"))
         elif isinstance(event, ev.Step):
             row.state = RUNNING
             row.step = event.step
+            row.advance(event.step)
             row.step_started = at
             row.percent = None
             row.eta_s = None
@@ -130,6 +173,7 @@ class JobView:
             elif event.bytes_done and row.step_started is not None and at > row.step_started:
                 row.mb_per_s = event.bytes_done / 1024**2 / (at - row.step_started)
             row.eta_s = event.eta_s
+            row.measure()
         elif isinstance(event, ev.ServerMessage):
             number = f"[{event.number}] " if event.number is not None else ""
             line = f"{stamp} {row.subject}: {number}{event.text}"
@@ -146,7 +190,7 @@ class JobView:
                 row.started = at - event.seconds if event.seconds else at
             row.state = OK if event.ok else FAILED
             if event.ok:
-                row.percent = 100.0
+                row.percent = row.overall = 100.0
             word = state_word(row.state) + (" (" + _("verified") + ")" if event.verified else "")
             text = f"{stamp} {row.subject}: {word}"
             if event.message:
@@ -293,12 +337,13 @@ class ProgressScreen(StepScreen):
             if not row.dirty and row.state != RUNNING:
                 continue
             row.dirty = False
-            fraction = None if row.percent is None else row.percent / 100.0
+            shown = row.overall
+            fraction = None if shown is None else shown / 100.0
             bar = "" if row.state == WAITING else text_bar(fraction, BAR_WIDTH, ascii_only=self.ascii_only)
             values = {
-                "state": state_word(row.state),
+                "state": phase_word(row.step) if row.state == RUNNING and row.step else state_word(row.state),
                 "bar": bar,
-                "pct": "" if row.percent is None else f"{row.percent:.0f}",
+                "pct": "" if shown is None else f"{int(shown)}",
                 "speed": "" if row.mb_per_s is None else f"{row.mb_per_s:.1f}",
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",

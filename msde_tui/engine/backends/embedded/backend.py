@@ -671,10 +671,15 @@ class EmbeddedBackend:
         )
 
     def _check_or_remove(self, work: _Work, label: str, final: Path, step: str = "verify") -> _Checked:
-        """Verify a backup just written; if it fails, remove it so that nothing invalid stays."""
+        """Verify a backup just written; if it fails, remove it so that nothing invalid stays.
+
+        Cancelled while verifying: removed too. A backup with its proof beside it looks valid
+        (restore lists it, rotation counts it), and this one was never checked.
+        """
         try:
             return _check_backup(work, label, final, step)
         except Cancelled:
+            _remove(final, proof_path(final))
             raise
         except MsdeError:
             _remove(final, proof_path(final))
