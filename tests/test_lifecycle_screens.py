@@ -149,7 +149,8 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         ticks = app.screen.query_one("#dossiers", TickList)
-        assert ticks.option_count == 1  # the cut dossier is not offered
+        lines = [str(ticks.get_option_at_index(i).prompt) for i in range(ticks.option_count)]
+        assert ticks.option_count == 2 and "(cut 001 of 001SOC)" in lines[1]  # the cut is offered
         await pilot.press("space")
         app.screen.query_one("#years", Input).value = keep
         app.screen.query_one("#fec", ls.SpaceCheckbox).value = True
@@ -160,7 +161,25 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
     assert (out / "Admin001SOC.sqlite").exists()
     assert sorted(p.name for p in out.glob("*FEC*.txt")) == [f"BE0403170701FEC{keep}1231.txt",
                                                           f"BE0403170701FEC{keep}1231_DESCRIPTION.txt"]
-    assert logged(home) == [("cut", "ok"), ("audit", "ok")]
+    # the oldest years are in the cut dossier: the auditor gets them from there
+    old_year = str(int(keep) - 2)
+    app = Host(home, ls.AuditScreen, WizardPlan(operation="audit", directory=str(out)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        ticks = app.screen.query_one("#dossiers", TickList)
+        ticks.focus()
+        await pilot.press("down", "space")
+        app.screen.query_one("#years", Input).value = old_year
+        ticks.focus()
+        text = await run_until_done(app, pilot)
+        assert "Admin001SOC_CUT001.sqlite" in text, text
+    conn = sqlite3.connect(out / "Admin001SOC_CUT001.sqlite")
+    try:
+        years = [r[0][:4] for r in conn.execute("SELECT start_date FROM fiscal_year")]
+    finally:
+        conn.close()
+    assert years == [old_year]
+    assert logged(home) == [("cut", "ok"), ("audit", "ok"), ("audit", "ok")]
     # the cut screen lists the cut dossier saying which dossier and which cut it came from
     app = Host(home, ls.CutScreen, WizardPlan(operation="cut"))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -341,7 +341,8 @@ class AuditScreen(WorkScreen):
 
         ticks = self.query_one("#dossiers", TickList)
         for dossier, _path in embedded_dossiers(self.ctx.home):
-            if not naming.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
+            # cut dossiers too: they hold the oldest years, the ones an auditor asks for
+            if not naming.is_audit_copy(Path(dossier.location).stem):
                 chosen = self.earlier is not None and self.earlier.dossier == dossier.code
                 ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.code, chosen))
         if ticks.option_count:
