@@ -78,6 +78,9 @@ class BackupsScreen(FilteredTickStep):
         self.infos: list[BackupInfo] = []
         self.state = FilteredTicks(i.source for i in self.plan.restore_items)
         self.typed: dict[str, str] = {}
+        # backups whose number field was cleared (or holds no valid number): no number yet,
+        # never the silent default
+        self.unset: set[str] = set()
         self.catalog: Catalog = self.ctx.catalog()
         # number -> dossier, with the server's unlisted dossier databases once loaded
         self.known: dict[str, Dossier] = {d.number: d for d in self.catalog.dossiers()}
@@ -175,6 +178,11 @@ class BackupsScreen(FilteredTickStep):
             text.update(_("(tick it first)"))
             return
         field.disabled = False
+        if info.file in self.unset:
+            if not field.has_focus:
+                field.value = ""
+            text.update(_("No number yet: type one."))
+            return
         number = self.numbers()[info.file]
         if field.value != number and not field.has_focus:
             field.value = number
@@ -199,14 +207,29 @@ class BackupsScreen(FilteredTickStep):
             raw = event.value.strip()
             if not raw:
                 self.typed.pop(info.file, None)
+                self.unset.add(info.file)
+                self.query_one("#target-info", Static).update(_("No number yet: type one."))
                 return
             try:
                 number = naming.check_number(raw)
             except MsdeError as exc:
+                self.typed.pop(info.file, None)
+                self.unset.add(info.file)
                 self.query_one("#target-info", Static).update(exc.message)
                 return
+            self.unset.discard(info.file)
             self.typed[info.file] = number
             self.query_one("#target-info", Static).update(self._target_text(number, short_of(info)))
+
+    def _point_at(self, source: str) -> None:
+        """Highlight that backup and put the cursor in its number field."""
+        ticks = self.query_one("#ticks", TickList)
+        for index in range(ticks.option_count):
+            if ticks.get_option_at_index(index).value == source:
+                ticks.highlighted = index
+                break
+        self._show_target()
+        self.query_one("#target", Input).focus()
 
     # -- next
 
@@ -225,6 +248,15 @@ class BackupsScreen(FilteredTickStep):
                     ),
                 )
             )
+            return
+        missing = [s for s in sources if s in self.unset]
+        if missing:
+            self.say(
+                _("{file} has no number yet.").format(file=missing[0].replace("\\", "/").rsplit("/", 1)[-1])
+                + " " + _("Type the dossier number it becomes (e.g. 007)."),
+                error=True,
+            )
+            self._point_at(missing[0])
             return
         numbers = self.numbers()
         seen: dict[str, str] = {}
