@@ -152,22 +152,10 @@ def add(
 
 
 def _embedded_file(st: State, raw: str) -> str:
-    """The file name of ``raw`` inside the data directory, or BadInput."""
-    home = st.home.resolve()
-    path = Path(raw)
-    path = (home / path) if not path.is_absolute() and path.parent == Path(".") else path
-    path = path.resolve()
-    if path.parent != home:
-        raise BadInput(
-            f"{raw} is not in the data directory {home}.",
-            "Copy the file into the data directory first (or restore/import it with msde).",
-        )
-    if not path.is_file():
-        raise BadInput(f"There is no file {path.name} in {home}.", "Check the file name.")
-    with path.open("rb") as handle:
-        if handle.read(16) != b"SQLite format 3\x00":
-            raise BadInput(f"{path.name} is not an embedded dossier (not a SQLite file).")
-    return path.name
+    """The file name of ``raw`` inside the data directory, or BadInput (the wizard's rule too)."""
+    from msde_tui.engine.dossier_files import data_dir_file
+
+    return data_dir_file(st.home, raw)
 
 
 def demo(

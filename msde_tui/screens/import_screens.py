@@ -27,6 +27,7 @@ from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import ApplyPlan, ImportPlan
 from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
+from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.pack_common import PackStep, PickList, dossier_line, entry_line
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class ImportScreen(FileForm):
     )
     BINDINGS = [
         Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6"),
+        Binding("f7", "add_to_list", N_("Add to list"), id="import_add_to_list", key_display="F7"),
+        Binding("f9", "remove_from_list", N_("Remove from list"), id="import_remove_from_list",
+                key_display="F9"),
     ]
     PLAN_TYPE = ImportPlan
 
@@ -131,7 +135,9 @@ class ImportScreen(FileForm):
         files = self.query_one("#files", PickList)
         keep = files.choice or (self.earlier.file if self.earlier is not None else None)
         files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
-        if not self.entries:
+        if getattr(self, "keep_said", False):
+            self.keep_said = False  # what was just done stays said
+        elif not self.entries:
             self.say(_("No such file in this directory."))
         elif not self.busy_reason:
             self.say("")
@@ -153,6 +159,64 @@ class ImportScreen(FileForm):
             self.relist()
         elif event.input.id == "number":
             self.check_number()
+
+    # -- the dossier list (the document's "add to / remove from the list")
+
+    def action_add_to_list(self) -> None:
+        """Put the chosen file of the data directory in the dossier list, as it is (no copy)."""
+        from msde_tui.engine import dossier_files
+
+        entry = self.chosen_entry()
+        if entry is None or self.source == "pbf":
+            self.say(_("Choose an export copy or a cut file first (a PBF is imported, not listed)."),
+                     error=True)
+            return
+        if entry.listed_as:
+            self.say(_("{file} is already in the list as {code}.").format(file=entry.path.name,
+                                                                         code=entry.listed_as), error=True)
+            return
+        number = self.query_one("#number", Input).value.strip() or None
+        try:
+            added = dossier_files.add_file(self.ctx.home, entry.path, number=number)
+        except MsdeError as exc:
+            self.say_error(exc)
+            return
+        self.say(_("{file} is in the dossier list as {code}.").format(file=entry.path.name, code=added.code))
+        self.busy_reason = None
+        self.relist_keeping_message()
+
+    @work(exclusive=True, group="list-change", exit_on_error=False)
+    async def action_remove_from_list(self) -> None:
+        from msde_tui.engine import dossier_files
+
+        entry = self.chosen_entry()
+        if entry is None or not entry.listed_as:
+            self.say(_("Choose a file that is in the dossier list first."), error=True)
+            return
+        question = _("Remove {code} from the dossier list? Its file {file} stays where it is.").format(
+            code=entry.listed_as, file=entry.path.name)
+        if not await self.app.push_screen_wait(ConfirmScreen(question, default=False)):
+            self.say("")
+            return
+        delete = await self.app.push_screen_wait(ConfirmScreen(
+            _("Also DELETE the file {file}? This cannot be undone.").format(file=entry.path.name),
+            default=False))
+        try:
+            removed = await asyncio.to_thread(dossier_files.remove, self.ctx.home, entry.listed_as,
+                                              delete_data=delete)
+        except MsdeError as exc:
+            self.say_error(exc)
+            return
+        text = _("{code} removed from the list and its file deleted.") if delete else _(
+            "{code} removed from the list; its file stays.")
+        self.say(text.format(code=removed.code))
+        self.relist_keeping_message()
+
+    def relist_keeping_message(self) -> None:
+        """List the files again (their "in the list as" changed) without clearing what was said."""
+        self.busy_reason = None
+        self.keep_said = True
+        self.relist()
 
     # -- the number
 
