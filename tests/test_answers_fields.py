@@ -53,3 +53,23 @@ async def test_cleared_restore_number_is_no_number(backed_up: Path, lang: str, n
         await wait_screen(pilot, SummaryScreen)
         await wait_text(pilot, "007")
         assert "003" not in screen_text(app)
+
+
+async def test_export_uses_the_directory_its_screen_shows(tmp_path: Path, home: Path) -> None:
+    from msde_tui.engine.accounting.demo import create_demo
+    from msde_tui.screens import pack_screens as ps
+    from tests.test_app_pack import host
+
+    create_demo(home, dossiers=1, years=1, lines=20)
+    chosen = tmp_path / "chosen-here"
+    app = host(home, ps.ExportScreen, tmp_path / "first", operation="export")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_text(pilot, "001SOC")
+        field = app.screen.query_one("#directory", Input)
+        assert field.value == str(tmp_path / "first")
+        field.value = str(chosen)
+        await pilot.press("space")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(app.results))
+    op = app.results[-1].op  # type: ignore[union-attr]
+    assert op.directory == str(chosen) and "exports" not in op.directory
