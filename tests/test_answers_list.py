@@ -54,7 +54,7 @@ async def test_remove_then_add_back_from_the_import_list(demo_home: Path, lang: 
         await wait_text(pilot, "BRA")
         assert ("dossier list as" if lang == "en" else "liste des dossiers comme") in _flat(app)
     again = next(d for d in Catalog(demo_home).dossiers() if d.location == file.name)
-    assert again.short == "BRA" and again.guid is not None
+    assert again.short == "BRA" and again.guid is not None and again.status == "cut"
 
 
 async def test_remove_can_delete_the_file_when_asked(demo_home: Path) -> None:  # noqa: F811

@@ -78,6 +78,7 @@ def add_file(home: Path, file: str | Path, *, number: str | None = None, short: 
         company=name,
         location=location,
         guid=guid,
+        status="cut" if naming.cut_origin(location) else "active",
     )
     return catalog.add(record)
 

@@ -88,9 +88,10 @@ class ImportScreen(FileForm):
     )
     BINDINGS = [
         Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6"),
-        Binding("f7", "add_to_list", N_("Add to list"), id="import_add_to_list", key_display="F7"),
-        Binding("f9", "remove_from_list", N_("Remove from list"), id="import_remove_from_list",
-                key_display="F9"),
+        # said on the file list's border (the footer has no room left at 80 columns)
+        Binding("f7", "add_to_list", N_("List it"), id="import_add_to_list", key_display="F7", show=False),
+        Binding("f9", "remove_from_list", N_("Unlist"), id="import_remove_from_list",
+                key_display="F9", show=False),
     ]
     PLAN_TYPE = ImportPlan
 
@@ -113,6 +114,7 @@ class ImportScreen(FileForm):
         source.set_rows([(sid, _(label)) for sid, label in SOURCES], keep=earlier.source if earlier else None)
         source.border_title = _("Import from")
         self.query_one("#files", PickList).border_title = _("Files in the directory")
+        self._show_list_keys()
         self.query_one("#passphrase-row").display = False
         if earlier is not None and earlier.number:
             self.query_one("#number", Input).value = earlier.number
@@ -149,6 +151,7 @@ class ImportScreen(FileForm):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "source":
+            self._show_list_keys()
             self.relist()
         elif event.option_list.id == "files":
             self._show_passphrase()
@@ -211,6 +214,11 @@ class ImportScreen(FileForm):
             "{code} removed from the list; its file stays.")
         self.say(text.format(code=removed.code))
         self.relist_keeping_message()
+
+    def _show_list_keys(self) -> None:
+        """Export copies and cut files can be put in the dossier list as they are (not a PBF)."""
+        files = self.query_one("#files", PickList)
+        files.border_subtitle = "" if self.source == "pbf" else _("F7 puts it in the dossier list, F9 takes it out")
 
     def relist_keeping_message(self) -> None:
         """List the files again (their "in the list as" changed) without clearing what was said."""
