@@ -127,6 +127,28 @@ class TdsServer:
             else:
                 self.instance.not_sysadmin.add(user.lower())
 
+    def grant(self, login: str, permission: str, database: str = "") -> None:
+        """Give a login without sysadmin one permission: ``grant("b", "BACKUP DATABASE",
+        "DB")`` (db_backupoperator), ``grant("b", "CREATE ANY DATABASE")`` (dbcreator: also
+        ``"ROLE DBCREATOR"``), ``grant("b", "SELECT", "msdb")`` (backup history)."""
+        with self.instance.lock:
+            self.instance.grants.setdefault(login.lower(), set()).add(
+                (database.lower(), permission.upper())
+            )
+
+    def set_free(self, directory: Path | str, free_bytes: int | None) -> None:
+        """Free space sys.dm_os_volume_stats / xp_fixeddrives report for the volume holding
+        ``directory`` (None: the real free space again). Nothing stops a write: only the
+        report changes."""
+        from tests.tdsdouble.filesystem import mount_point  # noqa: PLC0415
+
+        mp = mount_point(Path(directory))
+        with self.instance.lock:
+            if free_bytes is None:
+                self.instance.free_bytes.pop(mp, None)
+            else:
+                self.instance.free_bytes[mp] = free_bytes
+
     def mark_in_use(self, database: str, in_use: bool = True) -> None:
         """Pretend another connection uses ``database`` (RESTORE over it fails with 3101)."""
         with self.instance.lock:
@@ -277,6 +299,8 @@ class TdsServer:
             text = wire.strip_all_headers(payload, session.tds_version).decode("utf-16-le")
             self.batches.append(text)
             try:
+                if session.spid in self.instance.evicted:  # ended by ROLLBACK IMMEDIATE
+                    raise Killed()
                 session.run_batch(text, resp)
             except wire.Attention:
                 resp.done(t.DONE_ATTN)

@@ -13,7 +13,7 @@ import sqlite3
 import struct
 from collections.abc import Callable
 
-from tests.tdsdouble import catalog, identity, procs, schemaviews
+from tests.tdsdouble import catalog, checkdb, identity, procs, schemaviews
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble.backup import Killed, run_backup, run_restore
 from tests.tdsdouble.instance import Database, Instance
@@ -147,6 +147,7 @@ class Session:
             "DROP": self._drop,
             "ALTER": self._alter,
             "KILL": self._kill,
+            "DBCC": lambda cur, resp, more: checkdb.run_dbcc(self, cur, resp, more),
         }
 
     # -- simple statements -----------------------------------------------------------------------
@@ -293,6 +294,8 @@ class Session:
         cur.next()
         cur.next()
         if_exists = False
+        if cur.peek().is_word("IF") and self.instance.facts.major < 13:
+            raise SqlError(msg(156, "IF"))  # DROP DATABASE IF EXISTS came with 2016 (13.x)
         if cur.accept("IF"):
             cur.expect("EXISTS")
             if_exists = True
@@ -322,6 +325,8 @@ class Session:
             raise SqlError(msg(911, name))
         cur.expect("SET")
         mode = cur.next()
+        if db.state == "RESTORING" and not mode.is_word("MULTI_USER"):
+            raise SqlError(msg(927, db.name), msg(5069))
         if mode.is_word("SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"):
             if cur.accept("WITH"):
                 cur.expect("ROLLBACK", "NO_WAIT")
@@ -330,11 +335,24 @@ class Session:
                         cur.next()
                     with self.instance.lock:
                         self.instance.in_use.discard(db.name.lower())
-            elif mode.value == "SINGLE_USER" and db.name.lower() in self.instance.in_use:
+                        for sid, other in self.instance.sessions.items():
+                            if sid != self.spid and other.db is db:
+                                self.instance.evicted.add(sid)
+            elif mode.value == "SINGLE_USER" and self.instance.used_by_others(db, self.spid):
                 raise SqlError(msg(5069))
             db.user_access = mode.value
         elif mode.is_word("OFFLINE", "ONLINE"):
             db.state = mode.value
+        elif mode.is_word("RECOVERY"):
+            model = cur.next()
+            if not model.is_word("FULL", "SIMPLE", "BULK_LOGGED"):
+                raise syntax_error(model)
+            db.recovery_model = model.value
+        elif mode.is_word("PAGE_VERIFY"):
+            option = cur.next()
+            if not option.is_word("CHECKSUM", "TORN_PAGE_DETECTION", "NONE"):
+                raise syntax_error(option)
+            db.page_verify = option.value
         resp.done(more)
 
     # -- everything else goes to SQLite ----------------------------------------------------------
