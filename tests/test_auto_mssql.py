@@ -179,6 +179,9 @@ def test_rotation_without_sysadmin_says_so_and_deletes_nothing(
     home: Path, server: TdsServer, clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.add_login("backup", "Backup1!", sysadmin=False)
+    for db in (DB1, DB2):  # db_backupoperator on the dossiers
+        server.grant("backup", "BACKUP DATABASE", db)
+    server.grant("backup", "CREATE ANY DATABASE")  # dbcreator: verify reads the backup back
     profiles.remove("office", home)
     add_profile(home, server, "office", user="backup")
     monkeypatch.setenv("MSDE_PASSWORD_OFFICE", "Backup1!")

@@ -467,8 +467,10 @@ async def test_restore_refuses_a_backup_from_a_newer_version_before_trying(
         )
     finally:
         await backend.close()
-    assert not result.ok and result.details["number"] == 3169
-    assert "newer SQL Server (16.0.4135) than this one (15.0.2000.5)" in result.message
+    # an older server cannot even read a newer backup's header (3241): said as such
+    assert not result.ok and result.details["number"] == 3241
+    assert result.message.startswith("This SQL Server (15.0.2000.5) cannot read ")
+    assert "most likely made by a newer SQL Server" in result.message
     assert not any(
         b.lstrip().upper().startswith(("RESTORE DATABASE", "RESTORE VERIFYONLY"))
         for b in tds_server.batches
@@ -578,13 +580,13 @@ async def test_restore_over_a_database_in_use_says_so(tds_server: Any, demo_file
     finally:
         await backend.close()
     assert not result.ok and result.details["number"] == 3101
-    assert (
-        result.message
-        == "The database 'PW0001SOC' is in use, so SQL Server cannot restore over it."
+    assert result.message == (
+        "The database PW0001SOC is in use by 1 other session(s): compta on POSTE-2 "
+        "(Accounting, session 99)."
     )
-    assert "Close the accounting program" in result.hint
+    assert "Close the accounting program" in result.hint and "--close-sessions" in result.hint
     assert "safety copy" not in result.hint  # nothing was changed, so nothing to bring back
-    assert result.details["safety_backup"]  # taken before the attempt; the dossier is untouched
+    assert result.details["safety_backup"] is None  # refused before anything was written
     assert table_rows(tds_server.database_file("PW0001SOC")) == table_rows(demo_file)
 
 

@@ -75,6 +75,12 @@ class RestoreItem:
     # SQL Server: the database restored into; None = the one ``restore_database`` decides
     # (the engine fills it in from the dossier list when the restore runs)
     database: str | None = None
+    # SQL Server: which backup set of the file (RESTORE ... WITH FILE = n); None = the only
+    # full set (a file holding several must name one)
+    position: int | None = None
+    # SQL Server: the user agreed to close the other sessions on the database replaced
+    # (SINGLE_USER WITH ROLLBACK IMMEDIATE, then MULTI_USER again whatever happens)
+    close_sessions: bool = False
 
 
 def restore_database(number: str, short: str, listed: Dossier | None = None) -> str:

@@ -44,7 +44,6 @@ from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
-    DossierExists,
     DossierNotFound,
     MsdeError,
     ServerError,
@@ -59,7 +58,7 @@ from msde_tui.engine.events import (
     Step,
 )
 from msde_tui.engine.mssql import messages as msgs
-from msde_tui.engine.mssql import tsql
+from msde_tui.engine.mssql import restoreplan, tsql
 from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
@@ -165,6 +164,7 @@ class MssqlBackend:
             port=self.connection.port,
             user=self.connection.user,
             service_account=self.service_account,
+            server_version=self._facts.version if self._facts else "",
             **kw,
         )
 
@@ -329,9 +329,9 @@ class MssqlBackend:
         is_dir = _bool(row.get("File is a Directory"))
         if not is_dir:
             return False, None
-        return True, await self._free_bytes(directory)
+        return True, await self.free_bytes(directory)
 
-    async def _free_bytes(self, directory: str) -> int | None:
+    async def free_bytes(self, directory: str) -> int | None:
         facts = await self.facts()
         windows = facts.path_separator == "\\"
 
@@ -644,7 +644,7 @@ class MssqlBackend:
             path = tsql.server_path_join(folder, name, facts.path_separator)
             session = await self._open()
             yield Step(name, "read", path)
-            headers = await self._rows(
+            headers = await self.rows_on(
                 session, tsql.build_headeronly(path), name, "headeronly", path=path
             )
             info = _backup_info(path, headers)
@@ -696,7 +696,7 @@ class MssqlBackend:
             if session is not None:
                 await session.close()
 
-    async def _rows(
+    async def rows_on(
         self, session: Session, sql: str, code: str, operation: str, **kw: str
     ) -> list[Row]:
         try:
@@ -716,73 +716,26 @@ class MssqlBackend:
         code = f"{number}{short}"
         # the operations layer names a listed dossier's own database; else PW<number><short>
         database = item.database or naming.database_name(number, short)
-        steps = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
-        yield Started(code, "restore", steps)
+        names = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
+        yield Started(code, "restore", names)
         session: Session | None = None
         state = "preparing"  # preparing | restoring | done
         existed = False
+        single_user = False
         safety = ""
         try:
             facts = await self.facts()
-            sep = facts.path_separator
-            source = tsql.server_path_join(
-                tsql.normalize_server_dir(tsql.server_dirname(item.source, sep), sep),
-                tsql.server_basename(item.source),
-                sep,
-            )
             session = await self._open()
 
-            # 1. what the backup holds
-            yield Step(code, "read", source)
-            sql = tsql.build_headeronly(source)
-            yield Statement(code, sql)
-            headers = await self._rows(session, sql, code, "headeronly", path=source)
-            header = _full_backup_header(headers, source)
-            position = _int(header.get("Position"), 1) or 1
-            their_major = _int(header.get("SoftwareVersionMajor"))
-            if their_major > facts.version_major:
-                theirs = ".".join(
-                    str(_int(header.get(k)))
-                    for k in (
-                        "SoftwareVersionMajor",
-                        "SoftwareVersionMinor",
-                        "SoftwareVersionBuild",
-                    )
-                )
-                raise ServerError(
-                    f"The backup was made by a newer SQL Server ({theirs}) than this one ({facts.version}).",
-                    "Restore it on a server of the same or a newer version; a backup never goes to "
-                    "an older version.",
-                    number=3169,
-                )
-            sql = tsql.build_filelistonly(source, file=position)
-            yield Statement(code, sql)
-            files = await self._rows(session, sql, code, "headeronly", path=source)
-            if not files:
-                raise BackupInvalid(f"{source} lists no database files.", "Choose another backup.")
-
-            # 2. the target database and its files
-            existing = await self._rows(
-                session, tsql.build_database_exists(database), code, "query", database=database
-            )
-            existed = bool(existing)
-            if existed and not item.replace:
-                raise DossierExists(
-                    f"The database {database} already exists on {self.connection.host}.",
-                    "Restore over it (replace; a safety copy is taken first) or choose another "
-                    "dossier number.",
-                )
-            data_dir = tsql.normalize_server_dir(item.data_dir or facts.default_data_path, sep)
-            log_dir = tsql.normalize_server_dir(
-                item.log_dir
-                or (item.data_dir if item.data_dir else facts.default_log_path)
-                or data_dir,
-                sep,
-            )
-            moves = await self._targets(
-                session, code, database, files, data_dir, log_dir, sep, existed
-            )
-
+            # 1-2. what the backup holds, the target database, its sessions, files and space
+            yield Step(code, "read", item.source)
+            steps = await restoreplan.prepare(self, session, item, facts, code)
+            source, header, moves = steps.source, steps.header, steps.moves
+            sep = facts.path_separator
+            position = steps.position
+            existed = steps.exists
+            if steps.problems:
+                raise steps.problems[0]
             # 3. verify with the same MOVE
             if verify_first:
                 yield Step(code, "verify", source)
@@ -804,8 +757,11 @@ class MssqlBackend:
                     async for event in events:
                         yield event
 
-            # 4. safety copy of the database about to be replaced
-            if existed:
+            # 4. safety copy of the database about to be replaced (only an ONLINE one has
+            # anything to save: a RESTORING or OFFLINE database cannot even be backed up, 927)
+            if existed and not steps.safety_needed:
+                yield Step(code, "safety copy", steps.no_safety_reason)
+            if steps.safety_needed:
                 safety = tsql.server_path_join(
                     facts.default_backup_path,
                     f"{file_stem(database)}_{naming.stamp(datetime.now())}_before_restore.bak",
@@ -848,7 +804,12 @@ class MssqlBackend:
                     async for event in events:
                         yield event
 
-            # 5. restore
+            # 5. close the other sessions (the user agreed), then restore
+            if existed and item.close_sessions and steps.state == "ONLINE":
+                sql = tsql.build_single_user(database)
+                yield Statement(code, sql)
+                single_user = True
+                await self.rows_on(session, sql, code, "restore", database=database)
             yield Step(code, "restore", database)
             sql = tsql.build_restore(
                 database, source, moves, replace=existed, recovery=True, stats=5, file=position
@@ -883,7 +844,11 @@ class MssqlBackend:
                 details={
                     "database": database,
                     "source_database": _text(header.get("DatabaseName")),
+                    "position": position,
+                    "backup_version": steps.chosen.version_text if steps.chosen else None,
                     "replaced": existed,
+                    "sessions_closed": single_user,
+                    "no_safety_reason": steps.no_safety_reason or None,
                     "safety_backup": safety or None,
                     "moves": [list(m) for m in moves],
                     "dossier": asdict(dossier),
@@ -914,12 +879,14 @@ class MssqlBackend:
                 | {"database": database, "safety_backup": safety or None},
             )
         finally:
+            if single_user:  # back to MULTI_USER whatever happened
+                await self._multi_user(session, database)
             if session is not None:
                 await session.close()
             if state == "restoring":
                 await self._after_cancelled_restore(database, existed, safety)
 
-    async def _targets(
+    async def restore_targets(
         self,
         session: Session,
         code: str,
@@ -929,9 +896,15 @@ class MssqlBackend:
         log_dir: str,
         sep: str,
         existed: bool,
+        *,
+        keep: list[str] | None = None,
     ) -> list[tuple[str, str]]:
-        """MOVE targets that collide with no other database's file and no existing file."""
+        """MOVE targets that collide with no other database's file and no existing file;
+        ``keep``: the replaced database's own file names, one per backup file (kept as they
+        are)."""
         listing = [(_text(f.get("LogicalName")), _text(f.get("Type")) or "D") for f in files]
+        if keep is not None:
+            return [(logical, physical) for (logical, _kind), physical in zip(listing, keep, strict=True)]
         own: set[str] = set()
         taken: set[str] = set()
         try:
@@ -968,6 +941,36 @@ class MssqlBackend:
             f"Cannot find free file names for {database} in {data_dir}.",
             "Choose another data directory on the server.",
         )
+
+    async def _multi_user(self, session: Session | None, database: str) -> None:
+        """Put ``database`` back to MULTI_USER (after SINGLE_USER WITH ROLLBACK IMMEDIATE)."""
+        sql = tsql.build_multi_user(database)
+        try:
+            if session is not None and not session.closed:
+                await session.query(sql)
+                return
+            side = await Session.open(self._target)
+            try:
+                await side.query(sql)
+            finally:
+                await side.close()
+        except (SqlFailure, OSError) as exc:
+            log.warning(
+                "could not put %s back to MULTI_USER (%s): run ALTER DATABASE ... SET MULTI_USER "
+                "on the server",
+                database,
+                exc,
+            )
+
+    async def restore_preview(self, item: RestoreItem) -> restoreplan.RestoreSteps:
+        """What restoring ``item`` would do (set, version, sessions, space); writes nothing.
+        Problems are in ``.problems`` instead of raised, so a summary can show them all."""
+        facts = await self.facts()
+        session = await self._open()
+        try:
+            return await restoreplan.prepare(self, session, item, facts, item.number)
+        finally:
+            await session.close()
 
     async def _after_cancelled_restore(self, database: str, existed: bool, safety: str) -> None:
         """A RESTORE was stopped half-way: never leave it silently."""

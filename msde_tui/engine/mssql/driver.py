@@ -389,6 +389,10 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(host={self.target.host!r}, port={self.target.port}, user={self.target.user!r}, driver={self.target.driver!r}, spid={self.spid})"
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     @classmethod
     async def open(cls, target: Target) -> Session:
         """Connect (in the session's own thread), ask for English messages, learn @@SPID."""
