@@ -7,6 +7,7 @@ suite"); the few that need the double's hooks say so and skip there.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +16,8 @@ import pytest
 from msde_tui.engine.events import Statement, Step
 from msde_tui.engine.mssql import tsql
 from msde_tui.engine.mssql.messages import translate
-from msde_tui.engine.plans import RestoreItem
-from tests.mssql_field import ROWS, Field, collect, result_of
+from msde_tui.engine.plans import BackupOptions, RestoreItem
+from tests.mssql_field import ROWS, Field, collect, dossier_of, result_of
 
 DB = "PW0971FLD"
 CHANGED = [(i, f"changé {i}") for i in range(1, 31)]
@@ -135,3 +136,167 @@ async def test_multi_user_again_when_the_restore_fails(field: Field, tmp_path: A
 def test_3101_hint_offers_to_close_the_sessions() -> None:
     error = translate(3101, "Exclusive access could not be obtained because the database is in use.")
     assert "--close-sessions" in error.hint
+
+
+# -- 6. several backup sets in one file; striped backups ---------------------------------------
+
+
+async def file_with_two_sets(field: Field, name: str) -> str:
+    """A file holding two full sets of DB (ROWS, then CHANGED), appended as SSMS does."""
+    backend = field.backend()
+    try:
+        facts = await backend.facts()
+    finally:
+        await backend.close()
+    path = tsql.server_path_join(facts.default_backup_path, name, facts.path_separator)
+    field.files.append(path)
+    await field.seed(DB)
+    sql = f"BACKUP DATABASE {tsql.quote_ident(DB)} TO DISK = {tsql.quote_literal(path)} WITH CHECKSUM"
+    await field.sql(sql + ", INIT")
+    await field.sql("DELETE FROM t", DB)
+    values = ", ".join(f"({i}, {tsql.quote_literal(label)})" for i, label in CHANGED)
+    await field.sql(f"INSERT INTO t (id, label) VALUES {values}", DB)
+    await field.sql(sql)  # NOINIT: appended as set 2
+    return path
+
+
+async def test_a_file_with_several_sets_lists_them_and_restores_the_one_chosen(
+    field: Field,
+) -> None:
+    path = await file_with_two_sets(field, "PW0971FLD_two_sets.bak")
+    backend = field.backend()
+    try:
+        refused = result_of(await collect(backend.restore(item(path, replace=True))))
+        assert not refused.ok and refused.details["exit_code"] == 2
+        assert "holds 2 full backup sets" in refused.message
+        assert "set 1: full backup of PW0971FLD" in refused.message
+        assert "set 2: full backup of PW0971FLD" in refused.message
+        assert "--position" in refused.hint
+
+        preview = await backend.restore_preview(item(path, replace=True, position=1))
+        assert preview.summary()["position"] == 1 and len(preview.summary()["sets"]) == 2
+
+        events = await collect(backend.restore(item(path, replace=True, position=1)))
+        verified = result_of(await collect(backend.verify(path)))
+        one = result_of(await collect(backend.verify(path, position=2)))
+    finally:
+        await backend.close()
+    result = result_of(events)
+    field.restored(result)
+    assert result.ok and result.details["position"] == 1, result
+    sent = [e.text for e in events if isinstance(e, Statement)]
+    assert any(s.startswith("RESTORE VERIFYONLY") and "FILE = 1" in s for s in sent)
+    assert any(s.startswith("RESTORE DATABASE") and "FILE = 1" in s for s in sent)
+    assert await field.rows(DB) == ROWS  # set 1, not the last one
+    # verify checks every set and reports each one's identity; --position checks one
+    assert verified.ok and [s["position"] for s in verified.details["sets"]] == [1, 2]
+    assert "2 backup sets valid" in verified.message
+    assert one.ok and [s["position"] for s in one.details["sets"]] == [2]
+
+
+async def test_one_file_of_a_striped_backup_says_all_files_are_needed(field: Field) -> None:
+    backend = field.backend()
+    try:
+        facts = await backend.facts()
+    finally:
+        await backend.close()
+    sep = facts.path_separator
+    parts = [
+        tsql.server_path_join(facts.default_backup_path, f"PW0971FLD_stripe{i}.bak", sep)
+        for i in (1, 2)
+    ]
+    field.files.extend(parts)
+    await field.seed(DB)
+    disks = ", ".join(f"DISK = {tsql.quote_literal(p)}" for p in parts)
+    await field.sql(f"BACKUP DATABASE {tsql.quote_ident(DB)} TO {disks} WITH CHECKSUM, INIT")
+    backend = field.backend()
+    try:
+        result = result_of(await collect(backend.restore(item(parts[0], replace=True))))
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 3132, result
+    assert "striped over several files" in result.message
+    assert "All the files of the backup are needed together" in result.hint
+
+
+# -- 7. test restore: scratch database, DBCC CHECKDB, drop --------------------------------------
+
+
+async def test_verify_with_a_test_restore_reports_checkdb_and_drops_the_scratch(
+    field: Field,
+) -> None:
+    await field.seed(DB)
+    path = await field.backup(DB)
+    backend = field.backend()
+    try:
+        events = await collect(backend.verify(path, test_restore=True))
+    finally:
+        await backend.close()
+    result = result_of(events)
+    assert result.ok, result
+    (test,) = result.details["test_restore"]  # type: ignore[misc]
+    assert test["restored"] and test["checkdb"] == "clean" and test["page_verify"] == "CHECKSUM"
+    sent = [e.text for e in events if isinstance(e, Statement)]
+    assert any(s.startswith(f"RESTORE DATABASE [{test['database']}]") for s in sent)
+    assert any(s.startswith("DBCC CHECKDB") for s in sent)
+    left = await field.sql("SELECT name FROM sys.databases WHERE name LIKE N'msde_testrestore_%'")
+    assert left == []  # the scratch database is gone
+
+
+async def test_a_backup_of_damaged_data_verifies_but_fails_the_test_restore(
+    field: Field, tmp_path: Any
+) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (a database file damaged under the server)")
+    source = tmp_path / "damaged.sqlite"
+    with sqlite3.connect(source) as db:
+        db.execute("PRAGMA page_size = 8192")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 300) for i in range(400)])
+        db.execute("CREATE INDEX t_label ON t(label)")
+    db.close()
+    raw = bytearray(source.read_bytes())
+    raw[3 * 8192 + 200 : 3 * 8192 + 260] = b"\xff" * 60  # a b-tree page: structure, not bytes
+    source.write_bytes(bytes(raw))
+    field.double.create_database(DB, sqlite_file=source)
+    field.made.append(DB)
+    backend = field.backend()
+    try:
+        facts = await backend.facts()
+        plain = result_of(await collect(backend.backup(dossier_of(DB), facts.default_backup_path, BackupOptions())))
+        tested = result_of(await collect(backend.verify(plain.files[0], test_restore=True)))
+    finally:
+        await backend.close()
+    assert plain.ok and plain.verified  # VERIFYONLY: the pages read back as written
+    assert not tested.ok and tested.details["error"] == "ServerBackupDamaged"
+    assert "test restore" in tested.message and "DBCC CHECKDB reported" in tested.message
+    names = [d.name for d in field.double.instance.databases.values()]
+    assert not any(n.startswith("msde_testrestore_") for n in names)
+
+
+async def test_torn_page_detection_is_warned_about(field: Field) -> None:
+    await field.seed(DB)
+    await field.sql(f"ALTER DATABASE {tsql.quote_ident(DB)} SET PAGE_VERIFY TORN_PAGE_DETECTION")
+    path = await field.backup(DB, test_restore=True)
+    backend = field.backend()
+    try:
+        result = result_of(await collect(backend.verify(path, test_restore=True)))
+    finally:
+        await backend.close()
+    (test,) = result.details["test_restore"]  # type: ignore[misc]
+    assert test["page_verify"] == "TORN_PAGE_DETECTION"
+    assert "not CHECKSUM" in str(test["warning"])
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [
+        (3043, "BACKUP 'PW0001SOC' detected an error on page (1:153) in file '/d/PW0001SOC.mdf'."),
+        (824, "SQL Server detected a logical consistency-based I/O error: incorrect checksum."),
+        (823, "The operating system returned error 21 to SQL Server during a read at offset."),
+    ],
+)
+def test_damage_on_the_server_disk_is_said_plainly(number: int, text: str) -> None:
+    error = translate(number, text)
+    assert error.number == number  # type: ignore[attr-defined]
+    assert "damaged on the server's disk" in error.message and "DBCC CHECKDB" in error.hint

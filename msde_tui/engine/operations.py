@@ -132,7 +132,12 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
                 return _verify_packed(Path(file), label_of(file))
             if kind == "embedded":
                 return backends.embedded.verify(file)
-            return (await backends.server()).verify(file)
+            server = await backends.server()
+            if plan.position is None and not plan.test_restore:
+                return server.verify(file)
+            return server.verify(  # type: ignore[call-arg]
+                file, position=plan.position, test_restore=plan.test_restore
+            )
 
         return _Job(label_of(file), "verify", ("verify",), make)
 

@@ -45,6 +45,9 @@ class BackupOptions:
     copy_only: bool = True  # SQL Server: do not break the office's own backup chain
     compression: bool | None = None  # None = when the edition allows it (never on Express)
     stats: int = 5
+    # SQL Server: after verifying, restore the backup under a scratch name, DBCC CHECKDB it
+    # and drop it (engine/mssql/testrestore.py)
+    test_restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class VerifyPlan:
     connection: Connection
     files: tuple[str, ...]  # for SQL Server: paths on the server host
     concurrency: int = 2
+    position: int | None = None  # SQL Server: verify only this backup set (else every set)
+    test_restore: bool = False  # SQL Server: also a test restore (scratch database + CHECKDB)
 
 
 @dataclass(frozen=True)

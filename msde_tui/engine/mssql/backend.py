@@ -58,7 +58,7 @@ from msde_tui.engine.events import (
     Step,
 )
 from msde_tui.engine.mssql import messages as msgs
-from msde_tui.engine.mssql import restoreplan, tsql
+from msde_tui.engine.mssql import restoreplan, testrestore, tsql
 from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
@@ -177,6 +177,14 @@ class MssqlBackend:
         )
         error.server_messages = failure.messages  # type: ignore[attr-defined]
         return error
+
+    def translate(self, failure: SqlFailure, operation: str, **kw: str) -> MsdeError:
+        """A driver failure in plain words (for the helpers of this package)."""
+        return self._error(failure, operation, **kw)
+
+    async def open_session(self) -> Session:
+        """A new connection of this backend's login (closed by the caller)."""
+        return await self._open()
 
     async def _open(self) -> Session:
         try:
@@ -569,11 +577,27 @@ class MssqlBackend:
                     async for event in events:
                         yield event
                 verified = True
+            if options.test_restore and verified:
+                outcome: dict[str, object] = {"source_database": database}
+                async with contextlib.aclosing(
+                    testrestore.run(self, session, code, path, 1, facts, outcome)
+                ) as events:
+                    async for event in events:
+                        yield event
+                details["test_restore"] = outcome
+            warning = await self._page_verify_warning(session, database)
+            if warning:
+                details["page_verify_warning"] = warning
+                yield ServerMessage(code, "WARNING: " + warning, None, 10)
             done = True
             yield DossierResult(
                 code,
                 ok=True,
-                message=f"Backed up to {path}" + (" and verified." if verified else "."),
+                message=f"Backed up to {path}"
+                + (" and verified" if verified else "")
+                + (", test restore and DBCC CHECKDB clean" if "test_restore" in details else "")
+                + "."
+                + (f" WARNING: {warning}" if warning else ""),
                 verified=verified,
                 files=(path,),
                 seconds=time.monotonic() - began,
@@ -603,6 +627,15 @@ class MssqlBackend:
             if session is not None:
                 await session.close()
 
+    async def _page_verify_warning(self, session: Session, database: str) -> str | None:
+        """A warning when ``database`` does not use CHECKSUM page verification."""
+        try:
+            rows = await session.rows(testrestore.build_page_verify(database))
+        except SqlFailure:
+            return None
+        option = _text(rows[0].get("page_verify_option_desc")) if rows else ""
+        return testrestore.page_verify_warning(database, option)
+
     # -- verify ----------------------------------------------------------------------------
 
     async def _verify_events(
@@ -628,13 +661,20 @@ class MssqlBackend:
         if not any(msgs.verified_file(m) == file for m in seen):
             raise refusal
 
-    def verify(self, file: str) -> AsyncIterator[Event]:
-        return self._verify(file)
+    def verify(
+        self, file: str, *, position: int | None = None, test_restore: bool = False
+    ) -> AsyncIterator[Event]:
+        """VERIFYONLY of every backup set in ``file`` (or set ``position`` only), each reported
+        with its own identity; ``test_restore`` adds the test restore (scratch database, DBCC
+        CHECKDB, drop) of every full set verified."""
+        return self._verify(file, position, test_restore)
 
-    async def _verify(self, file: str) -> AsyncIterator[Event]:
+    async def _verify(
+        self, file: str, position: int | None, test_restore: bool
+    ) -> AsyncIterator[Event]:
         name = tsql.server_basename(file)
         began = time.monotonic()
-        yield Started(name, "verify", ("verify",))
+        yield Started(name, "verify", ("verify",) + (("test restore",) if test_restore else ()))
         session: Session | None = None
         try:
             facts = await self.facts()
@@ -647,39 +687,72 @@ class MssqlBackend:
             headers = await self.rows_on(
                 session, tsql.build_headeronly(path), name, "headeronly", path=path
             )
-            info = _backup_info(path, headers)
-            if info is None:
+            if not headers:
                 raise BackupInvalid(
                     f"{path} holds no backup set.", "Choose a .bak file made by BACKUP DATABASE."
                 )
-            yield Step(name, "verify", path)
-            refusal = BackupInvalid(
-                f"SQL Server did not confirm that {path} is valid.",
-                "Do not rely on this backup; take a new one.",
-            )
-            async with contextlib.aclosing(
-                self._verify_events(session, name, path, refusal, checksum=info.has_checksums)
-            ) as events:
-                async for event in events:
-                    yield event
-            note = (
-                ""
-                if info.has_checksums
-                else " (it has no page checksums: only its structure was checked)"
-            )
+            chosen = [
+                h for h in headers if position is None or _int(h.get("Position"), 1) == position
+            ]
+            if not chosen:
+                restoreplan.choose_set(headers, path, position)  # raises: no such set
+            sets: list[dict[str, object]] = []
+            tests: list[dict[str, object]] = []
+            for header in chosen:
+                info = _backup_info(path, [header])
+                assert info is not None
+                number = _int(header.get("Position"), 1) or 1
+                yield Step(name, "verify", f"{path} (set {number})")
+                refusal = BackupInvalid(
+                    f"SQL Server did not confirm that set {number} of {path} is valid.",
+                    "Do not rely on this backup; take a new one.",
+                )
+                async with contextlib.aclosing(
+                    self._verify_events(
+                        session, name, path, refusal, checksum=info.has_checksums, file=number
+                    )
+                ) as events:
+                    async for event in events:
+                        yield event
+                sets.append(
+                    {
+                        "position": number,
+                        "database": info.database,
+                        "code": info.code,
+                        "guid": info.guid,
+                        "checksums": info.has_checksums,
+                        "server_version": info.server_version,
+                    }
+                )
+                if test_restore and _int(header.get("BackupType"), 1) == 1:
+                    outcome: dict[str, object] = {"source_database": info.database}
+                    async with contextlib.aclosing(
+                        testrestore.run(self, session, name, path, number, facts, outcome)
+                    ) as events:
+                        async for event in events:
+                            yield event
+                    tests.append(outcome)
+            first = sets[-1] if len(sets) == 1 else sets[0]
+            checksums = all(bool(s["checksums"]) for s in sets)
+            note = "" if checksums else " (without page checksums: only its structure was checked)"
+            what = f"{path} is valid" if len(sets) == 1 else f"{path}: {len(sets)} backup sets valid"
+            if tests:
+                what += ", test restore and DBCC CHECKDB clean"
             yield DossierResult(
                 name,
                 ok=True,
-                message=f"{path} is valid{note}.",
+                message=f"{what}{note}.",
                 verified=True,
                 files=(path,),
                 seconds=time.monotonic() - began,
                 details={
-                    "database": info.database,
-                    "code": info.code,
-                    "guid": info.guid,
-                    "checksums": info.has_checksums,
-                },
+                    "database": first["database"],
+                    "code": first["code"],
+                    "guid": first["guid"],
+                    "checksums": checksums,
+                    "sets": sets,
+                }
+                | ({"test_restore": tests} if test_restore else {}),
             )
         except MsdeError as exc:
             for event in _failure_events(exc, name):

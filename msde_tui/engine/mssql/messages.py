@@ -71,6 +71,8 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = tuple(
         (3043, r"^BACKUP .* detected an error on page"),
         (824, r"logical consistency-based I/O error"),
         (823, r"The operating system returned error .* to SQL Server during a (?:read|write)"),
+        (8939, r"^Table error: "),
+        (8928, r"^Object ID \d+, index ID .* could not be processed"),
         (8989, r"^CHECKDB found \d+ allocation errors and \d+ consistency errors"),
         (15247, r"User does not have permission to perform this action"),
         (18456, r"Login failed for user"),
