@@ -300,3 +300,74 @@ def test_damage_on_the_server_disk_is_said_plainly(number: int, text: str) -> No
     error = translate(number, text)
     assert error.number == number  # type: ignore[attr-defined]
     assert "damaged on the server's disk" in error.message and "DBCC CHECKDB" in error.hint
+
+
+# -- 2. old and new backups: exact major.minor, MSDE/2000 refused, 3241 on an older server ------
+
+
+async def backup_made_by(field: Field, version: str) -> str:
+    """A backup made by a double pretending to be SQL Server ``version``."""
+    field.double.set_facts(version=version)
+    await field.seed(DB)
+    return await field.backup(DB)
+
+
+async def test_a_2008_r2_backup_is_refused_by_a_2008_server_before_trying(field: Field) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (servers of two versions)")
+    path = await backup_made_by(field, "10.50.6000.34")
+    field.double.set_facts(version="10.0.6000.29")
+    backend = field.backend()
+    try:
+        result = result_of(await collect(backend.restore(item(path, replace=True))))
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 3169, result
+    assert "newer SQL Server, SQL Server 2008 R2 (10.50.6000)" in result.message
+    assert "this one, SQL Server 2008 (10.0.6000.29)" in result.message
+    assert not any(b.startswith("RESTORE DATABASE") for b in field.double.batches)
+
+
+async def test_an_msde_backup_is_refused_by_2022_with_the_way_round(field: Field) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (an MSDE 2000 backup)")
+    path = await backup_made_by(field, "8.0.2039.0")
+    field.double.set_facts(version="16.0.4135.4")
+    backend = field.backend()
+    try:
+        preview = await backend.restore_preview(item(path, replace=True))
+        result = result_of(await collect(backend.restore(item(path, replace=True))))
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["number"] == 3169
+    assert "made by SQL Server 2000 / MSDE (8.0.2039), too old for SQL Server 2022" in result.message
+    assert "restores backups from SQL Server 2008 on" in result.message
+    assert "SQL Server 2005 to 2008 R2" in result.hint
+    assert preview.problems and preview.problems[0].message == result.message
+    assert not any(b.startswith("RESTORE DATABASE") for b in field.double.batches)
+
+
+async def test_an_older_server_lists_a_newer_backup_as_newer_not_damaged(field: Field) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (servers of two versions)")
+    path = await backup_made_by(field, "16.0.4135.4")
+    field.double.set_facts(version="15.0.2000.5")
+    backend = field.backend()
+    try:
+        listed = await backend.backups_in(str(field.double.backup_dir))
+    finally:
+        await backend.close()
+    (info,) = [b for b in listed if b.file == path]
+    assert "most likely made by a newer SQL Server" in info.problem
+    assert "damaged" not in info.problem.split(",")[0]
+
+
+def test_3169_for_a_too_old_backup_is_not_called_newer() -> None:
+    error = translate(
+        3169,
+        "The database was backed up on a server running version 8.00.2039. That version is "
+        "incompatible with this server, which is running version 16.00.4135. Either restore "
+        "the database on a server that supports the backup, or use a backup that is "
+        "compatible with this server.",
+    )
+    assert "too old for this one" in error.message and "newer" not in error.message

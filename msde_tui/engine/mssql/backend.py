@@ -387,7 +387,14 @@ class MssqlBackend:
                     tsql.build_headeronly(path), "headeronly", path=path
                 )
             except MsdeError as exc:
-                log.info("skipping unreadable backup %s: %s", path, exc)
+                if getattr(exc, "number", None) != 3241 or "newer SQL Server" not in exc.message:
+                    log.info("skipping unreadable backup %s: %s", path, exc)
+                    continue
+                # most likely made by a newer SQL Server: listed, with the reason it cannot be
+                # restored here (not hidden as if damaged)
+                found.append(
+                    BackupInfo(path, "", None, entry.size_bytes, "", 0, False, problem=exc.message)
+                )
                 continue
             info = _backup_info(path, headers)
             if info is not None:
@@ -1133,6 +1140,7 @@ def _backup_info(path: str, headers: list[Row]) -> BackupInfo | None:
         has_checksums=_bool(header.get("HasBackupChecksums")),
         guid=guid,
         code=code,
+        sets=len(headers),
     )
 
 
