@@ -197,7 +197,23 @@ class TdsServer:
         self._thread.start()
         return self
 
+    def start_named(self, instance: str = "SQLEXPRESS") -> TdsServer:
+        """Start as the named instance ``<host>\\<instance>``: on a random loopback address,
+        with a SQL Server Browser on its UDP port 1434 giving the TCP port (see browser.py).
+        ``self.named`` is then what a profile's host holds."""
+        from tests.tdsdouble.browser import Browser, loopback_with_free_browser_port  # noqa: PLC0415
+
+        self.host, sock = loopback_with_free_browser_port()
+        self.browser = Browser(sock, self.instance.facts.server_name, instance, self.instance.facts.version)
+        self.start()
+        self.browser.start(self.port)
+        self.named = f"{self.host}\\{instance}"
+        return self
+
     def stop(self) -> None:
+        browser = getattr(self, "browser", None)
+        if browser is not None:
+            browser.stop()
         self._stopping.set()
         if self._sock is not None:
             try:
