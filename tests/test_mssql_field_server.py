@@ -6,18 +6,24 @@ the named instance, MSDE_TEST_MSSQL_NAMED="host\\INSTANCE,user,password").
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from msde_tui.cli import main
 from msde_tui.engine import serverdb
 from msde_tui.engine.errors import BadInput, PackError
-from msde_tui.engine.mssql import profiles
+from msde_tui.engine.mssql import profiles, tsql
 from msde_tui.engine.mssql.backend import MssqlBackend
-from msde_tui.engine.plans import Connection
+from msde_tui.engine.mssql.messages import translate
+from msde_tui.engine.plans import BackupOptions, Connection
+from tests.mssql_field import Field, collect, dossier_of, result_of
 
 DB = "PW0972NAM"
 
@@ -126,3 +132,116 @@ def test_a_failed_drop_is_said_not_swallowed(home: Path, office: Any) -> None:
     assert f"The half-made database {DB} could not be removed" in caught.value.hint
     office.double.mark_in_use(DB, False)
     serverdb.drop_database(home, "office", DB, None)
+
+
+# -- 3. least-privilege logins: said up front, per operation ------------------------------------
+
+OPERATOR, OPERATOR_PASSWORD = "msde_test_operator", "Op3rator!pw"
+
+
+async def backup_operator(field: Field) -> None:
+    """A login that is db_backupoperator of DB and nothing else."""
+    if not field.real:
+        field.double.add_login(OPERATOR, OPERATOR_PASSWORD, sysadmin=False)
+        field.double.grant(OPERATOR, "BACKUP DATABASE", DB)
+        return
+    await drop_operator(field)
+    await field.sql(
+        f"CREATE LOGIN [{OPERATOR}] WITH PASSWORD = N'{OPERATOR_PASSWORD}', CHECK_POLICY = OFF"
+    )
+    await field.sql(f"CREATE USER [{OPERATOR}] FOR LOGIN [{OPERATOR}]", DB)
+    await field.sql(f"ALTER ROLE db_backupoperator ADD MEMBER [{OPERATOR}]", DB)
+
+
+async def drop_operator(field: Field) -> None:
+    if field.real and await field.sql(f"SELECT name FROM sys.server_principals WHERE name = N'{OPERATOR}'"):
+        await field.sql(f"DROP LOGIN [{OPERATOR}]")
+
+
+@pytest.fixture
+async def field(mssql_target: Any) -> AsyncIterator[Field]:
+    helper = Field(mssql_target)
+    try:
+        yield helper
+    finally:
+        await helper.close()
+        await drop_operator(helper)
+
+
+async def test_a_backup_operator_login_is_told_what_it_may_do_before_anything_runs(
+    field: Field,
+) -> None:
+    await field.seed(DB)
+    await backup_operator(field)
+    backend = field.backend(user=OPERATOR, password=OPERATOR_PASSWORD)
+    try:
+        login = await backend.login_rights(databases=[DB])
+        facts = await backend.facts()
+        refused = result_of(
+            await collect(backend.backup(dossier_of(DB), facts.default_backup_path, BackupOptions()))
+        )
+        plain = result_of(
+            await collect(
+                backend.backup(dossier_of(DB), facts.default_backup_path, BackupOptions(verify=False))
+            )
+        )
+    finally:
+        await backend.close()
+    assert login is not None and not login.sysadmin
+    allowed = {r.operation: r.allowed for r in login.rights()}
+    assert allowed[f"back up {DB}"] is True
+    assert allowed["verify backups, read their contents"] is False
+    assert allowed["restore as a new dossier"] is False
+    assert allowed["delete old automatic backups"] is False
+    # with verification asked: refused before BACKUP ran, saying why and what to grant
+    assert not refused.ok and "may back up PW0972NAM but not verify backups" in refused.message
+    assert "dbcreator" in refused.hint and "nothing was written" in refused.hint
+    assert refused.details["file"] and not refused.files
+    # without: the backup is made (and said unverified)
+    assert plain.ok and not plain.verified
+    field.files.extend(plain.files)
+
+
+def test_the_permission_hint_no_longer_promises_db_backupoperator_verifies() -> None:
+    error = translate(262, "CREATE DATABASE permission denied in database 'master'.")
+    assert "verifying need CREATE DATABASE permission" in error.hint
+    assert "or db_backupoperator (backup)" not in error.hint
+
+
+# -- 8. msdb backup history: age of the last full backup, FULL recovery without log backups -----
+
+OTHER = "PW0973NEV"
+
+
+async def test_backup_history_of_every_database_and_its_warnings(field: Field) -> None:
+    await field.seed(DB)
+    await field.seed(OTHER)
+    await field.backup(DB)
+    await field.sql(f"ALTER DATABASE {tsql.quote_ident(DB)} SET RECOVERY FULL")
+    backend = field.backend()
+    try:
+        found = {s.database: s for s in await backend.backup_history()}
+    finally:
+        await backend.close()
+    now = datetime.now()
+    backed, never = found[DB], found[OTHER]
+    assert backed.last_full is not None and 0 <= backed.age_days(now) < 1  # type: ignore[operator]
+    assert backed.recovery_model == "FULL" and backed.last_log is None
+    assert any("log is never backed up" in w for w in backed.warnings)
+    assert never.last_full is None and never.age_text(now) == "never"
+    assert any("never had a full backup" in w for w in never.warnings)
+
+
+def test_server_status_and_rights_commands(
+    home: Path, office: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if office.is_real:
+        pytest.skip("the CLI test runs on the double (the engine test above covers the server)")
+    office.double.create_database(DB)
+    office.double.instance.find(DB).recovery_model = "FULL"
+    assert main(["server", "status", "office"]) == 0
+    out = capsys.readouterr().out
+    assert f"{DB}" in out and "last full never" in out and "log is never backed up" in out
+    assert main(["--json", "server", "rights", "office"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sysadmin"] is True and all(r["allowed"] for r in doc["rights"])

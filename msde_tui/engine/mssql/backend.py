@@ -57,8 +57,8 @@ from msde_tui.engine.events import (
     Statement,
     Step,
 )
+from msde_tui.engine.mssql import history, restoreplan, rights, testrestore, tsql
 from msde_tui.engine.mssql import messages as msgs
-from msde_tui.engine.mssql import restoreplan, testrestore, tsql
 from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
@@ -540,6 +540,9 @@ class MssqlBackend:
                 description=backup_description(dossier),
             )
             session = await self._open()
+            login = await self.login_rights(session, [database])
+            if login is not None:
+                _refuse_backup(login, database, options)
             yield Step(code, "backup", path)
             yield Statement(code, sql)
             seen: list[msgs.SqlMessage] = []
@@ -633,6 +636,37 @@ class MssqlBackend:
                 )
             if session is not None:
                 await session.close()
+
+    async def login_rights(
+        self, session: Session | None = None, databases: list[str] | None = None
+    ) -> rights.LoginRights | None:
+        """What this login may do (None when the server cannot say). Without ``databases``,
+        the dossier databases on the server."""
+        facts = await self.facts()
+        if databases is None:
+            databases = [d.name for d in await self.databases()]
+        own = session is None
+        active = session if session is not None else await self._open()
+        try:
+            return await rights.read(
+                active, self.connection.user, databases, version_major=facts.version_major
+            )
+        except SqlFailure as failure:
+            log.info("cannot read the login's rights: %s", failure)
+            return None
+        finally:
+            if own:
+                await active.close()
+
+    async def backup_history(self) -> list[history.BackupState]:
+        """Age of the last full (and log) backup of every user database, from msdb."""
+        session = await self._open()
+        try:
+            return await history.read(session)
+        except SqlFailure as failure:
+            raise self._error(failure, "query", database="msdb") from None
+        finally:
+            await session.close()
 
     async def _page_verify_warning(self, session: Session, database: str) -> str | None:
         """A warning when ``database`` does not use CHECKSUM page verification."""
@@ -1097,6 +1131,25 @@ class MssqlBackend:
                 database,
                 exc,
             )
+
+
+def _refuse_backup(login: rights.LoginRights, database: str, options: BackupOptions) -> None:
+    """Say before anything is written what this login may not do (BACKUP, VERIFYONLY)."""
+    if not login.can_backup(database):
+        raise ServerError(
+            f"The login '{login.login}' may not back up {database}.",
+            f"Make it db_backupoperator (or db_owner) of {database}, or use a sysadmin login; "
+            "nothing was written.",
+            number=262,
+        )
+    if (options.verify or options.test_restore) and not login.can_verify:
+        raise ServerError(
+            f"The login '{login.login}' may back up {database} but not verify backups: RESTORE "
+            "VERIFYONLY needs CREATE DATABASE permission (since SQL Server 2008).",
+            "Give the login the dbcreator role (or CREATE ANY DATABASE), or back up with "
+            "--no-verify knowing the backup is unchecked; nothing was written.",
+            number=262,
+        )
 
 
 def _full_backup_header(headers: list[Row], source: str) -> Row:

@@ -338,6 +338,14 @@ async def prepare(
         sep,
     )
     steps = RestoreSteps(source=source, database=database)
+    login = await backend.login_rights(session, [])
+    if login is not None and not login.can_verify:
+        raise ServerError(
+            f"The login '{login.login}' may not restore nor read backups: RESTORE needs CREATE "
+            "DATABASE permission.",
+            "Give it the dbcreator role, or restore with a sysadmin login; nothing was changed.",
+            number=262,
+        )
     headers = await backend.rows_on(session, tsql.build_headeronly(source), code, "headeronly", path=source)
     steps.sets = backup_sets(headers)
     steps.header = choose_set(headers, source, item.position)
@@ -359,6 +367,15 @@ async def prepare(
     steps.exists = bool(existing)
     if steps.exists:
         steps.state = _text(existing[0].get("state_desc")).upper() or "ONLINE"
+        if item.replace and login is not None and not login.can_replace:
+            steps.problems.append(
+                ServerError(
+                    f"The login '{login.login}' may not restore over {database}.",
+                    "Restoring over an existing database needs the dbcreator role or sysadmin; "
+                    "nothing was changed.",
+                    number=262,
+                )
+            )
         if not item.replace:
             steps.problems.append(
                 DossierExists(
