@@ -371,3 +371,80 @@ def test_3169_for_a_too_old_backup_is_not_called_newer() -> None:
         "compatible with this server.",
     )
     assert "too old for this one" in error.message and "newer" not in error.message
+
+
+# -- 9. space and places -----------------------------------------------------------------------
+
+
+async def test_a_restore_without_room_in_the_data_folder_is_refused_before_it_starts(
+    field: Field,
+) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (a nearly full disk)")
+    await field.seed(DB)
+    path = await field.backup(DB)
+    field.double.set_free(field.double.data_dir, 4096)
+    mark = len(field.double.batches)
+    backend = field.backend()
+    try:
+        preview = await backend.restore_preview(RestoreItem(source=path, number="974", short="FLD"))
+        result = result_of(
+            await collect(backend.restore(RestoreItem(source=path, number="974", short="FLD")))
+        )
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["error"] == "ServerDiskFull"
+    assert f"in {field.double.data_dir} on the server" in result.message
+    assert "needed, 0.0 MB free" in result.message
+    (data,) = [s for s in preview.space if s.what.startswith("data")]
+    assert data.free == 4096 and data.needed > 4096 and not data.enough
+    sent = field.double.batches[mark:]
+    assert not any(b.startswith(("RESTORE DATABASE", "RESTORE VERIFYONLY")) for b in sent)
+
+
+async def test_the_safety_copy_folder_is_checked_too(field: Field) -> None:
+    if field.real:
+        pytest.skip("needs the double's hooks (a nearly full disk)")
+    await field.seed(DB)
+    path = await field.backup(DB)
+    field.double.set_free(field.double.backup_dir, 1)
+    backend = field.backend()
+    try:
+        result = result_of(await collect(backend.restore(item(path, replace=True))))
+    finally:
+        await backend.close()
+    assert not result.ok and result.details["error"] == "ServerDiskFull"
+    assert "for the safety copy of PW0971FLD" in result.message
+    assert not any(b.startswith("BACKUP DATABASE") and "before_restore" in b for b in field.double.batches)
+
+
+async def test_a_replace_restore_keeps_the_files_where_they_are(field: Field) -> None:
+    await field.seed(DB)
+    path = await field.backup(DB)
+    backend = field.backend()
+    try:
+        facts = await backend.facts()
+        elsewhere = facts.default_backup_path  # a folder the service account may write
+        first = result_of(
+            await collect(
+                backend.restore(
+                    RestoreItem(source=path, number="974", short="FLD", data_dir=elsewhere)
+                )
+            )
+        )
+        field.restored(first)
+        assert first.ok, first
+        where = "SELECT physical_name FROM sys.master_files WHERE database_id = DB_ID(N'PW0974FLD') ORDER BY file_id"
+        before = [r["physical_name"] for r in await field.sql(where)]
+        again = result_of(
+            await collect(
+                backend.restore(RestoreItem(source=path, number="974", short="FLD", replace=True))
+            )
+        )
+        field.restored(again)
+    finally:
+        await backend.close()
+    assert again.ok, again
+    after = [r["physical_name"] for r in await field.sql(where)]
+    assert after == before and all(p.startswith(elsewhere) for p in after)
+    assert [m[1] for m in again.details["moves"]] == before  # type: ignore[union-attr]

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from msde_tui.cli import main
 from msde_tui.engine import serverdb
-from msde_tui.engine.errors import BadInput, PackError
+from msde_tui.engine.errors import BadInput, ConnectionFailed, PackError
 from msde_tui.engine.mssql import profiles, tsql
 from msde_tui.engine.mssql.backend import MssqlBackend
-from msde_tui.engine.mssql.messages import translate
+from msde_tui.engine.mssql.driver import failure_of
+from msde_tui.engine.mssql.messages import Context, translate
 from msde_tui.engine.plans import BackupOptions, Connection
 from tests.mssql_field import Field, collect, dossier_of, result_of
 
@@ -245,3 +246,63 @@ def test_server_status_and_rights_commands(
     assert main(["--json", "server", "rights", "office"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["sysadmin"] is True and all(r["allowed"] for r in doc["rights"])
+
+
+# -- 10. plain hints for what offices run ---------------------------------------------------------
+
+
+async def test_a_named_instance_without_its_browser_points_at_the_browser(
+    request: pytest.FixtureRequest,
+) -> None:
+    if os.environ.get("MSDE_TEST_MSSQL"):
+        pytest.skip("needs the double's hooks (a stopped SQL Browser)")
+    double = request.getfixturevalue("named_instance")
+    double.browser.stop()
+    backend = MssqlBackend(
+        Connection(kind="mssql", host=double.named, user=double.user, password=double.password),
+        login_timeout=3,
+    )
+    try:
+        with pytest.raises(ConnectionFailed) as caught:
+            await backend.facts()
+    finally:
+        await backend.close()
+    assert "SQL Server Browser" in caught.value.hint and "UDP port 1434" in caught.value.hint
+
+
+def test_express_with_tcp_disabled_and_old_tls_get_their_hints() -> None:
+    refused = translate(
+        20009,
+        "Unable to connect: Adaptive Server is unavailable or does not exist (srv) "
+        "Net-Lib error during Connection refused (111)",
+        context=Context(operation="connect", host="srv"),
+    )
+    assert "TCP/IP disabled" in refused.hint and "Configuration Manager" in refused.hint
+    tls = translate(
+        20002,
+        "Adaptive Server connection failed (srv) error:0A000102:SSL routines::unsupported protocol",
+        context=Context(operation="connect", host="srv"),
+    )
+    assert "TLS" in tls.message and "TLS 1.2 update" in tls.hint and "SECLEVEL=0" in tls.hint
+
+
+def test_a_french_login_s_errors_are_known_by_their_number() -> None:
+    """A login whose default language is French gets French texts: the number decides."""
+
+    class FakePymssqlError(Exception):
+        pass
+
+    french = FakePymssqlError(
+        (3101, b"L'acc\xc3\xa8s exclusif n'a pas pu \xc3\xaatre obtenu car la base de donn\xc3\xa9es "
+               b"est en cours d'utilisation.DB-Lib error message 20018, severity 16")
+    )  # fmt: skip
+    failure = failure_of(french, "pymssql")
+    assert failure.number == 3101
+    error = translate(failure.number, failure.text, context=Context(database="PW0001SOC"))
+    assert "is in use" in error.message and "--close-sessions" in error.hint
+    odbc = failure_of(
+        FakePymssqlError("[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"
+                         "Autorisation CREATE DATABASE refusée dans la base de données 'master'. (262)"),
+        "pyodbc",
+    )  # fmt: skip
+    assert odbc.number == 262
