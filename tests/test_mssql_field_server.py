@@ -21,7 +21,6 @@ from msde_tui.engine import serverdb
 from msde_tui.engine.errors import BadInput, ConnectionFailed, PackError
 from msde_tui.engine.mssql import profiles, tsql
 from msde_tui.engine.mssql.backend import MssqlBackend
-from msde_tui.engine.mssql.driver import failure_of
 from msde_tui.engine.mssql.messages import Context, translate
 from msde_tui.engine.plans import BackupOptions, Connection
 from tests.mssql_field import Field, collect, dossier_of, result_of
@@ -288,6 +287,7 @@ def test_express_with_tcp_disabled_and_old_tls_get_their_hints() -> None:
 
 def test_a_french_login_s_errors_are_known_by_their_number() -> None:
     """A login whose default language is French gets French texts: the number decides."""
+    from msde_tui.engine.mssql.driver import failure_of  # noqa: PLC0415 - this test's subject
 
     class FakePymssqlError(Exception):
         pass
