@@ -19,6 +19,7 @@ import pytest
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import ConnectionFailed, ServerError
 from msde_tui.engine.events import DossierResult, Event, Progress, Statement
+from msde_tui.engine.mssql import restoring
 from msde_tui.engine.mssql.backend import MssqlBackend, compression_for, size_warning
 from msde_tui.engine.mssql.driver import Session, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
@@ -658,8 +659,8 @@ async def test_only_a_half_restored_database_is_ever_dropped(
     backend = backend_for(tds_server)
     try:
         before = {d.name: d.state for d in await backend.databases()}
-        await backend._drop_half_restored("PW0001SOC")  # ONLINE: must stay
-        await backend._drop_half_restored("PW0005H")  # RESTORING: removed
+        await restoring.drop_half_restored(backend, "PW0001SOC")  # ONLINE: must stay
+        await restoring.drop_half_restored(backend, "PW0005H")  # RESTORING: removed
         dbs = [d.name for d in await backend.databases()]
     finally:
         await backend.close()

@@ -33,9 +33,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from msde_tui import __version__
 from msde_tui.engine import naming
@@ -51,21 +49,27 @@ from msde_tui.engine.errors import (
 from msde_tui.engine.events import (
     DossierResult,
     Event,
-    Progress,
     ServerMessage,
     Started,
     Statement,
     Step,
 )
-from msde_tui.engine.mssql import history, restoreplan, rights, testrestore, tsql
+from msde_tui.engine.mssql import history, restoreplan, restoring, rights, testrestore, tsql
 from msde_tui.engine.mssql import messages as msgs
+from msde_tui.engine.mssql.common import (
+    as_bool,
+    as_int,
+    as_text,
+    compression_for,
+    error_details,
+    failure_events,
+)
 from msde_tui.engine.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 log = logging.getLogger(__name__)
 
 EXPRESS = 4
-NO_COMPRESSION_EDITIONS = (4,)  # Express; Web edition is detected by name
 _DESCRIPTION_RE = re.compile(r"^msde-tui \S+ dossier=(?P<code>\S+)(?: guid=(?P<guid>\S+))?")
 # HEADERONLY failures meaning "no usable backup there" (missing, unreadable, damaged)
 _NOT_A_READABLE_BACKUP = (3201, 3241, 3242, 3203, 3183, 3189)
@@ -81,18 +85,6 @@ def size_warning(size_bytes: int, facts: ServerFacts, *, ratio: float = 0.8) -> 
     if size_bytes >= limit:
         return f"{used:.1f} GB: over the SQL Server Express limit of {gb} GB."
     return f"{used:.1f} GB of the SQL Server Express limit of {gb} GB ({size_bytes / limit:.0%})."
-
-
-def compression_for(facts: ServerFacts, asked: bool | None) -> bool | None:
-    """What to put in the BACKUP statement: True/False/None (omit). Never on Express or Web."""
-    allowed = (
-        facts.engine_edition not in NO_COMPRESSION_EDITIONS
-        and facts.engine_edition is not None
-        and ("web" not in facts.edition.lower())
-    )
-    if not allowed:
-        return None
-    return True if asked is None else asked
 
 
 def backup_description(dossier: Dossier) -> str:
@@ -114,21 +106,7 @@ def parse_description(text: str | None) -> tuple[str | None, str | None]:
 file_stem = tsql.file_stem  # a database name usable in a file name
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
+_text, _int, _bool = as_text, as_int, as_bool
 
 
 class MssqlBackend:
@@ -478,7 +456,7 @@ class MssqlBackend:
 
     # -- streaming helper ------------------------------------------------------------------
 
-    async def _run(
+    async def run_events(
         self,
         session: Session,
         sql: str,
@@ -547,7 +525,7 @@ class MssqlBackend:
             yield Statement(code, sql)
             seen: list[msgs.SqlMessage] = []
             async with contextlib.aclosing(
-                self._run(
+                self.run_events(
                     session,
                     sql,
                     code,
@@ -582,7 +560,7 @@ class MssqlBackend:
                     "Do not rely on it; run the backup again.",
                 )
                 async with contextlib.aclosing(
-                    self._verify_events(session, code, path, refusal, checksum=True)
+                    self.verify_events(session, code, path, refusal, checksum=True)
                 ) as events:
                     async for event in events:
                         yield event
@@ -615,7 +593,7 @@ class MssqlBackend:
             )
         except MsdeError as exc:
             done = True
-            for event in _failure_events(exc, code):
+            for event in failure_events(exc, code):
                 yield event
             yield DossierResult(
                 code,
@@ -624,7 +602,7 @@ class MssqlBackend:
                 hint=exc.hint,
                 files=(),
                 seconds=time.monotonic() - began,
-                details=_error_details(exc) | {"file": path},
+                details=error_details(exc) | {"file": path},
             )
         finally:
             if not done and path:
@@ -679,7 +657,7 @@ class MssqlBackend:
 
     # -- verify ----------------------------------------------------------------------------
 
-    async def _verify_events(
+    async def verify_events(
         self,
         session: Session,
         code: str,
@@ -695,7 +673,7 @@ class MssqlBackend:
         yield Statement(code, sql)
         seen: list[msgs.SqlMessage] = []
         async with contextlib.aclosing(
-            self._run(session, sql, code, "verify", seen, path=path)
+            self.run_events(session, sql, code, "verify", seen, path=path)
         ) as events:
             async for event in events:
                 yield event
@@ -749,7 +727,7 @@ class MssqlBackend:
                     "Do not rely on this backup; take a new one.",
                 )
                 async with contextlib.aclosing(
-                    self._verify_events(
+                    self.verify_events(
                         session, name, path, refusal, checksum=info.has_checksums, file=number
                     )
                 ) as events:
@@ -796,7 +774,7 @@ class MssqlBackend:
                 | ({"test_restore": tests} if test_restore else {}),
             )
         except MsdeError as exc:
-            for event in _failure_events(exc, name):
+            for event in failure_events(exc, name):
                 yield event
             yield DossierResult(
                 name,
@@ -804,7 +782,7 @@ class MssqlBackend:
                 message=exc.message,
                 hint=exc.hint,
                 seconds=time.monotonic() - began,
-                details=_error_details(exc) | {"file": file},
+                details=error_details(exc) | {"file": file},
             )
         finally:
             if session is not None:
@@ -821,184 +799,12 @@ class MssqlBackend:
     # -- restore ---------------------------------------------------------------------------
 
     def restore(self, item: RestoreItem, *, verify_first: bool = True) -> AsyncIterator[Event]:
-        return self._restore(item, verify_first=verify_first)
+        return restoring.restore_events(self, item, verify_first=verify_first)
 
-    async def _restore(self, item: RestoreItem, *, verify_first: bool) -> AsyncIterator[Event]:
-        began = time.monotonic()
-        number = naming.check_number(item.number)
-        short = naming.check_short(item.short)
-        code = f"{number}{short}"
-        # the operations layer names a listed dossier's own database; else PW<number><short>
-        database = item.database or naming.database_name(number, short)
-        names = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
-        yield Started(code, "restore", names)
-        session: Session | None = None
-        state = "preparing"  # preparing | restoring | done
-        existed = False
-        single_user = False
-        safety = ""
-        try:
-            facts = await self.facts()
-            session = await self._open()
-
-            # 1-2. what the backup holds, the target database, its sessions, files and space
-            yield Step(code, "read", item.source)
-            steps = await restoreplan.prepare(self, session, item, facts, code)
-            source, header, moves = steps.source, steps.header, steps.moves
-            sep = facts.path_separator
-            position = steps.position
-            existed = steps.exists
-            if steps.problems:
-                raise steps.problems[0]
-            # 3. verify with the same MOVE
-            if verify_first:
-                yield Step(code, "verify", source)
-                refusal = BackupInvalid(
-                    f"SQL Server did not confirm that {source} is valid; nothing was restored.",
-                    "Use another backup.",
-                )
-                async with contextlib.aclosing(
-                    self._verify_events(
-                        session,
-                        code,
-                        source,
-                        refusal,
-                        checksum=_bool(header.get("HasBackupChecksums")),
-                        file=position,
-                        moves=tuple(moves),
-                    )
-                ) as events:
-                    async for event in events:
-                        yield event
-
-            # 4. safety copy of the database about to be replaced (only an ONLINE one has
-            # anything to save: a RESTORING or OFFLINE database cannot even be backed up, 927)
-            if existed and not steps.safety_needed:
-                yield Step(code, "safety copy", steps.no_safety_reason)
-            if steps.safety_needed:
-                safety = tsql.server_path_join(
-                    facts.default_backup_path,
-                    f"{file_stem(database)}_{naming.stamp(datetime.now())}_before_restore.bak",
-                    sep,
-                )
-                yield Step(code, "safety copy", safety)
-                sql = tsql.build_backup(
-                    database,
-                    safety,
-                    copy_only=True,
-                    compression=compression_for(facts, None),
-                    stats=10,
-                    name=f"{database} safety copy before restore"[: tsql.MAX_BACKUP_NAME],
-                    description=f"msde-tui {__version__} dossier={code} safety copy before restore",
-                )
-                yield Statement(code, sql)
-                sink: list[msgs.SqlMessage] = []
-                async with contextlib.aclosing(
-                    self._run(
-                        session,
-                        sql,
-                        code,
-                        "backup",
-                        sink,
-                        database=database,
-                        path=safety,
-                        directory=facts.default_backup_path,
-                    )
-                ) as events:
-                    async for event in events:
-                        yield event
-                refusal = BackupInvalid(
-                    f"The safety copy {safety} of {database} could not be verified; nothing was "
-                    "restored.",
-                    "Check the default backup directory on the server, then try again.",
-                )
-                async with contextlib.aclosing(
-                    self._verify_events(session, code, safety, refusal, checksum=True)
-                ) as events:
-                    async for event in events:
-                        yield event
-
-            # 5. close the other sessions (the user agreed), then restore
-            if existed and item.close_sessions and steps.state == "ONLINE":
-                sql = tsql.build_single_user(database)
-                yield Statement(code, sql)
-                single_user = True
-                await self.rows_on(session, sql, code, "restore", database=database)
-            yield Step(code, "restore", database)
-            sql = tsql.build_restore(
-                database, source, moves, replace=existed, recovery=True, stats=5, file=position
-            )
-            yield Statement(code, sql)
-            state = "restoring"
-            sink = []
-            async with contextlib.aclosing(
-                self._run(session, sql, code, "restore", sink, database=database, path=source)
-            ) as events:
-                async for event in events:
-                    yield event
-            state = "done"
-            dossier = Dossier(
-                number=number,
-                short=short,
-                company=item.company or _text(header.get("DatabaseName")),
-                backend="mssql",
-                location=database,
-                profile=self.connection.profile,
-                status="restored",
-            )
-            yield Progress(code, percent=100.0)
-            yield DossierResult(
-                code,
-                ok=True,
-                message=f"Restored {source} as {database}"
-                + (f" (safety copy: {safety})." if safety else "."),
-                verified=verify_first,
-                files=(source,) + ((safety,) if safety else ()),
-                seconds=time.monotonic() - began,
-                details={
-                    "database": database,
-                    "source_database": _text(header.get("DatabaseName")),
-                    "position": position,
-                    "backup_version": steps.chosen.version_text if steps.chosen else None,
-                    "replaced": existed,
-                    "sessions_closed": single_user,
-                    "no_safety_reason": steps.no_safety_reason or None,
-                    "safety_backup": safety or None,
-                    "moves": [list(m) for m in moves],
-                    "dossier": asdict(dossier),
-                },
-            )
-        except MsdeError as exc:
-            failed_state = state
-            state = "done"
-            for event in _failure_events(exc, code):
-                yield event
-            hint = exc.hint
-            if failed_state == "restoring" and not existed:
-                await self._drop_half_restored(database)
-            if (
-                failed_state == "restoring"
-                and existed
-                and safety
-                and not await self._online(database)
-            ):
-                hint = f"{hint} The previous database can be brought back from the safety copy {safety}.".strip()
-            yield DossierResult(
-                code,
-                ok=False,
-                message=exc.message,
-                hint=hint,
-                seconds=time.monotonic() - began,
-                details=_error_details(exc)
-                | {"database": database, "safety_backup": safety or None},
-            )
-        finally:
-            if single_user:  # back to MULTI_USER whatever happened
-                await self._multi_user(session, database)
-            if session is not None:
-                await session.close()
-            if state == "restoring":
-                await self._after_cancelled_restore(database, existed, safety)
+    @property
+    def target(self) -> Target:
+        """Where and how this backend connects (the password stays out of its repr)."""
+        return self._target
 
     async def restore_targets(
         self,
@@ -1056,26 +862,6 @@ class MssqlBackend:
             "Choose another data directory on the server.",
         )
 
-    async def _multi_user(self, session: Session | None, database: str) -> None:
-        """Put ``database`` back to MULTI_USER (after SINGLE_USER WITH ROLLBACK IMMEDIATE)."""
-        sql = tsql.build_multi_user(database)
-        try:
-            if session is not None and not session.closed:
-                await session.query(sql)
-                return
-            side = await Session.open(self._target)
-            try:
-                await side.query(sql)
-            finally:
-                await side.close()
-        except (SqlFailure, OSError) as exc:
-            log.warning(
-                "could not put %s back to MULTI_USER (%s): run ALTER DATABASE ... SET MULTI_USER "
-                "on the server",
-                database,
-                exc,
-            )
-
     async def restore_preview(self, item: RestoreItem) -> restoreplan.RestoreSteps:
         """What restoring ``item`` would do (set, version, sessions, space); writes nothing.
         Problems are in ``.problems`` instead of raised, so a summary can show them all."""
@@ -1085,53 +871,6 @@ class MssqlBackend:
             return await restoreplan.prepare(self, session, item, facts, item.number)
         finally:
             await session.close()
-
-    async def _after_cancelled_restore(self, database: str, existed: bool, safety: str) -> None:
-        """A RESTORE was stopped half-way: never leave it silently."""
-        if existed:
-            log.warning(
-                "restore over %s cancelled: the database is left unusable (RESTORING); restore the "
-                "safety copy %s to bring the previous data back",
-                database,
-                safety,
-            )
-            return
-        await self._drop_half_restored(database)
-
-    async def _online(self, database: str) -> bool:
-        """Whether ``database`` exists and is ONLINE (asked on a fresh connection)."""
-        try:
-            side = await Session.open(self._target)
-            try:
-                rows = await side.rows(tsql.build_database_exists(database))
-            finally:
-                await side.close()
-        except (SqlFailure, OSError):
-            return False
-        return bool(rows) and _text(rows[0].get("state_desc")).upper() == "ONLINE"
-
-    async def _drop_half_restored(self, database: str) -> None:
-        """Remove a *new* database a stopped or failed RESTORE left behind (nothing to lose)."""
-        try:
-            side = await Session.open(self._target)
-            try:
-                rows = await side.rows(tsql.build_database_exists(database))
-                # never drop a database that is usable: only what the RESTORE left half-done
-                if rows and _text(rows[0].get("state_desc")).upper() != "ONLINE":
-                    await side.query(tsql.build_drop_database(database))
-                    log.warning(
-                        "restore of %s stopped: the half-restored database was removed", database
-                    )
-            finally:
-                await side.close()
-        except (SqlFailure, OSError) as exc:
-            log.warning(
-                "restore of %s stopped: the half-restored database could not be removed (%s); "
-                "drop it on the server",
-                database,
-                exc,
-            )
-
 
 def _refuse_backup(login: rights.LoginRights, database: str, options: BackupOptions) -> None:
     """Say before anything is written what this login may not do (BACKUP, VERIFYONLY)."""
@@ -1196,18 +935,3 @@ def _backup_info(path: str, headers: list[Row]) -> BackupInfo | None:
         sets=len(headers),
     )
 
-
-def _failure_events(exc: MsdeError, code: str) -> list[Event]:
-    return [
-        ServerMessage(code, m.text, m.number, m.severity)
-        for m in getattr(exc, "server_messages", ())
-        if m.is_error
-    ]
-
-
-def _error_details(exc: MsdeError) -> dict[str, object]:
-    return {
-        "error": type(exc).__name__,
-        "exit_code": exc.exit_code,
-        "number": getattr(exc, "number", None),
-    }
