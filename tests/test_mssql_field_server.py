@@ -18,11 +18,11 @@ import sqlalchemy as sa
 
 from msde_tui.cli import main
 from msde_tui.engine import serverdb
-from msde_tui.engine.errors import BadInput, ConnectionFailed, PackError
+from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierExists, PackError
 from msde_tui.engine.mssql import profiles, tsql
 from msde_tui.engine.mssql.backend import MssqlBackend
 from msde_tui.engine.mssql.messages import Context, translate
-from msde_tui.engine.plans import BackupOptions, Connection
+from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 from tests.mssql_field import Field, collect, dossier_of, result_of
 
 DB = "PW0972NAM"
@@ -306,3 +306,42 @@ def test_a_french_login_s_errors_are_known_by_their_number() -> None:
         "pyodbc",
     )  # fmt: skip
     assert odbc.number == 262
+
+
+async def test_a_french_server_gives_the_same_plain_results(
+    mssql_target: Any, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every path with a French login: the backend's sessions (SET LANGUAGE us_english, then
+    numbers), serverdb (numbers), a refused login (a number before any SET LANGUAGE)."""
+    if mssql_target.is_real:
+        pytest.skip("needs the double's hooks (a French server)")
+    double = mssql_target.double
+    double.set_language("Français")
+    field = Field(mssql_target)
+    try:
+        await field.seed(DB)
+        path = await field.backup(DB)  # verified: 3262 understood
+        workstation = await field.open(DB)
+        backend = field.backend()
+        try:
+            refused = result_of(await collect(backend.restore(
+                RestoreItem(source=path, number="972", short="NAM", replace=True), verify_first=False)))
+        finally:
+            await backend.close()
+            await workstation.close()
+        assert not refused.ok and refused.details["number"] == 3101
+        bad = field.backend(password="wrong")
+        try:
+            with pytest.raises(ConnectionFailed) as caught:
+                await bad.facts()
+        finally:
+            await bad.close()
+        assert "refused the login" in caught.value.message
+    finally:
+        await field.close()
+    profiles.add(profiles.check_profile("fr", double.host, double.port, double.user, "pymssql"), home)
+    monkeypatch.setenv("MSDE_PASSWORD", double.password)
+    serverdb.create_database(home, "fr", DB, None, hint="x")
+    with pytest.raises(DossierExists):
+        serverdb.create_database(home, "fr", DB, None, hint="x")
+    serverdb.drop_database(home, "fr", DB, None)

@@ -135,7 +135,7 @@ def variables(session: Session) -> dict[str, object]:
         "@@SERVERNAME": f.server_name,
         "@@SPID": session.spid,
         "@@TRANCOUNT": session.trancount,
-        "@@LANGUAGE": "us_english",
+        "@@LANGUAGE": session.language,
         "@@MICROSOFTVERSION": (major << 24) | (minor << 16) | build,
         "@@ROWCOUNT": 0,
         "@@IDENTITY": session.last_identity,

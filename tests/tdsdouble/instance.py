@@ -132,6 +132,7 @@ class Instance:
         self.grants: dict[str, set[tuple[str, str]]] = {}
         self.evicted: set[int] = set()  # spids ended by SET SINGLE_USER WITH ROLLBACK IMMEDIATE
         self.free_bytes: dict[Path, int] = {}  # directory -> free space reported (else real)
+        self.default_language = "us_english"  # logins' language (language.py: "Français")
         self.step_delay = 0.0
         self.size_limit_mb: int | None = None
         self.history: list[BackupRecord] = []

@@ -127,6 +127,13 @@ class TdsServer:
             else:
                 self.instance.not_sysadmin.add(user.lower())
 
+    def set_language(self, language: str) -> None:
+        """The server's default language for logins: ``"Français"`` sends the French texts
+        of the common messages (language.py) until a session runs SET LANGUAGE us_english."""
+        from tests.tdsdouble.language import language_name  # noqa: PLC0415
+
+        self.instance.default_language = language_name(language)
+
     def grant(self, login: str, permission: str, database: str = "") -> None:
         """Give a login without sysadmin one permission: ``grant("b", "BACKUP DATABASE",
         "DB")`` (db_backupoperator), ``grant("b", "CREATE ANY DATABASE")`` (dbcreator: also
@@ -280,6 +287,7 @@ class TdsServer:
             (v for v in TDS_VERSIONS if v <= login.tds_version), default=TDS_VERSIONS[0]
         )
         resp = Response(channel, inst.facts.server_name)
+        resp.language = inst.default_language
         if inst.logins.get(login.user) != login.password:
             resp.messages([msg(18456, login.user)])
             resp.done(t.DONE_ERROR)
@@ -300,8 +308,9 @@ class TdsServer:
         resp.envchange(t.envchange_text(t.ENV_DATABASE, db.name, "master"))
         resp.messages([msg(5701, db.name, state=2)])
         resp.envchange(t.envchange_bytes(t.ENV_COLLATION, t.DEFAULT_COLLATION))
-        resp.envchange(t.envchange_text(t.ENV_LANGUAGE, "us_english"))
-        resp.messages([msg(5703, "us_english")])
+        session.language = inst.default_language
+        resp.envchange(t.envchange_text(t.ENV_LANGUAGE, session.language))
+        resp.messages([msg(5703, session.language)])
         resp.raw(t.loginack(tds_version, "Microsoft SQL Server", inst.facts.parts))
         resp.envchange(t.envchange_text(t.ENV_PACKETSIZE, str(channel.packet_size), "4096"))
         resp.done()
@@ -310,6 +319,7 @@ class TdsServer:
 
     def _request(self, session: Session, channel: wire.Channel, kind: int, payload: bytes) -> None:
         resp = Response(channel, self.instance.facts.server_name)
+        resp.language = session.language
         resp.in_transaction = session.trancount > 0
         if kind == wire.SQL_BATCH:
             text = wire.strip_all_headers(payload, session.tds_version).decode("utf-16-le")

@@ -17,6 +17,7 @@ from tests.tdsdouble import catalog, checkdb, identity, procs, schemaviews
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble.backup import Killed, run_backup, run_restore
 from tests.tdsdouble.instance import Database, Instance
+from tests.tdsdouble.language import language_name
 from tests.tdsdouble.messages import Msg, SqlError, msg
 from tests.tdsdouble.resolver import Resolver
 from tests.tdsdouble.response import Response
@@ -45,6 +46,7 @@ class Session:
         self.view_cache: dict[str, object] = {}  # resolver: view -> schema key of its TEMP table
         self.identity_insert: tuple[str, str] | None = None  # (database, table) with it ON
         self.last_identity: int | None = None  # @@IDENTITY / SCOPE_IDENTITY()
+        self.language = instance.default_language  # SET LANGUAGE changes it
         with instance.lock:
             instance.sessions[spid] = self
 
@@ -158,6 +160,11 @@ class Session:
             self.nocount = cur.next().is_word("ON")
         elif cur.accept("IDENTITY_INSERT"):
             identity.set_identity_insert(self, cur)
+        elif cur.accept("LANGUAGE"):
+            word = cur.next()
+            self.language = language_name(word.value if word.kind == "string" else word.text)
+            resp.language = self.language
+            resp.messages([msg(5703, self.language)])
         resp.done(more)
 
     def _use(self, cur: Cursor, resp: Response, more: int) -> None:
