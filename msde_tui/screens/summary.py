@@ -130,14 +130,39 @@ class SummaryScreen(StepScreen):
                 )
             elif sessions is not None:
                 texts.append(_("No other session uses the database."))
+        if plan.get("needs_set"):
+            texts += [str(label) for label in plan.get("sets") or []]  # type: ignore[attr-defined]
         widgets: list[Widget] = [
             Static(f"{subject:<14} {text}", classes="line", markup=False) for text in texts
         ]
+        if plan.get("needs_set"):  # several full sets in the file: the user picks one
+            positions = ", ".join(str(p) for p in plan["full_positions"])  # type: ignore[attr-defined]
+            widgets.append(Horizontal(
+                Label(_("Backup set to restore ({positions}):").format(positions=positions),
+                      classes="confirm-label"),
+                Input("", id=f"set-{item.number}", classes="confirm set", compact=True,
+                      placeholder="_", type="integer"),
+                classes="confirm-row",
+            ))  # fmt: skip
+            return widgets
         widgets += [
             Static(_("WARNING:") + " " + str(problem), classes="warning line", markup=False)
             for problem in plan.get("problems") or []  # type: ignore[attr-defined]
         ]
         return widgets
+
+    def _chosen_sets(self) -> dict[str, int] | None:
+        """The backup set typed for each file holding several (None: one is missing)."""
+        chosen: dict[str, int] = {}
+        for item in self.plan.restore_items:
+            plan = self.previews.get(item.source, {})
+            if not plan.get("needs_set"):
+                continue
+            typed = self.query_one(f"#set-{item.number}", Input).value.strip()
+            if not typed.isdigit() or int(typed) not in plan["full_positions"]:  # type: ignore[operator]
+                return None
+            chosen[item.source] = int(typed)
+        return chosen
 
     async def _facts(self) -> Facts:
         connection = self.plan.connection
@@ -214,11 +239,19 @@ class SummaryScreen(StepScreen):
                 error=True,
             )
             return
+        sets = self._chosen_sets()
+        if sets is None:
+            self.say(_("Type the backup set to restore in its box first (nothing was changed)."),
+                     error=True)  # fmt: skip
+            return
         # typing the code to replace a dossier is the consent to close its sessions, which
         # the summary listed
         items = tuple(
             replace(i, close_sessions=True) if self.previews.get(i.source, {}).get("sessions") else i
             for i in self.plan.restore_items
+        )
+        items = tuple(
+            replace(i, position=sets[i.source]) if i.source in sets else i for i in items
         )
         self.dismiss(replace(self.plan, restore_items=items))
 

@@ -256,6 +256,15 @@ class RestoreSteps:
         return self.chosen.position if self.chosen else 1
 
     @property
+    def full_positions(self) -> list[int]:
+        return [s.position for s in self.sets if s.kind == "full"]
+
+    @property
+    def needs_set(self) -> bool:
+        """The file holds several full sets and none was chosen yet."""
+        return self.chosen is None and len(self.full_positions) > 1
+
+    @property
     def safety_needed(self) -> bool:
         """A safety copy is taken only of an existing database that is ONLINE."""
         return self.exists and self.state.upper() == "ONLINE"
@@ -276,6 +285,8 @@ class RestoreSteps:
             "set": self.chosen.label() if self.chosen else None,
             "position": self.position,
             "sets": [s.label() for s in self.sets],
+            "full_positions": self.full_positions,
+            "needs_set": self.needs_set,
             "backup_version": self.chosen.version_text if self.chosen else None,
             "backup_release": self.chosen.release if self.chosen else None,
             "replaces": self.exists,
@@ -348,7 +359,13 @@ async def prepare(
         )
     headers = await backend.rows_on(session, tsql.build_headeronly(source), code, "headeronly", path=source)
     steps.sets = backup_sets(headers)
-    steps.header = choose_set(headers, source, item.position)
+    try:
+        steps.header = choose_set(headers, source, item.position)
+    except BadInput as exc:
+        if item.position is not None or len(steps.full_positions) < 2:
+            raise
+        steps.problems.append(exc)  # several full sets: the user chooses (wizard, --position)
+        return steps
     steps.chosen = next(s for s in steps.sets if s.position == _int(steps.header.get("Position"), 1))
     try:
         check_version(steps.chosen, facts)
