@@ -1,6 +1,7 @@
-"""The wizard's summary before a SQL Server restore of a file holding several backup sets
-(SSMS appends by default): the sets are listed, the one to restore is typed, and that set —
-not the last one — is restored (RESTORE … WITH FILE = n)."""
+"""The wizard on SQL Server as offices use it: the summary before a restore of a file holding
+several backup sets (SSMS appends by default) lists them and the one typed — not the last
+one — is restored (RESTORE … WITH FILE = n); the dossier list shows the age of each
+database's last full backup, whoever made it (msdb's history)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Input
 from msde_tui.app import MsdeApp
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens.backups import BackupsScreen
+from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
@@ -75,3 +77,27 @@ async def test_the_backup_set_to_restore_is_typed_on_the_summary(
     (restore,) = [b for b in server.batches if b.startswith("RESTORE DATABASE")]
     assert "FILE = 1" in restore
     assert table_rows(server.database_file("PW0003SOC")) == table_rows(first)  # set 1's rows
+
+
+async def test_the_dossier_list_shows_the_age_of_each_last_full_backup(
+    home: Path, server  # type: ignore[no-untyped-def]
+) -> None:
+    with contextlib.closing(server.connect()) as conn:  # made outside msde (SSMS, an Agent job)
+        cursor = conn.cursor()
+        cursor.execute(f"BACKUP DATABASE [PW0001SOC] TO DISK = N'{server.backup_dir}/by_ssms.bak'")
+        while cursor.nextset():
+            pass
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    app.plan = WizardPlan(connection=_connection(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        directory = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: directory.value == str(server.backup_dir))
+        await pilot.press("enter")
+        await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "0 of 2 ticked")
+        text = screen_text(app)
+    (soc,) = [line for line in text.splitlines() if "001SOC" in line]
+    (bra,) = [line for line in text.splitlines() if "002BRA" in line]
+    assert "full 0 h ago" in soc and "never backed up" in bra
