@@ -37,9 +37,10 @@ class BackupState:
     warnings: tuple[str, ...] = field(default=())
 
     def age_days(self, now: datetime) -> float | None:
+        """Days since the last full backup (never below 0: the server's clock may run ahead)."""
         if self.last_full is None:
             return None
-        return (now - self.last_full).total_seconds() / 86400
+        return max(0.0, (now - self.last_full).total_seconds() / 86400)
 
     def age_text(self, now: datetime) -> str:
         days = self.age_days(now)
