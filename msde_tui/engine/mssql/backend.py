@@ -12,11 +12,15 @@ Decisions worth knowing:
 - **COPY_ONLY by default** (``BackupOptions.copy_only``) so the office's own backup chain is
   not broken. **Never COMPRESSION on Express** (EngineEdition 4) nor on Web edition; on other
   editions ``compression=None`` means compress.
-- **Restore** reads HEADERONLY and FILELISTONLY first, refuses a backup from a newer major
-  version before SQL Server does (3169), builds MOVE targets in the server's own path style
-  with names that collide with no file of another database nor an existing file, refuses an
-  existing database unless ``item.replace``, and then takes and verifies a COPY_ONLY safety
-  backup into the instance's default backup path before ``RESTORE … REPLACE``.
+- **Least privilege.** Before a backup, the login's rights are read (``rights.py``): a
+  backup it may not make, or may make but not verify, is refused before anything is written.
+- **Restore** (``restoring.py``) is worked out first (``restoreplan.py``: the backup set,
+  its version against the server's major.minor, the target database's state and sessions,
+  MOVE targets in the server's own path style, free space per folder) and then verified,
+  safety-copied (an ONLINE database only), and restored. ``restore_preview`` gives the same
+  plan to the wizard's summary.
+- **Verify** checks every backup set of a file, each with its own identity; a **test
+  restore** (``testrestore.py``) adds a scratch restore, DBCC CHECKDB and a drop.
 - **Cancellation.** If the consumer stops a generator mid-statement, the statement is stopped
   with ``KILL`` from a side connection; a cancelled BACKUP is never reported valid, a
   cancelled RESTORE of a new database drops the half-restored database, and a cancelled
