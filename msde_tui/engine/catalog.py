@@ -1,8 +1,9 @@
 """The dossier list (SPEC section 3), kept as ``dossiers.json`` in the data directory.
 
 A record points either at an embedded file (``backend="embedded"``, ``location`` = file name
-in the data directory) or at a SQL Server database (``backend="mssql"``, ``profile`` = the
-connection profile name, ``location`` = database name). Removing a record never deletes data
+in the data directory), at a SQL Server database (``backend="mssql"``, ``profile`` = the
+connection profile name, ``location`` = database name) or at an Access file
+(``backend="access"``, ``location`` = its full path; msde only reads it). Removing a record never deletes data
 unless ``delete_data=True`` is passed explicitly (embedded files only).
 """
 
@@ -19,7 +20,7 @@ from msde_tui.engine.errors import BadInput, DossierExists, DossierNotFound
 
 CATALOG_FILE = "dossiers.json"
 CATALOG_VERSION = 1
-Backend = Literal["embedded", "mssql"]
+Backend = Literal["embedded", "mssql", "access"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Dossier:
     short: str
     company: str
     backend: Backend = "embedded"
-    location: str = ""  # embedded: file name in the data dir; mssql: database name
+    location: str = ""  # embedded: file name in the data dir; mssql: database name; access: full path
     profile: str | None = None  # mssql: connection profile name
     status: str = "active"  # active | restored | cut | export | ...
     guid: str | None = None
@@ -164,6 +165,11 @@ class Catalog:
         """Remove from the list. The data stays unless ``delete_data`` (embedded files only)."""
         dossier = self.get(ref)
         if delete_data:
+            if dossier.backend == "access":
+                raise BadInput(
+                    f"{dossier.code} is an Access file ({dossier.location}); msde never deletes it.",
+                    "Remove it from the list without deleting, and delete the file yourself.",
+                )
             if not dossier.is_embedded:
                 raise BadInput(
                     f"{dossier.code} is a SQL Server database; the tool never drops databases.",

@@ -85,3 +85,15 @@ class ServerBackupDamaged(BackupInvalid, ServerError):
 
 class ServerDiskFull(DiskFull, ServerError):
     """SQL Server ran out of disk space on its own host (3202/112, 3257)."""
+
+
+class AccessReaderMissing(MsdeError):
+    """The Access reader (mdbtools) is not installed, so an Access file cannot be read."""
+
+
+class AccessFileInUse(MsdeError):
+    """An Access file has its lock file (.ldb/.laccdb) beside it: Access may be writing it."""
+
+
+class AccessUnreadable(MsdeError):
+    """The Access reader cannot read a file, a table or a value exactly."""

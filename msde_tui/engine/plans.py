@@ -45,6 +45,7 @@ class BackupOptions:
     copy_only: bool = True  # SQL Server: do not break the office's own backup chain
     compression: bool | None = None  # None = when the edition allows it (never on Express)
     stats: int = 5
+    force: bool = False  # Access: back up even with a lock file beside it (copy may be inconsistent)
 
 
 @dataclass(frozen=True)
