@@ -14,6 +14,7 @@ import traceback
 import typer
 
 from msde_tui.cli import (
+    access,
     auto,
     backup,
     dossiers,
@@ -83,7 +84,7 @@ def _hoist_globals(argv: list[str]) -> list[str]:
     return [*front, *hoisted, *rest]
 
 
-for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log):
+for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log, access):
     _module.register(app)
 
 
