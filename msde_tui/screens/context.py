@@ -110,9 +110,9 @@ class WizardContext:
         if connection.is_embedded:
             found: list[tuple[Dossier, int | None]] = []
             for dossier in catalog.dossiers():
-                if not dossier.is_embedded:
+                if dossier.backend not in ("embedded", "access"):  # Access files are local too
                     continue
-                path = dossier.path(self.home)
+                path = dossier.path(self.home) if dossier.is_embedded else Path(dossier.location)
                 size = path.stat().st_size if path.exists() else None
                 found.append((dossier, size))
             return found
@@ -122,7 +122,7 @@ class WizardContext:
         known = {
             d.location: d
             for d in catalog.dossiers()
-            if not d.is_embedded and (d.profile in (None, connection.profile))
+            if d.backend == "mssql" and (d.profile in (None, connection.profile))
         }
         result: list[tuple[Dossier, int | None]] = []
         for db in databases:
