@@ -210,7 +210,12 @@ class AccessBackend:
         verified = False
         if options.verify:
             yield Step(label, "verify", final.name)
-            await asyncio.to_thread(check_backup, final)
+            try:
+                await asyncio.to_thread(check_backup, final)
+            except BaseException:  # a backup that fails its own verification is not kept
+                proof_path(final).unlink(missing_ok=True)
+                final.unlink(missing_ok=True)
+                raise
             verified = True
         tables = {n: t.rows for n, t in proof.tables.items()}
         yield DossierResult(
