@@ -1,0 +1,54 @@
+"""The wizard backs up an Access dossier like an embedded one (80x24, keyboard only, real job)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Input
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine import jobs
+from msde_tui.engine.access import proofs
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.screens.connection import ConnectionScreen
+from msde_tui.screens.dossiers import DossiersScreen
+from msde_tui.screens.operation import OperationScreen
+from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.summary import SummaryScreen
+from tests.access_fixtures import FIXTURES, copy_fixture, needs_access
+from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+
+pytestmark = needs_access
+
+
+async def test_wizard_lists_and_backs_up_an_access_dossier(home: Path, tmp_path: Path) -> None:
+    file = copy_fixture("nwind.mdb", tmp_path / "office")
+    Catalog(home).add(Dossier(number="001", short="NW", company="Northwind", backend="access",
+                              location=str(file)))
+    (home / "backups").mkdir()
+    app = MsdeApp(home=home, lang="en", offer_jobs=False, ansi_theme=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")  # Local
+        screen = await wait_screen(pilot, OperationScreen)
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: field.value == str(home / "backups"))
+        await pilot.press("enter")
+        await wait_screen(pilot, DossiersScreen)
+        await wait_text(pilot, "Northwind")
+        await pilot.press("a")
+        await wait_text(pilot, "1 of 1 ticked")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=60)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+        job = screen.job
+    assert job is not None
+    result = json.loads((job.directory / jobs.RESULT).read_text())
+    files = [Path(f) for f in result["dossiers"]["001NW"]["files"]]
+    backup = next(f for f in files if f.suffix == ".mdb")
+    assert backup.read_bytes() == file.read_bytes()
+    assert proofs.read(backup).movements == sum(FIXTURES["nwind.mdb"][1].values())
