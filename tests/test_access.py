@@ -105,6 +105,18 @@ def test_cli_add_refuses_a_file_that_is_neither(home: Path, tmp_path: Path,
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["check", "001"], ["pack", "001", "--dir", "."], ["export", "001"],
+                                     ["cut", "001", "--keep-from", "2020"],
+                                     ["audit", "001", "--years", "2020", "--dir", "."]])
+def test_operations_on_accounting_tables_refuse_an_access_dossier_plainly(
+    command: list[str], home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _add(home, copy_fixture("sample.accdb", tmp_path / "office"))
+    assert main(["--home", str(home), *command]) == 2
+    err = capsys.readouterr().err
+    assert "001NW is an Access dossier" in err and "msde convert" in err and "Traceback" not in err
+
+
 # --------------------------------------------------------------------------- backup, verify
 
 

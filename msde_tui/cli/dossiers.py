@@ -14,6 +14,7 @@ from rich.table import Table
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import embedded
 from msde_tui.engine.access import fileformat as access_files
+from msde_tui.engine.access.guard import refuse_access
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.check import Problem, check_dossier
 from msde_tui.engine.demo import create_demo
@@ -249,6 +250,7 @@ def _check(st: State, record: Dossier) -> list[Problem]:
     from msde_tui.engine.mssql import profiles
     from msde_tui.engine.pack import mssql_engine
 
+    refuse_access(record, "the integrity check")
     if not record.profile:
         raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
     password = ask_password(profiles.get(record.profile, st.home))

@@ -16,6 +16,7 @@ from msde_tui.engine import archive as archive_engine
 from msde_tui.engine import audit as audit_engine
 from msde_tui.engine import cut as cut_engine
 from msde_tui.engine import ledger
+from msde_tui.engine.access.guard import refuse_access
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
 
 def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     dossier = catalog.get(ref)
+    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
@@ -365,6 +367,7 @@ def audit(
         _embedded(catalog, dossier)
         source_password = None
     else:
+        refuse_access(target, "the tax-audit transfer")
         if not target.profile:
             raise BadInput(f"Dossier {target.code} has no connection profile.", "Fix the dossier list.")
         source_password = password_of(target.profile)

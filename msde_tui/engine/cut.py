@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from msde_tui.engine import ledger, naming, schema
+from msde_tui.engine.access.guard import refuse_access
 from msde_tui.engine.archive import feed
 from msde_tui.engine.atomic import publish_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -438,6 +439,7 @@ def cut(
     recover(home)
     catalog = Catalog(home)
     dossier = catalog.get(ref)
+    refuse_access(dossier, "the cut")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; the cut works on embedded dossiers for now.",

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import naming, serverdb
+from msde_tui.engine.access.guard import refuse_access
 from msde_tui.engine.atomic import publish_file, write_atomic
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
@@ -79,6 +80,7 @@ class ApplyResult:
 def open_dossier(dossier: Dossier, home: Path, *, readonly: bool, password: str | None = None) -> Database:
     if dossier.is_embedded:
         return Database.open_sqlite(dossier.path(home), readonly=readonly)
+    refuse_access(dossier, "a packed file or an export copy")
     if not dossier.profile:
         raise BadInput(f"Dossier {dossier.code} has no connection profile.", "Fix the dossier list.")
     engine = mssql_engine(dossier.profile, dossier.location, home, password)
