@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -167,6 +168,19 @@ def test_a_damaged_table_is_caught_by_reading_rows_even_under_a_rewritten_proof(
     )
     proofs.write(backup, old)
     with pytest.raises(BackupInvalid, match="Table .* of .* reads back .* rows that differ"):
+        check_backup(backup)
+
+
+def test_a_truncated_copy_under_a_rewritten_proof_stops_the_reader_at_once(home: Path, tmp_path: Path) -> None:
+    """mdbtools 1.0 loops on a truncated file (hundreds of MB of "beyond EOF" on stderr, memory
+    without end): the reader is stopped at its first fatal message and the backup refused."""
+    dossier = _add(home, copy_fixture("nwind.mdb", tmp_path / "office"))
+    backup = Path(_backup(home, dossier, tmp_path).files[0])
+    cut = backup.read_bytes()[:1_500_000]
+    backup.write_bytes(cut)
+    raw = proofs.read(backup)  # still intact: it describes the whole file
+    proofs.write(backup, replace(raw, sha256=_sha(backup), size=len(cut)))
+    with pytest.raises(BackupInvalid, match="cannot be read back: .*beyond EOF"):
         check_backup(backup)
 
 

@@ -33,6 +33,7 @@ from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.embedded_backend import CATALOG_LOCK
 from msde_tui.engine.errors import (
     AccessFileInUse,
+    AccessUnreadable,
     BackupInvalid,
     BadInput,
     DossierChanged,
@@ -147,7 +148,12 @@ def check_backup(file: Path) -> proofs.AccessProof:
     if found != proof.access_format:
         raise BackupInvalid(f"{file.name} is not the Access {proof.access_format} file its proof names.",
                             "Do not use this backup; take a new one.")
-    proofs.compare(proofs.inventory(file), proof, file.name)
+    try:
+        tables = proofs.inventory(file)
+    except AccessUnreadable as exc:
+        raise BackupInvalid(f"{file.name} cannot be read back: {exc.message}",
+                            "Do not use this backup; use another one or take a new one.") from exc
+    proofs.compare(tables, proof, file.name)
     return proof
 
 

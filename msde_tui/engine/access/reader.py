@@ -15,9 +15,12 @@ names them) and ``mdb-json`` (every row, one JSON object per line; NULL values a
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +29,10 @@ from pathlib import Path
 from msde_tui.engine.errors import AccessReaderMissing, AccessUnreadable
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-TIMEOUT_S = 600
+TIMEOUT_S = 600  # wall and CPU seconds one mdbtools command may take
+MEMORY_LIMIT = 1 << 30  # its address space: a sane read of a 2 GB Access file needs far less
+MAX_WARNINGS = 1000
+FATAL = ("beyond EOF", "Unrecognized format", "Error", "Couldn't", "Could not", "Can't")
 INSTALL_HINT = (
     "Install mdbtools (Debian/Ubuntu: 'sudo apt install mdbtools'; 'python3 bootstrap.py' "
     "does it when run as root), then try again."
@@ -71,28 +77,79 @@ def reader_version() -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "mdbtools"
 
 
+class _Reader:
+    """One mdbtools command, fenced: a damaged file can send mdbtools 1.0 into a loop that
+    prints "offset … is beyond EOF" by the hundred megabytes while its memory grows without end.
+    So its address space is capped (``MEMORY_LIMIT``), its CPU time and wall time too, and it is
+    stopped at its first fatal message (or after ``MAX_WARNINGS`` lines on stderr)."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _limit(self.proc.pid)
+        self.said: list[str] = []
+        self.stopped = ""
+        self._errors = threading.Thread(target=self._watch_stderr, daemon=True)
+        self._errors.start()
+        self._timer = threading.Timer(TIMEOUT_S, self._stop, ("it took too long",))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _stop(self, why: str) -> None:
+        if not self.stopped:
+            self.stopped = why
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+
+    def _watch_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        count = 0
+        for raw in self.proc.stderr:
+            count += 1
+            text = raw.decode("utf-8", "replace").strip()
+            if text and len(self.said) < 5:
+                self.said.append(text)
+            if any(p in text for p in FATAL) or count > MAX_WARNINGS:
+                self._stop(text[:200] or "the reader reported errors")
+                return
+
+    def finish(self, path: Path, what: str, *, stopped_by_us: bool = False) -> None:
+        """Wait for the end; AccessUnreadable when it failed or was stopped."""
+        if self.proc.poll() is None and stopped_by_us:
+            self.proc.kill()
+        code = self.proc.wait()
+        self._timer.cancel()
+        self._errors.join(timeout=10)
+        if stopped_by_us and not self.stopped:
+            return
+        if self.stopped or code != 0:
+            detail = self.stopped or (self.said[-1] if self.said else f"exit code {code}")
+            raise AccessUnreadable(
+                f"{Path(path).name}: {what} cannot be read ({detail[:200]}).",
+                "The file is damaged or not a complete Access file; use a verified backup.",
+            )
+
+
+def _limit(pid: int) -> None:
+    """Cap the memory and CPU time of the reader process (Linux; elsewhere nothing to do)."""
+    try:
+        import resource
+
+        resource.prlimit(pid, resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.prlimit(pid, resource.RLIMIT_CPU, (TIMEOUT_S, TIMEOUT_S))
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+
+
 def _run(args: list[str], path: Path, what: str) -> str:
+    run = _Reader(args)
+    assert run.proc.stdout is not None
+    out = run.proc.stdout.read()
+    run.finish(path, what)
     try:
-        out = subprocess.run(args, capture_output=True, timeout=TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise AccessUnreadable(f"Reading {what} of {Path(path).name} took too long.",
-                               "The file may be damaged; try a backup.") from exc
-    if out.returncode != 0:
-        raise _unreadable(path, what, out.stderr)
-    try:
-        return out.stdout.decode("utf-8")
+        return out.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise AccessUnreadable(f"The reader gave unreadable text for {what} of {Path(path).name}.",
                                "The file may be damaged; try a backup.") from exc
-
-
-def _unreadable(path: Path, what: str, stderr: bytes) -> AccessUnreadable:
-    said = stderr.decode("utf-8", "replace").strip().splitlines()
-    detail = f" ({said[-1][:200]})" if said else ""
-    return AccessUnreadable(
-        f"{Path(path).name}: {what} cannot be read{detail}.",
-        "The file is damaged or not a complete Access file; use a verified backup.",
-    )
 
 
 def tables(path: Path) -> list[str]:
@@ -127,19 +184,16 @@ def lines(path: Path, table: str, should_stop: Callable[[], bool] | None = None)
     AccessUnreadable, also after some rows were given.
     """
     args = [tool("mdb-json"), "-D", DATETIME_FORMAT, "-T", DATETIME_FORMAT, str(path), table]
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        try:
-            for line in proc.stdout:
-                if should_stop is not None and should_stop():
-                    break
-                line = line.rstrip(b"\n")
-                if line:
-                    yield line
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            stderr = proc.stderr.read()
-            code = proc.wait()
-    if code != 0 and not (should_stop is not None and should_stop()):
-        raise _unreadable(path, f"table {table}", stderr)
+    run = _Reader(args)
+    assert run.proc.stdout is not None
+    cancelled = False
+    try:
+        for line in run.proc.stdout:
+            if should_stop is not None and should_stop():
+                cancelled = True
+                break
+            line = line.rstrip(b"\n")
+            if line:
+                yield line
+    finally:
+        run.finish(path, f"table {table}", stopped_by_us=cancelled or sys.exc_info()[0] is not None)
