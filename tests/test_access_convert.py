@@ -164,3 +164,18 @@ def test_cli_convert_lists_the_new_dossier(home: Path, tmp_path: Path, capsys: p
     assert "002ASSET" in out and "65 rows" in out and "only read" in out
     assert main(["--home", str(home), "convert", "002"]) == 2
     assert "not an Access dossier" in capsys.readouterr().err
+
+
+def test_cli_convert_to_sql_server_keeps_the_password_out_of_the_log(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles.add(profiles.Profile(name="office", host=tds_server.host, port=tds_server.port,
+                                  user=tds_server.user), home)
+    monkeypatch.setenv("MSDE_PASSWORD", tds_server.password)
+    file = copy_fixture("sample.accdb", tmp_path / "office")
+    assert main(["--home", str(home), "add", "--short", "ASSET", "--company", "Assets", "--file", str(file)]) == 0
+    assert main(["--home", str(home), "convert", "001", "--to", "office", "--number", "020"]) == 0
+    assert "020ASSET (office:PW0020ASSET)" in capsys.readouterr().out
+    assert Catalog(home).get("020").location == "PW0020ASSET"
+    logged = "".join(p.read_text(encoding="utf-8") for p in home.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".log", ".json"))
+    assert '"convert"' in logged and tds_server.password not in logged

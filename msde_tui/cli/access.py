@@ -38,13 +38,13 @@ def convert_command(
     if record.backend != "access":
         raise BadInput(f"{record.code} is not an Access dossier.",
                        "Use 'msde export' to copy an embedded or SQL Server dossier.")
+    password = ""
     if to != "embedded":
+        from msde_tui.cli.server import ask_password
         from msde_tui.engine.mssql import profiles
 
-        profiles.get(to, st.home)  # refuses an unknown profile
-        if profiles.password_from_env() is None:
-            raise BadInput(f"The password of connection profile {to} is needed.",
-                           "Set MSDE_PASSWORD and run the command again.")
-    plan = ConvertPlan(record, to=to, number=number, short=short, company=company, force=force)
+        password = ask_password(profiles.get(to, st.home))  # refuses an unknown profile first
+    plan = ConvertPlan(record, to=to, number=number, short=short, company=company, force=force,
+                       password=password)
     results = run_and_show(st, "convert", [operations.run_convert(plan, home=st.home)], total=1)
     finish(st, "convert", results)

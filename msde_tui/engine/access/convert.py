@@ -273,7 +273,7 @@ async def run(plan: ConvertPlan, home: Path) -> AsyncIterator[Event]:
         database = naming.database_name(number, short)
         yield Step(label, "convert", f"{plan.dossier.location} -> {plan.to}:{database} (SQL Server)")
         done = await asyncio.to_thread(to_server, plan.dossier, home, plan.to, database,
-                                       force=plan.force, say=say)
+                                       password=plan.password or None, force=plan.force, say=say)
         record = Dossier(number=number, short=short, company=plan.company or plan.dossier.company,
                          backend="mssql", location=database, profile=plan.to, status="converted")
         where = f"{plan.to}:{database}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msde_tui.engine.catalog import Dossier
 
@@ -11,8 +11,8 @@ from msde_tui.engine.catalog import Dossier
 class ConvertPlan:
     """Convert the Access dossier ``dossier`` into a new dossier listed as ``number``.
 
-    ``to`` is "embedded" or a SQL Server connection profile name (the password comes from
-    MSDE_PASSWORD, as for every server operation without a prompt). ``number`` None = the first
+    ``to`` is "embedded" or a SQL Server connection profile name; ``password`` is its
+    password, held in memory only ("" = MSDE_PASSWORD). ``number`` None = the first
     free one; ``short``/``company`` None = the Access dossier's.
     """
 
@@ -22,3 +22,4 @@ class ConvertPlan:
     short: str | None = None
     company: str | None = None
     force: bool = False
+    password: str = field(default="", repr=False)  # memory only, never in a file or a log
