@@ -52,3 +52,39 @@ async def test_wizard_lists_and_backs_up_an_access_dossier(home: Path, tmp_path:
     backup = next(f for f in files if f.suffix == ".mdb")
     assert backup.read_bytes() == file.read_bytes()
     assert proofs.read(backup).movements == sum(FIXTURES["nwind.mdb"][1].values())
+
+
+async def test_wizard_restores_an_access_backup_as_a_new_dossier(home: Path, tmp_path: Path) -> None:
+    from msde_tui.engine.operations import collect_async, run_backup
+    from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+    from msde_tui.screens.backups import BackupsScreen
+
+    file = copy_fixture("sample.accdb", tmp_path / "office")
+    dossier = Catalog(home).add(Dossier(number="001", short="ASSET", company="Assets", backend="access",
+                                        location=str(file)))
+    (home / "backups").mkdir()
+    await collect_async(run_backup(BackupPlan(Connection(), (dossier,), str(home / "backups"), BackupOptions()), home=home))
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        await pilot.press("down")  # Restore
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: field.value != "")
+        field.value = str(home / "backups")
+        await pilot.press("enter")
+        await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "of 1 ticked")
+        await pilot.press("space")
+        target = app.screen.query_one("#target", Input)
+        await wait_for(pilot, lambda: target.value == "002")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=60)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+    restored = Catalog(home).get("002")
+    assert (restored.code, restored.backend) == ("002ASSET", "access")
+    assert Path(restored.location).read_bytes() == file.read_bytes()

@@ -156,5 +156,9 @@ class WizardContext:
     async def backups_in(self, connection: Connection, directory: str) -> list[BackupInfo]:
         backend = await self.backend(connection)
         found = await backend.backups_in(directory)
+        if connection.is_embedded:  # Access dossiers' copies are local files too
+            from msde_tui.engine.access.backend import AccessBackend
+
+            found = [*found, *await AccessBackend(self.home).backups_in(directory)]
         self.backups_seen[directory] = list(found)
         return found
