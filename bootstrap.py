@@ -2,9 +2,11 @@
 """Set everything up in .venv, then run the wizard or the tests.
 
     python3 bootstrap.py run    # venv + demo dossiers if none + msde-tui
-    python3 bootstrap.py test   # venv + ruff + the whole test suite
+    python3 bootstrap.py test   # venv + ruff + mypy + the whole test suite
 
+On Windows: ``py -3 bootstrap.py run`` / ``py -3 bootstrap.py test``.
 Needs only Python >= 3.11 (with venv and pip). Re-installs when pyproject.toml changes.
+This file runs before msde is installed, so it tells Windows from POSIX itself.
 Access dossiers (.mdb/.accdb) are read through mdbtools, a system package: installed here
 when run as root on Debian/Ubuntu, otherwise a one-line note says how (all else works without).
 """
@@ -21,7 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+WINDOWS = os.name == "nt"
+BIN = VENV / ("Scripts" if WINDOWS else "bin")
+EXE = ".exe" if WINDOWS else ""  # console scripts and the interpreter in BIN
+
+
+def tool(name: str) -> str:
+    return str(BIN / f"{name}{EXE}")
 STAMP = VENV / ".msde-installed"
 
 
@@ -29,15 +37,15 @@ def ensure_venv() -> None:
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    if not (BIN / "python").exists():
+    if not Path(tool("python")).exists():
         print("Creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip = [tool("python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     print("Installing msde-tui and its dependencies into .venv ...", flush=True)
     subprocess.run([*pip, "-U", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
     # bytecode written once, so that even a shell with PYTHONDONTWRITEBYTECODE starts quickly
-    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", str(ROOT / "msde_tui")], check=False)
+    subprocess.run([tool("python"), "-m", "compileall", "-q", str(ROOT / "msde_tui")], check=False)
     STAMP.write_text(wanted)
 
 
@@ -63,19 +71,22 @@ def ensure_access_reader() -> None:
 def run(args: list[str]) -> int:
     env = dict(os.environ)
     env.setdefault("ESCDELAY", "250")
-    has = subprocess.run([str(BIN / "msde"), "--json", "list"], capture_output=True, text=True, env=env)
+    has = subprocess.run([tool("msde"), "--json", "list"], capture_output=True, text=True, env=env)
     if has.returncode == 0 and '"dossiers": []' in has.stdout:
         print("No dossiers yet: creating demo dossiers ...", flush=True)
-        subprocess.run([str(BIN / "msde"), "demo"], check=True, env=env)
-    return subprocess.call([str(BIN / "msde-tui"), *args], env=env)
+        subprocess.run([tool("msde"), "demo"], check=True, env=env)
+    return subprocess.call([tool("msde-tui"), *args], env=env)
 
 
 def test(args: list[str]) -> int:
     os.chdir(ROOT)
-    code = subprocess.call([str(BIN / "ruff"), "check", "."])
+    code = subprocess.call([tool("ruff"), "check", "."])
     if code:
         return code
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *args])
+    code = subprocess.call([tool("python"), "-m", "mypy"])
+    if code:
+        return code
+    return subprocess.call([tool("python"), "-m", "pytest", *args])
 
 
 def main() -> int:

@@ -12,13 +12,15 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from textual import constants, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from msde_tui import i18n
+from msde_tui import i18n, osdep
 from msde_tui.engine.paths import data_dir
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
@@ -40,9 +42,13 @@ def wants_ascii(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     if env.get("MSDE_ASCII"):
         return env["MSDE_ASCII"] not in ("0", "no", "false")
-    if os.name == "nt" and "WT_SESSION" not in env:
-        return True
-    return env.get("TERM", "") in ("linux", "vt100", "vt220", "dumb")
+    return osdep.console_profile(env).ascii_borders
+
+
+def wants_no_color(environ: Mapping[str, str] | None = None) -> bool:
+    """No colour at all: asked for (NO_COLOR), or a console that cannot show any."""
+    env = os.environ if environ is None else environ
+    return "NO_COLOR" in env or osdep.console_profile(env).colors_off
 
 
 def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
@@ -152,7 +158,7 @@ class MsdeApp(App[None]):
                 return
             await self.push_screen_wait(self._attached(chosen))
 
-    def _attached(self, job_id: str) -> object:
+    def _attached(self, job_id: str) -> Screen[Any]:
         from msde_tui.engine import jobs
         from msde_tui.screens.progress import ProgressScreen
 
@@ -170,7 +176,7 @@ class MsdeApp(App[None]):
 
         def chosen(job_id: str | None) -> None:
             if job_id:
-                self.push_screen(self._attached(job_id))  # type: ignore[arg-type]
+                self.push_screen(self._attached(job_id))
 
         self.push_screen(JobsScreen(self.home, at_start=False), chosen)
 
@@ -208,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError:
         constants.ESCAPE_DELAY = DEFAULT_ESCDELAY_MS / 1000.0  # type: ignore[misc]
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    if wants_no_color():
+        os.environ["NO_COLOR"] = "1"  # Textual's monochrome mode (read when the App is made)
     MsdeApp(home=args.home, lang=args.lang, ascii_borders=args.ascii, ansi_theme=args.ansi).run()
 
 

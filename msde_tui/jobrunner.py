@@ -1,6 +1,6 @@
 """The detached job process: ``python -m msde_tui.jobrunner JOB_ID [--home DIR]``.
 
-Started by ``engine.jobs.start_job`` in its own session, with no terminal. Reads the password
+Started by ``engine.jobs.start_job`` detached from the terminal (``msde_tui.osdep``). Reads the password
 (one line, possibly empty) from its stdin pipe, runs the job and exits: 0 when every dossier
 is OK, 1 otherwise. Everything it has to say goes to the job directory.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from msde_tui.engine import jobs
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.paths import data_dir
+from msde_tui.osdep import ignore_hangup
 
 
 def _read_password() -> str:
@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--home")
     args = parser.parse_args(argv)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal going away is no reason
+    ignore_hangup()  # the terminal going away is no reason to stop
     password = _read_password()
     try:
         result = asyncio.run(jobs.run_job(data_dir(args.home), args.job_id, password))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from msde_tui import i18n
+from msde_tui import i18n, osdep
 
 pytest_plugins = ["tests.tdsdouble.fixture"]
 
@@ -40,3 +40,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"tds_server", "mssql_target"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.mssql)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``posix_only`` / ``windows_only`` tests are skipped on the other side (msde_tui.osdep)."""
+    if item.get_closest_marker("posix_only") and osdep.SIDE != "posix":
+        pytest.skip("POSIX only")
+    if item.get_closest_marker("windows_only") and osdep.SIDE != "windows":
+        pytest.skip("Windows only")

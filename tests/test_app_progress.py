@@ -138,6 +138,7 @@ async def test_reattach_at_start_follows_the_job_to_its_end(home: Path, runner) 
         await wait_screen(pilot, ConnectionScreen)
 
 
+@pytest.mark.posix_only  # the stand-in runner only stops on SIGTERM; Windows' runner reads the file
 async def test_cancel_asks_then_asks_the_job_to_stop(home: Path, runner) -> None:
     job = _running_job(home, runner.pid)
     app = MsdeApp(home=home, lang="fr")

@@ -10,6 +10,7 @@ import pytest
 from msde_tui.engine.atomic import publish_file
 
 
+@pytest.mark.posix_only  # names the synced file through /proc
 def test_publish_file_syncs_the_file_then_renames_then_syncs_the_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tmp, final = tmp_path / ".new.tmp", tmp_path / "final.sqlite"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
-from msde_tui.engine import audit, demo
+from msde_tui.engine import audit, demo, naming
 from msde_tui.engine.errors import BadInput, DossierExists
 from tests.dossier_files import demo_file
 
@@ -64,7 +64,7 @@ def test_simplified_copy_with_fec(dossier: Path, tmp_path: Path) -> None:
     (info,) = rows(copy, "SELECT guid, code, company FROM dossier_info")
     (source,) = rows(dossier, "SELECT guid, code, vat_number FROM dossier_info")
     assert info[0] != source[0] and info[1] == "Admin001SOC" and "non restaurable" in info[2]
-    assert audit.is_audit_copy(info[1]) and not audit.is_audit_copy("001SOC")
+    assert naming.is_audit_copy(info[1]) and not naming.is_audit_copy("001SOC")
     ident = "".join(c for c in source[2] if c.isdigit())
     names = sorted(f.path.name for f in result.fec_files)
     assert names == [f"{ident}FEC20171231.txt", f"{ident}FEC20181231.txt"]

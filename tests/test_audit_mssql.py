@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from msde_tui.cli import main
-from msde_tui.engine import audit, export_copy, pack
+from msde_tui.engine import audit, export_copy, naming, pack
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.demo import create_demo
 from msde_tui.engine.errors import BadInput, PackError
@@ -86,7 +86,7 @@ def test_cli_audit_to_sql_server(  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         assert [r[0] for r in conn.execute(sa.text("SELECT code FROM fiscal_year ORDER BY id"))] == YEARS
         assert conn.execute(sa.text("SELECT DISTINCT kind FROM entry")).all() == [("REAL",)]
-        assert audit.is_audit_copy(conn.execute(sa.text("SELECT code FROM dossier_info")).scalar())
+        assert naming.is_audit_copy(conn.execute(sa.text("SELECT code FROM dossier_info")).scalar())
     with Database.open_engine(engine, label="AdminPW0001SOC") as db:
         on_server = _digests(db)
     with Database.open_sqlite(_embedded_audit(home / dossier.location, tmp_path)) as lite:

@@ -247,6 +247,7 @@ def test_value_that_cannot_be_packed_exactly(home: Path, tmp_path: Path) -> None
     assert not [p for p in (home / "packstate").iterdir()]
 
 
+@pytest.mark.posix_only  # names the synced file through /proc
 def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Written with syncing off for speed: its bytes are synced before the rename that makes

@@ -89,6 +89,7 @@ def test_source_whose_close_fails_does_not_hang_the_consumer() -> None:
     assert isinstance(outcome[0], OSError)  # the source's failure is not lost either
 
 
+@pytest.mark.posix_only  # signal.pthread_kill
 def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
     """The caller closes what the producer reads from right after: Ctrl-C must not let it go on."""
     import signal

@@ -74,6 +74,7 @@ def test_systemd_calendar_is_valid(tmp_path: Path) -> None:
         assert f"Normalized form: {calendar}" in result.stdout
 
 
+@pytest.mark.posix_only  # file modes and geteuid
 def test_systemd_write_refused_directory(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         blocker = tmp_path / "file"
@@ -165,6 +166,7 @@ def fake_crontab(tmp_path: Path, initial: str | None) -> tuple[Path, Path]:
     return exe, table
 
 
+@pytest.mark.posix_only  # the stand-in crontab is a shell script
 @pytest.mark.parametrize("initial", [None, "0 1 * * * /usr/bin/other # keep me\n7 * * * * /x/msde auto # msde-auto\n"])
 def test_install_cron_keeps_other_lines(tmp_path: Path, initial: str | None) -> None:
     exe, table = fake_crontab(tmp_path, initial)
@@ -176,6 +178,30 @@ def test_install_cron_keeps_other_lines(tmp_path: Path, initial: str | None) -> 
     assert sum(schedule.CRON_MARKER in x for x in lines) == 1
     if initial:
         assert lines[0] == "0 1 * * * /usr/bin/other # keep me"
+
+
+@pytest.mark.posix_only  # the stand-in crontab is a shell script
+def test_cron_entry_and_removal_keep_other_lines(tmp_path: Path) -> None:
+    exe, table = fake_crontab(tmp_path, "0 1 * * * /usr/bin/other # keep me\n")
+    assert schedule.cron_entry(str(exe)) is None
+    assert schedule.remove_cron(str(exe)) is False
+    line = schedule.cron_line(schedule.msde_command(), None)
+    schedule.install_cron(line, crontab=str(exe))
+    assert schedule.cron_entry(str(exe)) == line
+    assert schedule.remove_cron(str(exe)) is True
+    assert table.read_text().splitlines() == ["0 1 * * * /usr/bin/other # keep me"]
+    assert schedule.cron_entry(str(exe)) is None
+
+
+def test_systemd_entry_and_removal(tmp_path: Path) -> None:
+    units = schedule.systemd_units(schedule.msde_command(), None)
+    written, _ = schedule.install_systemd(units, tmp_path)
+    (tmp_path / "other.timer").write_text("x")
+    assert sorted(schedule.systemd_entry(tmp_path)) == sorted(written)
+    removed, follow = schedule.remove_systemd(tmp_path)
+    assert sorted(removed) == sorted(written) and "disable --now msde-auto.timer" in follow
+    assert schedule.systemd_entry(tmp_path) == [] and (tmp_path / "other.timer").exists()
+    assert schedule.remove_systemd(tmp_path)[0] == []
 
 
 def test_install_cron_without_crontab(tmp_path: Path) -> None:
@@ -237,7 +263,7 @@ def test_task_xml_well_formed(tmp_path: Path, rhythm: Rhythm) -> None:
     assert raw[:2] == b"\xff\xfe"  # UTF-16 LE BOM, as the declaration says UTF-16
     assert raw.decode("utf-16").startswith('<?xml version="1.0" encoding="UTF-16"?>\r\n')
     root = ET.fromstring(raw)
-    assert root.tag == f"{{{schedule.TASK_NS}}}Task" and root.get("version") == "1.2"
+    assert root.tag == f"{{{schedule.TASK_NS}}}Task" and root.get("version") == schedule.TASK_VERSION
     for required in ("t:RegistrationInfo", "t:Triggers/t:CalendarTrigger/t:StartBoundary",
                      "t:Triggers/t:CalendarTrigger/t:ScheduleByDay/t:DaysInterval",
                      "t:Principals/t:Principal/t:LogonType", "t:Settings/t:MultipleInstancesPolicy",
@@ -251,7 +277,9 @@ def test_task_xml_well_formed(tmp_path: Path, rhythm: Rhythm) -> None:
     repetition = root.find("t:Triggers/t:CalendarTrigger/t:Repetition/t:Interval", NS)
     assert (repetition is not None and repetition.text == "PT1H") == (rhythm.every == "hour")
     assert root.findtext("t:Settings/t:MultipleInstancesPolicy", namespaces=NS) == "IgnoreNew"
-    assert create == f'schtasks /Create /TN "msde-tui auto" /XML "{path}" /F'
+    # the command as Windows' own parser splits it back (quoted where it holds a space)
+    assert create == subprocess.list2cmdline(
+        ["schtasks", "/Create", "/TN", "msde-tui auto", "/XML", str(path), "/F"])
 
 
 @pytest.mark.parametrize("word", ["plain", "a b", 'say "hi"', "ends\\", "C:\\x y\\", "\\\\srv\\share", ""])

@@ -18,17 +18,16 @@ then look at the SVG files (tests/__snapshots__/test_snapshots/) before committi
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
 import pytest
 import time_machine
 from textual.pilot import Pilot
@@ -62,8 +61,8 @@ LANGS = ("en", "fr")
 
 pytestmark = pytest.mark.timeout(300)
 
-if sys.platform == "win32":  # the snapshots show POSIX paths under /tmp; fcntl is POSIX
-    pytest.skip("snapshots are taken on POSIX", allow_module_level=True)
+# The snapshots show POSIX paths under /tmp (and time.tzset is POSIX).
+pytestmark = [pytestmark, pytest.mark.posix_only]
 
 
 def _build(home: Path) -> None:
@@ -114,8 +113,7 @@ def _finished_job(home: Path, dossiers: tuple[Any, ...]) -> None:
 @pytest.fixture(scope="module")
 def snap_home() -> Iterator[Path]:
     """The fixed data directory, rebuilt for this module, held under a lock."""
-    with open(LOCK, "w") as lock, pytest.MonkeyPatch.context() as mp:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with filelock.FileLock(str(LOCK)), pytest.MonkeyPatch.context() as mp:
         try:
             shutil.rmtree(SNAP_ROOT, ignore_errors=True)
             SNAP_HOME.mkdir(parents=True)
@@ -133,7 +131,6 @@ def snap_home() -> Iterator[Path]:
             yield SNAP_HOME
         finally:
             shutil.rmtree(SNAP_ROOT, ignore_errors=True)
-            fcntl.flock(lock, fcntl.LOCK_UN)
     time.tzset()
 
 

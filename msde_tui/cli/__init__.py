@@ -13,6 +13,7 @@ import traceback
 
 import typer
 
+from msde_tui import osdep
 from msde_tui.cli import (
     access,
     auto,
@@ -91,6 +92,7 @@ for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log, acce
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 failed, 2 bad usage or input)."""
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
+    osdep.prepare_console_streams()
     debug = "--debug" in args[: _command_index(args)]
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")

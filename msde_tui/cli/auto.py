@@ -2,6 +2,8 @@
 
     msde auto [--dry-run] [--dossier D]...            back up what is due, rotate
     msde auto --install systemd|cron|taskscheduler    print the scheduler entry (--write installs it)
+    msde auto --install KIND --status                 is the entry installed (Task Scheduler: its runs)
+    msde auto --uninstall systemd|cron|taskscheduler  remove the entry
     msde auto status                                  the last run's outcome per dossier
     msde auto policy show [DOSSIER]                   the policy (global, or as it applies to one)
     msde auto policy set [--dossier D] --keep 3 ...   change the global policy or a dossier's
@@ -18,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from msde_tui import osdep
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine import auto as auto_engine
 from msde_tui.engine import policy as policy_engine
@@ -57,12 +60,38 @@ def auto(
     write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
     every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
     at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+    run_as: str = typer.Option(
+        None, "--run-as", metavar="ACCOUNT",
+        help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
+    ),
+    stored_password: bool = typer.Option(
+        False, "--stored-password",
+        help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
+             "(needed for network shares).",
+    ),
+    status: bool = typer.Option(False, "--status", help="With --install KIND: is the entry installed (Task Scheduler: how it ran)."),
+    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help="Remove the scheduler entry."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     st = state(ctx)
+    if uninstall is not None:
+        _uninstall(st, uninstall)
+        return
+    if install is not None and status:
+        _scheduler_status(st, install)
+        return
     if install is not None:
-        _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at))
+        if (run_as or stored_password) and install.strip().lower() != "taskscheduler":
+            raise BadInput("--run-as and --stored-password go with --install taskscheduler.",
+                           "systemd and cron entries run as the user who installs them.")
+        account = None  # elsewhere than Windows: the XML names no user (the one registering it)
+        if run_as or osdep.HAS_TASK_SCHEDULER:
+            account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
+        elif stored_password:
+            raise BadInput("--stored-password needs --run-as here: this machine cannot tell the Windows account.",
+                           "E.g. --run-as OFFICE\\backup --stored-password")
+        _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at), account=account)
         return
     if write:
         raise BadInput("--write goes with --install.", "E.g. msde auto --install systemd --write")
@@ -141,10 +170,63 @@ def status(ctx: typer.Context) -> None:
 # ----------------------------------------------------------------------------- install
 
 
-def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> None:
+def _kind(kind: str) -> str:
     kind = kind.strip().lower()
     if kind not in schedule.KINDS:
         raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
+    return kind
+
+
+def _task_scheduler(what: str) -> None:
+    if not osdep.HAS_TASK_SCHEDULER:
+        raise BadInput(f"{what} taskscheduler needs Windows: this machine has no Task Scheduler.",
+                       "Run it on the Windows server where the task is registered.")
+
+
+def _scheduler_status(st: State, kind: str) -> None:
+    kind = _kind(kind)
+    details = ""
+    if kind == "taskscheduler":
+        _task_scheduler("--status")
+        found = osdep.task_state(schedule.TASK_NAME)
+        registered, details, name = found.registered, found.details, f"The task '{schedule.TASK_NAME}'"
+    elif kind == "cron":
+        line = schedule.cron_entry()
+        registered, details, name = line is not None, line or "", "The msde-auto crontab line"
+    else:
+        units = schedule.systemd_entry()
+        registered, name = bool(units), f"The {schedule.UNIT_NAME} systemd units"
+        details = "\n".join(str(p) for p in units)
+        if units:
+            details += f"\n(systemctl --user list-timers {schedule.UNIT_NAME}.timer says when it runs)"
+    head = f"{name} {'is' if kind != 'systemd' else 'are'} {'installed' if registered else 'not installed'}."
+    _emit(st, {"kind": kind, "registered": registered, "details": details},
+          "\n".join([head, details] if registered and details else [head]))
+    if not registered:
+        set_exit(1)
+
+
+def _uninstall(st: State, kind: str) -> None:
+    kind = _kind(kind)
+    follow = ""
+    if kind == "taskscheduler":
+        _task_scheduler("--uninstall")
+        removed = osdep.remove_task(schedule.TASK_NAME)
+        done = f"Deleted the task '{schedule.TASK_NAME}'."
+    elif kind == "cron":
+        removed = schedule.remove_cron()
+        done = "Removed the msde-auto line from your crontab (other lines kept)."
+    else:
+        files, follow = schedule.remove_systemd()
+        removed = bool(files)
+        done = "Deleted " + ", ".join(str(p) for p in files) + f". Now run:\n  {follow}"
+    _emit(st, {"kind": kind, "removed": removed, "next": follow if removed else ""},
+          done if removed else f"No {kind} entry of msde auto was installed: nothing to remove.")
+
+
+def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
+             account: schedule.TaskAccount | None) -> None:
+    kind = _kind(kind)
     command = schedule.msde_command()
     home = os.environ.get("MSDE_HOME") and str(st.home) or None
     if home is None and st.home != _default_home():
@@ -176,15 +258,25 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm) -> N
             out += [line, "# Install with --write (uses 'crontab -', keeps your other lines).", PASSWORD_NOTE,
                     "# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'."]
     else:
-        text = schedule.task_xml(command, home, rhythm)
+        text = schedule.task_xml(command, home, rhythm, account=account)
         payload["entries"] = {"msde-auto.xml": text}
         if write:
-            path, create = schedule.install_taskscheduler(text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml")
+            path, create = schedule.install_taskscheduler(
+                text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
-            out += [f"Wrote {path} (UTF-16)", "Register it (as the user who runs the backups):",
-                    f"  {create}",
-                    "The task runs whether you are logged on or not, without a stored password, so "
-                    "it cannot reach network shares: for a share, add /RU DOMAIN\\user /RP to that command."]
+            out.append(f"Wrote {path} (UTF-16)")
+            if account is None or not (account.stored_password or account.is_system):
+                notes.append("# Runs whether the user is logged on or not, without a stored password: local "
+                             "disks and SQL Server work, Windows network shares do not (--stored-password).")
+            if osdep.HAS_TASK_SCHEDULER and account is not None:
+                osdep.register_task(path, schedule.TASK_NAME,
+                                    password_account=account.user if account.stored_password else None)
+                payload["registered"], payload["next"] = True, ""
+                out += [f"Registered the task '{schedule.TASK_NAME}' ({rhythm.describe()}, as {account.user}).",
+                        "Check it with: msde auto --install taskscheduler --status"]
+            else:
+                out += ["Register it on the Windows server (as the account it runs as, or as an administrator):",
+                        f"  {create}"]
         else:
             # stdout holds the XML alone (so '> task.xml' is a well-formed file), declared in the
             # encoding it is printed in; --write saves the UTF-16 file; the notes go to stderr

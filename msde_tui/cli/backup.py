@@ -71,8 +71,8 @@ def backup_command(
         chosen.setdefault(dossier.number, dossier)
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
-        local = dossier.is_embedded or dossier.backend == "access"
-        groups.setdefault(None if local else dossier.profile or "", []).append(dossier)
+        on_disk = dossier.is_embedded or dossier.backend == "access"
+        groups.setdefault(None if on_disk else dossier.profile or "", []).append(dossier)
     if None in groups:
         local = Path(directory).expanduser()
         if not local.is_dir():

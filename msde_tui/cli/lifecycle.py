@@ -15,7 +15,7 @@ from msde_tui.cli.common import State, console, emit, err_console, set_exit, sta
 from msde_tui.engine import archive as archive_engine
 from msde_tui.engine import audit as audit_engine
 from msde_tui.engine import cut as cut_engine
-from msde_tui.engine import ledger
+from msde_tui.engine import ledger, naming
 from msde_tui.engine.access.guard import refuse_access
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -287,7 +287,7 @@ def cut(
             return
         table = Table("Dossier", "Company", "Years", "First", "Last", box=None)
         for r in rows:
-            table.add_row(r["dossier"], r["company"], str(r["years"]), r["first"], r["last"])
+            table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")))
         console.print(table)
         return
     if not dossier or not keep_from:
@@ -409,7 +409,7 @@ def audit(
         f"{result.dossier}: tax-audit copy {copy} written and verified "
         f"(years {', '.join(result.years)}{', real entries only' if simplified else ''}"
         f"{', without attachments' if no_attachments else ''}).",
-        audit_engine.NOT_RESTORABLE,
+        naming.NOT_RESTORABLE,
     ]
     for f in result.fec_files:
         lines.append(

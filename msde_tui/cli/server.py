@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,6 +16,9 @@ from msde_tui.cli.common import State, console, emit, state
 from msde_tui.engine.mssql import profiles
 from msde_tui.engine.mssql.backend import MssqlBackend
 from msde_tui.engine.mssql.driver import DRIVERS
+
+if TYPE_CHECKING:
+    from msde_tui.engine.backend import DatabaseInfo, DirEntry, ServerFacts
 
 server_app = typer.Typer(
     name="server",
@@ -105,7 +109,7 @@ def test(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.
     st = state(ctx)
     backend = backend_for(st, name)
 
-    async def run() -> tuple[object, list[object]]:
+    async def run() -> tuple[ServerFacts, list[DatabaseInfo]]:
         try:
             facts = await backend.facts()
             dbs = await backend.databases()
@@ -155,7 +159,7 @@ def dirs(
     st = state(ctx)
     backend = backend_for(st, name)
 
-    async def run() -> tuple[str, list[object], tuple[bool, int | None]]:
+    async def run() -> tuple[str, list[DirEntry], tuple[bool, int | None]]:
         try:
             facts = await backend.facts()
             where = path or facts.default_backup_path
@@ -165,7 +169,7 @@ def dirs(
             await backend.close()
 
     where, entries, (_exists, free) = asyncio.run(run())
-    payload = {"directory": where, "free_bytes": free, "entries": [asdict(e) for e in entries]}  # type: ignore[call-overload]
+    payload = {"directory": where, "free_bytes": free, "entries": [asdict(e) for e in entries]}
     lines = [
         f"{where} on {backend.connection.host}"
         + (f" ({free / 1024**3:.1f} GB free)" if free is not None else "")
@@ -174,7 +178,7 @@ def dirs(
         lines.append(
             f"  {e.name}{'/' if e.is_dir else ''}"
             + ("" if e.is_dir else f"  {e.size_bytes:,} bytes")
-        )  # type: ignore[attr-defined]
+        )
     if not entries:
         lines.append("  (empty)")
     emit(st, payload, "\n".join(lines))

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from msde_tui.osdep import replace_file
+
 
 def fsync_dir(directory: Path) -> None:
     try:
@@ -31,7 +33,7 @@ def publish_file(tmp: Path, final: Path) -> None:
     reach the disk before the name does, and the name before this returns, so a crash or a
     power cut leaves the old state or the whole new file, never a named half-file."""
     fsync_file(tmp)
-    os.replace(tmp, final)
+    replace_file(tmp, final)
     fsync_dir(Path(final).parent)
 
 
@@ -45,7 +47,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,7 +8,7 @@ the attached documents out. The copy is built under a temporary name, verified (
 rows, count + digest, equal to what was read from the dossier) and only then renamed into place.
 
 It is never restored by the tool: its ``dossier_info`` gets a new GUID, ``code`` = ``Admin…``
-(the marker ``is_audit_copy`` recognises and imports refuse) and a company name saying so.
+(the marker ``naming.is_audit_copy`` recognises and imports refuse) and a company name saying so.
 
 With ``fec=True`` a FEC file per fiscal year is written beside it (``engine.fec``), or in
 ``fec_directory``.
@@ -44,12 +44,7 @@ from msde_tui.engine.embedded import create_dossier, sa_engine
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
 
-AUDIT_PREFIX = "Admin"
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
-NOT_RESTORABLE = (
-    "This tax-audit copy is for the tax administration only; the tool never restores or "
-    "imports it."
-)
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
 OnEvent = Callable[[Event], None]
 
@@ -69,11 +64,6 @@ class AuditResult:
     seconds: float
     database: str | None = None  # the SQL Server database, when the copy went to a server
     profile: str | None = None
-
-
-def is_audit_copy(code: str | None) -> bool:
-    """True for a dossier code of a tax-audit copy (``Admin001SOC``): never to be imported."""
-    return bool(code) and str(code).startswith(AUDIT_PREFIX)
 
 
 @ledger.translate_db_errors
@@ -226,7 +216,7 @@ def audit_to_server(
     from msde_tui.engine import export_copy, serverdb
 
     started = time.monotonic()
-    if not is_audit_copy(database):
+    if not naming.is_audit_copy(database):
         raise BadInput(f"{database} is not a tax-audit copy name.", "It must start with Admin.")
     if with_fec and (fec_directory is None or not Path(fec_directory).is_dir()):
         raise BadInput(
@@ -242,7 +232,7 @@ def audit_to_server(
             path,
             years,
             Path(tmp),
-            base=database[len(AUDIT_PREFIX):],
+            base=database[len(naming.AUDIT_PREFIX):],
             simplified=simplified,
             attachments=attachments,
             with_fec=with_fec,
@@ -304,7 +294,7 @@ def describe(result: AuditResult) -> dict[str, Any]:
         "rows": result.rows,
         "verified": result.verified,
         "restorable": False,
-        "notice": NOT_RESTORABLE,
+        "notice": naming.NOT_RESTORABLE,
         "fec": [
             {
                 "file": str(f.path),

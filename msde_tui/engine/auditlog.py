@@ -6,7 +6,7 @@ Options are scrubbed of anything that looks like a secret before they are writte
 
 from __future__ import annotations
 
-import getpass
+import contextlib
 import json
 import os
 import socket
@@ -18,15 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from msde_tui.osdep import current_account, make_private
+
 LOG_FILE = "audit.log.jsonl"
 SECRET_WORDS = ("password", "passphrase", "secret", "token", "pwd")
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return current_account()  # DOMAIN\\user on Windows, the login name (or uid) on POSIX
 
 
 def scrub(options: dict[str, Any]) -> dict[str, Any]:
@@ -66,11 +65,15 @@ def append(home: Path, record: Record, *, started: float, ended: float | None = 
     }
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode()
     path = Path(home) / LOG_FILE
+    new = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
+    if new:  # who did what on which dossier: the owner's only (mode 600, or Windows' ACL)
+        with contextlib.suppress(OSError):
+            make_private(path)
 
 
 @contextmanager

@@ -36,72 +36,31 @@ import json
 import os
 import re
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from msde_tui.engine import auditlog, embedded, proof
 from msde_tui.engine import policy as policy_mod
 from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
 from msde_tui.engine.naming import STAMP_FORMAT, proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
 from msde_tui.engine.policy import AutoConfig, Policy
+from msde_tui.osdep import ExclusiveLock, LockBusy
 
-AUTO_DIR = "auto"
 LOCK_FILE = "auto.lock"
 LAST_RUN_FILE = "last_run.json"
 LEFTOVER_GRACE = timedelta(hours=1)
 
 Action = Literal["backup", "skip", "off", "error"]
 Clock = Callable[[], datetime]
-
-
-def local_now() -> datetime:
-    """The default clock: local time, naive, to the second."""
-    return datetime.now().replace(microsecond=0)
-
-
-def as_local(when: datetime) -> datetime:
-    """A naive local datetime (aware values are converted to local time)."""
-    if when.tzinfo is not None:
-        return when.astimezone().replace(tzinfo=None)
-    return when
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class BackupRecord:
-    """One backup of a dossier as found in the target directory.
-
-    ``verified`` is True only when a valid proof says the backup was read back and checked;
-    ``created_at`` and ``movements`` come from that proof (for a file without a valid proof,
-    ``created_at`` is the time stamp in its name and ``note`` says what is wrong).
-    """
-
-    file: str
-    created_at: datetime | None
-    movements: int | None
-    verified: bool
-    modified_at: datetime | None = None  # last write of the file (leftover grace period)
-    note: str = ""
-    proven: bool = False  # a readable proof of THIS dossier is beside it (verified or not)
-
-    def sort_key(self) -> tuple[datetime, str]:
-        return (as_local(self.created_at) if self.created_at else datetime.min, self.file)
-
-
-def last_verified(records: list[BackupRecord]) -> BackupRecord | None:
-    verified = [r for r in records if r.verified]
-    return max(verified, key=BackupRecord.sort_key) if verified else None
 
 
 # ----------------------------------------------------------------------------- decision
@@ -204,57 +163,56 @@ def predicted_rotation(records: list[BackupRecord], keep: int, *, now: datetime)
 
 
 class RunLock:
-    """An OS-level exclusive lock on ``<home>/auto/auto.lock`` (flock on POSIX, msvcrt on Windows).
+    """An OS-level exclusive lock on ``<home>/auto/auto.lock`` (``osdep.ExclusiveLock``).
 
     The OS releases it when the process ends, even after a crash or a kill, so a stale lock file
     never blocks later runs. The file itself stays (removing it would race with other runs).
+    Who holds it is written beside, in ``auto.lock.holder`` (a locked file cannot be read by
+    others on Windows).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._handle: IO[str] | None = None
+        self._lock = ExclusiveLock(self.path)
 
     @classmethod
     def for_home(cls, home: Path) -> RunLock:
         return cls(Path(home) / AUTO_DIR / LOCK_FILE)
 
+    @property
+    def holder_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".holder")
+
     def holder(self) -> str:
         try:
-            text = self.path.read_text(encoding="utf-8", errors="replace").strip("\x00 \n")
+            text = self.holder_file.read_text(encoding="utf-8", errors="replace").strip("\x00 \n")
         except OSError:
             return ""
         return text
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open while locked
         try:
-            _lock(handle)
-        except OSError as exc:
-            handle.close()
+            self._lock.acquire()
+        except LockBusy as exc:
             who = self.holder()
             raise Busy(
                 "Another 'msde auto' run is in progress" + (f" ({who})." if who else "."),
                 "Wait for it to finish; runs never overlap. If no run is active, another program "
                 f"holds {self.path}.",
             ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f" pid {os.getpid()}, started {local_now().isoformat(sep=' ')}\n")
-        handle.flush()
-        self._handle = handle
+        try:
+            self.holder_file.write_text(
+                f"pid {os.getpid()}, started {local_now().isoformat(sep=' ')}\n", encoding="utf-8"
+            )
+        except OSError:
+            pass  # the lock is what matters; the note only helps the message
 
     def release(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is None:
+        if not self._lock.held:
             return
-        try:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            _unlock(handle)
-        finally:
-            handle.close()
+        with contextlib.suppress(OSError):
+            self.holder_file.write_text("", encoding="utf-8")
+        self._lock.release()
 
     def __enter__(self) -> RunLock:
         self.acquire()
@@ -262,27 +220,6 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 # ----------------------------------------------------------------------------- last run

@@ -32,7 +32,7 @@ from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.auto import AUTO_DIR, BackupRecord
+from msde_tui.engine.auto_records import AUTO_DIR, BackupRecord
 from msde_tui.engine.backend import BackupInfo
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, MsdeError
@@ -118,7 +118,7 @@ class BookEntry:
                 server_finished=(
                     raw.get("server_finished") if isinstance(raw.get("server_finished"), str) else None
                 ),
-                size_bytes=raw.get("size_bytes") if isinstance(raw.get("size_bytes"), int) else 0,
+                size_bytes=size if isinstance(size := raw.get("size_bytes"), int) else 0,
             )
         except KeyError:
             return None

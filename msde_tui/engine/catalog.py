@@ -152,14 +152,13 @@ class Catalog:
     def rename(self, ref: str, *, company: str | None = None, short: str | None = None) -> Dossier:
         """Change the company name and/or the short name shown in the list (not the data)."""
         dossier = self.get(ref)
-        changes: dict[str, str] = {}
         if company is not None:
             if not company.strip():
                 raise BadInput("The company name cannot be empty.")
-            changes["company"] = company.strip()
+            dossier = replace(dossier, company=company.strip())
         if short is not None:
-            changes["short"] = naming.check_short(short)
-        return self.update(replace(dossier, **changes))
+            dossier = replace(dossier, short=naming.check_short(short))
+        return self.update(dossier)
 
     def remove(self, ref: str, *, delete_data: bool = False) -> Dossier:
         """Remove from the list. The data stays unless ``delete_data`` (embedded files only)."""

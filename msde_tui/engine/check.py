@@ -70,7 +70,7 @@ class _Runner:
         self.conn = conn
         self.dialect = sqlite_dialect.dialect(paramstyle="qmark")
 
-    def rows(self, stmt: sa.Executable) -> list[tuple[Any, ...]]:
+    def rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         if isinstance(self.conn, sa.Connection):
             return [tuple(r) for r in self.conn.execute(stmt)]
         compiled = stmt.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})

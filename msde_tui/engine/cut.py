@@ -114,7 +114,7 @@ def year_filters(year_ids: list[int], *, real_only: bool = False) -> dict[str, A
     """WHERE clauses selecting the rows of those years and the reference rows they use."""
     e, el, att = schema.entry, schema.entry_line, schema.attachment
     a, tp, j, v = schema.account, schema.third_party, schema.journal, schema.vat_code
-    entry_where = e.c.fiscal_year_id.in_(year_ids)
+    entry_where: sa.ColumnElement[bool] = e.c.fiscal_year_id.in_(year_ids)
     if real_only:
         entry_where = sa.and_(entry_where, e.c.kind == "REAL")
     entries = sa.select(e.c.id).where(entry_where)

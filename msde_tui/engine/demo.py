@@ -31,6 +31,7 @@ import uuid
 import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -417,7 +418,7 @@ class _Builder:
         conn = self.conn
         self.acc: dict[str, int] = {}
         self.cls: dict[int, int] = {}
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for i, (number, label) in enumerate(pcmn.ACCOUNTS, start=1):
             self.acc[number] = i
             self.cls[i] = pcmn.class_of(number)
@@ -603,8 +604,9 @@ class _Builder:
         self.next_letter += docs
         self._lap("invoices (doc)")
 
+        bank_moves.sort(key=lambda move: move[0])
         conn.executemany("INSERT INTO pymv (day, acc, tp, amt, label) VALUES (?, ?, ?, ?, ?)",
-                         sorted(bank_moves, key=lambda row: row[0]))
+                         bank_moves)
         conn.execute(_MV_SQL, {"ns": n_sales, "customers": a400, "suppliers": a440,
                                "fbase": docs, "nf": n_fees, "ndays": ndays, "salt": salt,
                                "cash": acc["570"], "fees": acc["640"]})

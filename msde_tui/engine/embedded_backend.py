@@ -352,16 +352,17 @@ def _copy_pages(
 ) -> None:
     """Online backup, a slice of pages per step with progress; one pass if writers keep racing."""
     pages = max(256, page_count // 50)
-    state = {"remaining": None, "restarts": 0}
+    last_remaining: int | None = None
+    restarts = 0
 
     def progress(_status: int, remaining: int, total: int) -> None:
+        nonlocal last_remaining, restarts
         work.check()
-        last = state["remaining"]
-        if last is not None and remaining > last:
-            state["restarts"] += 1
-            if state["restarts"] > MAX_RESTARTS:
+        if last_remaining is not None and remaining > last_remaining:
+            restarts += 1
+            if restarts > MAX_RESTARTS:
                 raise _Restart
-        state["remaining"] = remaining
+        last_remaining = remaining
         work.progress(label, (total - remaining) * page_size, total * page_size, final=remaining == 0)
 
     work.step(label, step, f"{page_count * page_size / 1e6:.1f} MB")

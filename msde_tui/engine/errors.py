@@ -87,6 +87,10 @@ class ServerDiskFull(DiskFull, ServerError):
     """SQL Server ran out of disk space on its own host (3202/112, 3257)."""
 
 
+class SchedulerFailed(MsdeError):
+    """The OS scheduler (Task Scheduler's schtasks, crontab, systemd) refused a command."""
+
+
 class AccessReaderMissing(MsdeError):
     """The Access reader (mdbtools) is not installed, so an Access file cannot be read."""
 

@@ -295,10 +295,8 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
 
 def _refuse_audit_copy(code: str | None, name: str | None = None) -> None:
     """Tax-audit copies (``Admin001SOC``, ``AdminPW0001SOC``) are never imported (SPEC 5.6)."""
-    from msde_tui.engine.audit import NOT_RESTORABLE, is_audit_copy
-
-    if is_audit_copy(code):
-        raise BadInput(f"{name or code} is a tax-audit copy ({code}). {NOT_RESTORABLE}",
+    if naming.is_audit_copy(code):
+        raise BadInput(f"{name or code} is a tax-audit copy ({code}). {naming.NOT_RESTORABLE}",
                        "Import the dossier's own backup, PBF or export copy instead.")
 
 

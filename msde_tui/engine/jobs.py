@@ -11,8 +11,9 @@ A job lives in ``<home>/jobs/<id>/``::
     seen           present once the wizard has shown the final result to someone
     runner.log     the runner's own stderr (a crash report, never a password)
 
-``start_job`` writes the spec and spawns ``python -m msde_tui.jobrunner ID`` in a new session
-with its standard streams detached from the terminal. The password (SQL Server) goes to the
+``start_job`` writes the spec and spawns ``python -m msde_tui.jobrunner ID`` detached from the
+terminal (a new session on POSIX, a detached process outside the session's job on Windows:
+``msde_tui.osdep``). The password (SQL Server) goes to the
 child through its stdin pipe, never through a file or the command line. The wizard and
 ``msde jobs`` read the directory: a job whose runner is gone without a ``result.json`` is
 "interrupted".
@@ -26,7 +27,6 @@ import dataclasses
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -49,6 +49,8 @@ from msde_tui.engine.plans import (
     VerifyPlan,
     WizardPlan,
 )
+from msde_tui.osdep import on_stop_request, request_stop, spawn_detached
+from msde_tui.osdep import pid_alive as _os_pid_alive
 
 SPEC = "spec.json"
 EVENTS = "events.jsonl"
@@ -71,7 +73,7 @@ INTERRUPTED = "interrupted"
 FINISHED_STATES = (OK, FAILED, CANCELLED)
 
 # Popen handles of the children this process started, so that a finished child is reaped
-# (a zombie would look alive to ``os.kill(pid, 0)``).
+# (a zombie of our own would look alive).
 _CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
 
 
@@ -258,29 +260,22 @@ def _read_pid(directory: Path) -> int | None:
         return None
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs (a zombie counts as dead)."""
+def pid_alive(pid: int, started_by: float | None = None) -> bool:
+    """Whether a process with this id runs (a zombie counts as dead; see ``osdep.pid_alive``)."""
     for job_id, child in list(_CHILDREN.items()):
         if child.pid == pid:
             if child.poll() is not None:
                 del _CHILDREN[job_id]
                 return False
             return True
-    if os.name == "nt":  # os.kill would terminate it on Windows; rely on the heartbeat
-        return True
+    return _os_pid_alive(pid, started_by=started_by)
+
+
+def _mtime(path: Path) -> float | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+        return path.stat().st_mtime
     except OSError:
-        return False
-    try:  # Linux: a zombie is dead
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+        return None
 
 
 def _age(path: Path) -> float | None:
@@ -301,7 +296,8 @@ def job_state(directory: Path) -> tuple[str, dict[str, Any] | None]:
         # Between the spec and the pid (a fraction of a second): running, unless that is old.
         spec_age = _age(directory / SPEC)
         return (RUNNING if spec_age is not None and spec_age < 15 else INTERRUPTED), None
-    if not pid_alive(pid):
+    pid_written = _mtime(directory / PID)
+    if not pid_alive(pid, started_by=pid_written):
         # The runner may have written result.json between our two reads.
         result = _read_json(directory / RESULT)
         if result is not None:
@@ -413,22 +409,14 @@ def start_job(
     env["MSDE_HOME"] = str(home)
     env.update(extra_env or {})
     command = [python or sys.executable, "-m", "msde_tui.jobrunner", job_id, "--home", str(home)]
-    kwargs: dict[str, Any] = {}
-    if os.name == "nt":
-        kwargs["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
-    else:
-        kwargs["start_new_session"] = True
     with open(directory / RUNNER_LOG, "wb") as log:
-        child = subprocess.Popen(
+        child = spawn_detached(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=log,
             env=env,
             close_fds=True,
-            **kwargs,
         )
     _CHILDREN[job_id] = child
     assert child.stdin is not None
@@ -447,9 +435,8 @@ def request_cancel(home: Path, job_id: str) -> None:
     """Ask a running job to stop (it finishes the current statement safely, then stops)."""
     job = load_job(home, job_id)
     write_atomic(job.directory / CANCEL, b"cancel\n")
-    if job.pid and os.name != "nt" and job.state == RUNNING:
-        with contextlib.suppress(OSError):
-            os.kill(job.pid, signal.SIGTERM)
+    if job.pid and job.state == RUNNING:
+        request_stop(job.pid)  # POSIX: SIGTERM; Windows: the runner reads the cancel file
 
 
 class EventTail:
@@ -546,10 +533,7 @@ async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]
 
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(consume())
-    if os.name != "nt":
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-            loop.add_signal_handler(signal.SIGHUP, lambda: None)  # outlive the terminal
+    on_stop_request(loop, task.cancel)  # POSIX: SIGTERM cancels, a hang-up is ignored
     beat = asyncio.ensure_future(heartbeat(task))
     try:
         await task

@@ -108,9 +108,21 @@ def base_of_export(name: str) -> str | None:
     return None
 
 
+AUDIT_PREFIX = "Admin"
+NOT_RESTORABLE = (
+    "This tax-audit copy is for the tax administration only; the tool never restores or "
+    "imports it."
+)
+
+
+def is_audit_copy(code: str | None) -> bool:
+    """True for a dossier code of a tax-audit copy (``Admin001SOC``): never to be imported."""
+    return bool(code) and str(code).startswith(AUDIT_PREFIX)
+
+
 def audit_name(base: str) -> str:
     """Tax-audit copy: ``Admin`` + base name."""
-    return f"Admin{base}"
+    return f"{AUDIT_PREFIX}{base}"
 
 
 def cut_name(base: str, existing: list[str] | set[str]) -> str:

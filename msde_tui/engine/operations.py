@@ -213,7 +213,7 @@ async def run_convert(plan: ConvertPlan, *, home: Path) -> AsyncIterator[Event]:
 
         return _Job(plan.dossier.code, "convert", ("convert", "check"), make)
 
-    options = {"to": plan.to, "number": plan.number, "source": plan.dossier.location}
+    options: dict[str, object] = {"to": plan.to, "number": plan.number, "source": plan.dossier.location}
     async for event in _audited(home, "convert", options, [make_job()], 1):
         yield event
 
@@ -265,7 +265,8 @@ def list_restored(
     restore itself stays done).
     """
     details = dict(result.details) if isinstance(result.details, dict) else {}
-    raw = details.get("dossier") if isinstance(details.get("dossier"), dict) else {}
+    found = details.get("dossier")
+    raw: dict[str, Any] = found if isinstance(found, dict) else {}
     database = str(details.get("database") or raw.get("location") or "")
     if not database:
         return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -16,7 +16,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Yield the items of ``items`` in order, produced by a thread up to ``depth`` ahead.
 
     The producer's exception is raised here, at the item where it happened. When the consumer

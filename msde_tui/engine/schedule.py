@@ -27,11 +27,15 @@ from xml.sax.saxutils import escape
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.osdep import create_task_command, executable_name
 
 UNIT_NAME = "msde-auto"
 CRON_MARKER = "# msde-auto"
 TASK_NAME = "msde-tui auto"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+TASK_VERSION = "1.3"  # Windows 7 / Server 2008 R2 and later; the schema tests/ validates against
+SYSTEM_SID = "S-1-5-18"
+SYSTEM_NAMES = ("system", "nt authority\\system", SYSTEM_SID.lower())
 KINDS = ("systemd", "cron", "taskscheduler")
 
 
@@ -81,7 +85,7 @@ def msde_command() -> list[str]:
     argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if argv0 is not None and argv0.name.lower() in ("msde", "msde.exe") and argv0.exists():
         return [str(argv0.resolve())]
-    beside = Path(sys.executable).parent / ("msde.exe" if sys.platform == "win32" else "msde")
+    beside = Path(sys.executable).parent / executable_name("msde")
     if beside.exists():
         return [str(beside.absolute())]
     found = shutil.which("msde")
@@ -200,8 +204,8 @@ def merge_crontab(existing: str, line: str) -> str:
     return "\n".join([*kept, line]) + "\n"
 
 
-def install_cron(line: str, crontab: str = "crontab") -> str:
-    """Install ``line`` into the user's crontab through ``crontab -`` (other lines kept)."""
+def _read_crontab(crontab: str) -> tuple[str, str]:
+    """(the crontab command's path, the user's current table or "")."""
     exe = shutil.which(crontab)
     if exe is None:
         raise MsdeError(
@@ -214,15 +218,58 @@ def install_cron(line: str, crontab: str = "crontab") -> str:
             f"'crontab -l' failed: {(current.stderr or '').strip() or current.returncode}.",
             "Check that you may use cron (cron.allow / cron.deny), or install the printed line yourself.",
         )
-    existing = current.stdout if current.returncode == 0 else ""
-    merged = merge_crontab(existing, line)
-    result = subprocess.run([exe, "-"], input=merged, capture_output=True, text=True, timeout=30, check=False)
+    return exe, current.stdout if current.returncode == 0 else ""
+
+
+def _write_crontab(exe: str, table: str) -> None:
+    result = subprocess.run([exe, "-"], input=table, capture_output=True, text=True, timeout=30, check=False)
     if result.returncode != 0:
         raise MsdeError(
             f"'crontab -' refused the new table: {(result.stderr or '').strip() or result.returncode}.",
-            "Nothing was changed; install the printed line with 'crontab -e'.",
+            "Nothing was changed; edit it yourself with 'crontab -e'.",
         )
+
+
+def install_cron(line: str, crontab: str = "crontab") -> str:
+    """Install ``line`` into the user's crontab through ``crontab -`` (other lines kept)."""
+    exe, existing = _read_crontab(crontab)
+    merged = merge_crontab(existing, line)
+    _write_crontab(exe, merged)
     return merged
+
+
+def cron_entry(crontab: str = "crontab") -> str | None:
+    """The msde-auto line of the user's crontab, if there is one."""
+    _, existing = _read_crontab(crontab)
+    lines = [raw for raw in existing.splitlines() if raw.rstrip().endswith(CRON_MARKER)]
+    return lines[-1] if lines else None
+
+
+def remove_cron(crontab: str = "crontab") -> bool:
+    """Remove the msde-auto line(s), keep every other line; False when there was none."""
+    exe, existing = _read_crontab(crontab)
+    kept = [raw for raw in existing.splitlines() if not raw.rstrip().endswith(CRON_MARKER)]
+    if len(kept) == len(existing.splitlines()):
+        return False
+    _write_crontab(exe, "\n".join(kept) + "\n" if kept else "")
+    return True
+
+
+def systemd_entry(directory: Path | None = None) -> list[Path]:
+    """The msde-auto unit files present in the systemd user directory."""
+    directory = directory or systemd_user_dir()
+    return [p for p in (directory / f"{UNIT_NAME}.service", directory / f"{UNIT_NAME}.timer") if p.exists()]
+
+
+def remove_systemd(directory: Path | None = None) -> tuple[list[Path], str]:
+    """Delete the unit files; return them and the command that stops the timer."""
+    removed = systemd_entry(directory)
+    for path in removed:
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise MsdeError(f"Cannot delete {path} ({exc.strerror or exc}).") from exc
+    return removed, (f"systemctl --user disable --now {UNIT_NAME}.timer; systemctl --user daemon-reload")
 
 
 # ----------------------------------------------------------------------------- Task Scheduler
@@ -246,9 +293,60 @@ def _windows_arg(word: str) -> str:
     return "".join(out)
 
 
-def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *, start: date | None = None) -> str:
-    """The Task Scheduler 1.2 XML (text; encode with ``task_xml_bytes`` for the file)."""
+@dataclass(frozen=True)
+class TaskAccount:
+    """Who the task runs as.
+
+    - a user (``DOMAIN\\user``) without a stored password (S4U, the default): runs whether
+      the user is logged on or not, reaches local files and SQL Server over TCP with a SQL
+      login, but not Windows network shares;
+    - the same with ``stored_password``: Task Scheduler keeps the password (typed at
+      schtasks' own prompt) and the task reaches network shares too;
+    - ``SYSTEM`` (LocalSystem): no password at all; its profile is not the technician's, so
+      give the data directory with --home and the SQL password as a system variable.
+    """
+
+    user: str
+    stored_password: bool = False
+
+    @property
+    def is_system(self) -> bool:
+        return self.user.strip().lower() in SYSTEM_NAMES
+
+    def principal_xml(self) -> str:
+        if self.is_system:
+            return (
+                '    <Principal id="Author">\n'
+                f"      <UserId>{SYSTEM_SID}</UserId>\n"
+                "      <RunLevel>HighestAvailable</RunLevel>\n"
+                "    </Principal>\n"
+            )
+        logon = "Password" if self.stored_password else "S4U"
+        return (
+            '    <Principal id="Author">\n'
+            f"      <UserId>{escape(self.user)}</UserId>\n"
+            f"      <LogonType>{logon}</LogonType>\n"
+            "      <RunLevel>LeastPrivilege</RunLevel>\n"
+            "    </Principal>\n"
+        )
+
+
+def task_xml(
+    command: list[str],
+    home: str | None,
+    rhythm: Rhythm = Rhythm(),
+    *,
+    start: date | None = None,
+    account: TaskAccount | None = None,
+) -> str:
+    """The Task Scheduler XML (text; encode with ``task_xml_bytes`` for the file).
+
+    Elements follow the order of Microsoft's schema (tests/schemas/task-scheduler.xsd): a
+    trigger's Enabled, StartBoundary, Repetition, then its schedule.
+    """
     _check_args(command, home)
+    if account is not None and (not account.user.strip() or any(ch in account.user for ch in "\x00\r\n<>")):
+        raise BadInput(f"'{account.user}' is not an account name.", "Use DOMAIN\\user, .\\user or SYSTEM.")
     args = [*command[1:]]
     if home:
         args += ["--home", home]
@@ -265,9 +363,15 @@ def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *,
             "      </Repetition>\n"
         )
     arguments = escape(" ".join(_windows_arg(a) for a in args))
+    principal = account.principal_xml() if account is not None else (
+        '    <Principal id="Author">\n'
+        "      <LogonType>S4U</LogonType>\n"
+        "      <RunLevel>LeastPrivilege</RunLevel>\n"
+        "    </Principal>\n"
+    )
     return (
         '<?xml version="1.0" encoding="UTF-16"?>\n'
-        f'<Task version="1.2" xmlns="{TASK_NS}">\n'
+        f'<Task version="{TASK_VERSION}" xmlns="{TASK_NS}">\n'
         "  <RegistrationInfo>\n"
         f"    <Description>msde automatic backups (msde auto), {escape(rhythm.describe())}. "
         "SQL Server Express has no Agent: this task plays its role.</Description>\n"
@@ -275,19 +379,16 @@ def task_xml(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(), *,
         "  </RegistrationInfo>\n"
         "  <Triggers>\n"
         "    <CalendarTrigger>\n"
-        f"{repetition}"
-        f"      <StartBoundary>{boundary}</StartBoundary>\n"
         "      <Enabled>true</Enabled>\n"
+        f"      <StartBoundary>{boundary}</StartBoundary>\n"
+        f"{repetition}"
         "      <ScheduleByDay>\n"
         "        <DaysInterval>1</DaysInterval>\n"
         "      </ScheduleByDay>\n"
         "    </CalendarTrigger>\n"
         "  </Triggers>\n"
         "  <Principals>\n"
-        '    <Principal id="Author">\n'
-        "      <LogonType>S4U</LogonType>\n"
-        "      <RunLevel>LeastPrivilege</RunLevel>\n"
-        "    </Principal>\n"
+        f"{principal}"
         "  </Principals>\n"
         "  <Settings>\n"
         "    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>\n"
@@ -312,7 +413,7 @@ def task_xml_bytes(text: str) -> bytes:
     return text.replace("\n", "\r\n").encode("utf-16")
 
 
-def install_taskscheduler(text: str, path: Path) -> tuple[Path, str]:
+def install_taskscheduler(text: str, path: Path, account: TaskAccount | None = None) -> tuple[Path, str]:
     """Write the task XML to ``path``; return it and the schtasks command that registers it."""
     try:
         write_atomic(path, task_xml_bytes(text))
@@ -321,4 +422,5 @@ def install_taskscheduler(text: str, path: Path) -> tuple[Path, str]:
             f"Cannot write {path} ({exc.strerror or exc}).",
             "Check the rights on that directory.",
         ) from exc
-    return path, f'schtasks /Create /TN "{TASK_NAME}" /XML "{path}" /F'
+    password_account = account.user if account is not None and account.stored_password else None
+    return path, subprocess.list2cmdline(create_task_command(path, TASK_NAME, password_account=password_account))

@@ -46,7 +46,7 @@ def _on_master(home: Path, profile: str, password: str | None, work: Callable[[A
     try:
         raw = master.raw_connection()
         try:
-            raw.driver_connection.autocommit(True)
+            raw.driver_connection.autocommit(True)  # type: ignore[union-attr]  # pymssql's, never None once connected
             work(raw.cursor())
         finally:
             raw.close()

@@ -214,7 +214,7 @@ def _canonical_any(value: dict[str, object] | None) -> bytes | None:
     if value.get("text") is not None:
         return b"t" + str(value["text"]).encode("utf-8")
     if value.get("blob") is not None:
-        return b"b" + bytes(value["blob"])  # type: ignore[arg-type]
+        return b"b" + bytes(value["blob"])  # type: ignore[call-overload]  # a Parquet blob field: bytes-like
     return b"t"  # struct present but every field null cannot be produced by the writer
 
 

@@ -216,10 +216,14 @@ class BackupsScreen(FilteredTickStep):
             return
         infos = {i.file: i for i in self.infos}
         if not self.restoring:
-            items = tuple(
-                RestoreItem(source=s, number="", short=short_of(infos[s])) for s in sources
+            self.dismiss(
+                replace(
+                    self.plan,
+                    restore_items=tuple(
+                        RestoreItem(source=s, number="", short=short_of(infos[s])) for s in sources
+                    ),
+                )
             )
-            self.dismiss(replace(self.plan, restore_items=items))
             return
         numbers = self.numbers()
         seen: dict[str, str] = {}
@@ -233,7 +237,7 @@ class BackupsScreen(FilteredTickStep):
                 )
                 return
             seen[number] = source
-        items = []
+        items: list[RestoreItem] = []
         for source in sources:
             info = infos[source]
             number = numbers[source]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import ConnectionFailed, MsdeError
+from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection
 
 if TYPE_CHECKING:
@@ -34,20 +34,9 @@ def load_profiles(home: Path) -> list[Profile]:
 
 
 def _open_backend(connection: Connection, home: Path) -> Any:
-    try:
-        from msde_tui.engine.backends import open_backend
-    except ImportError:
-        open_backend = None
-    if open_backend is not None:
-        return open_backend(connection, home=home)
-    if not connection.is_embedded:
-        from msde_tui.engine.mssql.backend import MssqlBackend
+    from msde_tui.engine.backends import open_backend
 
-        return MssqlBackend(connection)
-    raise ConnectionFailed(
-        "This build cannot open embedded dossiers (engine.backends is missing).",
-        "Install the complete msde-tui package.",
-    )
+    return open_backend(connection, home=home)
 
 
 def _key(connection: Connection) -> tuple[Any, ...]:
@@ -126,8 +115,10 @@ class WizardContext:
         }
         result: list[tuple[Dossier, int | None]] = []
         for db in databases:
-            dossier = known.get(db.name)
-            if dossier is None:
+            listed = known.get(db.name)
+            if listed is not None:
+                dossier = listed
+            else:
                 code = naming.parse_database_name(db.name)
                 if code is None:
                     continue

@@ -393,13 +393,13 @@ class AuditScreen(WorkScreen):
             yield Input("", id="password", password=True, placeholder=_("never saved"), compact=True)
 
     def on_mount(self) -> None:
-        from msde_tui.engine import audit
+        from msde_tui.engine import naming
         from msde_tui.screens.context import load_profiles
         from msde_tui.screens.pack_screens import PickList
 
         ticks = self.query_one("#dossiers", TickList)
         for dossier, _path in embedded_dossiers(self.ctx.home):
-            if not audit.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
+            if not naming.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
                 ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.number, False))
         if ticks.option_count:
             ticks.highlighted = 0

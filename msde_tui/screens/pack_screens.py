@@ -692,7 +692,8 @@ class PartialExportScreen(PackStep):
             "export, and writes a packed backup file (PBF). The next partial exports write only "
             "the changes (PTF). Go on?"
         ).format(codes=", ".join(first))
-        return bool(await self.app.push_screen_wait(ConfirmScreen(question, default=True)))
+        answer: bool = await self.app.push_screen_wait(ConfirmScreen(question, default=True))
+        return answer
 
 
 # --------------------------------------------------------------------------- import (complete)

@@ -163,9 +163,9 @@ class ChoiceList(OptionList):
     def __init__(self, choices: list[tuple[str, str]], *, selected: str, **kwargs: Any) -> None:
         self._choices = choices
         self._selected_id = selected
-        super().__init__(*self._options(), **kwargs)
+        super().__init__(*self._choice_options(), **kwargs)
 
-    def _options(self) -> list[Option]:
+    def _choice_options(self) -> list[Option]:
         return [
             Option(Text(("(*) " if cid == self._selected_id else "( ) ") + label), id=cid)
             for cid, label in self._choices

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -298,8 +298,7 @@ class MssqlBackend:
             except ServerError as exc:
                 if exc.number not in (208, 2812, 4121, 195):
                     raise
-                rows = await self._dirtree(directory)
-                entries = rows
+                entries = await self._dirtree(directory)
         else:
             entries = await self._dirtree(directory)
         entries = [e for e in entries if e.name and e.name not in (".", "..")]
@@ -471,7 +470,7 @@ class MssqlBackend:
         operation: str,
         sink: list[msgs.SqlMessage],
         **kw: str,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Run one statement, yielding ServerMessage/Progress live; raise a translated error."""
         try:
             async with contextlib.aclosing(session.stream(sql)) as stream:
@@ -491,7 +490,7 @@ class MssqlBackend:
 
     async def _backup(
         self, dossier: Dossier, directory: str, options: BackupOptions
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         code = dossier.code
         began = time.monotonic()
         steps = ("backup", "verify") if options.verify else ("backup",)
@@ -615,7 +614,7 @@ class MssqlBackend:
         checksum: bool,
         file: int = 1,
         moves: tuple[tuple[str, str], ...] = (),
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """VERIFYONLY events; ``refusal`` is raised unless the server confirmed it (3262)."""
         sql = tsql.build_verifyonly(path, file=file, checksum=checksum, moves=moves)
         yield Statement(code, sql)
@@ -631,7 +630,7 @@ class MssqlBackend:
     def verify(self, file: str) -> AsyncIterator[Event]:
         return self._verify(file)
 
-    async def _verify(self, file: str) -> AsyncIterator[Event]:
+    async def _verify(self, file: str) -> AsyncGenerator[Event, None]:
         name = tsql.server_basename(file)
         began = time.monotonic()
         yield Started(name, "verify", ("verify",))
@@ -709,7 +708,7 @@ class MssqlBackend:
     def restore(self, item: RestoreItem, *, verify_first: bool = True) -> AsyncIterator[Event]:
         return self._restore(item, verify_first=verify_first)
 
-    async def _restore(self, item: RestoreItem, *, verify_first: bool) -> AsyncIterator[Event]:
+    async def _restore(self, item: RestoreItem, *, verify_first: bool) -> AsyncGenerator[Event, None]:
         began = time.monotonic()
         number = naming.check_number(item.number)
         short = naming.check_short(item.short)

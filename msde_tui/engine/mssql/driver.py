@@ -34,7 +34,7 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -418,7 +418,7 @@ class Session:
         sets = await self.query(sql)
         return sets[0] if sets else []
 
-    async def stream(self, sql: str) -> AsyncIterator[SqlMessage]:
+    async def stream(self, sql: str) -> AsyncGenerator[SqlMessage, None]:
         """Run ``sql``, yielding informational messages live; raise ``SqlFailure`` on error.
 
         If the consumer stops early, the statement is stopped with ``KILL`` from a side
