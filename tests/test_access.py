@@ -234,6 +234,20 @@ def test_restore_as_a_new_number_lists_a_new_access_dossier(home: Path, tmp_path
     assert Path(new.location).read_bytes() == file.read_bytes()
 
 
+def test_an_embedded_backup_never_replaces_an_access_dossier(home: Path, tmp_path: Path) -> None:
+    from msde_tui.engine.demo import create_demo
+
+    (demo,) = create_demo(home, dossiers=1, years=1, lines=20)
+    (tmp_path / "emb").mkdir()
+    embedded = Path(_backup(home, demo, tmp_path / "emb").files[0])
+    file = copy_fixture("date.mdb", tmp_path / "office")
+    before = file.read_bytes()
+    _add(home, file, number="002", short="DT")
+    result = _restore(home, embedded, "002", "DT", replace=True)
+    assert not result.ok and "Number 002 is the Access dossier 002DT" in result.message
+    assert file.read_bytes() == before and Catalog(home).get("002").backend == "access"
+
+
 def test_a_damaged_backup_is_never_restored(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     file = copy_fixture("date.mdb", tmp_path / "office")
     backup = Path(_backup(home, _add(home, file, short="DT"), tmp_path).files[0])

@@ -233,9 +233,10 @@ def _server_target(home: Path, item: RestoreItem) -> RestoreItem:
         catalog = Catalog(home)
         existing = catalog.find(item.number)
         first = catalog.first_free_number() if len(catalog) < 999 else "none"
-    if existing is not None and existing.is_embedded:
+    if existing is not None and existing.backend != "mssql":
+        kind = "Access" if existing.backend == "access" else "embedded"
         raise BadInput(
-            f"Number {existing.number} is the embedded dossier {existing.code}.",
+            f"Number {existing.number} is the {kind} dossier {existing.code}.",
             f"Restore the SQL Server backup under another number; the first free is {first}.",
         )
     if item.database:
