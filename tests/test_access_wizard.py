@@ -88,3 +88,41 @@ async def test_wizard_restores_an_access_backup_as_a_new_dossier(home: Path, tmp
     restored = Catalog(home).get("002")
     assert (restored.code, restored.backend) == ("002ASSET", "access")
     assert Path(restored.location).read_bytes() == file.read_bytes()
+
+
+async def test_wizard_verifies_an_access_backup(home: Path, tmp_path: Path) -> None:
+    from msde_tui.engine.operations import collect_async, run_backup
+    from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
+    from msde_tui.screens.backups import BackupsScreen
+
+    file = copy_fixture("nwind.mdb", tmp_path / "office")
+    dossier = Catalog(home).add(Dossier(number="001", short="NW", company="Northwind", backend="access",
+                                        location=str(file)))
+    (home / "backups").mkdir()
+    await collect_async(run_backup(BackupPlan(Connection(), (dossier,), str(home / "backups"), BackupOptions()),
+                                   home=home))
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        await pilot.press("down", "down")  # Verify
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: field.value != "")
+        field.value = str(home / "backups")
+        await pilot.press("enter")
+        await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "of 1 ticked")
+        await pilot.press("space")
+        await wait_text(pilot, "1 of 1 ticked")
+        await pilot.press("enter")
+        await wait_screen(pilot, SummaryScreen)
+        await pilot.press("enter")
+        progress = await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=60)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+        job = progress.job
+    assert job is not None
+    result = json.loads((job.directory / jobs.RESULT).read_text())
+    (outcome,) = result["dossiers"].values()
+    assert "is intact: Access JET3 copy of 001NW, 9 tables, 4032 rows read back" in outcome["message"]
