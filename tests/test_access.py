@@ -184,6 +184,23 @@ def test_a_truncated_copy_under_a_rewritten_proof_stops_the_reader_at_once(home:
         check_backup(backup)
 
 
+def test_a_directory_without_room_is_refused_before_copying(home: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from msde_tui.engine.access import backend
+
+    dossier = _add(home, copy_fixture("nwind.mdb", tmp_path / "office"))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(backend.shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 4096, 4096))
+    (tmp_path / "out").mkdir()
+    result = _backup(home, dossier, tmp_path / "out")
+    monkeypatch.setattr(backend.shutil, "disk_usage", shutil.disk_usage)
+    assert not result.ok and result.details["error"] == "DiskFull" and "has 4.0 KB free" in result.message
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_lock_file_refuses_the_backup_unless_forced(home: Path, tmp_path: Path) -> None:
     file = copy_fixture("sample.accdb", tmp_path / "office")
     dossier = _add(home, file)

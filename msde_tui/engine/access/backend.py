@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -36,6 +37,7 @@ from msde_tui.engine.errors import (
     AccessUnreadable,
     BackupInvalid,
     BadInput,
+    DiskFull,
     DossierChanged,
     DossierExists,
     DossierNotFound,
@@ -108,8 +110,21 @@ def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *,
     final = free_name(directory, f"{code}_{naming.stamp(now)}{found.suffix}")
     temp = directory / f".{final.name}.partial"
     temp.unlink(missing_ok=True)
+    free = shutil.disk_usage(directory).free
+    if free < found.size * 1.05:
+        raise DiskFull(
+            f"{directory} has {fileformat.human_size(free)} free; the copy of {found.path.name} "
+            f"needs {fileformat.human_size(int(found.size * 1.05))}.",
+            "Free some space there or choose another directory.",
+        )
     try:
-        sha, size = copy_hashed(found.path, temp)
+        try:
+            sha, size = copy_hashed(found.path, temp)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(f"{directory} became full during the copy of {found.path.name}.",
+                               "Free some space there or choose another directory; nothing was kept.") from exc
+            raise
         again, _ = sha256_file(found.path)
         if again != sha:
             raise DossierChanged(
@@ -189,6 +204,10 @@ class AccessBackend:
         return True, shutil.disk_usage(folder).free
 
     async def backups_in(self, directory: str) -> list[BackupInfo]:
+        return await asyncio.to_thread(self._backups_in, directory)
+
+    @staticmethod
+    def _backups_in(directory: str) -> list[BackupInfo]:
         found = []
         for path in sorted(Path(directory).expanduser().glob("*")):
             if path.suffix.lower() not in (".mdb", ".accdb") or not proofs.is_access_proof(path):
