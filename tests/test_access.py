@@ -246,7 +246,7 @@ def test_restore_as_a_new_number_lists_a_new_access_dossier(home: Path, tmp_path
     result = _restore(home, backup, "005")
     assert result.ok, result.message
     new = Catalog(home).get("005")
-    assert (new.code, new.backend, new.status) == ("005ASSET", "access", "restored")
+    assert (new.code, new.backend, new.status, new.company) == ("005ASSET", "access", "restored", "Office")
     assert Path(new.location) == home / "005ASSET.accdb"
     assert Path(new.location).read_bytes() == file.read_bytes()
 

@@ -99,7 +99,7 @@ def free_name(directory: Path, name: str) -> Path:
     return path
 
 
-def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *,
+def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *, company: str = "",
               now: datetime | None = None, source: Path | None = None) -> tuple[Path, proofs.AccessProof]:
     """Copy ``found`` into ``directory`` with its proof; the copy is read to its last row.
 
@@ -138,6 +138,7 @@ def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *,
     proof = proofs.AccessProof(
         file=final.name, sha256=sha, size=size, access_format=found.format, code=code,
         created_at=now, source=str(source or found.path), tables=facts, reader=reader.reader_version(),
+        company=company,
     )
     proofs.write(final, proof)
     return final, proof
@@ -231,7 +232,8 @@ class AccessBackend:
         if not target.is_dir():
             raise BadInput(f"The directory {target} does not exist.", "Create it first or choose another one.")
         yield Step(label, "backup", f"{found.path.name} ({found.describe()})")
-        final, proof = await asyncio.to_thread(take_copy, found, dossier.code, target)
+        final, proof = await asyncio.to_thread(take_copy, found, dossier.code, target,
+                                               company=dossier.company)
         verified = False
         if options.verify:
             yield Step(label, "verify", final.name)
@@ -297,7 +299,7 @@ class AccessBackend:
         with CATALOG_LOCK:
             catalog = Catalog(self.home)
             if existing is None:
-                dossier = catalog.add(Dossier(number=number, short=short, company=item.company or proof.code,
+                dossier = catalog.add(Dossier(number=number, short=short, company=item.company or proof.company or proof.code,
                                               backend="access", location=str(target), status="restored"))
             else:
                 current = catalog.get(number)
@@ -316,7 +318,7 @@ class AccessBackend:
         refuse_if_open(found, False)  # never swap a file Access has open
         folder = self.home / SAFETY_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        copy, _ = take_copy(found, dossier.code, folder)
+        copy, _ = take_copy(found, dossier.code, folder, company=dossier.company)
         check_backup(copy)
         return (str(copy),)
 

@@ -66,6 +66,7 @@ class AccessProof:
     tables: dict[str, TableFacts] = field(default_factory=dict)
     reader: str = ""
     tool_version: str = __version__
+    company: str = ""  # the company name in the dossier list at backup time
 
     @property
     def movements(self) -> int:
@@ -80,6 +81,7 @@ class AccessProof:
             "size": self.size,
             "access_format": self.access_format,
             "code": self.code,
+            "company": self.company,
             "created_at": self.created_at.isoformat(timespec="seconds"),
             "source": self.source,
             "movements": self.movements,
@@ -140,7 +142,7 @@ def read(backup: Path) -> AccessProof:
             access_format=str(raw["access_format"]), code=str(raw["code"]),
             created_at=datetime.fromisoformat(str(raw["created_at"])), source=str(raw["source"]),
             tables=tables, reader=str(raw.get("reader", "")),
-            tool_version=str(raw.get("tool_version", "")),
+            tool_version=str(raw.get("tool_version", "")), company=str(raw.get("company", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BackupInvalid(f"The proof {path.name} is incomplete or damaged (field {exc}).",
