@@ -136,8 +136,12 @@ def batches(path: Path, table: TableSpec, types: dict[str, str]) -> Iterator[pa.
     values: list[list[Any]] = [[] for _ in names]
     count = 0
     for line in reader.lines(path, table.name):
-        row = json.loads(line, parse_float=Decimal)
         count += 1
+        try:
+            row = json.loads(line, parse_float=Decimal)
+        except ValueError as exc:
+            raise AccessUnreadable(f"Table {table.name}, row {count}: the reader gave a row it cannot "
+                                   f"have meant ({exc}).", "The file may be damaged; use a verified backup.") from exc
         for index, name in enumerate(names):
             where = f"Table {table.name}, column {name}, row {count}"
             values[index].append(_value(row.get(name), table.columns[index], types[name], where))
