@@ -291,7 +291,8 @@ async def test_server_backup_outlives_its_terminal_and_a_new_wizard_shows_it_fin
         assert "RUNNING" in screen_text(app) and "001SOC, 002BRA" in screen_text(app)
         await pilot.press("enter")
         progress = await wait_screen(pilot, ProgressScreen)
-        await wait_text(pilot, "RUNNING")
+        # a running row names its phase (copying, verifying)
+        await wait_for(pilot, lambda: any(w in screen_text(app) for w in ("copying", "verifying", "RUNNING")))
         assert "sa@127.0.0.1" in screen_text(app)  # the job's own connection, from its spec
         server.step_delay = 0.0  # let the server finish
         await wait_text(pilot, "Result:", timeout=30)
