@@ -60,7 +60,7 @@ def backup_command(
     dossiers: Annotated[list[str], typer.Argument(help="Dossier numbers (001) or codes (001SOC).")],
     directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Dossiers backed up at once.")] = 2,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Dossiers backed up at once (0: follow the machine's cores).")] = 0,
 ) -> None:
     """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
     st = state(ctx)
@@ -90,7 +90,7 @@ def verify_command(
     ctx: typer.Context,
     files: Annotated[list[str], typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")],
     server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Files verified at once.")] = 2,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Files verified at once (0: follow the machine's cores).")] = 0,
 ) -> None:
     """Verify backups: re-read and compare with the proof, integrity check, identity."""
     st = state(ctx)

@@ -39,6 +39,7 @@ from msde_tui.engine.plans import (
     restore_database,
 )
 from msde_tui.engine.proof import proof_path
+from msde_tui.engine.runs import concurrency as _concurrency
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,10 @@ async def run_backup(plan: BackupPlan, *, home: Path) -> AsyncIterator[Event]:
 
     options = {"directory": plan.directory, "verify": plan.options.verify, **_where(plan.connection)}
     try:
+        at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
+                                       jobs=len(plan.dossiers))
         async for event in _audited(home, "backup", options, [job(d) for d in plan.dossiers],
-                                    plan.concurrency):
+                                    at_once):
             yield event
     finally:
         await backends.close()
@@ -137,8 +140,10 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
         return _Job(label_of(file), "verify", ("verify",), make)
 
     try:
+        at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
+                                       jobs=len(plan.files))
         async for event in _audited(home, "verify", _where(plan.connection),
-                                    [job(f) for f in plan.files], plan.concurrency):
+                                    [job(f) for f in plan.files], at_once):
             yield event
     finally:
         await backends.close()
