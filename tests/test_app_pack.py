@@ -24,6 +24,7 @@ from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import ChoiceList, SpaceCheckbox
+from tests.dossier_files import masked
 from tests.test_app_support import StepHost, screen_text, wait_for, wait_screen, wait_text
 
 
@@ -114,8 +115,8 @@ async def test_export_pbf_then_import_it_as_the_first_free_number(demo_home: Pat
         text = await run(pilot)
         assert f"OK  {pbf.name}: imported as 003SOC" in text
     imported = Catalog(demo_home).get("003")
-    assert imported.guid == Catalog(demo_home).get("001").guid
-    assert rows(demo_home / imported.location) == rows(demo_home / "001SOC.sqlite")
+    assert imported.origin == Catalog(demo_home).get("001").guid != imported.guid  # a copy: its own identity
+    assert rows(masked(demo_home / imported.location)) == rows(masked(demo_home / "001SOC.sqlite"))
 
 
 async def test_taken_number_is_refused_inline_and_select_proposes_a_free_one(demo_home: Path, tmp_path: Path) -> None:
@@ -171,7 +172,7 @@ async def test_encrypted_pbf_passphrase_typed_twice_then_asked_on_import(demo_ho
         app.screen.query_one("#passphrase", Input).value = "s3cret"
         text = await run(pilot)
         assert "imported as 003BRA" in text
-    assert rows(demo_home / "003BRA.sqlite") == rows(demo_home / "002BRA.sqlite")
+    assert rows(masked(demo_home / "003BRA.sqlite")) == rows(masked(demo_home / "002BRA.sqlite"))
 
 
 async def test_partial_export_warns_first_then_writes_a_ptf_that_applies(demo_home: Path, tmp_path: Path) -> None:
@@ -217,11 +218,15 @@ async def test_partial_export_warns_first_then_writes_a_ptf_that_applies(demo_ho
         picked.choose("007")
         text = await run(pilot)
         assert "OK  007BRA is up to date with" in text and "1 deleted" in text
-    assert rows(demo_home / copy.location) == rows(source)
+    assert rows(masked(demo_home / copy.location)) == rows(masked(source))
+    assert Catalog(demo_home).get("007").guid == copy.guid  # the copy kept its own identity
 
     app = host(demo_home, ps.ApplyScreen, out, operation="apply")
     async with app.run_test(size=(80, 24)) as pilot:  # the same PTF again: base mismatch
         await wait_text(pilot, "002BRA         Brasserie")
+        picked = app.screen.query_one("#dossier", ps.PickList)
+        assert picked.choice is None  # 007 now follows this PTF, not its base: not pre-selected
+        picked.choose("007")
         await run(pilot)
         assert "ERROR: 007BRA is not in the state this PTF follows" in message(app)
         assert "What to do:" in message(app) and not app.screen.done
@@ -255,9 +260,12 @@ async def test_export_copy_and_cut_file_come_back_through_import(demo_home: Path
         text = await run(pilot)
         assert "002BRA_CUT001.sqlite: imported as 004BRA" in text
     cut_dossier = Catalog(demo_home).get("004")
-    assert cut_dossier.status == "cut" and cut_dossier.guid == result.cut_guid
-    assert rows(demo_home / "002BRA_CUT001.sqlite") == rows(moved)
-    assert rows(demo_home / "003SOC.sqlite") == rows(demo_home / "001SOC.sqlite")
+    # each became a dossier of its own number: its own identity, where it came from kept
+    assert cut_dossier.status == "cut" and cut_dossier.origin == result.cut_guid != cut_dossier.guid
+    assert rows(demo_home / "002BRA_CUT001.sqlite")["dossier_info"][0][1:3] == (cut_dossier.guid, "004BRA")
+    assert rows(masked(demo_home / "002BRA_CUT001.sqlite")) == rows(masked(moved))
+    assert Catalog(demo_home).get("003").origin == Catalog(demo_home).get("001").guid
+    assert rows(masked(demo_home / "003SOC.sqlite")) == rows(masked(demo_home / "001SOC.sqlite"))
     with pytest.raises(DossierExists, match="already"):
         pack.import_cut_file(moved, demo_home)
 

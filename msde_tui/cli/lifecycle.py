@@ -21,7 +21,7 @@ from msde_tui.cli.common import (
     set_exit,
     state,
 )
-from msde_tui.engine import naming
+from msde_tui.engine import identity, naming
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -55,7 +55,7 @@ def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
@@ -177,30 +177,12 @@ def archive(
             )
 
 
-def _find_by_guid(catalog: Catalog, guid: str) -> Dossier | None:
-    for dossier in catalog.dossiers():
-        if dossier.is_embedded and dossier.guid == guid:
-            return dossier
-    for dossier in catalog.dossiers():
-        if not dossier.is_embedded or not dossier.path(catalog.home).is_file():
-            continue
-        engine = ledger.open_engine(dossier.path(catalog.home))
-        try:
-            with engine.connect() as conn:
-                found = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
-        except Exception:  # not an accounting dossier
-            found = None
-        finally:
-            engine.dispose()
-        if found == guid:
-            return dossier
-    return None
-
-
 def unarchive(
     ctx: typer.Context,
     file: str = typer.Argument(..., help="The .paf file."),
-    dossier: str = typer.Option(None, "--dossier", help="Dossier to import into (default: the one it came from)."),
+    dossier: str = typer.Option(
+        None, "--dossier", help="Dossier to import into: the one it came from or a copy made after it (default: the one it came from)."
+    ),
     years: str = typer.Option(None, "--years", help="Only these archived years (default: all of them)."),
     delete: bool = typer.Option(False, "--delete", help="Delete the PAF once all its years are back."),
     show: bool = typer.Option(False, "--show", help="Only show the archived years the PAF holds."),
@@ -226,17 +208,19 @@ def unarchive(
     if dossier:
         target, path = _embedded(catalog, dossier)
     else:
-        found = _find_by_guid(catalog, info.guid)
+        found = identity.owner_of(catalog, info.guid)
         if found is None:
             raise DossierNotFound(
                 f"{info.path.name} is an archive of dossier {info.code}, which is not in the dossier list.",
                 "Add that dossier to the list (import or restore it) and run this again.",
             )
         target, path = _embedded(catalog, found.code)
+    identity.check_line(target, info.guid, info.path.name, info.code)  # refused in words, nothing touched
     options = {"paf": str(info.path), "years": years or "all", "delete": delete}
     with audited(st.home, "unarchive", [target.code], options) as record:
         result = archive_engine.unarchive(
-            path, info.path, years=ledger.parse_years(years), delete=delete, on_event=_progress(st)
+            path, info.path, years=ledger.parse_years(years), delete=delete, on_event=_progress(st),
+            accept=identity.line(target),
         )
         record.files = [str(info.path)]
     payload = {

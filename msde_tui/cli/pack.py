@@ -12,7 +12,7 @@ import typer
 from msde_tui.cli.common import State, emit, err_console, state
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput
+from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.packs import export_copy as copies
 from msde_tui.engine.packs import pack as packs
 
@@ -41,17 +41,12 @@ def _passphrase(ask: bool, *, confirm: bool) -> str | None:
 
 def _file_passphrase(path: Path) -> str | None:
     """The passphrase for an existing file: only asked when the file is encrypted."""
-    import json
-    import zipfile
-
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
     try:
-        with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json"))
-        encrypted = isinstance(manifest.get("encryption"), dict)  # else the reader reports the damage
-    except Exception:  # noqa: BLE001 - the reader reports damaged files in plain words
+        encrypted = bool(packs.package_header(path)["encrypted"])
+    except MsdeError:  # the command's own read reports the damage in plain words
         return None
     return _passphrase(encrypted, confirm=False) if encrypted else None
 
@@ -148,7 +143,7 @@ def _import_database(st: State, database: str, source: str, number: str | None, 
 def apply_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .ptf file.")],
-    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update (default: found by its GUID).")] = None,
+    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update: the one it was made from or a copy of it (default: the one whose base it follows).")] = None,
 ) -> None:
     """Apply a PTF to the dossier it follows, in one transaction."""
     st = state(ctx)

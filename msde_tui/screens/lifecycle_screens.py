@@ -30,10 +30,12 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.widgets.selection_list import Selection
 
+from msde_tui.engine import identity
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
@@ -113,8 +115,8 @@ def _dossier_line(dossier: Dossier) -> str:
 
     note = cut_label(dossier)
     if note:  # which dossier and which cut it came from
-        return f"{dossier.code:<10} {dossier.company[:18]} ({note})"
-    return f"{dossier.code:<10} {dossier.company[:44]}"
+        return f"{dossier.code:<10} {one_line(dossier.company)[:18]} ({note})"
+    return f"{dossier.code:<10} {one_line(dossier.company)[:44]}"
 
 
 # --------------------------------------------------------------------------- archive
@@ -171,7 +173,7 @@ class ArchiveScreen(WorkScreen):
             catalog = Catalog(home)
             lines = []
             for number, years in sorted(chosen.items()):
-                dossier = catalog.get(number)
+                dossier = identity.settle(home, catalog.get(number))  # a legacy copy gets its own GUID first
                 options = {"years": years, "dir": str(directory)}
                 try:
                     with audited(home, "archive", [dossier.code], options) as record:
@@ -212,13 +214,20 @@ class UnarchiveScreen(WorkScreen):
 
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
+        try:
+            catalog = identity.settle_all(self.ctx.home)
+        except MsdeError as exc:  # an invalid dossier list: said in words, nothing listed
+            self.say(str(exc))
+            return
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
             try:
                 info = archive.read_paf_info(paf)
             except MsdeError:
                 continue
+            owner = identity.owner_in(catalog, info.guid)
+            into = f"-> {owner.code}" if owner else _("(not in the list)")
             for year in info.years:
-                label = f"{paf.name:<30} {info.code:<10} {year['code']}"
+                label = f"{paf.name:<30} {year['code']:<8} {into}"
                 ticks.add_option(Selection(Text(label), f"{paf}|{year['code']}", False))
         if ticks.option_count == 0:
             self.say(_("No archive file (.paf) in this directory."))
@@ -243,16 +252,16 @@ class UnarchiveScreen(WorkScreen):
             for paf, years in sorted(chosen.items()):
                 try:
                     info = archive.read_paf_info(Path(paf))
-                    target = next(
-                        (d for d, _p in embedded_dossiers(home) if _guid_of(d, home) == info.guid), None
-                    )
-                    if target is None:
+                    target = identity.owner_of(Catalog(home), info.guid)
+                    if target is None or not target.is_embedded:
                         raise BadInput(
                             _("The dossier {code} of this archive is not in the dossier list.").format(code=info.code)
                         )
+                    identity.check_line(target, info.guid, Path(paf).name, info.code)
                     options = {"paf": paf, "years": years, "delete": delete}
                     with audited(home, "unarchive", [target.code], options) as record:
-                        result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete)
+                        result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete,
+                                                   accept=identity.line(target))
                         record.files = [paf]
                     lines.append(
                         _("{code}: {years} back from {file}.").format(
@@ -265,21 +274,6 @@ class UnarchiveScreen(WorkScreen):
 
         return job
 
-
-def _guid_of(dossier: Dossier, home: Path) -> str | None:
-    from msde_tui.engine.accounting import ledger
-
-    if dossier.guid:
-        return dossier.guid
-    engine = ledger.open_engine(dossier.path(home))
-    try:
-        with engine.connect() as conn:
-            value = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
-            return str(value) if value else None
-    except Exception:  # noqa: BLE001 - not an accounting dossier
-        return None
-    finally:
-        engine.dispose()
 
 
 # --------------------------------------------------------------------------- cut

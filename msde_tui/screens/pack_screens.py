@@ -21,9 +21,7 @@ work runs in a thread; the result of each dossier is written as words (OK / FAIL
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -45,6 +43,7 @@ from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
@@ -89,17 +88,9 @@ class FileEntry:
     size: int
     encrypted: bool = False
     guid: str | None = None
+    base: str | None = None  # PTF: the package id it follows
     problem: str = ""  # why it cannot be read ("" = readable)
     listed_as: str = ""  # already in the dossier list as this code
-
-
-def _manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            value = json.loads(zf.read("manifest.json"))
-    except Exception:  # noqa: BLE001 - the reader says what is wrong, in package_info below
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _created(text: object) -> datetime | None:
@@ -120,15 +111,14 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
         parsed = naming.parse_packed_file_name(path.name)
         code = parsed[0].code if parsed else path.stem
         when = parsed[1] if parsed else datetime.fromtimestamp(path.stat().st_mtime)
-        manifest = _manifest(path)
-        if manifest is not None and isinstance(manifest.get("encryption"), dict):
-            found.append(FileEntry(path, code, _("(encrypted)"), _created(manifest.get("created_at")) or when,
-                                   size, encrypted=True))
-            continue
         try:
-            info = _packs().package_info(path, verify=False)
+            info = _packs().package_header(path)  # the one reader: bounded, schema-checked
         except MsdeError as exc:
             found.append(FileEntry(path, code, "", when, size, problem=exc.message))
+            continue
+        if info["encrypted"]:
+            found.append(FileEntry(path, code, _("(encrypted)"), _created(info.get("created_at")) or when,
+                                   size, encrypted=True))
             continue
         ident = info.get("dossier") or {}
         found.append(FileEntry(
@@ -138,6 +128,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
             _created(info.get("created_at")) or when,
             size,
             guid=ident.get("guid"),
+            base=info.get("base_package"),
         ))
     return sorted(found, key=lambda e: (e.when or datetime.min, e.path.name), reverse=True)
 
@@ -192,8 +183,8 @@ def entry_line(entry: FileEntry) -> str:
     elif entry.listed_as:
         company = _("in the list as {code}").format(code=entry.listed_as)
     else:
-        company = entry.company
-    return f"{entry.code[:14]:<14} {company[:21]:<21} {when} {human_size(entry.size):>9}"
+        company = one_line(entry.company)
+    return f"{one_line(entry.code)[:14]:<14} {company[:21]:<21} {when} {human_size(entry.size):>9}"
 
 
 # --------------------------------------------------------------------------- widgets
@@ -230,6 +221,11 @@ class PickList(OptionList):
                 self.highlighted = index
                 self._mark(index)
                 return
+
+    def clear_choice(self) -> None:
+        """No row chosen (the user picks one)."""
+        self.highlighted = None
+        self._mark(None)
 
     def _mark(self, index: int | None) -> None:
         if index == self._marked:
@@ -425,7 +421,7 @@ class PackStep(StepScreen):
 
 
 def _dossier_line(dossier: Dossier) -> str:
-    return f"{dossier.code:<16} {dossier.company[:50]}"
+    return f"{dossier.code:<16} {one_line(dossier.company)[:50]}"
 
 
 def _fill_dossiers(ticks: TickList, dossiers: list[Dossier]) -> None:
@@ -824,7 +820,7 @@ class ImportScreen(PackStep):
         if taken is not None:
             raise DossierExists(
                 _("Number {number} is already taken by {code} ({company}).").format(
-                    number=number, code=taken.code, company=taken.company
+                    number=number, code=taken.code, company=one_line(taken.company)
                 ),
                 _("Type another number; F6 (Select) proposes the first free one, {free}.").format(
                     free=catalog.first_free_number()
@@ -890,7 +886,7 @@ class ImportScreen(PackStep):
                 logged.dossiers = [record.code]
                 logged.files = [str(record.path(home)) if record.is_embedded else record.location]
             return [Outcome(True, _("{file}: imported as {code} ({company}); every row was checked.").format(
-                file=path.name, code=record.code, company=record.company
+                file=one_line(path.name), code=record.code, company=one_line(record.company)
             ))]
 
         return job
@@ -950,11 +946,17 @@ class ApplyScreen(PackStep):
         entry = self.chosen_entry()
         self.query_one("#passphrase-row").display = bool(entry and entry.encrypted)
         if entry is None or not entry.guid:
+            self.query_one("#dossier", PickList).clear_choice()
             return
-        matches = [d for d in self.dossiers if d.guid == entry.guid]
-        if matches:  # the dossier it was made from, or a copy of it imported from its PBF
-            source = next((d for d in matches if d.code != entry.code), matches[0])
-            self.query_one("#dossier", PickList).choose(source.number)
+        # only a dossier of the PTF's line whose last PBF/PTF is this PTF's base (never one
+        # whose base does not match: the user chooses then)
+        shown = {d.number for d in self.dossiers}
+        matches = [d for d in _packs().apply_candidates(self.ctx.catalog(), entry.guid, entry.base)
+                   if d.number in shown]
+        if len(matches) == 1:
+            self.query_one("#dossier", PickList).choose(matches[0].number)
+        else:
+            self.query_one("#dossier", PickList).clear_choice()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "files":
