@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine import naming
@@ -57,18 +58,22 @@ def register(app: typer.Typer) -> None:
 
 def backup_command(
     ctx: typer.Context,
-    dossiers: Annotated[list[str], typer.Argument(help="Dossier numbers (001) or codes (001SOC).")],
     directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
+    dossiers: Annotated[list[str] | None, typer.Argument(help="Dossier numbers (001) or codes (001SOC).")] = None,
+    select_all: Annotated[bool, typer.Option("--all", help=selecting.ALL_HELP)] = False,
+    where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
     concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Dossiers backed up at once (0: follow the machine's cores).")] = 0,
 ) -> None:
     """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
     st = state(ctx)
-    catalog = st.catalog()
-    chosen: dict[str, Dossier] = {}
-    for ref in dossiers:
-        dossier = catalog.get(ref)
-        chosen.setdefault(dossier.number, dossier)
+    local_dir = Path(directory).expanduser()
+    chosen = {d.number: d for d in selecting.choose(
+        st, dossiers, select_all=select_all, where=where, backup_dir=lambda _d: local_dir)}
+    if not chosen:
+        emit(st, {"operation": "backup", "ok": 0, "failed": 0, "results": []},
+             f"No dossier matches --where {where}; nothing to back up.")
+        return
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
         groups.setdefault(None if dossier.is_embedded else dossier.profile or "", []).append(dossier)

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from msde_tui.cli.common import State, emit, err_console, state
+from msde_tui.cli import selecting
+from msde_tui.cli.common import State, emit, err_console, set_exit, state
 from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
@@ -66,16 +67,46 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 def pack_command(
     ctx: typer.Context,
-    dossier: Annotated[str, typer.Argument(help="Number (001) or code (001SOC).")],
     directory: Annotated[Path, typer.Option("--dir", help="Directory to write the packed file in.")],
+    dossiers: Annotated[list[str] | None, typer.Argument(help="Numbers (001) or codes (001SOC).")] = None,
+    select_all: Annotated[bool, typer.Option("--all", help=selecting.ALL_HELP)] = False,
+    where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
     partial: Annotated[bool, typer.Option("--partial", help="Only what changed since the last PBF/PTF (a PTF).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help=f"Encrypt with a passphrase (asked, or {PASSPHRASE_ENV}).")] = False,
 ) -> None:
-    """Write a PBF of a dossier, or a PTF with --partial."""
+    """Write a PBF of each dossier, or a PTF with --partial."""
     st = state(ctx)
-    record = st.catalog().get(dossier)
+    records = selecting.choose(st, dossiers, select_all=select_all, where=where)
+    if not records:
+        emit(st, {"packages": [], "where": where}, f"No dossier matches --where {where}: nothing to pack.")
+        return
     passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
-    options = {"dir": str(directory), "partial": partial, "encrypt": encrypt}
+    if len(records) == 1 and dossiers:  # one named dossier: its error is the command's
+        emit(st, *_pack_one(st, records[0], directory, partial, passphrase))
+        return
+    done: list[dict[str, object]] = []
+    failed: list[dict[str, object]] = []
+    for record in records:
+        try:
+            payload, human = _pack_one(st, record, directory, partial, passphrase)
+        except MsdeError as exc:
+            failed.append({"dossier": record.code, "error": type(exc).__name__, "message": exc.message,
+                           "hint": exc.hint})
+            if not st.json:
+                err_console.print(f"FAILED {record.code}: {exc.message}", highlight=False, markup=False)
+            continue
+        done.append({"dossier": record.code, **payload})
+        if not st.json:
+            emit(st, {}, f"{record.code}: {human}")
+    emit(st, {"packages": done, "failed": failed} if st.json else {},
+         None if st.json else f"{len(done)} packed, {len(failed)} failed.")
+    if failed:
+        set_exit(1)
+
+
+def _pack_one(st: State, record: Dossier, directory: Path, partial: bool,
+              passphrase: str | None) -> tuple[dict[str, object], str]:
+    options = {"dir": str(directory), "partial": partial, "encrypt": passphrase is not None}
     with audited(st.home, "pack", [record.code], options) as logged:
         result = packs.export_package(record, st.home, directory, partial=partial, passphrase=passphrase,
                                       progress=_progress(st.json))
@@ -86,9 +117,9 @@ def pack_command(
     deleted = sum(t.get("deleted", 0) for t in result.tables.values())
     human = f"{result.kind} written and verified: {result.path} ({result.size:,} bytes, {rows:,} rows"
     human += f", {deleted:,} deleted keys)" if result.kind == "PTF" else ")"
-    emit(st, {"file": str(result.path), "kind": result.kind, "package_id": result.package_id,
-              "size": result.size, "tables": result.tables, "warning": result.warning,
-              "encrypted": result.encrypted, "verified": True}, human)
+    return ({"file": str(result.path), "kind": result.kind, "package_id": result.package_id,
+             "size": result.size, "tables": result.tables, "warning": result.warning,
+             "encrypted": result.encrypted, "verified": True}, human)
 
 
 def import_command(
