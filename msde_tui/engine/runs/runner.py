@@ -94,6 +94,8 @@ class _Backends:
         return await self.server()
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._embedded.close()  # saves what it learnt (integrity checks done)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await self._server.close()

@@ -39,6 +39,7 @@ from msde_tui.engine.atomic import (
     staging_dir,
 )
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
@@ -387,8 +388,12 @@ def _copy_pages(
         work.progress(label, total, total, final=True)
 
 
-def _check_backup(work: _Work, label: str, file: Path, step: str = "verify") -> _Checked:
-    """Verify ``file`` against its proof: size, SHA-256, integrity_check, identity."""
+def _check_backup(
+    work: _Work, label: str, file: Path, step: str = "verify", memo: IntegrityMemo | None = None
+) -> _Checked:
+    """Verify ``file`` against its proof: size, SHA-256, integrity_check, identity.
+
+    ``integrity_check`` is not run again on bytes ``memo`` saw pass it (same SHA-256)."""
     if not file.exists():
         raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
     if not file.is_file():
@@ -420,8 +425,14 @@ def _check_backup(work: _Work, label: str, file: Path, step: str = "verify") -> 
             f"The backup {file.name} is damaged: its content differs from its proof (SHA-256).",
             "Use another backup; this one cannot be trusted.",
         )
-    work.step(label, step, "integrity check")
-    problems = _integrity(file)
+    if memo is not None and memo.known(digest):
+        work.step(label, step, "integrity check (already passed by these exact bytes)")
+        problems = []
+    else:
+        work.step(label, step, "integrity check")
+        problems = _integrity(file)
+        if not problems and memo is not None:
+            memo.add(digest)
     if problems:
         raise BackupInvalid(
             f"The backup {file.name} is damaged: the integrity check found {len(problems)} "
@@ -500,6 +511,7 @@ class EmbeddedBackend:
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
+        self.memo = IntegrityMemo(self.home)
 
     # ---- facts and browsing
 
@@ -614,7 +626,7 @@ class EmbeddedBackend:
         return await asyncio.to_thread(scan)
 
     async def close(self) -> None:
-        return None
+        await asyncio.to_thread(self.memo.save)
 
     # ---- operations
 
@@ -676,7 +688,7 @@ class EmbeddedBackend:
     def _check_or_remove(self, work: _Work, label: str, final: Path, step: str = "verify") -> _Checked:
         """Verify a backup just written; if it fails, remove it so that nothing invalid stays."""
         try:
-            return _check_backup(work, label, final, step)
+            return _check_backup(work, label, final, step, self.memo)
         except Cancelled:
             raise
         except MsdeError:
@@ -686,7 +698,7 @@ class EmbeddedBackend:
     def _verify_job(self, work: _Work, file: Path) -> None:
         started = time.monotonic()
         label = file.name
-        checked = _check_backup(work, label, file)
+        checked = _check_backup(work, label, file, memo=self.memo)
         proof = checked.proof
         work.emit(
             DossierResult(
@@ -721,7 +733,7 @@ class EmbeddedBackend:
         else:
             number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
-        checked = _check_backup(work, label, source)
+        checked = _check_backup(work, label, source, memo=self.memo)
         proof = checked.proof
         short = naming.check_short(item.short) if item.short else self._short_of(proof, checked)
         code = f"{number}{short}"
