@@ -57,7 +57,7 @@ from msde_tui.engine.errors import (
 )
 from msde_tui.engine.events import DossierResult, Event, Progress, Step
 from msde_tui.engine.plans import BackupOptions, RestoreItem
-from msde_tui.engine.proof import Proof, proof_path, read_proof, sha256_file, write_proof
+from msde_tui.engine.proof import Proof, proof_bytes, proof_path, read_proof, sha256_file
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BACKUP_DIR = "backups"
@@ -277,7 +277,7 @@ def _snapshot(
     """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure."""
     staging = staging_dir(final.parent)  # private: no planted name is followed
     partial = staging / final.name
-    renamed = False
+    renamed = proof_published = False
     try:
         src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=10)
         try:
@@ -312,8 +312,6 @@ def _snapshot(
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
         if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
-        publish_new(partial, final, sync=False)  # synced above; never replaces or follows a name
-        renamed = True
         proof = Proof(
             file=final.name,
             sha256=digest,
@@ -324,13 +322,24 @@ def _snapshot(
             movements=movements,
             source=source.name,
         )
-        write_proof(final, proof)  # synced, renamed, and the directory synced: both names durable
+        staged_proof = staging / proof_path(final).name
+        with open_exclusive(staged_proof) as handle:
+            handle.write(proof_bytes(proof))
+            handle.flush()
+            os.fsync(handle.fileno())
+        # The backup gets its name first, then its proof (a crash in between leaves a backup
+        # without proof, never valid); both bytes are synced already, and one directory sync
+        # after the proof makes both names durable before anything reports the backup.
+        publish_new(partial, final, sync=False, sync_dir=False)  # never replaces or follows a name
+        renamed = True
+        publish_new(staged_proof, proof_path(final), sync=False)
+        proof_published = True
         remove_staging(staging)
         return proof
     except BaseException as exc:
         remove_staging(staging)
-        if renamed:
-            _remove(final, proof_path(final))
+        if renamed:  # the proof only if it is ours: a name taken meanwhile is someone else's
+            _remove(final, *((proof_path(final),) if proof_published else ()))
         if isinstance(exc, MsdeError):
             raise
         if isinstance(exc, OSError | sqlite3.Error) and _is_disk_full(exc):
