@@ -96,3 +96,25 @@ def test_cli_pack_and_auto_where(home: Path, tmp_path: Path, capsys: pytest.Capt
     assert main(["--json", "auto", "--where", "003", "--dry-run"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [d["code"] for d in doc["dossiers"]] == ["003GAR"]
+
+
+def test_cli_verify_all_takes_each_dossiers_newest_backup(home: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    create_demo(home, dossiers=3, years=1, lines=40, seed=6)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["backup", "--where", "001-002", "--dir", str(out), "--no-verify"]) == 0
+    capsys.readouterr()
+    assert main(["--json", "verify", "--where", "001-002", "--dir", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] == 2 and doc["failed"] == 0
+    # 003 has no backup there: --all verifies the two, says so, and fails the run
+    assert main(["verify", "--all", "--dir", str(out)]) == 1
+    assert "No backup in" in capsys.readouterr().out
+    # the newest backup is the one verified: damage it and the run fails
+    newest = sorted(out.glob("001SOC_*.sqlite.bak"))[-1]
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    newest.write_bytes(bytes(data))
+    assert main(["verify", "--where", "001", "--dir", str(out)]) == 1
+    assert main(["verify", "--all"]) == 2  # no --dir

@@ -29,7 +29,7 @@ from rich.progress import (
 from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
-from msde_tui.engine import naming
+from msde_tui.engine import naming, selection
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import (
@@ -93,16 +93,48 @@ def backup_command(
 
 def verify_command(
     ctx: typer.Context,
-    files: Annotated[list[str], typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")],
+    files: Annotated[list[str] | None, typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")] = None,
     server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Files verified at once (0: follow the machine's cores).")] = 0,
+    select_all: Annotated[bool, typer.Option("--all", help="The newest backup in --dir of every embedded dossier.")] = False,
+    where: Annotated[str | None, typer.Option("--where", help="The newest backup in --dir of each embedded dossier matching this filter (see backup --where).")] = None,
+    directory: Annotated[str | None, typer.Option("--dir", help="With --all / --where: the directory holding the backups.")] = None,
 ) -> None:
     """Verify backups: re-read and compare with the proof, integrity check, identity."""
     st = state(ctx)
+    missing: list[str] = []
+    if select_all or where:
+        if files or server:
+            raise BadInput("Give backup files, or --all / --where with --dir, not both.",
+                           "E.g. msde verify --all --dir /srv/backups")
+        if not directory:
+            raise BadInput("--all and --where need --dir: where the backups are.", "E.g. msde verify --all --dir /srv/backups")
+        folder = Path(directory).expanduser()
+        if not folder.is_dir():
+            raise BadInput(f"The directory {folder} does not exist.", "Give the directory holding the backups.")
+        chosen = [d for d in selecting.choose(st, None, select_all=select_all, where=where,
+                                              backup_dir=lambda _d: folder) if d.is_embedded]
+        found = selection.newest_backups(folder, chosen)
+        missing = [d.code for d in chosen if d.code not in found]
+        if missing and not st.json:
+            console.print(f"No backup in {folder} for: {', '.join(missing)}.", highlight=False, markup=False)
+        files = [str(found[d.code]) for d in chosen if d.code in found]
+        if not files:
+            emit(st, {"operation": "verify", "ok": 0, "failed": 0, "results": [], "missing": missing},
+                 "Nothing to verify.")
+            if missing:
+                set_exit(1)
+            return
+    elif not files:
+        raise BadInput("Which backups? Give the files, or --all / --where with --dir.",
+                       "E.g. msde verify /srv/backups/001SOC_*.sqlite.bak, or msde verify --all --dir /srv/backups")
     connection = Connection() if server is None else _server_connection(st, server)
     plan = VerifyPlan(connection, tuple(files), concurrency=concurrency)
     results = run_and_show(st, "verify", [operations.run_verify(plan, home=st.home)], total=len(files))
     finish(st, "verify", results)
+    if select_all or where:
+        if missing:  # a chosen dossier with no backup there is not verified: the run failed
+            set_exit(1)
 
 
 def restore_command(

@@ -114,6 +114,24 @@ def newest_proven_movements(directory: Path, dossier: Dossier, names: Iterable[s
     return None
 
 
+def newest_backups(directory: Path, dossiers: Iterable[Dossier]) -> dict[str, Path]:
+    """The newest embedded backup file in ``directory`` of each of ``dossiers``, by code (by
+    the time stamp in its name; whether it is valid is for verify to say)."""
+    wanted = {d.code for d in dossiers}
+    best: dict[str, tuple[str, int, str]] = {}
+    try:
+        names = [e.name for e in Path(directory).iterdir()]
+    except OSError:
+        return {}
+    for name in names:
+        found = _BACKUP.match(name)
+        if found and found["code"] in wanted:
+            rank = (found["stamp"], int(found["n"] or 1), name)
+            if found["code"] not in best or rank > best[found["code"]]:
+                best[found["code"]] = rank
+    return {code: Path(directory) / rank[2] for code, rank in best.items()}
+
+
 def current_movements(home: Path, dossier: Dossier) -> int | None:
     """The dossier's movement counter now; None when its file cannot be read."""
     path = dossier.path(home)
