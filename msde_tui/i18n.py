@@ -146,7 +146,7 @@ def compile_mo(entries: dict[str, str]) -> bytes:
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCES = ("app.py", "screens")  # where the translated strings are, relative to the package
+SOURCES = ("app.py", "screens", "engine/runs/basicops.py", "engine/packs/packops.py", "engine/lifecycle/lifeops.py")  # where the translated strings are, relative to the package
 
 
 def source_files() -> list[Path]:

@@ -170,7 +170,7 @@ def test_pack_writer_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
     assert "What to do:" in err and "Traceback" not in err
     assert everything(out) == [] and rows(dossier) == before
     line = json.loads((home / "audit.log.jsonl").read_text().splitlines()[-1])
-    assert line["operation"] == "pack" and line["result"] == "failed"
+    assert line["operation"] == "pack" and line["result"] == "failed", (home / "audit.log.jsonl").read_text()
 
 
 def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path,

@@ -89,7 +89,7 @@ def test_cli_pack_and_auto_where(home: Path, tmp_path: Path, capsys: pytest.Capt
     create_demo(home, dossiers=3, years=1, lines=30, seed=4)
     assert main(["--json", "pack", "--where", "001-002", "--dir", str(tmp_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [p["dossier"] for p in doc["packages"]] == ["001SOC", "002BRA"] and not doc["failed"]
+    assert [r["dossier"] for r in doc["results"]] == ["001SOC", "002BRA"] and doc["failed"] == 0
     assert len(list(tmp_path.glob("*.pbf"))) == 2
     assert main(["auto", "policy", "set", "--enable", "--dir", str(tmp_path / "auto")]) == 0
     capsys.readouterr()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from msde_tui import osdep
 from msde_tui.engine.errors import BadPath, DiskFull, MsdeError, UnsafePath
+from msde_tui.packfmt import files as _files
 from msde_tui.packfmt.files import (
     aside,
     create_exclusive,
@@ -25,6 +26,8 @@ from msde_tui.packfmt.files import (
     touch_exclusive,
     write_error,
 )
+
+_files.set_process_probe(osdep.pid_alive)  # stale staging directories: whose process is gone
 
 __all__ = [
     "aside",

@@ -103,21 +103,23 @@ def staging_dir(directory: Path, prefix: str = ".msde-") -> Path:
         raise write_error(exc, Path(directory) / prefix) from exc
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # POSIX only: signal 0 checks, it sends nothing
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, another user's
-    return True
+_process_alive: Callable[[int], bool] | None = None
+_UID = getattr(os, "getuid", lambda: 0)()  # Windows has no uids (st_uid is 0 there)
+
+
+def set_process_probe(probe: Callable[[int], bool] | None) -> None:
+    """How to tell whether a process of this host still runs (the program using this package
+    knows its OS; msde gives its OS layer's). Without one, no staging directory is removed."""
+    global _process_alive
+    _process_alive = probe
 
 
 def remove_stale_staging(directory: Path) -> list[str]:
     """Remove the staging directories a killed msde of this host and this user left in
-    ``directory`` (its process is gone); return their names. POSIX only: on Windows a
-    process is not probed (``os.kill`` would end it), and nothing is removed."""
-    if os.name != "posix":
+    ``directory`` (its process is gone, by the probe ``set_process_probe`` gave); return their
+    names. Without a probe nothing is removed."""
+    alive = _process_alive
+    if alive is None:
         return []
     removed = []
     try:
@@ -129,11 +131,11 @@ def remove_stale_staging(directory: Path) -> list[str]:
         if match is None or match["host"] != _HOST or int(match["pid"]) == os.getpid():
             continue
         try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != _UID:
                 continue
         except OSError:
             continue
-        if not _alive(int(match["pid"])):
+        if not alive(int(match["pid"])):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.name)
     return removed

@@ -533,6 +533,7 @@ def package_header(path: Path) -> dict[str, Any]:
             "encrypted": reader.encrypted,
             "dossier": reader.content.get("dossier"),
             "source": reader.content.get("source"),
+            "base_package": _base_package(reader.content),
             "tables": reader.content.get("tables"),
         }
 
