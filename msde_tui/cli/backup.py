@@ -313,10 +313,7 @@ class _LineDisplay(_Display):
         self.out = out
 
     def _print(self, text: str) -> None:
-        # Plain text, as is: Rich's rendering per line cost more CPU than a small dossier's
-        # backup on a many-dossier run (and would turn ":x:" in a company name into an emoji).
-        self.out.file.write(text + "\n")
-        self.out.file.flush()
+        self.out.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.Step):
