@@ -64,8 +64,10 @@ def backup_command(
     where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
     concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Dossiers backed up at once (0: follow the machine's cores).")] = 0,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Access: copy even while Access has the file open (the copy may be inconsistent).")] = False,
 ) -> None:
-    """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
+    """Back up dossiers: a file copy + proof (embedded, Access) or a native BACKUP (SQL Server)."""
     st = state(ctx)
     local_dir = Path(directory).expanduser()
     chosen = {d.number: d for d in selecting.choose(
@@ -76,12 +78,13 @@ def backup_command(
         return
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
-        groups.setdefault(None if dossier.is_embedded else dossier.profile or "", []).append(dossier)
+        on_disk = dossier.is_embedded or dossier.backend == "access"
+        groups.setdefault(None if on_disk else dossier.profile or "", []).append(dossier)
     if None in groups:
         local = Path(directory).expanduser()
         if not local.is_dir():
             raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
-    options = BackupOptions(verify=verify)
+    options = BackupOptions(verify=verify or test_restore, test_restore=test_restore, force=force)
     streams: list[AsyncIterator[ev.Event]] = []
     for profile, members in groups.items():
         connection = Connection() if profile is None else _server_connection(st, profile)
@@ -96,6 +99,8 @@ def verify_command(
     files: Annotated[list[str] | None, typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")] = None,
     server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Files verified at once (0: follow the machine's cores).")] = 0,
+    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: verify only this backup set of the file (default: every set).")] = None,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: also restore each full set under a scratch name, run DBCC CHECKDB, drop it.")] = False,
     select_all: Annotated[bool, typer.Option("--all", help="The newest backup in --dir of every embedded dossier.")] = False,
     where: Annotated[str | None, typer.Option("--where", help="The newest backup in --dir of each embedded dossier matching this filter (see backup --where).")] = None,
     directory: Annotated[str | None, typer.Option("--dir", help="With --all / --where: the directory holding the backups.")] = None,
@@ -129,7 +134,9 @@ def verify_command(
         raise BadInput("Which backups? Give the files, or --all / --where with --dir.",
                        "E.g. msde verify /srv/backups/001SOC_*.sqlite.bak, or msde verify --all --dir /srv/backups")
     connection = Connection() if server is None else _server_connection(st, server)
-    plan = VerifyPlan(connection, tuple(files), concurrency=concurrency)
+    plan = VerifyPlan(
+        connection, tuple(files), concurrency=concurrency, position=position, test_restore=test_restore
+    )
     results = run_and_show(st, "verify", [operations.run_verify(plan, home=st.home)], total=len(files))
     finish(st, "verify", results)
     if select_all or where:
@@ -148,6 +155,8 @@ def restore_command(
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="SQL Server: where the data files go (default: the instance's).")] = None,
     log_dir: Annotated[str | None, typer.Option("--log-dir", help="SQL Server: where the log file goes.")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="SQL Server: RESTORE VERIFYONLY first (embedded backups are always verified).")] = True,
+    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: which backup set of the file (FILE = n; needed when it holds several).")] = None,
+    close_sessions: Annotated[bool, typer.Option("--close-sessions", help="SQL Server: close the other sessions on the database replaced (SINGLE_USER WITH ROLLBACK IMMEDIATE; MULTI_USER again afterwards).")] = False,
 ) -> None:
     """Restore a backup as dossier NUMBER; never over an existing one without --replace."""
     st = state(ctx)
@@ -171,8 +180,11 @@ def restore_command(
             short = _short_from_server_name(file)
     elif not Path(file).expanduser().is_file():
         raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
-    if short is None and operations.file_kind(file, connection) == "embedded":
+    kind = operations.file_kind(file, connection)
+    if short is None and kind == "embedded":
         short = _short_from_proof(Path(file).expanduser())
+    if short is None and kind == "access":
+        short = _short_from_access_proof(Path(file).expanduser())
     item = RestoreItem(
         source=file,
         number=number,
@@ -181,6 +193,8 @@ def restore_command(
         replace=replace,
         data_dir=data_dir,
         log_dir=log_dir,
+        position=position,
+        close_sessions=close_sessions,
     )
     plan = RestorePlan(connection, (item,), verify_first=verify)
     stream = operations.run_restore(plan, home=st.home)
@@ -230,6 +244,15 @@ def _short_from_proof(file: Path) -> str | None:
     """The short name recorded in an embedded backup's proof (None: the restore will explain)."""
     try:
         return naming.parse_code(read_proof(file).code).short
+    except MsdeError:
+        return None
+
+
+def _short_from_access_proof(file: Path) -> str | None:
+    from msde_tui.engine.backends.access import proofs
+
+    try:
+        return naming.parse_code(proofs.read(file).code).short
     except MsdeError:
         return None
 

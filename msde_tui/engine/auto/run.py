@@ -243,6 +243,9 @@ class DossierOutcome:
     last_verified_file: str | None = None
     last_verified_at: str | None = None
     at: str = ""
+    # SQL Server with the policy's test_restore: the scratch restore's outcome (database,
+    # checkdb "clean" or "damaged", page_verify), kept in last_run.json
+    test_restore: dict[str, object] | None = None
 
     @property
     def text(self) -> str:
@@ -500,6 +503,10 @@ async def _close(target: Target | None) -> None:
 def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
     if dossier.is_embedded:
         return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
+    if dossier.backend == "access":
+        from msde_tui.engine.backends.access.auto import AccessTarget
+
+        return AccessTarget(dossier, policy.target_dir(home), cache)
     from msde_tui.engine.auto import mssql as auto_mssql  # late: loads the SQL Server drivers
 
     return auto_mssql.MssqlTarget(home, dossier, policy, auto_mssql.server_connection(home, dossier))
@@ -561,23 +568,24 @@ async def _backup_all(
         def runner(plan: BackupPlan) -> AsyncIterator[Event]:
             return operations.run_backup(plan, home=home)
 
-    groups: dict[tuple[str, str | None, str], list[_Work]] = {}
+    groups: dict[tuple[str, str | None, str, bool], list[_Work]] = {}
     for work in due:
         assert work.target is not None
-        key = (work.target.connection.kind, work.target.connection.profile, work.target.directory)
+        key = (work.target.connection.kind, work.target.connection.profile, work.target.directory,
+               work.policy.test_restore)
         groups.setdefault(key, []).append(work)
     results: dict[str, DossierResult] = {}
     for works in groups.values():
         target = works[0].target
         assert target is not None
         for work in works:
-            if work.target is not None and isinstance(work.target, EmbeddedTarget):
+            if work.target is not None and work.target.connection.is_embedded:  # a local directory
                 try:
-                    work.target.path.mkdir(parents=True, exist_ok=True)
+                    Path(work.target.directory).mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     results[work.dossier.code] = DossierResult(
                         dossier=work.dossier.code, ok=False,
-                        message=f"Cannot create the backup directory {work.target.path} ({exc.strerror or exc}).",
+                        message=f"Cannot create the backup directory {work.target.directory} ({exc.strerror or exc}).",
                         hint="Create it or choose another one: msde auto policy set --dir DIR",
                     )
         todo = [w for w in works if w.dossier.code not in results]
@@ -587,7 +595,7 @@ async def _backup_all(
             connection=target.connection,
             dossiers=tuple(w.dossier for w in todo),
             directory=target.directory,
-            options=BackupOptions(verify=True),
+            options=BackupOptions(verify=True, test_restore=works[0].policy.test_restore),
         )
         try:
             async for event in runner(plan):
@@ -609,6 +617,9 @@ async def _after_backup(work: _Work, result: DossierResult | None, clock: Clock)
         return
     outcome.file = result.files[0] if result.files else None
     outcome.verified = result.verified
+    tested = result.details.get("test_restore")
+    if isinstance(tested, dict):
+        outcome.test_restore = tested
     if not result.ok or not result.verified:
         outcome.ok = False
         outcome.message = result.message or "The backup was made but could not be verified."
