@@ -26,7 +26,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import TickList
-from tests.test_app_support import screen_text, wait_for
+from tests.tui.app_support import screen_text, wait_for
 
 
 class Host(App[None]):
