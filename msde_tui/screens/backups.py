@@ -21,7 +21,7 @@ from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
-from msde_tui.screens.widgets import TickList, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size
 
 
 def basename(path: str) -> str:
@@ -134,7 +134,7 @@ class BackupsScreen(FilteredTickStep):
         checks = _("checksums") if info.has_checksums else _("NO checksums")
         version = f"v{info.version_major}" if info.version_major else "v?"
         name = info.code or info.database
-        return f"{when} {name[:16]:<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
+        return f"{when} {clip(name, 16):<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(i), i.file) for i in self.infos]

@@ -16,7 +16,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
-from msde_tui.screens.widgets import TickList, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size
 
 
 def cut_label(dossier: Dossier) -> str:
@@ -80,7 +80,7 @@ class DossiersScreen(FilteredTickStep):
         if note:  # which dossier and which cut it came from, within the 40 columns
             company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"
         size_text = human_size(size) if size is not None else _("missing")
-        return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
+        return f"{dossier.code:<12} {clip(company, 40):<40} {size_text:>9}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(d, s), dossier_key(d)) for d, s in self.available]

@@ -48,6 +48,11 @@ class AsciiScrollBarRender(ScrollBarRender):
         )
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, ending with "…" when it was longer."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 def translate_bindings(node: DOMNode) -> None:
     """Translate the descriptions of a node's bindings into the current language.
 
@@ -78,6 +83,10 @@ class WizardFooter(Footer):
     """
 
     _shown: tuple[Any, ...] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compact", True)  # one space between keys: more of them fit at 80 columns
+        super().__init__(*args, **kwargs)
 
     def compose(self) -> ComposeResult:
         self._bindings_ready = True  # Textual's flag: compose with the bindings known now

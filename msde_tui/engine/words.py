@@ -1,0 +1,91 @@
+"""The engine's words, translated where they are shown.
+
+The engine says what happens in English with its parameters (a step name, a result message,
+an error and its hint): a job runs in its own process and its events file is read later,
+perhaps by a user of another language, so the words are put in that user's language when they
+are shown, never when they are written. Every such English text is listed here, marked with
+``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
+exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
+in. ``shown(text)`` finds the template a text was made from and gives it in the current
+language with the same values; a text made of several sentences is translated one sentence at
+a time; a text no template matches is shown as it is (the pseudo-locale test,
+tests/test_pseudo_locale.py, finds any that a walk of the wizard shows).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from msde_tui.i18n import N_, _
+
+# Step names (``events.Step.step``) and their usual details.
+STEPS = (
+    N_("backup"), N_("verify"), N_("restore"), N_("safety copy"), N_("read"), N_("copy"),
+    N_("server"), N_("integrity check"), N_("check"), N_("write"), N_("replace"),
+    N_("commit"), N_("done"), N_("remove"), N_("fec"), N_("pack"), N_("export"),
+    N_("import"), N_("apply"), N_("archive"), N_("unarchive"), N_("cut"), N_("audit"),
+    N_("SHA-256 checksum"), N_("the dossier is in use; copying it in one pass"),
+)
+
+# Messages, results, errors and hints, as templates.
+TEMPLATES = (
+    N_("{file} restored as dossier {code} ({company})."),
+    N_("The replaced file {files} was removed; its verified safety copy is {copies}."),
+    N_("It is a copy of {origin} with an identity of its own (internal code {code})."),
+    N_("This user cannot write in {directory}."),
+    N_("Choose a directory you can write to, or fix its permissions."),
+    N_("The directory {directory} does not exist."),
+    N_("Create it first or choose another directory."),
+    N_("{directory} is not a directory."),
+    N_("Choose a directory."),
+    N_("The backup {file} is damaged: the integrity check found {count} problem(s), first: {first}."),
+    N_("Use another backup; this one cannot be restored."),
+    N_("Use another backup; this one cannot be trusted."),
+    N_("{size} MB"),
+)
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
+_VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
+    compiled = []
+    for template in TEMPLATES:
+        names: list[str] = []
+        pattern = ""
+        last = 0
+        for match in _PLACEHOLDER.finditer(template):
+            pattern += re.escape(template[last:match.start()])
+            pattern += f"(?P<g{len(names)}>{_VALUE})"
+            names.append(match.group(1))
+            last = match.end()
+        pattern += re.escape(template[last:])
+        compiled.append((re.compile(pattern, re.DOTALL), template, tuple(names)))
+    return tuple(compiled)
+
+
+def _one(text: str) -> str | None:
+    if text in STEPS:
+        return _(text)
+    for pattern, template, names in _patterns():
+        match = pattern.fullmatch(text)
+        if match is not None:
+            values = {name: match.group(f"g{i}") for i, name in enumerate(names)}
+            return _(template).format(**values)
+    return None
+
+
+def shown(text: str) -> str:
+    """``text`` (English, from the engine) in the current language, as far as it is known."""
+    if not text:
+        return text
+    whole = _one(text.strip())
+    if whole is not None:
+        return whole
+    sentences = _SENTENCE_END.split(text.strip())
+    if len(sentences) == 1:
+        return text
+    return " ".join(_one(s) or s for s in sentences)

@@ -1,0 +1,247 @@
+"""Every word visible, every word translated: the wizard under a pseudo-locale.
+
+The test builds a catalogue (here, never committed) where every message extracted from the
+sources becomes ``⟦Ëxpörtéé····⟧``: accented, 40 % longer, between brackets. Every screen of
+every operation is then walked at 80x24 and 60x20 (connection, operation, the operation's
+help, its form, the summary, the progress to its end) and each screen's text must hold:
+
+- no word outside the brackets but the data the user gave or the engine found (dossier codes
+  and companies, paths, dates, numbers, key names): any other word was not translated;
+- as many closing brackets as opening ones: a message whose end is missing was cut.
+
+A French run of every operation shows no English word (``test_french_walk_shows_no_english``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from msde_tui import i18n
+from msde_tui.app import MsdeApp
+from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.screens import registry
+from msde_tui.screens.connection import ConnectionScreen
+from msde_tui.screens.operation import OperationScreen
+from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.summary import SummaryScreen
+from tests.test_app_support import screen_text, type_text, wait_for, wait_screen
+
+OPEN, CLOSE = "⟦", "⟧"
+ACCENTS = str.maketrans("aeiouyAEIOUYcnCN", "àéîöüÿÀÉÎÖÜŸçñÇÑ")
+PLACEHOLDER = re.compile(r"(\{[^{}]*\})")
+
+
+def pseudo(message: str) -> str:
+    """``message`` accented outside its placeholders, 40 % longer, between brackets."""
+    parts = [p if PLACEHOLDER.fullmatch(p) else p.translate(ACCENTS) for p in PLACEHOLDER.split(message)]
+    return OPEN + "".join(parts) + "·" * math.ceil(len(message) * 0.4) + CLOSE
+
+
+def install_pseudo(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalogue of every extracted message, loaded as English by ``i18n.setup``."""
+    entries = {"": "Content-Type: text/plain; charset=UTF-8\n"}
+    entries.update({m: pseudo(m) for m in i18n.extract()})
+    mo = root / "en" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
+    mo.parent.mkdir(parents=True)
+    mo.write_bytes(i18n.compile_mo(entries))
+    monkeypatch.setattr(i18n, "LOCALE_DIR", root)
+
+
+KEY_NAMES = {"Enter", "Tab", "Esc", "BkSp", "Space", "Shift", "Ctrl", "PgUp", "PgDn"}
+WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
+
+
+def outside(text: str) -> str:
+    """The characters of ``text`` not between ⟦ and ⟧ (a message may wrap over lines)."""
+    depth, kept = 0, []
+    for char in text:
+        if char == OPEN:
+            depth += 1
+        elif char == CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
+def problems(text: str, data_words: set[str]) -> list[str]:
+    found = []
+    if text.count(OPEN) != text.count(CLOSE):
+        found.append(f"cut: {text.count(OPEN)} {OPEN} but {text.count(CLOSE)} {CLOSE}")
+    words = set(WORD.findall(outside(text))) - data_words - KEY_NAMES
+    if words:
+        found.append("untranslated: " + ", ".join(sorted(words)))
+    return found
+
+
+Keys = Callable[[Pilot, Screen], Awaitable[None]]
+
+
+async def focus_to(pilot: Pilot, widget_id: str) -> None:
+    for _ in range(20):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"no focusable #{widget_id}")
+
+
+async def set_field(pilot: Pilot, field_id: str, text: str) -> None:
+    await focus_to(pilot, field_id)
+    await pilot.press("end", "ctrl+u")
+    await type_text(pilot, text)
+
+
+async def nothing(pilot: Pilot, form: Screen) -> None:
+    return None
+
+
+async def tick_first(pilot: Pilot, form: Screen) -> None:
+    await pilot.press("space")
+
+
+def form_keys(out: Path) -> dict[str, Keys]:
+    keep = str(date.today().year - 2)
+
+    async def cut(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "dossiers")
+        await pilot.press("space")
+        await set_field(pilot, "keep-from", keep)
+
+    async def audit(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "dossiers")
+        await pilot.press("space")
+        await set_field(pilot, "years", keep)
+
+    async def export(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
+        await focus_to(pilot, "dossiers")
+        await pilot.press("space")
+
+    async def unarchive(pilot: Pilot, form: Screen) -> None:
+        await focus_to(pilot, "years")
+        await pilot.press("a")
+
+    async def listed(pilot: Pilot, form: Screen) -> None:
+        await set_field(pilot, "directory", str(out))
+        await pilot.pause(0.5)
+
+    return {"backup": tick_first, "verify": tick_first, "restore": tick_first, "cut": cut,
+            "audit": audit, "export": export, "export_partial": export, "import": listed,
+            "apply": listed, "archive": nothing, "unarchive": unarchive, "auto_run": nothing}
+
+
+ORDER = ("backup", "verify", "restore", "archive", "unarchive", "export", "export_partial",
+         "import", "audit", "cut", "auto_run", "auto")
+
+
+async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys, out: Path,
+                         seen: list[tuple[str, str]]) -> None:
+    """Connection -> operation -> help -> form -> help -> summary -> progress (its end)."""
+
+    def look(where: str) -> None:
+        seen.append((f"{operation}/{where}", screen_text(app)))
+
+    await wait_screen(pilot, ConnectionScreen)
+    look("connection")
+    await pilot.press("enter")
+    screen = await wait_screen(pilot, OperationScreen)
+    for _ in range(20):
+        if screen.operation_id == operation:  # type: ignore[attr-defined]
+            break
+        await pilot.press("down")
+    await pilot.pause(0.2)
+    look("operation")
+    await pilot.press("f1")
+    await pilot.pause(0.1)
+    look("operation help")
+    await pilot.press("f1")
+    await set_field(pilot, "directory", str(out))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
+    await pilot.pause(0.5)
+    if operation == "auto":
+        look("settings")
+        return
+    if not isinstance(app.screen, SummaryScreen):
+        form = app.screen
+        await keys(pilot, form)
+        await pilot.pause(0.2)
+        look("form")
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+        look("form help")
+        await pilot.press("f1")
+        await pilot.press("enter")
+    summary = await wait_screen(pilot, SummaryScreen, timeout=30)
+    await wait_for(pilot, lambda: summary.summary is not None, timeout=30)  # type: ignore[attr-defined]
+    await pilot.pause(0.2)
+    look("summary")
+    codes = summary.confirm_codes  # type: ignore[attr-defined]
+    for index, code in enumerate(codes):
+        if index:
+            await pilot.press("tab")
+        await type_text(pilot, code)
+    await pilot.press("enter")
+    progress = await wait_screen(pilot, ProgressScreen)
+    await wait_for(pilot, lambda: progress.finished, timeout=180)  # type: ignore[attr-defined]
+    await pilot.pause(0.5)
+    look("progress")
+
+
+def data_words(home: Path, tmp_path: Path) -> set[str]:
+    """Words the user or the data brought: codes, companies, paths, file names."""
+    words: set[str] = {"msde", "tui", "sqlite", "pbf", "ptf", "paf", "bak", "Admin"}
+    for dossier in Catalog(home).dossiers():
+        words |= set(WORD.findall(f"{dossier.code} {dossier.company} {dossier.path}"))
+    words |= set(WORD.findall(str(tmp_path)))
+    words |= {path.name for path in home.iterdir()}  # the default directories (backup, exports)
+    return words
+
+
+@pytest.fixture
+def demo(home: Path) -> Path:
+    create_demo(home, dossiers=2, years=9, lines=40)
+    return home
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_every_screen_of_every_operation_is_translated_and_whole(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    install_pseudo(tmp_path / "pseudo", monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    keys = form_keys(out)
+    offered = [op.id for op in registry.operations()]
+    assert set(offered) <= set(ORDER) | {"apply"}, offered
+    seen: list[tuple[str, str]] = []
+    failures: list[str] = []
+    for operation in [o for o in ORDER if o in offered]:
+        app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+        async with app.run_test(size=size) as pilot:
+            app.plan = WizardPlan(directory=str(out))
+            try:
+                await walk_operation(app, pilot, operation, keys.get(operation, nothing), out, seen)
+            except AssertionError as exc:
+                seen.append((f"{operation}: the walk stopped", f"{OPEN}{exc}{CLOSE}"))
+                failures.append(f"{operation}: {exc}")
+    allowed = data_words(demo, tmp_path)
+    report = []
+    for where, text in seen:
+        for problem in problems(text, allowed):
+            report.append(f"{where}: {problem}\n{text}")
+    Path("/tmp/words-seen.txt").write_text("\n\n".join(f"== {w}\n{t}" for w, t in seen))  # XXX
+    assert not failures, "\n\n".join(failures)
+    assert not report, "\n\n".join(report[:8])
