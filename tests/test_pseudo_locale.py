@@ -15,6 +15,7 @@ A French run of every operation shows no English word (``test_french_walk_shows_
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -57,6 +58,7 @@ def install_pseudo(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "LOCALE_DIR", root)
 
 
+PAGE = "\n=== the end of the page ===\n"
 KEY_NAMES = {"Enter", "Tab", "Esc", "BkSp", "Space", "Shift", "Ctrl", "PgUp", "PgDn"}
 WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
 
@@ -74,9 +76,15 @@ def outside(text: str) -> str:
     return "".join(kept)
 
 
-def problems(text: str, data_words: set[str]) -> list[str]:
+def problems(text: str, data_words: set[str], *, scrolled: bool = False) -> list[str]:
+    """What is wrong with one screen's text; ``scrolled``: the text is the first and the last
+    page of a scrolling view (its end must be seen, each page may cut a message between)."""
     found = []
-    if text.count(OPEN) != text.count(CLOSE):
+    if scrolled:
+        last = text.split(PAGE)[-1]
+        if last.rfind(CLOSE) < last.rfind(OPEN):
+            found.append("cut: the last page does not show the end of its text")
+    elif text.count(OPEN) != text.count(CLOSE):
         found.append(f"cut: {text.count(OPEN)} {OPEN} but {text.count(CLOSE)} {CLOSE}")
     words = set(WORD.findall(outside(text))) - data_words - KEY_NAMES
     if words:
@@ -145,12 +153,24 @@ ORDER = ("backup", "verify", "restore", "archive", "unarchive", "export", "expor
          "import", "audit", "cut", "auto_run", "auto")
 
 
+async def help_pages(pilot: Pilot, look: Callable[[str], None], where: str) -> None:
+    """F1, its first page and (after End) its last, then F1 closes it."""
+    await pilot.press("f1")
+    await pilot.pause(0.1)
+    first = screen_text(pilot.app)
+    await pilot.press("end")
+    await pilot.pause(0.1)
+    last = screen_text(pilot.app)
+    look(where, first + PAGE + last)
+    await pilot.press("f1")
+
+
 async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys, out: Path,
                          seen: list[tuple[str, str]]) -> None:
     """Connection -> operation -> help -> form -> help -> summary -> progress (its end)."""
 
-    def look(where: str) -> None:
-        seen.append((f"{operation}/{where}", screen_text(app)))
+    def look(where: str, text: str | None = None) -> None:
+        seen.append((f"{operation}/{where}", screen_text(app) if text is None else text))
 
     await wait_screen(pilot, ConnectionScreen)
     look("connection")
@@ -162,10 +182,7 @@ async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys,
         await pilot.press("down")
     await pilot.pause(0.2)
     look("operation")
-    await pilot.press("f1")
-    await pilot.pause(0.1)
-    look("operation help")
-    await pilot.press("f1")
+    await help_pages(pilot, look, "operation help")
     await set_field(pilot, "directory", str(out))
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
@@ -178,10 +195,7 @@ async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys,
         await keys(pilot, form)
         await pilot.pause(0.2)
         look("form")
-        await pilot.press("f1")
-        await pilot.pause(0.1)
-        look("form help")
-        await pilot.press("f1")
+        await help_pages(pilot, look, "form help")
         await pilot.press("enter")
     summary = await wait_screen(pilot, SummaryScreen, timeout=30)
     await wait_for(pilot, lambda: summary.summary is not None, timeout=30)  # type: ignore[attr-defined]
@@ -215,12 +229,8 @@ def demo(home: Path) -> Path:
     return home
 
 
-@pytest.mark.timeout(1200)
-@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
-async def test_every_screen_of_every_operation_is_translated_and_whole(
-    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
-) -> None:
-    install_pseudo(tmp_path / "pseudo", monkeypatch)
+async def walk_all(home: Path, tmp_path: Path, lang: str, size: tuple[int, int]) -> list[tuple[str, str]]:
+    """Every operation walked in ``lang`` at ``size``: each screen's text, by where it was seen."""
     out = tmp_path / "out"
     out.mkdir()
     keys = form_keys(out)
@@ -229,19 +239,59 @@ async def test_every_screen_of_every_operation_is_translated_and_whole(
     seen: list[tuple[str, str]] = []
     failures: list[str] = []
     for operation in [o for o in ORDER if o in offered]:
-        app = MsdeApp(home=demo, lang="en", offer_jobs=False)
+        app = MsdeApp(home=home, lang=lang, offer_jobs=False)
         async with app.run_test(size=size) as pilot:
             app.plan = WizardPlan(directory=str(out))
             try:
                 await walk_operation(app, pilot, operation, keys.get(operation, nothing), out, seen)
             except AssertionError as exc:
-                seen.append((f"{operation}: the walk stopped", f"{OPEN}{exc}{CLOSE}"))
                 failures.append(f"{operation}: {exc}")
+    if os.environ.get("MSDE_WALK_DUMP"):  # every screen seen, to read when a walk fails
+        Path(os.environ["MSDE_WALK_DUMP"]).write_text("\n\n".join(f"== {w}\n{t}" for w, t in seen))
+    assert not failures, "\n\n".join(failures)
+    return seen
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_every_screen_of_every_operation_is_translated_and_whole(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    install_pseudo(tmp_path / "pseudo", monkeypatch)
+    seen = await walk_all(demo, tmp_path, "en", size)
     allowed = data_words(demo, tmp_path)
     report = []
     for where, text in seen:
-        for problem in problems(text, allowed):
+        for problem in problems(text, allowed, scrolled=where.endswith("help")):
             report.append(f"{where}: {problem}\n{text}")
-    Path("/tmp/words-seen.txt").write_text("\n\n".join(f"== {w}\n{t}" for w, t in seen))  # XXX
-    assert not failures, "\n\n".join(failures)
+    assert not report, "\n\n".join(report[:8])
+
+
+COMMON_ENGLISH = {
+    "the", "and", "with", "was", "were", "has", "have", "from", "into", "this", "that", "its",
+    "written", "verified", "checked", "rows", "moved", "keeps", "looked", "entries", "taken",
+    "intact", "backed", "restored", "cannot", "write", "copy", "safety", "check", "integrity",
+    "dossier", "dossiers", "file", "files", "done", "deleted", "archived", "back", "up", "date",
+}
+
+
+def english_words() -> set[str]:
+    """Words of the English messages and of common English that French does not use."""
+    po = i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    french = i18n.parse_po(po.read_text(encoding="utf-8"))
+    english = {w.lower() for m in i18n.extract() for w in WORD.findall(PLACEHOLDER.sub(" ", m))}
+    english |= COMMON_ENGLISH
+    french_words = {w.lower() for t in french.values() for w in WORD.findall(PLACEHOLDER.sub(" ", t))}
+    return english - french_words
+
+
+@pytest.mark.timeout(1200)
+async def test_french_walk_shows_no_english(demo: Path, tmp_path: Path) -> None:
+    seen = await walk_all(demo, tmp_path, "fr", (80, 24))
+    english = english_words() - {w.lower() for w in data_words(demo, tmp_path)}
+    report = []
+    for where, text in seen:
+        found = {w for w in WORD.findall(text) if w.lower() in english}
+        if found:
+            report.append(f"{where}: English words {sorted(found)}\n{text}")
     assert not report, "\n\n".join(report[:8])

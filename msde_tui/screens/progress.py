@@ -213,7 +213,9 @@ class ProgressScreen(StepScreen):
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
         yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False)
-        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False)
+        # min_width: RichLog wraps at max(its width, min_width) (78 by default), so at 80
+        # columns a wrapped line lost its last characters under the border.
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
         yield Static("", id="result", markup=False)
 
     def on_mount(self) -> None:
