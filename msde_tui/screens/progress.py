@@ -212,7 +212,8 @@ class ProgressScreen(StepScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
-        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False)
+        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
+                        cell_padding=0)  # columns one wider than their header instead
         # min_width: RichLog wraps at max(its width, min_width) (78 by default), so at 80
         # columns a wrapped line lost its last characters under the border.
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
@@ -226,7 +227,7 @@ class ProgressScreen(StepScreen):
             (_("Progress"), "bar", BAR_WIDTH), ("%", "pct", 4), (_("MB/s"), "speed", 6),
             (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
         ):
-            table.add_column(label, key=key, width=max(width, len(label)))  # a header is never cut
+            table.add_column(label, key=key, width=max(width, len(label)) + 1)  # a header is never cut
         for subject in self.view.rows:
             self._add_row(subject)
         if self.job is None:

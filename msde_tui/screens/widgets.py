@@ -53,6 +53,10 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+# Key names the footer shows in words, in the user's language (French: "Entrée").
+KEY_WORDS = (N_("Enter"), N_("BkSp"))
+
+
 def translate_bindings(node: DOMNode) -> None:
     """Translate the descriptions of a node's bindings into the current language.
 
@@ -66,6 +70,7 @@ def translate_bindings(node: DOMNode) -> None:
                 item,
                 description=_(item.description) if item.description else item.description,
                 tooltip=_(item.tooltip) if item.tooltip else item.tooltip,
+                key_display=_(item.key_display) if item.key_display in KEY_WORDS else item.key_display,
             )
             for item in items
         ]
