@@ -25,7 +25,7 @@ STEPS = (
     N_("server"), N_("integrity check"), N_("check"), N_("write"), N_("replace"),
     N_("commit"), N_("done"), N_("remove"), N_("fec"), N_("pack"), N_("export"),
     N_("import"), N_("apply"), N_("archive"), N_("unarchive"), N_("cut"), N_("audit"),
-    N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
+    N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
 )
 
@@ -65,6 +65,9 @@ TEMPLATES = (
     N_("backup: no verified backup yet"),
     N_("backup: no trigger set: every run backs up"),
     N_("off: automatic backups are off for this dossier"),
+    N_("automatic backups are off for this dossier"),
+    N_("no verified backup yet"),
+    N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
 )
