@@ -9,6 +9,10 @@ help, its form, the summary, the progress to its end) and each screen's text mus
   and companies, paths, dates, numbers, key names): any other word was not translated;
 - as many closing brackets as opening ones: a message whose end is missing was cut.
 
+The footer is the one line that cannot wrap: Textual draws its keys on one line. Under the
+pseudo-locale (+40 %) it is checked for words only; in French (the longer real language) the
+French walk checks that each footer shows its last key whole.
+
 A French run of every operation shows no English word (``test_french_walk_shows_no_english``).
 """
 
@@ -77,6 +81,9 @@ def outside(text: str) -> str:
     return "".join(kept)
 
 
+IDENTIFIER = re.compile(r"\w+_\w+")  # a table or file name (entry_line, 001SOC_CUT001)
+
+
 def problems(text: str, data_words: set[str], *, scrolled: bool = False) -> list[str]:
     """What is wrong with one screen's text; ``scrolled``: the text is the first and the last
     page of a scrolling view (its end must be seen, each page may cut a message between)."""
@@ -85,10 +92,12 @@ def problems(text: str, data_words: set[str], *, scrolled: bool = False) -> list
         last = text.split(PAGE)[-1]
         if last.rfind(CLOSE) < last.rfind(OPEN):
             found.append("cut: the last page does not show the end of its text")
-    elif text.count(OPEN) != text.count(CLOSE):
-        found.append(f"cut: {text.count(OPEN)} {OPEN} but {text.count(CLOSE)} {CLOSE}")
+    else:
+        body = text.rstrip("\n").rsplit("\n", 1)[0]  # the footer aside (see above)
+        if body.count(OPEN) != body.count(CLOSE):
+            found.append(f"cut: {body.count(OPEN)} {OPEN} but {body.count(CLOSE)} {CLOSE}")
     words = {
-        w for w in WORD.findall(outside(text.replace(PAGE, "\n")))
+        w for w in WORD.findall(IDENTIFIER.sub(" ", outside(text.replace(PAGE, "\n"))))
         if w not in data_words | KEY_NAMES
         and not set(w) & PSEUDO_LETTERS  # a page may start inside a message: its words are pseudo
         and not any(d.startswith(w) for d in data_words)  # a value cut at a field's edge
@@ -221,7 +230,11 @@ async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys,
 
 def data_words(home: Path, tmp_path: Path) -> set[str]:
     """Words the user or the data brought: codes, companies, paths, file names."""
-    words: set[str] = {"msde", "tui", "sqlite", "pbf", "ptf", "paf", "bak", "Admin"}
+    from msde_tui.engine.accounting.schema import TABLES
+
+    words: set[str] = {"msde", "tui", "sqlite", "json", "pbf", "ptf", "paf", "bak", "Admin",
+                       "PBF", "PTF", "PAF", "FEC", "auto"}  # file kinds; the automatic run's subject
+    words |= {w for table in TABLES for w in WORD.findall(table.name)}
     for dossier in Catalog(home).dossiers():
         words |= set(WORD.findall(f"{dossier.code} {dossier.company} {dossier.path}"))
     words |= set(WORD.findall(str(tmp_path)))
@@ -300,4 +313,7 @@ async def test_french_walk_shows_no_english(demo: Path, tmp_path: Path) -> None:
         found = {w for w in WORD.findall(text.replace(PAGE, "\n")) if w.lower() in english}
         if found:
             report.append(f"{where}: English words {sorted(found)}\n{text}")
+        footer = text.rstrip("\n").rsplit("\n", 1)[-1]
+        if len(footer.rstrip()) >= 80:  # keys up to the edge: the last one is cut
+            report.append(f"{where}: the footer is cut\n{text}")
     assert not report, "\n\n".join(report[:8])
