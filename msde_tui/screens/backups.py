@@ -67,11 +67,20 @@ class BackupsScreen(FilteredTickStep):
     HELP = N_(
         "The backups found in the directory, newest first: date, database, size, the version "
         "of the server that made it and whether it carries checksums. Space ticks, 'a' ticks "
-        "all, typing filters.\n\nRestore: each ticked backup becomes the dossier number shown "
+        "all, typing filters."
+    )
+    HELP_RESTORE = N_(
+        "Restore: each ticked backup becomes the dossier number shown "
         "under the list; the first free number is proposed. Type another number to choose it; "
         "a number already in the dossier list replaces that dossier (you will have to type its "
         "name on the summary, and a safety copy is taken first)."
     )
+
+    def help_text(self) -> str:
+        text = super().help_text()
+        if self.plan.operation == "restore":  # the number field is there for a restore only
+            text += "\n\n" + _(self.HELP_RESTORE)
+        return text
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
