@@ -175,8 +175,8 @@ async def help_pages(pilot: Pilot, look: Callable[[str], None], where: str) -> N
     await pilot.press("f1")
     await pilot.pause(0.1)
     first = screen_text(pilot.app)
-    await pilot.press("end")
-    await pilot.pause(0.1)
+    pilot.app.screen.query_one(".help-body").scroll_end(animate=False, immediate=True)
+    await pilot.pause(0.2)
     last = screen_text(pilot.app)
     look(where, first + PAGE + last)
     await pilot.press("f1")
@@ -243,7 +243,7 @@ def data_words(home: Path, tmp_path: Path) -> set[str]:
     for dossier in Catalog(home).dossiers():
         words |= set(WORD.findall(f"{dossier.code} {dossier.company} {dossier.path}"))
     words |= set(WORD.findall(str(tmp_path)))
-    words |= {path.name for path in home.iterdir()}  # the default directories (backup, exports)
+    words |= {path.name for path in home.iterdir()} | {"home", "out", "backups", "exports"}
     return words
 
 
