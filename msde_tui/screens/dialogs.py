@@ -35,7 +35,17 @@ class HelpScreen(ModalScreen[None]):
         yield WizardFooter()
 
     def on_mount(self) -> None:
+        self._fit()
         self.query_one(".help-body").focus()  # arrows and PgUp/PgDn scroll a long help
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The text scrolls within the room the dialog has (90 % of the screen, less its border
+        and title): a fixed height let a small terminal cut the help's end unscrollable."""
+        room = int(self.app.size.height * 0.9) - 3
+        self.query_one(".help-body").styles.max_height = max(3, min(18, room))
 
     def action_close(self) -> None:
         self.dismiss(None)
