@@ -7,12 +7,15 @@
 On Windows: ``py -3 bootstrap.py run`` / ``py -3 bootstrap.py test``.
 Needs only Python >= 3.11 (with venv and pip). Re-installs when pyproject.toml changes.
 This file runs before msde is installed, so it tells Windows from POSIX itself.
+Access dossiers (.mdb/.accdb) are read through mdbtools, a system package: installed here
+when run as root on Debian/Ubuntu, otherwise a one-line note says how (all else works without).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -46,6 +49,25 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_access_reader() -> None:
+    """mdbtools (the Access reader): apt-get install as root, else say how; never fatal."""
+    if shutil.which("mdb-json"):
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Installing mdbtools (the Access reader) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = [apt, "install", "-y", "-q", "mdbtools"]
+        quiet = {"stdout": subprocess.DEVNULL, "env": env, "check": False}
+        if subprocess.run(install, **quiet).returncode != 0:  # type: ignore[call-overload]
+            subprocess.run([apt, "update", "-q"], **quiet)  # type: ignore[call-overload]
+            subprocess.run(install, **quiet)  # type: ignore[call-overload]
+        if shutil.which("mdb-json"):
+            return
+    print("Note: Access dossiers (.mdb/.accdb) need mdbtools ('sudo apt install mdbtools' on "
+          "Debian/Ubuntu); everything else works without it.", flush=True)
+
+
 def run(args: list[str]) -> int:
     env = dict(os.environ)
     env.setdefault("ESCDELAY", "250")
@@ -72,6 +94,7 @@ def main() -> int:
         print(__doc__)
         return 2
     ensure_venv()
+    ensure_access_reader()
     return {"run": run, "test": test}[sys.argv[1]](sys.argv[2:])
 
 

@@ -15,6 +15,7 @@ import typer
 
 from msde_tui import osdep
 from msde_tui.cli import (
+    access,
     auto,
     backup,
     dossiers,
@@ -85,7 +86,7 @@ def _hoist_globals(argv: list[str]) -> list[str]:
     return [*front, *hoisted, *rest]
 
 
-for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log):
+for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log, access):
     _module.register(app)
 
 
