@@ -9,7 +9,7 @@ exactly, messages as templates whose ``{placeholders}`` stand for the values the
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
 language with the same values; a text made of several sentences is translated one sentence at
 a time; a text no template matches is shown as it is (the pseudo-locale test,
-tests/test_pseudo_locale.py, finds any that a walk of the wizard shows).
+tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.progress import JobView
 from msde_tui.screens.widgets import clip
-from tests.test_app_support import screen_text, wait_for
+from tests.tui.app_support import screen_text, wait_for
 
 
 def test_engine_words_are_french_where_shown() -> None:

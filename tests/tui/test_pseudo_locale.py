@@ -39,7 +39,7 @@ from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_support import screen_text, type_text, wait_for, wait_screen
+from tests.tui.app_support import screen_text, type_text, wait_for, wait_screen
 
 OPEN, CLOSE = "⟦", "⟧"
 ACCENTS = str.maketrans("aeiouyAEIOUYcnCN", "àéîöüÿÀÉÎÖÜŸçñÇÑ")
@@ -276,7 +276,7 @@ async def walk_all(home: Path, tmp_path: Path, lang: str, size: tuple[int, int])
     return seen
 
 
-# What this test still finds, each with why it is left (tests/test_pseudo_locale.py reports any
+# What this test still finds, each with why it is left (this test reports any
 # other screen; a screen listed here is still walked and checked for untranslated words).
 KNOWN_CUTS: dict[str, set[str]] = {
     # The last run's table on the automatic-backups screen: its "Why" column runs past the
