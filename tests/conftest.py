@@ -62,6 +62,7 @@ SLOW_MODULES = {
     "test_app_server_sets", "test_access_wizard", "test_access_convert", "test_snapshots",
     "test_hostile_world", "test_manifest_fuzz", "test_corruption_sample", "test_kill_sample",
     "test_disk_full", "test_catalog_safety", "test_pack_property", "test_mssql_field_restore",
+    "test_pseudo_locale",
     "test_mssql_field_server", "test_tdsdouble", "test_jobs",
 }
 

@@ -296,7 +296,7 @@ def test_extension_first_screen(
                       directory=str(snap_home / "backups"))
 
     def factory(ctx: Any) -> Any:
-        return step(ctx, plan, StepPosition(3, 3))
+        return step(ctx, plan, registry.position(plan, 2))  # what the wizard shows: 3 of 5
 
     async def before(pilot: Pilot) -> None:
         await wait_for(pilot, lambda: len(pilot.app.screen_stack) > 1)
