@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,60 @@ def test_the_first_screen_is_painted_before_later_modules_load(tmp_path: Path) -
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"loaded before the first screen: {result.stdout} {result.stderr}"
+
+
+# ``msde`` commands that must answer without the SQL toolkit, Arrow, the drivers or Textual:
+# each command's module is imported only when that command runs (msde_tui/cli/lazy.py).
+HEAVY_FOR_THE_CLI = ("sqlalchemy", "pyarrow", "numpy", "pymssql", "pyodbc", "adbc_driver_manager",
+                     "adbc_driver_sqlite", "textual")
+LIGHT_COMMANDS = [  # (arguments, a text the output shows)
+    (["--help"], "Commands"), (["list"], "001"), (["--json", "list"], '"fiscal_years": 2'),
+    (["jobs"], "20260101-100000"), (["--json", "jobs"], "20260101-100000"), (["log"], "rename"),
+    (["--json", "log"], '"rename"'), (["list", "--help"], "Show the dossier list"),
+]
+
+
+@pytest.fixture(scope="module")
+def used_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory in use: demo dossiers (fiscal years to count), a log line, a finished job."""
+    import json
+
+    from msde_tui.engine import auditlog
+    from msde_tui.engine.plans import WizardPlan
+    from msde_tui.engine.runs import jobs
+
+    home = tmp_path_factory.mktemp("light-home")
+    subprocess.run([sys.executable, "-c", "import sys; from msde_tui.cli import main; "
+                    "sys.exit(main())", "--home", str(home), "demo", "--dossiers", "2",
+                    "--years", "2", "--lines", "40"], check=True, capture_output=True)
+    directory = jobs.jobs_dir(home) / "20260101-100000-aaaa"
+    directory.mkdir(parents=True)
+    spec = {"id": directory.name, "operation": "backup", "created_at": "2026-01-01T10:00:00",
+            "subjects": ["001SOC"], "plan": jobs.plan_to_dict(WizardPlan())}
+    (directory / jobs.SPEC).write_text(json.dumps(spec))
+    (directory / jobs.EVENTS).touch()
+    (directory / jobs.RESULT).write_text(json.dumps({"state": "ok", "dossiers": {}}))
+    with auditlog.audited(home, "rename", ["001SOC"]):
+        pass
+    return home
+
+
+@pytest.mark.parametrize(("args", "shown"), LIGHT_COMMANDS, ids=[" ".join(a) for a, _ in LIGHT_COMMANDS])
+def test_light_msde_commands_do_not_load_heavy_modules(
+    args: list[str], shown: str, used_home: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from msde_tui.cli import main\n"
+        "try:\n"
+        "    code = main(sys.argv[1:])\n"
+        "finally:\n"
+        f"    bad = sorted({{n.split('.')[0] for n in sys.modules}} & set({HEAVY_FOR_THE_CLI!r}))\n"
+        "    print('HEAVY:' + ','.join(bad), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, "--home", str(used_home), *args],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY:\n" in result.stderr, f"msde {' '.join(args)} loaded {result.stderr}"
+    assert shown in result.stdout

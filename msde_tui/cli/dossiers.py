@@ -6,17 +6,19 @@ import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
-from msde_tui.engine.accounting.check import Problem, check_dossier
-from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine import paths
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
+
+if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
+    from msde_tui.engine.accounting.check import Problem
 
 
 def register(app: typer.Typer) -> None:
@@ -31,12 +33,13 @@ def register(app: typer.Typer) -> None:
 
 def _finish_interrupted(home: Path) -> None:
     """List the dossiers a kill left unlisted after a committed cut or a completed import."""
-    from msde_tui.engine.lifecycle import cut
-    from msde_tui.engine.packs import pack
+    if (home / paths.CUT_PENDING_DIR).is_dir():
+        from msde_tui.engine.lifecycle import cut
 
-    if (home / cut.PENDING_DIR).is_dir():
         cut.recover(home)
-    if (home / pack.IMPORT_PENDING).is_dir():
+    if (home / paths.IMPORT_PENDING_DIR).is_dir():
+        from msde_tui.engine.packs import pack
+
         pack.recover_imports(home)
 
 
@@ -178,6 +181,8 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Same seed, same data."),
 ) -> None:
     """Create demo dossiers (Belgian chart, journals, VAT, openings) in the data directory."""
+    from msde_tui.engine.accounting.demo import create_demo
+
     st = state(ctx)
     started = time.perf_counter()
     created = create_demo(st.home, dossiers=dossiers, years=years, lines=lines, seed=seed)
@@ -226,6 +231,10 @@ def check(
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:
+    import sqlalchemy as sa
+
+    from msde_tui.engine.accounting.check import check_dossier
+
     if record.is_embedded:
         conn = embedded.connect(record.path(st.home), readonly=True)
         try:

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from msde_tui.engine import naming
+from msde_tui.engine import naming, paths
 from msde_tui.engine.atomic import publish_file, write_atomic
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
@@ -563,7 +563,7 @@ def import_package(
     return added
 
 
-IMPORT_PENDING = ".import-pending"  # one intent per embedded import between its rename and its listing
+IMPORT_PENDING = paths.IMPORT_PENDING_DIR  # one intent per embedded import between its rename and its listing
 
 
 def _intent_path(home: Path, location: str) -> Path:
