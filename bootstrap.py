@@ -172,11 +172,11 @@ def pip(status: Status, args: list[str]) -> tuple[int, int]:
                 found += 1
                 name = words[-1] if words[0] == "Requirement" else words[1]
                 name = Path(name.split("(")[0]).name.split("-")[0].split("<")[0].split(">")[0]
-                status.set(_("{count} packages found ({name})").format(count=found, name=name))
+                status.set(_("packages found: {count} ({name})").format(count=found, name=name))
             elif words[0] == "Downloading" and len(words) >= 2:
                 size = line[line.rfind("(") :] if line.endswith(")") else ""
                 name = Path(words[1]).name.split("-")[0]
-                status.set(_("{count} packages found, downloading {name} {size}").format(
+                status.set(_("packages found: {count}, downloading {name} {size}").format(
                     count=found, name=name, size=size))
             elif line.startswith("Installing collected packages:"):
                 to_install = len(line.split(":", 1)[1].split(","))
@@ -215,7 +215,7 @@ def ensure_venv(extra: str) -> bool:
     status.end(_("done"))
     status.begin(_("Installing msde-tui and its dependencies"))
     found, installed = pip(status, ["-e", f"{ROOT}[{extra}]" if extra else str(ROOT)])
-    status.end(_("{found} packages, {installed} installed").format(
+    status.end(_("packages: {found}, installed: {installed}").format(
         found=found, installed=installed))
     # bytecode written once, so that even a shell with PYTHONDONTWRITEBYTECODE starts quickly
     import subprocess

@@ -148,3 +148,20 @@ def test_light_msde_commands_do_not_load_heavy_modules(
     assert result.returncode == 0, result.stderr
     assert "HEAVY:\n" in result.stderr, f"msde {' '.join(args)} loaded {result.stderr}"
     assert shown in result.stdout
+
+
+def test_bootstrap_s_launcher_learns_that_dossiers_exist_without_the_sql_engine(
+    used_home: Path,
+) -> None:
+    """``bootstrap.py run`` -> ``msde_tui.launch``: reading the list, not a second ``msde``."""
+    code = (
+        "import sys\n"
+        "from msde_tui.launch import demo_if_empty\n"
+        f"assert demo_if_empty({str(used_home)!r}) is False\n"
+        f"bad = sorted({{n.split('.')[0] for n in sys.modules}} & set({HEAVY_FOR_THE_CLI!r}))\n"
+        "print(','.join(bad))\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"loaded: {result.stdout} {result.stderr}"
+    assert result.stdout.strip() == ""
