@@ -100,7 +100,7 @@ class Status:
         seconds = time.monotonic() - self.started
         text = f"{self.title} ... {self.detail}".rstrip(" .") + f"  {seconds:.0f} s"
         width = shutil.get_terminal_size((80, 24)).columns - 1
-        text = text if len(text) <= width else text[: width - 1] + "…"
+        text = text if len(text) <= width else text[: width - 3] + "..."
         sys.stdout.write("\r" + text.ljust(self.shown))
         sys.stdout.flush()
         self.shown = len(text)

@@ -139,7 +139,7 @@ def main() -> None:
         verdict = ""
         if goal is not None:
             verdict = f"  goal <= {goal:.2f} s {'met' if median <= goal else 'NOT met'}"
-        print(line(f"  {label}", times[label])
+        print(line(f"  {label:<36}", times[label])
               + f"  baseline {baseline:.3f} s (+{median - baseline:.3f} s){verdict}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
