@@ -689,7 +689,7 @@ def report(results: list[Case], seconds: float) -> str:
     lines = ["| kind | tried | refused | identical | detected | UNDETECTED | CRASH | refused, other type |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     total: Counter[str] = Counter()
-    for kind in KINDS:
+    for kind in (*KINDS, "link", "bomb", "manifest", "enc-manifest", "home", "escape", "?"):
         if kind not in rows:
             continue
         r = Counter(rows[kind])
@@ -705,6 +705,7 @@ def report(results: list[Case], seconds: float) -> str:
     lines.append(f"Detected {detected}/{total['tried']} ({pct:.1f} %) in {seconds:.0f} s.")
     errors = Counter(c.error for c in results if c.outcome.startswith("refused"))
     lines.append("Error types of the refusals: " + ", ".join(f"{k} {v}" for k, v in errors.most_common()))
+    lines += [f"- {c.kind} {c.mutation}: {c.outcome}, {c.detail}" for c in results if c.kind == "bomb"]
     bad = [c for c in results if c.outcome in ("UNDETECTED", "CRASH", "refused-other-type")]
     for c in bad[:40]:
         lines.append(f"- {c.outcome} {c.kind}: {c.mutation} — {c.detail[:400]}")
@@ -718,6 +719,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=300, help="entry lines per demo dossier")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--json", type=Path, help="write every case here")
+    parser.add_argument("--hostile", type=int, default=None, metavar="N",
+                        help="also run the hostile-world classes (bench/hostile_cases.py), N manifest mutations")
+    parser.add_argument("--bomb-rows", type=int, default=100_000_000, help="rows of the row bomb's one row group")
+    parser.add_argument("--bomb-inflate", type=int, default=(4 << 30) - (1 << 24),
+                        help="bytes the manifest bomb inflates to")
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     started = time.monotonic()
@@ -729,7 +735,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {i + 1} cases, {time.monotonic() - started:.0f} s", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="msde-sweep-") as tmp:
-        results = sweep(args.cases, args.seed, root=Path(tmp), kinds=kinds, lines=args.lines, progress=show)
+        results = sweep(args.cases, args.seed, root=Path(tmp), kinds=kinds, lines=args.lines,
+                        progress=show) if args.cases else []
+        if args.hostile is not None:
+            from hostile_cases import hostile_sweep
+
+            results += hostile_sweep(Path(tmp) / "hostile", seed=args.seed, cases=args.hostile,
+                                     rows=args.bomb_rows, inflated=args.bomb_inflate)
     seconds = time.monotonic() - started
     print(report(results, seconds))
     if args.json:

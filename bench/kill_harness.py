@@ -49,7 +49,8 @@ for _path in (ROOT, ROOT / "bench"):
 from msde_tui.engine.accounting import demo  # noqa: E402
 from msde_tui.engine.catalog import Catalog  # noqa: E402
 
-OPERATIONS = ("archive", "unarchive", "cut", "restore", "import", "apply")
+OPERATIONS = ("archive", "unarchive", "cut", "restore", "import", "import-encrypted", "apply")
+PASSPHRASE = "kill-harness passphrase"  # in MSDE_PACK_PASSPHRASE for every run (unused by clear files)
 CLI = "import sys; from msde_tui.cli import main; sys.exit(main())"
 STAMP = re.compile(r"_\d{8}_\d{6}")  # file-name stamps (a PAF's name in its balance entry)
 PRODUCT_SUFFIXES = (".pbf", ".ptf", ".paf", ".bak", ".partial", ".importing", ".building",
@@ -118,6 +119,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("MSDE_HOME", None)
+    env["MSDE_PACK_PASSPHRASE"] = PASSPHRASE
     env.update(extra or {})
     return env
 
@@ -198,6 +200,13 @@ def prepare(root: Path, *, lines: int, years: int = 9, only: tuple[str, ...] = O
         (t / "pack").mkdir()
         must(t / "home", ["pack", "001", "--dir", str(t / "pack")])
         ops["import"] = Operation("import", t, lambda d: ["import", str(_only(d / "pack", "*.pbf")), "--number", "002"])
+
+    t = template("import-encrypted") if "import-encrypted" in only else None
+    if t is not None:  # a kill while decrypting: no clear chunk may be left in TMPDIR (trial checks it)
+        (t / "pack").mkdir()
+        must(t / "home", ["pack", "001", "--dir", str(t / "pack"), "--encrypt"])
+        ops["import-encrypted"] = Operation(
+            "import-encrypted", t, lambda d: ["import", str(_only(d / "pack", "*.pbf")), "--number", "002"])
 
     t = template("apply") if "apply" in only else None
     if t is not None:
@@ -281,7 +290,7 @@ def _verify(path: Path, home: Path) -> tuple[str, str]:
     from corruption_sweep import run_cli  # the sweep's in-process runner (captured output)
 
     home.mkdir(exist_ok=True)
-    done = run_cli(["--home", str(home), "--json", "verify", str(path)])
+    done = run_cli(["--home", str(home), "--json", "verify", str(path)], env={"MSDE_PACK_PASSPHRASE": PASSPHRASE})
     if done.crash or done.code not in (0, 1, 2):
         return "CRASH", f"{done.crash} {done.err[-400:]}"
     return ("ok" if done.code == 0 else "refused"), ""
@@ -290,8 +299,10 @@ def _verify(path: Path, home: Path) -> tuple[str, str]:
 def trial(op: Operation, work: Path, delay: float) -> Trial:
     shutil.copytree(op.template, work)
     home = work / "home"
+    private_tmp = work / "tmp"  # the run's TMPDIR: whatever is left there outlived the process
+    private_tmp.mkdir()
     proc = subprocess.Popen(cli_argv(home, op.args(work)), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=_env())
+                            stderr=subprocess.STDOUT, env=_env({"TMPDIR": str(private_tmp)}))
     started = time.monotonic()
     try:
         proc.wait(timeout=delay)
@@ -322,6 +333,9 @@ def trial(op: Operation, work: Path, delay: float) -> Trial:
                 result.healed = True
                 result.problems[-1] += " (healed by the next 'msde cut --list')"
     result.orphans = orphans(home)
+    left = sorted(str(p.relative_to(work)) for p in private_tmp.rglob("*") if p.is_file())
+    if left:
+        result.problems.append(f"files left in TMPDIR (plaintext?): {', '.join(left[:5])}")
     for path in _candidates(work):
         name = str(path.relative_to(work))
         if path.parent.name == "safety" and not Path(f"{path}.json").exists():

@@ -1,7 +1,7 @@
 """The detached job process: ``python -m msde_tui.jobrunner JOB_ID [--home DIR]``.
 
 Started by ``engine.jobs.start_job`` detached from the terminal (``msde_tui.osdep``). Reads the password
-(one line, possibly empty) from its stdin pipe, runs the job and exits: 0 when every dossier
+(one line, possibly empty) and the plan's secrets (a JSON line) from its stdin pipe, runs the job and exits: 0 when every dossier
 is OK, 1 otherwise. Everything it has to say goes to the job directory.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 
 from msde_tui.engine.errors import MsdeError
@@ -17,14 +18,23 @@ from msde_tui.engine.runs import jobs
 from msde_tui.osdep import ignore_hangup
 
 
-def _read_password() -> str:
+def _read_secrets() -> tuple[str, dict[str, str]]:
+    """Line 1: the connection's password; line 2 (optional): the plan's secrets as JSON."""
     try:
         if sys.stdin is None or sys.stdin.isatty():
-            return ""
+            return "", {}
         line = sys.stdin.readline()
+        extra = sys.stdin.readline()
     except (OSError, ValueError):
-        return ""
-    return line[:-1] if line.endswith("\n") else line
+        return "", {}
+    password = line[:-1] if line.endswith("\n") else line
+    try:
+        secrets = json.loads(extra) if extra.strip() else {}
+    except ValueError:
+        secrets = {}
+    if not isinstance(secrets, dict):
+        secrets = {}
+    return password, {str(k): str(v) for k, v in secrets.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home")
     args = parser.parse_args(argv)
     ignore_hangup()  # the terminal going away is no reason to stop
-    password = _read_password()
+    password, secrets = _read_secrets()
     try:
-        result = asyncio.run(jobs.run_job(data_dir(args.home), args.job_id, password))
+        result = asyncio.run(jobs.run_job(data_dir(args.home), args.job_id, password, secrets))
     except MsdeError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -58,3 +59,24 @@ def demo_file(directory: Path, *, years: int) -> Path:
     path = directory / "001SOC.sqlite"
     demo.build_dossier(path, code="001SOC", company="Soc", years=years, lines=2400, first_year=2015)
     return path
+
+
+def masked(path: Path) -> Path:
+    """A copy of the dossier file at ``path`` whose own identity (``dossier_info`` GUID and code)
+    is blanked: a copy that became another dossier has its own (docs/OPERATIONS.md "Dossier
+    identity"), every other byte of its rows must still equal the original's."""
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="msde-masked-")) / Path(path).name
+    source = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+        dest.execute("PRAGMA journal_mode=DELETE")
+        with contextlib.suppress(sqlite3.OperationalError):  # no dossier_info: nothing to blank
+            with dest:
+                dest.execute("UPDATE dossier_info SET guid = '-', code = '-'")
+    finally:
+        dest.close()
+        source.close()
+    return target

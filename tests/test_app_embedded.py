@@ -114,7 +114,8 @@ async def test_restore_into_the_first_free_number(backed_up: Path) -> None:
     restored = Catalog(backed_up).get("003")
     assert restored.path(backed_up).exists()
     originals = {d.guid for d in Catalog(backed_up).dossiers() if d.number != "003"}
-    assert restored.guid in originals  # the same dossier's data, under a new number
+    # the same dossier's data under a new number: a copy with an identity of its own
+    assert restored.origin in originals and restored.guid not in originals
 
 
 async def test_restore_over_an_existing_dossier_needs_its_name_typed(backed_up: Path) -> None:
@@ -135,7 +136,7 @@ async def test_restore_over_an_existing_dossier_needs_its_name_typed(backed_up: 
         await pilot.press("enter")  # nothing typed: refused
         await wait_text(pilot, "type each code in its box first")
         assert isinstance(app.screen, SummaryScreen)
-        box = summary.query_one(f"#confirm-{victim.number}", Input)
+        box = summary.query_one("#confirm-0", Input)  # the first (only) dossier replaced
         box.value = "999XXX"
         await pilot.press("enter")  # wrong name: still refused
         assert isinstance(app.screen, SummaryScreen)

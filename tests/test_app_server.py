@@ -179,14 +179,15 @@ async def test_server_restore_into_a_new_number_runs_as_a_job(home: Path, server
         assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
     restored = Catalog(home).get("003")
     assert (restored.backend, restored.location) == ("mssql", "PW0003SOC")
-    # the new database holds the original's rows, every table, and the server serves them
-    assert table_rows(server.database_file("PW0003SOC")) == table_rows(
-        server.database_file("PW0001SOC")
-    )
+    # the new database holds the original's rows, every table, and the server serves them; as a
+    # copy under another number it has its own identity (docs/OPERATIONS.md "Dossier identity")
+    copy, original = table_rows(server.database_file("PW0003SOC")), table_rows(server.database_file("PW0001SOC"))
+    assert copy.pop("dossier_info") != original.pop("dossier_info") and copy == original
     with contextlib.closing(server.connect(database="PW0003SOC")) as conn:
         cursor = conn.cursor()
-        cursor.execute("SELECT code, company FROM dossier_info")
-        assert cursor.fetchall() == [("001SOC", "Company SOC")]
+        cursor.execute("SELECT guid, code, company FROM dossier_info")
+        assert cursor.fetchall() == [(restored.guid, "003SOC", "Company SOC")]
+    assert restored.origin and restored.origin != restored.guid
 
 
 async def test_saved_profile_fills_the_form_and_only_the_password_is_typed(

@@ -170,7 +170,7 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         await pilot.press("enter")  # nothing typed: refused
         await wait_text(pilot, "type each code in its box first")
         assert isinstance(app.screen, SummaryScreen)
-        box = summary.query_one("#confirm-001", Input)
+        box = summary.query_one("#confirm-0", Input)  # the first (only) dossier replaced
         box.value = "002BRA"
         await pilot.press("enter")  # another dossier's code: still refused
         await pilot.pause()

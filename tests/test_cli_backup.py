@@ -92,7 +92,10 @@ def test_restore_as_new_number_takes_short_from_proof(
     assert main(["restore", str(backup), "--number", "12", "--company", "Copie SA"]) == 0
     record = Catalog(home).get("012BRA")
     assert record.company == "Copie SA"
-    assert dump(home / "012BRA.sqlite") == dump(home / "002BRA.sqlite")
+    copy, original = dump(home / "012BRA.sqlite"), dump(home / "002BRA.sqlite")
+    info = copy.pop("dossier_info")[0], original.pop("dossier_info")[0]
+    assert copy == original  # every row; the copy has its own identity (docs/OPERATIONS.md)
+    assert record.guid in info[0] and "012BRA" in info[0] and "002BRA" in info[1]
     assert "restored as dossier 012BRA" in capsys.readouterr().out
 
 
@@ -186,7 +189,12 @@ def test_sql_server_restore_puts_the_dossier_in_the_list(
     entry = next(d for d in listed() if d["number"] == "002")
     assert (entry["backend"], entry["location"], entry["profile"], entry["company"], entry["status"]) == (
         "mssql", "PW0002BIS", "office", "Copie SA", "restored")
-    assert dump(tds_server.database_file("PW0002BIS")) == dump(model)
+    # a copy under another number: its own GUID and code inside, the original as its origin
+    restored, original = dump(tds_server.database_file("PW0002BIS")), dump(model)
+    mine, theirs = restored.pop("dossier_info")[0], original.pop("dossier_info")[0]
+    assert restored == original
+    assert (mine[1], mine[2]) == (entry["guid"], "002BIS") and entry["origin"] == theirs[1] != mine[1]
+    assert "internal code 002BIS" in result["message"]
 
     # restoring it again over itself keeps one entry (idempotent)
     assert main(["restore", backup, "--number", "002", "--short", "BIS", "--server", "office",

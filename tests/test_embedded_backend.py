@@ -17,7 +17,7 @@ from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.embedded import backend as embedded_backend
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
-from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
@@ -318,7 +318,10 @@ async def test_restore_as_new_number_adds_the_dossier(home: Path, tmp_path: Path
     assert result.ok and result.details["dossier"] == "007SOC"
     record = Catalog(home).get("007SOC")
     assert record.company == "Copy SA" and record.location == "007SOC.sqlite"
-    assert dump(home / "007SOC.sqlite") == dump(home / dossier.location)
+    copy, original = dump(home / "007SOC.sqlite"), dump(home / dossier.location)
+    assert copy.pop("dossier_info") != original.pop("dossier_info")  # its own GUID and code 007SOC
+    assert copy == original
+    assert record.guid and record.guid != dossier.guid and record.origin == dossier.guid
 
 
 async def test_restore_of_a_damaged_backup_changes_nothing(home: Path, tmp_path: Path) -> None:
@@ -331,7 +334,7 @@ async def test_restore_of_a_damaged_backup_changes_nothing(home: Path, tmp_path:
     await fails_with(
         EmbeddedBackend(home).restore(RestoreItem(str(backup), "001", "SOC", replace=True)), BackupInvalid)
     assert (home / dossier.location).read_bytes() == before
-    assert sorted(p.name for p in home.iterdir()) == ["001SOC.sqlite", "dossiers.json"]
+    assert sorted(p.name for p in home.iterdir() if p.name != LOCK_FILE) == ["001SOC.sqlite", "dossiers.json"]
 
 
 async def test_restore_refuses_a_dossier_open_elsewhere(home: Path, tmp_path: Path) -> None:
@@ -381,7 +384,7 @@ async def test_cancel_mid_restore_leaves_the_dossier_unchanged(
         await task
     assert (home / dossier.location).read_bytes() == before
     assert (home / "dossiers.json").read_text() == catalog_before
-    assert sorted(p.name for p in home.iterdir()) == ["001SOC.sqlite", "dossiers.json"]
+    assert sorted(p.name for p in home.iterdir() if p.name != LOCK_FILE) == ["001SOC.sqlite", "dossiers.json"]
 
 
 # --------------------------------------------------------------------------- browsing

@@ -93,6 +93,37 @@ def test_the_first_screen_is_painted_before_later_modules_load(tmp_path: Path) -
     assert result.returncode == 0, f"loaded before the first screen: {result.stdout} {result.stderr}"
 
 
+def test_packfmt_stands_alone() -> None:
+    """The packed-file format can be read without the rest of msde: no module of
+    msde_tui.packfmt imports msde_tui.engine (or the UI), directly or through another."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "pkg = importlib.import_module('msde_tui.packfmt')\n"
+        "for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.startswith('msde_tui.') and not n.startswith('msde_tui.packfmt'))\n"
+        "print(','.join(bad))\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"msde_tui.packfmt loads: {result.stdout} {result.stderr}"
+
+
+def test_no_zip_or_arrow_in_screens_and_cli() -> None:
+    """The CLI and the wizard read packed files through the engine (one reader), never
+    opening a ZIP or a Parquet file themselves."""
+    root = Path(__file__).resolve().parents[1] / "msde_tui"
+    offenders = []
+    for folder in ("cli", "screens"):
+        for path in sorted((root / folder).glob("*.py")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                words = line.strip().split()
+                if words[:1] in (["import"], ["from"]) and len(words) > 1 and words[1].split(".")[0] in (
+                        "zipfile", "pyarrow"):
+                    offenders.append(f"{path.name}: {line.strip()}")
+    assert offenders == []
+
+
 # ``msde`` commands that must answer without the SQL toolkit, Arrow, the drivers or Textual:
 # each command's module is imported only when that command runs (msde_tui/cli/lazy.py).
 HEAVY_FOR_THE_CLI = ("sqlalchemy", "pyarrow", "numpy", "pymssql", "pyodbc", "adbc_driver_manager",

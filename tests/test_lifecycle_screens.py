@@ -1,4 +1,8 @@
-"""Archive, archive import, cut and tax-audit wizard screens at 80x24, run for real."""
+"""Archive, archive import, cut and tax-audit wizard forms at 80x24, their plans run for real.
+
+A form returns a plan and changes nothing; ``run_until_done`` runs the plan through the engine's
+runner (as the job does), then shows the form again with it, as Back from the summary does.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,21 @@ from datetime import date
 from pathlib import Path
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog
+from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs import registry as runner
+from msde_tui.engine.runs.runner import collect_async
 from msde_tui.screens import lifecycle_screens as ls
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import TickList
+from tests.test_app_support import screen_text, wait_for
 
 
 class Host(App[None]):
@@ -29,17 +38,28 @@ class Host(App[None]):
         return {**super().get_css_variables(), "msde-border": "round"}
 
     def on_mount(self) -> None:
-        screen = self.screen_class(WizardContext(home=self.home), self.plan, StepPosition(3, 3))
+        self.show(self.plan)
+
+    def show(self, plan: WizardPlan) -> None:
+        screen = self.screen_class(WizardContext(home=self.home), plan, StepPosition(3, 5))
         self.push_screen(screen, self.results.append)
 
 
-async def run_until_done(app: Host, pilot: object) -> str:
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    for _ in range(200):
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-        if app.screen.done or app.screen.busy_reason is None:  # type: ignore[attr-defined]
-            break
-    return str(app.screen.query_one("#outcome").render()) + str(app.screen.query_one("#message").render())
+async def run_until_done(app: Host, pilot: Pilot) -> str:
+    """Enter on the form: the refusal shown inline, or the plan's results (then the form again)."""
+    screen, count = app.screen, len(app.results)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: len(app.results) > count or "ERROR" in screen_text(app))
+    if len(app.results) == count:
+        return str(app.screen.query_one("#message").render())
+    plan = app.results[-1]
+    assert plan is not None and plan.op is not None
+    events = await collect_async(runner.run(plan.op, app.home))
+    app.show(plan)
+    await wait_for(pilot, lambda: app.screen is not screen and isinstance(app.screen, type(screen)))
+    await pilot.pause(0.2)
+    return "\n".join(f"{'OK' if e.ok else 'FAILED'} {e.dossier}: {e.message}" for e in events
+                     if isinstance(e, DossierResult))
 
 
 def statuses(path: Path) -> list[str]:
@@ -60,9 +80,8 @@ async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Pat
         ticks = app.screen.query_one("#years", TickList)
         assert ticks.option_count == 16 and len(ticks.selected) == 2  # 8 closed years x 2; oldest ticked
         text = await run_until_done(app, pilot)
-        assert "verified" in text and "FAILED" not in text
-        await pilot.press("enter")
-        await pilot.pause()
+        assert "archived in" in text and "FAILED" not in text
+        assert app.screen.query_one("#years", TickList).option_count == 14  # the two archived years are no longer offered
     assert app.results and app.results[0] is not None
     assert len(list(out.glob("*.paf"))) == 2
     assert statuses(home / "001SOC.sqlite")[0] == "ARCHIVED"
@@ -137,7 +156,7 @@ async def test_cut_and_audit_through_the_screens(home: Path, tmp_path: Path) -> 
         app.screen.query_one("#fec-id", Input).value = "BE0403170701"  # Belgian: no SIREN
         ticks.focus()
         text = await run_until_done(app, pilot)
-        assert "Admin001SOC.sqlite" in text and "never restored" in text
+        assert "Admin001SOC.sqlite" in text and "never restores" in text
     assert (out / "Admin001SOC.sqlite").exists()
     assert sorted(p.name for p in out.glob("*FEC*.txt")) == [f"BE0403170701FEC{keep}1231.txt",
                                                           f"BE0403170701FEC{keep}1231_DESCRIPTION.txt"]
@@ -181,9 +200,8 @@ async def test_a_failed_cut_stays_on_the_screen_to_be_corrected_and_is_logged(ho
         assert logged(home) == [("cut", "failed")]
         app.screen.query_one("#keep-from", Input).value = str(date.today().year - 4)
         ticks.focus()
-        text = await run_until_done(app, pilot)  # Enter runs the corrected cut, not "go back"
+        text = await run_until_done(app, pilot)  # the corrected plan
         assert "001SOC_CUT001" in text
-        assert not app.results
     assert [d.status for d in Catalog(home).dossiers()] == ["active", "cut"]
     assert logged(home) == [("cut", "failed"), ("cut", "ok")]
 
@@ -223,11 +241,11 @@ async def test_audit_to_a_sql_server_profile_through_the_screen(  # type: ignore
         await pilot.pause()
         assert picks.choice == "double" and app.screen.query_one("#password-row").display
         text = await run_until_done(app, pilot)
-        assert "password" in text and not app.screen.done  # refused until the password is typed
+        assert "password" in text and not app.results  # refused until the password is typed
         app.screen.query_one("#password", Input).value = tds_server.password
         picks.focus()
         text = await run_until_done(app, pilot)
-        assert "AdminPW0001SOC written on double and verified" in text
+        assert "AdminPW0001SOC on double written and verified" in text
     with tds_server.connect(database="AdminPW0001SOC") as conn:
         cur = conn.cursor()
         cur.execute("SELECT code FROM fiscal_year")

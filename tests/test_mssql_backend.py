@@ -334,6 +334,7 @@ async def test_restore_to_a_new_number_gives_equal_data(tds_server: Any, demo_fi
     assert result.details["dossier"] == {
         "number": "002", "short": "SOC", "company": "Copie", "backend": "mssql",
         "location": "PW0002SOC", "profile": "double", "status": "restored", "guid": None,
+        "origin": None, "origin_code": None, "package": None,  # identity: given when it is listed
     }  # fmt: skip
     assert dbs == ["PW0001SOC", "PW0002SOC"]
     restore_sql = [

@@ -448,10 +448,11 @@ def test_windows_replace_waits_for_a_reader_to_let_go(tmp_path: Path) -> None:
 
 
 def test_atomic_writes_go_through_the_os_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from msde_tui import osdep
     from msde_tui.engine import atomic
 
     seen: list[Path] = []
-    monkeypatch.setattr(atomic, "replace_file", lambda s, t: (seen.append(Path(t)), os.replace(s, t)))
+    monkeypatch.setattr(osdep, "replace_file", lambda s, t: (seen.append(Path(t)), os.replace(s, t)))
     atomic.write_atomic(tmp_path / "x.json", b"{}")
     assert seen == [tmp_path / "x.json"] and (tmp_path / "x.json").read_bytes() == b"{}"
 

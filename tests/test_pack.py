@@ -12,6 +12,7 @@ from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import DossierChanged, DossierExists, MsdeError, PackError, WrongDossier
 from msde_tui.engine.packs import pack
+from tests.dossier_files import masked
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -86,9 +87,10 @@ def test_pbf_round_trip_demo(home: Path, demo: Dossier, tmp_path: Path) -> None:
     result = pack.export_package(demo, home, tmp_path, now=T0)
     assert result.kind == "PBF" and result.path.name == "001-SOC_20260101_120000.pbf"
     imported = pack.import_package(result.path, home, number="9")
-    assert imported.code == "009SOC" and imported.guid == demo.guid
+    # a copy under another number: its own identity, the original as its origin
+    assert imported.code == "009SOC" and imported.guid != demo.guid and imported.origin == demo.guid
     assert Catalog(home).get("009").location == "009SOC.sqlite"
-    assert dump(home / "009SOC.sqlite") == dump(home / demo.location)
+    assert dump(masked(home / "009SOC.sqlite")) == dump(masked(home / demo.location))
     again = pack.import_package(result.path, home)  # first free number
     assert again.number == "002"
 
@@ -116,7 +118,7 @@ def test_encrypted_pbf_round_trip(home: Path, demo: Dossier, tmp_path: Path) -> 
     with pytest.raises(PackError, match="Wrong passphrase"):
         pack.import_package(result.path, home, passphrase="nope")
     imported = pack.import_package(result.path, home, number="7", passphrase="s3cret")
-    assert dump(home / imported.location) == dump(home / demo.location)
+    assert dump(masked(home / imported.location)) == dump(masked(home / demo.location))
 
 
 def test_corrupt_pbf_imports_nothing(home: Path, demo: Dossier, tmp_path: Path) -> None:
@@ -160,7 +162,8 @@ def test_ptf_chain_brings_a_copy_up_to_date(home: Path, demo: Dossier, tmp_path:
     pack.apply_package(ptf1.path, home)  # found by GUID
     result = pack.apply_package(ptf2.path, home, dossier_ref="009")
     assert result.upserted == 1
-    assert dump(home / copy.location) == dump(src)
+    assert dump(masked(home / copy.location)) == dump(masked(src))  # the copy keeps its own identity
+    assert Catalog(home).get("009").guid == copy.guid and copy.guid != demo.guid
     with pytest.raises(PackError, match="not in the state"):
         pack.apply_package(ptf2.path, home, dossier_ref="009")
 
@@ -256,23 +259,23 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
 
     pbf = pack.export_package(demo, home, tmp_path, now=T0)
     events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_link = os.fsync, os.link
 
     def fsync(fd: int) -> None:
-        events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+        events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
 
-    def replace(src: str | Path, dst: str | Path) -> None:
-        events.append(f"replace:{Path(src).name}->{Path(dst).name}")
-        real_replace(src, dst)
+    def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:  # the no-replace publish
+        events.append(f"link:{src}->{dst}")
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
 
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
     imported = pack.import_package(pbf.path, home, number="77")
-    rename = next(i for i, e in enumerate(events) if e.startswith("replace:") and e.endswith(imported.location))
-    src = events[rename].split(":")[1].split("->")[0]
+    rename = next(i for i, e in enumerate(events) if e.startswith("link:") and e.endswith(imported.location))
+    src = events[rename].split(":", 1)[1].split("->")[0]
     assert f"fsync:{src}" in events[:rename]
-    assert f"fsync:{home.name}" in events[rename + 1:]
+    assert f"fsync:{home}" in events[rename + 1:]
 
 
 def _ptf_round_trip(home: Path, tmp_path: Path, create: str, rows: list[tuple[object, ...]],

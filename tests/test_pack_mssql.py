@@ -48,6 +48,12 @@ def _digests(db: Database) -> dict[str, object]:
     return {t.name: db.digest(t).as_json() for t in db.reflect().tables}
 
 
+def _rest(state: dict[str, object]) -> dict[str, object]:
+    """Every table but dossier_info: a copy under another number has its own identity there
+    (docs/OPERATIONS.md "Dossier identity")."""
+    return {name: value for name, value in state.items() if name != "dossier_info"}
+
+
 def _server_digests(server, database: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
     with Database.open_engine(_engine(server, database), label=database) as db:
         return _digests(db)
@@ -113,17 +119,17 @@ def test_pbf_from_sql_server_imports_into_embedded_row_for_row(  # type: ignore[
 ) -> None:
     dossier, on_server, _ = _on_server(home, tds_server, monkeypatch, tmp_path)
     assert (on_server.backend, on_server.location) == ("mssql", "PW0005SOC")
-    assert Catalog(home).get("005").guid == dossier.guid
+    assert Catalog(home).get("005").origin == dossier.guid != on_server.guid  # a copy: its own identity
     result = pack.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
     assert result.kind == "PBF" and result.path.name == "005-SOC_20260102_000000.pbf"
     with PackReader(result.path) as reader:
         assert reader.content["source"]["dialect"] == "mssql"
-        assert reader.content["dossier"]["guid"] == dossier.guid
+        assert reader.content["dossier"]["guid"] == on_server.guid
         identity = {t.name: [c.name for c in t.columns if c.identity] for t in reader.schema.tables}
     assert identity["entry_line"] == ["id"]  # the IDENTITY(1,1) tableio created, read back
     imported = pack.import_package(result.path, home, number="7")
-    assert imported.location == "007SOC.sqlite" and imported.guid == dossier.guid
-    assert _rows(home / imported.location) == _rows(home / dossier.location)
+    assert imported.location == "007SOC.sqlite" and imported.origin == on_server.guid != imported.guid
+    assert _rest(_rows(home / imported.location)) == _rest(_rows(home / dossier.location))
 
 
 def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-def]
@@ -151,7 +157,11 @@ def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-d
     assert _server_digests(tds_server, "PW0006SOC") != _server_digests(tds_server, "PW0005SOC")
     applied = pack.apply_package(partial.path, home, dossier_ref="006")
     assert (applied.upserted, applied.deleted) == (6, 1)
-    assert _server_digests(tds_server, "PW0006SOC") == _server_digests(tds_server, "PW0005SOC")
+    assert _rest(_server_digests(tds_server, "PW0006SOC")) == _rest(_server_digests(tds_server, "PW0005SOC"))
+    with tds_server.connect(database="PW0006SOC") as conn:  # the copy kept its own identity
+        cur = conn.cursor()
+        cur.execute("SELECT guid, code FROM dossier_info")
+        assert tuple(cur.fetchone()) == (copy.guid, "006SOC") and copy.guid != source.guid
     with pytest.raises(PackError, match="not in the state this PTF follows"):
         pack.apply_package(partial.path, home, dossier_ref="006")
 
@@ -180,7 +190,7 @@ def test_sql_server_export_copy_and_its_import_under_the_base_name(  # type: ign
     embedded = export_copy.import_export_database("EPW0002ABC", home, profile=profile, number="9", to="embedded")
     assert (embedded.code, embedded.location, embedded.company) == ("009ABC", "009ABC.sqlite", "Abc")
     with Database.open_sqlite(home / embedded.location) as lite:
-        assert _digests(lite) == expected
+        assert _rest(_digests(lite)) == _rest(expected)
     assert main(["import", "PW0002ABC", "--from", profile, "--number", "10"]) == 2  # not an export copy
 
 
@@ -267,4 +277,4 @@ def test_ptf_across_backends(  # type: ignore[no-untyped-def]
     assert back.kind == "PTF" and back.tables["entry_line"]["deleted"] == 1
     pack.apply_package(back.path, home, dossier_ref=embedded.number)
     with Database.open_sqlite(home / embedded.location) as lite:
-        assert _digests(lite) == _server_digests(tds_server, "PW0003SOC")
+        assert _rest(_digests(lite)) == _rest(_server_digests(tds_server, "PW0003SOC"))

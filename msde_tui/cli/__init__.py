@@ -17,6 +17,7 @@ import typer
 from msde_tui import osdep
 from msde_tui.cli.common import State, fail, setup_state
 from msde_tui.cli.lazy import LazyGroup
+from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.errors import MsdeError
 
 app = typer.Typer(
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one plain line, the traceback only with --debug
         if debug:
             traceback.print_exc()
+        problem = os_problem(exc)  # a system error (read-only, full, not a directory): plain words
+        if problem is not None:
+            return fail(problem)
         return fail(MsdeError(
             f"Unexpected internal error ({type(exc).__name__}: {exc}).",
             "Run the command again with --debug and report the traceback.",

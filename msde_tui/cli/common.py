@@ -10,14 +10,25 @@ from typing import Any, ClassVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.paths import data_dir
+from msde_tui.engine.textsafe import escape_json_controls, printable
 
-console = Console()
-err_console = Console(stderr=True)
+
+class SafeConsole(Console):
+    """A Rich console that escapes control characters in every string it renders (table cells
+    included): names read from data never drive the terminal (engine/textsafe.py)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]  # same call, keywords passed through
+        return super().render_str(printable(text), **kwargs)
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 
 @dataclass
@@ -47,7 +58,7 @@ def state(ctx: typer.Context) -> State:
 def emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
     """Print a result: JSON with --json, else the human text (if any)."""
     if st.json:
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(escape_json_controls(json.dumps(payload, indent=2, ensure_ascii=False, default=str)) + "\n")
     elif human is not None:
         console.print(human, highlight=False, markup=False, soft_wrap=True)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,19 +15,19 @@ from msde_tui.cli.common import (
     cut_from,
     cut_note,
     emit,
-    err_console,
     set_exit,
     state,
 )
-from msde_tui.engine import naming
+from msde_tui.cli.running import details as result_details
+from msde_tui.cli.running import error_of, run_one, run_plan
+from msde_tui.engine import identity, naming
 from msde_tui.engine.accounting import ledger
-from msde_tui.engine.auditlog import audited
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
-from msde_tui.engine.events import Event, Step
 from msde_tui.engine.lifecycle import archive as archive_engine
 from msde_tui.engine.lifecycle import cut as cut_engine
 from msde_tui.engine.lifecycle import tax_audit as audit_engine
+from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 
 DOSSIERS_ARGUMENT = typer.Argument(..., help="Dossier numbers (001) or codes (001SOC).")
 
@@ -55,7 +53,7 @@ def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
@@ -71,15 +69,6 @@ def _directory(raw: str) -> Path:
     if not path.is_dir():
         raise BadInput(f"The directory {path} does not exist.", "Create it or give another --dir.")
     return path
-
-
-def _progress(st: State) -> Callable[[Event], None]:
-    def on_event(event: Event) -> None:
-        if not st.json and isinstance(event, Step):
-            detail = f" {event.detail}" if event.detail else ""
-            err_console.print(f"{event.dossier}: {event.step}{detail}", highlight=False, markup=False, soft_wrap=True)
-
-    return on_event
 
 
 @ledger.translate_db_errors
@@ -111,6 +100,7 @@ def archive(
     catalog = st.catalog()
     wanted = ledger.parse_years(years)
     results: list[dict[str, Any]] = []
+    to_archive: dict[str, dict[str, Any]] = {}
     failed = False
     exit_codes: set[int] = set()
     for ref in dossiers:
@@ -137,25 +127,24 @@ def archive(
             elif dry_run:
                 item.update(ok=True, dry_run=True)
             else:
-                options = {"years": chosen, "dir": str(out)}
-                with audited(st.home, "archive", [dossier.code], options) as record:
-                    result = archive_engine.archive_dossier(
-                        path, chosen, out, number=dossier.number, short=dossier.short, on_event=_progress(st)
-                    )
-                    record.files = [str(result.paf)]
-                item.update(
-                    ok=True,
-                    paf=str(result.paf),
-                    verified=result.verified,
-                    size=result.size,
-                    seconds=round(result.seconds, 3),
-                    archived=[asdict(y) for y in result.years],
-                )
+                to_archive[dossier.code] = item
         except MsdeError as exc:
             failed = True
             exit_codes.add(exc.exit_code)
             item.update(_error(exc))
         results.append(item)
+    if to_archive:
+        plan = ArchivePlan(str(out), tuple((code, tuple(item["years"])) for code, item in to_archive.items()))
+        for result in run_plan(st, plan):
+            item = to_archive[result.dossier]
+            if not result.ok:
+                failed = True
+                exit_codes.add(error_of(result).exit_code)
+                item.update(ok=False, error=result.message, hint=result.hint)
+                continue
+            d = result_details(result)
+            item.update(ok=True, paf=d["paf"], verified=result.verified, size=d["size"],
+                        seconds=round(result.seconds, 3), archived=d["archived"])
     if failed:  # 2 when every failure was bad input (no such year...), else 1
         set_exit(1 if 1 in exit_codes else 2)
     if st.json:
@@ -177,30 +166,12 @@ def archive(
             )
 
 
-def _find_by_guid(catalog: Catalog, guid: str) -> Dossier | None:
-    for dossier in catalog.dossiers():
-        if dossier.is_embedded and dossier.guid == guid:
-            return dossier
-    for dossier in catalog.dossiers():
-        if not dossier.is_embedded or not dossier.path(catalog.home).is_file():
-            continue
-        engine = ledger.open_engine(dossier.path(catalog.home))
-        try:
-            with engine.connect() as conn:
-                found = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
-        except Exception:  # not an accounting dossier
-            found = None
-        finally:
-            engine.dispose()
-        if found == guid:
-            return dossier
-    return None
-
-
 def unarchive(
     ctx: typer.Context,
     file: str = typer.Argument(..., help="The .paf file."),
-    dossier: str = typer.Option(None, "--dossier", help="Dossier to import into (default: the one it came from)."),
+    dossier: str = typer.Option(
+        None, "--dossier", help="Dossier to import into: the one it came from or a copy made after it (default: the one it came from)."
+    ),
     years: str = typer.Option(None, "--years", help="Only these archived years (default: all of them)."),
     delete: bool = typer.Option(False, "--delete", help="Delete the PAF once all its years are back."),
     show: bool = typer.Option(False, "--show", help="Only show the archived years the PAF holds."),
@@ -222,40 +193,18 @@ def unarchive(
             ]),
         )
         return
-    catalog = st.catalog()
-    if dossier:
-        target, path = _embedded(catalog, dossier)
-    else:
-        found = _find_by_guid(catalog, info.guid)
-        if found is None:
-            raise DossierNotFound(
-                f"{info.path.name} is an archive of dossier {info.code}, which is not in the dossier list.",
-                "Add that dossier to the list (import or restore it) and run this again.",
-            )
-        target, path = _embedded(catalog, found.code)
-    options = {"paf": str(info.path), "years": years or "all", "delete": delete}
-    with audited(st.home, "unarchive", [target.code], options) as record:
-        result = archive_engine.unarchive(
-            path, info.path, years=ledger.parse_years(years), delete=delete, on_event=_progress(st)
-        )
-        record.files = [str(info.path)]
-    payload = {
-        "ok": True,
-        "dossier": result.dossier,
-        "paf": str(result.paf),
-        "years": list(result.years),
-        "entries": result.entries,
-        "lines": result.lines,
-        "attachments": result.attachments,
-        "paf_deleted": result.paf_deleted,
-        "seconds": round(result.seconds, 3),
-    }
-    kept = "deleted" if result.paf_deleted else "kept"
+    code = _embedded(st.catalog(), dossier)[0].code if dossier else ""
+    plan = UnarchivePlan(((str(info.path), tuple(ledger.parse_years(years) or ())),), delete=delete, dossier=code)
+    result = run_one(st, plan)
+    d = result_details(result)
+    payload = {"ok": True} | {k: d[k] for k in ("dossier", "paf", "years", "entries", "lines", "attachments",
+                                                "paf_deleted")} | {"seconds": round(result.seconds, 3)}
+    kept = "deleted" if d["paf_deleted"] else "kept"
     _emit(
         st,
         payload,
-        f"{result.dossier}: fiscal years {', '.join(result.years)} are back ({result.entries} entries, "
-        f"{result.lines} lines, {result.attachments} attachments); the PAF was {kept}.",
+        f"{d['dossier']}: fiscal years {', '.join(d['years'])} are back ({d['entries']} entries, "
+        f"{d['lines']} lines, {d['attachments']} attachments); the PAF was {kept}.",
     )
 
 
@@ -304,31 +253,17 @@ def cut(
         return
     if not dossier or not keep_from:
         raise BadInput("Give a dossier and --keep-from YEAR (or --list).", "Example: msde cut 001 --keep-from 2020")
-    options = {"keep_from": keep_from, "clean_references": clean_references}
-    with audited(st.home, "cut", [dossier], options) as record:
-        result = cut_engine.cut(
-            st.home, dossier, keep_from, clean_references=clean_references, on_event=_progress(st)
-        )
-        record.files = [str(result.cut_path)]
+    code = catalog.get(dossier).code
+    d = result_details(run_one(st, CutPlan(code, keep_from, clean_references=clean_references)))
     _emit(
         st,
-        {
-            "ok": True,
-            "dossier": result.dossier,
-            "cut": result.cut_code,
-            "cut_file": str(result.cut_path),
-            "cut_number": result.catalog_number,
-            "moved_years": list(result.years),
-            "kept_years": list(result.kept_years),
-            "rows": result.rows,
-            "third_parties_deleted": result.third_parties_deleted,
-            "verified": result.verified,
-            "seconds": round(result.seconds, 3),
-        },
-        f"{result.dossier}: fiscal years {', '.join(result.years)} moved to {result.cut_code} "
-        f"(dossier {result.catalog_number}, verified); {result.dossier} keeps "
-        f"{', '.join(result.kept_years)}."
-        + (f" {result.third_parties_deleted} unused third parties deleted." if clean_references else ""),
+        {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "moved_years", "kept_years",
+                                          "rows", "third_parties_deleted", "verified")}
+        | {"seconds": round(float(d.get("seconds", 0.0)), 3)},
+        f"{d['dossier']}: fiscal years {', '.join(d['moved_years'])} moved to {d['cut']} "
+        f"(dossier {d['cut_number']}, verified); {d['dossier']} keeps "
+        f"{', '.join(d['kept_years'])}."
+        + (f" {d['third_parties_deleted']} unused third parties deleted." if clean_references else ""),
     )
 
 
@@ -396,42 +331,11 @@ def audit(
     to_server = to != "embedded"
     database = audit_engine.server_database(target.number, target.short) if to_server else None
     server_password = password_of(to) if to_server else None
-    options = {
-        "years": years,
-        "dir": str(out) if out else None,
-        "to": to,
-        "simplified": simplified,
-        "attachments": not no_attachments,
-        "fec": with_fec,
-        "encoding": encoding,
-        "fec_id": fec_id,
-        "provisional": provisional,
-        "paf": paf,
-    }
-    base = Path(target.location).stem if target.is_embedded else target.location
-    with audited(st.home, "audit", [target.code], options) as record:
-        with audit_engine.dossier_file(target, st.home, password=source_password) as path:
-            common: dict[str, Any] = {
-                "simplified": simplified,
-                "attachments": not no_attachments,
-                "with_fec": with_fec,
-                "encoding": encoding,
-                "on_event": _progress(st),
-                "fec_id": fec_id,
-                "provisional": provisional,
-                "paf": Path(paf).expanduser() if paf else None,
-            }
-            if database is not None:
-                result = audit_engine.audit_to_server(
-                    path, ledger.parse_years(years), home=st.home, profile=to, database=database,
-                    password=server_password, fec_directory=out, **common,
-                )
-            else:
-                assert out is not None
-                result = audit_engine.audit_dossier(path, ledger.parse_years(years), out, base=base, **common)
-        where = f"{to}: {database}" if database else str(result.path)
-        record.files = [where] + [str(f.path) for f in result.fec_files] + [
-            str(f.description) for f in result.fec_files if f.description]
+    plan = AuditPlan(target.code, tuple(ledger.parse_years(years)), str(out) if out else "", to=to,
+                     simplified=simplified, attachments=not no_attachments, fec=with_fec, encoding=encoding,
+                     fec_id=fec_id or "", provisional=provisional, paf=str(Path(paf).expanduser()) if paf else "",
+                     password=server_password or "", source_password=source_password or "")
+    result: audit_engine.AuditResult = result_details(run_one(st, plan))["result"]
     payload = {"ok": True} | audit_engine.describe(result)
     copy = f"database {database} on {to}" if database else str(result.path)
     lines = [

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from msde_tui.cli.common import State, emit, err_console, state
-from msde_tui.engine.auditlog import audited
-from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput
+from msde_tui.cli.running import details as result_details
+from msde_tui.cli.running import run_one
+from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.packs import export_copy as copies
 from msde_tui.engine.packs import pack as packs
+from msde_tui.engine.plans import ApplyPlan, ExportCopyPlan, ImportPlan, PackPlan
 
 PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
 
@@ -41,32 +41,14 @@ def _passphrase(ask: bool, *, confirm: bool) -> str | None:
 
 def _file_passphrase(path: Path) -> str | None:
     """The passphrase for an existing file: only asked when the file is encrypted."""
-    import json
-    import zipfile
-
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
     try:
-        with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json"))
-        encrypted = isinstance(manifest.get("encryption"), dict)  # else the reader reports the damage
-    except Exception:  # noqa: BLE001 - the reader reports damaged files in plain words
+        encrypted = bool(packs.package_header(path)["encrypted"])
+    except MsdeError:  # the command's own read reports the damage in plain words
         return None
     return _passphrase(encrypted, confirm=False) if encrypted else None
-
-
-def _where(record: Dossier, home: Path) -> str:
-    """What an import or apply wrote: the dossier's file, or its database name on the server."""
-    return str(record.path(home)) if record.is_embedded else record.location
-
-
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
-    def show(message: str) -> None:
-        if not quiet:
-            err_console.print(f"  {message}", highlight=False, markup=False)
-
-    return show
 
 
 def pack_command(
@@ -80,20 +62,15 @@ def pack_command(
     st = state(ctx)
     record = st.catalog().get(dossier)
     passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
-    options = {"dir": str(directory), "partial": partial, "encrypt": encrypt}
-    with audited(st.home, "pack", [record.code], options) as logged:
-        result = packs.export_package(record, st.home, directory, partial=partial, passphrase=passphrase,
-                                      progress=_progress(st.json))
-        logged.files = [str(result.path)]
-    if result.warning:
-        err_console.print(f"Warning: {result.warning}", highlight=False, markup=False)
-    rows = sum(t.get("rows", 0) for t in result.tables.values())
-    deleted = sum(t.get("deleted", 0) for t in result.tables.values())
-    human = f"{result.kind} written and verified: {result.path} ({result.size:,} bytes, {rows:,} rows"
-    human += f", {deleted:,} deleted keys)" if result.kind == "PTF" else ")"
-    emit(st, {"file": str(result.path), "kind": result.kind, "package_id": result.package_id,
-              "size": result.size, "tables": result.tables, "warning": result.warning,
-              "encrypted": result.encrypted, "verified": True}, human)
+    result = run_one(st, PackPlan((record.code,), str(directory), partial=partial, passphrase=passphrase or ""))
+    details = result_details(result)
+    if details.get("warning"):
+        err_console.print(f"Warning: {details['warning']}", highlight=False, markup=False)
+    human = (f"{details['kind']} written and verified: {details['file']} ({details['size']:,} bytes, "
+             f"{details['rows']:,} rows")
+    human += f", {details['deleted']:,} deleted keys)" if details["kind"] == "PTF" else ")"
+    keys = ("file", "kind", "package_id", "size", "tables", "warning", "encrypted")
+    emit(st, {k: details[k] for k in keys} | {"verified": True}, human)
 
 
 def import_command(
@@ -118,48 +95,40 @@ def import_command(
     if copies.is_sqlite_file(file):
         if to != "embedded":
             raise BadInput("An export copy file is imported as an embedded dossier.", "Leave out --to.")
-        with audited(st.home, "import", [], {"file": str(file), "number": number, "to": to}) as logged:
-            record = copies.import_export_copy(file, st.home, number=number)
-            logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
+        source_kind, passphrase = ("cut" if packs.is_cut_file(file) else "copy"), None
     else:
-        passphrase = _file_passphrase(file)
-        with audited(st.home, "import", [], {"file": str(file), "number": number, "to": to}) as logged:
-            record = packs.import_package(file, st.home, number=number,
-                                          to_profile=None if to == "embedded" else to,
-                                          passphrase=passphrase, progress=_progress(st.json))
-            logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
-    emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
-         f"Imported as {record.code} ({record.company}); every row was checked.")
+        source_kind, passphrase = "pbf", _file_passphrase(file)
+    result = run_one(st, ImportPlan(str(file), source=source_kind, number=number or "", to=to,
+                                    passphrase=passphrase or ""))
+    record = result_details(result)["dossier"]
+    emit(st, {"dossier": record, "verified": True},
+         f"Imported as {record['code']} ({record['company']}); every row was checked.")
 
 
 def _import_database(st: State, database: str, source: str, number: str | None, to: str | None) -> None:
     """``msde import EPW0001SOC --from PROFILE``: a SQL Server export copy under its base name."""
     if not database or Path(database).name != database:
         raise BadInput(f"{database!r} is not a database name.", "Give the export copy database's name, e.g. EPW0001SOC.")
-    options = {"database": database, "from": source, "number": number, "to": to}
-    with audited(st.home, "import", [], options) as logged:
-        record = copies.import_export_database(database, st.home, profile=source, number=number, to=to,
-                                               progress=_progress(st.json))
-        logged.dossiers, logged.files = [record.code], [_where(record, st.home)]
-    emit(st, {"dossier": asdict(record) | {"code": record.code}, "verified": True},
-         f"Imported {database} as {record.code} ({_where(record, st.home)}); every row was checked.")
+    result = run_one(st, ImportPlan(database, source="database", number=number or "", to=to or "",
+                                    from_profile=source))
+    record = result_details(result)["dossier"]
+    emit(st, {"dossier": record, "verified": True},
+         f"Imported {database} as {record['code']} ({result.files[0]}); every row was checked.")
 
 
 def apply_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .ptf file.")],
-    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update (default: found by its GUID).")] = None,
+    dossier: Annotated[str | None, typer.Option("--dossier", help="The dossier to update: the one it was made from or a copy of it (default: the one whose base it follows).")] = None,
 ) -> None:
     """Apply a PTF to the dossier it follows, in one transaction."""
     st = state(ctx)
     passphrase = _file_passphrase(file)
-    with audited(st.home, "apply", [dossier] if dossier else [], {"file": str(file)}) as logged:
-        result = packs.apply_package(file, st.home, dossier_ref=dossier, passphrase=passphrase,
-                                     progress=_progress(st.json))
-        logged.dossiers, logged.files = [result.dossier.code], [_where(result.dossier, st.home)]
-    emit(st, {"dossier": result.dossier.code, "package_id": result.package_id, "upserted": result.upserted,
-              "deleted": result.deleted, "replaced_tables": result.replaced_tables},
-         f"{result.dossier.code} is up to date: {result.upserted:,} rows written, {result.deleted:,} deleted.")
+    code = st.catalog().get(dossier).code if dossier else ""  # "": the one it follows (its GUID)
+    result = run_one(st, ApplyPlan(str(file), code, passphrase=passphrase or ""))
+    d = result_details(result)
+    emit(st, {k: d[k] for k in ("dossier", "package_id", "upserted", "deleted", "replaced_tables")},
+         f"{d['dossier']} is up to date: {d['upserted']:,} rows written, {d['deleted']:,} deleted.")
 
 
 def export_command(
@@ -171,12 +140,10 @@ def export_command(
     """Write the export copy E + base name (E001SOC.sqlite or EPW0001SOC)."""
     st = state(ctx)
     record = st.catalog().get(dossier)
-    options = {"to": to, "dir": None if directory is None else str(directory)}
-    with audited(st.home, "export", [record.code], options) as logged:
-        result = copies.export_copy(record, st.home, to=to, directory=directory, progress=_progress(st.json))
-        logged.files = [str(result.target)]
-    rows = sum(result.tables.values())
-    emit(st, asdict(result), f"Export copy written and checked: {result.target} ({rows:,} rows).")
+    result = run_one(st, ExportCopyPlan((record.code,), to=to, directory="" if directory is None else str(directory)))
+    d = result_details(result)
+    copy = d["result"]
+    emit(st, copy, f"Export copy written and checked: {copy['target']} ({d['rows']:,} rows).")
 
 
 def info_command(

@@ -1,54 +1,103 @@
-"""Write files so that a crash leaves either the old content or the new, never a mix."""
+"""Write files so that a crash leaves either the old content or the new, never a mix.
+
+The creating and publishing primitives live with the packed-file format
+(``msde_tui.packfmt.files``, which needs them and stands alone); they are re-exported here.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-from msde_tui.osdep import replace_file
+from msde_tui import osdep
+from msde_tui.engine.errors import BadPath, DiskFull, MsdeError, UnsafePath
+from msde_tui.packfmt import files as _files
+from msde_tui.packfmt.files import (
+    aside,
+    create_exclusive,
+    fsync_dir,
+    fsync_file,
+    is_disk_full,
+    open_exclusive,
+    publish_new,
+    remove_staging,
+    replace_file,
+    staging_dir,
+    touch_exclusive,
+    write_error,
+)
 
+_files.set_process_probe(osdep.pid_alive)  # stale staging directories: whose process is gone
 
-def fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    """Push a finished file's bytes to the disk (before it is renamed into place)."""
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+__all__ = [
+    "aside",
+    "create_exclusive",
+    "fsync_dir",
+    "fsync_file",
+    "is_disk_full",
+    "os_problem",
+    "open_exclusive",
+    "publish_file",
+    "publish_new",
+    "remove_staging",
+    "replace_file",
+    "staging_dir",
+    "touch_exclusive",
+    "write_atomic",
+    "write_error",
+]
 
 
 def publish_file(tmp: Path, final: Path) -> None:
     """Give a file built aside (often with syncing off, for speed) its final name: its bytes
     reach the disk before the name does, and the name before this returns, so a crash or a
-    power cut leaves the old state or the whole new file, never a named half-file."""
-    fsync_file(tmp)
-    replace_file(tmp, final)
-    fsync_dir(Path(final).parent)
+    power cut leaves the old state or the whole new file, never a named half-file. The final
+    name must be free: an existing file or link there is refused, never replaced or followed."""
+    publish_new(tmp, final)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
+    """Write ``data`` to ``path`` through a new, exclusively created file in the same directory
+    + rename. A link at ``path`` is refused, never followed or replaced."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open_exclusive(tmp) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        replace_file(tmp, path)
-        fsync_dir(path.parent)
+        replace_file(tmp, path, sync=False, rename=osdep.replace_file)  # retried on Windows
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def os_problem(exc: BaseException) -> MsdeError | None:
+    """A plain-words error for a system error that escaped an operation (a data directory that
+    is a file, a read-only or full disk...), naming the path involved; None if it is not one."""
+    import errno
+    import sqlite3
+
+    if is_disk_full(exc):
+        full = Path(getattr(exc, "filename", None) or ".")
+        return DiskFull(
+            f"There is not enough free space to write {full}." if full != Path(".") else
+            "There is not enough free space on the disk being written.",
+            "Free some space there or choose another directory; nothing was kept half-written.",
+        )
+    if isinstance(exc, sqlite3.Error) and "readonly" in str(exc).replace("-", "").replace(" ", ""):
+        return UnsafePath("A database could not be written: it or its directory is read-only.",
+                          "Check the permissions of the data directory, or choose another one.")
+    if not isinstance(exc, OSError):
+        return None
+    where = str(exc.filename or "a file")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UnsafePath(f"Cannot write {where}: {exc.strerror or 'permission denied'}.",
+                          "Choose a directory this user can write to (--dir, --home or MSDE_HOME), "
+                          "or fix its permissions.")
+    if exc.errno in (errno.ENOTDIR, errno.ENOENT, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP):
+        return BadPath(f"Cannot use {where}: {exc.strerror}.",
+                       "Check the path (--dir, --home or MSDE_HOME): a directory is needed there.")
+    return UnsafePath(f"Cannot read or write {where}: {exc.strerror or exc}.",
+                      "Check the disk and the permissions, then run it again.")

@@ -6,25 +6,23 @@ Exit code 2 for ``BadInput`` and its subclasses (bad usage or input), 1 otherwis
 
 from __future__ import annotations
 
+from msde_tui.packfmt.errors import DiskFull, MsdeError, PackError, UnsafePath
 
-class MsdeError(Exception):
-    """Base of every error the tool reports to a technician."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+__all__ = [
+    "BackupInvalid", "BadInput", "BadPath", "Busy", "Cancelled", "ConnectionFailed", "DiskFull", "DossierChanged",
+    "DossierDamaged", "DossierExists", "DossierNotFound", "MsdeError", "PackError", "ServerBackupDamaged",
+    "ServerDiskFull", "ServerError", "UnsafePath", "WrongDossier",
+]
 
 
 class BadInput(MsdeError):
     """The user asked for something that cannot be: a malformed number, a missing file..."""
 
     exit_code = 2
+
+
+class BadPath(BadInput):
+    """A path given (or the data directory) cannot be used as what it should be."""
 
 
 class DossierNotFound(BadInput):
@@ -59,14 +57,6 @@ class ConnectionFailed(ServerError):
     """Cannot reach or log in to the server."""
 
 
-class PackError(MsdeError):
-    """A packed file (PBF/PTF/PAF) is corrupt, truncated, of the wrong kind or version."""
-
-
-class DiskFull(MsdeError):
-    """No space left where the tool writes."""
-
-
 class Cancelled(MsdeError):
     """The user cancelled; nothing was changed."""
 
@@ -89,6 +79,12 @@ class ServerDiskFull(DiskFull, ServerError):
 
 class SchedulerFailed(MsdeError):
     """The OS scheduler (Task Scheduler's schtasks, crontab, systemd) refused a command."""
+
+
 class FecRefused(BadInput):
     """A FEC cannot be written as asked: an open year, entries never validated, an archived
     year without its PAF, or a dossier without SIREN and no identifier given."""
+
+
+class CatalogInvalid(BadInput):
+    """The dossier list (dossiers.json) is unreadable or holds an invalid record; it is not used."""

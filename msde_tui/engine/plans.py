@@ -5,7 +5,8 @@ The wizard passes a plan from step to step with ``dataclasses.replace``; nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
@@ -108,3 +109,114 @@ class WizardPlan:
     data_dir: str = ""  # restore: where data files go
     dossiers: tuple[Dossier, ...] = ()
     restore_items: tuple[RestoreItem, ...] = ()
+    # The plan of an operation registered in ``engine.runner`` (export, PBF, archive, cut...):
+    # its own choice screen puts it here; the summary, the job and the CLI run it as it is.
+    op: Any = None
+
+
+# ------------------------------------------------------------------------------------------
+# Plans of the operations registered in engine.runner. Dossiers are named by their code (or
+# number); a field marked SECRET (a passphrase, a password) is never written to a file: a job
+# gets it through its stdin pipe (engine.jobs).
+
+SECRET: dict[str, Any] = {"secret": True}
+
+
+def secret() -> Any:
+    return field(default="", repr=False, metadata=SECRET)
+
+
+@dataclass(frozen=True)
+class PackPlan:
+    """A PBF of each dossier, or with ``partial`` a PTF of what changed since the last one."""
+
+    dossiers: tuple[str, ...]
+    directory: str
+    partial: bool = False
+    passphrase: str = secret()
+    password: str = secret()  # SQL Server dossiers: the connection's password
+
+
+@dataclass(frozen=True)
+class ExportCopyPlan:
+    """The export copy E<name> of each dossier: a file in ``directory`` or a database on ``to``."""
+
+    dossiers: tuple[str, ...]
+    to: str = "embedded"  # "embedded" or a connection profile
+    directory: str = ""
+    password: str = secret()  # of the profile written to (or of the dossiers' server)
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """A PBF, an export copy or a cut file becomes dossier ``number`` of the list."""
+
+    file: str  # a file, or with source "database" an export copy database's name
+    source: str = "pbf"  # pbf | copy | cut | database
+    number: str = ""  # "" = the first free number
+    to: str = "embedded"  # or a connection profile (PBF, database; "" = the database's server)
+    from_profile: str = ""  # source "database": the server holding the export copy database
+    passphrase: str = secret()
+    password: str = secret()
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """A PTF applied to ``dossier`` (its code; "" = the dossier it follows), in one transaction."""
+
+    file: str
+    dossier: str
+    passphrase: str = secret()
+    password: str = secret()
+
+
+@dataclass(frozen=True)
+class ArchivePlan:
+    """For each dossier code, the fiscal years archived into a PAF in ``directory``."""
+
+    directory: str
+    years: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class UnarchivePlan:
+    """For each PAF file, the archived years put back into the dossier it came from."""
+
+    items: tuple[tuple[str, tuple[str, ...]], ...]  # (PAF, years; () = every archived year)
+    delete: bool = False
+    dossier: str = ""  # the dossier to put them into ("" = the one each PAF came from)
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """The fiscal years of ``dossier`` before ``keep_from`` move into a new dossier _CUTnnn."""
+
+    dossier: str
+    keep_from: str
+    clean_references: bool = False
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """A tax-audit copy Admin<code> of ``years`` of ``dossier``, with FEC files if asked."""
+
+    dossier: str
+    years: tuple[str, ...]
+    directory: str
+    to: str = "embedded"  # or a connection profile (database AdminPW...)
+    simplified: bool = False
+    attachments: bool = True
+    fec: bool = False
+    encoding: str = "utf-8"
+    fec_id: str = ""  # the identifier the FEC files are named by, where the dossier has no SIREN
+    provisional: bool = False  # FEC of an open year or with drafts: written as provisional
+    paf: str = ""  # an archived year's PAF (file or directory): its entries go into the copy
+    password: str = secret()  # of the profile written to
+    source_password: str = secret()  # a SQL Server dossier: its own server's password
+
+
+@dataclass(frozen=True)
+class AutoRunPlan:
+    """One run of the automatic backups now (the policy decides which dossiers are due)."""
+
+    only: tuple[str, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,13 +14,17 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from msde_tui.engine.errors import PackError
+from msde_tui.packfmt.errors import PackError
 
 SEGMENT_SIZE = 1 << 20
 TAG = 16
 PREFIX = 8
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 15, 8, 1
-_CHECK = b"msde-pack key check"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 17, 8, 1  # new files (format 2.1); 2.0 files used n = 2^15
+MIN_NEW_N = 1 << 17
+_CHECK = b"msde-pack key check"  # format 2.0
+_CHECK_21 = b"msde-pack 2.1 key check"  # 2.1: another label, so a 2.1 file relabelled 2.0 fails it
+_MAC = b"msde-pack 2.1 manifest"
+MAC_FIELD = "manifest_mac"
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,17 @@ class Sealer:
             "r": SCRYPT_R,
             "p": SCRYPT_P,
             "segment_size": SEGMENT_SIZE,
-            "key_check": _key_check(key),
+            "key_check": _key_check(key, _CHECK_21),
         }
         return cls(key, params)
 
     @classmethod
-    def open(cls, passphrase: str | None, params: dict[str, Any]) -> Sealer:
+    def open(cls, passphrase: str | None, params: dict[str, Any], *, minor: int = 1) -> Sealer:
+        """The key of an existing file; ``minor`` is its format's minor version (2.0: 0)."""
         if not passphrase:
             raise PackError(
-                "This packed file is encrypted.", "Give its passphrase (--passphrase or MSDE_PACK_PASSPHRASE)."
+                "This packed file is encrypted.",
+                "Give its passphrase (typed when asked, or in MSDE_PACK_PASSPHRASE).",
             )
         try:
             if params["cipher"] != "AES-256-GCM" or params["kdf"] != "scrypt":
@@ -67,9 +74,29 @@ class Sealer:
             expected = str(params["key_check"])
         except (KeyError, TypeError, ValueError) as exc:
             raise PackError(f"The encryption block of the manifest is damaged ({exc}).") from exc
-        if not hmac.compare_digest(_key_check(key), expected):
+        label = _CHECK if minor == 0 else _CHECK_21
+        if not hmac.compare_digest(_key_check(key, label), expected):
             raise PackError("Wrong passphrase for this packed file.", "Type the passphrase used when packing.")
         return cls(key, dict(params))
+
+    def manifest_mac(self, manifest: dict[str, Any]) -> str:
+        """HMAC-SHA256, under a key derived from this one, of the manifest's canonical JSON
+        without its own checksum and without this MAC (docs/FORMAT.md section 8)."""
+        body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+        if isinstance(body.get("encryption"), dict):
+            body["encryption"] = {k: v for k, v in body["encryption"].items() if k != MAC_FIELD}
+        text = json.dumps(json.loads(json.dumps(body, default=str)), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+        mac_key = hmac.new(self.key, _MAC, hashlib.sha256).digest()
+        return hmac.new(mac_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def check_manifest(self, manifest: dict[str, Any], where: str) -> None:
+        expected = str((manifest.get("encryption") or {}).get(MAC_FIELD, ""))
+        if not hmac.compare_digest(self.manifest_mac(manifest), expected):
+            raise PackError(
+                f"{where}: its manifest was changed after packing (it does not match its key).",
+                "Use another copy of the packed file; do not trust this one.",
+            )
 
     @property
     def segment_size(self) -> int:
@@ -134,8 +161,8 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def _key_check(key: bytes) -> str:
-    return hmac.new(key, _CHECK, hashlib.sha256).hexdigest()
+def _key_check(key: bytes, label: bytes) -> str:
+    return hmac.new(key, label, hashlib.sha256).hexdigest()
 
 
 def _nonce(prefix: bytes, index: int) -> bytes:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from msde_tui.engine.errors import PackError
+from msde_tui.packfmt.errors import PackError
 from msde_tui.packfmt.schema import TableSpec
 
 ROW_HASH = "msde-words-fmix64"  # the algorithm's name, kept beside every digest

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
-from msde_tui.engine.errors import PackError
+from msde_tui.packfmt.errors import PackError
+from msde_tui.packfmt.validate import MANIFEST_SCHEMA, check_schema
 
 FORMAT = "msde-pack"
-VERSION = "2.0"
+VERSION = "2.1"
 MAJOR = 2  # 2.0: row hashes over 64-bit words (FORMAT.md section 7) instead of BLAKE2b
+# 2.1: the clear manifest of an encrypted file is authenticated under its key (FORMAT.md section 8)
 KINDS = ("PBF", "PTF", "PAF")
-MAX_JSON = 64 << 20
+MAX_JSON = 8 << 20  # manifest.json, schema.json, content.json
 CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 128 << 20
 ROW_GROUP_ROWS = 65_536
@@ -50,22 +53,25 @@ def check_kind(kind: str) -> str:
 
 
 def check_manifest(raw: Any, *, expected_kind: str | None, where: str) -> dict[str, Any]:
-    """Check format, version, kind and the members table; return the manifest."""
+    """Check format, version, the schema of every field (validate.MANIFEST_SCHEMA), the
+    manifest's own checksum and its kind; return the manifest."""
     if not isinstance(raw, dict):
         raise PackError(f"{where}: manifest.json is not a JSON object.", "The file is damaged or not a packed file.")
     if raw.get("format") != FORMAT:
-        raise PackError(f"{where} is not an msde packed file (format {raw.get('format')!r}).")
-    version = str(raw.get("version", ""))
-    major = version.split(".")[0]
-    if not major.isdigit():
-        raise PackError(f"{where}: the format version {version!r} cannot be read.")
-    if int(major) < MAJOR:
+        shown = repr(raw.get("format"))[:60]
+        raise PackError(f"{where} is not an msde packed file (format {shown}).")
+    version = raw.get("version")
+    match = re.fullmatch(r"([0-9]{1,6})\.([0-9]{1,6})", version) if isinstance(version, str) else None
+    if match is None:
+        raise PackError(f"{where}: the format version {repr(version)[:60]} cannot be read.")
+    major = int(match.group(1))
+    if major < MAJOR:
         raise PackError(
             f"{where} uses format version {version}, written by an early development build of msde "
             f"whose row digests this msde ({MAJOR}.x) does not compute.",
             "Pack the dossier again with this msde.",
         )
-    if int(major) != MAJOR:
+    if major != MAJOR:
         raise PackError(
             f"{where} uses format version {version}; this msde reads version {MAJOR}.x only.",
             "Use an msde release that knows this version.",
@@ -75,20 +81,18 @@ def check_manifest(raw: Any, *, expected_kind: str | None, where: str) -> dict[s
             f"{where}: manifest.json is damaged (its checksum does not match its content).",
             "Use another copy of the packed file; this one is damaged.",
         )
-    kind = raw.get("kind")
-    if kind not in KINDS:
-        raise PackError(f"{where}: unknown kind {kind!r}.")
+    check_schema(raw, MANIFEST_SCHEMA, f"{where}: manifest.json")
+    kind = raw["kind"]
     if expected_kind and kind != expected_kind.upper():
         raise PackError(
             f"{where} is a {kind}, not a {expected_kind.upper()}.",
             f"Give a .{expected_kind.lower()} file for this operation.",
         )
-    members = raw.get("members")
-    if not isinstance(members, dict):
-        raise PackError(f"{where}: manifest.json has no list of members.")
-    for name, info in members.items():
-        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not isinstance(
-            info.get("sha256"), str
-        ):
-            raise PackError(f"{where}: the manifest entry of {name} is damaged.")
+    if not raw.get("encryption") and not isinstance(raw.get("content"), dict):
+        raise PackError(f"{where}: the manifest has no content block.", "Use another copy of the packed file.")
     return raw
+
+
+def minor(manifest: dict[str, Any]) -> int:
+    """The minor format version of a checked manifest (2.0 -> 0, 2.1 -> 1)."""
+    return int(str(manifest["version"]).split(".")[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from msde_tui.engine.errors import PackError
+from msde_tui.packfmt.errors import PackError
 
 _SAFE_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 _LABEL_RE = re.compile(r"[^A-Za-z0-9_]")

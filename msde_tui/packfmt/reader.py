@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 import struct
 import tempfile
 import zipfile
@@ -16,13 +14,19 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from msde_tui.engine.errors import PackError
 from msde_tui.packfmt import names
 from msde_tui.packfmt.crypto import Sealer
-from msde_tui.packfmt.manifest import MAX_JSON, check_manifest
+from msde_tui.packfmt.errors import PackError
+from msde_tui.packfmt.manifest import CHUNK_ROWS, MAX_JSON, ROW_GROUP_ROWS, check_manifest, minor
 from msde_tui.packfmt.schema import PackSchema, TableSpec
+from msde_tui.packfmt.validate import CONTENT_SCHEMA, check_schema, load_json
 
 BLOCK = 1 << 20
+MAX_GROUP_BYTES = 1 << 30  # one row group, decompressed (msde writes 65,536 rows per group)
+RATIO_FLOOR = 64 << 20  # below this a row group may compress as well as it likes (constant columns)
+MAX_RATIO = 200
+MAX_MEMBERS = 200_000  # as validate.MANIFEST_SCHEMA's members
+MAX_DIRECTORY = 64 << 20  # the ZIP central directory, in bytes
 _DAMAGED = "Use another copy of the packed file; this one is damaged."
 
 
@@ -52,12 +56,15 @@ class PackReader:
         kind: str | None = None,
         passphrase: str | None = None,
         sealer: Sealer | None = None,
+        header_only: bool = False,
     ) -> None:
+        """``header_only``: check the container and the manifest, open nothing encrypted (the
+        manifest is then all there is: ``content`` is the clear one, or empty when encrypted)."""
         self.path = Path(path)
         self.where = self.path.name
         if not self.path.is_file():
             raise PackError(f"{self.path} does not exist or is not a file.", "Check the file name.")
-        self._tmp: Path | None = None
+        self._header_only = header_only
         try:
             self._handle: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
@@ -70,8 +77,34 @@ class PackReader:
 
     # ------------------------------------------------------------------ opening and checks
 
+    def _check_directory(self, file_size: int) -> None:
+        """Refuse a ZIP directory claiming more members, or more bytes, than a packed file can
+        hold, before ``zipfile`` builds an object per entry (docs/FORMAT.md section 9)."""
+        if file_size < 22:
+            return  # zipfile says it is not a ZIP
+        self._handle.seek(file_size - 22)
+        end = self._handle.read(22)
+        if not end.startswith(b"PK\x05\x06"):
+            return  # a comment or damage: reported below
+        entries, directory = struct.unpack("<H", end[10:12])[0], struct.unpack("<I", end[12:16])[0]
+        if file_size >= 42:
+            self._handle.seek(file_size - 42)
+            locator = self._handle.read(20)
+            if locator.startswith(b"PK\x06\x07"):
+                offset = struct.unpack("<Q", locator[8:16])[0]
+                if 0 <= offset <= file_size - 56:
+                    self._handle.seek(offset)
+                    record = self._handle.read(56)
+                    if record.startswith(b"PK\x06\x06"):
+                        entries = struct.unpack("<Q", record[32:40])[0]
+                        directory = struct.unpack("<Q", record[40:48])[0]
+        if entries > MAX_MEMBERS + 1 or directory > MAX_DIRECTORY:
+            raise PackError(f"{self.where} claims {entries:,} members in a {directory:,}-byte directory: more than "
+                            f"a packed file holds.", _DAMAGED)
+
     def _open(self, kind: str | None, passphrase: str | None, sealer: Sealer | None) -> None:
         file_size = self.path.stat().st_size
+        self._check_directory(file_size)
         try:
             self._zip = zipfile.ZipFile(self._handle)
             infos = self._zip.infolist()
@@ -99,6 +132,7 @@ class PackReader:
             raise PackError(f"{self.where} has no manifest.json: it is not a packed file.", _DAMAGED)
         raw = self._json_member(names.MANIFEST, check=False)
         self.manifest = check_manifest(raw, expected_kind=kind, where=self.where)
+        self.format_minor = minor(self.manifest)
         self.kind: str = self.manifest["kind"]
         self.members: dict[str, dict[str, Any]] = self.manifest["members"]
         listed = set(self.members)
@@ -119,33 +153,47 @@ class PackReader:
                 raise PackError(f"{self.where}: member {name} has the wrong size (truncated or altered).", _DAMAGED)
         self.sealer: Sealer | None = None
         self.plain = self.members
+        self._schema: PackSchema | None = None
         encryption = self.manifest.get("encryption")
+        self.is_encrypted = bool(encryption)
+        if encryption and self._header_only:
+            self.content: dict[str, Any] = {}
+            return
         if encryption:
-            if not isinstance(encryption, dict):
-                raise PackError(f"{self.where}: the encryption block of the manifest is damaged.")
-            self.sealer = sealer or Sealer.open(passphrase, encryption)
+            self.sealer = sealer or Sealer.open(passphrase, encryption, minor=self.format_minor)
+            if self.format_minor >= 1:  # 2.1: the clear manifest is authenticated under the key
+                self.sealer.check_manifest(self.manifest, self.where)
             content = self._json_member(names.CONTENT)
-            if not isinstance(content, dict) or not isinstance(content.get("members"), dict):
+            check_schema(content, CONTENT_SCHEMA, f"{self.where}: content.json")
+            if not isinstance(content.get("members"), dict):
                 raise PackError(f"{self.where}: the encrypted content block is damaged.", _DAMAGED)
             self.plain = content["members"]
             if set(self.plain) != listed - {names.CONTENT}:
                 raise PackError(f"{self.where}: the encrypted member list does not match the manifest.", _DAMAGED)
         else:
-            content = self.manifest.get("content")
-            if not isinstance(content, dict):
-                raise PackError(f"{self.where}: the manifest has no content block.", _DAMAGED)
-        self.content: dict[str, Any] = content
-        self._schema: PackSchema | None = None
+            content = self.manifest["content"]
+        self.content = content
 
     @property
     def encrypted(self) -> bool:
-        return self.sealer is not None
+        return self.is_encrypted
 
     @property
     def schema(self) -> PackSchema:
         if self._schema is None:
-            self._schema = PackSchema.from_json(self._json_member(names.SCHEMA))
+            schema = PackSchema.from_json(self._json_member(names.SCHEMA))
+            listed = set(self.content.get("tables") or {})
+            if not schema.tables or {t.name for t in schema.tables} != listed:
+                raise PackError(
+                    f"{self.where}: schema.json and the manifest do not list the same tables "
+                    f"(or list none).", _DAMAGED)
+            self._schema = schema
         return self._schema
+
+    def expected_rows(self, table: TableSpec, area: str = names.DATA) -> int:
+        """The row count (or deleted-key count) the manifest declares for ``table``."""
+        info = (self.content.get("tables") or {}).get(table.name) or {}
+        return int(info.get("rows" if area == names.DATA else "deleted", 0))
 
     def _offset(self, name: str) -> int:
         info = self._infos[name]
@@ -202,10 +250,7 @@ class PackReader:
             if self._infos[name].file_size > MAX_JSON:
                 raise PackError(f"{self.where}: {name} is absurdly large.", _DAMAGED)
             data = self._stored(name).read()
-        try:
-            return json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise PackError(f"{self.where}: {name} is not valid JSON ({exc}).", _DAMAGED) from exc
+        return load_json(data, f"{self.where}: {name}")
 
     def read_json(self, name: str) -> Any:
         return self._json_member(name)
@@ -226,23 +271,57 @@ class PackReader:
                 self.check_member(name)
             offset = self._offset(name)
             mapped = pa.memory_map(str(self.path))
-            return pq.ParquetFile(pa.BufferReader(mapped.read_at(self._infos[name].file_size, offset)))
-        if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix=".msde-read-"))
-        target = self._tmp / "chunk.parquet"
-        with open(target, "wb") as out:
+            parquet = pq.ParquetFile(pa.BufferReader(mapped.read_at(self._infos[name].file_size, offset)))
+        else:
+            # Decrypted into a file that has no name (unlinked at once, or O_TMPFILE): the kernel
+            # frees it when the process ends, however it ends, so no clear row outlives a kill.
+            self._close_plain()
+            self._plain_file: BinaryIO | None = tempfile.TemporaryFile(prefix=".msde-read-")  # noqa: SIM115 - closed in close()
             for block in self._plain_stream(name):
-                out.write(block)
-        return pq.ParquetFile(str(target))
+                self._plain_file.write(block)
+            self._plain_file.flush()
+            self._plain_file.seek(0)
+            parquet = pq.ParquetFile(self._plain_file)
+        self._check_bounds(name, parquet)
+        return parquet
+
+    def _check_bounds(self, name: str, parquet: pq.ParquetFile) -> None:
+        """Refuse a chunk whose footer declares more rows, or more bytes once decompressed,
+        than msde writes (docs/FORMAT.md section 9): checked before a row is allocated."""
+        meta = parquet.metadata
+        if meta.num_rows > CHUNK_ROWS or meta.num_rows < 0:
+            raise PackError(f"{self.where}: member {name} declares {meta.num_rows:,} rows, more than a "
+                            f"chunk holds ({CHUNK_ROWS:,}).", _DAMAGED)
+        for i in range(meta.num_row_groups):
+            group = meta.row_group(i)
+            if group.num_rows > ROW_GROUP_ROWS or group.num_rows < 0:
+                raise PackError(f"{self.where}: member {name} has a row group of {group.num_rows:,} rows "
+                                f"(at most {ROW_GROUP_ROWS:,}).", _DAMAGED)
+            unpacked = group.total_byte_size
+            packed = sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+            if unpacked > MAX_GROUP_BYTES or (unpacked > RATIO_FLOOR and unpacked > MAX_RATIO * max(packed, 1)):
+                raise PackError(f"{self.where}: member {name} would inflate to {unpacked:,} bytes "
+                                f"from {packed:,} (a decompression bomb or damage).", _DAMAGED)
+
+    def _close_plain(self) -> None:
+        handle = getattr(self, "_plain_file", None)
+        if handle is not None:
+            handle.close()
+            self._plain_file = None
 
     def batches(
         self, table: TableSpec, area: str = names.DATA, columns: list[str] | None = None
     ) -> Iterator[pa.RecordBatch]:
         """The rows of ``table`` (or its deleted keys), chunk by chunk, typed as the schema says."""
         expected = table.arrow_schema(columns if columns is not None else (table.key if area == names.DELETED else None))
+        declared, seen = self.expected_rows(table, area), 0
         for name in self.chunks(table, area):
             try:
                 parquet = self._parquet(name)
+                seen += parquet.metadata.num_rows
+                if seen > declared:  # checked before the rows are decoded
+                    raise PackError(f"{self.where}: table {table.name} holds more rows than its manifest "
+                                    f"declares ({declared:,}).", _DAMAGED)
                 if parquet.schema_arrow.names != expected.names:
                     raise PackError(f"{self.where}: the columns of {name} do not match schema.json.", _DAMAGED)
                 for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH):
@@ -251,6 +330,9 @@ class PackReader:
                     yield batch
             except (pa.ArrowException, OSError) as exc:
                 raise PackError(f"{self.where}: member {name} cannot be read as Parquet ({exc}).", _DAMAGED) from exc
+        if seen != declared:
+            raise PackError(f"{self.where}: table {table.name} has {seen:,} rows in its chunks but the manifest "
+                            f"says {declared:,}.", _DAMAGED)
 
     def verify(self) -> None:
         """Check every member; decode every data chunk and compare row counts with the manifest."""
@@ -258,19 +340,20 @@ class PackReader:
             self.check_member(name)
         # each member's bytes were just checked: decoding the chunks need not hash them again
         schema = self.schema
-        tables = self.content.get("tables") or {}
         for table in schema.tables:
-            for area, field in ((names.DATA, "rows"), (names.DELETED, "deleted")):
+            for area in (names.DATA, names.DELETED):
                 rows = 0
+                expected = self.expected_rows(table, area)
                 for name in self.chunks(table, area):
                     try:
                         parquet = self._parquet(name, checked=True)
                         rows += parquet.metadata.num_rows
+                        if rows > expected:  # before decoding: a row bomb stops here
+                            break
                         for i in range(parquet.num_row_groups):
                             parquet.read_row_group(i)
                     except (pa.ArrowException, OSError) as exc:
                         raise PackError(f"{self.where}: member {name} cannot be read as Parquet ({exc}).", _DAMAGED) from exc
-                expected = (tables.get(table.name) or {}).get(field, 0)
                 if rows != expected:
                     raise PackError(
                         f"{self.where}: table {table.name} has {rows} rows in its chunks but the manifest says {expected}.",
@@ -284,9 +367,7 @@ class PackReader:
         if zf is not None:
             zf.close()
         self._handle.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        self._close_plain()
 
     def __enter__(self) -> PackReader:
         return self

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from msde_tui.engine.errors import PackError
+from msde_tui.packfmt.errors import PackError
 
 TYPES = ("integer", "bigint", "real", "decimal", "text", "blob", "date", "datetime", "boolean", "any")
 ANY_TYPE = pa.struct(

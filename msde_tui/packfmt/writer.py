@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -20,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from msde_tui.engine.atomic import fsync_dir
-from msde_tui.engine.errors import DiskFull, PackError
 from msde_tui.packfmt import names
-from msde_tui.packfmt.crypto import Sealer
+from msde_tui.packfmt.crypto import MAC_FIELD, Sealer
+from msde_tui.packfmt.errors import DiskFull, MsdeError, PackError
+from msde_tui.packfmt.files import open_exclusive, publish_new, staging_dir, write_error
 from msde_tui.packfmt.manifest import (
     CHUNK_BYTES,
     CHUNK_ROWS,
@@ -77,7 +76,7 @@ class TableWriter:
         self._buffer: list[pa.RecordBatch] = []
         self._buffer_rows = 0
         self._writer: pq.ParquetWriter | None = None
-        self._file: Path | None = None
+        self._file: BinaryIO | None = None
         self._chunk_rows = 0
         self._chunk_bytes = 0
 
@@ -107,7 +106,7 @@ class TableWriter:
                 self._file = self.pack.temp_file()
                 delta = _delta_columns(data)
                 self._writer = pq.ParquetWriter(
-                    self._file, self.schema, compression="zstd", compression_level=3, version="2.6",
+                    _sink(self._file), self.schema, compression="zstd", compression_level=3, version="2.6",
                     use_dictionary=[n for n in self.schema.names if n not in delta],
                     column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
                 )
@@ -127,8 +126,9 @@ class TableWriter:
         except OSError as exc:
             raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
-        self.pack.add_file(member, self._file)
-        self._file.unlink()
+        self._file.seek(0)
+        self.pack._add_stream(member, self._file)
+        self._file.close()
         self._writer, self._file = None, None
         self._chunk_rows = self._chunk_bytes = 0
         self.chunks += 1
@@ -139,13 +139,13 @@ class TableWriter:
 
 
 class PackWriter:
-    """Write ``path`` as ``path.partial``; ``finish`` verifies it by reading it back, then renames."""
+    """Write ``path`` in a private staging directory beside it (docs/FORMAT.md section 9);
+    ``finish`` verifies it by reading it back, then publishes it under a name that must be free."""
 
     def __init__(self, path: Path, kind: str, *, passphrase: str | None = None) -> None:
         self.final = Path(path)
         self.kind = check_kind(kind)
-        self.partial = self.final.with_name(self.final.name + ".partial")
-        if self.final.exists():
+        if os.path.lexists(self.final):
             raise PackError(f"{self.final} already exists.", "Choose another directory or remove that file.")
         if not self.final.parent.is_dir():
             raise PackError(f"The directory {self.final.parent} does not exist.", "Create it or choose another one.")
@@ -154,12 +154,21 @@ class PackWriter:
         self.members: dict[str, dict[str, Any]] = {}
         self.plain: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
-        self._tmp = Path(tempfile.mkdtemp(prefix=".msde-pack-", dir=self.final.parent))
+        try:
+            self._tmp = staging_dir(self.final.parent, ".msde-pack-")
+        except DiskFull:
+            raise
+        except MsdeError as exc:
+            raise PackError(exc.message, exc.hint) from exc
+        self.partial = self._tmp / (self.final.name + ".partial")
         self._counter = 0
         try:
-            self._zip = zipfile.ZipFile(self.partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
-        except OSError as exc:
+            self._file = open_exclusive(self.partial)
+            self._zip = zipfile.ZipFile(self._file, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        except (OSError, MsdeError) as exc:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            if isinstance(exc, MsdeError):
+                raise
             raise _os_error(exc, self.final) from exc
         self._closed = False
 
@@ -176,9 +185,11 @@ class PackWriter:
         if kind is not None:
             self.abort()
 
-    def temp_file(self) -> Path:
+    def temp_file(self) -> BinaryIO:
+        """A chunk being built: a file with no name (unlinked at once, or O_TMPFILE), in the
+        staging directory, so that no clear chunk outlives the process however it ends."""
         self._counter += 1
-        return self._tmp / f"{self._counter:06d}.tmp"
+        return tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 - closed by the table writer
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(names.check_member_name(name), date_time=datetime.now().timetuple()[:6])
@@ -265,13 +276,17 @@ class PackWriter:
         else:
             manifest["content"] = content
         manifest["members"] = dict(self.members)
+        if self.sealer is not None:
+            manifest["encryption"] = dict(self.sealer.params)
+            manifest["encryption"][MAC_FIELD] = self.sealer.manifest_mac(manifest)
         manifest[SELF_DIGEST] = manifest_digest(manifest)
         try:
             self._zip.writestr(self._info(names.MANIFEST), _json_bytes(manifest))
             self._zip.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
             self._closed = True
-            with open(self.partial, "rb") as handle:
-                os.fsync(handle.fileno())
         except OSError as exc:
             self.abort()
             raise _os_error(exc, self.final) from exc
@@ -282,10 +297,9 @@ class PackWriter:
                 passphrase = None
                 with PackReader(self.partial, kind=self.kind, sealer=self.sealer, passphrase=passphrase) as back:
                     back.verify()
-            if self.final.exists():
+            if os.path.lexists(self.final):
                 raise PackError(f"{self.final} appeared while packing.", "Choose another directory.")
-            os.replace(self.partial, self.final)
-            fsync_dir(self.final.parent)
+            publish_new(self.partial, self.final, sync=False)  # synced above; a planted link is refused
         except BaseException:
             self.abort()
             raise
@@ -299,18 +313,24 @@ class PackWriter:
                 self._zip.close()
             except (OSError, ValueError):
                 pass
+            try:
+                self._file.close()
+            except (OSError, ValueError):
+                pass
             self._closed = True
         self.partial.unlink(missing_ok=True)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
+def _sink(handle: BinaryIO) -> str | BinaryIO:
+    """Where Arrow writes a chunk: the open file itself, through its /proc path where there is
+    one (Arrow's own writes, no Python in between), else the file object."""
+    proc = Path(f"/proc/self/fd/{handle.fileno()}")
+    return str(proc) if proc.exists() else handle
+
+
 def _os_error(exc: OSError, path: Path) -> Exception:
-    text = str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
-        exc.errno is None and any(f"[errno {n}]" in text.lower() for n in (errno.ENOSPC, errno.EDQUOT))
-    ):
-        return DiskFull(
-            f"There is not enough free space in {path.parent} to write {path.name}.",
-            "Free some space there or choose another directory; nothing was written.",
-        )
-    return PackError(f"Cannot write {path} ({exc.strerror or exc}).", "Check the directory and its permissions.")
+    error = write_error(exc, path)
+    if isinstance(error, DiskFull):
+        return error
+    return PackError(error.message, error.hint)

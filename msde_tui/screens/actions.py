@@ -14,6 +14,7 @@ from msde_tui.engine import naming
 from msde_tui.engine.backends.base import BackupInfo, ServerFacts
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.plans import RestoreItem, WizardPlan, restore_database
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import _
 from msde_tui.screens.widgets import human_size
 
@@ -93,7 +94,7 @@ def _backup(plan: WizardPlan, facts: Facts) -> Summary:
                 Line(dossier.code, _("back up to {file}").format(file=_base(target))
                      + (", " + _("then verify") if verify else ""))
             )
-            actions.append(f"-- {dossier.code} {dossier.company}")
+            actions.append(f"-- {dossier.code} {one_line(dossier.company)}")
             actions.append(
                 _("copy {source} with the SQLite online backup API to {target}").format(
                     source=dossier.location, target=target
@@ -116,7 +117,7 @@ def _backup(plan: WizardPlan, facts: Facts) -> Summary:
                 Line(dossier.code, _("BACKUP DATABASE {db} to {file}").format(db=database, file=_base(target))
                      + (", " + _("then RESTORE VERIFYONLY") if verify else ""))
             )
-            actions.append(f"-- {dossier.code} {dossier.company}")
+            actions.append(f"-- {dossier.code} {one_line(dossier.company)}")
             express = bool(facts.server and facts.server.is_express)
             options = plan_options(plan)
             compression = None if express else options.compression  # type: ignore[attr-defined]
@@ -175,7 +176,7 @@ def _restore(plan: WizardPlan, facts: Facts) -> Summary:
             replaced.append(existing)
             warnings.append(
                 _("Number {number} is {code} ({company}): restoring REPLACES it. A safety copy "
-                  "is taken first.").format(number=item.number, code=existing.code, company=existing.company)
+                  "is taken first.").format(number=item.number, code=existing.code, company=one_line(existing.company))
             )
             what = _("REPLACE {code} with {file}").format(code=existing.code, file=_base(item.source))
         else:
@@ -232,6 +233,8 @@ def _embedded_restore_actions(plan: WizardPlan, item: RestoreItem, existing: Dos
     out.append(_("copy {file} to a temporary file, then replace {target} atomically").format(
         file=item.source, target=target))
     out.append(_("add {code} to the dossier list").format(code=f"{item.number}{item.short}"))
+    if existing is not None and existing.location != target:
+        out.append(_("remove {file}, no longer listed (its safety copy stays)").format(file=existing.location))
     return out
 
 

@@ -17,6 +17,7 @@ from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import RestoreItem
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
@@ -182,7 +183,7 @@ class BackupsScreen(FilteredTickStep):
     def _target_text(self, number: str, short: str) -> str:
         existing = self.known.get(number)
         if existing is not None:
-            return _("REPLACES {code} {company}").format(code=existing.code, company=existing.company)
+            return _("REPLACES {code} {company}").format(code=existing.code, company=one_line(existing.company))
         return _("new dossier {code}").format(code=f"{number}{short}")
 
     # -- events

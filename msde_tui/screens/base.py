@@ -48,7 +48,11 @@ def operation_label(plan: WizardPlan) -> str:
 
 
 def selection_label(plan: WizardPlan, limit: int = 4) -> str:
-    if plan.operation == "backup":
+    if plan.op is not None:
+        from msde_tui.engine.runs import registry as runner
+
+        names = list(runner.subjects(plan.op))
+    elif plan.operation == "backup":
         names = [d.code for d in plan.dossiers]
     else:
         names = [

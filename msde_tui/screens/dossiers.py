@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
@@ -74,7 +75,7 @@ class DossiersScreen(FilteredTickStep):
         self.rebuild()
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
-        company = dossier.company or dossier.location
+        company = one_line(dossier.company or dossier.location)
         note = cut_label(dossier)
         if note:  # which dossier and which cut it came from, within the 40 columns
             company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"

@@ -1,8 +1,9 @@
 """Wizard screens of the document's archiving, cut and tax-audit windows (embedded dossiers).
 
-Each operation is one step after the operation screen (which asks the directory): the screen
-shows the document's choices, Enter runs the work in a thread and shows the outcome, and
-Enter again goes back to the operation screen.
+Each operation's screen is a form after the operation screen (which asks the directory): it
+shows the document's choices and Enter returns the operation's plan (``engine.plans``) and
+changes nothing; the summary says what will happen (and asks the dossier codes typed before
+data is changed or removed), then the work runs as a detached job (``engine.lifeops``).
 
 - Archive (Fichier/Archivage/Exporter): every closed year of every dossier, the years ended
   at least 7 years ago ticked; 'a' (the document's "Sélectionner") ticks them all.
@@ -24,16 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.widgets.selection_list import Selection
 
-from msde_tui.engine.auditlog import audited
+from msde_tui.engine import identity
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.plans import (
+    ArchivePlan,
+    AuditPlan,
+    Connection,
+    CutPlan,
+    UnarchivePlan,
+    WizardPlan,
+)
+from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
@@ -54,58 +62,37 @@ def embedded_dossiers(home: Path) -> list[tuple[Dossier, Path]]:
 
 
 class WorkScreen(StepScreen):
-    """A step whose Enter runs the work (in a thread), then shows the outcome; Enter again ends."""
+    """A form: Enter checks the choices and returns the plan (``build``); nothing runs here.
+
+    ``self.earlier`` is the plan this form returned before (the user came back): every field
+    shows its earlier answer.
+    """
 
     CSS_PATH = ["base.tcss", "lifecycle_screens.tcss"]
-
-    def __init__(self, ctx: Any, plan: WizardPlan, position: StepPosition) -> None:
-        super().__init__(ctx, plan, position)
-        self.done = False
+    PLAN_TYPE: type = type(None)
 
     def compose_body(self) -> Iterable[Widget]:
         yield from self.compose_form()
-        yield Static("", id="outcome", markup=False)
 
     def compose_form(self) -> Iterable[Widget]:
         return []
 
-    def prepare(self) -> Callable[[], list[str]]:
-        """Validate the form; return the work to run (raises ``MsdeError``)."""
+    @property
+    def earlier(self) -> Any:
+        op = self.plan.op
+        return op if isinstance(op, self.PLAN_TYPE) else None
+
+    def build(self) -> object:
+        """Check the form; return the operation's plan (raises ``MsdeError``)."""
         raise NotImplementedError
 
     def go_next(self) -> None:
-        if self.done:
-            self.dismiss(replace(self.plan))
-            return
         try:
-            job = self.prepare()
+            op = self.build()
         except MsdeError as exc:
             self.say_error(exc)
             return
-        self.busy_reason = _("Working... wait until it is finished.")
-        self.say(self.busy_reason)
-        self.run_job(job)
-
-    @work(thread=True, exclusive=True, group="lifecycle", exit_on_error=False)
-    def run_job(self, job: Callable[[], list[str]]) -> None:
-        try:
-            lines = job()
-            error: MsdeError | None = None
-        except MsdeError as exc:
-            lines, error = [], exc
-        except Exception as exc:  # noqa: BLE001 - plain words, never a traceback
-            lines, error = [], MsdeError(str(exc) or type(exc).__name__)
-        self.app.call_from_thread(self.finished, lines, error)
-
-    def finished(self, lines: list[str], error: MsdeError | None) -> None:
-        self.busy_reason = None
-        # After a refusal the form stays: the user corrects it and Enter runs it again.
-        self.done = error is None
-        self.query_one("#outcome", Static).update("\n".join(lines))
-        if error is not None:
-            self.say_error(error)
-        else:
-            self.say(_("Done. Enter goes back to the operations."))
+        self.dismiss(replace(self.plan, op=op))
 
 
 def _dossier_line(dossier: Dossier) -> str:
@@ -113,20 +100,22 @@ def _dossier_line(dossier: Dossier) -> str:
 
     note = cut_label(dossier)
     if note:  # which dossier and which cut it came from
-        return f"{dossier.code:<10} {dossier.company[:18]} ({note})"
-    return f"{dossier.code:<10} {dossier.company[:44]}"
+        return f"{dossier.code:<10} {one_line(dossier.company)[:18]} ({note})"
+    return f"{dossier.code:<10} {one_line(dossier.company)[:44]}"
 
 
 # --------------------------------------------------------------------------- archive
 
 
 class ArchiveScreen(WorkScreen):
+    PLAN_TYPE = ArchivePlan
     TITLE = N_("Archive fiscal years")
     HELP = N_(
         "Every closed fiscal year of every dossier is listed; the years that ended at least 7 "
         "years ago are ticked. Space ticks or unticks one year, 'a' ticks all (Select). Enter "
-        "writes one archive file (PAF) per dossier in the directory, verifies it, then replaces "
-        "each archived year's entries by one balance entry. The years stay in the dossier; "
+        "shows the summary; once confirmed, one archive file (PAF) per dossier is written in the "
+        "directory and verified, then each archived year's entries are replaced by one balance "
+        "entry. The years stay in the dossier; "
         "Archive import puts the details back."
     )
 
@@ -140,61 +129,39 @@ class ArchiveScreen(WorkScreen):
 
         ticks = self.query_one("#years", TickList)
         today = date.today()
+        earlier = dict(self.earlier.years) if self.earlier is not None else None
         for dossier, path in embedded_dossiers(self.ctx.home):
             try:
                 years = ledger.years_of(path)
             except MsdeError:  # not an accounting dossier (or unreadable): not offered
                 continue
             proposed = {y.code for y in archive.default_years(years, today)}
+            if earlier is not None:
+                proposed = set(earlier.get(dossier.code, ()))
             for year in archive.archivable(years):
                 label = f"{dossier.code:<10} {year.code:<6} {year.start:%d/%m/%Y} - {year.end:%d/%m/%Y}"
-                ticks.add_option(Selection(Text(label), f"{dossier.number}|{year.code}", year.code in proposed))
+                ticks.add_option(Selection(Text(label), f"{dossier.code}|{year.code}", year.code in proposed))
         if ticks.option_count == 0:
             self.say(_("No closed fiscal year to archive."))
         else:
             ticks.highlighted = 0
         ticks.focus()
 
-    def prepare(self) -> Callable[[], list[str]]:
+    def build(self) -> object:
         chosen: dict[str, list[str]] = {}
         for value in self.query_one("#years", TickList).selected:
-            number, year = str(value).split("|", 1)
-            chosen.setdefault(number, []).append(year)
+            code, year = str(value).split("|", 1)
+            chosen.setdefault(code, []).append(year)
         if not chosen:
             raise BadInput(_("Tick at least one fiscal year (space ticks, a ticks all)."))
-        directory = Path(self.plan.directory)
-        home = self.ctx.home
-
-        def job() -> list[str]:
-            from msde_tui.engine.lifecycle import archive
-
-            catalog = Catalog(home)
-            lines = []
-            for number, years in sorted(chosen.items()):
-                dossier = catalog.get(number)
-                options = {"years": years, "dir": str(directory)}
-                try:
-                    with audited(home, "archive", [dossier.code], options) as record:
-                        result = archive.archive_dossier(
-                            dossier.path(home), years, directory, number=dossier.number, short=dossier.short
-                        )
-                        record.files = [str(result.paf)]
-                    lines.append(
-                        _("{code}: {years} archived in {file} (verified).").format(
-                            code=dossier.code, years=", ".join(years), file=result.paf.name
-                        )
-                    )
-                except MsdeError as exc:
-                    lines.append(_("{code}: FAILED - {error}").format(code=dossier.code, error=str(exc)))
-            return lines
-
-        return job
+        return ArchivePlan(self.plan.directory, tuple((c, tuple(y)) for c, y in sorted(chosen.items())))
 
 
 # --------------------------------------------------------------------------- archive import
 
 
 class UnarchiveScreen(WorkScreen):
+    PLAN_TYPE = UnarchivePlan
     TITLE = N_("Archive import")
     HELP = N_(
         "The archived fiscal years of the PAF files found in the directory are listed. Tick the "
@@ -205,28 +172,37 @@ class UnarchiveScreen(WorkScreen):
     def compose_form(self) -> Iterable[Widget]:
         yield Static(_("Archived fiscal years (space ticks, a ticks all):"), markup=False)
         yield TickList(id="years")
-        yield SpaceCheckbox(_("Delete the archive file afterwards"), id="delete")
+        delete = bool(self.earlier is not None and self.earlier.delete)
+        yield SpaceCheckbox(_("Delete the archive file afterwards"), delete, id="delete")
 
     def on_mount(self) -> None:
         from msde_tui.engine.lifecycle import archive
 
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
+        try:
+            catalog = identity.settle_all(self.ctx.home)
+        except MsdeError as exc:  # an invalid dossier list: said in words, nothing listed
+            self.say(str(exc))
+            return
+        earlier = {(p, y) for p, years in (self.earlier.items if self.earlier else ()) for y in years}
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
             try:
                 info = archive.read_paf_info(paf)
             except MsdeError:
                 continue
+            owner = identity.owner_in(catalog, info.guid)
+            into = f"-> {owner.code}" if owner else _("(not in the list)")
             for year in info.years:
-                label = f"{paf.name:<30} {info.code:<10} {year['code']}"
-                ticks.add_option(Selection(Text(label), f"{paf}|{year['code']}", False))
+                label = f"{paf.name:<30} {year['code']:<8} {into}"
+                ticks.add_option(Selection(Text(label), f"{paf}|{year['code']}", (str(paf), year["code"]) in earlier))
         if ticks.option_count == 0:
             self.say(_("No archive file (.paf) in this directory."))
         else:
             ticks.highlighted = 0
         ticks.focus()
 
-    def prepare(self) -> Callable[[], list[str]]:
+    def build(self) -> object:
         chosen: dict[str, list[str]] = {}
         for value in self.query_one("#years", TickList).selected:
             paf, year = str(value).rsplit("|", 1)
@@ -234,58 +210,14 @@ class UnarchiveScreen(WorkScreen):
         if not chosen:
             raise BadInput(_("Tick at least one archived fiscal year."))
         delete = self.query_one("#delete", SpaceCheckbox).value
-        home = self.ctx.home
-
-        def job() -> list[str]:
-            from msde_tui.engine.lifecycle import archive
-
-            lines = []
-            for paf, years in sorted(chosen.items()):
-                try:
-                    info = archive.read_paf_info(Path(paf))
-                    target = next(
-                        (d for d, _p in embedded_dossiers(home) if _guid_of(d, home) == info.guid), None
-                    )
-                    if target is None:
-                        raise BadInput(
-                            _("The dossier {code} of this archive is not in the dossier list.").format(code=info.code)
-                        )
-                    options = {"paf": paf, "years": years, "delete": delete}
-                    with audited(home, "unarchive", [target.code], options) as record:
-                        result = archive.unarchive(target.path(home), Path(paf), years=years, delete=delete)
-                        record.files = [paf]
-                    lines.append(
-                        _("{code}: {years} back from {file}.").format(
-                            code=result.dossier, years=", ".join(result.years), file=Path(paf).name
-                        )
-                    )
-                except MsdeError as exc:
-                    lines.append(_("{file}: FAILED - {error}").format(file=Path(paf).name, error=str(exc)))
-            return lines
-
-        return job
-
-
-def _guid_of(dossier: Dossier, home: Path) -> str | None:
-    from msde_tui.engine.accounting import ledger
-
-    if dossier.guid:
-        return dossier.guid
-    engine = ledger.open_engine(dossier.path(home))
-    try:
-        with engine.connect() as conn:
-            value = conn.exec_driver_sql("SELECT guid FROM dossier_info").scalar()
-            return str(value) if value else None
-    except Exception:  # noqa: BLE001 - not an accounting dossier
-        return None
-    finally:
-        engine.dispose()
+        return UnarchivePlan(tuple((p, tuple(y)) for p, y in sorted(chosen.items())), delete=delete)
 
 
 # --------------------------------------------------------------------------- cut
 
 
 class CutScreen(WorkScreen):
+    PLAN_TYPE = CutPlan
     TITLE = N_("Fiscal-year cut")
     HELP = N_(
         "The dossiers having at least the given number of fiscal years are listed (change the "
@@ -304,8 +236,11 @@ class CutScreen(WorkScreen):
         with Horizontal(classes="field-row"):
             yield Label(_("First year to keep"), classes="field-label")
             example = str(date.today().year - cut.DEFAULT_MIN_YEARS + 1)  # seen even without colours
-            yield Input("", id="keep-from", placeholder=example, max_length=10, compact=True)
-        yield SpaceCheckbox(_("Delete third parties without history"), id="clean")
+            earlier: CutPlan | None = self.earlier
+            yield Input(earlier.keep_from if earlier else "", id="keep-from", placeholder=example, max_length=10,
+                        compact=True)
+        yield SpaceCheckbox(_("Delete third parties without history"), bool(earlier and earlier.clean_references),
+                            id="clean")
 
     def on_mount(self) -> None:
         self.refill()
@@ -318,6 +253,8 @@ class CutScreen(WorkScreen):
         minimum = int(text) if text.isdigit() and int(text) > 0 else cut.DEFAULT_MIN_YEARS
         ticks = self.query_one("#dossiers", TickList)
         ticked = set(ticks.selected)
+        if not ticks.option_count and self.earlier is not None:
+            ticked = {self.earlier.dossier}
         ticks.clear_options()
         for candidate in cut.candidates(Catalog(self.ctx.home), minimum):
             d = candidate.dossier
@@ -325,7 +262,7 @@ class CutScreen(WorkScreen):
                 f"{_dossier_line(d)[:50]:<50} {len(candidate.years):>3} "
                 f"{candidate.years[0].code}-{candidate.years[-1].code}"
             )
-            ticks.add_option(Selection(Text(label), d.number, d.number in ticked))
+            ticks.add_option(Selection(Text(label), d.code, d.code in ticked))
         if ticks.option_count == 0:
             self.say(_("No dossier has {n} fiscal years or more.").format(n=minimum))
         else:
@@ -336,7 +273,7 @@ class CutScreen(WorkScreen):
         if event.input.id == "min-years":
             self.refill()
 
-    def prepare(self) -> Callable[[], list[str]]:
+    def build(self) -> object:
         chosen = list(self.query_one("#dossiers", TickList).selected)
         if len(chosen) != 1:
             raise BadInput(_("Tick exactly one dossier to cut."))
@@ -344,33 +281,14 @@ class CutScreen(WorkScreen):
         if not keep_from:
             raise BadInput(_("Type the first fiscal year to keep (e.g. 2020)."))
         clean = self.query_one("#clean", SpaceCheckbox).value
-        home = self.ctx.home
-        number = str(chosen[0])
-
-        def job() -> list[str]:
-            from msde_tui.engine.lifecycle import cut
-
-            options = {"keep_from": keep_from, "clean_references": clean}
-            with audited(home, "cut", [number], options) as record:
-                result = cut.cut(home, number, keep_from, clean_references=clean)
-                record.files = [str(result.cut_path)]
-            lines = [
-                _("{years} moved to {cut} (dossier {number}, verified).").format(
-                    years=", ".join(result.years), cut=result.cut_code, number=result.catalog_number
-                ),
-                _("{code} keeps {years}.").format(code=result.dossier, years=", ".join(result.kept_years)),
-            ]
-            if clean:
-                lines.append(_("Third parties deleted: {n}.").format(n=result.third_parties_deleted))
-            return lines
-
-        return job
+        return CutPlan(str(chosen[0]), keep_from, clean_references=clean)
 
 
 # --------------------------------------------------------------------------- tax-audit transfer
 
 
 class AuditScreen(WorkScreen):
+    PLAN_TYPE = AuditPlan
     TITLE = N_("Tax-audit transfer")
     HELP = N_(
         "Tick one dossier and type the fiscal years the tax administration asks for (e.g. "
@@ -387,26 +305,34 @@ class AuditScreen(WorkScreen):
     def compose_form(self) -> Iterable[Widget]:
         from msde_tui.screens.pack_screens import PickList
 
+        earlier: AuditPlan | None = self.earlier
         yield TickList(id="dossiers")
         with Horizontal(classes="field-row"):
             yield Label(_("Fiscal years asked"), classes="field-label")
-            yield Input("", id="years", placeholder="2022,2023", compact=True)
-        yield SpaceCheckbox(_("Simplified (real entries only)"), id="simplified")
-        yield SpaceCheckbox(_("With attachments"), value=True, id="attachments")
-        yield SpaceCheckbox(_("FEC files (one per fiscal year)"), id="fec")
-        yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"), id="latin9")
-        yield SpaceCheckbox(_("Provisional FEC (open year, entries not validated)"), id="provisional")
+            yield Input(",".join(earlier.years) if earlier else "", id="years", placeholder="2022,2023",
+                        compact=True)
+        yield SpaceCheckbox(_("Simplified (real entries only)"), bool(earlier and earlier.simplified),
+                            id="simplified")
+        yield SpaceCheckbox(_("With attachments"), value=earlier.attachments if earlier else True, id="attachments")
+        yield SpaceCheckbox(_("FEC files (one per fiscal year)"), bool(earlier and earlier.fec), id="fec")
+        yield SpaceCheckbox(_("FEC in ISO-8859-15 (else UTF-8)"),
+                            bool(earlier and earlier.encoding != "utf-8"), id="latin9")
+        yield SpaceCheckbox(_("Provisional FEC (open year, entries not validated)"),
+                            bool(earlier and earlier.provisional), id="provisional")
         with Horizontal(classes="field-row"):
             yield Label(_("FEC identifier"), classes="field-label")
-            yield Input("", id="fec-id", placeholder=_("no SIREN: the administration's"), compact=True)
+            yield Input(earlier.fec_id if earlier else "", id="fec-id",
+                        placeholder=_("no SIREN: the administration's"), compact=True)
         with Horizontal(classes="field-row"):
             yield Label(_("Archive (PAF)"), classes="field-label")
-            yield Input("", id="paf", placeholder=_("archived years: the PAF or its directory"), compact=True)
+            yield Input(earlier.paf if earlier else "", id="paf",
+                        placeholder=_("archived years: the PAF or its directory"), compact=True)
         yield Label(_("Copy to:"), id="destination-label")
         yield PickList(id="destination")
         with Horizontal(classes="field-row", id="password-row"):
             yield Label(_("SQL Server password"), classes="field-label")
-            yield Input("", id="password", password=True, placeholder=_("never saved"), compact=True)
+            yield Input(earlier.password if earlier else "", id="password", password=True,
+                        placeholder=_("never saved"), compact=True)
 
     def on_mount(self) -> None:
         from msde_tui.engine import naming
@@ -416,14 +342,15 @@ class AuditScreen(WorkScreen):
         ticks = self.query_one("#dossiers", TickList)
         for dossier, _path in embedded_dossiers(self.ctx.home):
             if not naming.is_audit_copy(Path(dossier.location).stem) and dossier.status != "cut":
-                ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.number, False))
+                chosen = self.earlier is not None and self.earlier.dossier == dossier.code
+                ticks.add_option(Selection(Text(_dossier_line(dossier)), dossier.code, chosen))
         if ticks.option_count:
             ticks.highlighted = 0
         rows = [(EMBEDDED, _("Embedded file Admin<code>.sqlite in the directory"))]
         rows += [(p.name, _("SQL Server {profile}: database Admin<name>").format(profile=p.name))
                  for p in load_profiles(self.ctx.home)]
         picks = self.query_one("#destination", PickList)
-        picks.set_rows(rows)
+        picks.set_rows(rows, keep=self.earlier.to if self.earlier is not None else None)
         picks.styles.height = min(len(rows), 3)
         for widget in (picks, self.query_one("#destination-label")):
             widget.display = len(rows) > 1  # no saved profile: the embedded file only
@@ -441,7 +368,7 @@ class AuditScreen(WorkScreen):
     def on_option_list_option_highlighted(self, event: Any) -> None:
         self._show()
 
-    def prepare(self) -> Callable[[], list[str]]:
+    def build(self) -> object:
         chosen = list(self.query_one("#dossiers", TickList).selected)
         if len(chosen) != 1:
             raise BadInput(_("Tick exactly one dossier."))
@@ -458,64 +385,15 @@ class AuditScreen(WorkScreen):
         paf_text = self.query_one("#paf", Input).value.strip()
         paf = Path(paf_text).expanduser() if paf_text else None
         to = self._destination()
-        password = self.query_one("#password", Input).value if to != EMBEDDED else None
+        password = self.query_one("#password", Input).value if to != EMBEDDED else ""
         if to != EMBEDDED and not password:
             raise BadInput(_("Type the password of SQL Server profile {profile}.").format(profile=to))
-        home = self.ctx.home
-        directory = Path(self.plan.directory)
-        number = str(chosen[0])
-
-        def job() -> list[str]:
-            from msde_tui.engine.lifecycle import tax_audit as audit
-
-            dossier = Catalog(home).get(number)
-            encoding = "iso-8859-15" if flags["latin9"] else "utf-8"
-            options = {
-                "years": years,
-                "dir": str(directory),
-                "to": to,
-                "simplified": flags["simplified"],
-                "attachments": flags["attachments"],
-                "fec": flags["fec"],
-                "encoding": encoding,
-                "fec_id": fec_id,
-                "provisional": flags["provisional"],
-                "paf": str(paf) if paf else None,
-            }
-            common: dict[str, Any] = {
-                "simplified": flags["simplified"],
-                "attachments": flags["attachments"],
-                "with_fec": flags["fec"],
-                "encoding": encoding,
-                "fec_id": fec_id,
-                "provisional": flags["provisional"],
-                "paf": paf,
-            }
-            with audited(home, "audit", [dossier.code], options) as record:
-                if to == EMBEDDED:
-                    result = audit.audit_dossier(
-                        dossier.path(home), years, directory, base=Path(dossier.location).stem, **common
-                    )
-                    record.files = [str(result.path)]
-                    written = _("{file} written and verified.").format(file=result.path.name)
-                else:
-                    database = audit.server_database(dossier.number, dossier.short)
-                    result = audit.audit_to_server(
-                        dossier.path(home), years, home=home, profile=to, database=database,
-                        password=password, fec_directory=directory, **common,
-                    )
-                    record.files = [f"{to}: {database}"]
-                    written = _("{database} written on {profile} and verified.").format(
-                        database=database, profile=to
-                    )
-                record.files += [str(f.path) for f in result.fec_files]
-            lines = [written, _("This copy is for the tax administration only; it is never restored.")]
-            lines += [f"FEC {f.path.name}" + (f" ({_('provisional')})" if f.provisional else "")
-                      for f in result.fec_files]
-            lines += list(result.warnings)
-            return lines
-
-        return job
+        return AuditPlan(
+            str(chosen[0]), tuple(years), self.plan.directory, to=to, simplified=flags["simplified"],
+            attachments=flags["attachments"], fec=flags["fec"],
+            encoding="iso-8859-15" if flags["latin9"] else "utf-8", fec_id=fec_id or "",
+            provisional=flags["provisional"], paf=str(paf) if paf else "", password=password,
+        )
 
 
 # --------------------------------------------------------------------------- registration
@@ -534,10 +412,11 @@ def _embedded(connection: Connection) -> bool:
 
 def register() -> None:
     """Offer archive, archive import, cut and tax-audit transfer (embedded dossiers)."""
+    then = (registry.summary_step, registry.progress_step)
     registry.register(registry.Operation(
         id="archive",
         label=N_("Archive fiscal years"),
-        steps=(_step(ArchiveScreen),),  # type: ignore[arg-type]
+        steps=(_step(ArchiveScreen), *then),  # type: ignore[arg-type]
         help=N_("Move old fiscal years' details into a PAF, keeping one balance entry per year."),
         asks_verify=False,
         directory_label=N_("Directory of the archives (PAF)"),
@@ -546,7 +425,7 @@ def register() -> None:
     registry.register(registry.Operation(
         id="unarchive",
         label=N_("Archive import"),
-        steps=(_step(UnarchiveScreen),),  # type: ignore[arg-type]
+        steps=(_step(UnarchiveScreen), *then),  # type: ignore[arg-type]
         help=N_("Put archived fiscal years back into the dossier they came from."),
         asks_verify=False,
         directory_label=N_("Directory of the archives (PAF)"),
@@ -555,7 +434,7 @@ def register() -> None:
     registry.register(registry.Operation(
         id="cut",
         label=N_("Fiscal-year cut"),
-        steps=(_step(CutScreen),),  # type: ignore[arg-type]
+        steps=(_step(CutScreen), *then),  # type: ignore[arg-type]
         help=N_("Move a dossier's oldest fiscal years into a new dossier <code>_CUTnnn."),
         asks_verify=False,
         asks_directory=False,
@@ -564,7 +443,7 @@ def register() -> None:
     registry.register(registry.Operation(
         id="audit",
         label=N_("Tax-audit transfer"),
-        steps=(_step(AuditScreen),),  # type: ignore[arg-type]
+        steps=(_step(AuditScreen), *then),  # type: ignore[arg-type]
         help=N_("A copy of chosen fiscal years for the tax administration, with FEC files."),
         asks_verify=False,
         directory_label=N_("Directory of the tax-audit copy"),

@@ -189,7 +189,9 @@ class OperationScreen(StepScreen):
             data_dir=data_dir,
         )
         if plan.operation != self.plan.operation:
-            plan = replace(plan, dossiers=(), restore_items=())
+            plan = replace(plan, dossiers=(), restore_items=(), op=None)
+        if op.make_plan is not None:  # an operation without choices of its own
+            plan = replace(plan, op=op.make_plan(plan))
         elif plan.directory != self.plan.directory:
             plan = replace(plan, restore_items=())
         self.busy_reason = _("Checking the directory...")

@@ -380,7 +380,7 @@ class ProgressScreen(StepScreen):
             _("Job: {id}").format(id=self.job.id),
             _("Operation: {op}").format(op=operation_label(self.plan)),
             _("Connection: {value}").format(value=connection_label(self.plan.connection)),
-            _("Directory: {value}").format(value=self.plan.directory),
+            _("Directory: {value}").format(value=getattr(self.plan.op, "directory", "") or self.plan.directory),
             _("Started: {when}").format(when=self.job.created_at),
             _("State: {state}").format(state=self.job.state.upper()),
             "",

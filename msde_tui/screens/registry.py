@@ -43,6 +43,8 @@ class Operation:
     directory_label: str = N_("Directory of the backups")
     asks_data_dir: bool = False  # restore: where the data files go
     available: Callable[[Connection], bool] = lambda connection: True
+    # An operation with no choice screen: its plan, made from the wizard's (then summary, progress).
+    make_plan: Callable[[WizardPlan], object] | None = None
 
 
 def _dossiers(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
@@ -67,6 +69,11 @@ def _progress(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen
     from msde_tui.screens.progress import ProgressScreen
 
     return ProgressScreen(ctx, plan=plan, position=pos)
+
+
+# The last two steps of every operation: what will happen, then the detached job.
+summary_step = _summary
+progress_step = _progress
 
 
 OPERATIONS: list[Operation] = [
@@ -104,6 +111,7 @@ EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.auto_screen",
     "msde_tui.screens.lifecycle_screens",
     "msde_tui.screens.pack_screens",
+    "msde_tui.screens.auto_run",
 ]
 _loaded = False
 _lock = threading.Lock()

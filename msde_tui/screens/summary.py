@@ -1,8 +1,12 @@
-"""Step 4: the summary. Per dossier what will happen, the warnings, the exact T-SQL or file
-actions (F3 shows them, F4 saves them). Replacing an existing dossier needs its code typed."""
+"""The summary, shown before every operation changes anything: per dossier (or file) what will
+happen in words, the warnings, the exact T-SQL or file actions (F3 shows them, F4 saves them).
+Replacing, changing or removing a dossier's data (restore over it, apply, archive, archive
+import, cut) needs its code typed. Backup, restore and verify are described by ``actions``; every
+other operation by its registration in ``engine.runner`` (its plan is ``WizardPlan.op``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,10 +17,10 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from msde_tui.engine.backends.base import BackupInfo
-from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import MsdeError
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
-from msde_tui.screens.actions import Facts, Summary, summarize
+from msde_tui.screens.actions import Facts, Line, Summary, summarize
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.dialogs import SaveScreen, TextViewScreen
@@ -39,6 +43,8 @@ class SummaryScreen(StepScreen):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.summary: Summary | None = None
+        self.confirm_codes: tuple[str, ...] = ()  # to type before the work starts
+        self.refused: MsdeError | None = None  # the plan cannot run (go back and change it)
 
     def compose_body(self) -> Iterable[Widget]:
         op = registry.get(self.plan.operation)
@@ -51,6 +57,10 @@ class SummaryScreen(StepScreen):
         yield VerticalScroll(id="summary-lines")
 
     def _count(self) -> int:
+        if self.plan.op is not None:
+            from msde_tui.engine.runs import registry as runner
+
+            return len(runner.subjects(self.plan.op))
         return len(self.plan.dossiers) if self.plan.operation == "backup" else len(self.plan.restore_items)
 
     def on_mount(self) -> None:
@@ -60,6 +70,9 @@ class SummaryScreen(StepScreen):
 
     @work(exclusive=True, group="gather", exit_on_error=False)
     async def gather(self) -> None:
+        if self.plan.op is not None:
+            await self._describe_op()
+            return
         try:
             facts = await self._facts()
         except Exception as exc:  # noqa: BLE001
@@ -68,6 +81,29 @@ class SummaryScreen(StepScreen):
         self.busy_reason = None
         self.say("")
         self.summary = summarize(self.plan, facts)
+        self.confirm_codes = tuple(d.code for d in self.summary.replaced)
+        await self._show(self.summary)
+
+    async def _describe_op(self) -> None:
+        """A registered operation's own words (read in a worker: it may open the dossiers)."""
+        from msde_tui.engine.runs import registry as runner
+
+        try:
+            described = await asyncio.to_thread(runner.describe, self.plan.op, self.ctx.home)
+        except MsdeError as exc:
+            self.busy_reason = None
+            self.say_error(exc)
+            self.refused = exc
+            return
+        except Exception as exc:  # noqa: BLE001 - plain words, never a traceback
+            self.busy_reason = None
+            self.say_error(describe_error(exc))
+            return
+        self.busy_reason = None
+        self.say("")
+        lines = tuple(Line(line.subject, line.what) for line in described.lines)
+        self.summary = Summary(lines, described.actions, described.warnings, ())
+        self.confirm_codes = described.confirm
         await self._show(self.summary)
 
     async def _facts(self) -> Facts:
@@ -103,8 +139,8 @@ class SummaryScreen(StepScreen):
             widgets.append(
                 Static(_("WARNING:") + " " + warning, classes="warning line", markup=False)
             )
-        for dossier in summary.replaced:
-            widgets.append(self._confirm_row(dossier))
+        for index, code in enumerate(self.confirm_codes):
+            widgets.append(self._confirm_row(index, code))
         widgets.append(
             Static(_("F3 shows the exact T-SQL or file actions; F4 saves them."), classes="hint")
         )
@@ -113,30 +149,37 @@ class SummaryScreen(StepScreen):
         if first is not None:
             first.focus()
 
-    def _confirm_row(self, dossier: Dossier) -> Widget:
+    def _confirm_row(self, index: int, code: str) -> Widget:
+        if self.plan.op is None:
+            text = _("Type {code} to replace it:").format(code=code)
+        else:
+            text = _("Type {code} to change it:").format(code=code)
         return Horizontal(
-            Label(_("Type {code} to replace it:").format(code=dossier.code), classes="confirm-label"),
-            Input("", id=f"confirm-{dossier.number}", classes="confirm", compact=True, placeholder="______"),
+            Label(text, classes="confirm-label"),
+            Input("", id=f"confirm-{index}", classes="confirm", compact=True, placeholder="______"),
             classes="confirm-row",
         )
 
     def confirmed(self) -> bool:
         if self.summary is None:
             return False
-        for dossier in self.summary.replaced:
-            typed = self.query_one(f"#confirm-{dossier.number}", Input).value.strip().upper()
-            if typed != dossier.code.upper():
+        for index, code in enumerate(self.confirm_codes):
+            typed = self.query_one(f"#confirm-{index}", Input).value.strip().upper()
+            if typed != code.upper():
                 return False
         return True
 
     def go_next(self) -> None:
+        if self.refused is not None:
+            self.say_error(self.refused)
+            return
         if self.summary is None:
             self.say(_("Wait until the summary is ready."))
             return
         if not self.confirmed():
-            codes = ", ".join(d.code for d in self.summary.replaced)
+            codes = ", ".join(self.confirm_codes)
             self.say(
-                _("To replace {codes}, type each code in its box first (nothing was changed).")
+                _("To change {codes}, type each code in its box first (nothing was changed).")
                 .format(codes=codes),
                 error=True,
             )

@@ -30,8 +30,9 @@ year's balances equal the OD's, COMMIT; then optionally delete the PAF.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -503,7 +504,7 @@ def _free_name(directory: Path, number: str, short: str, when: datetime) -> Path
     """``001-SOC_<stamp>.paf``; a second later when a file of that name exists already."""
     for _ in range(120):
         target = directory / naming.packed_file_name(number, short, "paf", when)
-        if not target.exists():
+        if not os.path.lexists(target):
             return target
         when += timedelta(seconds=1)
     raise BadInput(f"Too many archives of {number}{short} in {directory} at this time.", "Run it again later.")
@@ -526,6 +527,8 @@ def archive_dossier(
     if not directory.is_dir():
         raise BadInput(f"The directory {directory} does not exist.", "Create it or choose another one.")
     engine = ledger.open_engine(path, exclusive=True)
+    written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
+    committed = False
     try:
         with engine.connect() as conn:
             info = _dossier_info(conn)
@@ -555,6 +558,7 @@ def archive_dossier(
                     size, digests = _paf_write(target, content, tables)
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
+                written = target
                 expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
                 if {name: c[0] for name, c in counts.items()} != expected:
                     target.unlink(missing_ok=True)
@@ -567,9 +571,13 @@ def archive_dossier(
                 after = ledger.all_trial_balances(conn)
                 _check_balances(before, after, {y.code for y in plan.years}, "archive")
                 step("commit")
+            committed = True
             step("done", str(target))
     finally:
         engine.dispose()
+        if written is not None and not committed:
+            # the dossier kept its years: a PAF that verifies would claim an archive never made
+            written.unlink(missing_ok=True)
     archived = tuple(
         ArchivedYear(
             code=y.code,
@@ -775,8 +783,12 @@ def unarchive(
     years: list[str] | None = None,
     delete: bool = False,
     on_event: OnEvent | None = None,
+    accept: Collection[str] = (),
 ) -> UnarchiveResult:
-    """Put the archived years of ``paf_path`` back into the dossier at ``path``."""
+    """Put the archived years of ``paf_path`` back into the dossier at ``path``.
+
+    The PAF must carry the dossier's own GUID, or one of ``accept`` (the GUIDs of the dossier's
+    line: ``identity.line``, e.g. the original a restored copy came from)."""
     started = time.monotonic()
     info = read_paf_info(paf_path)
     engine = ledger.open_engine(path, exclusive=True)
@@ -789,13 +801,13 @@ def unarchive(
                 if on_event:
                     on_event(Step(dossier=code, step=name, detail=detail))
 
-            if dossier.guid != info.guid:
+            if dossier.guid != info.guid and info.guid not in accept:
                 raise WrongDossier(
-                    f"{info.path.name} is an archive of dossier {info.code}, not of {code}.",
+                    f"{info.path.name} is an archive of dossier {info.code}, not of {code}; {code} was not touched.",
                     f"Import it into {info.code} (the dossier it came from).",
                 )
             step("verify", str(info.path))
-            verify_paf(info.path, expect_guid=dossier.guid)
+            verify_paf(info.path, expect_guid=info.guid)
             chosen = _choose_years(info, years)
             conn.rollback()  # end the autobegun read; the real transaction starts here
             with conn.begin():

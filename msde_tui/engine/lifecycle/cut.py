@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -40,9 +41,9 @@ import sqlalchemy as sa
 from msde_tui.engine import naming, paths
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
-from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine.atomic import publish_file, remove_staging, staging_dir, write_atomic
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
-from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
 from msde_tui.engine.lifecycle.archive import feed
@@ -146,7 +147,7 @@ def publish(tmp: Path, final: Path) -> None:
     """Fold ``tmp``'s WAL into it, fsync it and rename it to ``final`` (which must not exist).
 
     Every connection to ``tmp`` must be closed: only the main file is renamed."""
-    if final.exists():
+    if os.path.lexists(final):
         raise DossierExists(f"{final} already exists.", "Remove it or choose another name.")
     raw = sqlite3.connect(tmp)
     try:
@@ -235,10 +236,10 @@ def cut_dossier(
     """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``."""
     started = time.monotonic()
     cut_path = Path(cut_path)
-    if cut_path.exists():
+    if os.path.lexists(cut_path):
         raise DossierExists(f"{cut_path} already exists.", "Remove it or let the tool pick the next cut name.")
-    tmp = cut_path.with_name(f".{cut_path.name}.building")
-    remove_partial(tmp)
+    staging = staging_dir(cut_path.parent)  # private: no planted name is followed
+    tmp = staging / cut_path.name
     engine = ledger.open_engine(path, exclusive=True)
     published = False
     committed = False
@@ -322,8 +323,8 @@ def cut_dossier(
         step("done", str(cut_path))
     finally:
         engine.dispose()
+        remove_staging(staging)
         if not committed:
-            remove_partial(tmp)
             if published:
                 remove_partial(cut_path)
     return CutResult(
@@ -407,6 +408,8 @@ def recover(home: Path) -> list[Dossier]:
             data = json.loads(intent.read_text(encoding="utf-8"))
             catalog = Catalog(home)
             cut_path = Path(home) / str(data["cut_file"])
+            if not is_plain_file_name(cut_path.name) or cut_path.name != str(data["cut_file"]):
+                continue
             original = catalog.find(str(data["number"]))
             listed = {d.location for d in catalog.dossiers() if d.is_embedded}
             if cut_path.is_file() and cut_path.name not in listed and original is not None \
@@ -414,9 +417,11 @@ def recover(home: Path) -> list[Dossier]:
                 cut_ids, cut_guid = _cut_years(cut_path)
                 kept_ids, _ = _cut_years(original.path(home))
                 if cut_ids and not cut_ids & kept_ids:
-                    added.append(catalog.add(Dossier(
-                        number=catalog.first_free_number(), short=original.short, company=original.company,
-                        backend="embedded", location=cut_path.name, status="cut", guid=cut_guid)))
+                    with catalog.locked():
+                        added.append(catalog.add(Dossier(
+                            number=catalog.first_free_number(), short=original.short, company=original.company,
+                            backend="embedded", location=cut_path.name, status="cut", guid=cut_guid,
+                            origin=original.guid, origin_code=original.code if original.guid else None)))
         except (OSError, ValueError, KeyError, sqlite3.Error):
             continue  # unreadable: keep the intent, a later run may read it
         intent.unlink(missing_ok=True)
@@ -468,18 +473,20 @@ def cut(
         with contextlib.suppress(OSError):
             intent.parent.rmdir()
         raise
-    catalog = Catalog(home)  # reload: someone may have changed the list meanwhile
-    record = catalog.add(
-        Dossier(
-            number=catalog.first_free_number(),
-            short=dossier.short,
-            company=dossier.company,
-            backend="embedded",
-            location=result.cut_path.name,
-            status="cut",
-            guid=result.cut_guid,
+    with Catalog(home).locked() as catalog:  # read again under the lock: the first free number now
+        record = catalog.add(
+            Dossier(
+                number=catalog.first_free_number(),
+                short=dossier.short,
+                company=dossier.company,
+                backend="embedded",
+                location=result.cut_path.name,
+                status="cut",
+                guid=result.cut_guid,
+                origin=dossier.guid,
+                origin_code=dossier.code if dossier.guid else None,
+            )
         )
-    )
     intent.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         intent.parent.rmdir()

@@ -33,6 +33,8 @@ half-made database. ``dossier_file`` gives an embedded file to audit for a SQL S
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -47,18 +49,13 @@ import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import fec, ledger, schema
+from msde_tui.engine.atomic import is_disk_full, remove_staging, staging_dir, write_error
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, FecRefused
 from msde_tui.engine.events import Event, Step
 from msde_tui.engine.lifecycle import archive
-from msde_tui.engine.lifecycle.cut import (
-    copy_rows,
-    publish,
-    remove_partial,
-    table_digest,
-    year_filters,
-)
+from msde_tui.engine.lifecycle.cut import copy_rows, publish, table_digest, year_filters
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
@@ -119,7 +116,7 @@ def audit_dossier(
             base = base or code
             target_code = naming.audit_name(base)
             target = directory / naming.embedded_file_name(target_code)
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(
                     f"{target} already exists.", "Move or delete the previous tax-audit copy first."
                 )
@@ -135,8 +132,8 @@ def audit_dossier(
             filters = year_filters([y.id for y in chosen], real_only=simplified)
             for name in REFERENCE_TABLES:
                 filters[name] = None  # every reference row
-            tmp = directory / f".{target.name}.building"
-            remove_partial(tmp)
+            staging = staging_dir(directory)  # private: no planted name is followed
+            tmp = staging / target.name
             step("copy", str(target))
             try:
                 create_dossier(
@@ -194,14 +191,16 @@ def audit_dossier(
                 finally:
                     out.dispose()
                 publish(tmp, target)
-            except BaseException:
+            except BaseException as exc:
                 for written in fec_files:  # no FEC without its verified copy
                     written.path.unlink(missing_ok=True)
                     if written.description is not None:
                         written.description.unlink(missing_ok=True)
+                if isinstance(exc, (sa.exc.DBAPIError, sqlite3.Error, OSError)) and is_disk_full(exc):
+                    raise write_error(exc, target) from exc  # the copy being written: name the target
                 raise
             finally:
-                remove_partial(tmp)
+                remove_staging(staging)
             for result in fec_files:
                 if result.replaced_chars:
                     warnings.append(

@@ -11,12 +11,16 @@ is left as it is.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from msde_tui.engine import naming
-from msde_tui.engine.atomic import publish_file
+import sqlalchemy as sa
+
+from msde_tui.engine import identity, naming
+from msde_tui.engine.atomic import aside, is_disk_full, publish_file, write_error
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
@@ -92,7 +96,7 @@ def export_copy(
                 if not folder.is_dir():
                     raise BadInput(f"The directory {folder} does not exist.", "Create it or choose another one.")
                 target = folder / naming.embedded_file_name(naming.export_name(dossier.code))
-                if target.exists():
+                if os.path.lexists(target):
                     raise DossierExists(f"{target} already exists.", "Remove or rename the old export copy first.")
                 rows = _copy_to_file(src, schema, target, progress)
                 return ExportResult(str(target), "embedded", None, rows)
@@ -105,31 +109,45 @@ def export_copy(
             src.rollback()
 
 
-def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Progress) -> dict[str, int]:
-    """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked)."""
-    tmp = target.with_name(f".{target.name}.exporting")
-    _remove_sqlite(tmp)
-    try:
-        with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
-                dst.dbapi.execute(f"PRAGMA {pragma}")
-            rows = copy_tables(src, dst, schema, progress)
-            dst.dbapi.execute("PRAGMA journal_mode=WAL")
-        if target.exists():
+Stamp = Callable[[Database], None]
+
+
+def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Progress,
+                  stamp: Stamp | None = None) -> dict[str, int]:
+    """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked);
+    ``stamp`` then gives the copy its own identity (an import under another number)."""
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
+        try:
+            with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
+                    dst.dbapi.execute(f"PRAGMA {pragma}")
+                rows = copy_tables(src, dst, schema, progress)
+                if stamp is not None:
+                    dst.begin(write=True)
+                    stamp(dst)
+                    dst.commit()
+                dst.dbapi.execute("PRAGMA journal_mode=WAL")
+        except (sqlite3.Error, sa.exc.DBAPIError, OSError, PackError) as exc:
+            if is_disk_full(exc):  # the copy being written: name where it goes
+                raise write_error(exc, target) from exc
+            raise
+        if os.path.lexists(target):
             raise DossierExists(f"{target} appeared during the copy.", "Choose another number or name.")
         publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
-    finally:
-        _remove_sqlite(tmp)
     return rows
 
 
 def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str, database: str,
-                    password: str | None, progress: Progress) -> dict[str, int]:
+                    password: str | None, progress: Progress, stamp: Stamp | None = None) -> dict[str, int]:
     """Copy into the new, empty ``database``; it is dropped again if the copy fails."""
     try:
         engine = mssql_engine(profile, database, home, password)
         with Database.open_engine(engine, label=database) as dst:
-            return copy_tables(src, dst, schema, progress)
+            rows = copy_tables(src, dst, schema, progress)
+            if stamp is not None:
+                stamp(dst)
+                dst.commit()
+            return rows
     except BaseException:
         serverdb.drop_database(home, profile, database, password)
         raise
@@ -194,22 +212,29 @@ def import_export_database(
     with open_dossier(source, home, readonly=True, password=password) as src:
         schema = src.reflect()
         guid, company = _server_info(src)
-        _refuse_audit_copy(_server_code(src), database)
+        server_code = _server_code(src)
+        _refuse_audit_copy(server_code, database)
+        # the copy under its number: its own identity when it is not the dossier itself
+        ident = identity.for_copy(catalog, wanted, parsed.short, guid, server_code)
+
+        def stamp(db: Database) -> None:
+            identity.stamp_db(db, ident)
+
         src.begin()
         try:
             if target == "embedded":
                 path = Path(home) / naming.embedded_file_name(code)
                 if path.exists():
                     raise DossierExists(f"{path} already exists.", "Give another number with --number.")
-                _copy_to_file(src, schema, path, progress)
+                _copy_to_file(src, schema, path, progress, stamp)
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
-                                 location=path.name, status="imported", guid=guid)
+                                 location=path.name, status="imported", **ident.fields())
             else:
                 name = naming.database_name(wanted, parsed.short)
                 serverdb.create_database(home, target, name, password, hint="Give another number with --number.")
-                _copy_to_server(src, schema, home, target, name, password, progress)
+                _copy_to_server(src, schema, home, target, name, password, progress, stamp)
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="mssql",
-                                 location=name, profile=target, status="imported", guid=guid)
+                                 location=name, profile=target, status="imported", **ident.fields())
         finally:
             src.rollback()
     return catalog.add(record)
@@ -263,23 +288,24 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
     wanted = catalog.free_number(number or parsed.number)
     code = f"{wanted}{parsed.short}"
     target = Path(home) / naming.embedded_file_name(code)
-    if target.exists():
+    if os.path.lexists(target):
         raise DossierExists(f"{target} already exists.", "Give another number with --number.")
-    tmp = target.with_name(f".{target.name}.importing")
-    _remove_sqlite(tmp)
-    try:
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             problem = source.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
                 raise PackError(f"{path.name} is damaged ({problem}).", "Use another copy.")
             guid, company = _info(source)
-            _refuse_audit_copy(_code(source), path.name)
+            file_code = _code(source)
+            _refuse_audit_copy(file_code, path.name)
             dest = sqlite3.connect(tmp)
             try:
                 source.backup(dest)
             finally:
                 dest.close()
+            ident = identity.for_copy(catalog, wanted, parsed.short, guid, file_code)
+            identity.stamp_sqlite(tmp, ident)  # the copy under its number: its own identity
         except sqlite3.DatabaseError as exc:
             if _is_disk_full(exc):  # the copy being written, not the source
                 raise _disk_full(target.parent, f"import {path.name}") from exc
@@ -287,10 +313,8 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
         finally:
             source.close()
         publish_file(tmp, target)
-    finally:
-        _remove_sqlite(tmp)
     record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
-                     location=target.name, status="imported", guid=guid)
+                     location=target.name, status="imported", **ident.fields())
     return catalog.add(record)
 
 
@@ -315,8 +339,3 @@ def _info(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     except sqlite3.DatabaseError:
         return None, None
     return (row[0], row[1]) if row else (None, None)
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)

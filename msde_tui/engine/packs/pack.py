@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from msde_tui.engine import naming, paths
-from msde_tui.engine.atomic import publish_file, write_atomic
+from msde_tui.engine import identity, naming, paths
+from msde_tui.engine.atomic import aside, publish_file, write_atomic
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -104,6 +104,16 @@ def _dossier_guid(db: Database, dossier: Dossier) -> str | None:
         if db.dialect == "mssql":
             db.rollback()
     return dossier.guid
+
+
+def _db_identity(db: Database) -> tuple[str | None, str | None]:
+    """(guid, code) of the database's dossier_info; (None, None) without one."""
+    try:
+        return identity.read_db(db)
+    except (PackError, BadInput):
+        if db.dialect == "mssql":
+            db.rollback()
+        return None, None
 
 
 def _identity(db: Database, dossier: Dossier) -> dict[str, Any]:
@@ -238,11 +248,12 @@ def export_package(
     progress: Progress = _quiet,
 ) -> PackResult:
     """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
+    dossier = identity.settle(home, dossier)  # a copy listed before identities: its own GUID first
     with open_dossier(dossier, home, readonly=True, password=password) as db:
         db.begin()  # schema, identity and rows: one state of the dossier
         schema = db.reflect()
-        identity = _identity(db, dossier)
-        key = identity["guid"] or dossier.code
+        who = _identity(db, dossier)
+        key = who["guid"] or dossier.code
         previous = load_state(home, key) if partial else None
         warning = None
         if partial and previous is None:
@@ -277,7 +288,7 @@ def export_package(
                     "tables": {n: d.as_json() for n, d in digests.items()},
                 }
                 content: dict[str, Any] = {
-                    "dossier": identity,
+                    "dossier": who,
                     "source": _source(db, dossier),
                     "tables": tables,
                     "state": state,
@@ -301,7 +312,7 @@ def export_package(
                     "file": final.name,
                     "kind": kind,
                     "created_at": datetime.now().isoformat(timespec="seconds"),
-                    "dossier": identity,
+                    "dossier": who,
                     **state,
                 }
             )
@@ -484,11 +495,12 @@ def _rows_with_keys(batch: pa.RecordBatch, table: TableSpec, on: list[str], keys
 # ---------------------------------------------------------------------- reading packages
 
 
-def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
-    """Open a packed file, check every member (``verify``) and return what it holds."""
-    with PackReader(path, passphrase=passphrase) as reader:
-        if verify:
-            reader.verify()
+def package_header(path: Path) -> dict[str, Any]:
+    """What a packed file's manifest says, read without a passphrase through the one reader
+    (container, size limits and manifest schema checked): the CLI and the wizard ask this
+    whether a file is encrypted and what to list it as. An encrypted file's ``dossier`` is None
+    (its content is encrypted; the clear fields are authenticated only once the key is known)."""
+    with PackReader(path, header_only=True) as reader:
         return {
             "file": str(path),
             "kind": reader.kind,
@@ -497,9 +509,51 @@ def package_info(path: Path, *, passphrase: str | None = None, verify: bool = Tr
             "encrypted": reader.encrypted,
             "dossier": reader.content.get("dossier"),
             "source": reader.content.get("source"),
+            "base_package": _base_package(reader.content),
+            "tables": reader.content.get("tables"),
+        }
+
+
+def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
+    """Open a packed file, check every member (``verify``) and return what it holds."""
+    with PackReader(path, passphrase=passphrase) as reader:
+        if verify:
+            reader.verify()
+            if reader.kind == "PBF":
+                _check_pbf_digests(reader)
+        return {
+            "file": str(path),
+            "kind": reader.kind,
+            "package_id": reader.manifest.get("package_id"),
+            "created_at": reader.manifest.get("created_at"),
+            "encrypted": reader.encrypted,
+            "dossier": reader.content.get("dossier"),
+            "source": reader.content.get("source"),
+            "base_package": _base_package(reader.content),
             "tables": reader.content.get("tables"),
             "verified": verify,
         }
+
+
+def _base_package(content: dict[str, Any]) -> str | None:
+    """The package id a PTF follows (``content.ptf.base.package_id``), None for other kinds."""
+    ptf = content.get("ptf")
+    base = ptf.get("base") if isinstance(ptf, dict) else None
+    value = base.get("package_id") if isinstance(base, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _check_pbf_digests(reader: PackReader) -> None:
+    """A PBF's rows against the digests its state records (FORMAT §7), as an import checks
+    them once loaded: verify and import accept the same files."""
+    tables = (reader.content.get("state") or {}).get("tables") or {}
+    for table in reader.schema.tables:
+        digest = Digest()
+        for batch in reader.batches(table):
+            digest.add(row_hashes(batch, table))
+        if tables.get(table.name) != digest.as_json():
+            raise PackError(f"{reader.where}: the rows of table {table.name} do not match their digest.",
+                            "Use another copy of the packed file; this one is damaged.")
 
 
 def _check_digests(db: Database, schema: PackSchema, expected: dict[str, Any], what: str) -> list[str]:
@@ -538,25 +592,34 @@ def import_package(
         state = reader.content.get("state") or {}
         company = str(ident.get("company") or code)
         guid = ident.get("guid")
+        package = str(reader.manifest.get("package_id") or "") or None
+
+        def decide(file_guid: str | None, file_code: str | None) -> identity.Identity:
+            # a copy under another number gets its own identity (docs/OPERATIONS.md "Dossier identity")
+            return identity.for_copy(Catalog(home), number, short, file_guid, file_code)
+
         if to_profile is None:
             record = Dossier(number=number, short=short, company=company, backend="embedded",
-                             location=naming.embedded_file_name(code), status="imported", guid=guid)
+                             location=naming.embedded_file_name(code), status="imported", guid=guid,
+                             package=package)
             target = Path(home) / record.location
-            if target.exists():
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} already exists.", "Choose another number or move that file.")
             intent = _intent_path(home, record.location)
             intent.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(intent, json.dumps(dataclasses.asdict(record)).encode("utf-8"))
             try:
-                _import_embedded(reader, schema, state, target, progress)
+                ident_ = _import_embedded(reader, schema, state, target, progress, decide)
             except BaseException:
                 _drop_intent(intent)
                 raise
         else:
             database = naming.database_name(number, short)
             record = Dossier(number=number, short=short, company=company, backend="mssql",
-                             location=database, profile=to_profile, status="imported", guid=guid)
-            _import_mssql(reader, schema, state, home, to_profile, database, password, progress)
+                             location=database, profile=to_profile, status="imported", guid=guid,
+                             package=package)
+            ident_ = _import_mssql(reader, schema, state, home, to_profile, database, password, progress, decide)
+        record = identity.record(record, ident_) if ident_.guid else record
     added = catalog.add(record)
     if to_profile is None:
         _drop_intent(_intent_path(home, record.location))
@@ -590,6 +653,9 @@ def recover_imports(home: Path) -> list[Dossier]:
     for intent in sorted(folder.glob("*.json")):
         try:
             record = Dossier(**json.loads(intent.read_text(encoding="utf-8")))
+            file_guid, _code = identity.read_sqlite(record.path(home))
+            if file_guid and file_guid != record.guid:  # the copy got its own identity before the kill
+                record = replace(record, guid=file_guid, origin=record.guid)
             catalog = Catalog(home)
             listed = {d.location for d in catalog.dossiers() if d.is_embedded}
             if record.path(home).is_file() and record.location not in listed and record.number not in catalog.numbers():
@@ -646,10 +712,13 @@ def _disk_full(directory: Path, what: str) -> DiskFull:
     )
 
 
+Decide = Callable[[str | None, str | None], identity.Identity]
+
+
 def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
-                     progress: Progress) -> None:
+                     progress: Progress, decide: Decide) -> identity.Identity:
     try:
-        _import_embedded_file(reader, schema, state, target, progress)
+        return _import_embedded_file(reader, schema, state, target, progress, decide)
     except Exception as exc:  # noqa: BLE001 - the drivers' own error types (sqlite3, ADBC)
         if _is_disk_full(exc):
             raise _disk_full(target.parent, f"import {reader.where}") from exc
@@ -660,10 +729,8 @@ def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, An
 
 
 def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
-                          progress: Progress) -> None:
-    tmp = target.with_name(f".{target.name}.importing")
-    _remove_sqlite(tmp)
-    try:
+                          progress: Progress, decide: Decide) -> identity.Identity:
+    with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         with Database.open_sqlite(tmp, readonly=False, create=True) as db:
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                 db.dbapi.execute(f"PRAGMA {pragma}")
@@ -671,16 +738,17 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
             progress("checking")
             _verify_loaded(db, schema, state)
             db.dbapi.execute("PRAGMA journal_mode=WAL")
+        ident = decide(*identity.read_sqlite(tmp))
+        identity.stamp_sqlite(tmp, ident)  # checked rows first, then the copy's own identity
         with sqlite3.connect(tmp) as check:
             problems = check.execute("PRAGMA foreign_key_check").fetchmany(5)
         if problems:
             raise PackError(f"The imported rows break foreign keys (e.g. table {problems[0][0]}).",
                             "The packed file is inconsistent; nothing was added to the dossier list.")
-        if target.exists():
+        if os.path.lexists(target):
             raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
         publish_file(tmp, target)  # written without syncing: on the disk before its name says it is done
-    finally:
-        _remove_sqlite(tmp)
+    return ident
 
 
 def _remove_sqlite(path: Path) -> None:
@@ -698,14 +766,17 @@ def _verify_loaded(db: Database, schema: PackSchema, state: dict[str, Any]) -> N
 
 
 def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any], home: Path, profile: str,
-                  database: str, password: str | None, progress: Progress) -> None:
+                  database: str, password: str | None, progress: Progress, decide: Decide) -> identity.Identity:
     serverdb.create_database(home, profile, database, password, hint="Choose another number.")
     try:
         engine = mssql_engine(profile, database, home, password)
         with Database.open_engine(engine, label=database) as db:
             load_into(db, reader, schema, progress)
             _verify_loaded(db, schema, state)
+            ident = decide(*_db_identity(db))
+            identity.stamp_db(db, ident)
             db.commit()
+            return ident
     except BaseException:
         serverdb.drop_database(home, profile, database, password)  # nothing left half-made
         raise
@@ -714,23 +785,34 @@ def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any],
 # ---------------------------------------------------------------------- apply (PTF)
 
 
-def _find_target(catalog: Catalog, guid: str | None, ref: str | None, source: dict[str, Any]) -> Dossier:
+def _in_line(catalog: Catalog, guid: str | None) -> list[Dossier]:
+    """The dossiers a PTF of dossier ``guid`` may be aimed at: that dossier and its copies."""
+    return [d for d in catalog.dossiers() if guid and guid in identity.line(d)]
+
+
+def apply_candidates(catalog: Catalog, guid: str | None, base_package: str | None) -> list[Dossier]:
+    """The dossiers of the PTF's line whose last imported PBF or applied PTF is the PTF's base
+    (what the wizard may pre-select; the digests decide when it is applied)."""
+    return [d for d in _in_line(catalog, guid) if base_package and d.package == base_package]
+
+
+def _find_target(catalog: Catalog, guid: str | None, ref: str | None, source: dict[str, Any],
+                 base_package: str | None = None, owner: str = "") -> Dossier:
     if ref:
-        dossier = catalog.get(ref)
-        if guid and dossier.guid and dossier.guid != guid:
-            raise WrongDossier(
-                f"This PTF belongs to dossier {guid}, not to {dossier.code}.",
-                "Apply it to the dossier it was made from.",
-            )
+        dossier = identity.settle(catalog.home, catalog.get(ref))
+        identity.check_line(dossier, guid, "This PTF", owner or str(guid))
         return dossier
-    matches = [d for d in catalog.dossiers() if guid and d.guid == guid]
+    for dossier in catalog.dossiers():
+        identity.settle(catalog.home, dossier)
+    catalog = Catalog(catalog.home)
+    matches = _in_line(catalog, guid)
     if not matches:
         raise WrongDossier(
             "No dossier in the list is the one this PTF was made from.",
             "Import that dossier's PBF first (msde import), or name the dossier with --dossier.",
         )
-    if len(matches) > 1:  # leave out the dossier the PTF was made from
-        matches = [
+    if len(matches) > 1:  # the one whose base is this PTF's, else leave out the dossier it was made from
+        matches = [d for d in matches if base_package and d.package == base_package] or [
             d for d in matches
             if not (d.backend == source.get("backend") and d.location == source.get("database")
                     and d.profile == source.get("profile"))
@@ -762,16 +844,24 @@ def apply_package(
         ptf = content.get("ptf") or {}
         base = ptf.get("base") or {}
         modes: dict[str, str] = ptf.get("mode") or {}
-        dossier = _find_target(catalog, ident.get("guid"), dossier_ref, content.get("source") or {})
+        dossier = _find_target(catalog, ident.get("guid"), dossier_ref, content.get("source") or {},
+                               base.get("package_id"), str(ident.get("code") or ""))
         schema = reader.schema
         result = ApplyResult(dossier, str(reader.manifest.get("package_id")))
         with open_dossier(dossier, home, readonly=False, password=password) as db:
-            guid = _dossier_guid(db, dossier)
-            if ident.get("guid") and guid and guid != ident.get("guid"):
-                raise WrongDossier(
-                    f"This PTF belongs to dossier {ident.get('guid')}, not to {dossier.code} ({guid}).",
-                    "Apply it to the dossier it was made from.",
-                )
+            own_guid, own_code = _db_identity(db)
+            ptf_guid = ident.get("guid")
+            # A copy (a PBF imported under its own identity) looks like its origin while the PTF
+            # is checked and applied, and gets its own identity back before the commit.
+            as_origin: identity.Identity | None = None
+            if ptf_guid and own_guid and own_guid != ptf_guid:
+                if ptf_guid != dossier.origin or not dossier.origin_code or own_guid != dossier.guid:
+                    raise WrongDossier(
+                        f"This PTF belongs to dossier {ident.get('code') or ptf_guid}, not to {dossier.code}; "
+                        f"{dossier.code} was not touched.",
+                        "Apply it to the dossier it was made from, or to a copy imported from its PBF.",
+                    )
+                as_origin = identity.Identity(ptf_guid, dossier.origin_code)
             if db.reflect().digest() != base.get("schema_digest"):
                 raise PackError(
                     f"The tables of {dossier.code} are not those this PTF was made for.",
@@ -783,6 +873,8 @@ def apply_package(
             try:
                 if db.dialect == "sqlite":
                     db.dbapi.execute("PRAGMA defer_foreign_keys=ON")
+                if as_origin is not None:
+                    identity.stamp_db(db, as_origin)
                 progress("comparing the dossier with the package's base")
                 differ = _check_digests(db, schema, base, "base")
                 if differ:
@@ -799,6 +891,8 @@ def apply_package(
                         f"After applying, tables {', '.join(differ[:5])} of {dossier.code} do not match the package.",
                         "Nothing was changed (the transaction was rolled back).",
                     )
+                if as_origin is not None:
+                    identity.stamp_db(db, identity.Identity(own_guid, own_code or dossier.code))
                 db.commit()
             except BaseException as exc:
                 db.rollback()
@@ -813,6 +907,8 @@ def apply_package(
                         "to another one; import the dossier's PBF instead (msde import).",
                     ) from exc
                 raise
+    with contextlib.suppress(MsdeError):  # the base a next PTF follows (the wizard proposes by it)
+        result.dossier = Catalog(home).change(dossier.number, package=result.package_id)
     return result
 
 
@@ -936,17 +1032,17 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
 
     guid, company = checked(path)
+    # a cut file becomes the dossier of its number: its own identity, the cut as its origin
+    ident = identity.for_copy(catalog, wanted, short, guid, identity.read_sqlite(path)[1])
     if guid:
-        same = [d for d in catalog.dossiers() if d.guid == guid]
+        same = [d for d in catalog.dossiers() if d.guid == guid or d.origin == guid]
         if same:
             raise DossierExists(
                 f"This cut dossier is already in the list as {same[0].code}.",
                 "A dossier can appear only once in the list.",
             )
     if not in_place:
-        tmp = target.with_name(f".{target.name}.importing")
-        _remove_sqlite(tmp)
-        try:
+        with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
             try:
                 source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
@@ -961,13 +1057,14 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
                 raise PackError(f"{path.name} cannot be copied ({exc}).", "Use another copy.") from exc
             if checked(tmp) != (guid, company):
                 raise PackError(f"The copy of {path.name} differs from the file.", "Nothing was added to the list.")
-            if target.exists():
+            identity.stamp_sqlite(tmp, ident)
+            if os.path.lexists(target):
                 raise DossierExists(f"{target} appeared during the import.", "Choose another number.")
             publish_file(tmp, target)
-        finally:
-            _remove_sqlite(tmp)
+    if in_place:
+        identity.stamp_sqlite(target, ident)
     record = Dossier(number=wanted, short=short, company=company or stem, backend="embedded",
-                     location=target.name, status="cut", guid=guid)
+                     location=target.name, status="cut", **ident.fields())
     try:
         return Catalog(home).add(record)
     except BaseException:

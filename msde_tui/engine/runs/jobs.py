@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import secrets
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,16 +36,20 @@ from typing import Any
 
 from msde_tui.engine import events as ev
 from msde_tui.engine.atomic import write_atomic
-from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.plans import (
-    BackupOptions,
-    BackupPlan,
-    Connection,
-    RestoreItem,
-    RestorePlan,
-    VerifyPlan,
-    WizardPlan,
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs.jobspec import (  # noqa: F401 - also part of this module's interface
+    RUNNERS,
+    Runner,
+    connection_to_dict,
+    event_from_dict,
+    event_to_dict,
+    op_registry,
+    plan_from_dict,
+    plan_subjects,
+    plan_to_dict,
+    runner_for,
+    to_operation_plan,
 )
 from msde_tui.osdep import on_stop_request, request_stop, spawn_detached
 from msde_tui.osdep import pid_alive as _os_pid_alive
@@ -75,135 +77,6 @@ FINISHED_STATES = (OK, FAILED, CANCELLED)
 # Popen handles of the children this process started, so that a finished child is reaped
 # (a zombie of our own would look alive).
 _CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
-
-
-# ---------------------------------------------------------------------------------------------
-# (de)serialization
-
-
-def connection_to_dict(connection: Connection) -> dict[str, Any]:
-    data = dataclasses.asdict(connection)
-    data.pop("password", None)
-    return data
-
-
-def plan_to_dict(plan: WizardPlan) -> dict[str, Any]:
-    """The plan as JSON-ready data, without the password."""
-    return {
-        "connection": connection_to_dict(plan.connection),
-        "operation": plan.operation,
-        "verify_after": plan.verify_after,
-        "directory": plan.directory,
-        "data_dir": plan.data_dir,
-        "dossiers": [dataclasses.asdict(d) for d in plan.dossiers],
-        "restore_items": [dataclasses.asdict(i) for i in plan.restore_items],
-    }
-
-
-def plan_from_dict(data: dict[str, Any], password: str = "") -> WizardPlan:
-    conn = dict(data.get("connection") or {})
-    conn.pop("password", None)
-    return WizardPlan(
-        connection=Connection(**conn, password=password),
-        operation=str(data.get("operation", "backup")),
-        verify_after=bool(data.get("verify_after", True)),
-        directory=str(data.get("directory", "")),
-        data_dir=str(data.get("data_dir", "")),
-        dossiers=tuple(Dossier(**d) for d in data.get("dossiers", [])),
-        restore_items=tuple(RestoreItem(**i) for i in data.get("restore_items", [])),
-    )
-
-
-_EVENT_TYPES: dict[str, type[ev.Event]] = {
-    cls.__name__: cls
-    for cls in (ev.Started, ev.Step, ev.Progress, ev.ServerMessage, ev.Statement, ev.DossierResult)
-}
-
-
-def event_to_dict(event: ev.Event, at: float | None = None) -> dict[str, Any]:
-    data = dataclasses.asdict(event)
-    data["type"] = type(event).__name__
-    data["t"] = time.time() if at is None else at
-    return data
-
-
-def event_from_dict(data: dict[str, Any]) -> ev.Event | None:
-    """Rebuild an event; None for an unknown type (a newer runner) so readers skip it."""
-    cls = _EVENT_TYPES.get(str(data.get("type")))
-    if cls is None:
-        return None
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in data.items() if k in names}
-    for key in ("steps", "files"):
-        if key in values and isinstance(values[key], list):
-            values[key] = tuple(values[key])
-    try:
-        return cls(**values)
-    except TypeError:
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
-# what a job runs
-
-
-def to_operation_plan(plan: WizardPlan) -> BackupPlan | VerifyPlan | RestorePlan:
-    """The engine plan of a wizard plan (backup, verify or restore)."""
-    if plan.operation == "backup":
-        if not plan.dossiers:
-            raise BadInput("No dossier was chosen for the backup.", "Tick at least one dossier.")
-        return BackupPlan(
-            connection=plan.connection,
-            dossiers=plan.dossiers,
-            directory=plan.directory,
-            options=BackupOptions(verify=plan.verify_after),
-        )
-    if plan.operation == "verify":
-        files = tuple(item.source for item in plan.restore_items)
-        if not files:
-            raise BadInput("No backup was chosen to verify.", "Tick at least one backup.")
-        return VerifyPlan(connection=plan.connection, files=files)
-    if plan.operation == "restore":
-        if not plan.restore_items:
-            raise BadInput("No backup was chosen to restore.", "Tick at least one backup.")
-        items = tuple(
-            dataclasses.replace(item, data_dir=item.data_dir or plan.data_dir or None)
-            for item in plan.restore_items
-        )
-        return RestorePlan(connection=plan.connection, items=items, verify_first=plan.verify_after)
-    raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
-
-
-Runner = Callable[[WizardPlan, Path], AsyncIterator[ev.Event]]
-
-
-def _engine_runner(name: str) -> Runner:
-    def run(plan: WizardPlan, home: Path) -> AsyncIterator[ev.Event]:
-        from msde_tui.engine.runs import (
-            runner as operations,  # late: keeps this module light to import
-        )
-
-        function = getattr(operations, name)
-        return function(to_operation_plan(plan), home=home)
-
-    return run
-
-
-# Operation id -> what runs it. Later operations add their own entry here.
-RUNNERS: dict[str, Runner] = {
-    "backup": _engine_runner("run_backup"),
-    "verify": _engine_runner("run_verify"),
-    "restore": _engine_runner("run_restore"),
-}
-
-
-def plan_subjects(plan: WizardPlan) -> tuple[str, ...]:
-    """What the events of this plan are about: dossier codes or file names, in order."""
-    if plan.operation == "backup":
-        return tuple(d.code for d in plan.dossiers)
-    if plan.operation == "restore":
-        return tuple(f"{i.number}{i.short}" for i in plan.restore_items)
-    return tuple(Path(i.source.replace("\\", "/")).name for i in plan.restore_items)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,9 +262,11 @@ def start_job(
     extra_env: dict[str, str] | None = None,
 ) -> JobInfo:
     """Write the job spec and spawn its detached runner. The password goes through a pipe."""
-    if plan.operation not in RUNNERS:
+    if runner_for(plan) is None:
         raise BadInput(f"The operation '{plan.operation}' cannot run as a job.")
-    if plan.operation in ("backup", "verify", "restore"):
+    if plan.op is not None:
+        op_registry().of_plan(plan.op)  # a registered operation's plan, or refused here
+    elif plan.operation in ("backup", "verify", "restore"):
         to_operation_plan(plan)  # refuse an incomplete plan before spawning anything
     home = Path(home).resolve()
     job_id = new_job_id()
@@ -423,7 +298,10 @@ def start_job(
     _CHILDREN[job_id] = child
     assert child.stdin is not None
     try:
+        # Line 1: the connection's password; line 2: the plan's secrets (passphrases...) as JSON.
+        secrets = op_registry().secrets_of(plan.op) if plan.op is not None else {}
         child.stdin.write(plan.connection.password.encode("utf-8") + b"\n")
+        child.stdin.write(json.dumps(secrets).encode("utf-8") + b"\n")
         child.stdin.close()
     except OSError:
         pass  # the runner died at once; its state will show "interrupted" with runner.log
@@ -494,7 +372,9 @@ def _dossier_result_dict(result: ev.DossierResult) -> dict[str, Any]:
     }
 
 
-async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]:
+async def run_job(
+    home: Path, job_id: str, password: str = "", secrets: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run the job in this process: events to events.jsonl, then result.json. Returns it."""
     home = Path(home)
     directory = jobs_dir(home) / _check_id(job_id)
@@ -502,8 +382,8 @@ async def run_job(home: Path, job_id: str, password: str = "") -> dict[str, Any]
     if spec is None:
         raise BadInput(f"No job '{job_id}'.")
     write_atomic(directory / PID, str(os.getpid()).encode())
-    plan = plan_from_dict(spec.get("plan") or {}, password=password)
-    runner = RUNNERS.get(plan.operation)
+    plan = plan_from_dict(spec.get("plan") or {}, password=password, secrets=secrets)
+    runner = runner_for(plan)
     started = time.time()
     results: dict[str, dict[str, Any]] = {}
     error: dict[str, str] | None = None

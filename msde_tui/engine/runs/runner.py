@@ -23,10 +23,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog
+from msde_tui.engine import auditlog, identity, naming
+from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.base import Backend
-from msde_tui.engine.backends.embedded.backend import CATALOG_LOCK, SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
@@ -196,10 +197,9 @@ def _server_target(home: Path, item: RestoreItem) -> RestoreItem:
     backend (an existing database needs ``replace``, and a verified safety copy is taken
     first). An embedded dossier's number is never taken over by a server one.
     """
-    with CATALOG_LOCK:
-        catalog = Catalog(home)
-        existing = catalog.find(item.number)
-        first = catalog.first_free_number() if len(catalog) < 999 else "none"
+    catalog = Catalog(home)
+    existing = catalog.find(item.number)
+    first = catalog.first_free_number() if len(catalog) < 999 else "none"
     if existing is not None and existing.is_embedded:
         raise BadInput(
             f"Number {existing.number} is the embedded dossier {existing.code}.",
@@ -237,9 +237,9 @@ def list_restored(
     database = str(details.get("database") or raw.get("location") or "")
     if not database:
         return result
+    ident, note = _restored_identity(home, connection, item, database)
     try:
-        with CATALOG_LOCK:
-            catalog = Catalog(home)
+        with Catalog(home).locked() as catalog:
             existing = catalog.find(item.number)
             dossier = Dossier(
                 number=item.number,
@@ -254,6 +254,8 @@ def list_restored(
                 status="restored",
                 guid=str(raw.get("guid") or "") or (existing.guid if existing else None),
             )
+            if ident is not None and ident.guid:
+                dossier = replace(dossier, **ident.fields())
             if existing is None:
                 dossier = catalog.add(dossier)
             elif existing.is_embedded or not (
@@ -267,10 +269,57 @@ def list_restored(
             elif existing != dossier:
                 dossier = catalog.update(dossier)
     except MsdeError as exc:
-        note = f" It was not added to the dossier list: {exc.message}"
+        note += f" It was not added to the dossier list: {exc.message}"
         return replace(result, message=result.message + note,
                        hint=" ".join(filter(None, (result.hint, exc.hint))))
-    return replace(result, details={**details, "listed": dossier.code})
+    return replace(result, message=result.message + note, details={
+        **details, "listed": dossier.code, "guid": dossier.guid, "origin": dossier.origin})
+
+
+def _restored_identity(
+    home: Path, connection: Connection, item: RestoreItem, database: str
+) -> tuple[identity.Identity | None, str]:
+    """Give a database restored under another number its own identity (docs/OPERATIONS.md
+    "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
+    when the database could not be read) and a sentence for the result."""
+    from msde_tui.engine.backends.mssql import database as serverdb
+    from msde_tui.engine.packs.pack import open_dossier
+    from msde_tui.engine.tables.tableio import Database
+
+    catalog = Catalog(home)
+    existing = catalog.find(item.number)
+    replacing = existing if existing is not None and not existing.is_embedded and (
+        existing.location == database) else None
+    short = naming.check_short(item.short)
+    probe = Dossier(number=item.number, short=short, company=database, backend="mssql",
+                    location=database, profile=connection.profile)
+    try:
+        if connection.profile:
+            opened = open_dossier(probe, home, readonly=False, password=connection.password or None)
+        else:  # a connection typed in the wizard, without a saved profile
+            engine = serverdb.server_engine(connection.host, connection.port, connection.user,
+                                            connection.password, database)
+            try:
+                opened = Database.open_engine(engine, label=database)
+            except Exception as exc:  # noqa: BLE001 - the driver's own error types
+                engine.dispose()
+                raise MsdeError(f"cannot open {database}: {str(exc).splitlines()[0]}") from exc
+        with opened as db:
+            try:
+                guid, code = identity.read_db(db)
+            except MsdeError:
+                db.rollback()
+                return None, ""  # no dossier_info: not an accounting dossier, nothing to stamp
+            ident = identity.for_copy(catalog, item.number, short, guid, code, replacing=replacing)
+            if ident.guid and (ident.guid, ident.code) != (guid, code):
+                identity.stamp_db(db, ident)
+                db.commit()
+    except MsdeError as exc:
+        return None, f" Its identity could not be checked ({exc.message})."
+    if ident.is_new:
+        return ident, (f" It is a copy of {ident.origin_code or ident.origin} with an identity of its own "
+                       f"(internal code {ident.code}).")
+    return ident, ""
 
 
 def summarize(results: Iterable[Event]) -> tuple[int, int]:
@@ -411,6 +460,11 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
             result_sent = True
             await put(failure(label, exc, began))
     except Exception as exc:  # a bug must not stop the other dossiers
+        problem = os_problem(exc)  # read-only, full, not a directory: plain words, not a bug
+        if problem is not None and not result_sent:
+            result_sent = True
+            await put(failure(label, problem, began))
+            return
         log.exception("%s of %s failed unexpectedly", job.operation, label)
         if not result_sent:
             result_sent = True

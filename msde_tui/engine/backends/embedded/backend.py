@@ -1,7 +1,7 @@
 """The embedded backend: backup, verify and restore of SQLite dossier files (SPEC 5.1, 5.2, 6).
 
 Backup uses SQLite's online backup API, so a dossier can be backed up while another program
-has it open and writes to it. The copy is written as ``.NAME.partial`` in the target
+has it open and writes to it. The copy is written in a private staging directory inside the target
 directory, turned into a self-contained file (``journal_mode=DELETE``), synced, renamed to
 its final name and only then given its proof ``NAME.json``. A cancelled or failed backup
 leaves neither a final file nor a proof.
@@ -30,8 +30,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from msde_tui.engine import naming
-from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine import identity, naming
+from msde_tui.engine.atomic import (
+    fsync_dir,
+    open_exclusive,
+    publish_new,
+    remove_staging,
+    staging_dir,
+)
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -45,6 +51,7 @@ from msde_tui.engine.errors import (
     DossierExists,
     DossierNotFound,
     MsdeError,
+    UnsafePath,
     WrongDossier,
 )
 from msde_tui.engine.events import DossierResult, Event, Progress, Step
@@ -58,9 +65,8 @@ PROGRESS_EVERY_S = 0.1  # at most ten progress events a second per dossier
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
 COPY_CHUNK = 1024 * 1024
 
-# Restores change the dossier list; serialise those changes within the process (the
-# operations module takes it too when it lists a dossier restored on SQL Server).
-CATALOG_LOCK = threading.Lock()
+# The dossier list has its own file lock (catalog.Catalog.locked), across processes.
+_restore_locks_guard = threading.Lock()
 # One restore at a time per data directory: two restores onto the same number or file can
 # never interleave their checks, safety copies and renames.
 _restore_locks: dict[str, threading.Lock] = {}
@@ -68,7 +74,7 @@ _restore_locks: dict[str, threading.Lock] = {}
 
 @contextlib.contextmanager
 def _restore_lock(home: Path, work: _Work) -> Iterator[None]:
-    with CATALOG_LOCK:
+    with _restore_locks_guard:
         lock = _restore_locks.setdefault(str(Path(home).resolve()), threading.Lock())
     while not lock.acquire(timeout=0.1):
         work.check()
@@ -243,12 +249,12 @@ def _check_target_dir(directory: Path, needed: int) -> None:
 def _free_name(directory: Path, name: str) -> Path:
     """``name`` in ``directory``, or ``stem_2.ext``... when it (or its proof) is taken."""
     candidate = directory / name
-    if not candidate.exists() and not proof_path(candidate).exists():
+    if not os.path.lexists(candidate) and not os.path.lexists(proof_path(candidate)):
         return candidate
     stem, dot, ext = name.partition(".")
     for n in range(2, 1000):
         candidate = directory / f"{stem}_{n}{dot}{ext}"
-        if not candidate.exists() and not proof_path(candidate).exists():
+        if not os.path.lexists(candidate) and not os.path.lexists(proof_path(candidate)):
             return candidate
     raise DossierExists(f"Too many backups named {name} in {directory}.", "Clean up the directory.")
 
@@ -268,8 +274,8 @@ def _snapshot(
     work: _Work, label: str, source: Path, final: Path, code: str, step: str = "backup"
 ) -> Proof:
     """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure."""
-    partial = final.with_name(f".{final.name}.partial")
-    _remove(partial, *_siblings(partial))
+    staging = staging_dir(final.parent)  # private: no planted name is followed
+    partial = staging / final.name
     renamed = False
     try:
         src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=10)
@@ -299,9 +305,9 @@ def _snapshot(
             should_stop=work.cancel.is_set,
         )
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
-        if final.exists() or proof_path(final).exists():
+        if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
-        os.replace(partial, final)
+        publish_new(partial, final, sync=False)  # synced above; never replaces or follows a name
         renamed = True
         proof = Proof(
             file=final.name,
@@ -315,9 +321,10 @@ def _snapshot(
         )
         write_proof(final, proof)
         fsync_dir(final.parent)
+        remove_staging(staging)
         return proof
     except BaseException as exc:
-        _remove(partial, *_siblings(partial))
+        remove_staging(staging)
         if renamed:
             _remove(final, proof_path(final))
         if isinstance(exc, MsdeError):
@@ -709,8 +716,7 @@ class EmbeddedBackend:
         if item.number:
             number = naming.check_number(item.number)
         else:
-            with CATALOG_LOCK:
-                number = Catalog(self.home).first_free_number()
+            number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
         checked = _check_backup(work, label, source)
         proof = checked.proof
@@ -720,19 +726,21 @@ class EmbeddedBackend:
         company = item.company.strip() or checked.company or code
         target = self.home / naming.embedded_file_name(code)
         existing = self._refuse_conflicts(number, code, target, item.replace)
+        # a copy under another number gets its own identity (docs/OPERATIONS.md "Dossier identity")
+        ident = identity.for_copy(Catalog(self.home), number, short, checked.guid, checked.code, replacing=existing)
 
         # Copy into a temporary file beside the dossiers, checking the bytes against the proof.
-        temp = self.home / f".{target.name}.restore-partial"
-        _remove(temp, *_siblings(temp))
+        self.home.mkdir(parents=True, exist_ok=True)
+        staging = staging_dir(self.home)  # private: no planted name is followed
+        temp = staging / target.name
         safety: list[Path] = []
-        replaced_at = False
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.home).free
             if free < proof.size * 2 + 2**20:
                 raise _disk_full(self.home)
             work.step(label, "copy", f"{source.name} -> {target.name}")
             self._copy_checked(work, label, source, temp, proof)
+            identity.stamp_sqlite(temp, ident)
             self._to_wal(temp)
             work.check()
 
@@ -759,30 +767,47 @@ class EmbeddedBackend:
             # Swap in: from here on the job runs to its end.
             work.step(label, "restore", target.name)
             _remove(*_siblings(target))
+            if target.is_symlink():
+                raise UnsafePath(f"{target} is a link; msde does not write through links.",
+                                 "Replace the link by the file itself, or remove it; nothing was changed.")
             os.replace(temp, target)
-            replaced_at = True
             fsync_dir(self.home)
         finally:
-            if not replaced_at:
-                _remove(temp, *_siblings(temp))
+            remove_staging(staging)
 
-        dossier = self._register(number, short, company, target, checked.guid)
-        kept = [str(old) for old, _ in olds if old != target and old.exists()]
+        dossier = self._register(number, short, company, target, ident)
+        # The file of a replaced dossier under another name (001's backup over 002BRA: the new
+        # file is 002SOC.sqlite) is no longer listed: its verified safety copy holds it, so it
+        # goes, rather than staying unlisted on disk without a word.
+        dropped = []
+        for old, _ in olds:
+            if old != target and old.exists():
+                _remove(old, *_siblings(old))
+                dropped.append(old.name)
+        note = ""
+        if dropped:
+            note = (f" The replaced file {', '.join(dropped)} was removed; its verified safety copy is "
+                    f"{', '.join(str(p) for p in safety)}.")
+        if ident.is_new:
+            note += (f" It is a copy of {ident.origin_code or ident.origin} with an identity of its own "
+                     f"(internal code {ident.code}).")
         work.emit(
             DossierResult(
                 label,
                 ok=True,
-                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).",
+                message=f"{source.name} restored as dossier {dossier.code} ({dossier.company}).{note}",
                 verified=True,
                 files=(str(target), *(str(p) for p in safety)),
                 seconds=round(time.monotonic() - started, 3),
                 details={
                     "dossier": dossier.code,
                     "file": str(target),
-                    "guid": checked.guid,
+                    "guid": ident.guid,
+                    "origin": ident.origin,
+                    "internal_code": ident.code if ident.guid else None,
                     "movements": proof.movements,
                     "safety_copies": [str(p) for p in safety],
-                    "old_files_kept": kept,
+                    "old_files_removed": dropped,
                     "replaced": bool(olds),
                 },
             )
@@ -802,16 +827,15 @@ class EmbeddedBackend:
         )
 
     def _refuse_conflicts(self, number: str, code: str, target: Path, replace_ok: bool) -> Dossier | None:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
-            existing = catalog.find(number)
-            for other in catalog.dossiers():
-                if other.number != number and other.is_embedded and other.location == target.name:
-                    raise DossierExists(
-                        f"{target.name} belongs to dossier {other.number} in the list.",
-                        "Choose another short name or number.",
-                    )
-            first = catalog.first_free_number() if len(catalog) < 999 else "none"
+        catalog = Catalog(self.home)  # a check: _register re-reads the list under its lock
+        existing = catalog.find(number)
+        for other in catalog.dossiers():
+            if other.number != number and other.is_embedded and other.location == target.name:
+                raise DossierExists(
+                    f"{target.name} belongs to dossier {other.number} in the list.",
+                    "Choose another short name or number.",
+                )
+        first = catalog.first_free_number() if len(catalog) < 999 else "none"
         if existing is not None and not existing.is_embedded:
             raise BadInput(
                 f"Number {number} is the SQL Server dossier {existing.code}.",
@@ -835,7 +859,7 @@ class EmbeddedBackend:
         digest = hashlib.sha256()
         done = 0
         try:
-            with open(source, "rb") as src, open(temp, "wb") as dst:
+            with open(source, "rb") as src, open_exclusive(temp) as dst:
                 while chunk := src.read(COPY_CHUNK):
                     work.check()
                     digest.update(chunk)
@@ -876,10 +900,9 @@ class EmbeddedBackend:
         short: str,
         company: str,
         target: Path,
-        guid: str | None,
+        ident: identity.Identity,
     ) -> Dossier:
-        with CATALOG_LOCK:
-            catalog = Catalog(self.home)
+        with Catalog(self.home).locked() as catalog:
             record = Dossier(
                 number=number,
                 short=short,
@@ -887,7 +910,7 @@ class EmbeddedBackend:
                 backend="embedded",
                 location=target.name,
                 status="restored",
-                guid=guid,
+                **ident.fields(),
             )
             current = catalog.find(number)
             if current is not None:

@@ -28,13 +28,19 @@ def mssql_engine(profile_name: str, database: str, home: Path, password: str | N
             f"The password of connection profile {profile_name} is needed.",
             "Set MSDE_PASSWORD or type it when asked.",
         )
-    host, _, instance = profile.host.partition("\\")
+    return server_engine(profile.host, profile.port, profile.user, password, database)
+
+
+def server_engine(host: str, port: int, user: str, password: str, database: str) -> sa.Engine:
+    """A SQLAlchemy engine (pymssql) on ``database`` of the server at ``host`` (a wizard
+    connection typed without a saved profile)."""
+    host, _, instance = host.partition("\\")
     url = sa.URL.create(
         "mssql+pymssql",
-        username=profile.user,
+        username=user,
         password=password,
         host=host,
-        port=None if instance else profile.port,
+        port=None if instance else port,
         database=database,
     )
     return sa.create_engine(url, poolclass=sa.pool.NullPool)

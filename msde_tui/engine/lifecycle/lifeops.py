@@ -1,0 +1,317 @@
+"""Archive, archive import, fiscal-year cut, tax-audit transfer and the automatic run as
+runner operations.
+
+Adapters around ``engine.archive``, ``engine.cut``, ``engine.audit`` and ``engine.auto``
+(their insides unchanged): their ``on_event`` callbacks become the run's events, each dossier
+(or PAF) ends with one ``DossierResult`` whose ``details`` carry what the CLI prints, and the
+run writes one audit-log line (the automatic run writes its own, ``engine.auto``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from msde_tui.engine import identity, naming
+from msde_tui.engine.catalog import Catalog, Dossier
+from msde_tui.engine.errors import BadInput, DossierNotFound
+from msde_tui.engine.events import DossierResult, Event, Started
+from msde_tui.engine.plans import ArchivePlan, AuditPlan, AutoRunPlan, CutPlan, UnarchivePlan
+from msde_tui.engine.runs import registry as runner
+from msde_tui.engine.runs.registry import Description, Emit, Line, OperationDef, in_thread, relabel
+from msde_tui.i18n import _
+
+# The steps each engine function reports, in order (their share gives the progress).
+ARCHIVE_STEPS = ("read", "write", "verify", "replace", "check", "commit", "done")
+UNARCHIVE_STEPS = ("verify", "read", "restore", "check", "commit", "done", "delete")
+CUT_STEPS = ("check", "copy", "verify", "remove", "commit", "done")
+AUDIT_STEPS = ("copy", "verify", "fec", "done")
+
+
+def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
+    """An embedded dossier of the list and its file (refused in words otherwise)."""
+    dossier = catalog.get(ref)
+    if not dossier.is_embedded:
+        raise BadInput(
+            f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
+            "dossiers for now.",
+            "Export it to an embedded dossier first (msde export).",
+        )
+    path = dossier.path(catalog.home)
+    if not path.is_file():
+        raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
+    return dossier, path
+
+
+def paf_target(home: Path, paf: Path) -> Dossier:
+    """The dossier an archive file goes back into when none is chosen: the one whose own GUID
+    it carries, or its one copy if that dossier has left the list (identity.owner_of)."""
+    from msde_tui.engine.lifecycle import archive
+
+    info = archive.read_paf_info(paf)
+    found = identity.owner_of(Catalog(home), info.guid)
+    if found is None:
+        raise DossierNotFound(
+            f"{paf.name} is an archive of dossier {info.code}, which is not in the dossier list.",
+            "Add that dossier to the list (import or restore it) and run this again.",
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- archive
+
+
+def run_archive(plan: ArchivePlan, home: Path) -> AsyncIterator[Event]:
+    from msde_tui.engine.lifecycle import archive
+
+    def one(item: tuple[str, tuple[str, ...]]) -> AsyncIterator[Event]:
+        code, years = item
+
+        def work(emit: Emit) -> DossierResult:
+            dossier, path = embedded(Catalog(home), code)
+            result = archive.archive_dossier(
+                path, list(years), Path(plan.directory), number=dossier.number, short=dossier.short,
+                on_event=relabel(emit, code),
+            )
+            return DossierResult(
+                code, ok=True, verified=result.verified, files=(str(result.paf),),
+                message=f"{', '.join(years)} archived in {result.paf.name}.",
+                details={"paf": str(result.paf), "size": result.size, "years": list(years),
+                         "archived": [dataclasses.asdict(y) for y in result.years]},
+            )
+
+        return in_thread(code, "archive", ARCHIVE_STEPS, work)
+
+    options = {"years": {c: list(y) for c, y in plan.years}, "dir": plan.directory}
+    codes = [c for c, _y in plan.years]
+    return runner.audited(home, "archive", options, runner.one_by_one(plan.years, one), codes)
+
+
+def describe_archive(plan: ArchivePlan, home: Path) -> Description:
+    catalog = Catalog(home)
+    lines, actions, warnings = [], [], []
+    for code, years in plan.years:
+        dossier = catalog.get(code)
+        lines.append(Line(code, _("archive {years} into a PAF in {dir}; their entries are REPLACED by "
+                                  "one balance entry per year").format(years=", ".join(years), dir=plan.directory)))
+        actions.append(_("{code}: write {file} aside with every entry, line and attachment of {years}, "
+                         "read it back and check it").format(
+            code=code, file=f"{dossier.number}-{dossier.short}_YYYYMMDD_HHMMSS.paf", years=", ".join(years)))
+        actions.append(_("{code}: in one transaction, DELETE those entries and INSERT one balance entry "
+                         "per year; check the balances are unchanged").format(code=code))
+    if plan.years:
+        warnings.append(_("Archiving REMOVES the details of these years from the dossiers (Archive "
+                          "import puts them back)."))
+    return Description(tuple(lines), "\n".join(actions) + "\n", tuple(warnings),
+                       tuple(c for c, _y in plan.years))
+
+
+# --------------------------------------------------------------------------- archive import
+
+
+def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
+    from msde_tui.engine.lifecycle import archive
+
+    def one(item: tuple[str, tuple[str, ...]]) -> AsyncIterator[Event]:
+        paf, years = item
+        label = Path(paf).name
+
+        def work(emit: Emit) -> DossierResult:
+            info = archive.read_paf_info(Path(paf))
+            target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
+            target, path = embedded(Catalog(home), target.code)
+            identity.check_line(target, info.guid, info.path.name, info.code)  # refused in words, nothing touched
+            result = archive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
+                                       on_event=relabel(emit, label), accept=identity.line(target))
+            return DossierResult(
+                label, ok=True, verified=True, files=(paf,),
+                message=f"{target.code}: {', '.join(result.years)} back from {label}.",
+                details={"listed": target.code, "dossier": result.dossier, "paf": str(result.paf),
+                         "years": list(result.years), "entries": result.entries, "lines": result.lines,
+                         "attachments": result.attachments, "paf_deleted": result.paf_deleted},
+            )
+
+        return in_thread(label, "unarchive", UNARCHIVE_STEPS, work)
+
+    options = {"pafs": {p: list(y) or "all" for p, y in plan.items}, "delete": plan.delete}
+    return runner.audited(home, "unarchive", options, runner.one_by_one(plan.items, one))
+
+
+def describe_unarchive(plan: UnarchivePlan, home: Path) -> Description:
+    lines, actions, warnings, confirm = [], [], [], []
+    for paf, years in plan.items:
+        target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
+        confirm.append(target.code)
+        chosen = ", ".join(years) if years else _("every archived year")
+        lines.append(Line(Path(paf).name, _("put {years} back into {code}; its balance entries are "
+                                            "REPLACED by the details").format(years=chosen, code=target.code)))
+        actions.append(_("check {file} against its digests and against {code}").format(file=paf, code=target.code))
+        actions.append(_("{code}: in one transaction, DELETE the balance entries and INSERT every entry, "
+                         "line and attachment of {years}").format(code=target.code, years=chosen))
+        if plan.delete:
+            actions.append(_("DELETE {file} once all its years are back").format(file=paf))
+            warnings.append(_("{file} is DELETED once all its years are back.").format(file=Path(paf).name))
+    return Description(tuple(lines), "\n".join(actions) + "\n", tuple(warnings), tuple(dict.fromkeys(confirm)))
+
+
+# --------------------------------------------------------------------------- cut
+
+
+def run_cut(plan: CutPlan, home: Path) -> AsyncIterator[Event]:
+    from msde_tui.engine.lifecycle import cut
+
+    label = plan.dossier
+
+    def work(emit: Emit) -> DossierResult:
+        result = cut.cut(home, plan.dossier, plan.keep_from, clean_references=plan.clean_references,
+                         on_event=relabel(emit, label))
+        message = (f"{', '.join(result.years)} moved to {result.cut_code} (dossier {result.catalog_number}, "
+                   f"verified); {result.dossier} keeps {', '.join(result.kept_years)}.")
+        if plan.clean_references:
+            message += f" {result.third_parties_deleted} unused third parties deleted."
+        return DossierResult(
+            label, ok=True, verified=result.verified, files=(str(result.cut_path),), message=message,
+            details={"dossier": result.dossier, "cut": result.cut_code, "cut_file": str(result.cut_path),
+                     "cut_number": result.catalog_number, "moved_years": list(result.years),
+                     "kept_years": list(result.kept_years), "rows": result.rows,
+                     "third_parties_deleted": result.third_parties_deleted, "verified": result.verified,
+                     "seconds": result.seconds},
+        )
+
+    options = {"keep_from": plan.keep_from, "clean_references": plan.clean_references}
+    return runner.audited(home, "cut", options, in_thread(label, "cut", CUT_STEPS, work),
+                          [label])
+
+
+def describe_cut(plan: CutPlan, home: Path) -> Description:
+    from msde_tui.engine.accounting import ledger
+
+    dossier, path = embedded(Catalog(home), plan.dossier)
+    years = ledger.years_of(path)
+    first = [y for y in years if y.code == plan.keep_from] or [
+        y for y in years if str(y.end.year) == plan.keep_from]
+    if len(first) != 1:
+        raise BadInput(f"No single fiscal year '{plan.keep_from}' in {dossier.code}.",
+                       f"Name one of its fiscal years: {', '.join(y.code for y in years) or 'none'}.")
+    moved = [y.code for y in years if y.start < first[0].start]
+    kept = [y.code for y in years if y.start >= first[0].start]
+    if not moved:
+        raise BadInput(f"Fiscal year {first[0].code} is the dossier's first year; there is nothing to cut.",
+                       "Name a later year as the first year to keep.")
+    lines = [Line(dossier.code, _("move {moved} into a new dossier {code}_CUTnnn; {code} keeps {kept}").format(
+        moved=", ".join(moved) or "-", code=dossier.code, kept=", ".join(kept) or "-"))]
+    actions = [
+        _("copy {code} with only {moved} into {file} (built aside), compare every table").format(
+            code=dossier.code, moved=", ".join(moved) or "-", file=f"{Path(dossier.location).stem}_CUTnnn.sqlite"),
+        _("add the cut dossier to the list under the first free number"),
+        _("{code}: DELETE the entries of {moved}").format(code=dossier.code, moved=", ".join(moved) or "-"),
+    ]
+    warnings = [_("{code} LOSES {moved}: they live on in the cut dossier only.").format(
+        code=dossier.code, moved=", ".join(moved) or "-")]
+    if plan.clean_references:
+        actions.append(_("{code}: DELETE the third parties no longer used").format(code=dossier.code))
+    return Description(tuple(lines), "\n".join(actions) + "\n", tuple(warnings), (dossier.code,))
+
+
+# --------------------------------------------------------------------------- tax-audit transfer
+
+
+def run_audit(plan: AuditPlan, home: Path) -> AsyncIterator[Event]:
+    from msde_tui.engine.lifecycle import tax_audit as audit
+
+    label = plan.dossier
+
+    def work(emit: Emit) -> DossierResult:
+        target = Catalog(home).get(plan.dossier)
+        out = Path(plan.directory) if plan.directory else None
+        common: dict[str, Any] = {"simplified": plan.simplified, "attachments": plan.attachments,
+                                  "with_fec": plan.fec, "encoding": plan.encoding,
+                                  "fec_id": plan.fec_id or None, "provisional": plan.provisional,
+                                  "paf": Path(plan.paf) if plan.paf else None,
+                                  "on_event": relabel(emit, label)}
+        base = Path(target.location).stem if target.is_embedded else target.location
+        database = audit.server_database(target.number, target.short) if plan.to != "embedded" else None
+        with audit.dossier_file(target, home, password=plan.source_password or None) as path:
+            if database is not None:
+                result = audit.audit_to_server(path, list(plan.years), home=home, profile=plan.to,
+                                               database=database, password=plan.password or None,
+                                               fec_directory=out, **common)
+            else:
+                if out is None:
+                    raise BadInput("The tax-audit copy needs a directory.", "Give an existing directory.")
+                result = audit.audit_dossier(path, list(plan.years), out, base=base, **common)
+        copy = f"{plan.to}: {database}" if database else str(result.path)
+        files = (copy, *(str(f.path) for f in result.fec_files),
+                 *(str(f.description) for f in result.fec_files if f.description))
+        message = (f"tax-audit copy {database + ' on ' + plan.to if database else result.path.name} written "
+                   f"and verified. {naming.NOT_RESTORABLE}")
+        return DossierResult(label, ok=True, verified=result.verified, files=files, message=message,
+                             details={"describe": audit.describe(result), "result": result})
+
+    options = {"years": list(plan.years), "dir": plan.directory or None, "to": plan.to,
+               "simplified": plan.simplified, "attachments": plan.attachments, "fec": plan.fec,
+               "encoding": plan.encoding, "fec_id": plan.fec_id or None, "provisional": plan.provisional,
+               "paf": plan.paf or None}
+    return runner.audited(home, "audit", options, in_thread(label, "audit", AUDIT_STEPS, work), [label])
+
+
+def describe_audit(plan: AuditPlan, home: Path) -> Description:
+    dossier = Catalog(home).get(plan.dossier)
+    years = ", ".join(plan.years)
+    if plan.to == "embedded":
+        base = Path(dossier.location).stem if dossier.is_embedded else dossier.location
+        target = str(Path(plan.directory) / f"Admin{base}.sqlite")
+    else:
+        from msde_tui.engine.lifecycle import tax_audit as audit
+
+        target = f"{audit.server_database(dossier.number, dossier.short)} ({plan.to})"
+    what = _("tax-audit copy of {years} to {target}").format(years=years, target=target)
+    if plan.fec:
+        what += ", " + _("FEC files in {dir}").format(dir=plan.directory)
+    actions = [_("copy {years} of {code} into {target} (built aside), check it").format(
+        years=years, code=dossier.code, target=target)]
+    if plan.simplified:
+        actions.append(_("real entries only (no simulations)"))
+    if not plan.attachments:
+        actions.append(_("without the attached documents"))
+    if plan.fec:
+        actions.append(_("write one FEC file per fiscal year in {dir} ({encoding})").format(
+            dir=plan.directory, encoding=plan.encoding))
+    warnings = (_("This copy is for the tax administration only; it is never restored."),)
+    return Description((Line(dossier.code, what),), "\n".join(actions) + "\n", warnings)
+
+
+# --------------------------------------------------------------------------- the automatic run
+
+
+async def run_auto_now(plan: AutoRunPlan, home: Path) -> AsyncIterator[Event]:
+    """One automatic run (its own audit-log line is written by ``engine.auto``)."""
+    from msde_tui.engine.auto import run as auto
+
+    yield Started("auto", "auto", ("decide", "backup", "rotate"))
+    report = await auto.run_auto(home, only=list(plan.only) or None)
+    for outcome in report.dossiers:
+        files = (outcome.file,) if outcome.file else ()
+        message = outcome.message or f"{outcome.action}: {outcome.reason}"
+        yield DossierResult(outcome.code, ok=outcome.ok, message=message, hint=outcome.hint,
+                            verified=outcome.verified, files=files,
+                            details={"action": str(outcome.action), "deleted": list(outcome.deleted)})
+    yield DossierResult("auto", ok=report.ok, message=f"{len(report.dossiers)} dossier(s) looked at.")
+
+
+def describe_auto(plan: AutoRunPlan, home: Path) -> Description:
+    codes = ", ".join(plan.only) if plan.only else _("every dossier of the list")
+    line = Line("auto", _("apply the automatic-backup policy to {codes} now: a verified backup where it is "
+                          "due, then the oldest backups beyond the number kept are DELETED").format(codes=codes))
+    return Description((line,), _("msde auto (see 'msde auto --dry-run' for each decision)") + "\n", ())
+
+
+runner.register(OperationDef("archive", ArchivePlan, run_archive, describe_archive,
+                             lambda p: tuple(c for c, _y in p.years), changes_data=True))
+runner.register(OperationDef("unarchive", UnarchivePlan, run_unarchive, describe_unarchive,
+                             lambda p: tuple(Path(f).name for f, _y in p.items), changes_data=True))
+runner.register(OperationDef("cut", CutPlan, run_cut, describe_cut, lambda p: (p.dossier,), changes_data=True))
+runner.register(OperationDef("audit", AuditPlan, run_audit, describe_audit, lambda p: (p.dossier,)))
+runner.register(OperationDef("auto_run", AutoRunPlan, run_auto_now, describe_auto, lambda p: ("auto",)))

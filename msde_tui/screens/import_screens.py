@@ -1,0 +1,314 @@
+"""The document's import windows as forms (Fichier/Import/Complet and Partiel).
+
+- Import (complete): a PBF, an export copy (E001SOC.sqlite) or a cut file (001SOC_CUT001.sqlite)
+  found in a directory becomes a new dossier; the number is typed or proposed as the first free
+  one (F6 = the document's "Select"); a taken number is refused -> ``ImportPlan``.
+- Import (partial): the chosen dossier is brought up to date with a PTF -> ``ApplyPlan``; a PTF
+  made for another dossier, or for another state of it, is refused in plain words when it runs.
+
+The files are listed by ``engine.packlisting`` (read without a passphrase, in a worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, OptionList, Static
+
+from msde_tui.engine import naming
+from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
+from msde_tui.engine.plans import ApplyPlan, ImportPlan
+from msde_tui.engine.textsafe import one_line
+from msde_tui.i18n import N_, _
+from msde_tui.screens.pack_common import PackStep, PickList, dossier_line, entry_line
+
+if TYPE_CHECKING:
+    from msde_tui.engine.packs.packlisting import FileEntry
+
+SOURCES = (
+    ("pbf", N_("Backup files (*.pbf)")),
+    ("copy", N_("Export copies (E001SOC.sqlite)")),
+    ("cut", N_("Cut files (001SOC_CUT001.sqlite)")),
+)
+
+
+def list_files(directory: Path | None, source: str, home: Path) -> list[FileEntry]:
+    """The files of ``directory`` an import of ``source`` can take (runs in a worker thread)."""
+    if directory is None or not directory.is_dir():
+        return []
+    from msde_tui.engine.packs import packlisting
+
+    if source in ("pbf", "ptf"):
+        return packlisting.packed_entries(directory, source.upper())
+    return packlisting.sqlite_entries(directory, home, source)
+
+
+class FileForm(PackStep):
+    """A form that picks one file of the directory (``#files``)."""
+
+    entries: list[FileEntry]
+
+    def chosen_entry(self) -> FileEntry | None:
+        choice = self.query_one("#files", PickList).choice
+        return next((e for e in self.entries if str(e.path) == choice), None)
+
+    def checked_entry(self, missing: str) -> FileEntry:
+        entry = self.chosen_entry()
+        if entry is None:
+            raise BadInput(missing, _("Check the directory."))
+        if entry.problem:
+            raise BadInput(_("{file} cannot be read: {problem}").format(file=entry.path.name, problem=entry.problem),
+                           _("Choose another file."))
+        return entry
+
+    def entry_passphrase(self, entry: FileEntry) -> str:
+        passphrase = self.query_one("#passphrase", Input).value if entry.encrypted else ""
+        if entry.encrypted and not passphrase:
+            raise BadInput(_("This packed file is encrypted."), _("Type its passphrase."))
+        return passphrase
+
+
+class ImportScreen(FileForm):
+    TITLE = N_("Import (complete)")
+    HELP = N_(
+        "Choose what to import, then the file found in the directory: a packed backup file "
+        "(PBF), an export copy E001SOC.sqlite (it comes back under its base name) or a cut file "
+        "001SOC_CUT001.sqlite. The dossier gets the number typed under the list; F6 (Select) "
+        "proposes the first free number. A number already in the dossier list is refused. An "
+        "encrypted PBF asks for its passphrase. On a SQL Server connection a PBF becomes a "
+        "database on that server; export copies and cut files become embedded dossiers."
+    )
+    BINDINGS = [
+        Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6"),
+    ]
+    PLAN_TYPE = ImportPlan
+
+    def compose_form(self) -> Iterable[Widget]:
+        yield PickList(id="source")
+        yield PickList(id="files")
+        with Horizontal(classes="pack-row"):
+            yield Label(_("Dossier number"), classes="pack-label")
+            yield Input("", id="number", max_length=3, restrict=r"\d*", compact=True)
+            yield Button(_("Select (F6)"), id="select-button", compact=True)
+            yield Static("", id="number-info", markup=False)
+        yield from self.passphrase_rows(twice=False)
+
+    def earlier_directory(self) -> str:
+        return str(Path(self.earlier.file).parent) if self.earlier is not None else ""
+
+    def on_mount(self) -> None:
+        source = self.query_one("#source", PickList)
+        earlier: ImportPlan | None = self.earlier
+        source.set_rows([(sid, _(label)) for sid, label in SOURCES], keep=earlier.source if earlier else None)
+        source.border_title = _("Import from")
+        self.query_one("#files", PickList).border_title = _("Files in the directory")
+        self.query_one("#passphrase-row").display = False
+        if earlier is not None and earlier.number:
+            self.query_one("#number", Input).value = earlier.number
+        else:
+            self.action_select_free()
+        source.focus()
+        self.relist()
+
+    @property
+    def source(self) -> str:
+        return self.query_one("#source", PickList).choice or "pbf"
+
+    # -- the list of files
+
+    @work(exclusive=True, group="pack-list", exit_on_error=False)
+    async def relist(self) -> None:
+        raw = self.query_one("#directory", Input).value.strip()
+        directory = Path(raw).expanduser() if raw else None
+        self.entries = await asyncio.to_thread(list_files, directory, self.source, self.ctx.home)
+        files = self.query_one("#files", PickList)
+        keep = files.choice or (self.earlier.file if self.earlier is not None else None)
+        files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
+        if not self.entries:
+            self.say(_("No such file in this directory."))
+        elif not self.busy_reason:
+            self.say("")
+        self._show_passphrase()
+
+    def _show_passphrase(self) -> None:
+        entry = self.chosen_entry()
+        self.query_one("#passphrase-row").display = bool(entry and entry.encrypted)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "source":
+            self.relist()
+        elif event.option_list.id == "files":
+            self._show_passphrase()
+            self._propose_base_number()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "directory":
+            self.relist()
+        elif event.input.id == "number":
+            self.check_number()
+
+    # -- the number
+
+    def _propose_base_number(self) -> None:
+        """An export copy comes back under its base name: its own number when that one is free."""
+        entry = self.chosen_entry()
+        if self.source != "copy" or entry is None:
+            return
+        base = naming.base_of_export(entry.code) or ""
+        if not naming.CODE_RE.match(base):
+            return
+        catalog = self.ctx.catalog()
+        number = naming.parse_code(base).number
+        self.query_one("#number", Input).value = number if catalog.find(number) is None else catalog.first_free_number()
+
+    def action_select_free(self) -> None:
+        self.query_one("#number", Input).value = self.ctx.catalog().first_free_number()
+        self.check_number()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "select-button":
+            event.stop()
+            self.action_select_free()
+            return
+        super().on_button_pressed(event)
+
+    def number(self) -> str:
+        """The number typed, checked: a valid number not in the dossier list (else BadInput)."""
+        raw = self.query_one("#number", Input).value.strip()
+        if not raw:
+            raise BadInput(_("Type the dossier number."), _("F6 (Select) proposes the first free number."))
+        number = naming.check_number(raw)
+        catalog = self.ctx.catalog()
+        taken = catalog.find(number)
+        if taken is not None:
+            raise DossierExists(
+                _("Number {number} is already taken by {code} ({company}).").format(
+                    number=number, code=taken.code, company=one_line(taken.company)
+                ),
+                _("Type another number; F6 (Select) proposes the first free one, {free}.").format(
+                    free=catalog.first_free_number()
+                ),
+            )
+        return number
+
+    def check_number(self) -> bool:
+        info = self.query_one("#number-info", Static)
+        try:
+            self.number()
+        except MsdeError as exc:
+            info.update(_("refused"))
+            info.add_class("failed")
+            self.say_error(exc)
+            return False
+        info.update(_("free"))
+        info.remove_class("failed")
+        if self.query_one("#message", Static).has_class("error"):
+            self.say("")
+        return True
+
+    def build(self) -> object:
+        entry = self.checked_entry(_("Choose a file to import."))
+        number = self.number()
+        connection = self.plan.connection
+        to = "embedded"
+        if not connection.is_embedded:
+            if self.source != "pbf":
+                raise BadInput(
+                    _("Export copies and cut files become embedded dossiers."),
+                    _("Choose 'Local (embedded)' on the first screen to import them."),
+                )
+            if not connection.profile:
+                raise BadInput(
+                    _("Importing into SQL Server needs a saved connection profile."),
+                    _("Save this connection as a profile (msde server add), then choose it."),
+                )
+            to = connection.profile
+        return ImportPlan(str(entry.path), source=self.source, number=number, to=to,
+                          passphrase=self.entry_passphrase(entry), password=self.server_password())
+
+
+class ApplyScreen(FileForm):
+    TITLE = N_("Import (partial)")
+    HELP = N_(
+        "Choose the packed transfer file (PTF) found in the directory, then the dossier to bring "
+        "up to date (the one the PTF was made from is proposed). The changes are applied in one "
+        "transaction and checked; nothing changes when the PTF belongs to another dossier, or "
+        "when the dossier is not in the state the PTF follows (apply the earlier PTFs first). "
+        "An encrypted PTF asks for its passphrase."
+    )
+    PLAN_TYPE = ApplyPlan
+
+    def compose_form(self) -> Iterable[Widget]:
+        yield PickList(id="files")
+        yield PickList(id="dossier")
+        yield from self.passphrase_rows(twice=False)
+
+    def earlier_directory(self) -> str:
+        return str(Path(self.earlier.file).parent) if self.earlier is not None else ""
+
+    def on_mount(self) -> None:
+        self.dossiers = self.connection_dossiers()
+        files = self.query_one("#files", PickList)
+        files.border_title = _("Transfer files (*.ptf) in the directory")
+        dossier = self.query_one("#dossier", PickList)
+        dossier.border_title = _("Dossier to update")
+        keep = self.earlier.dossier if self.earlier is not None else None
+        dossier.set_rows([(d.code, dossier_line(d)) for d in self.dossiers], keep=keep)
+        self.query_one("#passphrase-row").display = False
+        files.focus()
+        self.relist()
+
+    @work(exclusive=True, group="pack-list", exit_on_error=False)
+    async def relist(self) -> None:
+        raw = self.query_one("#directory", Input).value.strip()
+        directory = Path(raw).expanduser() if raw else None
+        self.entries = await asyncio.to_thread(list_files, directory, "ptf", self.ctx.home)
+        files = self.query_one("#files", PickList)
+        keep = files.choice or (self.earlier.file if self.earlier is not None else None)
+        files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
+        self.say("" if self.entries else _("No transfer file (.ptf) in this directory."))
+        self._follow_file()
+
+    def _follow_file(self) -> None:
+        entry = self.chosen_entry()
+        self.query_one("#passphrase-row").display = bool(entry and entry.encrypted)
+        if entry is None or not entry.guid:
+            return
+        if self.earlier is not None and str(entry.path) == self.earlier.file:
+            return  # back on the form: the dossier chosen for this file stays
+
+        from msde_tui.engine.packs import pack  # loaded already: the listing read the files
+
+        # only a dossier of the PTF's line whose last PBF/PTF is this PTF's base (never one
+        # whose base does not match: the user chooses then)
+        shown = {d.code for d in self.dossiers}
+        matches = [d for d in pack.apply_candidates(self.ctx.catalog(), entry.guid, entry.base)
+                   if d.code in shown]
+        if len(matches) == 1:
+            self.query_one("#dossier", PickList).choose(matches[0].code)
+        else:
+            self.query_one("#dossier", PickList).clear_choice()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "files":
+            self._follow_file()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "directory":
+            self.relist()
+
+    def build(self) -> object:
+        entry = self.checked_entry(_("Choose a transfer file (.ptf)."))
+        code = self.query_one("#dossier", PickList).choice
+        if code is None:
+            raise BadInput(_("Choose the dossier to update."))
+        return ApplyPlan(str(entry.path), code, passphrase=self.entry_passphrase(entry),
+                         password=self.server_password())
+
