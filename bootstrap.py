@@ -110,7 +110,8 @@ class Status:
             self._stop.set()
             self._stop = None
         seconds = time.monotonic() - self.started
-        text = f"{self.title}: {result} ({seconds:.1f} s)"
+        text = _("{step}: {result} ({seconds:.1f} s)").format(
+            step=self.title, result=result, seconds=seconds)
         if self.tty:
             sys.stdout.write("\r" + text.ljust(self.shown) + "\n")
             self.shown = 0
@@ -170,8 +171,13 @@ def pip(status: Status, args: list[str]) -> tuple[int, int]:
                 "Requirement already satisfied"
             ):
                 found += 1
-                name = words[-1] if words[0] == "Requirement" else words[1]
-                name = Path(name.split("(")[0]).name.split("-")[0].split("<")[0].split(">")[0]
+                if words[0] == "Obtaining":  # the checkout itself
+                    name = "msde-tui"
+                else:
+                    name = words[3] if words[0] == "Requirement" else words[1]
+                    if words[0] == "Processing":  # a wheel file: name-version-...
+                        name = Path(name).name.split("-")[0]
+                    name = name.split("<")[0].split(">")[0].split("=")[0].split("[")[0]
                 status.set(_("packages found: {count} ({name})").format(count=found, name=name))
             elif words[0] == "Downloading" and len(words) >= 2:
                 size = line[line.rfind("(") :] if line.endswith(")") else ""
