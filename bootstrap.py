@@ -40,16 +40,20 @@ def tool(name: str) -> str:
     return str(BIN / f"{name}{EXE}")
 
 
-def _(message: str) -> str:
-    """The message in the user's language (msde_tui/i18n.py, imported on first use)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from msde_tui import i18n
+_i18n: Any = None  # msde_tui.i18n, once there is something to say
 
-    if not getattr(_, "ready", False):
+
+def _(message: str) -> str:
+    """The message in the user's language (msde_tui/i18n.py: the standard library only)."""
+    global _i18n
+    if _i18n is None:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from msde_tui import i18n
+
         i18n.setup(None)
-        _.ready = True  # type: ignore[attr-defined]
-    return i18n._(message)
+        _i18n = i18n
+    return str(_i18n._(message))
 
 
 class Status:
@@ -70,6 +74,8 @@ class Status:
         self.shown = 0
         self.progress: Callable[[], str] | None = None  # asked for the detail at each redraw
         self._stop: Any = None
+        self._ticker: Any = None
+        self._lock: Any = None
 
     def begin(self, title: str) -> None:
         import threading
@@ -81,9 +87,12 @@ class Status:
         if not self.tty:
             print(self.title + " ...", flush=True)
             return
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        threading.Thread(target=self._tick, args=(self._stop,), daemon=True).start()
-        self.draw()
+        self._ticker = threading.Thread(target=self._tick, args=(self._stop,), daemon=True)
+        self._ticker.start()
+        with self._lock:
+            self.draw()
 
     def set(self, detail: str) -> None:
         self.detail = detail
@@ -92,7 +101,9 @@ class Status:
         while not stop.wait(0.2):
             if self.progress is not None:
                 self.detail = self.progress()
-            self.draw()
+            with self._lock:
+                if not stop.is_set():
+                    self.draw()
 
     def draw(self) -> None:
         import shutil
@@ -107,7 +118,9 @@ class Status:
 
     def end(self, result: str) -> None:
         if self._stop is not None:
-            self._stop.set()
+            with self._lock:
+                self._stop.set()
+            self._ticker.join()
             self._stop = None
         seconds = time.monotonic() - self.started
         text = _("{step}: {result} ({seconds:.1f} s)").format(
