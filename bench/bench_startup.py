@@ -5,7 +5,8 @@
 Needs a set-up checkout (``python3 bootstrap.py run`` once: its ``.venv``) and the standard
 library only (POSIX: the wizard runs in a pseudo-terminal). Each run is a fresh process; the
 variants run interleaved (one of each per round, so load changes hit all alike) and the median
-of ``--runs`` rounds is printed beside its goal and the bare-Python baseline:
+of ``--runs`` rounds is printed beside its goal and the bare-Python baseline, with the median
+CPU seconds the process used (steadier than wall time when other work shares the machine):
 
 - ``python -c pass``: the baseline, the .venv's interpreter doing nothing.
 - ``python3 bootstrap.py run``: the README's first command, with an already set-up ``.venv``
@@ -30,6 +31,7 @@ import argparse
 import fcntl
 import os
 import pty
+import resource
 import select
 import shutil
 import signal
@@ -40,12 +42,27 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_tui_startup import FIRST_SCREEN, line
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(run: Callable[[], float]) -> tuple[float, float]:
+    """(wall seconds that ``run`` returns, CPU seconds its child used): the CPU figure is
+    steadier than wall time on a shared machine."""
+    before = children_cpu()
+    wall = run()
+    return wall, children_cpu() - before
 
 
 def to_first_screen(argv: list[str], env: dict[str, str], timeout: float = 30) -> float:
@@ -129,9 +146,12 @@ def main() -> None:
         for _label, _goal, once in variants:  # warm: bytecode, the OS's file cache
             once()
         times: dict[str, list[float]] = {label: [] for label, _g, _o in variants}
+        cpus: dict[str, list[float]] = {label: [] for label, _g, _o in variants}
         for _ in range(args.runs):
             for label, _goal, once in variants:
-                times[label].append(once())
+                wall, cpu = timed(once)
+                times[label].append(wall)
+                cpus[label].append(cpu)
     baseline = statistics.median(times["python -c pass"])
     print(f"Start-up, {args.runs} runs interleaved (first screen: 80x24 pseudo-terminal):")
     for label, goal, _once in variants:
@@ -140,7 +160,8 @@ def main() -> None:
         if goal is not None:
             verdict = f"  goal <= {goal:.2f} s {'met' if median <= goal else 'NOT met'}"
         print(line(f"  {label:<36}", times[label])
-              + f"  baseline {baseline:.3f} s (+{median - baseline:.3f} s){verdict}")
+              + f"  baseline {baseline:.3f} s (+{median - baseline:.3f} s){verdict}"
+              + f"  CPU {statistics.median(cpus[label]):.3f} s")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
