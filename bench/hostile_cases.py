@@ -234,7 +234,7 @@ from pathlib import Path
 path = Path(sys.argv[2])
 started = time.monotonic()
 if sys.argv[1] == "wizard":
-    from msde_tui.screens.pack_screens import packed_entries
+    from msde_tui.engine.packs.packlisting import packed_entries
     (entry,) = packed_entries(path.parent, "pbf")
     code, said = (1 if entry.problem else 0), entry.problem
 else:

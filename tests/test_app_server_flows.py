@@ -135,6 +135,7 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     with contextlib.closing(server.connect(database=database)) as conn:
         conn.cursor().execute("DELETE FROM third_party")  # work done after the backup: undone
     assert table_rows(server.database_file(database)) != before
+    server.mark_in_use(database)  # the dossier is open on a workstation
     app = MsdeApp(home=home, lang="en", offer_jobs=False)
     app.plan = WizardPlan(connection=_connection(server), operation="restore")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -155,6 +156,13 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
         summary = await wait_screen(pilot, SummaryScreen)
         await wait_text(pilot, "Type 001SOC to replace it:")
         assert "WARNING:" in screen_text(app) and "REPLACES it" in screen_text(app)
+        # what the engine will do: the set, its version, room per folder, sessions closed
+        said = " | ".join(str(w.content) for w in summary.query(".line"))
+        assert "Backup set: set 1: full backup of " in said
+        assert "Made by SQL Server 2022 (16.0.4135)" in said
+        assert f"data and log in {server.data_dir}: " in said and " needed, " in said
+        assert f"safety copy in {server.backup_dir}: " in said
+        assert "Sessions that will be closed: compta on POSTE-2 (Accounting, session 99)" in said
         await pilot.press("f3")  # the safety copy is shown where the engine writes it
         await wait_screen(pilot, TextViewScreen)
         actions = app.screen.query_one("#view-text").text
@@ -185,6 +193,8 @@ async def test_server_restore_over_an_existing_dossier_needs_its_code_typed(
     assert job is not None
     done = json.loads((job.directory / jobs.RESULT).read_text())["dossiers"]["001SOC"]
     assert done["ok"] and done["details"]["replaced"] is True
+    assert done["details"]["sessions_closed"] is True  # typing the code agreed to it
+    assert any("SET SINGLE_USER WITH ROLLBACK IMMEDIATE" in b for b in server.batches)
     (restore,) = [b for b in server.batches if b.startswith("RESTORE DATABASE")]
     assert restore.startswith(f"RESTORE DATABASE {ident} FROM DISK = {literal(backup)}")
     assert "REPLACE" in restore  # the very statement F3 showed, over the same database

@@ -175,10 +175,28 @@ def test_failed_backup_deletes_nothing(home: Path, server: TdsServer,
     assert on_server(server, DB1) == before_files and book(home) == before_book
 
 
+def test_automatic_backups_with_a_test_restore(
+    home: Path, server: TdsServer, clock: time_machine.Traveller
+) -> None:
+    mark = len(server.batches)
+    report = run(home, config(keep=1, test_restore=True))
+    for code in ("001SOC", "002ABC"):
+        outcome = by_code(report)[code]
+        assert outcome.ok and outcome.verified, outcome
+        assert outcome.test_restore is not None and outcome.test_restore["checkdb"] == "clean"
+    kept = json.loads((home / "auto" / "last_run.json").read_text(encoding="utf-8"))
+    assert all(d["test_restore"]["checkdb"] == "clean" for d in kept["dossiers"])
+    assert len(sql_since(server, mark, "DBCC CHECKDB")) == 2
+    assert not [d for d in server.instance.databases if d.startswith("msde_testrestore_")]
+
+
 def test_rotation_without_sysadmin_says_so_and_deletes_nothing(
     home: Path, server: TdsServer, clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.add_login("backup", "Backup1!", sysadmin=False)
+    for db in (DB1, DB2):  # db_backupoperator on the dossiers
+        server.grant("backup", "BACKUP DATABASE", db)
+    server.grant("backup", "CREATE ANY DATABASE")  # dbcreator: verify reads the backup back
     profiles.remove("office", home)
     add_profile(home, server, "office", user="backup")
     monkeypatch.setenv("MSDE_PASSWORD_OFFICE", "Backup1!")

@@ -316,7 +316,9 @@ def test_a_sigkill_during_an_encrypted_import_leaves_no_plaintext(world: tuple[P
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
     try:
         assert child.stdout is not None
-        line = child.stdout.readline()
+        for line in iter(child.stdout.readline, ""):  # progress lines come first
+            if "READING" in line:
+                break
         assert "READING" in line, child.stderr.read() if child.stderr else ""
         child.send_signal(signal.SIGKILL)
     finally:
@@ -347,7 +349,10 @@ def test_a_sigkill_during_an_encrypted_pack_leaves_no_clear_chunk(world: tuple[P
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         assert child.stdout is not None
-        assert "WRITING" in child.stdout.readline(), child.stderr.read() if child.stderr else ""
+        for line in iter(child.stdout.readline, ""):  # progress lines come first
+            if "WRITING" in line:
+                break
+        assert "WRITING" in line, child.stderr.read() if child.stderr else ""
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(timeout=60)
@@ -459,7 +464,8 @@ def test_names_from_data_never_reach_the_terminal_raw(world: tuple[Path, Path], 
         assert not any(c in text for c in "\x1b\x07\x9b\u202e"), repr(text)
     assert "Evil" in listed.out and json.loads(as_json.out)["dossiers"][0]["company"] == f"Evil {ESCAPES} SA"
     # the wizard's list of packed files, read from a PBF holding that name
-    from msde_tui.screens.pack_screens import entry_line, packed_entries
+    from msde_tui.engine.packs.packlisting import packed_entries
+    from msde_tui.screens.pack_common import entry_line
 
     out = tmp_path / "packs"
     out.mkdir()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from msde_tui.engine.backends.mssql import restoring
 from msde_tui.engine.backends.mssql.backend import MssqlBackend, compression_for, size_warning
 from msde_tui.engine.backends.mssql.driver import Session, Target
 from msde_tui.engine.catalog import Dossier
@@ -468,8 +469,10 @@ async def test_restore_refuses_a_backup_from_a_newer_version_before_trying(
         )
     finally:
         await backend.close()
-    assert not result.ok and result.details["number"] == 3169
-    assert "newer SQL Server (16.0.4135) than this one (15.0.2000.5)" in result.message
+    # an older server cannot even read a newer backup's header (3241): said as such
+    assert not result.ok and result.details["number"] == 3241
+    assert result.message.startswith("This SQL Server (15.0.2000.5) cannot read ")
+    assert "most likely made by a newer SQL Server" in result.message
     assert not any(
         b.lstrip().upper().startswith(("RESTORE DATABASE", "RESTORE VERIFYONLY"))
         for b in tds_server.batches
@@ -579,13 +582,13 @@ async def test_restore_over_a_database_in_use_says_so(tds_server: Any, demo_file
     finally:
         await backend.close()
     assert not result.ok and result.details["number"] == 3101
-    assert (
-        result.message
-        == "The database 'PW0001SOC' is in use, so SQL Server cannot restore over it."
+    assert result.message == (
+        "The database PW0001SOC is in use by 1 other session(s): compta on POSTE-2 "
+        "(Accounting, session 99)."
     )
-    assert "Close the accounting program" in result.hint
+    assert "Close the accounting program" in result.hint and "--close-sessions" in result.hint
     assert "safety copy" not in result.hint  # nothing was changed, so nothing to bring back
-    assert result.details["safety_backup"]  # taken before the attempt; the dossier is untouched
+    assert result.details["safety_backup"] is None  # refused before anything was written
     assert table_rows(tds_server.database_file("PW0001SOC")) == table_rows(demo_file)
 
 
@@ -657,8 +660,8 @@ async def test_only_a_half_restored_database_is_ever_dropped(
     backend = backend_for(tds_server)
     try:
         before = {d.name: d.state for d in await backend.databases()}
-        await backend._drop_half_restored("PW0001SOC")  # ONLINE: must stay
-        await backend._drop_half_restored("PW0005H")  # RESTORING: removed
+        await restoring.drop_half_restored(backend, "PW0001SOC")  # ONLINE: must stay
+        await restoring.drop_half_restored(backend, "PW0005H")  # RESTORING: removed
         dbs = [d.name for d in await backend.databases()]
     finally:
         await backend.close()

@@ -310,6 +310,7 @@ def _policy_lines(config: AutoConfig, code: str | None, home: Path) -> list[str]
             f"  max_movements          {p.max_movements}{'  (off)' if not p.max_movements else ''}",
             f"  directory              {p.target_dir(home)}",
             f"  server_directory       {p.server_directory or '(the instance default backup directory)'}",
+            f"  test_restore           {'yes (SQL Server: scratch restore + DBCC CHECKDB)' if p.test_restore else 'no'}",
         ]
 
     if code:
@@ -361,6 +362,9 @@ def policy_set(
     directory: str = typer.Option(None, "--dir", help="Target directory of embedded dossiers' backups."),
     server_directory: str = typer.Option(
         None, "--server-dir", help="SQL Server dossiers: a directory on the SERVER host ('' = instance default)."),
+    test_restore: bool = typer.Option(
+        None, "--test-restore/--no-test-restore",
+        help="SQL Server dossiers: restore each new backup under a scratch name, DBCC CHECKDB it, drop it."),
 ) -> None:
     """Change the policy (global default, or one dossier's overrides with --dossier)."""
     st = state(ctx)
@@ -368,6 +372,7 @@ def policy_set(
         k: v for k, v in {
             "enabled": enabled, "keep": keep, "every_days": every_days, "max_movements": max_movements,
             "directory": directory, "server_directory": server_directory,
+            "test_restore": test_restore,
         }.items() if v is not None
     }
     if not changes:

@@ -61,6 +61,7 @@ def backup_command(
     directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Dossiers backed up at once.")] = 2,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it.")] = False,
 ) -> None:
     """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
     st = state(ctx)
@@ -76,7 +77,7 @@ def backup_command(
         local = Path(directory).expanduser()
         if not local.is_dir():
             raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
-    options = BackupOptions(verify=verify)
+    options = BackupOptions(verify=verify or test_restore, test_restore=test_restore)
     streams: list[AsyncIterator[ev.Event]] = []
     for profile, members in groups.items():
         connection = Connection() if profile is None else _server_connection(st, profile)
@@ -91,11 +92,15 @@ def verify_command(
     files: Annotated[list[str], typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")],
     server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Files verified at once.")] = 2,
+    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: verify only this backup set of the file (default: every set).")] = None,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: also restore each full set under a scratch name, run DBCC CHECKDB, drop it.")] = False,
 ) -> None:
     """Verify backups: re-read and compare with the proof, integrity check, identity."""
     st = state(ctx)
     connection = Connection() if server is None else _server_connection(st, server)
-    plan = VerifyPlan(connection, tuple(files), concurrency=concurrency)
+    plan = VerifyPlan(
+        connection, tuple(files), concurrency=concurrency, position=position, test_restore=test_restore
+    )
     results = run_and_show(st, "verify", [operations.run_verify(plan, home=st.home)], total=len(files))
     finish(st, "verify", results)
 
@@ -111,6 +116,8 @@ def restore_command(
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="SQL Server: where the data files go (default: the instance's).")] = None,
     log_dir: Annotated[str | None, typer.Option("--log-dir", help="SQL Server: where the log file goes.")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="SQL Server: RESTORE VERIFYONLY first (embedded backups are always verified).")] = True,
+    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: which backup set of the file (FILE = n; needed when it holds several).")] = None,
+    close_sessions: Annotated[bool, typer.Option("--close-sessions", help="SQL Server: close the other sessions on the database replaced (SINGLE_USER WITH ROLLBACK IMMEDIATE; MULTI_USER again afterwards).")] = False,
 ) -> None:
     """Restore a backup as dossier NUMBER; never over an existing one without --replace."""
     st = state(ctx)
@@ -144,6 +151,8 @@ def restore_command(
         replace=replace,
         data_dir=data_dir,
         log_dir=log_dir,
+        position=position,
+        close_sessions=close_sessions,
     )
     plan = RestorePlan(connection, (item,), verify_first=verify)
     stream = operations.run_restore(plan, home=st.home)

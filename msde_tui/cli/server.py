@@ -182,3 +182,64 @@ def dirs(
     if not entries:
         lines.append("  (empty)")
     emit(st, payload, "\n".join(lines))
+
+
+@server_app.command("status")
+def status(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.")) -> None:
+    """Every database on the server with the age of its last full backup (msdb history,
+    whoever made it), and the warnings: never backed up, old, FULL recovery without log
+    backups."""
+    st = state(ctx)
+    backend = backend_for(st, name)
+
+    async def run() -> list[object]:
+        try:
+            return list(await backend.backup_history())
+        finally:
+            await backend.close()
+
+    from datetime import datetime  # noqa: PLC0415
+
+    found = asyncio.run(run())
+    now = datetime.now()
+    payload = {
+        "databases": [
+            asdict(d) | {"age_days": d.age_days(now)}  # type: ignore[call-overload, attr-defined]
+            for d in found
+        ]
+    }
+    lines = [f"Backups on {backend.connection.host} (msdb history, whoever made them):"]
+    for d in found:
+        lines.append(
+            f"  {d.database:<24} {d.recovery_model:<11} last full {d.age_text(now)}"  # type: ignore[attr-defined]
+        )
+        for warning in d.warnings:  # type: ignore[attr-defined]
+            lines.append(f"    WARNING: {warning}")
+    if not found:
+        lines.append("  (no user database)")
+    emit(st, payload, "\n".join(lines))
+
+
+@server_app.command("rights")
+def login_rights(ctx: typer.Context, name: str = typer.Argument(..., help="Profile name.")) -> None:
+    """What the profile's login may do here (backup, verify, restore, browse, delete), and
+    what is missing for the rest."""
+    st = state(ctx)
+    backend = backend_for(st, name)
+
+    async def run() -> object:
+        try:
+            return await backend.login_rights()
+        finally:
+            await backend.close()
+
+    found = asyncio.run(run())
+    if found is None:
+        emit(st, {"rights": None}, "The server did not say what this login may do.")
+        return
+    rows = found.rights()  # type: ignore[attr-defined]
+    payload = {"login": found.login, "sysadmin": found.sysadmin,  # type: ignore[attr-defined]
+               "rights": [asdict(r) for r in rows]}
+    lines = [f"Login '{backend.connection.user}' on {backend.connection.host}:"]
+    lines += [f"  {r.label()}" for r in rows]
+    emit(st, payload, "\n".join(lines))

@@ -73,14 +73,15 @@ def for_copy(
 
 
 def read_sqlite(path: Path) -> tuple[str | None, str | None]:
-    """(guid, code) of an embedded dossier file; (None, None) without ``dossier_info``."""
+    """(guid, code) of an embedded dossier file; (None, None) without ``dossier_info`` or when
+    the file cannot be read (a damaged one: the operation's own read says so in words)."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error:
         return None, None
     try:
         row = conn.execute("SELECT guid, code FROM dossier_info WHERE id = 1").fetchone()
-    except sqlite3.Error:
+    except (sqlite3.Error, UnicodeDecodeError):  # UnicodeDecodeError: a schema that is not UTF-8
         return None, None
     finally:
         conn.close()

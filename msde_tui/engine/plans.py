@@ -46,6 +46,9 @@ class BackupOptions:
     copy_only: bool = True  # SQL Server: do not break the office's own backup chain
     compression: bool | None = None  # None = when the edition allows it (never on Express)
     stats: int = 5
+    # SQL Server: after verifying, restore the backup under a scratch name, DBCC CHECKDB it
+    # and drop it (engine/backends/mssql/testrestore.py)
+    test_restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class VerifyPlan:
     connection: Connection
     files: tuple[str, ...]  # for SQL Server: paths on the server host
     concurrency: int = 2
+    position: int | None = None  # SQL Server: verify only this backup set (else every set)
+    test_restore: bool = False  # SQL Server: also a test restore (scratch database + CHECKDB)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,12 @@ class RestoreItem:
     # SQL Server: the database restored into; None = the one ``restore_database`` decides
     # (the engine fills it in from the dossier list when the restore runs)
     database: str | None = None
+    # SQL Server: which backup set of the file (RESTORE ... WITH FILE = n); None = the only
+    # full set (a file holding several must name one)
+    position: int | None = None
+    # SQL Server: the user agreed to close the other sessions on the database replaced
+    # (SINGLE_USER WITH ROLLBACK IMMEDIATE, then MULTI_USER again whatever happens)
+    close_sessions: bool = False
 
 
 def restore_database(number: str, short: str, listed: Dossier | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 
 from textual import work
 from textual.widget import Widget
@@ -43,6 +44,7 @@ class DossiersScreen(FilteredTickStep):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.available: list[tuple[Dossier, int | None]] = []
+        self.last_full: dict[str, float | None] = {}  # SQL Server: database -> days since
         self.state = FilteredTicks(dossier_key(d) for d in self.plan.dossiers)
 
     def compose_body(self) -> Iterable[Widget]:
@@ -68,11 +70,27 @@ class DossiersScreen(FilteredTickStep):
             self.busy_reason = None
             self.say_error(describe_error(exc))
             return
+        if not self.plan.connection.is_embedded:
+            self.last_full = await self._last_full()
         self.busy_reason = None
         keys = {dossier_key(d) for d, _size in self.available}
         self.state.ticked &= keys
         self.say("" if self.available else _("No dossier found on this connection."))
         self.rebuild()
+
+    async def _last_full(self) -> dict[str, float | None]:
+        """Days since each database's last full backup, whoever made it (msdb's history);
+        empty when the login may not read it (the list shows without)."""
+        backend = await self.ctx.backend(self.plan.connection)
+        read = getattr(backend, "backup_history", None)
+        if read is None:
+            return {}
+        try:
+            states = await read()
+        except Exception:  # noqa: BLE001 - a missing right on msdb never hides the list
+            return {}
+        now = datetime.now()
+        return {s.database: s.age_days(now) for s in states}
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
         company = one_line(dossier.company or dossier.location)
@@ -80,7 +98,16 @@ class DossiersScreen(FilteredTickStep):
         if note:  # which dossier and which cut it came from, within the 40 columns
             company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"
         size_text = human_size(size) if size is not None else _("missing")
-        return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
+        if (dossier.location or "") not in self.last_full:
+            return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
+        days = self.last_full[dossier.location or ""]
+        if days is None:
+            age = _("never backed up")
+        elif days < 1:
+            age = _("full {hours} h ago").format(hours=int(days * 24))
+        else:
+            age = _("full {days} d ago").format(days=int(days))
+        return f"{dossier.code:<12} {company[:28]:<28} {size_text:>9} {age}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(d, s), dossier_key(d)) for d, s in self.available]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from textual import work
@@ -18,12 +19,14 @@ from textual.widgets import Input, Label, Static
 
 from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.errors import MsdeError
+from msde_tui.engine.plans import RestoreItem, restore_database
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.actions import Facts, Line, Summary, summarize
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.dialogs import SaveScreen, TextViewScreen
+from msde_tui.screens.widgets import human_size
 
 
 class SummaryScreen(StepScreen):
@@ -45,6 +48,7 @@ class SummaryScreen(StepScreen):
         self.summary: Summary | None = None
         self.confirm_codes: tuple[str, ...] = ()  # to type before the work starts
         self.refused: MsdeError | None = None  # the plan cannot run (go back and change it)
+        self.previews: dict[str, dict[str, object]] = {}  # SQL Server restore: source -> plan
 
     def compose_body(self) -> Iterable[Widget]:
         op = registry.get(self.plan.operation)
@@ -78,6 +82,10 @@ class SummaryScreen(StepScreen):
         except Exception as exc:  # noqa: BLE001
             self.say_error(describe_error(exc))
             facts = Facts(existing={d.number: d for d in self.ctx.catalog().dossiers()})
+        try:
+            self.previews = await self._previews(facts)
+        except Exception as exc:  # noqa: BLE001
+            self.say_error(describe_error(exc))
         self.busy_reason = None
         self.say("")
         self.summary = summarize(self.plan, facts)
@@ -105,6 +113,92 @@ class SummaryScreen(StepScreen):
         self.summary = Summary(lines, described.actions, described.warnings, ())
         self.confirm_codes = described.confirm
         await self._show(self.summary)
+
+    async def _previews(self, facts: Facts) -> dict[str, dict[str, object]]:
+        """What the engine will do for each SQL Server restore item (set, version, space,
+        sessions), read before anything runs."""
+        if self.plan.operation != "restore" or self.plan.connection.is_embedded:
+            return {}
+        backend = await self.ctx.backend(self.plan.connection)
+        preview = getattr(backend, "restore_preview", None)
+        if preview is None:
+            return {}
+        found: dict[str, dict[str, object]] = {}
+        for item in self.plan.restore_items:
+            existing = facts.existing.get(item.number)
+            database = item.database or restore_database(item.number, item.short, existing)
+            steps = await preview(
+                replace(item, database=database, replace=existing is not None, close_sessions=True)
+            )
+            found[item.source] = steps.summary()
+        return found
+
+    def _preview_lines(self, item: RestoreItem) -> list[Widget]:
+        plan = self.previews.get(item.source)
+        if not plan:
+            return []
+        subject = f"{item.number}{item.short}"
+        texts: list[str] = []
+        if plan.get("set"):
+            texts.append(_("Backup set: {set}").format(set=plan["set"]))
+            texts.append(
+                _("Made by {release} ({version})").format(
+                    release=plan["backup_release"], version=plan["backup_version"]
+                )
+            )
+        for room in plan.get("space") or []:  # type: ignore[attr-defined]
+            free = room["free"]
+            texts.append(
+                _("{what} in {folder}: {needed} needed, {free} free").format(
+                    what=room["what"], folder=room["folder"], needed=human_size(room["needed"]),
+                    free=_("unknown") if free is None else human_size(free),
+                )
+            )  # fmt: skip
+        if plan.get("no_safety_reason"):
+            texts.append(str(plan["no_safety_reason"]))
+        sessions = plan.get("sessions")
+        if plan.get("replaces"):
+            if sessions:
+                texts.append(
+                    _("Sessions that will be closed: {sessions}").format(
+                        sessions="; ".join(sessions)  # type: ignore[arg-type]
+                    )
+                )
+            elif sessions is not None:
+                texts.append(_("No other session uses the database."))
+        if plan.get("needs_set"):
+            texts += [str(label) for label in plan.get("sets") or []]  # type: ignore[attr-defined]
+        widgets: list[Widget] = [
+            Static(f"{subject:<14} {text}", classes="line", markup=False) for text in texts
+        ]
+        if plan.get("needs_set"):  # several full sets in the file: the user picks one
+            positions = ", ".join(str(p) for p in plan["full_positions"])  # type: ignore[attr-defined]
+            widgets.append(Horizontal(
+                Label(_("Backup set to restore ({positions}):").format(positions=positions),
+                      classes="confirm-label"),
+                Input("", id=f"set-{item.number}", classes="confirm set", compact=True,
+                      placeholder="_", type="integer"),
+                classes="confirm-row",
+            ))  # fmt: skip
+            return widgets
+        widgets += [
+            Static(_("WARNING:") + " " + str(problem), classes="warning line", markup=False)
+            for problem in plan.get("problems") or []  # type: ignore[attr-defined]
+        ]
+        return widgets
+
+    def _chosen_sets(self) -> dict[str, int] | None:
+        """The backup set typed for each file holding several (None: one is missing)."""
+        chosen: dict[str, int] = {}
+        for item in self.plan.restore_items:
+            plan = self.previews.get(item.source, {})
+            if not plan.get("needs_set"):
+                continue
+            typed = self.query_one(f"#set-{item.number}", Input).value.strip()
+            if not typed.isdigit() or int(typed) not in plan["full_positions"]:  # type: ignore[operator]
+                return None
+            chosen[item.source] = int(typed)
+        return chosen
 
     async def _facts(self) -> Facts:
         connection = self.plan.connection
@@ -135,6 +229,8 @@ class SummaryScreen(StepScreen):
         widgets: list[Widget] = []
         for line in summary.lines:
             widgets.append(Static(f"{line.subject:<14} {line.what}", classes="line", markup=False))
+        for item in self.plan.restore_items:
+            widgets.extend(self._preview_lines(item))
         for warning in summary.warnings:
             widgets.append(
                 Static(_("WARNING:") + " " + warning, classes="warning line", markup=False)
@@ -148,6 +244,8 @@ class SummaryScreen(StepScreen):
         first = next(iter(self.query(".confirm").results(Input)), None)
         if first is not None:
             first.focus()
+            # the engine's lines above can push the box below the fold: bring it into view
+            self.call_after_refresh(first.scroll_visible, animate=False)
 
     def _confirm_row(self, index: int, code: str) -> Widget:
         if self.plan.op is None:
@@ -184,7 +282,21 @@ class SummaryScreen(StepScreen):
                 error=True,
             )
             return
-        self.dismiss(self.plan)
+        sets = self._chosen_sets()
+        if sets is None:
+            self.say(_("Type the backup set to restore in its box first (nothing was changed)."),
+                     error=True)  # fmt: skip
+            return
+        # typing the code to replace a dossier is the consent to close its sessions, which
+        # the summary listed
+        items = tuple(
+            replace(i, close_sessions=True) if self.previews.get(i.source, {}).get("sessions") else i
+            for i in self.plan.restore_items
+        )
+        items = tuple(
+            replace(i, position=sets[i.source]) if i.source in sets else i for i in items
+        )
+        self.dismiss(replace(self.plan, restore_items=items))
 
     def _actions_text(self) -> str:
         if self.summary is None:

@@ -24,7 +24,7 @@ from tests.tdsdouble import tokens as t
 from tests.tdsdouble.instance import LOG_STUB, BackupRecord, Database, Instance
 from tests.tdsdouble.messages import OS_ERRORS, Msg, SqlError, msg
 from tests.tdsdouble.response import Response
-from tests.tdsdouble.sql import Cursor, Options, parse_disk, parse_with, syntax_error
+from tests.tdsdouble.sql import Cursor, Options, parse_disks, parse_with, syntax_error
 
 if TYPE_CHECKING:
     from tests.tdsdouble.session import Session
@@ -141,7 +141,8 @@ def run_backup(session: Session, cur: Cursor, resp: Response, more: int) -> None
     cur.expect("DATABASE")
     name = cur.name()
     cur.expect("TO")
-    device = parse_disk(cur)
+    devices = parse_disks(cur)
+    device = devices[0]
     opts = parse_with(cur)
     inst = session.instance
     with terminating("BACKUP DATABASE", device):
@@ -150,20 +151,26 @@ def run_backup(session: Session, cur: Cursor, resp: Response, more: int) -> None
         db = inst.find(name)
         if db is None:
             raise SqlError(msg(911, name))
+        if not inst.has_permission(session.user, db.name, "BACKUP DATABASE"):
+            raise SqlError(msg(262, "BACKUP DATABASE", db.name))
         if opts.has("COMPRESSION") and inst.facts.engine_edition == 4:
             raise SqlError(msg(1844, "BACKUP DATABASE WITH COMPRESSION", inst.facts.edition))
+        if db.state == "RESTORING":
+            raise SqlError(msg(927, db.name))
         if db.state != "ONLINE":
-            raise SqlError(
-                Msg(942, 14, f"Database '{db.name}' cannot be opened because it is offline.")
-            )
-        target = inst.resolve(device, inst.backup_dir)
-        os_error = inst.write_error(target)
-        if os_error is not None:
-            raise SqlError(msg(3201, device, OS_ERRORS[os_error]))
-        append = target.exists() and not (opts.has("INIT") or opts.has("FORMAT"))
-        if append:
-            bf.list_sets(target)  # an existing media file must be readable to append to it
-        _backup(session, resp, db, target, device, opts, append)
+            raise SqlError(msg(942, db.name))
+        for i, each in enumerate(devices, start=1):
+            target = inst.resolve(each, inst.backup_dir)
+            os_error = inst.write_error(target)
+            if os_error is not None:
+                raise SqlError(msg(3201, each, OS_ERRORS[os_error]))
+            append = target.exists() and not (opts.has("INIT") or opts.has("FORMAT"))
+            if append:
+                bf.list_sets(target)  # an existing media file must be readable to append to it
+            # a striped set: every device holds the whole set here, marked as family i of n
+            # (SQL Server spreads the pages; RESTORE of fewer devices fails with 3132 alike)
+            family = (i, len(devices))
+            _backup(session, resp, db, target, each, opts, append, family, last=i == len(devices))
     resp.done(more)
 
 
@@ -175,6 +182,9 @@ def _backup(
     device: str,
     opts: Options,
     append: bool,
+    family: tuple[int, int] = (1, 1),
+    *,
+    last: bool = True,
 ) -> None:
     inst = session.instance
     started = dt.datetime.now()
@@ -203,6 +213,10 @@ def _backup(
         "copy_only": opts.has("COPY_ONLY"),
         "name": opts.values.get("NAME"),
         "description": opts.values.get("DESCRIPTION"),
+        "family_seq": family[0],
+        "family_count": family[1],
+        "recovery_model": db.recovery_model,
+        "page_verify": db.page_verify,
         "files": [
             {
                 "logical": db.logical_data,
@@ -220,7 +234,9 @@ def _backup(
             },
         ],
     }
-    progress = Progress(session, resp, "BACKUP DATABASE", db.name, _stats(opts), data_pages)
+    progress = Progress(
+        session, resp, "BACKUP DATABASE", db.name, _stats(opts) if last else None, data_pages
+    )
     start_size = target.stat().st_size if append else 0
     try:
         with target.open("r+b" if append else "wb") as out:
@@ -236,6 +252,8 @@ def _backup(
         raise
     finally:
         progress.close()
+    if not last:
+        return
     resp.messages([msg(4035, data_pages, db.name, db.logical_data, 1)])
     progress.finish()
     resp.messages([msg(4035, log_pages, db.name, db.logical_log, 1)])
@@ -285,6 +303,36 @@ def _open_media(inst: Instance, device: str) -> Path:
     return path
 
 
+def _devices(session: Session, cur: Cursor) -> tuple[str, Path, int]:
+    """FROM DISK = ... [, DISK = ...]: (first device, its path, how many were given)."""
+    cur.expect("FROM")
+    devices = parse_disks(cur)
+    paths = [_open_media(session.instance, d) for d in devices]
+    return devices[0], paths[0], len(devices)
+
+
+def _all_families(chosen: bf.BackupSet, given: int) -> None:
+    count = int(chosen.header.get("family_count", 1))
+    if given < count:
+        raise SqlError(msg(3132, count, given))
+
+
+def _need_create_database(session: Session) -> None:
+    """RESTORE (even HEADERONLY) needs CREATE DATABASE permission since SQL Server 2008."""
+    if not session.instance.has_permission(session.user, "", "CREATE ANY DATABASE"):
+        raise SqlError(msg(262, "CREATE DATABASE", "master"))
+
+
+def _check_version(inst: Instance, chosen: bf.BackupSet) -> None:
+    """3169 for a backup of a newer major.minor, or older than this server can upgrade."""
+    backup_version = str(chosen.header["version"])
+    theirs = tuple(int(p) for p in backup_version.split(".")[:2])
+    ours = inst.facts.parts[:2]
+    oldest = 10 if ours[0] >= 13 else (9 if ours[0] >= 11 else 8)
+    if theirs > ours or theirs[0] < oldest:
+        raise SqlError(msg(3169, _version_text(backup_version), _version_text(inst.facts.version)))
+
+
 def _pick(sets: list[bf.BackupSet], opts: Options, device: str) -> bf.BackupSet:
     position = int(opts.values.get("FILE", 1))
     for s in sets:
@@ -294,14 +342,15 @@ def _pick(sets: list[bf.BackupSet], opts: Options, device: str) -> bf.BackupSet:
 
 
 def _verifyonly(session: Session, cur: Cursor, resp: Response) -> None:
-    cur.expect("FROM")
-    device = parse_disk(cur)
-    opts = parse_with(cur)
+    device = parse_disks(Cursor(cur.toks[cur.i + 1 :]))[0] if cur.peek().is_word("FROM") else ""
     with terminating("VERIFY DATABASE", device):
+        _need_create_database(session)
+        device, path, given = _devices(session, cur)
+        opts = parse_with(cur)
         if session.trancount > 0:
             raise SqlError(msg(3021))
-        path = _open_media(session.instance, device)
         chosen = _pick(bf.list_sets(path), opts, device)
+        _all_families(chosen, given)
         if opts.has("CHECKSUM") and not chosen.has_checksums:
             raise SqlError(msg(3187))
         progress = Progress(
@@ -389,18 +438,21 @@ def _header_row(s: bf.BackupSet, media_size: int) -> tuple[Any, ...]:
         backup_size, lsn, lsn + 1, lsn, 0, s.started, s.finished, 52, 0, 1033, 196609, major * 10, 4608,
         major, minor, build, h["machine_name"], 512, h["family_guid"], h["family_guid"], h["collation"],
         h["family_guid"], False, False, False, False, bool(s.has_checksums), False, False, False, False,
-        bool(h["copy_only"]), h["family_guid"], None, "SIMPLE", None, None, "Database", h["backup_set_guid"],
+        bool(h["copy_only"]), h["family_guid"], None, h.get("recovery_model", "SIMPLE"), None, None, "Database", h["backup_set_guid"],
         media_size, 0, None, None, None,
     )  # fmt: skip
 
 
 def _headeronly(session: Session, cur: Cursor, resp: Response) -> None:
-    cur.expect("FROM")
-    device = parse_disk(cur)
-    parse_with(cur)
+    device = parse_disks(Cursor(cur.toks[cur.i + 1 :]))[0] if cur.peek().is_word("FROM") else ""
     with terminating("RESTORE HEADERONLY", device):
-        path = _open_media(session.instance, device)
+        _need_create_database(session)
+        device, path, _given = _devices(session, cur)
+        parse_with(cur)
         sets = bf.list_sets(path)
+        if any(int(str(s.header["version"]).split(".")[0]) > session.instance.facts.major
+               for s in sets):  # fmt: skip
+            raise SqlError(msg(3241, device))  # an older server cannot read a newer header
     sizes = [s.offset for s in sets[1:]] + [path.stat().st_size]
     rows = [_header_row(s, end - s.offset) for s, end in zip(sets, sizes, strict=True)]
     count = resp.result(HEADER_COLUMNS, rows)
@@ -434,11 +486,11 @@ FILELIST_COLUMNS = [
 
 
 def _filelistonly(session: Session, cur: Cursor, resp: Response) -> None:
-    cur.expect("FROM")
-    device = parse_disk(cur)
-    opts = parse_with(cur)
+    device = parse_disks(Cursor(cur.toks[cur.i + 1 :]))[0] if cur.peek().is_word("FROM") else ""
     with terminating("RESTORE FILELIST", device):
-        path = _open_media(session.instance, device)
+        _need_create_database(session)
+        device, path, _given = _devices(session, cur)
+        opts = parse_with(cur)
         chosen = _pick(bf.list_sets(path), opts, device)
     rows = []
     for f in chosen.header["files"]:
@@ -491,22 +543,19 @@ def _restore_targets(
 
 def _restore_database(session: Session, cur: Cursor, resp: Response) -> None:
     name = cur.name()
-    cur.expect("FROM")
-    device = parse_disk(cur)
-    opts = parse_with(cur)
+    device = parse_disks(Cursor(cur.toks[cur.i + 1 :]))[0] if cur.peek().is_word("FROM") else ""
     inst = session.instance
     with terminating("RESTORE DATABASE", device):
+        _need_create_database(session)
+        device, path, given = _devices(session, cur)
+        opts = parse_with(cur)
         if session.trancount > 0:
             raise SqlError(msg(3021))
-        path = _open_media(inst, device)
         chosen = _pick(bf.list_sets(path), opts, device)
+        _all_families(chosen, given)
         if opts.has("CHECKSUM") and not chosen.has_checksums:
             raise SqlError(msg(3187))
-        backup_version = str(chosen.header["version"])
-        if int(backup_version.split(".")[0]) > inst.facts.major:
-            raise SqlError(
-                msg(3169, _version_text(backup_version), _version_text(inst.facts.version))
-            )
+        _check_version(inst, chosen)
         with inst.lock:
             existing = inst.find(name)
             if existing is not None:
@@ -564,6 +613,8 @@ def _restore(
         db.family_guid = str(chosen.header["family_guid"])
         db.logical_data = files["D"]["logical"]
         db.logical_log = files["L"]["logical"]
+        db.recovery_model = str(chosen.header.get("recovery_model", "SIMPLE"))
+        db.page_verify = str(chosen.header.get("page_verify", "CHECKSUM"))
         if opts.has("NORECOVERY"):
             db.state = "RESTORING"
     data_pages, log_pages = int(files["D"]["pages"]), int(files["L"]["pages"])

@@ -91,7 +91,26 @@ def functions(session: Session) -> dict[str, Any]:
         "HOST_NAME": lambda args: inst.facts.machine_name,
         "DATABASEPROPERTYEX": lambda args: _database_property(session, args),
         "SCOPE_IDENTITY": lambda args: session.last_identity,
+        "HAS_PERMS_BY_NAME": lambda args: _has_perms(session, args),
+        "IS_SRVROLEMEMBER": lambda args: _is_srvrolemember(session, args),
     }
+
+
+def _has_perms(session: Session, args: list[object]) -> int:
+    """HAS_PERMS_BY_NAME(securable, class, permission): NULL securable = the server."""
+    securable = "" if args[0] is None else str(args[0])
+    permission = str(args[2]) if len(args) > 2 else ""
+    if str(args[1] or "").upper() == "OBJECT":
+        securable = securable.split(".")[0]  # msdb.dbo.backupset -> the msdb grant
+    return int(session.instance.has_permission(session.user, securable, permission))
+
+
+def _is_srvrolemember(session: Session, args: list[object]) -> int:
+    role = str(args[0]).lower()
+    inst = session.instance
+    if role == "sysadmin":
+        return int(inst.is_sysadmin(session.user))
+    return int(inst.has_permission(session.user, "", f"ROLE {role.upper()}"))
 
 
 def _database_property(session: Session, args: list[object]) -> object:
@@ -116,7 +135,7 @@ def variables(session: Session) -> dict[str, object]:
         "@@SERVERNAME": f.server_name,
         "@@SPID": session.spid,
         "@@TRANCOUNT": session.trancount,
-        "@@LANGUAGE": "us_english",
+        "@@LANGUAGE": session.language,
         "@@MICROSOFTVERSION": (major << 24) | (minor << 16) | build,
         "@@ROWCOUNT": 0,
         "@@IDENTITY": session.last_identity,
@@ -142,6 +161,17 @@ DATABASES_COLUMNS: Columns = [
     ("recovery_model", "TINYINT"),
     ("recovery_model_desc", "NVARCHAR(60)"),
     ("is_read_only", "BIT"),
+    ("page_verify_option", "TINYINT"),
+    ("page_verify_option_desc", "NVARCHAR(60)"),
+]
+SESSIONS_COLUMNS: Columns = [
+    ("session_id", "SMALLINT"),
+    ("login_name", "NVARCHAR(128)"),
+    ("host_name", "NVARCHAR(128)"),
+    ("program_name", "NVARCHAR(128)"),
+    ("database_id", "SMALLINT"),
+    ("status", "NVARCHAR(30)"),
+    ("is_user_process", "BIT"),
 ]
 MASTER_FILES_COLUMNS: Columns = [
     ("database_id", "INT"),
@@ -198,11 +228,35 @@ def v_databases(session: Session, args: list[object]) -> tuple[Columns, list[tup
     for db in sorted(inst.databases.values(), key=lambda d: d.database_id):
         access = {"MULTI_USER": 0, "SINGLE_USER": 1, "RESTRICTED_USER": 2}[db.user_access]
         state = {"ONLINE": 0, "RESTORING": 1, "OFFLINE": 6}.get(db.state, 0)
+        model = {"FULL": 1, "BULK_LOGGED": 2, "SIMPLE": 3}[db.recovery_model]
+        verify = {"NONE": 0, "TORN_PAGE_DETECTION": 1, "CHECKSUM": 2}[db.page_verify]
         rows.append(
             (db.name, db.database_id, db.create_date, inst.facts.major * 10, inst.facts.collation,
-             access, db.user_access, state, db.state, 3, "SIMPLE", 0)
+             access, db.user_access, state, db.state, model, db.recovery_model, 0, verify,
+             db.page_verify)
         )  # fmt: skip
     return DATABASES_COLUMNS, rows
+
+
+IN_USE_SPID = 99  # the session ``mark_in_use`` pretends (a workstation's accounting program)
+
+
+def v_sessions(session: Session, args: list[object]) -> tuple[Columns, list[tuple[object, ...]]]:
+    """sys.dm_exec_sessions: every open session with its current database."""
+    inst = session.instance
+    rows: list[tuple[object, ...]] = []
+    with inst.lock:
+        for sid, other in sorted(inst.sessions.items()):
+            if sid in inst.evicted:
+                continue
+            db_id = other.db.database_id if other.db is not None else 1
+            rows.append((sid, other.user, inst.facts.machine_name, "pymssql", db_id, "sleeping", 1))
+        for name in sorted(inst.in_use):
+            db = inst.find(name)
+            if db is not None:
+                rows.append((IN_USE_SPID, "compta", "POSTE-2", "Accounting", db.database_id,
+                             "sleeping", 1))  # fmt: skip
+    return SESSIONS_COLUMNS, rows
 
 
 def v_master_files(
@@ -317,6 +371,7 @@ VIEWS = {
     "sys.master_files": v_master_files,
     "sys.database_files": v_database_files,
     "sys.dm_exec_requests": v_requests,
+    "sys.dm_exec_sessions": v_sessions,
     "sys.dm_server_services": v_server_services,
     "dbo.backupset": v_backupset,
     "dbo.backupmediafamily": v_mediafamily,

@@ -139,14 +139,17 @@ def volume_stats(
     mp = mount_point(path.parent)
     seen = {} if seen is None else seen
     usage = seen.setdefault(str(mp), shutil.disk_usage(path.parent))
-    return [(database_id, file_id, str(mp), str(mp), "", "ext4", usage.total, usage.free)]
+    free = instance.free_bytes.get(mp, usage.free)
+    return [(database_id, file_id, str(mp), str(mp), "", "ext4", usage.total, free)]
 
 
 def fixed_drives(instance: Instance) -> list[tuple[str, int]]:
     """(drive, MB free): one row per mount point holding the instance's default directories."""
     seen: dict[str, int] = {}
     for d in (instance.data_dir, instance.log_dir, instance.backup_dir):
-        seen.setdefault(str(mount_point(d)), shutil.disk_usage(d).free // (1024 * 1024))
+        mp = mount_point(d)
+        free = instance.free_bytes.get(mp, shutil.disk_usage(d).free)
+        seen.setdefault(str(mp), free // (1024 * 1024))
     return list(seen.items())
 
 

@@ -51,6 +51,16 @@ def tds_server(tmp_path: Path) -> Iterator[TdsServer]:
 
 
 @pytest.fixture
+def named_instance(tmp_path: Path) -> Iterator[TdsServer]:
+    """A double reached as ``<127.x.y.z>\\SQLEXPRESS`` through its own SQL Browser."""
+    server = TdsServer(tmp_path / "named", logins={USER: PASSWORD}).start_named("SQLEXPRESS")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def mssql_target(request: pytest.FixtureRequest) -> MssqlTarget:
     """A real SQL Server from ``MSDE_TEST_MSSQL`` (host,port,user,password), else the double."""
     value = os.environ.get("MSDE_TEST_MSSQL")

@@ -76,6 +76,8 @@ class Database:
     state: str = "ONLINE"  # ONLINE / RESTORING / OFFLINE
     logical_data: str = ""  # logical file names (kept from the backup by RESTORE)
     logical_log: str = ""
+    recovery_model: str = "SIMPLE"  # ALTER DATABASE ... SET RECOVERY FULL | SIMPLE
+    page_verify: str = "CHECKSUM"  # ALTER DATABASE ... SET PAGE_VERIFY ... (kept by backups)
 
     def __post_init__(self) -> None:
         self.logical_data = self.logical_data or self.name
@@ -125,6 +127,12 @@ class Instance:
         self.denied: set[Path] = set()
         self.in_use: set[str] = set()
         self.not_sysadmin: set[str] = set()  # logins without sysadmin (xp_delete_file: 229)
+        # what a login without sysadmin may do: {login: {(securable or "", permission)}};
+        # securable "" is the server ("CREATE ANY DATABASE"), else a database name
+        self.grants: dict[str, set[tuple[str, str]]] = {}
+        self.evicted: set[int] = set()  # spids ended by SET SINGLE_USER WITH ROLLBACK IMMEDIATE
+        self.free_bytes: dict[Path, int] = {}  # directory -> free space reported (else real)
+        self.default_language = "us_english"  # logins' language (language.py: "Français")
         self.step_delay = 0.0
         self.size_limit_mb: int | None = None
         self.history: list[BackupRecord] = []
@@ -174,7 +182,21 @@ class Instance:
         """Another session has ``db`` as its current database (or a test marked it in use)."""
         if db.name.lower() in self.in_use:
             return True
-        return any(s.db is db for sid, s in self.sessions.items() if sid != spid)
+        return any(
+            s.db is db for sid, s in self.sessions.items() if sid != spid and sid not in self.evicted
+        )
+
+    # -- logins and permissions ----------------------------------------------------------------
+
+    def is_sysadmin(self, login: str) -> bool:
+        return login.lower() not in self.not_sysadmin
+
+    def has_permission(self, login: str, securable: str, permission: str) -> bool:
+        """HAS_PERMS_BY_NAME: sysadmin may do anything; others what ``grants`` holds."""
+        if self.is_sysadmin(login):
+            return True
+        granted = self.grants.get(login.lower(), set())
+        return (securable.lower(), permission.upper()) in granted
 
     def drop(self, db: Database) -> None:
         with self.lock:

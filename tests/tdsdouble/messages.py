@@ -115,6 +115,23 @@ CATALOG: dict[int, tuple[int, str]] = {
         "Logical file '{}' is not part of database '{}'. "
         "Use RESTORE FILELISTONLY to list the logical file names.",
     ),
+    927: (14, "Database '{}' cannot be opened. It is in the middle of a restore."),
+    942: (14, "Database '{}' cannot be opened because it is offline."),
+    262: (14, "{} permission denied in database '{}'."),
+    3132: (
+        16,
+        "The media set has {} media families but only {} are provided. All members must be "
+        "provided.",
+    ),
+    8939: (
+        16,
+        "Table error: Object ID {}, index ID 1, partition ID {}, alloc unit ID {} (type In-row "
+        "data), page (1:{}). Test (IS_OFF (BUF_IOERR, pBUF->bstat)) failed. Values are 2057 and -4.",
+    ),
+    8989: (
+        10,
+        "CHECKDB found {} allocation errors and {} consistency errors in database '{}'.",
+    ),
     3101: (16, "Exclusive access could not be obtained because the database is in use."),
     1844: (16, "{} is not supported on {}."),
     3206: (

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tests.tdsdouble import language
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble.messages import Msg
 from tests.tdsdouble.wire import Attention, Channel
@@ -21,6 +22,7 @@ class Response:
         self.channel = channel
         self.server_name = server_name
         self.in_transaction = False
+        self.language = language.ENGLISH  # the session's language: the texts sent
 
     def _message(self, m: Msg, line: int = 1, proc: str = "") -> None:
         token = t.INFO if m.severity <= 10 else t.ERROR
@@ -31,7 +33,7 @@ class Response:
             t.message(
                 token,
                 m.number,
-                m.text,
+                language.text_in(self.language, m.number, m.text),
                 severity=severity,
                 state=m.state,
                 server=self.server_name,

@@ -127,6 +127,35 @@ class TdsServer:
             else:
                 self.instance.not_sysadmin.add(user.lower())
 
+    def set_language(self, language: str) -> None:
+        """The server's default language for logins: ``"Français"`` sends the French texts
+        of the common messages (language.py) until a session runs SET LANGUAGE us_english."""
+        from tests.tdsdouble.language import language_name  # noqa: PLC0415
+
+        self.instance.default_language = language_name(language)
+
+    def grant(self, login: str, permission: str, database: str = "") -> None:
+        """Give a login without sysadmin one permission: ``grant("b", "BACKUP DATABASE",
+        "DB")`` (db_backupoperator), ``grant("b", "CREATE ANY DATABASE")`` (dbcreator: also
+        ``"ROLE DBCREATOR"``), ``grant("b", "SELECT", "msdb")`` (backup history)."""
+        with self.instance.lock:
+            self.instance.grants.setdefault(login.lower(), set()).add(
+                (database.lower(), permission.upper())
+            )
+
+    def set_free(self, directory: Path | str, free_bytes: int | None) -> None:
+        """Free space sys.dm_os_volume_stats / xp_fixeddrives report for the volume holding
+        ``directory`` (None: the real free space again). Nothing stops a write: only the
+        report changes."""
+        from tests.tdsdouble.filesystem import mount_point  # noqa: PLC0415
+
+        mp = mount_point(Path(directory))
+        with self.instance.lock:
+            if free_bytes is None:
+                self.instance.free_bytes.pop(mp, None)
+            else:
+                self.instance.free_bytes[mp] = free_bytes
+
     def mark_in_use(self, database: str, in_use: bool = True) -> None:
         """Pretend another connection uses ``database`` (RESTORE over it fails with 3101)."""
         with self.instance.lock:
@@ -175,7 +204,23 @@ class TdsServer:
         self._thread.start()
         return self
 
+    def start_named(self, instance: str = "SQLEXPRESS") -> TdsServer:
+        """Start as the named instance ``<host>\\<instance>``: on a random loopback address,
+        with a SQL Server Browser on its UDP port 1434 giving the TCP port (see browser.py).
+        ``self.named`` is then what a profile's host holds."""
+        from tests.tdsdouble.browser import Browser, loopback_with_free_browser_port  # noqa: PLC0415
+
+        self.host, sock = loopback_with_free_browser_port()
+        self.browser = Browser(sock, self.instance.facts.server_name, instance, self.instance.facts.version)
+        self.start()
+        self.browser.start(self.port)
+        self.named = f"{self.host}\\{instance}"
+        return self
+
     def stop(self) -> None:
+        browser = getattr(self, "browser", None)
+        if browser is not None:
+            browser.stop()
         self._stopping.set()
         if self._sock is not None:
             try:
@@ -242,6 +287,7 @@ class TdsServer:
             (v for v in TDS_VERSIONS if v <= login.tds_version), default=TDS_VERSIONS[0]
         )
         resp = Response(channel, inst.facts.server_name)
+        resp.language = inst.default_language
         if inst.logins.get(login.user) != login.password:
             resp.messages([msg(18456, login.user)])
             resp.done(t.DONE_ERROR)
@@ -262,8 +308,9 @@ class TdsServer:
         resp.envchange(t.envchange_text(t.ENV_DATABASE, db.name, "master"))
         resp.messages([msg(5701, db.name, state=2)])
         resp.envchange(t.envchange_bytes(t.ENV_COLLATION, t.DEFAULT_COLLATION))
-        resp.envchange(t.envchange_text(t.ENV_LANGUAGE, "us_english"))
-        resp.messages([msg(5703, "us_english")])
+        session.language = inst.default_language
+        resp.envchange(t.envchange_text(t.ENV_LANGUAGE, session.language))
+        resp.messages([msg(5703, session.language)])
         resp.raw(t.loginack(tds_version, "Microsoft SQL Server", inst.facts.parts))
         resp.envchange(t.envchange_text(t.ENV_PACKETSIZE, str(channel.packet_size), "4096"))
         resp.done()
@@ -272,11 +319,14 @@ class TdsServer:
 
     def _request(self, session: Session, channel: wire.Channel, kind: int, payload: bytes) -> None:
         resp = Response(channel, self.instance.facts.server_name)
+        resp.language = session.language
         resp.in_transaction = session.trancount > 0
         if kind == wire.SQL_BATCH:
             text = wire.strip_all_headers(payload, session.tds_version).decode("utf-16-le")
             self.batches.append(text)
             try:
+                if session.spid in self.instance.evicted:  # ended by ROLLBACK IMMEDIATE
+                    raise Killed()
                 session.run_batch(text, resp)
             except wire.Attention:
                 resp.done(t.DONE_ATTN)

@@ -13,10 +13,11 @@ import sqlite3
 import struct
 from collections.abc import Callable
 
-from tests.tdsdouble import catalog, identity, procs, schemaviews
+from tests.tdsdouble import catalog, checkdb, identity, procs, schemaviews
 from tests.tdsdouble import tokens as t
 from tests.tdsdouble.backup import Killed, run_backup, run_restore
 from tests.tdsdouble.instance import Database, Instance
+from tests.tdsdouble.language import language_name
 from tests.tdsdouble.messages import Msg, SqlError, msg
 from tests.tdsdouble.resolver import Resolver
 from tests.tdsdouble.response import Response
@@ -45,6 +46,7 @@ class Session:
         self.view_cache: dict[str, object] = {}  # resolver: view -> schema key of its TEMP table
         self.identity_insert: tuple[str, str] | None = None  # (database, table) with it ON
         self.last_identity: int | None = None  # @@IDENTITY / SCOPE_IDENTITY()
+        self.language = instance.default_language  # SET LANGUAGE changes it
         with instance.lock:
             instance.sessions[spid] = self
 
@@ -147,6 +149,7 @@ class Session:
             "DROP": self._drop,
             "ALTER": self._alter,
             "KILL": self._kill,
+            "DBCC": lambda cur, resp, more: checkdb.run_dbcc(self, cur, resp, more),
         }
 
     # -- simple statements -----------------------------------------------------------------------
@@ -157,6 +160,11 @@ class Session:
             self.nocount = cur.next().is_word("ON")
         elif cur.accept("IDENTITY_INSERT"):
             identity.set_identity_insert(self, cur)
+        elif cur.accept("LANGUAGE"):
+            word = cur.next()
+            self.language = language_name(word.value if word.kind == "string" else word.text)
+            resp.language = self.language
+            resp.messages([msg(5703, self.language)])
         resp.done(more)
 
     def _use(self, cur: Cursor, resp: Response, more: int) -> None:
@@ -293,6 +301,8 @@ class Session:
         cur.next()
         cur.next()
         if_exists = False
+        if cur.peek().is_word("IF") and self.instance.facts.major < 13:
+            raise SqlError(msg(156, "IF"))  # DROP DATABASE IF EXISTS came with 2016 (13.x)
         if cur.accept("IF"):
             cur.expect("EXISTS")
             if_exists = True
@@ -322,6 +332,8 @@ class Session:
             raise SqlError(msg(911, name))
         cur.expect("SET")
         mode = cur.next()
+        if db.state == "RESTORING" and not mode.is_word("MULTI_USER"):
+            raise SqlError(msg(927, db.name), msg(5069))
         if mode.is_word("SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"):
             if cur.accept("WITH"):
                 cur.expect("ROLLBACK", "NO_WAIT")
@@ -330,11 +342,24 @@ class Session:
                         cur.next()
                     with self.instance.lock:
                         self.instance.in_use.discard(db.name.lower())
-            elif mode.value == "SINGLE_USER" and db.name.lower() in self.instance.in_use:
+                        for sid, other in self.instance.sessions.items():
+                            if sid != self.spid and other.db is db:
+                                self.instance.evicted.add(sid)
+            elif mode.value == "SINGLE_USER" and self.instance.used_by_others(db, self.spid):
                 raise SqlError(msg(5069))
             db.user_access = mode.value
         elif mode.is_word("OFFLINE", "ONLINE"):
             db.state = mode.value
+        elif mode.is_word("RECOVERY"):
+            model = cur.next()
+            if not model.is_word("FULL", "SIMPLE", "BULK_LOGGED"):
+                raise syntax_error(model)
+            db.recovery_model = model.value
+        elif mode.is_word("PAGE_VERIFY"):
+            option = cur.next()
+            if not option.is_word("CHECKSUM", "TORN_PAGE_DETECTION", "NONE"):
+                raise syntax_error(option)
+            db.page_verify = option.value
         resp.done(more)
 
     # -- everything else goes to SQLite ----------------------------------------------------------

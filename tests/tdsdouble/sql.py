@@ -233,8 +233,20 @@ def parse_disk(cur: Cursor) -> str:
     cur.expect("=")
     path = cur.string()
     if cur.peek().text == ",":
-        raise SqlError(msg(102, ","))  # striped backups are not modelled
+        raise SqlError(msg(102, ","))
     return path
+
+
+def parse_disks(cur: Cursor) -> list[str]:
+    """``DISK = N'a' [, DISK = N'b' ...]``: the devices of a striped media set."""
+    devices = []
+    while True:
+        cur.expect("DISK")
+        cur.expect("=")
+        devices.append(cur.string())
+        if not (cur.peek().text == "," and cur.peek(1).is_word("DISK")):
+            return devices
+        cur.next()
 
 
 def call_args(cur: Cursor) -> list[str | int | None]:

@@ -7,6 +7,8 @@
     directory       target directory of embedded dossiers' backups ("" = <data dir>/backups)
     server_directory target directory of SQL Server dossiers' backups, a path ON THE SERVER HOST
                     ("" = the instance's default backup directory)
+    test_restore    SQL Server dossiers: each new backup is also restored under a scratch name,
+                    checked with DBCC CHECKDB and dropped (docs/OPERATIONS.md, "Test restore")
 
 One global default plus per-dossier overrides (by dossier code), kept in the ``[auto]`` table of
 ``config_dir()/config.toml``::
@@ -54,6 +56,7 @@ class Policy:
     max_movements: int = 100
     directory: str = ""
     server_directory: str = ""
+    test_restore: bool = False
 
     def __post_init__(self) -> None:
         check_field("enabled", self.enabled)
@@ -62,6 +65,7 @@ class Policy:
         check_field("max_movements", self.max_movements)
         check_field("directory", self.directory)
         check_field("server_directory", self.server_directory)
+        check_field("test_restore", self.test_restore)
 
     def target_dir(self, home: Path) -> Path:
         """Where embedded dossiers' backups go."""
@@ -81,9 +85,9 @@ FIELD_NAMES = tuple(f.name for f in fields(Policy))
 
 def check_field(name: str, value: Any) -> None:
     """Raise ``BadInput`` when ``value`` is not acceptable for the policy field ``name``."""
-    if name == "enabled":
+    if name in ("enabled", "test_restore"):
         if not isinstance(value, bool):
-            raise BadInput(f"'enabled' must be true or false, not {value!r}.")
+            raise BadInput(f"'{name}' must be true or false, not {value!r}.")
     elif name in ("keep", "every_days", "max_movements"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise BadInput(f"'{name}' must be a whole number, not {value!r}.")

@@ -243,6 +243,9 @@ class DossierOutcome:
     last_verified_file: str | None = None
     last_verified_at: str | None = None
     at: str = ""
+    # SQL Server with the policy's test_restore: the scratch restore's outcome (database,
+    # checkdb "clean" or "damaged", page_verify), kept in last_run.json
+    test_restore: dict[str, object] | None = None
 
     @property
     def text(self) -> str:
@@ -547,10 +550,11 @@ async def _backup_all(
         def runner(plan: BackupPlan) -> AsyncIterator[Event]:
             return operations.run_backup(plan, home=home)
 
-    groups: dict[tuple[str, str | None, str], list[_Work]] = {}
+    groups: dict[tuple[str, str | None, str, bool], list[_Work]] = {}
     for work in due:
         assert work.target is not None
-        key = (work.target.connection.kind, work.target.connection.profile, work.target.directory)
+        key = (work.target.connection.kind, work.target.connection.profile, work.target.directory,
+               work.policy.test_restore)
         groups.setdefault(key, []).append(work)
     results: dict[str, DossierResult] = {}
     for works in groups.values():
@@ -573,7 +577,7 @@ async def _backup_all(
             connection=target.connection,
             dossiers=tuple(w.dossier for w in todo),
             directory=target.directory,
-            options=BackupOptions(verify=True),
+            options=BackupOptions(verify=True, test_restore=works[0].policy.test_restore),
         )
         try:
             async for event in runner(plan):
@@ -595,6 +599,9 @@ async def _after_backup(work: _Work, result: DossierResult | None, clock: Clock)
         return
     outcome.file = result.files[0] if result.files else None
     outcome.verified = result.verified
+    tested = result.details.get("test_restore")
+    if isinstance(tested, dict):
+        outcome.test_restore = tested
     if not result.ok or not result.verified:
         outcome.ok = False
         outcome.message = result.message or "The backup was made but could not be verified."

@@ -60,6 +60,8 @@ class BackupInfo:
     has_checksums: bool
     guid: str | None = None
     code: str | None = None
+    sets: int = 1  # SQL Server: backup sets in the file (a restore of several names one)
+    problem: str = ""  # SQL Server: why the server cannot read it (listed, not restorable)
 
 
 @dataclass(frozen=True)

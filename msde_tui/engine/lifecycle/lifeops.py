@@ -247,6 +247,10 @@ def run_audit(plan: AuditPlan, home: Path) -> AsyncIterator[Event]:
                  *(str(f.description) for f in result.fec_files if f.description))
         message = (f"tax-audit copy {database + ' on ' + plan.to if database else result.path.name} written "
                    f"and verified. {naming.NOT_RESTORABLE}")
+        for f in result.fec_files:
+            message += f" FEC {f.path.name}{' (provisional)' if f.provisional else ''}."
+        for warning in result.warnings:
+            message += f" Warning: {warning}"
         return DossierResult(label, ok=True, verified=result.verified, files=files, message=message,
                              details={"describe": audit.describe(result), "result": result})
 

@@ -133,7 +133,12 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
                 return _verify_packed(Path(file), label_of(file))
             if kind == "embedded":
                 return backends.embedded.verify(file)
-            return (await backends.server()).verify(file)
+            server = await backends.server()
+            if plan.position is None and not plan.test_restore:
+                return server.verify(file)
+            return server.verify(  # type: ignore[call-arg]
+                file, position=plan.position, test_restore=plan.test_restore
+            )
 
         return _Job(label_of(file), "verify", ("verify",), make)
 
@@ -298,7 +303,7 @@ def _restored_identity(
             opened = open_dossier(probe, home, readonly=False, password=connection.password or None)
         else:  # a connection typed in the wizard, without a saved profile
             engine = serverdb.server_engine(connection.host, connection.port, connection.user,
-                                            connection.password, database)
+                                            connection.password, database, connection.driver)
             try:
                 opened = Database.open_engine(engine, label=database)
             except Exception as exc:  # noqa: BLE001 - the driver's own error types

@@ -82,11 +82,14 @@ class Database:
 
     @classmethod
     def open_engine(cls, engine: sa.Engine, *, label: str) -> Database:
-        """A database reached through a SQLAlchemy engine (SQL Server: mssql+pymssql)."""
+        """A database reached through a SQLAlchemy engine (SQL Server: the profile's driver)."""
         name = engine.dialect.name
         if name not in ("mssql", "sqlite"):
             raise BadInput(f"Database kind {name} is not supported.", "Use SQLite or SQL Server.")
-        return cls(name, engine.raw_connection(), engine, label=label)
+        db = cls(name, engine.raw_connection(), engine, label=label)
+        if engine.dialect.paramstyle == "qmark":  # pyodbc, mssql-python (pymssql: %s)
+            db.param = "?"
+        return db
 
     def close(self) -> None:
         self._close_adbc()
@@ -283,7 +286,9 @@ class Database:
         if self.dialect == "sqlite":
             cursor = self.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
         else:
-            cursor = self.execute("SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = %s", (name,))
+            cursor = self.execute(
+                f"SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = {self.param}", (name,)  # noqa: S608
+            )
         found = cursor.fetchone() is not None
         cursor.close()
         return found

@@ -12,11 +12,15 @@ Decisions worth knowing:
 - **COPY_ONLY by default** (``BackupOptions.copy_only``) so the office's own backup chain is
   not broken. **Never COMPRESSION on Express** (EngineEdition 4) nor on Web edition; on other
   editions ``compression=None`` means compress.
-- **Restore** reads HEADERONLY and FILELISTONLY first, refuses a backup from a newer major
-  version before SQL Server does (3169), builds MOVE targets in the server's own path style
-  with names that collide with no file of another database nor an existing file, refuses an
-  existing database unless ``item.replace``, and then takes and verifies a COPY_ONLY safety
-  backup into the instance's default backup path before ``RESTORE … REPLACE``.
+- **Least privilege.** Before a backup, the login's rights are read (``rights.py``): a
+  backup it may not make, or may make but not verify, is refused before anything is written.
+- **Restore** (``restoring.py``) is worked out first (``restoreplan.py``: the backup set,
+  its version against the server's major.minor, the target database's state and sessions,
+  MOVE targets in the server's own path style, free space per folder) and then verified,
+  safety-copied (an ONLINE database only), and restored. ``restore_preview`` gives the same
+  plan to the wizard's summary.
+- **Verify** checks every backup set of a file, each with its own identity; a **test
+  restore** (``testrestore.py``) adds a scratch restore, DBCC CHECKDB and a drop.
 - **Cancellation.** If the consumer stops a generator mid-statement, the statement is stopped
   with ``KILL`` from a side connection; a cancelled BACKUP is never reported valid, a
   cancelled RESTORE of a new database drops the half-restored database, and a cancelled
@@ -33,21 +37,33 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from msde_tui import __version__
 from msde_tui.engine import naming
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.mssql import (
+    history,
+    restoreplan,
+    restoring,
+    rights,
+    testrestore,
+    tsql,
+)
 from msde_tui.engine.backends.mssql import messages as msgs
-from msde_tui.engine.backends.mssql import tsql
+from msde_tui.engine.backends.mssql.common import (
+    as_bool,
+    as_int,
+    as_text,
+    compression_for,
+    error_details,
+    failure_events,
+)
 from msde_tui.engine.backends.mssql.driver import Row, Session, SqlFailure, Target
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
-    DossierExists,
     DossierNotFound,
     MsdeError,
     ServerError,
@@ -55,7 +71,6 @@ from msde_tui.engine.errors import (
 from msde_tui.engine.events import (
     DossierResult,
     Event,
-    Progress,
     ServerMessage,
     Started,
     Statement,
@@ -66,7 +81,6 @@ from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 log = logging.getLogger(__name__)
 
 EXPRESS = 4
-NO_COMPRESSION_EDITIONS = (4,)  # Express; Web edition is detected by name
 _DESCRIPTION_RE = re.compile(r"^msde-tui \S+ dossier=(?P<code>\S+)(?: guid=(?P<guid>\S+))?")
 # HEADERONLY failures meaning "no usable backup there" (missing, unreadable, damaged)
 _NOT_A_READABLE_BACKUP = (3201, 3241, 3242, 3203, 3183, 3189)
@@ -82,18 +96,6 @@ def size_warning(size_bytes: int, facts: ServerFacts, *, ratio: float = 0.8) -> 
     if size_bytes >= limit:
         return f"{used:.1f} GB: over the SQL Server Express limit of {gb} GB."
     return f"{used:.1f} GB of the SQL Server Express limit of {gb} GB ({size_bytes / limit:.0%})."
-
-
-def compression_for(facts: ServerFacts, asked: bool | None) -> bool | None:
-    """What to put in the BACKUP statement: True/False/None (omit). Never on Express or Web."""
-    allowed = (
-        facts.engine_edition not in NO_COMPRESSION_EDITIONS
-        and facts.engine_edition is not None
-        and ("web" not in facts.edition.lower())
-    )
-    if not allowed:
-        return None
-    return True if asked is None else asked
 
 
 def backup_description(dossier: Dossier) -> str:
@@ -115,21 +117,7 @@ def parse_description(text: str | None) -> tuple[str | None, str | None]:
 file_stem = tsql.file_stem  # a database name usable in a file name
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
+_text, _int, _bool = as_text, as_int, as_bool
 
 
 class MssqlBackend:
@@ -165,6 +153,7 @@ class MssqlBackend:
             port=self.connection.port,
             user=self.connection.user,
             service_account=self.service_account,
+            server_version=self._facts.version if self._facts else "",
             **kw,
         )
 
@@ -177,6 +166,14 @@ class MssqlBackend:
         )
         error.server_messages = failure.messages  # type: ignore[attr-defined]
         return error
+
+    def translate(self, failure: SqlFailure, operation: str, **kw: str) -> MsdeError:
+        """A driver failure in plain words (for the helpers of this package)."""
+        return self._error(failure, operation, **kw)
+
+    async def open_session(self) -> Session:
+        """A new connection of this backend's login (closed by the caller)."""
+        return await self._open()
 
     async def _open(self) -> Session:
         try:
@@ -328,9 +325,9 @@ class MssqlBackend:
         is_dir = _bool(row.get("File is a Directory"))
         if not is_dir:
             return False, None
-        return True, await self._free_bytes(directory)
+        return True, await self.free_bytes(directory)
 
-    async def _free_bytes(self, directory: str) -> int | None:
+    async def free_bytes(self, directory: str) -> int | None:
         facts = await self.facts()
         windows = facts.path_separator == "\\"
 
@@ -378,7 +375,14 @@ class MssqlBackend:
                     tsql.build_headeronly(path), "headeronly", path=path
                 )
             except MsdeError as exc:
-                log.info("skipping unreadable backup %s: %s", path, exc)
+                if getattr(exc, "number", None) != 3241 or "newer SQL Server" not in exc.message:
+                    log.info("skipping unreadable backup %s: %s", path, exc)
+                    continue
+                # most likely made by a newer SQL Server: listed, with the reason it cannot be
+                # restored here (not hidden as if damaged)
+                found.append(
+                    BackupInfo(path, "", None, entry.size_bytes, "", 0, False, problem=exc.message)
+                )
                 continue
             info = _backup_info(path, headers)
             if info is not None:
@@ -462,7 +466,7 @@ class MssqlBackend:
 
     # -- streaming helper ------------------------------------------------------------------
 
-    async def _run(
+    async def run_events(
         self,
         session: Session,
         sql: str,
@@ -524,11 +528,14 @@ class MssqlBackend:
                 description=backup_description(dossier),
             )
             session = await self._open()
+            login = await self.login_rights(session, [database])
+            if login is not None:
+                _refuse_backup(login, database, options)
             yield Step(code, "backup", path)
             yield Statement(code, sql)
             seen: list[msgs.SqlMessage] = []
             async with contextlib.aclosing(
-                self._run(
+                self.run_events(
                     session,
                     sql,
                     code,
@@ -563,16 +570,32 @@ class MssqlBackend:
                     "Do not rely on it; run the backup again.",
                 )
                 async with contextlib.aclosing(
-                    self._verify_events(session, code, path, refusal, checksum=True)
+                    self.verify_events(session, code, path, refusal, checksum=True)
                 ) as events:
                     async for event in events:
                         yield event
                 verified = True
+            if options.test_restore and verified:
+                outcome: dict[str, object] = {"source_database": database}
+                async with contextlib.aclosing(
+                    testrestore.run(self, session, code, path, 1, facts, outcome)
+                ) as events:
+                    async for event in events:
+                        yield event
+                details["test_restore"] = outcome
+            warning = await self._page_verify_warning(session, database)
+            if warning:
+                details["page_verify_warning"] = warning
+                yield ServerMessage(code, "WARNING: " + warning, None, 10)
             done = True
             yield DossierResult(
                 code,
                 ok=True,
-                message=f"Backed up to {path}" + (" and verified." if verified else "."),
+                message=f"Backed up to {path}"
+                + (" and verified" if verified else "")
+                + (", test restore and DBCC CHECKDB clean" if "test_restore" in details else "")
+                + "."
+                + (f" WARNING: {warning}" if warning else ""),
                 verified=verified,
                 files=(path,),
                 seconds=time.monotonic() - began,
@@ -580,7 +603,7 @@ class MssqlBackend:
             )
         except MsdeError as exc:
             done = True
-            for event in _failure_events(exc, code):
+            for event in failure_events(exc, code):
                 yield event
             yield DossierResult(
                 code,
@@ -589,7 +612,7 @@ class MssqlBackend:
                 hint=exc.hint,
                 files=(),
                 seconds=time.monotonic() - began,
-                details=_error_details(exc) | {"file": path},
+                details=error_details(exc) | {"file": path},
             )
         finally:
             if not done and path:
@@ -602,9 +625,49 @@ class MssqlBackend:
             if session is not None:
                 await session.close()
 
+    async def login_rights(
+        self, session: Session | None = None, databases: list[str] | None = None
+    ) -> rights.LoginRights | None:
+        """What this login may do (None when the server cannot say). Without ``databases``,
+        the dossier databases on the server."""
+        facts = await self.facts()
+        if databases is None:
+            databases = [d.name for d in await self.databases()]
+        own = session is None
+        active = session if session is not None else await self._open()
+        try:
+            return await rights.read(
+                active, self.connection.user, databases, version_major=facts.version_major
+            )
+        except SqlFailure as failure:
+            log.info("cannot read the login's rights: %s", failure)
+            return None
+        finally:
+            if own:
+                await active.close()
+
+    async def backup_history(self) -> list[history.BackupState]:
+        """Age of the last full (and log) backup of every user database, from msdb."""
+        session = await self._open()
+        try:
+            return await history.read(session)
+        except SqlFailure as failure:
+            raise self._error(failure, "query", database="msdb") from None
+        finally:
+            await session.close()
+
+    async def _page_verify_warning(self, session: Session, database: str) -> str | None:
+        """A warning when ``database`` does not use CHECKSUM page verification."""
+        try:
+            rows = await session.rows(testrestore.build_page_verify(database))
+        except SqlFailure:
+            return None
+        option = _text(rows[0].get("page_verify_option_desc")) if rows else ""
+        return testrestore.page_verify_warning(database, option)
+
     # -- verify ----------------------------------------------------------------------------
 
-    async def _verify_events(
+    async def verify_events(
         self,
         session: Session,
         code: str,
@@ -620,20 +683,27 @@ class MssqlBackend:
         yield Statement(code, sql)
         seen: list[msgs.SqlMessage] = []
         async with contextlib.aclosing(
-            self._run(session, sql, code, "verify", seen, path=path)
+            self.run_events(session, sql, code, "verify", seen, path=path)
         ) as events:
             async for event in events:
                 yield event
         if not any(msgs.verified_file(m) == file for m in seen):
             raise refusal
 
-    def verify(self, file: str) -> AsyncIterator[Event]:
-        return self._verify(file)
+    def verify(
+        self, file: str, *, position: int | None = None, test_restore: bool = False
+    ) -> AsyncIterator[Event]:
+        """VERIFYONLY of every backup set in ``file`` (or set ``position`` only), each reported
+        with its own identity; ``test_restore`` adds the test restore (scratch database, DBCC
+        CHECKDB, drop) of every full set verified."""
+        return self._verify(file, position, test_restore)
 
-    async def _verify(self, file: str) -> AsyncGenerator[Event, None]:
+    async def _verify(
+        self, file: str, position: int | None, test_restore: bool
+    ) -> AsyncGenerator[Event, None]:
         name = tsql.server_basename(file)
         began = time.monotonic()
-        yield Started(name, "verify", ("verify",))
+        yield Started(name, "verify", ("verify",) + (("test restore",) if test_restore else ()))
         session: Session | None = None
         try:
             facts = await self.facts()
@@ -643,45 +713,78 @@ class MssqlBackend:
             path = tsql.server_path_join(folder, name, facts.path_separator)
             session = await self._open()
             yield Step(name, "read", path)
-            headers = await self._rows(
+            headers = await self.rows_on(
                 session, tsql.build_headeronly(path), name, "headeronly", path=path
             )
-            info = _backup_info(path, headers)
-            if info is None:
+            if not headers:
                 raise BackupInvalid(
                     f"{path} holds no backup set.", "Choose a .bak file made by BACKUP DATABASE."
                 )
-            yield Step(name, "verify", path)
-            refusal = BackupInvalid(
-                f"SQL Server did not confirm that {path} is valid.",
-                "Do not rely on this backup; take a new one.",
-            )
-            async with contextlib.aclosing(
-                self._verify_events(session, name, path, refusal, checksum=info.has_checksums)
-            ) as events:
-                async for event in events:
-                    yield event
-            note = (
-                ""
-                if info.has_checksums
-                else " (it has no page checksums: only its structure was checked)"
-            )
+            chosen = [
+                h for h in headers if position is None or _int(h.get("Position"), 1) == position
+            ]
+            if not chosen:
+                restoreplan.choose_set(headers, path, position)  # raises: no such set
+            sets: list[dict[str, object]] = []
+            tests: list[dict[str, object]] = []
+            for header in chosen:
+                info = _backup_info(path, [header])
+                assert info is not None
+                number = _int(header.get("Position"), 1) or 1
+                yield Step(name, "verify", f"{path} (set {number})")
+                refusal = BackupInvalid(
+                    f"SQL Server did not confirm that set {number} of {path} is valid.",
+                    "Do not rely on this backup; take a new one.",
+                )
+                async with contextlib.aclosing(
+                    self.verify_events(
+                        session, name, path, refusal, checksum=info.has_checksums, file=number
+                    )
+                ) as events:
+                    async for event in events:
+                        yield event
+                sets.append(
+                    {
+                        "position": number,
+                        "database": info.database,
+                        "code": info.code,
+                        "guid": info.guid,
+                        "checksums": info.has_checksums,
+                        "server_version": info.server_version,
+                    }
+                )
+                if test_restore and _int(header.get("BackupType"), 1) == 1:
+                    outcome: dict[str, object] = {"source_database": info.database}
+                    async with contextlib.aclosing(
+                        testrestore.run(self, session, name, path, number, facts, outcome)
+                    ) as events:
+                        async for event in events:
+                            yield event
+                    tests.append(outcome)
+            first = sets[-1] if len(sets) == 1 else sets[0]
+            checksums = all(bool(s["checksums"]) for s in sets)
+            note = "" if checksums else " (without page checksums: only its structure was checked)"
+            what = f"{path} is valid" if len(sets) == 1 else f"{path}: {len(sets)} backup sets valid"
+            if tests:
+                what += ", test restore and DBCC CHECKDB clean"
             yield DossierResult(
                 name,
                 ok=True,
-                message=f"{path} is valid{note}.",
+                message=f"{what}{note}.",
                 verified=True,
                 files=(path,),
                 seconds=time.monotonic() - began,
                 details={
-                    "database": info.database,
-                    "code": info.code,
-                    "guid": info.guid,
-                    "checksums": info.has_checksums,
-                },
+                    "database": first["database"],
+                    "code": first["code"],
+                    "guid": first["guid"],
+                    "checksums": checksums,
+                    "sets": sets,
+                }
+                | ({"test_restore": tests} if test_restore else {}),
             )
         except MsdeError as exc:
-            for event in _failure_events(exc, name):
+            for event in failure_events(exc, name):
                 yield event
             yield DossierResult(
                 name,
@@ -689,13 +792,13 @@ class MssqlBackend:
                 message=exc.message,
                 hint=exc.hint,
                 seconds=time.monotonic() - began,
-                details=_error_details(exc) | {"file": file},
+                details=error_details(exc) | {"file": file},
             )
         finally:
             if session is not None:
                 await session.close()
 
-    async def _rows(
+    async def rows_on(
         self, session: Session, sql: str, code: str, operation: str, **kw: str
     ) -> list[Row]:
         try:
@@ -706,219 +809,14 @@ class MssqlBackend:
     # -- restore ---------------------------------------------------------------------------
 
     def restore(self, item: RestoreItem, *, verify_first: bool = True) -> AsyncIterator[Event]:
-        return self._restore(item, verify_first=verify_first)
+        return restoring.restore_events(self, item, verify_first=verify_first)
 
-    async def _restore(self, item: RestoreItem, *, verify_first: bool) -> AsyncGenerator[Event, None]:
-        began = time.monotonic()
-        number = naming.check_number(item.number)
-        short = naming.check_short(item.short)
-        code = f"{number}{short}"
-        # the operations layer names a listed dossier's own database; else PW<number><short>
-        database = item.database or naming.database_name(number, short)
-        steps = ("read",) + (("verify",) if verify_first else ()) + ("safety copy", "restore")
-        yield Started(code, "restore", steps)
-        session: Session | None = None
-        state = "preparing"  # preparing | restoring | done
-        existed = False
-        safety = ""
-        try:
-            facts = await self.facts()
-            sep = facts.path_separator
-            source = tsql.server_path_join(
-                tsql.normalize_server_dir(tsql.server_dirname(item.source, sep), sep),
-                tsql.server_basename(item.source),
-                sep,
-            )
-            session = await self._open()
+    @property
+    def target(self) -> Target:
+        """Where and how this backend connects (the password stays out of its repr)."""
+        return self._target
 
-            # 1. what the backup holds
-            yield Step(code, "read", source)
-            sql = tsql.build_headeronly(source)
-            yield Statement(code, sql)
-            headers = await self._rows(session, sql, code, "headeronly", path=source)
-            header = _full_backup_header(headers, source)
-            position = _int(header.get("Position"), 1) or 1
-            their_major = _int(header.get("SoftwareVersionMajor"))
-            if their_major > facts.version_major:
-                theirs = ".".join(
-                    str(_int(header.get(k)))
-                    for k in (
-                        "SoftwareVersionMajor",
-                        "SoftwareVersionMinor",
-                        "SoftwareVersionBuild",
-                    )
-                )
-                raise ServerError(
-                    f"The backup was made by a newer SQL Server ({theirs}) than this one ({facts.version}).",
-                    "Restore it on a server of the same or a newer version; a backup never goes to "
-                    "an older version.",
-                    number=3169,
-                )
-            sql = tsql.build_filelistonly(source, file=position)
-            yield Statement(code, sql)
-            files = await self._rows(session, sql, code, "headeronly", path=source)
-            if not files:
-                raise BackupInvalid(f"{source} lists no database files.", "Choose another backup.")
-
-            # 2. the target database and its files
-            existing = await self._rows(
-                session, tsql.build_database_exists(database), code, "query", database=database
-            )
-            existed = bool(existing)
-            if existed and not item.replace:
-                raise DossierExists(
-                    f"The database {database} already exists on {self.connection.host}.",
-                    "Restore over it (replace; a safety copy is taken first) or choose another "
-                    "dossier number.",
-                )
-            data_dir = tsql.normalize_server_dir(item.data_dir or facts.default_data_path, sep)
-            log_dir = tsql.normalize_server_dir(
-                item.log_dir
-                or (item.data_dir if item.data_dir else facts.default_log_path)
-                or data_dir,
-                sep,
-            )
-            moves = await self._targets(
-                session, code, database, files, data_dir, log_dir, sep, existed
-            )
-
-            # 3. verify with the same MOVE
-            if verify_first:
-                yield Step(code, "verify", source)
-                refusal = BackupInvalid(
-                    f"SQL Server did not confirm that {source} is valid; nothing was restored.",
-                    "Use another backup.",
-                )
-                async with contextlib.aclosing(
-                    self._verify_events(
-                        session,
-                        code,
-                        source,
-                        refusal,
-                        checksum=_bool(header.get("HasBackupChecksums")),
-                        file=position,
-                        moves=tuple(moves),
-                    )
-                ) as events:
-                    async for event in events:
-                        yield event
-
-            # 4. safety copy of the database about to be replaced
-            if existed:
-                safety = tsql.server_path_join(
-                    facts.default_backup_path,
-                    f"{file_stem(database)}_{naming.stamp(datetime.now())}_before_restore.bak",
-                    sep,
-                )
-                yield Step(code, "safety copy", safety)
-                sql = tsql.build_backup(
-                    database,
-                    safety,
-                    copy_only=True,
-                    compression=compression_for(facts, None),
-                    stats=10,
-                    name=f"{database} safety copy before restore"[: tsql.MAX_BACKUP_NAME],
-                    description=f"msde-tui {__version__} dossier={code} safety copy before restore",
-                )
-                yield Statement(code, sql)
-                sink: list[msgs.SqlMessage] = []
-                async with contextlib.aclosing(
-                    self._run(
-                        session,
-                        sql,
-                        code,
-                        "backup",
-                        sink,
-                        database=database,
-                        path=safety,
-                        directory=facts.default_backup_path,
-                    )
-                ) as events:
-                    async for event in events:
-                        yield event
-                refusal = BackupInvalid(
-                    f"The safety copy {safety} of {database} could not be verified; nothing was "
-                    "restored.",
-                    "Check the default backup directory on the server, then try again.",
-                )
-                async with contextlib.aclosing(
-                    self._verify_events(session, code, safety, refusal, checksum=True)
-                ) as events:
-                    async for event in events:
-                        yield event
-
-            # 5. restore
-            yield Step(code, "restore", database)
-            sql = tsql.build_restore(
-                database, source, moves, replace=existed, recovery=True, stats=5, file=position
-            )
-            yield Statement(code, sql)
-            state = "restoring"
-            sink = []
-            async with contextlib.aclosing(
-                self._run(session, sql, code, "restore", sink, database=database, path=source)
-            ) as events:
-                async for event in events:
-                    yield event
-            state = "done"
-            dossier = Dossier(
-                number=number,
-                short=short,
-                company=item.company or _text(header.get("DatabaseName")),
-                backend="mssql",
-                location=database,
-                profile=self.connection.profile,
-                status="restored",
-            )
-            yield Progress(code, percent=100.0)
-            yield DossierResult(
-                code,
-                ok=True,
-                message=f"Restored {source} as {database}"
-                + (f" (safety copy: {safety})." if safety else "."),
-                verified=verify_first,
-                files=(source,) + ((safety,) if safety else ()),
-                seconds=time.monotonic() - began,
-                details={
-                    "database": database,
-                    "source_database": _text(header.get("DatabaseName")),
-                    "replaced": existed,
-                    "safety_backup": safety or None,
-                    "moves": [list(m) for m in moves],
-                    "dossier": asdict(dossier),
-                },
-            )
-        except MsdeError as exc:
-            failed_state = state
-            state = "done"
-            for event in _failure_events(exc, code):
-                yield event
-            hint = exc.hint
-            if failed_state == "restoring" and not existed:
-                await self._drop_half_restored(database)
-            if (
-                failed_state == "restoring"
-                and existed
-                and safety
-                and not await self._online(database)
-            ):
-                hint = f"{hint} The previous database can be brought back from the safety copy {safety}.".strip()
-            yield DossierResult(
-                code,
-                ok=False,
-                message=exc.message,
-                hint=hint,
-                seconds=time.monotonic() - began,
-                details=_error_details(exc)
-                | {"database": database, "safety_backup": safety or None},
-            )
-        finally:
-            if session is not None:
-                await session.close()
-            if state == "restoring":
-                await self._after_cancelled_restore(database, existed, safety)
-
-    async def _targets(
+    async def restore_targets(
         self,
         session: Session,
         code: str,
@@ -928,9 +826,15 @@ class MssqlBackend:
         log_dir: str,
         sep: str,
         existed: bool,
+        *,
+        keep: list[str] | None = None,
     ) -> list[tuple[str, str]]:
-        """MOVE targets that collide with no other database's file and no existing file."""
+        """MOVE targets that collide with no other database's file and no existing file;
+        ``keep``: the replaced database's own file names, one per backup file (kept as they
+        are)."""
         listing = [(_text(f.get("LogicalName")), _text(f.get("Type")) or "D") for f in files]
+        if keep is not None:
+            return [(logical, physical) for (logical, _kind), physical in zip(listing, keep, strict=True)]
         own: set[str] = set()
         taken: set[str] = set()
         try:
@@ -968,51 +872,33 @@ class MssqlBackend:
             "Choose another data directory on the server.",
         )
 
-    async def _after_cancelled_restore(self, database: str, existed: bool, safety: str) -> None:
-        """A RESTORE was stopped half-way: never leave it silently."""
-        if existed:
-            log.warning(
-                "restore over %s cancelled: the database is left unusable (RESTORING); restore the "
-                "safety copy %s to bring the previous data back",
-                database,
-                safety,
-            )
-            return
-        await self._drop_half_restored(database)
-
-    async def _online(self, database: str) -> bool:
-        """Whether ``database`` exists and is ONLINE (asked on a fresh connection)."""
+    async def restore_preview(self, item: RestoreItem) -> restoreplan.RestoreSteps:
+        """What restoring ``item`` would do (set, version, sessions, space); writes nothing.
+        Problems are in ``.problems`` instead of raised, so a summary can show them all."""
+        facts = await self.facts()
+        session = await self._open()
         try:
-            side = await Session.open(self._target)
-            try:
-                rows = await side.rows(tsql.build_database_exists(database))
-            finally:
-                await side.close()
-        except (SqlFailure, OSError):
-            return False
-        return bool(rows) and _text(rows[0].get("state_desc")).upper() == "ONLINE"
+            return await restoreplan.prepare(self, session, item, facts, item.number)
+        finally:
+            await session.close()
 
-    async def _drop_half_restored(self, database: str) -> None:
-        """Remove a *new* database a stopped or failed RESTORE left behind (nothing to lose)."""
-        try:
-            side = await Session.open(self._target)
-            try:
-                rows = await side.rows(tsql.build_database_exists(database))
-                # never drop a database that is usable: only what the RESTORE left half-done
-                if rows and _text(rows[0].get("state_desc")).upper() != "ONLINE":
-                    await side.query(tsql.build_drop_database(database))
-                    log.warning(
-                        "restore of %s stopped: the half-restored database was removed", database
-                    )
-            finally:
-                await side.close()
-        except (SqlFailure, OSError) as exc:
-            log.warning(
-                "restore of %s stopped: the half-restored database could not be removed (%s); "
-                "drop it on the server",
-                database,
-                exc,
-            )
+def _refuse_backup(login: rights.LoginRights, database: str, options: BackupOptions) -> None:
+    """Say before anything is written what this login may not do (BACKUP, VERIFYONLY)."""
+    if not login.can_backup(database):
+        raise ServerError(
+            f"The login '{login.login}' may not back up {database}.",
+            f"Make it db_backupoperator (or db_owner) of {database}, or use a sysadmin login; "
+            "nothing was written.",
+            number=262,
+        )
+    if (options.verify or options.test_restore) and not login.can_verify:
+        raise ServerError(
+            f"The login '{login.login}' may back up {database} but not verify backups: RESTORE "
+            "VERIFYONLY needs CREATE DATABASE permission (since SQL Server 2008).",
+            "Give the login the dbcreator role (or CREATE ANY DATABASE), or back up with "
+            "--no-verify knowing the backup is unchecked; nothing was written.",
+            number=262,
+        )
 
 
 def _full_backup_header(headers: list[Row], source: str) -> Row:
@@ -1056,20 +942,6 @@ def _backup_info(path: str, headers: list[Row]) -> BackupInfo | None:
         has_checksums=_bool(header.get("HasBackupChecksums")),
         guid=guid,
         code=code,
+        sets=len(headers),
     )
 
-
-def _failure_events(exc: MsdeError, code: str) -> list[Event]:
-    return [
-        ServerMessage(code, m.text, m.number, m.severity)
-        for m in getattr(exc, "server_messages", ())
-        if m.is_error
-    ]
-
-
-def _error_details(exc: MsdeError) -> dict[str, object]:
-    return {
-        "error": type(exc).__name__,
-        "exit_code": exc.exit_code,
-        "number": getattr(exc, "number", None),
-    }

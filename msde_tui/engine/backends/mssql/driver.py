@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from msde_tui.engine.backends.mssql import tsql
 from msde_tui.engine.backends.mssql.messages import SqlMessage, message
+from msde_tui.engine.errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -144,21 +145,7 @@ class _Pymssql:
 
         self._module = pymssql
         self._on_message: OnMessage | None = None
-        server, port = target.host, str(target.port)
-        try:
-            self._conn = pymssql.connect(
-                server=server,
-                port=port,
-                user=target.user,
-                password=target.password,
-                database=target.database or "",
-                login_timeout=target.login_timeout,
-                autocommit=True,
-                appname="msde-tui",
-            )
-        except pymssql.Error as exc:
-            number, text = _pymssql_connect_error(exc)
-            raise SqlFailure(number, text, connect=True) from None
+        self._conn = dbapi_connect(target, autocommit=True)
         self._conn._conn.set_msghandler(self._handler)
 
     def _handler(
@@ -271,11 +258,80 @@ class _Pyodbc(_OdbcLike):
     """pyodbc with FreeTDS or Microsoft's ODBC driver. UNTESTED here (no ODBC driver)."""
 
     def __init__(self, target: Target) -> None:
+        import pyodbc  # noqa: PLC0415 - lazy
+
+        self._error = pyodbc.Error
+        super().__init__(dbapi_connect(target, autocommit=True))
+
+
+class _MssqlPython(_OdbcLike):
+    """Microsoft's mssql-python driver. UNTESTED here (not installed on the build machine)."""
+
+    def __init__(self, target: Target) -> None:
+        import mssql_python  # noqa: PLC0415 - lazy
+
+        self._error = mssql_python.Error
+        super().__init__(dbapi_connect(target, autocommit=True))
+
+
+# -- one way of connecting, for every operation ------------------------------------------
+
+SQLALCHEMY_DIALECTS = {
+    "pymssql": "mssql+pymssql",
+    "pyodbc": "mssql+pyodbc",
+    "mssql-python": "mssql+mssqlpython",
+}
+
+
+def require_driver(driver: str) -> None:
+    """``BadInput`` in plain words when the profile's driver is not installed."""
+    module = {"pymssql": "pymssql", "pyodbc": "pyodbc", "mssql-python": "mssql_python"}.get(driver)
+    if module is None:
+        raise BadInput(
+            f"Unknown driver '{driver}'.", f"Use one of: {', '.join(DRIVERS)} (msde server add --driver)."
+        )
+    try:
+        __import__(module)
+    except ImportError:
+        raise BadInput(
+            f"The SQL Server driver '{driver}' of this connection profile is not installed.",
+            f"Install it (pip install {driver}), or change the profile's driver "
+            "(msde server add NAME ... --driver pymssql --replace).",
+        ) from None
+
+
+def dbapi_connect(target: Target, *, autocommit: bool) -> Any:
+    """The profile's driver's own DB-API connection to ``target``.
+
+    Every SQL Server connection of the tool goes through here: the backend's sessions and the
+    SQLAlchemy engines of export, PBF, audit and import (``serverdb``). A named instance
+    ``host\\INSTANCE`` is given to the driver whole, so the driver asks the SQL Server Browser
+    (UDP 1434) for the instance's port instead of reaching port 1433 of the host. Raises
+    ``SqlFailure(connect=True)``; ``BadInput`` when the driver is not installed.
+    """
+    require_driver(target.driver)
+    if target.driver == "pymssql":
+        import pymssql  # noqa: PLC0415 - lazy: only when this driver is chosen
+
+        try:
+            return pymssql.connect(
+                server=target.host,
+                port=str(target.port),
+                user=target.user,
+                password=target.password,
+                database=target.database or "",
+                login_timeout=target.login_timeout,
+                autocommit=autocommit,
+                appname="msde-tui",
+            )
+        except pymssql.Error as exc:
+            number, text = _pymssql_connect_error(exc)
+            raise SqlFailure(number, text, connect=True) from None
+    if target.driver == "pyodbc":
         import os  # noqa: PLC0415
 
         import pyodbc  # noqa: PLC0415 - lazy
 
-        self._error = pyodbc.Error
         name = os.environ.get("MSDE_ODBC_DRIVER") or next(
             (d for d in pyodbc.drivers() if "SQL Server" in d), "FreeTDS"
         )
@@ -289,23 +345,18 @@ class _Pyodbc(_OdbcLike):
         ]
         if target.database:
             parts.append(f"DATABASE={_odbc_escape(target.database)}")
-        if name.lower() == "freetds":
+        if name.lower() == "freetds" and "\\" not in target.host:
             parts.append(f"PORT={target.port}")
         try:
-            conn = pyodbc.connect(";".join(parts), autocommit=True, timeout=target.login_timeout)
+            return pyodbc.connect(
+                ";".join(parts), autocommit=autocommit, timeout=target.login_timeout
+            )
         except pyodbc.Error as exc:
             number, text, found = odbc_error(exc)
             raise SqlFailure(number, text, found, connect=True) from None
-        super().__init__(conn)
-
-
-class _MssqlPython(_OdbcLike):
-    """Microsoft's mssql-python driver. UNTESTED here (not installed on the build machine)."""
-
-    def __init__(self, target: Target) -> None:
+    if target.driver == "mssql-python":
         import mssql_python  # noqa: PLC0415 - lazy
 
-        self._error = mssql_python.Error
         parts = [
             f"Server={_server_spec(target)}",
             f"UID={_odbc_escape(target.user)}",
@@ -316,11 +367,26 @@ class _MssqlPython(_OdbcLike):
         if target.database:
             parts.append(f"Database={_odbc_escape(target.database)}")
         try:
-            conn = mssql_python.connect(";".join(parts), autocommit=True)
+            return mssql_python.connect(";".join(parts), autocommit=autocommit)
         except mssql_python.Error as exc:
             number, text, found = odbc_error(exc)
             raise SqlFailure(number, text, found, connect=True) from None
-        super().__init__(conn)
+    raise SqlFailure(
+        None, f"Unknown driver '{target.driver}'. Use one of: {', '.join(DRIVERS)}.", connect=True
+    )
+
+
+def failure_of(exc: BaseException, driver: str) -> SqlFailure:
+    """A driver's exception raised outside ``Session`` (e.g. through SQLAlchemy) as a
+    ``SqlFailure``: the server's message number decides, never the text's language."""
+    if isinstance(exc, SqlFailure):
+        return exc
+    inner = getattr(exc, "orig", None) or exc
+    if driver == "pymssql":
+        number, text = _pymssql_error(inner)
+        return SqlFailure(number, text)
+    number, text, found = odbc_error(inner)
+    return SqlFailure(number, text, found)
 
 
 def _open(target: Target) -> _Conn:
@@ -388,6 +454,10 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(host={self.target.host!r}, port={self.target.port}, user={self.target.user!r}, driver={self.target.driver!r}, spid={self.spid})"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @classmethod
     async def open(cls, target: Target) -> Session:

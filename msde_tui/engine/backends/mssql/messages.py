@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from msde_tui.engine.backends.mssql.hints import connect_failure
 from msde_tui.engine.errors import (
     ConnectionFailed,
     MsdeError,
@@ -65,6 +66,15 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = tuple(
         (1834, r"cannot be overwritten\.\s+It is being used by database"),
         (5133, r"Directory lookup for the file .* failed with the operating system error"),
         (3101, r"Exclusive access could not be obtained"),
+        (927, r"cannot be opened\. It is in the middle of a restore"),
+        (942, r"cannot be opened because it is offline"),
+        (3132, r"The media set has \d+ media families but only \d+ are provided"),
+        (3043, r"^BACKUP .* detected an error on page"),
+        (824, r"logical consistency-based I/O error"),
+        (823, r"The operating system returned error .* to SQL Server during a (?:read|write)"),
+        (8939, r"^Table error: "),
+        (8928, r"^Object ID \d+, index ID .* could not be processed"),
+        (8989, r"^CHECKDB found \d+ allocation errors and \d+ consistency errors"),
         (15247, r"User does not have permission to perform this action"),
         (18456, r"Login failed for user"),
         (1827, r"would exceed your licensed limit"),
@@ -205,6 +215,7 @@ class Context:
     path: str = ""  # the backup file (server path)
     directory: str = ""  # the directory (server path)
     service_account: str = ""  # e.g. NT SERVICE\MSSQL$SQLEXPRESS
+    server_version: str = ""  # the server's ProductVersion, once known (e.g. 15.0.2000.5)
 
     @property
     def server(self) -> str:
@@ -286,7 +297,7 @@ def translate(
     where = ctx.server
 
     if num in _NET_NUMBERS or (num is None and ctx.operation == "connect"):
-        return _network(num, text or said, ctx)
+        return connect_failure(num, text or said, ctx)
     if num == 18456:
         return ConnectionFailed(
             f"SQL Server at {where} refused the login for user '{ctx.user}'.",
@@ -330,6 +341,16 @@ def translate(
             f"A database file cannot be restored where the backup says ({said}).",
             "Choose another data directory on the server.",
             number=3156,
+        )
+    if num == 3241 and ctx.operation == "headeronly" and _older(ctx):
+        device = ctx.path or "the backup file"
+        return ServerError(
+            f"This SQL Server ({ctx.server_version}) cannot read {device}: it was most likely "
+            "made by a newer SQL Server (an older server cannot even read a newer backup's "
+            "header), or it is damaged.",
+            "Restore it on a server of the same or a newer version than the one that made it; "
+            "if the newest SQL Server cannot read it either, the file is damaged.",
+            number=3241,
         )
     if num in (3241, 3242, 3183, 3189, 3203):
         device = ctx.path or "the backup file"
@@ -380,6 +401,14 @@ def translate(
     if num == 3169:
         match = _VERSION_RE.search(said)
         versions = f" ({match['theirs']} on the backup, {match['ours']} here)" if match else ""
+        if match and _version_tuple(match["theirs"]) < _version_tuple(match["ours"]):
+            return ServerError(
+                f"The backup was made by a SQL Server too old for this one{versions}.",
+                "SQL Server 2016 and later restore backups from 2008 on, 2012/2014 from 2005 "
+                "on: restore it first on an intermediate version, back it up there, and "
+                "restore that backup here.",
+                number=3169,
+            )
         return ServerError(
             f"The backup was made by a newer SQL Server than this one{versions}.",
             "Restore it on a server of the same or a newer version; a backup never goes to an "
@@ -389,15 +418,50 @@ def translate(
     if num == 3101:
         return ServerError(
             f"The database '{ctx.database}' is in use, so SQL Server cannot restore over it.",
-            "Close the accounting program on every workstation (or end their sessions), then "
-            "try again.",
+            "Close the accounting program on every workstation, or agree to close the other "
+            "sessions (--close-sessions; the wizard asks on the summary), then try again.",
             number=3101,
+        )
+    if num in (927, 942):
+        state = "in the middle of a restore (RESTORING)" if num == 927 else "OFFLINE"
+        return ServerError(
+            f"The database '{ctx.database}' is {state}: it cannot be opened or backed up.",
+            "Restore a backup over it (no safety copy is needed: it holds nothing usable), or "
+            "bring it online on the server.",
+            number=num,
+        )
+    if num == 3132:
+        return ServerError(
+            f"The backup {ctx.path or ''} is one part of a backup striped over several files "
+            f"({said}).".replace("  ", " "),
+            "All the files of the backup are needed together: put them side by side on the "
+            "server and restore from all of them, or use a backup made to a single file.",
+            number=3132,
+        )
+    if num in (3043, 823, 824):
+        return ServerBackupDamaged(
+            f"The database '{ctx.database}' is damaged on the server's disk ({said}).".replace(
+                "database '' ", "database "
+            ),
+            "Do not rely on new backups of it: run DBCC CHECKDB on the server, check the disk, "
+            "and restore the last backup that passes a test restore.",
+            number=num,
+        )
+    if num == 8989 or num in _CHECKDB_ERRORS:
+        return ServerBackupDamaged(
+            f"DBCC CHECKDB found the database '{ctx.database}' damaged ({said}).",
+            "Do not rely on this backup: its data is not sound even though its pages read "
+            "back. Use an older backup that passes a test restore, and check the source "
+            "database with DBCC CHECKDB.",
+            number=num,
         )
     if num in (15247, 262, 229):
         return ServerError(
             f"The login '{ctx.user}' does not have the permission for this ({said}).",
-            "Connect with a login that is sysadmin or dbcreator (restore, browse directories) "
-            "or db_backupoperator (backup).",
+            "See which operations it may run with 'msde server rights'; restoring and "
+            "verifying need CREATE DATABASE permission (dbcreator or sysadmin), backing up "
+            "needs db_backupoperator on the database, browsing and deleting server files "
+            "sysadmin.",
             number=num,
         )
     if num == 1827:
@@ -442,29 +506,19 @@ def translate(
     )
 
 
-def _network(num: int | None, text: str, ctx: Context) -> ConnectionFailed:
-    lowered = text.lower()
-    if "connection refused" in lowered:
-        why = "nothing answers on that port"
-    elif (
-        "name or service not known" in lowered
-        or "not known" in lowered
-        or "getaddrinfo" in lowered
-        or ("unable to connect" in lowered and "net-lib" not in lowered)
-    ):
-        why = "the name cannot be found or the server is unavailable"
-    elif "timed out" in lowered or "timeout" in lowered or num == 20003:
-        why = "the server did not answer in time"
-    elif num in (20004, 20006, 20017, 20047):
-        why = "the connection was cut"
-    else:
-        why = "the server cannot be reached"
-    return ConnectionFailed(
-        f"Cannot connect to SQL Server at {ctx.server}: {why}.",
-        "Check the server name and port, that the SQL Server service runs, that the firewall "
-        "lets the port through (1433, or the named instance's port), and try again.",
-        number=num,
-    )
+_CHECKDB_ERRORS = {8928, 8939, 8946, 8976, 8978, 2533, 2534, 8906}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:2])
+
+
+def _older(ctx: Context) -> bool:
+    """The server is older than the newest SQL Server (a newer one may have made the file)."""
+    from msde_tui.engine.backends.mssql.restoreplan import NEWEST_MAJOR  # noqa: PLC0415 - no cycle
+
+    major = _version_tuple(ctx.server_version)[:1]
+    return bool(major) and major[0] < NEWEST_MAJOR
 
 
 def _cap(text: str) -> str:

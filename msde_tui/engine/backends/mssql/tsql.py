@@ -381,12 +381,24 @@ def build_database_exists(db: str) -> str:
 
 
 def build_database_files(db: str) -> str:
-    """The physical files of database ``db``."""
+    """The physical files of database ``db`` (type 0 data, 1 log; size in 8 KB pages)."""
     return (
-        "SELECT f.physical_name AS physical_name, f.type AS type FROM sys.master_files AS f "  # noqa: S608
+        "SELECT f.physical_name AS physical_name, f.type AS type, f.size AS size "  # noqa: S608
+        "FROM sys.master_files AS f "
         "JOIN sys.databases AS d ON d.database_id = f.database_id WHERE d.name = "
         + quote_literal(db)
+        + " ORDER BY f.file_id"
     )
+
+
+def build_single_user(db: str) -> str:
+    """Close every other session on ``db`` (their open transactions are rolled back)."""
+    return f"ALTER DATABASE {quote_ident(db)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE"
+
+
+def build_multi_user(db: str) -> str:
+    """Open ``db`` to every session again."""
+    return f"ALTER DATABASE {quote_ident(db)} SET MULTI_USER"
 
 
 def build_enumerate_filesystem(path: str) -> str:
