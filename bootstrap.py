@@ -243,9 +243,34 @@ def ensure_venv(extra: str) -> bool:
     subprocess.run([tool("python"), "-m", "compileall", "-q", str(ROOT / "msde_tui")], check=False)
     status.end(_("done"))
     (STAMP if extra else RUN_STAMP).write_text(wanted)
+    ensure_access_reader()
     print(_("Set-up finished in {seconds:.0f} s.").format(seconds=time.monotonic() - started),
           flush=True)
     return True
+
+
+def ensure_access_reader() -> None:
+    """mdbtools (the Access reader): apt-get install as root, else say how; never fatal.
+
+    Part of the set-up (not of every start: a failing apt-get would slow each one down)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("mdb-json"):
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Installing mdbtools (the Access reader) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = [apt, "install", "-y", "-q", "mdbtools"]
+        quiet = {"stdout": subprocess.DEVNULL, "env": env, "check": False}
+        if subprocess.run(install, **quiet).returncode != 0:  # type: ignore[call-overload]
+            subprocess.run([apt, "update", "-q"], **quiet)  # type: ignore[call-overload]
+            subprocess.run(install, **quiet)  # type: ignore[call-overload]
+        if shutil.which("mdb-json"):
+            return
+    print("Note: Access dossiers (.mdb/.accdb) need mdbtools ('sudo apt install mdbtools' on "
+          "Debian/Ubuntu); everything else works without it.", flush=True)
 
 
 def run(args: list[str], installed: bool) -> int:

@@ -65,6 +65,7 @@ def load_bootstrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pip_code: in
     monkeypatch.setattr(module, "STAMP", venv / ".msde-installed")
     monkeypatch.setattr(module, "RUN_STAMP", venv / ".msde-installed-run")
     monkeypatch.setattr(module, "LOG", venv / "install.log")
+    monkeypatch.setattr(module, "ensure_access_reader", lambda: None)  # no apt-get in tests
     monkeypatch.setenv("LANGUAGE", "en")
     return module
 

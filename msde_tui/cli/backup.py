@@ -62,8 +62,9 @@ def backup_command(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Dossiers backed up at once.")] = 2,
     test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Access: copy even while Access has the file open (the copy may be inconsistent).")] = False,
 ) -> None:
-    """Back up dossiers: a file copy + proof (embedded) or a native BACKUP (SQL Server)."""
+    """Back up dossiers: a file copy + proof (embedded, Access) or a native BACKUP (SQL Server)."""
     st = state(ctx)
     catalog = st.catalog()
     chosen: dict[str, Dossier] = {}
@@ -72,12 +73,13 @@ def backup_command(
         chosen.setdefault(dossier.number, dossier)
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
-        groups.setdefault(None if dossier.is_embedded else dossier.profile or "", []).append(dossier)
+        on_disk = dossier.is_embedded or dossier.backend == "access"
+        groups.setdefault(None if on_disk else dossier.profile or "", []).append(dossier)
     if None in groups:
         local = Path(directory).expanduser()
         if not local.is_dir():
             raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
-    options = BackupOptions(verify=verify or test_restore, test_restore=test_restore)
+    options = BackupOptions(verify=verify or test_restore, test_restore=test_restore, force=force)
     streams: list[AsyncIterator[ev.Event]] = []
     for profile, members in groups.items():
         connection = Connection() if profile is None else _server_connection(st, profile)
@@ -141,8 +143,11 @@ def restore_command(
             short = _short_from_server_name(file)
     elif not Path(file).expanduser().is_file():
         raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
-    if short is None and operations.file_kind(file, connection) == "embedded":
+    kind = operations.file_kind(file, connection)
+    if short is None and kind == "embedded":
         short = _short_from_proof(Path(file).expanduser())
+    if short is None and kind == "access":
+        short = _short_from_access_proof(Path(file).expanduser())
     item = RestoreItem(
         source=file,
         number=number,
@@ -202,6 +207,15 @@ def _short_from_proof(file: Path) -> str | None:
     """The short name recorded in an embedded backup's proof (None: the restore will explain)."""
     try:
         return naming.parse_code(read_proof(file).code).short
+    except MsdeError:
+        return None
+
+
+def _short_from_access_proof(file: Path) -> str | None:
+    from msde_tui.engine.backends.access import proofs
+
+    try:
+        return naming.parse_code(proofs.read(file).code).short
     except MsdeError:
         return None
 

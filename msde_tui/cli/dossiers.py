@@ -13,6 +13,8 @@ from rich.table import Table
 
 from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
 from msde_tui.engine import paths
+from msde_tui.engine.backends.access import fileformat as access_files
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
@@ -58,7 +60,7 @@ def list_dossiers(ctx: typer.Context) -> None:
         return
     table = Table("Number", "Code", "Company", "Backend", "Location", "Status", box=None)
     for d in dossiers:
-        where = d.location if d.is_embedded else f"{d.profile}:{d.location}"
+        where = d.location if d.is_embedded or d.backend == "access" else f"{d.profile}:{d.location}"
         table.add_row(d.number, d.code, d.company, d.backend, where, d.status + (f" ({cut_note(d)})" if cut_note(d) else ""))
     console.print(table)
 
@@ -109,7 +111,7 @@ def add(
     number: str = typer.Option(None, "--number", help="Dossier number (default: the first free one)."),
     short: str = typer.Option(..., "--short", help="Short name, e.g. SOC."),
     company: str = typer.Option(..., "--company", help="Company name shown in the list."),
-    file: str = typer.Option(None, "--file", help="An embedded dossier file in the data directory."),
+    file: str = typer.Option(None, "--file", help="An embedded dossier file in the data directory, or an Access file (.mdb/.accdb) anywhere."),
     profile: str = typer.Option(None, "--profile", help="SQL Server connection profile."),
     database: str = typer.Option(None, "--database", help="SQL Server database name."),
 ) -> None:
@@ -124,6 +126,15 @@ def add(
     if not company.strip():
         raise BadInput("The company name cannot be empty.")
     number = number or catalog.first_free_number()
+    if file and access_files.sniff(Path(file).expanduser()) is not None:
+        found = access_files.open_access(Path(file))  # recognised by its header, not its name
+        added = catalog.add(Dossier(number=number, short=short, company=company.strip(),
+                                    backend="access", location=str(found.path)))
+        emit(st, {"added": asdict(added) | {"code": added.code, "format": found.format,
+                                            "size": found.size}},
+             f"{added.code} ({added.company}) added: {found.path} — {found.describe()}. "
+             "msde reads it and writes copies or other formats; it never writes Access files.")
+        return
     if file:
         location, guid = _embedded_file(st, file), None
         conn = embedded.connect(st.home / location, readonly=True)
@@ -250,6 +261,7 @@ def _check(st: State, record: Dossier) -> list[Problem]:
     from msde_tui.engine.backends.mssql import profiles
     from msde_tui.engine.packs.pack import mssql_engine
 
+    refuse_access(record, "the integrity check")
     if not record.profile:
         raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
     password = ask_password(profiles.get(record.profile, st.home))

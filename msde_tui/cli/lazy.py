@@ -35,8 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                          "data directory."),
     "check": ("dossiers", "List the integrity problems of a dossier (exit 0 healthy, 1 problems "
                           "found)."),
-    "backup": ("backup", "Back up dossiers: a file copy + proof (embedded) or a native BACKUP "
-                         "(SQL Server)."),
+    "backup": ("backup", "Back up dossiers: a file copy + proof (embedded, Access) or a native "
+                         "BACKUP (SQL Server)."),
     "verify": ("backup", "Verify backups: re-read and compare with the proof, integrity check, "
                          "identity."),
     "restore": ("backup", "Restore a backup as dossier NUMBER; never over an existing one "
@@ -57,6 +57,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                            "(never restorable), + FEC."),
     "log": ("log", "Show the audit log: who did what, when, on which dossiers, with which "
                    "result."),
+    "convert": ("access", "Convert an Access dossier into a new embedded dossier or SQL Server "
+                          "database, every\ntable's rows checked equal; the Access file is only "
+                          "read."),
     "server": ("server", "SQL Server connection profiles: add, list, remove, test, browse server "
                          "directories."),
     "auto": ("auto", "Automatic backups (the document's Options: 'Opérationnelle', backups "

@@ -22,6 +22,7 @@ from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import error_of, run_one, run_plan
 from msde_tui.engine import identity, naming
 from msde_tui.engine.accounting import ledger
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
 from msde_tui.engine.lifecycle import archive as archive_engine
@@ -44,6 +45,7 @@ def register(app: typer.Typer) -> None:
 
 def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     dossier = catalog.get(ref)
+    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
@@ -325,6 +327,7 @@ def audit(
         _embedded(catalog, dossier)
         source_password = None
     else:
+        refuse_access(target, "the tax-audit transfer")
         if not target.profile:
             raise BadInput(f"Dossier {target.code} has no connection profile.", "Fix the dossier list.")
         source_password = password_of(target.profile)

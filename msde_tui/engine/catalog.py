@@ -1,8 +1,9 @@
 """The dossier list (SPEC section 3), kept as ``dossiers.json`` in the data directory.
 
 A record points either at an embedded file (``backend="embedded"``, ``location`` = file name
-in the data directory) or at a SQL Server database (``backend="mssql"``, ``profile`` = the
-connection profile name, ``location`` = database name). Removing a record never deletes data
+in the data directory), at a SQL Server database (``backend="mssql"``, ``profile`` = the
+connection profile name, ``location`` = database name) or at an Access file
+(``backend="access"``, ``location`` = its full path; msde only reads it). Removing a record never deletes data
 unless ``delete_data=True`` is passed explicitly (embedded files only).
 
 Several processes share the list (the wizard, a detached job, the CLI, ``msde auto``): every
@@ -39,8 +40,8 @@ CATALOG_FILE = "dossiers.json"
 LOCK_FILE = "dossiers.json.lock"
 CATALOG_VERSION = 2  # 2: identity fields (origin, origin_code, package); version 1 lists are read as is
 LOCK_TIMEOUT_S = 60.0
-BACKENDS = ("embedded", "mssql")
-Backend = Literal["embedded", "mssql"]
+BACKENDS = ("embedded", "mssql", "access")
+Backend = Literal["embedded", "mssql", "access"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Dossier:
     short: str
     company: str
     backend: Backend = "embedded"
-    location: str = ""  # embedded: file name in the data dir; mssql: database name
+    location: str = ""  # embedded: file name in the data dir; mssql: database name; access: full path
     profile: str | None = None  # mssql: connection profile name
     status: str = "active"  # active | restored | cut | export | ...
     guid: str | None = None
@@ -68,7 +69,8 @@ class Dossier:
     def path(self, home: Path) -> Path:
         """The embedded file of this dossier (always a file directly in the data directory)."""
         if not self.is_embedded:
-            raise BadInput(f"Dossier {self.code} is on SQL Server, not an embedded file.")
+            where = "an Access file" if self.backend == "access" else "on SQL Server"
+            raise BadInput(f"Dossier {self.code} is {where}, not an embedded file.")
         if not is_plain_file_name(self.location):
             raise CatalogInvalid(
                 f"Dossier {self.code} points at '{self.location}', which is not a file of the data directory.",
@@ -85,6 +87,11 @@ def is_plain_file_name(name: str) -> bool:
     if not name or name in (".", "..") or any(ord(c) < 32 for c in name):
         return False
     return PurePosixPath(name).name == name and PureWindowsPath(name).name == name
+
+
+def is_plain_path(path: str) -> bool:
+    """A path with no control character and no '..' part (an explicitly added file's path)."""
+    return bool(path) and not any(ord(c) < 32 for c in path) and ".." not in Path(path).parts
 
 
 def _invalid(file: Path, where: str, problem: str) -> CatalogInvalid:
@@ -134,12 +141,15 @@ def parse_records(file: Path, raw: object) -> dict[str, Dossier]:
         where = f"dossier {number}{short}"
         backend = record.get("backend", "embedded")
         if backend not in BACKENDS:
-            raise _invalid(file, where, f"has the backend {backend!r} (embedded or mssql)")
+            raise _invalid(file, where, f"has the backend {backend!r} (embedded, mssql or access)")
         location = record["location"]
         if backend == "embedded" and not is_plain_file_name(location):
             raise _invalid(file, where, f"points at {location!r}, which is not a file of the data directory")
         if backend == "mssql" and (not location.strip() or len(location) > 128):
             raise _invalid(file, where, "needs a database name of 1 to 128 characters")
+        if backend == "access" and not (Path(location).is_absolute() and is_plain_path(location)):
+            raise _invalid(file, where, f"points at {location!r}, not the full path of an Access file "
+                                        "('msde add --file' records one)")
         if number in found:
             raise _invalid(file, where, f"uses the number {number}, already used by {found[number].code}")
         found[number] = Dossier(**record)
@@ -326,6 +336,11 @@ class Catalog:
         with self.locked():
             dossier = self.get(ref)
             if delete_data:
+                if dossier.backend == "access":
+                    raise BadInput(
+                        f"{dossier.code} is an Access file ({dossier.location}); msde never deletes it.",
+                        "Remove it from the list without deleting, and delete the file yourself.",
+                    )
                 if not dossier.is_embedded:
                     raise BadInput(
                         f"{dossier.code} is a SQL Server database; the tool never drops databases.",

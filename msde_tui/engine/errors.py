@@ -88,3 +88,15 @@ class FecRefused(BadInput):
 
 class CatalogInvalid(BadInput):
     """The dossier list (dossiers.json) is unreadable or holds an invalid record; it is not used."""
+
+
+class AccessReaderMissing(MsdeError):
+    """The Access reader (mdbtools) is not installed, so an Access file cannot be read."""
+
+
+class AccessFileInUse(MsdeError):
+    """An Access file has its lock file (.ldb/.laccdb) beside it: Access may be writing it."""
+
+
+class AccessUnreadable(MsdeError):
+    """The Access reader cannot read a file, a table or a value exactly."""

@@ -49,6 +49,7 @@ class BackupOptions:
     # SQL Server: after verifying, restore the backup under a scratch name, DBCC CHECKDB it
     # and drop it (engine/backends/mssql/testrestore.py)
     test_restore: bool = False
+    force: bool = False  # Access: back up even with a lock file beside it (copy may be inconsistent)
 
 
 @dataclass(frozen=True)

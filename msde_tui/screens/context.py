@@ -99,9 +99,9 @@ class WizardContext:
         if connection.is_embedded:
             found: list[tuple[Dossier, int | None]] = []
             for dossier in catalog.dossiers():
-                if not dossier.is_embedded:
+                if dossier.backend not in ("embedded", "access"):  # Access files are local too
                     continue
-                path = dossier.path(self.home)
+                path = dossier.path(self.home) if dossier.is_embedded else Path(dossier.location)
                 size = path.stat().st_size if path.exists() else None
                 found.append((dossier, size))
             return found
@@ -111,7 +111,7 @@ class WizardContext:
         known = {
             d.location: d
             for d in catalog.dossiers()
-            if not d.is_embedded and (d.profile in (None, connection.profile))
+            if d.backend == "mssql" and (d.profile in (None, connection.profile))
         }
         result: list[tuple[Dossier, int | None]] = []
         for db in databases:
@@ -147,5 +147,9 @@ class WizardContext:
     async def backups_in(self, connection: Connection, directory: str) -> list[BackupInfo]:
         backend = await self.backend(connection)
         found = await backend.backups_in(directory)
+        if connection.is_embedded:  # Access dossiers' copies are local files too
+            from msde_tui.engine.backends.access.backend import AccessBackend
+
+            found = [*found, *await AccessBackend(self.home).backups_in(directory)]
         self.backups_seen[directory] = list(found)
         return found

@@ -489,6 +489,10 @@ async def _close(target: Target | None) -> None:
 def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
     if dossier.is_embedded:
         return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
+    if dossier.backend == "access":
+        from msde_tui.engine.backends.access.auto import AccessTarget
+
+        return AccessTarget(dossier, policy.target_dir(home), cache)
     from msde_tui.engine.auto import mssql as auto_mssql  # late: loads the SQL Server drivers
 
     return auto_mssql.MssqlTarget(home, dossier, policy, auto_mssql.server_connection(home, dossier))
@@ -561,13 +565,13 @@ async def _backup_all(
         target = works[0].target
         assert target is not None
         for work in works:
-            if work.target is not None and isinstance(work.target, EmbeddedTarget):
+            if work.target is not None and work.target.connection.is_embedded:  # a local directory
                 try:
-                    work.target.path.mkdir(parents=True, exist_ok=True)
+                    Path(work.target.directory).mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     results[work.dossier.code] = DossierResult(
                         dossier=work.dossier.code, ok=False,
-                        message=f"Cannot create the backup directory {work.target.path} ({exc.strerror or exc}).",
+                        message=f"Cannot create the backup directory {work.target.directory} ({exc.strerror or exc}).",
                         hint="Create it or choose another one: msde auto policy set --dir DIR",
                     )
         todo = [w for w in works if w.dossier.code not in results]

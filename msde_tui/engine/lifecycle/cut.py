@@ -42,6 +42,7 @@ from msde_tui.engine import naming, paths
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import publish_file, remove_staging, staging_dir, write_atomic
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
@@ -447,6 +448,7 @@ def cut(
     recover(home)
     catalog = Catalog(home)
     dossier = catalog.get(ref)
+    refuse_access(dossier, "the cut")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; the cut works on embedded dossiers for now.",

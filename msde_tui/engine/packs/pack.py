@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine import identity, naming, paths
 from msde_tui.engine.atomic import aside, publish_file, write_atomic
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -80,6 +81,7 @@ class ApplyResult:
 def open_dossier(dossier: Dossier, home: Path, *, readonly: bool, password: str | None = None) -> Database:
     if dossier.is_embedded:
         return Database.open_sqlite(dossier.path(home), readonly=readonly)
+    refuse_access(dossier, "a packed file or an export copy")
     if not dossier.profile:
         raise BadInput(f"Dossier {dossier.code} has no connection profile.", "Fix the dossier list.")
     engine = mssql_engine(dossier.profile, dossier.location, home, password)

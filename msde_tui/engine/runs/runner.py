@@ -26,6 +26,7 @@ from typing import Any
 from msde_tui.engine import auditlog, identity, naming
 from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
+from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.backends.base import Backend
 from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -64,6 +65,7 @@ class _Backends:
         self.home = home
         self._embedded = EmbeddedBackend(home)
         self._server: Backend | None = None
+        self._access: Backend | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -81,9 +83,19 @@ class _Backends:
                 self._server = open_backend(self.connection, home=self.home)
             return self._server
 
+    @property
+    def access(self) -> Backend:
+        from msde_tui.engine.backends.access.backend import AccessBackend
+
+        if self._access is None:
+            self._access = AccessBackend(self.home)
+        return self._access
+
     async def for_dossier(self, dossier: Dossier) -> Backend:
         if dossier.is_embedded:
             return self._embedded
+        if dossier.backend == "access":
+            return self.access
         wanted, have = dossier.profile, self.connection.profile
         if self.connection.kind == "mssql" and wanted and have and wanted != have:
             raise BadInput(
@@ -133,6 +145,8 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
                 return _verify_packed(Path(file), label_of(file))
             if kind == "embedded":
                 return backends.embedded.verify(file)
+            if kind == "access":
+                return backends.access.verify(file)
             server = await backends.server()
             if plan.position is None and not plan.test_restore:
                 return server.verify(file)
@@ -159,6 +173,8 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
         steps: tuple[str, ...]
         if kind == "embedded":
             steps = ("verify", "copy", "safety copy", "restore")
+        elif kind == "access":
+            steps = ("verify", "safety copy", "restore")
         else:
             steps = ("read",) + (("verify",) if plan.verify_first else ()) + ("safety copy", "restore")
 
@@ -170,6 +186,8 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
                 )
             if kind == "embedded":
                 return backends.embedded.restore(item)  # lists the dossier itself
+            if kind == "access":
+                return backends.access.restore(item)  # lists the dossier itself
             server: Any = await backends.server()
             target = _server_target(Path(home), item)
             events = server.restore(target, verify_first=plan.verify_first)
@@ -191,6 +209,21 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
         await backends.close()
 
 
+async def run_convert(plan: ConvertPlan, *, home: Path) -> AsyncIterator[Event]:
+    """Convert an Access dossier into a new embedded or SQL Server dossier (engine/access)."""
+    from msde_tui.engine.backends.access import convert  # late: pyarrow is heavy
+
+    def make_job() -> _Job:
+        async def make() -> AsyncIterator[Event]:
+            return convert.run(plan, Path(home))
+
+        return _Job(plan.dossier.code, "convert", ("convert", "check"), make)
+
+    options: dict[str, object] = {"to": plan.to, "number": plan.number, "source": plan.dossier.location}
+    async for event in _audited(home, "convert", options, [make_job()], 1):
+        yield event
+
+
 # --------------------------------------------------------------------------- dossier list
 
 
@@ -205,9 +238,10 @@ def _server_target(home: Path, item: RestoreItem) -> RestoreItem:
     catalog = Catalog(home)
     existing = catalog.find(item.number)
     first = catalog.first_free_number() if len(catalog) < 999 else "none"
-    if existing is not None and existing.is_embedded:
+    if existing is not None and existing.backend != "mssql":
+        kind = "Access" if existing.backend == "access" else "embedded"
         raise BadInput(
-            f"Number {existing.number} is the embedded dossier {existing.code}.",
+            f"Number {existing.number} is the {kind} dossier {existing.code}.",
             f"Restore the SQL Server backup under another number; the first free is {first}.",
         )
     if item.database:
@@ -354,10 +388,13 @@ def label_of(file: str) -> str:
 
 
 def file_kind(file: str, connection: Connection) -> str:
-    """``packed``, ``embedded`` (a local SQLite backup) or ``server`` (a path on SQL Server)."""
+    """``packed``, ``embedded`` (a local SQLite backup), ``access`` (a local copy of an Access
+    file: its proof says so, or its header) or ``server`` (a path on SQL Server)."""
     path = Path(file).expanduser()
     if path.suffix.lower() in PACKED_SUFFIXES and (connection.is_embedded or path.exists()):
         return "packed"
+    if access_file_kind(path):
+        return "access"
     if connection.is_embedded:
         return "embedded"
     if proof_path(path).exists():
@@ -369,6 +406,13 @@ def file_kind(file: str, connection: Connection) -> str:
     except OSError:
         pass
     return "server"
+
+
+def access_file_kind(path: Path) -> bool:
+    """True for a local Access backup: an Access proof beside it, or a Jet/ACE header."""
+    from msde_tui.engine.backends.access import fileformat, proofs
+
+    return proofs.is_access_proof(path) or fileformat.sniff(path) is not None
 
 
 # --------------------------------------------------------------------------- running many

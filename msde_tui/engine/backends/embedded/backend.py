@@ -837,8 +837,9 @@ class EmbeddedBackend:
                 )
         first = catalog.first_free_number() if len(catalog) < 999 else "none"
         if existing is not None and not existing.is_embedded:
+            kind = "Access" if existing.backend == "access" else "SQL Server"
             raise BadInput(
-                f"Number {number} is the SQL Server dossier {existing.code}.",
+                f"Number {number} is the {kind} dossier {existing.code}.",
                 f"Restore the embedded backup under another number; the first free is {first}.",
             )
         if existing is not None and not replace_ok:
