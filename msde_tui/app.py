@@ -92,7 +92,7 @@ class MsdeApp(App[None]):
             # ``self.theme`` afterwards queues a refresh that parses every stylesheet a second
             # time before the first screen. ``_reactive_theme`` is where Textual's reactive keeps
             # the value (an attribute already there is taken as the initial one);
-            # tests/test_startup.py checks the outcome is the same as ``self.theme = ...``.
+            # tests/tui/test_startup.py checks the outcome is the same as ``self.theme = ...``.
             self._reactive_theme = ANSI_THEME
         super().__init__()
         translate_bindings(self)
@@ -135,7 +135,7 @@ class MsdeApp(App[None]):
         while True:
             steps = registry.steps_for(self.plan)
             index = min(index, len(steps) - 1)
-            position = registry.StepPosition(index + 1, len(steps))
+            position = registry.position(self.plan, index)
             result = await self.push_screen_wait(steps[index](self.ctx, self.plan, position))
             if result is None:
                 index = max(0, index - 1)
@@ -164,10 +164,8 @@ class MsdeApp(App[None]):
 
         job = jobs.load_job(self.home, job_id)
         plan = jobs.plan_from_dict(job.plan)
-        total = len(registry.steps_for(plan))
-        return ProgressScreen(
-            self.ctx, plan=plan, position=registry.StepPosition(total, total), job=job
-        )
+        last = registry.StepPosition(registry.WIZARD_STEPS, registry.WIZARD_STEPS)
+        return ProgressScreen(self.ctx, plan=plan, position=last, job=job)
 
     # -- app-wide keys
 

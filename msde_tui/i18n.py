@@ -9,6 +9,13 @@ checkout with nothing to build. ``python -m msde_tui.i18n`` recompiles every ``.
 
 Strings are translated when shown (``_("...")`` at run time), never at import time, so that
 switching language in one process (the tests do) changes every label.
+
+The engine's own words (step names, result lines, errors and their hints) are written in
+English with their parameters, in the events file of a job or in an exception, and translated
+where they are shown: the wizard and the CLI pass them through ``engine.words.shown``, which
+finds the ``N_``-marked template each came from and gives it in the user's language with the
+same values. That is the one way: a new engine message gets its template in engine/words.py.
+Keys shown follow the language too (a French "yes" is ``o``); a key shown is always accepted.
 """
 
 from __future__ import annotations
@@ -148,7 +155,7 @@ def compile_mo(entries: dict[str, str]) -> bytes:
 PACKAGE_DIR = Path(__file__).resolve().parent
 # where the translated strings are, relative to the package (bootstrap.py: in a checkout only)
 SOURCES = ("app.py", "screens", "engine/runs/basicops.py", "engine/packs/packops.py",
-           "engine/lifecycle/lifeops.py", "launch.py", "../bootstrap.py")
+           "engine/lifecycle/lifeops.py", "engine/words.py", "launch.py", "../bootstrap.py")
 
 
 def source_files() -> list[Path]:

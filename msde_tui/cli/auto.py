@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from msde_tui import osdep
+from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import run as auto_engine
@@ -53,6 +54,8 @@ def auto(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print each decision and why; change nothing."),
     dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help="Only this dossier (repeatable).")] = None,
+    select_all: bool = typer.Option(False, "--all", help="Every dossier of the list (the default)."),
+    where: str = typer.Option(None, "--where", help=selecting.WHERE_HELP),
     install: str = typer.Option(
         None, "--install", metavar="systemd|cron|taskscheduler",
         help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
@@ -95,6 +98,13 @@ def auto(
         return
     if write:
         raise BadInput("--write goes with --install.", "E.g. msde auto --install systemd --write")
+    if where:
+        if dossier:
+            raise BadInput("--dossier and --where cannot be used together.", "Give one of them.")
+        dossier = [d.code for d in selecting.choose(st, None, where=where)]
+        if not dossier:
+            emit(st, {"dossiers": [], "where": where}, f"No dossier matches --where {where}: nothing to do.")
+            return
     _run(st, dry_run=dry_run, only=dossier or None)
 
 

@@ -26,9 +26,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
-from msde_tui.engine import naming
+from msde_tui.engine import naming, selection
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import (
@@ -57,20 +58,24 @@ def register(app: typer.Typer) -> None:
 
 def backup_command(
     ctx: typer.Context,
-    dossiers: Annotated[list[str], typer.Argument(help="Dossier numbers (001) or codes (001SOC).")],
     directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
+    dossiers: Annotated[list[str] | None, typer.Argument(help="Dossier numbers (001) or codes (001SOC).")] = None,
+    select_all: Annotated[bool, typer.Option("--all", help=selecting.ALL_HELP)] = False,
+    where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Dossiers backed up at once.")] = 2,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Dossiers backed up at once (0: follow the machine's cores).")] = 0,
     test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Access: copy even while Access has the file open (the copy may be inconsistent).")] = False,
 ) -> None:
     """Back up dossiers: a file copy + proof (embedded, Access) or a native BACKUP (SQL Server)."""
     st = state(ctx)
-    catalog = st.catalog()
-    chosen: dict[str, Dossier] = {}
-    for ref in dossiers:
-        dossier = catalog.get(ref)
-        chosen.setdefault(dossier.number, dossier)
+    local_dir = Path(directory).expanduser()
+    chosen = {d.number: d for d in selecting.choose(
+        st, dossiers, select_all=select_all, where=where, backup_dir=lambda _d: local_dir)}
+    if not chosen:
+        emit(st, {"operation": "backup", "ok": 0, "failed": 0, "results": []},
+             f"No dossier matches --where {where}; nothing to back up.")
+        return
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
         on_disk = dossier.is_embedded or dossier.backend == "access"
@@ -91,20 +96,52 @@ def backup_command(
 
 def verify_command(
     ctx: typer.Context,
-    files: Annotated[list[str], typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")],
+    files: Annotated[list[str] | None, typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")] = None,
     server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Files verified at once.")] = 2,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Files verified at once (0: follow the machine's cores).")] = 0,
     position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: verify only this backup set of the file (default: every set).")] = None,
     test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: also restore each full set under a scratch name, run DBCC CHECKDB, drop it.")] = False,
+    select_all: Annotated[bool, typer.Option("--all", help="The newest backup in --dir of every embedded dossier.")] = False,
+    where: Annotated[str | None, typer.Option("--where", help="The newest backup in --dir of each embedded dossier matching this filter (see backup --where).")] = None,
+    directory: Annotated[str | None, typer.Option("--dir", help="With --all / --where: the directory holding the backups.")] = None,
 ) -> None:
     """Verify backups: re-read and compare with the proof, integrity check, identity."""
     st = state(ctx)
+    missing: list[str] = []
+    if select_all or where:
+        if files or server:
+            raise BadInput("Give backup files, or --all / --where with --dir, not both.",
+                           "E.g. msde verify --all --dir /srv/backups")
+        if not directory:
+            raise BadInput("--all and --where need --dir: where the backups are.", "E.g. msde verify --all --dir /srv/backups")
+        folder = Path(directory).expanduser()
+        if not folder.is_dir():
+            raise BadInput(f"The directory {folder} does not exist.", "Give the directory holding the backups.")
+        chosen = [d for d in selecting.choose(st, None, select_all=select_all, where=where,
+                                              backup_dir=lambda _d: folder) if d.is_embedded]
+        found = selection.newest_backups(folder, chosen)
+        missing = [d.code for d in chosen if d.code not in found]
+        if missing and not st.json:
+            console.print(f"No backup in {folder} for: {', '.join(missing)}.", highlight=False, markup=False)
+        files = [str(found[d.code]) for d in chosen if d.code in found]
+        if not files:
+            emit(st, {"operation": "verify", "ok": 0, "failed": 0, "results": [], "missing": missing},
+                 "Nothing to verify.")
+            if missing:
+                set_exit(1)
+            return
+    elif not files:
+        raise BadInput("Which backups? Give the files, or --all / --where with --dir.",
+                       "E.g. msde verify /srv/backups/001SOC_*.sqlite.bak, or msde verify --all --dir /srv/backups")
     connection = Connection() if server is None else _server_connection(st, server)
     plan = VerifyPlan(
         connection, tuple(files), concurrency=concurrency, position=position, test_restore=test_restore
     )
     results = run_and_show(st, "verify", [operations.run_verify(plan, home=st.home)], total=len(files))
     finish(st, "verify", results)
+    if select_all or where:
+        if missing:  # a chosen dossier with no backup there is not verified: the run failed
+            set_exit(1)
 
 
 def restore_command(

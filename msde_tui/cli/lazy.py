@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                          "identity."),
     "restore": ("backup", "Restore a backup as dossier NUMBER; never over an existing one "
                           "without --replace."),
-    "pack": ("pack", "Write a PBF of a dossier, or a PTF with --partial."),
+    "pack": ("pack", "Write a PBF of each dossier, or a PTF with --partial."),
     "import": ("pack", "Import a PBF or an export copy (a file, or a database on a server) as a "
                        "new dossier."),
     "apply": ("pack", "Apply a PTF to the dossier it follows, in one transaction."),

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from msde_tui.cli import selecting
 from msde_tui.cli.common import (
     State,
     console,
@@ -20,7 +21,7 @@ from msde_tui.cli.common import (
 )
 from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import error_of, run_one, run_plan
-from msde_tui.engine import identity, naming
+from msde_tui.engine import identity, naming, selection
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -30,7 +31,7 @@ from msde_tui.engine.lifecycle import cut as cut_engine
 from msde_tui.engine.lifecycle import tax_audit as audit_engine
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 
-DOSSIERS_ARGUMENT = typer.Argument(..., help="Dossier numbers (001) or codes (001SOC).")
+DOSSIERS_ARGUMENT = typer.Argument(None, help="Dossier numbers (001) or codes (001SOC); or --where.")
 
 
 def register(app: typer.Typer) -> None:
@@ -91,9 +92,18 @@ def archive(
     ),
     select_all: bool = typer.Option(False, "--all", help="Tick every closed year of every dossier (\"Select\")."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show which years would be archived."),
+    where: str = typer.Option(None, "--where", help=selecting.WHERE_HELP + " Here --where all picks "
+                              "every embedded dossier (--all picks the years)."),
 ) -> None:
     """Archive fiscal years into a PAF per dossier, then replace them by one balance entry each."""
     st = state(ctx)
+    if where:
+        dossiers = [d.code for d in selecting.choose(st, dossiers, where=where) if d.is_embedded]
+        if not dossiers:
+            _emit(st, {"results": [], "where": where}, f"No embedded dossier matches --where {where}: nothing to do.")
+            return
+    elif not dossiers:
+        raise BadInput("Which dossiers? Name them (001 002...), or use --where.", selection.HINT)
     if years and select_all:
         raise BadInput("--years and --all cannot be used together.", "Give one of them.")
     if older_than < 0:

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from msde_tui.cli import selecting
+from msde_tui.cli.backup import finish
 from msde_tui.cli.common import State, emit, err_console, state
 from msde_tui.cli.running import details as result_details
-from msde_tui.cli.running import run_one
+from msde_tui.cli.running import run_one, run_plan
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.packs import export_copy as copies
 from msde_tui.engine.packs import pack as packs
@@ -53,16 +55,26 @@ def _file_passphrase(path: Path) -> str | None:
 
 def pack_command(
     ctx: typer.Context,
-    dossier: Annotated[str, typer.Argument(help="Number (001) or code (001SOC).")],
     directory: Annotated[Path, typer.Option("--dir", help="Directory to write the packed file in.")],
+    dossiers: Annotated[list[str] | None, typer.Argument(help="Numbers (001) or codes (001SOC).")] = None,
+    select_all: Annotated[bool, typer.Option("--all", help=selecting.ALL_HELP)] = False,
+    where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
     partial: Annotated[bool, typer.Option("--partial", help="Only what changed since the last PBF/PTF (a PTF).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help=f"Encrypt with a passphrase (asked, or {PASSPHRASE_ENV}).")] = False,
 ) -> None:
-    """Write a PBF of a dossier, or a PTF with --partial."""
+    """Write a PBF of each dossier, or a PTF with --partial."""
     st = state(ctx)
-    record = st.catalog().get(dossier)
+    records = selecting.choose(st, dossiers, select_all=select_all, where=where)
+    if not records:
+        emit(st, {"packages": [], "where": where}, f"No dossier matches --where {where}: nothing to pack.")
+        return
     passphrase = _passphrase(encrypt, confirm=True) if encrypt else None
-    result = run_one(st, PackPlan((record.code,), str(directory), partial=partial, passphrase=passphrase or ""))
+    plan = PackPlan(tuple(r.code for r in records), str(directory), partial=partial,
+                    passphrase=passphrase or "")
+    if len(records) > 1 or not dossiers:  # several: one result each, the run goes on
+        finish(st, "pack", run_plan(st, plan))
+        return
+    result = run_one(st, plan)  # one named dossier: its error is the command's
     details = result_details(result)
     if details.get("warning"):
         err_console.print(f"Warning: {details['warning']}", highlight=False, markup=False)

@@ -58,14 +58,14 @@ class BackupPlan:
     dossiers: tuple[Dossier, ...]
     directory: str  # for SQL Server: a path on the server host
     options: BackupOptions = BackupOptions()
-    concurrency: int = 2
+    concurrency: int = 0  # 0 = follow the machine (runs.concurrency)
 
 
 @dataclass(frozen=True)
 class VerifyPlan:
     connection: Connection
     files: tuple[str, ...]  # for SQL Server: paths on the server host
-    concurrency: int = 2
+    concurrency: int = 0  # 0 = follow the machine (runs.concurrency)
     position: int | None = None  # SQL Server: verify only this backup set (else every set)
     test_restore: bool = False  # SQL Server: also a test restore (scratch database + CHECKDB)
 

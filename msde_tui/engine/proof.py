@@ -64,13 +64,17 @@ def proof_path(backup: Path) -> Path:
     return backup.with_name(naming.proof_name(backup.name))
 
 
+def proof_bytes(proof: Proof) -> bytes:
+    """The proof file's content (with its own checksum)."""
+    data = proof.to_json()
+    data[PROOF_DIGEST] = proof_digest(data)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_proof(backup: Path, proof: Proof) -> Path:
     """Write the proof beside ``backup`` atomically; return its path."""
     path = proof_path(backup)
-    data = proof.to_json()
-    data[PROOF_DIGEST] = proof_digest(data)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, proof_bytes(proof))
     return path
 
 

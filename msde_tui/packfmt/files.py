@@ -176,10 +176,12 @@ def _taken(final: Path) -> UnsafePath:
     )
 
 
-def publish_new(tmp: Path, final: Path, *, sync: bool = True) -> None:
+def publish_new(tmp: Path, final: Path, *, sync: bool = True, sync_dir: bool = True) -> None:
     """Give ``tmp`` the name ``final``, which must not exist (not even as a dangling link).
 
-    Bytes reach the disk before the name does, and the name before this returns.
+    Bytes reach the disk before the name does, and the name before this returns — unless
+    ``sync_dir`` is False: then the caller syncs the directory itself (one sync for several
+    names published together, e.g. a backup then its proof).
     """
     tmp, final = Path(tmp), Path(final)
     if sync:
@@ -196,7 +198,8 @@ def publish_new(tmp: Path, final: Path, *, sync: bool = True) -> None:
         os.replace(tmp, final)
     else:
         os.unlink(tmp)
-    fsync_dir(final.parent)
+    if sync_dir:
+        fsync_dir(final.parent)
 
 
 def replace_file(tmp: Path, final: Path, *, sync: bool = True,

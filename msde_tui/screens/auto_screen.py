@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
@@ -94,9 +95,9 @@ class AutoScreen(StepScreen):
         else:
             for row in last.get("dossiers", []):
                 table.add_row(
-                    str(row.get("code", "")), str(row.get("action", "")),
+                    str(row.get("code", "")), shown(str(row.get("action", ""))),
                     _("OK") if row.get("ok", True) else _("FAILED"),
-                    str(row.get("message") or row.get("reason") or ""),
+                    shown(str(row.get("message") or row.get("reason") or "")),
                     str(row.get("last_verified_at") or "-"),
                 )
         if self.load_error is not None:

@@ -21,7 +21,7 @@ from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
-from msde_tui.screens.widgets import TickList, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size
 
 
 def basename(path: str) -> str:
@@ -67,11 +67,20 @@ class BackupsScreen(FilteredTickStep):
     HELP = N_(
         "The backups found in the directory, newest first: date, database, size, the version "
         "of the server that made it and whether it carries checksums. Space ticks, 'a' ticks "
-        "all, typing filters.\n\nRestore: each ticked backup becomes the dossier number shown "
+        "all, typing filters."
+    )
+    HELP_RESTORE = N_(
+        "Restore: each ticked backup becomes the dossier number shown "
         "under the list; the first free number is proposed. Type another number to choose it; "
         "a number already in the dossier list replaces that dossier (you will have to type its "
         "name on the summary, and a safety copy is taken first)."
     )
+
+    def help_text(self) -> str:
+        text = super().help_text()
+        if self.plan.operation == "restore":  # the number field is there for a restore only
+            text += "\n\n" + _(self.HELP_RESTORE)
+        return text
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -134,7 +143,7 @@ class BackupsScreen(FilteredTickStep):
         checks = _("checksums") if info.has_checksums else _("NO checksums")
         version = f"v{info.version_major}" if info.version_major else "v?"
         name = info.code or info.database
-        return f"{when} {name[:16]:<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
+        return f"{when} {clip(name, 16):<16} {human_size(info.size_bytes):>9} {version:<4} {checks}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(i), i.file) for i in self.infos]

@@ -19,6 +19,7 @@ from textual.widgets import Button, Static
 
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
+from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
@@ -129,9 +130,9 @@ class StepScreen(Screen[WizardPlan | None]):
         message.set_class(error, "error")
 
     def say_error(self, exc: MsdeError) -> None:
-        text = exc.message
+        text = shown(exc.message)
         if exc.hint:
-            text += " " + _("What to do:") + " " + exc.hint
+            text += " " + _("What to do:") + " " + shown(exc.hint)
         self.say(text, error=True)
 
     # -- actions
@@ -139,9 +140,13 @@ class StepScreen(Screen[WizardPlan | None]):
     def action_help(self) -> None:
         from msde_tui.screens.dialogs import HelpScreen  # not needed before the first F1
 
-        text = _(self.HELP).strip() if self.HELP else ""
+        text = self.help_text()
         text = (text + "\n\n" if text else "") + _(KEYS_HELP)
         self.app.push_screen(HelpScreen(_(self.TITLE), text))
+
+    def help_text(self) -> str:
+        """What F1 says of this screen (a screen tells of what it shows, and only of that)."""
+        return _(self.HELP).strip() if self.HELP else ""
 
     def action_back(self) -> None:
         if self.busy_reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -34,14 +35,30 @@ class HelpScreen(ModalScreen[None]):
         yield WizardFooter()
 
     def on_mount(self) -> None:
+        self._fit()
         self.query_one(".help-body").focus()  # arrows and PgUp/PgDn scroll a long help
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The text scrolls within the room the dialog has (90 % of the screen, less its border
+        and title): a fixed height let a small terminal cut the help's end unscrollable."""
+        room = int(self.app.size.height * 0.9) - 3
+        self.query_one(".help-body").styles.max_height = max(3, min(18, room))
 
     def action_close(self) -> None:
         self.dismiss(None)
 
 
+# The key for "yes" in the current language (French: ``o`` for "oui"); the footer and the
+# question's hint show it, and both ``y`` and ``o`` are accepted whatever the language.
+YES_KEY = N_("y")
+NO_KEY = N_("n")
+
+
 class ConfirmScreen(ModalScreen[bool]):
-    """Yes / no. ``y`` (or ``o`` for "oui") = yes; ``n`` or Esc = no; Enter = the default."""
+    """Yes / no. ``y`` or ``o`` = yes; ``n`` or Esc = no; Enter = the default."""
 
     BINDINGS = [
         Binding("y,o", "answer(True)", N_("Yes"), id="confirm_yes"),
@@ -52,13 +69,21 @@ class ConfirmScreen(ModalScreen[bool]):
     def __init__(self, question: str, *, default: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
+        shown = {"confirm_yes": _(YES_KEY), "confirm_no": _(NO_KEY)}
+        bindings = self._bindings
+        for key, items in list(bindings.key_to_bindings.items()):
+            bindings.key_to_bindings[key] = [
+                dataclasses.replace(item, key_display=shown[item.id])
+                if item.id in shown else item for item in items
+            ]
         self.question = question
         self.default = default
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-text", markup=False)
-            hint = _("Yes: press y.  No: press n.") + " " + (
+            hint = _("Yes: press {yes}.  No: press {no}.").format(
+                yes=_(YES_KEY), no=_(NO_KEY)) + " " + (
                 _("Enter = yes.") if self.default else _("Enter = no.")
             )
             yield Static(hint, classes="dialog-hint")

@@ -17,7 +17,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
-from msde_tui.screens.widgets import TickList, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size
 
 
 def cut_label(dossier: Dossier) -> str:
@@ -99,7 +99,7 @@ class DossiersScreen(FilteredTickStep):
             company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"
         size_text = human_size(size) if size is not None else _("missing")
         if (dossier.location or "") not in self.last_full:
-            return f"{dossier.code:<12} {company[:40]:<40} {size_text:>9}"
+            return f"{dossier.code:<12} {clip(company, 40):<40} {size_text:>9}"
         days = self.last_full[dossier.location or ""]
         if days is None:
             age = _("never backed up")
@@ -107,7 +107,7 @@ class DossiersScreen(FilteredTickStep):
             age = _("full {hours} h ago").format(hours=int(days * 24))
         else:
             age = _("full {days} d ago").format(days=int(days))
-        return f"{dossier.code:<12} {company[:28]:<28} {size_text:>9} {age}"
+        return f"{dossier.code:<12} {clip(company, 28):<28} {size_text:>9} {age}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(d, s), dossier_key(d)) for d, s in self.available]

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
-from msde_tui.screens.widgets import WizardFooter, translate_bindings
+from msde_tui.screens.widgets import WizardFooter, clip, translate_bindings
 
 
 def state_word(state: str) -> str:
@@ -76,7 +76,7 @@ class JobsScreen(Screen[str | None]):
                 job.created_at.replace("T", " ")[5:16],
                 Text(operation_word(job.operation)),
                 state_word(job.state),
-                Text(", ".join(job.subjects)[:30]),
+                Text(clip(", ".join(job.subjects), 30)),
                 key=job.id,
             )
         if not self.shown:

@@ -46,7 +46,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.registry import StepPosition
-from msde_tui.screens.widgets import SpaceCheckbox, TickList
+from msde_tui.screens.widgets import SpaceCheckbox, TickList, clip
 
 EMBEDDED = "embedded"
 
@@ -100,8 +100,8 @@ def _dossier_line(dossier: Dossier) -> str:
 
     note = cut_label(dossier)
     if note:  # which dossier and which cut it came from
-        return f"{dossier.code:<10} {one_line(dossier.company)[:18]} ({note})"
-    return f"{dossier.code:<10} {one_line(dossier.company)[:44]}"
+        return f"{dossier.code:<10} {clip(one_line(dossier.company), 18)} ({note})"
+    return f"{dossier.code:<10} {clip(one_line(dossier.company), 44)}"
 
 
 # --------------------------------------------------------------------------- archive
@@ -259,7 +259,7 @@ class CutScreen(WorkScreen):
         for candidate in cut.candidates(Catalog(self.ctx.home), minimum):
             d = candidate.dossier
             label = (
-                f"{_dossier_line(d)[:50]:<50} {len(candidate.years):>3} "
+                f"{clip(_dossier_line(d), 50):<50} {len(candidate.years):>3} "
                 f"{candidate.years[0].code}-{candidate.years[-1].code}"
             )
             ticks.add_option(Selection(Text(label), d.code, d.code in ticked))
@@ -292,15 +292,25 @@ class AuditScreen(WorkScreen):
     TITLE = N_("Tax-audit transfer")
     HELP = N_(
         "Tick one dossier and type the fiscal years the tax administration asks for (e.g. "
-        "2022,2023). The copy Admin<code> holds only those years: an embedded file in the "
-        "directory, or a database AdminPW0001SOC on a SQL Server connection profile chosen "
-        "under 'Copy to' (its password is never saved). Simplified keeps the real entries only "
+        "2022,2023). The copy Admin<code> holds only those years, as an embedded file in the "
+        "directory. Simplified keeps the real entries only "
         "(no simulations); FEC writes one FEC file per year in the directory, with its "
         "description. A FEC is a French format named after the SIREN: for a company without "
         "one, type the identifier the administration uses. An open year or entries never "
         "validated only give a provisional FEC, when ticked. An archived year's entries come "
         "from its PAF: give the file or its directory. The copy is never restored by this tool."
     )
+
+    HELP_COPY_TO = N_(
+        "'Copy to' chooses where the copy goes: the embedded file, or a database "
+        "AdminPW0001SOC on a SQL Server connection profile (its password is never saved)."
+    )
+
+    def help_text(self) -> str:
+        text = super().help_text()
+        if self.query_one("#destination").display:  # only when a profile offers the choice
+            text += "\n\n" + _(self.HELP_COPY_TO)
+        return text
 
     def compose_form(self) -> Iterable[Widget]:
         from msde_tui.screens.pack_screens import PickList

@@ -45,12 +45,15 @@ def normalize_directory(raw: str, *, embedded: bool, separator: str) -> str:
 
 class OperationScreen(StepScreen):
     TITLE = N_("Operation")
-    HELP = N_(
-        "Choose the operation with the arrow keys. 'Verify after' reads every backup back and "
-        "checks it (recommended). The directory is where backups go (Backup) or where they are "
-        "(Restore, Verify). For SQL Server it is a directory ON THE SERVER HOST, as the SQL "
-        "Server service sees it: F4 browses the server's directories. For a restore, also say "
-        "where the restored data files go (by default the server's data directory)."
+    HELP = N_("Choose the operation with the arrow keys; this help tells of the one chosen.")
+    HELP_VERIFY = N_("'Verify after' reads every backup back and checks it (recommended).")
+    HELP_SERVER_DIR = N_(
+        "On SQL Server the directory is ON THE SERVER HOST, as the SQL Server service sees it: "
+        "F4 browses the server's directories."
+    )
+    HELP_DATA_DIR = N_(
+        "The second directory is where the restored data files go (by default the server's "
+        "data directory)."
     )
     BINDINGS = [
         Binding("f4", "browse", N_("Browse"), id="browse", key_display="F4"),
@@ -59,6 +62,7 @@ class OperationScreen(StepScreen):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.facts: ServerFacts | None = None
+        self.directory_label = ""
 
     # -- layout
 
@@ -81,9 +85,24 @@ class OperationScreen(StepScreen):
             yield Input(self.plan.data_dir, id="data-dir", compact=True)
         yield Static("", id="dir-info", markup=False)
 
+    def help_text(self) -> str:
+        op = registry.get(self.operation_id)
+        parts = [_(self.HELP), f"{_(op.label)}: {_(op.help)}" if op.help else _(op.label)]
+        if op.asks_verify:
+            parts.append(_(self.HELP_VERIFY))
+        if op.asks_directory:
+            parts.append(self.directory_label)
+            if not self.plan.connection.is_embedded:
+                parts.append(_(self.HELP_SERVER_DIR))
+        if op.asks_data_dir and not self.plan.connection.is_embedded:
+            parts.append(_(self.HELP_DATA_DIR))
+        return "\n\n".join(parts)
+
     def on_mount(self) -> None:
         self._show_operation(self.operation_id)
-        self.query_one("#operation", ChoiceList).focus()
+        operations = self.query_one("#operation", ChoiceList)
+        operations.styles.max_height = operations.option_count + 2  # every entry, room allowing
+        operations.focus()
         self.load_facts()
 
     @property
@@ -98,9 +117,8 @@ class OperationScreen(StepScreen):
         embedded = self.plan.connection.is_embedded
         self.query_one("#verify").display = op.asks_verify
         where = _("on this computer") if embedded else _("on the SQL Server host")
-        self.query_one("#directory-label", Label).update(
-            _("{label} ({where}):").format(label=_(op.directory_label), where=where)
-        )
+        self.directory_label = _("{label} ({where}):").format(label=_(op.directory_label), where=where)
+        self.query_one("#directory-label", Label).update(self.directory_label)
         show_data = op.asks_data_dir and not embedded
         self.query_one("#data-dir-label").display = show_data
         self.query_one("#data-dir-row").display = show_data

@@ -31,7 +31,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.browse import BrowseScreen, local_start
 from msde_tui.screens.registry import StepPosition
-from msde_tui.screens.widgets import TickList, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size
 
 if TYPE_CHECKING:
     from msde_tui.engine.packs.packlisting import FileEntry
@@ -49,7 +49,7 @@ def entry_line(entry: FileEntry) -> str:
         company = _("(encrypted)")
     else:
         company = one_line(entry.company)
-    return f"{one_line(entry.code)[:14]:<14} {company[:21]:<21} {when} {human_size(entry.size):>9}"
+    return f"{clip(one_line(entry.code), 14):<14} {clip(company, 21):<21} {when} {human_size(entry.size):>9}"
 
 
 # --------------------------------------------------------------------------- widgets
@@ -237,7 +237,7 @@ class PackStep(StepScreen):
 
 
 def dossier_line(dossier: Dossier) -> str:
-    return f"{dossier.code:<16} {one_line(dossier.company)[:50]}"
+    return f"{dossier.code:<16} {clip(one_line(dossier.company), 50)}"
 
 
 def fill_dossiers(ticks: TickList, dossiers: list[Dossier], ticked: Iterable[str] = ()) -> None:

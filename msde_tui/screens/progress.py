@@ -25,13 +25,14 @@ from msde_tui.engine import events as ev
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.engine.runs import jobs
+from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
 from msde_tui.screens.registry import StepPosition
-from msde_tui.screens.widgets import human_seconds, text_bar
+from msde_tui.screens.widgets import clip, human_seconds, text_bar
 
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14
@@ -113,12 +114,12 @@ class JobView:
             self.log.append(f"{stamp} {row.subject}: " + _("started"))
         elif isinstance(event, ev.Step):
             row.state = RUNNING
-            row.step = event.step
+            row.step = shown(event.step)
             row.step_started = at
             row.percent = None
             row.eta_s = None
-            detail = f" ({event.detail})" if event.detail else ""
-            self.log.append(f"{stamp} {row.subject}: {event.step}{detail}")
+            detail = f" ({shown(event.detail)})" if event.detail else ""
+            self.log.append(f"{stamp} {row.subject}: {shown(event.step)}{detail}")
         elif isinstance(event, ev.Progress):
             row.state = RUNNING
             if event.percent is not None:
@@ -132,7 +133,7 @@ class JobView:
             row.eta_s = event.eta_s
         elif isinstance(event, ev.ServerMessage):
             number = f"[{event.number}] " if event.number is not None else ""
-            line = f"{stamp} {row.subject}: {number}{event.text}"
+            line = f"{stamp} {row.subject}: {number}{shown(event.text)}"
             self.log.append(line)
             self.messages.append(line)
         elif isinstance(event, ev.Statement):
@@ -150,9 +151,9 @@ class JobView:
             word = state_word(row.state) + (" (" + _("verified") + ")" if event.verified else "")
             text = f"{stamp} {row.subject}: {word}"
             if event.message:
-                text += f" - {event.message}"
+                text += f" - {shown(event.message)}"
             if event.hint:
-                text += f" {event.hint}"
+                text += f" {shown(event.hint)}"
             self.log.append(text)
 
     def finish(self, result: dict[str, object] | None, job_state: str = jobs.FAILED) -> None:
@@ -211,20 +212,22 @@ class ProgressScreen(StepScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
-        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False)
-        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False)
+        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
+                        cell_padding=0)  # columns one wider than their header instead
+        # min_width: RichLog wraps at max(its width, min_width) (78 by default), so at 80
+        # columns a wrapped line lost its last characters under the border.
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
         yield Static("", id="result", markup=False)
 
     def on_mount(self) -> None:
         self.ascii_only = bool(getattr(self.app, "ascii_borders", self.ascii_only))
         table = self.query_one("#rows", DataTable)
-        table.add_column(_("Dossier"), key="subject", width=11)
-        table.add_column(_("State"), key="state", width=11)
-        table.add_column(_("Progress"), key="bar", width=BAR_WIDTH)
-        table.add_column("%", key="pct", width=4)
-        table.add_column(_("MB/s"), key="speed", width=6)
-        table.add_column(_("Time"), key="elapsed", width=7)
-        table.add_column(_("Left"), key="eta", width=7)
+        for label, key, width in (
+            (_("Dossier"), "subject", 11), (_("State"), "state", 11),
+            (_("Progress"), "bar", BAR_WIDTH), ("%", "pct", 4), (_("MB/s"), "speed", 6),
+            (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
+        ):
+            table.add_column(label, key=key, width=max(width, len(label)) + 1)  # a header is never cut
         for subject in self.view.rows:
             self._add_row(subject)
         if self.job is None:
@@ -258,7 +261,7 @@ class ProgressScreen(StepScreen):
 
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
-        table.add_row(Text(subject[:11]), state_word(WAITING), "", "", "", "", "", key=subject)
+        table.add_row(Text(clip(subject, 11)), state_word(WAITING), "", "", "", "", "", key=subject)
 
     # -- tailing
 

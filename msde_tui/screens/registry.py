@@ -121,7 +121,7 @@ def load_extensions() -> None:
     """Import the extension modules once and let them register their operations.
 
     Safe to call from a thread. The modules import the engine only where they use it, so
-    loading them is quick (tests/test_layers.py keeps it so).
+    loading them is quick (tests/unit/test_layers.py keeps it so).
     """
     global _loaded
     with _lock:
@@ -164,6 +164,22 @@ def _operation(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Scree
     from msde_tui.screens.operation import OperationScreen  # imported after the first screen
 
     return OperationScreen(ctx, plan, pos)
+
+
+# Connection, operation, the operation's form, summary, progress: the total every step shows,
+# whatever the operation (one without a form skips number 3; the settings of automatic backups
+# are its step 3 and its last).
+WIZARD_STEPS = 5
+
+
+def position(plan: WizardPlan, index: int) -> StepPosition:
+    """The step number shown for ``steps_for(plan)[index]`` (0-based), out of WIZARD_STEPS."""
+    step = steps_for(plan)[index]
+    if step is summary_step:
+        return StepPosition(WIZARD_STEPS - 1, WIZARD_STEPS)
+    if step is progress_step:
+        return StepPosition(WIZARD_STEPS, WIZARD_STEPS)
+    return StepPosition(min(index + 1, WIZARD_STEPS - 2), WIZARD_STEPS)
 
 
 def steps_for(plan: WizardPlan) -> list[StepFactory]:

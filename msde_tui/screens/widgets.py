@@ -48,6 +48,15 @@ class AsciiScrollBarRender(ScrollBarRender):
         )
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, ending with "…" when it was longer."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+# Key names the footer shows in words, in the user's language (French: "Entrée").
+KEY_WORDS = (N_("Enter"), N_("BkSp"))
+
+
 def translate_bindings(node: DOMNode) -> None:
     """Translate the descriptions of a node's bindings into the current language.
 
@@ -61,6 +70,7 @@ def translate_bindings(node: DOMNode) -> None:
                 item,
                 description=_(item.description) if item.description else item.description,
                 tooltip=_(item.tooltip) if item.tooltip else item.tooltip,
+                key_display=_(item.key_display) if item.key_display in KEY_WORDS else item.key_display,
             )
             for item in items
         ]
@@ -78,6 +88,10 @@ class WizardFooter(Footer):
     """
 
     _shown: tuple[Any, ...] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compact", True)  # one space between keys: more of them fit at 80 columns
+        super().__init__(*args, **kwargs)
 
     def compose(self) -> ComposeResult:
         self._bindings_ready = True  # Textual's flag: compose with the bindings known now

@@ -346,11 +346,12 @@ class EmbeddedTarget:
                 "Restore it, or remove the dossier from the list.",
             )
         # A plain connection, closed at once: as the last one it removes the -wal/-shm files
-        # it needed (a read-only one would leave them behind).
+        # it needed (a read-only one would leave them behind). Only the counter is read, so
+        # none of a working connection's settings (journal mode, foreign keys) are set.
         try:
-            conn = embedded.connect(path)
+            conn = sqlite3.connect(path, timeout=10)
         except sqlite3.OperationalError:  # no write access to the dossier's directory
-            conn = embedded.connect(path, readonly=True)
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
             return embedded.movement_count(conn)
         finally:
@@ -362,12 +363,11 @@ class EmbeddedTarget:
     def _backups(self) -> list[BackupRecord]:
         if not self.path.is_dir():
             return []
-        prefix = f"{self.dossier.code}_"
+        names = (self.cache.listing(self.path) if self.cache is not None
+                 else backup_names(self.path)).get(self.dossier.code, [])
         records = []
-        for entry in self.path.iterdir():
-            match = EMBEDDED_BACKUP_RE.match(entry.name)
-            if not match or not entry.name.startswith(prefix) or match["code"] != self.dossier.code:
-                continue
+        for name in names:
+            entry = self.path / name
             if not entry.is_file():
                 continue
             records.append(read_embedded_record(entry, self.dossier, self.cache))
@@ -375,6 +375,8 @@ class EmbeddedTarget:
 
     async def delete(self, record: BackupRecord) -> None:
         await asyncio.to_thread(_delete_local, Path(record.file))
+        if self.cache is not None:
+            self.cache.forget_listings()
 
     async def recorded(self, result: DossierResult, movements: int | None, at: datetime) -> None:
         """Nothing to do: the proof beside the file is the record."""
@@ -387,6 +389,17 @@ class EmbeddedTarget:
 EMBEDDED_BACKUP_RE = re.compile(
     r"^(?P<code>\d{3}[A-Z0-9]{1,12})_(?P<stamp>\d{8}_\d{6})(?:_\d{1,3})?\.sqlite\.bak$"
 )
+
+
+def backup_names(directory: Path) -> dict[str, list[str]]:
+    """The embedded backup file names in ``directory``, by dossier code (one listing for all)."""
+    found: dict[str, list[str]] = {}
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = EMBEDDED_BACKUP_RE.match(entry.name)
+            if match:
+                found.setdefault(match["code"], []).append(entry.name)
+    return found
 
 
 def _delete_local(path: Path) -> None:
@@ -458,6 +471,7 @@ async def run_auto(
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
         if not dry_run and due:
             results = await _backup_all(home, due, backup_runner)
+            cache.forget_listings()  # the backups just written are in the directories now
             for work in due:
                 await _after_backup(work, results.get(work.dossier.code), clock)
         for work in works:
@@ -680,6 +694,19 @@ class VerifiedCache:
             self.entries: dict[str, dict[str, Any]] = raw if isinstance(raw, dict) else {}
         except (OSError, ValueError):
             self.entries = {}
+        # Backup directories listed once per run for every dossier (not once per dossier);
+        # forgotten whenever this run writes or deletes a backup.
+        self._listings: dict[Path, dict[str, list[str]]] = {}
+
+    def listing(self, directory: Path) -> dict[str, list[str]]:
+        """``backup_names(directory)``, listed at most once until ``forget_listings``."""
+        found = self._listings.get(directory)
+        if found is None:
+            found = self._listings[directory] = backup_names(directory)
+        return found
+
+    def forget_listings(self) -> None:
+        self._listings.clear()
 
     def lookup(self, path: Path, size: int, mtime_ns: int) -> str | None:
         entry = self.entries.get(str(path))

@@ -7,6 +7,7 @@ outside the dossier, in ``<home>/packstate/<guid>/`` (docs/FORMAT.md section 7).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import errno
@@ -16,6 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +50,7 @@ from msde_tui.packfmt.schema import PackSchema, TableSpec
 from msde_tui.packfmt.writer import PackWriter
 
 STATE_DIR = "packstate"
+PIPELINE_DEPTH = 2  # batches read ahead of the Parquet writer thread (memory stays bounded)
 Progress = Callable[[str], None]
 
 
@@ -329,18 +332,39 @@ def export_package(
 def _full_table(
     db: Database, writer: PackWriter, builder: _StateBuilder, table: TableSpec
 ) -> tuple[dict[str, int], Digest]:
+    """Every row of ``table`` into the package, its digest, and its state file.
+
+    Two stages overlap (both cores): this thread reads a batch and computes its row hashes
+    and digest while a writer thread compresses the previous batches into Parquet (Arrow
+    releases the GIL). Batches reach the writer in order; at most ``PIPELINE_DEPTH`` wait.
+    """
     digest = Digest()
     data = writer.table(table)
     state = builder.writer(table) if table.key else None
     null_key = False
+    pending: collections.deque[Future[None]] = collections.deque()
+
+    def put(batch: pa.RecordBatch, hashes: pa.Array) -> None:
+        data.write(batch)
+        if state is not None:
+            state.write_batch(_state_batch(batch, table, hashes))
+
     try:
-        for batch in db.read(table):
-            hashes = row_hashes(batch, table)
-            digest.add(hashes)
-            data.write(batch)
-            if state is not None:
-                state.write_batch(_state_batch(batch, table, hashes))
-                null_key = null_key or any(batch.column(k).null_count for k in table.key)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
+            try:
+                for batch in db.read(table):
+                    hashes = row_hashes(batch, table)
+                    digest.add(hashes)
+                    if state is not None:
+                        null_key = null_key or any(batch.column(k).null_count for k in table.key)
+                    pending.append(pool.submit(put, batch, hashes))
+                    while len(pending) > PIPELINE_DEPTH:
+                        pending.popleft().result()  # a writer's error is raised here
+                while pending:
+                    pending.popleft().result()
+            finally:
+                for job in pending:
+                    job.cancel()
         data.close()
     finally:
         if state is not None:

@@ -41,6 +41,7 @@ from msde_tui.engine.plans import (
     restore_database,
 )
 from msde_tui.engine.proof import proof_path
+from msde_tui.engine.runs import concurrency as _concurrency
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class _Backends:
         return await self.server()
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._embedded.close()  # saves what it learnt (integrity checks done)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await self._server.close()
@@ -127,8 +130,10 @@ async def run_backup(plan: BackupPlan, *, home: Path) -> AsyncIterator[Event]:
 
     options = {"directory": plan.directory, "verify": plan.options.verify, **_where(plan.connection)}
     try:
+        at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
+                                       jobs=len(plan.dossiers))
         async for event in _audited(home, "backup", options, [job(d) for d in plan.dossiers],
-                                    plan.concurrency):
+                                    at_once):
             yield event
     finally:
         await backends.close()
@@ -157,8 +162,10 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
         return _Job(label_of(file), "verify", ("verify",), make)
 
     try:
+        at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
+                                       jobs=len(plan.files))
         async for event in _audited(home, "verify", _where(plan.connection),
-                                    [job(f) for f in plan.files], plan.concurrency):
+                                    [job(f) for f in plan.files], at_once):
             yield event
     finally:
         await backends.close()

@@ -39,6 +39,7 @@ from msde_tui.engine.atomic import (
     staging_dir,
 )
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
+from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import (
@@ -56,7 +57,7 @@ from msde_tui.engine.errors import (
 )
 from msde_tui.engine.events import DossierResult, Event, Progress, Step
 from msde_tui.engine.plans import BackupOptions, RestoreItem
-from msde_tui.engine.proof import Proof, proof_path, read_proof, sha256_file, write_proof
+from msde_tui.engine.proof import Proof, proof_bytes, proof_path, read_proof, sha256_file
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BACKUP_DIR = "backups"
@@ -276,7 +277,7 @@ def _snapshot(
     """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure."""
     staging = staging_dir(final.parent)  # private: no planted name is followed
     partial = staging / final.name
-    renamed = False
+    renamed = proof_published = False
     try:
         src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=10)
         try:
@@ -285,6 +286,10 @@ def _snapshot(
             page_count = int(src.execute("PRAGMA page_count").fetchone()[0])
             dst = sqlite3.connect(partial)
             try:
+                # The partial file is private until it is synced (below) and renamed: SQLite's
+                # own journal and syncs on it would only cost time (eight syncs per dossier).
+                dst.execute("PRAGMA synchronous=OFF")
+                dst.execute("PRAGMA journal_mode=OFF").fetchone()
                 _copy_pages(work, label, src, dst, page_size, page_count, step)
                 # A self-contained file: no WAL beside it, whoever opens it later.
                 dst.execute("PRAGMA journal_mode=DELETE").fetchone()
@@ -307,8 +312,6 @@ def _snapshot(
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
         if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
-        publish_new(partial, final, sync=False)  # synced above; never replaces or follows a name
-        renamed = True
         proof = Proof(
             file=final.name,
             sha256=digest,
@@ -319,14 +322,24 @@ def _snapshot(
             movements=movements,
             source=source.name,
         )
-        write_proof(final, proof)
-        fsync_dir(final.parent)
+        staged_proof = staging / proof_path(final).name
+        with open_exclusive(staged_proof) as handle:
+            handle.write(proof_bytes(proof))
+            handle.flush()
+            os.fsync(handle.fileno())
+        # The backup gets its name first, then its proof (a crash in between leaves a backup
+        # without proof, never valid); both bytes are synced already, and one directory sync
+        # after the proof makes both names durable before anything reports the backup.
+        publish_new(partial, final, sync=False, sync_dir=False)  # never replaces or follows a name
+        renamed = True
+        publish_new(staged_proof, proof_path(final), sync=False)
+        proof_published = True
         remove_staging(staging)
         return proof
     except BaseException as exc:
         remove_staging(staging)
-        if renamed:
-            _remove(final, proof_path(final))
+        if renamed:  # the proof only if it is ours: a name taken meanwhile is someone else's
+            _remove(final, *((proof_path(final),) if proof_published else ()))
         if isinstance(exc, MsdeError):
             raise
         if isinstance(exc, OSError | sqlite3.Error) and _is_disk_full(exc):
@@ -384,8 +397,12 @@ def _copy_pages(
         work.progress(label, total, total, final=True)
 
 
-def _check_backup(work: _Work, label: str, file: Path, step: str = "verify") -> _Checked:
-    """Verify ``file`` against its proof: size, SHA-256, integrity_check, identity."""
+def _check_backup(
+    work: _Work, label: str, file: Path, step: str = "verify", memo: IntegrityMemo | None = None
+) -> _Checked:
+    """Verify ``file`` against its proof: size, SHA-256, integrity_check, identity.
+
+    ``integrity_check`` is not run again on bytes ``memo`` saw pass it (same SHA-256)."""
     if not file.exists():
         raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
     if not file.is_file():
@@ -417,8 +434,14 @@ def _check_backup(work: _Work, label: str, file: Path, step: str = "verify") -> 
             f"The backup {file.name} is damaged: its content differs from its proof (SHA-256).",
             "Use another backup; this one cannot be trusted.",
         )
-    work.step(label, step, "integrity check")
-    problems = _integrity(file)
+    if memo is not None and memo.known(digest):
+        work.step(label, step, "integrity check (already passed by these exact bytes)")
+        problems = []
+    else:
+        work.step(label, step, "integrity check")
+        problems = _integrity(file)
+        if not problems and memo is not None:
+            memo.add(digest)
     if problems:
         raise BackupInvalid(
             f"The backup {file.name} is damaged: the integrity check found {len(problems)} "
@@ -497,6 +520,7 @@ class EmbeddedBackend:
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
+        self.memo = IntegrityMemo(self.home)
 
     # ---- facts and browsing
 
@@ -611,7 +635,7 @@ class EmbeddedBackend:
         return await asyncio.to_thread(scan)
 
     async def close(self) -> None:
-        return None
+        await asyncio.to_thread(self.memo.save)
 
     # ---- operations
 
@@ -673,7 +697,7 @@ class EmbeddedBackend:
     def _check_or_remove(self, work: _Work, label: str, final: Path, step: str = "verify") -> _Checked:
         """Verify a backup just written; if it fails, remove it so that nothing invalid stays."""
         try:
-            return _check_backup(work, label, final, step)
+            return _check_backup(work, label, final, step, self.memo)
         except Cancelled:
             raise
         except MsdeError:
@@ -683,7 +707,7 @@ class EmbeddedBackend:
     def _verify_job(self, work: _Work, file: Path) -> None:
         started = time.monotonic()
         label = file.name
-        checked = _check_backup(work, label, file)
+        checked = _check_backup(work, label, file, memo=self.memo)
         proof = checked.proof
         work.emit(
             DossierResult(
@@ -718,7 +742,7 @@ class EmbeddedBackend:
         else:
             number = Catalog(self.home).first_free_number()
         label = f"{number}{item.short.strip().upper()}" if item.short else source.name
-        checked = _check_backup(work, label, source)
+        checked = _check_backup(work, label, source, memo=self.memo)
         proof = checked.proof
         short = naming.check_short(item.short) if item.short else self._short_of(proof, checked)
         code = f"{number}{short}"

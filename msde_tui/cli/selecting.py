@@ -1,0 +1,54 @@
+"""``--all`` and ``--where`` for the commands that run on many dossiers (engine: ``selection``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from msde_tui.cli.common import State
+from msde_tui.engine import selection
+from msde_tui.engine.auto import policy as auto_policy
+from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.errors import BadInput
+
+ALL_HELP = "Every dossier of the list."
+WHERE_HELP = ("Dossiers matching a filter: a number range (001-099), profile=NAME, changed "
+              "(since the last backup); terms of different kinds must all hold.")
+
+
+def auto_backup_dir(home: Path) -> Callable[[Dossier], Path]:
+    """Where ``changed`` looks for a dossier's last backup: the automatic backups' directory."""
+    config = auto_policy.load(home)
+    return lambda d: config.effective(d.code).target_dir(home)
+
+
+def choose(
+    st: State,
+    refs: list[str] | None,
+    *,
+    select_all: bool = False,
+    where: str | None = None,
+    backup_dir: Callable[[Dossier], Path] | None = None,
+) -> list[Dossier]:
+    """The dossiers named by ``refs``, or chosen by ``--all`` / ``--where``, each once, in order.
+
+    Names and a filter cannot be mixed; naming nothing at all is bad input. An empty result
+    of a filter is not an error (``--where changed`` when nothing changed): the caller says so.
+    """
+    refs = [r for r in (refs or []) if r.strip()]
+    if refs and (select_all or where):
+        raise BadInput("Name dossiers or use --all / --where, not both.",
+                       "E.g. msde backup 001 002 --dir D, or msde backup --where 001-099 --dir D.")
+    catalog = st.catalog()
+    if refs:
+        chosen: dict[str, Dossier] = {}
+        for ref in refs:
+            dossier = catalog.get(ref)
+            chosen.setdefault(dossier.number, dossier)
+        return list(chosen.values())
+    if not (select_all or where):
+        raise BadInput("Which dossiers? Name them (001 002...), or use --all or --where.",
+                       selection.HINT)
+    wanted = selection.parse(where) if where else selection.Where(everything=True, text="all")
+    return selection.select(catalog.dossiers(), wanted, home=st.home,
+                            backup_dir=backup_dir or auto_backup_dir(st.home))
