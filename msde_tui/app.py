@@ -26,6 +26,7 @@ from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
@@ -135,7 +136,7 @@ class MsdeApp(App[None]):
         while True:
             steps = registry.steps_for(self.plan)
             index = min(index, len(steps) - 1)
-            position = registry.StepPosition(index + 1, len(steps))
+            position = StepPosition(index + 1, len(steps))
             result = await self.push_screen_wait(steps[index](self.ctx, self.plan, position))
             if result is None:
                 index = max(0, index - 1)
@@ -166,7 +167,7 @@ class MsdeApp(App[None]):
         plan = jobs.plan_from_dict(job.plan)
         total = len(registry.steps_for(plan))
         return ProgressScreen(
-            self.ctx, plan=plan, position=registry.StepPosition(total, total), job=job
+            self.ctx, plan=plan, position=StepPosition(total, total), job=job
         )
 
     # -- app-wide keys

@@ -47,12 +47,20 @@ from msde_tui.engine import auditlog, proof
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.auto import policy as policy_mod
 from msde_tui.engine.auto.policy import AutoConfig, Policy
-from msde_tui.engine.auto.records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
+from msde_tui.engine.auto.records import (
+    AUTO_DIR,
+    BackupRecord,
+    VerifiedCache,
+    as_local,
+    last_verified,
+    local_now,
+    stamp_of,
+)
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
-from msde_tui.engine.naming import STAMP_FORMAT, proof_name
+from msde_tui.engine.naming import proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
 from msde_tui.osdep import ExclusiveLock, LockBusy
 
@@ -395,17 +403,6 @@ def _delete_local(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def stamp_of(name: str) -> datetime | None:
-    """The time stamp in a backup file name (``..._20261128_120631...``), or None."""
-    match = re.search(r"_(\d{8}_\d{6})(?:_\d{1,3})?\.", name)
-    if not match:
-        return None
-    try:
-        return datetime.strptime(match[1], STAMP_FORMAT)
-    except ValueError:
-        return None
-
-
 # ----------------------------------------------------------------------------- the run
 
 
@@ -662,39 +659,6 @@ def _audit(home: Path, report: RunReport, started: float) -> None:
 
 
 # ----------------------------------------------------------------------------- reading proofs
-
-VERIFIED_CACHE = "verified.json"
-
-
-class VerifiedCache:
-    """SHA-256 checks already done, by backup path, valid while size and mtime are unchanged.
-
-    So that an hourly run does not re-read every backup: a file is re-hashed only when it is
-    new or changed. Saved in ``<home>/auto/verified.json`` (never by a dry run).
-    """
-
-    def __init__(self, home: Path) -> None:
-        self.path = Path(home) / AUTO_DIR / VERIFIED_CACHE
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            self.entries: dict[str, dict[str, Any]] = raw if isinstance(raw, dict) else {}
-        except (OSError, ValueError):
-            self.entries = {}
-
-    def lookup(self, path: Path, size: int, mtime_ns: int) -> str | None:
-        entry = self.entries.get(str(path))
-        if isinstance(entry, dict) and entry.get("size") == size and entry.get("mtime_ns") == mtime_ns:
-            sha = entry.get("sha256")
-            return sha if isinstance(sha, str) else None
-        return None
-
-    def store(self, path: Path, size: int, mtime_ns: int, sha: str) -> None:
-        self.entries[str(path)] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
-
-    def save(self) -> None:
-        alive = {k: v for k, v in self.entries.items() if Path(k).exists()}
-        write_atomic(self.path, json.dumps(alive, indent=1, sort_keys=True).encode("utf-8"))
-
 
 def read_embedded_record(path: Path, dossier: Dossier | None = None,
                          cache: VerifiedCache | None = None) -> BackupRecord:
