@@ -93,7 +93,7 @@ class MsdeApp(App[None]):
             # ``self.theme`` afterwards queues a refresh that parses every stylesheet a second
             # time before the first screen. ``_reactive_theme`` is where Textual's reactive keeps
             # the value (an attribute already there is taken as the initial one);
-            # tests/test_startup.py checks the outcome is the same as ``self.theme = ...``.
+            # tests/tui/test_startup.py checks the outcome is the same as ``self.theme = ...``.
             self._reactive_theme = ANSI_THEME
         super().__init__()
         translate_bindings(self)

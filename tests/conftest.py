@@ -55,11 +55,25 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+# Modules whose tests start processes, terminals or servers, or sweep many cases: ``slow``, so
+# that ``pytest -m "not slow"`` is a quick inner loop (the README's command runs everything).
+SLOW_MODULES = {
+    "test_app_tmux", "test_app_kill_jobs", "test_app_server_flows", "test_app_operations",
+    "test_app_server_sets", "test_access_wizard", "test_access_convert", "test_snapshots",
+    "test_hostile_world", "test_manifest_fuzz", "test_corruption_sample", "test_kill_sample",
+    "test_disk_full", "test_catalog_safety", "test_pack_property", "test_mssql_field_restore",
+    "test_mssql_field_server", "test_tdsdouble", "test_jobs",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that talk to SQL Server (the double or a real one) carry the ``mssql`` mark."""
+    """Tests that talk to SQL Server (the double or a real one) carry the ``mssql`` mark; the
+    modules of ``SLOW_MODULES`` the ``slow`` mark."""
     for item in items:
         if {"tds_server", "mssql_target"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.mssql)
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

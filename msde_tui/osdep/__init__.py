@@ -1,7 +1,7 @@
 """Everything that differs between POSIX and Windows, behind one small interface.
 
 The rest of msde never tests ``os.name`` or ``sys.platform`` and never imports ``fcntl``,
-``msvcrt``, ``pwd``, ``grp`` or ``termios`` (tests/test_os_layer.py enforces it): it calls the
+``msvcrt``, ``pwd``, ``grp`` or ``termios`` (tests/unit/test_os_layer.py enforces it): it calls the
 functions below. ``posix.py`` and ``windows.py`` hold one side each; both import on any
 system (a Windows-only call is made inside the function that needs it), so the tests check
 the Windows side here through its inputs and outputs: the command lines, the creation flags,

@@ -3,7 +3,7 @@
 ``PackWriter`` writes a file (bounded memory, manifest last, read back before it gets its
 final name); ``PackReader`` opens one and checks every member before its bytes are used.
 Every problem is a ``msde_tui.packfmt.errors.PackError``. The package stands alone: it imports
-nothing from the rest of msde (tests/test_layers.py checks it).
+nothing from the rest of msde (tests/unit/test_layers.py checks it).
 
 The names below load on first use, so that importing ``msde_tui.packfmt.errors`` (which every
 error of msde derives from) does not load pyarrow.

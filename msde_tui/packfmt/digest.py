@@ -162,7 +162,7 @@ def _data_sums(data: pa.Buffer | None, offsets: np.ndarray, column: int) -> np.n
 def _any_terms(array: pa.Array, column: int) -> np.ndarray:
     """An untyped column, a field at a time: each value is hashed as the kind of its first
     non-null field (int, real, text, blob; the writer sets one), none as an empty blob, as
-    FORMAT.md section 7 says (``tests/test_rowhash.py`` spells it out value by value)."""
+    FORMAT.md section 7 says (``tests/unit/test_rowhash.py`` spells it out value by value)."""
     terms = np.full(len(array), _U64(_mixed(BLOB, column, 0)))
     for field, kind in reversed((("int", "integer"), ("real", "real"), ("text", "text"), ("blob", "blob"))):
         child = array.field(field)  # sliced like the struct; NULL structs are set below

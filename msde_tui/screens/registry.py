@@ -105,7 +105,7 @@ def load_extensions() -> None:
     """Import the extension modules once and let them register their operations.
 
     Safe to call from a thread. The modules import the engine only where they use it, so
-    loading them is quick (tests/test_layers.py keeps it so).
+    loading them is quick (tests/unit/test_layers.py keeps it so).
     """
     global _loaded
     with _lock:

@@ -25,7 +25,7 @@ from msde_tui.engine.backends.mssql import tsql
 from msde_tui.engine.errors import BadInput, MsdeError, PackError
 from msde_tui.packfmt import ColumnSpec, PackReader, PackSchema, PackWriter, TableSpec, names
 from msde_tui.packfmt.manifest import manifest_digest
-from tests.test_tsql import tokens
+from tests.unit.test_tsql import tokens
 
 PIECES = ["]", "[", "'", '"', ";", "--", "/*", "*/", "\\", "/", "..", ":", "\x00", "\n", "\r", "\t", " ",
           "%", "_", "é", "ß", "İ", "ﬀ", "²", "١", "😀", "\u202e", "\ufeff", "a", "Z", "0", "9", "x" * 50]

@@ -18,8 +18,8 @@ from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_server import _connection, table_rows, with_two_dossiers
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.test_app_server import _connection, table_rows, with_two_dossiers
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 with real detached jobs: backup + verify of two dossiers, restore over an existing dossier
 (its code typed first), and a server backup that outlives the terminal that started it.
 
-Restore into a new number is in tests/test_app_server.py (it checks the restored rows too).
+Restore into a new number is in tests/tui/test_app_server.py (it checks the restored rows too).
 Dossiers "only on the server" are databases named like dossiers (PW0001SOC) that the dossier
 list does not have yet: the backup step offers them, and a restore counts them as taken.
 """
@@ -36,8 +36,8 @@ from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
 from tests.tdsdouble.backupfile import read_set
-from tests.test_app_server import _connection, table_rows, with_two_dossiers
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.test_app_server import _connection, table_rows, with_two_dossiers
 
 
 @pytest.fixture
@@ -225,7 +225,7 @@ from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
 from textual.widgets import Input
-from tests.test_app_support import wait_for, wait_screen, wait_text
+from tests.tui.app_support import wait_for, wait_screen, wait_text
 
 home, host, port, user, backup_dir = sys.argv[1:6]
 password = sys.stdin.readline().rstrip("\\n")
@@ -267,7 +267,7 @@ async def test_server_backup_outlives_its_terminal_and_a_new_wizard_shows_it_fin
         [sys.executable, "-c", WIZARD, str(home), server.host, str(server.port), server.user,
          str(server.backup_dir)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        cwd=Path(__file__).resolve().parents[1], start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2], start_new_session=True,
     )
     try:
         assert terminal.stdin is not None and terminal.stdout is not None

@@ -174,7 +174,7 @@ async def test_the_wizard_puts_the_paf_of_004_back_into_004(home: Path, tmp_path
     from msde_tui.engine.plans import WizardPlan
     from msde_tui.screens import lifecycle_screens as ls
     from msde_tui.screens.widgets import TickList
-    from tests.test_lifecycle_screens import Host, run_until_done, statuses
+    from tests.tui.test_lifecycle_screens import Host, run_until_done, statuses
 
     create_demo(home, dossiers=1, years=9, lines=300, seed=2)
     original = Catalog(home).get("001")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -25,7 +26,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import TickList
-from tests.test_app_support import screen_text, wait_for
+from tests.tui.app_support import screen_text, wait_for
 
 
 class Host(App[None]):
@@ -265,6 +266,6 @@ def test_cut_label_says_which_dossier_and_cut_in_both_languages() -> None:
                   status="cut")
     assert cut_label(cut) == "cut 002 of 001SOC"
     assert cut_label(Dossier("001", "SOC", "S", location="001SOC.sqlite")) == ""
-    assert "(cut 002 of 001SOC)" in DossiersScreen._line(None, cut, 1024)  # type: ignore[arg-type]
+    assert "(cut 002 of 001SOC)" in DossiersScreen._line(SimpleNamespace(last_full={}), cut, 1024)  # type: ignore[arg-type]
     i18n.setup("fr")
     assert cut_label(cut) == "coupe 002 de 001SOC"

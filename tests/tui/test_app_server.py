@@ -19,7 +19,7 @@ from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_support import StepHost, screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import StepHost, screen_text, wait_for, wait_screen, wait_text
 
 
 def with_two_dossiers(tds_server, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -195,7 +195,7 @@ async def test_saved_profile_fills_the_form_and_only_the_password_is_typed(
 ) -> None:
     from msde_tui.engine.backends.mssql import profiles
     from msde_tui.screens.connection import ConnectionScreen
-    from tests.test_app_support import type_text
+    from tests.tui.app_support import type_text
 
     profiles.add(profiles.check_profile("office", server.host, server.port, server.user, "pymssql"), home)
     app = MsdeApp(home=home, lang="en", offer_jobs=False)

@@ -6,7 +6,7 @@ dossier changes; going back from the summary leaves every file byte-for-byte as 
 form shows the answers again); the operations that change data need the dossier codes typed;
 the job's result is the one the same plan gives when run by the engine directly (what the CLI
 runs), on a twin of the data directory.
-(Backup, restore and verify walk the same path in tests/test_app_embedded.py.)
+(Backup, restore and verify walk the same path in tests/tui/test_app_embedded.py.)
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_support import screen_text, type_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, type_text, wait_for, wait_screen, wait_text
 
 Keys = Callable[[Pilot, Screen], Awaitable[None]]
 

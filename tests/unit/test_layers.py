@@ -111,7 +111,7 @@ def test_packfmt_stands_alone() -> None:
 def test_no_zip_or_arrow_in_screens_and_cli() -> None:
     """The CLI and the wizard read packed files through the engine (one reader), never
     opening a ZIP or a Parquet file themselves."""
-    root = Path(__file__).resolve().parents[1] / "msde_tui"
+    root = Path(__file__).resolve().parents[2] / "msde_tui"
     offenders = []
     for folder in ("cli", "screens"):
         for path in sorted((root / folder).glob("*.py")):

@@ -25,11 +25,11 @@ import pytest
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.catalog import Catalog
-from tests.test_corruption_sample import sweep
+from tests.robustness.test_corruption_sample import sweep
 
 
 def _bench(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "bench" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[2] / "bench" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -41,7 +41,7 @@ hostile = _bench("hostile_cases")  # the crafted files are built as the sweep bu
 manifest_bomb, rewrite, row_bomb = hostile.manifest_bomb, hostile.rewrite, hostile.row_bomb
 
 YEAR = str(date.today().year - 1)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

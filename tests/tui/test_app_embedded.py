@@ -19,7 +19,7 @@ from msde_tui.screens.dossiers import DossiersScreen
 from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
 
 
 @pytest.fixture
@@ -177,7 +177,7 @@ async def test_verify_of_backups_in_a_directory(backed_up: Path) -> None:
 async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -> None:
     from msde_tui.engine.plans import WizardPlan
     from msde_tui.screens.registry import StepPosition
-    from tests.test_app_support import StepHost
+    from tests.tui.app_support import StepHost
 
     plan = WizardPlan(directory=str(demo_home))
     app = StepHost.make(demo_home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
@@ -202,7 +202,7 @@ async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -
 async def test_down_in_the_filter_box_goes_back_to_the_list(demo_home: Path) -> None:
     from msde_tui.engine.plans import WizardPlan
     from msde_tui.screens.registry import StepPosition
-    from tests.test_app_support import StepHost
+    from tests.tui.app_support import StepHost
 
     plan = WizardPlan(directory=str(demo_home))
     app = StepHost.make(demo_home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
@@ -219,7 +219,7 @@ async def test_down_in_the_filter_box_goes_back_to_the_list(demo_home: Path) -> 
 async def test_backup_list_filters_by_typing_and_keeps_ticks(backed_up: Path) -> None:
     from msde_tui.engine.plans import WizardPlan
     from msde_tui.screens.registry import StepPosition
-    from tests.test_app_support import StepHost
+    from tests.tui.app_support import StepHost
 
     plan = WizardPlan(operation="verify", directory=str(backed_up / "backups"))
     app = StepHost.make(backed_up, lambda ctx: BackupsScreen(ctx, plan, StepPosition(3, 5)))

@@ -9,7 +9,7 @@ from textual.widgets import Input, Static
 from msde_tui.app import MsdeApp
 from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.operation import OperationScreen
-from tests.test_app_support import screen_text, type_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, type_text, wait_for, wait_screen, wait_text
 
 
 async def test_first_screen_says_step_1_and_keys(home: Path) -> None:

@@ -19,7 +19,7 @@ from msde_tui.screens.connection import ConnectionScreen
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.jobs_screen import JobsScreen
 from msde_tui.screens.progress import FAILED, OK, RUNNING, WAITING, JobView, ProgressScreen
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
 
 PLAN = WizardPlan(
     operation="backup",

@@ -84,7 +84,7 @@ async def test_summary_screen_alone_returns_the_plan_or_none_for_back(home) -> N
     from msde_tui.engine.accounting.demo import create_demo
     from msde_tui.screens.registry import StepPosition
     from msde_tui.screens.summary import SummaryScreen
-    from tests.test_app_support import StepHost, wait_for, wait_screen, wait_text
+    from tests.tui.app_support import StepHost, wait_for, wait_screen, wait_text
 
     dossiers = tuple(create_demo(home, dossiers=1, years=1, lines=50))
     plan = WizardPlan(operation="backup", directory=str(home), dossiers=dossiers)

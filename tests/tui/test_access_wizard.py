@@ -17,7 +17,7 @@ from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
 from tests.access_fixtures import FIXTURES, copy_fixture, needs_access
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
 
 pytestmark = needs_access
 

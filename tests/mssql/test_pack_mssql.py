@@ -199,7 +199,7 @@ def test_odd_tables_round_trip_through_sql_server(  # type: ignore[no-untyped-de
 ) -> None:
     """Quotes and brackets in names, composite and missing keys, blobs, decimals, datetimes to
     the microsecond, booleans, big integers, unicode, NULLs: embedded -> SQL Server -> embedded."""
-    from tests.test_pack import make_odd, register
+    from tests.engine.test_pack import make_odd, register
 
     source = home / "050ODD.sqlite"
     make_odd(source)

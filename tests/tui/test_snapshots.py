@@ -12,7 +12,7 @@ What makes them deterministic:
 - the terminal's environment is fixed (truecolor, no NO_COLOR, box borders), so the step
   screens shown alone get the same theme as the full wizard on any machine.
 
-Update after a deliberate screen change: ``pytest tests/test_snapshots.py --snapshot-update``,
+Update after a deliberate screen change: ``pytest tests/tui/test_snapshots.py --snapshot-update``,
 then look at the SVG files (tests/__snapshots__/test_snapshots/) before committing them.
 """
 
@@ -49,7 +49,7 @@ from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.summary import SummaryScreen
-from tests.test_app_support import StepHost, wait_for, wait_screen, wait_text
+from tests.tui.app_support import StepHost, wait_for, wait_screen, wait_text
 
 SNAP_ROOT = Path("/tmp/msde-snapshots")
 SNAP_HOME = SNAP_ROOT / "home"

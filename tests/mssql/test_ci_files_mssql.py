@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML  # check-jsonschema's own YAML reader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "mssql.yml"
 COMPOSE = ROOT / "ci" / "mssql-compose.yaml"
 

@@ -32,7 +32,7 @@ from msde_tui.screens.operation import OperationScreen
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import ChoiceList, SpaceCheckbox
 from tests.dossier_files import masked
-from tests.test_app_support import screen_text, wait_for, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_for, wait_screen, wait_text
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The Windows side against the real Windows: run by .github/workflows/windows.yml, skipped
-elsewhere (tests/test_os_layer.py checks the same functions' inputs and outputs everywhere).
+elsewhere (tests/unit/test_os_layer.py checks the same functions' inputs and outputs everywhere).
 
 Nothing here touches a real installation: the task gets a name of its own and is deleted,
 files live under pytest's temporary directory."""
@@ -22,7 +22,7 @@ from msde_tui.osdep import windows
 
 pytestmark = pytest.mark.windows_only
 
-TASK_XSD = Path(__file__).parent / "schemas" / "task-scheduler.xsd"
+TASK_XSD = Path(__file__).parents[1] / "schemas" / "task-scheduler.xsd"
 
 
 def test_a_detached_runner_starts_and_ends() -> None:

@@ -3,7 +3,7 @@ killed (SIGHUP then SIGKILL of the wizard's session) while the job runs: each jo
 its own, a new wizard and ``msde jobs`` show it finished, and every dossier checks clean.
 
 The "terminal side" is the wizard headless at 80x24 in its own session (as in
-tests/test_app_server_flows.py); it walks to the progress screen by keyboard, prints the job id
+tests/tui/test_app_server_flows.py); it walks to the progress screen by keyboard, prints the job id
 the moment the job exists, and waits to be killed with its session.
 """
 
@@ -32,7 +32,7 @@ from msde_tui.engine.runs.registry import run
 from msde_tui.engine.runs.runner import collect_async
 from msde_tui.screens.jobs_screen import JobsScreen
 from msde_tui.screens.progress import ProgressScreen
-from tests.test_app_support import screen_text, wait_screen, wait_text
+from tests.tui.app_support import screen_text, wait_screen, wait_text
 
 WIZARD = """
 import asyncio, sys
@@ -41,7 +41,7 @@ from msde_tui.app import MsdeApp
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens.progress import ProgressScreen
 from tests import test_app_kill_jobs as kill
-from tests.test_app_support import wait_for, wait_screen
+from tests.tui.app_support import wait_for, wait_screen
 
 home, operation, out = sys.argv[1:4]
 
@@ -63,8 +63,8 @@ async def to_progress(app: MsdeApp, pilot: object, operation: str, out: Path) ->
     from msde_tui.screens.connection import ConnectionScreen
     from msde_tui.screens.operation import OperationScreen
     from msde_tui.screens.summary import SummaryScreen
-    from tests.test_app_operations import focus_to, set_field
-    from tests.test_app_support import type_text, wait_for, wait_screen
+    from tests.tui.app_support import type_text, wait_for, wait_screen
+    from tests.tui.test_app_operations import focus_to, set_field
 
     p = pilot
     await wait_screen(p, ConnectionScreen)  # type: ignore[arg-type]
@@ -120,7 +120,7 @@ async def test_the_job_outlives_its_terminal(operation: str, home: Path, tmp_pat
         await collect_async(run(PackPlan(("001SOC",), str(out)), home))
     terminal = subprocess.Popen(
         [sys.executable, "-c", WIZARD, str(home), operation, str(out)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
         start_new_session=True,
     )
     try:

@@ -22,10 +22,10 @@ from msde_tui.engine.auto import schedule
 from msde_tui.engine.errors import SchedulerFailed
 from msde_tui.osdep import posix, windows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "msde_tui"
 OS_MODULES = {"fcntl", "msvcrt", "pwd", "grp", "termios", "winreg", "_winapi"}
-TASK_XSD = Path(__file__).parent / "schemas" / "task-scheduler.xsd"
+TASK_XSD = Path(__file__).parents[1] / "schemas" / "task-scheduler.xsd"
 
 
 # ----------------------------------------------------------------------------- the layer

@@ -1,0 +1,1 @@
+"""The msde command line: options, output, exit codes."""

@@ -1,0 +1,1 @@
+"""Damaged files, killed processes, full disks, hostile input, secrets."""

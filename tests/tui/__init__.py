@@ -1,0 +1,1 @@
+"""The wizard, driven by Textual's Pilot (and tmux): screens, flows, snapshots, start-up."""
