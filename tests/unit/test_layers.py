@@ -126,7 +126,7 @@ def test_no_zip_or_arrow_in_screens_and_cli() -> None:
 # -- the import graph, read from the sources (every import, also inside functions; not those
 #    under ``if TYPE_CHECKING:``, which never run)
 
-PACKAGE = Path(__file__).resolve().parents[1] / "msde_tui"
+PACKAGE = Path(__file__).resolve().parents[2] / "msde_tui"
 UI_LAYERS = ("msde_tui.screens", "msde_tui.cli", "msde_tui.app")
 NOT_IN_THE_UI = ("sqlite3", "sqlalchemy", "pymssql", "pyodbc", "mssql_python", "zipfile", "pyarrow",
                  "adbc_driver_sqlite", "adbc_driver_manager")
