@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -17,7 +16,7 @@ from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
+from msde_tui.engine.errors import BadInput, DossierExists
 
 if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
     from msde_tui.engine.accounting.check import Problem
@@ -242,41 +241,15 @@ def check(
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:
-    import sqlalchemy as sa
+    password = None
+    if not record.is_embedded:
+        from msde_tui.cli.server import ask_password
+        from msde_tui.engine.backends.mssql import profiles
 
-    from msde_tui.engine.accounting.check import check_dossier
+        refuse_access(record, "the integrity check")
+        if not record.profile:
+            raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
+        password = ask_password(profiles.get(record.profile, st.home))
+    from msde_tui.engine.accounting.check import check_listed  # the SQL toolkit: loaded here
 
-    if record.is_embedded:
-        conn = embedded.connect(record.path(st.home), readonly=True)
-        try:
-            return check_dossier(conn)
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # non-UTF-8: a damaged schema
-            raise DossierDamaged(
-                f"{record.code} cannot be checked: {exc}.",
-                "It is not an accounting dossier or its file is damaged; restore a backup.",
-            ) from exc
-        finally:
-            conn.close()
-    from msde_tui.cli.server import ask_password
-    from msde_tui.engine.backends.mssql import profiles
-    from msde_tui.engine.packs.pack import mssql_engine
-
-    refuse_access(record, "the integrity check")
-    if not record.profile:
-        raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
-    password = ask_password(profiles.get(record.profile, st.home))
-    engine = mssql_engine(record.profile, record.location, st.home, password)
-    try:
-        return check_dossier(engine)
-    except sa.exc.OperationalError as exc:
-        raise ConnectionFailed(
-            f"Cannot check {record.location} on {record.profile}: {str(exc).splitlines()[0]}",
-            "Check the server, the profile and the password.",
-        ) from exc
-    except sa.exc.SQLAlchemyError as exc:
-        raise DossierDamaged(
-            f"{record.code} cannot be checked: {str(exc).splitlines()[0]}",
-            "It is not an accounting dossier or a table is damaged.",
-        ) from exc
-    finally:
-        engine.dispose()
+    return check_listed(st.home, record, password)

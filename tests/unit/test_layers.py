@@ -196,3 +196,115 @@ def test_bootstrap_s_launcher_learns_that_dossiers_exist_without_the_sql_engine(
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"loaded: {result.stdout} {result.stderr}"
     assert result.stdout.strip() == ""
+
+
+# -- the import graph, read from the sources (every import, also inside functions; not those
+#    under ``if TYPE_CHECKING:``, which never run)
+
+PACKAGE = Path(__file__).resolve().parents[2] / "msde_tui"
+UI_LAYERS = ("msde_tui.screens", "msde_tui.cli", "msde_tui.app")
+NOT_IN_THE_UI = ("sqlite3", "sqlalchemy", "pymssql", "pyodbc", "mssql_python", "zipfile", "pyarrow",
+                 "adbc_driver_sqlite", "adbc_driver_manager")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: frozenset[str] = frozenset()) -> set[str]:
+    """Absolute names this module imports: ``from a import b`` gives ``a.b`` when that is one of
+    ``modules`` (a submodule: the package's ``__init__`` is not a dependency then), else ``a``."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    names: set[str] = set()
+    module = _module_name(path)
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                package = package[: len(package) - node.level + 1]
+                base = ".".join([*package, base] if base else package)
+            for a in node.names:
+                names.add(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base)
+    return names
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    names = frozenset(modules)
+    return {name: {i for i in _imports(path, names) if i in modules and i != name}
+            for name, path in modules.items()}
+
+
+def test_screens_and_cli_never_touch_databases_files_insides_or_drivers() -> None:
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        if not module.startswith(UI_LAYERS):
+            continue
+        for name in _imports(path):
+            if name.split(".")[0] in NOT_IN_THE_UI:
+                bad.append(f"{module} imports {name}")
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_packfmt_imports_nothing_outside_packfmt() -> None:
+    graph = _graph()
+    bad = [f"{m} imports {i}" for m, deps in graph.items() if m.startswith("msde_tui.packfmt")
+           for i in deps if not i.startswith("msde_tui.packfmt")]
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_graph_reader_sees_imports_inside_functions() -> None:
+    graph = _graph()
+    # backends/__init__ (or backends.py) loads the embedded backend inside open_backend only
+    opener = next(m for m in graph if m.endswith("engine.backends"))
+    assert any("embedded" in dep for dep in graph[opener])
