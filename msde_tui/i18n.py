@@ -153,13 +153,17 @@ def compile_mo(entries: dict[str, str]) -> bytes:
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCES = ("app.py", "screens", "engine/runs/basicops.py", "engine/packs/packops.py", "engine/lifecycle/lifeops.py", "engine/words.py")  # where the translated strings are, relative to the package
+# where the translated strings are, relative to the package (bootstrap.py: in a checkout only)
+SOURCES = ("app.py", "screens", "engine/runs/basicops.py", "engine/packs/packops.py",
+           "engine/lifecycle/lifeops.py", "engine/words.py", "launch.py", "../bootstrap.py")
 
 
 def source_files() -> list[Path]:
     files: list[Path] = []
     for name in SOURCES:
         path = PACKAGE_DIR / name
+        if not path.exists():
+            continue
         files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
     return files
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done, 1 the operation failed, 2 bad usage or input. ``--json`` prints one JSON
 document on stdout. Errors are printed in plain words on stderr, never as a traceback.
-Each command group lives in its own module with a ``register(app)`` function.
+Each command group lives in its own module with a ``register(app)`` function, imported only
+when one of its commands runs (``cli/lazy.py``: ``msde list`` does not load the SQL engine).
 """
 
 from __future__ import annotations
@@ -14,18 +15,8 @@ import traceback
 import typer
 
 from msde_tui import osdep
-from msde_tui.cli import (
-    access,
-    auto,
-    backup,
-    dossiers,
-    jobs,
-    lifecycle,
-    log,
-    pack,
-    server,
-)
 from msde_tui.cli.common import State, fail, setup_state
+from msde_tui.cli.lazy import LazyGroup
 from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.errors import MsdeError
 
@@ -35,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
 
@@ -84,10 +76,6 @@ def _hoist_globals(argv: list[str]) -> list[str]:
             rest.append(token)
         i += 1
     return [*front, *hoisted, *rest]
-
-
-for _module in (dossiers, backup, server, pack, lifecycle, auto, jobs, log, access):
-    _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 import typer
 from rich.table import Table
 
 from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
-from msde_tui.engine.accounting.check import Problem, check_dossier
-from msde_tui.engine.accounting.demo import create_demo
+from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, ConnectionFailed, DossierDamaged, DossierExists
+from msde_tui.engine.errors import BadInput, DossierExists
+
+if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
+    from msde_tui.engine.accounting.check import Problem
 
 
 def register(app: typer.Typer) -> None:
@@ -33,12 +34,13 @@ def register(app: typer.Typer) -> None:
 
 def _finish_interrupted(home: Path) -> None:
     """List the dossiers a kill left unlisted after a committed cut or a completed import."""
-    from msde_tui.engine.lifecycle import cut
-    from msde_tui.engine.packs import pack
+    if (home / paths.CUT_PENDING_DIR).is_dir():
+        from msde_tui.engine.lifecycle import cut
 
-    if (home / cut.PENDING_DIR).is_dir():
         cut.recover(home)
-    if (home / pack.IMPORT_PENDING).is_dir():
+    if (home / paths.IMPORT_PENDING_DIR).is_dir():
+        from msde_tui.engine.packs import pack
+
         pack.recover_imports(home)
 
 
@@ -177,6 +179,8 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Same seed, same data."),
 ) -> None:
     """Create demo dossiers (Belgian chart, journals, VAT, openings) in the data directory."""
+    from msde_tui.engine.accounting.demo import create_demo
+
     st = state(ctx)
     started = time.perf_counter()
     created = create_demo(st.home, dossiers=dossiers, years=years, lines=lines, seed=seed)
@@ -225,37 +229,15 @@ def check(
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:
-    if record.is_embedded:
-        conn = embedded.connect(record.path(st.home), readonly=True)
-        try:
-            return check_dossier(conn)
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # non-UTF-8: a damaged schema
-            raise DossierDamaged(
-                f"{record.code} cannot be checked: {exc}.",
-                "It is not an accounting dossier or its file is damaged; restore a backup.",
-            ) from exc
-        finally:
-            conn.close()
-    from msde_tui.cli.server import ask_password
-    from msde_tui.engine.backends.mssql import profiles
-    from msde_tui.engine.packs.pack import mssql_engine
+    password = None
+    if not record.is_embedded:
+        from msde_tui.cli.server import ask_password
+        from msde_tui.engine.backends.mssql import profiles
 
-    refuse_access(record, "the integrity check")
-    if not record.profile:
-        raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
-    password = ask_password(profiles.get(record.profile, st.home))
-    engine = mssql_engine(record.profile, record.location, st.home, password)
-    try:
-        return check_dossier(engine)
-    except sa.exc.OperationalError as exc:
-        raise ConnectionFailed(
-            f"Cannot check {record.location} on {record.profile}: {str(exc).splitlines()[0]}",
-            "Check the server, the profile and the password.",
-        ) from exc
-    except sa.exc.SQLAlchemyError as exc:
-        raise DossierDamaged(
-            f"{record.code} cannot be checked: {str(exc).splitlines()[0]}",
-            "It is not an accounting dossier or a table is damaged.",
-        ) from exc
-    finally:
-        engine.dispose()
+        refuse_access(record, "the integrity check")
+        if not record.profile:
+            raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
+        password = ask_password(profiles.get(record.profile, st.home))
+    from msde_tui.engine.accounting.check import check_listed  # the SQL toolkit: loaded here
+
+    return check_listed(st.home, record, password)

@@ -27,13 +27,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Literal
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any, Literal
 
 from msde_tui.engine import naming
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, Busy, CatalogInvalid, DossierExists, DossierNotFound
+
+if TYPE_CHECKING:  # filelock loads with the first change: reading the list (msde list) takes no lock
+    from filelock import FileLock
 
 CATALOG_FILE = "dossiers.json"
 LOCK_FILE = "dossiers.json.lock"
@@ -161,6 +162,8 @@ _locks_guard = threading.Lock()
 
 def _file_lock(home: Path) -> FileLock:
     """One lock object per data directory in this process (re-entrant within a thread)."""
+    from filelock import FileLock
+
     key = str(Path(home).resolve())
     with _locks_guard:
         lock = _locks.get(key)
@@ -202,6 +205,8 @@ class Catalog:
 
     @contextlib.contextmanager
     def _hold(self) -> Iterator[None]:
+        from filelock import Timeout
+
         try:
             self.home.mkdir(parents=True, exist_ok=True)
             lock = _file_lock(self.home)

@@ -11,6 +11,12 @@ import platformdirs
 
 APP = "msde-tui"
 
+# Folders of intents left in the data directory by a cut (between its COMMIT and its listing)
+# and by an embedded import (between its rename and its listing); ``msde list`` looks for them
+# here without importing the cut and pack modules (engine/lifecycle/cut.py, engine/packs/pack.py).
+CUT_PENDING_DIR = ".cut-pending"
+IMPORT_PENDING_DIR = ".import-pending"
+
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: ``override`` (``--home``), else ``MSDE_HOME``, else the user data dir."""

@@ -18,9 +18,6 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-import filelock
-import psutil
-
 from msde_tui.osdep import posix, windows
 from msde_tui.osdep.common import ConsoleProfile, TaskState
 
@@ -61,6 +58,8 @@ def pid_alive(pid: int, *, started_by: float | None = None) -> bool:
     """
     if pid <= 0:  # a damaged pid file: 0 and negative numbers name no runner
         return False
+    import psutil  # here, not at the top: ``msde list``/``log`` and ``--help`` never need it
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
@@ -87,14 +86,18 @@ class ExclusiveLock:
     """
 
     def __init__(self, path: Path) -> None:
+        import filelock  # here, not at the top: ``msde list``/``log`` and ``--help`` never lock
+
         self.path = Path(path)
         self._lock = filelock.FileLock(str(self.path), timeout=0, thread_local=False)
 
     def acquire(self) -> None:
+        from filelock import Timeout
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire(timeout=0)
-        except filelock.Timeout as exc:
+        except Timeout as exc:
             raise LockBusy(str(self.path)) from exc
 
     def release(self) -> None:

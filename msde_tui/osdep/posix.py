@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import os
@@ -10,9 +9,12 @@ import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msde_tui.osdep.common import ConsoleProfile
+
+if TYPE_CHECKING:  # asyncio loads with the event loop that needs it, not with the CLI
+    import asyncio
 
 NAME = "posix"
 HAS_TASK_SCHEDULER = False

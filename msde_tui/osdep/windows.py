@@ -8,7 +8,6 @@ tests check it on a development machine without Windows.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import getpass
 import locale
@@ -18,11 +17,14 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msde_tui.engine.errors import SchedulerFailed
 from msde_tui.osdep import posix
 from msde_tui.osdep.common import ConsoleProfile, TaskState
+
+if TYPE_CHECKING:  # asyncio loads with the event loop that needs it, not with the CLI
+    import asyncio
 
 NAME = "windows"
 HAS_TASK_SCHEDULER = True

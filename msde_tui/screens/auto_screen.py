@@ -26,7 +26,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.operation import directory_refusal
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import WizardFooter, translate_bindings
 
 KEYS_HELP = N_(

@@ -16,7 +16,7 @@ from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.context import WizardContext, load_profiles
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import ChoiceList
 
 if TYPE_CHECKING:

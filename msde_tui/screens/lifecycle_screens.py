@@ -45,7 +45,7 @@ from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList, clip
 
 EMBEDDED = "embedded"

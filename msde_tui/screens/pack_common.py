@@ -30,7 +30,7 @@ from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.browse import BrowseScreen, local_start
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import TickList, clip, human_size
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.export_screens import ExportScreen, PartialExportScreen
 from msde_tui.screens.import_screens import SOURCES, ApplyScreen, ImportScreen
 from msde_tui.screens.pack_common import EMBEDDED, PackStep, PickList, entry_line
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 
 __all__ = [
     "EMBEDDED", "SOURCES", "ApplyScreen", "ExportScreen", "ImportScreen", "PackStep",

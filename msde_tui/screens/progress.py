@@ -31,7 +31,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
-from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import clip, human_seconds, text_bar
 
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive

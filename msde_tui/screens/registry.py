@@ -16,20 +16,12 @@ from typing import TYPE_CHECKING
 
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_
+from msde_tui.screens.steps import StepFactory, StepPosition, screen_class
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
     from msde_tui.screens.context import WizardContext
-
-
-@dataclass(frozen=True)
-class StepPosition:
-    index: int  # 1-based
-    total: int
-
-
-StepFactory = Callable[["WizardContext", WizardPlan, StepPosition], "Screen[WizardPlan | None]"]
 
 
 @dataclass(frozen=True)
@@ -49,27 +41,19 @@ class Operation:
 
 
 def _dossiers(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
-    from msde_tui.screens.dossiers import DossiersScreen
-
-    return DossiersScreen(ctx, plan, pos)
+    return screen_class("msde_tui.screens.dossiers.DossiersScreen")(ctx, plan, pos)
 
 
 def _backups(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
-    from msde_tui.screens.backups import BackupsScreen
-
-    return BackupsScreen(ctx, plan, pos)
+    return screen_class("msde_tui.screens.backups.BackupsScreen")(ctx, plan, pos)
 
 
 def _summary(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
-    from msde_tui.screens.summary import SummaryScreen
-
-    return SummaryScreen(ctx, plan, pos)
+    return screen_class("msde_tui.screens.summary.SummaryScreen")(ctx, plan, pos)
 
 
 def _progress(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
-    from msde_tui.screens.progress import ProgressScreen
-
-    return ProgressScreen(ctx, plan=plan, position=pos)
+    return screen_class("msde_tui.screens.progress.ProgressScreen")(ctx, plan=plan, position=pos)
 
 
 # The last two steps of every operation: what will happen, then the detached job.
@@ -163,9 +147,8 @@ def get(operation_id: str) -> Operation:
 
 
 def _operation(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
-    from msde_tui.screens.operation import OperationScreen  # imported after the first screen
-
-    return OperationScreen(ctx, plan, pos)
+    # imported after the first screen
+    return screen_class("msde_tui.screens.operation.OperationScreen")(ctx, plan, pos)
 
 
 # Connection, operation, the operation's form, summary, progress: the total every step shows,
@@ -186,6 +169,5 @@ def position(plan: WizardPlan, index: int) -> StepPosition:
 
 def steps_for(plan: WizardPlan) -> list[StepFactory]:
     """Every step of the wizard for this plan: connection, operation, then the operation's."""
-    from msde_tui.screens.connection import ConnectionScreen
-
-    return [ConnectionScreen, _operation, *get(plan.operation).steps]
+    return [screen_class("msde_tui.screens.connection.ConnectionScreen"), _operation,
+            *get(plan.operation).steps]

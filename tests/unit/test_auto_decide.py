@@ -179,7 +179,7 @@ def test_lock_freed_when_holder_dies(tmp_path: Path) -> None:
 
 
 def test_backup_names_recognised() -> None:
-    from msde_tui.engine.auto.run import EMBEDDED_BACKUP_RE, stamp_of
+    from msde_tui.engine.auto.records import EMBEDDED_BACKUP_RE, stamp_of
 
     assert stamp_of("001SOC_20261128_120631.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
     assert stamp_of("001SOC_20261128_120631_2.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)

@@ -34,12 +34,18 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from msde_tui.engine.accounting import schema
+from msde_tui.engine.errors import ConnectionFailed, DossierDamaged
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from msde_tui.engine.catalog import Dossier
 
 # Reported by ``check``, but no damage: an entry not validated yet is a draft (operations that
 # refuse a damaged dossier, like the cut, go on; its year's FEC can only be provisional).
@@ -461,3 +467,41 @@ def check_dossier(conn: sqlite3.Connection | sa.Connection | sa.Engine) -> list[
                      _numbering, _unvalidated, _opening):
             problems += step(run)
         return problems
+
+
+def check_listed(home: Path, record: Dossier, password: str | None = None) -> list[Problem]:
+    """``check_dossier`` on a dossier of the list: its embedded file opened read-only, or its
+    SQL Server database through its connection profile (``password`` given by the caller).
+
+    A file or database that is no accounting dossier (or is damaged): ``DossierDamaged``; a
+    server that cannot be reached: ``ConnectionFailed``."""
+    if record.is_embedded:
+        from msde_tui.engine.backends.embedded import dossier as embedded
+
+        conn = embedded.connect(record.path(home), readonly=True)
+        try:
+            return check_dossier(conn)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # non-UTF-8: a damaged schema
+            raise DossierDamaged(
+                f"{record.code} cannot be checked: {exc}.",
+                "It is not an accounting dossier or its file is damaged; restore a backup.",
+            ) from exc
+        finally:
+            conn.close()
+    from msde_tui.engine.backends.mssql.database import mssql_engine
+
+    engine = mssql_engine(record.profile or "", record.location, home, password)
+    try:
+        return check_dossier(engine)
+    except sa.exc.OperationalError as exc:
+        raise ConnectionFailed(
+            f"Cannot check {record.location} on {record.profile}: {str(exc).splitlines()[0]}",
+            "Check the server, the profile and the password.",
+        ) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise DossierDamaged(
+            f"{record.code} cannot be checked: {str(exc).splitlines()[0]}",
+            "It is not an accounting dossier or a table is damaged.",
+        ) from exc
+    finally:
+        engine.dispose()

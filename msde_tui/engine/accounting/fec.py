@@ -37,6 +37,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from msde_tui.engine.accounting import schema
+from msde_tui.engine.accounting.fecfields import amount, siren
 from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, DossierDamaged, FecRefused
@@ -110,17 +111,6 @@ def check_encoding(name: str) -> str:
     return ENCODINGS[key]
 
 
-def siren(vat_number: str | None, country: str | None) -> str | None:
-    """The 9-digit SIREN inside a French VAT number (``FR`` + 2-character key + SIREN)."""
-    raw = re.sub(r"[\s.\-]", "", vat_number or "").upper()
-    match = re.fullmatch(r"FR[0-9A-Z]{2}(\d{9})", raw)
-    if match:
-        return match[1]
-    if (country or "").upper() == "FR" and re.fullmatch(r"\d{9}", raw):
-        return raw
-    return None
-
-
 def identifier(vat_number: str | None, country: str | None, code: str, given: str | None = None) -> str:
     """The file-name identifier: ``given`` when the user gave one, else the French SIREN.
 
@@ -147,13 +137,6 @@ def identifier(vat_number: str | None, country: str | None, code: str, given: st
 def file_name(ident: str, closing: date, *, provisional: bool = False) -> str:
     suffix = PROVISIONAL_SUFFIX if provisional else ""
     return f"{ident}FEC{closing:%Y%m%d}{suffix}.txt"
-
-
-def amount(cents: int) -> str:
-    """``123456`` -> ``1234,56``; never a thousands separator."""
-    if cents < 0:
-        raise DossierDamaged("A negative amount was found on an entry line.", "Run 'msde check'.")
-    return f"{cents // 100},{cents % 100:02d}"
 
 
 def fec_date(value: date | None) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from msde_tui.engine.accounting import schema
+from msde_tui.engine.accounting import fecfields, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import write_atomic
 
@@ -95,9 +95,7 @@ def _accounts(conn: sa.Connection, year: FiscalYear) -> list[tuple[str, str]]:
 
 def render(conn: sa.Connection, year: FiscalYear, result: FecResult, *, ident: str,
            encoding: str, identity: Identity, source: str | None = None) -> str:
-    from msde_tui.engine.accounting import fec
-
-    siren = fec.siren(identity.vat_number, identity.country)
+    siren = fecfields.siren(identity.vat_number, identity.country)
     country = (identity.country or "").upper()
     out = [
         f"Description du fichier des écritures comptables {result.path.name}",
@@ -122,7 +120,7 @@ def render(conn: sa.Connection, year: FiscalYear, result: FecResult, *, ident: s
         out.append(f"   Exercice archivé : écritures reprises de l'archive {source} (vérifiée).")
     out += [
         f"   {result.entries} écritures, {result.lines} lignes ; total débit = total crédit = "
-        f"{fec.amount(result.debit_total)} EUR.",
+        f"{fecfields.amount(result.debit_total)} EUR.",
         "",
         "3. Format",
         f"   Encodage : {encoding.upper()}" + (" (sans BOM)" if encoding == "utf-8" else "") + ".",

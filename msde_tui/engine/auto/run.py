@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -47,12 +46,21 @@ from msde_tui.engine import auditlog, proof
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.auto import policy as policy_mod
 from msde_tui.engine.auto.policy import AutoConfig, Policy
-from msde_tui.engine.auto.records import AUTO_DIR, BackupRecord, as_local, last_verified, local_now
+from msde_tui.engine.auto.records import (
+    AUTO_DIR,
+    BackupRecord,
+    VerifiedCache,
+    as_local,
+    backup_names,
+    last_verified,
+    local_now,
+    stamp_of,
+)
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
 from msde_tui.engine.events import DossierResult, Event
-from msde_tui.engine.naming import STAMP_FORMAT, proof_name
+from msde_tui.engine.naming import proof_name
 from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
 from msde_tui.osdep import ExclusiveLock, LockBusy
 
@@ -386,37 +394,10 @@ class EmbeddedTarget:
 
 
 # 001SOC_20261128_120631.sqlite.bak, or ..._120631_2.sqlite.bak when that second was taken
-EMBEDDED_BACKUP_RE = re.compile(
-    r"^(?P<code>\d{3}[A-Z0-9]{1,12})_(?P<stamp>\d{8}_\d{6})(?:_\d{1,3})?\.sqlite\.bak$"
-)
-
-
-def backup_names(directory: Path) -> dict[str, list[str]]:
-    """The embedded backup file names in ``directory``, by dossier code (one listing for all)."""
-    found: dict[str, list[str]] = {}
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            match = EMBEDDED_BACKUP_RE.match(entry.name)
-            if match:
-                found.setdefault(match["code"], []).append(entry.name)
-    return found
-
-
 def _delete_local(path: Path) -> None:
     # the proof first: a crash in between leaves a file without proof, which never counts
     Path(proof_name(str(path))).unlink(missing_ok=True)
     path.unlink(missing_ok=True)
-
-
-def stamp_of(name: str) -> datetime | None:
-    """The time stamp in a backup file name (``..._20261128_120631...``), or None."""
-    match = re.search(r"_(\d{8}_\d{6})(?:_\d{1,3})?\.", name)
-    if not match:
-        return None
-    try:
-        return datetime.strptime(match[1], STAMP_FORMAT)
-    except ValueError:
-        return None
 
 
 # ----------------------------------------------------------------------------- the run
@@ -676,52 +657,6 @@ def _audit(home: Path, report: RunReport, started: float) -> None:
 
 
 # ----------------------------------------------------------------------------- reading proofs
-
-VERIFIED_CACHE = "verified.json"
-
-
-class VerifiedCache:
-    """SHA-256 checks already done, by backup path, valid while size and mtime are unchanged.
-
-    So that an hourly run does not re-read every backup: a file is re-hashed only when it is
-    new or changed. Saved in ``<home>/auto/verified.json`` (never by a dry run).
-    """
-
-    def __init__(self, home: Path) -> None:
-        self.path = Path(home) / AUTO_DIR / VERIFIED_CACHE
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            self.entries: dict[str, dict[str, Any]] = raw if isinstance(raw, dict) else {}
-        except (OSError, ValueError):
-            self.entries = {}
-        # Backup directories listed once per run for every dossier (not once per dossier);
-        # forgotten whenever this run writes or deletes a backup.
-        self._listings: dict[Path, dict[str, list[str]]] = {}
-
-    def listing(self, directory: Path) -> dict[str, list[str]]:
-        """``backup_names(directory)``, listed at most once until ``forget_listings``."""
-        found = self._listings.get(directory)
-        if found is None:
-            found = self._listings[directory] = backup_names(directory)
-        return found
-
-    def forget_listings(self) -> None:
-        self._listings.clear()
-
-    def lookup(self, path: Path, size: int, mtime_ns: int) -> str | None:
-        entry = self.entries.get(str(path))
-        if isinstance(entry, dict) and entry.get("size") == size and entry.get("mtime_ns") == mtime_ns:
-            sha = entry.get("sha256")
-            return sha if isinstance(sha, str) else None
-        return None
-
-    def store(self, path: Path, size: int, mtime_ns: int, sha: str) -> None:
-        self.entries[str(path)] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
-
-    def save(self) -> None:
-        alive = {k: v for k, v in self.entries.items() if Path(k).exists()}
-        write_atomic(self.path, json.dumps(alive, indent=1, sort_keys=True).encode("utf-8"))
-
 
 def read_embedded_record(path: Path, dossier: Dossier | None = None,
                          cache: VerifiedCache | None = None) -> BackupRecord:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.plans import Connection
 
 if TYPE_CHECKING:
     from msde_tui.engine.backends.base import Backend
+    from msde_tui.engine.plans import Connection
 
 
 def open_backend(connection: Connection, *, home: Path) -> Backend:

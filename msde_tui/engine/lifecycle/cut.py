@@ -38,7 +38,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from msde_tui.engine import naming
+from msde_tui.engine import naming, paths
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import publish_file, remove_staging, staging_dir, write_atomic
@@ -373,7 +373,7 @@ def existing_names(catalog: Catalog) -> set[str]:
     return names
 
 
-PENDING_DIR = ".cut-pending"  # one intent per cut between its COMMIT and its registration
+PENDING_DIR = paths.CUT_PENDING_DIR  # one intent per cut between its COMMIT and its registration
 
 
 def _pending(home: Path, cut_file: str) -> Path:

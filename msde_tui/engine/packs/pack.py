@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from msde_tui.engine import identity, naming
+from msde_tui.engine import identity, naming, paths
 from msde_tui.engine.atomic import aside, publish_file, write_atomic
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.mssql import database as serverdb
@@ -652,7 +652,7 @@ def import_package(
     return added
 
 
-IMPORT_PENDING = ".import-pending"  # one intent per embedded import between its rename and its listing
+IMPORT_PENDING = paths.IMPORT_PENDING_DIR  # one intent per embedded import between its rename and its listing
 
 
 def _intent_path(home: Path, location: str) -> Path:

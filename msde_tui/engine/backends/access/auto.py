@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from msde_tui.engine.auto.run import BackupRecord, VerifiedCache, stamp_of
+from msde_tui.engine.auto.records import BackupRecord, VerifiedCache, stamp_of
 from msde_tui.engine.backends.access import proofs
 from msde_tui.engine.backends.access.backend import source_file
 from msde_tui.engine.catalog import Dossier

@@ -1,4 +1,8 @@
-"""Embedded dossiers: SQLite files (WAL journal, foreign keys on)."""
+"""Embedded dossiers: SQLite files (WAL journal, foreign keys on).
+
+SQLAlchemy and the accounting schema are imported by the functions that use them: ``msde list``
+reads fiscal-year counts through this module and must not load the SQL toolkit.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import sqlite3
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy import event
-
-from msde_tui.engine.accounting import schema
 from msde_tui.engine.errors import BadInput, DossierExists
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -38,6 +42,9 @@ def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 
 def sa_engine(path: Path) -> sa.Engine:
     """A SQLAlchemy engine on an embedded dossier (foreign keys on for every connection)."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
     engine = sa.create_engine(f"sqlite:///{Path(path)}", poolclass=sa.pool.NullPool)
     event.listen(engine, "connect", _pragmas)
     return engine
@@ -56,6 +63,8 @@ def create_dossier(
     created_at: datetime | None = None,
 ) -> str:
     """Create an empty embedded dossier file with the accounting schema. Returns its GUID."""
+    from msde_tui.engine.accounting import schema
+
     path = Path(path)
     if path.exists():
         raise DossierExists(f"{path} already exists.", "Choose another number or remove it first.")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from msde_tui.engine.backends.mssql.hints import connect_failure
+from msde_tui.engine.backends.mssql.releases import NEWEST_MAJOR
 from msde_tui.engine.errors import (
     ConnectionFailed,
     MsdeError,
@@ -515,8 +516,6 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def _older(ctx: Context) -> bool:
     """The server is older than the newest SQL Server (a newer one may have made the file)."""
-    from msde_tui.engine.backends.mssql.restoreplan import NEWEST_MAJOR  # noqa: PLC0415 - no cycle
-
     major = _version_tuple(ctx.server_version)[:1]
     return bool(major) and major[0] < NEWEST_MAJOR
 

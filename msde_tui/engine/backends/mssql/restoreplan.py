@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from msde_tui.engine import naming
 from msde_tui.engine.backends.mssql import tsql
 from msde_tui.engine.backends.mssql.driver import Row, Session, SqlFailure
+from msde_tui.engine.backends.mssql.releases import release
 from msde_tui.engine.errors import (
     BackupInvalid,
     BadInput,
@@ -52,27 +53,6 @@ if TYPE_CHECKING:
     from msde_tui.engine.backends.base import ServerFacts
     from msde_tui.engine.backends.mssql.backend import MssqlBackend
 
-# SQL Server release names by major version (what a technician knows them by)
-RELEASES = {
-    8: "SQL Server 2000 / MSDE",
-    9: "SQL Server 2005",
-    10: "SQL Server 2008",
-    11: "SQL Server 2012",
-    12: "SQL Server 2014",
-    13: "SQL Server 2016",
-    14: "SQL Server 2017",
-    15: "SQL Server 2019",
-    16: "SQL Server 2022",
-    17: "SQL Server 2025",
-}
-NEWEST_MAJOR = max(RELEASES)
-
-
-def release(major: int, minor: int = 0) -> str:
-    """``SQL Server 2008 R2`` for 10.50, ``SQL Server 2022`` for 16.0."""
-    if major == 10 and minor >= 50:
-        return "SQL Server 2008 R2"
-    return RELEASES.get(major, f"SQL Server {major}.{minor}")
 
 
 def oldest_restorable(server_major: int) -> int:

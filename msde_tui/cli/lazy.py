@@ -1,0 +1,124 @@
+"""The ``msde`` command group that imports a command's module only when that command runs.
+
+Importing every command module up front pulled the SQL engine, pyarrow, numpy and the
+drivers into every ``msde`` process (~0.7 s before ``msde list`` printed a line). Here each
+command name maps to the module whose ``register(app)`` defines it; ``msde list`` imports
+``cli.dossiers`` only, and ``msde --help`` lists every command from the one-line summaries
+below without importing any command module. ``tests/test_cli_lazy.py`` checks this table
+against what the modules register (names, order, summaries), so a new or reworded command
+fails there until its line here is added or updated.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
+
+PACKAGE = "msde_tui.cli"
+
+# command -> (module in msde_tui.cli that registers it, the summary ``msde --help`` shows);
+# in the order ``msde --help`` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("dossiers", "Show the dossier list."),
+    "rename": ("dossiers", "Change the company name shown in the list (the dossier's data is "
+                           "not touched)."),
+    "remove": ("dossiers", "Remove a dossier from the list. Its data stays unless --delete-data "
+                           "is given."),
+    "free": ("dossiers", "Print the first free dossier number."),
+    "add": ("dossiers", "Put an existing dossier in the list: an embedded file (--file) or a "
+                        "SQL Server database."),
+    "demo": ("dossiers", "Create demo dossiers (Belgian chart, journals, VAT, openings) in the "
+                         "data directory."),
+    "check": ("dossiers", "List the integrity problems of a dossier (exit 0 healthy, 1 problems "
+                          "found)."),
+    "backup": ("backup", "Back up dossiers: a file copy + proof (embedded, Access) or a native "
+                         "BACKUP (SQL Server)."),
+    "verify": ("backup", "Verify backups: re-read and compare with the proof, integrity check, "
+                         "identity."),
+    "restore": ("backup", "Restore a backup as dossier NUMBER; never over an existing one "
+                          "without --replace."),
+    "pack": ("pack", "Write a PBF of each dossier, or a PTF with --partial."),
+    "import": ("pack", "Import a PBF or an export copy (a file, or a database on a server) as a "
+                       "new dossier."),
+    "apply": ("pack", "Apply a PTF to the dossier it follows, in one transaction."),
+    "export": ("pack", "Write the export copy E + base name (E001SOC.sqlite or EPW0001SOC)."),
+    "pack-info": ("pack", "Check every member of a packed file and show what it holds."),
+    "archive": ("lifecycle", "Archive fiscal years into a PAF per dossier, then replace them by "
+                             "one balance entry each."),
+    "unarchive": ("lifecycle", "Import a PAF back into the dossier it came from: every detail "
+                               "returns, the balance entry goes."),
+    "cut": ("lifecycle", "Move the fiscal years before --keep-from into a new dossier "
+                         "<code>_CUTnnn."),
+    "audit": ("lifecycle", "Tax-audit transfer: a copy Admin<code> of the years asked for "
+                           "(never restorable), + FEC."),
+    "log": ("log", "Show the audit log: who did what, when, on which dossiers, with which "
+                   "result."),
+    "convert": ("access", "Convert an Access dossier into a new embedded dossier or SQL Server "
+                          "database, every\ntable's rows checked equal; the Access file is only "
+                          "read."),
+    "server": ("server", "SQL Server connection profiles: add, list, remove, test, browse server "
+                         "directories."),
+    "auto": ("auto", "Automatic backups (the document's Options: 'Opérationnelle', backups "
+                     "kept, delay in days, maximum of new movements, directory). Run by a "
+                     "scheduler: SQL Server Express has no SQL Server Agent, so use --install "
+                     "systemd|cron|taskscheduler to get the entry that runs 'msde auto' (hourly "
+                     "by default); each run backs up, with verification, only the dossiers "
+                     "whose delay or movement count is reached, then keeps the N newest "
+                     "verified backups. SQL Server dossiers: the run never prompts; it takes "
+                     "the password from MSDE_PASSWORD_<PROFILE> (or MSDE_PASSWORD) in the "
+                     "scheduler's environment."),
+    "jobs": ("jobs", "Detached jobs started from the wizard: list, show, cancel."),
+}
+
+
+def modules() -> list[str]:
+    """The command modules, each once, in the order of their first command."""
+    return list(dict.fromkeys(module for module, _summary in COMMANDS.values()))
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group whose commands are built from their module on first use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._listing = False  # True while the group's own help is written
+        self._loaded: set[str] = set()
+
+    def load(self, module: str) -> None:
+        """Import ``msde_tui.cli.<module>`` and add the commands its ``register`` defines."""
+        if module in self._loaded:
+            return
+        self._loaded.add(module)
+        holder = typer.Typer()
+        importlib.import_module(f"{PACKAGE}.{module}").register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            self.commands.setdefault(name, command)
+
+    def load_all(self) -> None:
+        for module in modules():
+            self.load(module)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        if cmd_name not in self.commands:
+            if cmd_name in COMMANDS:
+                module, summary = COMMANDS[cmd_name]
+                if self._listing:  # the summary is all ``msde --help`` shows
+                    return TyperCommand(cmd_name, help=summary)
+                self.load(module)
+            else:  # a command missing from COMMANDS still runs (slower), as do typos' errors
+                self.load_all()
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
