@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
@@ -32,8 +33,15 @@ async def wait_screen(pilot: Pilot, kind: type[Screen], timeout: float = 15.0) -
     return pilot.app.screen
 
 
+def flat(text: str) -> str:
+    """Text as read, whatever its wrapping: box-drawing characters and line breaks are spaces,
+    runs of spaces one (a long path wraps a sentence differently on every machine)."""
+    return " ".join(re.sub(r"[\u2500-\u259f]", " ", text).split())
+
+
 async def wait_text(pilot: Pilot, text: str, timeout: float = 15.0) -> None:
-    await wait_for(pilot, lambda: text in screen_text(pilot.app), timeout)
+    wanted = flat(text)
+    await wait_for(pilot, lambda: wanted in flat(screen_text(pilot.app)), timeout)
 
 
 async def type_text(pilot: Pilot, text: str) -> None:
