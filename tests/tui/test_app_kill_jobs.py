@@ -40,7 +40,7 @@ from pathlib import Path
 from msde_tui.app import MsdeApp
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.screens.progress import ProgressScreen
-from tests import test_app_kill_jobs as kill
+from tests.tui import test_app_kill_jobs as kill
 from tests.tui.app_support import wait_for, wait_screen
 
 home, operation, out = sys.argv[1:4]
