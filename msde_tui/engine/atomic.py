@@ -40,6 +40,7 @@ __all__ = [
     "publish_file",
     "publish_new",
     "remove_staging",
+    "remove_sqlite",
     "replace_file",
     "staging_dir",
     "touch_exclusive",
@@ -71,6 +72,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_sqlite(path: Path) -> None:
+    """Remove an SQLite file and what SQLite keeps beside it (-wal, -shm, -journal)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def os_problem(exc: BaseException) -> MsdeError | None:

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from msde_tui.engine import naming
-from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine.atomic import remove_sqlite, write_atomic
 from msde_tui.engine.errors import BadInput, Busy, CatalogInvalid, DossierExists, DossierNotFound
 
 if TYPE_CHECKING:  # filelock loads with the first change: reading the list (msde list) takes no lock
@@ -347,8 +347,7 @@ class Catalog:
                         "Drop it on the server yourself if that is really wanted.",
                     )
                 path = dossier.path(self.home)  # a bare file name of the data directory, checked
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                remove_sqlite(path)
             del self._dossiers[dossier.number]
             self.save()
         return dossier

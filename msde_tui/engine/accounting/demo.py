@@ -57,6 +57,7 @@ from msde_tui.engine.accounting.demo_sql import (
     STMT_SQL,
     TEMP_TABLES,
 )
+from msde_tui.engine.atomic import remove_sqlite
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists
 
@@ -695,8 +696,7 @@ def build_dossier(path: Path, *, code: str, company: str, years: int = 10, lines
     if path.exists():
         raise DossierExists(f"{path} already exists.", "Choose another number or remove it first.")
     tmp = path.with_name(f".{path.name}.building")
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(tmp)
     clock = time.perf_counter()
     steps: dict[str, float] = {} if timings is None else timings
     try:
@@ -719,8 +719,7 @@ def build_dossier(path: Path, *, code: str, company: str, years: int = 10, lines
         steps["commit, WAL, rename"] = (steps.get("commit, WAL, rename", 0.0)
                                         + time.perf_counter() - clock)
     finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+        remove_sqlite(tmp)
     return guid
 
 

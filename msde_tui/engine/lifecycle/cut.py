@@ -41,7 +41,13 @@ import sqlalchemy as sa
 from msde_tui.engine import naming, paths
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
-from msde_tui.engine.atomic import publish_file, remove_staging, staging_dir, write_atomic
+from msde_tui.engine.atomic import (
+    publish_file,
+    remove_sqlite,
+    remove_staging,
+    staging_dir,
+    write_atomic,
+)
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
@@ -140,8 +146,7 @@ def year_filters(year_ids: list[int], *, real_only: bool = False) -> dict[str, A
 
 
 def remove_partial(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(path)
 
 
 def publish(tmp: Path, final: Path) -> None:

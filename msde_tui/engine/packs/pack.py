@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from msde_tui.engine import identity, naming, paths
-from msde_tui.engine.atomic import aside, publish_file, write_atomic
+from msde_tui.engine.atomic import aside, publish_file, remove_sqlite, write_atomic
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
@@ -777,11 +777,6 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
     return ident
 
 
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 def _verify_loaded(db: Database, schema: PackSchema, state: dict[str, Any]) -> None:
     differ = _check_digests(db, schema, state, "import")
     if differ:
@@ -1095,7 +1090,7 @@ def import_cut_file(path: Path, home: Path, *, number: str | None = None) -> Dos
         return Catalog(home).add(record)
     except BaseException:
         if not in_place:
-            _remove_sqlite(target)
+            remove_sqlite(target)
         raise
 
 
