@@ -5,6 +5,7 @@ Every event names the dossier (its code, or a file name for verify of a loose fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -38,6 +39,8 @@ class Progress(Event):
     bytes_total: int | None = None
     mb_per_s: float | None = None
     eta_s: float | None = None
+    rows_done: int | None = None
+    rows_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,8 @@ class DossierResult(Event):
     files: tuple[str, ...] = ()
     seconds: float = 0.0
     details: dict[str, object] = field(default_factory=dict)
+
+
+Emit = Callable[[Event], None]
+"""How synchronous engine work (run in a worker thread by ``runs.registry.in_thread``) reports:
+it calls ``emit`` with the same events an async operation yields, named for its dossier."""

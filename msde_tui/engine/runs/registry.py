@@ -32,9 +32,7 @@ from typing import Any
 
 from msde_tui.engine import auditlog
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.events import DossierResult, Event, Progress, Started, Step
-
-Emit = Callable[[Event], None]
+from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
 
 
 @dataclass(frozen=True)
