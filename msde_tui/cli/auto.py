@@ -29,6 +29,7 @@ from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import run as auto_engine
 from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
 from msde_tui.engine.errors import BadInput
+from msde_tui.i18n import N_
 
 HELP = (
     "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "
@@ -46,39 +47,39 @@ PASSWORD_NOTE = (
 )
 
 auto_app = typer.Typer(name="auto", help=HELP, invoke_without_command=True, no_args_is_help=False)
-policy_app = typer.Typer(name="policy", help="Show or change the automatic-backup policy.", no_args_is_help=True)
+policy_app = typer.Typer(name="policy", help=N_("Show or change the automatic-backup policy."), no_args_is_help=True)
 auto_app.add_typer(policy_app)
 
 
 @auto_app.callback()
 def auto(
     ctx: typer.Context,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print each decision and why; change nothing."),
-    dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help="Only this dossier (repeatable).")] = None,
-    select_all: bool = typer.Option(False, "--all", help="Every dossier of the list (the default)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help=N_("Print each decision and why; change nothing.")),
+    dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help=N_("Only this dossier (repeatable)."))] = None,
+    select_all: bool = typer.Option(False, "--all", help=N_("Every dossier of the list (the default).")),
     where: str = typer.Option(None, "--where", help=selecting.WHERE_HELP),
     install: str = typer.Option(
         None, "--install", metavar="systemd|cron|taskscheduler",
-        help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
+        help=N_("Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent)."),
     ),
-    write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
-    every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
-    at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+    write: bool = typer.Option(False, "--write", help=N_("With --install: install the entry where you have the right.")),
+    every: str = typer.Option("hour", "--every", metavar="hour|day", help=N_("With --install: how often the scheduler runs 'msde auto'.")),
+    at: str = typer.Option(None, "--at", metavar="HH:MM", help=N_("With --install: minute of the hour, or time of day with --every day.")),
     run_as: str = typer.Option(
         None, "--run-as", metavar="ACCOUNT",
-        help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
+        help=N_("With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you)."),
     ),
     stored_password: bool = typer.Option(
         False, "--stored-password",
-        help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
-             "(needed for network shares).",
+        help=N_("With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
+             "(needed for network shares)."),
     ),
     status: bool = typer.Option(
         False, "--status",
-        help="Is the schedule the wizard installs in place: its kind, next run and log (with --install KIND: "
-             "that entry; Task Scheduler: how it ran).",
+        help=N_("Is the schedule the wizard installs in place: its kind, next run and log (with --install KIND: "
+             "that entry; Task Scheduler: how it ran)."),
     ),
-    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help="Remove the scheduler entry."),
+    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help=N_("Remove the scheduler entry.")),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -369,7 +370,7 @@ def _resolve_code(st: State, ref: str) -> str:
 @policy_app.command("show")
 def policy_show(
     ctx: typer.Context,
-    dossier: str = typer.Argument(None, help="Show the policy as it applies to this dossier."),
+    dossier: str = typer.Argument(None, help=N_("Show the policy as it applies to this dossier.")),
 ) -> None:
     """Show the global policy and the per-dossier overrides."""
     st = state(ctx)
@@ -389,17 +390,17 @@ def policy_show(
 @policy_app.command("set")
 def policy_set(
     ctx: typer.Context,
-    dossier: str = typer.Option(None, "--dossier", "-d", help="Change this dossier's overrides, not the global policy."),
-    enabled: bool = typer.Option(None, "--enable/--disable", help="Operational: automatic backups on or off."),
-    keep: int = typer.Option(None, "--keep", help="Backups kept before the oldest is overwritten (1-999)."),
-    every_days: int = typer.Option(None, "--every-days", help="A backup is due after this many days (0 = off)."),
-    max_movements: int = typer.Option(None, "--max-movements", help="... or after this many new movements (0 = off)."),
-    directory: str = typer.Option(None, "--dir", help="Target directory of embedded dossiers' backups."),
+    dossier: str = typer.Option(None, "--dossier", "-d", help=N_("Change this dossier's overrides, not the global policy.")),
+    enabled: bool = typer.Option(None, "--enable/--disable", help=N_("Operational: automatic backups on or off.")),
+    keep: int = typer.Option(None, "--keep", help=N_("Backups kept before the oldest is overwritten (1-999).")),
+    every_days: int = typer.Option(None, "--every-days", help=N_("A backup is due after this many days (0 = off).")),
+    max_movements: int = typer.Option(None, "--max-movements", help=N_("... or after this many new movements (0 = off).")),
+    directory: str = typer.Option(None, "--dir", help=N_("Target directory of embedded dossiers' backups.")),
     server_directory: str = typer.Option(
-        None, "--server-dir", help="SQL Server dossiers: a directory on the SERVER host ('' = instance default)."),
+        None, "--server-dir", help=N_("SQL Server dossiers: a directory on the SERVER host ('' = instance default).")),
     test_restore: bool = typer.Option(
         None, "--test-restore/--no-test-restore",
-        help="SQL Server dossiers: restore each new backup under a scratch name, DBCC CHECKDB it, drop it."),
+        help=N_("SQL Server dossiers: restore each new backup under a scratch name, DBCC CHECKDB it, drop it.")),
 ) -> None:
     """Change the policy (global default, or one dossier's overrides with --dossier)."""
     st = state(ctx)
@@ -429,7 +430,7 @@ def policy_set(
 @policy_app.command("unset")
 def policy_unset(
     ctx: typer.Context,
-    dossier: str = typer.Option(..., "--dossier", "-d", help="The dossier whose overrides go."),
+    dossier: str = typer.Option(..., "--dossier", "-d", help=N_("The dossier whose overrides go.")),
     settings: Annotated[list[str] | None, typer.Argument(help=f"Settings to drop ({', '.join(FIELD_NAMES)}); none = all.")] = None,
 ) -> None:
     """Drop a dossier's overrides: it follows the global policy again."""
