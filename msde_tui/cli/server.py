@@ -252,5 +252,6 @@ def login_rights(ctx: typer.Context, name: str = typer.Argument(..., help=N_("Pr
     payload = {"login": found.login, "sysadmin": found.sysadmin,  # type: ignore[attr-defined]
                "rights": [asdict(r) for r in rows]}
     lines = [_("Login '{user}' on {host}:").format(user=backend.connection.user, host=backend.connection.host)]
-    lines += [f"  {shown(r.label())}" for r in rows]
+    lines += [f"  {_('yes') if r.allowed else _('NO'):<3}  {shown(r.operation)}  ({shown(r.needs)})"
+              for r in rows]
     emit(st, payload, "\n".join(lines))
