@@ -15,6 +15,7 @@ import traceback
 import typer
 
 from msde_tui import i18n, osdep
+from msde_tui.cli import clickwords
 from msde_tui.cli.common import State, fail, setup_state
 from msde_tui.cli.lazy import LazyGroup
 from msde_tui.engine.atomic import os_problem
@@ -93,7 +94,12 @@ def _lang_option(args: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 failed, 2 bad usage or input)."""
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
-    i18n.setup(_lang_option(args))  # before any help or command is built: they speak it too
+    language = i18n.setup(_lang_option(args))  # before any help or command is built: they speak it too
+    with clickwords.speaking(language):  # Typer's own words (help panels, errors) as well
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     osdep.prepare_console_streams()
     debug = "--debug" in args[: _command_index(args)]
     if debug:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -304,3 +306,17 @@ def test_a_french_run_speaks_french(demo: Path, tmp_path: Path, capsys: pytest.C
     assert err.startswith("Erreur : Le numéro 001 est déjà pris") and "Que faire :" in err, err
     assert main(["--lang", "fr", "--json", "list"]) == 0  # JSON keeps its keys and values
     assert json.loads(capsys.readouterr().out)["dossiers"][0]["code"] == "001SOC"
+
+
+def test_typer_speaks_french_in_help_and_errors(demo: Path) -> None:
+    """Typer's panels and its unknown-command error follow --lang (in a process of their own:
+    Typer reads its panel titles once per process)."""
+    command = [sys.executable, "-c", "import sys; from msde_tui.cli import main; sys.exit(main())"]
+    env = {**os.environ, "COLUMNS": "120", "LANGUAGE": "en"}
+    shown = subprocess.run([*command, "--lang", "fr", "log", "--help"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert "Afficher le journal d'audit" in shown.stdout and "[par défaut : 50]" in shown.stdout, shown.stdout
+    failed = subprocess.run([*command, "--lang", "fr", "nosuch"], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert failed.returncode == 2
+    assert "Commande 'nosuch' inconnue." in failed.stderr and "Erreur" in failed.stderr, failed.stderr
