@@ -320,3 +320,27 @@ def test_typer_speaks_french_in_help_and_errors(demo: Path) -> None:
                             env=env, timeout=60)
     assert failed.returncode == 2
     assert "Commande 'nosuch' inconnue." in failed.stderr and "Erreur" in failed.stderr, failed.stderr
+
+
+def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: Path) -> None:
+    """What a terminal shows while a backup runs: the title, each dossier's step and speed."""
+    from rich.console import Console
+
+    from msde_tui.cli.backup import _LiveDisplay
+    from msde_tui.engine import events as ev
+
+    i18n.setup("en")
+    screen = Console(record=True, force_terminal=True, width=200)
+    display = _LiveDisplay(screen, "backup", 2)
+    display.show(ev.Started("001SOC", "backup", ("backup", "verify")))
+    display.show(ev.Step("001SOC", "integrity check"))
+    display.show(ev.Progress("001SOC", percent=40.0, mb_per_s=3.5, eta_s=12))
+    running = Console(record=True, width=200)
+    running.print(display.progress.get_renderable())
+    display.show(ev.Started("002BRA", "backup"))
+    display.show(ev.DossierResult("002BRA", ok=False, message="The directory /srv/x does not exist.",
+                                  hint="Create it first or choose another directory."))
+    text = running.export_text() + screen.export_text()
+    assert "001SOC" in text and "FAIL" not in text, text
+    found = problems(text, {"SOC", "BRA", "srv", "MB"})
+    assert not found, f"{found}\n{text}"
