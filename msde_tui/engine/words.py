@@ -139,6 +139,28 @@ MORE_TEMPLATES = (
     N_("Access {format} dossier {code} converted into {new} ({where}): {tables} tables, {rows} "
        "rows, every table's rows equal to the Access file's (row digests compared)."),
     N_("The Access file was only read."),
+    # user errors the commands meet most (naming, --where, the dossier list)
+    N_("'{number}' is not a dossier number."),
+    N_("Type a number from 001 to 999."),
+    N_("'{short}' is not a valid short name."),
+    N_("Use 1 to 12 letters or digits, no spaces or punctuation (e.g. SOC)."),
+    N_("'{code}' is not a dossier code."),
+    N_("A code is a 3-digit number followed by a short name, e.g. 001SOC."),
+    N_("Every dossier number from 001 to 999 is taken."),
+    N_("Remove unused dossiers first."),
+    N_("The --where filter is empty."),
+    N_("profile= needs a connection profile name."),
+    N_("The number range {term} goes backwards."),
+    N_("Write it {range}."),
+    N_("'{term}' is not something --where understands."),
+    N_("Choose another number; the first free one is {number}."),
+    N_("{file} is already in the list as {code}."),
+    N_("A dossier can appear only once in the list."),
+    N_("The company name cannot be empty."),
+    N_("{code} is an Access file ({file}); msde never deletes it."),
+    N_("Remove it from the list without deleting, and delete the file yourself."),
+    N_("{code} is a SQL Server database; the tool never drops databases."),
+    N_("Drop it on the server yourself if that is really wanted."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

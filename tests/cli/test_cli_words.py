@@ -168,6 +168,9 @@ def test_backup_verify_restore_speak_the_language(check: Checker, demo: Path, tm
     check("restore", str(backup), "--number", "001", code=2)  # taken: what to do
     check("backup", "001", "--dir", str(tmp_path / "absent"), code=2)
     check("backup", "--dir", str(out), code=2)  # which dossiers?
+    check("backup", "--where", "009-003", "--dir", str(out), code=2)
+    check("backup", "--where", "someday", "--dir", str(out), code=2)
+    check("restore", str(backup), "--number", "1x", code=2)
     check("verify", str(tmp_path / "absent.sqlite.bak"), code=1)
     damaged = out / "damaged.sqlite.bak"
     damaged.write_bytes(b"not a backup")
