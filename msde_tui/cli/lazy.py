@@ -90,6 +90,23 @@ def translate_help(command: Any) -> None:
             param.help = _(param.help)
     for sub in getattr(command, "commands", {}).values():
         translate_help(sub)
+    _translate_help_option(command)
+
+
+HELP_OPTION = N_("Show this message and exit.")  # the help of --help (Typer's own words)
+
+
+def _translate_help_option(command: Any) -> None:
+    """``--help``'s own help, in the current language (Typer builds that option on first use)."""
+    built = command.get_help_option
+
+    def get_help_option(ctx: typer.Context) -> Any:
+        option = built(ctx)
+        if option is not None and option.help == HELP_OPTION:
+            option.help = _(HELP_OPTION)
+        return option
+
+    command.get_help_option = get_help_option
 
 
 def modules() -> list[str]:

@@ -294,6 +294,9 @@ def test_every_help_text_is_translated(pseudo: None) -> None:
 
     walk(group, "msde")
     assert not untranslated, "\n".join(untranslated)
+    with typer.Context(group, info_name="msde") as ctx:  # --help's own help too
+        help_option = group.get_command(ctx, "backup").get_help_option(ctx)
+        assert help_option.help.startswith(OPEN), help_option.help
 
 
 def test_a_french_run_speaks_french(demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
