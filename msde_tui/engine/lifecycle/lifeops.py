@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import identity, naming
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound
 from msde_tui.engine.events import DossierResult, Event, Started
@@ -31,8 +32,10 @@ AUDIT_STEPS = ("copy", "verify", "fec", "done")
 
 
 def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
-    """An embedded dossier of the list and its file (refused in words otherwise)."""
+    """An embedded dossier of the list, its identity settled (``identity.settle``), and its file
+    (refused in words otherwise)."""
     dossier = catalog.get(ref)
+    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
@@ -42,7 +45,7 @@ def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def paf_target(home: Path, paf: Path) -> Dossier:
