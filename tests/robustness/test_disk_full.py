@@ -198,28 +198,28 @@ def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path, path
     out.mkdir()
     assert main(["pack", "001", "--dir", str(out)]) == 0
     capsys.readouterr()
-    from msde_tui.engine.tables import tableio
+    from msde_tui.engine.tables.database import Database
 
     calls = {"n": 0}
     if path == "row inserts":
         monkeypatch.setenv("MSDE_NO_ADBC", "1")
-        real = tableio.Database.insert
+        real = Database.insert
 
-        def insert_then_fill(self: tableio.Database, table: object, batch: object) -> None:
+        def insert_then_fill(self: Database, table: object, batch: object) -> None:
             calls["n"] += 1
             if calls["n"] > 3:
                 raise sqlite3.OperationalError("database or disk is full")
             real(self, table, batch)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(tableio.Database, "insert", insert_then_fill)
+        monkeypatch.setattr(Database, "insert", insert_then_fill)
     else:
-        def ingest_then_fill(self: tableio.Database, tables: object) -> bool:
+        def ingest_then_fill(self: Database, tables: object) -> bool:
             for _table, batches in tables:  # type: ignore[attr-defined]
                 for _batch in batches:
                     calls["n"] += 1
             raise RuntimeError("INTERNAL: failed to execute: database or disk is full\nquery was: COMMIT")
 
-        monkeypatch.setattr(tableio.Database, "ingest_new", ingest_then_fill)
+        monkeypatch.setattr(Database, "ingest_new", ingest_then_fill)
     listed = [d.code for d in Catalog(home).dossiers()]
     code, _, err = run(["import", str(next(out.glob("*.pbf"))), "--number", "002"], capsys)
     assert code == 1 and "not enough free space" in err and str(home) in err, err
