@@ -189,7 +189,7 @@ def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[st
             db.dbapi.execute("PRAGMA journal_mode=WAL")
         ident = decide(*identity.read_sqlite(tmp))
         identity.stamp_sqlite(tmp, ident)  # checked rows first, then the copy's own identity
-        with sqlite3.connect(tmp) as check:
+        with contextlib.closing(sqlite3.connect(tmp)) as check:  # closed: no handle outlives the import
             problems = check.execute("PRAGMA foreign_key_check").fetchmany(5)
         if problems:
             raise PackError(f"The imported rows break foreign keys (e.g. table {problems[0][0]}).",

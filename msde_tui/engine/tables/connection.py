@@ -45,6 +45,7 @@ class Connection:
                 raise BadInput(f"{path} already exists.", "Choose another number or name.")
         elif not path.is_file():
             raise BadInput(f"The database file {path} does not exist.", "Check the dossier list.")
+        raw: sqlite3.Connection | None = None
         try:
             if readonly:
                 raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
@@ -52,6 +53,8 @@ class Connection:
                 raw = sqlite3.connect(path, isolation_level=None)
             raw.execute("PRAGMA busy_timeout=10000")
         except sqlite3.Error as exc:
+            if raw is not None:
+                raw.close()
             raise BadInput(f"{path} cannot be opened as a SQLite database ({exc}).") from exc
         uri = f"file:{path}?mode=ro" if readonly else str(path)
 
