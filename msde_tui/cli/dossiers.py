@@ -39,9 +39,9 @@ def _finish_interrupted(home: Path) -> None:
 
         cut.recover(home)
     if (home / paths.IMPORT_PENDING_DIR).is_dir():
-        from msde_tui.engine.packs import pack
+        from msde_tui.engine.packs import packimport
 
-        pack.recover_imports(home)
+        packimport.recover_imports(home)
 
 
 def list_dossiers(ctx: typer.Context) -> None:
