@@ -30,9 +30,9 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
 from msde_tui.engine.events import Event, Step
-from msde_tui.engine.lifecycle.archive import feed
 
 DEFAULT_MIN_YEARS = 7
 BATCH = 5_000
@@ -83,6 +82,28 @@ class CutResult:
 
 
 # --------------------------------------------------------------------------- row copying
+
+
+def feed(digest: Any, row: Iterable[Any]) -> None:
+    """Add one row to ``digest`` with a type-tagged, unambiguous encoding."""
+    for value in row:
+        if value is None:
+            digest.update(b"N;")
+        elif isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)
+            digest.update(b"B%d:" % len(data))
+            digest.update(data)
+        elif isinstance(value, bool):
+            digest.update(b"T;" if value else b"F;")
+        elif isinstance(value, int):
+            digest.update(b"I%d;" % value)
+        elif isinstance(value, datetime | date):
+            digest.update(b"D" + value.isoformat().encode() + b";")
+        else:
+            text = str(value).encode()
+            digest.update(b"S%d:" % len(text))
+            digest.update(text)
+    digest.update(b"|")
 
 
 def select_rows(table: sa.Table, where: Any | None) -> sa.Select[Any]:

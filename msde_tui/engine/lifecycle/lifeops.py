@@ -48,9 +48,9 @@ def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
 def paf_target(home: Path, paf: Path) -> Dossier:
     """The dossier an archive file goes back into when none is chosen: the one whose own GUID
     it carries, or its one copy if that dossier has left the list (identity.owner_of)."""
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle.paf import read_paf_info
 
-    info = archive.read_paf_info(paf)
+    info = read_paf_info(paf)
     found = identity.owner_of(Catalog(home), info.guid)
     if found is None:
         raise DossierNotFound(
@@ -112,18 +112,19 @@ def describe_archive(plan: ArchivePlan, home: Path) -> Description:
 
 
 def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle import unarchive
+    from msde_tui.engine.lifecycle.paf import read_paf_info
 
     def one(item: tuple[str, tuple[str, ...]]) -> AsyncIterator[Event]:
         paf, years = item
         label = Path(paf).name
 
         def work(emit: Emit) -> DossierResult:
-            info = archive.read_paf_info(Path(paf))
+            info = read_paf_info(Path(paf))
             target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
             target, path = embedded(Catalog(home), target.code)
             identity.check_line(target, info.guid, info.path.name, info.code)  # refused in words, nothing touched
-            result = archive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
+            result = unarchive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
                                        on_event=relabel(emit, label), accept=identity.line(target))
             return DossierResult(
                 label, ok=True, verified=True, files=(paf,),

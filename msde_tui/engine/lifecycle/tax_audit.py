@@ -16,9 +16,9 @@ of a French dossier, else ``fec_id`` (refused without one: a FEC is a French for
 year or one holding entries never validated is refused unless ``provisional``.
 
 An ARCHIVED year holds only its balance entry: its details come from its PAF (``paf``: the file
-or a directory holding it). The PAF is read back completely (``archive.verify_paf``), must carry
+or a directory holding it). The PAF is read back completely (``paf.verify_paf``), must carry
 this dossier's GUID and describe the balance entry the dossier holds; its years are then put
-back into the copy (``archive.restore_years``: counts and balances checked), so the copy and
+back into the copy (``unarchive.restore_years``: counts and balances checked), so the copy and
 its FEC hold the real entries. Without the PAF, the archived year is refused.
 
 ``audit_to_server`` makes the same copy a SQL Server database ``Admin`` + the dossier's
@@ -52,10 +52,18 @@ from msde_tui.engine.accounting import fec, ledger, schema
 from msde_tui.engine.atomic import is_disk_full, remove_staging, staging_dir, write_error
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, FecRefused
+from msde_tui.engine.errors import (
+    BackupInvalid,
+    BadInput,
+    DossierDamaged,
+    DossierExists,
+    FecRefused,
+)
 from msde_tui.engine.events import Event, Step
-from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.lifecycle.balance import od_matches
 from msde_tui.engine.lifecycle.cut import copy_rows, publish, table_digest, year_filters
+from msde_tui.engine.lifecycle.paf import PafInfo, read_paf_info, verify_paf
+from msde_tui.engine.lifecycle.unarchive import restore_years
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
@@ -170,7 +178,7 @@ def audit_dossier(
                         with out.begin() as dst:
                             for paf_info, paf_years in pafs:
                                 step("restore", paf_info.path.name)
-                                archive.restore_years(dst, paf_info, paf_years, code)
+                                restore_years(dst, paf_info, paf_years, code)
                                 ids = [int(y["id"]) for y in paf_years]
                                 _leave_out(dst, ids, simulations=simplified, attachments=not attachments)
                     with out.connect() as dst:
@@ -236,7 +244,7 @@ def _pafs_for(
     guid: str,
     code: str,
     step: Callable[[str, str], None],
-) -> list[tuple[archive.PafInfo, list[dict[str, Any]]]]:
+) -> list[tuple[PafInfo, list[dict[str, Any]]]]:
     """The verified PAF holding each archived year: ``given`` is a .paf file or a directory of
     them; the PAF must carry the dossier's GUID and describe the balance entry the dossier
     holds now (an older PAF of a year archived again is passed over). Refused in words when
@@ -256,13 +264,13 @@ def _pafs_for(
     else:
         raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.")
     wanted = {y.id for y in archived}
-    found: dict[int, archive.PafInfo] = {}
+    found: dict[int, PafInfo] = {}
     foreign: list[str] = []
     stale: list[str] = []
     for candidate in candidates:
         try:
-            info = archive.read_paf_info(candidate)
-        except (BadInput, archive.BackupInvalid):
+            info = read_paf_info(candidate)
+        except (BadInput, BackupInvalid):
             if given.is_file():
                 raise
             continue  # another file in the directory: not a PAF we can read
@@ -277,7 +285,7 @@ def _pafs_for(
         for y in info.years:
             if int(y["id"]) not in wanted:
                 continue
-            if archive.od_matches(conn, y):
+            if od_matches(conn, y):
                 found.setdefault(int(y["id"]), info)
             else:
                 stale.append(candidate.name)
@@ -290,11 +298,11 @@ def _pafs_for(
             f"No PAF of {code} holding fiscal year(s) {', '.join(missing)} was found in {given}{why}.",
             "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
         )
-    out: list[tuple[archive.PafInfo, list[dict[str, Any]]]] = []
+    out: list[tuple[PafInfo, list[dict[str, Any]]]] = []
     unique = {str(found[y.id].path): found[y.id] for y in archived}
     for info in unique.values():
         step("verify", info.path.name)
-        archive.verify_paf(info.path, expect_guid=guid)
+        verify_paf(info.path, expect_guid=guid)
         out.append((info, [y for y in info.years if int(y["id"]) in wanted and found[int(y["id"])] is info]))
     return out
 
