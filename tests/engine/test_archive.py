@@ -14,7 +14,7 @@ import pytest
 
 from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
-from msde_tui.engine.events import Step
+from msde_tui.engine.events import Event, Step
 from msde_tui.engine.lifecycle import archive, unarchive
 from msde_tui.engine.lifecycle.paf import verify_paf
 from msde_tui.engine.lifecycle.years import archivable, default_years
@@ -48,11 +48,11 @@ def test_archive_keeps_balances_and_import_restores_every_row(dossier: Path, out
     original = dump(dossier)
     before = balances(dossier)
     assert problems(dossier) == []
-    steps: list[str] = []
-    result = archive.archive_dossier(
-        dossier, ["2015", "2017"], out, on_event=lambda e: steps.append(e.step) if isinstance(e, Step) else None
-    )
+    events: list[Event] = []
+    result = archive.archive_dossier(dossier, ["2015", "2017"], out, emit=events.append)
+    steps = [e.step for e in events if isinstance(e, Step)]
     assert steps == ["read", "write", "verify", "replace", "check", "commit", "done"]
+    assert {e.dossier for e in events} == {"001SOC"}  # named for the dossier, by its code
     assert result.verified and result.paf.parent == out and result.paf.suffix == ".paf"
     after = balances(dossier)
     for code in before:
@@ -166,7 +166,7 @@ def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError):
-        archive.archive_dossier(dossier, ["2015"], out, on_event=boom)
+        archive.archive_dossier(dossier, ["2015"], out, emit=boom)
     assert dump(dossier) == original
     # the PAF was written and verified, but the years were not archived: it is removed, so that
     # no file that verifies claims an archive never made (issue "a hostile world", class 4)
@@ -183,9 +183,9 @@ def on_event(event):
     if isinstance(event, Step) and event.step == at:
         os.kill(os.getpid(), signal.SIGKILL)
 if op == "archive":
-    archive.archive_dossier(Path(dossier), ["2015", "2016"], Path(arg), on_event=on_event)
+    archive.archive_dossier(Path(dossier), ["2015", "2016"], Path(arg), emit=on_event)
 else:
-    unarchive.unarchive(Path(dossier), Path(arg), on_event=on_event)
+    unarchive.unarchive(Path(dossier), Path(arg), emit=on_event)
 """
 
 

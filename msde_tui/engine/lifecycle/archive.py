@@ -45,13 +45,13 @@ import sqlalchemy as sa
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, PackError
-from msde_tui.engine.events import Event, Step
+from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, verify_paf, write_paf
+from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.years import YearsPlan, dossier_info, plan_years
 
 BATCH = 5_000
-OnEvent = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,10 @@ def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.S
     return sa.select(table).where(table.c.entry_id.in_(in_years)).order_by(table.c.id)
 
 
-def _stream(conn: sa.Connection, query: sa.Select[Any], counter: list[int]) -> Iterator[list[tuple[Any, ...]]]:
-    """The query's rows in batches. On SQLite straight from the driver's cursor (same
+def _stream(
+    conn: sa.Connection, query: sa.Select[Any], counter: list[int], on_rows: Callable[[int], None]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows in batches, counted in ``counter`` and told to ``on_rows``. On SQLite straight from the driver's cursor (same
     connection, same transaction): dates stay ISO text and Arrow parses them (``_batch``)."""
     if conn.dialect.name == "sqlite":
         sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
@@ -99,6 +101,7 @@ def _stream(conn: sa.Connection, query: sa.Select[Any], counter: list[int]) -> I
             while batch := cursor.fetchmany(BATCH):
                 counter[0] += len(batch)
                 yield batch
+                on_rows(len(batch))
         finally:
             cursor.close()
         return
@@ -106,6 +109,7 @@ def _stream(conn: sa.Connection, query: sa.Select[Any], counter: list[int]) -> I
     while rows := result.fetchmany(BATCH):
         counter[0] += len(rows)
         yield [tuple(r) for r in rows]
+        on_rows(len(rows))
 
 
 def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
@@ -164,10 +168,15 @@ def archive_dossier(
     *,
     number: str | None = None,
     short: str | None = None,
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     now: datetime | None = None,
 ) -> ArchiveResult:
-    """Archive ``years`` of the embedded dossier at ``path`` into a PAF in ``directory``."""
+    """Archive ``years`` of the embedded dossier at ``path`` into a PAF in ``directory``.
+
+    ``number`` and ``short``: the dossier's in the list (they name the PAF), by default those of
+    its internal code. Reports through ``emit`` (``lifecycle.report``), its events named
+    ``label`` (by default ``number + short``): read, write and verify (rows counted), replace, check, commit, done."""
     started = time.monotonic()
     directory = Path(directory)
     if not directory.is_dir():
@@ -182,10 +191,8 @@ def archive_dossier(
             if number is None or short is None:
                 parsed = naming.parse_code(code)
                 number, short = parsed.number, parsed.short
-
-            def step(name: str, detail: str = "") -> None:
-                if on_event:
-                    on_event(Step(dossier=code, step=name, detail=detail))
+            report = Reporter(emit, label or f"{number}{short}")
+            step = report.step
 
             conn.rollback()  # end the autobegun read; the real transaction starts here
             with conn.begin():
@@ -194,23 +201,24 @@ def archive_dossier(
                 before = ledger.all_trial_balances(conn)
                 content = _content(plan, info, number, short, path)
                 target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
-                step("write", str(target))
                 year_ids = [y.id for y in plan.years]
+                expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
+                step("write", str(target), rows=sum(expected.values()))
                 counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}
                 tables = (
-                    (t, _stream(conn, year_rows(conn, t, year_ids), counts[t.name])) for t in ARCHIVE_TABLES
+                    (t, _stream(conn, year_rows(conn, t, year_ids), counts[t.name], report.rows))
+                    for t in ARCHIVE_TABLES
                 )
                 try:
                     size, digests = write_paf(target, content, tables)
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
-                expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
                 if {name: c[0] for name, c in counts.items()} != expected:
                     target.unlink(missing_ok=True)
                     raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
-                step("verify", str(target))
-                verify_paf(target, expect_guid=info.guid, expect_digests=digests)
+                step("verify", str(target), rows=sum(expected.values()))
+                verify_paf(target, expect_guid=info.guid, expect_digests=digests, on_rows=report.rows)
                 step("replace")
                 balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")

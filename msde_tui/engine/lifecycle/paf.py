@@ -8,7 +8,7 @@ their balance entries, ``content.tables[t].rows_digest`` the FORMAT §7 digest o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,11 +169,16 @@ class PafInfo:
 
 
 def verify_paf(
-    path: Path, *, expect_guid: str | None = None, expect_digests: dict[str, str] | None = None
+    path: Path,
+    *,
+    expect_guid: str | None = None,
+    expect_digests: dict[str, str] | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> PafInfo:
     """Read a PAF back completely: every member's SHA-256, every chunk decoded, row counts and
     row digests (FORMAT §7) equal to what the file claims — and, when given, to the GUID and
-    digests of the dossier it was written from. Raises ``BackupInvalid``."""
+    digests of the dossier it was written from. ``on_rows`` is told each chunk's rows as they
+    are checked. Raises ``BackupInvalid``."""
     path = Path(path)
     try:
         with PackReader(path, kind="PAF") as reader:
@@ -189,6 +194,8 @@ def verify_paf(
                 spec = reader.schema.table(table.name)
                 for batch in paf_batches(reader, table):
                     digest.add(row_hashes(batch, spec))
+                    if on_rows is not None:
+                        on_rows(batch.num_rows)
                 claimed = sum(int(y["rows"][table.name]) for y in years)
                 if digest.rows != claimed or digest.rows != int(tables[table.name]["rows"]):
                     raise BackupInvalid(

@@ -59,15 +59,21 @@ from msde_tui.engine.errors import (
     DossierExists,
     FecRefused,
 )
-from msde_tui.engine.events import Event, Step
+from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle.balance import od_matches
-from msde_tui.engine.lifecycle.cut import copy_rows, publish, table_digest, year_filters
+from msde_tui.engine.lifecycle.copying import (
+    copy_rows,
+    count_rows,
+    publish,
+    table_digest,
+    year_filters,
+)
 from msde_tui.engine.lifecycle.paf import PafInfo, read_paf_info, verify_paf
+from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.unarchive import restore_years
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
-OnEvent = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -98,13 +104,17 @@ def audit_dossier(
     attachments: bool = True,
     with_fec: bool = False,
     encoding: str = "utf-8",
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     fec_directory: Path | None = None,
     fec_id: str | None = None,
     provisional: bool = False,
     paf: Path | None = None,
 ) -> AuditResult:
-    """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``."""
+    """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``.
+
+    Reports through ``emit`` (``lifecycle.report``), its events named ``label`` (by default the
+    dossier's code): copy and verify (rows counted), restore (an archived year), fec, done."""
     started = time.monotonic()
     directory = Path(directory)
     fec_dir = Path(fec_directory) if fec_directory is not None else directory
@@ -128,10 +138,8 @@ def audit_dossier(
                 raise DossierExists(
                     f"{target} already exists.", "Move or delete the previous tax-audit copy first."
                 )
-
-            def step(name: str, detail: str = "") -> None:
-                if on_event:
-                    on_event(Step(dossier=code, step=name, detail=detail))
+            report = Reporter(emit, label or code)
+            step = report.step
 
             chosen = ledger.find_years(conn, years)
             ident = fec.identifier(info.vat_number, info.country, code, fec_id) if with_fec else ""
@@ -142,7 +150,8 @@ def audit_dossier(
                 filters[name] = None  # every reference row
             staging = staging_dir(directory)  # private: no planted name is followed
             tmp = staging / target.name
-            step("copy", str(target))
+            copied_tables = [t for t in schema.TABLES[1:] if attachments or t is not schema.attachment]
+            step("copy", str(target), rows=sum(count_rows(conn, t, filters[t.name]) for t in copied_tables))
             try:
                 create_dossier(
                     tmp,
@@ -159,17 +168,15 @@ def audit_dossier(
                 out = sa_engine(tmp)
                 try:
                     with out.begin() as dst:
-                        for table in schema.TABLES[1:]:
-                            if table is schema.attachment and not attachments:
-                                continue
-                            digests[table.name] = copy_rows(conn, dst, table, filters[table.name])
-                    step("verify", str(target))
+                        for table in copied_tables:
+                            digests[table.name] = copy_rows(conn, dst, table, filters[table.name], report.rows)
+                    step("verify", str(target), rows=sum(count for _d, count in digests.values()))
                     with out.connect() as dst:
                         for table in schema.TABLES[1:]:
                             expected = digests.get(table.name)
                             if expected is None:
                                 expected = (hashlib.sha256().hexdigest(), 0)  # left out: empty
-                            if table_digest(dst, table) != expected:
+                            if table_digest(dst, table, on_rows=report.rows) != expected:
                                 raise DossierDamaged(
                                     f"The copy's {table.name} rows differ from the dossier's; nothing was kept.",
                                     "Check the disk and run it again.",
@@ -177,8 +184,7 @@ def audit_dossier(
                     if pafs:
                         with out.begin() as dst:
                             for paf_info, paf_years in pafs:
-                                step("restore", paf_info.path.name)
-                                restore_years(dst, paf_info, paf_years, code)
+                                restore_years(dst, paf_info, paf_years, code, report)
                                 ids = [int(y["id"]) for y in paf_years]
                                 _leave_out(dst, ids, simulations=simplified, attachments=not attachments)
                     with out.connect() as dst:
@@ -342,7 +348,8 @@ def audit_to_server(
     attachments: bool = True,
     with_fec: bool = False,
     encoding: str = "utf-8",
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     fec_id: str | None = None,
     provisional: bool = False,
     paf: Path | None = None,
@@ -378,15 +385,15 @@ def audit_to_server(
             attachments=attachments,
             with_fec=with_fec,
             encoding=encoding,
-            on_event=on_event,
+            emit=emit,
+            label=label,
             fec_directory=fec_directory,
             fec_id=fec_id,
             provisional=provisional,
             paf=paf,
         )
         try:
-            if on_event:
-                on_event(Step(dossier=built.dossier, step="server", detail=f"{profile}: {database}"))
+            Reporter(emit, label or built.dossier).step("server", f"{profile}: {database}")
             rows = export_copy.copy_file_to_server(built.path, home, profile, database, password, hint=hint)
             differ = [name for name, count in built.rows.items() if rows.get(name) != count]
             if differ:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, WrongDossier
-from msde_tui.engine.events import Event, Step
+from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import (
     ARCHIVE_TABLES,
@@ -28,9 +28,8 @@ from msde_tui.engine.lifecycle.paf import (
     read_paf_info,
     verify_paf,
 )
+from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.years import dossier_info
-
-OnEvent = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,14 @@ class UnarchiveResult:
     seconds: float
 
 
-def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tuple[Any, ...]]], year_ids: set[int], keep_entry_ids: set[int]) -> int:
+def _insert_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    batches: Iterable[list[tuple[Any, ...]]],
+    year_ids: set[int],
+    keep_entry_ids: set[int],
+    on_rows: Callable[[int], None] | None,
+) -> int:
     names = [c.name for c in table.columns]
     count = 0
     for batch in batches:
@@ -58,6 +64,8 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, batches: Iterable[list[tu
         if rows:
             conn.execute(table.insert(), rows)
             count += len(rows)
+            if on_rows is not None:
+                on_rows(len(rows))
     return count
 
 
@@ -66,13 +74,14 @@ def restore_years(
     info: PafInfo,
     chosen: list[dict[str, Any]],
     code: str,
-    on_step: Callable[[str], None] | None = None,
+    report: Reporter | None = None,
 ) -> dict[str, int]:
     """Inside the caller's transaction: put the archived years ``chosen`` of the PAF back in
     the dossier ``conn`` (the dossier's balance OD must be the one the PAF describes), restore
     their status; check the row counts, that every other year's trial balance is unchanged and
     the restored years' balances equal their ODs. Returns the rows put back per table.
-    Used by ``unarchive`` and by the tax-audit transfer on its copy (engine.audit)."""
+    Reports the steps ``restore`` (rows counted) and ``check`` to ``report``.
+    Used by ``unarchive`` and by the tax-audit transfer on its copy (``lifecycle.tax_audit``)."""
     current = {y.id: y for y in ledger.fiscal_years(conn)}
     for y in chosen:
         here = current.get(y["id"])
@@ -97,15 +106,18 @@ def restore_years(
             conn.execute(e.delete().where(e.c.id == od_id))
     year_ids = {int(y["id"]) for y in chosen}
     entry_ids: set[int] = set()
+    expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
+    if report is not None:
+        report.step("restore", info.path.name, rows=sum(expected.values()))
+    on_rows = report.rows if report is not None else None
     counts = {
-        t.name: _insert_rows(conn, t, paf_rows(info.path, t), year_ids, entry_ids)
+        t.name: _insert_rows(conn, t, paf_rows(info.path, t), year_ids, entry_ids, on_rows)
         for t in ARCHIVE_TABLES
     }
     for y in chosen:
         conn.execute(fy.update().where(fy.c.id == y["id"]).values(status=y["status"]))
-    if on_step:
-        on_step("check")
-    expected = {t.name: sum(int(y["rows"][t.name]) for y in chosen) for t in ARCHIVE_TABLES}
+    if report is not None:
+        report.step("check")
     if counts != expected:
         raise BackupInvalid(
             f"{info.path.name} gave {counts} rows, its manifest says {expected}; nothing was imported."
@@ -122,13 +134,16 @@ def unarchive(
     *,
     years: list[str] | None = None,
     delete: bool = False,
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     accept: Collection[str] = (),
 ) -> UnarchiveResult:
     """Put the archived years of ``paf_path`` back into the dossier at ``path``.
 
     The PAF must carry the dossier's own GUID, or one of ``accept`` (the GUIDs of the dossier's
-    line: ``identity.line``, e.g. the original a restored copy came from)."""
+    line: ``identity.line``, e.g. the original a restored copy came from). Reports through
+    ``emit`` (``lifecycle.report``), its events named ``label`` (by default the dossier's code):
+    verify (rows counted), read, restore (rows counted), check, commit, done, delete."""
     started = time.monotonic()
     info = read_paf_info(paf_path)
     engine = ledger.open_engine(path, exclusive=True)
@@ -136,18 +151,16 @@ def unarchive(
         with engine.connect() as conn:
             dossier = dossier_info(conn)
             code = dossier.code
-
-            def step(name: str, detail: str = "") -> None:
-                if on_event:
-                    on_event(Step(dossier=code, step=name, detail=detail))
+            report = Reporter(emit, label or code)
+            step = report.step
 
             if dossier.guid != info.guid and info.guid not in accept:
                 raise WrongDossier(
                     f"{info.path.name} is an archive of dossier {info.code}, not of {code}; {code} was not touched.",
                     f"Import it into {info.code} (the dossier it came from).",
                 )
-            step("verify", str(info.path))
-            verify_paf(info.path, expect_guid=info.guid)
+            step("verify", str(info.path), rows=sum(int(t["rows"]) for t in info.content["tables"].values()))
+            verify_paf(info.path, expect_guid=info.guid, on_rows=report.rows)
             chosen = _choose_years(info, years)
             conn.rollback()  # end the autobegun read; the real transaction starts here
             with conn.begin():
@@ -158,8 +171,7 @@ def unarchive(
                         y for y in chosen if y["id"] in current and current[y["id"]].status == "ARCHIVED"
                     ]
                     chosen = waiting or chosen
-                step("restore")
-                counts = restore_years(conn, info, chosen, code, step)
+                counts = restore_years(conn, info, chosen, code, report)
                 step("commit")
             step("done")
     finally:
