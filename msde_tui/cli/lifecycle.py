@@ -25,9 +25,10 @@ from msde_tui.engine import naming, selection
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.lifecycle import archive as archive_engine
 from msde_tui.engine.lifecycle import cut as cut_engine
+from msde_tui.engine.lifecycle import paf as paf_engine
 from msde_tui.engine.lifecycle import tax_audit as audit_engine
+from msde_tui.engine.lifecycle import years as years_engine
 from msde_tui.engine.lifecycle.lifeops import embedded as embedded_dossier
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 
@@ -73,7 +74,7 @@ def archive(
     directory: str = typer.Option(..., "--dir", help="Where the PAF files are written."),
     years: str = typer.Option(None, "--years", help="Fiscal years to archive, e.g. 2015,2016."),
     older_than: int = typer.Option(
-        archive_engine.DEFAULT_AGE, "--older-than", help="Default choice: closed years ended at least this many years ago."
+        years_engine.DEFAULT_AGE, "--older-than", help="Default choice: closed years ended at least this many years ago."
     ),
     select_all: bool = typer.Option(False, "--all", help="Tick every closed year of every dossier (\"Select\")."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show which years would be archived."),
@@ -115,9 +116,9 @@ def archive(
                         f"Its years: {', '.join(y.code for y in all_years)}.",
                     )
             elif select_all:
-                chosen = [y.code for y in archive_engine.archivable(all_years)]
+                chosen = [y.code for y in years_engine.archivable(all_years)]
             else:
-                chosen = [y.code for y in archive_engine.default_years(all_years, date.today(), older_than)]
+                chosen = [y.code for y in years_engine.default_years(all_years, date.today(), older_than)]
             item["years"] = chosen
             if not chosen:
                 item.update(ok=True, skipped=True, message="No fiscal year to archive.")
@@ -175,7 +176,7 @@ def unarchive(
 ) -> None:
     """Import a PAF back into the dossier it came from: every detail returns, the balance entry goes."""
     st = state(ctx)
-    info = archive_engine.read_paf_info(Path(file))
+    info = paf_engine.read_paf_info(Path(file))
     if show:
         years_list = [
             {"code": y["code"], "start": y["start"], "end": y["end"], "rows": y["rows"]} for y in info.years
