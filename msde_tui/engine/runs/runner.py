@@ -28,7 +28,8 @@ from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.backends.base import Backend
-from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
+from msde_tui.engine.backends.embedded.files import SQLITE_HEADER
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
