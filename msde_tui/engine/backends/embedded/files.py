@@ -17,7 +17,6 @@ from msde_tui.engine.errors import (
 from msde_tui.engine.proof import proof_path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-COPY_CHUNK = 1024 * 1024
 
 
 def sqlite_uri(path: Path, mode: str) -> str:

@@ -9,7 +9,6 @@ dossier list. One restore at a time per data directory.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -21,10 +20,9 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import fsync_dir, open_exclusive, remove_staging, staging_dir
+from msde_tui.engine.atomic import copy_hashed, fsync_dir, remove_staging, staging_dir
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.files import (
-    COPY_CHUNK,
     disk_full_error,
     free_name,
     fsync_file,
@@ -243,24 +241,16 @@ class Restorer:
 
     @staticmethod
     def _copy_checked(work: Work, label: str, source: Path, temp: Path, proof: Proof) -> None:
-        digest = hashlib.sha256()
-        done = 0
         try:
-            with open(source, "rb") as src, open_exclusive(temp) as dst:
-                while chunk := src.read(COPY_CHUNK):
-                    work.check()
-                    digest.update(chunk)
-                    dst.write(chunk)
-                    done += len(chunk)
-                    work.progress(label, done, proof.size)
-                dst.flush()
-                os.fsync(dst.fileno())
+            digest, done = copy_hashed(
+                source, temp, progress=lambda done: work.progress(label, done, proof.size), check=work.check
+            )
         except OSError as exc:
             if is_disk_full(exc):
                 raise disk_full_error(temp.parent) from exc
             raise
         work.progress(label, done, proof.size, final=True)
-        if done != proof.size or digest.hexdigest() != proof.sha256:
+        if done != proof.size or digest != proof.sha256:
             raise BackupInvalid(
                 f"The backup {source.name} changed while it was being restored.",
                 "Make sure nothing writes to the backup and run the restore again.",
