@@ -58,6 +58,7 @@ from msde_tui.engine.backends.mssql.driver import Row, Session, SqlFailure, Targ
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierNotFound, MsdeError, ServerError
 from msde_tui.engine.events import Event, Statement
+from msde_tui.engine.paths import DirProblem
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,11 @@ class MssqlBackend:
 
     async def free_bytes(self, directory: str) -> int | None:
         return await directories.free_bytes(self, directory)
+
+    async def write_problem(self, directory: str) -> DirProblem | None:
+        """Why the SQL Server service account cannot write backups in ``directory`` (server
+        side), or None; see ``directories.write_problem``."""
+        return await directories.write_problem(self, directory)
 
     async def backups_in(self, directory: str) -> list[BackupInfo]:
         """Every ``*.bak`` in ``directory`` (server side) that ``RESTORE HEADERONLY`` can read."""

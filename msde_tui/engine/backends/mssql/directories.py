@@ -1,22 +1,53 @@
 """Server-side directories: what the SQL Server service sees on its own host (listing,
-existence, free space) and the backups in a folder. The backup folder is on the server's
-machine, not this one (docs/OPERATIONS.md)."""
+existence, free space, whether it may write there) and the backups in a folder. The backup
+folder is on the server's machine, not this one, and the file is written by the SQL Server
+**service account**, not by the technician nor by the login (docs/OPERATIONS.md, "A directory
+the service account cannot write").
+
+Whether the service account may write in a folder is checked the way the DBA tools do it:
+``xp_fileexist`` answers as the service account sees the disk (dbatools' ``Test-DbaPath``), and
+the account's name comes from ``sys.dm_server_services`` (``MssqlBackend.facts``). A folder it
+may open but not write in looks fine to ``xp_fileexist``, so a sysadmin login also makes a
+real write: a ``COPY_ONLY`` backup of ``master`` (a few MB, outside any backup chain) to
+``msde-write-test-<stamp>-<hex>.tmp`` in that folder, deleted at once with ``xp_delete_file``.
+A login that is not sysadmin cannot delete that file, so it is not written: for such a login
+the folder is only looked at, and a refused write is reported by the BACKUP itself (3201,
+before anything is written), in the same words.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from msde_tui.engine import naming
 from msde_tui.engine.backends.base import BackupInfo, DirEntry
 from msde_tui.engine.backends.mssql import backupsets, tsql
+from msde_tui.engine.backends.mssql import messages as msgs
 from msde_tui.engine.backends.mssql.common import as_bool, as_int, as_text
+from msde_tui.engine.backends.mssql.driver import SqlFailure
 from msde_tui.engine.errors import MsdeError, ServerError
+from msde_tui.engine.paths import DirProblem
+from msde_tui.i18n import N_
 
 if TYPE_CHECKING:
     from msde_tui.engine.backends.mssql.backend import MssqlBackend
 
 log = logging.getLogger(__name__)
+
+PROBE_PREFIX = "msde-write-test-"
+# what an OS error met by the service account means for a backup folder
+_WRITE_ERRORS = {
+    5: N_("access is denied"),
+    3: N_("the path does not exist"),
+    112: N_("the disk is full"),
+    53: N_("the network path cannot be reached"),
+    67: N_("the network name cannot be found"),
+    1326: N_("the network share refused the account"),
+}
 
 
 async def server_dir(backend: MssqlBackend, path: str) -> str:
@@ -142,3 +173,66 @@ async def backups_in(backend: MssqlBackend, directory: str) -> list[BackupInfo]:
         if info is not None:
             found.append(info)
     return found
+
+
+async def write_problem(backend: MssqlBackend, path: str) -> DirProblem | None:
+    """Why the SQL Server service account cannot take backups in ``path``, or None.
+
+    ``DirProblem.kind`` is "service" (``account``: the service account; ``detail``: the
+    reason). None also when the login cannot tell (not sysadmin: nothing is written to try).
+    """
+    facts = await backend.facts()
+    directory = await server_dir(backend, path)
+    account = backend.service_account or msgs.service_account_guess(
+        backend.instance_name, facts.path_separator
+    )
+    rows = await backend.meta_rows(tsql.build_fileexist(directory), "list", directory=directory)
+    row = rows[0] if rows else {}
+    if not as_bool(row.get("File is a Directory")):
+        reason = (
+            N_("it is a file")
+            if as_bool(row.get("File Exists"))
+            else N_("it does not exist there or the account cannot open it")
+        )
+        return DirProblem("service", directory, account, reason)
+    login = await backend.login_rights(databases=[])
+    if login is None or not login.sysadmin:
+        return None
+    probe = tsql.server_path_join(
+        directory,
+        f"{PROBE_PREFIX}{naming.stamp(datetime.now())}-{secrets.token_hex(4)}.tmp",
+        facts.path_separator,
+    )
+    sql = tsql.build_backup(
+        "master",
+        probe,
+        checksum=False,
+        copy_only=True,
+        stats=None,
+        name="msde-tui write test",
+        description="msde-tui: can the service account write here? (deleted at once)",
+    )
+    session = await backend.open_session()
+    try:
+        try:
+            await session.query(sql)
+        except SqlFailure as failure:
+            texts = [m.text for m in failure.messages if m.number == 3201]
+            if failure.number == 3201:
+                texts.append(failure.text)
+            code = next((c for c in map(msgs.os_error, texts) if c is not None), None)
+            if code in _WRITE_ERRORS:
+                return DirProblem("service", directory, account, _WRITE_ERRORS[code])
+            log.info("write test in %s inconclusive: %s", directory, failure)
+            return None
+        try:
+            await session.query(tsql.build_delete_backup_file(probe))
+            left = await session.rows(tsql.build_fileexist(probe))
+        except SqlFailure as failure:
+            log.warning("could not delete the write test %s on the server: %s", probe, failure)
+            return None
+        if left and as_bool(left[0].get("File Exists")):
+            log.warning("the write test %s is still on the server; delete it by hand", probe)
+        return None
+    finally:
+        await session.close()
