@@ -58,13 +58,13 @@ async def check_backup_directory(connection: Connection, directory: str, *, home
     cannot be written by whoever writes there (for SQL Server: its service account)."""
     backend = open_backend(connection, home=home)
     try:
-        exists, _free = await backend.check_dir(directory)
-        if not exists:
-            where = "on the SQL Server host" if connection.kind == "mssql" else "on this computer"
-            raise BadInput(
-                f"The directory {directory} does not exist {where}.",
-                "Create it first or choose another directory.",
-            )
+        if connection.kind != "mssql":  # on a server, write_problem looks for it (sysadmin)
+            exists, _free = await backend.check_dir(directory)
+            if not exists:
+                raise BadInput(
+                    f"The directory {directory} does not exist.",
+                    "Create it first or choose another directory.",
+                )
         problem = await directory_problem(backend, directory)
     finally:
         await backend.close()

@@ -10,9 +10,9 @@ the account's name comes from ``sys.dm_server_services`` (``MssqlBackend.facts``
 may open but not write in looks fine to ``xp_fileexist``, so a sysadmin login also makes a
 real write: a ``COPY_ONLY`` backup of ``master`` (a few MB, outside any backup chain) to
 ``msde-write-test-<stamp>-<hex>.tmp`` in that folder, deleted at once with ``xp_delete_file``.
-A login that is not sysadmin cannot delete that file, so it is not written: for such a login
-the folder is only looked at, and a refused write is reported by the BACKUP itself (3201,
-before anything is written), in the same words.
+A login that is not sysadmin cannot delete that file, so nothing is tried for it (the wizard
+still asks ``xp_fileexist`` whether the folder exists), and a refused write is reported by the
+BACKUP itself (3201, before anything is written), naming the account and the folder too.
 """
 
 from __future__ import annotations
@@ -179,13 +179,17 @@ async def write_problem(backend: MssqlBackend, path: str) -> DirProblem | None:
     """Why the SQL Server service account cannot take backups in ``path``, or None.
 
     ``DirProblem.kind`` is "service" (``account``: the service account; ``detail``: the
-    reason). None also when the login cannot tell (not sysadmin: nothing is written to try).
+    reason). None also when the login cannot tell: a login that is not sysadmin could not
+    delete a test file (and may not run ``xp_fileexist``), so nothing is tried for it.
     """
     facts = await backend.facts()
     directory = await server_dir(backend, path)
     account = backend.service_account or msgs.service_account_guess(
         backend.instance_name, facts.path_separator
     )
+    login = await backend.login_rights(databases=[])
+    if login is None or not login.sysadmin:
+        return None
     rows = await backend.meta_rows(tsql.build_fileexist(directory), "list", directory=directory)
     row = rows[0] if rows else {}
     if not as_bool(row.get("File is a Directory")):
@@ -195,9 +199,6 @@ async def write_problem(backend: MssqlBackend, path: str) -> DirProblem | None:
             else N_("it does not exist there or the account cannot open it")
         )
         return DirProblem("service", directory, account, reason)
-    login = await backend.login_rights(databases=[])
-    if login is None or not login.sysadmin:
-        return None
     probe = tsql.server_path_join(
         directory,
         f"{PROBE_PREFIX}{naming.stamp(datetime.now())}-{secrets.token_hex(4)}.tmp",
