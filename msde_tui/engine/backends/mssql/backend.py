@@ -25,7 +25,8 @@ Decisions worth knowing:
 - **Verify** checks every backup set of a file, each with its own identity; a **test
   restore** (``testrestore.py``) adds a scratch restore, DBCC CHECKDB and a drop.
 - **Cancellation.** If the consumer stops a generator mid-statement, the statement is stopped
-  with ``KILL`` from a side connection; a cancelled BACKUP is never reported valid, a
+  with ``KILL`` from a side connection; a cancelled BACKUP is never reported valid and its
+  file, partial or unverified, is deleted on the server (``backingup.remove_unproven``), a
   cancelled RESTORE of a new database drops the half-restored database, and a cancelled
   RESTORE over an existing one is reported (log warning) with the safety backup to restore.
 - Each backup/verify/restore runs on its own connection (operations run several at once);

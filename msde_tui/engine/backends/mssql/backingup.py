@@ -16,6 +16,7 @@ from msde_tui.engine.backends.mssql import messages as msgs
 from msde_tui.engine.backends.mssql import rights, testrestore, tsql
 from msde_tui.engine.backends.mssql.backupsets import backup_description
 from msde_tui.engine.backends.mssql.common import (
+    as_bool,
     as_text,
     compression_for,
     error_details,
@@ -43,6 +44,7 @@ async def backup_events(
     session: Session | None = None
     path = ""
     done = False
+    sent = written = settled = False  # BACKUP sent / finished; the file verified (or not asked)
     try:
         if dossier.backend != "mssql":
             raise BadInput(
@@ -75,6 +77,7 @@ async def backup_events(
         yield Step(code, "backup", path)
         yield Statement(code, sql)
         seen: list[msgs.SqlMessage] = []
+        sent = True
         async with contextlib.aclosing(
             backend.run_events(
                 session,
@@ -89,6 +92,8 @@ async def backup_events(
         ) as events:
             async for event in events:
                 yield event
+        written = True
+        settled = not options.verify
         rate = next((t for t in map(msgs.throughput, seen) if t is not None), None)
         details: dict[str, object] = {
             "database": database,
@@ -115,7 +120,7 @@ async def backup_events(
             ) as events:
                 async for event in events:
                     yield event
-            verified = True
+            verified = settled = True
         if options.test_restore and verified:
             outcome: dict[str, object] = {"source_database": database}
             async with contextlib.aclosing(
@@ -146,6 +151,9 @@ async def backup_events(
         done = True
         for event in failure_events(exc, code):
             yield event
+        extra: dict[str, object] = {"file": path}
+        if written and not settled:  # written, but not proven valid: removed, as embedded does
+            extra["removed"] = await remove_unproven(backend, code, path, "failed its verification")
         yield DossierResult(
             code,
             ok=False,
@@ -153,18 +161,51 @@ async def backup_events(
             hint=exc.hint,
             files=(),
             seconds=time.monotonic() - began,
-            details=error_details(exc) | {"file": path},
+            details=error_details(exc) | extra,
         )
     finally:
-        if not done and path:
-            log.warning(
-                "backup of %s cancelled: %s on the server is incomplete or unverified and must "
-                "not be used",
-                code,
-                path,
-            )
         if session is not None:
             await session.close()
+        if not done and sent and not settled:
+            await remove_unproven(backend, code, path, "was cancelled")
+
+
+async def remove_unproven(backend: MssqlBackend, code: str, path: str, why: str) -> bool:
+    """Delete ``path`` on the server: a backup this run started but did not prove valid (a
+    cancelled BACKUP may leave a partial file, error 3266's "improperly terminated" media; a
+    cancelled or failed VERIFYONLY leaves an unchecked one). True when the file is gone.
+
+    With ``xp_delete_file`` (sysadmin), checked afterwards with ``xp_fileexist``. When it stays
+    (another login, a file SQL Server does not read as a backup) the log says so, naming it: a
+    partial file fails ``RESTORE HEADERONLY``, so the restore list never offers it, and the
+    automatic backups count only backups they saw verified (engine/auto/mssql.py).
+    """
+    try:
+        session = await backend.open_session()
+    except MsdeError as exc:
+        log.warning("backup of %s %s: cannot reach the server to delete %s (%s); it is not a "
+                    "valid backup: delete it on the server", code, why, path, exc.message)
+        return False
+    try:
+        rows = await session.rows(tsql.build_fileexist(path))
+        if rows and as_bool(rows[0].get("File Exists")):
+            with contextlib.suppress(SqlFailure):
+                await session.query(tsql.build_delete_backup_file(path))
+            rows = await session.rows(tsql.build_fileexist(path))
+        gone = not (rows and as_bool(rows[0].get("File Exists")))
+    except SqlFailure as failure:
+        log.info("cannot look for %s on the server: %s", path, failure)
+        gone = False
+    finally:
+        await session.close()
+    if gone:
+        log.warning("backup of %s %s: its unverified file %s is deleted on the server",
+                    code, why, path)
+    else:
+        log.warning("backup of %s %s: %s on the server is incomplete or unverified and could "
+                    "not be deleted (xp_delete_file needs a sysadmin login): it is not a valid "
+                    "backup; delete it on the server", code, why, path)
+    return gone
 
 
 async def page_verify_warning(session: Session, database: str) -> str | None:
