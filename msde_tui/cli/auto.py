@@ -26,8 +26,10 @@ from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
+from msde_tui.engine.auto import report as auto_report
 from msde_tui.engine.auto import run as auto_engine
 from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
+from msde_tui.engine.auto.records import AUTO_DIR
 from msde_tui.engine.errors import BadInput
 
 HELP = (
@@ -139,7 +141,7 @@ def _emit(st: State, payload: dict[str, Any], human: str) -> None:
 def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
     config = policy_engine.load(st.home)
 
-    def show(outcome: auto_engine.DossierOutcome) -> None:
+    def show(outcome: auto_report.DossierOutcome) -> None:
         if st.json:
             return
         lines = [outcome.text]
@@ -169,7 +171,7 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
 def status(ctx: typer.Context) -> None:
     """The last run's outcome per dossier (recorded in the data dir)."""
     st = state(ctx)
-    last = auto_engine.load_last_run(st.home)
+    last = auto_report.load_last_run(st.home)
     if last is None:
         _emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
         return
@@ -297,7 +299,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         payload["entries"] = {"msde-auto.xml": text}
         if write:
             path, create = schedule.install_taskscheduler(
-                text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
+                text, st.home / AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
             out.append(f"Wrote {path} (UTF-16)")
             if account is None or not (account.stored_password or account.is_system):

@@ -100,12 +100,12 @@ class AutoScreen(StepScreen):
         yield DataTable(id="last-run", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
-        from msde_tui.engine.auto import run as auto_engine  # late: it loads the SQL engine
+        from msde_tui.engine.auto import report as auto_report  # late: only this screen reads it
 
         self.show_schedule()
         table = self.query_one("#last-run", DataTable)
         table.add_columns(_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))
-        last = auto_engine.load_last_run(self.ctx.home)
+        last = auto_report.load_last_run(self.ctx.home)
         if last is None:
             self.say(_("No automatic backup run was recorded yet."))
         else:

@@ -11,7 +11,7 @@ import pytest
 from msde_tui.cli import main
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.auto import policy, schedule
-from msde_tui.engine.auto.run import RunLock
+from msde_tui.engine.auto.lock import RunLock
 
 
 def test_policy_set_show_unset(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,9 @@ import time_machine
 from msde_tui.engine.accounting.demo import build_dossier
 from msde_tui.engine.auto import mssql as auto_mssql
 from msde_tui.engine.auto.policy import AutoConfig
-from msde_tui.engine.auto.run import DossierOutcome, RunReport, last_run_file, local_now, run_auto
+from msde_tui.engine.auto.records import local_now
+from msde_tui.engine.auto.report import DossierOutcome, RunReport, last_run_file
+from msde_tui.engine.auto.run import run_auto
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.backends.mssql.backend import MssqlBackend
 from msde_tui.engine.catalog import Catalog, Dossier
