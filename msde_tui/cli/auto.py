@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -27,10 +26,11 @@ from msde_tui.cli.common import State, console, emit, err_console, set_exit, sta
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import report as auto_report
-from msde_tui.engine.auto import run as auto_engine
 from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
 from msde_tui.engine.auto.records import AUTO_DIR
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.events import DossierResult
+from msde_tui.engine.plans import AutoRunPlan
 
 HELP = (
     "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "
@@ -139,32 +139,39 @@ def _emit(st: State, payload: dict[str, Any], human: str) -> None:
 
 
 def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
-    config = policy_engine.load(st.home)
+    """One run through the registered operation (``auto_run``): the same events and the same
+    progress display as every other command; then what was written or deleted per dossier."""
+    from msde_tui.cli.running import run_plan
 
-    def show(outcome: auto_report.DossierOutcome) -> None:
-        if st.json:
-            return
-        lines = [outcome.text]
-        if outcome.hint and not outcome.ok:
-            lines.append(f"    What to do: {outcome.hint}")
-        lines += [f"    would delete {_base(f)}" for f in outcome.would_delete]
-        lines += [f"    deleted {_base(f)}" for f in outcome.deleted]
-        if outcome.file and outcome.ok:
-            lines.append(f"    wrote {outcome.file} (verified)")
-        for line in lines:
-            _out(line)
-
+    policy_engine.load(st.home)  # a config file that cannot be read is refused before anything
+    total = len(only) if only else len(st.catalog().dossiers())
     if dry_run and not st.json:
         _out("Dry run: nothing is backed up, deleted or recorded.")
-    report = asyncio.run(auto_engine.run_auto(st.home, config=config, dry_run=dry_run, only=only, on_outcome=show))
-    if not report.dossiers and not st.json:
-        _out("The dossier list is empty: nothing to do.")
-    elif not st.json and all(d.action == "off" for d in report.dossiers):
-        _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+    plan = AutoRunPlan(only=tuple(only or ()), dry_run=dry_run)
+    results = run_plan(st, plan, total=total + 1)  # exit 1 when one failed
+    run = next((r for r in results if r.dossier == "auto"), None)
+    report = run.details.get("report") if run is not None else None
     if st.json:
-        emit(st, report.to_json())
-    if not report.ok:
-        set_exit(1)
+        emit(st, report if isinstance(report, dict) else {"ok": False, "dossiers": []})
+    else:
+        dossiers = [r for r in results if r.dossier != "auto"]
+        for result in dossiers:
+            for line in _file_lines(result):
+                _out(line)
+        if not dossiers:
+            _out("The dossier list is empty: nothing to do.")
+        elif all(r.details.get("action") == "off" for r in dossiers):
+            _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+
+
+def _file_lines(result: DossierResult) -> list[str]:
+    """What a dossier's run wrote or deleted (or, dry, would delete), one line each."""
+    lines = [f"    {result.dossier}: wrote {f} (verified)" for f in result.files]
+    for key, word in (("deleted", "deleted"), ("would_delete", "would delete")):
+        found = result.details.get(key)
+        if isinstance(found, list):
+            lines += [f"    {result.dossier}: {word} {_base(str(f))}" for f in found]
+    return lines
 
 
 @auto_app.command("status")

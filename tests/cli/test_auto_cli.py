@@ -45,8 +45,8 @@ def test_dry_run_prints_decisions_and_changes_nothing(home: Path, tmp_path: Path
     assert main(["auto", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "Dry run" in out
-    assert "001SOC: backup — no verified backup yet" in out
-    assert "002BRA: off — automatic backups are off for this dossier" in out
+    assert "001SOC: backup: no verified backup yet" in out
+    assert "002BRA: off: automatic backups are off for this dossier" in out
     assert sorted(p.name for p in home.rglob("*")) == before
     assert not target.exists()
 

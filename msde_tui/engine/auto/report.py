@@ -10,9 +10,8 @@ from typing import Any
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.auto.decide import Action
-from msde_tui.engine.auto.records import (
-    AUTO_DIR,
-)
+from msde_tui.engine.auto.records import AUTO_DIR
+from msde_tui.engine.events import DossierResult
 
 LAST_RUN_FILE = "last_run.json"
 
@@ -40,6 +39,19 @@ class DossierOutcome:
     # SQL Server with the policy's test_restore: the scratch restore's outcome (database,
     # checkdb "clean" or "damaged", page_verify), kept in last_run.json
     test_restore: dict[str, object] | None = None
+
+    def result(self) -> DossierResult:
+        """This outcome as the event every operation ends a dossier with (``{action}: {reason}``
+        as the wizard's words know it, or the failure's message and hint)."""
+        message = f"{self.action}: {self.reason}"
+        if not self.ok:
+            message = self.message or message
+        return DossierResult(
+            self.code, ok=self.ok, message=message, hint=self.hint if not self.ok else "",
+            verified=self.verified, files=(self.file,) if self.file and self.ok else (),
+            details={"action": str(self.action), "reason": self.reason, "deleted": list(self.deleted),
+                     "would_delete": list(self.would_delete)},
+        )
 
     @property
     def text(self) -> str:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -60,10 +60,15 @@ from msde_tui.engine.auto.targets import (
 )
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import MsdeError
-from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.events import DossierResult, Emit, Event, Started, Step
 from msde_tui.engine.plans import BackupOptions, BackupPlan
 
 Clock = Callable[[], datetime]
+_BACKUP_STEPS = ("decide", "backup", "verify", "rotate")
+
+
+def _silent(event: Event) -> None:
+    """No one listens to the run's events."""
 
 
 # ----------------------------------------------------------------------------- the run
@@ -93,12 +98,19 @@ async def run_auto(
     make_target: TargetFactory | None = None,
     backup_runner: BackupRunner | None = None,
     on_outcome: Callable[[DossierOutcome], None] | None = None,
+    emit: Emit | None = None,
 ) -> RunReport:
     """Apply the policy to every dossier of the list (or ``only`` these codes/numbers).
 
     Holds the run lock for the whole run (``Busy`` when another run holds it). With
     ``dry_run`` nothing is written: not the backups, not the rotation, not last_run.json.
+
+    ``emit`` receives the events every operation reports (``events``): per dossier a
+    ``Started`` once it is decided, the backup's steps and progress when one is due, a
+    ``rotate`` step, and one ``DossierResult`` (``DossierOutcome.result``) as soon as its
+    outcome is final (at once for a dossier skipped, off or in error).
     """
+    say: Emit = emit if emit is not None else _silent
     home = Path(home)
     config = config if config is not None else policy_mod.load(home)
     catalog = Catalog(home)
@@ -114,13 +126,21 @@ async def run_auto(
     try:
         cache = VerifiedCache(home)
         for d in dossiers:
-            works.append(await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run))
+            work = await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run)
+            works.append(work)
+            backing_up = not dry_run and work.outcome.action == "backup" and work.target is not None
+            say(Started(d.code, "auto", _BACKUP_STEPS if backing_up else ("decide",)))
+            if not backing_up:
+                say(work.outcome.result())
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
         if not dry_run and due:
-            results = await _backup_all(home, due, backup_runner)
+            results = await _backup_all(home, due, backup_runner, say)
             cache.forget_listings()  # the backups just written are in the directories now
             for work in due:
-                await _after_backup(work, results.get(work.dossier.code), clock)
+                say(Step(work.dossier.code, "rotate"))
+                made = results.get(work.dossier.code)
+                await _after_backup(work, made, clock)
+                say(replace(work.outcome.result(), seconds=made.seconds if made is not None else 0.0))
         for work in works:
             report.dossiers.append(work.outcome)
             if on_outcome is not None:
@@ -184,9 +204,12 @@ async def _decide_one(
 
 
 async def _backup_all(
-    home: Path, due: list[_Work], runner: BackupRunner | None
+    home: Path, due: list[_Work], runner: BackupRunner | None, say: Emit
 ) -> dict[str, DossierResult]:
-    """One backup plan per (connection, directory), verification on; a result per dossier."""
+    """One backup plan per (connection, directory), verification on; a result per dossier.
+
+    The backup's steps, progress and server messages are passed on to ``say``; its own
+    ``Started`` and result are not (the run gives its own, once rotation is done)."""
     if runner is None:
         from msde_tui.engine.runs import (
             runner as operations,  # late import: the backup engine is heavy
@@ -228,6 +251,8 @@ async def _backup_all(
             async for event in runner(plan):
                 if isinstance(event, DossierResult):
                     results[event.dossier] = event
+                elif not isinstance(event, Started):
+                    say(event)
         except MsdeError as exc:
             for work in todo:
                 results.setdefault(work.dossier.code, DossierResult(
