@@ -64,8 +64,16 @@ def auto(
         help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
     ),
     write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
-    every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
-    at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+    every: str = typer.Option(
+        "hour", "--every", metavar="hour|day|N",
+        help="With --install: how often the scheduler runs 'msde auto': every hour, every day, or every N hours "
+             "(N = 2, 3, 4, 6, 8 or 12).",
+    ),
+    at: str = typer.Option(
+        None, "--at", metavar="HH:MM",
+        help="With --install: the first run's time (every N hours from it, around the clock); for every hour, "
+             "its minute. Default: minute 17, or 02:17.",
+    ),
     run_as: str = typer.Option(
         None, "--run-as", metavar="ACCOUNT",
         help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
