@@ -64,7 +64,8 @@ class OperationDef:
 
 _REGISTRY: dict[str, OperationDef] = {}
 # Modules whose import registers their operations (each calls ``register``).
-MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops")
+MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops",
+           "msde_tui.engine.auto.autoops")
 _loaded = False
 _lock = threading.Lock()
 
