@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -26,9 +25,12 @@ from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
-from msde_tui.engine.auto import run as auto_engine
+from msde_tui.engine.auto import report as auto_report
 from msde_tui.engine.auto.policy import AutoConfig, Policy
+from msde_tui.engine.auto.records import AUTO_DIR
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.events import DossierResult
+from msde_tui.engine.plans import AutoRunPlan
 from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 
@@ -64,8 +66,16 @@ def auto(
         help=N_("Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent)."),
     ),
     write: bool = typer.Option(False, "--write", help=N_("With --install: install the entry where you have the right.")),
-    every: str = typer.Option("hour", "--every", metavar="hour|day", help=N_("With --install: how often the scheduler runs 'msde auto'.")),
-    at: str = typer.Option(None, "--at", metavar="HH:MM", help=N_("With --install: minute of the hour, or time of day with --every day.")),
+    every: str = typer.Option(
+        "hour", "--every", metavar="hour|day|N",
+        help=N_("With --install: how often the scheduler runs 'msde auto': every hour, every day, or every N hours "
+                "(N = 2, 3, 4, 6, 8 or 12)."),
+    ),
+    at: str = typer.Option(
+        None, "--at", metavar="HH:MM",
+        help=N_("With --install: the first run's time (every N hours from it, around the clock); for every hour, "
+                "its minute. Default: minute 17, or 02:17."),
+    ),
     run_as: str = typer.Option(
         None, "--run-as", metavar="ACCOUNT",
         help=N_("With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you)."),
@@ -140,39 +150,46 @@ def _emit(st: State, payload: dict[str, Any], human: str) -> None:
 
 
 def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
-    config = policy_engine.load(st.home)
+    """One run through the registered operation (``auto_run``): the same events and the same
+    progress display as every other command; then what was written or deleted per dossier."""
+    from msde_tui.cli.running import run_plan
 
-    def show(outcome: auto_engine.DossierOutcome) -> None:
-        if st.json:
-            return
-        lines = [outcome_line(outcome.code, outcome.action, outcome.reason, outcome.ok, outcome.message)]
-        if outcome.hint and not outcome.ok:
-            lines.append("    " + _("What to do: {hint}").format(hint=shown(outcome.hint)))
-        lines += ["    " + _("would delete {file}").format(file=_base(f)) for f in outcome.would_delete]
-        lines += ["    " + _("deleted {file}").format(file=_base(f)) for f in outcome.deleted]
-        if outcome.file and outcome.ok:
-            lines.append("    " + _("wrote {file} (verified)").format(file=outcome.file))
-        for line in lines:
-            _out(line)
-
+    policy_engine.load(st.home)  # a config file that cannot be read is refused before anything
+    total = len(only) if only else len(st.catalog().dossiers())
     if dry_run and not st.json:
         _out(_("Dry run: nothing is backed up, deleted or recorded."))
-    report = asyncio.run(auto_engine.run_auto(st.home, config=config, dry_run=dry_run, only=only, on_outcome=show))
-    if not report.dossiers and not st.json:
-        _out(_("The dossier list is empty: nothing to do."))
-    elif not st.json and all(d.action == "off" for d in report.dossiers):
-        _out(_("Automatic backups are off. Turn them on with: msde auto policy set --enable"))
+    plan = AutoRunPlan(only=tuple(only or ()), dry_run=dry_run)
+    results = run_plan(st, plan, total=total + 1)  # exit 1 when one failed
+    run = next((r for r in results if r.dossier == "auto"), None)
+    report = run.details.get("report") if run is not None else None
     if st.json:
-        emit(st, report.to_json())
-    if not report.ok:
-        set_exit(1)
+        emit(st, report if isinstance(report, dict) else {"ok": False, "dossiers": []})
+    else:
+        dossiers = [r for r in results if r.dossier != "auto"]
+        for result in dossiers:
+            for line in _file_lines(result):
+                _out(line)
+        if not dossiers:
+            _out(_("The dossier list is empty: nothing to do."))
+        elif all(r.details.get("action") == "off" for r in dossiers):
+            _out(_("Automatic backups are off. Turn them on with: msde auto policy set --enable"))
+
+
+def _file_lines(result: DossierResult) -> list[str]:
+    """What a dossier's run wrote or deleted (or, dry, would delete), one line each."""
+    lines = [f"    {result.dossier}: " + _("wrote {file} (verified)").format(file=f) for f in result.files]
+    for key, words in (("deleted", N_("deleted {file}")), ("would_delete", N_("would delete {file}"))):
+        found = result.details.get(key)
+        if isinstance(found, list):
+            lines += [f"    {result.dossier}: " + _(words).format(file=_base(str(f))) for f in found]
+    return lines
 
 
 @auto_app.command("status", help=N_("The last run's outcome per dossier (recorded in the data dir)."))
 def status(ctx: typer.Context) -> None:
     """The last run's outcome per dossier (recorded in the data dir)."""
     st = state(ctx)
-    last = auto_engine.load_last_run(st.home)
+    last = auto_report.load_last_run(st.home)
     if last is None:
         _emit(st, {"last_run": None}, _("No automatic backup run was recorded yet."))
         return
@@ -240,9 +257,16 @@ ACTION_WORDS = {"backup": N_("backup"), "skip": N_("skip"), "off": N_("off"), "e
 
 
 def describe_rhythm(rhythm: schedule.Rhythm) -> str:
-    if rhythm.every == "hour":
+    """The rhythm in the words of the wizard's settings screen (screens/auto_screen.py)."""
+    if rhythm.hours == 1:
         return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
-    return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours == 24:
+        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours >= 4:
+        return _("every {hours} hours from {at} ({times})").format(
+            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
+    return _("every {hours} hours from {at} ({count} runs a day)").format(
+        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
 
 
 def outcome_line(code: str, action: str, reason: str, ok: bool, message: str) -> str:
@@ -331,7 +355,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         payload["entries"] = {"msde-auto.xml": text}
         if write:
             path, create = schedule.install_taskscheduler(
-                text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
+                text, st.home / AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
             out.append(_("Wrote {file} (UTF-16)").format(file=path))
             if account is None or not (account.stored_password or account.is_system):

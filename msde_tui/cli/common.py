@@ -83,12 +83,13 @@ def fail(exc: MsdeError) -> int:
 
 # The operations' names that are not step names too (those are in engine/words.py).
 OPERATION_WORDS = {"export_copy": N_("export copy"), "export_partial": N_("partial export"),
-                   "convert": N_("convert"), "auto_run": N_("automatic backups")}
+                   "convert": N_("convert"), "auto_run": N_("auto run")}
 
 
 def operation_word(operation: str) -> str:
     """An operation's name (``backup``, ``export_copy``...) in the user's language."""
-    return _(OPERATION_WORDS[operation]) if operation in OPERATION_WORDS else shown(operation)
+    key = operation.replace(" ", "_")  # also as a title writes it ("auto run")
+    return _(OPERATION_WORDS[key]) if key in OPERATION_WORDS else shown(operation)
 
 
 def cut_from(d: Dossier) -> dict[str, Any] | None:

@@ -21,14 +21,15 @@ from msde_tui.cli.common import (
 )
 from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import error_of, run_one, run_plan
-from msde_tui.engine import identity, naming, selection
+from msde_tui.engine import naming, selection
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.backends.access.guard import refuse_access
-from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
-from msde_tui.engine.lifecycle import archive as archive_engine
+from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.lifecycle import cut as cut_engine
+from msde_tui.engine.lifecycle import paf as paf_engine
 from msde_tui.engine.lifecycle import tax_audit as audit_engine
+from msde_tui.engine.lifecycle import years as years_engine
+from msde_tui.engine.lifecycle.lifeops import embedded as embedded_dossier
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
@@ -44,22 +45,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
-    dossier = catalog.get(ref)
-    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
-    if not dossier.is_embedded:
-        raise BadInput(
-            _("{code} is a SQL Server dossier; archive, cut and audit work on embedded dossiers "
-              "for now.").format(code=dossier.code),
-            _("Export it to an embedded dossier first (msde export)."),
-        )
-    path = dossier.path(catalog.home)
-    if not path.is_file():
-        raise DossierNotFound(_("The file of {code} ({path}) is missing.").format(code=dossier.code, path=path),
-                              _("Check the dossier list."))
-    return identity.settle(catalog.home, dossier), path
 
 
 def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
@@ -92,7 +77,7 @@ def archive(
     directory: str = typer.Option(..., "--dir", help=N_("Where the PAF files are written.")),
     years: str = typer.Option(None, "--years", help=N_("Fiscal years to archive, e.g. 2015,2016.")),
     older_than: int = typer.Option(
-        archive_engine.DEFAULT_AGE, "--older-than", help=N_("Default choice: closed years ended at least this many years ago.")
+        years_engine.DEFAULT_AGE, "--older-than", help=N_("Default choice: closed years ended at least this many years ago.")
     ),
     select_all: bool = typer.Option(False, "--all", help=N_("Tick every closed year of every dossier (\"Select\").")),
     dry_run: bool = typer.Option(False, "--dry-run", help=N_("Only show which years would be archived.")),
@@ -125,7 +110,7 @@ def archive(
     for ref in dossiers:
         item: dict[str, Any] = {"dossier": ref}
         try:
-            dossier, path = _embedded(catalog, ref)
+            dossier, path = embedded_dossier(catalog, ref)
             item["dossier"] = dossier.code
             all_years = ledger.years_of(path)
             if wanted:
@@ -137,9 +122,9 @@ def archive(
                         _("Its years: {years}.").format(years=", ".join(y.code for y in all_years)),
                     )
             elif select_all:
-                chosen = [y.code for y in archive_engine.archivable(all_years)]
+                chosen = [y.code for y in years_engine.archivable(all_years)]
             else:
-                chosen = [y.code for y in archive_engine.default_years(all_years, date.today(), older_than)]
+                chosen = [y.code for y in years_engine.default_years(all_years, date.today(), older_than)]
             item["years"] = chosen
             if not chosen:
                 item.update(ok=True, skipped=True, message="No fiscal year to archive.")
@@ -202,7 +187,7 @@ def unarchive(
 ) -> None:
     """Import a PAF back into the dossier it came from: every detail returns, the balance entry goes."""
     st = state(ctx)
-    info = archive_engine.read_paf_info(Path(file))
+    info = paf_engine.read_paf_info(Path(file))
     if show:
         years_list = [
             {"code": y["code"], "start": y["start"], "end": y["end"], "rows": y["rows"]} for y in info.years
@@ -219,7 +204,7 @@ def unarchive(
             ]),
         )
         return
-    code = _embedded(st.catalog(), dossier)[0].code if dossier else ""
+    code = embedded_dossier(st.catalog(), dossier)[0].code if dossier else ""
     plan = UnarchivePlan(((str(info.path), tuple(ledger.parse_years(years) or ())),), delete=delete, dossier=code)
     result = run_one(st, plan)
     d = result_details(result)
@@ -354,7 +339,7 @@ def audit(
         return passwords[profile_name]
 
     if target.is_embedded:
-        _embedded(catalog, dossier)
+        embedded_dossier(catalog, dossier)
         source_password = None
     else:
         refuse_access(target, "the tax-audit transfer")

@@ -29,6 +29,7 @@ STEPS = (
     N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
+    N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
 )
 
 # Messages, results, errors and hints, as templates.
@@ -72,6 +73,9 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    # mssql: a server folder its service account cannot write in (engine/paths.refusal)
+    N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
+    N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
 )
 
 # More engine words, as the CLI shows them (errors and hints, results, server facts, the
@@ -161,6 +165,17 @@ MORE_TEMPLATES = (
     N_("Remove it from the list without deleting, and delete the file yourself."),
     N_("{code} is a SQL Server database; the tool never drops databases."),
     N_("Drop it on the server yourself if that is really wanted."),
+    N_("{file} holds the same dossier (GUID {guid}) as {code}."),
+    N_("To bring in a copy of a listed dossier, restore or import it."),
+    N_("{code} is a SQL Server dossier; archive, cut and audit work on embedded dossiers for now."),
+    N_("Export it to an embedded dossier first (msde export)."),
+    N_("The file of {code} ({path}) is missing."),
+    N_("Check the dossier list."),
+    N_("{code} is an Access dossier, and {operation} is only for embedded and SQL Server dossiers."),
+    N_("Convert it into one first (msde convert); the Access file is only read."),
+    N_("an archive, a cut or a tax-audit transfer"),
+    N_("the integrity check"),
+    N_("the tax-audit transfer"),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
