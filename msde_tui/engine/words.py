@@ -136,6 +136,10 @@ MORE_TEMPLATES = (
     N_("{count} days < {limit}"),
     N_("movement counter unknown"),
     N_("cannot look at this dossier"),
+    N_("backup: {reason}"),
+    N_("skip: {reason}"),
+    N_("off: {reason}"),
+    N_("and"),
     N_("convert"),
     N_("{source} -> {target} (embedded)"),
     N_("{source} -> {target} (SQL Server)"),
@@ -180,6 +184,8 @@ MORE_TEMPLATES = (
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
+_NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
+NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
@@ -192,7 +198,8 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
         last = 0
         for match in _PLACEHOLDER.finditer(template):
             pattern += re.escape(template[last:match.start()])
-            pattern += f"(?P<g{len(names)}>{_VALUE})"
+            value = _NUMBER if match.group(1) in NUMBERS else _VALUE
+            pattern += f"(?P<g{len(names)}>{value})"
             names.append(match.group(1))
             last = match.end()
         pattern += re.escape(template[last:])
@@ -218,6 +225,10 @@ def _value(value: str) -> str:
     for pattern, template, names in _patterns():
         if not names and pattern.fullmatch(value):
             return _(template)
+    # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
+    found = [_one(part) for part in value.split(" and ")]
+    if all(f is not None for f in found):
+        return f" {_('and')} ".join(f for f in found if f is not None)
     return value
 
 

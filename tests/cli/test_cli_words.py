@@ -255,6 +255,7 @@ def test_automatic_backups_speak_the_language(check: Checker, demo: Path, tmp_pa
     check("auto", "--dry-run")
     check("auto")
     check("auto", "status")
+    check("auto", "--dry-run")  # now each dossier is skipped, with its reasons
     check("auto", "--install", "cron")
     check("auto", "policy", "unset", "--dossier", "001")
     check.done()
@@ -350,3 +351,25 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
     assert "001SOC" in text and "FAIL" not in text, text
     found = problems(text, {"SOC", "BRA", "srv", "MB"})
     assert not found, f"{found}\n{text}"
+
+
+@pytest.mark.parametrize(("english", "french"), [
+    ("skip: 2 movements < 100 and 1 day < 3", "passé : 2 mouvements < 100 et 1 jour < 3"),
+    ("backup: 5 movements since last verified backup ≥ 3",
+     "sauvegarde : 5 mouvements depuis la dernière sauvegarde vérifiée ≥ 3"),
+    ("PTF a.ptf written and verified (22.5 kB). 1,024 rows changed, 0 deleted.",
+     "PTF a.ptf écrit et vérifié (22.5 kB). 1,024 lignes modifiées, 0 supprimées."),
+    ("Warning: A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
+     "named after the company's SIREN. This dossier has none: the files are named X1.",
+     "Attention : Le FEC est un format français (art. A47 A-1 du Livre des procédures fiscales), "
+     "nommé d'après le SIREN de la société. Ce dossier n'en a pas : les fichiers sont nommés X1."),
+    ("No SQL Server connection profile named 'x' (known: none yet).",
+     "Aucun profil de connexion SQL Server nommé 'x' (connus : aucun pour l'instant)."),
+    ("'1x' is not a dossier number.", "'1x' n'est pas un numéro de dossier."),  # not a count
+])
+def test_engine_words_in_french(english: str, french: str) -> None:
+    """Templates matched whole over several sentences, counts only numbers, reasons one by one."""
+    from msde_tui.engine.words import shown
+
+    i18n.setup("fr")
+    assert shown(english) == french
