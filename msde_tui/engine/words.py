@@ -52,7 +52,7 @@ TEMPLATES = (
     N_("{file} is intact: {kind} of dossier {code}."),
     N_("{years} archived in {file}."),
     N_("{code}: {years} back from {file}."),
-    N_("{years} moved to {cut} (dossier {number}, verified); {code} keeps {kept}."),
+    N_("{years} moved to dossier {cut} (file {file}, verified); {code} keeps {kept}."),
     N_("{count} unused third parties deleted."),
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
