@@ -131,7 +131,8 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
             result = unarchive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
                                        emit=emit, label=label, accept=identity.line(target))
             return DossierResult(
-                label, ok=True, verified=True, files=(paf,),
+                # the files as they are now: the dossier changed, and the PAF unless it was deleted
+                label, ok=True, verified=True, files=(str(path),) + (() if result.paf_deleted else (paf,)),
                 message=f"{target.code}: {', '.join(result.years)} back from {label}.",
                 details={"listed": target.code, "dossier": result.dossier, "paf": str(result.paf),
                          "years": list(result.years), "entries": result.entries, "lines": result.lines,
