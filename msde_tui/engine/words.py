@@ -7,7 +7,7 @@ are shown, never when they are written. Every such English text is listed here, 
 ``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
-language with the same values; a text made of several sentences is translated one sentence at
+language with the same values (numbers and sizes written the user's way, ``units.localized``); a text made of several sentences is translated one sentence at
 a time; a text no template matches is shown as it is (the pseudo-locale test,
 tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
 """
@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 
 from msde_tui.i18n import N_, _
+from msde_tui.units import localized
 
 # Step names (``events.Step.step``) and their usual details.
 STEPS = (
@@ -105,7 +106,7 @@ def _one(text: str) -> str | None:
     for pattern, template, names in _patterns():
         match = pattern.fullmatch(text)
         if match is not None:
-            values = {name: match.group(f"g{i}") for i, name in enumerate(names)}
+            values = {name: localized(match.group(f"g{i}")) for i, name in enumerate(names)}
             return _(template).format(**values)
     return None
 
