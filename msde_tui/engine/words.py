@@ -7,10 +7,11 @@ are shown, never when they are written. Every such English text is listed here, 
 ``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
-language with the same values; a text made of several sentences is translated a run of
-sentences at a time (the longest run a template matches); a text no template matches is shown
-as it is (the pseudo-locale tests, tests/tui/test_pseudo_locale.py and
-tests/cli/test_cli_words.py, find any that a walk of the wizard or a run of msde shows).
+language with the same values (numbers and sizes written the user's way, ``units.localized``); a
+text made of several sentences is translated a run of sentences at a time (the longest run a
+template matches); a text no template matches is shown as it is (the pseudo-locale tests,
+tests/tui/test_pseudo_locale.py and tests/cli/test_cli_words.py, find any that a walk of the
+wizard or a run of msde shows).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from functools import lru_cache
 
 from msde_tui.i18n import N_, _
+from msde_tui.units import localized
 
 # Step names (``events.Step.step``) and their usual details.
 STEPS = (
@@ -53,7 +55,7 @@ TEMPLATES = (
     N_("{file} is intact: {kind} of dossier {code}."),
     N_("{years} archived in {file}."),
     N_("{code}: {years} back from {file}."),
-    N_("{years} moved to {cut} (dossier {number}, verified); {code} keeps {kept}."),
+    N_("{years} moved to dossier {cut} (file {file}, verified); {code} keeps {kept}."),
     N_("{count} unused third parties deleted."),
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
@@ -214,7 +216,7 @@ def _one(text: str) -> str | None:
         match = pattern.fullmatch(text)
         if match is not None:
             # a value that is itself one of the engine's words is shown translated ("none yet")
-            values = {name: _value(match.group(f"g{i}")) for i, name in enumerate(names)}
+            values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
             return _(template).format(**values)
     return None
 

@@ -59,7 +59,8 @@ NAMES = {"SHA", "GUID", "SQL", "Server", "SQLite", "PRAGMA", "integrity_check", 
          "pymssql", "pyodbc", "sysadmin", "utf", "xml", "txt", "csv", "Admin", "GiB", "MiB", "KiB"}
 
 Run = Callable[..., str]
-MIXED = re.compile(r"\w*\d\w*")  # codes, ids, sizes: 001SOC, 2aac, 22.5kB
+# codes, ids, sizes: 001SOC, 2aac, 22.5kB, and whole GUIDs (a part may be all letters: "acea")
+MIXED = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w*\d\w*")
 
 
 @pytest.fixture
@@ -358,7 +359,7 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
     ("backup: 5 movements since last verified backup ≥ 3",
      "sauvegarde : 5 mouvements depuis la dernière sauvegarde vérifiée ≥ 3"),
     ("PTF a.ptf written and verified (22.5 kB). 1,024 rows changed, 0 deleted.",
-     "PTF a.ptf écrit et vérifié (22.5 kB). 1,024 lignes modifiées, 0 supprimées."),
+     "PTF a.ptf écrit et vérifié (22,5 Ko). 1\u202f024 lignes modifiées, 0 supprimées."),
     ("Warning: A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
      "named after the company's SIREN. This dossier has none: the files are named X1.",
      "Attention : Le FEC est un format français (art. A47 A-1 du Livre des procédures fiscales), "
