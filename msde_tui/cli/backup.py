@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from msde_tui import units
 from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, operation_word, set_exit, state
 from msde_tui.engine import events as ev
@@ -329,7 +330,7 @@ def result_line(result: ev.DossierResult) -> str:
         mark = _("OK") if result.verified else _("DONE")
         return _("{mark} {dossier}: {message} ({seconds} s)").format(
             mark=f"{mark:<4}", dossier=result.dossier, message=shown(result.message),
-            seconds=f"{result.seconds:.1f}")
+            seconds=units.decimal(result.seconds))
     text = _("{mark} {dossier}: {message}").format(mark=f"{_('FAIL'):<4}", dossier=result.dossier,
                                                   message=shown(result.message))
     return f"{text}\n     " + _("What to do: {hint}").format(hint=shown(result.hint)) if result.hint else text
@@ -422,7 +423,7 @@ class _LiveDisplay(_Display):
 def _speed(event: ev.Progress) -> str:
     parts: list[str] = []
     if event.mb_per_s is not None:
-        parts.append(f"{event.mb_per_s:.1f} MB/s")
+        parts.append(units.speed(event.mb_per_s))
     if event.eta_s is not None and event.eta_s > 0:
         parts.append(_("{seconds} s left").format(seconds=f"{event.eta_s:.0f}"))
     return " ".join(parts)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
 from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
@@ -198,10 +199,10 @@ def demo(
     for r in report:
         console.print(_("{code}  {company}  {years} fiscal years, {lines} lines  -> {file}").format(
                           code=r["code"], company=r["company"], years=r["years"],
-                          lines=f"{r['lines']:,}", file=r["location"]), highlight=False, markup=False)
+                          lines=units.number(r["lines"]), file=r["location"]), highlight=False, markup=False)
     console.print(_("{count} demo dossier(s) created in {home} ({lines} lines in {seconds} s, "
-                    "{rate} lines/s).").format(count=len(report), home=st.home, lines=f"{total:,}",
-                                               seconds=f"{seconds:.1f}", rate=f"{rate:,}"),
+                    "{rate} lines/s).").format(count=len(report), home=st.home, lines=units.number(total),
+                                               seconds=units.decimal(seconds), rate=units.number(rate)),
                   highlight=False, markup=False)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli import selecting
 from msde_tui.cli.common import (
     State,
@@ -373,7 +374,7 @@ def audit(
             _("FEC {file}: {entries} entries, {lines} lines, debit = credit = {total}; described in "
               "{description}.").format(
                 file=f.path.name + (" " + _("(PROVISIONAL)") if f.provisional else ""),
-                entries=f.entries, lines=f.lines, total=f"{f.debit_total / 100:.2f}",
+                entries=f.entries, lines=f.lines, total=units.decimal(f.debit_total / 100, 2),
                 description=f.description.name if f.description else "-")
         )
     lines += [_("Warning: {warning}").format(warning=shown(w)) for w in result.warnings]

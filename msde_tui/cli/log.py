@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli.common import console, emit, operation_word, state
 from msde_tui.engine import auditlog
 from msde_tui.i18n import N_, _
@@ -39,6 +40,6 @@ def show_log(
             operation_word(str(line.get("operation", ""))),
             ",".join(line.get("dossiers", [])),
             _(RESULT_WORDS.get(str(line.get("result", "")), str(line.get("result", "")))),
-            f"{line.get('duration_s', 0):.1f}",
+            units.decimal(float(line.get("duration_s", 0) or 0)),
         )
     console.print(table)

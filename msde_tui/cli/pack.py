@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from msde_tui import units
 from msde_tui.cli import selecting
 from msde_tui.cli.backup import finish
 from msde_tui.cli.common import State, emit, err_console, state
@@ -85,8 +86,8 @@ def pack_command(
     if details.get("warning"):
         err_console.print(_("Warning: {warning}").format(warning=shown(details["warning"])),
                           highlight=False, markup=False)
-    values = {"kind": details["kind"], "file": details["file"], "size": f"{details['size']:,}",
-              "rows": f"{details['rows']:,}", "deleted": f"{details.get('deleted', 0):,}"}
+    values = {"kind": details["kind"], "file": details["file"], "size": units.number(details["size"]),
+              "rows": units.number(details["rows"]), "deleted": units.number(details.get("deleted", 0))}
     human = (_("{kind} written and verified: {file} ({size} bytes, {rows} rows, {deleted} deleted keys)")
              if details["kind"] == "PTF" else
              _("{kind} written and verified: {file} ({size} bytes, {rows} rows)")).format(**values)
@@ -154,7 +155,7 @@ def apply_command(
     d = result_details(result)
     emit(st, {k: d[k] for k in ("dossier", "package_id", "upserted", "deleted", "replaced_tables")},
          _("{code} is up to date: {upserted} rows written, {deleted} deleted.").format(
-             code=d["dossier"], upserted=f"{d['upserted']:,}", deleted=f"{d['deleted']:,}"))
+             code=d["dossier"], upserted=units.number(d["upserted"]), deleted=units.number(d["deleted"])))
 
 
 def export_command(
@@ -170,7 +171,7 @@ def export_command(
     d = result_details(result)
     copy = d["result"]
     emit(st, copy, _("Export copy written and checked: {target} ({rows} rows).").format(
-        target=copy["target"], rows=f"{d['rows']:,}"))
+        target=copy["target"], rows=units.number(d["rows"])))
 
 
 def info_command(
@@ -187,8 +188,8 @@ def info_command(
     lines.append(_("dossier {code} ({company}), GUID {guid}").format(
         code=ident.get("code"), company=ident.get("company"), guid=ident.get("guid")))
     for name, t in tables.items():
-        rows = f"{t.get('rows', 0):,}"
+        rows = units.number(t.get("rows", 0))
         lines.append("  " + (_("{table}: {rows} rows, {deleted} deleted").format(
-            table=name, rows=rows, deleted=f"{t['deleted']:,}") if t.get("deleted")
+            table=name, rows=rows, deleted=units.number(t["deleted"])) if t.get("deleted")
             else _("{table}: {rows} rows").format(table=name, rows=rows)))
     emit(st, info, "\n".join(lines))

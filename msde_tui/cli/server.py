@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli.common import State, console, emit, state
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.backends.mssql.backend import MssqlBackend
@@ -178,12 +179,12 @@ def dirs(
     payload = {"directory": where, "free_bytes": free, "entries": [asdict(e) for e in entries]}
     lines = [
         _("{directory} on {host}").format(directory=where, host=backend.connection.host)
-        + (" " + _("({size} GB free)").format(size=f"{free / 1024**3:.1f}") if free is not None else "")
+        + (" " + _("({size} GB free)").format(size=units.decimal(free / 1024**3)) if free is not None else "")
     ]
     for e in entries:
         lines.append(
             f"  {e.name}{'/' if e.is_dir else ''}"
-            + ("" if e.is_dir else "  " + _("{size} bytes").format(size=f"{e.size_bytes:,}"))
+            + ("" if e.is_dir else "  " + _("{size} bytes").format(size=units.number(e.size_bytes)))
         )
     if not entries:
         lines.append("  " + _("(empty)"))
