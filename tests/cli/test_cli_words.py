@@ -374,3 +374,15 @@ def test_engine_words_in_french(english: str, french: str) -> None:
 
     i18n.setup("fr")
     assert shown(english) == french
+
+
+def test_every_module_that_speaks_is_extracted() -> None:
+    """A module giving a literal to ``_``/``N_`` is one ``i18n.extract`` reads: else its words are
+    in no catalogue (and the pseudo-locale tests cannot see them)."""
+    covered = {p.resolve() for p in i18n.source_files()}
+    missing = []
+    for path in sorted(i18n.PACKAGE_DIR.rglob("*.py")):
+        found = i18n.extract([path])
+        if found and path.resolve() not in covered:
+            missing.append(f"{path.relative_to(i18n.PACKAGE_DIR)}: {found[0]!r}")
+    assert not missing, "add to i18n.SOURCES:\n" + "\n".join(missing)
