@@ -21,12 +21,11 @@ import pyarrow.parquet as pq
 from msde_tui.engine import identity, naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.events import Emit, Step
 from msde_tui.engine.packs.dossierdb import (
-    Progress,
     dossier_guid,
     open_dossier,
     pack_identity,
-    quiet,
     source_of,
 )
 from msde_tui.engine.packs.packstate import (
@@ -37,6 +36,7 @@ from msde_tui.engine.packs.packstate import (
     state_dir,
     state_key_names,
 )
+from msde_tui.engine.packs.reporting import RowProgress, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import ROW_HASH, Digest, key_bytes, row_hashes
@@ -73,9 +73,11 @@ def export_package(
     passphrase: str | None = None,
     now: datetime | None = None,
     password: str | None = None,
-    progress: Progress = quiet,
+    emit: Emit = ignore,
 ) -> PackResult:
-    """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
+    """Write a PBF (or, with ``partial``, a PTF when a previous package state exists).
+
+    ``emit`` gets a ``pack`` step per table and the rows read (``Progress``), then ``verify``."""
     dossier = identity.settle(home, dossier)  # a copy listed before identities: its own GUID first
     with open_dossier(dossier, home, readonly=True, password=password) as db:
         db.begin()  # schema, identity and rows: one state of the dossier
@@ -103,12 +105,14 @@ def export_package(
                 tables: dict[str, dict[str, int]] = {}
                 digests: dict[str, Digest] = {}
                 modes: dict[str, str] = {}
+                counts = {table.name: db.count(table) for table in schema.tables}  # same snapshot as the reads
+                rows = RowProgress(emit, dossier.code, "pack", sum(counts.values()))
                 for table in schema.tables:
-                    progress(f"{table.name}")
+                    rows.table(table.name, counts[table.name])
                     if previous is None:
-                        tables[table.name], digests[table.name] = _full_table(db, writer, builder, table)
+                        tables[table.name], digests[table.name] = _full_table(db, writer, builder, table, rows)
                     else:
-                        info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key)
+                        info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key, rows)
                         tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
                 state = {
                     "row_hash": ROW_HASH,
@@ -132,6 +136,7 @@ def export_package(
                         },
                         "mode": modes,
                     }
+                emit(Step(dossier.code, "verify", path.name))
                 final = writer.finish(content)
                 package_id = writer.package_id
             builder.commit(
@@ -153,7 +158,7 @@ def export_package(
 
 
 def _full_table(
-    db: Database, writer: PackWriter, builder: StateBuilder, table: TableSpec
+    db: Database, writer: PackWriter, builder: StateBuilder, table: TableSpec, rows: RowProgress
 ) -> tuple[dict[str, int], Digest]:
     """Every row of ``table`` into the package, its digest, and its state file.
 
@@ -175,7 +180,7 @@ def _full_table(
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
             try:
-                for batch in db.read(table):
+                for batch in rows.counted(db.read(table)):
                     hashes = row_hashes(batch, table)
                     digest.add(hashes)
                     if state is not None:
@@ -229,20 +234,21 @@ def _changed_table(
     previous: dict[str, Any],
     home: Path,
     key: str,
+    rows: RowProgress,
 ) -> tuple[dict[str, int], Digest, str]:
     before = (previous.get("tables") or {}).get(table.name)
     old_file = state_dir(home, key) / builder.file(table).name
     if table.key and (before is None or not _state_fits(old_file, table) or _null_key(db, table)):
         # no state to match rows on (none is kept when a key held NULL), or a NULL key now
-        info, digest = _full_table(db, writer, builder, table)
+        info, digest = _full_table(db, writer, builder, table, rows)
         return {**info, "deleted": 0}, digest, "replace"
     if len(table.key) == 1 and table.column(table.key[0]).type in ("integer", "bigint"):
-        return _changed_by_integer_key(db, writer, builder, table, before, old_file)
+        return _changed_by_integer_key(db, writer, builder, table, before, old_file, rows)
     # pass 1: the new state of the table
     digest = Digest()
     state = builder.writer(table) if table.key else None
     try:
-        for batch in db.read(table):
+        for batch in rows.counted(db.read(table)):
             hashes = row_hashes(batch, table)
             digest.add(hashes)
             if state is not None:
@@ -287,6 +293,7 @@ def _changed_by_integer_key(
     table: TableSpec,
     before: dict[str, Any] | None,
     old_file: Path,
+    rows: RowProgress,
 ) -> tuple[dict[str, int], Digest, str]:
     """One pass for a table keyed by one integer column (every accounting table): the old
     keys and hashes are held as two sorted arrays (16 bytes a row); each batch read is hashed,
@@ -306,7 +313,7 @@ def _changed_by_integer_key(
     data = writer.table(table)
     state = builder.writer(table)
     try:
-        for batch in db.read(table):
+        for batch in rows.counted(db.read(table)):
             hashes = row_hashes(batch, table)
             digest.add(hashes)
             state.write_batch(state_batch(batch, table, hashes))

@@ -192,6 +192,8 @@ async def in_thread(
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
     def emit(event: Event) -> None:
+        if event.dossier != label:  # the work's events are this subject's, whatever it names them
+            event = dataclasses.replace(event, dossier=label)
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     def body() -> DossierResult:
@@ -205,6 +207,7 @@ async def in_thread(
     future = loop.run_in_executor(None, body)
     cancelled = False
     reached: set[str] = set()
+    counted = False  # the work reports its own Progress: no share of steps in between
     while True:
         try:
             event = await queue.get()
@@ -216,7 +219,8 @@ async def in_thread(
         if event is None:
             break
         yield event
-        if isinstance(event, Step) and event.step in steps and event.step not in reached:
+        counted = counted or isinstance(event, Progress)
+        if isinstance(event, Step) and not counted and event.step in steps and event.step not in reached:
             reached.add(event.step)  # how far, from the step reached (once per step)
             yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
     while not future.done():
@@ -233,15 +237,6 @@ async def in_thread(
     yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
     if cancelled:
         raise asyncio.CancelledError
-
-
-def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
-    """A ``progress(text)`` callback (engine.pack, engine.export_copy) as ``Step`` events."""
-
-    def progress(text: str) -> None:
-        emit(Step(label, step, text))
-
-    return progress
 
 
 def relabel(emit: Emit, label: str) -> Callable[[Event], None]:
