@@ -8,7 +8,7 @@ with the writer state of ``packs.packstate``.
 from __future__ import annotations
 
 import collections
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,13 +107,24 @@ def export_package(
                 modes: dict[str, str] = {}
                 counts = {table.name: db.count(table) for table in schema.tables}  # same snapshot as the reads
                 rows = RowProgress(emit, dossier.code, "pack", sum(counts.values()))
-                for table in schema.tables:
-                    rows.table(table.name, counts[table.name])
-                    if previous is None:
-                        tables[table.name], digests[table.name] = _full_table(db, writer, builder, table, rows)
-                    else:
-                        info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key, rows)
-                        tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
+                closing: dict[str, Future[dict[str, int]]] = {}
+                # one writer thread for every table: a table's last chunk is closed (and decoded
+                # back, packfmt.writer) while the next table is read
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
+                    for table in schema.tables:
+                        for done in closing.values():
+                            if done.done():
+                                done.result()  # a table that could not be closed stops the pack here
+                        rows.table(table.name, counts[table.name])
+                        if previous is None:
+                            closing[table.name], digests[table.name] = _full_table(db, builder, writer, table,
+                                                                                   rows, pool)
+                        else:
+                            info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key,
+                                                                rows)
+                            tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
+                    tables.update({name: done.result() for name, done in closing.items()})
+                tables = {table.name: tables[table.name] for table in schema.tables}
                 state = {
                     "row_hash": ROW_HASH,
                     "schema_digest": schema.digest(),
@@ -158,13 +169,16 @@ def export_package(
 
 
 def _full_table(
-    db: Database, writer: PackWriter, builder: StateBuilder, table: TableSpec, rows: RowProgress
-) -> tuple[dict[str, int], Digest]:
-    """Every row of ``table`` into the package, its digest, and its state file.
+    db: Database, builder: StateBuilder, writer: PackWriter, table: TableSpec, rows: RowProgress,
+    pool: ThreadPoolExecutor,
+) -> tuple[Future[dict[str, int]], Digest]:
+    """Every row of ``table`` into the package, its digest, and its state file; the future of
+    its counts is done once the table's files are closed.
 
     Two stages overlap (both cores): this thread reads a batch and computes its row hashes
-    and digest while a writer thread compresses the previous batches into Parquet (Arrow
-    releases the GIL). Batches reach the writer in order; at most ``PIPELINE_DEPTH`` wait.
+    and digest while the writer thread of ``pool`` (one worker: jobs run in order) compresses
+    the previous batches into Parquet (Arrow releases the GIL), then closes the table's files.
+    At most ``PIPELINE_DEPTH`` batches wait.
     """
     digest = Digest()
     data = writer.table(table)
@@ -177,29 +191,33 @@ def _full_table(
         if state is not None:
             state.write_batch(state_batch(batch, table, hashes))
 
+    def close(null_key: bool) -> dict[str, int]:
+        try:
+            data.close()
+        finally:
+            if state is not None:
+                state.close()
+        if null_key:  # rows that no key tells apart: no state, the next PTF replaces the table whole
+            builder.file(table).unlink()
+        return {"rows": data.rows, "chunks": data.chunks}
+
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
-            try:
-                for batch in rows.counted(db.read(table)):
-                    hashes = row_hashes(batch, table)
-                    digest.add(hashes)
-                    if state is not None:
-                        null_key = null_key or any(batch.column(k).null_count for k in table.key)
-                    pending.append(pool.submit(put, batch, hashes))
-                    while len(pending) > PIPELINE_DEPTH:
-                        pending.popleft().result()  # a writer's error is raised here
-                while pending:
-                    pending.popleft().result()
-            finally:
-                for job in pending:
-                    job.cancel()
-        data.close()
-    finally:
+        for batch in rows.counted(db.read(table)):
+            hashes = row_hashes(batch, table)
+            digest.add(hashes)
+            if state is not None:
+                null_key = null_key or any(batch.column(k).null_count for k in table.key)
+            pending.append(pool.submit(put, batch, hashes))
+            while len(pending) > PIPELINE_DEPTH:
+                pending.popleft().result()  # a writer's error is raised here
+    except BaseException:
+        for job in pending:
+            job.cancel()
+        wait(pending)  # the writer thread is done with this table's files: close them here
         if state is not None:
             state.close()
-    if null_key:  # rows that no key tells apart: no state, the next PTF replaces the table whole
-        builder.file(table).unlink()
-    return {"rows": data.rows, "chunks": data.chunks}, digest
+        raise
+    return pool.submit(close, null_key), digest
 
 
 def _state_fits(path: Path, table: TableSpec) -> bool:
@@ -240,7 +258,9 @@ def _changed_table(
     old_file = state_dir(home, key) / builder.file(table).name
     if table.key and (before is None or not _state_fits(old_file, table) or _null_key(db, table)):
         # no state to match rows on (none is kept when a key held NULL), or a NULL key now
-        info, digest = _full_table(db, writer, builder, table, rows)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
+            closed, digest = _full_table(db, builder, writer, table, rows, pool)
+            info = closed.result()
         return {**info, "deleted": 0}, digest, "replace"
     if len(table.key) == 1 and table.column(table.key[0]).type in ("integer", "bigint"):
         return _changed_by_integer_key(db, writer, builder, table, before, old_file, rows)
