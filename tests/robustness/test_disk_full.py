@@ -23,7 +23,8 @@ import pytest
 
 from msde_tui.cli import main
 from msde_tui.engine.accounting import demo
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import files as embedded_files
+from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
 from msde_tui.engine.catalog import Catalog
 from msde_tui.packfmt import writer as pack_writer
 
@@ -100,7 +101,7 @@ def test_backup_onto_a_full_filesystem(home: Path, dossier: Path, tiny_fs: Path,
     assert str(tiny_fs) in result["message"] and result["hint"]
     # The disk fills up during the copy (the free-space check said yes): SQLite's ENOSPC.
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(embedded_backend.shutil, "disk_usage", lambda _p: usage(2**40, 0, 2**40))
+    monkeypatch.setattr(embedded_files.shutil, "disk_usage", lambda _p: usage(2**40, 0, 2**40))
     code, out, _ = run(["--json", "backup", "001", "--dir", str(tiny_fs)], capsys)
     result = json.loads(out)["results"][0]
     assert code == 1 and result["details"]["error"] == "DiskFull", result
@@ -194,13 +195,13 @@ def test_pack_writer_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
 
 def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = embedded_backend._copy_pages
+    real = embedded_snapshot.copy_pages
 
     def copy_then_fill(*args: object, **kwargs: object) -> None:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise sqlite3.OperationalError("database or disk is full")  # what SQLite says on ENOSPC
 
-    monkeypatch.setattr(embedded_backend, "_copy_pages", copy_then_fill)
+    monkeypatch.setattr(embedded_snapshot, "copy_pages", copy_then_fill)
     out = tmp_path / "bak"
     out.mkdir()
     before = rows(dossier)

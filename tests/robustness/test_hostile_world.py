@@ -277,14 +277,14 @@ def test_an_archive_that_fails_while_changing_the_dossier_leaves_no_paf(
         world: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle import balance
 
     home, shared = world
 
     def full(*_args: object, **_kwargs: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(archive, "_replace_years", full)
+    monkeypatch.setattr(balance, "replace_years", full)
     run = cli(home, "archive", "001", "--dir", str(shared), "--all")
     assert run.code == 1, run
     assert list(shared.iterdir()) == []  # nothing that `msde verify` would call intact

@@ -310,9 +310,9 @@ async def test_the_automatic_run_is_a_job_after_its_summary(demo: Path) -> None:
         _summary, job = await walk(app, pilot, "auto_run", keys, (demo,))
     assert job.state == jobs.OK
     assert {"001SOC", "002BRA"} <= set(job.result["dossiers"])  # type: ignore[index]
-    from msde_tui.engine.auto import run as auto
+    from msde_tui.engine.auto import report
 
-    last = auto.load_last_run(demo)  # what the wizard's options screen and 'msde auto' show
+    last = report.load_last_run(demo)  # what the wizard's options screen and 'msde auto' show
     assert last is not None and [d["code"] for d in last["dossiers"]] == ["001SOC", "002BRA"]
 
 

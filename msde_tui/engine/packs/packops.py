@@ -76,7 +76,7 @@ def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
             return DossierResult(code, ok=True, message=message, verified=True,
                                  files=(str(result.path),), details=details)
 
-        return in_thread(code, "pack", ("pack", "verify"), work)
+        return in_thread(code, "pack", ("pack", "verify"), work, step_progress=False)
 
     options = {"dir": plan.directory, "partial": plan.partial, "encrypt": bool(plan.passphrase)}
     return runner.audited(home, "pack", options, runner.one_by_one(plan.dossiers, one), plan.dossiers)
@@ -140,7 +140,7 @@ def run_export_copy(plan: ExportCopyPlan, home: Path) -> AsyncIterator[Event]:
                                  message=f"Export copy {target} written and checked ({rows:,} rows).",
                                  details={"result": asdict(result), "rows": rows})
 
-        return in_thread(code, "export", ("copy", "check"), work)
+        return in_thread(code, "export", ("copy", "check"), work, step_progress=False)
 
     options = {"to": plan.to, "dir": plan.directory or None}
     return runner.audited(home, "export", options, runner.one_by_one(plan.dossiers, one), plan.dossiers)
@@ -206,7 +206,7 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
 
     options = {"file": plan.file, "number": plan.number or None, "to": plan.to, "source": plan.source,
                "from": plan.from_profile or None}
-    return runner.audited(home, "import", options, in_thread(label, "import", ("read", "import", "check"), work))
+    return runner.audited(home, "import", options, in_thread(label, "import", ("read", "import", "check"), work, step_progress=False))
 
 
 def describe_import(plan: ImportPlan, home: Path) -> Description:
@@ -250,7 +250,7 @@ def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
         )
 
     return runner.audited(home, "apply", {"file": plan.file},
-                          in_thread(label, "apply", ("check", "apply", "check"), work),
+                          in_thread(label, "apply", ("check", "apply", "check"), work, step_progress=False),
                           [plan.dossier] if plan.dossier else [])
 
 

@@ -41,8 +41,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from msde_tui.engine.atomic import copy_hashed
 from msde_tui.engine.backends.access import fileformat, reader
-from msde_tui.engine.backends.access.backend import copy_hashed, refuse_if_open, source_file
+from msde_tui.engine.backends.access.backend import refuse_if_open, source_file
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import AccessUnreadable, DossierChanged, DossierExists, PackError
@@ -166,7 +167,7 @@ def snapshot(dossier: Dossier, folder: Path, *, force: bool = False) -> tuple[fi
     found = source_file(dossier)
     warning = refuse_if_open(found, force)
     copy = folder / f"source{found.suffix}"
-    sha, _ = copy_hashed(found.path, copy)
+    sha, _ = copy_hashed(found.path, copy)  # a private copy, read then removed
     if sha256_file(found.path)[0] != sha:
         raise DossierChanged(f"{found.path.name} changed while it was copied.",
                              "Something (Access?) is writing it; close it and convert again.")
