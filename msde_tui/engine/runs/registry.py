@@ -176,7 +176,7 @@ async def in_thread(
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
     with the share of steps done before it — unless ``step_progress`` is False, for work that
-    emits its own ``Progress`` within each step (``lifecycle.report``).
+    emits its own ``Progress`` within each step (``lifecycle.report``, ``packs.reporting``).
 
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
@@ -194,6 +194,8 @@ async def in_thread(
     def emit(event: Event) -> None:
         if stop.is_set() and isinstance(event, Progress):
             raise Cancelled("Cancelled; nothing half-done was kept.", "Run it again when you are ready.")
+        if event.dossier != label:  # the work's events are this subject's, whatever it names them
+            event = dataclasses.replace(event, dossier=label)
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     def body() -> DossierResult:
@@ -237,15 +239,6 @@ async def in_thread(
     yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
     if cancelled:
         raise asyncio.CancelledError
-
-
-def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
-    """A ``progress(text)`` callback (engine.pack, engine.export_copy) as ``Step`` events."""
-
-    def progress(text: str) -> None:
-        emit(Step(label, step, text))
-
-    return progress
 
 
 async def audited(
