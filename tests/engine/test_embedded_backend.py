@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import pytest
 
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
+from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
 from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
@@ -68,7 +70,25 @@ async def fails_with(agen, error: type[Exception]) -> Exception:  # type: ignore
 # --------------------------------------------------------------------------- backup
 
 
-async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path) -> None:
+@pytest.fixture(params=["in memory", "backup API"])
+def copy_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a backup is copied: small verified dossiers in memory (serialize), others page
+    by page with SQLite's online backup API."""
+    calls: list[str] = []
+    real = embedded_snapshot.serialize_copy
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("serialize")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", spy)
+    if request.param == "backup API":
+        monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
+    yield request.param
+    assert bool(calls) == (request.param == "in memory"), calls  # the way named was the way taken
+
+
+async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home)
     out = tmp_path / "out"
     out.mkdir()
@@ -86,9 +106,31 @@ async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: 
     assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
     assert backup.read_bytes()[18:20] == b"\x01\x01"
     assert dump(backup) == dump(home / dossier.location)
+    # The proof's SHA-256 (hashed from memory on the in-memory way) is that of the bytes on disk.
+    assert proof.sha256 == hashlib.sha256(backup.read_bytes()).hexdigest()
+    with sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
 
 
-async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path) -> None:
+async def test_an_unverified_backup_is_never_copied_in_memory(home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The in-memory copy writes zeros for a page SQLite cannot read; only the integrity check
+    # of a verification finds that, so a backup without one takes the backup API.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("copied in memory without a verification")
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", refuse)
+    dossier = make_dossier(home)
+    result = await backup_one(home, dossier, tmp_path, verify=False)
+    assert result.ok and not result.verified
+    assert dump(Path(result.files[0])) == dump(home / dossier.location)
+
+
+async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path,
+                                                                  copy_way: str) -> None:
     dossier = make_dossier(home)
     path = home / dossier.location
     before = dump(path)
@@ -107,7 +149,7 @@ async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_p
     assert dump(path) != before
 
 
-async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path) -> None:
+async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home, pad_mb=4)
     path = home / dossier.location
     with sqlite3.connect(path) as conn:

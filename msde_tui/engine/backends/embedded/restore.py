@@ -143,7 +143,7 @@ class Restorer:
                 folder.mkdir(parents=True, exist_ok=True)
                 stamped = f"{old_code}_{naming.stamp(datetime.now())}.sqlite"
                 copy = free_name(folder, stamped)
-                snapshot(work, label, old, copy, old_code, step="safety copy")
+                snapshot(work, label, old, copy, old_code, step="safety copy", verified=True)
                 safety.append(copy)
                 check_or_remove(work, label, copy, self.memo, step="safety copy")
             work.check()

@@ -8,6 +8,7 @@ a proof.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from datetime import datetime
@@ -28,12 +29,20 @@ from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, Msde
 from msde_tui.engine.proof import Proof, proof_bytes, proof_path, sha256_file
 
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
+# Copied in memory (serialize) when it will be verified, up to this size: at most this much
+# memory per dossier copied at once; larger dossiers take SQLite's online backup API.
+SERIALIZE_MAX = 8 * 2**20
 
 
 def snapshot(
-    work: Work, label: str, source: Path, final: Path, code: str, step: str = "backup"
+    work: Work, label: str, source: Path, final: Path, code: str, step: str = "backup",
+    *, verified: bool = False,
 ) -> Proof:
-    """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure."""
+    """Copy ``source`` (possibly in use) into ``final`` + proof. Nothing valid-looking on failure.
+
+    ``verified``: the caller verifies the copy (integrity check included) before reporting
+    it, which lets a small dossier take the in-memory copy (``serialize_copy``).
+    """
     staging = staging_dir(final.parent)  # private: no planted name is followed
     partial = staging / final.name
     renamed = proof_published = False
@@ -43,31 +52,13 @@ def snapshot(
             src.execute("PRAGMA busy_timeout=10000")
             page_size = int(src.execute("PRAGMA page_size").fetchone()[0])
             page_count = int(src.execute("PRAGMA page_count").fetchone()[0])
-            dst = sqlite3.connect(partial)
-            try:
-                # The partial file is private until it is synced (below) and renamed: SQLite's
-                # own journal and syncs on it would only cost time (eight syncs per dossier).
-                dst.execute("PRAGMA synchronous=OFF")
-                dst.execute("PRAGMA journal_mode=OFF").fetchone()
-                copy_pages(work, label, src, dst, page_size, page_count, step)
-                # A self-contained file: no WAL beside it, whoever opens it later.
-                dst.execute("PRAGMA journal_mode=DELETE").fetchone()
-                guid = dossier_guid(dst)
-                movements = movement_count(dst)
-            finally:
-                dst.close()
+            if verified and page_size * page_count <= SERIALIZE_MAX:
+                copied = serialize_copy(work, label, src, partial, page_size, page_count, step)
+            else:
+                copied = _backup_api_copy(work, label, src, partial, page_size, page_count, step)
         finally:
             src.close()
-        remove_files(*sqlite_siblings(partial))
-        fsync_file(partial)
-        work.check()
-        work.step(label, step, "SHA-256 checksum")
-        size = partial.stat().st_size
-        digest, size = sha256_file(
-            partial,
-            progress=lambda done: work.progress(label, done, size),
-            should_stop=work.cancel.is_set,
-        )
+        digest, size, guid, movements = copied
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
         if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
@@ -114,6 +105,89 @@ def snapshot(
                 "Check that the directory exists and that this user can write there.",
             ) from exc
         raise
+
+
+Copied = tuple[str, int, str | None, int]  # (SHA-256, size, dossier GUID, movements) of the copy
+
+
+def serialize_copy(
+    work: Work,
+    label: str,
+    src: sqlite3.Connection,
+    partial: Path,
+    page_size: int,
+    page_count: int,
+    step: str,
+) -> Copied:
+    """A small dossier copied in one consistent read into memory (``sqlite3_serialize``) and
+    written synced, hashed from memory: the proof's SHA-256 is of exactly the bytes written.
+
+    The file is made self-contained as ``PRAGMA journal_mode=DELETE`` would make it: header
+    bytes 18 and 19 (write and read versions: 2 = WAL) become 1 (rollback journal), the only
+    bytes of a database file that differ between the two modes. GUID and movements are read in
+    the same read transaction, so they describe the pages copied. SQLite writes zeros for a
+    page it cannot read here (where the backup API would fail), so this copy is only taken when
+    the caller verifies it (``snapshot(verified=True)``): the integrity check finds such a page.
+    """
+    src.isolation_level = None  # explicit transaction: every read below sees one snapshot
+    work.step(label, step, f"{page_count * page_size / 1e6:.1f} MB")
+    src.execute("BEGIN")
+    try:
+        guid = dossier_guid(src)
+        movements = movement_count(src)
+        image = src.serialize()
+    finally:
+        if src.in_transaction:
+            src.execute("COMMIT")
+    work.check()
+    header = bytearray(image[:100])
+    header[18] = header[19] = 1  # rollback journal: no WAL beside the copy
+    rest = memoryview(image)[100:]
+    digest = hashlib.sha256(header)
+    digest.update(rest)
+    with open_exclusive(partial) as out:
+        out.write(header)
+        out.write(rest)
+        out.flush()
+        os.fsync(out.fileno())
+    work.progress(label, len(image), len(image), final=True)
+    return digest.hexdigest(), len(image), guid, movements
+
+
+def _backup_api_copy(
+    work: Work,
+    label: str,
+    src: sqlite3.Connection,
+    partial: Path,
+    page_size: int,
+    page_count: int,
+    step: str,
+) -> Copied:
+    """SQLite's online backup API into ``partial`` (synced), then the SHA-256 of what it wrote."""
+    dst = sqlite3.connect(partial)
+    try:
+        # The partial file is private until it is synced (below) and renamed: SQLite's
+        # own journal and syncs on it would only cost time (eight syncs per dossier).
+        dst.execute("PRAGMA synchronous=OFF")
+        dst.execute("PRAGMA journal_mode=OFF").fetchone()
+        copy_pages(work, label, src, dst, page_size, page_count, step)
+        # A self-contained file: no WAL beside it, whoever opens it later.
+        dst.execute("PRAGMA journal_mode=DELETE").fetchone()
+        guid = dossier_guid(dst)
+        movements = movement_count(dst)
+    finally:
+        dst.close()
+    remove_files(*sqlite_siblings(partial))
+    fsync_file(partial)
+    work.check()
+    work.step(label, step, "SHA-256 checksum")
+    size = partial.stat().st_size
+    digest, size = sha256_file(
+        partial,
+        progress=lambda done: work.progress(label, done, size),
+        should_stop=work.cancel.is_set,
+    )
+    return digest, size, guid, movements
 
 
 class _Restart(Exception):
