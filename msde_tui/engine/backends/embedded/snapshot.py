@@ -24,7 +24,7 @@ from msde_tui.engine.backends.embedded.files import (
     sqlite_siblings,
     sqlite_uri,
 )
-from msde_tui.engine.backends.embedded.work import Work
+from msde_tui.engine.backends.embedded.work import Beside, Work
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, MsdeError
 from msde_tui.engine.proof import Proof, proof_bytes, proof_path, sha256_file
 
@@ -178,15 +178,21 @@ def _backup_api_copy(
     finally:
         dst.close()
     remove_files(*sqlite_siblings(partial))
-    fsync_file(partial)
     work.check()
     work.step(label, step, "SHA-256 checksum")
     size = partial.stat().st_size
-    digest, size = sha256_file(
-        partial,
-        progress=lambda done: work.progress(label, done, size),
-        should_stop=work.cancel.is_set,
-    )
+    # The copy's sync (waiting for the disk) runs while its bytes are hashed (the CPU); both
+    # are done before it gets a name.
+    syncing = Beside(fsync_file, partial)
+    try:
+        digest, size = sha256_file(
+            partial,
+            progress=lambda done: work.progress(label, done, size),
+            should_stop=work.cancel.is_set,
+        )
+    finally:
+        syncing.join()
+    syncing.result()
     return digest, size, guid, movements
 
 
