@@ -17,6 +17,7 @@ from pathlib import Path
 from msde_tui.engine.atomic import open_exclusive, publish_new, remove_staging, staging_dir
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.backends.embedded.files import (
+    DIR_SYNCS,
     disk_full_error,
     fsync_file,
     is_disk_full,
@@ -58,7 +59,7 @@ def snapshot(
                 copied = _backup_api_copy(work, label, src, partial, page_size, page_count, step)
         finally:
             src.close()
-        digest, size, guid, movements = copied
+        digest, size, guid, movements, synced = copied
         work.check()  # last point where cancelling is honoured: rename + proof follow at once
         if os.path.lexists(final) or os.path.lexists(proof_path(final)):
             raise DossierExists(f"{final} already exists.", "Nothing was overwritten; run it again.")
@@ -73,17 +74,26 @@ def snapshot(
             source=source.name,
         )
         staged_proof = staging / proof_path(final).name
-        with open_exclusive(staged_proof) as handle:
-            handle.write(proof_bytes(proof))
-            handle.flush()
-            os.fsync(handle.fileno())
+        syncing = None if synced else Beside(fsync_file, partial)  # the copy's sync, beside ...
+        try:
+            with open_exclusive(staged_proof) as handle:
+                handle.write(proof_bytes(proof))
+                handle.flush()
+                os.fsync(handle.fileno())  # ... the proof's: one wait for the disk, not two
+        finally:
+            if syncing is not None:
+                syncing.join()
+        if syncing is not None:
+            syncing.result()
         # The backup gets its name first, then its proof (a crash in between leaves a backup
-        # without proof, never valid); both bytes are synced already, and one directory sync
-        # after the proof makes both names durable before anything reports the backup.
+        # without proof, never valid); both bytes are synced already, and a directory sync
+        # that starts after the proof has its name makes both names durable before anything
+        # reports the backup (one sync serves the dossiers published at that moment).
         publish_new(partial, final, sync=False, sync_dir=False)  # never replaces or follows a name
         renamed = True
-        publish_new(staged_proof, proof_path(final), sync=False)
+        publish_new(staged_proof, proof_path(final), sync=False, sync_dir=False)
         proof_published = True
+        DIR_SYNCS.sync(final.parent)
         remove_staging(staging)
         return proof
     except BaseException as exc:
@@ -107,7 +117,8 @@ def snapshot(
         raise
 
 
-Copied = tuple[str, int, str | None, int]  # (SHA-256, size, dossier GUID, movements) of the copy
+# (SHA-256, size, dossier GUID, movements) of the copy, and whether it is synced already
+Copied = tuple[str, int, str | None, int, bool]
 
 
 def serialize_copy(
@@ -120,7 +131,8 @@ def serialize_copy(
     step: str,
 ) -> Copied:
     """A small dossier copied in one consistent read into memory (``sqlite3_serialize``) and
-    written synced, hashed from memory: the proof's SHA-256 is of exactly the bytes written.
+    written (synced by ``snapshot`` beside its proof), hashed from memory: the proof's SHA-256
+    is of exactly the bytes written.
 
     The file is made self-contained as ``PRAGMA journal_mode=DELETE`` would make it: header
     bytes 18 and 19 (write and read versions: 2 = WAL) become 1 (rollback journal), the only
@@ -148,10 +160,8 @@ def serialize_copy(
     with open_exclusive(partial) as out:
         out.write(header)
         out.write(rest)
-        out.flush()
-        os.fsync(out.fileno())
     work.progress(label, len(image), len(image), final=True)
-    return digest.hexdigest(), len(image), guid, movements
+    return digest.hexdigest(), len(image), guid, movements, False
 
 
 def _backup_api_copy(
@@ -193,7 +203,7 @@ def _backup_api_copy(
     finally:
         syncing.join()
     syncing.result()
-    return digest, size, guid, movements
+    return digest, size, guid, movements, True
 
 
 class _Restart(Exception):
