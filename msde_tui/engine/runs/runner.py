@@ -331,8 +331,8 @@ def _restored_identity(
     "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
     when the database could not be read) and a sentence for the result."""
     from msde_tui.engine.backends.mssql import database as serverdb
-    from msde_tui.engine.packs.pack import open_dossier
-    from msde_tui.engine.tables.tableio import Database
+    from msde_tui.engine.packs.dossierdb import open_dossier
+    from msde_tui.engine.tables.database import Database
 
     catalog = Catalog(home)
     existing = catalog.find(item.number)
@@ -540,14 +540,14 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
 
 
 async def _verify_packed(path: Path, label: str) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack  # late: pyarrow is heavy
+    from msde_tui.engine.packs import packinfo  # late: pyarrow is heavy
 
     began = time.monotonic()
     yield Step(label, "verify", path.name)
     if not path.is_file():
         raise BadInput(f"The file {path} does not exist.", "Check the path and the file name.")
     passphrase = os.environ.get(PACK_PASSPHRASE_ENV) or None
-    info = await asyncio.to_thread(pack.package_info, path, passphrase=passphrase, verify=True)
+    info = await asyncio.to_thread(packinfo.package_info, path, passphrase=passphrase, verify=True)
     dossier = info.get("dossier") or {}
     yield DossierResult(
         label,
