@@ -27,11 +27,6 @@ def sqlite_uri(path: Path, mode: str) -> str:
     return f"{uri}?mode=ro&immutable=1" if mode == "immutable" else f"{uri}?mode={mode}"
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "disk is full" in text or "no space left" in text or getattr(exc, "errno", None) == 28
-
-
 def disk_full_error(where: Path) -> DiskFull:
     return DiskFull(
         f"There is not enough free space in {where}.",

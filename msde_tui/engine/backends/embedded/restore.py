@@ -20,13 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import copy_hashed, fsync_dir, remove_staging, staging_dir
+from msde_tui.engine.atomic import copy_hashed, fsync_dir, is_disk_full, remove_staging, staging_dir
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.files import (
     disk_full_error,
     free_name,
     fsync_file,
-    is_disk_full,
     remove_files,
     sqlite_siblings,
     sqlite_uri,

@@ -14,13 +14,18 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from msde_tui.engine.atomic import open_exclusive, publish_new, remove_staging, staging_dir
+from msde_tui.engine.atomic import (
+    is_disk_full,
+    open_exclusive,
+    publish_new,
+    remove_staging,
+    staging_dir,
+)
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.backends.embedded.files import (
     DIR_SYNCS,
     disk_full_error,
     fsync_file,
-    is_disk_full,
     remove_files,
     sqlite_siblings,
     sqlite_uri,
