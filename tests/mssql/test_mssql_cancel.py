@@ -155,3 +155,24 @@ async def test_a_finished_unverified_backup_is_kept_when_verification_is_off(ser
     assert result.ok and not result.verified
     assert [p.name for p in Path(server.backup_dir).iterdir()] == [Path(result.files[0]).name]
     assert deleted(server) == []
+
+
+async def test_a_backup_that_fails_its_own_verification_is_removed(server: Any) -> None:
+    """As an embedded backup failing its read-back: nothing invalid stays on the server."""
+    server.step_delay = 0
+    backend = MssqlBackend(connection(server), login_timeout=5)
+    events: list[Event] = []
+    try:
+        async for event in backend.backup(dossier(), str(server.backup_dir), BackupOptions(stats=5)):
+            events.append(event)
+            if isinstance(event, Statement) and event.text.startswith("RESTORE VERIFYONLY"):
+                (written,) = list(Path(server.backup_dir).iterdir())
+                data = bytearray(written.read_bytes())
+                data[len(data) // 2] ^= 0xFF  # a page damaged on the server's disk
+                written.write_bytes(bytes(data))
+    finally:
+        await backend.close()
+    result = [e for e in events if isinstance(e, DossierResult)][0]
+    assert not result.ok and not result.verified
+    assert result.details["removed"] is True
+    assert list(Path(server.backup_dir).iterdir()) == []
