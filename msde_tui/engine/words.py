@@ -75,6 +75,33 @@ TEMPLATES = (
     # mssql: a server folder its service account cannot write in (engine/paths.refusal)
     N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
     N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
+    # mssql: server directories (tsql.normalize_server_dir, directories.list_dir) and the
+    # backup device's errors (messages._device)
+    N_("The server directory is empty or invalid."),
+    N_("Give a directory on the server."),
+    N_("'{directory}' is a Windows path, but this SQL Server runs on Linux."),
+    N_("Give a Linux path on the server, e.g. /var/opt/mssql/backup."),
+    N_("'{directory}' is not an absolute path."),
+    N_("Start it with '/'."),
+    N_("'{directory}' has no drive letter."),
+    N_("Give a full path on the server, e.g. C:\\Backups or \\\\server\\share."),
+    N_("'{directory}' contains '..'."),
+    N_("Give the directory without '..'."),
+    N_("The directory {directory} does not exist on the SQL Server host."),
+    N_("Directories are on the server's machine, not this one; pick one that exists there (e.g. {path})."),
+    N_("Paths are resolved by the SQL Server service on its own machine: create the directory there, or choose one that exists (e.g. the instance's default backup path)."),
+    N_("The SQL Server service account ({account}) cannot write to {directory}."),
+    N_("Give the SQL Server service account ({account}) write access to {directory}, or choose a directory it can write."),
+    N_("The SQL Server service account ({account}) cannot read {device}."),
+    N_("Give the SQL Server service account ({account}) read access to {directory}, or copy the backup to a directory it can read."),
+    N_("The backup file {device} does not exist on the server."),
+    N_("Backup paths are on the SQL Server host, not on this computer; browse the server's directories and pick the file there."),
+    N_("The server's disk is full: {device} cannot be written."),
+    N_("Free space there or choose another directory on the server."),
+    N_("The file {device} is in use by another program on the server."),
+    N_("Wait for the other backup or copy to end, or choose another file name."),
+    N_("The SQL Server service account ({account}) cannot reach the network path {directory}."),
+    N_("Check that the share exists and that the SQL Server service account ({account}) (not your own account) may use it."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

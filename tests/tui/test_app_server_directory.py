@@ -67,3 +67,46 @@ async def test_the_refusal_in_french(home: Path, tds_server) -> None:  # type: i
         assert ACCOUNT in text and str(locked) in text and "accès refusé" in text
         assert "cannot write" not in text and "access is denied" not in text
         assert app.results == []
+
+
+async def test_a_relative_server_path_is_refused_in_french(home: Path, tds_server) -> None:  # type: ignore[no-untyped-def]
+    plan = _plan(tds_server, Path(tds_server.backup_dir))
+    app = StepHost.make(home, lambda ctx: OperationScreen(ctx, plan, StepPosition(2, 5)), lang="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_screen(pilot, OperationScreen)
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: bool(field.value))
+        field.value = "Locked"
+        await pilot.press("enter")
+        await wait_text(pilot, "n'est pas un chemin absolu")
+        text = flat(screen_text(app))
+        assert "'Locked' n'est pas un chemin absolu. Que faire : Commencez-le par '/'." in text
+        assert "absolute" not in text and "Start it" not in text
+        assert app.results == []
+
+
+def test_the_server_side_errors_of_a_backup_in_french() -> None:
+    """What a BACKUP refused by the server's disk says (messages._device), in French."""
+    from msde_tui import i18n
+    from msde_tui.engine.backends.mssql import messages
+    from msde_tui.engine.words import shown
+
+    context = messages.Context(operation="backup", path="D:\\Locked\\x.bak", directory="D:\\Locked",
+                               service_account=ACCOUNT)
+    cases = {
+        5: ("Le compte de service de SQL Server (NT Service\\MSSQL$SQLEXPRESS) ne peut pas écrire "
+            "dans D:\\Locked.", "Donnez au compte de service"),
+        3: ("Le répertoire D:\\Locked n'existe pas sur la machine du SQL Server.",
+            "Les chemins sont résolus par le service SQL Server"),
+        112: ("Le disque du serveur est plein : D:\\Locked\\x.bak ne peut pas être écrit.",
+              "Libérez-y de la place"),
+    }
+    i18n.setup("fr")
+    try:
+        for code, (message, hint) in cases.items():
+            text = f"Cannot open backup device 'D:\\Locked\\x.bak'. Operating system error {code}(x)."
+            error = messages.translate(3201, text, context=context)
+            assert shown(error.message) == message
+            assert shown(error.hint).startswith(hint)
+    finally:
+        i18n.setup("en")
