@@ -102,6 +102,19 @@ TEMPLATES = (
     N_("Wait for the other backup or copy to end, or choose another file name."),
     N_("The SQL Server service account ({account}) cannot reach the network path {directory}."),
     N_("Check that the share exists and that the SQL Server service account ({account}) (not your own account) may use it."),
+    # mssql: connecting (hints.connect_failure, messages.translate 18456)
+    N_("Cannot connect to SQL Server at {server}: nothing answers on that port."),
+    N_("Cannot connect to SQL Server at {server}: the encrypted (TLS) connection could not be set up."),
+    N_("Cannot connect to SQL Server at {server}: the name cannot be found or the server is unavailable."),
+    N_("Cannot connect to SQL Server at {server}: the server did not answer in time."),
+    N_("Cannot connect to SQL Server at {server}: the connection was cut."),
+    N_("Cannot connect to SQL Server at {server}: the server cannot be reached."),
+    N_("Check the server name and port, that the SQL Server service runs, and that the firewall lets the port through (1433, or the named instance's port)."),
+    N_("SQL Server Express is installed with TCP/IP disabled: enable it in SQL Server Configuration Manager (Protocols for SQLEXPRESS, TCP/IP) and restart the service."),
+    N_("{host} is a named instance, found through the SQL Server Browser service: start the SQL Server Browser on the server and let UDP port 1434 through its firewall, or give the instance's fixed TCP port instead (--port)."),
+    N_("SQL Server 2008 R2 and 2012 without Microsoft's TLS 1.2 update offer only TLS 1.0, which this machine's OpenSSL refuses: install the update on the server, or let OpenSSL accept it here (OPENSSL_CONF with MinProtocol = TLSv1 and CipherString = DEFAULT@SECLEVEL=0), or set 'encryption = off' in freetds.conf when the server does not force encryption."),
+    N_("SQL Server at {server} refused the login for user '{user}'."),
+    N_("Check the user name and password (MSDE_PASSWORD or the prompt), and that the server accepts SQL Server logins (mixed authentication mode)."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
