@@ -115,6 +115,13 @@ TEMPLATES = (
     N_("SQL Server 2008 R2 and 2012 without Microsoft's TLS 1.2 update offer only TLS 1.0, which this machine's OpenSSL refuses: install the update on the server, or let OpenSSL accept it here (OPENSSL_CONF with MinProtocol = TLSv1 and CipherString = DEFAULT@SECLEVEL=0), or set 'encryption = off' in freetds.conf when the server does not force encryption."),
     N_("SQL Server at {server} refused the login for user '{user}'."),
     N_("Check the user name and password (MSDE_PASSWORD or the prompt), and that the server accepts SQL Server logins (mixed authentication mode)."),
+    # mssql: a restore's plan on the summary (restoreplan.BackupSetInfo.label, FolderSpace.what)
+    N_("data"),
+    N_("log"),
+    N_("data and log"),
+    N_("set {position}: full backup of {database} of {when} ({release}, {version})"),
+    N_("set {position}: differential backup of {database} of {when} ({release}, {version})"),
+    N_("set {position}: log backup of {database} of {when} ({release}, {version})"),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

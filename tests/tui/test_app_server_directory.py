@@ -110,3 +110,42 @@ def test_the_server_side_errors_of_a_backup_in_french() -> None:
             assert shown(error.hint).startswith(hint)
     finally:
         i18n.setup("en")
+
+
+async def test_the_restore_plan_on_the_summary_in_french(home: Path, tds_server) -> None:  # type: ignore[no-untyped-def]
+    """The engine's plan of a SQL Server restore (the set, room per folder) in French."""
+    from msde_tui.app import MsdeApp
+    from msde_tui.engine.backends.mssql.backend import MssqlBackend
+    from msde_tui.engine.catalog import Dossier
+    from msde_tui.engine.plans import BackupOptions
+    from msde_tui.screens.backups import BackupsScreen
+    from msde_tui.screens.summary import SummaryScreen
+
+    tds_server.create_database("PW0001SOC")
+    backend = MssqlBackend(_plan(tds_server, tds_server.backup_dir).connection, login_timeout=5)
+    try:
+        dossier = Dossier("001", "SOC", "Soc", backend="mssql", location="PW0001SOC")
+        async for _event in backend.backup(dossier, str(tds_server.backup_dir), BackupOptions()):
+            pass
+    finally:
+        await backend.close()
+    app = MsdeApp(home=home, lang="fr", offer_jobs=False)
+    app.plan = WizardPlan(connection=_plan(tds_server, tds_server.backup_dir).connection,
+                          operation="restore")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        screen = await wait_screen(pilot, OperationScreen)
+        field = screen.query_one("#directory", Input)
+        await wait_for(pilot, lambda: bool(field.value))
+        field.value = str(tds_server.backup_dir)
+        await pilot.press("enter")
+        await wait_screen(pilot, BackupsScreen)
+        await wait_text(pilot, "0 sur 1")
+        await pilot.press("space")
+        await pilot.press("enter")
+        summary = await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "Jeu de sauvegarde")
+        said = " | ".join(str(w.content) for w in summary.query(".line"))
+        assert "Jeu de sauvegarde : jeu 1 : back-up complet de PW0001SOC du " in said
+        assert f"données et journal dans {tds_server.data_dir}" in said
+        assert "full backup" not in said and "data and log" not in said
