@@ -122,6 +122,15 @@ TEMPLATES = (
     N_("set {position}: full backup of {database} of {when} ({release}, {version})"),
     N_("set {position}: differential backup of {database} of {when} ({release}, {version})"),
     N_("set {position}: log backup of {database} of {when} ({release}, {version})"),
+    # mssql: results (restoring.py, verifying.py, backingup.py)
+    N_("Restored {source} as {database}."),
+    N_("Restored {source} as {database} (safety copy: {safety})."),
+    N_("{path} is valid."),
+    N_("{path} is valid (without page checksums: only its structure was checked)."),
+    N_("{path}: {count} backup sets valid."),
+    N_("{path} is valid, test restore and DBCC CHECKDB clean."),
+    N_("{path}: {count} backup sets valid, test restore and DBCC CHECKDB clean."),
+    N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

@@ -234,3 +234,4 @@ async def test_the_kill_and_the_deletion_outlast_repeated_cancels(server: Any) -
         assert list(Path(server.backup_dir).iterdir()) == []
     finally:
         await backend.close()
+
