@@ -94,8 +94,7 @@ def main() -> None:
             cache = VerifiedCache(home)
             for d in dossiers:
                 target = default_target(home, d, config.effective(d.code), cache)
-                target._backups()  # type: ignore[attr-defined]
-                target._movements()  # type: ignore[attr-defined]
+                target.look()  # type: ignore[attr-defined]  # what the decision reads
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(20)
         total = statistics.median(times)
