@@ -97,7 +97,6 @@ async def run_auto(
     only: list[str] | None = None,
     make_target: TargetFactory | None = None,
     backup_runner: BackupRunner | None = None,
-    on_outcome: Callable[[DossierOutcome], None] | None = None,
     emit: Emit | None = None,
 ) -> RunReport:
     """Apply the policy to every dossier of the list (or ``only`` these codes/numbers).
@@ -142,8 +141,6 @@ async def run_auto(
                 say(replace(work.outcome.result(), seconds=made.seconds if made is not None else 0.0))
         for work in works:
             report.dossiers.append(work.outcome)
-            if on_outcome is not None:
-                on_outcome(work.outcome)
         report.finished_at = _iso(clock()) or ""
         if not dry_run:
             cache.save()
