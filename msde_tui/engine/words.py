@@ -72,6 +72,9 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    # mssql: a server folder its service account cannot write in (engine/paths.refusal)
+    N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
+    N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

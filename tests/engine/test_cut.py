@@ -120,7 +120,7 @@ def test_failure_before_commit_changes_nothing_and_removes_the_cut_file(listed: 
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError):
-        cut.cut(home, "001", "2018", on_event=boom)
+        cut.cut(home, "001", "2018", emit=boom)
     assert dump(listed) == original
     assert not list(home.glob("*CUT*")) and len(Catalog(home)) == 1
 
@@ -145,7 +145,7 @@ at, dossier, target = sys.argv[1:4]
 def on_event(event):
     if isinstance(event, Step) and event.step == at:
         os.kill(os.getpid(), signal.SIGKILL)
-cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(target).stem, on_event=on_event)
+cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(target).stem, emit=on_event)
 """
 
 

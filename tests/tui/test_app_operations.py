@@ -427,9 +427,9 @@ async def test_a_passphrase_reaches_the_job_through_its_pipe_only(demo: Path, tm
     assert is_encrypted(pbf)
     for path in [*finished.directory.iterdir(), demo / "audit.log.jsonl"]:
         assert secret not in path.read_text(errors="replace"), path.name
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packinfo
 
-    assert pack.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
+    assert packinfo.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
 
 
 async def test_a_pbf_pack_reports_how_far_it_is_table_by_table(demo: Path, tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ this module only:
 - ``subjects(plan)``: the labels of the results, known before the work starts;
 - ``plan_to_dict`` / ``plan_from_dict``: a plan as JSON for a job, its secrets left out.
 
-The operations whose engine functions are synchronous and report through a callback (packed
-files, export copies, archive, cut, tax-audit transfer) are wrapped by ``in_thread``: the work
-runs in a worker thread, its callbacks become events. Their insides are not changed.
+The operations whose engine functions are synchronous (packed files, export copies, archive,
+cut, tax-audit transfer) are wrapped by ``in_thread``: the work runs in a worker thread and
+reports through ``emit`` (``events.Emit``) with the same events an async operation yields.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import auditlog
-from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.errors import BadInput
 from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
+from msde_tui.engine.runs.outcome import failed
 
 
 @dataclass(frozen=True)
@@ -163,28 +164,19 @@ def plan_from_dict(data: dict[str, Any], secrets: dict[str, str] | None = None) 
 # --------------------------------------------------------------------------- adapters
 
 
-def failed(label: str, exc: BaseException) -> DossierResult:
-    """The result of a dossier whose work raised ``exc`` (plain words, never a traceback): a
-    system error (read-only, full, not a directory) is said as such (``atomic.os_problem``)."""
-    from msde_tui.engine.atomic import os_problem
-
-    if not isinstance(exc, MsdeError):
-        exc = os_problem(exc) or exc
-    if isinstance(exc, MsdeError):
-        return DossierResult(label, ok=False, message=exc.message, hint=exc.hint,
-                             details={"exit_code": exc.exit_code, "error": type(exc).__name__})
-    return DossierResult(label, ok=False, message=f"Unexpected error: {exc!r}",
-                         hint="Nothing was reported valid; try again, and report the problem if it persists.",
-                         details={"exit_code": 1, "error": type(exc).__name__})
-
-
 async def in_thread(
-    label: str, operation: str, steps: tuple[str, ...], work: Callable[[Emit], DossierResult]
+    label: str,
+    operation: str,
+    steps: tuple[str, ...],
+    work: Callable[[Emit], DossierResult],
+    *,
+    step_progress: bool = True,
 ) -> AsyncIterator[Event]:
     """``Started``, the events ``work`` emits from its thread, then its one ``DossierResult``.
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
-    with the share of steps done before it.
+    with the share of steps done before it — unless ``step_progress`` is False, for work that
+    emits its own ``Progress`` within each step (``lifecycle.report``).
 
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
@@ -217,7 +209,7 @@ async def in_thread(
         if event is None:
             break
         yield event
-        if isinstance(event, Step) and event.step in steps and event.step not in reached:
+        if step_progress and isinstance(event, Step) and event.step in steps and event.step not in reached:
             reached.add(event.step)  # how far, from the step reached (once per step)
             yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
     while not future.done():
@@ -243,15 +235,6 @@ def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
         emit(Step(label, step, text))
 
     return progress
-
-
-def relabel(emit: Emit, label: str) -> Callable[[Event], None]:
-    """An ``on_event`` callback (archive, cut, audit) whose events carry ``label``."""
-
-    def on_event(event: Event) -> None:
-        emit(dataclasses.replace(event, dossier=label))
-
-    return on_event
 
 
 async def audited(
