@@ -184,7 +184,7 @@ async def _decide_all(
         try:
             work.target = make_target(home, dossier, policy, cache)
         except (MsdeError, OSError) as exc:
-            _cannot_look(work, exc)
+            _cannot_look(work, exc, clock())
             continue
         if callable(getattr(work.target, "look", None)):
             quick.append(work)
@@ -202,7 +202,7 @@ async def _decide_all(
         if isinstance(found, MsdeError | OSError):
             await close_target(work.target)
             work.target = None
-            _cannot_look(work, found)
+            _cannot_look(work, found, clock())
             continue
         last, current = found
         await _decided(work, last, current, clock(), dry_run)
@@ -219,9 +219,9 @@ def _look_all(works: list[_Work]) -> dict[int, tuple[BackupRecord | None, int | 
     return found
 
 
-def _cannot_look(work: _Work, exc: MsdeError | OSError) -> None:
+def _cannot_look(work: _Work, exc: MsdeError | OSError, now: datetime) -> None:
     outcome = work.outcome
-    outcome.at = outcome.at or _iso(local_now()) or ""
+    outcome.at = _iso(now) or ""
     outcome.action, outcome.ok = "error", False
     outcome.reason = "cannot look at this dossier"
     if isinstance(exc, MsdeError):
