@@ -389,6 +389,7 @@ class _LiveDisplay(_Display):
         self.operation, self.total, self.done = operation_word(operation).capitalize(), total, 0
         self.overall = self.progress.add_task(self._title(), total=total, detail="")
         self.tasks: dict[str, TaskID] = {}
+        self.steps: dict[str, str] = {}  # each dossier's current step
 
     def _title(self) -> str:
         return f"{self.operation} {self.done}/{self.total}"
@@ -408,9 +409,16 @@ class _LiveDisplay(_Display):
         elif task is None:
             return
         elif isinstance(event, ev.Step):
-            self.progress.update(task, completed=0, detail=shown(event.step))
+            if self.steps.get(event.dossier) == event.step:  # one more table of the same step
+                self.progress.update(task, detail=shown(event.step))
+            else:
+                self.steps[event.dossier] = event.step
+                self.progress.update(task, completed=0, detail=shown(event.step))
         elif isinstance(event, ev.Progress):
-            self.progress.update(task, completed=event.percent or 0, detail=_speed(event))
+            percent = event.percent
+            if percent is None and event.rows_done is not None and event.rows_total:
+                percent = 100.0 * event.rows_done / event.rows_total
+            self.progress.update(task, completed=percent or 0, detail=_speed(event))
         elif isinstance(event, ev.DossierResult):
             self.progress.remove_task(task)
             del self.tasks[event.dossier]
@@ -422,6 +430,9 @@ class _LiveDisplay(_Display):
 
 def _speed(event: ev.Progress) -> str:
     parts: list[str] = []
+    if event.rows_done is not None:
+        done = units.number(event.rows_done) + (f"/{units.number(event.rows_total)}" if event.rows_total else "")
+        parts.append(_("{rows} rows").format(rows=done))
     if event.mb_per_s is not None:
         parts.append(units.speed(event.mb_per_s))
     if event.eta_s is not None and event.eta_s > 0:

@@ -343,12 +343,15 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
     display.show(ev.Started("001SOC", "backup", ("backup", "verify")))
     display.show(ev.Step("001SOC", "integrity check"))
     display.show(ev.Progress("001SOC", percent=40.0, mb_per_s=3.5, eta_s=12))
+    running_rows = Console(record=True, width=200)
+    display.show(ev.Progress("001SOC", rows_done=1200, rows_total=3000))
+    running_rows.print(display.progress.get_renderable())
     running = Console(record=True, width=200)
     running.print(display.progress.get_renderable())
     display.show(ev.Started("002BRA", "backup"))
     display.show(ev.DossierResult("002BRA", ok=False, message="The directory /srv/x does not exist.",
                                   hint="Create it first or choose another directory."))
-    text = running.export_text() + screen.export_text()
+    text = running.export_text() + running_rows.export_text() + screen.export_text()
     assert "001SOC" in text and "FAIL" not in text, text
     found = problems(text, {"SOC", "BRA", "srv", "MB"})
     assert not found, f"{found}\n{text}"
