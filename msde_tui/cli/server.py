@@ -143,7 +143,7 @@ def test(ctx: typer.Context, name: str = typer.Argument(..., help=N_("Profile na
         (_("backups"), facts.default_backup_path),
         (_("data"), facts.default_data_path),
         (_("log"), facts.default_log_path),
-        (_("service"), backend.service_account),
+        (_("service"), shown(backend.service_account)),
         (_("dossiers"), _("{count} database(s)").format(count=len(dbs))),
     ]
     width = max(len(label) for label, _value in rows) + 2

@@ -244,6 +244,8 @@ MORE_TEMPLATES = (
     N_("every row against the PTF's digests"),
     N_("every member of the file"),
     N_("the dossier against the PTF's base"),
+    N_("the '{user}' user"),
+    N_("the SQL Server service account ({account})"),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

@@ -46,7 +46,6 @@ from tests.tui.test_pseudo_locale import (
     OPEN,
     PSEUDO_LETTERS,
     WORD,
-    data_words,
     install_pseudo,
 )
 
@@ -60,6 +59,7 @@ NAMES = {"SHA", "GUID", "SQL", "Server", "SQLite", "PRAGMA", "integrity_check", 
 
 Run = Callable[..., str]
 # codes, ids, sizes: 001SOC, 2aac, 22.5kB, and whole GUIDs (a part may be all letters: "acea")
+PATH = re.compile(r"\S*/\S*")  # a path is data, whatever words its directories hold
 MIXED = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w*\d\w*")
 
 
@@ -99,7 +99,7 @@ def problems(text: str, allowed: set[str]) -> list[str]:
     # Every word, inside the brackets too: a message's values (an engine text put in
     # "Error: {message}") are not pseudo-translated with it; a pseudo word has an accent.
     words = {
-        w for w in WORD.findall(IDENTIFIER.sub(" ", MIXED.sub(" ", text)))
+        w for w in WORD.findall(IDENTIFIER.sub(" ", MIXED.sub(" ", PATH.sub(" ", text))))
         if w not in allowed and not set(w) & PSEUDO_LETTERS
     }
     if words:
@@ -132,7 +132,18 @@ def check(msde: Run, demo: Path, tmp_path: Path) -> Checker:
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     machine = set(WORD.findall(f"{getpass.getuser()} {sys.executable} {Path.cwd()}"))  # the user, msde's path
-    return Checker(msde, lambda: data_words(demo, tmp_path) | NAMES | _files(tmp_path) | machine)
+    return Checker(msde, lambda: _data(demo) | NAMES | _files(tmp_path) | machine)
+
+
+def _data(home: Path) -> set[str]:
+    """Codes, companies and file names of the dossier list, and the dossier tables' names (not
+    the words of the test's own directory: its name holds English words)."""
+    from msde_tui.engine.accounting.schema import TABLES
+
+    words = {w for table in TABLES for w in WORD.findall(table.name)}
+    for dossier in Catalog(home).dossiers():
+        words |= set(WORD.findall(f"{dossier.code} {dossier.company} {dossier.location}"))
+    return words
 
 
 def _files(directory: Path) -> set[str]:
