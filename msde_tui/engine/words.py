@@ -71,6 +71,8 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    N_("{what} belongs to dossier {owner}, not to {code}; {code} was not touched."),
+    N_("Choose {owner}, the dossier it belongs to."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
