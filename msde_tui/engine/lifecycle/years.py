@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from msde_tui.engine.accounting import ledger, schema
-from msde_tui.engine.accounting.ledger import FiscalYear
+from msde_tui.engine.accounting.ledger import BalanceLine, FiscalYear
 from msde_tui.engine.errors import BadInput, DossierDamaged
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES
@@ -85,8 +85,11 @@ def year_counts(conn: sa.Connection, year_ids: list[int]) -> dict[int, dict[str,
     return counts
 
 
-def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
-    """The plan of archiving ``wanted`` (years named as ``ledger.find_years`` reads them)."""
+def plan_years(
+    conn: sa.Connection, code: str, wanted: list[str], every: dict[int, list[BalanceLine]] | None = None
+) -> YearsPlan:
+    """The plan of archiving ``wanted`` (years named as ``ledger.find_years`` reads them);
+    ``every``: the trial balances of the years (``ledger.trial_balances``) when already read."""
     info = dossier_info(conn)
     years = ledger.find_years(conn, wanted)
     if not years:
@@ -97,7 +100,8 @@ def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
     e, el = schema.entry, schema.entry_line
     next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
     next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
-    every = ledger.trial_balances(conn, [y.id for y in years])
+    if every is None:
+        every = ledger.trial_balances(conn, [y.id for y in years])
     counts = year_counts(conn, [y.id for y in years])
     for y in years:
         balances = [b for b in every.get(y.id, []) if b.balance != 0]
