@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,12 +47,18 @@ import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
+from msde_tui.engine.accounting.ledger import BalanceLine
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, PackError
 from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, PAF_SCHEMA, write_paf
 from msde_tui.engine.lifecycle.report import Reporter
-from msde_tui.engine.lifecycle.years import YearsPlan, dossier_info, plan_years
+from msde_tui.engine.lifecycle.years import (
+    YearsPlan,
+    dossier_info,
+    plan_balance_entries,
+    plan_years,
+)
 from msde_tui.engine.tables.tableio import Database
 
 BATCH = 5_000
@@ -149,6 +156,16 @@ def _arrow_rows(
             on_rows(part.num_rows)
 
 
+def _trial_balances(path: Path) -> dict[int, list[BalanceLine]]:
+    """Every year's trial balance (``ledger.trial_balances``), read on a connection of its own."""
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.trial_balances(conn)
+    finally:
+        engine.dispose()
+
+
 def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
     """The PAF's ``content`` block (docs/FORMAT.md §3); ``tables`` is added by the writer."""
     return {
@@ -221,6 +238,7 @@ def archive_dossier(
     engine = ledger.open_engine(path, exclusive=True)
     written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
     committed = False
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-balances")
     try:
         with engine.connect() as conn:
             info = dossier_info(conn)
@@ -234,10 +252,19 @@ def archive_dossier(
             conn.rollback()  # end the autobegun read; the real transaction starts here
             with conn.begin():
                 step("read")
-                every = ledger.trial_balances(conn)  # one pass: the plan's balances and the "before"
-                plan = plan_years(conn, code, years, every)
-                before = {y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)}
-                content = _content(plan, info, number, short, path)
+                plan = plan_years(conn, code, years)
+                # Every year's trial balance (the balance entries, and the "before" of the check)
+                # is summed by SQLite on a second, read-only connection while the PAF is written
+                # (the other core): it sees what this transaction sees (see the reading below).
+                summing = pool.submit(_trial_balances, Path(path))
+                before: dict[str, list[tuple[str, str | None, int, int]]] = {}
+
+                def content() -> dict[str, Any]:
+                    every = summing.result()
+                    plan_balance_entries(conn, plan, every)
+                    before.update({y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)})
+                    return _content(plan, info, number, short, path)
+
                 target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
                 year_ids = [y.id for y in plan.years]
                 expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
@@ -283,6 +310,7 @@ def archive_dossier(
             committed = True
             step("done", str(target))
     finally:
+        pool.shutdown(wait=True)  # its connection closed before this one's is
         engine.dispose()
         if written is not None and not committed:
             # the dossier kept its years: a PAF that verifies would claim an archive never made

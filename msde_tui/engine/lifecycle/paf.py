@@ -99,7 +99,7 @@ def _batch(rows: list[tuple[Any, ...]], spec: TableSpec) -> pa.RecordBatch:
 
 def write_paf(
     path: Path,
-    content: dict[str, Any],
+    content: dict[str, Any] | Callable[[], dict[str, Any]],
     tables: Iterable[tuple[sa.Table, Iterable[pa.RecordBatch | list[tuple[Any, ...]]]]],
     *,
     expect_guid: str,
@@ -109,9 +109,10 @@ def write_paf(
     """Write the PAF; before it gets its final name, read it back ONCE and check it as
     ``verify_paf`` does, against the GUID and the FORMAT §7 digests of the rows as they came from
     the dossier (``on_verify`` is called when that reading starts, ``on_rows`` with the rows it
-    checks). Return its size and those digests."""
+    checks). ``content`` may be given as a function, called once the rows are written. Return
+    its size and those digests."""
     digests: dict[str, str] = {}
-    content = dict(content, tables={})
+    written: dict[str, Any] = {}
     name = Path(path).name
     with PackWriter(path, "PAF") as writer:
         writer.write_schema(PAF_SCHEMA)
@@ -125,14 +126,14 @@ def write_paf(
                 out.write(batch)
             out.close()
             digests[table.name] = digest.hex
-            content["tables"][table.name] = {"rows": out.rows, "chunks": out.chunks, "rows_digest": digest.hex}
+            written[table.name] = {"rows": out.rows, "chunks": out.chunks, "rows_digest": digest.hex}
 
         def check(reader: PackReader) -> None:
             if on_verify is not None:
                 on_verify()
             _check(reader, name, expect_guid=expect_guid, expect_digests=digests, on_rows=on_rows)
 
-        writer.finish(content, check=check)
+        writer.finish(dict(content() if callable(content) else content, tables=written), check=check)
     return path.stat().st_size, digests
 
 
