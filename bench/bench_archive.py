@@ -21,7 +21,7 @@ from pathlib import Path
 from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.lifecycle import archive
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packwrite
 
 
 def main() -> None:
@@ -53,7 +53,7 @@ def main() -> None:
             dossier = Catalog(home).add(Dossier(number="001", short="SOC", company="Bench",
                                                 location=path.name, guid=guid))
             t0 = time.perf_counter()
-            result = pack.export_package(dossier, home, out)
+            result = packwrite.export_package(dossier, home, out)
             exports.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             done = archive.archive_dossier(path, years, out)

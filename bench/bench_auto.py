@@ -86,7 +86,8 @@ def main() -> None:
             import cProfile
             import pstats
 
-            from msde_tui.engine.auto.run import VerifiedCache, default_target
+            from msde_tui.engine.auto.records import VerifiedCache
+            from msde_tui.engine.auto.targets import default_target
 
             profile = cProfile.Profile()  # the per-dossier work, in this thread (not to_thread)
             profile.enable()

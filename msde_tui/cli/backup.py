@@ -30,6 +30,7 @@ from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine import naming, selection
+from msde_tui.engine.backends import check_backup_directory
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import (
@@ -85,9 +86,13 @@ def backup_command(
         if not local.is_dir():
             raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
     options = BackupOptions(verify=verify or test_restore, test_restore=test_restore, force=force)
+    connections = {p: Connection() if p is None else _server_connection(st, p) for p in groups}
+    for profile, connection in connections.items():
+        if profile is not None:  # written by the server's service account: checked first
+            asyncio.run(check_backup_directory(connection, directory, home=st.home))
     streams: list[AsyncIterator[ev.Event]] = []
     for profile, members in groups.items():
-        connection = Connection() if profile is None else _server_connection(st, profile)
+        connection = connections[profile]
         plan = BackupPlan(connection, tuple(members), directory, options, concurrency=concurrency)
         streams.append(operations.run_backup(plan, home=st.home))
     results = run_and_show(st, "backup", streams, total=len(chosen))

@@ -28,6 +28,7 @@ STEPS = (
     N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
+    N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
 )
 
 # Messages, results, errors and hints, as templates.
@@ -73,6 +74,9 @@ TEMPLATES = (
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
     N_("{what} belongs to dossier {owner}, not to {code}; {code} was not touched."),
     N_("Choose {owner}, the dossier it belongs to."),
+    # mssql: a server folder its service account cannot write in (engine/paths.refusal)
+    N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
+    N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

@@ -107,6 +107,7 @@ class TableWriter:
         try:
             if self._writer is None:
                 self._file = self.pack.temp_file()
+                self.pack.opened(self)
                 delta = _delta_columns(data)
                 self._writer = pq.ParquetWriter(
                     _sink(self._file), self.schema, compression="zstd", compression_level=3, version="2.6",
@@ -130,15 +131,29 @@ class TableWriter:
             raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
         self._file.seek(0)
-        self.pack._add_stream(member, self._file)
+        self.pack.add_stream(member, self._file)
         self._file.close()
         self._writer, self._file = None, None
+        self.pack.closed(self)
         self._chunk_rows = self._chunk_bytes = 0
         self.chunks += 1
 
     def close(self) -> None:
         self._flush()
         self._close_chunk()
+
+    def discard(self) -> None:
+        """Close the chunk being built without adding it (the package is being aborted): its
+        Parquet writer and its file, whatever state a failed write left them in."""
+        writer, file = self._writer, self._file
+        self._writer, self._file, self._buffer, self._buffer_rows = None, None, [], 0
+        self.pack.closed(self)
+        for handle in (writer, file):
+            if handle is not None:
+                try:
+                    handle.close()
+                except (OSError, ValueError):
+                    pass  # a full disk refuses the last flush; the descriptor is released all the same
 
 
 class PackWriter:
@@ -157,6 +172,7 @@ class PackWriter:
         self.members: dict[str, dict[str, Any]] = {}
         self.plain: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
+        self._building: list[TableWriter] = []  # table writers with a chunk open (closed by ``abort``)
         try:
             self._tmp = staging_dir(self.final.parent, ".msde-pack-")
         except DiskFull:
@@ -194,12 +210,21 @@ class PackWriter:
         self._counter += 1
         return tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 - closed by the table writer
 
+    def opened(self, table: TableWriter) -> None:
+        """``table`` opened a chunk file: ``abort`` closes it if the package fails."""
+        if table not in self._building:
+            self._building.append(table)
+
+    def closed(self, table: TableWriter) -> None:
+        if table in self._building:
+            self._building.remove(table)
+
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(names.check_member_name(name), date_time=datetime.now().timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED
         return info
 
-    def _add_stream(self, name: str, source: BinaryIO) -> None:
+    def add_stream(self, name: str, source: BinaryIO) -> None:
         if name in self.members:
             raise PackError(f"Member {name} written twice.")
         stored_hash, plain_hash = hashlib.sha256(), hashlib.sha256()
@@ -231,12 +256,12 @@ class PackWriter:
 
     def add_file(self, name: str, path: Path) -> None:
         with open(path, "rb") as handle:
-            self._add_stream(name, handle)
+            self.add_stream(name, handle)
 
     def add_bytes(self, name: str, data: bytes) -> None:
         import io
 
-        self._add_stream(name, io.BytesIO(data))
+        self.add_stream(name, io.BytesIO(data))
 
     def add_json(self, name: str, obj: Any) -> None:
         self.add_bytes(name, _json_bytes(obj))
@@ -319,7 +344,9 @@ class PackWriter:
         return self.final
 
     def abort(self) -> None:
-        """Remove everything written so far."""
+        """Close every file still open and remove everything written so far."""
+        for table in list(self._building):
+            table.discard()
         if not self._closed:
             try:
                 self._zip.close()

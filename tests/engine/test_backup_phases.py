@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.engine import events as ev
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.events import DossierResult, Event, Step
 from msde_tui.engine.plans import BackupOptions
@@ -23,13 +23,13 @@ async def test_cancel_while_verifying_leaves_no_valid_looking_backup(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dossier = make_dossier(home, pad_mb=6)
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.05)  # long enough to be cancelled in the middle of the verification
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     seen: list[Event] = []
@@ -53,14 +53,14 @@ async def test_real_backup_progress_never_goes_back_and_names_phases(home: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     dossier = make_dossier(home, pad_mb=3)
     seen: list[Event] = []
-    original = embedded_backend._Work.put
+    original = embedded_work.Work.put
 
     def keep(self, event):  # type: ignore[no-untyped-def]
         seen.append(event)
         original(self, event)
 
-    monkeypatch.setattr(embedded_backend._Work, "put", keep)
-    monkeypatch.setattr(embedded_backend, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(embedded_work.Work, "put", keep)
+    monkeypatch.setattr(embedded_work, "PROGRESS_EVERY_S", 0.0)
     result = await backup_one(home, dossier, tmp_path)
     assert result.ok and result.verified
     view = JobView([dossier.code])

@@ -15,10 +15,10 @@ import pytest
 
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
-from msde_tui.engine.errors import BackupInvalid, BadInput
+from msde_tui.engine.errors import BackupInvalid, BadInput, Busy, WrongDossier
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 from msde_tui.engine.proof import proof_path, read_proof
@@ -162,13 +162,13 @@ async def test_cancel_mid_backup_leaves_no_file_and_no_proof(
 ) -> None:
     dossier = make_dossier(home, pad_mb=6)
     original = dossier_bytes = (home / dossier.location).read_bytes()
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.05)  # the copy takes long enough to be cancelled in the middle
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     seen: list[Event] = []
@@ -232,7 +232,7 @@ async def test_proof_of_another_dossier_is_refused(home: Path, tmp_path: Path) -
     backup_b = Path((await backup_one(home, b, tmp_path)).files[0])
     shutil.copy(proof_path(backup_b), proof_path(backup_a))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup_a)), Exception)
-    assert isinstance(err, BackupInvalid | embedded_backend.WrongDossier)
+    assert isinstance(err, BackupInvalid | WrongDossier)
     assert "another" in err.message or "damaged" in err.message
 
 
@@ -345,7 +345,7 @@ async def test_restore_refuses_a_dossier_open_elsewhere(home: Path, tmp_path: Pa
     try:
         err = await fails_with(
             EmbeddedBackend(home).restore(RestoreItem(str(backup), "001", "SOC", replace=True)),
-            embedded_backend.Busy,
+            Busy,
         )
     finally:
         other.close()
@@ -362,13 +362,13 @@ async def test_cancel_mid_restore_leaves_the_dossier_unchanged(
     conn.close()
     before = (home / dossier.location).read_bytes()
     catalog_before = (home / "dossiers.json").read_text()
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.03)
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     seen: list[Event] = []
 
     async def consume() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.engine.accounting.demo import create_demo
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import verify as embedded_verify
 from msde_tui.engine.backends.embedded.checked import MEMO_FILE, IntegrityMemo
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.events import DossierResult, Step
@@ -30,13 +30,13 @@ def test_same_bytes_checked_once_other_bytes_always(
     out = tmp_path / "out"
     out.mkdir()
     checks: list[Path] = []
-    real = embedded_backend._integrity
+    real = embedded_verify.integrity_problems
 
     def counting(file: Path) -> list[str]:
         checks.append(file)
         return real(file)
 
-    monkeypatch.setattr(embedded_backend, "_integrity", counting)
+    monkeypatch.setattr(embedded_verify, "integrity_problems", counting)
     plan = BackupPlan(Connection(), tuple(Catalog(home).dossiers()), str(out), BackupOptions(verify=True))
     first = run(runner.run_backup(plan, home=home))
     assert len(checks) == 2 and all(e.ok for e in first if isinstance(e, DossierResult))

@@ -310,9 +310,9 @@ async def test_the_automatic_run_is_a_job_after_its_summary(demo: Path) -> None:
         _summary, job = await walk(app, pilot, "auto_run", keys, (demo,))
     assert job.state == jobs.OK
     assert {"001SOC", "002BRA"} <= set(job.result["dossiers"])  # type: ignore[index]
-    from msde_tui.engine.auto import run as auto
+    from msde_tui.engine.auto import report
 
-    last = auto.load_last_run(demo)  # what the wizard's options screen and 'msde auto' show
+    last = report.load_last_run(demo)  # what the wizard's options screen and 'msde auto' show
     assert last is not None and [d["code"] for d in last["dossiers"]] == ["001SOC", "002BRA"]
 
 
@@ -427,9 +427,9 @@ async def test_a_passphrase_reaches_the_job_through_its_pipe_only(demo: Path, tm
     assert is_encrypted(pbf)
     for path in [*finished.directory.iterdir(), demo / "audit.log.jsonl"]:
         assert secret not in path.read_text(errors="replace"), path.name
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packinfo
 
-    assert pack.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
+    assert packinfo.package_info(pbf, passphrase=secret)["dossier"]["code"] == "002BRA"
 
 
 async def test_a_pbf_pack_reports_how_far_it_is_table_by_table(demo: Path, tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
-"""Archive, archive import, fiscal-year cut, tax-audit transfer and the automatic run as
-runner operations.
+"""Archive, archive import, fiscal-year cut and tax-audit transfer as runner operations (the
+automatic run is ``engine.auto.autoops``).
 
 Archive, archive import, cut and the tax-audit transfer run in a worker thread
 (``registry.in_thread``) and report through its ``emit`` (``lifecycle.report``: steps, and rows
 counted within a step, already named for the run's subject); each dossier (or PAF) ends with
 one ``DossierResult`` whose ``details`` carry what the CLI prints, and the run writes one
-audit-log line (the automatic run writes its own, ``engine.auto``).
+audit-log line.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import identity, naming
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound
-from msde_tui.engine.events import DossierResult, Event, Started
-from msde_tui.engine.plans import ArchivePlan, AuditPlan, AutoRunPlan, CutPlan, UnarchivePlan
+from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 from msde_tui.engine.runs import registry as runner
 from msde_tui.engine.runs.registry import Description, Emit, Line, OperationDef, in_thread
 from msde_tui.i18n import _
@@ -32,8 +33,10 @@ AUDIT_STEPS = ("copy", "verify", "fec", "done", "server")
 
 
 def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
-    """An embedded dossier of the list and its file (refused in words otherwise)."""
+    """An embedded dossier of the list, its identity settled (``identity.settle``), and its file
+    (refused in words otherwise)."""
     dossier = catalog.get(ref)
+    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
@@ -43,7 +46,7 @@ def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def paf_target(home: Path, paf: Path) -> Dossier:
@@ -295,35 +298,9 @@ def describe_audit(plan: AuditPlan, home: Path) -> Description:
     return Description((Line(dossier.code, what),), "\n".join(actions) + "\n", warnings)
 
 
-# --------------------------------------------------------------------------- the automatic run
-
-
-async def run_auto_now(plan: AutoRunPlan, home: Path) -> AsyncIterator[Event]:
-    """One automatic run (its own audit-log line is written by ``engine.auto``)."""
-    from msde_tui.engine.auto import run as auto
-
-    yield Started("auto", "auto", ("decide", "backup", "rotate"))
-    report = await auto.run_auto(home, only=list(plan.only) or None)
-    for outcome in report.dossiers:
-        files = (outcome.file,) if outcome.file else ()
-        message = outcome.message or f"{outcome.action}: {outcome.reason}"
-        yield DossierResult(outcome.code, ok=outcome.ok, message=message, hint=outcome.hint,
-                            verified=outcome.verified, files=files,
-                            details={"action": str(outcome.action), "deleted": list(outcome.deleted)})
-    yield DossierResult("auto", ok=report.ok, message=f"{len(report.dossiers)} dossier(s) looked at.")
-
-
-def describe_auto(plan: AutoRunPlan, home: Path) -> Description:
-    codes = ", ".join(plan.only) if plan.only else _("every dossier of the list")
-    line = Line("auto", _("apply the automatic-backup policy to {codes} now: a verified backup where it is "
-                          "due, then the oldest backups beyond the number kept are DELETED").format(codes=codes))
-    return Description((line,), _("msde auto (see 'msde auto --dry-run' for each decision)") + "\n", ())
-
-
 runner.register(OperationDef("archive", ArchivePlan, run_archive, describe_archive,
                              lambda p: tuple(c for c, _y in p.years), changes_data=True))
 runner.register(OperationDef("unarchive", UnarchivePlan, run_unarchive, describe_unarchive,
                              lambda p: tuple(Path(f).name for f, _y in p.items), changes_data=True))
 runner.register(OperationDef("cut", CutPlan, run_cut, describe_cut, lambda p: (p.dossier,), changes_data=True))
 runner.register(OperationDef("audit", AuditPlan, run_audit, describe_audit, lambda p: (p.dossier,)))
-runner.register(OperationDef("auto_run", AutoRunPlan, run_auto_now, describe_auto, lambda p: ("auto",)))

@@ -27,7 +27,7 @@ SQL Server base name (``AdminPW0001SOC`` for dossier 001SOC, as the export copy 
 to the server with the export copy's schema-agnostic copy (every table's row digests checked
 on the server); an existing database is refused before any work, and a failed copy drops the
 half-made database. ``dossier_file`` gives an embedded file to audit for a SQL Server dossier
-(its rows read through ``tableio`` into a temporary file, every digest checked).
+(its rows read through ``engine.tables`` into a temporary file, every digest checked).
 """
 
 from __future__ import annotations

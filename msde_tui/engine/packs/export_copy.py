@@ -22,17 +22,11 @@ import sqlalchemy as sa
 from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import aside, is_disk_full, publish_file, write_error
 from msde_tui.engine.backends.mssql import database as serverdb
+from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
-from msde_tui.engine.packs.pack import (
-    Progress,
-    _disk_full,
-    _is_disk_full,
-    _quiet,
-    mssql_engine,
-    open_dossier,
-)
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.packs.dossierdb import Progress, not_enough_space, open_dossier, quiet
+from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
 
@@ -47,7 +41,7 @@ class ExportResult:
     tables: dict[str, int]
 
 
-def copy_tables(src: Database, dst: Database, schema: PackSchema, progress: Progress = _quiet) -> dict[str, int]:
+def copy_tables(src: Database, dst: Database, schema: PackSchema, progress: Progress = quiet) -> dict[str, int]:
     """Copy every table of ``schema`` from ``src`` into the empty ``dst``; check every row after."""
     digests: dict[str, Digest] = {}
     dst.create_tables(schema)
@@ -84,7 +78,7 @@ def export_copy(
     to: str = "embedded",
     directory: Path | None = None,
     password: str | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> ExportResult:
     """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name)."""
     with open_dossier(dossier, home, readonly=True, password=password) as src:
@@ -154,7 +148,7 @@ def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str,
 
 
 def copy_file_to_server(path: Path, home: Path, profile: str, database: str, password: str | None, *,
-                        hint: str, progress: Progress = _quiet) -> dict[str, int]:
+                        hint: str, progress: Progress = quiet) -> dict[str, int]:
     """Copy the embedded dossier file ``path`` into the new database ``database`` on ``profile``
     (refused with ``hint`` when it exists; dropped again if the copy fails)."""
     with Database.open_sqlite(path, readonly=True) as src:
@@ -168,7 +162,7 @@ def copy_file_to_server(path: Path, home: Path, profile: str, database: str, pas
 
 
 def copy_dossier_to_file(dossier: Dossier, home: Path, target: Path, *, password: str | None = None,
-                         progress: Progress = _quiet) -> dict[str, int]:
+                         progress: Progress = quiet) -> dict[str, int]:
     """Copy every table of ``dossier`` (any backend) into the new SQLite file ``target``."""
     with open_dossier(dossier, home, readonly=True, password=password) as src:
         src.begin()  # schema and rows: one state of the dossier
@@ -187,7 +181,7 @@ def import_export_database(
     number: str | None = None,
     to: str | None = None,
     password: str | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> Dossier:
     """Import the export copy ``EPW0001SOC`` found on ``profile`` as dossier 001SOC.
 
@@ -307,8 +301,8 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
             ident = identity.for_copy(catalog, wanted, parsed.short, guid, file_code)
             identity.stamp_sqlite(tmp, ident)  # the copy under its number: its own identity
         except sqlite3.DatabaseError as exc:
-            if _is_disk_full(exc):  # the copy being written, not the source
-                raise _disk_full(target.parent, f"import {path.name}") from exc
+            if is_disk_full(exc):  # the copy being written, not the source
+                raise not_enough_space(target.parent, f"import {path.name}") from exc
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
         finally:
             source.close()

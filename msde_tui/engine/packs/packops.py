@@ -68,14 +68,14 @@ def table_progress(emit: Emit, label: str, step: str) -> Callable[[str], None]:
 
 
 def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packwrite
 
     def one(code: str) -> AsyncIterator[Event]:
         def work(emit: Emit) -> DossierResult:
             dossier = Catalog(home).get(code)
             directory = Path(plan.directory)
             directory.mkdir(parents=True, exist_ok=True)
-            result = pack.export_package(
+            result = packwrite.export_package(
                 dossier, home, directory, partial=plan.partial,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
                 progress=table_progress(emit, code, "pack"),
@@ -102,7 +102,7 @@ def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
 
 
 def describe_pack(plan: PackPlan, home: Path) -> Description:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packwrite
 
     catalog = Catalog(home)
     lines, actions, warnings = [], [], []
@@ -111,7 +111,7 @@ def describe_pack(plan: PackPlan, home: Path) -> Description:
         kind = "PBF"
         if plan.partial:
             try:
-                previous = pack.previous_package(dossier, home, password=_password(plan.password))
+                previous = packwrite.previous_package(dossier, home, password=_password(plan.password))
             except Exception:  # noqa: BLE001 - unreadable now: the run says why
                 previous = None
             if previous is None:
@@ -193,7 +193,7 @@ def describe_export_copy(plan: ExportCopyPlan, home: Path) -> Description:
 
 
 def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import export_copy, pack
+    from msde_tui.engine.packs import cutimport, export_copy, packimport
 
     label = Path(plan.file).name
     path = Path(plan.file)
@@ -209,9 +209,9 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
         elif plan.source == "copy":
             record = export_copy.import_export_copy(path, home, number=number)
         elif plan.source == "cut":
-            record = pack.import_cut_file(path, home, number=number)
+            record = cutimport.import_cut_file(path, home, number=number)
         else:
-            record = pack.import_package(
+            record = packimport.import_package(
                 path, home, number=number, to_profile=None if plan.to == "embedded" else plan.to,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
                 progress=table_progress(emit, label, "import"),
@@ -250,12 +250,12 @@ def describe_import(plan: ImportPlan, home: Path) -> Description:
 
 
 def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packapply
 
     label = plan.dossier or Path(plan.file).name
 
     def work(emit: Emit) -> DossierResult:
-        result = pack.apply_package(
+        result = packapply.apply_package(
             Path(plan.file), home, dossier_ref=plan.dossier or None, passphrase=plan.passphrase or None,
             password=_password(plan.password), progress=step_emitter(emit, label, "apply"),
         )

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import auditlog
-from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.errors import BadInput
 from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
+from msde_tui.engine.runs.outcome import failed
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class OperationDef:
 
 _REGISTRY: dict[str, OperationDef] = {}
 # Modules whose import registers their operations (each calls ``register``).
-MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops")
+MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops",
+           "msde_tui.engine.auto.autoops")
 _loaded = False
 _lock = threading.Lock()
 
@@ -160,21 +162,6 @@ def plan_from_dict(data: dict[str, Any], secrets: dict[str, str] | None = None) 
 
 
 # --------------------------------------------------------------------------- adapters
-
-
-def failed(label: str, exc: BaseException) -> DossierResult:
-    """The result of a dossier whose work raised ``exc`` (plain words, never a traceback): a
-    system error (read-only, full, not a directory) is said as such (``atomic.os_problem``)."""
-    from msde_tui.engine.atomic import os_problem
-
-    if not isinstance(exc, MsdeError):
-        exc = os_problem(exc) or exc
-    if isinstance(exc, MsdeError):
-        return DossierResult(label, ok=False, message=exc.message, hint=exc.hint,
-                             details={"exit_code": exc.exit_code, "error": type(exc).__name__})
-    return DossierResult(label, ok=False, message=f"Unexpected error: {exc!r}",
-                         hint="Nothing was reported valid; try again, and report the problem if it persists.",
-                         details={"exit_code": 1, "error": type(exc).__name__})
 
 
 async def in_thread(

@@ -28,7 +28,8 @@ from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.backends.base import Backend
-from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
+from msde_tui.engine.backends.embedded.files import SQLITE_HEADER
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
@@ -42,6 +43,7 @@ from msde_tui.engine.plans import (
 )
 from msde_tui.engine.proof import proof_path
 from msde_tui.engine.runs import concurrency as _concurrency
+from msde_tui.engine.runs.outcome import failed
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +331,8 @@ def _restored_identity(
     "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
     when the database could not be read) and a sentence for the result."""
     from msde_tui.engine.backends.mssql import database as serverdb
-    from msde_tui.engine.packs.pack import open_dossier
-    from msde_tui.engine.tables.tableio import Database
+    from msde_tui.engine.packs.dossierdb import open_dossier
+    from msde_tui.engine.tables.database import Database
 
     catalog = Catalog(home)
     existing = catalog.find(item.number)
@@ -514,27 +516,13 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
     except MsdeError as exc:
         if not result_sent:
             result_sent = True
-            await put(failure(label, exc, began))
+            await put(failed(label, exc, began))
     except Exception as exc:  # a bug must not stop the other dossiers
-        problem = os_problem(exc)  # read-only, full, not a directory: plain words, not a bug
-        if problem is not None and not result_sent:
-            result_sent = True
-            await put(failure(label, problem, began))
-            return
-        log.exception("%s of %s failed unexpectedly", job.operation, label)
+        if os_problem(exc) is None:  # read-only, full, not a directory: plain words, not a bug
+            log.exception("%s of %s failed unexpectedly", job.operation, label)
         if not result_sent:
             result_sent = True
-            await put(
-                DossierResult(
-                    label,
-                    ok=False,
-                    message=f"Unexpected error during {job.operation}: {type(exc).__name__}: {exc}",
-                    hint="Nothing was reported valid for this dossier; try again, and report "
-                    "the problem if it persists.",
-                    seconds=round(time.monotonic() - began, 3),
-                    details={"error": type(exc).__name__, "exit_code": 1},
-                )
-            )
+            await put(failed(label, exc, began))
     if not result_sent:
         await put(
             DossierResult(
@@ -548,34 +536,18 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
         )
 
 
-def failure(label: str, exc: MsdeError, began: float | None = None) -> DossierResult:
-    """The failed result of one dossier for a domain error."""
-    return DossierResult(
-        label,
-        ok=False,
-        message=exc.message,
-        hint=exc.hint,
-        seconds=0.0 if began is None else round(time.monotonic() - began, 3),
-        details={
-            "error": type(exc).__name__,
-            "exit_code": exc.exit_code,
-            "number": getattr(exc, "number", None),
-        },
-    )
-
-
 # --------------------------------------------------------------------------- packed files
 
 
 async def _verify_packed(path: Path, label: str) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack  # late: pyarrow is heavy
+    from msde_tui.engine.packs import packinfo  # late: pyarrow is heavy
 
     began = time.monotonic()
     yield Step(label, "verify", path.name)
     if not path.is_file():
         raise BadInput(f"The file {path} does not exist.", "Check the path and the file name.")
     passphrase = os.environ.get(PACK_PASSPHRASE_ENV) or None
-    info = await asyncio.to_thread(pack.package_info, path, passphrase=passphrase, verify=True)
+    info = await asyncio.to_thread(packinfo.package_info, path, passphrase=passphrase, verify=True)
     dossier = info.get("dossier") or {}
     yield DossierResult(
         label,
