@@ -59,7 +59,7 @@ from msde_tui.engine.lifecycle.years import (
     plan_balance_entries,
     plan_years,
 )
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.tables.database import Database
 
 BATCH = 5_000
 
@@ -133,7 +133,7 @@ def _arrow_rows(
     seen: list[pa.Array] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The rows of ``table`` whose ``column`` is one of ``wanted()``, in id order, as Arrow
-    batches: the whole table read the Arrow-native way (``tables.tableio``: every value's
+    batches: the whole table read the Arrow-native way (``tables.reads``: every value's
     storage class checked, no Python row), the years' rows kept by Arrow. ``seen`` collects
     the ids kept. A value the reader refuses is the dossier's damage, said so."""
     batches = db.read(PAF_SCHEMA.table(table.name))
@@ -275,7 +275,7 @@ def archive_dossier(
                     # Entries and lines (many small rows) are read the Arrow-native way through a
                     # second, read-only connection: it sees exactly what this transaction sees, no
                     # other writer being able to commit while the write lock is held (and
-                    # tableio refuses a dossier changed under it); the counts are checked below.
+                    # ``tables`` refuses a dossier changed under it); the counts are checked below.
                     # Attachments (few rows, large documents) are read filtered, on this one.
                     with Database.open_sqlite(Path(path), readonly=True) as db:
                         db.begin()
