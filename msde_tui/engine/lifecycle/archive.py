@@ -257,20 +257,22 @@ def archive_dossier(
                 # is summed by SQLite on a second, read-only connection while the PAF is written
                 # (the other core): it sees what this transaction sees (see the reading below).
                 summing = pool.submit(_trial_balances, Path(path))
+                year_ids = [y.id for y in plan.years]
+                expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
+                counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}  # rows read
+                rows = sum(expected.values())
                 before: dict[str, list[tuple[str, str | None, int, int]]] = {}
 
-                def content() -> dict[str, Any]:
+                def content() -> dict[str, Any]:  # once the rows are written, before the PAF is published
+                    if {name: c[0] for name, c in counts.items()} != expected:
+                        raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
                     every = summing.result()
                     plan_balance_entries(conn, plan, every)
                     before.update({y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)})
                     return _content(plan, info, number, short, path)
 
                 target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
-                year_ids = [y.id for y in plan.years]
-                expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
-                step("write", str(target), rows=sum(expected.values()))
-                counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}
-                rows = sum(expected.values())
+                step("write", str(target), rows=rows)
                 try:
                     # Entries and lines (many small rows) are read the Arrow-native way through a
                     # second, read-only connection: it sees exactly what this transaction sees, no
@@ -298,9 +300,6 @@ def archive_dossier(
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
-                if {name: c[0] for name, c in counts.items()} != expected:
-                    target.unlink(missing_ok=True)
-                    raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
                 step("replace")
                 balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")
