@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, RichLog, Static
 
+from msde_tui import units
 from msde_tui.engine import events as ev
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import WizardPlan
@@ -359,7 +360,7 @@ class ProgressScreen(StepScreen):
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
                 "pct": "" if shown is None else f"{int(shown)}",
-                "speed": "" if row.mb_per_s is None else f"{row.mb_per_s:.1f}",
+                "speed": "" if row.mb_per_s is None else units.decimal(row.mb_per_s),
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }
