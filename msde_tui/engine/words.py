@@ -30,6 +30,10 @@ STEPS = (
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
     N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
+    # the checks of pack, import, apply and the export copy (engine.packs)
+    N_("every row against the dossier's digests"), N_("every member of the file"),
+    N_("the dossier against the PTF's base"), N_("every row against the PTF's digests"),
+    N_("every row against the file's digests"),
 )
 
 # Messages, results, errors and hints, as templates.
@@ -73,6 +77,9 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    N_("{what} belongs to dossier {owner}, not to {code}; {code} was not touched."),
+    N_("Choose {owner}, the dossier it belongs to."),
+    N_("{table}: {rows} rows"),  # a table a step goes through (engine.packs.reporting)
     # mssql: a server folder its service account cannot write in (engine/paths.refusal)
     N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
     N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
