@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from textual import constants, work
-from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
@@ -26,6 +25,7 @@ from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
+from msde_tui.screens.keyorder import OrderedKeys
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
@@ -61,7 +61,7 @@ def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
     return True
 
 
-class MsdeApp(App[None]):
+class MsdeApp(OrderedKeys):
     TITLE = "msde-tui"
     ENABLE_COMMAND_PALETTE = False
     # Every style of the wizard, parsed once at start (a screen's own CSS_PATH would re-parse

@@ -140,6 +140,13 @@ class TickList(SelectionList[Any]):
         else:
             self.select_all()
 
+    def action_select(self) -> None:
+        # Space ticks the row highlighted now. Textual's SelectionList ticks the row highlighted
+        # when its OptionSelected message is handled, later: Space then Down in one burst
+        # ticked the next row.
+        if self.highlighted is not None and not self.get_option_at_index(self.highlighted).disabled:
+            self.toggle(self.get_option_at_index(self.highlighted))
+
     def _get_left_gutter_width(self) -> int:
         return 4
 
