@@ -1,7 +1,8 @@
 """``msde-tui``: the MSDE.exe wizard (connection -> operation -> dossiers -> summary -> progress).
 
 One driver loop in a worker walks the steps with ``push_screen_wait``; each step receives the
-immutable plan and returns a new one (or None for Back), so Back keeps every answer. The work
+immutable plan and returns a new one, or for Back the plan with what the screen held
+(``steps.Back``), so Back keeps every answer. The work
 itself runs as a detached job (``engine.jobs``) that outlives the terminal; starting
 ``msde-tui`` again offers the jobs still running and those finished since.
 """
@@ -26,6 +27,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.keyorder import OrderedKeys
+from msde_tui.screens.steps import Back
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
@@ -137,7 +139,9 @@ class MsdeApp(OrderedKeys):
             index = min(index, len(steps) - 1)
             position = registry.position(self.plan, index)
             result = await self.push_screen_wait(steps[index](self.ctx, self.plan, position))
-            if result is None:
+            if result is None or isinstance(result, Back):
+                if isinstance(result, Back):  # the answers of the screen left stay
+                    self.plan = result.plan
                 index = max(0, index - 1)
                 continue
             self.plan = result

@@ -133,6 +133,26 @@ class TickList(SelectionList[Any]):
             super().__init__()
             self.character = character
 
+    _wanted: frozenset[Any] | None = None  # ticks to give once the list is filled
+
+    def tick_only(self, values: Any) -> None:
+        """Tick these rows and no other; when the list is not filled yet, once it is."""
+        wanted = frozenset(values)
+        if not self.option_count:
+            self._wanted = wanted
+            return
+        self._wanted = None
+        for index in range(self.option_count):
+            value = self.get_option_at_index(index).value
+            if (value in wanted) != (value in self._selected):
+                self.toggle(value)
+
+    def add_options(self, items: Any) -> Any:
+        result = super().add_options(items)
+        if self._wanted is not None and self.option_count:
+            self.tick_only(self._wanted)
+        return result
+
     def action_tick_all(self) -> None:
         values = [self.get_option_at_index(i).value for i in range(self.option_count)]
         if values and all(v in self.selected for v in values):
