@@ -165,14 +165,19 @@ class StepScreen(Screen[StepResult]):
         """The plan with what this screen holds now, checked or not (for Back)."""
         return drafts.with_draft(self.plan, self.draft_key, drafts.take(self))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back" and self.position.index <= 1:
+            return False  # the first step has none before it: F2 is not offered there
+        return True
+
     def action_back(self) -> None:
         if self.position.index <= 1:
-            self.say(_("This is the first step: there is no step to go back to."))
             return
         if self.busy_reason:
             self.say(self.busy_reason)
             return
-        self.dismiss(Back(self.answers()))
+        kept = self.answers()
+        self.dismiss(Back(kept) if kept != self.plan else None)  # None: nothing new to keep
 
     def dismiss(self, result: StepResult = None) -> Any:  # type: ignore[override]
         if isinstance(result, WizardPlan):  # Next: the answers are in the plan now

@@ -62,8 +62,8 @@ def of(plan: WizardPlan, key: str) -> Draft | None:
 
 
 def with_draft(plan: WizardPlan, key: str, draft: Draft | None) -> WizardPlan:
-    """The plan with this screen's draft (None: without)."""
+    """The plan with this screen's draft (None or empty: without)."""
     from dataclasses import replace
 
     others = tuple((name, d) for name, d in plan.drafts if name != key)
-    return replace(plan, drafts=others + (((key, draft),) if draft is not None else ()))
+    return replace(plan, drafts=others + (((key, draft),) if draft else ()))

@@ -122,9 +122,15 @@ class TickList(SelectionList[Any]):
         Binding("a", "tick_all", N_("Tick all"), id="tick_all"),
     ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tick_all: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         translate_bindings(self)
+        self.tick_all = tick_all  # False: a list where one row only may be ticked offers no 'a'
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tick_all" and not self.tick_all:
+            return False
+        return True
 
     class FilterTyped(Message):
         """A printable key was typed in the list: the screen moves it to its filter box."""
