@@ -88,7 +88,8 @@ class ImportScreen(FileForm):
         "database on that server; export copies and cut files become embedded dossiers."
     )
     BINDINGS = [
-        Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6"),
+        # shown on its button, "Select (F6)", next to the number: the footer keeps room for F7/F9
+        Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6", show=False),
         # in the footer only where it works (check_action): F7 for a file of the data directory
         # not in the list yet, F9 for one in it - never both, so the footer keeps to 80 columns
         Binding("f7", "add_to_list", N_("List it"), id="import_add_to_list", key_display="F7"),
@@ -225,7 +226,7 @@ class ImportScreen(FileForm):
         files = self.query_one("#files", PickList)
         raw = self.query_one("#directory", Input).value.strip()
         elsewhere = self.source != "pbf" and not self._in_data_dir(Path(raw).expanduser() / "x")
-        files.border_subtitle = _("only a file of the data directory can be put in the dossier list") if (
+        files.border_subtitle = _("only a file of the data directory can go in the dossier list (F7)") if (
             elsewhere and raw) else ""
         self.refresh_bindings()
 

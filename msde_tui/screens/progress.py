@@ -294,6 +294,7 @@ class ProgressScreen(StepScreen):
             _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
         )
         self.tail = jobs.EventTail(self.job.events_file)
+        self.refresh_bindings()  # F8 cancels now that there is a job
         self.poll()
         if not self.finished:
             self.follow()
