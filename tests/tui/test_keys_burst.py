@@ -53,3 +53,16 @@ async def test_burst_on_the_cut_list_and_a_year_typed_then_enter(home: Path) -> 
         await wait_for(pilot, lambda: bool(app.results))
     op = app.results[-1].op  # type: ignore[attr-defined]
     assert (op.dossier, op.keep_from) == ("001SOC", keep)
+
+
+async def test_burst_typed_into_the_filter_then_back_to_the_list(three_home: Path) -> None:
+    plan = WizardPlan(connection=Connection(), operation="backup", directory=str(three_home / "b"))
+    app = StepHost.make(three_home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_text(pilot, "0 of 3 ticked")
+        # "b", "r" go to the filter box (the first one moves the cursor there), Down comes back
+        # to the list, Space ticks the one row left, Enter goes on: as if typed slowly
+        await burst(pilot, "b", "r", "a", "down", "space", "enter")
+        await wait_for(pilot, lambda: bool(app.results))
+    chosen = app.results[-1].dossiers  # type: ignore[attr-defined]
+    assert [d.code for d in chosen] == ["002BRA"]
