@@ -374,6 +374,7 @@ class _LiveDisplay(_Display):
         self.operation, self.total, self.done = operation.capitalize(), total, 0
         self.overall = self.progress.add_task(self._title(), total=total, detail="")
         self.tasks: dict[str, TaskID] = {}
+        self.steps: dict[str, str] = {}  # each dossier's current step
 
     def _title(self) -> str:
         return f"{self.operation} {self.done}/{self.total}"
@@ -393,9 +394,16 @@ class _LiveDisplay(_Display):
         elif task is None:
             return
         elif isinstance(event, ev.Step):
-            self.progress.update(task, completed=0, detail=event.step)
+            if self.steps.get(event.dossier) == event.step:  # one more table of the same step
+                self.progress.update(task, detail=event.step)
+            else:
+                self.steps[event.dossier] = event.step
+                self.progress.update(task, completed=0, detail=event.step)
         elif isinstance(event, ev.Progress):
-            self.progress.update(task, completed=event.percent or 0, detail=_speed(event))
+            percent = event.percent
+            if percent is None and event.rows_done is not None and event.rows_total:
+                percent = 100.0 * event.rows_done / event.rows_total
+            self.progress.update(task, completed=percent or 0, detail=_speed(event))
         elif isinstance(event, ev.DossierResult):
             self.progress.remove_task(task)
             del self.tasks[event.dossier]
@@ -407,6 +415,8 @@ class _LiveDisplay(_Display):
 
 def _speed(event: ev.Progress) -> str:
     parts: list[str] = []
+    if event.rows_done is not None:
+        parts.append(f"{event.rows_done:,}" + (f"/{event.rows_total:,}" if event.rows_total else "") + " rows")
     if event.mb_per_s is not None:
         parts.append(f"{event.mb_per_s:.1f} MB/s")
     if event.eta_s is not None and event.eta_s > 0:

@@ -77,6 +77,7 @@ class TableWriter:
         self._buffer_rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._file: BinaryIO | None = None
+        self._out: pa.NativeFile | BinaryIO | None = None  # what Arrow writes the chunk through
         self._chunk_rows = 0
         self._chunk_bytes = 0
 
@@ -106,8 +107,9 @@ class TableWriter:
                 self._file = self.pack.temp_file()
                 self.pack.opened(self)
                 delta = _delta_columns(data)
+                self._out = _sink(self._file)
                 self._writer = pq.ParquetWriter(
-                    _sink(self._file), self.schema, compression="zstd", compression_level=3, version="2.6",
+                    self._out, self.schema, compression="zstd", compression_level=3, version="2.6",
                     use_dictionary=[n for n in self.schema.names if n not in delta],
                     column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
                 )
@@ -124,13 +126,17 @@ class TableWriter:
             return
         try:
             self._writer.close()
+            if self._out is not self._file and self._out is not None:
+                self._out.close()
         except OSError as exc:
             raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
         self._file.seek(0)
         self.pack.add_stream(member, self._file)
+        if self.pack.sealer is None:
+            self.pack.decode_chunk(member, self._file, self._chunk_rows)
         self._file.close()
-        self._writer, self._file = None, None
+        self._writer, self._out, self._file = None, None, None
         self.pack.closed(self)
         self._chunk_rows = self._chunk_bytes = 0
         self.chunks += 1
@@ -142,10 +148,10 @@ class TableWriter:
     def discard(self) -> None:
         """Close the chunk being built without adding it (the package is being aborted): its
         Parquet writer and its file, whatever state a failed write left them in."""
-        writer, file = self._writer, self._file
-        self._writer, self._file, self._buffer, self._buffer_rows = None, None, [], 0
+        writer, out, file = self._writer, self._out, self._file
+        self._writer, self._out, self._file, self._buffer, self._buffer_rows = None, None, None, [], 0
         self.pack.closed(self)
-        for handle in (writer, file):
+        for handle in (writer, out, file):  # Arrow's writer leaves its sink open when its close fails
             if handle is not None:
                 try:
                     handle.close()
@@ -170,6 +176,7 @@ class PackWriter:
         self.plain: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
         self._building: list[TableWriter] = []  # table writers with a chunk open (closed by ``abort``)
+        self.decoded: dict[str, str] = {}  # chunk -> SHA-256 of the bytes decoded as they were stored
         try:
             self._tmp = staging_dir(self.final.parent, ".msde-pack-")
         except DiskFull:
@@ -206,6 +213,21 @@ class PackWriter:
         staging directory, so that no clear chunk outlives the process however it ends."""
         self._counter += 1
         return tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 - closed by the table writer
+
+    def decode_chunk(self, name: str, source: BinaryIO, rows: int) -> None:
+        """Decode every row group of chunk ``name`` from the very bytes just stored (``source``,
+        the chunk's private file, which ``add_stream`` hashed), while the next rows are read:
+        ``finish`` then reads the member back and checks its SHA-256 against the same hash
+        instead of decoding it again (docs/FORMAT.md section 9)."""
+        source.seek(0)
+        try:
+            parquet = pq.ParquetFile(source)
+            decoded = sum(parquet.read_row_group(i).num_rows for i in range(parquet.num_row_groups))
+        except (pa.ArrowException, OSError) as exc:
+            raise PackError(f"{self.final}: chunk {name} cannot be read back as Parquet ({exc}).") from exc
+        if decoded != rows:
+            raise PackError(f"{self.final}: chunk {name} holds {decoded:,} rows, not {rows:,}.")
+        self.decoded[name] = self.plain[name]["sha256"]
 
     def opened(self, table: TableWriter) -> None:
         """``table`` opened a chunk file: ``abort`` closes it if the package fails."""
@@ -321,7 +343,7 @@ class PackWriter:
 
                 passphrase = None
                 with PackReader(self.partial, kind=self.kind, sealer=self.sealer, passphrase=passphrase) as back:
-                    back.verify()
+                    back.verify(decoded=self.decoded)
             if os.path.lexists(self.final):
                 raise PackError(f"{self.final} appeared while packing.", "Choose another directory.")
             publish_new(self.partial, self.final, sync=False)  # synced above; a planted link is refused
@@ -349,11 +371,12 @@ class PackWriter:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _sink(handle: BinaryIO) -> str | BinaryIO:
+def _sink(handle: BinaryIO) -> pa.NativeFile | BinaryIO:
     """Where Arrow writes a chunk: the open file itself, through its /proc path where there is
-    one (Arrow's own writes, no Python in between), else the file object."""
+    one (Arrow's own writes, no Python in between; a descriptor of ours, closed by us), else the
+    file object."""
     proc = Path(f"/proc/self/fd/{handle.fileno()}")
-    return str(proc) if proc.exists() else handle
+    return pa.OSFile(str(proc), mode="wb") if proc.exists() else handle
 
 
 def _os_error(exc: OSError, path: Path) -> Exception:

@@ -82,12 +82,14 @@ class AutoScreen(StepScreen):
     TITLE = N_("Automatic backups")
     CSS_PATH = ["base.tcss", "auto_screen.tcss"]
     HELP = N_(
-        "Tick 'Operational' (space) to turn automatic backups on. A backup of a dossier is taken "
-        "when the delay in days has passed or the number of new movements is reached, whichever "
-        "comes first (0 turns a trigger off); the oldest is removed once more than 'Backups kept' "
-        "verified backups exist. Enter saves. The backups are taken by 'msde auto', run by the "
-        "system scheduler (SQL Server Express has no Agent): msde auto --install systemd|cron|"
-        "taskscheduler. Per-dossier settings: msde auto policy set --dossier CODE ..."
+        "Tick 'Operational' (space) to turn automatic backups on. A backup of a dossier is taken when"
+        " the delay in days has passed or the number of new movements is reached, whichever comes "
+        "first (0 turns a trigger off); the oldest is removed once more than 'Backups kept' verified "
+        "backups exist. The system scheduler (SQL Server Express has no Agent) starts 'msde auto' at "
+        "the time typed in 'from (HH:MM)', then every N hours ('Run every ... hours': 1, 2, 3, 4, 6, "
+        "8, 12, or 24 for once a day); each run backs up only the dossiers that are due. Enter saves "
+        "and, with 'Operational' ticked, installs or replaces that schedule once you agree. Per-"
+        "dossier settings: msde auto policy set --dossier CODE ..."
     )
 
     def __init__(self, ctx: object, plan: WizardPlan, position: StepPosition) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from msde_tui.engine import auditlog
 from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
 from msde_tui.engine.events import Event, Step
@@ -241,5 +242,8 @@ def test_cli_archive_several_dossiers_then_unarchive(home: Path, tmp_path: Path,
     for paf in pafs:
         assert main(["--json", "unarchive", str(paf), "--delete"]) == 0
         assert json.loads(capsys.readouterr().out)["paf_deleted"] is True
+        logged = auditlog.read(home)[-1]  # the files as they are now: the dossier, not the deleted PAF
+        assert logged["operation"] == "unarchive" and str(paf) not in logged["files"]
+        assert [Path(f).name for f in logged["files"]] == [f"{paf.name[:3]}{paf.name[4:7]}.sqlite"]
     assert {p.name: dump(p) for p in home.glob("*.sqlite")} == originals
     assert main(["archive", "001", "--dir", str(tmp_path / "nowhere")]) == 2

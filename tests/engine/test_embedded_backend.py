@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,8 @@ import pytest
 
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
+from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
+from msde_tui.engine.backends.embedded import verify as embedded_verify
 from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
@@ -68,7 +71,25 @@ async def fails_with(agen, error: type[Exception]) -> Exception:  # type: ignore
 # --------------------------------------------------------------------------- backup
 
 
-async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path) -> None:
+@pytest.fixture(params=["in memory", "backup API"])
+def copy_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a backup is copied: small verified dossiers in memory (serialize), others page
+    by page with SQLite's online backup API."""
+    calls: list[str] = []
+    real = embedded_snapshot.serialize_copy
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("serialize")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", spy)
+    if request.param == "backup API":
+        monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
+    yield request.param
+    assert bool(calls) == (request.param == "in memory"), calls  # the way named was the way taken
+
+
+async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home)
     out = tmp_path / "out"
     out.mkdir()
@@ -86,9 +107,60 @@ async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: 
     assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
     assert backup.read_bytes()[18:20] == b"\x01\x01"
     assert dump(backup) == dump(home / dossier.location)
+    # The proof's SHA-256 (hashed from memory on the in-memory way) is that of the bytes on disk.
+    assert proof.sha256 == hashlib.sha256(backup.read_bytes()).hexdigest()
+    with sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
 
 
-async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path) -> None:
+@pytest.mark.posix_only  # names the synced files through /proc
+async def test_a_backup_and_its_proof_are_named_only_once_synced(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_way: str) -> None:
+    events: list[tuple[str, ...]] = []
+    guard = threading.Lock()
+    real_fsync, real_link = os.fsync, os.link
+
+    def fsync(fd: int) -> None:
+        target = os.path.realpath(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+        with guard:  # recorded once done (the copy's sync may run in a thread of its own)
+            events.append(("fsync", target))
+
+    def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:
+        with guard:
+            events.append(("link", os.path.realpath(src), os.path.realpath(dst)))
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    result = await backup_one(home, make_dossier(home), tmp_path)
+    backup = Path(result.files[0])
+    links = [e for e in events if e[0] == "link"]
+    assert [e[2] for e in links] == [os.path.realpath(backup), os.path.realpath(proof_path(backup))]
+    for event in links:  # each file's bytes are on disk before it has its name
+        assert events.index(("fsync", event[1])) < events.index(event)
+    assert ("fsync", os.path.realpath(tmp_path)) in events[events.index(links[-1]):]  # then the names
+
+
+async def test_an_unverified_backup_is_never_copied_in_memory(home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The in-memory copy writes zeros for a page SQLite cannot read; only the integrity check
+    # of a verification finds that, so a backup without one takes the backup API.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("copied in memory without a verification")
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", refuse)
+    dossier = make_dossier(home)
+    result = await backup_one(home, dossier, tmp_path, verify=False)
+    assert result.ok and not result.verified
+    assert dump(Path(result.files[0])) == dump(home / dossier.location)
+
+
+async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path,
+                                                                  copy_way: str) -> None:
     dossier = make_dossier(home)
     path = home / dossier.location
     before = dump(path)
@@ -107,7 +179,7 @@ async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_p
     assert dump(path) != before
 
 
-async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path) -> None:
+async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home, pad_mb=4)
     path = home / dossier.location
     with sqlite3.connect(path) as conn:
@@ -191,14 +263,23 @@ async def test_cancel_mid_backup_leaves_no_file_and_no_proof(
 # --------------------------------------------------------------------------- verify
 
 
-async def test_flipped_byte_is_detected(home: Path, tmp_path: Path) -> None:
+@pytest.fixture(params=["in turn", "side by side"])
+def verify_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a backup is verified: integrity_check after the SHA-256 read, or (large
+    backups) in a second thread while the SHA-256 is read."""
+    if request.param == "side by side":
+        monkeypatch.setattr(embedded_verify, "PARALLEL_MIN", 0)
+    return str(request.param)
+
+
+async def test_flipped_byte_is_detected(home: Path, tmp_path: Path, verify_way: str) -> None:
     dossier = make_dossier(home)
     backup = Path((await backup_one(home, dossier, tmp_path)).files[0])
     data = bytearray(backup.read_bytes())
     data[len(data) // 2] ^= 0x01
     backup.write_bytes(bytes(data))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup)), BackupInvalid)
-    assert "damaged" in err.message
+    assert "damaged" in err.message and "SHA-256" in err.message
 
 
 async def test_truncated_backup_is_refused(home: Path, tmp_path: Path) -> None:
@@ -236,7 +317,7 @@ async def test_proof_of_another_dossier_is_refused(home: Path, tmp_path: Path) -
     assert "another" in err.message or "damaged" in err.message
 
 
-async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_path: Path) -> None:
+async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_path: Path, verify_way: str) -> None:
     """A proof rewritten to match a damaged file still fails on integrity_check."""
     dossier = make_dossier(home)
     backup = Path((await backup_one(home, dossier, tmp_path)).files[0])
@@ -254,7 +335,7 @@ async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_
     raw["proof_sha256"] = proof_digest(raw)  # a consistent, rewritten proof
     proof_path(backup).write_text(json.dumps(raw))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup)), BackupInvalid)
-    assert "damaged" in err.message
+    assert "damaged" in err.message and "integrity check" in err.message
 
 
 # --------------------------------------------------------------------------- restore

@@ -155,3 +155,83 @@ async def test_a_finished_unverified_backup_is_kept_when_verification_is_off(ser
     assert result.ok and not result.verified
     assert [p.name for p in Path(server.backup_dir).iterdir()] == [Path(result.files[0]).name]
     assert deleted(server) == []
+
+
+async def test_a_backup_that_fails_its_own_verification_is_removed(server: Any) -> None:
+    """As an embedded backup failing its read-back: nothing invalid stays on the server."""
+    server.step_delay = 0
+    backend = MssqlBackend(connection(server), login_timeout=5)
+    events: list[Event] = []
+    try:
+        async for event in backend.backup(dossier(), str(server.backup_dir), BackupOptions(stats=5)):
+            events.append(event)
+            if isinstance(event, Statement) and event.text.startswith("RESTORE VERIFYONLY"):
+                (written,) = list(Path(server.backup_dir).iterdir())
+                data = bytearray(written.read_bytes())
+                data[len(data) // 2] ^= 0xFF  # a page damaged on the server's disk
+                written.write_bytes(bytes(data))
+    finally:
+        await backend.close()
+    result = [e for e in events if isinstance(e, DossierResult)][0]
+    assert not result.ok and not result.verified
+    assert result.details["removed"] is True
+    assert list(Path(server.backup_dir).iterdir()) == []
+
+
+async def test_a_job_cancelled_again_and_again_still_cleans_up(server: Any, tmp_path: Path) -> None:
+    """The jobs runner cancels its task every quarter second until the job ends (runs/jobs.py):
+    the KILL and the deletion must not be cut short by the second, third... cancel."""
+    home = tmp_path / "home"
+    home.mkdir()
+    plan = BackupPlan(connection(server), (dossier(),), str(server.backup_dir), BackupOptions(stats=5))
+    progressing = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in runner.run_backup(plan, home=home):
+            if isinstance(event, Progress):
+                progressing.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(progressing.wait(), 30)
+    for _ in range(400):  # as the heartbeat does, faster
+        if task.done():
+            break
+        task.cancel()
+        await asyncio.sleep(0.01)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    # when the run ends the job's process ends: the clean-up must be done by then
+    assert len(deleted(server)) == 1
+    assert list(Path(server.backup_dir).iterdir()) == []
+    server.step_delay = 0  # a BACKUP still running (not KILLed) would now finish its file
+    await asyncio.sleep(1.0)
+    assert list(Path(server.backup_dir).iterdir()) == []
+
+
+async def test_the_kill_and_the_deletion_outlast_repeated_cancels(server: Any) -> None:
+    """Cancelled again while it stops the statement and deletes the file (a job's heartbeat
+    cancels every quarter second): both still happen before the backup's task ends."""
+    backend = MssqlBackend(connection(server), login_timeout=5)
+    progressing = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in backend.backup(dossier(), str(server.backup_dir), BackupOptions(stats=5)):
+            if isinstance(event, Progress):
+                progressing.set()
+
+    try:
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(progressing.wait(), 30)
+        while not task.done():
+            task.cancel()
+            await asyncio.sleep(0.002)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert len(deleted(server)) == 1
+        assert list(Path(server.backup_dir).iterdir()) == []
+        server.step_delay = 0  # a BACKUP that was not stopped would now finish its file
+        await asyncio.sleep(1.0)
+        assert list(Path(server.backup_dir).iterdir()) == []
+    finally:
+        await backend.close()
+

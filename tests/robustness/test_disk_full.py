@@ -193,15 +193,35 @@ def test_pack_writer_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
     assert line["operation"] == "pack" and line["result"] == "failed", (home / "audit.log.jsonl").read_text()
 
 
-def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
+@pytest.mark.parametrize("way", ["in memory", "backup API"])
+def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path, way: str,
                                       capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = embedded_snapshot.copy_pages
+    if way == "backup API":
+        monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
+        real = embedded_snapshot.copy_pages
 
-    def copy_then_fill(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise sqlite3.OperationalError("database or disk is full")  # what SQLite says on ENOSPC
+        def copy_then_fill(*args: object, **kwargs: object) -> None:
+            real(*args, **kwargs)  # type: ignore[arg-type]
+            raise sqlite3.OperationalError("database or disk is full")  # what SQLite says on ENOSPC
 
-    monkeypatch.setattr(embedded_snapshot, "copy_pages", copy_then_fill)
+        monkeypatch.setattr(embedded_snapshot, "copy_pages", copy_then_fill)
+    else:
+        class Filling:  # the staged copy's file: the disk fills up after the first bytes
+            def __init__(self, handle: object) -> None:
+                self.handle = handle
+
+            def __enter__(self) -> Filling:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.handle.close()  # type: ignore[attr-defined]
+
+            def write(self, data: bytes) -> int:
+                self.handle.write(data[:100])  # type: ignore[attr-defined]
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        real_open = embedded_snapshot.open_exclusive
+        monkeypatch.setattr(embedded_snapshot, "open_exclusive", lambda path: Filling(real_open(path)))
     out = tmp_path / "bak"
     out.mkdir()
     before = rows(dossier)

@@ -178,6 +178,8 @@ def test_backup_names_recognised() -> None:
 
     assert stamp_of("001SOC_20261128_120631.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
     assert stamp_of("001SOC_20261128_120631_2.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
+    assert stamp_of("001SOC_20261332_120631.sqlite.bak") is None  # no 13th month
+    assert stamp_of("001SOC_20261128_250631.sqlite.bak") is None
     assert EMBEDDED_BACKUP_RE.match("001SOC_20261128_120631_2.sqlite.bak")
     for other in (".001SOC_20261128_120631.sqlite.bak.partial", "001SOC_20261128_120631.sqlite.bak.json",
                   "001SOC.sqlite", "notes.txt", "001SOC_20261128.sqlite.bak"):

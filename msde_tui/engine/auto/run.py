@@ -32,9 +32,10 @@ Rules (the document's "Opérationnelle" options, made precise):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +81,6 @@ class _Work:
     policy: Policy
     target: Target | None
     outcome: DossierOutcome
-    records: list[BackupRecord] = field(default_factory=list)
     movements: int | None = None  # the counter before the backup (a new backup's record)
 
 
@@ -97,7 +97,6 @@ async def run_auto(
     only: list[str] | None = None,
     make_target: TargetFactory | None = None,
     backup_runner: BackupRunner | None = None,
-    on_outcome: Callable[[DossierOutcome], None] | None = None,
     emit: Emit | None = None,
 ) -> RunReport:
     """Apply the policy to every dossier of the list (or ``only`` these codes/numbers).
@@ -125,11 +124,10 @@ async def run_auto(
     works: list[_Work] = []
     try:
         cache = VerifiedCache(home)
-        for d in dossiers:
-            work = await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run)
-            works.append(work)
+        await _decide_all(works, home, dossiers, config, make_target, cache, clock, dry_run)
+        for work in works if emit is not None else ():
             backing_up = not dry_run and work.outcome.action == "backup" and work.target is not None
-            say(Started(d.code, "auto", _BACKUP_STEPS if backing_up else ("decide",)))
+            say(Started(work.dossier.code, "auto", _BACKUP_STEPS if backing_up else ("decide",)))
             if not backing_up:
                 say(work.outcome.result())
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
@@ -143,8 +141,6 @@ async def run_auto(
                 say(replace(work.outcome.result(), seconds=made.seconds if made is not None else 0.0))
         for work in works:
             report.dossiers.append(work.outcome)
-            if on_outcome is not None:
-                on_outcome(work.outcome)
         report.finished_at = _iso(clock()) or ""
         if not dry_run:
             cache.save()
@@ -159,48 +155,94 @@ async def run_auto(
     return report
 
 
-async def _decide_one(
+async def _decide_all(
+    works: list[_Work],
     home: Path,
-    dossier: Dossier,
-    policy: Policy,
+    dossiers: list[Dossier],
+    config: AutoConfig,
     make_target: TargetFactory,
     cache: VerifiedCache,
     clock: Clock,
     dry_run: bool,
-) -> _Work:
-    now = clock()
-    outcome = DossierOutcome(code=dossier.code, action="off", reason="", at=_iso(now) or "")
-    work = _Work(dossier, policy, None, outcome)
-    if not policy.enabled:
-        decision = decide(dossier.code, policy, None, None, now)
-        outcome.reason = decision.reason
-        return work
-    target: Target | None = None
-    try:
-        target = make_target(home, dossier, policy, cache)
-        records = await target.backups()
-        last = last_verified(records)
-        current = await target.movements()
-    except MsdeError as exc:
-        await close_target(target)
-        outcome.action, outcome.ok = "error", False
-        outcome.reason, outcome.message, outcome.hint = "cannot look at this dossier", exc.message, exc.hint
-        return work
-    except OSError as exc:
-        await close_target(target)
-        outcome.action, outcome.ok = "error", False
-        outcome.reason = "cannot look at this dossier"
+) -> None:
+    """Every dossier decided, in the list's order, into ``works`` (whose targets the caller
+    closes, whatever happens).
+
+    Targets that can be looked at synchronously (``look()``: embedded dossiers, local files)
+    are looked at together in one worker thread — one thread hop per dossier costs more than
+    the look itself on a loaded machine; the others (SQL Server) one by one, as async calls.
+    """
+    quick: list[_Work] = []
+    for dossier in dossiers:
+        policy = config.effective(dossier.code)
+        work = _Work(dossier, policy, None, DossierOutcome(code=dossier.code, action="off", reason=""))
+        works.append(work)
+        if not policy.enabled:
+            now = clock()
+            work.outcome.at, work.outcome.reason = _iso(now) or "", decide(dossier.code, policy, None, None, now).reason
+            continue
+        try:
+            work.target = make_target(home, dossier, policy, cache)
+        except (MsdeError, OSError) as exc:
+            _cannot_look(work, exc, clock())
+            continue
+        if callable(getattr(work.target, "look", None)):
+            quick.append(work)
+    looked = await asyncio.to_thread(_look_all, quick) if quick else {}
+    for work in works:
+        if work.target is None:
+            continue  # off, or its target could not be made
+        found = looked.get(id(work))
+        if found is None:
+            try:
+                last = last_verified(await work.target.backups())
+                found = (last, await work.target.movements())
+            except (MsdeError, OSError) as exc:
+                found = exc
+        if isinstance(found, MsdeError | OSError):
+            await close_target(work.target)
+            work.target = None
+            _cannot_look(work, found, clock())
+            continue
+        last, current = found
+        await _decided(work, last, current, clock(), dry_run)
+
+
+def _look_all(works: list[_Work]) -> dict[int, tuple[BackupRecord | None, int | None] | MsdeError | OSError]:
+    """``look()`` of each work's target, in this (worker) thread; an error is kept as its answer."""
+    found: dict[int, tuple[BackupRecord | None, int | None] | MsdeError | OSError] = {}
+    for work in works:
+        try:
+            found[id(work)] = work.target.look()  # type: ignore[union-attr]  # chosen for having look()
+        except (MsdeError, OSError) as exc:
+            found[id(work)] = exc
+    return found
+
+
+def _cannot_look(work: _Work, exc: MsdeError | OSError, now: datetime) -> None:
+    outcome = work.outcome
+    outcome.at = _iso(now) or ""
+    outcome.action, outcome.ok = "error", False
+    outcome.reason = "cannot look at this dossier"
+    if isinstance(exc, MsdeError):
+        outcome.message, outcome.hint = exc.message, exc.hint
+    else:
         outcome.message = f"{exc.strerror or exc} ({exc.filename or ''})".replace(" ()", "")
         outcome.hint = "Check that the backup directory and the dossier file can be read."
-        return work
-    work.target, work.records, work.movements = target, records, current
-    decision = decide(dossier.code, policy, last, current, now)
-    outcome.action, outcome.reason = decision.action, decision.reason
+
+
+async def _decided(work: _Work, last: BackupRecord | None, current: int | None, now: datetime,
+                   dry_run: bool) -> None:
+    """Apply the policy to what was found; a dry run also says what rotation would delete."""
+    outcome = work.outcome
+    work.movements = current
+    decision = decide(work.dossier.code, work.policy, last, current, now)
+    outcome.at, outcome.action, outcome.reason = _iso(now) or "", decision.action, decision.reason
     if last is not None:
         outcome.last_verified_file, outcome.last_verified_at = last.file, _iso(last.created_at)
-    if dry_run and decision.action == "backup":
-        outcome.would_delete = [r.file for r in predicted_rotation(records, policy.keep, now=now)]
-    return work
+    if dry_run and decision.action == "backup" and work.target is not None:
+        records = await work.target.backups()
+        outcome.would_delete = [r.file for r in predicted_rotation(records, work.policy.keep, now=now)]
 
 
 async def _backup_all(

@@ -19,6 +19,7 @@ from msde_tui.engine.auto.records import (
     BackupRecord,
     VerifiedCache,
     backup_names,
+    file_state,
     stamp_of,
 )
 from msde_tui.engine.backends.embedded import dossier as embedded
@@ -71,11 +72,23 @@ class EmbeddedTarget:
 
     def _movements(self) -> int | None:
         path = self.dossier.path(self.home)
-        if not path.exists():
+        if self.cache is not None:
+            known = self.cache.known_movements(path)  # unchanged since it was counted: not opened
+            if known is not None:
+                return known
+        before = file_state(path)
+        if before is None and not path.exists():
             raise DossierNotFound(
                 f"The file of dossier {self.dossier.code} ({path}) is missing.",
                 "Restore it, or remove the dossier from the list.",
             )
+        count = self._count(path)
+        if self.cache is not None:
+            self.cache.remember_movements(path, before, count)
+        return count
+
+    @staticmethod
+    def _count(path: Path) -> int:
         # A plain connection, closed at once: as the last one it removes the -wal/-shm files
         # it needed (a read-only one would leave them behind). Only the counter is read, so
         # none of a working connection's settings (journal mode, foreign keys) are set.
@@ -91,18 +104,37 @@ class EmbeddedTarget:
     async def backups(self) -> list[BackupRecord]:
         return await asyncio.to_thread(self._backups)
 
-    def _backups(self) -> list[BackupRecord]:
+    def _names(self) -> list[str]:
         if not self.path.is_dir():
             return []
-        names = (self.cache.listing(self.path) if self.cache is not None
-                 else backup_names(self.path)).get(self.dossier.code, [])
+        return (self.cache.listing(self.path) if self.cache is not None
+                else backup_names(self.path)).get(self.dossier.code, [])
+
+    def _backups(self) -> list[BackupRecord]:
         records = []
-        for name in names:
+        for name in self._names():
             entry = self.path / name
             if not entry.is_file():
                 continue
             records.append(read_embedded_record(entry, self.dossier, self.cache))
         return records
+
+    def look(self) -> tuple[BackupRecord | None, int | None]:
+        """What the decision needs, in the calling thread: the last verified backup and the
+        movement counter. Only the newest backups' proofs are read, newest first by the time
+        stamp in their names, down to the first verified one (``backups()`` reads them all,
+        for the rotation); the dossier is not opened when it did not change since it was
+        last counted."""
+        ordered = sorted(self._names(), key=lambda name: (stamp_of(name) or datetime.min, name), reverse=True)
+        last: BackupRecord | None = None
+        for name in ordered:
+            entry = self.path / name
+            if entry.is_file():
+                record = read_embedded_record(entry, self.dossier, self.cache)
+                if record.verified:
+                    last = record
+                    break
+        return last, self._movements()
 
     async def delete(self, record: BackupRecord) -> None:
         await asyncio.to_thread(_delete_local, Path(record.file))

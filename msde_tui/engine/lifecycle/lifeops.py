@@ -131,7 +131,8 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
             result = unarchive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
                                        emit=emit, label=label, accept=identity.line(target))
             return DossierResult(
-                label, ok=True, verified=True, files=(paf,),
+                # the files as they are now: the dossier changed, and the PAF unless it was deleted
+                label, ok=True, verified=True, files=(str(path),) + (() if result.paf_deleted else (paf,)),
                 message=f"{target.code}: {', '.join(result.years)} back from {label}.",
                 details={"listed": target.code, "dossier": result.dossier, "paf": str(result.paf),
                          "years": list(result.years), "entries": result.entries, "lines": result.lines,
@@ -172,14 +173,16 @@ def run_cut(plan: CutPlan, home: Path) -> AsyncIterator[Event]:
     def work(emit: Emit) -> DossierResult:
         result = cut.cut(home, plan.dossier, plan.keep_from, clean_references=plan.clean_references,
                          emit=emit, label=label)
-        message = (f"{', '.join(result.years)} moved to {result.cut_code} (dossier {result.catalog_number}, "
+        listed = f"{result.catalog_number}{Catalog(home).get(result.catalog_number).short}" \
+            if result.catalog_number else result.cut_code
+        message = (f"{', '.join(result.years)} moved to dossier {listed} (file {result.cut_path.name}, "
                    f"verified); {result.dossier} keeps {', '.join(result.kept_years)}.")
         if plan.clean_references:
             message += f" {result.third_parties_deleted} unused third parties deleted."
         return DossierResult(
             label, ok=True, verified=result.verified, files=(str(result.cut_path),), message=message,
             details={"dossier": result.dossier, "cut": result.cut_code, "cut_file": str(result.cut_path),
-                     "cut_number": result.catalog_number, "moved_years": list(result.years),
+                     "cut_number": result.catalog_number, "cut_listed": listed, "moved_years": list(result.years),
                      "kept_years": list(result.kept_years), "rows": result.rows,
                      "third_parties_deleted": result.third_parties_deleted, "verified": result.verified,
                      "seconds": result.seconds},

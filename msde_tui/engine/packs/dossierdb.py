@@ -3,7 +3,6 @@ package records them, and comparing its tables with recorded digests (docs/FORMA
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,6 @@ from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DiskFull, PackError
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.schema import PackSchema
-
-Progress = Callable[[str], None]
-
-
-def quiet(_message: str) -> None:
-    return None
 
 
 def open_dossier(dossier: Dossier, home: Path, *, readonly: bool, password: str | None = None) -> Database:

@@ -12,14 +12,14 @@ from msde_tui.engine import identity
 from msde_tui.engine.atomic import is_disk_full
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError, PackError, WrongDossier
+from msde_tui.engine.events import Emit, Step
 from msde_tui.engine.packs.dossierdb import (
-    Progress,
     check_digests,
     db_identity,
     not_enough_space,
     open_dossier,
-    quiet,
 )
+from msde_tui.engine.packs.reporting import RowProgress, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.reader import PackReader
@@ -82,12 +82,16 @@ def apply_package(
     dossier_ref: str | None = None,
     passphrase: str | None = None,
     password: str | None = None,
-    progress: Progress = quiet,
+    emit: Emit = ignore,
 ) -> ApplyResult:
-    """Apply a PTF, in one transaction, to the dossier whose state it follows."""
+    """Apply a PTF, in one transaction, to the dossier whose state it follows.
+
+    ``emit`` gets ``check`` (the file, then the dossier against the PTF's base), an ``apply``
+    step per changed table and the rows written or deleted (``Progress``), then ``check``."""
     catalog = Catalog(home)
+    label = dossier_ref or Path(path).name
     with PackReader(path, kind="PTF", passphrase=passphrase) as reader:
-        progress("checking the package")
+        emit(Step(label, "check", "every member of the file"))
         reader.verify()
         content = reader.content
         ident = content.get("dossier") or {}
@@ -125,7 +129,7 @@ def apply_package(
                     db.dbapi.execute("PRAGMA defer_foreign_keys=ON")
                 if as_origin is not None:
                     identity.stamp_db(db, as_origin)
-                progress("comparing the dossier with the package's base")
+                emit(Step(label, "check", "the dossier against the PTF's base"))
                 differ = check_digests(db, schema, base, "base")
                 if differ:
                     raise PackError(
@@ -133,8 +137,8 @@ def apply_package(
                         f"(tables {', '.join(differ[:5])} differ; base package {base.get('package_id')}).",
                         "Apply the earlier PTFs first, or import a fresh PBF of the dossier.",
                     )
-                _apply_rows(db, reader, schema, modes, result, progress)
-                progress("checking the result")
+                _apply_rows(db, reader, schema, modes, result, RowProgress(emit, label, "apply", _changes(content)))
+                emit(Step(label, "check", "every row against the PTF's digests"))
                 differ = check_digests(db, schema, content.get("state") or {}, "after")
                 if differ:
                     raise PackError(
@@ -163,7 +167,7 @@ def apply_package(
 
 
 def _apply_rows(db: Database, reader: PackReader, schema: PackSchema, modes: dict[str, str],
-                result: ApplyResult, progress: Progress) -> None:
+                result: ApplyResult, rows: RowProgress) -> None:
     for table in reversed(schema.tables):
         if modes.get(table.name) == "replace":
             db.delete_all(table)
@@ -172,8 +176,9 @@ def _apply_rows(db: Database, reader: PackReader, schema: PackSchema, modes: dic
         mode = modes.get(table.name, "same")
         if mode == "same":
             continue
-        progress(table.name)
-        for batch in reader.batches(table):
+        info = (reader.content.get("tables") or {}).get(table.name) or {}
+        rows.table(table.name, info.get("rows") if isinstance(info, dict) else None)
+        for batch in rows.counted(reader.batches(table)):
             if mode == "replace":
                 db.insert(table, batch)
             else:
@@ -182,8 +187,17 @@ def _apply_rows(db: Database, reader: PackReader, schema: PackSchema, modes: dic
     for table in reversed(schema.tables):
         if modes.get(table.name) != "upsert":
             continue
-        for keys in reader.batches(table, names.DELETED):
+        for keys in rows.counted(reader.batches(table, names.DELETED)):
             result.deleted += db.delete_keys(table, keys)
+
+
+def _changes(content: dict[str, Any]) -> int:
+    """The rows a PTF writes and deletes, as its content lists them."""
+    total = 0
+    for info in (content.get("tables") or {}).values():
+        if isinstance(info, dict):
+            total += sum(v for k, v in info.items() if k in ("rows", "deleted") and isinstance(v, int) and v > 0)
+    return total
 
 
 def register_catalog_guid(catalog: Catalog, dossier: Dossier, guid: str | None) -> Dossier:

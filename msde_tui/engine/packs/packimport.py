@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,13 @@ from msde_tui.engine.backends.mssql import database as serverdb
 from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import DossierExists, MsdeError, PackError
+from msde_tui.engine.events import Emit, Step
 from msde_tui.engine.packs.dossierdb import (
-    Progress,
     check_digests,
     db_identity,
     not_enough_space,
-    quiet,
 )
+from msde_tui.engine.packs.reporting import RowProgress, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.reader import PackReader
 from msde_tui.packfmt.schema import PackSchema, TableSpec
@@ -45,11 +45,16 @@ def import_package(
     to_profile: str | None = None,
     passphrase: str | None = None,
     password: str | None = None,
-    progress: Progress = quiet,
+    emit: Emit = ignore,
 ) -> Dossier:
-    """Import a PBF as a new dossier (embedded, or SQL Server with ``to_profile``)."""
+    """Import a PBF as a new dossier (embedded, or SQL Server with ``to_profile``).
+
+    ``emit`` gets ``read``, an ``import`` step per table and the rows loaded (``Progress``),
+    then ``check``; its events are named for the file."""
     recover_imports(home)
     catalog = Catalog(home)
+    label = Path(path).name
+    emit(Step(label, "read", label))
     with PackReader(path, kind="PBF", passphrase=passphrase) as reader:
         ident = reader.content.get("dossier") or {}
         short = naming.check_short(str(ident.get("short") or "IMP"))
@@ -60,6 +65,9 @@ def import_package(
         company = str(ident.get("company") or code)
         guid = ident.get("guid")
         package = str(reader.manifest.get("package_id") or "") or None
+        counts = _row_counts(reader)
+        rows = RowProgress(emit, label, "import", sum(counts.values()))
+        report = Report(rows, counts)
 
         def decide(file_guid: str | None, file_code: str | None) -> identity.Identity:
             # a copy under another number gets its own identity (docs/OPERATIONS.md "Dossier identity")
@@ -76,7 +84,7 @@ def import_package(
             intent.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(intent, json.dumps(dataclasses.asdict(record)).encode("utf-8"))
             try:
-                ident_ = _import_embedded(reader, schema, state, target, progress, decide)
+                ident_ = _import_embedded(reader, schema, state, target, report, decide)
             except BaseException:
                 _drop_intent(intent)
                 raise
@@ -85,7 +93,7 @@ def import_package(
             record = Dossier(number=number, short=short, company=company, backend="mssql",
                              location=database, profile=to_profile, status="imported", guid=guid,
                              package=package)
-            ident_ = _import_mssql(reader, schema, state, home, to_profile, database, password, progress, decide)
+            ident_ = _import_mssql(reader, schema, state, home, to_profile, database, password, report, decide)
         record = identity.record(record, ident_) if ident_.guid else record
     added = catalog.add(record)
     if to_profile is None:
@@ -133,19 +141,45 @@ def recover_imports(home: Path) -> list[Dossier]:
     return added
 
 
-def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Progress) -> None:
+@dataclass(frozen=True)
+class Report:
+    """Where an import reports: its rows' progress and each table's rows (as the file says)."""
+
+    rows: RowProgress
+    counts: dict[str, int]
+
+    def batches(self, reader: PackReader, table: TableSpec) -> Iterator[pa.RecordBatch]:
+        """The table's batches from the file, announced and counted."""
+        self.rows.table(table.name, self.counts.get(table.name))
+        yield from self.rows.counted(reader.batches(table))
+
+    def check(self) -> None:
+        self.rows.emit(Step(self.rows.dossier, "check", "every row against the file's digests"))
+
+
+def _row_counts(reader: PackReader) -> dict[str, int]:
+    """Each table's rows as the file's content lists them (0 where it does not say)."""
+    listed = reader.content.get("tables") or {}
+    counts = {}
+    for table in reader.schema.tables:
+        info = listed.get(table.name) if isinstance(listed, dict) else None
+        value = info.get("rows") if isinstance(info, dict) else None
+        counts[table.name] = value if isinstance(value, int) and value >= 0 else 0
+    return counts
+
+
+def load_into(db: Database, reader: PackReader, schema: PackSchema, report: Report) -> None:
     """Create the tables of ``schema`` in an empty database and load every row."""
     db.create_tables(schema)
     if db.dialect == "sqlite" and db.ingest_new(
-        (table, _announced(table, reader.batches(table), progress)) for table in schema.tables
+        (table, report.batches(reader, table)) for table in schema.tables
     ):
         db.finish_schema(schema)
         return
     db.begin(write=True)
     try:
         for table in schema.tables:
-            progress(table.name)
-            for batch in reader.batches(table):
+            for batch in report.batches(reader, table):
                 db.insert(table, batch)
         db.commit()
     except BaseException:
@@ -156,18 +190,13 @@ def load_into(db: Database, reader: PackReader, schema: PackSchema, progress: Pr
         db.commit()
 
 
-def _announced(table: TableSpec, batches: Iterator[pa.RecordBatch], progress: Progress) -> Iterator[pa.RecordBatch]:
-    progress(table.name)
-    yield from batches
-
-
 Decide = Callable[[str | None, str | None], identity.Identity]
 
 
 def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
-                     progress: Progress, decide: Decide) -> identity.Identity:
+                     report: Report, decide: Decide) -> identity.Identity:
     try:
-        return _import_embedded_file(reader, schema, state, target, progress, decide)
+        return _import_embedded_file(reader, schema, state, target, report, decide)
     except Exception as exc:  # noqa: BLE001 - the drivers' own error types (sqlite3, ADBC)
         if is_disk_full(exc):
             raise not_enough_space(target.parent, f"import {reader.where}") from exc
@@ -178,13 +207,13 @@ def _import_embedded(reader: PackReader, schema: PackSchema, state: dict[str, An
 
 
 def _import_embedded_file(reader: PackReader, schema: PackSchema, state: dict[str, Any], target: Path,
-                          progress: Progress, decide: Decide) -> identity.Identity:
+                          report: Report, decide: Decide) -> identity.Identity:
     with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         with Database.open_sqlite(tmp, readonly=False, create=True) as db:
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-32000"):
                 db.dbapi.execute(f"PRAGMA {pragma}")
-            load_into(db, reader, schema, progress)
-            progress("checking")
+            load_into(db, reader, schema, report)
+            report.check()
             _verify_loaded(db, schema, state)
             db.dbapi.execute("PRAGMA journal_mode=WAL")
         ident = decide(*identity.read_sqlite(tmp))
@@ -210,12 +239,13 @@ def _verify_loaded(db: Database, schema: PackSchema, state: dict[str, Any]) -> N
 
 
 def _import_mssql(reader: PackReader, schema: PackSchema, state: dict[str, Any], home: Path, profile: str,
-                  database: str, password: str | None, progress: Progress, decide: Decide) -> identity.Identity:
+                  database: str, password: str | None, report: Report, decide: Decide) -> identity.Identity:
     serverdb.create_database(home, profile, database, password, hint="Choose another number.")
     try:
         engine = mssql_engine(profile, database, home, password)
         with Database.open_engine(engine, label=database) as db:
-            load_into(db, reader, schema, progress)
+            load_into(db, reader, schema, report)
+            report.check()
             _verify_loaded(db, schema, state)
             ident = decide(*db_identity(db))
             identity.stamp_db(db, ident)

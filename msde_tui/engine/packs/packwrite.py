@@ -8,7 +8,7 @@ with the writer state of ``packs.packstate``.
 from __future__ import annotations
 
 import collections
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +21,11 @@ import pyarrow.parquet as pq
 from msde_tui.engine import identity, naming
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.events import Emit, Step
 from msde_tui.engine.packs.dossierdb import (
-    Progress,
     dossier_guid,
     open_dossier,
     pack_identity,
-    quiet,
     source_of,
 )
 from msde_tui.engine.packs.packstate import (
@@ -37,6 +36,7 @@ from msde_tui.engine.packs.packstate import (
     state_dir,
     state_key_names,
 )
+from msde_tui.engine.packs.reporting import RowProgress, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import ROW_HASH, Digest, key_bytes, row_hashes
@@ -73,9 +73,11 @@ def export_package(
     passphrase: str | None = None,
     now: datetime | None = None,
     password: str | None = None,
-    progress: Progress = quiet,
+    emit: Emit = ignore,
 ) -> PackResult:
-    """Write a PBF (or, with ``partial``, a PTF when a previous package state exists)."""
+    """Write a PBF (or, with ``partial``, a PTF when a previous package state exists).
+
+    ``emit`` gets a ``pack`` step per table and the rows read (``Progress``), then ``verify``."""
     dossier = identity.settle(home, dossier)  # a copy listed before identities: its own GUID first
     with open_dossier(dossier, home, readonly=True, password=password) as db:
         db.begin()  # schema, identity and rows: one state of the dossier
@@ -103,13 +105,26 @@ def export_package(
                 tables: dict[str, dict[str, int]] = {}
                 digests: dict[str, Digest] = {}
                 modes: dict[str, str] = {}
-                for table in schema.tables:
-                    progress(f"{table.name}")
-                    if previous is None:
-                        tables[table.name], digests[table.name] = _full_table(db, writer, builder, table)
-                    else:
-                        info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key)
-                        tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
+                counts = {table.name: db.count(table) for table in schema.tables}  # same snapshot as the reads
+                rows = RowProgress(emit, dossier.code, "pack", sum(counts.values()))
+                closing: dict[str, Future[dict[str, int]]] = {}
+                # one writer thread for every table: a table's last chunk is closed (and decoded
+                # back, packfmt.writer) while the next table is read
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
+                    for table in schema.tables:
+                        for done in closing.values():
+                            if done.done():
+                                done.result()  # a table that could not be closed stops the pack here
+                        rows.table(table.name, counts[table.name])
+                        if previous is None:
+                            closing[table.name], digests[table.name] = _full_table(db, builder, writer, table,
+                                                                                   rows, pool)
+                        else:
+                            info, digest, mode = _changed_table(db, writer, builder, table, previous, home, key,
+                                                                rows)
+                            tables[table.name], digests[table.name], modes[table.name] = info, digest, mode
+                    tables.update({name: done.result() for name, done in closing.items()})
+                tables = {table.name: tables[table.name] for table in schema.tables}
                 state = {
                     "row_hash": ROW_HASH,
                     "schema_digest": schema.digest(),
@@ -132,6 +147,7 @@ def export_package(
                         },
                         "mode": modes,
                     }
+                emit(Step(dossier.code, "verify", path.name))
                 final = writer.finish(content)
                 package_id = writer.package_id
             builder.commit(
@@ -153,13 +169,16 @@ def export_package(
 
 
 def _full_table(
-    db: Database, writer: PackWriter, builder: StateBuilder, table: TableSpec
-) -> tuple[dict[str, int], Digest]:
-    """Every row of ``table`` into the package, its digest, and its state file.
+    db: Database, builder: StateBuilder, writer: PackWriter, table: TableSpec, rows: RowProgress,
+    pool: ThreadPoolExecutor,
+) -> tuple[Future[dict[str, int]], Digest]:
+    """Every row of ``table`` into the package, its digest, and its state file; the future of
+    its counts is done once the table's files are closed.
 
     Two stages overlap (both cores): this thread reads a batch and computes its row hashes
-    and digest while a writer thread compresses the previous batches into Parquet (Arrow
-    releases the GIL). Batches reach the writer in order; at most ``PIPELINE_DEPTH`` wait.
+    and digest while the writer thread of ``pool`` (one worker: jobs run in order) compresses
+    the previous batches into Parquet (Arrow releases the GIL), then closes the table's files.
+    At most ``PIPELINE_DEPTH`` batches wait.
     """
     digest = Digest()
     data = writer.table(table)
@@ -172,29 +191,33 @@ def _full_table(
         if state is not None:
             state.write_batch(state_batch(batch, table, hashes))
 
+    def close(null_key: bool) -> dict[str, int]:
+        try:
+            data.close()
+        finally:
+            if state is not None:
+                state.close()
+        if null_key:  # rows that no key tells apart: no state, the next PTF replaces the table whole
+            builder.file(table).unlink()
+        return {"rows": data.rows, "chunks": data.chunks}
+
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
-            try:
-                for batch in db.read(table):
-                    hashes = row_hashes(batch, table)
-                    digest.add(hashes)
-                    if state is not None:
-                        null_key = null_key or any(batch.column(k).null_count for k in table.key)
-                    pending.append(pool.submit(put, batch, hashes))
-                    while len(pending) > PIPELINE_DEPTH:
-                        pending.popleft().result()  # a writer's error is raised here
-                while pending:
-                    pending.popleft().result()
-            finally:
-                for job in pending:
-                    job.cancel()
-        data.close()
-    finally:
+        for batch in rows.counted(db.read(table)):
+            hashes = row_hashes(batch, table)
+            digest.add(hashes)
+            if state is not None:
+                null_key = null_key or any(batch.column(k).null_count for k in table.key)
+            pending.append(pool.submit(put, batch, hashes))
+            while len(pending) > PIPELINE_DEPTH:
+                pending.popleft().result()  # a writer's error is raised here
+    except BaseException:
+        for job in pending:
+            job.cancel()
+        wait(pending)  # the writer thread is done with this table's files: close them here
         if state is not None:
             state.close()
-    if null_key:  # rows that no key tells apart: no state, the next PTF replaces the table whole
-        builder.file(table).unlink()
-    return {"rows": data.rows, "chunks": data.chunks}, digest
+        raise
+    return pool.submit(close, null_key), digest
 
 
 def _state_fits(path: Path, table: TableSpec) -> bool:
@@ -229,20 +252,23 @@ def _changed_table(
     previous: dict[str, Any],
     home: Path,
     key: str,
+    rows: RowProgress,
 ) -> tuple[dict[str, int], Digest, str]:
     before = (previous.get("tables") or {}).get(table.name)
     old_file = state_dir(home, key) / builder.file(table).name
     if table.key and (before is None or not _state_fits(old_file, table) or _null_key(db, table)):
         # no state to match rows on (none is kept when a key held NULL), or a NULL key now
-        info, digest = _full_table(db, writer, builder, table)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-pack-write") as pool:
+            closed, digest = _full_table(db, builder, writer, table, rows, pool)
+            info = closed.result()
         return {**info, "deleted": 0}, digest, "replace"
     if len(table.key) == 1 and table.column(table.key[0]).type in ("integer", "bigint"):
-        return _changed_by_integer_key(db, writer, builder, table, before, old_file)
+        return _changed_by_integer_key(db, writer, builder, table, before, old_file, rows)
     # pass 1: the new state of the table
     digest = Digest()
     state = builder.writer(table) if table.key else None
     try:
-        for batch in db.read(table):
+        for batch in rows.counted(db.read(table)):
             hashes = row_hashes(batch, table)
             digest.add(hashes)
             if state is not None:
@@ -287,6 +313,7 @@ def _changed_by_integer_key(
     table: TableSpec,
     before: dict[str, Any] | None,
     old_file: Path,
+    rows: RowProgress,
 ) -> tuple[dict[str, int], Digest, str]:
     """One pass for a table keyed by one integer column (every accounting table): the old
     keys and hashes are held as two sorted arrays (16 bytes a row); each batch read is hashed,
@@ -306,7 +333,7 @@ def _changed_by_integer_key(
     data = writer.table(table)
     state = builder.writer(table)
     try:
-        for batch in db.read(table):
+        for batch in rows.counted(db.read(table)):
             hashes = row_hashes(batch, table)
             digest.add(hashes)
             state.write_batch(state_batch(batch, table, hashes))

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import auditlog
-from msde_tui.engine.errors import BadInput
+from msde_tui.engine.errors import BadInput, Cancelled
 from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
 from msde_tui.engine.runs.outcome import failed
 
@@ -176,15 +176,26 @@ async def in_thread(
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
     with the share of steps done before it — unless ``step_progress`` is False, for work that
-    emits its own ``Progress`` within each step (``lifecycle.report``).
+    emits its own ``Progress`` within each step (``lifecycle.report``, ``packs.reporting``).
 
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
+
+    Cancelling the consumer (F8, ``msde jobs cancel``, SIGTERM of a job) stops the work at its
+    next ``Progress``: ``emit`` raises ``Cancelled`` there, inside the work, whose clean-up then
+    runs as for any failure (nothing built aside is published, a transaction is rolled back).
+    Work reports ``Progress`` only while nothing is published yet (moving rows or bytes); past
+    that point it emits ``Step`` events only, and so runs to its end.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    stop = threading.Event()
 
     def emit(event: Event) -> None:
+        if stop.is_set() and isinstance(event, Progress):
+            raise Cancelled("Cancelled; nothing half-done was kept.", "Run it again when you are ready.")
+        if event.dossier != label:  # the work's events are this subject's, whatever it names them
+            event = dataclasses.replace(event, dossier=label)
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     def body() -> DossierResult:
@@ -202,9 +213,11 @@ async def in_thread(
         try:
             event = await queue.get()
         except asyncio.CancelledError:
-            # A thread cannot be stopped halfway: the dossier's work (which publishes atomically)
-            # ends first, its true result is given, then the run stops before the next one.
+            # A thread cannot be killed: it is asked to stop at its next Progress (see above);
+            # its true result (cancelled, or done if it was past that point) is given, then the
+            # run stops before the next one.
             cancelled = True
+            stop.set()
             continue
         if event is None:
             break
@@ -226,15 +239,6 @@ async def in_thread(
     yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
     if cancelled:
         raise asyncio.CancelledError
-
-
-def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
-    """A ``progress(text)`` callback (engine.pack, engine.export_copy) as ``Step`` events."""
-
-    def progress(text: str) -> None:
-        emit(Step(label, step, text))
-
-    return progress
 
 
 async def audited(

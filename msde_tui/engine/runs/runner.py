@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog, identity, naming
+from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.access.plans import ConvertPlan
@@ -44,6 +44,7 @@ from msde_tui.engine.plans import (
 from msde_tui.engine.proof import proof_path
 from msde_tui.engine.runs import concurrency as _concurrency
 from msde_tui.engine.runs.outcome import failed
+from msde_tui.engine.runs.registry import audited
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
         at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
                                        jobs=len(plan.files))
         async for event in _audited(home, "verify", _where(plan.connection),
-                                    [job(f) for f in plan.files], at_once):
+                                    [job(f) for f in plan.files], at_once, subjects=plan.files):
             yield event
     finally:
         await backends.close()
@@ -435,31 +436,17 @@ def _where(connection: Connection) -> dict[str, object]:
 
 
 async def _audited(
-    home: Path, operation: str, options: dict[str, object], jobs: list[_Job], concurrency: int
+    home: Path, operation: str, options: dict[str, object], jobs: list[_Job], concurrency: int,
+    subjects: Iterable[str] = (),
 ) -> AsyncIterator[Event]:
-    """``_run_jobs`` plus one audit-log line for the run (who, when, what, result, files)."""
-    record = auditlog.Record(operation=operation, dossiers=[j.label for j in jobs], options=options)
-    started = time.time()
-    results: list[DossierResult] = []
-    finished = False
-    try:
-        async for event in _run_jobs(jobs, concurrency):
-            if isinstance(event, DossierResult):
-                results.append(event)
-            yield event
-        finished = True
-    finally:
-        if jobs:
-            ok, failed = summarize(results)
-            if not finished:
-                record.result = "cancelled"
-            elif failed:
-                record.result = "partial" if ok else "failed"
-            record.message = "; ".join(f"{r.dossier}: {r.message}" for r in results if not r.ok)
-            record.files = [f for r in results if r.ok for f in r.files]
-            with contextlib.suppress(OSError):
-                auditlog.append(Path(home), record, started=started)
-
+    """``_run_jobs`` plus one audit-log line for the run (``registry.audited``: who, when, what,
+    result, files); ``subjects`` name what the line is about when the labels are not enough
+    (a verify names each file with its directory)."""
+    if not jobs:
+        return
+    named = list(subjects) or [j.label for j in jobs]
+    async for event in audited(home, operation, dict(options), _run_jobs(jobs, concurrency), named):
+        yield event
 
 
 async def _run_jobs(jobs: list[_Job], concurrency: int) -> AsyncIterator[Event]:

@@ -101,6 +101,7 @@ class Reads(Connection):
         lets in."""
         affinity = self._affinities(table.name)
         tests = []
+        no_blob = []  # columns that may hold anything but a blob
         for col in specs:
             q = self.q(col.name)
             kind, seen = col.type, affinity.get(col.name, "NUMERIC")
@@ -112,12 +113,17 @@ class Reads(Connection):
             elif kind == "blob":
                 tests.append(f"typeof({q}) IN ('blob', 'null')")
             elif kind == "text" and seen == "TEXT":
-                tests.append(f"typeof({q}) <> 'blob'")  # TEXT affinity stores numbers as text
+                no_blob.append(q)  # TEXT affinity stores numbers as text
             elif kind == "text":
                 tests.append(f"typeof({q}) IN ('text', 'null')")
             elif kind in ("date", "datetime"):
                 # a number comes as its text, which is no ISO date: refused when it is parsed
-                tests.append(f"typeof({q}) <> 'blob'")
+                no_blob.append(q)
+        if no_blob:
+            # a blob sorts after every other value, and x'' is the least blob (SQLite's
+            # datatype3 section 4.1; no affinity turns a blob into anything else): a plain
+            # comparison, cheaper per row than typeof() and a string compare
+            tests.append("CASE WHEN " + " OR ".join(f"{q} >= x''" for q in no_blob) + " THEN 0 ELSE 1 END")
         return "(" + " AND ".join(tests or ["1"]) + ")"
 
     def _affinities(self, table: str) -> dict[str, str]:
@@ -126,6 +132,7 @@ class Reads(Connection):
         declared = {r[1]: (r[2] or "").upper() for r in cursor.fetchall()}
         cursor.close()
         return {name: sqlite_affinity(decl) for name, decl in declared.items()}
+
     def _read_adbc(self, table: TableSpec, sql: str, plain_sql: str, specs: list[ColumnSpec], schema: pa.Schema,
                    batch_rows: int) -> Iterator[pa.RecordBatch] | None:
         """The batches, or None (nothing read yet) when ADBC would mistype a column: the driver
@@ -186,6 +193,7 @@ class Reads(Connection):
         raise PackError(f"Table {table.name} holds values of several SQLite storage classes "
                         "in one column; msde cannot pack them exactly through its fast reader.",
                         "Set MSDE_NO_ADBC=1 and pack again.")
+
     def digest(self, table: TableSpec) -> Digest:
         digest = Digest()
         for batch in self.read(table, ordered=False):

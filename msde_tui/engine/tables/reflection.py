@@ -118,6 +118,7 @@ class Reflection(Connection):
             sqlite_sql=sqlite_sql,
             sqlite_sequence=sqlite_seq,
         )
+
     def table_names(self) -> list[str]:
         return [n for n in sa.inspect(self.engine).get_table_names() if not n.startswith("sqlite_")]
 

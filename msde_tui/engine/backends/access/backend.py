@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -26,7 +25,14 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import naming
-from msde_tui.engine.atomic import aside, copy_hashed, fsync_file, publish_file, replace_file
+from msde_tui.engine.atomic import (
+    aside,
+    copy_hashed,
+    fsync_file,
+    is_disk_full,
+    publish_file,
+    replace_file,
+)
 from msde_tui.engine.backends.access import fileformat, proofs, reader
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -104,7 +110,7 @@ def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *, compa
         try:
             sha, size = copy_hashed(found.path, temp, mode=ACCESS_FILE_MODE)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
+            if is_disk_full(exc):
                 raise DiskFull(f"{directory} became full during the copy of {found.path.name}.",
                                "Free some space there or choose another directory; nothing was kept.") from exc
             raise

@@ -197,7 +197,7 @@ class EmbeddedBackend:
         directory = directory.expanduser()
         check_target_dir(directory, needed=int(size * 1.05) + 2**20)
         final = free_name(directory, naming.embedded_backup_name(label, datetime.now()))
-        proof = snapshot(work, label, source, final, label)
+        proof = snapshot(work, label, source, final, label, verified=options.verify)
         verified = False
         if options.verify:
             check_or_remove(work, label, final, self.memo)

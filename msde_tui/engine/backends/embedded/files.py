@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from msde_tui.engine.atomic import fsync_dir
 from msde_tui.engine.errors import (
     BadInput,
     DiskFull,
@@ -24,16 +27,60 @@ def sqlite_uri(path: Path, mode: str) -> str:
     return f"{uri}?mode=ro&immutable=1" if mode == "immutable" else f"{uri}?mode={mode}"
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "disk is full" in text or "no space left" in text or getattr(exc, "errno", None) == 28
-
-
 def disk_full_error(where: Path) -> DiskFull:
     return DiskFull(
         f"There is not enough free space in {where}.",
         "Free some space there or choose another directory; nothing was changed.",
     )
+
+
+class DirSyncs:
+    """Directory syncs shared by the threads that publish into the same directory (group commit).
+
+    A directory sync makes durable every name created in that directory before it started. A
+    thread that has just created its names calls ``sync``: it returns once a sync that started
+    after the call has finished, running one itself when none is running. Dossiers published at
+    the same moment share one sync instead of queueing one each.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._dirs: dict[str, _DirState] = {}
+
+    def sync(self, directory: Path) -> None:
+        with self._guard:
+            state = self._dirs.setdefault(os.path.abspath(directory), _DirState())
+        with state.cond:
+            state.asked += 1
+            ticket = state.asked
+            while state.done < ticket:
+                if state.running:
+                    state.cond.wait()
+                    continue
+                state.running = True
+                covers = state.asked  # every name created before this sync starts
+                state.cond.release()
+                synced = False
+                try:
+                    fsync_dir(Path(directory))
+                    synced = True
+                finally:
+                    state.cond.acquire()
+                    state.running = False
+                    if synced:
+                        state.done = max(state.done, covers)
+                    state.cond.notify_all()
+
+
+@dataclass
+class _DirState:
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    asked: int = 0  # syncs asked for so far (each after its caller's names were created)
+    done: int = 0  # every ask up to this one is covered by a finished sync
+    running: bool = False
+
+
+DIR_SYNCS = DirSyncs()
 
 
 def fsync_file(path: Path) -> None:

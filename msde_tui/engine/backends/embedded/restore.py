@@ -20,13 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import identity, naming
-from msde_tui.engine.atomic import copy_hashed, fsync_dir, remove_staging, staging_dir
+from msde_tui.engine.atomic import copy_hashed, fsync_dir, is_disk_full, remove_staging, staging_dir
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.files import (
     disk_full_error,
     free_name,
     fsync_file,
-    is_disk_full,
     remove_files,
     sqlite_siblings,
     sqlite_uri,
@@ -143,7 +142,7 @@ class Restorer:
                 folder.mkdir(parents=True, exist_ok=True)
                 stamped = f"{old_code}_{naming.stamp(datetime.now())}.sqlite"
                 copy = free_name(folder, stamped)
-                snapshot(work, label, old, copy, old_code, step="safety copy")
+                snapshot(work, label, old, copy, old_code, step="safety copy", verified=True)
                 safety.append(copy)
                 check_or_remove(work, label, copy, self.memo, step="safety copy")
             work.check()

@@ -9,9 +9,11 @@ from pathlib import Path
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.dossier import dossier_guid
 from msde_tui.engine.backends.embedded.files import remove_files, sqlite_uri
-from msde_tui.engine.backends.embedded.work import Work
+from msde_tui.engine.backends.embedded.work import Beside, Work
 from msde_tui.engine.errors import BackupInvalid, BadInput, Cancelled, MsdeError, WrongDossier
 from msde_tui.engine.proof import Proof, proof_path, read_proof, sha256_file
+
+PARALLEL_MIN = 8 * 2**20  # from this size, integrity_check runs beside the SHA-256 read
 
 
 @dataclass(frozen=True)
@@ -42,32 +44,41 @@ def check_backup(
             f"The backup {file.name} is {state}: {size} bytes, its proof says {proof.size}.",
             "Use another backup; this one cannot be restored.",
         )
-    digest, _ = sha256_file(
-        file,
-        progress=lambda done: work.progress(label, done, size),
-        should_stop=work.cancel.is_set,
-    )
-    work.progress(label, size, size, final=True)
-    guid, company, code = read_identity(file)
-    if digest != proof.sha256:
-        if guid is not None and proof.guid is not None and guid != proof.guid:
-            raise WrongDossier(
-                f"The proof beside {file.name} describes another backup ({proof.file}, dossier "
-                f"{proof.code}).",
-                "Put the right proof beside the backup, or use another backup.",
-            )
-        raise BackupInvalid(
-            f"The backup {file.name} is damaged: its content differs from its proof (SHA-256).",
-            "Use another backup; this one cannot be trusted.",
+    # A large backup not already checked: integrity_check runs in a second thread while this
+    # one reads and hashes (both cores); its answer counts only once the SHA-256 matches.
+    beside = None
+    if size >= PARALLEL_MIN and not (memo is not None and memo.known(proof.sha256)):
+        beside = Beside(integrity_problems, file)
+    try:
+        digest, _ = sha256_file(
+            file,
+            progress=lambda done: work.progress(label, done, size),
+            should_stop=work.cancel.is_set,
         )
-    if memo is not None and memo.known(digest):
-        work.step(label, step, "integrity check (already passed by these exact bytes)")
-        problems = []
-    else:
-        work.step(label, step, "integrity check")
-        problems = integrity_problems(file)
-        if not problems and memo is not None:
-            memo.add(digest)
+        work.progress(label, size, size, final=True)
+        guid, company, code = read_identity(file)
+        if digest != proof.sha256:
+            if guid is not None and proof.guid is not None and guid != proof.guid:
+                raise WrongDossier(
+                    f"The proof beside {file.name} describes another backup ({proof.file}, dossier "
+                    f"{proof.code}).",
+                    "Put the right proof beside the backup, or use another backup.",
+                )
+            raise BackupInvalid(
+                f"The backup {file.name} is damaged: its content differs from its proof (SHA-256).",
+                "Use another backup; this one cannot be trusted.",
+            )
+        if beside is None and memo is not None and memo.known(digest):
+            work.step(label, step, "integrity check (already passed by these exact bytes)")
+            problems = []
+        else:
+            work.step(label, step, "integrity check")
+            problems = integrity_problems(file) if beside is None else beside.result()
+            if not problems and memo is not None:
+                memo.add(digest)
+    finally:
+        if beside is not None:
+            beside.join()  # never leave a check reading a file that is about to be removed
     if problems:
         raise BackupInvalid(
             f"The backup {file.name} is damaged: the integrity check found {len(problems)} "

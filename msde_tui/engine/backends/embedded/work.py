@@ -13,11 +13,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from msde_tui.engine.errors import Cancelled
 from msde_tui.engine.events import Event, Progress, Step
 
 PROGRESS_EVERY_S = 0.1  # at most ten progress events a second per dossier
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,26 @@ async def stream(job: Callable[[Work], None]) -> AsyncIterator[Event]:
         if not future.done():
             await asyncio.shield(future)
 
+
+class Beside(threading.Thread, Generic[T]):
+    """``function(*args)`` in a thread of its own; ``result()`` waits and returns (or raises) it."""
+
+    def __init__(self, function: Callable[..., T], *args: object) -> None:
+        super().__init__(daemon=True)
+        self._call = (function, args)
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        function, args = self._call
+        try:
+            self._value = function(*args)
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+
+    def result(self) -> T:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set by run() when there is no error

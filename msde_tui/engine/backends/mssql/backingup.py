@@ -19,6 +19,7 @@ from msde_tui.engine.backends.mssql.common import (
     as_bool,
     as_text,
     compression_for,
+    despite_cancel,
     error_details,
     failure_events,
 )
@@ -167,7 +168,7 @@ async def backup_events(
         if session is not None:
             await session.close()
         if not done and sent and not settled:
-            await remove_unproven(backend, code, path, "was cancelled")
+            await despite_cancel(remove_unproven(backend, code, path, "was cancelled"))
 
 
 async def remove_unproven(backend: MssqlBackend, code: str, path: str, why: str) -> bool:
