@@ -51,7 +51,12 @@ class OrderedKeys(App[Any]):
     async def _send_key(self, event: events.Key) -> None:
         self._key_serial += 1
         token = self._key_token = self._key_serial
-        target: MessagePump = self.focused or self.screen
+        try:
+            target: MessagePump = self.focused or self.screen
+        except Exception:  # noqa: BLE001 - no screen yet (starting, ending): Textual's own way
+            self._key_done(token)
+            await super().on_event(event)
+            return
         await super().on_event(event)
         route: list[MessagePump] = []
         if self._on_current_screen(target):

@@ -25,7 +25,8 @@ def test_systemd_install_state_remove(home: Path, fakes: Path, tmp_path: Path) -
     assert installed.machine_kind() == "systemd"
     found = installed.install(home, schedule.Rhythm(24, 3, 5))
     assert found.installed and found.kind == "systemd"
-    assert _calls(fakes, "systemctl")[-2:] == ["--user daemon-reload", "--user enable --now msde-auto.timer"]
+    assert _calls(fakes, "systemctl")[-3:] == ["--user daemon-reload", "--user enable --now msde-auto.timer",
+                                               "--user restart msde-auto.timer"]
     units = tmp_path / "config" / "systemd" / "user"
     service = (units / "msde-auto.service").read_text()
     assert f"StandardOutput=append:{installed.log_path(home)}" in service

@@ -18,6 +18,7 @@ from msde_tui.cli import main
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto.schedule import CRON_MARKER, Rhythm
 from tests.fake_schedulers import CRONTAB, SYSTEMCTL
+from tests.fake_schedulers import calls as _calls
 from tests.fake_schedulers import make_tool as _tool
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="shell-script stand-ins")
@@ -30,6 +31,11 @@ def test_systemd_timer_holds_the_typed_hours(home: Path, fakes: Path, tmp_path: 
     timer = (tmp_path / "config" / "systemd" / "user" / "msde-auto.timer").read_text().splitlines()
     assert "OnCalendar=*-*-* 02,08,14,20:17:00" in timer
     assert "Description=Run msde auto every 6 hours from 08:17 (08:17, 14:17, 20:17, 02:17)" in timer
+    installed.install(home, Rhythm(24, 3, 30))  # another time: the running timer is restarted on it
+    timer = (tmp_path / "config" / "systemd" / "user" / "msde-auto.timer").read_text().splitlines()
+    assert "OnCalendar=*-*-* 03:30:00" in timer
+    assert _calls(fakes, "systemctl")[-3:] == ["--user daemon-reload", "--user enable --now msde-auto.timer",
+                                               "--user restart msde-auto.timer"]
 
 
 @pytest.mark.parametrize(("rhythm", "fields"), [

@@ -107,6 +107,8 @@ def install(home: Path, rhythm: schedule.Rhythm | None = None, kind: str | None 
         schedule.install_systemd(units)
         _must(_systemctl("daemon-reload"), "daemon-reload")
         _must(_systemctl("enable", "--now", f"{schedule.UNIT_NAME}.timer"), "enable --now")
+        # a timer already running (a schedule replaced by another time) takes its new OnCalendar
+        _must(_systemctl("restart", f"{schedule.UNIT_NAME}.timer"), "restart")
     elif kind == "cron":
         schedule.install_cron(schedule.cron_line(command, str(home), rhythm, log=str(log)))
     else:
