@@ -98,6 +98,7 @@ EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.lifecycle_screens",
     "msde_tui.screens.pack_screens",
     "msde_tui.screens.auto_run",
+    "msde_tui.screens.access_screens",
 ]
 _loaded = False
 _lock = threading.Lock()
