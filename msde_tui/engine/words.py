@@ -28,6 +28,7 @@ STEPS = (
     N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
+    N_("convert"),
 )
 
 # Messages, results, errors and hints, as templates.
@@ -71,6 +72,12 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    N_("Access {format} dossier {label} converted into {code} ({where}): {tables} tables, {rows} rows, "
+       "every table's rows equal to the Access file's (row digests compared)."),
+    N_("The Access file was only read."),
+    N_("{count} tables read back, row digests compared"),
+    N_("{source} -> {target} (embedded)"),
+    N_("{source} -> {target} (SQL Server)"),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
