@@ -36,6 +36,9 @@ class ConvertScreen(PackStep):
         "format). Enter shows the summary; nothing is written before it."
     )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "browse"  # no directory on this form: F4 is not offered
+
     @property
     def earlier(self) -> Any:
         from msde_tui.engine.backends.access.plans import ConvertPlan
@@ -105,7 +108,20 @@ class ConvertScreen(PackStep):
                            _("Add one first with 'msde add --file X.mdb'."))
         destination = self.query_one("#destination", PickList).choice
         to = "embedded" if destination in (None, EMBEDDED) else destination
-        number = self.ctx.catalog().free_number(self.query_one("#number", Input).value.strip() or None)
+        catalog = self.ctx.catalog()
+        typed = self.query_one("#number", Input).value.strip()
+        if not typed:
+            raise BadInput(_("Type the new dossier's number."),
+                           _("Type another number; the first free one is {free}.").format(
+                               free=catalog.first_free_number()))
+        taken = catalog.find(typed) if typed.isdigit() else None
+        if taken is not None:
+            raise BadInput(
+                _("Number {number} is already taken by {code} ({company}).").format(
+                    number=taken.number, code=taken.code, company=taken.company),
+                _("Type another number; the first free one is {free}.").format(free=catalog.first_free_number()),
+            )
+        number = catalog.free_number(typed)
         password = ""
         if to != "embedded":
             connection = self.plan.connection
@@ -150,4 +166,5 @@ def register() -> None:
                 "every table's rows checked equal."),
         asks_verify=False,
         asks_directory=False,
+        shows_directory=False,
     ))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
@@ -288,6 +289,15 @@ class CutScreen(WorkScreen):
 
 
 class AuditScreen(WorkScreen):
+    FIELD_HINTS = {
+        "fec-id": N_("FEC identifier: with no SIREN, the one the administration gave."),
+        "paf": N_("Archive (PAF): for archived years, the PAF file or its directory."),
+    }
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        hint = self.FIELD_HINTS.get(event.widget.id or "")
+        self.query_one("#field-hint", Static).update(_(hint) if hint else "")
+
     PLAN_TYPE = AuditPlan
     TITLE = N_("Tax-audit transfer")
     HELP = N_(
@@ -331,12 +341,12 @@ class AuditScreen(WorkScreen):
                             bool(earlier and earlier.provisional), id="provisional")
         with Horizontal(classes="field-row"):
             yield Label(_("FEC identifier"), classes="field-label")
-            yield Input(earlier.fec_id if earlier else "", id="fec-id",
-                        placeholder=_("no SIREN: the administration's"), compact=True)
+            yield Input(earlier.fec_id if earlier else "", id="fec-id", compact=True)
         with Horizontal(classes="field-row"):
             yield Label(_("Archive (PAF)"), classes="field-label")
-            yield Input(earlier.paf if earlier else "", id="paf",
-                        placeholder=_("archived years: the PAF or its directory"), compact=True)
+            yield Input(earlier.paf if earlier else "", id="paf", compact=True)
+        # what the focused field wants, whole (a hint inside a short field would be cut)
+        yield Static("", id="field-hint", markup=False)
         yield Label(_("Copy to:"), id="destination-label")
         yield PickList(id="destination")
         with Horizontal(classes="field-row", id="password-row"):

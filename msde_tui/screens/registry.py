@@ -32,6 +32,7 @@ class Operation:
     help: str = ""
     asks_verify: bool = True  # the "Verify after" box
     asks_directory: bool = True
+    shows_directory: bool = True  # the directory row (a form may start from it); False: no use
     directory_label: str = N_("Directory of the backups")
     asks_data_dir: bool = False  # restore: where the data files go
     writes_directory: bool = False  # files go into the directory: it must take them

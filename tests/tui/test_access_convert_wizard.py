@@ -52,7 +52,10 @@ async def test_wizard_converts_an_access_dossier_as_the_cli_does(home: Path, tmp
         await pilot.press("enter")
         await wait_screen(pilot, ConvertScreen)
         await wait_text(pilot, "001NW  Northwind  (nwind.mdb)")
-        await pilot.press("enter")  # embedded, number 002 (the first free one)
+        await pilot.press("tab", "tab", "0", "0", "1", "enter")  # a number in use is refused here
+        await wait_text(pilot, "Number 001 is already taken by 001NW (Northwind).")
+        assert isinstance(app.screen, ConvertScreen)
+        await pilot.press("backspace", "backspace", "backspace", "0", "0", "2", "enter")  # embedded, 002
         await wait_screen(pilot, SummaryScreen)
         await wait_text(pilot, "new embedded dossier 002NW (002NW.sqlite) from the Access JET3 file nwind.mdb")
         assert "9 tables: Order Details" in flat(screen_text(app))

@@ -86,7 +86,8 @@ def describe_convert(plan: ConvertPlan, home: Path) -> Description:
         ]
     lines = [
         Line(source.code, what),
-        Line(source.code, _("{count} tables: {names}").format(count=len(tables), names=names or "-")),
+        Line(source.code, (_("1 table: {names}") if len(tables) == 1 else _("{count} tables: {names}")).format(
+            count=len(tables), names=names or "-")),
         Line(source.code, _("the Access file is only read: msde cannot write the Access format")),
     ]
     warnings = (warning,) if warning else ()
