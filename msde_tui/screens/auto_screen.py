@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events, work
 from textual.containers import Horizontal
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -118,7 +119,7 @@ class AutoScreen(StepScreen):
         """The last run, one row per dossier; the reason (and when it was last verified) wraps
         in the room the other columns leave, so nothing runs past the edge at any width."""
         table = self.query_one("#last-run", DataTable)
-        room = (table.size.width or self.app.size.width - 2) - 2  # a scrollbar's room aside
+        room = table.size.width or self.app.size.width - 6  # before layout: padding and gutter aside
         rows = [
             (str(row.get("code", "")), shown(str(row.get("action", ""))),
              _("OK") if row.get("ok", True) else _("FAILED"),
@@ -129,7 +130,7 @@ class AutoScreen(StepScreen):
         ]
         headers = (_("Dossier"), _("Done"), _("Result"))
         widths = [max([len(h)] + [len(r[i]) for r in rows]) + 1 for i, h in enumerate(headers)]
-        why = max(10, room - sum(widths))
+        why = max(10, room - sum(widths) - 2 * table.cell_padding * (len(widths) + 1))
         if (room, len(rows)) == getattr(self, "_filled", None):
             return
         self._filled = (room, len(rows))
@@ -142,6 +143,15 @@ class AutoScreen(StepScreen):
 
     def on_resize(self, event: events.Resize) -> None:
         self.fill_last_run()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The page scrolls to the row the arrows reached (the table itself never scrolls)."""
+        table = event.data_table
+        rows = table.ordered_rows
+        top = table.header_height + sum(row.height for row in rows[: event.cursor_row])
+        height = rows[event.cursor_row].height if event.cursor_row < len(rows) else 1
+        self.query_one("#body").scroll_to_region(
+            Region(0, table.virtual_region.y + top, 1, height), animate=False, immediate=True)
 
     def form_values(self) -> dict[str, str]:
         names = [n for n, _label in NUMBER_FIELDS] + ["directory"]

@@ -206,8 +206,11 @@ async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys,
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
     await pilot.pause(0.5)
-    if operation == "auto":
-        look("settings")
+    if operation == "auto":  # a page that scrolls: its first page, then its end
+        first = screen_text(app)
+        app.screen.query_one("#body").scroll_end(animate=False, immediate=True)
+        await pilot.pause(0.2)
+        look("settings", first + PAGE + screen_text(app))
         return
     if not isinstance(app.screen, SummaryScreen):
         form = app.screen
