@@ -259,9 +259,11 @@ class CutScreen(WorkScreen):
         ticks.clear_options()
         for candidate in cut.candidates(Catalog(self.ctx.home), minimum):
             d = candidate.dossier
+            # the years first: at 60 columns the company's name is what gets clipped
+            rest = _dossier_line(d)[len(f"{d.code:<10} "):]
             label = (
-                f"{clip(_dossier_line(d), 50):<50} {len(candidate.years):>3} "
-                f"{candidate.years[0].code}-{candidate.years[-1].code}"
+                f"{d.code:<10} {len(candidate.years):>3} "
+                f"{candidate.years[0].code}-{candidate.years[-1].code}  {rest}"
             )
             ticks.add_option(Selection(Text(label), d.code, d.code in ticked))
         if ticks.option_count == 0:

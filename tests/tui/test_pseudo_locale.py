@@ -201,7 +201,7 @@ async def walk_operation(app: MsdeApp, pilot: Pilot, operation: str, keys: Keys,
     await pilot.pause(0.2)
     look("operation")
     await help_pages(pilot, look, "operation help")
-    if screen.query_one("#directory").display:  # type: ignore[attr-defined]
+    if screen.query_one("#directory-row").display:  # type: ignore[attr-defined]
         await set_field(pilot, "directory", str(out))
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(app.screen, OperationScreen))
