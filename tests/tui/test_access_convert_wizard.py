@@ -81,3 +81,44 @@ async def test_wizard_converts_an_access_dossier_as_the_cli_does(home: Path, tmp
     assert {t: len(r) for t, r in wizard.items()} == FIXTURES["nwind.mdb"][1]
     assert wizard == cli  # every table's rows equal
     assert file.read_bytes() == original  # the Access file was only read
+
+
+async def test_wizard_converts_to_sql_server_keeping_the_password_in_memory(  # type: ignore[no-untyped-def]
+    tds_server, home: Path, tmp_path: Path
+) -> None:
+    from msde_tui.engine.backends.mssql import profiles
+
+    profiles.add(profiles.Profile(name="office", host=tds_server.host, port=tds_server.port,
+                                  user=tds_server.user), home)
+    file = copy_fixture("sample.accdb", tmp_path / "office")
+    Catalog(home).add(Dossier(number="001", short="ASSET", company="Assets", backend="access",
+                              location=str(file)))
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("enter")  # Local: the Access file is on this computer
+        await wait_screen(pilot, OperationScreen)
+        await pilot.press("end", "enter")
+        await wait_screen(pilot, ConvertScreen)
+        await wait_text(pilot, "a new database on SQL Server office")
+        await pilot.press("tab", "down")  # into a new database on the profile "office"
+        await wait_text(pilot, "SQL Server password")
+        await pilot.press("enter")  # no password typed: refused on the form
+        await wait_text(pilot, "Type the password of SQL Server profile office.")
+        await pilot.press("tab", "tab", *tds_server.password, "enter")
+        await wait_screen(pilot, SummaryScreen)
+        await wait_text(pilot, "new SQL Server dossier 002ASSET: database PW0002ASSET on office")
+        await pilot.press("enter")
+        progress = await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "Result:", timeout=120)
+        assert "Result: OK. 1 OK, 0 not OK." in screen_text(app)
+        job = progress.job
+    assert job is not None
+    listed = Catalog(home).get("002")
+    assert (listed.backend, listed.location, listed.profile) == ("mssql", "PW0002ASSET", "office")
+    with tds_server.connect(database="PW0002ASSET") as conn:
+        rows = conn.cursor()
+        rows.execute("SELECT COUNT(*) FROM [Asset Items]")
+        assert rows.fetchone()[0] == FIXTURES["sample.accdb"][1]["Asset Items"]
+    written = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert tds_server.password.encode() not in written  # the job got it through its stdin only
