@@ -16,7 +16,7 @@ from pathlib import Path
 from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.lifecycle import archive
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packwrite
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
         dossier = Catalog(home).add(Dossier(number="001", short="SOC", company="Bench",
                                             location=path.name, guid=guid))
         t0 = time.perf_counter()
-        result = pack.export_package(dossier, home, out)
+        result = packwrite.export_package(dossier, home, out)
         pbf = time.perf_counter() - t0
         print(f"PBF export: {pbf:.2f} s ({result.size / 1e6:.1f} MB)")
         years = [str(first + i) for i in range(args.archive_years)]

@@ -6,7 +6,9 @@ Builds DOSSIERS small demo dossiers, takes their first verified backups with a r
 run (policy: on, keep 3, every day, 100 movements), runs it once more (nothing due: the
 verified-hash cache is saved as in an hourly run), then adds 150 entries to CHANGED dossiers
 and times ``run_auto(dry_run=True)`` an hour later, ROUNDS times: every dossier is decided
-(movement counter + the backups' proofs) but nothing is written. Prints the median decision
+(movement counter + the newest backups' proofs) but nothing is written. The real runs keep
+the movement counts of the dossiers they read (``<home>/auto/movements.json``), so an
+unchanged dossier is not opened; ``--cold`` forgets them before each round. Prints the median decision
 time for the whole list, the share of the unchanged ones, beside the goal (<= 1 s for 490
 unchanged), and checks the decisions (CHANGED due, the others not).
 """
@@ -52,6 +54,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
+    parser.add_argument("--cold", action="store_true",
+                        help="forget the movement counts kept by the real runs before each round "
+                             "(every dossier is opened, as on the first run after an upgrade)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="msde-bench-auto-"))
     try:
@@ -75,6 +80,8 @@ def main() -> None:
               f"load {os.getloadavg()[0]:.2f}", flush=True)
         times = []
         for _ in range(args.rounds):
+            if args.cold:
+                (home / "auto" / "movements.json").unlink(missing_ok=True)
             start = time.perf_counter()
             report = asyncio.run(run_auto(home, config=config, dry_run=True,
                                           clock=lambda: t0 + timedelta(hours=1)))
@@ -86,15 +93,15 @@ def main() -> None:
             import cProfile
             import pstats
 
-            from msde_tui.engine.auto.run import VerifiedCache, default_target
+            from msde_tui.engine.auto.records import VerifiedCache
+            from msde_tui.engine.auto.targets import default_target
 
             profile = cProfile.Profile()  # the per-dossier work, in this thread (not to_thread)
             profile.enable()
             cache = VerifiedCache(home)
             for d in dossiers:
                 target = default_target(home, d, config.effective(d.code), cache)
-                target._backups()  # type: ignore[attr-defined]
-                target._movements()  # type: ignore[attr-defined]
+                target.look()  # type: ignore[attr-defined]  # what the decision reads
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(20)
         total = statistics.median(times)

@@ -7,7 +7,7 @@ The double runs in a child process (its own interpreter, so it does not share a 
 client being measured). Its database is a copy of a demo dossier. Alternated, RUNS times:
 - bare: ``pymssql`` ``cursor.execute("SELECT <columns> FROM <table> ORDER BY <key>")`` +
   ``fetchall()`` over every table — what any reader of those rows pays to the double;
-- msde: ``pack.export_package`` of the SQL Server dossier (reads those same SELECTs in
+- msde: ``packwrite.export_package`` of the SQL Server dossier (reads those same SELECTs in
   batches of 32,768 rows with ``fetchmany``, converts to Arrow, row digests, Parquet, the
   package's read-back verification).
 Prints rows/s of both and the throughput ratio beside the goal (>= 0.7x).
@@ -33,8 +33,8 @@ import pymssql
 from msde_tui.engine.accounting.demo import build_dossier
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.packs import pack
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.packs import packwrite
+from msde_tui.engine.tables.database import Database
 
 USER, PASSWORD = "sa", "Passw0rd!"
 DOUBLE = r"""
@@ -98,7 +98,7 @@ def main() -> None:
 
         def ours() -> tuple[float, int]:
             began = time.perf_counter()
-            result = pack.export_package(dossier, home, out)
+            result = packwrite.export_package(dossier, home, out)
             elapsed = time.perf_counter() - began
             result.path.unlink()
             return elapsed, sum(t.get("rows", 0) for t in result.tables.values())

@@ -32,16 +32,16 @@ STEP = r"""
 import json, resource, sys, time
 from pathlib import Path
 from datetime import datetime
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packimport, packwrite
 from msde_tui.engine.catalog import Catalog
 home, out, what, arg = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 start = time.perf_counter()
 if what == "export":
-    r = pack.export_package(Catalog(home).get("001"), home, out, partial=arg == "partial",
+    r = packwrite.export_package(Catalog(home).get("001"), home, out, partial=arg == "partial",
                             now=datetime.now())
     result = {"file": str(r.path), "size": r.size, "kind": r.kind}
 else:
-    d = pack.import_package(Path(arg), home, number="900")
+    d = packimport.import_package(Path(arg), home, number="900")
     result = {"dossier": d.code}
 result["seconds"] = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -51,7 +51,7 @@ from msde_tui.engine import naming  # noqa: E402
 from msde_tui.engine.accounting import demo  # noqa: E402
 from msde_tui.engine.catalog import Catalog  # noqa: E402
 from msde_tui.engine.errors import MsdeError  # noqa: E402
-from msde_tui.engine.packs import pack as packs  # noqa: E402
+from msde_tui.engine.packs import packimport, packinfo, packwrite  # noqa: E402
 from msde_tui.packfmt.manifest import manifest_digest  # noqa: E402
 from msde_tui.packfmt.schema import PackSchema  # noqa: E402
 
@@ -337,8 +337,8 @@ def run_manifest_fuzz(rng: random.Random, root: Path, good: Path, cases: int) ->
             target = rewrite(good, work / good.name, manifest=edit)
             home = work / "home"
             home.mkdir()
-            verified, error = _accepted(packs.package_info, target)  # verify=True by default
-            imported, error2 = _accepted(packs.import_package, target, home)
+            verified, error = _accepted(packinfo.package_info, target)  # verify=True by default
+            imported, error2 = _accepted(packimport.import_package, target, home)
             if verified != imported:
                 case = Case("manifest", what, "UNDETECTED", f"verify {verified}, import {imported}", error or error2)
             else:
@@ -412,7 +412,7 @@ def hostile_sweep(root: Path, *, seed: int, cases: int, rows: int, inflated: int
     demo.create_demo(template, dossiers=1, years=4, lines=200)
     good_dir = root / "hostile-good"
     good_dir.mkdir()
-    good = packs.export_package(Catalog(template).get("001"), template, good_dir).path
+    good = packwrite.export_package(Catalog(template).get("001"), template, good_dir).path
     rng = random.Random(seed)
     results: list[Case] = []
     for step in (lambda: run_links(root, template),

@@ -72,6 +72,9 @@ SLOW_MODULES = {
     "test_disk_full", "test_catalog_safety", "test_pack_property", "test_mssql_field_restore",
     "test_pseudo_locale",
     "test_mssql_field_server", "test_tdsdouble", "test_jobs",
+    # wizard walks that run an operation to its result: each starts a detached job process
+    "test_app_embedded", "test_app_server", "test_app_progress", "test_app_pack",
+    "test_lifecycle_screens",
 }
 
 

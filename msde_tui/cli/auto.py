@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -26,9 +25,12 @@ from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, err_console, set_exit, state
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
-from msde_tui.engine.auto import run as auto_engine
+from msde_tui.engine.auto import report as auto_report
 from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
+from msde_tui.engine.auto.records import AUTO_DIR
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.events import DossierResult
+from msde_tui.engine.plans import AutoRunPlan
 
 HELP = (
     "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "
@@ -62,8 +64,16 @@ def auto(
         help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
     ),
     write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
-    every: str = typer.Option("hour", "--every", metavar="hour|day", help="With --install: how often the scheduler runs 'msde auto'."),
-    at: str = typer.Option(None, "--at", metavar="HH:MM", help="With --install: minute of the hour, or time of day with --every day."),
+    every: str = typer.Option(
+        "hour", "--every", metavar="hour|day|N",
+        help="With --install: how often the scheduler runs 'msde auto': every hour, every day, or every N hours "
+             "(N = 2, 3, 4, 6, 8 or 12).",
+    ),
+    at: str = typer.Option(
+        None, "--at", metavar="HH:MM",
+        help="With --install: the first run's time (every N hours from it, around the clock); for every hour, "
+             "its minute. Default: minute 17, or 02:17.",
+    ),
     run_as: str = typer.Option(
         None, "--run-as", metavar="ACCOUNT",
         help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
@@ -137,39 +147,46 @@ def _emit(st: State, payload: dict[str, Any], human: str) -> None:
 
 
 def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
-    config = policy_engine.load(st.home)
+    """One run through the registered operation (``auto_run``): the same events and the same
+    progress display as every other command; then what was written or deleted per dossier."""
+    from msde_tui.cli.running import run_plan
 
-    def show(outcome: auto_engine.DossierOutcome) -> None:
-        if st.json:
-            return
-        lines = [outcome.text]
-        if outcome.hint and not outcome.ok:
-            lines.append(f"    What to do: {outcome.hint}")
-        lines += [f"    would delete {_base(f)}" for f in outcome.would_delete]
-        lines += [f"    deleted {_base(f)}" for f in outcome.deleted]
-        if outcome.file and outcome.ok:
-            lines.append(f"    wrote {outcome.file} (verified)")
-        for line in lines:
-            _out(line)
-
+    policy_engine.load(st.home)  # a config file that cannot be read is refused before anything
+    total = len(only) if only else len(st.catalog().dossiers())
     if dry_run and not st.json:
         _out("Dry run: nothing is backed up, deleted or recorded.")
-    report = asyncio.run(auto_engine.run_auto(st.home, config=config, dry_run=dry_run, only=only, on_outcome=show))
-    if not report.dossiers and not st.json:
-        _out("The dossier list is empty: nothing to do.")
-    elif not st.json and all(d.action == "off" for d in report.dossiers):
-        _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+    plan = AutoRunPlan(only=tuple(only or ()), dry_run=dry_run)
+    results = run_plan(st, plan, total=total + 1)  # exit 1 when one failed
+    run = next((r for r in results if r.dossier == "auto"), None)
+    report = run.details.get("report") if run is not None else None
     if st.json:
-        emit(st, report.to_json())
-    if not report.ok:
-        set_exit(1)
+        emit(st, report if isinstance(report, dict) else {"ok": False, "dossiers": []})
+    else:
+        dossiers = [r for r in results if r.dossier != "auto"]
+        for result in dossiers:
+            for line in _file_lines(result):
+                _out(line)
+        if not dossiers:
+            _out("The dossier list is empty: nothing to do.")
+        elif all(r.details.get("action") == "off" for r in dossiers):
+            _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+
+
+def _file_lines(result: DossierResult) -> list[str]:
+    """What a dossier's run wrote or deleted (or, dry, would delete), one line each."""
+    lines = [f"    {result.dossier}: wrote {f} (verified)" for f in result.files]
+    for key, word in (("deleted", "deleted"), ("would_delete", "would delete")):
+        found = result.details.get(key)
+        if isinstance(found, list):
+            lines += [f"    {result.dossier}: {word} {_base(str(f))}" for f in found]
+    return lines
 
 
 @auto_app.command("status")
 def status(ctx: typer.Context) -> None:
     """The last run's outcome per dossier (recorded in the data dir)."""
     st = state(ctx)
-    last = auto_engine.load_last_run(st.home)
+    last = auto_report.load_last_run(st.home)
     if last is None:
         _emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
         return
@@ -297,7 +314,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         payload["entries"] = {"msde-auto.xml": text}
         if write:
             path, create = schedule.install_taskscheduler(
-                text, st.home / auto_engine.AUTO_DIR / "msde-auto.xml", account=account)
+                text, st.home / AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
             out.append(f"Wrote {path} (UTF-16)")
             if account is None or not (account.stored_password or account.is_system):

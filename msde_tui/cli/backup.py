@@ -30,6 +30,7 @@ from msde_tui.cli import selecting
 from msde_tui.cli.common import State, console, emit, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine import naming, selection
+from msde_tui.engine.backends import check_backup_directory
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.plans import (
@@ -85,9 +86,13 @@ def backup_command(
         if not local.is_dir():
             raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
     options = BackupOptions(verify=verify or test_restore, test_restore=test_restore, force=force)
+    connections = {p: Connection() if p is None else _server_connection(st, p) for p in groups}
+    for profile, connection in connections.items():
+        if profile is not None:  # written by the server's service account: checked first
+            asyncio.run(check_backup_directory(connection, directory, home=st.home))
     streams: list[AsyncIterator[ev.Event]] = []
     for profile, members in groups.items():
-        connection = Connection() if profile is None else _server_connection(st, profile)
+        connection = connections[profile]
         plan = BackupPlan(connection, tuple(members), directory, options, concurrency=concurrency)
         streams.append(operations.run_backup(plan, home=st.home))
     results = run_and_show(st, "backup", streams, total=len(chosen))
@@ -369,6 +374,7 @@ class _LiveDisplay(_Display):
         self.operation, self.total, self.done = operation.capitalize(), total, 0
         self.overall = self.progress.add_task(self._title(), total=total, detail="")
         self.tasks: dict[str, TaskID] = {}
+        self.steps: dict[str, str] = {}  # each dossier's current step
 
     def _title(self) -> str:
         return f"{self.operation} {self.done}/{self.total}"
@@ -388,9 +394,16 @@ class _LiveDisplay(_Display):
         elif task is None:
             return
         elif isinstance(event, ev.Step):
-            self.progress.update(task, completed=0, detail=event.step)
+            if self.steps.get(event.dossier) == event.step:  # one more table of the same step
+                self.progress.update(task, detail=event.step)
+            else:
+                self.steps[event.dossier] = event.step
+                self.progress.update(task, completed=0, detail=event.step)
         elif isinstance(event, ev.Progress):
-            self.progress.update(task, completed=event.percent or 0, detail=_speed(event))
+            percent = event.percent
+            if percent is None and event.rows_done is not None and event.rows_total:
+                percent = 100.0 * event.rows_done / event.rows_total
+            self.progress.update(task, completed=percent or 0, detail=_speed(event))
         elif isinstance(event, ev.DossierResult):
             self.progress.remove_task(task)
             del self.tasks[event.dossier]
@@ -402,6 +415,8 @@ class _LiveDisplay(_Display):
 
 def _speed(event: ev.Progress) -> str:
     parts: list[str] = []
+    if event.rows_done is not None:
+        parts.append(f"{event.rows_done:,}" + (f"/{event.rows_total:,}" if event.rows_total else "") + " rows")
     if event.mb_per_s is not None:
         parts.append(f"{event.mb_per_s:.1f} MB/s")
     if event.eta_s is not None and event.eta_s > 0:

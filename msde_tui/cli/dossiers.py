@@ -16,7 +16,7 @@ from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, DossierExists
+from msde_tui.engine.errors import BadInput
 
 if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
     from msde_tui.engine.accounting.check import Problem
@@ -39,9 +39,9 @@ def _finish_interrupted(home: Path) -> None:
 
         cut.recover(home)
     if (home / paths.IMPORT_PENDING_DIR).is_dir():
-        from msde_tui.engine.packs import pack
+        from msde_tui.engine.packs import packimport
 
-        pack.recover_imports(home)
+        packimport.recover_imports(home)
 
 
 def list_dossiers(ctx: typer.Context) -> None:
@@ -135,40 +135,23 @@ def add(
              "msde reads it and writes copies or other formats; it never writes Access files.")
         return
     if file:
-        location, guid = _embedded_file(st, file), None
-        conn = embedded.connect(st.home / location, readonly=True)
-        try:
-            guid = embedded.dossier_guid(conn)
-        finally:
-            conn.close()
-        twin = next((d for d in catalog.dossiers() if guid and d.guid == guid), None)
-        if twin is not None:
-            raise DossierExists(
-                f"{location} holds the same dossier (GUID {guid}) as {twin.code}.",
-                "To bring in a copy of a listed dossier, use msde restore or msde import.",
-            )
-        record = Dossier(number=number, short=short, company=company.strip(),
-                         location=location, guid=guid)
-    else:
-        from msde_tui.engine.backends.mssql import profiles
+        from msde_tui.engine.dossier_files import add_file
 
-        profiles.get(profile, st.home)  # refuses an unknown profile
-        name = database.strip()
-        if not name or len(name) > 128:
-            raise BadInput(f"'{database}' is not a database name.", "Use 1 to 128 characters.")
-        record = Dossier(number=number, short=short, company=company.strip(), backend="mssql",
-                         location=name, profile=profile)
-    added = catalog.add(record)
+        added = add_file(st.home, file, number=number, short=short, company=company)
+        emit(st, {"added": asdict(added) | {"code": added.code}},
+             f"{added.code} ({added.company}) added: {added.location}")
+        return
+    from msde_tui.engine.backends.mssql import profiles
+
+    profiles.get(profile, st.home)  # refuses an unknown profile
+    name = database.strip()
+    if not name or len(name) > 128:
+        raise BadInput(f"'{database}' is not a database name.", "Use 1 to 128 characters.")
+    added = catalog.add(Dossier(number=number, short=short, company=company.strip(), backend="mssql",
+                                location=name, profile=profile))
     where = added.location if added.is_embedded else f"{added.profile}:{added.location}"
     emit(st, {"added": asdict(added) | {"code": added.code}},
          f"{added.code} ({added.company}) added: {where}")
-
-
-def _embedded_file(st: State, raw: str) -> str:
-    """The file name of ``raw`` inside the data directory, or BadInput (the wizard's rule too)."""
-    from msde_tui.engine.dossier_files import data_dir_file
-
-    return data_dir_file(st.home, raw)
 
 
 def demo(
@@ -187,11 +170,7 @@ def demo(
     seconds = time.perf_counter() - started
     report = []
     for d in created:
-        conn = embedded.connect(d.path(st.home), readonly=True)
-        try:
-            count = int(conn.execute("SELECT COUNT(*) FROM entry_line").fetchone()[0])
-        finally:
-            conn.close()
+        count = embedded.entry_line_count(d.path(st.home)) or 0
         report.append(asdict(d) | {"code": d.code, "years": years, "lines": count})
     total = sum(r["lines"] for r in report)
     rate = int(total / seconds) if seconds > 0 else 0

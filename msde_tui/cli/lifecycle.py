@@ -21,14 +21,15 @@ from msde_tui.cli.common import (
 )
 from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import error_of, run_one, run_plan
-from msde_tui.engine import identity, naming, selection
+from msde_tui.engine import naming, selection
 from msde_tui.engine.accounting import ledger
 from msde_tui.engine.backends.access.guard import refuse_access
-from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BadInput, DossierNotFound, MsdeError
-from msde_tui.engine.lifecycle import archive as archive_engine
+from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.lifecycle import cut as cut_engine
+from msde_tui.engine.lifecycle import paf as paf_engine
 from msde_tui.engine.lifecycle import tax_audit as audit_engine
+from msde_tui.engine.lifecycle import years as years_engine
+from msde_tui.engine.lifecycle.lifeops import embedded as embedded_dossier
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 
 DOSSIERS_ARGUMENT = typer.Argument(None, help="Dossier numbers (001) or codes (001SOC); or --where.")
@@ -42,21 +43,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
-    dossier = catalog.get(ref)
-    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
-    if not dossier.is_embedded:
-        raise BadInput(
-            f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
-            "dossiers for now.",
-            "Export it to an embedded dossier first (msde export).",
-        )
-    path = dossier.path(catalog.home)
-    if not path.is_file():
-        raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return identity.settle(catalog.home, dossier), path
 
 
 def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
@@ -88,7 +74,7 @@ def archive(
     directory: str = typer.Option(..., "--dir", help="Where the PAF files are written."),
     years: str = typer.Option(None, "--years", help="Fiscal years to archive, e.g. 2015,2016."),
     older_than: int = typer.Option(
-        archive_engine.DEFAULT_AGE, "--older-than", help="Default choice: closed years ended at least this many years ago."
+        years_engine.DEFAULT_AGE, "--older-than", help="Default choice: closed years ended at least this many years ago."
     ),
     select_all: bool = typer.Option(False, "--all", help="Tick every closed year of every dossier (\"Select\")."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show which years would be archived."),
@@ -118,7 +104,7 @@ def archive(
     for ref in dossiers:
         item: dict[str, Any] = {"dossier": ref}
         try:
-            dossier, path = _embedded(catalog, ref)
+            dossier, path = embedded_dossier(catalog, ref)
             item["dossier"] = dossier.code
             all_years = ledger.years_of(path)
             if wanted:
@@ -130,9 +116,9 @@ def archive(
                         f"Its years: {', '.join(y.code for y in all_years)}.",
                     )
             elif select_all:
-                chosen = [y.code for y in archive_engine.archivable(all_years)]
+                chosen = [y.code for y in years_engine.archivable(all_years)]
             else:
-                chosen = [y.code for y in archive_engine.default_years(all_years, date.today(), older_than)]
+                chosen = [y.code for y in years_engine.default_years(all_years, date.today(), older_than)]
             item["years"] = chosen
             if not chosen:
                 item.update(ok=True, skipped=True, message="No fiscal year to archive.")
@@ -190,7 +176,7 @@ def unarchive(
 ) -> None:
     """Import a PAF back into the dossier it came from: every detail returns, the balance entry goes."""
     st = state(ctx)
-    info = archive_engine.read_paf_info(Path(file))
+    info = paf_engine.read_paf_info(Path(file))
     if show:
         years_list = [
             {"code": y["code"], "start": y["start"], "end": y["end"], "rows": y["rows"]} for y in info.years
@@ -205,7 +191,7 @@ def unarchive(
             ]),
         )
         return
-    code = _embedded(st.catalog(), dossier)[0].code if dossier else ""
+    code = embedded_dossier(st.catalog(), dossier)[0].code if dossier else ""
     plan = UnarchivePlan(((str(info.path), tuple(ledger.parse_years(years) or ())),), delete=delete, dossier=code)
     result = run_one(st, plan)
     d = result_details(result)
@@ -334,7 +320,7 @@ def audit(
         return passwords[profile_name]
 
     if target.is_embedded:
-        _embedded(catalog, dossier)
+        embedded_dossier(catalog, dossier)
         source_password = None
     else:
         refuse_access(target, "the tax-audit transfer")

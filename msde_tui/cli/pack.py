@@ -14,8 +14,8 @@ from msde_tui.cli.common import State, emit, err_console, state
 from msde_tui.cli.running import details as result_details
 from msde_tui.cli.running import run_one, run_plan
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.packs import cutimport, packinfo
 from msde_tui.engine.packs import export_copy as copies
-from msde_tui.engine.packs import pack as packs
 from msde_tui.engine.plans import ApplyPlan, ExportCopyPlan, ImportPlan, PackPlan
 
 PASSPHRASE_ENV = "MSDE_PACK_PASSPHRASE"
@@ -47,7 +47,7 @@ def _file_passphrase(path: Path) -> str | None:
     if env:
         return env
     try:
-        encrypted = bool(packs.package_header(path)["encrypted"])
+        encrypted = bool(packinfo.package_header(path)["encrypted"])
     except MsdeError:  # the command's own read reports the damage in plain words
         return None
     return _passphrase(encrypted, confirm=False) if encrypted else None
@@ -107,7 +107,7 @@ def import_command(
     if copies.is_sqlite_file(file):
         if to != "embedded":
             raise BadInput("An export copy file is imported as an embedded dossier.", "Leave out --to.")
-        source_kind, passphrase = ("cut" if packs.is_cut_file(file) else "copy"), None
+        source_kind, passphrase = ("cut" if cutimport.is_cut_file(file) else "copy"), None
     else:
         source_kind, passphrase = "pbf", _file_passphrase(file)
     result = run_one(st, ImportPlan(str(file), source=source_kind, number=number or "", to=to,
@@ -164,7 +164,7 @@ def info_command(
 ) -> None:
     """Check every member of a packed file and show what it holds."""
     st = state(ctx)
-    info = packs.package_info(file, passphrase=_file_passphrase(file))
+    info = packinfo.package_info(file, passphrase=_file_passphrase(file))
     tables = info.get("tables") or {}
     lines = [f"{info['kind']} {file.name}: verified, package {info['package_id']}, made {info['created_at']}"]
     ident = info.get("dossier") or {}

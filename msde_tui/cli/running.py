@@ -14,11 +14,14 @@ from msde_tui.engine.events import DossierResult
 from msde_tui.engine.runs import registry as runner
 
 
-def run_plan(st: State, plan: object) -> list[DossierResult]:
-    """Run ``plan`` to its end, showing its progress; its results in order (exit 1 if one failed)."""
+def run_plan(st: State, plan: object, *, total: int | None = None) -> list[DossierResult]:
+    """Run ``plan`` to its end, showing its progress; its results in order (exit 1 if one failed).
+
+    ``total``: how many results the display counts to, when the plan's subjects do not say it
+    (the automatic run: one per dossier of the list, and its own)."""
     definition = runner.of_plan(plan)
-    results = run_and_show(st, definition.name, [runner.run(plan, st.home)],
-                           total=len(definition.subjects(plan)))
+    results = run_and_show(st, definition.name.replace("_", " "), [runner.run(plan, st.home)],
+                           total=len(definition.subjects(plan)) if total is None else total)
     if any(not r.ok for r in results):
         set_exit(1)
     return results

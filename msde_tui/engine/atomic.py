@@ -6,7 +6,9 @@ The creating and publishing primitives live with the packed-file format
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from msde_tui import osdep
@@ -31,6 +33,7 @@ _files.set_process_probe(osdep.pid_alive)  # stale staging directories: whose pr
 
 __all__ = [
     "aside",
+    "copy_hashed",
     "create_exclusive",
     "fsync_dir",
     "fsync_file",
@@ -55,6 +58,38 @@ def publish_file(tmp: Path, final: Path) -> None:
     power cut leaves the old state or the whole new file, never a named half-file. The final
     name must be free: an existing file or link there is refused, never replaced or followed."""
     publish_new(tmp, final)
+
+
+COPY_CHUNK = 1024 * 1024
+
+
+def copy_hashed(
+    source: Path,
+    target: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    check: Callable[[], None] | None = None,
+    mode: int = 0o600,
+) -> tuple[str, int]:
+    """Copy ``source`` into the new file ``target`` (created exclusively, never through a link,
+    synced before this returns); (SHA-256, size) of the bytes copied, hashed as they pass.
+
+    ``progress(bytes_done)`` after each chunk; ``check()`` before each, raising to stop (the
+    partial ``target`` is then the caller's to remove, as on any error).
+    """
+    digest, size = hashlib.sha256(), 0
+    with open(source, "rb") as src, open_exclusive(target, mode) as dst:
+        while chunk := src.read(COPY_CHUNK):
+            if check is not None:
+                check()
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+            if progress is not None:
+                progress(size)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return digest.hexdigest(), size
 
 
 def write_atomic(path: Path, data: bytes) -> None:

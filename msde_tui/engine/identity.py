@@ -109,7 +109,7 @@ def stamp_sqlite(path: Path, identity: Identity) -> None:
 
 
 def stamp_db(db: Any, identity: Identity) -> None:
-    """Write ``identity`` into ``dossier_info`` through an open ``tableio.Database`` (any
+    """Write ``identity`` into ``dossier_info`` through an open ``tables.database.Database`` (any
     backend), inside the caller's transaction (the caller commits)."""
     if not identity.guid:
         return
@@ -124,7 +124,7 @@ def stamp_db(db: Any, identity: Identity) -> None:
 
 
 def read_db(db: Any) -> tuple[str | None, str | None]:
-    """(guid, code) of ``dossier_info`` through an open ``tableio.Database``."""
+    """(guid, code) of ``dossier_info`` through an open ``tables.database.Database``."""
     cursor = db.execute(f"SELECT {db.q('guid')}, {db.q('code')} FROM {db.q('dossier_info')}")  # noqa: S608
     row = cursor.fetchone()
     with contextlib.suppress(Exception):

@@ -6,8 +6,12 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from msde_tui.engine.errors import BadInput
 
 APP = "msde-tui"
 
@@ -70,7 +74,8 @@ def filesystem_type(path: Path) -> str:
 @dataclass(frozen=True)
 class DirProblem:
     """Why a directory cannot take backups: ``kind`` is "system" (a kernel filesystem; ``detail``
-    its type) or "unwritable" (``account`` cannot create a file there; ``detail`` the reason)."""
+    its type), "unwritable" (``account`` cannot create a file there; ``detail`` the reason) or
+    "service" (a folder on a SQL Server host its service ``account`` cannot write in)."""
 
     kind: str
     path: str
@@ -110,17 +115,28 @@ def dir_problem(path: Path) -> DirProblem | None:
 
 def check_writable_dir(path: Path) -> None:
     """``dir_problem`` as an error: ``BadInput`` saying who cannot write where."""
+    problem = dir_problem(path)
+    if problem is not None:
+        raise refusal(problem)
+
+
+def refusal(problem: DirProblem) -> BadInput:
+    """The ``BadInput`` that refuses a directory for ``problem`` (who cannot write where)."""
     from msde_tui.engine.errors import BadInput
 
-    problem = dir_problem(path)
-    if problem is None:
-        return
+    if problem.kind == "service":
+        return BadInput(
+            f"The SQL Server service account {problem.account} cannot write in {problem.path} "
+            f"on the server host ({problem.detail}).",
+            f"Give {problem.account} the right to write in {problem.path} on the server, or "
+            "choose another directory there.",
+        )
     if problem.kind == "system":
-        raise BadInput(
+        return BadInput(
             f"{problem.path} is on a system filesystem ({problem.detail}), not a place for backups.",
             "Choose a directory on a disk, e.g. under your home directory or /srv.",
         )
-    raise BadInput(
+    return BadInput(
         f"The account {problem.account} cannot write in {problem.path} ({problem.detail}).",
         "Choose another directory, or give that account the right to write there.",
     )

@@ -232,3 +232,4 @@ class AutoRunPlan:
     """One run of the automatic backups now (the policy decides which dossiers are due)."""
 
     only: tuple[str, ...] = ()
+    dry_run: bool = False  # decide and say why, change nothing

@@ -7,7 +7,7 @@ are shown, never when they are written. Every such English text is listed here, 
 ``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
-language with the same values; a text made of several sentences is translated one sentence at
+language with the same values (numbers and sizes written the user's way, ``units.localized``); a text made of several sentences is translated one sentence at
 a time; a text no template matches is shown as it is (the pseudo-locale test,
 tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
 """
@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 
 from msde_tui.i18n import N_, _
+from msde_tui.units import localized
 
 # Step names (``events.Step.step``) and their usual details.
 STEPS = (
@@ -28,6 +29,7 @@ STEPS = (
     N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
+    N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
     N_("convert"),
 )
 
@@ -52,7 +54,7 @@ TEMPLATES = (
     N_("{file} is intact: {kind} of dossier {code}."),
     N_("{years} archived in {file}."),
     N_("{code}: {years} back from {file}."),
-    N_("{years} moved to {cut} (dossier {number}, verified); {code} keeps {kept}."),
+    N_("{years} moved to dossier {cut} (file {file}, verified); {code} keeps {kept}."),
     N_("{count} unused third parties deleted."),
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
@@ -72,6 +74,65 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    # mssql: a server folder its service account cannot write in (engine/paths.refusal)
+    N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
+    N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
+    # mssql: server directories (tsql.normalize_server_dir, directories.list_dir) and the
+    # backup device's errors (messages._device)
+    N_("The server directory is empty or invalid."),
+    N_("Give a directory on the server."),
+    N_("'{directory}' is a Windows path, but this SQL Server runs on Linux."),
+    N_("Give a Linux path on the server, e.g. /var/opt/mssql/backup."),
+    N_("'{directory}' is not an absolute path."),
+    N_("Start it with '/'."),
+    N_("'{directory}' has no drive letter."),
+    N_("Give a full path on the server, e.g. C:\\Backups or \\\\server\\share."),
+    N_("'{directory}' contains '..'."),
+    N_("Give the directory without '..'."),
+    N_("The directory {directory} does not exist on the SQL Server host."),
+    N_("Directories are on the server's machine, not this one; pick one that exists there (e.g. {path})."),
+    N_("Paths are resolved by the SQL Server service on its own machine: create the directory there, or choose one that exists (e.g. the instance's default backup path)."),
+    N_("The SQL Server service account ({account}) cannot write to {directory}."),
+    N_("Give the SQL Server service account ({account}) write access to {directory}, or choose a directory it can write."),
+    N_("The SQL Server service account ({account}) cannot read {device}."),
+    N_("Give the SQL Server service account ({account}) read access to {directory}, or copy the backup to a directory it can read."),
+    N_("The backup file {device} does not exist on the server."),
+    N_("Backup paths are on the SQL Server host, not on this computer; browse the server's directories and pick the file there."),
+    N_("The server's disk is full: {device} cannot be written."),
+    N_("Free space there or choose another directory on the server."),
+    N_("The file {device} is in use by another program on the server."),
+    N_("Wait for the other backup or copy to end, or choose another file name."),
+    N_("The SQL Server service account ({account}) cannot reach the network path {directory}."),
+    N_("Check that the share exists and that the SQL Server service account ({account}) (not your own account) may use it."),
+    # mssql: connecting (hints.connect_failure, messages.translate 18456)
+    N_("Cannot connect to SQL Server at {server}: nothing answers on that port."),
+    N_("Cannot connect to SQL Server at {server}: the encrypted (TLS) connection could not be set up."),
+    N_("Cannot connect to SQL Server at {server}: the name cannot be found or the server is unavailable."),
+    N_("Cannot connect to SQL Server at {server}: the server did not answer in time."),
+    N_("Cannot connect to SQL Server at {server}: the connection was cut."),
+    N_("Cannot connect to SQL Server at {server}: the server cannot be reached."),
+    N_("Check the server name and port, that the SQL Server service runs, and that the firewall lets the port through (1433, or the named instance's port)."),
+    N_("SQL Server Express is installed with TCP/IP disabled: enable it in SQL Server Configuration Manager (Protocols for SQLEXPRESS, TCP/IP) and restart the service."),
+    N_("{host} is a named instance, found through the SQL Server Browser service: start the SQL Server Browser on the server and let UDP port 1434 through its firewall, or give the instance's fixed TCP port instead (--port)."),
+    N_("SQL Server 2008 R2 and 2012 without Microsoft's TLS 1.2 update offer only TLS 1.0, which this machine's OpenSSL refuses: install the update on the server, or let OpenSSL accept it here (OPENSSL_CONF with MinProtocol = TLSv1 and CipherString = DEFAULT@SECLEVEL=0), or set 'encryption = off' in freetds.conf when the server does not force encryption."),
+    N_("SQL Server at {server} refused the login for user '{user}'."),
+    N_("Check the user name and password (MSDE_PASSWORD or the prompt), and that the server accepts SQL Server logins (mixed authentication mode)."),
+    # mssql: a restore's plan on the summary (restoreplan.BackupSetInfo.label, FolderSpace.what)
+    N_("data"),
+    N_("log"),
+    N_("data and log"),
+    N_("set {position}: full backup of {database} of {when} ({release}, {version})"),
+    N_("set {position}: differential backup of {database} of {when} ({release}, {version})"),
+    N_("set {position}: log backup of {database} of {when} ({release}, {version})"),
+    # mssql: results (restoring.py, verifying.py, backingup.py)
+    N_("Restored {source} as {database}."),
+    N_("Restored {source} as {database} (safety copy: {safety})."),
+    N_("{path} is valid."),
+    N_("{path} is valid (without page checksums: only its structure was checked)."),
+    N_("{path}: {count} backup sets valid."),
+    N_("{path} is valid, test restore and DBCC CHECKDB clean."),
+    N_("{path}: {count} backup sets valid, test restore and DBCC CHECKDB clean."),
+    N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
     N_("Access {format} dossier {label} converted into {code} ({where}): {tables} tables, {rows} rows, "
        "every table's rows equal to the Access file's (row digests compared)."),
     N_("The Access file was only read."),
@@ -108,7 +169,7 @@ def _one(text: str) -> str | None:
     for pattern, template, names in _patterns():
         match = pattern.fullmatch(text)
         if match is not None:
-            values = {name: match.group(f"g{i}") for i, name in enumerate(names)}
+            values = {name: localized(match.group(f"g{i}")) for i, name in enumerate(names)}
             return _(template).format(**values)
     return None
 

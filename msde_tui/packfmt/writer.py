@@ -77,6 +77,7 @@ class TableWriter:
         self._buffer_rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._file: BinaryIO | None = None
+        self._out: pa.NativeFile | BinaryIO | None = None  # what Arrow writes the chunk through
         self._chunk_rows = 0
         self._chunk_bytes = 0
 
@@ -104,9 +105,11 @@ class TableWriter:
         try:
             if self._writer is None:
                 self._file = self.pack.temp_file()
+                self.pack.opened(self)
                 delta = _delta_columns(data)
+                self._out = _sink(self._file)
                 self._writer = pq.ParquetWriter(
-                    _sink(self._file), self.schema, compression="zstd", compression_level=3, version="2.6",
+                    self._out, self.schema, compression="zstd", compression_level=3, version="2.6",
                     use_dictionary=[n for n in self.schema.names if n not in delta],
                     column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
                 )
@@ -123,19 +126,37 @@ class TableWriter:
             return
         try:
             self._writer.close()
+            if self._out is not self._file and self._out is not None:
+                self._out.close()
         except OSError as exc:
             raise _os_error(exc, self.pack.final) from exc
         member = names.chunk_name(self.area, self.table.dir, self.chunks)
         self._file.seek(0)
-        self.pack._add_stream(member, self._file)
+        self.pack.add_stream(member, self._file)
+        if self.pack.sealer is None:
+            self.pack.decode_chunk(member, self._file, self._chunk_rows)
         self._file.close()
-        self._writer, self._file = None, None
+        self._writer, self._out, self._file = None, None, None
+        self.pack.closed(self)
         self._chunk_rows = self._chunk_bytes = 0
         self.chunks += 1
 
     def close(self) -> None:
         self._flush()
         self._close_chunk()
+
+    def discard(self) -> None:
+        """Close the chunk being built without adding it (the package is being aborted): its
+        Parquet writer and its file, whatever state a failed write left them in."""
+        writer, out, file = self._writer, self._out, self._file
+        self._writer, self._out, self._file, self._buffer, self._buffer_rows = None, None, None, [], 0
+        self.pack.closed(self)
+        for handle in (writer, out, file):  # Arrow's writer leaves its sink open when its close fails
+            if handle is not None:
+                try:
+                    handle.close()
+                except (OSError, ValueError):
+                    pass  # a full disk refuses the last flush; the descriptor is released all the same
 
 
 class PackWriter:
@@ -154,6 +175,8 @@ class PackWriter:
         self.members: dict[str, dict[str, Any]] = {}
         self.plain: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
+        self._building: list[TableWriter] = []  # table writers with a chunk open (closed by ``abort``)
+        self.decoded: dict[str, str] = {}  # chunk -> SHA-256 of the bytes decoded as they were stored
         try:
             self._tmp = staging_dir(self.final.parent, ".msde-pack-")
         except DiskFull:
@@ -191,12 +214,36 @@ class PackWriter:
         self._counter += 1
         return tempfile.TemporaryFile(dir=self._tmp)  # noqa: SIM115 - closed by the table writer
 
+    def decode_chunk(self, name: str, source: BinaryIO, rows: int) -> None:
+        """Decode every row group of chunk ``name`` from the very bytes just stored (``source``,
+        the chunk's private file, which ``add_stream`` hashed), while the next rows are read:
+        ``finish`` then reads the member back and checks its SHA-256 against the same hash
+        instead of decoding it again (docs/FORMAT.md section 9)."""
+        source.seek(0)
+        try:
+            parquet = pq.ParquetFile(source)
+            decoded = sum(parquet.read_row_group(i).num_rows for i in range(parquet.num_row_groups))
+        except (pa.ArrowException, OSError) as exc:
+            raise PackError(f"{self.final}: chunk {name} cannot be read back as Parquet ({exc}).") from exc
+        if decoded != rows:
+            raise PackError(f"{self.final}: chunk {name} holds {decoded:,} rows, not {rows:,}.")
+        self.decoded[name] = self.plain[name]["sha256"]
+
+    def opened(self, table: TableWriter) -> None:
+        """``table`` opened a chunk file: ``abort`` closes it if the package fails."""
+        if table not in self._building:
+            self._building.append(table)
+
+    def closed(self, table: TableWriter) -> None:
+        if table in self._building:
+            self._building.remove(table)
+
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(names.check_member_name(name), date_time=datetime.now().timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED
         return info
 
-    def _add_stream(self, name: str, source: BinaryIO) -> None:
+    def add_stream(self, name: str, source: BinaryIO) -> None:
         if name in self.members:
             raise PackError(f"Member {name} written twice.")
         stored_hash, plain_hash = hashlib.sha256(), hashlib.sha256()
@@ -228,12 +275,12 @@ class PackWriter:
 
     def add_file(self, name: str, path: Path) -> None:
         with open(path, "rb") as handle:
-            self._add_stream(name, handle)
+            self.add_stream(name, handle)
 
     def add_bytes(self, name: str, data: bytes) -> None:
         import io
 
-        self._add_stream(name, io.BytesIO(data))
+        self.add_stream(name, io.BytesIO(data))
 
     def add_json(self, name: str, obj: Any) -> None:
         self.add_bytes(name, _json_bytes(obj))
@@ -296,7 +343,7 @@ class PackWriter:
 
                 passphrase = None
                 with PackReader(self.partial, kind=self.kind, sealer=self.sealer, passphrase=passphrase) as back:
-                    back.verify()
+                    back.verify(decoded=self.decoded)
             if os.path.lexists(self.final):
                 raise PackError(f"{self.final} appeared while packing.", "Choose another directory.")
             publish_new(self.partial, self.final, sync=False)  # synced above; a planted link is refused
@@ -307,7 +354,9 @@ class PackWriter:
         return self.final
 
     def abort(self) -> None:
-        """Remove everything written so far."""
+        """Close every file still open and remove everything written so far."""
+        for table in list(self._building):
+            table.discard()
         if not self._closed:
             try:
                 self._zip.close()
@@ -322,11 +371,12 @@ class PackWriter:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _sink(handle: BinaryIO) -> str | BinaryIO:
+def _sink(handle: BinaryIO) -> pa.NativeFile | BinaryIO:
     """Where Arrow writes a chunk: the open file itself, through its /proc path where there is
-    one (Arrow's own writes, no Python in between), else the file object."""
+    one (Arrow's own writes, no Python in between; a descriptor of ours, closed by us), else the
+    file object."""
     proc = Path(f"/proc/self/fd/{handle.fileno()}")
-    return str(proc) if proc.exists() else handle
+    return pa.OSFile(str(proc), mode="wb") if proc.exists() else handle
 
 
 def _os_error(exc: OSError, path: Path) -> Exception:

@@ -35,11 +35,29 @@ if TYPE_CHECKING:
     from msde_tui.engine.auto.installed import ScheduleState
     from msde_tui.engine.auto.schedule import Rhythm
 
+HOURS_LABEL = N_("Run every ... hours")
 NUMBER_FIELDS = (
     ("keep", N_("Backups kept")),
     ("every_days", N_("Every ... days")),
     ("max_movements", N_("Or after ... movements")),
 )
+
+
+def parse_rhythm(values: dict[str, str]) -> Rhythm:
+    """When the scheduler runs, from the form's texts (``BadInput`` in words names the field)."""
+    from msde_tui.engine.auto.schedule import Rhythm, parse_time
+
+    hours = values.get("every_hours", "").strip()
+    if not _hours_ok(values):
+        raise BadInput(_("'{label}' must be 1, 2, 3, 4, 6, 8, 12 or 24 (24 = once a day).").format(
+            label=_(HOURS_LABEL)), _("These divide a day: every day then has the same run times."))
+    at = values.get("at", "").strip()
+    try:
+        hour, minute = parse_time(at)
+    except BadInput:
+        raise BadInput(_("'{text}' is not a time of day.").format(text=at),
+                       _("Type the time as HH:MM, e.g. 02:17.")) from None
+    return Rhythm(hours=int(hours), hour=hour, minute=minute)
 
 
 def parse_form(values: dict[str, str], enabled: bool, current: policy_engine.AutoConfig,
@@ -66,12 +84,14 @@ class AutoScreen(StepScreen):
     TITLE = N_("Automatic backups")
     CSS_PATH = ["base.tcss", "auto_screen.tcss"]
     HELP = N_(
-        "Tick 'Operational' (space) to turn automatic backups on. A backup of a dossier is taken "
-        "when the delay in days has passed or the number of new movements is reached, whichever "
-        "comes first (0 turns a trigger off); the oldest is removed once more than 'Backups kept' "
-        "verified backups exist. Enter saves. The backups are taken by 'msde auto', run by the "
-        "system scheduler (SQL Server Express has no Agent): msde auto --install systemd|cron|"
-        "taskscheduler. Per-dossier settings: msde auto policy set --dossier CODE ..."
+        "Tick 'Operational' (space) to turn automatic backups on. A backup of a dossier is taken when"
+        " the delay in days has passed or the number of new movements is reached, whichever comes "
+        "first (0 turns a trigger off); the oldest is removed once more than 'Backups kept' verified "
+        "backups exist. The system scheduler (SQL Server Express has no Agent) starts 'msde auto' at "
+        "the time typed in 'from (HH:MM)', then every N hours ('Run every ... hours': 1, 2, 3, 4, 6, "
+        "8, 12, or 24 for once a day); each run backs up only the dossiers that are due. Enter saves "
+        "and, with 'Operational' ticked, installs or replaces that schedule once you agree. Per-"
+        "dossier settings: msde auto policy set --dossier CODE ..."
     )
 
     def __init__(self, ctx: object, plan: WizardPlan, position: StepPosition) -> None:
@@ -98,15 +118,22 @@ class AutoScreen(StepScreen):
         with Horizontal(classes="field-row"):
             yield Label(_("Directory"), classes="field-label")
             yield Input(str(p.target_dir(self.ctx.home)), id="directory")
+        rhythm = self.schedule.rhythm
+        with Horizontal(classes="field-row"):
+            yield Label(_(HOURS_LABEL), classes="field-label")
+            yield Input(str(rhythm.hours), id="every_hours", restrict=r"\d*", max_length=2, classes="short")
+            yield Label(_("from (HH:MM)"), classes="field-between")
+            yield Input(rhythm.at, id="at", restrict=r"[0-9:]*", max_length=5, classes="short")
+        yield Static(describe_times(rhythm), id="run-times", markup=False)
         yield Static("", id="schedule", markup=False)
         yield Static(_("Last run"), classes="section")
         yield DataTable(id="last-run", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
-        from msde_tui.engine.auto import run as auto_engine  # late: it loads the SQL engine
+        from msde_tui.engine.auto import report as auto_report  # late: only this screen reads it
 
         self.show_schedule()
-        last = auto_engine.load_last_run(self.ctx.home)
+        last = auto_report.load_last_run(self.ctx.home)
         self.last_rows = [] if last is None else list(last.get("dossiers", []))
         if last is None:
             self.say(_("No automatic backup run was recorded yet."))
@@ -153,8 +180,18 @@ class AutoScreen(StepScreen):
         self.query_one("#body").scroll_to_region(
             Region(0, table.virtual_region.y + top, 1, height), animate=False, immediate=True)
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The run times as they are typed, or what is wrong with them (nothing is lost)."""
+        if event.input.id not in ("every_hours", "at"):
+            return
+        try:
+            text = describe_times(parse_rhythm(self.form_values()))
+        except BadInput as exc:
+            text = exc.message
+        self.query_one("#run-times", Static).update(text)
+
     def form_values(self) -> dict[str, str]:
-        names = [n for n, _label in NUMBER_FIELDS] + ["directory"]
+        names = [n for n, _label in NUMBER_FIELDS] + ["directory", "every_hours", "at"]
         return {n: self.query_one(f"#{n}", Input).value for n in names}
 
     def show_schedule(self) -> None:
@@ -166,6 +203,14 @@ class AutoScreen(StepScreen):
             self.say_error(self.load_error)  # never overwrite a config file we could not read
             return
         enabled = self.query_one("#enabled", SpaceCheckbox).value
+        values = self.form_values()
+        try:
+            rhythm = parse_rhythm(values)
+        except BadInput as exc:
+            self.say_error(exc)
+            wrong = "at" if _hours_ok(values) else "every_hours"
+            self.query_one(f"#{wrong}", Input).focus()
+            return
         try:
             config = parse_form(self.form_values(), enabled, self.config, self.ctx.home)
             target = config.default.target_dir(self.ctx.home)
@@ -182,34 +227,50 @@ class AutoScreen(StepScreen):
             self.say(_("Cannot save the policy: {error}").format(error=exc), error=True)
             return
         self.config = config
-        if enabled and not self.schedule.installed and not self.declined:
+        changed = rhythm != self.schedule.rhythm
+        if enabled and (not self.schedule.installed or changed) and not self.declined:
             self.busy_reason = _("Installing the schedule...")
-            self.install_schedule()
+            self.install_schedule(rhythm)
         elif not enabled and self.schedule.installed:
             self.busy_reason = _("Removing the schedule...")
-            self.remove_schedule()
+            self.remove_schedule(rhythm)
         else:
+            if changed:
+                self.keep_rhythm(rhythm)
             self.dismiss(replace(self.plan))
 
-    @work(exclusive=True, group="schedule", exit_on_error=False)
-    async def install_schedule(self) -> None:
+    def keep_rhythm(self, rhythm: Rhythm) -> None:
+        """Remember the typed time without installing it (shown again next time)."""
         from msde_tui.engine.auto import installed
 
-        kind = await asyncio.to_thread(installed.machine_kind)
-        question = _(
-            "Install the schedule that runs the automatic backups: a {kind}, {rhythm}?"
-        ).format(kind=_(KIND_WORDS.get(kind, kind)), rhythm=describe_rhythm(self.schedule.rhythm))
+        try:
+            installed.remember(self.ctx.home, rhythm)
+        except OSError:
+            return  # only a convenience: the policy itself is saved
+        self.schedule = replace(self.schedule, rhythm=rhythm)
+
+    @work(exclusive=True, group="schedule", exit_on_error=False)
+    async def install_schedule(self, rhythm: Rhythm) -> None:
+        from msde_tui.engine.auto import installed
+
+        kind = self.schedule.kind if self.schedule.installed else await asyncio.to_thread(installed.machine_kind)
+        if self.schedule.installed:
+            question = _("Replace the installed schedule: a {kind}, {rhythm}?")
+        else:
+            question = _("Install the schedule that runs the automatic backups: a {kind}, {rhythm}?")
+        question = question.format(kind=_(KIND_WORDS.get(kind, kind)), rhythm=describe_rhythm(rhythm))
         self.busy_reason = None
         if not await self.app.push_screen_wait(ConfirmScreen(question, default=True)):
             self.declined = True
+            if not self.schedule.installed:
+                self.keep_rhythm(rhythm)
             self.say(_("Saved. No schedule installed: the backups will not run by themselves. "
                        "Enter leaves."))
             return
         self.busy_reason = _("Installing the schedule...")
         self.say(self.busy_reason)
         try:
-            self.schedule = await asyncio.to_thread(
-                installed.install, self.ctx.home, self.schedule.rhythm, kind)
+            self.schedule = await asyncio.to_thread(installed.install, self.ctx.home, rhythm, kind)
         except MsdeError as exc:
             self.busy_reason = None
             self.say_error(exc)
@@ -219,12 +280,13 @@ class AutoScreen(StepScreen):
         self.say(_("Saved and scheduled. Enter leaves."))
 
     @work(exclusive=True, group="schedule", exit_on_error=False)
-    async def remove_schedule(self) -> None:
+    async def remove_schedule(self, rhythm: Rhythm) -> None:
         from msde_tui.engine.auto import installed
 
         self.say(self.busy_reason or "")
         try:
             await asyncio.to_thread(installed.remove, self.ctx.home)
+            await asyncio.to_thread(installed.remember, self.ctx.home, rhythm)
             self.schedule = await asyncio.to_thread(installed.state, self.ctx.home)
         except MsdeError as exc:
             self.busy_reason = None
@@ -243,9 +305,30 @@ KIND_WORDS = {
 
 
 def describe_rhythm(rhythm: Rhythm) -> str:
-    if rhythm.every == "hour":
+    if rhythm.hours == 1:
         return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
-    return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours == 24:
+        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours >= 4:
+        return _("every {hours} hours from {at} ({times})").format(
+            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
+    return _("every {hours} hours from {at} ({count} runs a day)").format(
+        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
+
+
+def describe_times(rhythm: Rhythm) -> str:
+    """The typed rhythm in words, and when it would run next."""
+    from msde_tui.engine.auto import installed
+
+    when = installed.next_run(rhythm).strftime("%Y-%m-%d %H:%M")
+    return _("Runs {rhythm}; next run {when}.").format(rhythm=describe_rhythm(rhythm), when=when)
+
+
+def _hours_ok(values: dict[str, str]) -> bool:
+    from msde_tui.engine.auto.schedule import INTERVALS
+
+    text = values.get("every_hours", "").strip()
+    return text.isdigit() and int(text) in INTERVALS
 
 
 def describe_schedule(found: ScheduleState) -> str:

@@ -154,12 +154,12 @@ class PartialExportScreen(PackStep):
         home, password = self.ctx.home, self.server_password() or None
 
         def read() -> dict[str, dict[str, Any] | None]:
-            from msde_tui.engine.packs import pack
+            from msde_tui.engine.packs import packwrite
 
             states: dict[str, dict[str, Any] | None] = {}
             for dossier in self.dossiers:
                 try:
-                    states[dossier.code] = pack.previous_package(dossier, home, password=password)
+                    states[dossier.code] = packwrite.previous_package(dossier, home, password=password)
                 except MsdeError:
                     states[dossier.code] = None
             return states

@@ -356,12 +356,12 @@ class ApplyScreen(FileForm):
         if self.earlier is not None and str(entry.path) == self.earlier.file:
             return  # back on the form: the dossier chosen for this file stays
 
-        from msde_tui.engine.packs import pack  # loaded already: the listing read the files
+        from msde_tui.engine.packs import packapply  # loaded already: the listing read the files
 
         # only a dossier of the PTF's line whose last PBF/PTF is this PTF's base (never one
         # whose base does not match: the user chooses then)
         shown = {d.code for d in self.dossiers}
-        matches = [d for d in pack.apply_candidates(self.ctx.catalog(), entry.guid, entry.base)
+        matches = [d for d in packapply.apply_candidates(self.ctx.catalog(), entry.guid, entry.base)
                    if d.code in shown]
         if len(matches) == 1:
             self.query_one("#dossier", PickList).choose(matches[0].code)

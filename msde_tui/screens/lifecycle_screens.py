@@ -126,7 +126,7 @@ class ArchiveScreen(WorkScreen):
 
     def on_mount(self) -> None:
         from msde_tui.engine.accounting import ledger
-        from msde_tui.engine.lifecycle import archive
+        from msde_tui.engine.lifecycle.years import archivable, default_years
 
         ticks = self.query_one("#years", TickList)
         today = date.today()
@@ -136,10 +136,10 @@ class ArchiveScreen(WorkScreen):
                 years = ledger.years_of(path)
             except MsdeError:  # not an accounting dossier (or unreadable): not offered
                 continue
-            proposed = {y.code for y in archive.default_years(years, today)}
+            proposed = {y.code for y in default_years(years, today)}
             if earlier is not None:
                 proposed = set(earlier.get(dossier.code, ()))
-            for year in archive.archivable(years):
+            for year in archivable(years):
                 label = f"{dossier.code:<10} {year.code:<6} {year.start:%d/%m/%Y} - {year.end:%d/%m/%Y}"
                 ticks.add_option(Selection(Text(label), f"{dossier.code}|{year.code}", year.code in proposed))
         if ticks.option_count == 0:
@@ -177,7 +177,7 @@ class UnarchiveScreen(WorkScreen):
         yield SpaceCheckbox(_("Delete the archive file afterwards"), delete, id="delete")
 
     def on_mount(self) -> None:
-        from msde_tui.engine.lifecycle import archive
+        from msde_tui.engine.lifecycle.paf import read_paf_info
 
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
@@ -189,7 +189,7 @@ class UnarchiveScreen(WorkScreen):
         earlier = {(p, y) for p, years in (self.earlier.items if self.earlier else ()) for y in years}
         for paf in sorted(directory.glob("*.paf")) if directory.is_dir() else []:
             try:
-                info = archive.read_paf_info(paf)
+                info = read_paf_info(paf)
             except MsdeError:
                 continue
             owner = identity.owner_in(catalog, info.guid)

@@ -4,7 +4,6 @@ SQL Server host for a server, on this computer for embedded dossiers."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -16,9 +15,10 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+from msde_tui.engine.backends import directory_problem
 from msde_tui.engine.backends.base import ServerFacts
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.paths import DirProblem, dir_problem
+from msde_tui.engine.paths import DirProblem
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
@@ -48,6 +48,14 @@ def normalize_directory(raw: str, *, embedded: bool, separator: str) -> str:
 
 def directory_refusal(problem: DirProblem) -> BadInput:
     """The refusal of a directory, in the user's language."""
+    if problem.kind == "service":
+        return BadInput(
+            _("The SQL Server service account {account} cannot write in {path} on the server "
+              "host ({reason}).").format(
+                account=problem.account, path=problem.path, reason=_(problem.detail)),
+            _("Give {account} the right to write in {path} on the server, or choose another "
+              "directory there.").format(account=problem.account, path=problem.path),
+        )
     if problem.kind == "system":
         return BadInput(
             _("{path} is on a system filesystem ({kind}), not a place for backups.").format(
@@ -299,8 +307,13 @@ class OperationScreen(StepScreen):
                 )
                 self.query_one("#directory", Input).focus()
                 return
-        if op.writes_directory and plan.connection.is_embedded and plan.directory:
-            problem = await asyncio.to_thread(dir_problem, Path(plan.directory))
+        if op.writes_directory and plan.directory:
+            try:  # written by this computer's user, or by the SQL Server service account
+                problem = await directory_problem(backend, plan.directory)
+            except Exception as exc:  # noqa: BLE001
+                self.say_error(describe_error(exc))
+                self.query_one("#directory", Input).focus()
+                return
             if problem is not None:
                 self.say_error(directory_refusal(problem))
                 self.query_one("#directory", Input).focus()

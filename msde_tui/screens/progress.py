@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, RichLog, Static
 
+from msde_tui import units
 from msde_tui.engine import events as ev
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import WizardPlan
@@ -86,6 +87,8 @@ class Row:
     raw_step: str = ""  # the engine's name of the current step (``step`` is it in words)
     sub: int = 0  # how many steps of the same phase came before (copy, then its checksum)
     overall: float | None = None  # the whole job of this row, in percent: never goes back
+    rows_done: int | None = None  # a step counted in rows: its rows done and to do, all its tables
+    rows_total: int | None = None
 
     def advance(self, step: str) -> None:
         """A new step began: a later phase, or one more part of the current one."""
@@ -104,6 +107,8 @@ class Row:
         fraction = max(0.0, min(1.0, self.percent / 100.0))
         if self.phases and self.phase >= 0:
             low, high = 1 - 0.25**self.sub, 1 - 0.25 ** (self.sub + 1)
+            if self.rows_total is not None:  # counted in rows: the percent is the whole step's
+                low, high = 0.0, 1.0
             value = 100.0 * (self.phase + low + (high - low) * fraction) / len(self.phases)
         else:
             value = 100.0 * fraction
@@ -159,16 +164,22 @@ class JobView:
         elif isinstance(event, ev.Step):
             row.state = RUNNING
             row.step = shown(event.step)
-            row.advance(event.step)
-            row.step_started = at
-            row.percent = None
-            row.eta_s = None
+            if not (event.step == row.raw_step and row.rows_total is not None):  # else: its next table
+                row.advance(event.step)
+                row.step_started = at
+                row.percent = None
+                row.eta_s = None
+                row.rows_done = row.rows_total = None
             detail = f" ({shown(event.detail)})" if event.detail else ""
             self.log.append(f"{stamp} {row.subject}: {shown(event.step)}{detail}")
         elif isinstance(event, ev.Progress):
             row.state = RUNNING
+            if event.rows_done is not None:
+                row.rows_done, row.rows_total = event.rows_done, event.rows_total
             if event.percent is not None:
                 row.percent = event.percent
+            elif event.rows_done is not None and event.rows_total:
+                row.percent = 100.0 * event.rows_done / event.rows_total
             elif event.bytes_done is not None and event.bytes_total:
                 row.percent = 100.0 * event.bytes_done / event.bytes_total
             if event.mb_per_s is not None:
@@ -398,7 +409,7 @@ class ProgressScreen(StepScreen):
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
                 "pct": "" if shown is None else f"{int(shown)}",
-                "speed": "" if row.mb_per_s is None else f"{row.mb_per_s:.1f}",
+                "speed": "" if row.mb_per_s is None else units.decimal(row.mb_per_s),
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Static
 from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import RestoreItem, restore_database
+from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.actions import Facts, Line, Summary, summarize
@@ -181,7 +182,7 @@ class SummaryScreen(StepScreen):
         subject = f"{item.number}{item.short}"
         texts: list[str] = []
         if plan.get("set"):
-            texts.append(_("Backup set: {set}").format(set=plan["set"]))
+            texts.append(_("Backup set: {set}").format(set=shown(str(plan["set"]))))
             texts.append(
                 _("Made by {release} ({version})").format(
                     release=plan["backup_release"], version=plan["backup_version"]
@@ -191,7 +192,7 @@ class SummaryScreen(StepScreen):
             free = room["free"]
             texts.append(
                 _("{what} in {folder}: {needed} needed, {free} free").format(
-                    what=room["what"], folder=room["folder"], needed=human_size(room["needed"]),
+                    what=shown(room["what"]), folder=room["folder"], needed=human_size(room["needed"]),
                     free=_("unknown") if free is None else human_size(free),
                 )
             )  # fmt: skip

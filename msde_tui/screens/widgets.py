@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widgets import Checkbox, Footer, OptionList, SelectionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from msde_tui import units
 from msde_tui.i18n import N_, _
 
 
@@ -246,14 +247,8 @@ def text_bar(fraction: float | None, width: int, *, ascii_only: bool) -> str:
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    """A size in the user's writing (``units.size``: 672.0 KB, 672,0 Ko)."""
+    return units.size(size)
 
 
 def human_seconds(seconds: float | None) -> str:

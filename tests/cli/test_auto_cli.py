@@ -11,7 +11,7 @@ import pytest
 from msde_tui.cli import main
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.auto import policy, schedule
-from msde_tui.engine.auto.run import RunLock
+from msde_tui.engine.auto.lock import RunLock
 
 
 def test_policy_set_show_unset(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,8 +45,8 @@ def test_dry_run_prints_decisions_and_changes_nothing(home: Path, tmp_path: Path
     assert main(["auto", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "Dry run" in out
-    assert "001SOC: backup — no verified backup yet" in out
-    assert "002BRA: off — automatic backups are off for this dossier" in out
+    assert "001SOC: backup: no verified backup yet" in out
+    assert "002BRA: off: automatic backups are off for this dossier" in out
     assert sorted(p.name for p in home.rglob("*")) == before
     assert not target.exists()
 

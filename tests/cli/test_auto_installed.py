@@ -23,7 +23,7 @@ def test_systemd_install_state_remove(home: Path, fakes: Path, tmp_path: Path) -
     _tool(fakes, "systemctl", SYSTEMCTL)
     _tool(fakes, "crontab", CRONTAB)
     assert installed.machine_kind() == "systemd"
-    found = installed.install(home, schedule.Rhythm("day", 3, 5))
+    found = installed.install(home, schedule.Rhythm(24, 3, 5))
     assert found.installed and found.kind == "systemd"
     assert _calls(fakes, "systemctl")[-2:] == ["--user daemon-reload", "--user enable --now msde-auto.timer"]
     units = tmp_path / "config" / "systemd" / "user"
@@ -75,9 +75,12 @@ def test_state_is_checked_against_the_scheduler(home: Path, fakes: Path) -> None
 
 def test_next_run_hourly_and_daily() -> None:
     now = datetime(2026, 12, 7, 6, 40)
-    assert installed.next_run(schedule.Rhythm("hour", 0, 17), now) == datetime(2026, 12, 7, 7, 17)
-    assert installed.next_run(schedule.Rhythm("hour", 0, 50), now) == datetime(2026, 12, 7, 6, 50)
-    assert installed.next_run(schedule.Rhythm("day", 2, 17), now) == datetime(2026, 12, 8, 2, 17)
+    assert installed.next_run(schedule.Rhythm(1, 0, 17), now) == datetime(2026, 12, 7, 7, 17)
+    assert installed.next_run(schedule.Rhythm(1, 0, 50), now) == datetime(2026, 12, 7, 6, 50)
+    assert installed.next_run(schedule.Rhythm(24, 2, 17), now) == datetime(2026, 12, 8, 2, 17)
+    assert installed.next_run(schedule.Rhythm(6, 8, 17), now) == datetime(2026, 12, 7, 8, 17)
+    assert installed.next_run(schedule.Rhythm(6, 8, 17), datetime(2026, 12, 7, 20, 17)) == datetime(2026, 12, 8, 2, 17)
+    assert installed.next_run(schedule.Rhythm(12, 23, 0), datetime(2026, 12, 31, 23, 30)) == datetime(2027, 1, 1, 11, 0)
 
 
 def test_cli_status_says_what_is_installed(home: Path, fakes: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,8 @@ import time_machine
 
 from msde_tui.cli import main
 from msde_tui.engine.auto.policy import AutoConfig
-from msde_tui.engine.auto.run import local_now, run_auto
+from msde_tui.engine.auto.records import local_now
+from msde_tui.engine.auto.run import run_auto
 from msde_tui.engine.backends.access import fileformat, proofs
 from msde_tui.engine.backends.access.backend import check_backup
 from msde_tui.engine.catalog import Catalog, Dossier

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from msde_tui.engine import auditlog
 from msde_tui.engine.accounting import demo, ledger
 from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
-from msde_tui.engine.events import Step
-from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.events import Event, Step
+from msde_tui.engine.lifecycle import archive, unarchive
+from msde_tui.engine.lifecycle.paf import verify_paf
+from msde_tui.engine.lifecycle.years import archivable, default_years
 from tests.dossier_files import balances, demo_file, dump, problems
 
 
@@ -46,11 +49,11 @@ def test_archive_keeps_balances_and_import_restores_every_row(dossier: Path, out
     original = dump(dossier)
     before = balances(dossier)
     assert problems(dossier) == []
-    steps: list[str] = []
-    result = archive.archive_dossier(
-        dossier, ["2015", "2017"], out, on_event=lambda e: steps.append(e.step) if isinstance(e, Step) else None
-    )
+    events: list[Event] = []
+    result = archive.archive_dossier(dossier, ["2015", "2017"], out, emit=events.append)
+    steps = [e.step for e in events if isinstance(e, Step)]
     assert steps == ["read", "write", "verify", "replace", "check", "commit", "done"]
+    assert {e.dossier for e in events} == {"001SOC"}  # named for the dossier, by its code
     assert result.verified and result.paf.parent == out and result.paf.suffix == ".paf"
     after = balances(dossier)
     for code in before:
@@ -87,7 +90,7 @@ def test_archive_keeps_balances_and_import_restores_every_row(dossier: Path, out
         e[0] for e in original["entry"]
     )
 
-    back = archive.unarchive(dossier, result.paf, delete=True)
+    back = unarchive.unarchive(dossier, result.paf, delete=True)
     assert back.years == ("2015", "2017") and back.paf_deleted and not result.paf.exists()
     assert dump(dossier) == original
     assert problems(dossier) == []
@@ -95,7 +98,7 @@ def test_archive_keeps_balances_and_import_restores_every_row(dossier: Path, out
 
 def test_paf_is_verified_and_a_flipped_byte_is_caught(dossier: Path, out: Path) -> None:
     result = archive.archive_dossier(dossier, ["2015"], out)
-    info = archive.verify_paf(result.paf)
+    info = verify_paf(result.paf)
     assert info.code == "001SOC" and [y["code"] for y in info.years] == ["2015"]
     damaged = out / "damaged.paf"
     data = bytearray(result.paf.read_bytes())
@@ -105,14 +108,14 @@ def test_paf_is_verified_and_a_flipped_byte_is_caught(dossier: Path, out: Path) 
     data[offset] ^= 0xFF
     damaged.write_bytes(bytes(data))
     with pytest.raises(BackupInvalid):
-        archive.verify_paf(damaged)
+        verify_paf(damaged)
     archived = dump(dossier)
     with pytest.raises(BackupInvalid):
-        archive.unarchive(dossier, damaged)
+        unarchive.unarchive(dossier, damaged)
     assert dump(dossier) == archived
     (out / "nonsense.paf").write_bytes(b"not a zip at all")
     with pytest.raises(BackupInvalid):
-        archive.unarchive(dossier, out / "nonsense.paf")
+        unarchive.unarchive(dossier, out / "nonsense.paf")
 
 
 def test_import_only_into_the_dossier_it_came_from(dossier: Path, out: Path, tmp_path: Path) -> None:
@@ -121,11 +124,11 @@ def test_import_only_into_the_dossier_it_came_from(dossier: Path, out: Path, tmp
     result = archive.archive_dossier(dossier, ["2015"], out)
     untouched = dump(other)
     with pytest.raises(WrongDossier, match="001SOC"):
-        archive.unarchive(other, result.paf)
+        unarchive.unarchive(other, result.paf)
     assert dump(other) == untouched
-    archive.unarchive(dossier, result.paf)
+    unarchive.unarchive(dossier, result.paf)
     with pytest.raises(BadInput, match="not archived"):
-        archive.unarchive(dossier, result.paf)  # already imported: nothing to do
+        unarchive.unarchive(dossier, result.paf)  # already imported: nothing to do
 
 
 def test_selection_rules(dossier: Path, out: Path) -> None:
@@ -133,9 +136,9 @@ def test_selection_rules(dossier: Path, out: Path) -> None:
     with engine.connect() as conn:
         years = ledger.fiscal_years(conn)
     engine.dispose()
-    chosen = archive.default_years(years, date(2024, 6, 1))
+    chosen = default_years(years, date(2024, 6, 1))
     assert [y.code for y in chosen] == ["2015", "2016"]  # ended at least 7 years before
-    assert [y.code for y in archive.archivable(years)] == ["2015", "2016", "2017", "2018", "2019"]
+    assert [y.code for y in archivable(years)] == ["2015", "2016", "2017", "2018", "2019"]
     with pytest.raises(BadInput, match="open"):
         archive.archive_dossier(dossier, ["2020"], out)
     archive.archive_dossier(dossier, ["2016"], out)
@@ -148,10 +151,10 @@ def test_selection_rules(dossier: Path, out: Path) -> None:
 def test_partial_import_then_the_rest(dossier: Path, out: Path) -> None:
     original = dump(dossier)
     result = archive.archive_dossier(dossier, ["2015", "2016"], out)
-    first = archive.unarchive(dossier, result.paf, years=["2016"], delete=True)
+    first = unarchive.unarchive(dossier, result.paf, years=["2016"], delete=True)
     assert first.years == ("2016",) and not first.paf_deleted  # 2015 still needs it
     assert problems(dossier) == []
-    second = archive.unarchive(dossier, result.paf, delete=True)
+    second = unarchive.unarchive(dossier, result.paf, delete=True)
     assert second.years == ("2015",) and second.paf_deleted
     assert dump(dossier) == original
 
@@ -164,7 +167,7 @@ def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError):
-        archive.archive_dossier(dossier, ["2015"], out, on_event=boom)
+        archive.archive_dossier(dossier, ["2015"], out, emit=boom)
     assert dump(dossier) == original
     # the PAF was written and verified, but the years were not archived: it is removed, so that
     # no file that verifies claims an archive never made (issue "a hostile world", class 4)
@@ -174,16 +177,16 @@ def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.lifecycle import archive, unarchive
 from msde_tui.engine.events import Step
 op, at, dossier, arg = sys.argv[1:5]
 def on_event(event):
     if isinstance(event, Step) and event.step == at:
         os.kill(os.getpid(), signal.SIGKILL)
 if op == "archive":
-    archive.archive_dossier(Path(dossier), ["2015", "2016"], Path(arg), on_event=on_event)
+    archive.archive_dossier(Path(dossier), ["2015", "2016"], Path(arg), emit=on_event)
 else:
-    archive.unarchive(Path(dossier), Path(arg), on_event=on_event)
+    unarchive.unarchive(Path(dossier), Path(arg), emit=on_event)
 """
 
 
@@ -239,5 +242,8 @@ def test_cli_archive_several_dossiers_then_unarchive(home: Path, tmp_path: Path,
     for paf in pafs:
         assert main(["--json", "unarchive", str(paf), "--delete"]) == 0
         assert json.loads(capsys.readouterr().out)["paf_deleted"] is True
+        logged = auditlog.read(home)[-1]  # the files as they are now: the dossier, not the deleted PAF
+        assert logged["operation"] == "unarchive" and str(paf) not in logged["files"]
+        assert [Path(f).name for f in logged["files"]] == [f"{paf.name[:3]}{paf.name[4:7]}.sqlite"]
     assert {p.name: dump(p) for p in home.glob("*.sqlite")} == originals
     assert main(["archive", "001", "--dir", str(tmp_path / "nowhere")]) == 2

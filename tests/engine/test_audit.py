@@ -13,7 +13,7 @@ from msde_tui.cli import main
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.errors import BadInput, DossierExists, FecRefused
-from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.lifecycle import archive, unarchive
 from msde_tui.engine.lifecycle import tax_audit as audit
 from tests.dossier_files import demo_file
 from tests.fec_checker import assert_valid_fec, check_fec
@@ -224,7 +224,7 @@ def test_an_older_paf_of_a_year_archived_again_is_passed_over(dossier: Path, tmp
     pafs = tmp_path / "pafs"
     pafs.mkdir()
     first = archive.archive_dossier(dossier, ["2015"], pafs).paf
-    archive.unarchive(dossier, first)  # the PAF stays
+    unarchive.unarchive(dossier, first)  # the PAF stays
     conn = sqlite3.connect(dossier)  # a line of 2015 moves from 604 to 600 (a correction)
     conn.execute("UPDATE entry_line SET account_id = (SELECT id FROM account WHERE number = '600') "
                  "WHERE id = (SELECT MIN(l.id) FROM entry_line l JOIN entry e ON e.id = l.entry_id "

@@ -21,10 +21,13 @@ import pytest
 import time_machine
 
 from msde_tui.engine.accounting.demo import create_demo
-from msde_tui.engine.auto import policy
-from msde_tui.engine.auto import run as auto
+from msde_tui.engine.auto import policy, targets
+from msde_tui.engine.auto import report as auto_report
+from msde_tui.engine.auto.lock import RunLock
 from msde_tui.engine.auto.policy import AutoConfig
-from msde_tui.engine.auto.run import RunLock, RunReport, local_now, run_auto
+from msde_tui.engine.auto.records import local_now
+from msde_tui.engine.auto.report import DossierOutcome, RunReport
+from msde_tui.engine.auto.run import run_auto
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import Busy, DiskFull
 from msde_tui.engine.events import DossierResult, Event, Started
@@ -61,7 +64,7 @@ def run(home: Path, config: AutoConfig, **kw: object) -> RunReport:
     return asyncio.run(run_auto(home, config=config, clock=local_now, **kw))  # type: ignore[arg-type]
 
 
-def by_code(report: RunReport) -> dict[str, auto.DossierOutcome]:
+def by_code(report: RunReport) -> dict[str, DossierOutcome]:
     return {d.code: d for d in report.dossiers}
 
 
@@ -104,7 +107,7 @@ def test_done_when_four_days_keep_three(home: Path, demo: list[Dossier], target:
         kept = backups_of(target, dossier.code)
         assert len(kept) == 3
         for name in kept:  # every one kept is verified
-            record = auto.read_embedded_record(target / name)
+            record = targets.read_embedded_record(target / name)
             assert record.verified, record.note
     assert backups_of(target, demo[0].code) == sorted(made[1:])
     assert not (target / made[0]).exists()
@@ -198,7 +201,7 @@ def test_failed_backup_deletes_nothing(home: Path, demo: list[Dossier], target: 
         assert outcome.action == "backup" and not outcome.ok and outcome.deleted == []
         assert "No space left" in outcome.message
     assert snapshot(target) == before
-    last = auto.load_last_run(home)
+    last = auto_report.load_last_run(home)
     assert last is not None and last["ok"] is False
 
 
@@ -260,12 +263,12 @@ def test_last_run_record(home: Path, demo: list[Dossier], target: Path,
     run(home, config)
     clock.move_to(DAY0 + timedelta(hours=1))
     run(home, config)
-    last = auto.load_last_run(home)
+    last = auto_report.load_last_run(home)
     assert last is not None and last["ok"] is True
     rows = {d["code"]: d for d in last["dossiers"]}
     assert rows[demo[0].code]["action"] == "skip"
     assert rows[demo[0].code]["last_verified_file"].endswith(".sqlite.bak")
-    assert json.loads(auto.last_run_file(home).read_text())["dossiers"]
+    assert json.loads(auto_report.last_run_file(home).read_text())["dossiers"]
 
 
 def test_missing_dossier_file_is_reported_and_others_go_on(home: Path, demo: list[Dossier],
@@ -304,7 +307,7 @@ def test_tampered_backup_is_not_verified(home: Path, demo: list[Dossier], target
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
-    record = auto.read_embedded_record(damaged, demo[0])
+    record = targets.read_embedded_record(damaged, demo[0])
     assert not record.verified and "SHA-256" in record.note
     clock.move_to(DAY0 + timedelta(hours=2))
     report = run(home, config)
@@ -319,9 +322,9 @@ def test_proof_of_another_dossier_does_not_count(home: Path, demo: list[Dossier]
     run(home, config)
     mine = target / backups_of(target, demo[0].code)[0]
     other = replace(demo[0], guid="00000000-0000-4000-8000-000000000000")
-    record = auto.read_embedded_record(mine, other)
+    record = targets.read_embedded_record(mine, other)
     assert not record.verified and "another dossier" in record.note
-    assert auto.read_embedded_record(mine, demo[0]).verified
+    assert targets.read_embedded_record(mine, demo[0]).verified
 
 
 def test_verified_cache_avoids_rehashing(home: Path, demo: list[Dossier], target: Path,
@@ -329,13 +332,13 @@ def test_verified_cache_avoids_rehashing(home: Path, demo: list[Dossier], target
     config = config_for(target)
     run(home, config)  # hashes the new backups once and remembers them
     calls: list[Path] = []
-    real = auto.proof.sha256_file
+    real = targets.proof.sha256_file
 
     def counting(path: Path, *a: object, **k: object) -> tuple[str, int]:
         calls.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(auto.proof, "sha256_file", counting)
+    monkeypatch.setattr(targets.proof, "sha256_file", counting)
     assert all(d.action == "skip" for d in run(home, config).dossiers)
     assert calls == []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.engine.accounting.demo import create_demo
-from msde_tui.engine.auto import run as auto
+from msde_tui.engine.auto import targets
 from msde_tui.engine.auto.policy import AutoConfig
 from msde_tui.engine.auto.run import run_auto
 
@@ -25,13 +25,13 @@ def test_one_listing_per_directory_and_rotation_sees_new_backups(
     config = AutoConfig().with_default(enabled=True, keep=1, every_days=1, max_movements=0,
                                        directory=str(target))
     calls: list[Path] = []
-    real = auto.backup_names
+    real = targets.backup_names
 
     def counting(directory: Path) -> dict[str, list[str]]:
         calls.append(directory)
         return real(directory)
 
-    monkeypatch.setattr(auto, "backup_names", counting)
+    monkeypatch.setattr(targets, "backup_names", counting)
     first = asyncio.run(run_auto(home, config=config, clock=lambda: DAY0))
     assert all(d.ok and d.action == "backup" for d in first.dossiers)
     # A day later every dossier is due again; keep=1 rotates the first backups away.

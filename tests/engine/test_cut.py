@@ -120,7 +120,7 @@ def test_failure_before_commit_changes_nothing_and_removes_the_cut_file(listed: 
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError):
-        cut.cut(home, "001", "2018", on_event=boom)
+        cut.cut(home, "001", "2018", emit=boom)
     assert dump(listed) == original
     assert not list(home.glob("*CUT*")) and len(Catalog(home)) == 1
 
@@ -145,7 +145,7 @@ at, dossier, target = sys.argv[1:4]
 def on_event(event):
     if isinstance(event, Step) and event.step == at:
         os.kill(os.getpid(), signal.SIGKILL)
-cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(target).stem, on_event=on_event)
+cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(target).stem, emit=on_event)
 """
 
 
@@ -260,3 +260,20 @@ def test_a_draft_in_the_open_year_does_not_stop_the_cut(listed: Path, home: Path
     result = cut.cut(home, "001", "2019")
     assert result.years == ("2015", "2016", "2017", "2018")
     assert [p.kind for p in problems(listed)] == ["unvalidated"]
+
+
+async def test_the_cut_result_names_the_dossier_as_the_list_shows_it(listed: Path, home: Path) -> None:
+    """The result said "moved to 001SOC_CUT001 (dossier 002)", a code no list shows: it names the
+    new dossier by its list code, and its file apart, in English and in French."""
+    from msde_tui import i18n
+    from msde_tui.engine import words
+    from msde_tui.engine.events import DossierResult
+    from msde_tui.engine.lifecycle.lifeops import run_cut
+    from msde_tui.engine.plans import CutPlan
+
+    events = [e async for e in run_cut(CutPlan(dossier="001SOC", keep_from="2019"), home)]
+    result = next(e for e in events if isinstance(e, DossierResult))
+    new = next(d for d in Catalog(home).dossiers() if d.status == "cut")
+    assert result.ok and f"moved to dossier {new.code} (file {new.location}, verified)" in result.message
+    i18n.setup("fr")
+    assert f"vers le dossier {new.code} (fichier {new.location}, vérifié)" in words.shown(result.message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -15,10 +16,12 @@ import pytest
 
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
+from msde_tui.engine.backends.embedded import verify as embedded_verify
+from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
-from msde_tui.engine.errors import BackupInvalid, BadInput
+from msde_tui.engine.errors import BackupInvalid, BadInput, Busy, WrongDossier
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 from msde_tui.engine.proof import proof_path, read_proof
@@ -68,7 +71,25 @@ async def fails_with(agen, error: type[Exception]) -> Exception:  # type: ignore
 # --------------------------------------------------------------------------- backup
 
 
-async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path) -> None:
+@pytest.fixture(params=["in memory", "backup API"])
+def copy_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a backup is copied: small verified dossiers in memory (serialize), others page
+    by page with SQLite's online backup API."""
+    calls: list[str] = []
+    real = embedded_snapshot.serialize_copy
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("serialize")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", spy)
+    if request.param == "backup API":
+        monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
+    yield request.param
+    assert bool(calls) == (request.param == "in memory"), calls  # the way named was the way taken
+
+
+async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home)
     out = tmp_path / "out"
     out.mkdir()
@@ -86,9 +107,60 @@ async def test_backup_writes_file_and_proof_then_verifies(home: Path, tmp_path: 
     assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
     assert backup.read_bytes()[18:20] == b"\x01\x01"
     assert dump(backup) == dump(home / dossier.location)
+    # The proof's SHA-256 (hashed from memory on the in-memory way) is that of the bytes on disk.
+    assert proof.sha256 == hashlib.sha256(backup.read_bytes()).hexdigest()
+    with sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert sorted(p.name for p in out.iterdir()) == sorted([backup.name, proof_path(backup).name])
 
 
-async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path) -> None:
+@pytest.mark.posix_only  # names the synced files through /proc
+async def test_a_backup_and_its_proof_are_named_only_once_synced(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_way: str) -> None:
+    events: list[tuple[str, ...]] = []
+    guard = threading.Lock()
+    real_fsync, real_link = os.fsync, os.link
+
+    def fsync(fd: int) -> None:
+        target = os.path.realpath(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+        with guard:  # recorded once done (the copy's sync may run in a thread of its own)
+            events.append(("fsync", target))
+
+    def link(src: str | Path, dst: str | Path, **kwargs: object) -> None:
+        with guard:
+            events.append(("link", os.path.realpath(src), os.path.realpath(dst)))
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type] - the caller passes os.link's own keywords
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    result = await backup_one(home, make_dossier(home), tmp_path)
+    backup = Path(result.files[0])
+    links = [e for e in events if e[0] == "link"]
+    assert [e[2] for e in links] == [os.path.realpath(backup), os.path.realpath(proof_path(backup))]
+    for event in links:  # each file's bytes are on disk before it has its name
+        assert events.index(("fsync", event[1])) < events.index(event)
+    assert ("fsync", os.path.realpath(tmp_path)) in events[events.index(links[-1]):]  # then the names
+
+
+async def test_an_unverified_backup_is_never_copied_in_memory(home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The in-memory copy writes zeros for a page SQLite cannot read; only the integrity check
+    # of a verification finds that, so a backup without one takes the backup API.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("copied in memory without a verification")
+
+    monkeypatch.setattr(embedded_snapshot, "serialize_copy", refuse)
+    dossier = make_dossier(home)
+    result = await backup_one(home, dossier, tmp_path, verify=False)
+    assert result.ok and not result.verified
+    assert dump(Path(result.files[0])) == dump(home / dossier.location)
+
+
+async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_path: Path,
+                                                                  copy_way: str) -> None:
     dossier = make_dossier(home)
     path = home / dossier.location
     before = dump(path)
@@ -107,7 +179,7 @@ async def test_backup_while_a_writer_holds_an_open_transaction(home: Path, tmp_p
     assert dump(path) != before
 
 
-async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path) -> None:
+async def test_backup_while_another_connection_keeps_writing(home: Path, tmp_path: Path, copy_way: str) -> None:
     dossier = make_dossier(home, pad_mb=4)
     path = home / dossier.location
     with sqlite3.connect(path) as conn:
@@ -162,13 +234,13 @@ async def test_cancel_mid_backup_leaves_no_file_and_no_proof(
 ) -> None:
     dossier = make_dossier(home, pad_mb=6)
     original = dossier_bytes = (home / dossier.location).read_bytes()
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.05)  # the copy takes long enough to be cancelled in the middle
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     seen: list[Event] = []
@@ -191,14 +263,23 @@ async def test_cancel_mid_backup_leaves_no_file_and_no_proof(
 # --------------------------------------------------------------------------- verify
 
 
-async def test_flipped_byte_is_detected(home: Path, tmp_path: Path) -> None:
+@pytest.fixture(params=["in turn", "side by side"])
+def verify_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a backup is verified: integrity_check after the SHA-256 read, or (large
+    backups) in a second thread while the SHA-256 is read."""
+    if request.param == "side by side":
+        monkeypatch.setattr(embedded_verify, "PARALLEL_MIN", 0)
+    return str(request.param)
+
+
+async def test_flipped_byte_is_detected(home: Path, tmp_path: Path, verify_way: str) -> None:
     dossier = make_dossier(home)
     backup = Path((await backup_one(home, dossier, tmp_path)).files[0])
     data = bytearray(backup.read_bytes())
     data[len(data) // 2] ^= 0x01
     backup.write_bytes(bytes(data))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup)), BackupInvalid)
-    assert "damaged" in err.message
+    assert "damaged" in err.message and "SHA-256" in err.message
 
 
 async def test_truncated_backup_is_refused(home: Path, tmp_path: Path) -> None:
@@ -232,11 +313,11 @@ async def test_proof_of_another_dossier_is_refused(home: Path, tmp_path: Path) -
     backup_b = Path((await backup_one(home, b, tmp_path)).files[0])
     shutil.copy(proof_path(backup_b), proof_path(backup_a))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup_a)), Exception)
-    assert isinstance(err, BackupInvalid | embedded_backend.WrongDossier)
+    assert isinstance(err, BackupInvalid | WrongDossier)
     assert "another" in err.message or "damaged" in err.message
 
 
-async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_path: Path) -> None:
+async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_path: Path, verify_way: str) -> None:
     """A proof rewritten to match a damaged file still fails on integrity_check."""
     dossier = make_dossier(home)
     backup = Path((await backup_one(home, dossier, tmp_path)).files[0])
@@ -254,7 +335,7 @@ async def test_integrity_problem_with_matching_proof_is_refused(home: Path, tmp_
     raw["proof_sha256"] = proof_digest(raw)  # a consistent, rewritten proof
     proof_path(backup).write_text(json.dumps(raw))
     err = await fails_with(EmbeddedBackend(home).verify(str(backup)), BackupInvalid)
-    assert "damaged" in err.message
+    assert "damaged" in err.message and "integrity check" in err.message
 
 
 # --------------------------------------------------------------------------- restore
@@ -345,7 +426,7 @@ async def test_restore_refuses_a_dossier_open_elsewhere(home: Path, tmp_path: Pa
     try:
         err = await fails_with(
             EmbeddedBackend(home).restore(RestoreItem(str(backup), "001", "SOC", replace=True)),
-            embedded_backend.Busy,
+            Busy,
         )
     finally:
         other.close()
@@ -362,13 +443,13 @@ async def test_cancel_mid_restore_leaves_the_dossier_unchanged(
     conn.close()
     before = (home / dossier.location).read_bytes()
     catalog_before = (home / "dossiers.json").read_text()
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.03)
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     seen: list[Event] = []
 
     async def consume() -> None:

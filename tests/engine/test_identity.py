@@ -21,7 +21,7 @@ from msde_tui.engine import identity
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import WrongDossier
-from msde_tui.engine.lifecycle import archive
+from msde_tui.engine.lifecycle import unarchive
 from tests.dossier_files import dump_all as dump
 
 
@@ -76,7 +76,7 @@ def test_the_paf_of_004_goes_only_into_004(home: Path, office: Path, capsys: pyt
     before = dump(home / "001SOC.sqlite")
     # engine: aimed at 001, refused
     with pytest.raises(WrongDossier, match="not of 001SOC"):
-        archive.unarchive(home / "001SOC.sqlite", paf)
+        unarchive.unarchive(home / "001SOC.sqlite", paf)
     # CLI: aimed at 001, refused in words (no traceback), exit 1
     assert main(["unarchive", str(paf), "--dossier", "001"]) == 1
     err = capsys.readouterr().err

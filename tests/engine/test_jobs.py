@@ -204,3 +204,24 @@ def test_server_job_gets_the_password_through_a_pipe_only(home: Path, tds_server
     failed = _wait_result(wrong.directory)
     assert failed["state"] == "failed"
     assert failed["dossiers"]["001SOC"]["message"]  # in plain words, from the engine
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_finished_job_is_not_left_defunct(home: Path) -> None:
+    """The wizard starts jobs and lives on: each finished runner is reaped at once (no <defunct>
+    process per job until the wizard quits), even when nobody asks whether it is alive."""
+    from msde_tui.engine.accounting.demo import create_demo
+    from msde_tui.engine.catalog import Catalog
+
+    create_demo(home, dossiers=1, years=1, lines=20)
+    (home / "backups").mkdir()
+    plan = WizardPlan(operation="backup", directory=str(home / "backups"),
+                      dossiers=tuple(Catalog(home).dossiers()))
+    job = jobs.start_job(plan, home=home)
+    result = _wait_result(job.directory)
+    assert result["state"] == "ok", result
+    stat = Path(f"/proc/{job.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # a runner that has just written its result is about to end
+    assert not stat.exists(), f"job runner {job.pid} left as {stat.read_text()!r}"

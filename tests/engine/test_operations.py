@@ -116,9 +116,9 @@ async def test_cancelling_the_consumer_stops_and_cleans_up(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dossiers = make_many(home, 6)
-    from msde_tui.engine.backends.embedded import backend as embedded_backend
+    from msde_tui.engine.backends.embedded import work as embedded_work
 
-    slow = embedded_backend._Work.progress
+    slow = embedded_work.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
@@ -126,7 +126,7 @@ async def test_cancelling_the_consumer_stops_and_cleans_up(
 
         time.sleep(0.2)
 
-    monkeypatch.setattr(embedded_backend._Work, "progress", slow_progress)
+    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     plan = BackupPlan(Connection(), tuple(dossiers), str(out), concurrency=2)
@@ -213,3 +213,27 @@ async def test_two_restores_onto_one_number_never_interleave(home: Path, tmp_pat
     assert "already taken" in next(r for r in results if not r.ok).message
     assert Catalog(home).get("009X").location == "009X.sqlite"
     assert not (home / "safety").exists()
+
+
+async def test_the_audit_line_of_a_verify_names_each_file_with_its_directory(home: Path, tmp_path: Path) -> None:
+    """Two copies of one backup name, a good one and a damaged one elsewhere: the log says which
+    one failed (a bare file name read as if the good backup had failed)."""
+    dossiers = make_many(home, 1)
+    good = tmp_path / "backups"
+    good.mkdir()
+    plan = BackupPlan(Connection(), tuple(dossiers), str(good), BackupOptions(verify=False))
+    [e async for e in operations.run_backup(plan, home=home)]
+    backup = next(good.glob("*.sqlite.bak"))
+    bad = tmp_path / "elsewhere"
+    bad.mkdir()
+    damaged = bad / backup.name
+    shutil.copy(backup, damaged)
+    shutil.copy(backup.with_name(backup.name + ".json"), bad / (backup.name + ".json"))
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    events = [e async for e in operations.run_verify(VerifyPlan(Connection(), (str(damaged),)), home=home)]
+    assert operations.summarize(events) == (0, 1)
+    logged = auditlog.read(home)[-1]
+    assert logged["operation"] == "verify" and logged["result"] == "failed"
+    assert logged["dossiers"] == [str(damaged)]

@@ -11,7 +11,7 @@ import pytest
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import DossierChanged, DossierExists, MsdeError, PackError, WrongDossier
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packapply, packimport, packinfo, packwrite
 from tests.dossier_files import masked
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -84,21 +84,21 @@ def demo(home: Path) -> Dossier:
 
 
 def test_pbf_round_trip_demo(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    result = pack.export_package(demo, home, tmp_path, now=T0)
+    result = packwrite.export_package(demo, home, tmp_path, now=T0)
     assert result.kind == "PBF" and result.path.name == "001-SOC_20260101_120000.pbf"
-    imported = pack.import_package(result.path, home, number="9")
+    imported = packimport.import_package(result.path, home, number="9")
     # a copy under another number: its own identity, the original as its origin
     assert imported.code == "009SOC" and imported.guid != demo.guid and imported.origin == demo.guid
     assert Catalog(home).get("009").location == "009SOC.sqlite"
     assert dump(masked(home / "009SOC.sqlite")) == dump(masked(home / demo.location))
-    again = pack.import_package(result.path, home)  # first free number
+    again = packimport.import_package(result.path, home)  # first free number
     assert again.number == "002"
 
 
 def test_taken_number_refused(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    result = pack.export_package(demo, home, tmp_path, now=T0)
+    result = packwrite.export_package(demo, home, tmp_path, now=T0)
     with pytest.raises(DossierExists, match="already taken"):
-        pack.import_package(result.path, home, number="1")
+        packimport.import_package(result.path, home, number="1")
     assert sorted(p.name for p in home.glob("*.sqlite")) == ["001SOC.sqlite"]
 
 
@@ -106,28 +106,28 @@ def test_odd_tables_round_trip_exactly(home: Path, tmp_path: Path) -> None:
     source = home / "050ODD.sqlite"
     make_odd(source)
     dossier = register(home, source)
-    result = pack.export_package(dossier, home, tmp_path, now=T0)
-    info = pack.package_info(result.path)
+    result = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    info = packinfo.package_info(result.path)
     assert info["tables"]["nokey"]["rows"] == 3
-    imported = pack.import_package(result.path, home, number="51")
+    imported = packimport.import_package(result.path, home, number="51")
     assert dump(home / imported.location) == dump(source)
 
 
 def test_encrypted_pbf_round_trip(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    result = pack.export_package(demo, home, tmp_path, passphrase="s3cret", now=T0)
+    result = packwrite.export_package(demo, home, tmp_path, passphrase="s3cret", now=T0)
     with pytest.raises(PackError, match="Wrong passphrase"):
-        pack.import_package(result.path, home, passphrase="nope")
-    imported = pack.import_package(result.path, home, number="7", passphrase="s3cret")
+        packimport.import_package(result.path, home, passphrase="nope")
+    imported = packimport.import_package(result.path, home, number="7", passphrase="s3cret")
     assert dump(masked(home / imported.location)) == dump(masked(home / demo.location))
 
 
 def test_corrupt_pbf_imports_nothing(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    result = pack.export_package(demo, home, tmp_path, now=T0)
+    result = packwrite.export_package(demo, home, tmp_path, now=T0)
     raw = bytearray(result.path.read_bytes())
     raw[len(raw) // 2] ^= 0x55
     result.path.write_bytes(bytes(raw))
     with pytest.raises(PackError, match="damaged"):
-        pack.import_package(result.path, home, number="9")
+        packimport.import_package(result.path, home, number="9")
     assert Catalog(home).numbers() == {"001"}
     assert not list(home.glob("009*")) and not list(home.glob(".009*"))
 
@@ -141,48 +141,48 @@ def _edit(path: Path, *sql: str) -> None:
 
 
 def test_ptf_chain_brings_a_copy_up_to_date(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    first = pack.export_package(demo, home, tmp_path, partial=True, now=T0)
+    first = packwrite.export_package(demo, home, tmp_path, partial=True, now=T0)
     assert first.kind == "PBF" and first.warning and "full PBF" in first.warning
-    copy = pack.import_package(first.path, home, number="9")
+    copy = packimport.import_package(first.path, home, number="9")
     src = home / demo.location
     _edit(src, "UPDATE entry_line SET label = 'corrigé' WHERE id IN (3, 4)",
           "DELETE FROM attachment WHERE id = (SELECT MAX(id) FROM attachment)",
           "INSERT INTO third_party (code, kind, name, country) VALUES ('NEW1', 'CUSTOMER', 'Nouveau', 'BE')")
-    ptf1 = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf1 = packwrite.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf1.kind == "PTF" and ptf1.warning is None
     assert ptf1.tables["entry_line"]["rows"] == 2 and ptf1.tables["attachment"]["deleted"] == 1
     assert ptf1.tables["third_party"]["rows"] == 1 and ptf1.tables["entry"]["rows"] == 0
     _edit(src, "UPDATE dossier_info SET company = 'Renamed SA'")
-    ptf2 = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
+    ptf2 = packwrite.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
     # out of order: the copy is not in ptf2's base state
     with pytest.raises(PackError, match="not in the state this PTF follows"):
-        pack.apply_package(ptf2.path, home, dossier_ref="9")
+        packapply.apply_package(ptf2.path, home, dossier_ref="9")
     before = dump(home / copy.location)
     assert before != dump(src)
-    pack.apply_package(ptf1.path, home)  # found by GUID
-    result = pack.apply_package(ptf2.path, home, dossier_ref="009")
+    packapply.apply_package(ptf1.path, home)  # found by GUID
+    result = packapply.apply_package(ptf2.path, home, dossier_ref="009")
     assert result.upserted == 1
     assert dump(masked(home / copy.location)) == dump(masked(src))  # the copy keeps its own identity
     assert Catalog(home).get("009").guid == copy.guid and copy.guid != demo.guid
     with pytest.raises(PackError, match="not in the state"):
-        pack.apply_package(ptf2.path, home, dossier_ref="009")
+        packapply.apply_package(ptf2.path, home, dossier_ref="009")
 
 
 def test_ptf_on_odd_tables_with_replace_and_composite_keys(home: Path, tmp_path: Path) -> None:
     source = home / "050ODD.sqlite"
     make_odd(source)
     dossier = register(home, source)
-    base = pack.export_package(dossier, home, tmp_path, now=T0)
-    copy = pack.import_package(base.path, home, number="51")
+    base = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    copy = packimport.import_package(base.path, home, number="51")
     _edit(source, "INSERT INTO nokey VALUES ('new', 2, NULL)",
           "UPDATE composite SET v = X'0102' WHERE k1 = 'a' AND k2 = 2",
           "DELETE FROM child WHERE parent_k1 = 'b'",
           "DELETE FROM composite WHERE k1 = 'b'",
           "UPDATE money SET untyped = 3.5, amount = '99.99' WHERE id = 2")
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.tables["nokey"]["rows"] == 4  # replaced whole
     assert ptf.tables["composite"]["deleted"] == 1 and ptf.tables["composite"]["rows"] == 1
-    pack.apply_package(ptf.path, home, dossier_ref="51")
+    packapply.apply_package(ptf.path, home, dossier_ref="51")
     assert dump(home / copy.location) == dump(source)
 
 
@@ -197,40 +197,40 @@ def test_ptf_on_keys_matched_by_their_encoding(home: Path, tmp_path: Path) -> No
     conn.commit()
     conn.close()
     dossier = register(home, source, number="060", short="KEY")
-    base = pack.export_package(dossier, home, tmp_path, now=T0)
-    copy = pack.import_package(base.path, home, number="61")
+    base = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    copy = packimport.import_package(base.path, home, number="61")
     _edit(source, "UPDATE rk SET v = 'changed' WHERE r = 0.5", "DELETE FROM rk WHERE r = 1e300",
           "INSERT INTO rk VALUES (2.25, 'new')", "UPDATE bk SET v = 'yy' WHERE f = 1 AND n = 1")
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.kind == "PTF"
     assert (ptf.tables["rk"]["rows"], ptf.tables["rk"]["deleted"]) == (2, 1)
     assert (ptf.tables["bk"]["rows"], ptf.tables["bk"]["deleted"]) == (1, 0)
-    pack.apply_package(ptf.path, home, dossier_ref="61")
+    packapply.apply_package(ptf.path, home, dossier_ref="61")
     assert dump(home / copy.location) == dump(source)
 
 
 def test_ptf_refused_on_another_dossier(home: Path, tmp_path: Path) -> None:
     dossiers = create_demo(home, dossiers=2, years=1, lines=200)
-    pack.export_package(dossiers[0], home, tmp_path, now=T0)
+    packwrite.export_package(dossiers[0], home, tmp_path, now=T0)
     _edit(home / dossiers[0].location, "UPDATE entry SET label = 'x' WHERE id = 1")
-    ptf = pack.export_package(dossiers[0], home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossiers[0], home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     with pytest.raises(WrongDossier):
-        pack.apply_package(ptf.path, home, dossier_ref=dossiers[1].number)
+        packapply.apply_package(ptf.path, home, dossier_ref=dossiers[1].number)
 
 
 def test_ptf_size_grows_with_changes_not_with_the_dossier(home: Path, tmp_path: Path) -> None:
     [big] = create_demo(home, dossiers=1, years=2, lines=50_000)
-    full = pack.export_package(big, home, tmp_path, now=T0)
+    full = packwrite.export_package(big, home, tmp_path, now=T0)
     _edit(home / big.location, "UPDATE entry_line SET label = 'one change' WHERE id = 777")
-    ptf = pack.export_package(big, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(big, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.tables["entry_line"]["rows"] == 1
     assert ptf.size < 40_000 < full.size / 10
 
 
 def test_schema_change_falls_back_to_pbf(home: Path, demo: Dossier, tmp_path: Path) -> None:
-    pack.export_package(demo, home, tmp_path, now=T0)
+    packwrite.export_package(demo, home, tmp_path, now=T0)
     _edit(home / demo.location, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
-    result = pack.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    result = packwrite.export_package(demo, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert result.kind == "PBF" and "changed" in (result.warning or "")
 
 
@@ -245,7 +245,7 @@ def test_value_that_cannot_be_packed_exactly(home: Path, tmp_path: Path) -> None
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(PackError, match="next tuesday"):
-        pack.export_package(dossier, home, out, now=T0)
+        packwrite.export_package(dossier, home, out, now=T0)
     assert list(out.iterdir()) == []
     assert not [p for p in (home / "packstate").iterdir()]
 
@@ -257,7 +257,7 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
     it the dossier, and the directory after it (a power cut leaves no renamed half-file)."""
     import os
 
-    pbf = pack.export_package(demo, home, tmp_path, now=T0)
+    pbf = packwrite.export_package(demo, home, tmp_path, now=T0)
     events: list[str] = []
     real_fsync, real_link = os.fsync, os.link
 
@@ -271,7 +271,7 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "link", link)
-    imported = pack.import_package(pbf.path, home, number="77")
+    imported = packimport.import_package(pbf.path, home, number="77")
     rename = next(i for i, e in enumerate(events) if e.startswith("link:") and e.endswith(imported.location))
     src = events[rename].split(":", 1)[1].split("->")[0]
     assert f"fsync:{src}" in events[:rename]
@@ -279,7 +279,7 @@ def test_imported_file_is_on_disk_before_its_name_is(home: Path, demo: Dossier, 
 
 
 def _ptf_round_trip(home: Path, tmp_path: Path, create: str, rows: list[tuple[object, ...]],
-                    *edits: tuple[str, ...]) -> list[pack.PackResult]:
+                    *edits: tuple[str, ...]) -> list[packwrite.PackResult]:
     """PBF of a one-table dossier, imported as 51; then per group of edits a PTF, applied to 51."""
     source = home / "050ODD.sqlite"
     conn = sqlite3.connect(source)
@@ -288,14 +288,14 @@ def _ptf_round_trip(home: Path, tmp_path: Path, create: str, rows: list[tuple[ob
     conn.commit()
     conn.close()
     dossier = register(home, source)
-    base = pack.export_package(dossier, home, tmp_path, now=T0)
-    copy = pack.import_package(base.path, home, number="51")
+    base = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    copy = packimport.import_package(base.path, home, number="51")
     results = []
     for day, sql in enumerate(edits, 2):
         _edit(source, *sql)
-        ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, day))
+        ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, day))
         assert ptf.kind == "PTF"
-        pack.apply_package(ptf.path, home, dossier_ref="51")
+        packapply.apply_package(ptf.path, home, dossier_ref="51")
         assert _rows(home / copy.location) == _rows(source)
         results.append(ptf)
     return results
@@ -357,16 +357,16 @@ def test_state_file_of_an_earlier_layout_makes_the_table_replaced(home: Path, tm
     source = home / "050ODD.sqlite"
     _edit(source, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
     dossier = register(home, source)
-    base = pack.export_package(dossier, home, tmp_path, now=T0)
-    copy = pack.import_package(base.path, home, number="51")
+    base = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    copy = packimport.import_package(base.path, home, number="51")
     [state] = (home / "packstate").glob("*/0000.parquet")
     ambiguous = pa.schema([("k", pa.int64()), ("k", pa.binary()), ("h", pa.uint64())])
     pq.write_table(pa.table([pa.array([1, 2]), pa.array([b"x", b"y"]), pa.array([0, 0], pa.uint64())],
                             schema=ambiguous), state)
     _edit(source, "UPDATE t SET v = 'changed' WHERE k = 1")
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.kind == "PTF" and ptf.tables["t"]["rows"] == 2  # replaced whole
-    pack.apply_package(ptf.path, home, dossier_ref="51")
+    packapply.apply_package(ptf.path, home, dossier_ref="51")
     assert _rows(home / copy.location) == _rows(source)
 
 
@@ -379,13 +379,13 @@ def test_apply_refused_whole_when_a_unique_value_moved(home: Path, tmp_path: Pat
     conn.commit()
     conn.close()
     dossier = register(home, source, number="070", short="UNQ")
-    base = pack.export_package(dossier, home, tmp_path, now=T0)
-    copy = pack.import_package(base.path, home, number="71")
+    base = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    copy = packimport.import_package(base.path, home, number="71")
     before = dump(home / copy.location)
     _edit(source, "DELETE FROM t WHERE id = 1", "INSERT INTO t VALUES (3, 'x')")
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     with pytest.raises(MsdeError) as refused:
-        pack.apply_package(ptf.path, home, dossier_ref="71")
+        packapply.apply_package(ptf.path, home, dossier_ref="71")
     assert "breaks a constraint" in str(refused.value) and "UNIQUE" in str(refused.value)
     assert "Nothing was changed" in (refused.value.hint or "")
     assert dump(home / copy.location) == before
@@ -393,21 +393,21 @@ def test_apply_refused_whole_when_a_unique_value_moved(home: Path, tmp_path: Pat
 
 def test_export_refused_when_the_dossier_changes_while_it_is_read(home: Path, demo: Dossier, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    real_identity = pack._identity
+    real_identity = packwrite.pack_identity
 
     def identity_then_a_commit(db, dossier):  # type: ignore[no-untyped-def]
         found = real_identity(db, dossier)
         _edit(home / demo.location, "UPDATE entry SET label = 'changed meanwhile' WHERE id = 1")
         return found
 
-    monkeypatch.setattr(pack, "_identity", identity_then_a_commit)
+    monkeypatch.setattr(packwrite, "pack_identity", identity_then_a_commit)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(DossierChanged, match="changed while msde was reading it"):
-        pack.export_package(demo, home, out, now=T0)
+        packwrite.export_package(demo, home, out, now=T0)
     assert list(out.iterdir()) == []
-    monkeypatch.setattr(pack, "_identity", real_identity)
-    assert pack.export_package(demo, home, out, now=T0).kind == "PBF"  # quiet again: it works
+    monkeypatch.setattr(packwrite, "pack_identity", real_identity)
+    assert packwrite.export_package(demo, home, out, now=T0).kind == "PBF"  # quiet again: it works
 
 
 def test_ptf_fills_a_table_that_was_empty_at_the_pbf(home: Path, tmp_path: Path) -> None:
@@ -417,9 +417,9 @@ def test_ptf_fills_a_table_that_was_empty_at_the_pbf(home: Path, tmp_path: Path)
     conn.commit()
     conn.close()
     dossier = register(home, source, number="080", short="EMP")
-    copy = pack.import_package(pack.export_package(dossier, home, tmp_path, now=T0).path, home, number="81")
+    copy = packimport.import_package(packwrite.export_package(dossier, home, tmp_path, now=T0).path, home, number="81")
     _edit(source, "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.kind == "PTF" and ptf.tables["t"] == {"rows": 2, "chunks": 1, "deleted": 0}
-    pack.apply_package(ptf.path, home, dossier_ref="81")
+    packapply.apply_package(ptf.path, home, dossier_ref="81")
     assert dump(home / copy.location) == dump(source)

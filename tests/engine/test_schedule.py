@@ -21,10 +21,14 @@ ODD_HOME = "/srv/msde data/100% ok's $HOME"
 
 
 def test_rhythm_parse() -> None:
-    assert Rhythm.parse("hour", None) == Rhythm("hour", 2, 17)
-    assert Rhythm.parse("hour", "05") == Rhythm("hour", 2, 5)
-    assert Rhythm.parse("day", "23:45") == Rhythm("day", 23, 45)
-    for every, at in [("day", "24:00"), ("day", "7"), ("week", None), ("hour", "x")]:
+    assert Rhythm.parse("hour", None) == Rhythm(1, 0, 17)
+    assert Rhythm.parse("hour", "05") == Rhythm(1, 0, 5)
+    assert Rhythm.parse("hour", "08:05") == Rhythm(1, 0, 5)  # every hour: the minute counts
+    assert Rhythm.parse("day", "23:45") == Rhythm(24, 23, 45)
+    assert Rhythm.parse("day", None) == Rhythm(24, 2, 17)
+    assert Rhythm.parse("6", "8:17") == Rhythm.parse("6h", "08:17") == Rhythm(6, 8, 17)
+    for every, at in [("day", "24:00"), ("day", "7"), ("week", None), ("hour", "x"), ("5", None),
+                      ("0", None), ("48", "01:00"), ("6", "08:60"), ("6", "8:1:0"), ("day", "-1:00")]:
         with pytest.raises(BadInput):
             Rhythm.parse(every, at)
 
@@ -46,7 +50,7 @@ def units_in(tmp_path: Path, home: str | None, rhythm: Rhythm) -> tuple[Path, Pa
 
 
 @pytest.mark.parametrize("home", [None, "/srv/msde", ODD_HOME])
-@pytest.mark.parametrize("rhythm", [Rhythm(), Rhythm("day", 2, 30)])
+@pytest.mark.parametrize("rhythm", [Rhythm(), Rhythm(24, 2, 30), Rhythm(6, 8, 17)])
 def test_systemd_units_verify(tmp_path: Path, home: str | None, rhythm: Rhythm) -> None:
     service, timer = units_in(tmp_path, home, rhythm)
     text = service.read_text()
@@ -66,7 +70,7 @@ def test_systemd_calendar_is_valid(tmp_path: Path) -> None:
     tool = shutil.which("systemd-analyze")
     if tool is None:
         pytest.skip("systemd-analyze is not installed")
-    for rhythm in (Rhythm(), Rhythm("day", 23, 5)):
+    for rhythm in (Rhythm(), Rhythm(24, 23, 5), Rhythm(6, 8, 17), Rhythm(2, 1, 0)):
         timer = schedule.systemd_units(schedule.msde_command(), None, rhythm)["msde-auto.timer"]
         calendar = next(line.split("=", 1)[1] for line in timer.splitlines() if line.startswith("OnCalendar="))
         result = subprocess.run([tool, "calendar", calendar], capture_output=True, text=True, timeout=30)
@@ -101,7 +105,8 @@ def parse_cron(line: str) -> tuple[list[str], str]:
     fields, command = parts[:5], parts[5]
     for field, (low, high) in zip(fields, RANGES, strict=True):
         if field != "*":
-            assert field.isdigit() and low <= int(field) <= high, (field, low, high)
+            for value in field.split(","):
+                assert value.isdigit() and low <= int(value) <= high, (field, low, high)
     return fields, command
 
 
@@ -119,11 +124,12 @@ def cron_to_shell(command: str) -> str:
     return "".join(out)
 
 
-@pytest.mark.parametrize("rhythm", [Rhythm(), Rhythm("day", 3, 0)])
-def test_cron_line_fields(rhythm: Rhythm) -> None:
+@pytest.mark.parametrize(("rhythm", "hours"), [(Rhythm(), "*"), (Rhythm(24, 3, 0), "3"),
+                                               (Rhythm(6, 8, 17), "2,8,14,20")])
+def test_cron_line_fields(rhythm: Rhythm, hours: str) -> None:
     line = schedule.cron_line(schedule.msde_command(), "/srv/msde", rhythm)
     fields, command = parse_cron(line)
-    assert fields == [str(rhythm.minute), "*" if rhythm.every == "hour" else str(rhythm.hour), "*", "*", "*"]
+    assert fields == [str(rhythm.minute), hours, "*", "*", "*"]
     assert command.endswith(schedule.CRON_MARKER)
     assert "MSDE_HOME=/srv/msde " in command
 
@@ -254,7 +260,7 @@ def split_windows_args(text: str) -> list[str]:
 WIN_HOME = 'C:\\Data\\Msde "office" <&>\\'
 
 
-@pytest.mark.parametrize("rhythm", [Rhythm(), Rhythm("day", 2, 30)])
+@pytest.mark.parametrize("rhythm", [Rhythm(), Rhythm(24, 2, 30), Rhythm(6, 8, 17)])
 def test_task_xml_well_formed(tmp_path: Path, rhythm: Rhythm) -> None:
     command = ["C:\\Program Files\\msde\\msde.exe"]
     text = schedule.task_xml(command, WIN_HOME, rhythm)
@@ -273,9 +279,12 @@ def test_task_xml_well_formed(tmp_path: Path, rhythm: Rhythm) -> None:
     arguments = root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) or ""
     assert split_windows_args(arguments) == ["--home", WIN_HOME, "auto"]
     boundary = root.findtext("t:Triggers/t:CalendarTrigger/t:StartBoundary", namespaces=NS)
-    assert boundary and boundary.endswith(f"{rhythm.hour if rhythm.every == 'day' else 0:02d}:{rhythm.minute:02d}:00")
+    assert boundary and boundary.endswith(f"T{rhythm.run_hours()[0]:02d}:{rhythm.minute:02d}:00")
     repetition = root.find("t:Triggers/t:CalendarTrigger/t:Repetition/t:Interval", NS)
-    assert (repetition is not None and repetition.text == "PT1H") == (rhythm.every == "hour")
+    if rhythm.hours == 24:
+        assert repetition is None
+    else:
+        assert repetition is not None and repetition.text == f"PT{rhythm.hours}H"
     assert root.findtext("t:Settings/t:MultipleInstancesPolicy", namespaces=NS) == "IgnoreNew"
     # the command as Windows' own parser splits it back (quoted where it holds a space)
     assert create == subprocess.list2cmdline(

@@ -24,8 +24,8 @@ from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput, PackError
 from msde_tui.engine.lifecycle import tax_audit as audit
-from msde_tui.engine.packs import export_copy, pack
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.packs import export_copy, packimport, packwrite
+from msde_tui.engine.tables.database import Database
 
 YEARS = ["2024", "2025"]
 
@@ -127,8 +127,8 @@ def test_sql_server_dossier_is_audited(  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     profile = _profile(home, tds_server, monkeypatch)
-    pbf = pack.export_package(dossier, home, tmp_path)
-    on_server = pack.import_package(pbf.path, home, number="5", to_profile=profile)
+    pbf = packwrite.export_package(dossier, home, tmp_path)
+    on_server = packimport.import_package(pbf.path, home, number="5", to_profile=profile)
     assert on_server.location == "PW0005SOC"
     out = tmp_path / "out"
     out.mkdir()

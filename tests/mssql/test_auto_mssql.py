@@ -18,7 +18,9 @@ import time_machine
 from msde_tui.engine.accounting.demo import build_dossier
 from msde_tui.engine.auto import mssql as auto_mssql
 from msde_tui.engine.auto.policy import AutoConfig
-from msde_tui.engine.auto.run import DossierOutcome, RunReport, last_run_file, local_now, run_auto
+from msde_tui.engine.auto.records import local_now
+from msde_tui.engine.auto.report import DossierOutcome, RunReport, last_run_file
+from msde_tui.engine.auto.run import run_auto
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.backends.mssql.backend import MssqlBackend
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -327,7 +329,7 @@ def test_cli_run_and_status_with_a_server_dossier(home: Path, server: TdsServer,
     capsys.readouterr()
     assert main(["auto", "--dry-run"]) == 1
     out = capsys.readouterr().out
-    assert ("001SOC: error — No password for profile office: set MSDE_PASSWORD_OFFICE in the "
+    assert ("FAIL 001SOC: No password for profile office: set MSDE_PASSWORD_OFFICE in the "
             "scheduler's environment.") in out
     assert "What to do: 'msde auto' runs unattended" in out
     monkeypatch.setenv("MSDE_PASSWORD_OFFICE", server.password)
@@ -336,8 +338,8 @@ def test_cli_run_and_status_with_a_server_dossier(home: Path, server: TdsServer,
     assert main(["auto"]) == 0
     out = capsys.readouterr().out
     first = on_server(server, DB1)
-    assert len(first) == 1 and "001SOC: backup — 1 day since last verified backup ≥ 1" in out
-    assert "    deleted PW0001SOC_20270301_" in out and f"wrote {server.backup_dir / first[0]} (verified)" in out
+    assert len(first) == 1 and "OK   001SOC: backup: 1 day since last verified backup ≥ 1" in out
+    assert "    001SOC: deleted PW0001SOC_20270301_" in out and f"wrote {server.backup_dir / first[0]} (verified)" in out
     assert main(["auto", "status"]) == 0
     assert "last verified backup 2027-03-02 02:17" in capsys.readouterr().out
     assert main(["auto", "--install", "cron"]) == 0

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from msde_tui.engine.backends.mssql import restoring
-from msde_tui.engine.backends.mssql.backend import MssqlBackend, compression_for, size_warning
+from msde_tui.engine.backends.mssql.backend import MssqlBackend
+from msde_tui.engine.backends.mssql.backupsets import size_warning
+from msde_tui.engine.backends.mssql.common import compression_for
 from msde_tui.engine.backends.mssql.driver import Session, Target
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import ConnectionFailed, ServerError

@@ -316,3 +316,28 @@ def test_odbc_loop_consumes_every_result_set_in_order() -> None:
     assert [m.percent(s) for s in seen[:2]] == [50, 100]
     assert results == [[{"n": 1}]]
     assert cursor.index == len(cursor.sets)  # nextset() was called until it returned False
+
+
+def test_connection_failures_are_shown_in_french() -> None:
+    """The first screen's SQL Server errors in the user's language (engine/words.py)."""
+    from msde_tui import i18n
+    from msde_tui.engine.words import shown
+
+    refused = m.translate(20009, "Unable to connect: Adaptive Server is unavailable or does not "
+                          "exist (127.0.0.1:1) Net-Lib error during Connection refused (111)",
+                          context=m.Context(operation="connect", host="127.0.0.1", port=1))
+    login = m.translate(18456, "Login failed for user 'sa'.",
+                        context=m.Context(operation="connect", host="srv", port=1433, user="sa"))
+    i18n.setup("fr")
+    try:
+        assert shown(refused.message) == (
+            "Impossible de se connecter au SQL Server 127.0.0.1:1 : rien ne répond sur ce port.")
+        assert shown(refused.hint) == (
+            "Vérifiez le nom du serveur et le port, que le service SQL Server tourne, et que le "
+            "pare-feu laisse passer le port (1433, ou le port de l'instance nommée). SQL Server "
+            "Express s'installe avec TCP/IP désactivé : activez-le dans le Gestionnaire de "
+            "configuration SQL Server (Protocoles pour SQLEXPRESS, TCP/IP) et redémarrez le service.")
+        assert shown(login.message) == "SQL Server srv a refusé la connexion de l'utilisateur 'sa'."
+        assert shown(login.hint).startswith("Vérifiez le nom d'utilisateur et le mot de passe")
+    finally:
+        i18n.setup("en")

@@ -25,8 +25,8 @@ from msde_tui.engine.accounting.demo import build_dossier, create_demo
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import DossierExists, PackError
-from msde_tui.engine.packs import export_copy, pack
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.packs import export_copy, packapply, packimport, packwrite
+from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.reader import PackReader
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -83,8 +83,8 @@ def _on_server(home: Path, server, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     """An embedded demo dossier 001 and its PBF imported on the server as 005 (PW0005SOC)."""
     [dossier] = create_demo(home, dossiers=1, years=1, lines=200)
     profile = _profile(home, server, monkeypatch)
-    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
-    return dossier, pack.import_package(pbf.path, home, number="5", to_profile=profile), profile
+    pbf = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    return dossier, packimport.import_package(pbf.path, home, number="5", to_profile=profile), profile
 
 
 def test_sql_server_rows_read_like_sqlite(tds_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -120,14 +120,14 @@ def test_pbf_from_sql_server_imports_into_embedded_row_for_row(  # type: ignore[
     dossier, on_server, _ = _on_server(home, tds_server, monkeypatch, tmp_path)
     assert (on_server.backend, on_server.location) == ("mssql", "PW0005SOC")
     assert Catalog(home).get("005").origin == dossier.guid != on_server.guid  # a copy: its own identity
-    result = pack.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
+    result = packwrite.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
     assert result.kind == "PBF" and result.path.name == "005-SOC_20260102_000000.pbf"
     with PackReader(result.path) as reader:
         assert reader.content["source"]["dialect"] == "mssql"
         assert reader.content["dossier"]["guid"] == on_server.guid
         identity = {t.name: [c.name for c in t.columns if c.identity] for t in reader.schema.tables}
-    assert identity["entry_line"] == ["id"]  # the IDENTITY(1,1) tableio created, read back
-    imported = pack.import_package(result.path, home, number="7")
+    assert identity["entry_line"] == ["id"]  # the IDENTITY(1,1) engine.tables created, read back
+    imported = packimport.import_package(result.path, home, number="7")
     assert imported.location == "007SOC.sqlite" and imported.origin == on_server.guid != imported.guid
     assert _rest(_rows(home / imported.location)) == _rest(_rows(home / dossier.location))
 
@@ -136,8 +136,8 @@ def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-d
     tds_server, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, source, profile = _on_server(home, tds_server, monkeypatch, tmp_path)
-    base = pack.export_package(source, home, tmp_path, now=datetime(2026, 1, 2))
-    copy = pack.import_package(base.path, home, number="6", to_profile=profile)
+    base = packwrite.export_package(source, home, tmp_path, now=datetime(2026, 1, 2))
+    copy = packimport.import_package(base.path, home, number="6", to_profile=profile)
     assert copy.location == "PW0006SOC"
     with tds_server.connect(database="PW0005SOC") as conn:  # a day of work on the server
         cur = conn.cursor()
@@ -151,11 +151,11 @@ def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-d
             "VALUES (SCOPE_IDENTITY(), 1, 1, 1250, 0), (SCOPE_IDENTITY(), 2, 2, 0, 1250)"
         )
         cur.execute("DELETE FROM attachment WHERE id = (SELECT MIN(id) FROM attachment)")
-    partial = pack.export_package(source, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
+    partial = packwrite.export_package(source, home, tmp_path, partial=True, now=datetime(2026, 1, 3))
     assert partial.kind == "PTF" and partial.warning is None
     assert partial.tables["entry_line"]["rows"] == 5 and partial.tables["attachment"]["deleted"] == 1
     assert _server_digests(tds_server, "PW0006SOC") != _server_digests(tds_server, "PW0005SOC")
-    applied = pack.apply_package(partial.path, home, dossier_ref="006")
+    applied = packapply.apply_package(partial.path, home, dossier_ref="006")
     assert (applied.upserted, applied.deleted) == (6, 1)
     assert _rest(_server_digests(tds_server, "PW0006SOC")) == _rest(_server_digests(tds_server, "PW0005SOC"))
     with tds_server.connect(database="PW0006SOC") as conn:  # the copy kept its own identity
@@ -163,7 +163,7 @@ def test_ptf_from_sql_server_applies_on_sql_server(  # type: ignore[no-untyped-d
         cur.execute("SELECT guid, code FROM dossier_info")
         assert tuple(cur.fetchone()) == (copy.guid, "006SOC") and copy.guid != source.guid
     with pytest.raises(PackError, match="not in the state this PTF follows"):
-        pack.apply_package(partial.path, home, dossier_ref="006")
+        packapply.apply_package(partial.path, home, dossier_ref="006")
 
 
 def test_sql_server_export_copy_and_its_import_under_the_base_name(  # type: ignore[no-untyped-def]
@@ -211,10 +211,10 @@ def test_odd_tables_round_trip_through_sql_server(  # type: ignore[no-untyped-de
     conn.close()
     dossier = register(home, source)
     profile = _profile(home, tds_server, monkeypatch)
-    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
-    on_server = pack.import_package(pbf.path, home, number="51", to_profile=profile)
-    back = pack.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
-    imported = pack.import_package(back.path, home, number="52")
+    pbf = packwrite.export_package(dossier, home, tmp_path, now=T0)
+    on_server = packimport.import_package(pbf.path, home, number="51", to_profile=profile)
+    back = packwrite.export_package(on_server, home, tmp_path, now=datetime(2026, 1, 2))
+    imported = packimport.import_package(back.path, home, number="52")
     assert _rows(home / imported.location) == _rows(source)
     conn = sqlite3.connect(home / imported.location)
     assert conn.execute("SELECT ts FROM money WHERE id = 1").fetchone() == ("2024-02-29 23:59:59.999999",)
@@ -226,14 +226,14 @@ def test_failed_import_or_copy_leaves_no_database(  # type: ignore[no-untyped-de
 ) -> None:
     [dossier] = create_demo(home, dossiers=1, years=1, lines=50)
     profile = _profile(home, tds_server, monkeypatch)
-    pbf = pack.export_package(dossier, home, tmp_path, now=T0)
+    pbf = packwrite.export_package(dossier, home, tmp_path, now=T0)
 
     def differs(*args: object) -> None:
         raise PackError("After the import, the rows of entry differ from the packed file.")
 
-    monkeypatch.setattr(pack, "_verify_loaded", differs)
+    monkeypatch.setattr(packimport, "_verify_loaded", differs)
     with pytest.raises(PackError, match="differ"):
-        pack.import_package(pbf.path, home, number="5", to_profile=profile)
+        packimport.import_package(pbf.path, home, number="5", to_profile=profile)
     monkeypatch.setattr(export_copy, "copy_tables", differs)
     with pytest.raises(PackError, match="differ"):
         export_copy.export_copy(dossier, home, to=profile)
@@ -251,7 +251,7 @@ def test_ptf_across_backends(  # type: ignore[no-untyped-def]
     file: SET IDENTITY_INSERT would be refused, 8106); SQL Server PTF -> an embedded copy."""
     [dossier] = create_demo(home, dossiers=1, years=1, lines=100)
     profile = _profile(home, tds_server, monkeypatch)
-    pack.export_package(dossier, home, tmp_path, now=T0)  # the state the copies start from
+    packwrite.export_package(dossier, home, tmp_path, now=T0)  # the state the copies start from
     tds_server.create_database("PW0003SOC", sqlite_file=home / dossier.location)
     plain = Catalog(home).add(Dossier(number="003", short="SOC", company="Copy", backend="mssql",
                                       location="PW0003SOC", profile=profile, guid=dossier.guid))
@@ -261,20 +261,20 @@ def test_ptf_across_backends(  # type: ignore[no-untyped-def]
                  "SELECT entry_id, 99, account_id, 1, 0 FROM entry_line WHERE id = 1")
     conn.commit()
     conn.close()
-    ptf = pack.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
+    ptf = packwrite.export_package(dossier, home, tmp_path, partial=True, now=datetime(2026, 1, 2))
     assert ptf.kind == "PTF"
-    applied = pack.apply_package(ptf.path, home, dossier_ref=plain.number)
+    applied = packapply.apply_package(ptf.path, home, dossier_ref=plain.number)
     assert applied.upserted == 4
     assert not any("IDENTITY_INSERT" in b for b in tds_server.batches)
     with Database.open_sqlite(home / dossier.location) as lite:
         assert _server_digests(tds_server, "PW0003SOC") == _digests(lite)
 
-    base = pack.export_package(plain, home, tmp_path, now=datetime(2026, 1, 3))
-    embedded = pack.import_package(base.path, home, number="8")
+    base = packwrite.export_package(plain, home, tmp_path, now=datetime(2026, 1, 3))
+    embedded = packimport.import_package(base.path, home, number="8")
     with tds_server.connect(database="PW0003SOC") as server:
         server.cursor().execute("DELETE FROM entry_line WHERE line_no = 99")
-    back = pack.export_package(plain, home, tmp_path, partial=True, now=datetime(2026, 1, 4))
+    back = packwrite.export_package(plain, home, tmp_path, partial=True, now=datetime(2026, 1, 4))
     assert back.kind == "PTF" and back.tables["entry_line"]["deleted"] == 1
-    pack.apply_package(back.path, home, dossier_ref=embedded.number)
+    packapply.apply_package(back.path, home, dossier_ref=embedded.number)
     with Database.open_sqlite(home / embedded.location) as lite:
         assert _rest(_digests(lite)) == _rest(_server_digests(tds_server, "PW0003SOC"))

@@ -23,7 +23,8 @@ import pytest
 
 from msde_tui.cli import main
 from msde_tui.engine.accounting import demo
-from msde_tui.engine.backends.embedded import backend as embedded_backend
+from msde_tui.engine.backends.embedded import files as embedded_files
+from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
 from msde_tui.engine.catalog import Catalog
 from msde_tui.packfmt import writer as pack_writer
 
@@ -58,6 +59,19 @@ def dossier(home: Path) -> Path:
 # --------------------------------------------------------------------------- a real tmpfs
 
 
+def open_under(directory: Path) -> list[str]:
+    """What this process holds open under ``directory`` (its /proc/self/fd entries)."""
+    held = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # the directory listing's own descriptor, closed already
+        if target == str(directory) or target.startswith(f"{directory}/"):
+            held.append(target)
+    return held
+
+
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     """A 40 KiB tmpfs, unmounted afterwards; skipped where mounting is not allowed."""
@@ -71,8 +85,11 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"mount is not allowed here: {done.stderr.strip()}")
     try:
         yield mount
+        assert open_under(mount) == []  # whatever failed on the full disk closed its files
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        if os.path.ismount(mount):
+            released = subprocess.run(["umount", str(mount)], capture_output=True, text=True, check=False)
+            assert released.returncode == 0, released.stderr  # nothing of this process keeps it busy
 
 
 def test_backup_onto_a_full_filesystem(home: Path, dossier: Path, tiny_fs: Path,
@@ -84,7 +101,7 @@ def test_backup_onto_a_full_filesystem(home: Path, dossier: Path, tiny_fs: Path,
     assert str(tiny_fs) in result["message"] and result["hint"]
     # The disk fills up during the copy (the free-space check said yes): SQLite's ENOSPC.
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(embedded_backend.shutil, "disk_usage", lambda _p: usage(2**40, 0, 2**40))
+    monkeypatch.setattr(embedded_files.shutil, "disk_usage", lambda _p: usage(2**40, 0, 2**40))
     code, out, _ = run(["--json", "backup", "001", "--dir", str(tiny_fs)], capsys)
     result = json.loads(out)["results"][0]
     assert code == 1 and result["details"]["error"] == "DiskFull", result
@@ -102,6 +119,9 @@ def test_pack_onto_a_full_filesystem(home: Path, dossier: Path, tiny_fs: Path,
     assert everything(tiny_fs) == []  # no .partial, no temporary chunk directory
     assert rows(dossier) == before
     assert [p for p in everything(home / "packstate") if "/" not in p] == []  # no writer state kept
+    assert open_under(tiny_fs) == []  # every handle of the failed pack closed
+    released = subprocess.run(["umount", str(tiny_fs)], capture_output=True, text=True, check=False)
+    assert released.returncode == 0, released.stderr  # nothing of this process keeps it busy
 
 
 def test_import_into_a_full_data_directory(home: Path, dossier: Path, tiny_fs: Path, tmp_path: Path,
@@ -173,15 +193,35 @@ def test_pack_writer_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
     assert line["operation"] == "pack" and line["result"] == "failed", (home / "audit.log.jsonl").read_text()
 
 
-def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path,
+@pytest.mark.parametrize("way", ["in memory", "backup API"])
+def test_backup_copy_failing_half_way(home: Path, dossier: Path, tmp_path: Path, way: str,
                                       capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = embedded_backend._copy_pages
+    if way == "backup API":
+        monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
+        real = embedded_snapshot.copy_pages
 
-    def copy_then_fill(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise sqlite3.OperationalError("database or disk is full")  # what SQLite says on ENOSPC
+        def copy_then_fill(*args: object, **kwargs: object) -> None:
+            real(*args, **kwargs)  # type: ignore[arg-type]
+            raise sqlite3.OperationalError("database or disk is full")  # what SQLite says on ENOSPC
 
-    monkeypatch.setattr(embedded_backend, "_copy_pages", copy_then_fill)
+        monkeypatch.setattr(embedded_snapshot, "copy_pages", copy_then_fill)
+    else:
+        class Filling:  # the staged copy's file: the disk fills up after the first bytes
+            def __init__(self, handle: object) -> None:
+                self.handle = handle
+
+            def __enter__(self) -> Filling:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.handle.close()  # type: ignore[attr-defined]
+
+            def write(self, data: bytes) -> int:
+                self.handle.write(data[:100])  # type: ignore[attr-defined]
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        real_open = embedded_snapshot.open_exclusive
+        monkeypatch.setattr(embedded_snapshot, "open_exclusive", lambda path: Filling(real_open(path)))
     out = tmp_path / "bak"
     out.mkdir()
     before = rows(dossier)
@@ -198,28 +238,28 @@ def test_import_failing_half_way(home: Path, dossier: Path, tmp_path: Path, path
     out.mkdir()
     assert main(["pack", "001", "--dir", str(out)]) == 0
     capsys.readouterr()
-    from msde_tui.engine.tables import tableio
+    from msde_tui.engine.tables.database import Database
 
     calls = {"n": 0}
     if path == "row inserts":
         monkeypatch.setenv("MSDE_NO_ADBC", "1")
-        real = tableio.Database.insert
+        real = Database.insert
 
-        def insert_then_fill(self: tableio.Database, table: object, batch: object) -> None:
+        def insert_then_fill(self: Database, table: object, batch: object) -> None:
             calls["n"] += 1
             if calls["n"] > 3:
                 raise sqlite3.OperationalError("database or disk is full")
             real(self, table, batch)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(tableio.Database, "insert", insert_then_fill)
+        monkeypatch.setattr(Database, "insert", insert_then_fill)
     else:
-        def ingest_then_fill(self: tableio.Database, tables: object) -> bool:
+        def ingest_then_fill(self: Database, tables: object) -> bool:
             for _table, batches in tables:  # type: ignore[attr-defined]
                 for _batch in batches:
                     calls["n"] += 1
             raise RuntimeError("INTERNAL: failed to execute: database or disk is full\nquery was: COMMIT")
 
-        monkeypatch.setattr(tableio.Database, "ingest_new", ingest_then_fill)
+        monkeypatch.setattr(Database, "ingest_new", ingest_then_fill)
     listed = [d.code for d in Catalog(home).dossiers()]
     code, _, err = run(["import", str(next(out.glob("*.pbf"))), "--number", "002"], capsys)
     assert code == 1 and "not enough free space" in err and str(home) in err, err

@@ -277,14 +277,14 @@ def test_an_archive_that_fails_while_changing_the_dossier_leaves_no_paf(
         world: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle import balance
 
     home, shared = world
 
     def full(*_args: object, **_kwargs: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(archive, "_replace_years", full)
+    monkeypatch.setattr(balance, "replace_years", full)
     run = cli(home, "archive", "001", "--dir", str(shared), "--all")
     assert run.code == 1, run
     assert list(shared.iterdir()) == []  # nothing that `msde verify` would call intact
@@ -337,13 +337,13 @@ def test_a_sigkill_during_an_encrypted_pack_leaves_no_clear_chunk(world: tuple[P
     env = dict(os.environ, MSDE_HOME=str(home), PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path),
                MSDE_PACK_PASSPHRASE="correct horse")
     code = ("import sys, time\nfrom msde_tui.packfmt import writer\n"
-            "real = writer.PackWriter._add_stream\n"
+            "real = writer.PackWriter.add_stream\n"
             "def slow(self, name, source):\n"
             "    if name.endswith('.parquet'):\n"
             "        print('WRITING', flush=True)\n"
             "        time.sleep(30)\n"
             "    return real(self, name, source)\n"
-            "writer.PackWriter._add_stream = slow\n"
+            "writer.PackWriter.add_stream = slow\n"
             "from msde_tui.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     child = subprocess.Popen([sys.executable, "-c", code, "pack", "001", "--dir", str(shared), "--encrypt"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)

@@ -98,14 +98,14 @@ def test_cut_killed_after_commit_is_listed_by_the_next_run(tmp_path: Path) -> No
 KILLED_IMPORT_BEFORE_LISTING = r"""
 import os, signal, sys
 from pathlib import Path
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packimport, packwrite
 from msde_tui.engine.catalog import Catalog
 
 real_add = Catalog.add
 def add(self, dossier):
     os.kill(os.getpid(), signal.SIGKILL)  # the file has its final name; the list is not written
 Catalog.add = add
-pack.import_package(Path(sys.argv[1]), Path(sys.argv[2]), number="002")
+packimport.import_package(Path(sys.argv[1]), Path(sys.argv[2]), number="002")
 """
 
 
@@ -117,17 +117,17 @@ def test_import_killed_before_listing_is_listed_by_the_next_run(tmp_path: Path) 
     from msde_tui.cli import main
     from msde_tui.engine.accounting import demo
     from msde_tui.engine.catalog import Catalog
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packimport, packwrite
 
     home, out = tmp_path / "home", tmp_path / "out"
     home.mkdir()
     out.mkdir()
     demo.create_demo(home, dossiers=1, years=2, lines=200)
-    pbf = pack.export_package(Catalog(home).get("001"), home, out).path
+    pbf = packwrite.export_package(Catalog(home).get("001"), home, out).path
     done = subprocess.run([sys.executable, "-c", KILLED_IMPORT_BEFORE_LISTING, str(pbf), str(home)],
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert done.returncode == -9 and (home / "002SOC.sqlite").is_file()
     assert [d.number for d in Catalog(home).dossiers()] == ["001"]
     assert main(["--home", str(home), "import", str(pbf), "--number", "002"]) == 2  # found done
     assert [d.location for d in Catalog(home).dossiers()] == ["001SOC.sqlite", "002SOC.sqlite"]
-    assert not list((home / pack.IMPORT_PENDING).glob("*.json"))
+    assert not list((home / packimport.IMPORT_PENDING).glob("*.json"))

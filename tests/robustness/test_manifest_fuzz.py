@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from msde_tui.engine.accounting import demo
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.errors import MsdeError
-from msde_tui.engine.packs import pack as packs
+from msde_tui.engine.packs import packimport, packinfo, packwrite
 from msde_tui.packfmt.manifest import manifest_digest
 
 VALUES = st.recursive(
@@ -35,7 +35,7 @@ def small_pbf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("fuzz-home")
     demo.create_demo(home, dossiers=1, years=2, lines=40)
     out = tmp_path_factory.mktemp("fuzz-out")
-    return packs.export_package(Catalog(home).get("001"), home, out).path
+    return packwrite.export_package(Catalog(home).get("001"), home, out).path
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -90,9 +90,9 @@ def test_no_manifest_crashes_and_verify_agrees_with_import(small_pbf: Path, data
             zout.writestr("manifest.json", json.dumps(doc))
         home = scratch / "home"
         home.mkdir()
-        header = _outcome(packs.package_header, target)
-        verified = _outcome(packs.package_info, target, verify=True)
-        imported = _outcome(packs.import_package, target, home)
+        header = _outcome(packinfo.package_header, target)
+        verified = _outcome(packinfo.package_info, target, verify=True)
+        imported = _outcome(packimport.import_package, target, home)
         assert verified == imported, (path, value, remove, verified, imported)
         assert header or not verified
     finally:

@@ -247,7 +247,7 @@ def _backup(
         if append:
             with target.open("r+b") as out:
                 out.truncate(start_size)
-        else:
+        elif not inst.partial_backups:
             target.unlink(missing_ok=True)
         raise
     finally:

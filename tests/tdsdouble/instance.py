@@ -134,6 +134,9 @@ class Instance:
         self.free_bytes: dict[Path, int] = {}  # directory -> free space reported (else real)
         self.default_language = "us_english"  # logins' language (language.py: "Français")
         self.step_delay = 0.0
+        # a BACKUP interrupted (KILL, ATTENTION) leaves what it wrote so far in a new file
+        # (error 3266's "improperly terminated" media) instead of removing it
+        self.partial_backups = False
         self.size_limit_mb: int | None = None
         self.history: list[BackupRecord] = []
         self.requests: dict[int, tuple[str, str, float]] = {}  # spid -> (command, db, percent)

@@ -83,6 +83,15 @@ class TdsServer:
     def step_delay(self, seconds: float) -> None:
         self.instance.step_delay = seconds
 
+    @property
+    def partial_backups(self) -> bool:
+        """True: an interrupted BACKUP to a new file leaves that partial file behind."""
+        return self.instance.partial_backups
+
+    @partial_backups.setter
+    def partial_backups(self, leave: bool) -> None:
+        self.instance.partial_backups = leave
+
     def set_facts(
         self,
         *,

@@ -21,7 +21,7 @@ from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.errors import DossierExists
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.lifecycle import cut
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import cutimport, packimport, packinfo, packwrite
 from msde_tui.engine.plans import Connection, PackPlan, WizardPlan
 from msde_tui.engine.runs import registry as runner
 from msde_tui.engine.runs.runner import collect_async
@@ -127,7 +127,7 @@ async def test_export_pbf_then_import_it_as_the_first_free_number(demo_home: Pat
         assert ps.PackStep.last_directory[demo_home] == str(out)
         assert app.screen.query_one("#pbf", SpaceCheckbox).value  # the answers are kept
     [pbf] = list(out.glob("*.pbf"))
-    info = pack.package_info(pbf)  # every member read back and checked
+    info = packinfo.package_info(pbf)  # every member read back and checked
     assert info["kind"] == "PBF" and info["dossier"]["code"] == "001SOC"
     assert auditlog.read(demo_home)[-1]["operation"] == "pack"
 
@@ -146,7 +146,7 @@ async def test_export_pbf_then_import_it_as_the_first_free_number(demo_home: Pat
 async def test_taken_number_is_refused_inline_and_select_proposes_a_free_one(demo_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "packs"
     out.mkdir()
-    pack.export_package(Catalog(demo_home).get("002"), demo_home, out)
+    packwrite.export_package(Catalog(demo_home).get("002"), demo_home, out)
     app = host(demo_home, ps.ImportScreen, out, operation="import", lang="fr")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_text(pilot, "002BRA")
@@ -167,7 +167,7 @@ async def test_taken_number_is_refused_inline_and_select_proposes_a_free_one(dem
         text = await run(pilot)
         assert "Imported as 003BRA" in text
     with pytest.raises(DossierExists):  # and the engine refuses a taken number too
-        pack.import_package(next(out.glob("*.pbf")), demo_home, number="003")
+        packimport.import_package(next(out.glob("*.pbf")), demo_home, number="003")
 
 
 async def test_encrypted_pbf_passphrase_typed_twice_then_asked_on_import(demo_home: Path, tmp_path: Path) -> None:
@@ -217,7 +217,7 @@ async def test_partial_export_warns_first_then_writes_a_ptf_that_applies(demo_ho
         text = await run(pilot)
         assert "OK  002BRA: PBF 002-BRA_" in text
     [pbf] = list(out.glob("*.pbf"))
-    copy = pack.import_package(pbf, demo_home, number="007")  # the office's copy of the old state
+    copy = packimport.import_package(pbf, demo_home, number="007")  # the office's copy of the old state
     source = demo_home / "002BRA.sqlite"
     edit(source, "UPDATE entry_line SET label = 'corrigé' WHERE id IN (3, 4, 5)",
          "DELETE FROM attachment WHERE id = (SELECT MAX(id) FROM attachment)")
@@ -293,7 +293,7 @@ async def test_export_copy_and_cut_file_come_back_through_import(demo_home: Path
     assert Catalog(demo_home).get("003").origin == Catalog(demo_home).get("001").guid
     assert rows(masked(demo_home / "003SOC.sqlite")) == rows(masked(demo_home / "001SOC.sqlite"))
     with pytest.raises(DossierExists, match="already"):
-        pack.import_cut_file(moved, demo_home)
+        cutimport.import_cut_file(moved, demo_home)
 
 
 async def test_sql_server_copy_and_pbf_import_through_the_double(  # type: ignore[no-untyped-def]
@@ -315,7 +315,7 @@ async def test_sql_server_copy_and_pbf_import_through_the_double(  # type: ignor
         text = await run(pilot)
         assert "OK  001SOC: Export copy EPW0001SOC (double) written and checked" in text
     assert tds_server.database_file("EPW0001SOC").exists()
-    pbf = pack.export_package(Catalog(demo_home).get("002"), demo_home, tmp_path)
+    pbf = packwrite.export_package(Catalog(demo_home).get("002"), demo_home, tmp_path)
     server = Connection(kind="mssql", profile="double", host=tds_server.host, port=tds_server.port,
                         user=tds_server.user, password=tds_server.password)
     app = host(demo_home, ps.ImportScreen, tmp_path, operation="import", connection=server)
@@ -330,11 +330,11 @@ async def test_sql_server_copy_and_pbf_import_through_the_double(  # type: ignor
 def test_cut_file_in_the_data_directory_is_registered_in_place(demo_home: Path) -> None:
     result = cut.cut(demo_home, "001", "2025")
     Catalog(demo_home).remove(result.catalog_number)  # e.g. a kill after the rename
-    record = pack.import_cut_file(result.cut_path, demo_home, number="9")
+    record = cutimport.import_cut_file(result.cut_path, demo_home, number="9")
     assert (record.number, record.location, record.status) == ("009", result.cut_path.name, "cut")
     assert not list(demo_home.glob(".*importing*"))
     with pytest.raises(DossierExists, match="already in the dossier list"):
-        pack.import_cut_file(result.cut_path, demo_home)
+        cutimport.import_cut_file(result.cut_path, demo_home)
 
 
 async def test_operations_are_offered_after_the_operation_screen(demo_home: Path) -> None:

@@ -3,13 +3,14 @@ the final name must be free (a file or a link there is refused, never replaced o
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
-from msde_tui.engine.atomic import publish_file, write_atomic
-from msde_tui.engine.errors import UnsafePath
+from msde_tui.engine.atomic import copy_hashed, publish_file, write_atomic
+from msde_tui.engine.errors import Cancelled, UnsafePath
 
 
 @pytest.mark.posix_only  # names the synced file through /proc
@@ -75,3 +76,41 @@ def test_without_hard_links_the_name_is_checked_then_renamed(tmp_path: Path, mon
     assert not (tmp_path / "nowhere").exists() and tmp.exists()
     publish_file(tmp, final)
     assert final.read_bytes() == b"content" and not tmp.exists()
+
+
+def test_copy_hashed_copies_exactly_and_hashes_what_it_copied(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)  # more than one chunk, not a whole number of them
+    source, target = tmp_path / "a.mdb", tmp_path / "b.mdb"
+    source.write_bytes(data)
+    seen: list[int] = []
+    digest, size = copy_hashed(source, target, progress=seen.append)
+    assert target.read_bytes() == data and size == len(data)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert seen[-1] == len(data) and seen == sorted(seen)
+
+
+def test_copy_hashed_never_writes_over_or_through_an_existing_name(tmp_path: Path) -> None:
+    source, victim, link = tmp_path / "a", tmp_path / "victim", tmp_path / "link"
+    source.write_bytes(b"new")
+    victim.write_bytes(b"old")
+    link.symlink_to(victim)
+    for target in (victim, link):
+        with pytest.raises(UnsafePath):
+            copy_hashed(source, target)
+    assert victim.read_bytes() == b"old"
+
+
+def test_copy_hashed_stops_when_check_raises(tmp_path: Path) -> None:
+    source = tmp_path / "a"
+    source.write_bytes(b"x" * (3 * 1024 * 1024))
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Cancelled("Cancelled.", "")
+
+    with pytest.raises(Cancelled):
+        copy_hashed(source, tmp_path / "b", check=check)
+    assert (tmp_path / "b").stat().st_size == 1024 * 1024  # one chunk, then stopped

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from msde_tui.engine.auto.decide import decide, plan_rotation, predicted_rotation
+from msde_tui.engine.auto.lock import RunLock
 from msde_tui.engine.auto.policy import Policy
-from msde_tui.engine.auto.run import (
-    BackupRecord,
-    RunLock,
-    decide,
-    last_verified,
-    plan_rotation,
-    predicted_rotation,
-)
+from msde_tui.engine.auto.records import BackupRecord, last_verified
 from msde_tui.engine.errors import Busy
 
 POLICY = Policy(enabled=True, keep=3, every_days=1, max_movements=100)
@@ -149,7 +144,7 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     lock_path = tmp_path / "auto.lock"
     script = textwrap.dedent(f"""
         import sys, time
-        from msde_tui.engine.auto.run import RunLock
+        from msde_tui.engine.auto.lock import RunLock
         with RunLock({str(lock_path)!r}):
             print("held", flush=True)
             sys.stdin.readline()
@@ -171,7 +166,7 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
 
 def test_lock_freed_when_holder_dies(tmp_path: Path) -> None:
     lock_path = tmp_path / "auto.lock"
-    script = (f"from msde_tui.engine.auto.run import RunLock\nRunLock({str(lock_path)!r}).acquire()\n"
+    script = (f"from msde_tui.engine.auto.lock import RunLock\nRunLock({str(lock_path)!r}).acquire()\n"
               "import os\nos._exit(9)\n")
     assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 9
     with RunLock(lock_path):  # the stale file does not block
@@ -183,6 +178,8 @@ def test_backup_names_recognised() -> None:
 
     assert stamp_of("001SOC_20261128_120631.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
     assert stamp_of("001SOC_20261128_120631_2.sqlite.bak") == datetime(2026, 11, 28, 12, 6, 31)
+    assert stamp_of("001SOC_20261332_120631.sqlite.bak") is None  # no 13th month
+    assert stamp_of("001SOC_20261128_250631.sqlite.bak") is None
     assert EMBEDDED_BACKUP_RE.match("001SOC_20261128_120631_2.sqlite.bak")
     for other in (".001SOC_20261128_120631.sqlite.bak.partial", "001SOC_20261128_120631.sqlite.bak.json",
                   "001SOC.sqlite", "notes.txt", "001SOC_20261128.sqlite.bak"):

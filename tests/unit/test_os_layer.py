@@ -259,7 +259,7 @@ ACCOUNTS = [None, schedule.TaskAccount("OFFICE\\tech"), schedule.TaskAccount("OF
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
-@pytest.mark.parametrize("rhythm", [schedule.Rhythm(), schedule.Rhythm("day", 23, 59)])
+@pytest.mark.parametrize("rhythm", [schedule.Rhythm(), schedule.Rhythm(24, 23, 59), schedule.Rhythm(4, 1, 5)])
 def test_task_xml_is_valid_against_microsofts_schema(
     task_schema: xmlschema.XMLSchema, account: schedule.TaskAccount | None, rhythm: schedule.Rhythm
 ) -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.packs import pack
+from msde_tui.engine.packs import packimport, packwrite
 
 texts = st.text(max_size=12)
 rows = st.lists(
@@ -61,6 +61,6 @@ def test_arbitrary_rows_round_trip(data: list[tuple[object, ...]]) -> None:
         conn.commit()
         conn.close()
         dossier = Catalog(home).add(Dossier(number="060", short="ANY", company="Any", location=path.name))
-        result = pack.export_package(dossier, home, home)
-        imported = pack.import_package(result.path, home, number="61")
+        result = packwrite.export_package(dossier, home, home)
+        imported = packimport.import_package(result.path, home, number="61")
         assert _contents(home / imported.location) == _contents(path)

@@ -249,3 +249,29 @@ def test_existing_target_refused(tmp_path: Path) -> None:
     with pytest.raises(PackError, match="already exists"):
         PackWriter(path, "PBF")
     assert manifest_mod.MAJOR == 2
+
+
+def test_chunks_decoded_as_they_are_written_are_still_read_back(tmp_path: Path) -> None:
+    """The writer decodes each chunk from the bytes it stores (clear files only); ``finish``
+    still reads every member back: a chunk changed on the disk after it was decoded is refused."""
+    path = tmp_path / "x.pbf"
+    with pytest.raises(PackError, match="0000-t/00000.parquet"), PackWriter(path, "PBF") as writer:
+        writer.write_schema(PackSchema([TABLE]))
+        batch = pa.record_batch([pa.array(range(500)), pa.array(["v"] * 500)], schema=TABLE.arrow_schema())
+        data = writer.write_table(TABLE, [batch])
+        member = "data/0000-t/00000.parquet"
+        assert writer.decoded == {member: writer.members[member]["sha256"]}  # decoded when stored
+        info = writer._zip.getinfo(member)
+        writer._file.flush()
+        with open(writer.partial, "r+b") as raw:  # one byte of the stored chunk changes
+            raw.seek(info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 100)
+            byte = raw.read(1)
+            raw.seek(-1, 1)
+            raw.write(bytes([byte[0] ^ 0xFF]))
+        writer.finish({"tables": {"t": {"rows": data.rows, "chunks": data.chunks}}})
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    with PackWriter(tmp_path / "y.pbf", "PBF", passphrase="secret words") as sealed:
+        sealed.write_schema(PackSchema([TABLE]))
+        sealed.write_table(TABLE, [batch])
+        assert sealed.decoded == {}  # encrypted: finish decrypts and decodes every chunk itself
+        sealed.abort()

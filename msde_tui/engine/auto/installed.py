@@ -78,11 +78,12 @@ def _record_path(home: Path) -> Path:
 def next_run(rhythm: schedule.Rhythm, now: datetime | None = None) -> datetime:
     """When the scheduler next starts ``msde auto`` (systemd adds up to two minutes)."""
     now = (now or datetime.now()).replace(second=0, microsecond=0)
-    if rhythm.every == "hour":
-        candidate = now.replace(minute=rhythm.minute)
-        return candidate if candidate > now else candidate + timedelta(hours=1)
-    candidate = now.replace(hour=rhythm.hour, minute=rhythm.minute)
-    return candidate if candidate > now else candidate + timedelta(days=1)
+    hours = rhythm.run_hours()
+    for hour in hours:
+        candidate = now.replace(hour=hour, minute=rhythm.minute)
+        if candidate > now:
+            return candidate
+    return now.replace(hour=hours[0], minute=rhythm.minute) + timedelta(days=1)
 
 
 def _must(step: subprocess.CompletedProcess[str] | None, what: str) -> None:
@@ -113,10 +114,20 @@ def install(home: Path, rhythm: schedule.Rhythm | None = None, kind: str | None 
         schedule.install_taskscheduler(schedule.task_xml(command, str(home), rhythm), path)
         osdep.register_task(path, schedule.TASK_NAME)
         log = Path(home) / auditlog.LOG_FILE
-    record = {"kind": kind, "every": rhythm.every, "hour": rhythm.hour, "minute": rhythm.minute,
-              "log": str(log)}
-    write_atomic(_record_path(home), json.dumps(record, indent=2).encode("utf-8"))
+    _write_record(home, {"kind": kind, **rhythm.as_record(), "log": str(log)})
     return state(home)
+
+
+def remember(home: Path, rhythm: schedule.Rhythm) -> None:
+    """Keep the rhythm the user chose without installing anything (the wizard's time field
+    keeps it when the user declines the install or unticks "Operational")."""
+    data = _recorded(home)
+    _write_record(home, {**data, **rhythm.as_record(), "kind": data.get("kind", "")})
+
+
+def _write_record(home: Path, record: dict[str, object]) -> None:
+    record.pop("every", None)  # the older form of the rhythm, replaced by "hours"
+    write_atomic(_record_path(home), json.dumps(record, indent=2).encode("utf-8"))
 
 
 def _recorded(home: Path) -> dict[str, object]:
@@ -145,8 +156,7 @@ def state(home: Path, now: datetime | None = None) -> ScheduleState:
     data = _recorded(home)
     kind = str(data.get("kind") or "")
     try:
-        rhythm = schedule.Rhythm(str(data.get("every", "hour")), int(str(data.get("hour", 2))),
-                                 int(str(data.get("minute", 17))))
+        rhythm = schedule.Rhythm.from_record(data)
     except (MsdeError, ValueError):
         rhythm = schedule.Rhythm()
     installed = bool(kind) and _present(kind)
@@ -171,10 +181,9 @@ def remove(home: Path) -> bool:
         removed = schedule.remove_cron()
     elif osdep.HAS_TASK_SCHEDULER:
         removed = osdep.remove_task(schedule.TASK_NAME)
-    try:
-        _record_path(home).unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise MsdeError(f"Cannot delete {_record_path(home)} ({exc.strerror or exc}).") from exc
+    if _record_path(home).exists():  # nothing installed now; the chosen rhythm is kept
+        try:
+            _write_record(home, {**_recorded(home), "kind": ""})
+        except OSError as exc:
+            raise MsdeError(f"Cannot write {_record_path(home)} ({exc.strerror or exc}).") from exc
     return removed

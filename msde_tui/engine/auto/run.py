@@ -1,11 +1,13 @@
 """Automatic backups (SPEC 5.1): decide, back up with verification, rotate; one run at a time.
 
-The pieces, each usable alone:
+The pieces, each usable alone (one module each in this package):
 
-- ``decide(policy, last, current_movements, now)``: pure; is a backup due, and why.
-- ``plan_rotation(records, keep, ...)``: pure; which old backups a successful run removes.
-- ``RunLock``: an OS-level lock file so that two runs never overlap (``Busy`` otherwise).
-- ``run_auto(home, ...)``: applies the policy to every dossier of the list.
+- ``decide.decide(code, policy, last, current_movements, now)``: pure; is a backup due, and why;
+  ``decide.plan_rotation(records, keep, ...)``: pure; which old backups a successful run removes.
+- ``lock.RunLock``: an OS-level lock file so that two runs never overlap (``Busy`` otherwise).
+- ``targets``: where a dossier's backups live and what their proofs say (``EmbeddedTarget``,
+  ``read_embedded_record``); ``report``: what a run did, kept in ``last_run.json``.
+- ``run_auto(home, ...)`` (here): applies the policy to every dossier of the list.
 
 Rules (the document's "Opérationnelle" options, made precise):
 
@@ -31,373 +33,43 @@ Rules (the document's "Opérationnelle" options, made precise):
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
 
-from msde_tui.engine import auditlog, proof
-from msde_tui.engine.atomic import write_atomic
+from msde_tui.engine import auditlog
 from msde_tui.engine.auto import policy as policy_mod
+from msde_tui.engine.auto.decide import decide, plan_rotation, predicted_rotation
+from msde_tui.engine.auto.lock import RunLock
 from msde_tui.engine.auto.policy import AutoConfig, Policy
 from msde_tui.engine.auto.records import (
-    AUTO_DIR,
     BackupRecord,
     VerifiedCache,
     as_local,
-    backup_names,
     last_verified,
     local_now,
-    stamp_of,
 )
-from msde_tui.engine.backends.embedded import dossier as embedded
+from msde_tui.engine.auto.report import DossierOutcome, RunReport, load_last_run, save_last_run
+from msde_tui.engine.auto.targets import (
+    BackupRunner,
+    Target,
+    TargetFactory,
+    close_target,
+    default_target,
+)
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.errors import BackupInvalid, Busy, DossierNotFound, MsdeError
-from msde_tui.engine.events import DossierResult, Event
-from msde_tui.engine.naming import proof_name
-from msde_tui.engine.plans import BackupOptions, BackupPlan, Connection
-from msde_tui.osdep import ExclusiveLock, LockBusy
+from msde_tui.engine.errors import MsdeError
+from msde_tui.engine.events import DossierResult, Emit, Event, Started, Step
+from msde_tui.engine.plans import BackupOptions, BackupPlan
 
-LOCK_FILE = "auto.lock"
-LAST_RUN_FILE = "last_run.json"
-LEFTOVER_GRACE = timedelta(hours=1)
-
-Action = Literal["backup", "skip", "off", "error"]
 Clock = Callable[[], datetime]
+_BACKUP_STEPS = ("decide", "backup", "verify", "rotate")
 
 
-# ----------------------------------------------------------------------------- decision
-
-
-@dataclass(frozen=True)
-class Decision:
-    code: str
-    action: Action
-    reason: str
-    days: int | None = None
-    new_movements: int | None = None
-
-    @property
-    def text(self) -> str:
-        return f"{self.code}: {self.action} — {self.reason}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def decide(
-    code: str,
-    policy: Policy,
-    last: BackupRecord | None,
-    current_movements: int | None,
-    now: datetime,
-) -> Decision:
-    """Is a backup of dossier ``code`` due now? Pure: same inputs, same answer."""
-    if not policy.enabled:
-        return Decision(code, "off", "automatic backups are off for this dossier")
-    if last is None or last.created_at is None:
-        return Decision(code, "backup", "no verified backup yet")
-    days = max(0, (as_local(now).date() - as_local(last.created_at).date()).days)
-    new: int | None = None
-    if current_movements is not None and last.movements is not None:
-        new = abs(current_movements - last.movements)
-    if not policy.every_days and not policy.max_movements:
-        return Decision(code, "backup", "no trigger set: every run backs up", days, new)
-
-    due: list[str] = []
-    not_due: list[str] = []
-    if policy.max_movements:
-        if new is None:
-            not_due.append("movement counter unknown")
-        elif new >= policy.max_movements:
-            due.append(f"{_plural(new, 'movement')} since last verified backup ≥ {policy.max_movements}")
-        else:
-            not_due.append(f"{_plural(new, 'movement')} < {policy.max_movements}")
-    if policy.every_days:
-        if days >= policy.every_days:
-            due.append(f"{_plural(days, 'day')} since last verified backup ≥ {policy.every_days}")
-        else:
-            not_due.append(f"{_plural(days, 'day')} < {policy.every_days}")
-    if due:
-        return Decision(code, "backup", " and ".join(due), days, new)
-    return Decision(code, "skip", " and ".join(not_due), days, new)
-
-
-# ----------------------------------------------------------------------------- rotation
-
-
-def plan_rotation(
-    records: list[BackupRecord],
-    keep: int,
-    *,
-    now: datetime,
-    grace: timedelta = LEFTOVER_GRACE,
-) -> list[BackupRecord]:
-    """Backups to delete after a successful verified backup (``records`` include the new one).
-
-    Keeps the ``keep`` newest verified backups (at least one, always the newest), deletes the
-    older verified ones, and the leftovers without a valid proof that are older than the newest
-    verified backup and untouched for ``grace``. Never call this when the new backup failed.
-    """
-    verified = sorted((r for r in records if r.verified), key=BackupRecord.sort_key, reverse=True)
-    if not verified:
-        return []
-    doomed = verified[max(1, keep):]
-    newest = verified[0].sort_key()
-    for record in records:
-        if record.verified or record.proven or record.created_at is None:
-            continue  # a file with a proof of this dossier is never a leftover
-        if record.sort_key() >= newest:
-            continue
-        if record.modified_at is not None and as_local(now) - as_local(record.modified_at) < grace:
-            continue
-        doomed.append(record)
-    return doomed
-
-
-def predicted_rotation(records: list[BackupRecord], keep: int, *, now: datetime) -> list[BackupRecord]:
-    """What ``plan_rotation`` would delete once one more verified backup is added (dry-run)."""
-    future = BackupRecord(file="\x00new", created_at=datetime.max, movements=None, verified=True)
-    return plan_rotation([*records, future], keep, now=now)
-
-
-# ----------------------------------------------------------------------------- lock
-
-
-class RunLock:
-    """An OS-level exclusive lock on ``<home>/auto/auto.lock`` (``osdep.ExclusiveLock``).
-
-    The OS releases it when the process ends, even after a crash or a kill, so a stale lock file
-    never blocks later runs. The file itself stays (removing it would race with other runs).
-    Who holds it is written beside, in ``auto.lock.holder`` (a locked file cannot be read by
-    others on Windows).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = ExclusiveLock(self.path)
-
-    @classmethod
-    def for_home(cls, home: Path) -> RunLock:
-        return cls(Path(home) / AUTO_DIR / LOCK_FILE)
-
-    @property
-    def holder_file(self) -> Path:
-        return self.path.with_name(self.path.name + ".holder")
-
-    def holder(self) -> str:
-        try:
-            text = self.holder_file.read_text(encoding="utf-8", errors="replace").strip("\x00 \n")
-        except OSError:
-            return ""
-        return text
-
-    def acquire(self) -> None:
-        try:
-            self._lock.acquire()
-        except LockBusy as exc:
-            who = self.holder()
-            raise Busy(
-                "Another 'msde auto' run is in progress" + (f" ({who})." if who else "."),
-                "Wait for it to finish; runs never overlap. If no run is active, another program "
-                f"holds {self.path}.",
-            ) from exc
-        try:
-            self.holder_file.write_text(
-                f"pid {os.getpid()}, started {local_now().isoformat(sep=' ')}\n", encoding="utf-8"
-            )
-        except OSError:
-            pass  # the lock is what matters; the note only helps the message
-
-    def release(self) -> None:
-        if not self._lock.held:
-            return
-        with contextlib.suppress(OSError):
-            self.holder_file.write_text("", encoding="utf-8")
-        self._lock.release()
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-# ----------------------------------------------------------------------------- last run
-
-
-@dataclass
-class DossierOutcome:
-    """What a run did for one dossier (kept in last_run.json for the wizard)."""
-
-    code: str
-    action: Action
-    reason: str
-    ok: bool = True
-    message: str = ""
-    hint: str = ""
-    file: str | None = None
-    verified: bool = False
-    deleted: list[str] = field(default_factory=list)
-    would_delete: list[str] = field(default_factory=list)
-    last_verified_file: str | None = None
-    last_verified_at: str | None = None
-    at: str = ""
-    # SQL Server with the policy's test_restore: the scratch restore's outcome (database,
-    # checkdb "clean" or "damaged", page_verify), kept in last_run.json
-    test_restore: dict[str, object] | None = None
-
-    @property
-    def text(self) -> str:
-        line = f"{self.code}: {self.action} — {self.reason}"
-        if self.action == "backup" and not self.ok:
-            line += f" — FAILED: {self.message}"
-        elif self.action == "error":
-            line = f"{self.code}: error — {self.message}"
-        return line
-
-
-@dataclass
-class RunReport:
-    started_at: str
-    finished_at: str = ""
-    dry_run: bool = False
-    dossiers: list[DossierOutcome] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(d.ok for d in self.dossiers)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "dossiers": [asdict(d) for d in self.dossiers],
-        }
-
-
-def last_run_file(home: Path) -> Path:
-    return Path(home) / AUTO_DIR / LAST_RUN_FILE
-
-
-def save_last_run(home: Path, report: RunReport) -> None:
-    data = json.dumps(report.to_json(), indent=2, ensure_ascii=False).encode("utf-8")
-    write_atomic(last_run_file(home), data)
-
-
-def load_last_run(home: Path) -> dict[str, Any] | None:
-    """The last real (not dry) run's report, or None when there was none or it is unreadable."""
-    path = last_run_file(home)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return raw if isinstance(raw, dict) else None
-
-
-# ----------------------------------------------------------------------------- targets
-
-
-class Target(Protocol):
-    """Where one dossier's automatic backups live, and how to look at them."""
-
-    dossier: Dossier
-    directory: str  # as passed to the backup plan and shown to people
-    connection: Connection
-
-    async def movements(self) -> int | None: ...
-
-    async def backups(self) -> list[BackupRecord]: ...
-
-    async def delete(self, record: BackupRecord) -> None: ...
-
-    async def recorded(self, result: DossierResult, movements: int | None, at: datetime) -> None:
-        """A backup was made and verified: remember it where ``backups()`` will find it."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-BackupRunner = Callable[[BackupPlan], AsyncIterator[Event]]
-TargetFactory = Callable[[Path, Dossier, Policy, "VerifiedCache"], Target]
-
-
-class EmbeddedTarget:
-    """An embedded dossier; its backups are ``<code>_<stamp>.sqlite.bak`` + proof in a local dir."""
-
-    def __init__(self, home: Path, dossier: Dossier, directory: Path, cache: VerifiedCache | None = None) -> None:
-        self.home = Path(home)
-        self.dossier = dossier
-        self.path = Path(directory)
-        self.directory = str(self.path)
-        self.connection = Connection()
-        self.cache = cache
-
-    async def movements(self) -> int | None:
-        return await asyncio.to_thread(self._movements)
-
-    def _movements(self) -> int | None:
-        path = self.dossier.path(self.home)
-        if not path.exists():
-            raise DossierNotFound(
-                f"The file of dossier {self.dossier.code} ({path}) is missing.",
-                "Restore it, or remove the dossier from the list.",
-            )
-        # A plain connection, closed at once: as the last one it removes the -wal/-shm files
-        # it needed (a read-only one would leave them behind). Only the counter is read, so
-        # none of a working connection's settings (journal mode, foreign keys) are set.
-        try:
-            conn = sqlite3.connect(path, timeout=10)
-        except sqlite3.OperationalError:  # no write access to the dossier's directory
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            return embedded.movement_count(conn)
-        finally:
-            conn.close()
-
-    async def backups(self) -> list[BackupRecord]:
-        return await asyncio.to_thread(self._backups)
-
-    def _backups(self) -> list[BackupRecord]:
-        if not self.path.is_dir():
-            return []
-        names = (self.cache.listing(self.path) if self.cache is not None
-                 else backup_names(self.path)).get(self.dossier.code, [])
-        records = []
-        for name in names:
-            entry = self.path / name
-            if not entry.is_file():
-                continue
-            records.append(read_embedded_record(entry, self.dossier, self.cache))
-        return records
-
-    async def delete(self, record: BackupRecord) -> None:
-        await asyncio.to_thread(_delete_local, Path(record.file))
-        if self.cache is not None:
-            self.cache.forget_listings()
-
-    async def recorded(self, result: DossierResult, movements: int | None, at: datetime) -> None:
-        """Nothing to do: the proof beside the file is the record."""
-
-    async def aclose(self) -> None:
-        """Nothing to close."""
-
-
-# 001SOC_20261128_120631.sqlite.bak, or ..._120631_2.sqlite.bak when that second was taken
-def _delete_local(path: Path) -> None:
-    # the proof first: a crash in between leaves a file without proof, which never counts
-    Path(proof_name(str(path))).unlink(missing_ok=True)
-    path.unlink(missing_ok=True)
+def _silent(event: Event) -> None:
+    """No one listens to the run's events."""
 
 
 # ----------------------------------------------------------------------------- the run
@@ -409,7 +81,6 @@ class _Work:
     policy: Policy
     target: Target | None
     outcome: DossierOutcome
-    records: list[BackupRecord] = field(default_factory=list)
     movements: int | None = None  # the counter before the backup (a new backup's record)
 
 
@@ -426,13 +97,19 @@ async def run_auto(
     only: list[str] | None = None,
     make_target: TargetFactory | None = None,
     backup_runner: BackupRunner | None = None,
-    on_outcome: Callable[[DossierOutcome], None] | None = None,
+    emit: Emit | None = None,
 ) -> RunReport:
     """Apply the policy to every dossier of the list (or ``only`` these codes/numbers).
 
     Holds the run lock for the whole run (``Busy`` when another run holds it). With
     ``dry_run`` nothing is written: not the backups, not the rotation, not last_run.json.
+
+    ``emit`` receives the events every operation reports (``events``): per dossier a
+    ``Started`` once it is decided, the backup's steps and progress when one is due, a
+    ``rotate`` step, and one ``DossierResult`` (``DossierOutcome.result``) as soon as its
+    outcome is final (at once for a dossier skipped, off or in error).
     """
+    say: Emit = emit if emit is not None else _silent
     home = Path(home)
     config = config if config is not None else policy_mod.load(home)
     catalog = Catalog(home)
@@ -447,18 +124,23 @@ async def run_auto(
     works: list[_Work] = []
     try:
         cache = VerifiedCache(home)
-        for d in dossiers:
-            works.append(await _decide_one(home, d, config.effective(d.code), make_target, cache, clock, dry_run))
+        await _decide_all(works, home, dossiers, config, make_target, cache, clock, dry_run)
+        for work in works if emit is not None else ():
+            backing_up = not dry_run and work.outcome.action == "backup" and work.target is not None
+            say(Started(work.dossier.code, "auto", _BACKUP_STEPS if backing_up else ("decide",)))
+            if not backing_up:
+                say(work.outcome.result())
         due = [w for w in works if w.outcome.action == "backup" and w.target is not None]
         if not dry_run and due:
-            results = await _backup_all(home, due, backup_runner)
+            results = await _backup_all(home, due, backup_runner, say)
             cache.forget_listings()  # the backups just written are in the directories now
             for work in due:
-                await _after_backup(work, results.get(work.dossier.code), clock)
+                say(Step(work.dossier.code, "rotate"))
+                made = results.get(work.dossier.code)
+                await _after_backup(work, made, clock)
+                say(replace(work.outcome.result(), seconds=made.seconds if made is not None else 0.0))
         for work in works:
             report.dossiers.append(work.outcome)
-            if on_outcome is not None:
-                on_outcome(work.outcome)
         report.finished_at = _iso(clock()) or ""
         if not dry_run:
             cache.save()
@@ -467,80 +149,109 @@ async def run_auto(
             _audit(home, report, real_start)
     finally:
         for work in works:
-            await _close(work.target)
+            await close_target(work.target)
         if not dry_run:
             lock.release()
     return report
 
 
-async def _close(target: Target | None) -> None:
-    """Close what a target holds open (a SQL Server connection); never raises."""
-    close = getattr(target, "aclose", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
-
-
-def default_target(home: Path, dossier: Dossier, policy: Policy, cache: VerifiedCache) -> Target:
-    if dossier.is_embedded:
-        return EmbeddedTarget(home, dossier, policy.target_dir(home), cache)
-    if dossier.backend == "access":
-        from msde_tui.engine.backends.access.auto import AccessTarget
-
-        return AccessTarget(dossier, policy.target_dir(home), cache)
-    from msde_tui.engine.auto import mssql as auto_mssql  # late: loads the SQL Server drivers
-
-    return auto_mssql.MssqlTarget(home, dossier, policy, auto_mssql.server_connection(home, dossier))
-
-
-async def _decide_one(
+async def _decide_all(
+    works: list[_Work],
     home: Path,
-    dossier: Dossier,
-    policy: Policy,
+    dossiers: list[Dossier],
+    config: AutoConfig,
     make_target: TargetFactory,
     cache: VerifiedCache,
     clock: Clock,
     dry_run: bool,
-) -> _Work:
-    now = clock()
-    outcome = DossierOutcome(code=dossier.code, action="off", reason="", at=_iso(now) or "")
-    work = _Work(dossier, policy, None, outcome)
-    if not policy.enabled:
-        decision = decide(dossier.code, policy, None, None, now)
-        outcome.reason = decision.reason
-        return work
-    target: Target | None = None
-    try:
-        target = make_target(home, dossier, policy, cache)
-        records = await target.backups()
-        last = last_verified(records)
-        current = await target.movements()
-    except MsdeError as exc:
-        await _close(target)
-        outcome.action, outcome.ok = "error", False
-        outcome.reason, outcome.message, outcome.hint = "cannot look at this dossier", exc.message, exc.hint
-        return work
-    except OSError as exc:
-        await _close(target)
-        outcome.action, outcome.ok = "error", False
-        outcome.reason = "cannot look at this dossier"
+) -> None:
+    """Every dossier decided, in the list's order, into ``works`` (whose targets the caller
+    closes, whatever happens).
+
+    Targets that can be looked at synchronously (``look()``: embedded dossiers, local files)
+    are looked at together in one worker thread — one thread hop per dossier costs more than
+    the look itself on a loaded machine; the others (SQL Server) one by one, as async calls.
+    """
+    quick: list[_Work] = []
+    for dossier in dossiers:
+        policy = config.effective(dossier.code)
+        work = _Work(dossier, policy, None, DossierOutcome(code=dossier.code, action="off", reason=""))
+        works.append(work)
+        if not policy.enabled:
+            now = clock()
+            work.outcome.at, work.outcome.reason = _iso(now) or "", decide(dossier.code, policy, None, None, now).reason
+            continue
+        try:
+            work.target = make_target(home, dossier, policy, cache)
+        except (MsdeError, OSError) as exc:
+            _cannot_look(work, exc, clock())
+            continue
+        if callable(getattr(work.target, "look", None)):
+            quick.append(work)
+    looked = await asyncio.to_thread(_look_all, quick) if quick else {}
+    for work in works:
+        if work.target is None:
+            continue  # off, or its target could not be made
+        found = looked.get(id(work))
+        if found is None:
+            try:
+                last = last_verified(await work.target.backups())
+                found = (last, await work.target.movements())
+            except (MsdeError, OSError) as exc:
+                found = exc
+        if isinstance(found, MsdeError | OSError):
+            await close_target(work.target)
+            work.target = None
+            _cannot_look(work, found, clock())
+            continue
+        last, current = found
+        await _decided(work, last, current, clock(), dry_run)
+
+
+def _look_all(works: list[_Work]) -> dict[int, tuple[BackupRecord | None, int | None] | MsdeError | OSError]:
+    """``look()`` of each work's target, in this (worker) thread; an error is kept as its answer."""
+    found: dict[int, tuple[BackupRecord | None, int | None] | MsdeError | OSError] = {}
+    for work in works:
+        try:
+            found[id(work)] = work.target.look()  # type: ignore[union-attr]  # chosen for having look()
+        except (MsdeError, OSError) as exc:
+            found[id(work)] = exc
+    return found
+
+
+def _cannot_look(work: _Work, exc: MsdeError | OSError, now: datetime) -> None:
+    outcome = work.outcome
+    outcome.at = _iso(now) or ""
+    outcome.action, outcome.ok = "error", False
+    outcome.reason = "cannot look at this dossier"
+    if isinstance(exc, MsdeError):
+        outcome.message, outcome.hint = exc.message, exc.hint
+    else:
         outcome.message = f"{exc.strerror or exc} ({exc.filename or ''})".replace(" ()", "")
         outcome.hint = "Check that the backup directory and the dossier file can be read."
-        return work
-    work.target, work.records, work.movements = target, records, current
-    decision = decide(dossier.code, policy, last, current, now)
-    outcome.action, outcome.reason = decision.action, decision.reason
+
+
+async def _decided(work: _Work, last: BackupRecord | None, current: int | None, now: datetime,
+                   dry_run: bool) -> None:
+    """Apply the policy to what was found; a dry run also says what rotation would delete."""
+    outcome = work.outcome
+    work.movements = current
+    decision = decide(work.dossier.code, work.policy, last, current, now)
+    outcome.at, outcome.action, outcome.reason = _iso(now) or "", decision.action, decision.reason
     if last is not None:
         outcome.last_verified_file, outcome.last_verified_at = last.file, _iso(last.created_at)
-    if dry_run and decision.action == "backup":
-        outcome.would_delete = [r.file for r in predicted_rotation(records, policy.keep, now=now)]
-    return work
+    if dry_run and decision.action == "backup" and work.target is not None:
+        records = await work.target.backups()
+        outcome.would_delete = [r.file for r in predicted_rotation(records, work.policy.keep, now=now)]
 
 
 async def _backup_all(
-    home: Path, due: list[_Work], runner: BackupRunner | None
+    home: Path, due: list[_Work], runner: BackupRunner | None, say: Emit
 ) -> dict[str, DossierResult]:
-    """One backup plan per (connection, directory), verification on; a result per dossier."""
+    """One backup plan per (connection, directory), verification on; a result per dossier.
+
+    The backup's steps, progress and server messages are passed on to ``say``; its own
+    ``Started`` and result are not (the run gives its own, once rotation is done)."""
     if runner is None:
         from msde_tui.engine.runs import (
             runner as operations,  # late import: the backup engine is heavy
@@ -582,6 +293,8 @@ async def _backup_all(
             async for event in runner(plan):
                 if isinstance(event, DossierResult):
                     results[event.dossier] = event
+                elif not isinstance(event, Started):
+                    say(event)
         except MsdeError as exc:
             for work in todo:
                 results.setdefault(work.dossier.code, DossierResult(
@@ -654,38 +367,3 @@ def _audit(home: Path, report: RunReport, started: float) -> None:
         files=[d.file for d in backed if d.file and d.ok],
     )
     auditlog.append(home, record, started=started)
-
-
-# ----------------------------------------------------------------------------- reading proofs
-
-def read_embedded_record(path: Path, dossier: Dossier | None = None,
-                         cache: VerifiedCache | None = None) -> BackupRecord:
-    """A backup file and what its proof says.
-
-    ``verified`` only when the proof is readable, names this dossier (code, and GUID when both
-    are known), and the file's size and SHA-256 equal the proof's (the hash is taken from
-    ``cache`` when the file did not change since it was last checked).
-    """
-    path = Path(path)
-    stat = path.stat()
-    modified = datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
-    unproven = BackupRecord(str(path), stamp_of(path.name), None, False, modified, "")
-    try:
-        found = proof.read_proof(path)
-    except BackupInvalid as exc:
-        return replace(unproven, note=exc.message)
-    if dossier is not None and (
-        found.code != dossier.code or (found.guid and dossier.guid and found.guid != dossier.guid)
-    ):
-        return replace(unproven, note=f"its proof belongs to another dossier ({found.code})")
-    proven = replace(unproven, created_at=found.created_at, movements=found.movements, proven=True)
-    if found.size != stat.st_size:
-        return replace(proven, note=f"size {stat.st_size} differs from the proof's {found.size}")
-    sha = cache.lookup(path, stat.st_size, stat.st_mtime_ns) if cache else None
-    if sha is None:
-        sha, _size = proof.sha256_file(path)
-        if cache is not None:
-            cache.store(path, stat.st_size, stat.st_mtime_ns, sha)
-    if sha != found.sha256:
-        return replace(proven, note="its content differs from its proof (SHA-256)")
-    return replace(proven, verified=True, note="")

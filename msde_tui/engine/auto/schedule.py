@@ -4,8 +4,8 @@
 - cron: one crontab line, tagged with ``# msde-auto`` so a later install replaces it.
 - Windows Task Scheduler: a task XML (UTF-16, as ``schtasks /Create /XML`` expects).
 
-The scheduler only sets the rhythm at which the policy is looked at (hourly by default, so that
-the movement trigger is noticed the same day); ``msde auto`` itself decides per dossier whether a
+The scheduler only sets the rhythm at which the policy is looked at (``Rhythm``: hourly by default,
+so that the movement trigger is noticed the same day; or every N hours, or daily, from a time); ``msde auto`` itself decides per dossier whether a
 backup is due. Everything here is pure text generation except ``install_*`` which write files or
 call ``crontab``. Passwords are never put in an entry: SQL Server dossiers read
 ``MSDE_PASSWORD_<PROFILE>`` (profile name upper-cased, other characters than A-Z/0-9 as ``_``)
@@ -39,42 +39,100 @@ SYSTEM_NAMES = ("system", "nt authority\\system", SYSTEM_SID.lower())
 KINDS = ("systemd", "cron", "taskscheduler")
 
 
+INTERVALS = (1, 2, 3, 4, 6, 8, 12, 24)  # hours that divide a day: every day runs at the same times
+TIME_HINT = "Type the time as HH:MM, e.g. 02:17."
+
+
 @dataclass(frozen=True)
 class Rhythm:
-    """When the scheduler starts ``msde auto``: every hour at ``minute``, or daily at hour:minute."""
+    """When the scheduler starts ``msde auto``: at ``hour:minute`` and every ``hours`` hours from
+    there, around the clock (1 = every hour at that minute, 24 = once a day).
 
-    every: str = "hour"  # "hour" | "day"
-    hour: int = 2
+    ``hours`` divides 24, so every day has the same run times and the three schedulers say the
+    same thing: a systemd ``OnCalendar`` and a crontab line list those hours, a Task Scheduler
+    trigger starts at the first of them and repeats every ``hours`` hours for the day.
+    """
+
+    hours: int = 1
+    hour: int = 0
     minute: int = 17
 
     def __post_init__(self) -> None:
-        if self.every not in ("hour", "day"):
-            raise BadInput(f"'{self.every}' is not a rhythm.", "Use hour or day.")
+        if self.hours not in INTERVALS:
+            raise BadInput(f"Every {self.hours} hours is not a rhythm the scheduler can keep.",
+                           "Use 1, 2, 3, 4, 6, 8, 12 or 24 hours (24 = once a day).")
         if not (0 <= self.hour <= 23 and 0 <= self.minute <= 59):
-            raise BadInput(f"{self.hour}:{self.minute:02d} is not a time of day.", "Use HH:MM, e.g. 02:17.")
+            raise BadInput(f"{self.hour}:{self.minute:02d} is not a time of day.", TIME_HINT)
+        if self.hours == 1:
+            object.__setattr__(self, "hour", 0)  # every hour: only the minute matters
 
     @classmethod
     def parse(cls, every: str, at: str | None) -> Rhythm:
-        """``every`` = hour|day; ``at`` = "HH:MM" (day) or "MM"/"HH:MM" (hour: only minutes used)."""
-        hour, minute = 2, 17
+        """``every`` = hour | day | a number of hours (``6`` or ``6h``); ``at`` = "HH:MM" (the
+        first run; for every hour, "MM" alone will do). Without ``at``: minute 17 of every hour,
+        else from 02:17."""
+        word = every.strip().lower()
+        hours = {"hour": 1, "hourly": 1, "day": 24, "daily": 24}.get(word)
+        if hours is None:
+            digits = word[:-1] if word.endswith("h") else word
+            if not digits.isdigit():
+                raise BadInput(f"'{every}' is not a rhythm.", "Use hour, day or a number of hours (e.g. 6).")
+            hours = int(digits)
+        hour, minute = (0 if hours == 1 else 2), 17
         if at:
-            parts = at.strip().split(":")
-            try:
-                numbers = [int(p) for p in parts]
-            except ValueError as exc:
-                raise BadInput(f"'{at}' is not a time.", "Use HH:MM, e.g. 02:17.") from exc
-            if len(numbers) == 2:
-                hour, minute = numbers
-            elif len(numbers) == 1 and every == "hour":
-                minute = numbers[0]
-            else:
-                raise BadInput(f"'{at}' is not a time.", "Use HH:MM, e.g. 02:17.")
-        return cls(every=every, hour=hour, minute=minute)
+            hour, minute = parse_time(at, minute_alone=hours == 1)
+        return cls(hours=hours, hour=hour, minute=minute)
+
+    @classmethod
+    def from_record(cls, data: dict[str, object]) -> Rhythm:
+        """From a saved record (``hours``, or the older ``every`` = hour|day)."""
+        hours = data.get("hours")
+        if hours is None:
+            hours = 24 if data.get("every") == "day" else 1
+        return cls(int(str(hours)), int(str(data.get("hour", 2))), int(str(data.get("minute", 17))))
+
+    def as_record(self) -> dict[str, int]:
+        return {"hours": self.hours, "hour": self.hour, "minute": self.minute}
+
+    @property
+    def at(self) -> str:
+        """The first run's time as typed: HH:MM."""
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+    def run_hours(self) -> list[int]:
+        """The hours of the day a run starts at (at ``minute``), in the day's order."""
+        return sorted((self.hour + k * self.hours) % 24 for k in range(24 // self.hours))
+
+    def times(self) -> list[str]:
+        """The run times from the first one typed, around the clock: ["08:17", "14:17", ...]."""
+        ordered = [(self.hour + k * self.hours) % 24 for k in range(24 // self.hours)]
+        return [f"{h:02d}:{self.minute:02d}" for h in ordered]
 
     def describe(self) -> str:
-        if self.every == "hour":
+        if self.hours == 1:
             return f"every hour at minute {self.minute:02d}"
-        return f"every day at {self.hour:02d}:{self.minute:02d}"
+        if self.hours == 24:
+            return f"every day at {self.at}"
+        if self.hours >= 4:
+            return f"every {self.hours} hours from {self.at} ({', '.join(self.times())})"
+        return f"every {self.hours} hours from {self.at} ({24 // self.hours} runs a day)"
+
+
+def parse_time(text: str, *, minute_alone: bool = False) -> tuple[int, int]:
+    """(hour, minute) from "HH:MM" (or "H:MM"; "MM" alone when ``minute_alone``)."""
+    parts = text.strip().split(":")
+    if not all(p.isdigit() and len(p) <= 2 for p in parts):
+        raise BadInput(f"'{text}' is not a time.", TIME_HINT)
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 2:
+        hour, minute = numbers
+    elif len(numbers) == 1 and minute_alone:
+        hour, minute = 0, numbers[0]
+    else:
+        raise BadInput(f"'{text}' is not a time.", TIME_HINT)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise BadInput(f"'{text}' is not a time of day.", TIME_HINT)
+    return hour, minute
 
 
 # ----------------------------------------------------------------------------- command
@@ -103,6 +161,12 @@ def _check_args(command: list[str], home: str | None) -> None:
 
 
 # ----------------------------------------------------------------------------- systemd
+
+
+def _hours_field(rhythm: Rhythm, form: str) -> str:
+    """The hour field of an OnCalendar or crontab line: * (every hour) or the list of hours."""
+    return "*" if rhythm.hours == 1 else ",".join(form % h for h in rhythm.run_hours())
+
 
 
 def _systemd_quote(word: str) -> str:
@@ -139,10 +203,7 @@ def systemd_units(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(
         target = log.replace("%", "%%")
         service += [f"StandardOutput=append:{target}", f"StandardError=append:{target}"]
     service.append("")
-    if rhythm.every == "hour":
-        calendar = f"*-*-* *:{rhythm.minute:02d}:00"
-    else:
-        calendar = f"*-*-* {rhythm.hour:02d}:{rhythm.minute:02d}:00"
+    calendar = f"*-*-* {_hours_field(rhythm, '%02d')}:{rhythm.minute:02d}:00"
     timer = [
         "[Unit]",
         f"Description=Run msde auto {rhythm.describe()}",
@@ -194,7 +255,7 @@ def cron_line(command: list[str], home: str | None, rhythm: Rhythm = Rhythm(),
     """One crontab line (5 time fields + a /bin/sh command), tagged with ``# msde-auto``;
     with ``log``, the run's output is appended to that file (else cron mails it)."""
     _check_args([*command, log] if log else command, home)
-    hour = "*" if rhythm.every == "hour" else str(rhythm.hour)
+    hour = _hours_field(rhythm, "%d")
     words = [shlex.quote(w) for w in [*command, "auto"]]
     shell = " ".join(words)
     if home:
@@ -361,12 +422,12 @@ def task_xml(
         args += ["--home", home]
     args.append("auto")
     start = start or date(2026, 1, 1)
-    boundary = f"{start.isoformat()}T{rhythm.hour if rhythm.every == 'day' else 0:02d}:{rhythm.minute:02d}:00"
+    boundary = f"{start.isoformat()}T{rhythm.run_hours()[0]:02d}:{rhythm.minute:02d}:00"
     repetition = ""
-    if rhythm.every == "hour":
+    if rhythm.hours < 24:  # from the day's first run, every N hours for the day
         repetition = (
             "      <Repetition>\n"
-            "        <Interval>PT1H</Interval>\n"
+            f"        <Interval>PT{rhythm.hours}H</Interval>\n"
             "        <Duration>P1D</Duration>\n"
             "        <StopAtDurationEnd>false</StopAtDurationEnd>\n"
             "      </Repetition>\n"

@@ -24,13 +24,11 @@ directory) and the registration of the cut dossier with the first free number.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +40,6 @@ from msde_tui.engine import naming, paths
 from msde_tui.engine.accounting import ledger, schema
 from msde_tui.engine.accounting.ledger import FiscalYear
 from msde_tui.engine.atomic import (
-    publish_file,
-    remove_sqlite,
     remove_staging,
     staging_dir,
     write_atomic,
@@ -52,12 +48,18 @@ from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Catalog, Dossier, is_plain_file_name
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists
-from msde_tui.engine.events import Event, Step
-from msde_tui.engine.lifecycle.archive import feed
+from msde_tui.engine.events import Emit
+from msde_tui.engine.lifecycle.copying import (
+    copy_rows,
+    count_rows,
+    publish,
+    remove_partial,
+    table_digest,
+    year_filters,
+)
+from msde_tui.engine.lifecycle.report import Reporter
 
 DEFAULT_MIN_YEARS = 7
-BATCH = 5_000
-OnEvent = Callable[[Event], None]
 COPY_TABLES: tuple[sa.Table, ...] = schema.TABLES[1:]  # everything but dossier_info
 
 
@@ -80,90 +82,6 @@ class CutResult:
     verified: bool
     seconds: float
     catalog_number: str | None = None
-
-
-# --------------------------------------------------------------------------- row copying
-
-
-def select_rows(table: sa.Table, where: Any | None) -> sa.Select[Any]:
-    query = sa.select(table).order_by(table.c.id)
-    return query if where is None else query.where(where)
-
-
-def copy_rows(
-    src: sa.Connection, dst: sa.Connection, table: sa.Table, where: Any | None
-) -> tuple[str, int]:
-    """Copy the rows of ``table`` matching ``where`` (ids kept); return (digest, count)."""
-    digest = hashlib.sha256()
-    names = [c.name for c in table.columns]
-    count = 0
-    result = src.execute(select_rows(table, where))
-    while batch := result.fetchmany(BATCH):
-        rows = [tuple(r) for r in batch]
-        for row in rows:
-            feed(digest, row)
-        dst.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
-        count += len(rows)
-    return digest.hexdigest(), count
-
-
-def table_digest(conn: sa.Connection, table: sa.Table, where: Any | None = None) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    count = 0
-    result = conn.execute(select_rows(table, where))
-    while batch := result.fetchmany(BATCH):
-        for row in batch:
-            feed(digest, tuple(row))
-        count += len(batch)
-    return digest.hexdigest(), count
-
-
-def year_filters(year_ids: list[int], *, real_only: bool = False) -> dict[str, Any]:
-    """WHERE clauses selecting the rows of those years and the reference rows they use."""
-    e, el, att = schema.entry, schema.entry_line, schema.attachment
-    a, tp, j, v = schema.account, schema.third_party, schema.journal, schema.vat_code
-    entry_where: sa.ColumnElement[bool] = e.c.fiscal_year_id.in_(year_ids)
-    if real_only:
-        entry_where = sa.and_(entry_where, e.c.kind == "REAL")
-    entries = sa.select(e.c.id).where(entry_where)
-    lines_where = el.c.entry_id.in_(entries)
-    used_vat = sa.select(el.c.vat_code_id).where(lines_where, el.c.vat_code_id.is_not(None))
-    return {
-        "fiscal_year": schema.fiscal_year.c.id.in_(year_ids),
-        "account": sa.or_(
-            a.c.id.in_(sa.select(el.c.account_id).where(lines_where)),
-            a.c.id.in_(sa.select(v.c.account_id).where(v.c.id.in_(used_vat))),
-        ),
-        "third_party": tp.c.id.in_(
-            sa.select(el.c.third_party_id).where(lines_where, el.c.third_party_id.is_not(None))
-        ),
-        "journal": j.c.id.in_(sa.select(e.c.journal_id).where(entry_where)),
-        "vat_code": v.c.id.in_(used_vat),
-        "entry": entry_where,
-        "entry_line": lines_where,
-        "attachment": att.c.entry_id.in_(entries),
-    }
-
-
-def remove_partial(path: Path) -> None:
-    remove_sqlite(path)
-
-
-def publish(tmp: Path, final: Path) -> None:
-    """Fold ``tmp``'s WAL into it, fsync it and rename it to ``final`` (which must not exist).
-
-    Every connection to ``tmp`` must be closed: only the main file is renamed."""
-    if os.path.lexists(final):
-        raise DossierExists(f"{final} already exists.", "Remove it or choose another name.")
-    raw = sqlite3.connect(tmp)
-    try:
-        busy, _log, _done = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    finally:
-        raw.close()
-    wal = Path(f"{tmp}-wal")
-    if busy or (wal.exists() and wal.stat().st_size):
-        raise DossierDamaged(f"{tmp.name} is still in use; nothing was changed.", "Run it again.")
-    publish_file(tmp, final)
 
 
 def _problems(conn: sa.Connection) -> list[Any]:
@@ -237,9 +155,13 @@ def cut_dossier(
     cut_path: Path,
     cut_code: str,
     clean_references: bool = False,
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
 ) -> CutResult:
-    """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``."""
+    """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``.
+
+    Reports through ``emit`` (``lifecycle.report``), its events named ``label`` (by default the
+    dossier's code): check, copy and verify (rows counted), remove, check, commit, done."""
     started = time.monotonic()
     cut_path = Path(cut_path)
     if os.path.lexists(cut_path):
@@ -253,10 +175,8 @@ def cut_dossier(
         with engine.connect() as conn, conn.begin():
             info = conn.execute(sa.select(schema.dossier_info)).one()
             code = info.code
-
-            def step(name: str, detail: str = "") -> None:
-                if on_event:
-                    on_event(Step(dossier=code, step=name, detail=detail))
+            report = Reporter(emit, label or code)
+            step = report.step
 
             step("check")
             problems = _problems(conn)
@@ -270,7 +190,8 @@ def cut_dossier(
             before = ledger.all_trial_balances(conn)
             filters = year_filters(moved_ids)
 
-            step("copy", str(cut_path))
+            total = sum(count_rows(conn, t, filters[t.name]) for t in COPY_TABLES)
+            step("copy", str(cut_path), rows=total)
             cut_guid = str(uuid.uuid4())
             create_dossier(
                 tmp,
@@ -288,11 +209,11 @@ def cut_dossier(
             try:
                 with target.begin() as dst:
                     for table in COPY_TABLES:
-                        digests[table.name] = copy_rows(conn, dst, table, filters[table.name])
-                step("verify", str(cut_path))
+                        digests[table.name] = copy_rows(conn, dst, table, filters[table.name], report.rows)
+                step("verify", str(cut_path), rows=sum(count for _d, count in digests.values()))
                 with target.connect() as dst:
                     for table in COPY_TABLES:
-                        if table_digest(dst, table) != digests[table.name]:
+                        if table_digest(dst, table, on_rows=report.rows) != digests[table.name]:
                             raise DossierDamaged(
                                 f"The cut dossier's {table.name} rows differ from the original's; nothing was changed.",
                                 "Check the disk, then run the cut again.",
@@ -442,7 +363,8 @@ def cut(
     keep_from: str,
     *,
     clean_references: bool = False,
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
 ) -> CutResult:
     """Cut dossier ``ref`` of the list; register the cut dossier with the first free number.
 
@@ -473,7 +395,8 @@ def cut(
             cut_path=cut_path,
             cut_code=cut_code,
             clean_references=clean_references,
-            on_event=on_event,
+            emit=emit,
+            label=label or dossier.code,
         )
     except BaseException:
         intent.unlink(missing_ok=True)  # nothing committed: nothing to finish later

@@ -1,10 +1,11 @@
-"""Archive, archive import, fiscal-year cut, tax-audit transfer and the automatic run as
-runner operations.
+"""Archive, archive import, fiscal-year cut and tax-audit transfer as runner operations (the
+automatic run is ``engine.auto.autoops``).
 
-Adapters around ``engine.archive``, ``engine.cut``, ``engine.audit`` and ``engine.auto``
-(their insides unchanged): their ``on_event`` callbacks become the run's events, each dossier
-(or PAF) ends with one ``DossierResult`` whose ``details`` carry what the CLI prints, and the
-run writes one audit-log line (the automatic run writes its own, ``engine.auto``).
+Archive, archive import, cut and the tax-audit transfer run in a worker thread
+(``registry.in_thread``) and report through its ``emit`` (``lifecycle.report``: steps, and rows
+counted within a step, already named for the run's subject); each dossier (or PAF) ends with
+one ``DossierResult`` whose ``details`` carry what the CLI prints, and the run writes one
+audit-log line.
 """
 
 from __future__ import annotations
@@ -15,24 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import identity, naming
+from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierNotFound
-from msde_tui.engine.events import DossierResult, Event, Started
-from msde_tui.engine.plans import ArchivePlan, AuditPlan, AutoRunPlan, CutPlan, UnarchivePlan
+from msde_tui.engine.events import DossierResult, Event
+from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 from msde_tui.engine.runs import registry as runner
-from msde_tui.engine.runs.registry import Description, Emit, Line, OperationDef, in_thread, relabel
+from msde_tui.engine.runs.registry import Description, Emit, Line, OperationDef, in_thread
 from msde_tui.i18n import _
 
-# The steps each engine function reports, in order (their share gives the progress).
+# The steps each engine function reports, in order (the progress screen's phases).
 ARCHIVE_STEPS = ("read", "write", "verify", "replace", "check", "commit", "done")
 UNARCHIVE_STEPS = ("verify", "read", "restore", "check", "commit", "done", "delete")
 CUT_STEPS = ("check", "copy", "verify", "remove", "commit", "done")
-AUDIT_STEPS = ("copy", "verify", "fec", "done")
+AUDIT_STEPS = ("copy", "verify", "fec", "done", "server")
 
 
 def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
-    """An embedded dossier of the list and its file (refused in words otherwise)."""
+    """An embedded dossier of the list, its identity settled (``identity.settle``), and its file
+    (refused in words otherwise)."""
     dossier = catalog.get(ref)
+    refuse_access(dossier, "an archive, a cut or a tax-audit transfer")
     if not dossier.is_embedded:
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
@@ -42,15 +46,15 @@ def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
     path = dossier.path(catalog.home)
     if not path.is_file():
         raise DossierNotFound(f"The file of {dossier.code} ({path}) is missing.", "Check the dossier list.")
-    return dossier, path
+    return identity.settle(catalog.home, dossier), path
 
 
 def paf_target(home: Path, paf: Path) -> Dossier:
     """The dossier an archive file goes back into when none is chosen: the one whose own GUID
     it carries, or its one copy if that dossier has left the list (identity.owner_of)."""
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle.paf import read_paf_info
 
-    info = archive.read_paf_info(paf)
+    info = read_paf_info(paf)
     found = identity.owner_of(Catalog(home), info.guid)
     if found is None:
         raise DossierNotFound(
@@ -73,7 +77,7 @@ def run_archive(plan: ArchivePlan, home: Path) -> AsyncIterator[Event]:
             dossier, path = embedded(Catalog(home), code)
             result = archive.archive_dossier(
                 path, list(years), Path(plan.directory), number=dossier.number, short=dossier.short,
-                on_event=relabel(emit, code),
+                emit=emit, label=code,
             )
             return DossierResult(
                 code, ok=True, verified=result.verified, files=(str(result.paf),),
@@ -82,7 +86,7 @@ def run_archive(plan: ArchivePlan, home: Path) -> AsyncIterator[Event]:
                          "archived": [dataclasses.asdict(y) for y in result.years]},
             )
 
-        return in_thread(code, "archive", ARCHIVE_STEPS, work)
+        return in_thread(code, "archive", ARCHIVE_STEPS, work, step_progress=False)
 
     options = {"years": {c: list(y) for c, y in plan.years}, "dir": plan.directory}
     codes = [c for c, _y in plan.years]
@@ -112,28 +116,30 @@ def describe_archive(plan: ArchivePlan, home: Path) -> Description:
 
 
 def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.lifecycle import archive
+    from msde_tui.engine.lifecycle import unarchive
+    from msde_tui.engine.lifecycle.paf import read_paf_info
 
     def one(item: tuple[str, tuple[str, ...]]) -> AsyncIterator[Event]:
         paf, years = item
         label = Path(paf).name
 
         def work(emit: Emit) -> DossierResult:
-            info = archive.read_paf_info(Path(paf))
+            info = read_paf_info(Path(paf))
             target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
             target, path = embedded(Catalog(home), target.code)
             identity.check_line(target, info.guid, info.path.name, info.code)  # refused in words, nothing touched
-            result = archive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
-                                       on_event=relabel(emit, label), accept=identity.line(target))
+            result = unarchive.unarchive(path, Path(paf), years=list(years) or None, delete=plan.delete,
+                                       emit=emit, label=label, accept=identity.line(target))
             return DossierResult(
-                label, ok=True, verified=True, files=(paf,),
+                # the files as they are now: the dossier changed, and the PAF unless it was deleted
+                label, ok=True, verified=True, files=(str(path),) + (() if result.paf_deleted else (paf,)),
                 message=f"{target.code}: {', '.join(result.years)} back from {label}.",
                 details={"listed": target.code, "dossier": result.dossier, "paf": str(result.paf),
                          "years": list(result.years), "entries": result.entries, "lines": result.lines,
                          "attachments": result.attachments, "paf_deleted": result.paf_deleted},
             )
 
-        return in_thread(label, "unarchive", UNARCHIVE_STEPS, work)
+        return in_thread(label, "unarchive", UNARCHIVE_STEPS, work, step_progress=False)
 
     options = {"pafs": {p: list(y) or "all" for p, y in plan.items}, "delete": plan.delete}
     return runner.audited(home, "unarchive", options, runner.one_by_one(plan.items, one))
@@ -166,22 +172,24 @@ def run_cut(plan: CutPlan, home: Path) -> AsyncIterator[Event]:
 
     def work(emit: Emit) -> DossierResult:
         result = cut.cut(home, plan.dossier, plan.keep_from, clean_references=plan.clean_references,
-                         on_event=relabel(emit, label))
-        message = (f"{', '.join(result.years)} moved to {result.cut_code} (dossier {result.catalog_number}, "
+                         emit=emit, label=label)
+        listed = f"{result.catalog_number}{Catalog(home).get(result.catalog_number).short}" \
+            if result.catalog_number else result.cut_code
+        message = (f"{', '.join(result.years)} moved to dossier {listed} (file {result.cut_path.name}, "
                    f"verified); {result.dossier} keeps {', '.join(result.kept_years)}.")
         if plan.clean_references:
             message += f" {result.third_parties_deleted} unused third parties deleted."
         return DossierResult(
             label, ok=True, verified=result.verified, files=(str(result.cut_path),), message=message,
             details={"dossier": result.dossier, "cut": result.cut_code, "cut_file": str(result.cut_path),
-                     "cut_number": result.catalog_number, "moved_years": list(result.years),
+                     "cut_number": result.catalog_number, "cut_listed": listed, "moved_years": list(result.years),
                      "kept_years": list(result.kept_years), "rows": result.rows,
                      "third_parties_deleted": result.third_parties_deleted, "verified": result.verified,
                      "seconds": result.seconds},
         )
 
     options = {"keep_from": plan.keep_from, "clean_references": plan.clean_references}
-    return runner.audited(home, "cut", options, in_thread(label, "cut", CUT_STEPS, work),
+    return runner.audited(home, "cut", options, in_thread(label, "cut", CUT_STEPS, work, step_progress=False),
                           [label])
 
 
@@ -230,7 +238,7 @@ def run_audit(plan: AuditPlan, home: Path) -> AsyncIterator[Event]:
                                   "with_fec": plan.fec, "encoding": plan.encoding,
                                   "fec_id": plan.fec_id or None, "provisional": plan.provisional,
                                   "paf": Path(plan.paf) if plan.paf else None,
-                                  "on_event": relabel(emit, label)}
+                                  "emit": emit, "label": label}
         base = Path(target.location).stem if target.is_embedded else target.location
         database = audit.server_database(target.number, target.short) if plan.to != "embedded" else None
         with audit.dossier_file(target, home, password=plan.source_password or None) as path:
@@ -258,7 +266,8 @@ def run_audit(plan: AuditPlan, home: Path) -> AsyncIterator[Event]:
                "simplified": plan.simplified, "attachments": plan.attachments, "fec": plan.fec,
                "encoding": plan.encoding, "fec_id": plan.fec_id or None, "provisional": plan.provisional,
                "paf": plan.paf or None}
-    return runner.audited(home, "audit", options, in_thread(label, "audit", AUDIT_STEPS, work), [label])
+    return runner.audited(home, "audit", options,
+                          in_thread(label, "audit", AUDIT_STEPS, work, step_progress=False), [label])
 
 
 def describe_audit(plan: AuditPlan, home: Path) -> Description:
@@ -287,35 +296,9 @@ def describe_audit(plan: AuditPlan, home: Path) -> Description:
     return Description((Line(dossier.code, what),), "\n".join(actions) + "\n", warnings)
 
 
-# --------------------------------------------------------------------------- the automatic run
-
-
-async def run_auto_now(plan: AutoRunPlan, home: Path) -> AsyncIterator[Event]:
-    """One automatic run (its own audit-log line is written by ``engine.auto``)."""
-    from msde_tui.engine.auto import run as auto
-
-    yield Started("auto", "auto", ("decide", "backup", "rotate"))
-    report = await auto.run_auto(home, only=list(plan.only) or None)
-    for outcome in report.dossiers:
-        files = (outcome.file,) if outcome.file else ()
-        message = outcome.message or f"{outcome.action}: {outcome.reason}"
-        yield DossierResult(outcome.code, ok=outcome.ok, message=message, hint=outcome.hint,
-                            verified=outcome.verified, files=files,
-                            details={"action": str(outcome.action), "deleted": list(outcome.deleted)})
-    yield DossierResult("auto", ok=report.ok, message=f"{len(report.dossiers)} dossier(s) looked at.")
-
-
-def describe_auto(plan: AutoRunPlan, home: Path) -> Description:
-    codes = ", ".join(plan.only) if plan.only else _("every dossier of the list")
-    line = Line("auto", _("apply the automatic-backup policy to {codes} now: a verified backup where it is "
-                          "due, then the oldest backups beyond the number kept are DELETED").format(codes=codes))
-    return Description((line,), _("msde auto (see 'msde auto --dry-run' for each decision)") + "\n", ())
-
-
 runner.register(OperationDef("archive", ArchivePlan, run_archive, describe_archive,
                              lambda p: tuple(c for c, _y in p.years), changes_data=True))
 runner.register(OperationDef("unarchive", UnarchivePlan, run_unarchive, describe_unarchive,
                              lambda p: tuple(Path(f).name for f, _y in p.items), changes_data=True))
 runner.register(OperationDef("cut", CutPlan, run_cut, describe_cut, lambda p: (p.dossier,), changes_data=True))
 runner.register(OperationDef("audit", AuditPlan, run_audit, describe_audit, lambda p: (p.dossier,)))
-runner.register(OperationDef("auto_run", AutoRunPlan, run_auto_now, describe_auto, lambda p: ("auto",)))

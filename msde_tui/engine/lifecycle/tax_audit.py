@@ -16,9 +16,9 @@ of a French dossier, else ``fec_id`` (refused without one: a FEC is a French for
 year or one holding entries never validated is refused unless ``provisional``.
 
 An ARCHIVED year holds only its balance entry: its details come from its PAF (``paf``: the file
-or a directory holding it). The PAF is read back completely (``archive.verify_paf``), must carry
+or a directory holding it). The PAF is read back completely (``paf.verify_paf``), must carry
 this dossier's GUID and describe the balance entry the dossier holds; its years are then put
-back into the copy (``archive.restore_years``: counts and balances checked), so the copy and
+back into the copy (``unarchive.restore_years``: counts and balances checked), so the copy and
 its FEC hold the real entries. Without the PAF, the archived year is refused.
 
 ``audit_to_server`` makes the same copy a SQL Server database ``Admin`` + the dossier's
@@ -27,7 +27,7 @@ SQL Server base name (``AdminPW0001SOC`` for dossier 001SOC, as the export copy 
 to the server with the export copy's schema-agnostic copy (every table's row digests checked
 on the server); an existing database is refused before any work, and a failed copy drops the
 half-made database. ``dossier_file`` gives an embedded file to audit for a SQL Server dossier
-(its rows read through ``tableio`` into a temporary file, every digest checked).
+(its rows read through ``engine.tables`` into a temporary file, every digest checked).
 """
 
 from __future__ import annotations
@@ -52,14 +52,28 @@ from msde_tui.engine.accounting import fec, ledger, schema
 from msde_tui.engine.atomic import is_disk_full, remove_staging, staging_dir, write_error
 from msde_tui.engine.backends.embedded.dossier import create_dossier, sa_engine
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, FecRefused
-from msde_tui.engine.events import Event, Step
-from msde_tui.engine.lifecycle import archive
-from msde_tui.engine.lifecycle.cut import copy_rows, publish, table_digest, year_filters
+from msde_tui.engine.errors import (
+    BackupInvalid,
+    BadInput,
+    DossierDamaged,
+    DossierExists,
+    FecRefused,
+)
+from msde_tui.engine.events import Emit
+from msde_tui.engine.lifecycle.balance import od_matches
+from msde_tui.engine.lifecycle.copying import (
+    copy_rows,
+    count_rows,
+    publish,
+    table_digest,
+    year_filters,
+)
+from msde_tui.engine.lifecycle.paf import PafInfo, read_paf_info, verify_paf
+from msde_tui.engine.lifecycle.report import Reporter
+from msde_tui.engine.lifecycle.unarchive import restore_years
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
-OnEvent = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -90,13 +104,17 @@ def audit_dossier(
     attachments: bool = True,
     with_fec: bool = False,
     encoding: str = "utf-8",
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     fec_directory: Path | None = None,
     fec_id: str | None = None,
     provisional: bool = False,
     paf: Path | None = None,
 ) -> AuditResult:
-    """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``."""
+    """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``.
+
+    Reports through ``emit`` (``lifecycle.report``), its events named ``label`` (by default the
+    dossier's code): copy and verify (rows counted), restore (an archived year), fec, done."""
     started = time.monotonic()
     directory = Path(directory)
     fec_dir = Path(fec_directory) if fec_directory is not None else directory
@@ -120,10 +138,8 @@ def audit_dossier(
                 raise DossierExists(
                     f"{target} already exists.", "Move or delete the previous tax-audit copy first."
                 )
-
-            def step(name: str, detail: str = "") -> None:
-                if on_event:
-                    on_event(Step(dossier=code, step=name, detail=detail))
+            report = Reporter(emit, label or code)
+            step = report.step
 
             chosen = ledger.find_years(conn, years)
             ident = fec.identifier(info.vat_number, info.country, code, fec_id) if with_fec else ""
@@ -134,7 +150,8 @@ def audit_dossier(
                 filters[name] = None  # every reference row
             staging = staging_dir(directory)  # private: no planted name is followed
             tmp = staging / target.name
-            step("copy", str(target))
+            copied_tables = [t for t in schema.TABLES[1:] if attachments or t is not schema.attachment]
+            step("copy", str(target), rows=sum(count_rows(conn, t, filters[t.name]) for t in copied_tables))
             try:
                 create_dossier(
                     tmp,
@@ -151,17 +168,15 @@ def audit_dossier(
                 out = sa_engine(tmp)
                 try:
                     with out.begin() as dst:
-                        for table in schema.TABLES[1:]:
-                            if table is schema.attachment and not attachments:
-                                continue
-                            digests[table.name] = copy_rows(conn, dst, table, filters[table.name])
-                    step("verify", str(target))
+                        for table in copied_tables:
+                            digests[table.name] = copy_rows(conn, dst, table, filters[table.name], report.rows)
+                    step("verify", str(target), rows=sum(count for _d, count in digests.values()))
                     with out.connect() as dst:
                         for table in schema.TABLES[1:]:
                             expected = digests.get(table.name)
                             if expected is None:
                                 expected = (hashlib.sha256().hexdigest(), 0)  # left out: empty
-                            if table_digest(dst, table) != expected:
+                            if table_digest(dst, table, on_rows=report.rows) != expected:
                                 raise DossierDamaged(
                                     f"The copy's {table.name} rows differ from the dossier's; nothing was kept.",
                                     "Check the disk and run it again.",
@@ -169,8 +184,7 @@ def audit_dossier(
                     if pafs:
                         with out.begin() as dst:
                             for paf_info, paf_years in pafs:
-                                step("restore", paf_info.path.name)
-                                archive.restore_years(dst, paf_info, paf_years, code)
+                                restore_years(dst, paf_info, paf_years, code, report)
                                 ids = [int(y["id"]) for y in paf_years]
                                 _leave_out(dst, ids, simulations=simplified, attachments=not attachments)
                     with out.connect() as dst:
@@ -236,7 +250,7 @@ def _pafs_for(
     guid: str,
     code: str,
     step: Callable[[str, str], None],
-) -> list[tuple[archive.PafInfo, list[dict[str, Any]]]]:
+) -> list[tuple[PafInfo, list[dict[str, Any]]]]:
     """The verified PAF holding each archived year: ``given`` is a .paf file or a directory of
     them; the PAF must carry the dossier's GUID and describe the balance entry the dossier
     holds now (an older PAF of a year archived again is passed over). Refused in words when
@@ -256,13 +270,13 @@ def _pafs_for(
     else:
         raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.")
     wanted = {y.id for y in archived}
-    found: dict[int, archive.PafInfo] = {}
+    found: dict[int, PafInfo] = {}
     foreign: list[str] = []
     stale: list[str] = []
     for candidate in candidates:
         try:
-            info = archive.read_paf_info(candidate)
-        except (BadInput, archive.BackupInvalid):
+            info = read_paf_info(candidate)
+        except (BadInput, BackupInvalid):
             if given.is_file():
                 raise
             continue  # another file in the directory: not a PAF we can read
@@ -277,7 +291,7 @@ def _pafs_for(
         for y in info.years:
             if int(y["id"]) not in wanted:
                 continue
-            if archive.od_matches(conn, y):
+            if od_matches(conn, y):
                 found.setdefault(int(y["id"]), info)
             else:
                 stale.append(candidate.name)
@@ -290,11 +304,11 @@ def _pafs_for(
             f"No PAF of {code} holding fiscal year(s) {', '.join(missing)} was found in {given}{why}.",
             "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
         )
-    out: list[tuple[archive.PafInfo, list[dict[str, Any]]]] = []
+    out: list[tuple[PafInfo, list[dict[str, Any]]]] = []
     unique = {str(found[y.id].path): found[y.id] for y in archived}
     for info in unique.values():
         step("verify", info.path.name)
-        archive.verify_paf(info.path, expect_guid=guid)
+        verify_paf(info.path, expect_guid=guid)
         out.append((info, [y for y in info.years if int(y["id"]) in wanted and found[int(y["id"])] is info]))
     return out
 
@@ -334,7 +348,8 @@ def audit_to_server(
     attachments: bool = True,
     with_fec: bool = False,
     encoding: str = "utf-8",
-    on_event: OnEvent | None = None,
+    emit: Emit | None = None,
+    label: str | None = None,
     fec_id: str | None = None,
     provisional: bool = False,
     paf: Path | None = None,
@@ -370,15 +385,15 @@ def audit_to_server(
             attachments=attachments,
             with_fec=with_fec,
             encoding=encoding,
-            on_event=on_event,
+            emit=emit,
+            label=label,
             fec_directory=fec_directory,
             fec_id=fec_id,
             provisional=provisional,
             paf=paf,
         )
         try:
-            if on_event:
-                on_event(Step(dossier=built.dossier, step="server", detail=f"{profile}: {database}"))
+            Reporter(emit, label or built.dossier).step("server", f"{profile}: {database}")
             rows = export_copy.copy_file_to_server(built.path, home, profile, database, password, hint=hint)
             differ = [name for name, count in built.rows.items() if rows.get(name) != count]
             if differ:

@@ -22,17 +22,13 @@ import sqlalchemy as sa
 from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import aside, is_disk_full, publish_file, write_error
 from msde_tui.engine.backends.mssql import database as serverdb
+from msde_tui.engine.backends.mssql.database import mssql_engine
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
-from msde_tui.engine.packs.pack import (
-    Progress,
-    _disk_full,
-    _is_disk_full,
-    _quiet,
-    mssql_engine,
-    open_dossier,
-)
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.events import Emit
+from msde_tui.engine.packs.dossierdb import not_enough_space, open_dossier
+from msde_tui.engine.packs.reporting import Reporter, ignore
+from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
 
@@ -47,16 +43,21 @@ class ExportResult:
     tables: dict[str, int]
 
 
-def copy_tables(src: Database, dst: Database, schema: PackSchema, progress: Progress = _quiet) -> dict[str, int]:
-    """Copy every table of ``schema`` from ``src`` into the empty ``dst``; check every row after."""
+def copy_tables(src: Database, dst: Database, schema: PackSchema, report: Reporter | None = None) -> dict[str, int]:
+    """Copy every table of ``schema`` from ``src`` into the empty ``dst``; check every row after.
+
+    ``report`` gets its step per table and the rows copied (``Progress``), then ``check``."""
+    report = report or Reporter()
     digests: dict[str, Digest] = {}
+    counts = {table.name: src.count(table) for table in schema.tables}  # src's snapshot: what is read
+    rows = report.rows(sum(counts.values()))
     dst.create_tables(schema)
     dst.begin(write=True)
     try:
         for table in schema.tables:
-            progress(table.name)
+            rows.table(table.name, counts[table.name])
             digest = Digest()
-            for batch in src.read(table):
+            for batch in rows.counted(src.read(table)):
                 digest.add(row_hashes(batch, table))
                 dst.insert(table, batch)
             digests[table.name] = digest
@@ -67,7 +68,7 @@ def copy_tables(src: Database, dst: Database, schema: PackSchema, progress: Prog
     dst.finish_schema(schema)
     if dst.dialect == "mssql":
         dst.commit()
-    progress("checking")
+    report.say("check", "every row against the dossier's digests")
     differ = [t.name for t in schema.tables if dst.digest(t).as_json() != digests[t.name].as_json()]
     if differ:
         raise PackError(
@@ -84,9 +85,11 @@ def export_copy(
     to: str = "embedded",
     directory: Path | None = None,
     password: str | None = None,
-    progress: Progress = _quiet,
+    emit: Emit = ignore,
 ) -> ExportResult:
-    """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name)."""
+    """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name);
+    ``emit`` gets a ``copy`` step per table, the rows copied, then ``check``."""
+    report = Reporter(emit, dossier.code, "copy")
     with open_dossier(dossier, home, readonly=True, password=password) as src:
         src.begin()  # schema and rows: one state of the dossier
         schema = src.reflect()
@@ -98,12 +101,12 @@ def export_copy(
                 target = folder / naming.embedded_file_name(naming.export_name(dossier.code))
                 if os.path.lexists(target):
                     raise DossierExists(f"{target} already exists.", "Remove or rename the old export copy first.")
-                rows = _copy_to_file(src, schema, target, progress)
+                rows = _copy_to_file(src, schema, target, report)
                 return ExportResult(str(target), "embedded", None, rows)
             database = naming.export_name(naming.database_name(dossier.number, dossier.short))
             serverdb.create_database(home, to, database, password,
                                      hint="Drop or rename the old export copy on the server first.")
-            rows = _copy_to_server(src, schema, home, to, database, password, progress)
+            rows = _copy_to_server(src, schema, home, to, database, password, report)
             return ExportResult(database, "mssql", to, rows)
         finally:
             src.rollback()
@@ -112,7 +115,7 @@ def export_copy(
 Stamp = Callable[[Database], None]
 
 
-def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Progress,
+def _copy_to_file(src: Database, schema: PackSchema, target: Path, report: Reporter,
                   stamp: Stamp | None = None) -> dict[str, int]:
     """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked);
     ``stamp`` then gives the copy its own identity (an import under another number)."""
@@ -121,7 +124,7 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Pro
             with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
                 for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
                     dst.dbapi.execute(f"PRAGMA {pragma}")
-                rows = copy_tables(src, dst, schema, progress)
+                rows = copy_tables(src, dst, schema, report)
                 if stamp is not None:
                     dst.begin(write=True)
                     stamp(dst)
@@ -138,12 +141,12 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, progress: Pro
 
 
 def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str, database: str,
-                    password: str | None, progress: Progress, stamp: Stamp | None = None) -> dict[str, int]:
+                    password: str | None, report: Reporter, stamp: Stamp | None = None) -> dict[str, int]:
     """Copy into the new, empty ``database``; it is dropped again if the copy fails."""
     try:
         engine = mssql_engine(profile, database, home, password)
         with Database.open_engine(engine, label=database) as dst:
-            rows = copy_tables(src, dst, schema, progress)
+            rows = copy_tables(src, dst, schema, report)
             if stamp is not None:
                 stamp(dst)
                 dst.commit()
@@ -154,7 +157,7 @@ def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str,
 
 
 def copy_file_to_server(path: Path, home: Path, profile: str, database: str, password: str | None, *,
-                        hint: str, progress: Progress = _quiet) -> dict[str, int]:
+                        hint: str) -> dict[str, int]:
     """Copy the embedded dossier file ``path`` into the new database ``database`` on ``profile``
     (refused with ``hint`` when it exists; dropped again if the copy fails)."""
     with Database.open_sqlite(path, readonly=True) as src:
@@ -162,19 +165,18 @@ def copy_file_to_server(path: Path, home: Path, profile: str, database: str, pas
         serverdb.create_database(home, profile, database, password, hint=hint)
         src.begin()
         try:
-            return _copy_to_server(src, schema, home, profile, database, password, progress)
+            return _copy_to_server(src, schema, home, profile, database, password, Reporter())
         finally:
             src.rollback()
 
 
-def copy_dossier_to_file(dossier: Dossier, home: Path, target: Path, *, password: str | None = None,
-                         progress: Progress = _quiet) -> dict[str, int]:
+def copy_dossier_to_file(dossier: Dossier, home: Path, target: Path, *, password: str | None = None) -> dict[str, int]:
     """Copy every table of ``dossier`` (any backend) into the new SQLite file ``target``."""
     with open_dossier(dossier, home, readonly=True, password=password) as src:
         src.begin()  # schema and rows: one state of the dossier
         schema = src.reflect()
         try:
-            return _copy_to_file(src, schema, target, progress)
+            return _copy_to_file(src, schema, target, Reporter())
         finally:
             src.rollback()
 
@@ -187,15 +189,18 @@ def import_export_database(
     number: str | None = None,
     to: str | None = None,
     password: str | None = None,
-    progress: Progress = _quiet,
+    emit: Emit = ignore,
 ) -> Dossier:
     """Import the export copy ``EPW0001SOC`` found on ``profile`` as dossier 001SOC.
+
+    ``emit`` gets an ``import`` step per table and the rows copied, then ``check``.
 
     The copy is copied (every row checked) to the base-name database ``PW0001SOC`` on the
     same server, on the server of profile ``to``, or (``to="embedded"``) to ``001SOC.sqlite``;
     ``number`` imports it under another number. The export copy itself is not changed.
     """
     _refuse_audit_copy(database)
+    report = Reporter(emit, database, "import")
     base = naming.base_of_export(database)
     parsed = naming.parse_database_name(base) if base else None
     if parsed is None:
@@ -226,13 +231,13 @@ def import_export_database(
                 path = Path(home) / naming.embedded_file_name(code)
                 if path.exists():
                     raise DossierExists(f"{path} already exists.", "Give another number with --number.")
-                _copy_to_file(src, schema, path, progress, stamp)
+                _copy_to_file(src, schema, path, report, stamp)
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
                                  location=path.name, status="imported", **ident.fields())
             else:
                 name = naming.database_name(wanted, parsed.short)
                 serverdb.create_database(home, target, name, password, hint="Give another number with --number.")
-                _copy_to_server(src, schema, home, target, name, password, progress, stamp)
+                _copy_to_server(src, schema, home, target, name, password, report, stamp)
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="mssql",
                                  location=name, profile=target, status="imported", **ident.fields())
         finally:
@@ -307,8 +312,8 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
             ident = identity.for_copy(catalog, wanted, parsed.short, guid, file_code)
             identity.stamp_sqlite(tmp, ident)  # the copy under its number: its own identity
         except sqlite3.DatabaseError as exc:
-            if _is_disk_full(exc):  # the copy being written, not the source
-                raise _disk_full(target.parent, f"import {path.name}") from exc
+            if is_disk_full(exc):  # the copy being written, not the source
+                raise not_enough_space(target.parent, f"import {path.name}") from exc
             raise PackError(f"{path.name} cannot be read as a dossier ({exc}).", "Use another copy.") from exc
         finally:
             source.close()

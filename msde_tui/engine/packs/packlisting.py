@@ -14,7 +14,7 @@ from pathlib import Path
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.errors import MsdeError
-from msde_tui.engine.packs import export_copy, pack
+from msde_tui.engine.packs import cutimport, export_copy, packinfo
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def is_encrypted(path: Path) -> bool:
     """Whether a packed file says it is encrypted (read without a passphrase through the one
     reader; False if unreadable: the operation's own read then says what is wrong)."""
     try:
-        return bool(pack.package_header(path)["encrypted"])
+        return bool(packinfo.package_header(path)["encrypted"])
     except MsdeError:
         return False
 
@@ -61,7 +61,7 @@ def packed_entries(directory: Path, kind: str) -> list[FileEntry]:
         code = parsed[0].code if parsed else path.stem
         when = parsed[1] if parsed else datetime.fromtimestamp(path.stat().st_mtime)
         try:
-            info = pack.package_header(path)  # the one reader: bounded, schema-checked
+            info = packinfo.package_header(path)  # the one reader: bounded, schema-checked
         except MsdeError as exc:
             found.append(FileEntry(path, code, "", when, size, problem=exc.message))
             continue
@@ -106,7 +106,7 @@ def sqlite_entries(directory: Path, home: Path, kind: str) -> list[FileEntry]:
     for path in sorted(directory.glob("*.sqlite")) if directory.is_dir() else []:
         stem = path.name.removesuffix(".sqlite")
         if kind == "cut":
-            if not pack.is_cut_file(path):
+            if not cutimport.is_cut_file(path):
                 continue
             code = stem
         else:

@@ -1,20 +1,20 @@
 """Packed files and export copies as runner operations: PBF/PTF, export copy, import, apply.
 
-Adapters around ``engine.pack`` and ``engine.export_copy`` (their insides unchanged): each
-dossier (or file) gets ``Started``, a ``Step`` per table or phase, and one ``DossierResult``
-carrying what the CLI prints (``details``); the run writes one audit-log line.
+Each dossier (or file) gets ``Started``, the events the engine emits (a ``Step`` per table or
+phase, ``Progress`` in rows: ``packs.reporting``), and one ``DossierResult`` carrying what the
+CLI prints (``details``); the run writes one audit-log line.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
-from msde_tui.engine.events import DossierResult, Event, Progress
+from msde_tui.engine.events import DossierResult, Event
 from msde_tui.engine.plans import ApplyPlan, ExportCopyPlan, ImportPlan, PackPlan
 from msde_tui.engine.runs import registry as runner
 from msde_tui.engine.runs.registry import (
@@ -23,7 +23,6 @@ from msde_tui.engine.runs.registry import (
     Line,
     OperationDef,
     in_thread,
-    step_emitter,
 )
 from msde_tui.i18n import _
 
@@ -46,39 +45,21 @@ def _password(value: str) -> str | None:
     return value or None
 
 
-def table_progress(emit: Emit, label: str, step: str) -> Callable[[str], None]:
-    """``progress(text)`` as a ``Step``, and as a ``Progress`` when ``text`` names a table of the
-    dossier schema: the share of the schema's tables reached (the engine reports each table)."""
-    from msde_tui.engine.accounting import schema
-
-    names = [table.name for table in schema.TABLES]
-    seen: set[str] = set()
-    as_step = step_emitter(emit, label, step)
-
-    def progress(text: str) -> None:
-        as_step(text)
-        if text in names and text not in seen:
-            seen.add(text)
-            emit(Progress(label, percent=round(100.0 * (len(seen) - 1) / len(names), 1)))
-
-    return progress
-
-
 # --------------------------------------------------------------------------- PBF / PTF
 
 
 def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packwrite
 
     def one(code: str) -> AsyncIterator[Event]:
         def work(emit: Emit) -> DossierResult:
             dossier = Catalog(home).get(code)
             directory = Path(plan.directory)
             directory.mkdir(parents=True, exist_ok=True)
-            result = pack.export_package(
+            result = packwrite.export_package(
                 dossier, home, directory, partial=plan.partial,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
-                progress=table_progress(emit, code, "pack"),
+                emit=emit,
             )
             rows = sum(t.get("rows", 0) for t in result.tables.values())
             deleted = sum(t.get("deleted", 0) for t in result.tables.values())
@@ -95,14 +76,14 @@ def run_pack(plan: PackPlan, home: Path) -> AsyncIterator[Event]:
             return DossierResult(code, ok=True, message=message, verified=True,
                                  files=(str(result.path),), details=details)
 
-        return in_thread(code, "pack", ("pack", "verify"), work)
+        return in_thread(code, "pack", ("pack", "verify"), work, step_progress=False)
 
     options = {"dir": plan.directory, "partial": plan.partial, "encrypt": bool(plan.passphrase)}
     return runner.audited(home, "pack", options, runner.one_by_one(plan.dossiers, one), plan.dossiers)
 
 
 def describe_pack(plan: PackPlan, home: Path) -> Description:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packwrite
 
     catalog = Catalog(home)
     lines, actions, warnings = [], [], []
@@ -111,7 +92,7 @@ def describe_pack(plan: PackPlan, home: Path) -> Description:
         kind = "PBF"
         if plan.partial:
             try:
-                previous = pack.previous_package(dossier, home, password=_password(plan.password))
+                previous = packwrite.previous_package(dossier, home, password=_password(plan.password))
             except Exception:  # noqa: BLE001 - unreadable now: the run says why
                 previous = None
             if previous is None:
@@ -150,7 +131,7 @@ def run_export_copy(plan: ExportCopyPlan, home: Path) -> AsyncIterator[Event]:
                 directory.mkdir(parents=True, exist_ok=True)
             result = export_copy.export_copy(
                 dossier, home, to=plan.to, directory=directory, password=_password(plan.password),
-                progress=step_emitter(emit, code, "copy"),
+                emit=emit,
             )
             rows = sum(result.tables.values())
             target = Path(result.target).name if result.backend == "embedded" else (
@@ -159,7 +140,7 @@ def run_export_copy(plan: ExportCopyPlan, home: Path) -> AsyncIterator[Event]:
                                  message=f"Export copy {target} written and checked ({rows:,} rows).",
                                  details={"result": asdict(result), "rows": rows})
 
-        return in_thread(code, "export", ("copy", "check"), work)
+        return in_thread(code, "export", ("copy", "check"), work, step_progress=False)
 
     options = {"to": plan.to, "dir": plan.directory or None}
     return runner.audited(home, "export", options, runner.one_by_one(plan.dossiers, one), plan.dossiers)
@@ -193,7 +174,7 @@ def describe_export_copy(plan: ExportCopyPlan, home: Path) -> Description:
 
 
 def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import export_copy, pack
+    from msde_tui.engine.packs import cutimport, export_copy, packimport
 
     label = Path(plan.file).name
     path = Path(plan.file)
@@ -204,17 +185,17 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
             record = export_copy.import_export_database(
                 plan.file, home, profile=plan.from_profile, number=number, to=plan.to or None,
                 password=_password(plan.password),
-                progress=step_emitter(emit, label, "import"),
+                emit=emit,
             )
         elif plan.source == "copy":
             record = export_copy.import_export_copy(path, home, number=number)
         elif plan.source == "cut":
-            record = pack.import_cut_file(path, home, number=number)
+            record = cutimport.import_cut_file(path, home, number=number)
         else:
-            record = pack.import_package(
+            record = packimport.import_package(
                 path, home, number=number, to_profile=None if plan.to == "embedded" else plan.to,
                 passphrase=plan.passphrase or None, password=_password(plan.password),
-                progress=table_progress(emit, label, "import"),
+                emit=emit,
             )
         written = where(record, home)
         return DossierResult(
@@ -225,7 +206,7 @@ def run_import(plan: ImportPlan, home: Path) -> AsyncIterator[Event]:
 
     options = {"file": plan.file, "number": plan.number or None, "to": plan.to, "source": plan.source,
                "from": plan.from_profile or None}
-    return runner.audited(home, "import", options, in_thread(label, "import", ("read", "import", "check"), work))
+    return runner.audited(home, "import", options, in_thread(label, "import", ("read", "import", "check"), work, step_progress=False))
 
 
 def describe_import(plan: ImportPlan, home: Path) -> Description:
@@ -250,14 +231,14 @@ def describe_import(plan: ImportPlan, home: Path) -> Description:
 
 
 def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack
+    from msde_tui.engine.packs import packapply
 
     label = plan.dossier or Path(plan.file).name
 
     def work(emit: Emit) -> DossierResult:
-        result = pack.apply_package(
+        result = packapply.apply_package(
             Path(plan.file), home, dossier_ref=plan.dossier or None, passphrase=plan.passphrase or None,
-            password=_password(plan.password), progress=step_emitter(emit, label, "apply"),
+            password=_password(plan.password), emit=emit,
         )
         target = result.dossier
         return DossierResult(
@@ -269,7 +250,7 @@ def run_apply(plan: ApplyPlan, home: Path) -> AsyncIterator[Event]:
         )
 
     return runner.audited(home, "apply", {"file": plan.file},
-                          in_thread(label, "apply", ("check", "apply", "check"), work),
+                          in_thread(label, "apply", ("check", "apply", "check"), work, step_progress=False),
                           [plan.dossier] if plan.dossier else [])
 
 

@@ -28,6 +28,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -296,6 +297,9 @@ def start_job(
             close_fds=True,
         )
     _CHILDREN[job_id] = child
+    # Reaped as soon as it ends, whoever watches it: a finished job must not stay a <defunct>
+    # process of the wizard until the wizard quits.
+    threading.Thread(target=child.wait, name=f"reap-{job_id}", daemon=True).start()
     assert child.stdin is not None
     try:
         # Line 1: the connection's password; line 2: the plan's secrets (passphrases...) as JSON.

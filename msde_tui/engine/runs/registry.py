@@ -12,9 +12,9 @@ this module only:
 - ``subjects(plan)``: the labels of the results, known before the work starts;
 - ``plan_to_dict`` / ``plan_from_dict``: a plan as JSON for a job, its secrets left out.
 
-The operations whose engine functions are synchronous and report through a callback (packed
-files, export copies, archive, cut, tax-audit transfer) are wrapped by ``in_thread``: the work
-runs in a worker thread, its callbacks become events. Their insides are not changed.
+The operations whose engine functions are synchronous (packed files, export copies, archive,
+cut, tax-audit transfer) are wrapped by ``in_thread``: the work runs in a worker thread and
+reports through ``emit`` (``events.Emit``) with the same events an async operation yields.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from msde_tui.engine import auditlog
-from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.errors import BadInput, Cancelled
 from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
+from msde_tui.engine.runs.outcome import failed
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class OperationDef:
 _REGISTRY: dict[str, OperationDef] = {}
 # Modules whose import registers their operations (each calls ``register``).
 MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops",
-           "msde_tui.engine.backends.access.accessops")
+           "msde_tui.engine.auto.autoops", "msde_tui.engine.backends.access.accessops")
 _loaded = False
 _lock = threading.Lock()
 
@@ -169,36 +170,38 @@ def plan_from_dict(data: dict[str, Any], secrets: dict[str, str] | None = None) 
 # --------------------------------------------------------------------------- adapters
 
 
-def failed(label: str, exc: BaseException) -> DossierResult:
-    """The result of a dossier whose work raised ``exc`` (plain words, never a traceback): a
-    system error (read-only, full, not a directory) is said as such (``atomic.os_problem``)."""
-    from msde_tui.engine.atomic import os_problem
-
-    if not isinstance(exc, MsdeError):
-        exc = os_problem(exc) or exc
-    if isinstance(exc, MsdeError):
-        return DossierResult(label, ok=False, message=exc.message, hint=exc.hint,
-                             details={"exit_code": exc.exit_code, "error": type(exc).__name__})
-    return DossierResult(label, ok=False, message=f"Unexpected error: {exc!r}",
-                         hint="Nothing was reported valid; try again, and report the problem if it persists.",
-                         details={"exit_code": 1, "error": type(exc).__name__})
-
-
 async def in_thread(
-    label: str, operation: str, steps: tuple[str, ...], work: Callable[[Emit], DossierResult]
+    label: str,
+    operation: str,
+    steps: tuple[str, ...],
+    work: Callable[[Emit], DossierResult],
+    *,
+    step_progress: bool = True,
 ) -> AsyncIterator[Event]:
     """``Started``, the events ``work`` emits from its thread, then its one ``DossierResult``.
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
-    with the share of steps done before it.
+    with the share of steps done before it — unless ``step_progress`` is False, for work that
+    emits its own ``Progress`` within each step (``lifecycle.report``, ``packs.reporting``).
 
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
+
+    Cancelling the consumer (F8, ``msde jobs cancel``, SIGTERM of a job) stops the work at its
+    next ``Progress``: ``emit`` raises ``Cancelled`` there, inside the work, whose clean-up then
+    runs as for any failure (nothing built aside is published, a transaction is rolled back).
+    Work reports ``Progress`` only while nothing is published yet (moving rows or bytes); past
+    that point it emits ``Step`` events only, and so runs to its end.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    stop = threading.Event()
 
     def emit(event: Event) -> None:
+        if stop.is_set() and isinstance(event, Progress):
+            raise Cancelled("Cancelled; nothing half-done was kept.", "Run it again when you are ready.")
+        if event.dossier != label:  # the work's events are this subject's, whatever it names them
+            event = dataclasses.replace(event, dossier=label)
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     def body() -> DossierResult:
@@ -216,14 +219,16 @@ async def in_thread(
         try:
             event = await queue.get()
         except asyncio.CancelledError:
-            # A thread cannot be stopped halfway: the dossier's work (which publishes atomically)
-            # ends first, its true result is given, then the run stops before the next one.
+            # A thread cannot be killed: it is asked to stop at its next Progress (see above);
+            # its true result (cancelled, or done if it was past that point) is given, then the
+            # run stops before the next one.
             cancelled = True
+            stop.set()
             continue
         if event is None:
             break
         yield event
-        if isinstance(event, Step) and event.step in steps and event.step not in reached:
+        if step_progress and isinstance(event, Step) and event.step in steps and event.step not in reached:
             reached.add(event.step)  # how far, from the step reached (once per step)
             yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
     while not future.done():
@@ -240,24 +245,6 @@ async def in_thread(
     yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
     if cancelled:
         raise asyncio.CancelledError
-
-
-def step_emitter(emit: Emit, label: str, step: str) -> Callable[[str], None]:
-    """A ``progress(text)`` callback (engine.pack, engine.export_copy) as ``Step`` events."""
-
-    def progress(text: str) -> None:
-        emit(Step(label, step, text))
-
-    return progress
-
-
-def relabel(emit: Emit, label: str) -> Callable[[Event], None]:
-    """An ``on_event`` callback (archive, cut, audit) whose events carry ``label``."""
-
-    def on_event(event: Event) -> None:
-        emit(dataclasses.replace(event, dossier=label))
-
-    return on_event
 
 
 async def audited(

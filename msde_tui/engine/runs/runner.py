@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from msde_tui.engine import auditlog, identity, naming
+from msde_tui.engine import identity, naming
 from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.backends.base import Backend
-from msde_tui.engine.backends.embedded.backend import SQLITE_HEADER, EmbeddedBackend
+from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
+from msde_tui.engine.backends.embedded.files import SQLITE_HEADER
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, MsdeError
 from msde_tui.engine.events import DossierResult, Event, Started, Step
@@ -42,6 +43,8 @@ from msde_tui.engine.plans import (
 )
 from msde_tui.engine.proof import proof_path
 from msde_tui.engine.runs import concurrency as _concurrency
+from msde_tui.engine.runs.outcome import failed
+from msde_tui.engine.runs.registry import audited
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,7 @@ async def run_verify(plan: VerifyPlan, *, home: Path) -> AsyncIterator[Event]:
         at_once = _concurrency.resolve(plan.concurrency, embedded=plan.connection.is_embedded,
                                        jobs=len(plan.files))
         async for event in _audited(home, "verify", _where(plan.connection),
-                                    [job(f) for f in plan.files], at_once):
+                                    [job(f) for f in plan.files], at_once, subjects=plan.files):
             yield event
     finally:
         await backends.close()
@@ -329,8 +332,8 @@ def _restored_identity(
     "Dossier identity"): read its dossier_info, decide, write it. Returns the identity (None
     when the database could not be read) and a sentence for the result."""
     from msde_tui.engine.backends.mssql import database as serverdb
-    from msde_tui.engine.packs.pack import open_dossier
-    from msde_tui.engine.tables.tableio import Database
+    from msde_tui.engine.packs.dossierdb import open_dossier
+    from msde_tui.engine.tables.database import Database
 
     catalog = Catalog(home)
     existing = catalog.find(item.number)
@@ -433,31 +436,17 @@ def _where(connection: Connection) -> dict[str, object]:
 
 
 async def _audited(
-    home: Path, operation: str, options: dict[str, object], jobs: list[_Job], concurrency: int
+    home: Path, operation: str, options: dict[str, object], jobs: list[_Job], concurrency: int,
+    subjects: Iterable[str] = (),
 ) -> AsyncIterator[Event]:
-    """``_run_jobs`` plus one audit-log line for the run (who, when, what, result, files)."""
-    record = auditlog.Record(operation=operation, dossiers=[j.label for j in jobs], options=options)
-    started = time.time()
-    results: list[DossierResult] = []
-    finished = False
-    try:
-        async for event in _run_jobs(jobs, concurrency):
-            if isinstance(event, DossierResult):
-                results.append(event)
-            yield event
-        finished = True
-    finally:
-        if jobs:
-            ok, failed = summarize(results)
-            if not finished:
-                record.result = "cancelled"
-            elif failed:
-                record.result = "partial" if ok else "failed"
-            record.message = "; ".join(f"{r.dossier}: {r.message}" for r in results if not r.ok)
-            record.files = [f for r in results if r.ok for f in r.files]
-            with contextlib.suppress(OSError):
-                auditlog.append(Path(home), record, started=started)
-
+    """``_run_jobs`` plus one audit-log line for the run (``registry.audited``: who, when, what,
+    result, files); ``subjects`` name what the line is about when the labels are not enough
+    (a verify names each file with its directory)."""
+    if not jobs:
+        return
+    named = list(subjects) or [j.label for j in jobs]
+    async for event in audited(home, operation, dict(options), _run_jobs(jobs, concurrency), named):
+        yield event
 
 
 async def _run_jobs(jobs: list[_Job], concurrency: int) -> AsyncIterator[Event]:
@@ -514,27 +503,13 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
     except MsdeError as exc:
         if not result_sent:
             result_sent = True
-            await put(failure(label, exc, began))
+            await put(failed(label, exc, began))
     except Exception as exc:  # a bug must not stop the other dossiers
-        problem = os_problem(exc)  # read-only, full, not a directory: plain words, not a bug
-        if problem is not None and not result_sent:
-            result_sent = True
-            await put(failure(label, problem, began))
-            return
-        log.exception("%s of %s failed unexpectedly", job.operation, label)
+        if os_problem(exc) is None:  # read-only, full, not a directory: plain words, not a bug
+            log.exception("%s of %s failed unexpectedly", job.operation, label)
         if not result_sent:
             result_sent = True
-            await put(
-                DossierResult(
-                    label,
-                    ok=False,
-                    message=f"Unexpected error during {job.operation}: {type(exc).__name__}: {exc}",
-                    hint="Nothing was reported valid for this dossier; try again, and report "
-                    "the problem if it persists.",
-                    seconds=round(time.monotonic() - began, 3),
-                    details={"error": type(exc).__name__, "exit_code": 1},
-                )
-            )
+            await put(failed(label, exc, began))
     if not result_sent:
         await put(
             DossierResult(
@@ -548,34 +523,18 @@ async def _run_one(job: _Job, put: Callable[[Event], Awaitable[None]]) -> None:
         )
 
 
-def failure(label: str, exc: MsdeError, began: float | None = None) -> DossierResult:
-    """The failed result of one dossier for a domain error."""
-    return DossierResult(
-        label,
-        ok=False,
-        message=exc.message,
-        hint=exc.hint,
-        seconds=0.0 if began is None else round(time.monotonic() - began, 3),
-        details={
-            "error": type(exc).__name__,
-            "exit_code": exc.exit_code,
-            "number": getattr(exc, "number", None),
-        },
-    )
-
-
 # --------------------------------------------------------------------------- packed files
 
 
 async def _verify_packed(path: Path, label: str) -> AsyncIterator[Event]:
-    from msde_tui.engine.packs import pack  # late: pyarrow is heavy
+    from msde_tui.engine.packs import packinfo  # late: pyarrow is heavy
 
     began = time.monotonic()
     yield Step(label, "verify", path.name)
     if not path.is_file():
         raise BadInput(f"The file {path} does not exist.", "Check the path and the file name.")
     passphrase = os.environ.get(PACK_PASSPHRASE_ENV) or None
-    info = await asyncio.to_thread(pack.package_info, path, passphrase=passphrase, verify=True)
+    info = await asyncio.to_thread(packinfo.package_info, path, passphrase=passphrase, verify=True)
     dossier = info.get("dossier") or {}
     yield DossierResult(
         label,

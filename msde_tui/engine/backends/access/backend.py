@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import hashlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -27,7 +25,14 @@ from datetime import datetime
 from pathlib import Path
 
 from msde_tui.engine import naming
-from msde_tui.engine.atomic import aside, fsync_file, publish_file, replace_file
+from msde_tui.engine.atomic import (
+    aside,
+    copy_hashed,
+    fsync_file,
+    is_disk_full,
+    publish_file,
+    replace_file,
+)
 from msde_tui.engine.backends.access import fileformat, proofs, reader
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.catalog import Catalog, Dossier
@@ -46,7 +51,7 @@ from msde_tui.engine.plans import BackupOptions, RestoreItem
 from msde_tui.engine.proof import proof_path, sha256_file
 
 SAFETY_DIR = "safety"
-CHUNK = 1024 * 1024
+ACCESS_FILE_MODE = 0o666  # what the umask allows, as for any file Access itself makes
 
 
 def source_file(dossier: Dossier) -> fileformat.AccessFile:
@@ -72,19 +77,6 @@ def refuse_if_open(found: fileformat.AccessFile, force: bool) -> str:
         raise AccessFileInUse(text, "Close Access on every computer using it and try again, or "
                               "insist with --force (the copy may then be unusable).")
     return text + " Copied anyway (--force)."
-
-
-def copy_hashed(source: Path, target: Path) -> tuple[str, int]:
-    """Copy ``source`` to the new file ``target`` (synced); (SHA-256, size) of what was copied."""
-    digest, size = hashlib.sha256(), 0
-    with open(source, "rb") as src, open(target, "xb") as dst:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    return digest.hexdigest(), size
 
 
 def free_name(directory: Path, name: str) -> Path:
@@ -116,9 +108,9 @@ def take_copy(found: fileformat.AccessFile, code: str, directory: Path, *, compa
         )
     with aside(final, create=False) as temp:  # a private directory; copy_hashed creates it exclusively
         try:
-            sha, size = copy_hashed(found.path, temp)
+            sha, size = copy_hashed(found.path, temp, mode=ACCESS_FILE_MODE)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
+            if is_disk_full(exc):
                 raise DiskFull(f"{directory} became full during the copy of {found.path.name}.",
                                "Free some space there or choose another directory; nothing was kept.") from exc
             raise
@@ -317,7 +309,7 @@ class AccessBackend:
     @staticmethod
     def _put_back(source: Path, proof: proofs.AccessProof, target: Path) -> None:
         with aside(target, create=False) as temp:  # a private directory; copy_hashed creates it exclusively
-            sha, _ = copy_hashed(source, temp)
+            sha, _ = copy_hashed(source, temp, mode=ACCESS_FILE_MODE)
             if sha != proof.sha256:
                 raise BackupInvalid(f"{source.name} changed while it was restored.",
                                     "Nothing was replaced; restore again.")

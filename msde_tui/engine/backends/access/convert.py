@@ -17,7 +17,7 @@ OLE/Binary         blob                BLOB                        varbinary(max
 Replication ID     text                VARCHAR(38)                 nvarchar(38)
 =================  ==================  ==========================  ===================
 
-(the right-hand columns are what ``tableio`` makes of the portable types). The Access file is
+(the right-hand columns are what ``engine.tables`` makes of the portable types). The Access file is
 first copied aside (a consistent snapshot; the lock-file rule of backups applies), read from
 that copy, written into a new target, and every table is then read back from the target: its
 row digest (docs/FORMAT.md section 7) must equal the digest of the rows read from Access, else
@@ -41,14 +41,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from msde_tui.engine.atomic import copy_hashed
 from msde_tui.engine.backends.access import fileformat, reader
-from msde_tui.engine.backends.access.backend import copy_hashed, refuse_if_open, source_file
+from msde_tui.engine.backends.access.backend import refuse_if_open, source_file
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import AccessUnreadable, DossierChanged, DossierExists, PackError
 from msde_tui.engine.events import DossierResult, Event, Step
 from msde_tui.engine.proof import sha256_file
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import ColumnSpec, PackSchema, TableSpec
 
@@ -166,7 +167,7 @@ def snapshot(dossier: Dossier, folder: Path, *, force: bool = False) -> tuple[fi
     found = source_file(dossier)
     warning = refuse_if_open(found, force)
     copy = folder / f"source{found.suffix}"
-    sha, _ = copy_hashed(found.path, copy)
+    sha, _ = copy_hashed(found.path, copy)  # a private copy, read then removed
     if sha256_file(found.path)[0] != sha:
         raise DossierChanged(f"{found.path.name} changed while it was copied.",
                              "Something (Access?) is writing it; close it and convert again.")

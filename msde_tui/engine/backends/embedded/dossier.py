@@ -112,8 +112,7 @@ def movement_count(conn: sqlite3.Connection) -> int:
         return 0
 
 
-def fiscal_year_count(path: Path) -> int | None:
-    """Number of fiscal years of the dossier file at ``path``; None when it cannot be read."""
+def _row_count(path: Path, table: str) -> int | None:
     if not Path(path).is_file():
         return None
     try:  # not mode=ro: a read-only reader of a WAL file leaves its -wal/-shm files behind
@@ -121,8 +120,18 @@ def fiscal_year_count(path: Path) -> int | None:
     except sqlite3.Error:
         return None
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM fiscal_year").fetchone()[0])
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names
     except sqlite3.Error:
         return None
     finally:
         conn.close()
+
+
+def fiscal_year_count(path: Path) -> int | None:
+    """Number of fiscal years of the dossier file at ``path``; None when it cannot be read."""
+    return _row_count(path, "fiscal_year")
+
+
+def entry_line_count(path: Path) -> int | None:
+    """Number of entry lines of the dossier file at ``path``; None when it cannot be read."""
+    return _row_count(path, "entry_line")

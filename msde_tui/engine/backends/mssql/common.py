@@ -1,8 +1,11 @@
-"""Small helpers the SQL Server modules share: values read from result rows, and a failed
-operation's events and result details."""
+"""Small helpers the SQL Server modules share: values read from result rows, a failed
+operation's events and result details, and clean-up that a repeated cancel cannot cut short."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 from msde_tui.engine.backends.base import ServerFacts
@@ -56,3 +59,19 @@ def error_details(exc: MsdeError) -> dict[str, object]:
         "exit_code": exc.exit_code,
         "number": getattr(exc, "number", None),
     }
+
+
+async def despite_cancel(work: Awaitable[object]) -> None:
+    """Run clean-up ``work`` to its end even when the caller is cancelled again meanwhile.
+
+    A job's runner cancels its task every quarter second until the job ends
+    (engine/runs/jobs.py); the KILL of a cancelled statement and the deletion of what it left
+    must not be cut short by the second cancel. The caller's first cancellation is already
+    on its way (this runs in a ``finally``) and goes on once ``work`` is done.
+    """
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]

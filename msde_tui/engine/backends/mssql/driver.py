@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from msde_tui.engine.backends.mssql import tsql
+from msde_tui.engine.backends.mssql.common import despite_cancel
 from msde_tui.engine.backends.mssql.messages import SqlMessage, message
 from msde_tui.engine.errors import BadInput
 
@@ -534,8 +535,12 @@ class Session:
                     await self._stop_running(future)
 
     async def _stop_running(self, future: asyncio.Future[Any]) -> None:
-        """The consumer went away mid-statement: KILL it from a side connection, then wait."""
+        """The consumer went away mid-statement: KILL it from a side connection, then wait
+        for the statement to end (also when cancelled again meanwhile)."""
         log.warning("stopping session %s (statement abandoned)", self.spid)
+        await despite_cancel(self._kill_and_wait(future))
+
+    async def _kill_and_wait(self, future: asyncio.Future[Any]) -> None:
         if self.spid is not None:
             try:
                 side = await Session.open(self.target)
@@ -546,7 +551,7 @@ class Session:
             except (SqlFailure, OSError) as exc:
                 log.warning("could not KILL session %s: %s", self.spid, exc)
         with contextlib.suppress(BaseException):
-            await asyncio.shield(asyncio.wait_for(asyncio.shield(future), timeout=600))
+            await asyncio.wait_for(asyncio.shield(future), timeout=600)
 
     async def close(self) -> None:
         if self._closed:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from msde_tui.engine.errors import DossierChanged, PackError
-from msde_tui.engine.tables.tableio import Database
+from msde_tui.engine.tables.database import Database
 
 
 def _read_all(path: Path, monkeypatch: pytest.MonkeyPatch, *, adbc: bool) -> dict[str, pa.Table]:
@@ -22,7 +22,7 @@ def _read_all(path: Path, monkeypatch: pytest.MonkeyPatch, *, adbc: bool) -> dic
         db.begin()
         out = {t.name: pa.Table.from_batches(list(db.read(t, batch_rows=3)), schema=t.arrow_schema())
                for t in schema.tables}
-        used = {t.name: db._adbc_safe.get(t.name, False) for t in schema.tables}
+        used = {t.name: db.adbc_safe.get(t.name, False) for t in schema.tables}
         db.rollback()
     if adbc:
         out["__used__"] = pa.table({"name": list(used), "adbc": list(used.values())})
@@ -167,7 +167,7 @@ def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
     thread is being stopped (prefetch raises it once the thread has ended)."""
     from collections.abc import Iterator
 
-    from msde_tui.engine.tables import tableio
+    from msde_tui.engine.tables import reads
 
     path = tmp_path / "d.sqlite"
     conn = sqlite3.connect(path)
@@ -175,7 +175,7 @@ def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
     conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x") for i in range(20)])
     conn.commit()
     conn.close()
-    real = tableio.prefetch
+    real = reads.prefetch
 
     def interrupted(items: Iterator[object]) -> Iterator[object]:
         inner = real(items)
@@ -185,7 +185,7 @@ def test_ctrl_c_while_the_reading_thread_stops_still_releases_the_adbc_reader(
             inner.close()
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(tableio, "prefetch", interrupted)
+    monkeypatch.setattr(reads, "prefetch", interrupted)
     monkeypatch.delenv("MSDE_NO_ADBC", raising=False)
     with Database.open_sqlite(path, readonly=False) as db:
         [table] = db.reflect().tables
