@@ -53,6 +53,7 @@ class SummaryScreen(StepScreen):
         # Keys typed before the summary is ready (its first code box focused), played back in
         # order then: a fast typist's first code and Tab are neither lost nor merged.
         self.held_keys: list[events.Key] | None = []
+        self._after_keys = False
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(self._title(""), id="summary-title")
@@ -324,6 +325,22 @@ class SummaryScreen(StepScreen):
             if typed != code.upper():
                 return False
         return True
+
+    def action_next(self) -> None:
+        # Enter is read before the keys typed just ahead of it have reached their box (a paste,
+        # a fast typist): decide once the focused box has taken them, in its own queue.
+        focused = self.focused
+        if isinstance(focused, Input) and not self._after_keys:
+            focused.call_later(self._next_after_keys)
+            return
+        super().action_next()
+
+    def _next_after_keys(self) -> None:
+        self._after_keys = True
+        try:
+            self.action_next()
+        finally:
+            self._after_keys = False
 
     def go_next(self) -> None:
         if self.refused is not None:
