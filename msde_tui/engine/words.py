@@ -136,6 +136,8 @@ TEMPLATES = (
     N_("Access {format} dossier {label} converted into {code} ({where}): {tables} tables, {rows} rows, "
        "every table's rows equal to the Access file's (row digests compared)."),
     N_("The Access file was only read."),
+    N_("every row against the dossier's digests"),  # export copy / import: a check step's detail
+    N_("every row against the file's digests"),
     N_("{count} tables read back, row digests compared"),
     N_("{source} -> {target} (embedded)"),
     N_("{source} -> {target} (SQL Server)"),

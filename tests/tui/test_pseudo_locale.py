@@ -104,6 +104,7 @@ def problems(text: str, data_words: set[str], *, scrolled: bool = False) -> list
         if w not in data_words | KEY_NAMES
         and not set(w) & PSEUDO_LETTERS  # a page may start inside a message: its words are pseudo
         and not any(d.startswith(w) for d in data_words)  # a value cut at a field's edge
+        and not any(d.endswith(w) for d in data_words)  # a value wrapped at a line's edge
     }
     if words:
         found.append("untranslated: " + ", ".join(sorted(words)))
