@@ -138,6 +138,7 @@ TEMPLATES = (
     N_("The Access file was only read."),
     N_("every row against the dossier's digests"),  # export copy / import: a check step's detail
     N_("every row against the file's digests"),
+    N_("{table}: {count} rows"),  # a copy step's detail (engine/packs/reporting.py)
     N_("{count} tables read back, row digests compared"),
     N_("{source} -> {target} (embedded)"),
     N_("{source} -> {target} (SQL Server)"),
