@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from textual import constants, work
+from textual import constants, events, work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
@@ -109,6 +109,15 @@ class MsdeApp(OrderedKeys):
             # What setting ``self.theme`` adds besides (Textual's _watch_theme).
             self.add_class(f"-theme-{ANSI_THEME}")
             self.add_class("-ansi")  # app.tcss makes empty fields visible with 16 colours
+
+    async def on_event(self, event: events.Event) -> None:
+        # A screen not ready to read keys yet (the summary, until its first code box has the
+        # focus) keeps them and plays them back in order once it is (``hold_key``).
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            hold = getattr(self.screen, "hold_key", None)
+            if hold is not None and hold(event):
+                return
+        await super().on_event(event)
 
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()

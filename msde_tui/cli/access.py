@@ -14,7 +14,7 @@ from msde_tui.cli.backup import finish, run_and_show
 from msde_tui.cli.common import state
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.runs import runner as operations
+from msde_tui.engine.runs import registry
 from msde_tui.i18n import N_, _
 
 
@@ -47,5 +47,5 @@ def convert_command(
         password = ask_password(profiles.get(to, st.home))  # refuses an unknown profile first
     plan = ConvertPlan(record, to=to, number=number, short=short, company=company, force=force,
                        password=password)
-    results = run_and_show(st, "convert", [operations.run_convert(plan, home=st.home)], total=1)
+    results = run_and_show(st, "convert", [registry.run(plan, st.home)], total=1)
     finish(st, "convert", results)

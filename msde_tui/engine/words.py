@@ -36,6 +36,7 @@ STEPS = (
     N_("every row against the dossier's digests"), N_("every member of the file"),
     N_("the dossier against the PTF's base"), N_("every row against the PTF's digests"),
     N_("every row against the file's digests"),
+    N_("convert"),
 )
 
 # Messages, results, errors and hints, as templates.
@@ -221,8 +222,8 @@ MORE_TEMPLATES = (
     N_("{source} -> {target} (embedded)"),
     N_("{source} -> {target} (SQL Server)"),
     N_("{count} tables read back, row digests compared"),
-    N_("Access {format} dossier {code} converted into {new} ({where}): {tables} tables, {rows} "
-       "rows, every table's rows equal to the Access file's (row digests compared)."),
+    N_("Access {format} dossier {label} converted into {code} ({where}): {tables} tables, {rows} rows, "
+       "every table's rows equal to the Access file's (row digests compared)."),
     N_("The Access file was only read."),
     # user errors the commands meet most (naming, --where, the dossier list)
     N_("'{number}' is not a dossier number."),

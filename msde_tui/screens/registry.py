@@ -32,6 +32,7 @@ class Operation:
     help: str = ""
     asks_verify: bool = True  # the "Verify after" box
     asks_directory: bool = True
+    shows_directory: bool = True  # the directory row (a form may start from it); False: no use
     directory_label: str = N_("Directory of the backups")
     asks_data_dir: bool = False  # restore: where the data files go
     writes_directory: bool = False  # files go into the directory: it must take them
@@ -98,6 +99,7 @@ EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.lifecycle_screens",
     "msde_tui.screens.pack_screens",
     "msde_tui.screens.auto_run",
+    "msde_tui.screens.access_screens",
 ]
 _loaded = False
 _lock = threading.Lock()

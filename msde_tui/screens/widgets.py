@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
+from textual.geometry import Size
 from textual.message import Message
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
@@ -200,9 +201,23 @@ class TickList(SelectionList[Any]):
 class SpaceCheckbox(Checkbox):
     """A checkbox toggled by space only (Enter is Next in the wizard); shows [x] / [ ]."""
 
+    DEFAULT_CSS = """
+    SpaceCheckbox {
+        width: 1fr;
+        text-wrap: wrap;
+        text-overflow: fold;
+    }
+    """
+
     @property
     def _button(self) -> Content:
         return Content("[x]" if self.value else "[ ]")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # A label longer than the room wraps (widgets.tcss: text-wrap) on as many lines as it
+        # needs, instead of being cut at the edge.
+        label = Text(f"{self._button.plain} {self.label.plain}")
+        return max(1, len(label.wrap(self.app.console, max(1, width))))
 
 
 class ChoiceList(OptionList):
