@@ -33,7 +33,7 @@ from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
 from msde_tui.screens.steps import StepPosition
-from msde_tui.screens.widgets import clip, human_seconds, text_bar
+from msde_tui.screens.widgets import FitTable, clip_middle, human_seconds, table_room, text_bar
 
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14
@@ -266,11 +266,12 @@ class ProgressScreen(StepScreen):
         self.ascii_only = bool(getattr(ctx, "ascii_only", False))
         self._log_written = 0
         self._last_state_check = 0.0
+        self._subject_width, self._bar_width = 11, BAR_WIDTH
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
-        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
-                        cell_padding=0)  # columns one wider than their header instead
+        yield FitTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
+                       cell_padding=0)  # columns one wider than their header instead
         # min_width: RichLog wraps at max(its width, min_width) (78 by default), so at 80
         # columns a wrapped line lost its last characters under the border.
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
@@ -278,15 +279,7 @@ class ProgressScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.ascii_only = bool(getattr(self.app, "ascii_borders", self.ascii_only))
-        table = self.query_one("#rows", DataTable)
-        for label, key, width in (
-            (_("Dossier"), "subject", 11), (_("State"), "state", 11),
-            (_("Progress"), "bar", BAR_WIDTH), ("%", "pct", 4), (_("MB/s"), "speed", 6),
-            (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
-        ):
-            table.add_column(label, key=key, width=max(width, len(label)) + 1)  # a header is never cut
-        for subject in self.view.rows:
-            self._add_row(subject)
+        self._fit_columns()
         if self.job is None:
             try:
                 self.job = jobs.start_job(self.plan, home=self.ctx.home)
@@ -316,9 +309,41 @@ class ProgressScreen(StepScreen):
             await asyncio.sleep(POLL_S)
             self.poll()
 
+    def on_fit_table_refit(self, event: FitTable.Refit) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """The columns again, the dossier's as wide as the room left beside the others (the
+        whole name when it fits, else "…" in its middle), and the rows with them."""
+        table = self.query_one("#rows", DataTable)
+        fixed = [
+            (label, key, max(width, len(label)) + 1)  # a header is never cut
+            for label, key, width in (
+                (_("State"), "state", 11), ("%", "pct", 4),
+                (_("MB/s"), "speed", 6), (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
+            )
+        ]
+        label, bar_label = _("Dossier"), _("Progress")
+        longest = max([len(label), *(len(subject) for subject in self.view.rows)])
+        room = table_room(table) - sum(width for _l, _k, width in fixed) - 2
+        # the names first: the bar gives up to half its width before a name is cut
+        self._bar_width = max(len(bar_label), BAR_WIDTH // 2, min(BAR_WIDTH, room - longest))
+        self._subject_width = max(len(label), 11, min(longest, room - self._bar_width))
+        table.clear(columns=True)
+        table.add_column(label, key="subject", width=self._subject_width + 1)
+        table.add_column(fixed[0][0], key="state", width=fixed[0][2])
+        table.add_column(bar_label, key="bar", width=self._bar_width + 1)
+        for label, key, width in fixed[1:]:
+            table.add_column(label, key=key, width=width)
+        for subject, row in self.view.rows.items():
+            self._add_row(subject)
+            row.dirty = True
+        self._redraw(time.time())
+
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
-        table.add_row(Text(clip(subject, 11)), state_word(WAITING), "", "", "", "", "", key=subject)
+        table.add_row(Text(clip_middle(subject, self._subject_width)), state_word(WAITING),
+                      "", "", "", "", "", key=subject)
 
     # -- tailing
 
@@ -355,7 +380,7 @@ class ProgressScreen(StepScreen):
             row.dirty = False
             shown = row.overall
             fraction = None if shown is None else shown / 100.0
-            bar = "" if row.state == WAITING else text_bar(fraction, BAR_WIDTH, ascii_only=self.ascii_only)
+            bar = "" if row.state == WAITING else text_bar(fraction, self._bar_width, ascii_only=self.ascii_only)
             values = {
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,

@@ -1,0 +1,76 @@
+"""Long values use the room the terminal has: whole when they fit, else cut with "…" where the
+cut keeps them apart (issue #14). Each test renders a screen at the sizes a technician used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs import jobs
+from msde_tui.screens.jobs_screen import JobsScreen
+from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.widgets import clip_middle, fit_widths
+from tests.tui.app_support import screen_text, wait_screen, wait_text
+
+# a verify of many backup files of one dossier: the names differ only by their end
+FILES = [f"001SOC_20261207-08{minute:02d}54.sqlite.bak" for minute in range(18)]
+
+
+def test_clip_middle_keeps_the_end_and_fit_widths_shrinks_the_widest() -> None:
+    assert clip_middle("001SOC_20261207-084154.sqlite.bak", 28) == "001SOC…207-084154.sqlite.bak"
+    assert clip_middle("short", 20) == "short"
+    assert fit_widths(30, [20, 5, 20], [4, 5, 4], gap=1) == [11, 5, 12]
+    assert fit_widths(80, [20, 5, 20], [4, 5, 4], gap=1) == [20, 5, 20]
+
+
+@pytest.fixture
+def runner():  # type: ignore[no-untyped-def]
+    """A stand-in runner process (it only sleeps): the job's pid is alive while it lives."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield child
+    child.kill()
+    child.wait()
+
+
+def _verify_job(home: Path, pid: int) -> jobs.JobInfo:
+    directory = jobs.jobs_dir(home) / "20261207-084154-abcd"
+    directory.mkdir(parents=True)
+    plan = WizardPlan(operation="verify", directory="/backups")
+    spec = {"id": directory.name, "operation": "verify", "created_at": "2026-12-07T08:41:54",
+            "subjects": FILES, "plan": jobs.plan_to_dict(plan)}
+    (directory / jobs.SPEC).write_text(json.dumps(spec))
+    (directory / jobs.EVENTS).touch()
+    (directory / jobs.PID).write_text(str(pid))
+    (directory / jobs.HEARTBEAT).write_text("x")
+    return jobs.load_job(home, directory.name)
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24)])
+async def test_jobs_and_progress_columns_use_the_terminal_width(home: Path, runner, size) -> None:
+    job = _verify_job(home, runner.pid)
+    app = MsdeApp(home=home, lang="en")
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, JobsScreen)
+        await wait_text(pilot, "RUNNING")
+        line = next(line for line in screen_text(app).splitlines() if job.id in line)
+        if size[0] == 200:  # the dossiers as far as the room goes, then "…"
+            assert FILES[0] in line and FILES[2] in line and "…" in line
+        else:  # the job id whole, and the dossiers start to show, cut with "…"
+            assert "001SOC_20261207" in line and line.rstrip(" │┃").endswith("…")
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "WAITING")
+        text = screen_text(app)
+        if size[0] == 200:  # every row, every name whole
+            assert all(name in text for name in FILES), text
+        else:  # the names cut in their middle: each row still shows its own time
+            shown = [line for line in text.splitlines() if "WAITING" in line]
+            assert len(shown) >= 5
+            for number, line in enumerate(shown):
+                assert f"08{number:02d}54.sqlite.bak" in line and "…" in line, line
