@@ -187,6 +187,20 @@ class TickList(SelectionList[Any]):
             super().__init__()
             self.character = character
 
+    class Refit(Message):
+        """The list's width changed: its screen may write its lines again to the new width."""
+
+    _fitted_width = -1
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.post_message(self.Refit())
+
+    def line_room(self) -> int:
+        """The characters a line has: inside the border, beside the ``[x]`` and a scrollbar."""
+        return table_room(self) - self._get_left_gutter_width()
+
     def action_tick_all(self) -> None:
         values = [self.get_option_at_index(i).value for i in range(self.option_count)]
         if values and all(v in self.selected for v in values):

@@ -74,3 +74,26 @@ async def test_jobs_and_progress_columns_use_the_terminal_width(home: Path, runn
             assert len(shown) >= 5
             for number, line in enumerate(shown):
                 assert f"08{number:02d}54.sqlite.bak" in line and "…" in line, line
+
+
+COMPANY = "Brasserie Vandenberghe & Fils, Distribution de Boissons SPRL"
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24)])
+async def test_the_dossier_list_gives_the_company_the_width(home: Path, size) -> None:
+    from msde_tui.engine.catalog import Catalog, Dossier
+    from msde_tui.screens.dossiers import DossiersScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    Catalog(home).add(Dossier("003", "BRA", COMPANY, location="002BRA_CUT001.sqlite", status="cut"))
+    plan = WizardPlan(directory=str(home))
+    app = StepHost.make(home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "0 of 1 ticked")
+        line = next(line for line in screen_text(app).splitlines() if "003BRA" in line)
+        assert "(cut 001 of 002BRA)" in line and "missing" in line, line  # never cut
+        if size[0] == 200:
+            assert COMPANY in line, line
+        else:  # as much of the name as 80 columns hold, then "…"
+            assert "Brasserie Vandenberghe &… (cut 001 of 002BRA)" in line, line
