@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.containers import Horizontal
 from textual.widget import Widget
@@ -27,7 +28,7 @@ from msde_tui.screens.base import StepScreen
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.operation import directory_refusal
 from msde_tui.screens.steps import StepPosition
-from msde_tui.screens.widgets import SpaceCheckbox
+from msde_tui.screens.widgets import FitTable, SpaceCheckbox, clip, fit_widths, table_room
 
 if TYPE_CHECKING:
     from msde_tui.engine.auto.installed import ScheduleState
@@ -124,27 +125,47 @@ class AutoScreen(StepScreen):
         yield Static(describe_times(rhythm), id="run-times", markup=False)
         yield Static("", id="schedule", markup=False)
         yield Static(_("Last run"), classes="section")
-        yield DataTable(id="last-run", cursor_type="row", zebra_stripes=False)
+        yield FitTable(id="last-run", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
         from msde_tui.engine.auto import report as auto_report  # late: only this screen reads it
 
         self.show_schedule()
-        table = self.query_one("#last-run", DataTable)
-        table.add_columns(_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))
         last = auto_report.load_last_run(self.ctx.home)
         if last is None:
             self.say(_("No automatic backup run was recorded yet."))
         else:
-            for row in last.get("dossiers", []):
-                table.add_row(
+            self._last_rows = [
+                (
                     str(row.get("code", "")), shown(str(row.get("action", ""))),
                     _("OK") if row.get("ok", True) else _("FAILED"),
                     shown(str(row.get("message") or row.get("reason") or "")),
                     str(row.get("last_verified_at") or "-"),
                 )
+                for row in last.get("dossiers", [])
+            ]
+        self._fit_last_run()
         if self.load_error is not None:
             self.say_error(self.load_error)
+
+    _last_rows: list[tuple[str, ...]] = []
+
+    def on_fit_table_refit(self, event: FitTable.Refit) -> None:
+        self._fit_last_run()
+
+    def _fit_last_run(self) -> None:
+        """The last run's rows, the columns fitted to the width: "Why" gives up its room
+        first (cut with "…"), so the last verified backup's time stays whole."""
+        table = self.query_one("#last-run", DataTable)
+        headers = (_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))
+        natural = [max([len(h), *(len(r[i]) for r in self._last_rows)]) for i, h in enumerate(headers)]
+        least = [min(natural[0], 8), min(natural[1], 8), natural[2], min(natural[3], 8), natural[4]]
+        widths = fit_widths(table_room(table) - 2 * table.cell_padding * len(headers), natural, least)
+        table.clear(columns=True)
+        for header, width in zip(headers, widths, strict=True):
+            table.add_column(header, width=width)
+        for row in self._last_rows:
+            table.add_row(*(Text(clip(v, w)) for v, w in zip(row, widths, strict=True)))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """The run times as they are typed, or what is wrong with them (nothing is lost)."""

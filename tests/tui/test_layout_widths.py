@@ -97,3 +97,25 @@ async def test_the_dossier_list_gives_the_company_the_width(home: Path, size) ->
             assert COMPANY in line, line
         else:  # as much of the name as 80 columns hold, then "…"
             assert "Brasserie Vandenberghe &… (cut 001 of 002BRA)" in line, line
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_auto_screen_last_verified_is_whole(home: Path, size) -> None:
+    from msde_tui.engine.auto import report
+    from msde_tui.screens.auto_screen import AutoScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    why = "no movement since the last backup, which was verified and kept as it was"
+    report.last_run_file(home).parent.mkdir(parents=True, exist_ok=True)
+    report.last_run_file(home).write_text(json.dumps({"dossiers": [
+        {"code": "001SOC", "action": "skip", "ok": True, "reason": why,
+         "last_verified_at": "2026-12-07T08:41:54"},
+    ]}))
+    app = StepHost.make(home, lambda ctx: AutoScreen(ctx, WizardPlan(operation="auto"), StepPosition(3, 3)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "001SOC")
+        text = screen_text(app)
+        assert "Last verified" in text and "2026-12-07T08:41:54" in text, text
+        line = next(line for line in text.splitlines() if "001SOC" in line)
+        assert (why in line) if size[0] == 200 else ("no movement since" in line and "…" in line), line
