@@ -92,7 +92,7 @@ class JobsScreen(Screen[str | None]):
             for job in self.shown
         ]
         natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-        least = [*natural[:2], min(natural[2], 8), natural[3], min(natural[4], 8)]
+        least = [natural[0], min(natural[1], 6), min(natural[2], 6), natural[3], min(natural[4], 4)]
         room = table_room(table) - 2 * table.cell_padding * len(headers)
         widths = fit_widths(room, natural, least)
         table.clear(columns=True)

@@ -68,6 +68,13 @@ def phase_word(step: str) -> str:
     return _(word) if word else _("RUNNING")
 
 
+def speed_text(mb_per_s: float | None) -> str:
+    """MB/s in at most 6 characters (its column): ``12.5``, ``1,506`` (no tenths from 100)."""
+    if mb_per_s is None:
+        return ""
+    return units.decimal(mb_per_s, 1 if mb_per_s < 100 else 0)
+
+
 @dataclass
 class Row:
     subject: str
@@ -385,7 +392,7 @@ class ProgressScreen(StepScreen):
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
                 "pct": "" if shown is None else f"{int(shown)}",
-                "speed": "" if row.mb_per_s is None else units.decimal(row.mb_per_s),
+                "speed": speed_text(row.mb_per_s),
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }

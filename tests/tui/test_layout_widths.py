@@ -14,7 +14,7 @@ from msde_tui.app import MsdeApp
 from msde_tui.engine.plans import WizardPlan
 from msde_tui.engine.runs import jobs
 from msde_tui.screens.jobs_screen import JobsScreen
-from msde_tui.screens.progress import ProgressScreen
+from msde_tui.screens.progress import ProgressScreen, speed_text
 from msde_tui.screens.widgets import clip_middle, fit_widths
 from tests.tui.app_support import screen_text, wait_screen, wait_text
 
@@ -27,6 +27,8 @@ def test_clip_middle_keeps_the_end_and_fit_widths_shrinks_the_widest() -> None:
     assert clip_middle("short", 20) == "short"
     assert fit_widths(30, [20, 5, 20], [4, 5, 4], gap=1) == [11, 5, 12]
     assert fit_widths(80, [20, 5, 20], [4, 5, 4], gap=1) == [20, 5, 20]
+    # the MB/s column is 6 wide: "1,054.7" ran into the time ("1,054.700:00")
+    assert (speed_text(1054.66), speed_text(99.94), speed_text(None)) == ("1,055", "99.9", "")
 
 
 @pytest.fixture
