@@ -121,3 +121,29 @@ async def test_auto_screen_last_verified_is_whole(home: Path, size) -> None:
         assert "Last verified" in text and "2026-12-07T08:41:54" in text, text
         line = next(line for line in text.splitlines() if "001SOC" in line)
         assert (why in line) if size[0] == 200 else ("no movement since" in line and "…" in line), line
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24), (60, 20)])
+async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path: Path, size) -> None:
+    from msde_tui.engine.accounting.demo import create_demo
+    from msde_tui.engine.catalog import Catalog
+    from msde_tui.screens.import_screens import ImportScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    create_demo(home, dossiers=1, years=1, lines=10)
+    Catalog(home).rename("001SOC", company=COMPANY)
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    subprocess.run([sys.executable, "-c", "from msde_tui.cli import entry; entry()", "--home", str(home),
+                    "pack", "--dir", str(packs), "--all"], check=True, capture_output=True)
+    plan = WizardPlan(operation="import", directory=str(packs))
+    app = StepHost.make(home, lambda ctx: ImportScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "001SOC ")
+        line = next(line for line in screen_text(app).splitlines() if "(*) 001SOC" in line)
+        assert "KB" in line, line  # one line each, whatever the width
+        if size[0] == 200:
+            assert COMPANY in line, line
+        else:
+            assert "Brasser" in line and "…" in line, line
