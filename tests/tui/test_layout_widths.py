@@ -147,3 +147,18 @@ async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path:
             assert COMPANY in line, line
         else:
             assert "Brasser" in line and "…" in line, line
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_jobs_screen_opened_with_f5_fits_the_width(home: Path, runner, size) -> None:
+    from msde_tui.screens.connection import ConnectionScreen
+
+    job = _verify_job(home, runner.pid)
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("f5")
+        await wait_screen(pilot, JobsScreen)
+        await wait_text(pilot, "RUNNING")
+        line = next(line for line in screen_text(app).splitlines() if job.id in line)
+        assert line.rstrip(" │┃").endswith("…"), line  # cut with "…", not under the border
