@@ -69,14 +69,20 @@ def list_jobs(ctx: typer.Context) -> None:
     if not found:
         console.print(_("No jobs."), highlight=False)
         return
-    table = Table(_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"), box=None)
+    table = Table(box=None)
+    # the id is what 'msde jobs show' takes: never cut; the dossiers wrap instead
+    table.add_column(_("Job"), no_wrap=True, min_width=max(len(job.id) for job in found))
+    table.add_column(_("Started"))  # the date above the time when the room is short
+    table.add_column(_("Operation"), min_width=6)
+    table.add_column(_("State"), no_wrap=True)
+    table.add_column(_("Dossiers"), overflow="fold", min_width=8)  # one a line, long names folded
     for job in found:
         table.add_row(
             job.id,
-            job.created_at.replace("T", " "),
+            job.created_at.replace("T", " ")[:19],
             operation_word(job.operation),
             state_word(job.state),
-            ", ".join(job.subjects),
+            "\n".join(job.subjects),
         )
     console.print(table)
 

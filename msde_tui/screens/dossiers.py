@@ -94,21 +94,26 @@ class DossiersScreen(FilteredTickStep):
         return {s.database: s.age_days(now) for s in states}
 
     def _line(self, dossier: Dossier, size: int | None) -> str:
+        """Code, company (a cut's origin after it), size, and on SQL Server the last full
+        backup's age; the company takes the room the list has."""
         company = one_line(dossier.company or dossier.location)
         note = cut_label(dossier)
-        if note:  # which dossier and which cut it came from, within the 40 columns
-            company = f"{company[:max(40 - len(note) - 3, 8)]} ({note})"
         size_text = human_size(size) if size is not None else _("missing")
-        if (dossier.location or "") not in self.last_full:
-            return f"{dossier.code:<12} {clip(company, 40):<40} {size_text:>9}"
-        days = self.last_full[dossier.location or ""]
-        if days is None:
-            age = _("never backed up")
-        elif days < 1:
-            age = _("full {hours} h ago").format(hours=int(days * 24))
-        else:
-            age = _("full {days} d ago").format(days=int(days))
-        return f"{dossier.code:<12} {clip(company, 28):<28} {size_text:>9} {age}"
+        age = None
+        if (dossier.location or "") in self.last_full:
+            days = self.last_full[dossier.location or ""]
+            if days is None:
+                age = _("never backed up")
+            elif days < 1:
+                age = _("full {hours} h ago").format(hours=int(days * 24))
+            else:
+                age = _("full {days} d ago").format(days=int(days))
+        room = self.line_room() - 12 - 1 - 1 - 9 - (len(age) + 1 if age is not None else 0)
+        width = max(room, 12)
+        if note:  # which dossier and which cut it came from: the note is never cut
+            company = f"{clip(company, max(width - len(note) - 3, 8))} ({note})"
+        line = f"{dossier.code:<12} {clip(company, width):<{width}} {size_text:>9}"
+        return line if age is None else f"{line} {age}"
 
     def entries(self) -> Iterable[tuple[str, str]]:
         return [(self._line(d, s), dossier_key(d)) for d, s in self.available]

@@ -50,6 +50,13 @@ class FilteredTickStep(StepScreen):
     def ticks_changed(self) -> None:
         """Called after the ticks or the shown lines changed (counts, details)."""
 
+    def line_room(self) -> int:
+        """The characters a line of the list has at the terminal's present width."""
+        return self.query_one("#ticks", TickList).line_room()
+
+    def on_tick_list_refit(self, event: TickList.Refit) -> None:
+        self.rebuild()  # the lines again, to the new width
+
     def rebuild(self) -> None:
         ticks = self.query_one("#ticks", TickList)
         highlighted = ticks.highlighted

@@ -57,6 +57,15 @@ class FileForm(PackStep):
 
     entries: list[FileEntry]
 
+    def file_rows(self) -> list[tuple[str, str]]:
+        """The files' rows, written to the list's present width."""
+        width = self.query_one("#files", PickList).line_room()
+        return [(str(e.path), entry_line(e, width)) for e in self.entries]
+
+    def on_pick_list_refit(self, event: PickList.Refit) -> None:
+        if event.pick_list.id == "files" and getattr(self, "entries", None) is not None:
+            event.pick_list.set_rows(self.file_rows(), keep=event.pick_list.choice)
+
     def chosen_entry(self) -> FileEntry | None:
         choice = self.query_one("#files", PickList).choice
         return next((e for e in self.entries if str(e.path) == choice), None)
@@ -138,7 +147,7 @@ class ImportScreen(FileForm):
         self.entries = await asyncio.to_thread(list_files, directory, self.source, self.ctx.home)
         files = self.query_one("#files", PickList)
         keep = files.choice or (self.earlier.file if self.earlier is not None else None)
-        files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
+        files.set_rows(self.file_rows(), keep=keep)
         self.refresh_bindings()
         if getattr(self, "keep_said", False):
             self.keep_said = False  # what was just done stays said
@@ -373,7 +382,7 @@ class ApplyScreen(FileForm):
         self.entries = await asyncio.to_thread(list_files, directory, "ptf", self.ctx.home)
         files = self.query_one("#files", PickList)
         keep = files.choice or (self.earlier.file if self.earlier is not None else None)
-        files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
+        files.set_rows(self.file_rows(), keep=keep)
         self.say("" if self.entries else _("No transfer file (.ptf) in this directory."))
         self._follow_file()
 

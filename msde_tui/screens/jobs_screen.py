@@ -13,7 +13,14 @@ from textual.widgets import DataTable, Static
 
 from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
-from msde_tui.screens.widgets import WizardFooter, clip, translate_bindings
+from msde_tui.screens.widgets import (
+    FitTable,
+    WizardFooter,
+    clip,
+    fit_widths,
+    table_room,
+    translate_bindings,
+)
 
 
 def state_word(state: str) -> str:
@@ -65,31 +72,45 @@ class JobsScreen(Screen[str | None]):
             else _("Enter opens a job; F2 goes back.")
         )
         yield Static(intro, id="choices")
-        yield DataTable(cursor_type="row", id="jobs", zebra_stripes=False)
+        yield FitTable(cursor_type="row", id="jobs", zebra_stripes=False)
         yield Static("", id="message")
         yield WizardFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"))
         self.action_refresh()
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_fit_table_refit(self, event: FitTable.Refit) -> None:
+        self._fill()
 
     def action_refresh(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
         self.shown = jobs.jobs_to_show(self.home) if self.at_start else jobs.list_jobs(self.home)
-        for job in self.shown:
-            table.add_row(
-                job.id,
-                job.created_at.replace("T", " ")[5:16],
-                Text(operation_word(job.operation)),
-                state_word(job.state),
-                Text(clip(", ".join(job.subjects), 30)),
-                key=job.id,
-            )
+        self._fill()
         if not self.shown:
             self.query_one("#message", Static).update(_("No jobs."))
+
+    def _fill(self) -> None:
+        """The jobs, each column fitted to the table's width: the id (what 'msde jobs show'
+        takes) and the time whole, the operation and the dossiers cut with "…" if need be."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        headers = (_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"))
+        rows = [
+            (job.id, job.created_at.replace("T", " ")[5:16], operation_word(job.operation),
+             state_word(job.state), ", ".join(job.subjects))
+            for job in self.shown
+        ]
+        natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+        least = [natural[0], min(natural[1], 6), min(natural[2], 6), natural[3], min(natural[4], 4)]
+        room = table_room(table) - 2 * table.cell_padding * len(headers)
+        widths = fit_widths(room, natural, least)
+        table.clear(columns=True)
+        for header, width in zip(headers, widths, strict=True):
+            table.add_column(header, width=width)
+        for job, row in zip(self.shown, rows, strict=True):
+            table.add_row(*(Text(clip(v, w)) for v, w in zip(row, widths, strict=True)), key=job.id)
+        if rows and cursor:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -31,7 +33,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens.base import StepScreen
 from msde_tui.screens.browse import BrowseScreen, local_start
 from msde_tui.screens.steps import StepPosition
-from msde_tui.screens.widgets import TickList, clip, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size, table_room
 
 if TYPE_CHECKING:
     from msde_tui.engine.packs.packlisting import FileEntry
@@ -39,7 +41,9 @@ if TYPE_CHECKING:
 EMBEDDED = "\x00embedded"  # the export-copy destination "an embedded file in the directory"
 
 
-def entry_line(entry: FileEntry) -> str:
+def entry_line(entry: FileEntry, width: int = 0) -> str:
+    """Code, company, date and size of a packed file; the company takes what ``width`` leaves
+    (21 characters when no width is given)."""
     when = entry.when.strftime("%Y-%m-%d %H:%M") if entry.when else "?"
     if entry.problem:
         company = _("cannot be read")
@@ -49,7 +53,8 @@ def entry_line(entry: FileEntry) -> str:
         company = _("(encrypted)")
     else:
         company = one_line(entry.company)
-    return f"{clip(one_line(entry.code), 14):<14} {clip(company, 21):<21} {when} {human_size(entry.size):>9}"
+    room = max(8, width - 14 - 1 - 1 - len(when) - 1 - 9) if width else 21
+    return f"{clip(one_line(entry.code), 14):<14} {clip(company, room):<{room}} {when} {human_size(entry.size):>9}"
 
 
 # --------------------------------------------------------------------------- widgets
@@ -63,6 +68,24 @@ class PickList(OptionList):
         self.rows: list[tuple[str, str]] = []
         self._marked: int | None = None
         self._wanted: str | None = None
+
+    class Refit(Message):
+        """The list's width changed: its screen may write its rows again to the new width."""
+
+        def __init__(self, pick_list: PickList) -> None:
+            super().__init__()
+            self.pick_list = pick_list
+
+    _fitted_width = -1
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.post_message(self.Refit(self))
+
+    def line_room(self) -> int:
+        """The characters a row has: inside the border, beside ``(*)`` and a scrollbar."""
+        return table_room(self) - 4
 
     def set_rows(self, rows: list[tuple[str, str]], keep: str | None = None) -> None:
         if self._wanted is not None and any(rid == self._wanted for rid, _l in rows):

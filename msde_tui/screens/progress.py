@@ -33,7 +33,7 @@ from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
 from msde_tui.screens.steps import StepPosition
-from msde_tui.screens.widgets import clip, human_seconds, text_bar
+from msde_tui.screens.widgets import FitTable, clip_middle, human_seconds, table_room, text_bar
 
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14
@@ -66,6 +66,13 @@ def phase_word(step: str) -> str:
     """What a running row is doing, in words (the state column)."""
     word = PHASE_WORDS.get(step)
     return _(word) if word else _("RUNNING")
+
+
+def speed_text(mb_per_s: float | None) -> str:
+    """MB/s in at most 6 characters (its column): ``12.5``, ``1,506`` (no tenths from 100)."""
+    if mb_per_s is None:
+        return ""
+    return units.decimal(mb_per_s, 1 if mb_per_s < 100 else 0)
 
 
 @dataclass
@@ -271,8 +278,8 @@ class ProgressScreen(StepScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("", id="job-title", markup=False)
-        yield DataTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
-                        cell_padding=0)  # columns one wider than their header instead
+        yield FitTable(id="rows", cursor_type="row", show_cursor=False, zebra_stripes=False,
+                       cell_padding=0)  # columns one wider than their header instead
         # min_width: RichLog wraps at max(its width, min_width) (78 by default), so at 80
         # columns a wrapped line lost its last characters under the border.
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
@@ -325,7 +332,9 @@ class ProgressScreen(StepScreen):
     def fitted_columns(self, room: int) -> list[tuple[str, str, int]]:
         """The columns that fit in ``room`` cells, each as wide as its header and its values:
         speed, then time spent, then time left go first when there is not room for all; the
-        bar takes what is left (at least 6 cells, else it goes too)."""
+        bar takes what is left (at least 6 cells, else it goes too). The dossier's column then
+        widens to its longest name with the room left over, the bar giving up to half its
+        width before a name is cut (a cut name keeps its end: ``clip_middle``)."""
         specs = {key: (label, key, max(width, len(label)) + 1) for label, key, width in self._column_specs()}
         order = ["subject", "state", "bar", "pct", "speed", "elapsed", "eta"]
         for dropped in ([], ["speed"], ["speed", "elapsed"], ["speed", "elapsed", "eta"],
@@ -337,14 +346,24 @@ class ProgressScreen(StepScreen):
             bar_room = room - fixed
             label = specs["bar"][0]
             if bar_room >= max(7, len(label) + 1):
-                width = min(bar_room, max(BAR_WIDTH, len(label)) + 1)
-                return [specs[k] if k != "bar" else (label, "bar", width) for k in keys]
+                bar = min(bar_room, max(BAR_WIDTH, len(label)) + 1)
+                subject = specs["subject"][2]
+                longest = max([subject - 1, *(len(s) for s in self.view.rows)]) + 1
+                grow = min(longest - subject, room - fixed - bar)  # the room left over
+                give = min(longest - subject - grow, bar - max(len(label) + 1, BAR_WIDTH // 2 + 1))
+                if give > 0:  # then some of the bar's
+                    bar, grow = bar - give, grow + give
+                widths = {"bar": bar, "subject": subject + max(grow, 0)}
+                return [(specs[k][0], k, widths.get(k, specs[k][2])) for k in keys]
         return [specs[k] for k in ("subject", "state", "pct")]
+
+    def on_fit_table_refit(self, event: FitTable.Refit) -> None:
+        self._fit_columns()
 
     def _fit_columns(self) -> None:
         table = self.query_one("#rows", DataTable)
         # inside the border, a scrollbar's room kept aside when the rows outgrow the table
-        room = (table.size.width or self.app.size.width - 2) - 2
+        room = table_room(table) if table.size.width else self.app.size.width - 4
         columns = self.fitted_columns(room)
         if [(key, width) for _label, key, width in columns] == getattr(self, "_fitted", None):
             return
@@ -366,7 +385,7 @@ class ProgressScreen(StepScreen):
         table = self.query_one("#rows", DataTable)
         keys = [key for key, _width in self._fitted]
         width = dict(self._fitted)["subject"] - 1
-        cells = [Text(clip(subject, width)) if k == "subject" else state_word(WAITING) if k == "state" else ""
+        cells = [Text(clip_middle(subject, width)) if k == "subject" else state_word(WAITING) if k == "state" else ""
                  for k in keys]
         table.add_row(*cells, key=subject)
 
@@ -410,7 +429,7 @@ class ProgressScreen(StepScreen):
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
                 "pct": "" if shown is None else f"{int(shown)}",
-                "speed": "" if row.mb_per_s is None else units.decimal(row.mb_per_s),
+                "speed": speed_text(row.mb_per_s),
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from rich.segment import Segment, Segments
@@ -16,7 +17,8 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
-from textual.widgets import Checkbox, Footer, OptionList, SelectionList
+from textual.widget import Widget
+from textual.widgets import Checkbox, DataTable, Footer, OptionList, SelectionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from msde_tui import units
@@ -53,6 +55,57 @@ class AsciiScrollBarRender(ScrollBarRender):
 def clip(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters, ending with "…" when it was longer."""
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def clip_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, "…" in its middle when it was longer: a file
+    name keeps its distinguishing end (``001SOC_2…_084154.bak``: the timestamp) in sight."""
+    if len(text) <= width:
+        return text
+    if width < 4:
+        return clip(text, width)
+    head = (width - 1) // 4
+    tail = width - 1 - head
+    return text[:head] + "…" + text[len(text) - tail :]
+
+
+def fit_widths(room: int, natural: Sequence[int], least: Sequence[int], gap: int = 0) -> list[int]:
+    """Column widths that fit ``room`` characters (``gap`` between columns): each column its
+    ``natural`` width (its longest value), the widest ones shrunk first, never below ``least``."""
+    widths = list(natural)
+    excess = sum(widths) + gap * max(0, len(widths) - 1) - room
+    while excess > 0:
+        shrinkable = [i for i, w in enumerate(widths) if w > least[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def table_room(table: Widget) -> int:
+    """The characters a table (or list) has for its cells: inside its border and padding, a
+    vertical scrollbar's width kept aside (it comes when the rows outgrow the height)."""
+    return max(0, table.content_region.width - table.styles.scrollbar_size_vertical)
+
+
+class FitTable(DataTable[Any]):
+    """A DataTable that says when its width changed (``Refit``): its screen then fits the
+    columns to the room (``fit_widths``) and fills them again, so a wide terminal shows long
+    values whole and a narrow one cuts them with "…" instead of scrolling them out of sight."""
+
+    _fitted_width = -1
+
+    class Refit(Message):
+        def __init__(self, table: FitTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.post_message(self.Refit(self))
 
 
 # Key names the footer shows in words, in the user's language (French: "Entrée").
@@ -160,6 +213,20 @@ class TickList(SelectionList[Any]):
         if self._wanted is not None and self.option_count:
             self.tick_only(self._wanted)
         return result
+
+    class Refit(Message):
+        """The list's width changed: its screen may write its lines again to the new width."""
+
+    _fitted_width = -1
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.post_message(self.Refit())
+
+    def line_room(self) -> int:
+        """The characters a line has: inside the border, beside the ``[x]`` and a scrollbar."""
+        return table_room(self) - self._get_left_gutter_width()
 
     def action_tick_all(self) -> None:
         values = [self.get_option_at_index(i).value for i in range(self.option_count)]

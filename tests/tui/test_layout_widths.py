@@ -1,0 +1,165 @@
+"""Long values use the room the terminal has: whole when they fit, else cut with "…" where the
+cut keeps them apart (issue #14). Each test renders a screen at the sizes a technician used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msde_tui.app import MsdeApp
+from msde_tui.engine.plans import WizardPlan
+from msde_tui.engine.runs import jobs
+from msde_tui.screens.jobs_screen import JobsScreen
+from msde_tui.screens.progress import ProgressScreen, speed_text
+from msde_tui.screens.widgets import clip_middle, fit_widths
+from tests.tui.app_support import flat, screen_text, wait_screen, wait_text
+
+# a verify of many backup files of one dossier: the names differ only by their end
+FILES = [f"001SOC_20261207-08{minute:02d}54.sqlite.bak" for minute in range(18)]
+
+
+def test_clip_middle_keeps_the_end_and_fit_widths_shrinks_the_widest() -> None:
+    assert clip_middle("001SOC_20261207-084154.sqlite.bak", 28) == "001SOC…207-084154.sqlite.bak"
+    assert clip_middle("short", 20) == "short"
+    assert fit_widths(30, [20, 5, 20], [4, 5, 4], gap=1) == [11, 5, 12]
+    assert fit_widths(80, [20, 5, 20], [4, 5, 4], gap=1) == [20, 5, 20]
+    # the MB/s column is 6 wide: "1,054.7" ran into the time ("1,054.700:00")
+    assert (speed_text(1054.66), speed_text(99.94), speed_text(None)) == ("1,055", "99.9", "")
+
+
+@pytest.fixture
+def runner():  # type: ignore[no-untyped-def]
+    """A stand-in runner process (it only sleeps): the job's pid is alive while it lives."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield child
+    child.kill()
+    child.wait()
+
+
+def _verify_job(home: Path, pid: int) -> jobs.JobInfo:
+    directory = jobs.jobs_dir(home) / "20261207-084154-abcd"
+    directory.mkdir(parents=True)
+    plan = WizardPlan(operation="verify", directory="/backups")
+    spec = {"id": directory.name, "operation": "verify", "created_at": "2026-12-07T08:41:54",
+            "subjects": FILES, "plan": jobs.plan_to_dict(plan)}
+    (directory / jobs.SPEC).write_text(json.dumps(spec))
+    (directory / jobs.EVENTS).touch()
+    (directory / jobs.PID).write_text(str(pid))
+    (directory / jobs.HEARTBEAT).write_text("x")
+    return jobs.load_job(home, directory.name)
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24)])
+async def test_jobs_and_progress_columns_use_the_terminal_width(home: Path, runner, size) -> None:
+    job = _verify_job(home, runner.pid)
+    app = MsdeApp(home=home, lang="en")
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, JobsScreen)
+        await wait_text(pilot, "RUNNING")
+        line = next(line for line in screen_text(app).splitlines() if job.id in line)
+        if size[0] == 200:  # the dossiers as far as the room goes, then "…"
+            assert FILES[0] in line and FILES[2] in line and "…" in line
+        else:  # the job id whole, and the dossiers start to show, cut with "…"
+            assert "001SOC_20261207" in line and line.rstrip(" │┃").endswith("…")
+        await pilot.press("enter")
+        await wait_screen(pilot, ProgressScreen)
+        await wait_text(pilot, "WAITING")
+        text = screen_text(app)
+        if size[0] == 200:  # every row, every name whole
+            assert all(name in text for name in FILES), text
+        else:  # the names cut in their middle: each row still shows its own time
+            shown = [line for line in text.splitlines() if "WAITING" in line]
+            assert len(shown) >= 5
+            for number, line in enumerate(shown):
+                assert f"08{number:02d}54.sqlite.bak" in line and "…" in line, line
+
+
+COMPANY = "Brasserie Vandenberghe & Fils, Distribution de Boissons SPRL"
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24)])
+async def test_the_dossier_list_gives_the_company_the_width(home: Path, size) -> None:
+    from msde_tui.engine.catalog import Catalog, Dossier
+    from msde_tui.screens.dossiers import DossiersScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    Catalog(home).add(Dossier("003", "BRA", COMPANY, location="002BRA_CUT001.sqlite", status="cut"))
+    plan = WizardPlan(directory=str(home))
+    app = StepHost.make(home, lambda ctx: DossiersScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "0 of 1 ticked")
+        line = next(line for line in screen_text(app).splitlines() if "003BRA" in line)
+        assert "(cut 001 of 002BRA)" in line and "missing" in line, line  # never cut
+        if size[0] == 200:
+            assert COMPANY in line, line
+        else:  # as much of the name as 80 columns hold, then "…"
+            assert "Brasserie Vandenberghe &… (cut 001 of 002BRA)" in line, line
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_auto_screen_last_verified_is_whole(home: Path, size) -> None:
+    from msde_tui.engine.auto import report
+    from msde_tui.screens.auto_screen import AutoScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    why = "no movement since the last backup, which was verified and kept as it was"
+    report.last_run_file(home).parent.mkdir(parents=True, exist_ok=True)
+    report.last_run_file(home).write_text(json.dumps({"dossiers": [
+        {"code": "001SOC", "action": "skip", "ok": True, "reason": why,
+         "last_verified_at": "2026-12-07T08:41:54"},
+    ]}))
+    app = StepHost.make(home, lambda ctx: AutoScreen(ctx, WizardPlan(operation="auto"), StepPosition(3, 3)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "001SOC")
+        text = screen_text(app)
+        # the reason and the last verified time wrap in the room the other columns leave:
+        # whole at any width, never cut
+        assert flat(why) in flat(text) and flat("Last verified: 2026-12-07T08:41:54") in flat(text), text
+        assert all(len(line) <= size[0] for line in text.splitlines())
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24), (60, 20)])
+async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path: Path, size) -> None:
+    from msde_tui.engine.accounting.demo import create_demo
+    from msde_tui.engine.catalog import Catalog
+    from msde_tui.screens.import_screens import ImportScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    create_demo(home, dossiers=1, years=1, lines=10)
+    Catalog(home).rename("001SOC", company=COMPANY)
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    subprocess.run([sys.executable, "-c", "from msde_tui.cli import entry; entry()", "--home", str(home),
+                    "pack", "--dir", str(packs), "--all"], check=True, capture_output=True)
+    plan = WizardPlan(operation="import", directory=str(packs))
+    app = StepHost.make(home, lambda ctx: ImportScreen(ctx, plan, StepPosition(3, 5)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "001SOC ")
+        line = next(line for line in screen_text(app).splitlines() if "(*) 001SOC" in line)
+        assert "KB" in line, line  # one line each, whatever the width
+        if size[0] == 200:
+            assert COMPANY in line, line
+        else:
+            assert "Brasser" in line and "…" in line, line
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_jobs_screen_opened_with_f5_fits_the_width(home: Path, runner, size) -> None:
+    from msde_tui.screens.connection import ConnectionScreen
+
+    job = _verify_job(home, runner.pid)
+    app = MsdeApp(home=home, lang="en", offer_jobs=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, ConnectionScreen)
+        await pilot.press("f5")
+        await wait_screen(pilot, JobsScreen)
+        await wait_text(pilot, "RUNNING")
+        line = next(line for line in screen_text(app).splitlines() if job.id in line)
+        assert line.rstrip(" │┃").endswith("…"), line  # cut with "…", not under the border
