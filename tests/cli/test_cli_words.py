@@ -317,7 +317,7 @@ def test_a_french_run_speaks_french(demo: Path, tmp_path: Path, capsys: pytest.C
     out.mkdir()
     assert main(["--lang", "fr", "backup", "001", "--dir", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "Sauvegardé dans" in text and "réussi(s)" in text, text
+    assert "Sauvegardé dans" in text and "réussis : " in text, text
     assert main(["--lang", "fr", "list"]) == 0
     assert "Société" in capsys.readouterr().out
     assert main(["--lang", "fr", "restore", str(_one(out, "*.bak")), "--number", "001"]) == 2
@@ -369,9 +369,9 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
 
 
 @pytest.mark.parametrize(("english", "french"), [
-    ("skip: 2 movements < 100 and 1 day < 3", "passé : 2 mouvements < 100 et 1 jour < 3"),
+    ("skip: 2 movements < 100 and 1 day < 3", "ignoré : 2 mouvements < 100 et 1 jour < 3"),
     ("backup: 5 movements since last verified backup ≥ 3",
-     "sauvegarde : 5 mouvements depuis la dernière sauvegarde vérifiée ≥ 3"),
+     "back-up : 5 mouvements depuis le dernier back-up vérifié ≥ 3"),
     ("PTF a.ptf written and verified (22.5 kB). 1,024 rows changed, 0 deleted.",
      "PTF a.ptf écrit et vérifié (22,5 Ko). 1\u202f024 lignes modifiées, 0 supprimées."),
     ("Warning: A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "

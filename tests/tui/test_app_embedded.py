@@ -171,7 +171,7 @@ async def test_verify_of_backups_in_a_directory(backed_up: Path) -> None:
         await pilot.press("enter")
         await wait_screen(pilot, ProgressScreen)
         await wait_text(pilot, "Résultat :", timeout=30)
-        assert "Résultat : OK. 2 OK, 0 pas OK." in screen_text(app)
+        assert "Résultat : OK. Réussis : 2, en échec : 0." in screen_text(app)
 
 
 async def test_dossier_list_filters_by_typing_and_keeps_ticks(demo_home: Path) -> None:

@@ -288,4 +288,4 @@ def test_cut_label_says_which_dossier_and_cut_in_both_languages() -> None:
     assert cut_label(Dossier("001", "SOC", "S", location="001SOC.sqlite")) == ""
     assert "(cut 002 of 001SOC)" in DossiersScreen._line(SimpleNamespace(last_full={}, line_room=lambda: 80), cut, 1024)  # type: ignore[arg-type]
     i18n.setup("fr")
-    assert cut_label(cut) == "coupe 002 de 001SOC"
+    assert cut_label(cut) == "découpe 002 de 001SOC"
