@@ -15,6 +15,7 @@ from rich.table import Table
 from msde_tui.cli.common import console, emit, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine.runs import jobs as jobs_engine
+from msde_tui.engine.runs.registry import title as runner_title
 
 jobs_app = typer.Typer(
     name="jobs",
@@ -67,7 +68,7 @@ def list_jobs(ctx: typer.Context) -> None:
         table.add_row(
             job.id,
             job.created_at.replace("T", " "),
-            job.operation,
+            runner_title(job.operation),
             STATE_WORDS.get(job.state, job.state.upper()),
             ", ".join(job.subjects),
         )
@@ -119,7 +120,7 @@ def show(
         emit(st, {"job": _job_payload(job), "events": events})
     else:
         console.print(
-            f"Job {job.id}: {job.operation} of {', '.join(job.subjects)}, started {job.created_at}",
+            f"Job {job.id}: {runner_title(job.operation)} of {', '.join(job.subjects) or '-'}, started {job.created_at}",
             highlight=False,
             markup=False,
         )

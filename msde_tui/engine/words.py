@@ -8,7 +8,9 @@ are shown, never when they are written. Every such English text is listed here, 
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
 language with the same values (numbers and sizes written the user's way, ``units.localized``); a text made of several sentences is translated one sentence at
-a time; a text no template matches is shown as it is (the pseudo-locale test,
+a time; a placeholder named ``reason`` or ``more`` holds a text that is itself translated
+(the automatic run's "71 movements < 100 and 0 days < 1"), and the template matches only when
+it is; a text no template matches is shown as it is (the pseudo-locale test,
 tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
 """
 
@@ -132,7 +134,46 @@ TEMPLATES = (
     N_("{path} is valid, test restore and DBCC CHECKDB clean."),
     N_("{path}: {count} backup sets valid, test restore and DBCC CHECKDB clean."),
     N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
+    # the automatic run: its decision per dossier (auto/decide.py, ``{action}: {reason}`` as
+    # DossierOutcome.result writes it), its failures (auto/run.py) and the scheduler's (schedule.py)
+    N_("skip: {reason}"),
+    N_("backup: {reason}"),
+    N_("{reason} and {more}"),
+    N_("{count} movements < {limit}"),
+    N_("{count} movement < {limit}"),
+    N_("{count} days < {limit}"),
+    N_("{count} day < {limit}"),
+    N_("{count} movements since last verified backup ≥ {limit}"),
+    N_("{count} movement since last verified backup ≥ {limit}"),
+    N_("{count} days since last verified backup ≥ {limit}"),
+    N_("{count} day since last verified backup ≥ {limit}"),
+    N_("movement counter unknown"),
+    N_("cannot look at this dossier"),
+    N_("The backup engine gave no result for this dossier."),
+    N_("Cannot create the backup directory {directory} ({error})."),
+    N_("Create it or choose another one: msde auto policy set --dir DIR"),
+    N_("Nothing was deleted; the previous backups are kept."),
+    N_("The backup was made and verified but cannot be recorded: {error}"),
+    N_("The backup is made and verified, but rotation failed: {error}"),
+    N_("Check the rights on the backup directory."),
+    N_("No verified backup was lost."),
+    N_("Check that the backup directory and the dossier file can be read."),
+    N_("The 'crontab' command is not installed on this machine."),
+    N_("Install cron (e.g. sudo apt-get install cron), then try again."),
+    N_("'crontab -l' failed: {error}."),
+    N_("Check that you may use cron (cron.allow / cron.deny), or install the printed line yourself."),
+    N_("'crontab -' refused the new table: {error}."),
+    N_("Nothing was changed; edit it yourself with 'crontab -e'."),
+    N_("'{command}' did not answer within 30 seconds."),
+    N_("'crontab' could not be started: {error}."),
+    N_("'systemctl --user {what}' failed: {error}."),
+    N_("'systemctl --user {what}' failed."),
+    N_("Check that your user's systemd runs (loginctl enable-linger), or untick and use cron."),
+    N_("Cannot write the systemd units into {directory} ({error})."),
+    N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
+
+NESTED = ("reason", "more")  # placeholders whose value is itself a translated text
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
@@ -161,8 +202,16 @@ def _one(text: str) -> str | None:
         return _(text)
     for pattern, template, names in _patterns():
         match = pattern.fullmatch(text)
-        if match is not None:
-            values = {name: localized(match.group(f"g{i}")) for i, name in enumerate(names)}
+        if match is None:
+            continue
+        values: dict[str, str] = {}
+        for i, name in enumerate(names):
+            raw = match.group(f"g{i}")
+            inner = _one(raw) if name in NESTED else localized(raw)
+            if inner is None:
+                break  # a nested part no template knows: not this template
+            values[name] = inner
+        else:
             return _(template).format(**values)
     return None
 

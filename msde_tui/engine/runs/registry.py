@@ -60,6 +60,8 @@ class OperationDef:
     describe: Callable[[Any, Path], Description]
     subjects: Callable[[Any], tuple[str, ...]]
     changes_data: bool = False  # changes or removes data: the summary asks a confirmation
+    title: str = ""  # the operation in words (English, N_-marked; ``msde jobs``); "" = its name
+    scope: str = ""  # what it works on in words when ``subjects`` is empty (English, N_-marked)
 
 
 _REGISTRY: dict[str, OperationDef] = {}
@@ -113,6 +115,13 @@ def describe(plan: object, home: Path) -> Description:
 
 def subjects(plan: object) -> tuple[str, ...]:
     return of_plan(plan).subjects(plan)
+
+
+def title(name: str) -> str:
+    """The operation ``name`` in words (English), or its name when it has none."""
+    _load()
+    found = _REGISTRY.get(name)
+    return found.title if found is not None and found.title else name
 
 
 # --------------------------------------------------------------------------- plans as JSON
