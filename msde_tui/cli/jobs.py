@@ -15,6 +15,7 @@ from rich.table import Table
 from msde_tui.cli.common import console, emit, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine.runs import jobs as jobs_engine
+from msde_tui.engine.runs.registry import scope as runner_scope
 from msde_tui.engine.runs.registry import title as runner_title
 
 jobs_app = typer.Typer(
@@ -70,7 +71,7 @@ def list_jobs(ctx: typer.Context) -> None:
             job.created_at.replace("T", " "),
             runner_title(job.operation),
             STATE_WORDS.get(job.state, job.state.upper()),
-            ", ".join(job.subjects),
+            ", ".join(job.subjects) or runner_scope(job.operation),
         )
     console.print(table)
 

@@ -26,6 +26,14 @@ def state_word(state: str) -> str:
     }.get(state, state.upper())
 
 
+def _subjects_in_words(operation: str) -> str:
+    """A job without named subjects (the automatic run): what it works on, in words."""
+    from msde_tui.engine.runs import registry as runner
+
+    scope = runner.scope(operation)
+    return _(scope) if scope else ""
+
+
 def operation_word(operation: str) -> str:
     from msde_tui.screens import registry
 
@@ -76,7 +84,7 @@ class JobsScreen(Screen[str | None]):
                 job.created_at.replace("T", " ")[5:16],
                 Text(operation_word(job.operation)),
                 state_word(job.state),
-                Text(clip(", ".join(job.subjects), 30)),
+                Text(clip(", ".join(job.subjects) or _subjects_in_words(job.operation), 30)),
                 key=job.id,
             )
         if not self.shown:

@@ -53,12 +53,15 @@ class SummaryScreen(StepScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         op = registry.get(self.plan.operation)
-        yield Static(
-            _("{operation}: {count} item(s). Enter starts.").format(
-                operation=_(op.label), count=self._count()
-            ),
-            id="summary-title",
-        )
+        count = self._count()
+        title = _("{operation}: {count} item(s). Enter starts.").format(operation=_(op.label), count=count)
+        if not count and self.plan.op is not None:
+            from msde_tui.engine.runs import registry as runner
+
+            scope = runner.of_plan(self.plan.op).scope  # e.g. the automatic run: every dossier
+            if scope:
+                title = _("{operation}: {scope}. Enter starts.").format(operation=_(op.label), scope=_(scope))
+        yield Static(title, id="summary-title")
         yield VerticalScroll(id="summary-lines")
 
     def _count(self) -> int:

@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.events import RUN_SUMMARY, DossierResult, Event
 from msde_tui.engine.plans import AutoRunPlan
 from msde_tui.engine.runs import registry as runner
@@ -49,7 +50,8 @@ async def run_auto_now(plan: AutoRunPlan, home: Path) -> AsyncIterator[Event]:
 
 def describe_auto(plan: AutoRunPlan, home: Path) -> Description:
     codes = ", ".join(plan.only) if plan.only else _("every dossier of the list")
-    line = Line(RUN, _("apply the automatic-backup policy to {codes} now: a verified backup where it is "
+    count = len(plan.only) if plan.only else len(Catalog(home).dossiers())
+    line = Line(_("{count} dossier(s)").format(count=count), _("apply the automatic-backup policy to {codes} now: a verified backup where it is "
                        "due, then the oldest backups beyond the number kept are DELETED").format(codes=codes))
     return Description((line,), _("msde auto (see 'msde auto --dry-run' for each decision)") + "\n", ())
 

@@ -117,6 +117,13 @@ def subjects(plan: object) -> tuple[str, ...]:
     return of_plan(plan).subjects(plan)
 
 
+def scope(name: str) -> str:
+    """What operation ``name`` works on in words when its subjects are empty (English), or ""."""
+    _load()
+    found = _REGISTRY.get(name)
+    return found.scope if found is not None else ""
+
+
 def title(name: str) -> str:
     """The operation ``name`` in words (English), or its name when it has none."""
     _load()
