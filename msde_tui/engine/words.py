@@ -7,11 +7,13 @@ are shown, never when they are written. Every such English text is listed here, 
 ``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
-language with the same values (numbers and sizes written the user's way, ``units.localized``); a text made of several sentences is translated one sentence at
-a time; a placeholder named ``reason`` or ``more`` holds a text that is itself translated
-(the automatic run's "71 movements < 100 and 0 days < 1"), and the template matches only when
-it is; a text no template matches is shown as it is (the pseudo-locale test,
-tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
+language with the same values (numbers and sizes written the user's way, ``units.localized``); a
+text made of several sentences is translated a run of sentences at a time (the longest run a
+template matches); placeholders named in ``NESTED`` ("{one_reason} and {other_reasons}", the
+automatic run's reasons joined) match only texts that are themselves known; a text no template
+matches is shown as it is (the pseudo-locale tests,
+tests/tui/test_pseudo_locale.py and tests/cli/test_cli_words.py, find any that a walk of the
+wizard or a run of msde shows).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ STEPS = (
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check (already passed by these exact bytes)"),
     N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
+    # the checks of pack, import, apply and the export copy (engine.packs)
+    N_("every row against the dossier's digests"), N_("every member of the file"),
+    N_("the dossier against the PTF's base"), N_("every row against the PTF's digests"),
+    N_("every row against the file's digests"),
 )
 
 # Messages, results, errors and hints, as templates.
@@ -75,6 +81,9 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    N_("{what} belongs to dossier {owner}, not to {code}; {code} was not touched."),
+    N_("Choose {owner}, the dossier it belongs to."),
+    N_("{table}: {rows} rows"),  # a table a step goes through (engine.packs.reporting)
     # mssql: a server folder its service account cannot write in (engine/paths.refusal)
     N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),
     N_("Give {account} the right to write in {path} on the server, or choose another directory there."),
@@ -134,21 +143,121 @@ TEMPLATES = (
     N_("{path} is valid, test restore and DBCC CHECKDB clean."),
     N_("{path}: {count} backup sets valid, test restore and DBCC CHECKDB clean."),
     N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
-    # the automatic run: its decision per dossier (auto/decide.py, ``{action}: {reason}`` as
-    # DossierOutcome.result writes it), its failures (auto/run.py) and the scheduler's (schedule.py)
-    N_("skip: {reason}"),
-    N_("backup: {reason}"),
-    N_("{reason} and {more}"),
-    N_("{count} movements < {limit}"),
-    N_("{count} movement < {limit}"),
-    N_("{count} days < {limit}"),
-    N_("{count} day < {limit}"),
-    N_("{count} movements since last verified backup ≥ {limit}"),
+)
+
+# More engine words, as the CLI shows them (errors and hints, results, server facts, the
+# automatic backups' reasons).
+MORE_TEMPLATES = (
+    N_("No dossier '{ref}' in the dossier list."),
+    N_("Run 'msde list' to see the dossiers, or give its number (e.g. 001)."),
+    N_("E.g. --where 001-099, --where profile=office, --where changed, or --all."),
+    N_("The file {file} does not exist."),
+    N_("Check the path and the file name."),
+    N_("The proof {proof} of {file} is missing, so the backup cannot be trusted."),
+    N_("Use another backup that has its .json proof beside it, or take a new backup."),
+    N_("Use another backup that has its .json proof beside it."),
+    N_("{kind} {file} written and verified ({size}). {rows} rows changed, {deleted} deleted."),
+    N_("FEC {file}."),
+    N_("FEC {file} (provisional)."),
+    N_("Warning:"),
+    N_("Dossier {code} has no French SIREN (VAT number {vat})."),
+    N_("A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
+       "named after the company's SIREN."),
+    N_("This dossier has none: the files are named {ident}."),
+    N_("Give the identifier the requesting administration uses for this company with --fec-id "
+       "(1 to 20 letters or digits)."),
+    N_("none"),
+    N_("none yet"),
+    N_("No SQL Server connection profile named '{name}' (known: {known})."),
+    N_("Add it with: msde server add NAME --host HOST --user USER"),
+    N_("A connection profile named '{name}' already exists."),
+    N_("Choose another name, or add --replace to change it."),
+    N_("back up {database}"),
+    N_("verify backups, read their contents"),
+    N_("test restore"),
+    N_("restore as a new dossier"),
+    N_("restore over a dossier, close its sessions"),
+    N_("browse server folders"),
+    N_("delete old automatic backups"),
+    N_("read the backup history"),
+    N_("db_backupoperator or db_owner on it"),
+    N_("CREATE DATABASE permission: dbcreator or sysadmin"),
+    N_("dbcreator or sysadmin"),
+    N_("VIEW SERVER STATE (SQL Server 2017+) or sysadmin"),
+    N_("SELECT on msdb.dbo.backupset"),
+    N_("never"),
+    N_("{hours} h ago"),
+    N_("{days} days ago"),
+    N_("{database} has never had a full backup."),
+    N_("The last full backup of {database} is {days} days old."),
+    N_("{database} is in {model} recovery but its log is never backed up: the log grows until "
+       "the disk is full. Schedule log backups, or switch it to SIMPLE recovery if "
+       "point-in-time restores are not needed."),
     N_("{count} movement since last verified backup ≥ {limit}"),
-    N_("{count} days since last verified backup ≥ {limit}"),
+    N_("{count} movements since last verified backup ≥ {limit}"),
     N_("{count} day since last verified backup ≥ {limit}"),
+    N_("{count} days since last verified backup ≥ {limit}"),
+    N_("{count} movement < {limit}"),
+    N_("{count} movements < {limit}"),
+    N_("{count} day < {limit}"),
+    N_("{count} days < {limit}"),
     N_("movement counter unknown"),
     N_("cannot look at this dossier"),
+    N_("backup: {reason}"),
+    N_("skip: {reason}"),
+    N_("off: {reason}"),
+    N_("and"),
+    N_("convert"),
+    N_("{source} -> {target} (embedded)"),
+    N_("{source} -> {target} (SQL Server)"),
+    N_("{count} tables read back, row digests compared"),
+    N_("Access {format} dossier {code} converted into {new} ({where}): {tables} tables, {rows} "
+       "rows, every table's rows equal to the Access file's (row digests compared)."),
+    N_("The Access file was only read."),
+    # user errors the commands meet most (naming, --where, the dossier list)
+    N_("'{number}' is not a dossier number."),
+    N_("Type a number from 001 to 999."),
+    N_("'{short}' is not a valid short name."),
+    N_("Use 1 to 12 letters or digits, no spaces or punctuation (e.g. SOC)."),
+    N_("'{code}' is not a dossier code."),
+    N_("A code is a 3-digit number followed by a short name, e.g. 001SOC."),
+    N_("Every dossier number from 001 to 999 is taken."),
+    N_("Remove unused dossiers first."),
+    N_("The --where filter is empty."),
+    N_("profile= needs a connection profile name."),
+    N_("The number range {term} goes backwards."),
+    N_("Write it {range}."),
+    N_("'{term}' is not something --where understands."),
+    N_("Choose another number; the first free one is {number}."),
+    N_("{file} is already in the list as {code}."),
+    N_("A dossier can appear only once in the list."),
+    N_("The company name cannot be empty."),
+    N_("{code} is an Access file ({file}); msde never deletes it."),
+    N_("Remove it from the list without deleting, and delete the file yourself."),
+    N_("{code} is a SQL Server database; the tool never drops databases."),
+    N_("Drop it on the server yourself if that is really wanted."),
+    N_("{file} holds the same dossier (GUID {guid}) as {code}."),
+    N_("To bring in a copy of a listed dossier, restore or import it."),
+    N_("{code} is a SQL Server dossier; archive, cut and audit work on embedded dossiers for now."),
+    N_("Export it to an embedded dossier first (msde export)."),
+    N_("The file of {code} ({path}) is missing."),
+    N_("Check the dossier list."),
+    N_("{code} is an Access dossier, and {operation} is only for embedded and SQL Server dossiers."),
+    N_("Convert it into one first (msde convert); the Access file is only read."),
+    N_("an archive, a cut or a tax-audit transfer"),
+    N_("the integrity check"),
+    N_("the tax-audit transfer"),
+    N_("{table}: {count} rows"),
+    N_("every row against the file's digests"),
+    N_("every row against the dossier's digests"),
+    N_("every row against the PTF's digests"),
+    N_("every member of the file"),
+    N_("the dossier against the PTF's base"),
+    N_("the '{user}' user"),
+    N_("the SQL Server service account ({account})"),
+    # the automatic run's reasons joined (each a known reason), its failures (auto/run.py) and
+    # the scheduler's (auto/schedule.py, auto/installed.py)
+    N_("{one_reason} and {other_reasons}"),
     N_("The backup engine gave no result for this dossier."),
     N_("Cannot create the backup directory {directory} ({error})."),
     N_("Create it or choose another one: msde auto policy set --dir DIR"),
@@ -173,23 +282,25 @@ TEMPLATES = (
     N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
 
-NESTED = ("reason", "more")  # placeholders whose value is itself a translated text
-
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
+_NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
+NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
+NESTED = {"one_reason", "other_reasons"}  # placeholders that must hold engine texts it knows
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
     compiled = []
-    for template in TEMPLATES:
+    for template in TEMPLATES + MORE_TEMPLATES:
         names: list[str] = []
         pattern = ""
         last = 0
         for match in _PLACEHOLDER.finditer(template):
             pattern += re.escape(template[last:match.start()])
-            pattern += f"(?P<g{len(names)}>{_VALUE})"
+            value = _NUMBER if match.group(1) in NUMBERS else _VALUE
+            pattern += f"(?P<g{len(names)}>{value})"
             names.append(match.group(1))
             last = match.end()
         pattern += re.escape(template[last:])
@@ -204,16 +315,25 @@ def _one(text: str) -> str | None:
         match = pattern.fullmatch(text)
         if match is None:
             continue
-        values: dict[str, str] = {}
-        for i, name in enumerate(names):
-            raw = match.group(f"g{i}")
-            inner = _one(raw) if name in NESTED else localized(raw)
-            if inner is None:
-                break  # a nested part no template knows: not this template
-            values[name] = inner
-        else:
-            return _(template).format(**values)
+        if any(name in NESTED and _one(match.group(f"g{i}")) is None for i, name in enumerate(names)):
+            continue  # "{one_reason} and {other_reasons}" only between reasons it knows
+        # a value that is itself one of the engine's words is shown translated ("none yet")
+        values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
+        return _(template).format(**values)
     return None
+
+
+def _value(value: str) -> str:
+    if value in STEPS:
+        return value  # a file or dossier may be named like a step: values stay as they are
+    for pattern, template, names in _patterns():
+        if not names and pattern.fullmatch(value):
+            return _(template)
+    # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
+    found = [_one(part) for part in value.split(" and ")]
+    if all(f is not None for f in found):
+        return f" {_('and')} ".join(f for f in found if f is not None)
+    return value
 
 
 def shown(text: str) -> str:
@@ -226,4 +346,18 @@ def shown(text: str) -> str:
     sentences = _SENTENCE_END.split(text.strip())
     if len(sentences) == 1:
         return text
-    return " ".join(_one(s) or s for s in sentences)
+    # Each run of sentences is matched whole, longest first: a template may itself hold a
+    # sentence break ("(art. A47 ..."), or several sentences.
+    out: list[str] = []
+    start = 0
+    while start < len(sentences):
+        for end in range(len(sentences), start, -1):
+            found = _one(" ".join(sentences[start:end]))
+            if found is not None:
+                out.append(found)
+                start = end
+                break
+        else:
+            out.append(sentences[start])
+            start += 1
+    return " ".join(out)

@@ -87,4 +87,4 @@ def test_reasons_in_french(english: str, french_text: str, french: None) -> None
 
 def test_and_is_translated_only_between_known_reasons(french: None) -> None:
     assert shown("salt and pepper") == "salt and pepper"
-    assert shown("skip: salt and pepper") == "skip: salt and pepper"
+    assert shown("skip: salt and pepper") == "passé : salt and pepper"
