@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from msde_tui.cli import main
+from msde_tui.cli.common import operation_word
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.plans import AutoRunPlan, WizardPlan
 from msde_tui.engine.runs import jobs
@@ -68,7 +69,7 @@ def test_the_run_is_named_in_words(french: None) -> None:
     assert selection_label(WizardPlan(operation="auto_run", op=AutoRunPlan(only=("002BRA",)))) == "002BRA"
     setup("en")
     assert selection_label(WizardPlan(operation="auto_run", op=AutoRunPlan())) == "every dossier of the list"
-    assert runner.title("auto_run") == "automatic backups, run now"
+    assert operation_word("auto_run") == "auto run"  # msde jobs: the run in words, not auto_run
 
 
 @pytest.mark.parametrize(("english", "french_text"), [

@@ -24,7 +24,6 @@ from msde_tui.engine.runs.registry import Description, Line, OperationDef
 from msde_tui.i18n import N_, _
 
 RUN = "auto"  # the label of the run's own result (never shown: it is not a dossier)
-TITLE = N_("automatic backups, run now")  # the operation in words (``msde jobs``, F5)
 
 
 async def run_auto_now(plan: AutoRunPlan, home: Path) -> AsyncIterator[Event]:
@@ -57,4 +56,4 @@ def describe_auto(plan: AutoRunPlan, home: Path) -> Description:
 
 
 runner.register(OperationDef("auto_run", AutoRunPlan, run_auto_now, describe_auto, lambda p: tuple(p.only),
-                            title=TITLE, scope=N_("every dossier of the list")))
+                            scope=N_("every dossier of the list")))

@@ -60,7 +60,6 @@ class OperationDef:
     describe: Callable[[Any, Path], Description]
     subjects: Callable[[Any], tuple[str, ...]]
     changes_data: bool = False  # changes or removes data: the summary asks a confirmation
-    title: str = ""  # the operation in words (English, N_-marked; ``msde jobs``); "" = its name
     scope: str = ""  # what it works on in words when ``subjects`` is empty (English, N_-marked)
 
 
@@ -123,12 +122,6 @@ def scope(name: str) -> str:
     found = _REGISTRY.get(name)
     return found.scope if found is not None else ""
 
-
-def title(name: str) -> str:
-    """The operation ``name`` in words (English), or its name when it has none."""
-    _load()
-    found = _REGISTRY.get(name)
-    return found.title if found is not None and found.title else name
 
 
 # --------------------------------------------------------------------------- plans as JSON
