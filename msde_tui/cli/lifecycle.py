@@ -273,12 +273,12 @@ def cut(
     d = result_details(run_one(st, CutPlan(code, keep_from, clean_references=clean_references)))
     _emit(
         st,
-        {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "moved_years", "kept_years",
+        {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "cut_listed", "moved_years", "kept_years",
                                           "rows", "third_parties_deleted", "verified")}
         | {"seconds": round(float(d.get("seconds", 0.0)), 3)},
-        _("{code}: fiscal years {moved} moved to {cut} (dossier {number}, verified); {code} keeps "
-          "{kept}.").format(code=d["dossier"], moved=", ".join(d["moved_years"]), cut=d["cut"],
-                            number=d["cut_number"], kept=", ".join(d["kept_years"]))
+        _("{code}: fiscal years {moved} moved to dossier {listed} (file {file}, verified); {code} keeps "
+          "{kept}.").format(code=d["dossier"], moved=", ".join(d["moved_years"]), listed=d["cut_listed"],
+                            file=Path(d["cut_file"]).name, kept=", ".join(d["kept_years"]))
         + (" " + _("{count} unused third parties deleted.").format(count=d["third_parties_deleted"])
            if clean_references else ""),
     )

@@ -143,6 +143,18 @@ TEMPLATES = (
     N_("{path} is valid, test restore and DBCC CHECKDB clean."),
     N_("{path}: {count} backup sets valid, test restore and DBCC CHECKDB clean."),
     N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
+    # mssql: what stops a restore, on the summary (restoreplan.py)
+    N_("The backup was made by a newer SQL Server, {release} ({version}), than this one, {here}."),
+    N_("The backup was made by {release} ({version}), too old for {here}: it restores backups from {oldest} on."),
+    N_("The database {database} already exists on {host}."),
+    N_("The database {database} is in use by {count} other session(s): {sessions}."),
+    N_("Not enough free space for the data of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the log of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the data and log of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the safety copy of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("no safety copy: {database} is {state} and holds nothing usable to save"),
+    N_("The login '{login}' may not restore over {database}."),
+    N_("The login '{login}' may not restore nor read backups: RESTORE needs CREATE DATABASE permission."),
 )
 
 # More engine words, as the CLI shows them (errors and hints, results, server facts, the

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from msde_tui.engine.auto.installed import ScheduleState
     from msde_tui.engine.auto.schedule import Rhythm
 
-DRAFT_KEY = "auto"  # this screen's draft in WizardContext.drafts
 HOURS_LABEL = N_("Run every ... hours")
 NUMBER_FIELDS = (
     ("keep", N_("Backups kept")),
@@ -147,18 +146,6 @@ class AutoScreen(StepScreen):
                 )
         if self.load_error is not None:
             self.say_error(self.load_error)
-        self.show_draft()
-
-    def show_draft(self) -> None:
-        """The fields as the user left them with Back (not saved), if they did."""
-        draft = self.ctx.drafts.pop(DRAFT_KEY, None)
-        if not draft:
-            return
-        for name, value in draft.items():
-            if name == "enabled":
-                self.query_one("#enabled", SpaceCheckbox).value = bool(value)
-            else:
-                self.query_one(f"#{name}", Input).value = str(value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """The run times as they are typed, or what is wrong with them (nothing is lost)."""
@@ -226,10 +213,7 @@ class AutoScreen(StepScreen):
         if self.busy_reason and not self.installing:
             self.workers.cancel_group(self, "schedule")
             self.busy_reason = None
-        if not self.busy_reason:  # what was typed comes back with the screen (nothing is saved)
-            self.ctx.drafts[DRAFT_KEY] = {"enabled": self.query_one("#enabled", SpaceCheckbox).value,
-                                          **self.form_values()}
-        super().action_back()
+        super().action_back()  # Back(plan): what was typed comes back with the screen, unsaved
 
     def keep_rhythm(self, rhythm: Rhythm) -> None:
         """Remember the typed time without installing it (shown again next time)."""

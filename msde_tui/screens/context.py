@@ -59,9 +59,6 @@ class WizardContext:
     _facts: dict[tuple[Any, ...], ServerFacts] = field(default_factory=dict)
     backups_seen: dict[str, list[BackupInfo]] = field(default_factory=dict)
     databases_seen: list[DatabaseInfo] = field(default_factory=list)
-    # A settings screen's fields as the user left them with Back (screen name -> field id ->
-    # value), shown again when the screen comes back; nothing is saved by Back.
-    drafts: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def catalog(self) -> Catalog:
         return Catalog(self.home)

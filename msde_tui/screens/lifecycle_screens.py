@@ -257,10 +257,12 @@ class CutScreen(WorkScreen):
         with Horizontal(classes="field-row"):
             yield Label(_("At least ... years"), classes="field-label")
             yield Input(str(cut.DEFAULT_MIN_YEARS), id="min-years", restrict=r"\d*", max_length=3, compact=True)
-        yield TickList(id="dossiers")
+        yield TickList(id="dossiers", tick_all=False)  # one dossier is cut at a time
         with Horizontal(classes="field-row"):
             yield Label(_("First year to keep"), classes="field-label")
-            example = str(date.today().year - cut.DEFAULT_MIN_YEARS + 1)  # seen even without colours
+            # "e.g. 2020": a hint, never read as a value typed (without colours a placeholder looks
+            # like text in the field)
+            example = _("e.g. {example}").format(example=date.today().year - cut.DEFAULT_MIN_YEARS + 1)
             earlier: CutPlan | None = self.earlier
             yield Input(earlier.keep_from if earlier else "", id="keep-from", placeholder=example, max_length=10,
                         compact=True)
@@ -341,10 +343,10 @@ class AuditScreen(WorkScreen):
         from msde_tui.screens.pack_screens import PickList
 
         earlier: AuditPlan | None = self.earlier
-        yield TickList(id="dossiers")
+        yield TickList(id="dossiers", tick_all=False)  # one dossier at a time
         with Horizontal(classes="field-row"):
             yield Label(_("Fiscal years asked"), classes="field-label")
-            yield Input(",".join(earlier.years) if earlier else "", id="years", placeholder="2022,2023",
+            yield Input(",".join(earlier.years) if earlier else "", id="years", placeholder=_("e.g. {example}").format(example="2022,2023"),
                         compact=True)
         yield SpaceCheckbox(_("Simplified (real entries only)"), bool(earlier and earlier.simplified),
                             id="simplified")

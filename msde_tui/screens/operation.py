@@ -203,6 +203,19 @@ class OperationScreen(StepScreen):
 
     # -- next
 
+    def answers(self) -> WizardPlan:
+        op = registry.get(self.operation_id)
+        plan = replace(
+            self.plan,
+            operation=op.id,
+            verify_after=self.query_one("#verify", SpaceCheckbox).value,
+            directory=self.query_one("#directory", Input).value.strip(),
+            data_dir=self.query_one("#data-dir", Input).value.strip(),
+        )
+        if plan.operation != self.plan.operation:  # as Next does: another operation's choices go
+            plan = replace(plan, dossiers=(), restore_items=(), op=None)
+        return plan
+
     def go_next(self) -> None:
         op = registry.get(self.operation_id)
         try:

@@ -272,7 +272,7 @@ class ProgressScreen(StepScreen):
         self.job = job
         self.view = JobView(jobs.plan_subjects(plan) if job is None else job.subjects)
         self.tail: jobs.EventTail | None = None
-        self.finished = False
+        self._finished = False
         self.ascii_only = bool(getattr(ctx, "ascii_only", False))
         self._log_written = 0
         self._last_state_check = 0.0
@@ -315,6 +315,7 @@ class ProgressScreen(StepScreen):
             _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
         )
         self.tail = jobs.EventTail(self.job.events_file)
+        self.refresh_bindings()  # F8 cancels now that there is a job
         self.poll()
         if not self.finished:
             self.follow()
@@ -416,6 +417,21 @@ class ProgressScreen(StepScreen):
         self.say("")
 
     # -- keys
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self._finished = value
+        if self.is_mounted:
+            self.refresh_bindings()  # F8 leaves the footer once nothing runs
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_job" and (self.finished or self.job is None):
+            return False
+        return super().check_action(action, parameters)
 
     def action_cancel_job(self) -> None:
         if self.finished or self.job is None:

@@ -159,7 +159,7 @@ class SummaryScreen(StepScreen):
                 )
             )  # fmt: skip
         if plan.get("no_safety_reason"):
-            texts.append(str(plan["no_safety_reason"]))
+            texts.append(shown(str(plan["no_safety_reason"])))
         sessions = plan.get("sessions")
         if plan.get("replaces"):
             if sessions:
@@ -186,7 +186,7 @@ class SummaryScreen(StepScreen):
             ))  # fmt: skip
             return widgets
         widgets += [
-            Static(_("WARNING:") + " " + str(problem), classes="warning line", markup=False)
+            Static(_("WARNING:") + " " + shown(str(problem)), classes="warning line", markup=False)
             for problem in plan.get("problems") or []  # type: ignore[attr-defined]
         ]
         return widgets

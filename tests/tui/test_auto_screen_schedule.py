@@ -18,6 +18,7 @@ from msde_tui.screens.auto_screen import AutoScreen
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import Back
 from msde_tui.screens.widgets import SpaceCheckbox
 from tests.fake_schedulers import CRONTAB
 from tests.fake_schedulers import make_tool as _tool
@@ -186,7 +187,7 @@ async def test_back_while_the_scheduler_is_looked_for(home: Path, fakes: Path,
             await wait_text(pilot, "Looking for this machine's scheduler")
             await pilot.press("f2")
             await wait_for(pilot, lambda: bool(app.results))
-            assert app.results == [None]
+            assert len(app.results) == 1 and isinstance(app.results[0], Back)  # Back, not Next
             release.set()
     finally:
         release.set()
