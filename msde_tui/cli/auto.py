@@ -159,7 +159,7 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
     if dry_run and not st.json:
         _out(_("Dry run: nothing is backed up, deleted or recorded."))
     plan = AutoRunPlan(only=tuple(only or ()), dry_run=dry_run)
-    results = run_plan(st, plan, total=total + 1)  # exit 1 when one failed
+    results = run_plan(st, plan, total=total)  # exit 1 when one failed; the run's own result is not counted
     run = next((r for r in results if r.dossier == "auto"), None)
     report = run.details.get("report") if run is not None else None
     if st.json:
@@ -331,9 +331,9 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         units = schedule.systemd_units(command, home, rhythm)
         payload["entries"] = units
         if write:
-            written, enable = schedule.install_systemd(units)
-            payload["written"], payload["next"] = [str(p) for p in written], enable
-            out += [_("Wrote {file}").format(file=p) for p in written] + [_("Now run:"), f"  {enable}"]
+            found = installed.install(st.home, rhythm, kind, pass_home=home is not None)
+            payload["written"] = [str(p) for p in schedule.systemd_entry()]
+            out += [_("Wrote {file}").format(file=p) for p in payload["written"]] + [describe_schedule(found)]
         else:
             for name, text in units.items():
                 out += [f"# ~/.config/systemd/user/{name}", text]
@@ -344,9 +344,10 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         line = schedule.cron_line(command, home, rhythm)
         payload["entries"] = {"crontab": line}
         if write:
-            schedule.install_cron(line)
+            found = installed.install(st.home, rhythm, kind, pass_home=home is not None)
             payload["written"] = ["crontab"]
-            out += [_("Installed in your crontab (a previous msde-auto line was replaced):"), line]
+            out += [_("Installed in your crontab (a previous msde-auto line was replaced):"),
+                    schedule.cron_entry() or line, describe_schedule(found)]
         else:
             out += [line, _("# Install with --write (uses 'crontab -', keeps your other lines)."), _(PASSWORD_NOTE),
                     _("# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'.")]
@@ -365,6 +366,7 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
                 osdep.register_task(path, schedule.TASK_NAME,
                                     password_account=account.user if account.stored_password else None)
                 payload["registered"], payload["next"] = True, ""
+                installed.record(st.home, kind, rhythm)  # what --status and the wizard read
                 out += [_("Registered the task '{name}' ({rhythm}, as {account}).").format(
                             name=schedule.TASK_NAME, rhythm=describe_rhythm(rhythm), account=account.user),
                         _("Check it with: msde auto --install taskscheduler --status")]

@@ -407,6 +407,9 @@ class _LiveDisplay(_Display):
             self.tasks[event.dossier] = self.progress.add_task(
                 f"  {event.dossier}", total=100, detail=operation_word(event.operation))
         elif task is None:
+            if isinstance(event, ev.DossierResult) and event.details.get(ev.RUN_SUMMARY):
+                # a whole run's summary (not a dossier): said, not counted
+                self.progress.console.print(result_line(event), highlight=False, markup=False, soft_wrap=True)
             return
         elif isinstance(event, ev.Step):
             if self.steps.get(event.dossier) == event.step:  # one more table of the same step

@@ -15,6 +15,7 @@ from rich.table import Table
 from msde_tui.cli.common import console, emit, operation_word, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine.runs import jobs as jobs_engine
+from msde_tui.engine.runs.registry import scope as runner_scope
 from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
 
@@ -82,9 +83,15 @@ def list_jobs(ctx: typer.Context) -> None:
             job.created_at.replace("T", " ")[:19],
             operation_word(job.operation),
             state_word(job.state),
-            "\n".join(job.subjects),
+            "\n".join(job.subjects) if job.subjects else _dossiers(job),
         )
     console.print(table)
+
+
+def _dossiers(job: jobs_engine.JobInfo) -> str:
+    """The job's dossiers, or what it works on in words (the automatic run: every dossier)."""
+    scope = runner_scope(job.operation)
+    return ", ".join(job.subjects) or (_(scope) if scope else "-")
 
 
 def describe_event(at: float, event: ev.Event) -> str | None:
@@ -134,7 +141,7 @@ def show(
     else:
         console.print(
             _("Job {id}: {operation} of {dossiers}, started {when}").format(
-                id=job.id, operation=operation_word(job.operation), dossiers=", ".join(job.subjects),
+                id=job.id, operation=operation_word(job.operation), dossiers=_dossiers(job),
                 when=job.created_at),
             highlight=False,
             markup=False,

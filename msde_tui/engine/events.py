@@ -72,6 +72,14 @@ class DossierResult(Event):
     details: dict[str, object] = field(default_factory=dict)
 
 
+RUN_SUMMARY = "run_summary"
+"""A ``DossierResult`` whose ``details`` holds this key (True) is a whole run's own summary
+(the automatic run's report), not a dossier: it is neither shown nor counted as one."""
+
+SKIPPED = "skipped"
+"""A ``DossierResult`` whose ``details`` holds this key (True) is a dossier left alone on
+purpose (an automatic backup not due, or off): neither done nor failed; ``message`` says why."""
+
 Emit = Callable[[Event], None]
 """How synchronous engine work (run in a worker thread by ``runs.registry.in_thread``) reports:
 it calls ``emit`` with the same events an async operation yields, named for its dossier."""

@@ -9,7 +9,9 @@ exactly, messages as templates whose ``{placeholders}`` stand for the values the
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
 language with the same values (numbers and sizes written the user's way, ``units.localized``); a
 text made of several sentences is translated a run of sentences at a time (the longest run a
-template matches); a text no template matches is shown as it is (the pseudo-locale tests,
+template matches); placeholders named in ``NESTED`` ("{one_reason} and {other_reasons}", the
+automatic run's reasons joined) match only texts that are themselves known; a text no template
+matches is shown as it is (the pseudo-locale tests,
 tests/tui/test_pseudo_locale.py and tests/cli/test_cli_words.py, find any that a walk of the
 wizard or a run of msde shows).
 """
@@ -266,12 +268,38 @@ MORE_TEMPLATES = (
     N_("the dossier against the PTF's base"),
     N_("the '{user}' user"),
     N_("the SQL Server service account ({account})"),
+    # the automatic run's reasons joined (each a known reason), its failures (auto/run.py) and
+    # the scheduler's (auto/schedule.py, auto/installed.py)
+    N_("{one_reason} and {other_reasons}"),
+    N_("The backup engine gave no result for this dossier."),
+    N_("Cannot create the backup directory {directory} ({error})."),
+    N_("Create it or choose another one: msde auto policy set --dir DIR"),
+    N_("Nothing was deleted; the previous backups are kept."),
+    N_("The backup was made and verified but cannot be recorded: {error}"),
+    N_("The backup is made and verified, but rotation failed: {error}"),
+    N_("Check the rights on the backup directory."),
+    N_("No verified backup was lost."),
+    N_("Check that the backup directory and the dossier file can be read."),
+    N_("The 'crontab' command is not installed on this machine."),
+    N_("Install cron (e.g. sudo apt-get install cron), then try again."),
+    N_("'crontab -l' failed: {error}."),
+    N_("Check that you may use cron (cron.allow / cron.deny), or install the printed line yourself."),
+    N_("'crontab -' refused the new table: {error}."),
+    N_("Nothing was changed; edit it yourself with 'crontab -e'."),
+    N_("'{command}' did not answer within 30 seconds."),
+    N_("'crontab' could not be started: {error}."),
+    N_("'systemctl --user {what}' failed: {error}."),
+    N_("'systemctl --user {what}' failed."),
+    N_("Check that your user's systemd runs (loginctl enable-linger), or untick and use cron."),
+    N_("Cannot write the systemd units into {directory} ({error})."),
+    N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
 _NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
 NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
+NESTED = {"one_reason", "other_reasons"}  # placeholders that must hold engine texts it knows
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
@@ -298,10 +326,13 @@ def _one(text: str) -> str | None:
         return _(text)
     for pattern, template, names in _patterns():
         match = pattern.fullmatch(text)
-        if match is not None:
-            # a value that is itself one of the engine's words is shown translated ("none yet")
-            values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
-            return _(template).format(**values)
+        if match is None:
+            continue
+        if any(name in NESTED and _one(match.group(f"g{i}")) is None for i, name in enumerate(names)):
+            continue  # "{one_reason} and {other_reasons}" only between reasons it knows
+        # a value that is itself one of the engine's words is shown translated ("none yet")
+        values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
+        return _(template).format(**values)
     return None
 
 

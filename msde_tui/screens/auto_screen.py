@@ -100,6 +100,7 @@ class AutoScreen(StepScreen):
         self.config = policy_engine.AutoConfig()
         self.load_error: MsdeError | None = None
         self.declined = False  # the user said no to installing the schedule
+        self.installing = False  # the scheduler is being changed: Back waits for it
         from msde_tui.engine.auto import installed
 
         self.schedule = installed.state(self.ctx.home)
@@ -229,7 +230,8 @@ class AutoScreen(StepScreen):
         self.config = config
         changed = rhythm != self.schedule.rhythm
         if enabled and (not self.schedule.installed or changed) and not self.declined:
-            self.busy_reason = _("Installing the schedule...")
+            self.busy_reason = _("Looking for this machine's scheduler... (F2 goes back)")
+            self.say(self.busy_reason)  # at once: the look may take a moment
             self.install_schedule(rhythm)
         elif not enabled and self.schedule.installed:
             self.busy_reason = _("Removing the schedule...")
@@ -238,6 +240,14 @@ class AutoScreen(StepScreen):
             if changed:
                 self.keep_rhythm(rhythm)
             self.dismiss(replace(self.plan))
+
+    def action_back(self) -> None:
+        """Back works while the scheduler is looked for (that look is dropped); only while
+        the schedule is being written does it wait (never half-installed)."""
+        if self.busy_reason and not self.installing:
+            self.workers.cancel_group(self, "schedule")
+            self.busy_reason = None
+        super().action_back()  # Back(plan): what was typed comes back with the screen, unsaved
 
     def keep_rhythm(self, rhythm: Rhythm) -> None:
         """Remember the typed time without installing it (shown again next time)."""
@@ -260,7 +270,10 @@ class AutoScreen(StepScreen):
             question = _("Install the schedule that runs the automatic backups: a {kind}, {rhythm}?")
         question = question.format(kind=_(KIND_WORDS.get(kind, kind)), rhythm=describe_rhythm(rhythm))
         self.busy_reason = None
-        if not await self.app.push_screen_wait(ConfirmScreen(question, default=True)):
+        self.say("")
+        # Enter = no: an Enter typed before the question appeared (the look above can take a
+        # moment) must not be taken for consent to install something on the machine.
+        if not await self.app.push_screen_wait(ConfirmScreen(question, default=False)):
             self.declined = True
             if not self.schedule.installed:
                 self.keep_rhythm(rhythm)
@@ -268,14 +281,19 @@ class AutoScreen(StepScreen):
                        "Enter leaves."))
             return
         self.busy_reason = _("Installing the schedule...")
+        self.installing = True
         self.say(self.busy_reason)
         try:
             self.schedule = await asyncio.to_thread(installed.install, self.ctx.home, rhythm, kind)
         except MsdeError as exc:
-            self.busy_reason = None
             self.say_error(exc)
             return
-        self.busy_reason = None
+        except OSError as exc:
+            self.say(_("Cannot install the schedule: {error}").format(error=exc), error=True)
+            return
+        finally:
+            self.busy_reason = None
+            self.installing = False
         self.show_schedule()
         self.say(_("Saved and scheduled. Enter leaves."))
 

@@ -55,6 +55,9 @@ def selection_label(plan: WizardPlan, limit: int = 4) -> str:
         from msde_tui.engine.runs import registry as runner
 
         names = list(runner.subjects(plan.op))
+        scope = runner.of_plan(plan.op).scope
+        if not names and scope:
+            return _(scope)  # e.g. the automatic run: every dossier of the list
     elif plan.operation == "backup":
         names = [d.code for d in plan.dossiers]
     else:

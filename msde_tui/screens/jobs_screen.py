@@ -33,6 +33,14 @@ def state_word(state: str) -> str:
     }.get(state, state.upper())
 
 
+def _subjects_in_words(operation: str) -> str:
+    """A job without named subjects (the automatic run): what it works on, in words."""
+    from msde_tui.engine.runs import registry as runner
+
+    scope = runner.scope(operation)
+    return _(scope) if scope else ""
+
+
 def operation_word(operation: str) -> str:
     from msde_tui.screens import registry
 
@@ -97,7 +105,7 @@ class JobsScreen(Screen[str | None]):
         headers = (_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"))
         rows = [
             (job.id, job.created_at.replace("T", " ")[5:16], operation_word(job.operation),
-             state_word(job.state), ", ".join(job.subjects))
+             state_word(job.state), ", ".join(job.subjects) or _subjects_in_words(job.operation))
             for job in self.shown
         ]
         natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]

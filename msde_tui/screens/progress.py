@@ -38,6 +38,7 @@ from msde_tui.screens.widgets import FitTable, clip_middle, human_seconds, table
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14
 WAITING, RUNNING, OK, FAILED, CANCELLED = "WAITING", "RUNNING", "OK", "FAILED", "CANCELLED"
+SKIPPED = "SKIPPED"  # left alone on purpose (events.SKIPPED): not done, not failed
 INTERRUPTED = "INTERRUPTED"
 
 
@@ -49,6 +50,7 @@ def state_word(state: str) -> str:
         FAILED: _("FAILED"),
         CANCELLED: _("CANCELLED"),
         INTERRUPTED: _("INTERRUPTED"),
+        SKIPPED: _("SKIPPED"),
     }[state]
 
 
@@ -156,6 +158,8 @@ class JobView:
         return self.rows[subject]
 
     def apply(self, at: float, event: ev.Event) -> None:
+        if isinstance(event, ev.DossierResult) and event.details.get(ev.RUN_SUMMARY):
+            return  # the run's own summary: not a dossier (its dossiers have their rows)
         row = self.row_for(event.dossier)
         row.dirty = True
         stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S") if at else "--:--:--"
@@ -210,7 +214,9 @@ class JobView:
             if row.started is None:
                 row.started = at - event.seconds if event.seconds else at
             row.state = OK if event.ok else FAILED
-            if event.ok:
+            if event.ok and event.details.get(ev.SKIPPED):
+                row.state = SKIPPED  # no bar at 100 %: nothing was done
+            elif event.ok:
                 row.percent = row.overall = 100.0
             word = state_word(row.state) + (" (" + _("verified") + ")" if event.verified else "")
             text = f"{stamp} {row.subject}: {word}"
@@ -226,7 +232,7 @@ class JobView:
         cancelled = (result or {}).get("state") == jobs.CANCELLED
         interrupted = result is None and job_state == jobs.INTERRUPTED
         for subject, row in self.rows.items():
-            if row.state in (OK, FAILED):
+            if row.state in (OK, FAILED, SKIPPED):
                 continue
             data = per.get(subject) if isinstance(per, dict) else None
             if isinstance(data, dict) and data.get("ok"):
@@ -238,8 +244,12 @@ class JobView:
             row.dirty = True
 
     def counts(self) -> tuple[int, int]:
+        """Dossiers done and not done (the skipped ones are neither: ``skipped``)."""
         ok = sum(1 for r in self.rows.values() if r.state == OK)
-        return ok, len(self.rows) - ok
+        return ok, len(self.rows) - ok - self.skipped()
+
+    def skipped(self) -> int:
+        return sum(1 for r in self.rows.values() if r.state == SKIPPED)
 
 
 class ProgressScreen(StepScreen):
@@ -424,7 +434,7 @@ class ProgressScreen(StepScreen):
             row.dirty = False
             shown = row.overall
             fraction = None if shown is None else shown / 100.0
-            bar = "" if row.state == WAITING else text_bar(fraction, self.bar_width, ascii_only=self.ascii_only)
+            bar = "" if row.state in (WAITING, SKIPPED) else text_bar(fraction, self.bar_width, ascii_only=self.ascii_only)
             values = {
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
@@ -453,9 +463,12 @@ class ProgressScreen(StepScreen):
             jobs.CANCELLED: _("CANCELLED"),
             jobs.INTERRUPTED: _("INTERRUPTED"),
         }.get(self.job.state, self.job.state)
-        lines = [
-            _("Result: {word}. {ok} OK, {failed} not OK.").format(word=word, ok=ok, failed=failed)
-        ]
+        skipped = self.view.skipped()
+        if skipped:
+            lines = [_("Result: {word}. {ok} OK, {skipped} skipped, {failed} not OK.").format(
+                word=word, ok=ok, skipped=skipped, failed=failed)]
+        else:
+            lines = [_("Result: {word}. {ok} OK, {failed} not OK.").format(word=word, ok=ok, failed=failed)]
         if self.job.state == jobs.INTERRUPTED:
             lines.append(
                 _("The job's process ended without a result (machine restarted or killed). "

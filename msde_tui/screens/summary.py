@@ -61,7 +61,14 @@ class SummaryScreen(StepScreen):
 
     def _title(self, then: str) -> str:
         op = registry.get(self.plan.operation)
-        title = _("{operation}: {count} item(s).").format(operation=_(op.label), count=self._count())
+        count = self._count()
+        title = _("{operation}: {count} item(s).").format(operation=_(op.label), count=count)
+        if not count and self.plan.op is not None:
+            from msde_tui.engine.runs import registry as runner
+
+            scope = runner.of_plan(self.plan.op).scope  # e.g. the automatic run: every dossier
+            if scope:
+                title = _("{operation}: {scope}.").format(operation=_(op.label), scope=_(scope))
         return f"{title} {then}" if then else title
 
     # -- keys typed before the summary is ready

@@ -12,6 +12,7 @@ from msde_tui.cli import main
 from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.auto import policy, schedule
 from msde_tui.engine.auto.lock import RunLock
+from tests.fake_schedulers import CRONTAB, SYSTEMCTL, calls, make_tool
 
 
 def test_policy_set_show_unset(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,13 +89,31 @@ def test_install_taskscheduler_write(home: Path, capsys: pytest.CaptureFixture[s
     assert "schtasks /Create" in out and str(path) in out
 
 
-def test_install_systemd_write(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_install_systemd_write(home: Path, tmp_path: Path, fakes: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    """The CLI installs the way the wizard does: units written, timer enabled, and recorded so
+    that ``msde auto --status`` reports it (it used to say nothing was installed)."""
+    make_tool(fakes, "systemctl", SYSTEMCTL)
     assert main(["auto", "--install", "systemd", "--write"]) == 0
-    unit_dir = tmp_path / "xdg" / "systemd" / "user"
+    unit_dir = tmp_path / "config" / "systemd" / "user"
     assert (unit_dir / "msde-auto.service").exists() and (unit_dir / "msde-auto.timer").exists()
-    assert "systemctl --user enable --now msde-auto.timer" in capsys.readouterr().out
+    assert "--user enable --now msde-auto.timer" in calls(fakes, "systemctl")
+    capsys.readouterr()
+    assert main(["auto", "--status"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "scheduled (systemd user timer)" in out and "Next run:" in out
+
+
+def test_install_cron_write_is_what_status_reports(home: Path, fakes: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    make_tool(fakes, "crontab", CRONTAB)
+    assert main(["auto", "--install", "cron", "--every", "6", "--at", "01:30", "--write"]) == 0
+    assert "# msde-auto" in (fakes / "crontab.table").read_text()
+    capsys.readouterr()
+    assert main(["auto", "--status", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["installed"] and found["kind"] == "cron"
+    assert found["rhythm"] == schedule.Rhythm.parse("6", "01:30").describe()
 
 
 def test_install_bad_usage(home: Path) -> None:

@@ -59,7 +59,9 @@ def test_a_terminal_gets_the_rich_progress_display(office: Path, monkeypatch: py
     drawn = screen.getvalue()
     for code in CODES:
         assert f"OK   {code}: backup: no verified backup yet" in drawn
-    assert "Auto run 4/4" in drawn  # the overall count: three dossiers and the run itself
+    assert "Auto run 3/3" in drawn  # the overall count: the three dossiers (not the run itself)
+    assert "Auto run 4/4" not in drawn
+    assert "DONE auto: 3 dossier(s) looked at." in drawn
     assert "\x1b[" in drawn  # drawn as a terminal display, not printed as plain lines
 
 

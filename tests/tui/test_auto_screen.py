@@ -11,6 +11,7 @@ from msde_tui.engine.accounting.demo import create_demo
 from msde_tui.engine.auto import policy
 from msde_tui.engine.auto import run as auto
 from msde_tui.engine.plans import WizardPlan
+from msde_tui.i18n import setup
 from msde_tui.screens.auto_screen import AutoScreen
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen
@@ -71,3 +72,22 @@ async def test_screen_refuses_bad_number(home: Path) -> None:
         assert "whole number" in str(app.screen.query_one("#message").render())
         assert not app.results
     assert not policy.config_file(home).exists()
+
+
+async def test_last_run_reasons_in_french(home: Path, tmp_path: Path) -> None:
+    """The "Pourquoi" column of a dossier not due: its reason in French, not the engine's English."""
+    create_demo(home, dossiers=1, years=1, lines=10)
+    config = policy.AutoConfig().with_default(enabled=True, every_days=1, max_movements=100,
+                                             directory=str(tmp_path / "b"))
+    await auto.run_auto(home, config=config)  # backs up (no verified backup yet)
+    await auto.run_auto(home, config=config)  # skips: 0 movements, the same day
+    setup("fr")
+    try:
+        app = Host(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            row = [str(cell) for cell in app.screen.query_one("#last-run", DataTable).get_row_at(0)]
+            assert row[1] == "passé"
+            assert row[3] == "0 mouvements < 100 et 0 jours < 1"
+    finally:
+        setup("en")

@@ -4,6 +4,7 @@ be created or written. Against a fake ``crontab`` on PATH (no systemctl: cron is
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from msde_tui.screens.auto_screen import AutoScreen
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen
 from msde_tui.screens.registry import StepPosition
+from msde_tui.screens.steps import Back
 from msde_tui.screens.widgets import SpaceCheckbox
 from tests.fake_schedulers import CRONTAB
 from tests.fake_schedulers import make_tool as _tool
@@ -133,3 +135,60 @@ async def test_schedule_said_in_french(home: Path, fakes: Path) -> None:
             assert "ligne crontab" in text and "toutes les heures" in text
     finally:
         setup("en")
+
+
+async def test_enter_on_the_install_question_installs_nothing(home: Path, fakes: Path) -> None:
+    """An Enter typed ahead (before the question appeared) is never consent: Enter = no."""
+    _tool(fakes, "crontab", CRONTAB)
+    app = Host(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await _toggle_and_next(pilot, app)
+        await wait_screen(pilot, ConfirmScreen)
+        assert "Enter = no" in _flat(app)
+        await pilot.press("enter")
+        await wait_text(pilot, "No schedule installed")
+    assert not (fakes / "crontab.table").exists() and not installed.state(home).installed
+
+
+async def test_a_missing_crontab_is_said_in_french_with_what_to_do(home: Path, fakes: Path) -> None:
+    setup("fr")  # no crontab and no systemctl on PATH: cron is chosen, and it is not there
+    try:
+        app = Host(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await _toggle_and_next(pilot, app)
+            await wait_screen(pilot, ConfirmScreen)
+            await pilot.press("o")
+            await wait_text(pilot, "La commande 'crontab' n'est pas installée")
+            assert "Installez cron" in _flat(app) and "not installed" not in _flat(app)
+            await pilot.press("f2")  # the screen is not left busy
+            await wait_for(pilot, lambda: bool(app.results))
+    finally:
+        setup("en")
+
+
+async def test_back_while_the_scheduler_is_looked_for(home: Path, fakes: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look for the scheduler says so at once, and F2 leaves it (nothing installed)."""
+    release = threading.Event()
+
+    def slow_kind() -> str:
+        release.wait(30)
+        return "cron"
+
+    monkeypatch.setattr(installed, "machine_kind", slow_kind)
+    _tool(fakes, "crontab", CRONTAB)
+    app = Host(home)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await _toggle_and_next(pilot, app)
+            await wait_text(pilot, "Looking for this machine's scheduler")
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: bool(app.results))
+            assert len(app.results) == 1 and isinstance(app.results[0], Back)  # Back, not Next
+            release.set()
+    finally:
+        release.set()
+    assert not (fakes / "crontab.table").exists()

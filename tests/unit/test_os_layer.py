@@ -370,7 +370,7 @@ def test_cli_registers_status_and_removes_the_task(
     out = capsys.readouterr().out
     assert "Registered the task 'msde-tui auto'" in out and "OFFICE\\tech" in out
     xml = home / "auto" / "msde-auto.xml"
-    command, _ = on_windows.calls[-1]
+    command = next(c for c, _ in on_windows.calls if c[1] == "/Create")  # then a /Query: the record
     assert command[:6] == ["schtasks", "/Create", "/TN", "msde-tui auto", "/XML", str(xml)]
     text = xml.read_bytes().decode("utf-16")
     task_schema.validate(text)
@@ -462,9 +462,11 @@ def test_run_as_is_for_the_task_scheduler_only(home: Path, capsys: pytest.Captur
     assert "--run-as and --stored-password go with --install taskscheduler" in capsys.readouterr().err
 
 
-def test_cli_status_and_uninstall_for_systemd(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_status_and_uninstall_for_systemd(home: Path, tmp_path: Path, fakes: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    from tests.fake_schedulers import SYSTEMCTL, make_tool
+
+    make_tool(fakes, "systemctl", SYSTEMCTL)  # --write enables the timer (never the real systemd)
     assert main(["auto", "--install", "systemd", "--status"]) == 1
     assert "not installed" in capsys.readouterr().out
     assert main(["auto", "--install", "systemd", "--write"]) == 0

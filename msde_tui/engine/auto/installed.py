@@ -48,12 +48,13 @@ class ScheduleState:
         }
 
 
-def _systemctl(*args: str) -> subprocess.CompletedProcess[str] | None:
+def _systemctl(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str] | None:
     exe = shutil.which("systemctl")
     if exe is None:
         return None
     try:
-        return subprocess.run([exe, "--user", *args], capture_output=True, text=True, timeout=30, check=False)
+        return subprocess.run([exe, "--user", *args], capture_output=True, text=True, timeout=timeout,
+                              check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -63,7 +64,7 @@ def machine_kind() -> str:
     or cron."""
     if osdep.HAS_TASK_SCHEDULER:
         return "taskscheduler"
-    answer = _systemctl("show-environment")
+    answer = _systemctl("show-environment", timeout=5)  # a user manager answers at once
     return "systemd" if answer is not None and answer.returncode == 0 else "cron"
 
 
@@ -95,27 +96,36 @@ def _must(step: subprocess.CompletedProcess[str] | None, what: str) -> None:
         )
 
 
-def install(home: Path, rhythm: schedule.Rhythm | None = None, kind: str | None = None) -> ScheduleState:
-    """Install (or replace) the entry that runs ``msde auto`` for this data directory."""
+def install(home: Path, rhythm: schedule.Rhythm | None = None, kind: str | None = None, *,
+            pass_home: bool = True) -> ScheduleState:
+    """Install (or replace) the entry that runs ``msde auto`` for this data directory, and
+    record it (``schedule.json``). The wizard and ``msde auto --install KIND --write`` both
+    come here. ``pass_home`` False: the entry gives no ``--home`` (the default data dir)."""
     kind = kind or machine_kind()
     rhythm = rhythm or schedule.Rhythm()
     command = schedule.msde_command()
+    data_dir = str(home) if pass_home else None
     log = log_path(home)
     log.parent.mkdir(parents=True, exist_ok=True)
     if kind == "systemd":
-        units = schedule.systemd_units(command, str(home), rhythm, log=str(log))
+        units = schedule.systemd_units(command, data_dir, rhythm, log=str(log))
         schedule.install_systemd(units)
         _must(_systemctl("daemon-reload"), "daemon-reload")
         _must(_systemctl("enable", "--now", f"{schedule.UNIT_NAME}.timer"), "enable --now")
         # a timer already running (a schedule replaced by another time) takes its new OnCalendar
         _must(_systemctl("restart", f"{schedule.UNIT_NAME}.timer"), "restart")
     elif kind == "cron":
-        schedule.install_cron(schedule.cron_line(command, str(home), rhythm, log=str(log)))
+        schedule.install_cron(schedule.cron_line(command, data_dir, rhythm, log=str(log)))
     else:
         path = Path(home) / AUTO_DIR / "msde-auto.xml"
-        schedule.install_taskscheduler(schedule.task_xml(command, str(home), rhythm), path)
+        schedule.install_taskscheduler(schedule.task_xml(command, data_dir, rhythm), path)
         osdep.register_task(path, schedule.TASK_NAME)
-        log = Path(home) / auditlog.LOG_FILE
+    return record(home, kind, rhythm)
+
+
+def record(home: Path, kind: str, rhythm: schedule.Rhythm) -> ScheduleState:
+    """Keep what was installed (``schedule.json``) and return the state it gives."""
+    log = Path(home) / auditlog.LOG_FILE if kind == "taskscheduler" else log_path(home)
     _write_record(home, {"kind": kind, **rhythm.as_record(), "log": str(log)})
     return state(home)
 

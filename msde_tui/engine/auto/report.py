@@ -11,7 +11,7 @@ from typing import Any
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.auto.decide import Action
 from msde_tui.engine.auto.records import AUTO_DIR
-from msde_tui.engine.events import DossierResult
+from msde_tui.engine.events import SKIPPED, DossierResult
 
 LAST_RUN_FILE = "last_run.json"
 
@@ -50,7 +50,8 @@ class DossierOutcome:
             self.code, ok=self.ok, message=message, hint=self.hint if not self.ok else "",
             verified=self.verified, files=(self.file,) if self.file and self.ok else (),
             details={"action": str(self.action), "reason": self.reason, "deleted": list(self.deleted),
-                     "would_delete": list(self.would_delete)},
+                     "would_delete": list(self.would_delete),
+                     SKIPPED: self.ok and self.action in ("skip", "off")},
         )
 
     @property

@@ -274,15 +274,28 @@ def merge_crontab(existing: str, line: str) -> str:
     return "\n".join([*kept, line]) + "\n"
 
 
+def _crontab(command: list[str], table: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run crontab with its own stdin (never the terminal's), within 30 s (``MsdeError`` else)."""
+    try:
+        return subprocess.run(command, input=table if table is not None else "", capture_output=True,
+                              text=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        raise MsdeError(f"'{' '.join(['crontab', *command[1:]])}' did not answer within 30 seconds.",
+                        "Nothing was changed; edit it yourself with 'crontab -e'.") from None
+    except OSError as exc:
+        raise MsdeError(f"'crontab' could not be started: {exc.strerror or exc}.",
+                        "Install cron (e.g. sudo apt-get install cron), then try again.") from None
+
+
 def _read_crontab(crontab: str) -> tuple[str, str]:
     """(the crontab command's path, the user's current table or "")."""
     exe = shutil.which(crontab)
     if exe is None:
         raise MsdeError(
             "The 'crontab' command is not installed on this machine.",
-            "Install cron (e.g. apt-get install cron), or use --install systemd.",
+            "Install cron (e.g. sudo apt-get install cron), then try again.",
         )
-    current = subprocess.run([exe, "-l"], capture_output=True, text=True, timeout=30, check=False)
+    current = _crontab([exe, "-l"])
     if current.returncode != 0 and "no crontab" not in (current.stderr or "").lower():
         raise MsdeError(
             f"'crontab -l' failed: {(current.stderr or '').strip() or current.returncode}.",
@@ -292,7 +305,7 @@ def _read_crontab(crontab: str) -> tuple[str, str]:
 
 
 def _write_crontab(exe: str, table: str) -> None:
-    result = subprocess.run([exe, "-"], input=table, capture_output=True, text=True, timeout=30, check=False)
+    result = _crontab([exe, "-"], table)
     if result.returncode != 0:
         raise MsdeError(
             f"'crontab -' refused the new table: {(result.stderr or '').strip() or result.returncode}.",

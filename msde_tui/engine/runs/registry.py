@@ -60,6 +60,7 @@ class OperationDef:
     describe: Callable[[Any, Path], Description]
     subjects: Callable[[Any], tuple[str, ...]]
     changes_data: bool = False  # changes or removes data: the summary asks a confirmation
+    scope: str = ""  # what it works on in words when ``subjects`` is empty (English, N_-marked)
 
 
 _REGISTRY: dict[str, OperationDef] = {}
@@ -113,6 +114,14 @@ def describe(plan: object, home: Path) -> Description:
 
 def subjects(plan: object) -> tuple[str, ...]:
     return of_plan(plan).subjects(plan)
+
+
+def scope(name: str) -> str:
+    """What operation ``name`` works on in words when its subjects are empty (English), or ""."""
+    _load()
+    found = _REGISTRY.get(name)
+    return found.scope if found is not None else ""
+
 
 
 # --------------------------------------------------------------------------- plans as JSON
