@@ -13,14 +13,8 @@ from textual.widgets import DataTable, Static
 
 from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
-from msde_tui.screens.widgets import (
-    FitTable,
-    WizardFooter,
-    clip,
-    fit_widths,
-    table_room,
-    translate_bindings,
-)
+from msde_tui.screens.fit_table import FitTable
+from msde_tui.screens.widgets import WizardFooter, clip, fit_widths, table_room, translate_bindings
 
 
 def state_word(state: str) -> str:

@@ -32,8 +32,9 @@ from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
+from msde_tui.screens.fit_table import FitTable
 from msde_tui.screens.steps import StepPosition
-from msde_tui.screens.widgets import FitTable, clip_middle, human_seconds, table_room, text_bar
+from msde_tui.screens.widgets import clip_middle, human_seconds, table_room, text_bar
 
 POLL_S = 0.3  # redraw at most ~3 times a second, however many messages arrive
 BAR_WIDTH = 14

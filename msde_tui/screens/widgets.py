@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Checkbox, DataTable, Footer, OptionList, SelectionList
+from textual.widgets import Checkbox, Footer, OptionList, SelectionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from msde_tui import units
@@ -88,24 +88,6 @@ def table_room(table: Widget) -> int:
     """The characters a table (or list) has for its cells: inside its border and padding, a
     vertical scrollbar's width kept aside (it comes when the rows outgrow the height)."""
     return max(0, table.content_region.width - table.styles.scrollbar_size_vertical)
-
-
-class FitTable(DataTable[Any]):
-    """A DataTable that says when its width changed (``Refit``): its screen then fits the
-    columns to the room (``fit_widths``) and fills them again, so a wide terminal shows long
-    values whole and a narrow one cuts them with "…" instead of scrolling them out of sight."""
-
-    _fitted_width = -1
-
-    class Refit(Message):
-        def __init__(self, table: FitTable) -> None:
-            super().__init__()
-            self.table = table
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._fitted_width:
-            self._fitted_width = event.size.width
-            self.post_message(self.Refit(self))
 
 
 # Key names the footer shows in words, in the user's language (French: "Entrée").

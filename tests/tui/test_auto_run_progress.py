@@ -60,7 +60,7 @@ async def test_skipped_dossiers_are_skipped_and_only_dossiers_count(office: Path
         assert row.state == SKIPPED and row.overall is None  # not "OK at 100 %"
     assert view.counts() == (1, 0) and view.skipped() == 2
     log = "\n".join(view.log)
-    assert "002BRA: PASSÉ - passé : 0 mouvements < 100 et 0 jours < 1" in log
+    assert "002BRA: IGNORÉ - ignoré : 0 mouvements < 100 et 0 jours < 1" in log
     assert "movements" not in log and " and " not in log
 
 
@@ -73,12 +73,12 @@ def test_the_run_is_named_in_words(french: None) -> None:
 
 
 @pytest.mark.parametrize(("english", "french_text"), [
-    ("skip: 71 movements < 100 and 0 days < 1", "passé : 71 mouvements < 100 et 0 jours < 1"),
+    ("skip: 71 movements < 100 and 0 days < 1", "ignoré : 71 mouvements < 100 et 0 jours < 1"),
     ("1 movement < 100 and 1 day < 2", "1 mouvement < 100 et 1 jour < 2"),
     ("backup: 120 movements since last verified backup ≥ 100 and 3 days since last verified backup ≥ 1",
-     "sauvegarde : 120 mouvements depuis la dernière sauvegarde vérifiée ≥ 100 et "
-     "3 jours depuis la dernière sauvegarde vérifiée ≥ 1"),
-    ("skip: movement counter unknown and 0 days < 7", "passé : compteur de mouvements inconnu et 0 jours < 7"),
+     "back-up : 120 mouvements depuis le dernier back-up vérifié ≥ 100 et "
+     "3 jours depuis le dernier back-up vérifié ≥ 1"),
+    ("skip: movement counter unknown and 0 days < 7", "ignoré : compteur de mouvements inconnu et 0 jours < 7"),
     ("The 'crontab' command is not installed on this machine.",
      "La commande 'crontab' n'est pas installée sur cette machine."),
 ])
@@ -88,4 +88,4 @@ def test_reasons_in_french(english: str, french_text: str, french: None) -> None
 
 def test_and_is_translated_only_between_known_reasons(french: None) -> None:
     assert shown("salt and pepper") == "salt and pepper"
-    assert shown("skip: salt and pepper") == "passé : salt and pepper"
+    assert shown("skip: salt and pepper") == "ignoré : salt and pepper"

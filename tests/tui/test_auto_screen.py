@@ -87,7 +87,7 @@ async def test_last_run_reasons_in_french(home: Path, tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             row = [str(cell) for cell in app.screen.query_one("#last-run", DataTable).get_row_at(0)]
-            assert row[1] == "passé"
-            assert row[3] == "0 mouvements < 100 et 0 jours < 1"
+            assert row[1] == "ignoré"
+            assert row[3].startswith("0 mouvements < 100 et 0 jours < 1 Dernière vérification")
     finally:
         setup("en")

@@ -1,0 +1,28 @@
+"""A table that fits its columns to the room it has (``FitTable``), in a module of its own so
+that the first screen does not load Textual's DataTable (tests/unit/test_layers.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.message import Message
+from textual.widgets import DataTable
+
+
+class FitTable(DataTable[Any]):
+    """A DataTable that says when its width changed (``Refit``): its screen then fits the
+    columns to the room (``fit_widths``) and fills them again, so a wide terminal shows long
+    values whole and a narrow one cuts them with "…" instead of scrolling them out of sight."""
+
+    _fitted_width = -1
+
+    class Refit(Message):
+        def __init__(self, table: FitTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.post_message(self.Refit(self))
