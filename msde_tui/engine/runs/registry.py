@@ -176,7 +176,7 @@ async def in_thread(
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
     with the share of steps done before it — unless ``step_progress`` is False, for work that
-    emits its own ``Progress`` within each step (``lifecycle.report``, ``packs.reporting``).
+    emits its own ``Progress`` within each step (``engine.reporting``).
 
     ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
     exception) becomes a failed result for ``label``.
