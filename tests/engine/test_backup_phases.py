@@ -11,10 +11,10 @@ import pytest
 
 from msde_tui.engine import events as ev
 from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
-from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.events import DossierResult, Event, Step
 from msde_tui.engine.plans import BackupOptions
+from msde_tui.engine.runs import threads
 from msde_tui.i18n import setup
 from msde_tui.screens.progress import OK, JobView, phase_word
 from tests.engine.test_embedded_backend import backup_one, make_dossier
@@ -24,13 +24,13 @@ async def test_cancel_while_verifying_leaves_no_valid_looking_backup(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dossier = make_dossier(home, pad_mb=6)
-    slow = embedded_work.Work.progress
+    slow = threads.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.05)  # long enough to be cancelled in the middle of the verification
 
-    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
+    monkeypatch.setattr(threads.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     seen: list[Event] = []
@@ -57,14 +57,14 @@ async def test_real_backup_progress_never_goes_back_and_names_phases(home: Path,
         monkeypatch.setattr(embedded_snapshot, "SERIALIZE_MAX", 0)
     dossier = make_dossier(home, pad_mb=3)
     seen: list[Event] = []
-    original = embedded_work.Work.put
+    original = threads.Work.put
 
     def keep(self, event):  # type: ignore[no-untyped-def]
         seen.append(event)
         original(self, event)
 
-    monkeypatch.setattr(embedded_work.Work, "put", keep)
-    monkeypatch.setattr(embedded_work, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(threads.Work, "put", keep)
+    monkeypatch.setattr(threads, "PROGRESS_EVERY_S", 0.0)
     result = await backup_one(home, dossier, tmp_path)
     assert result.ok and result.verified
     view = JobView([dossier.code])

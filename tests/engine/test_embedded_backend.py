@@ -18,13 +18,13 @@ from msde_tui.engine.accounting import demo
 from msde_tui.engine.backends import open_backend
 from msde_tui.engine.backends.embedded import snapshot as embedded_snapshot
 from msde_tui.engine.backends.embedded import verify as embedded_verify
-from msde_tui.engine.backends.embedded import work as embedded_work
 from msde_tui.engine.backends.embedded.backend import EmbeddedBackend
 from msde_tui.engine.catalog import LOCK_FILE, Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, Busy, WrongDossier
 from msde_tui.engine.events import DossierResult, Event, Progress
 from msde_tui.engine.plans import BackupOptions, Connection, RestoreItem
 from msde_tui.engine.proof import proof_path, read_proof
+from msde_tui.engine.runs import threads
 from tests.dossier_files import dump_all as dump
 
 
@@ -234,13 +234,13 @@ async def test_cancel_mid_backup_leaves_no_file_and_no_proof(
 ) -> None:
     dossier = make_dossier(home, pad_mb=6)
     original = dossier_bytes = (home / dossier.location).read_bytes()
-    slow = embedded_work.Work.progress
+    slow = threads.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.05)  # the copy takes long enough to be cancelled in the middle
 
-    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
+    monkeypatch.setattr(threads.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     seen: list[Event] = []
@@ -443,13 +443,13 @@ async def test_cancel_mid_restore_leaves_the_dossier_unchanged(
     conn.close()
     before = (home / dossier.location).read_bytes()
     catalog_before = (home / "dossiers.json").read_text()
-    slow = embedded_work.Work.progress
+    slow = threads.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
         time.sleep(0.03)
 
-    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
+    monkeypatch.setattr(threads.Work, "progress", slow_progress)
     seen: list[Event] = []
 
     async def consume() -> None:

@@ -1,6 +1,6 @@
 """Archive, archive import, cut and the tax-audit transfer report one way: ``Step`` and
 ``Progress`` events through ``emit``, named for the run's subject, rows counted within a step
-and never going backwards (engine/lifecycle/report.py)."""
+and never going backwards (engine/reporting.py, tested alone in tests/engine/test_reporting.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.events import DossierResult, Event, Progress, Started, Step
-from msde_tui.engine.lifecycle import archive, copying, report
+from msde_tui.engine.lifecycle import archive, copying
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
 from msde_tui.engine.runs import registry
 from tests.dossier_files import demo_file
@@ -106,24 +106,3 @@ async def test_tax_audit_reports_the_rows_it_copies(listed: Path, home: Path, tm
     seen = steps_and_progress(events, "001SOC")
     assert [s for s, _p in seen] == ["copy", "verify", "done"]
     assert counted(dict(seen)["copy"]) == counted(dict(seen)["verify"]) > 500
-
-
-def test_a_reporter_sends_each_step_its_own_rows_and_never_goes_back() -> None:
-    sent: list[Event] = []
-    r = report.Reporter(sent.append, "001SOC")
-    r.step("write", "x.paf", rows=1000)
-    for _ in range(9):
-        r.rows(111)
-    r.rows(1)  # 1000: the last percent
-    r.step("replace")
-    r.step("empty", rows=0)
-    assert [type(e).__name__ for e in sent[:2]] == ["Step", "Progress"]
-    progress = [e for e in sent if isinstance(e, Progress)]
-    assert [p.percent for p in progress] == [0.0, 11.1, 22.2, 33.3, 44.4, 55.5, 66.6, 77.7, 88.8, 99.9, 100.0,
-                                             100.0]
-    assert progress[-2].rows_done == 1000 and progress[-1].rows_total == 0
-    assert {e.dossier for e in sent} == {"001SOC"}
-    assert [e.step for e in sent if isinstance(e, Step)] == ["write", "replace", "empty"]
-    silent = report.Reporter(None, "x")
-    silent.step("write", rows=5)
-    silent.rows(5)  # nothing to tell, nothing raised

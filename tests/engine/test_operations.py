@@ -116,9 +116,9 @@ async def test_cancelling_the_consumer_stops_and_cleans_up(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dossiers = make_many(home, 6)
-    from msde_tui.engine.backends.embedded import work as embedded_work
+    from msde_tui.engine.runs import threads
 
-    slow = embedded_work.Work.progress
+    slow = threads.Work.progress
 
     def slow_progress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow(self, *args, **kwargs)
@@ -126,7 +126,7 @@ async def test_cancelling_the_consumer_stops_and_cleans_up(
 
         time.sleep(0.2)
 
-    monkeypatch.setattr(embedded_work.Work, "progress", slow_progress)
+    monkeypatch.setattr(threads.Work, "progress", slow_progress)
     out = tmp_path / "out"
     out.mkdir()
     plan = BackupPlan(Connection(), tuple(dossiers), str(out), concurrency=2)

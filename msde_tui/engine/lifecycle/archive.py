@@ -52,13 +52,13 @@ from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, Pack
 from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, PAF_SCHEMA, write_paf
-from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.years import (
     YearsPlan,
     dossier_info,
     plan_balance_entries,
     plan_years,
 )
+from msde_tui.engine.reporting import Reporter
 from msde_tui.engine.tables.database import Database
 
 BATCH = 5_000
@@ -229,7 +229,7 @@ def archive_dossier(
     """Archive ``years`` of the embedded dossier at ``path`` into a PAF in ``directory``.
 
     ``number`` and ``short``: the dossier's in the list (they name the PAF), by default those of
-    its internal code. Reports through ``emit`` (``lifecycle.report``), its events named
+    its internal code. Reports through ``emit`` (``engine.reporting``), its events named
     ``label`` (by default ``number + short``): read, write and verify (rows counted), replace, check, commit, done."""
     started = time.monotonic()
     directory = Path(directory)

@@ -57,7 +57,7 @@ from msde_tui.engine.lifecycle.copying import (
     table_digest,
     year_filters,
 )
-from msde_tui.engine.lifecycle.report import Reporter
+from msde_tui.engine.reporting import Reporter
 
 DEFAULT_MIN_YEARS = 7
 COPY_TABLES: tuple[sa.Table, ...] = schema.TABLES[1:]  # everything but dossier_info
@@ -160,7 +160,7 @@ def cut_dossier(
 ) -> CutResult:
     """Cut the embedded dossier at ``path``: years before ``keep_from`` go to ``cut_path``.
 
-    Reports through ``emit`` (``lifecycle.report``), its events named ``label`` (by default the
+    Reports through ``emit`` (``engine.reporting``), its events named ``label`` (by default the
     dossier's code): check, copy and verify (rows counted), remove, check, commit, done."""
     started = time.monotonic()
     cut_path = Path(cut_path)

@@ -2,7 +2,7 @@
 automatic run is ``engine.auto.autoops``).
 
 Archive, archive import, cut and the tax-audit transfer run in a worker thread
-(``registry.in_thread``) and report through its ``emit`` (``lifecycle.report``: steps, and rows
+(``registry.in_thread``) and report through its ``emit`` (``engine.reporting``: steps, and rows
 counted within a step, already named for the run's subject); each dossier (or PAF) ends with
 one ``DossierResult`` whose ``details`` carry what the CLI prints, and the run writes one
 audit-log line.

@@ -69,8 +69,8 @@ from msde_tui.engine.lifecycle.copying import (
     year_filters,
 )
 from msde_tui.engine.lifecycle.paf import PafInfo, read_paf_info, verify_paf
-from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.unarchive import restore_years
+from msde_tui.engine.reporting import Reporter
 
 AUDIT_NOTICE = "copie pour l'administration fiscale, non restaurable"
 REFERENCE_TABLES = ("account", "third_party", "journal", "vat_code")
@@ -113,7 +113,7 @@ def audit_dossier(
 ) -> AuditResult:
     """Write ``Admin<base>.sqlite`` (and FEC files) for ``years`` of the dossier at ``path``.
 
-    Reports through ``emit`` (``lifecycle.report``), its events named ``label`` (by default the
+    Reports through ``emit`` (``engine.reporting``), its events named ``label`` (by default the
     dossier's code): copy and verify (rows counted), restore (an archived year), fec, done."""
     started = time.monotonic()
     directory = Path(directory)

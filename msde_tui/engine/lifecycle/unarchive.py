@@ -28,8 +28,8 @@ from msde_tui.engine.lifecycle.paf import (
     read_paf_info,
     verify_paf,
 )
-from msde_tui.engine.lifecycle.report import Reporter
 from msde_tui.engine.lifecycle.years import dossier_info
+from msde_tui.engine.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def unarchive(
 
     The PAF must carry the dossier's own GUID, or one of ``accept`` (the GUIDs of the dossier's
     line: ``identity.line``, e.g. the original a restored copy came from). Reports through
-    ``emit`` (``lifecycle.report``), its events named ``label`` (by default the dossier's code):
+    ``emit`` (``engine.reporting``), its events named ``label`` (by default the dossier's code):
     verify (rows counted), read, restore (rows counted), check, commit, done, delete."""
     started = time.monotonic()
     info = read_paf_info(paf_path)

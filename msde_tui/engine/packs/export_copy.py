@@ -27,7 +27,7 @@ from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, DossierExists, PackError
 from msde_tui.engine.events import Emit
 from msde_tui.engine.packs.dossierdb import not_enough_space, open_dossier
-from msde_tui.engine.packs.reporting import Reporter, ignore
+from msde_tui.engine.reporting import Reporter, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
@@ -43,14 +43,15 @@ class ExportResult:
     tables: dict[str, int]
 
 
-def copy_tables(src: Database, dst: Database, schema: PackSchema, report: Reporter | None = None) -> dict[str, int]:
+def copy_tables(src: Database, dst: Database, schema: PackSchema, report: Reporter | None = None,
+                step: str = "copy") -> dict[str, int]:
     """Copy every table of ``schema`` from ``src`` into the empty ``dst``; check every row after.
 
-    ``report`` gets its step per table and the rows copied (``Progress``), then ``check``."""
-    report = report or Reporter()
+    ``report`` gets a ``step`` per table and the rows copied (``Progress``), then ``check``."""
+    rows = report or Reporter()
     digests: dict[str, Digest] = {}
     counts = {table.name: src.count(table) for table in schema.tables}  # src's snapshot: what is read
-    rows = report.rows(sum(counts.values()))
+    rows.tables(step, sum(counts.values()))
     dst.create_tables(schema)
     dst.begin(write=True)
     try:
@@ -68,7 +69,7 @@ def copy_tables(src: Database, dst: Database, schema: PackSchema, report: Report
     dst.finish_schema(schema)
     if dst.dialect == "mssql":
         dst.commit()
-    report.say("check", "every row against the dossier's digests")
+    rows.step("check", "every row against the dossier's digests")
     differ = [t.name for t in schema.tables if dst.digest(t).as_json() != digests[t.name].as_json()]
     if differ:
         raise PackError(
@@ -89,7 +90,7 @@ def export_copy(
 ) -> ExportResult:
     """Write the ``E`` copy of ``dossier`` (``to``: "embedded" or a connection profile name);
     ``emit`` gets a ``copy`` step per table, the rows copied, then ``check``."""
-    report = Reporter(emit, dossier.code, "copy")
+    report = Reporter(emit, dossier.code)
     with open_dossier(dossier, home, readonly=True, password=password) as src:
         src.begin()  # schema and rows: one state of the dossier
         schema = src.reflect()
@@ -116,15 +117,16 @@ Stamp = Callable[[Database], None]
 
 
 def _copy_to_file(src: Database, schema: PackSchema, target: Path, report: Reporter,
-                  stamp: Stamp | None = None) -> dict[str, int]:
-    """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked);
-    ``stamp`` then gives the copy its own identity (an import under another number)."""
+                  stamp: Stamp | None = None, step: str = "copy") -> dict[str, int]:
+    """Copy into a new SQLite file ``target`` (written aside, renamed into place when checked),
+    reported as ``step``; ``stamp`` then gives the copy its own identity (an import under
+    another number)."""
     with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         try:
             with Database.open_sqlite(tmp, readonly=False, create=True) as dst:
                 for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF"):
                     dst.dbapi.execute(f"PRAGMA {pragma}")
-                rows = copy_tables(src, dst, schema, report)
+                rows = copy_tables(src, dst, schema, report, step)
                 if stamp is not None:
                     dst.begin(write=True)
                     stamp(dst)
@@ -141,12 +143,14 @@ def _copy_to_file(src: Database, schema: PackSchema, target: Path, report: Repor
 
 
 def _copy_to_server(src: Database, schema: PackSchema, home: Path, profile: str, database: str,
-                    password: str | None, report: Reporter, stamp: Stamp | None = None) -> dict[str, int]:
-    """Copy into the new, empty ``database``; it is dropped again if the copy fails."""
+                    password: str | None, report: Reporter, stamp: Stamp | None = None,
+                    step: str = "copy") -> dict[str, int]:
+    """Copy into the new, empty ``database`` (reported as ``step``); it is dropped again if the
+    copy fails."""
     try:
         engine = mssql_engine(profile, database, home, password)
         with Database.open_engine(engine, label=database) as dst:
-            rows = copy_tables(src, dst, schema, report)
+            rows = copy_tables(src, dst, schema, report, step)
             if stamp is not None:
                 stamp(dst)
                 dst.commit()
@@ -200,7 +204,7 @@ def import_export_database(
     ``number`` imports it under another number. The export copy itself is not changed.
     """
     _refuse_audit_copy(database)
-    report = Reporter(emit, database, "import")
+    report = Reporter(emit, database)
     base = naming.base_of_export(database)
     parsed = naming.parse_database_name(base) if base else None
     if parsed is None:
@@ -231,13 +235,13 @@ def import_export_database(
                 path = Path(home) / naming.embedded_file_name(code)
                 if path.exists():
                     raise DossierExists(f"{path} already exists.", "Give another number with --number.")
-                _copy_to_file(src, schema, path, report, stamp)
+                _copy_to_file(src, schema, path, report, stamp, "import")
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
                                  location=path.name, status="imported", **ident.fields())
             else:
                 name = naming.database_name(wanted, parsed.short)
                 serverdb.create_database(home, target, name, password, hint="Give another number with --number.")
-                _copy_to_server(src, schema, home, target, name, password, report, stamp)
+                _copy_to_server(src, schema, home, target, name, password, report, stamp, "import")
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="mssql",
                                  location=name, profile=target, status="imported", **ident.fields())
         finally:

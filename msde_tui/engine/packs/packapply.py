@@ -12,14 +12,14 @@ from msde_tui.engine import identity
 from msde_tui.engine.atomic import is_disk_full
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError, PackError, WrongDossier
-from msde_tui.engine.events import Emit, Step
+from msde_tui.engine.events import Emit
 from msde_tui.engine.packs.dossierdb import (
     check_digests,
     db_identity,
     not_enough_space,
     open_dossier,
 )
-from msde_tui.engine.packs.reporting import RowProgress, ignore
+from msde_tui.engine.reporting import Reporter, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.reader import PackReader
@@ -90,8 +90,9 @@ def apply_package(
     step per changed table and the rows written or deleted (``Progress``), then ``check``."""
     catalog = Catalog(home)
     label = dossier_ref or Path(path).name
+    report = Reporter(emit, label)
     with PackReader(path, kind="PTF", passphrase=passphrase) as reader:
-        emit(Step(label, "check", "every member of the file"))
+        report.step("check", "every member of the file")
         reader.verify()
         content = reader.content
         ident = content.get("dossier") or {}
@@ -129,7 +130,7 @@ def apply_package(
                     db.dbapi.execute("PRAGMA defer_foreign_keys=ON")
                 if as_origin is not None:
                     identity.stamp_db(db, as_origin)
-                emit(Step(label, "check", "the dossier against the PTF's base"))
+                report.step("check", "the dossier against the PTF's base")
                 differ = check_digests(db, schema, base, "base")
                 if differ:
                     raise PackError(
@@ -137,8 +138,9 @@ def apply_package(
                         f"(tables {', '.join(differ[:5])} differ; base package {base.get('package_id')}).",
                         "Apply the earlier PTFs first, or import a fresh PBF of the dossier.",
                     )
-                _apply_rows(db, reader, schema, modes, result, RowProgress(emit, label, "apply", _changes(content)))
-                emit(Step(label, "check", "every row against the PTF's digests"))
+                report.tables("apply", _changes(content))
+                _apply_rows(db, reader, schema, modes, result, report)
+                report.step("check", "every row against the PTF's digests")
                 differ = check_digests(db, schema, content.get("state") or {}, "after")
                 if differ:
                     raise PackError(
@@ -167,7 +169,7 @@ def apply_package(
 
 
 def _apply_rows(db: Database, reader: PackReader, schema: PackSchema, modes: dict[str, str],
-                result: ApplyResult, rows: RowProgress) -> None:
+                result: ApplyResult, rows: Reporter) -> None:
     for table in reversed(schema.tables):
         if modes.get(table.name) == "replace":
             db.delete_all(table)

@@ -31,7 +31,7 @@ from msde_tui.engine.packs.dossierdb import (
     db_identity,
     not_enough_space,
 )
-from msde_tui.engine.packs.reporting import RowProgress, ignore
+from msde_tui.engine.reporting import Reporter, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt.reader import PackReader
 from msde_tui.packfmt.schema import PackSchema, TableSpec
@@ -66,7 +66,8 @@ def import_package(
         guid = ident.get("guid")
         package = str(reader.manifest.get("package_id") or "") or None
         counts = _row_counts(reader)
-        rows = RowProgress(emit, label, "import", sum(counts.values()))
+        rows = Reporter(emit, label)
+        rows.tables("import", sum(counts.values()))
         report = Report(rows, counts)
 
         def decide(file_guid: str | None, file_code: str | None) -> identity.Identity:
@@ -145,7 +146,7 @@ def recover_imports(home: Path) -> list[Dossier]:
 class Report:
     """Where an import reports: its rows' progress and each table's rows (as the file says)."""
 
-    rows: RowProgress
+    rows: Reporter
     counts: dict[str, int]
 
     def batches(self, reader: PackReader, table: TableSpec) -> Iterator[pa.RecordBatch]:
@@ -154,7 +155,7 @@ class Report:
         yield from self.rows.counted(reader.batches(table))
 
     def check(self) -> None:
-        self.rows.emit(Step(self.rows.dossier, "check", "every row against the file's digests"))
+        self.rows.step("check", "every row against the file's digests")
 
 
 def _row_counts(reader: PackReader) -> dict[str, int]:

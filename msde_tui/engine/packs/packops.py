@@ -1,7 +1,7 @@
 """Packed files and export copies as runner operations: PBF/PTF, export copy, import, apply.
 
 Each dossier (or file) gets ``Started``, the events the engine emits (a ``Step`` per table or
-phase, ``Progress`` in rows: ``packs.reporting``), and one ``DossierResult`` carrying what the
+phase, ``Progress`` in rows: ``engine.reporting``), and one ``DossierResult`` carrying what the
 CLI prints (``details``); the run writes one audit-log line.
 """
 

@@ -36,7 +36,7 @@ from msde_tui.engine.packs.packstate import (
     state_dir,
     state_key_names,
 )
-from msde_tui.engine.packs.reporting import RowProgress, ignore
+from msde_tui.engine.reporting import Reporter, ignore
 from msde_tui.engine.tables.database import Database
 from msde_tui.packfmt import names
 from msde_tui.packfmt.digest import ROW_HASH, Digest, key_bytes, row_hashes
@@ -106,7 +106,8 @@ def export_package(
                 digests: dict[str, Digest] = {}
                 modes: dict[str, str] = {}
                 counts = {table.name: db.count(table) for table in schema.tables}  # same snapshot as the reads
-                rows = RowProgress(emit, dossier.code, "pack", sum(counts.values()))
+                rows = Reporter(emit, dossier.code)
+                rows.tables("pack", sum(counts.values()))
                 closing: dict[str, Future[dict[str, int]]] = {}
                 # one writer thread for every table: a table's last chunk is closed (and decoded
                 # back, packfmt.writer) while the next table is read
@@ -169,7 +170,7 @@ def export_package(
 
 
 def _full_table(
-    db: Database, builder: StateBuilder, writer: PackWriter, table: TableSpec, rows: RowProgress,
+    db: Database, builder: StateBuilder, writer: PackWriter, table: TableSpec, rows: Reporter,
     pool: ThreadPoolExecutor,
 ) -> tuple[Future[dict[str, int]], Digest]:
     """Every row of ``table`` into the package, its digest, and its state file; the future of
@@ -252,7 +253,7 @@ def _changed_table(
     previous: dict[str, Any],
     home: Path,
     key: str,
-    rows: RowProgress,
+    rows: Reporter,
 ) -> tuple[dict[str, int], Digest, str]:
     before = (previous.get("tables") or {}).get(table.name)
     old_file = state_dir(home, key) / builder.file(table).name
@@ -313,7 +314,7 @@ def _changed_by_integer_key(
     table: TableSpec,
     before: dict[str, Any] | None,
     old_file: Path,
-    rows: RowProgress,
+    rows: Reporter,
 ) -> tuple[dict[str, int], Digest, str]:
     """One pass for a table keyed by one integer column (every accounting table): the old
     keys and hashes are held as two sorted arrays (16 bytes a row); each batch read is hashed,

@@ -34,6 +34,7 @@ from msde_tui.engine import auditlog
 from msde_tui.engine.errors import BadInput, Cancelled
 from msde_tui.engine.events import DossierResult, Emit, Event, Progress, Started, Step
 from msde_tui.engine.runs.outcome import failed
+from msde_tui.engine.runs.threads import Work, stream
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,10 @@ async def in_thread(
 
     ``steps`` are the step names the work reports in order: reaching one gives a ``Progress``
     with the share of steps done before it — unless ``step_progress`` is False, for work that
-    emits its own ``Progress`` within each step (``lifecycle.report``, ``packs.reporting``).
+    emits its own ``Progress`` within each step (``engine.reporting``).
 
-    ``work`` runs in a worker thread and calls ``emit`` from there; an ``MsdeError`` (or any
-    exception) becomes a failed result for ``label``.
+    ``work`` runs in a worker thread (``threads.stream``) and calls ``emit`` from there; an
+    ``MsdeError`` (or any exception) becomes a failed result for ``label``.
 
     Cancelling the consumer (F8, ``msde jobs cancel``, SIGTERM of a job) stops the work at its
     next ``Progress``: ``emit`` raises ``Cancelled`` there, inside the work, whose clean-up then
@@ -202,56 +203,38 @@ async def in_thread(
     Work reports ``Progress`` only while nothing is published yet (moving rows or bytes); past
     that point it emits ``Step`` events only, and so runs to its end.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    stop = threading.Event()
+    outcome: list[DossierResult] = []
 
-    def emit(event: Event) -> None:
-        if stop.is_set() and isinstance(event, Progress):
-            raise Cancelled("Cancelled; nothing half-done was kept.", "Run it again when you are ready.")
-        if event.dossier != label:  # the work's events are this subject's, whatever it names them
-            event = dataclasses.replace(event, dossier=label)
-        loop.call_soon_threadsafe(queue.put_nowait, event)
+    def job(thread: Work) -> None:
+        def emit(event: Event) -> None:
+            if thread.cancel.is_set() and isinstance(event, Progress):
+                raise Cancelled("Cancelled; nothing half-done was kept.", "Run it again when you are ready.")
+            if event.dossier != label:  # the work's events are this subject's, whatever it names them
+                event = dataclasses.replace(event, dossier=label)
+            thread.emit(event)
 
-    def body() -> DossierResult:
         try:
-            return work(emit)
-        finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            outcome.append(work(emit))
+        except Exception as exc:  # noqa: BLE001 - the dossier's result says it in words
+            outcome.append(failed(label, exc))
 
     started = time.monotonic()
     yield Started(label, operation, steps)
-    future = loop.run_in_executor(None, body)
     cancelled = False
     reached: set[str] = set()
-    while True:
-        try:
-            event = await queue.get()
-        except asyncio.CancelledError:
-            # A thread cannot be killed: it is asked to stop at its next Progress (see above);
-            # its true result (cancelled, or done if it was past that point) is given, then the
-            # run stops before the next one.
-            cancelled = True
-            stop.set()
-            continue
-        if event is None:
-            break
-        yield event
-        if step_progress and isinstance(event, Step) and event.step in steps and event.step not in reached:
-            reached.add(event.step)  # how far, from the step reached (once per step)
-            yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
-    while not future.done():
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            cancelled = True
-        except Exception:  # noqa: BLE001, S110 - read below, as the dossier's result
-            pass
     try:
-        result = future.result()
-    except Exception as exc:  # noqa: BLE001 - the dossier's result says it in words
-        result = failed(label, exc)
-    yield dataclasses.replace(result, dossier=label, seconds=round(time.monotonic() - started, 3))
+        # A thread cannot be killed: cancelled, it is asked to stop at its next Progress (see
+        # above); its events go on to its true result (cancelled, or done if it was past that
+        # point), then the run stops before the next one.
+        async with contextlib.aclosing(stream(job, finish=True)) as events:
+            async for event in events:
+                yield event
+                if step_progress and isinstance(event, Step) and event.step in steps and event.step not in reached:
+                    reached.add(event.step)  # how far, from the step reached (once per step)
+                    yield Progress(label, percent=round(100.0 * steps.index(event.step) / len(steps), 1))
+    except asyncio.CancelledError:
+        cancelled = True
+    yield dataclasses.replace(outcome[0], dossier=label, seconds=round(time.monotonic() - started, 3))
     if cancelled:
         raise asyncio.CancelledError
 

@@ -7,7 +7,7 @@ SHA-256), runs ``PRAGMA integrity_check`` on it (opened read-only) and checks th
 inside is the one the proof names (``verify.py``). Restore is ``restore.py``.
 
 Every blocking step runs in a worker thread; events stream back through an asyncio queue
-(``work.py``).
+(``engine.runs.threads``; ``work.py``: work run beside it).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from msde_tui.engine.backends.embedded.files import (
 from msde_tui.engine.backends.embedded.restore import Restorer
 from msde_tui.engine.backends.embedded.snapshot import snapshot
 from msde_tui.engine.backends.embedded.verify import check_backup, check_or_remove
-from msde_tui.engine.backends.embedded.work import Work, stream
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput
 from msde_tui.engine.events import DossierResult, Event
 from msde_tui.engine.plans import BackupOptions, RestoreItem
 from msde_tui.engine.proof import proof_path, read_proof
+from msde_tui.engine.runs.threads import Work, stream
 
 BACKUP_DIR = "backups"
 

@@ -32,12 +32,12 @@ from msde_tui.engine.backends.embedded.files import (
 )
 from msde_tui.engine.backends.embedded.snapshot import snapshot
 from msde_tui.engine.backends.embedded.verify import Checked, check_backup, check_or_remove
-from msde_tui.engine.backends.embedded.work import Work
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BackupInvalid, BadInput, Busy, DossierExists, UnsafePath
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import RestoreItem
 from msde_tui.engine.proof import Proof
+from msde_tui.engine.runs.threads import Work
 
 SAFETY_DIR = "safety"
 

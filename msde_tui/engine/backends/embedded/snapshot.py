@@ -30,9 +30,10 @@ from msde_tui.engine.backends.embedded.files import (
     sqlite_siblings,
     sqlite_uri,
 )
-from msde_tui.engine.backends.embedded.work import Beside, Work
+from msde_tui.engine.backends.embedded.work import Beside
 from msde_tui.engine.errors import BadInput, DossierDamaged, DossierExists, MsdeError
 from msde_tui.engine.proof import Proof, proof_bytes, proof_path, sha256_file
+from msde_tui.engine.runs.threads import Work
 
 MAX_RESTARTS = 3  # incremental backup restarts (source written meanwhile) before one-pass copy
 # Copied in memory (serialize) when it will be verified, up to this size: at most this much

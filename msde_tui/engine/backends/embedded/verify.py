@@ -9,9 +9,10 @@ from pathlib import Path
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
 from msde_tui.engine.backends.embedded.dossier import dossier_guid
 from msde_tui.engine.backends.embedded.files import remove_files, sqlite_uri
-from msde_tui.engine.backends.embedded.work import Beside, Work
+from msde_tui.engine.backends.embedded.work import Beside
 from msde_tui.engine.errors import BackupInvalid, BadInput, Cancelled, MsdeError, WrongDossier
 from msde_tui.engine.proof import Proof, proof_path, read_proof, sha256_file
+from msde_tui.engine.runs.threads import Work
 
 PARALLEL_MIN = 8 * 2**20  # from this size, integrity_check runs beside the SHA-256 read
 
