@@ -172,6 +172,8 @@ TEMPLATES = (
     N_("Close the fiscal year first, or untick it."),
     N_("Check the path: a directory is needed there."),
     N_("Type another dossier number (F6 proposes the first free one)."),
+    N_("{path} already exists."),
+    N_("Move or delete the previous tax-audit copy first."),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")

@@ -406,7 +406,9 @@ class AuditScreen(WorkScreen):
 
         dossier = Catalog(self.ctx.home).get(str(chosen[0]))  # the run's own refusals, said here
         check_audit(dossier.path(self.ctx.home), years, with_fec=flags["fec"], fec_id=fec_id,
-                    provisional=flags["provisional"], paf=paf)
+                    provisional=flags["provisional"], paf=paf,
+                    directory=Path(self.plan.directory) if to == EMBEDDED else None,
+                    base=Path(dossier.location).stem)
         return AuditPlan(
             str(chosen[0]), tuple(years), self.plan.directory, to=to, simplified=flags["simplified"],
             attachments=flags["attachments"], fec=flags["fec"],

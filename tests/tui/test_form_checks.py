@@ -122,6 +122,17 @@ async def test_tax_audit_answers_are_checked_on_the_form(home: Path, tmp_path: P
             await wait_for(pilot, lambda app=app: app.results)
     assert list(out.iterdir()) == []  # nothing written
     assert [r["operation"] for r in auditlog.read(home)] == ["archive"]  # no transfer ran
+    # a previous copy still in the directory: said on the form too, and left as it was
+    (out / "Admin001SOC.sqlite").write_bytes(b"earlier copy")
+    app = StepHost.make(home, screen, lang="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ls.AuditScreen))
+        await pilot.pause()
+        await pilot.press("space")
+        app.screen.query_one("#years", Input).value = closed
+        text = await refused(pilot, app)
+        assert "Admin001SOC.sqlite existe déjà" in text and "copie précédente" in text, text
+    assert (out / "Admin001SOC.sqlite").read_bytes() == b"earlier copy"
 
 
 async def test_wrong_pbf_passphrase_is_refused_when_typed(home: Path, tmp_path: Path) -> None:

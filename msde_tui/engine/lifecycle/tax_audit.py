@@ -329,11 +329,14 @@ def check_audit(
     fec_id: str | None = None,
     provisional: bool = False,
     paf: Path | None = None,
+    directory: Path | None = None,
+    base: str | None = None,
 ) -> None:
     """Refuse in words, before anything runs, what ``audit_dossier`` would refuse of these
     answers: an unknown year, a FEC without identifier (no SIREN and none given), an archived
     year without a PAF holding it (found, not yet verified: the run verifies it), a final FEC
-    of an open year or of entries never validated. Reads the dossier; writes nothing."""
+    of an open year or of entries never validated, and (``directory`` given: the embedded copy)
+    a previous copy Admin<base> still there. Reads the dossier; writes nothing."""
     if not years:
         raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.",
                        wizard_hint="Type the fiscal years asked for (e.g. 2022,2023).")
@@ -341,6 +344,10 @@ def check_audit(
     try:
         with engine.connect() as conn:
             info = conn.execute(sa.select(schema.dossier_info)).one()
+            if directory is not None:
+                target = Path(directory) / naming.embedded_file_name(naming.audit_name(base or info.code))
+                if os.path.lexists(target):
+                    raise DossierExists(f"{target} already exists.", "Move or delete the previous tax-audit copy first.")
             chosen = ledger.find_years(conn, years)
             if with_fec:
                 fec.identifier(info.vat_number, info.country, info.code, fec_id)
