@@ -77,6 +77,8 @@ TEMPLATES = (
     N_("no trigger set: every run backs up"),
     N_("The backup was made but could not be verified."),
     N_("No previous PBF/PTF of {code} is known here: a full PBF is written instead."),
+    N_("{what} belongs to dossier {owner}, not to {code}; {code} was not touched."),
+    N_("Choose {owner}, the dossier it belongs to."),
     N_("{table}: {rows} rows"),  # a table a step goes through (engine.packs.reporting)
     # mssql: a server folder its service account cannot write in (engine/paths.refusal)
     N_("The SQL Server service account {account} cannot write in {path} on the server host ({reason})."),

@@ -8,7 +8,9 @@ data is changed or removed), then the work runs as a detached job (``engine.life
 - Archive (Fichier/Archivage/Exporter): every closed year of every dossier, the years ended
   at least 7 years ago ticked; 'a' (the document's "Sélectionner") ticks them all.
 - Archive import (Fichier/Archivage/Importer): the archived years of the PAF files found in
-  the directory, and "delete the archive file afterwards".
+  the directory, the dossier they go back into (by default the one each came from; a dossier
+  of another line is refused in words, ``identity.check_line``), and "delete the archive file
+  afterwards".
 - Cut (Découpe exercice): the dossiers with at least N fiscal years (N adjustable), the first
   year to keep, and the reference clean-up box.
 - Tax-audit transfer (Transfert administration): one dossier, the years asked, simplified,
@@ -164,20 +166,33 @@ class UnarchiveScreen(WorkScreen):
     PLAN_TYPE = UnarchivePlan
     TITLE = N_("Archive import")
     HELP = N_(
-        "The archived fiscal years of the PAF files found in the directory are listed. Tick the "
-        "years to bring back (space ticks, a ticks all); each goes back only into the dossier it "
-        "came from. Tick the box to delete an archive file once all its years are back."
+        "The archived fiscal years of the PAF files found in the directory are listed, each with "
+        "the dossier it came from (->). Tick the years to bring back (space ticks, a ticks all). "
+        "Below, choose the dossier for which to recover them (up and down): by default each "
+        "archive goes back into the dossier it came from; a dossier the archive does not belong "
+        "to is refused and left untouched. Tick the box to delete an archive file once all its "
+        "years are back."
     )
 
     def compose_form(self) -> Iterable[Widget]:
+        from msde_tui.screens.pack_common import PickList
+
         yield Static(_("Archived fiscal years (space ticks, a ticks all):"), markup=False)
         yield TickList(id="years")
+        yield Label(_("Into the dossier:"), id="target-label")
+        yield PickList(id="target")
         delete = bool(self.earlier is not None and self.earlier.delete)
         yield SpaceCheckbox(_("Delete the archive file afterwards"), delete, id="delete")
 
     def on_mount(self) -> None:
         from msde_tui.engine.lifecycle.paf import read_paf_info
+        from msde_tui.screens.pack_common import PickList
 
+        self.pafs: dict[str, tuple[str, str]] = {}  # PAF -> (the GUID it carries, its dossier's code)
+        rows = [("", _("the dossier each archive came from (->)"))]
+        rows += [(d.code, _dossier_line(d)) for d, _path in embedded_dossiers(self.ctx.home)]
+        picks = self.query_one("#target", PickList)
+        picks.set_rows(rows, keep=self.earlier.dossier if self.earlier is not None else "")
         ticks = self.query_one("#years", TickList)
         directory = Path(self.plan.directory)
         try:
@@ -191,6 +206,7 @@ class UnarchiveScreen(WorkScreen):
                 info = read_paf_info(paf)
             except MsdeError:
                 continue
+            self.pafs[str(paf)] = (info.guid, info.code)
             owner = identity.owner_in(catalog, info.guid)
             into = f"-> {owner.code}" if owner else _("(not in the list)")
             for year in info.years:
@@ -209,8 +225,17 @@ class UnarchiveScreen(WorkScreen):
             chosen.setdefault(paf, []).append(year)
         if not chosen:
             raise BadInput(_("Tick at least one archived fiscal year."))
+        from msde_tui.screens.pack_common import PickList
+
+        target = self.query_one("#target", PickList).choice or ""
+        if target:  # the engine's own refusal, before anything is planned (it refuses again)
+            dossier = Catalog(self.ctx.home).get(target)
+            for paf in chosen:
+                guid, code = self.pafs.get(paf, ("", ""))
+                identity.check_line(dossier, guid, Path(paf).name, code)
         delete = self.query_one("#delete", SpaceCheckbox).value
-        return UnarchivePlan(tuple((p, tuple(y)) for p, y in sorted(chosen.items())), delete=delete)
+        return UnarchivePlan(tuple((p, tuple(y)) for p, y in sorted(chosen.items())), delete=delete,
+                             dossier=target)
 
 
 # --------------------------------------------------------------------------- cut

@@ -14,7 +14,7 @@ import pytest
 
 from msde_tui.engine import auditlog
 from msde_tui.engine.accounting import demo, ledger
-from msde_tui.engine.errors import BackupInvalid, BadInput, WrongDossier
+from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, WrongDossier
 from msde_tui.engine.events import Event, Step
 from msde_tui.engine.lifecycle import archive, unarchive
 from msde_tui.engine.lifecycle.paf import verify_paf
@@ -157,6 +157,24 @@ def test_partial_import_then_the_rest(dossier: Path, out: Path) -> None:
     second = unarchive.unarchive(dossier, result.paf, delete=True)
     assert second.years == ("2015",) and second.paf_deleted
     assert dump(dossier) == original
+
+
+def test_a_year_whose_entries_do_not_balance_is_not_archived(dossier: Path, out: Path) -> None:
+    """Its balance entry could not sum to zero: refused in words once the PAF is written, before
+    it is published; the dossier and the directory stay as they were."""
+    import sqlite3
+
+    conn = sqlite3.connect(dossier)
+    conn.execute("UPDATE entry_line SET debit = debit + 1 WHERE id = (SELECT MIN(l.id) FROM entry_line l "
+                 "JOIN entry e ON e.id = l.entry_id JOIN fiscal_year y ON y.id = e.fiscal_year_id "
+                 "WHERE y.code = '2015' AND e.kind = 'REAL' AND l.debit > 0)")
+    conn.commit()
+    conn.close()
+    original = dump(dossier)
+    with pytest.raises(DossierDamaged, match="fiscal year 2015 do not balance"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original
+    assert list(out.iterdir()) == []  # no PAF, no staging directory left
 
 
 def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path) -> None:

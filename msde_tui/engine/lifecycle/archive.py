@@ -11,9 +11,9 @@ writes between what is read and what is changed):
    classes 6–7 keeps the archived year's own balances — and with them the next year's
    opening-entry check — exactly as they were;
 2. write the PAF (packfmt container, kind PAF, docs/FORMAT.md: written as ``.partial``, read
-   back, renamed) and READ IT BACK again here: every member's SHA-256, every chunk decoded, and
-   the FORMAT §7 digest of every table's decoded rows equal to the digest of the rows taken
-   from the dossier; ``content.paf`` holds the years (original status, row counts) and each
+   back, renamed); the read-back before the rename is ``paf.verify_paf``'s: every member's
+   SHA-256, every chunk decoded, and the FORMAT §7 digest of every table's decoded rows equal
+   to the digest of the rows taken from the dossier (one reading does it all); ``content.paf`` holds the years (original status, row counts) and each
    year's balance entry (id, number, lines);
 3. delete the years' attachments, lines and entries; insert one OD per year (journal MISC,
    origin ARCHIVE_BALANCE, dated the year's last day, number = next free number in (year, OD
@@ -34,22 +34,32 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
+from msde_tui.engine.accounting.ledger import BalanceLine
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, PackError
 from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
-from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, verify_paf, write_paf
+from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, PAF_SCHEMA, write_paf
 from msde_tui.engine.lifecycle.report import Reporter
-from msde_tui.engine.lifecycle.years import YearsPlan, dossier_info, plan_years
+from msde_tui.engine.lifecycle.years import (
+    YearsPlan,
+    dossier_info,
+    plan_balance_entries,
+    plan_years,
+)
+from msde_tui.engine.tables.database import Database
 
 BATCH = 5_000
 
@@ -91,8 +101,9 @@ def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.S
 def _stream(
     conn: sa.Connection, query: sa.Select[Any], counter: list[int], on_rows: Callable[[int], None]
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The query's rows in batches, counted in ``counter`` and told to ``on_rows``. On SQLite straight from the driver's cursor (same
-    connection, same transaction): dates stay ISO text and Arrow parses them (``_batch``)."""
+    """The query's rows in batches, counted in ``counter`` and told to ``on_rows``. On SQLite
+    straight from the driver's cursor (same connection, same transaction): dates stay ISO text
+    and Arrow parses them (``paf.write_paf``)."""
     if conn.dialect.name == "sqlite":
         sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -110,6 +121,49 @@ def _stream(
         counter[0] += len(rows)
         yield [tuple(r) for r in rows]
         on_rows(len(rows))
+
+
+def _arrow_rows(
+    db: Database,
+    table: sa.Table,
+    column: str,
+    wanted: Callable[[], pa.Array],
+    counter: list[int],
+    on_rows: Callable[[int], None],
+    seen: list[pa.Array] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``table`` whose ``column`` is one of ``wanted()``, in id order, as Arrow
+    batches: the whole table read the Arrow-native way (``tables.reads``: every value's
+    storage class checked, no Python row), the years' rows kept by Arrow. ``seen`` collects
+    the ids kept. A value the reader refuses is the dossier's damage, said so."""
+    batches = db.read(PAF_SCHEMA.table(table.name))
+    keep: pa.Array | None = None
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except PackError as exc:  # raised by the reading only, never by the writer's side
+            raise DossierDamaged(exc.message, "Run 'msde check' on the dossier; nothing was changed.") from exc
+        if keep is None:
+            keep = wanted()
+        part = batch.filter(pc.is_in(batch.column(column), value_set=keep))
+        if part.num_rows:
+            counter[0] += part.num_rows
+            if seen is not None:
+                seen.append(part.column("id"))
+            yield part
+            on_rows(part.num_rows)
+
+
+def _trial_balances(path: Path) -> dict[int, list[BalanceLine]]:
+    """Every year's trial balance (``ledger.trial_balances``), read on a connection of its own."""
+    engine = ledger.open_engine(path)
+    try:
+        with engine.connect() as conn:
+            return ledger.trial_balances(conn)
+    finally:
+        engine.dispose()
 
 
 def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
@@ -184,6 +238,7 @@ def archive_dossier(
     engine = ledger.open_engine(path, exclusive=True)
     written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
     committed = False
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-balances")
     try:
         with engine.connect() as conn:
             info = dossier_info(conn)
@@ -198,27 +253,53 @@ def archive_dossier(
             with conn.begin():
                 step("read")
                 plan = plan_years(conn, code, years)
-                before = ledger.all_trial_balances(conn)
-                content = _content(plan, info, number, short, path)
-                target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
+                # Every year's trial balance (the balance entries, and the "before" of the check)
+                # is summed by SQLite on a second, read-only connection while the PAF is written
+                # (the other core): it sees what this transaction sees (see the reading below).
+                summing = pool.submit(_trial_balances, Path(path))
                 year_ids = [y.id for y in plan.years]
                 expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
-                step("write", str(target), rows=sum(expected.values()))
-                counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}
-                tables = (
-                    (t, _stream(conn, year_rows(conn, t, year_ids), counts[t.name], report.rows))
-                    for t in ARCHIVE_TABLES
-                )
+                counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}  # rows read
+                rows = sum(expected.values())
+                before: dict[str, list[tuple[str, str | None, int, int]]] = {}
+
+                def content() -> dict[str, Any]:  # once the rows are written, before the PAF is published
+                    if {name: c[0] for name, c in counts.items()} != expected:
+                        raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
+                    every = summing.result()
+                    plan_balance_entries(conn, plan, every)
+                    before.update({y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)})
+                    return _content(plan, info, number, short, path)
+
+                target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
+                step("write", str(target), rows=rows)
                 try:
-                    size, digests = write_paf(target, content, tables)
+                    # Entries and lines (many small rows) are read the Arrow-native way through a
+                    # second, read-only connection: it sees exactly what this transaction sees, no
+                    # other writer being able to commit while the write lock is held (and
+                    # ``tables`` refuses a dossier changed under it); the counts are checked below.
+                    # Attachments (few rows, large documents) are read filtered, on this one.
+                    with Database.open_sqlite(Path(path), readonly=True) as db:
+                        db.begin()
+                        entry_ids: list[pa.Array] = []
+                        tables: list[tuple[sa.Table, Iterable[Any]]] = [
+                            (schema.entry, _arrow_rows(db, schema.entry, "fiscal_year_id",
+                                                       lambda: pa.array(year_ids, pa.int64()),
+                                                       counts["entry"], report.rows, entry_ids)),
+                            (schema.entry_line, _arrow_rows(
+                                db, schema.entry_line, "entry_id",
+                                lambda: pa.concat_arrays(entry_ids) if entry_ids else pa.array([], pa.int64()),
+                                counts["entry_line"], report.rows)),
+                            (schema.attachment, _stream(conn, year_rows(conn, schema.attachment, year_ids),
+                                                        counts["attachment"], report.rows)),
+                        ]
+                        size, _digests = write_paf(  # read back and checked once before it is published
+                            target, content, tables, expect_guid=info.guid, on_rows=report.rows,
+                            on_verify=lambda: step("verify", str(target), rows=rows),
+                        )
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
-                if {name: c[0] for name, c in counts.items()} != expected:
-                    target.unlink(missing_ok=True)
-                    raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
-                step("verify", str(target), rows=sum(expected.values()))
-                verify_paf(target, expect_guid=info.guid, expect_digests=digests, on_rows=report.rows)
                 step("replace")
                 balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")
@@ -228,6 +309,7 @@ def archive_dossier(
             committed = True
             step("done", str(target))
     finally:
+        pool.shutdown(wait=True)  # its connection closed before this one's is
         engine.dispose()
         if written is not None and not committed:
             # the dossier kept its years: a PAF that verifies would claim an archive never made

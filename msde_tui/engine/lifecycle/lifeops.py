@@ -146,9 +146,14 @@ def run_unarchive(plan: UnarchivePlan, home: Path) -> AsyncIterator[Event]:
 
 
 def describe_unarchive(plan: UnarchivePlan, home: Path) -> Description:
+    from msde_tui.engine.lifecycle.paf import read_paf_info
+
     lines, actions, warnings, confirm = [], [], [], []
     for paf, years in plan.items:
         target = Catalog(home).get(plan.dossier) if plan.dossier else paf_target(home, Path(paf))
+        if plan.dossier:  # a dossier the user chose: refused here, in words, as the run refuses it
+            info = read_paf_info(Path(paf))
+            identity.check_line(target, info.guid, info.path.name, info.code)
         confirm.append(target.code)
         chosen = ", ".join(years) if years else _("every archived year")
         lines.append(Line(Path(paf).name, _("put {years} back into {code}; its balance entries are "

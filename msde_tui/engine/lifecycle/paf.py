@@ -98,26 +98,42 @@ def _batch(rows: list[tuple[Any, ...]], spec: TableSpec) -> pa.RecordBatch:
 
 
 def write_paf(
-    path: Path, content: dict[str, Any], tables: Iterable[tuple[sa.Table, Iterable[list[tuple[Any, ...]]]]]
+    path: Path,
+    content: dict[str, Any] | Callable[[], dict[str, Any]],
+    tables: Iterable[tuple[sa.Table, Iterable[pa.RecordBatch | list[tuple[Any, ...]]]]],
+    *,
+    expect_guid: str,
+    on_verify: Callable[[], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> tuple[int, dict[str, str]]:
-    """Write the PAF (packfmt verifies it before giving it its final name); return its size
-    and the FORMAT §7 digest of each table's rows as they came from the dossier."""
+    """Write the PAF; before it gets its final name, read it back ONCE and check it as
+    ``verify_paf`` does, against the GUID and the FORMAT §7 digests of the rows as they came from
+    the dossier (``on_verify`` is called when that reading starts, ``on_rows`` with the rows it
+    checks). ``content`` may be given as a function, called once the rows are written. Return
+    its size and those digests."""
     digests: dict[str, str] = {}
-    content = dict(content, tables={})
+    written: dict[str, Any] = {}
+    name = Path(path).name
     with PackWriter(path, "PAF") as writer:
         writer.write_schema(PAF_SCHEMA)
         for table, batches in tables:
             spec = PAF_SCHEMA.table(table.name)
             out = writer.table(spec)
             digest = Digest()
-            for rows in batches:
-                batch = _batch(rows, spec)
+            for rows in batches:  # Arrow batches typed as the spec, or rows from the driver
+                batch = rows if isinstance(rows, pa.RecordBatch) else _batch(rows, spec)
                 digest.add(row_hashes(batch, spec))
                 out.write(batch)
             out.close()
             digests[table.name] = digest.hex
-            content["tables"][table.name] = {"rows": out.rows, "chunks": out.chunks, "rows_digest": digest.hex}
-        writer.finish(content)
+            written[table.name] = {"rows": out.rows, "chunks": out.chunks, "rows_digest": digest.hex}
+
+        def check(reader: PackReader) -> None:
+            if on_verify is not None:
+                on_verify()
+            _check(reader, name, expect_guid=expect_guid, expect_digests=digests, on_rows=on_rows)
+
+        writer.finish(dict(content() if callable(content) else content, tables=written), check=check)
     return path.stat().st_size, digests
 
 
@@ -182,37 +198,53 @@ def verify_paf(
     path = Path(path)
     try:
         with PackReader(path, kind="PAF") as reader:
-            for name in sorted(reader.members):  # every member's size and SHA-256
-                reader.check_member(name)
-            info = PafInfo(path, dict(reader.content))
-            if expect_guid is not None and info.guid != expect_guid:
-                raise BackupInvalid(f"{path.name} does not hold the dossier it was written for.")
-            years = info.years
-            tables = reader.content["tables"]
-            for table in ARCHIVE_TABLES:
-                digest = Digest()
-                spec = reader.schema.table(table.name)
-                for batch in paf_batches(reader, table):
-                    digest.add(row_hashes(batch, spec))
-                    if on_rows is not None:
-                        on_rows(batch.num_rows)
-                claimed = sum(int(y["rows"][table.name]) for y in years)
-                if digest.rows != claimed or digest.rows != int(tables[table.name]["rows"]):
-                    raise BackupInvalid(
-                        f"{path.name}: table {table.name} holds {digest.rows} rows, the archive says {claimed}.",
-                        "The archive is damaged; keep the dossier as it is.",
-                    )
-                wanted = expect_digests[table.name] if expect_digests else tables[table.name]["rows_digest"]
-                if digest.hex != wanted:
-                    raise BackupInvalid(
-                        f"{path.name}: the {table.name} rows read back differ from "
-                        + ("the dossier's." if expect_digests else "the digest the archive records."),
-                        "The archive is damaged or was not written correctly.",
-                    )
+            return _check(reader, path.name, expect_guid=expect_guid, expect_digests=expect_digests,
+                          on_rows=on_rows)
     except PackError as exc:
         raise BackupInvalid(exc.message, exc.hint or "The archive file is damaged.") from exc
+
+
+def _check(
+    reader: PackReader,
+    name: str,
+    *,
+    expect_guid: str | None,
+    expect_digests: dict[str, str] | None,
+    on_rows: Callable[[int], None] | None,
+) -> PafInfo:
+    """``verify_paf`` on an open PAF (named ``name``): each member's bytes are hashed once —
+    the data chunks as they are opened to be decoded, every other member before."""
+    try:
+        info = PafInfo(reader.path, dict(reader.content))
+        if expect_guid is not None and info.guid != expect_guid:
+            raise BackupInvalid(f"{name} does not hold the dossier it was written for.")
+        years = info.years
+        tables = reader.content["tables"]
+        decoded = {c for t in ARCHIVE_TABLES for c in reader.chunks(reader.schema.table(t.name))}
+        for member in sorted(set(reader.members) - decoded):  # every other member's size and SHA-256
+            reader.check_member(member)
+        for table in ARCHIVE_TABLES:
+            digest = Digest()
+            spec = reader.schema.table(table.name)
+            for batch in paf_batches(reader, table):  # each chunk's SHA-256 checked as it is opened
+                digest.add(row_hashes(batch, spec))
+                if on_rows is not None:
+                    on_rows(batch.num_rows)
+            claimed = sum(int(y["rows"][table.name]) for y in years)
+            if digest.rows != claimed or digest.rows != int(tables[table.name]["rows"]):
+                raise BackupInvalid(
+                    f"{name}: table {table.name} holds {digest.rows} rows, the archive says {claimed}.",
+                    "The archive is damaged; keep the dossier as it is.",
+                )
+            wanted = expect_digests[table.name] if expect_digests else tables[table.name]["rows_digest"]
+            if digest.hex != wanted:
+                raise BackupInvalid(
+                    f"{name}: the {table.name} rows read back differ from "
+                    + ("the dossier's." if expect_digests else "the digest the archive records."),
+                    "The archive is damaged or was not written correctly.",
+                )
     except (KeyError, TypeError, ValueError) as exc:
-        raise BackupInvalid(f"{path.name}: the archive's description is not valid ({exc}).") from exc
+        raise BackupInvalid(f"{name}: the archive's description is not valid ({exc}).") from exc
     return info
 
 

@@ -1,8 +1,9 @@
 """Planning an archive: which fiscal years may be archived, and what archiving them will do.
 
 ``plan_years`` reads, inside the archive's transaction, the years asked for, refuses an open or
-already archived one, counts their rows per table and computes each year's balance entry
-(``balance.balance_lines``: the numbers it will carry, its lines). Nothing is changed here.
+already archived one and counts their rows per table; ``plan_balance_entries`` computes each
+year's balance entry from the trial balances (``balance.balance_lines``: the numbers it will
+carry, its lines). Nothing is changed here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from msde_tui.engine.accounting import ledger, schema
-from msde_tui.engine.accounting.ledger import FiscalYear
+from msde_tui.engine.accounting.ledger import BalanceLine, FiscalYear
 from msde_tui.engine.errors import BadInput, DossierDamaged
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES
@@ -34,6 +35,8 @@ class YearsPlan:
     journal_code: str
     od: dict[int, dict[str, Any]] = field(default_factory=dict)  # year id -> balance OD spec
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    next_entry: int = 1  # the first id above every entry id ever used (the balance entries')
+    next_line: int = 1
 
 
 # --------------------------------------------------------------------------- selection
@@ -88,7 +91,9 @@ def year_counts(conn: sa.Connection, year_ids: list[int]) -> dict[int, dict[str,
 
 
 def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
-    """The plan of archiving ``wanted`` (years named as ``ledger.find_years`` reads them)."""
+    """The plan of archiving ``wanted`` (years named as ``ledger.find_years`` reads them): the
+    years, checked, their rows counted, the ids the balance entries will take. The balance
+    entries themselves come from the years' trial balances (``plan_balance_entries``)."""
     info = dossier_info(conn)
     years = ledger.find_years(conn, wanted)
     if not years:
@@ -97,18 +102,23 @@ def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
     journal_id, journal_code = ledger.misc_journal(conn)
     plan = YearsPlan(code, info.guid, years, journal_id, journal_code)
     e, el = schema.entry, schema.entry_line
-    next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
-    next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
-    every = ledger.trial_balances(conn, [y.id for y in years])
-    counts = year_counts(conn, [y.id for y in years])
-    for y in years:
+    plan.next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
+    plan.next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
+    plan.counts = year_counts(conn, [y.id for y in years])
+    return plan
+
+
+def plan_balance_entries(conn: sa.Connection, plan: YearsPlan, every: dict[int, list[BalanceLine]]) -> None:
+    """Each year's balance entry (``plan.od``) from the trial balances ``every``
+    (``ledger.trial_balances``); refused when a year's entries do not balance."""
+    next_entry, next_line = plan.next_entry, plan.next_line
+    for y in plan.years:
         balances = [b for b in every.get(y.id, []) if b.balance != 0]
         if sum(b.balance for b in balances) != 0:
             raise DossierDamaged(
                 f"The entries of fiscal year {y.code} do not balance; archiving stopped, nothing changed.",
                 "Run 'msde check' on the dossier and correct it first.",
             )
-        plan.counts[y.id] = counts[y.id]
         if not balances:
             plan.od[y.id] = {"id": None, "number": None, "lines": []}
             continue
@@ -116,11 +126,9 @@ def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
         next_line += len(lines)
         plan.od[y.id] = {
             "id": next_entry,
-            "number": ledger.next_number(conn, y.id, journal_id),
-            "journal": journal_code,
+            "number": ledger.next_number(conn, y.id, plan.journal_id),
+            "journal": plan.journal_code,
             "date": y.end.isoformat(),
             "lines": lines,
         }
         next_entry += 1
-    return plan
-
