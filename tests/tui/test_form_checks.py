@@ -7,6 +7,7 @@ Each test drives the real form at 80x24 through the app (``StepHost``), in Frenc
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from msde_tui.engine.catalog import Catalog
 from msde_tui.engine.errors import FecRefused
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import ArchivePlan, PackPlan, WizardPlan
+from msde_tui.engine.runs import jobspec
 from msde_tui.engine.runs import registry as runner
 from msde_tui.engine.runs.outcome import failed
 from msde_tui.engine.runs.runner import collect_async
@@ -162,4 +164,7 @@ def test_a_job_failure_shows_the_wizard_hint_and_the_cli_keeps_its_own() -> None
     result = failed("001SOC", error)
     assert result.hint == "Use --provisional."  # what the CLI prints
     assert wizard_hint(result) == "Tick 'Provisional FEC'."  # what the progress screen shows
+    # as the progress screen reads it back from the job's events file
+    read = jobspec.event_from_dict(json.loads(json.dumps(jobspec.event_to_dict(result))))
+    assert isinstance(read, DossierResult) and wizard_hint(read) == "Tick 'Provisional FEC'."
     assert wizard_hint(failed("001SOC", FecRefused("No FEC.", "Close it first."))) == "Close it first."
