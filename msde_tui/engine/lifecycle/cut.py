@@ -155,7 +155,7 @@ def check_cut(home: Path, ref: str, keep_from: str) -> None:
     dossier = Catalog(home).get(ref)
     if not dossier.is_embedded:
         return  # ``cut`` says it in words
-    engine = ledger.open_engine(dossier.path(home))
+    engine = ledger.check_engine(dossier.path(home))  # leaves no -wal/-shm behind
     try:
         with engine.connect() as conn:
             _split(conn, keep_from)

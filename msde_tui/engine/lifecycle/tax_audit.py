@@ -340,7 +340,7 @@ def check_audit(
     if not years:
         raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.",
                        wizard_hint="Type the fiscal years asked for (e.g. 2022,2023).")
-    engine = ledger.open_engine(path)
+    engine = ledger.check_engine(path)  # leaves no -wal/-shm behind
     try:
         with engine.connect() as conn:
             info = conn.execute(sa.select(schema.dossier_info)).one()
