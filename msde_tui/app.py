@@ -1,7 +1,8 @@
 """``msde-tui``: the MSDE.exe wizard (connection -> operation -> dossiers -> summary -> progress).
 
 One driver loop in a worker walks the steps with ``push_screen_wait``; each step receives the
-immutable plan and returns a new one (or None for Back), so Back keeps every answer. The work
+immutable plan and returns a new one, or for Back the plan with what the screen held
+(``steps.Back``), so Back keeps every answer. The work
 itself runs as a detached job (``engine.jobs``) that outlives the terminal; starting
 ``msde-tui`` again offers the jobs still running and those finished since.
 """
@@ -14,8 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from textual import constants, work
-from textual.app import App
+from textual import constants, events, work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
@@ -26,6 +26,8 @@ from msde_tui.engine.plans import WizardPlan
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
+from msde_tui.screens.keyorder import OrderedKeys
+from msde_tui.screens.steps import Back
 from msde_tui.screens.widgets import AsciiScrollBarRender, translate_bindings
 
 DEFAULT_ESCDELAY_MS = 250
@@ -61,7 +63,7 @@ def wants_ansi_theme(environ: Mapping[str, str] | None = None) -> bool:
     return True
 
 
-class MsdeApp(App[None]):
+class MsdeApp(OrderedKeys):
     TITLE = "msde-tui"
     ENABLE_COMMAND_PALETTE = False
     # Every style of the wizard, parsed once at start (a screen's own CSS_PATH would re-parse
@@ -108,6 +110,15 @@ class MsdeApp(App[None]):
             self.add_class(f"-theme-{ANSI_THEME}")
             self.add_class("-ansi")  # app.tcss makes empty fields visible with 16 colours
 
+    async def on_event(self, event: events.Event) -> None:
+        # A screen not ready to read keys yet (the summary, until its first code box has the
+        # focus) keeps them and plays them back in order once it is (``hold_key``).
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            hold = getattr(self.screen, "hold_key", None)
+            if hold is not None and hold(event):
+                return
+        await super().on_event(event)
+
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()
         variables["msde-border"] = "ascii" if getattr(self, "ascii_borders", False) else "round"
@@ -137,7 +148,9 @@ class MsdeApp(App[None]):
             index = min(index, len(steps) - 1)
             position = registry.position(self.plan, index)
             result = await self.push_screen_wait(steps[index](self.ctx, self.plan, position))
-            if result is None:
+            if result is None or isinstance(result, Back):
+                if isinstance(result, Back):  # the answers of the screen left stay
+                    self.plan = result.plan
                 index = max(0, index - 1)
                 continue
             self.plan = result

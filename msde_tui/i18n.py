@@ -154,9 +154,10 @@ def compile_mo(entries: dict[str, str]) -> bytes:
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # where the translated strings are, relative to the package (bootstrap.py: in a checkout only)
-SOURCES = ("app.py", "screens", "engine/runs/basicops.py", "engine/packs/packops.py",
-           "engine/lifecycle/lifeops.py", "engine/words.py", "launch.py", "../bootstrap.py",
-           "engine/auto/autoops.py")
+SOURCES = ("app.py", "screens", "cli", "engine/runs/basicops.py", "engine/packs/packops.py",
+           "engine/lifecycle/lifeops.py", "engine/words.py", "engine/auto/autoops.py",
+           "engine/backends/mssql/directories.py", "engine/backends/access/accessops.py", "launch.py",
+           "../bootstrap.py")
 
 
 def source_files() -> list[Path]:

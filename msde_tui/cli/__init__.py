@@ -14,15 +14,17 @@ import traceback
 
 import typer
 
-from msde_tui import osdep
+from msde_tui import i18n, osdep
+from msde_tui.cli import clickwords
 from msde_tui.cli.common import State, fail, setup_state
 from msde_tui.cli.lazy import LazyGroup
 from msde_tui.engine.atomic import os_problem
 from msde_tui.engine.errors import MsdeError
+from msde_tui.i18n import N_, _
 
 app = typer.Typer(
     name="msde",
-    help="Back up, verify, restore, pack, archive, cut and hand over accounting dossiers.",
+    help=N_("Back up, verify, restore, pack, archive, cut and hand over accounting dossiers."),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,10 +35,10 @@ app = typer.Typer(
 @app.callback()
 def _global(
     ctx: typer.Context,
-    home: str = typer.Option(None, "--home", help="Data directory (default: MSDE_HOME or the user data dir)."),
-    json_output: bool = typer.Option(False, "--json", help="Print a machine-readable JSON result."),
-    lang: str = typer.Option(None, "--lang", help="Language of messages: fr or en."),
-    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+    home: str = typer.Option(None, "--home", help=N_("Data directory (default: MSDE_HOME or the user data dir).")),
+    json_output: bool = typer.Option(False, "--json", help=N_("Print a machine-readable JSON result.")),
+    lang: str = typer.Option(None, "--lang", help=N_("Language of messages: fr or en.")),
+    debug: bool = typer.Option(False, "--debug", help=N_("Show the traceback of an error.")),
 ) -> None:
     ctx.obj = setup_state(home=home, json_output=json_output, lang=lang)
 
@@ -78,9 +80,26 @@ def _hoist_globals(argv: list[str]) -> list[str]:
     return [*front, *hoisted, *rest]
 
 
+def _lang_option(args: list[str]) -> str | None:
+    """The value of ``--lang`` among the global options (before the command), if given."""
+    front = args[: _command_index(args)]
+    for i, token in enumerate(front):
+        if token.startswith("--lang="):
+            return token.split("=", 1)[1]
+        if token == "--lang" and i + 1 < len(front):
+            return front[i + 1]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 failed, 2 bad usage or input)."""
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
+    language = i18n.setup(_lang_option(args))  # before any help or command is built: they speak it too
+    with clickwords.speaking(language):  # Typer's own words (help panels, errors) as well
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     osdep.prepare_console_streams()
     debug = "--debug" in args[: _command_index(args)]
     if debug:
@@ -95,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         return fail(exc)
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        print(_("Interrupted."), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one plain line, the traceback only with --debug
         if debug:
@@ -104,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         if problem is not None:
             return fail(problem)
         return fail(MsdeError(
-            f"Unexpected internal error ({type(exc).__name__}: {exc}).",
-            "Run the command again with --debug and report the traceback.",
+            _("Unexpected internal error ({error}).").format(error=f"{type(exc).__name__}: {exc}"),
+            _("Run the command again with --debug and report the traceback."),
         ))
     return State.last_exit_code
 

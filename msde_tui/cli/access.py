@@ -14,7 +14,8 @@ from msde_tui.cli.backup import finish, run_and_show
 from msde_tui.cli.common import state
 from msde_tui.engine.backends.access.plans import ConvertPlan
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.runs import runner as operations
+from msde_tui.engine.runs import registry
+from msde_tui.i18n import N_, _
 
 
 def register(app: typer.Typer) -> None:
@@ -24,20 +25,20 @@ def register(app: typer.Typer) -> None:
 
 def convert_command(
     ctx: typer.Context,
-    dossier: Annotated[str, typer.Argument(help="The Access dossier: number (001) or code (001NW).")],
-    to: Annotated[str, typer.Option("--to", help="'embedded' or a SQL Server connection profile.")] = "embedded",
-    number: Annotated[str | None, typer.Option("--number", help="Number of the new dossier (default: the first free one).")] = None,
-    short: Annotated[str | None, typer.Option("--short", help="Short name of the new dossier (default: the Access dossier's).")] = None,
-    company: Annotated[str | None, typer.Option("--company", help="Company name (default: the Access dossier's).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Read the file even while Access has it open (the result may be inconsistent).")] = False,
+    dossier: Annotated[str, typer.Argument(help=N_("The Access dossier: number (001) or code (001NW)."))],
+    to: Annotated[str, typer.Option("--to", help=N_("'embedded' or a SQL Server connection profile."))] = "embedded",
+    number: Annotated[str | None, typer.Option("--number", help=N_("Number of the new dossier (default: the first free one)."))] = None,
+    short: Annotated[str | None, typer.Option("--short", help=N_("Short name of the new dossier (default: the Access dossier's)."))] = None,
+    company: Annotated[str | None, typer.Option("--company", help=N_("Company name (default: the Access dossier's)."))] = None,
+    force: Annotated[bool, typer.Option("--force", help=N_("Read the file even while Access has it open (the result may be inconsistent)."))] = False,
 ) -> None:
     """Convert an Access dossier into a new embedded dossier or SQL Server database, every
     table's rows checked equal; the Access file is only read."""
     st = state(ctx)
     record = st.catalog().get(dossier)
     if record.backend != "access":
-        raise BadInput(f"{record.code} is not an Access dossier.",
-                       "Use 'msde export' to copy an embedded or SQL Server dossier.")
+        raise BadInput(_("{code} is not an Access dossier.").format(code=record.code),
+                       _("Use 'msde export' to copy an embedded or SQL Server dossier."))
     password = ""
     if to != "embedded":
         from msde_tui.cli.server import ask_password
@@ -46,5 +47,5 @@ def convert_command(
         password = ask_password(profiles.get(to, st.home))  # refuses an unknown profile first
     plan = ConvertPlan(record, to=to, number=number, short=short, company=company, force=force,
                        password=password)
-    results = run_and_show(st, "convert", [operations.run_convert(plan, home=st.home)], total=1)
+    results = run_and_show(st, "convert", [registry.run(plan, st.home)], total=1)
     finish(st, "convert", results)

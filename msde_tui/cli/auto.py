@@ -26,13 +26,15 @@ from msde_tui.cli.common import State, console, emit, err_console, set_exit, sta
 from msde_tui.engine.auto import installed, schedule
 from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import report as auto_report
-from msde_tui.engine.auto.policy import FIELD_NAMES, AutoConfig, Policy
+from msde_tui.engine.auto.policy import AutoConfig, Policy
 from msde_tui.engine.auto.records import AUTO_DIR
 from msde_tui.engine.errors import BadInput
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import AutoRunPlan
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
-HELP = (
+HELP = N_(
     "Automatic backups (the document's Options: 'Opérationnelle', backups kept, delay in days, "
     "maximum of new movements, directory). Run by a scheduler: SQL Server Express has no SQL "
     "Server Agent, so use --install systemd|cron|taskscheduler to get the entry that runs "
@@ -42,53 +44,53 @@ HELP = (
     "MSDE_PASSWORD_<PROFILE> (or MSDE_PASSWORD) in the scheduler's environment."
 )
 
-PASSWORD_NOTE = (
+PASSWORD_NOTE = N_(
     "# SQL Server dossiers: msde auto takes the password from MSDE_PASSWORD_<PROFILE> (profile name "
     "upper-cased, other characters than A-Z/0-9 as _) or MSDE_PASSWORD, never from a file it writes."
 )
 
 auto_app = typer.Typer(name="auto", help=HELP, invoke_without_command=True, no_args_is_help=False)
-policy_app = typer.Typer(name="policy", help="Show or change the automatic-backup policy.", no_args_is_help=True)
+policy_app = typer.Typer(name="policy", help=N_("Show or change the automatic-backup policy."), no_args_is_help=True)
 auto_app.add_typer(policy_app)
 
 
 @auto_app.callback()
 def auto(
     ctx: typer.Context,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print each decision and why; change nothing."),
-    dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help="Only this dossier (repeatable).")] = None,
-    select_all: bool = typer.Option(False, "--all", help="Every dossier of the list (the default)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help=N_("Print each decision and why; change nothing.")),
+    dossier: Annotated[list[str] | None, typer.Option("--dossier", "-d", help=N_("Only this dossier (repeatable)."))] = None,
+    select_all: bool = typer.Option(False, "--all", help=N_("Every dossier of the list (the default).")),
     where: str = typer.Option(None, "--where", help=selecting.WHERE_HELP),
     install: str = typer.Option(
         None, "--install", metavar="systemd|cron|taskscheduler",
-        help="Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent).",
+        help=N_("Print the scheduler entry that runs 'msde auto' (SQL Server Express has no Agent)."),
     ),
-    write: bool = typer.Option(False, "--write", help="With --install: install the entry where you have the right."),
+    write: bool = typer.Option(False, "--write", help=N_("With --install: install the entry where you have the right.")),
     every: str = typer.Option(
         "hour", "--every", metavar="hour|day|N",
-        help="With --install: how often the scheduler runs 'msde auto': every hour, every day, or every N hours "
-             "(N = 2, 3, 4, 6, 8 or 12).",
+        help=N_("With --install: how often the scheduler runs 'msde auto': every hour, every day, or every N hours "
+                "(N = 2, 3, 4, 6, 8 or 12)."),
     ),
     at: str = typer.Option(
         None, "--at", metavar="HH:MM",
-        help="With --install: the first run's time (every N hours from it, around the clock); for every hour, "
-             "its minute. Default: minute 17, or 02:17.",
+        help=N_("With --install: the first run's time (every N hours from it, around the clock); for every hour, "
+                "its minute. Default: minute 17, or 02:17."),
     ),
     run_as: str = typer.Option(
         None, "--run-as", metavar="ACCOUNT",
-        help="With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you).",
+        help=N_("With --install taskscheduler: the account the task runs as (DOMAIN\\user or SYSTEM; default: you)."),
     ),
     stored_password: bool = typer.Option(
         False, "--stored-password",
-        help="With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
-             "(needed for network shares).",
+        help=N_("With --install taskscheduler --write: schtasks asks for the account's password and keeps it "
+             "(needed for network shares)."),
     ),
     status: bool = typer.Option(
         False, "--status",
-        help="Is the schedule the wizard installs in place: its kind, next run and log (with --install KIND: "
-             "that entry; Task Scheduler: how it ran).",
+        help=N_("Is the schedule the wizard installs in place: its kind, next run and log (with --install KIND: "
+             "that entry; Task Scheduler: how it ran)."),
     ),
-    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help="Remove the scheduler entry."),
+    uninstall: str = typer.Option(None, "--uninstall", metavar="systemd|cron|taskscheduler", help=N_("Remove the scheduler entry.")),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -104,24 +106,25 @@ def auto(
         return
     if install is not None:
         if (run_as or stored_password) and install.strip().lower() != "taskscheduler":
-            raise BadInput("--run-as and --stored-password go with --install taskscheduler.",
-                           "systemd and cron entries run as the user who installs them.")
+            raise BadInput(_("--run-as and --stored-password go with --install taskscheduler."),
+                           _("systemd and cron entries run as the user who installs them."))
         account = None  # elsewhere than Windows: the XML names no user (the one registering it)
         if run_as or osdep.HAS_TASK_SCHEDULER:
             account = schedule.TaskAccount(run_as or osdep.current_account(), stored_password)
         elif stored_password:
-            raise BadInput("--stored-password needs --run-as here: this machine cannot tell the Windows account.",
-                           "E.g. --run-as OFFICE\\backup --stored-password")
+            raise BadInput(_("--stored-password needs --run-as here: this machine cannot tell the Windows account."),
+                           _("E.g. --run-as OFFICE\\backup --stored-password"))
         _install(st, install, write=write, rhythm=schedule.Rhythm.parse(every, at), account=account)
         return
     if write:
-        raise BadInput("--write goes with --install.", "E.g. msde auto --install systemd --write")
+        raise BadInput(_("--write goes with --install."), _("E.g. msde auto --install systemd --write"))
     if where:
         if dossier:
-            raise BadInput("--dossier and --where cannot be used together.", "Give one of them.")
+            raise BadInput(_("--dossier and --where cannot be used together."), _("Give one of them."))
         dossier = [d.code for d in selecting.choose(st, None, where=where)]
         if not dossier:
-            emit(st, {"dossiers": [], "where": where}, f"No dossier matches --where {where}: nothing to do.")
+            emit(st, {"dossiers": [], "where": where},
+                 _("No dossier matches --where {where}: nothing to do.").format(where=where))
             return
     _run(st, dry_run=dry_run, only=dossier or None)
 
@@ -154,7 +157,7 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
     policy_engine.load(st.home)  # a config file that cannot be read is refused before anything
     total = len(only) if only else len(st.catalog().dossiers())
     if dry_run and not st.json:
-        _out("Dry run: nothing is backed up, deleted or recorded.")
+        _out(_("Dry run: nothing is backed up, deleted or recorded."))
     plan = AutoRunPlan(only=tuple(only or ()), dry_run=dry_run)
     results = run_plan(st, plan, total=total + 1)  # exit 1 when one failed
     run = next((r for r in results if r.dossier == "auto"), None)
@@ -167,38 +170,38 @@ def _run(st: State, *, dry_run: bool, only: list[str] | None) -> None:
             for line in _file_lines(result):
                 _out(line)
         if not dossiers:
-            _out("The dossier list is empty: nothing to do.")
+            _out(_("The dossier list is empty: nothing to do."))
         elif all(r.details.get("action") == "off" for r in dossiers):
-            _out("Automatic backups are off. Turn them on with: msde auto policy set --enable")
+            _out(_("Automatic backups are off. Turn them on with: msde auto policy set --enable"))
 
 
 def _file_lines(result: DossierResult) -> list[str]:
     """What a dossier's run wrote or deleted (or, dry, would delete), one line each."""
-    lines = [f"    {result.dossier}: wrote {f} (verified)" for f in result.files]
-    for key, word in (("deleted", "deleted"), ("would_delete", "would delete")):
+    lines = [f"    {result.dossier}: " + _("wrote {file} (verified)").format(file=f) for f in result.files]
+    for key, words in (("deleted", N_("deleted {file}")), ("would_delete", N_("would delete {file}"))):
         found = result.details.get(key)
         if isinstance(found, list):
-            lines += [f"    {result.dossier}: {word} {_base(str(f))}" for f in found]
+            lines += [f"    {result.dossier}: " + _(words).format(file=_base(str(f))) for f in found]
     return lines
 
 
-@auto_app.command("status")
+@auto_app.command("status", help=N_("The last run's outcome per dossier (recorded in the data dir)."))
 def status(ctx: typer.Context) -> None:
     """The last run's outcome per dossier (recorded in the data dir)."""
     st = state(ctx)
     last = auto_report.load_last_run(st.home)
     if last is None:
-        _emit(st, {"last_run": None}, "No automatic backup run was recorded yet.")
+        _emit(st, {"last_run": None}, _("No automatic backup run was recorded yet."))
         return
-    lines = [f"Last run: {last.get('started_at', '?')} to {last.get('finished_at', '?')}"
-             f" — {'OK' if last.get('ok') else 'FAILED for some dossiers'}"]
+    lines = [_("Last run: {start} to {end} — {result}").format(
+        start=last.get("started_at", "?"), end=last.get("finished_at", "?"),
+        result=_("OK") if last.get("ok") else _("FAILED for some dossiers"))]
     for d in last.get("dossiers", []):
-        line = f"{d.get('code')}: {d.get('action')} — {d.get('reason')}"
-        if not d.get("ok", True):
-            line += f" — FAILED: {d.get('message')}"
-        lines.append(line)
+        lines.append(outcome_line(str(d.get("code")), str(d.get("action")), str(d.get("reason") or ""),
+                                  bool(d.get("ok", True)), str(d.get("message") or "")))
         if d.get("last_verified_at"):
-            lines.append(f"    last verified backup {d.get('last_verified_at')}: {d.get('last_verified_file')}")
+            lines.append("    " + _("last verified backup {when}: {file}").format(
+                when=d.get("last_verified_at"), file=d.get("last_verified_file")))
     _emit(st, {"last_run": last}, "\n".join(lines))
 
 
@@ -208,14 +211,14 @@ def status(ctx: typer.Context) -> None:
 def _kind(kind: str) -> str:
     kind = kind.strip().lower()
     if kind not in schedule.KINDS:
-        raise BadInput(f"'{kind}' is not a scheduler.", "Use systemd, cron or taskscheduler.")
+        raise BadInput(_("'{kind}' is not a scheduler.").format(kind=kind), _("Use systemd, cron or taskscheduler."))
     return kind
 
 
 def _task_scheduler(what: str) -> None:
     if not osdep.HAS_TASK_SCHEDULER:
-        raise BadInput(f"{what} taskscheduler needs Windows: this machine has no Task Scheduler.",
-                       "Run it on the Windows server where the task is registered.")
+        raise BadInput(_("{option} taskscheduler needs Windows: this machine has no Task Scheduler.").format(option=what),
+                       _("Run it on the Windows server where the task is registered."))
 
 
 def _scheduler_status(st: State, kind: str) -> None:
@@ -224,31 +227,69 @@ def _scheduler_status(st: State, kind: str) -> None:
     if kind == "taskscheduler":
         _task_scheduler("--status")
         found = osdep.task_state(schedule.TASK_NAME)
-        registered, details, name = found.registered, found.details, f"The task '{schedule.TASK_NAME}'"
+        registered, details = found.registered, found.details
+        head = (_("The task '{name}' is installed.") if registered else
+                _("The task '{name}' is not installed.")).format(name=schedule.TASK_NAME)
     elif kind == "cron":
         line = schedule.cron_entry()
-        registered, details, name = line is not None, line or "", "The msde-auto crontab line"
+        registered, details = line is not None, line or ""
+        head = _("The msde-auto crontab line is installed.") if registered else _(
+            "The msde-auto crontab line is not installed.")
     else:
         units = schedule.systemd_entry()
-        registered, name = bool(units), f"The {schedule.UNIT_NAME} systemd units"
+        registered = bool(units)
         details = "\n".join(str(p) for p in units)
         if units:
-            details += f"\n(systemctl --user list-timers {schedule.UNIT_NAME}.timer says when it runs)"
-    head = f"{name} {'is' if kind != 'systemd' else 'are'} {'installed' if registered else 'not installed'}."
+            details += "\n" + _("(systemctl --user list-timers {unit}.timer says when it runs)").format(
+                unit=schedule.UNIT_NAME)
+        head = (_("The {unit} systemd units are installed.") if registered else
+                _("The {unit} systemd units are not installed.")).format(unit=schedule.UNIT_NAME)
     _emit(st, {"kind": kind, "registered": registered, "details": details},
           "\n".join([head, details] if registered and details else [head]))
     if not registered:
         set_exit(1)
 
 
+# The scheduler kinds and rhythms in the words of the wizard's settings screen (same messages).
+KIND_WORDS = {"systemd": N_("systemd user timer"), "cron": N_("crontab line"),
+              "taskscheduler": N_("Task Scheduler task")}
+ACTION_WORDS = {"backup": N_("backup"), "skip": N_("skip"), "off": N_("off"), "error": N_("error")}
+
+
+def describe_rhythm(rhythm: schedule.Rhythm) -> str:
+    """The rhythm in the words of the wizard's settings screen (screens/auto_screen.py)."""
+    if rhythm.hours == 1:
+        return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
+    if rhythm.hours == 24:
+        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours >= 4:
+        return _("every {hours} hours from {at} ({times})").format(
+            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
+    return _("every {hours} hours from {at} ({count} runs a day)").format(
+        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
+
+
+def outcome_line(code: str, action: str, reason: str, ok: bool, message: str) -> str:
+    """One dossier's line of a run: its action and why (the engine's words, translated)."""
+    why = " " + _("and") + " "
+    reason = why.join(shown(part) for part in reason.split(" and ")) if reason else ""
+    if action == "error":
+        return _("{code}: error — {message}").format(code=code, message=shown(message))
+    line = f"{code}: {_(ACTION_WORDS.get(action, action))} — {reason}"
+    if action == "backup" and not ok:
+        line += " — " + _("FAILED: {message}").format(message=shown(message))
+    return line
+
+
 def describe_schedule(found: installed.ScheduleState) -> str:
-    """The same words as the wizard's settings screen (in English)."""
+    """The same words as the wizard's settings screen."""
     if not found.installed:
-        return ("No schedule is installed: automatic backups do not run. Tick 'Operational' in the "
-                "wizard, or: msde auto --install systemd|cron|taskscheduler --write")
+        return _("No schedule is installed: automatic backups do not run. Tick 'Operational' in the "
+                 "wizard, or: msde auto --install systemd|cron|taskscheduler --write")
     when = found.next_run.strftime("%Y-%m-%d %H:%M") if found.next_run else "-"
-    return (f"Automatic backups are scheduled ({installed.KIND_WORDS.get(found.kind, found.kind)}), "
-            f"{found.rhythm.describe()}.\nNext run: {when}.\nLog: {found.log}")
+    return _("Automatic backups are scheduled ({kind}), {rhythm}.\nNext run: {when}.\nLog: {log}").format(
+        kind=_(KIND_WORDS.get(found.kind, found.kind)), rhythm=describe_rhythm(found.rhythm), when=when,
+        log=found.log)
 
 
 def _installed_status(st: State) -> None:
@@ -264,16 +305,16 @@ def _uninstall(st: State, kind: str) -> None:
     if kind == "taskscheduler":
         _task_scheduler("--uninstall")
         removed = osdep.remove_task(schedule.TASK_NAME)
-        done = f"Deleted the task '{schedule.TASK_NAME}'."
+        done = _("Deleted the task '{name}'.").format(name=schedule.TASK_NAME)
     elif kind == "cron":
         removed = schedule.remove_cron()
-        done = "Removed the msde-auto line from your crontab (other lines kept)."
+        done = _("Removed the msde-auto line from your crontab (other lines kept).")
     else:
         files, follow = schedule.remove_systemd()
         removed = bool(files)
-        done = "Deleted " + ", ".join(str(p) for p in files) + f". Now run:\n  {follow}"
+        done = _("Deleted {files}. Now run:").format(files=", ".join(str(p) for p in files)) + f"\n  {follow}"
     _emit(st, {"kind": kind, "removed": removed, "next": follow if removed else ""},
-          done if removed else f"No {kind} entry of msde auto was installed: nothing to remove.")
+          done if removed else _("No {kind} entry of msde auto was installed: nothing to remove.").format(kind=kind))
 
 
 def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
@@ -292,23 +333,23 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
         if write:
             written, enable = schedule.install_systemd(units)
             payload["written"], payload["next"] = [str(p) for p in written], enable
-            out += [f"Wrote {p}" for p in written] + ["Now run:", f"  {enable}"]
+            out += [_("Wrote {file}").format(file=p) for p in written] + [_("Now run:"), f"  {enable}"]
         else:
             for name, text in units.items():
                 out += [f"# ~/.config/systemd/user/{name}", text]
-            out.append("# Install with --write, then: systemctl --user enable --now msde-auto.timer")
-            out.append("# SQL Server dossiers: put MSDE_PASSWORD_<PROFILE>=... in ~/.config/msde-tui/auto.env "
-                       "yourself (chmod 600).")
+            out.append(_("# Install with --write, then: systemctl --user enable --now msde-auto.timer"))
+            out.append(_("# SQL Server dossiers: put MSDE_PASSWORD_<PROFILE>=... in ~/.config/msde-tui/auto.env "
+                         "yourself (chmod 600)."))
     elif kind == "cron":
         line = schedule.cron_line(command, home, rhythm)
         payload["entries"] = {"crontab": line}
         if write:
             schedule.install_cron(line)
             payload["written"] = ["crontab"]
-            out += ["Installed in your crontab (a previous msde-auto line was replaced):", line]
+            out += [_("Installed in your crontab (a previous msde-auto line was replaced):"), line]
         else:
-            out += [line, "# Install with --write (uses 'crontab -', keeps your other lines).", PASSWORD_NOTE,
-                    "# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'."]
+            out += [line, _("# Install with --write (uses 'crontab -', keeps your other lines)."), _(PASSWORD_NOTE),
+                    _("# Add a line MSDE_PASSWORD_<PROFILE>=... above it yourself with 'crontab -e'.")]
     else:
         text = schedule.task_xml(command, home, rhythm, account=account)
         payload["entries"] = {"msde-auto.xml": text}
@@ -316,27 +357,28 @@ def _install(st: State, kind: str, *, write: bool, rhythm: schedule.Rhythm,
             path, create = schedule.install_taskscheduler(
                 text, st.home / AUTO_DIR / "msde-auto.xml", account=account)
             payload["written"], payload["next"] = [str(path)], create
-            out.append(f"Wrote {path} (UTF-16)")
+            out.append(_("Wrote {file} (UTF-16)").format(file=path))
             if account is None or not (account.stored_password or account.is_system):
-                notes.append("# Runs whether the user is logged on or not, without a stored password: local "
-                             "disks and SQL Server work, Windows network shares do not (--stored-password).")
+                notes.append(_("# Runs whether the user is logged on or not, without a stored password: local "
+                               "disks and SQL Server work, Windows network shares do not (--stored-password)."))
             if osdep.HAS_TASK_SCHEDULER and account is not None:
                 osdep.register_task(path, schedule.TASK_NAME,
                                     password_account=account.user if account.stored_password else None)
                 payload["registered"], payload["next"] = True, ""
-                out += [f"Registered the task '{schedule.TASK_NAME}' ({rhythm.describe()}, as {account.user}).",
-                        "Check it with: msde auto --install taskscheduler --status"]
+                out += [_("Registered the task '{name}' ({rhythm}, as {account}).").format(
+                            name=schedule.TASK_NAME, rhythm=describe_rhythm(rhythm), account=account.user),
+                        _("Check it with: msde auto --install taskscheduler --status")]
             else:
-                out += ["Register it on the Windows server (as the account it runs as, or as an administrator):",
+                out += [_("Register it on the Windows server (as the account it runs as, or as an administrator):"),
                         f"  {create}"]
         else:
             # stdout holds the XML alone (so '> task.xml' is a well-formed file), declared in the
             # encoding it is printed in; --write saves the UTF-16 file; the notes go to stderr
             out.append(text.replace('encoding="UTF-16"', 'encoding="UTF-8"', 1).rstrip("\n"))
-            notes = ["# Save with --write (UTF-16), then register it with schtasks /Create /XML.",
-                     PASSWORD_NOTE,
-                     "# Set it as a user environment variable of the account the task runs as "
-                     "(setx MSDE_PASSWORD_<PROFILE> ...)."]
+            notes = [_("# Save with --write (UTF-16), then register it with schtasks /Create /XML."),
+                     _(PASSWORD_NOTE),
+                     _("# Set it as a user environment variable of the account the task runs as "
+                       "(setx MSDE_PASSWORD_<PROFILE> ...).")]
     _emit(st, payload, "\n".join(out))
     if notes and not st.json:
         err_console.print("\n".join(notes), highlight=False, markup=False, soft_wrap=True)
@@ -355,24 +397,29 @@ def _default_home() -> Path:
 
 def _policy_lines(config: AutoConfig, code: str | None, home: Path) -> list[str]:
     def fmt(p: Policy) -> list[str]:
-        return [
-            f"  operational (enabled)  {'yes' if p.enabled else 'no'}",
-            f"  backups kept (keep)    {p.keep}",
-            f"  every_days             {p.every_days}{'  (off)' if not p.every_days else ''}",
-            f"  max_movements          {p.max_movements}{'  (off)' if not p.max_movements else ''}",
-            f"  directory              {p.target_dir(home)}",
-            f"  server_directory       {p.server_directory or '(the instance default backup directory)'}",
-            f"  test_restore           {'yes (SQL Server: scratch restore + DBCC CHECKDB)' if p.test_restore else 'no'}",
+        off = "  " + _("(off)")
+        rows = [
+            (_("operational (enabled)"), _("yes") if p.enabled else _("no")),
+            (_("backups kept (keep)"), str(p.keep)),
+            (_("delay in days (every_days)"), f"{p.every_days}{off if not p.every_days else ''}"),
+            (_("new movements (max_movements)"), f"{p.max_movements}{off if not p.max_movements else ''}"),
+            (_("directory"), str(p.target_dir(home))),
+            (_("server directory (server_directory)"),
+             p.server_directory or _("(the instance default backup directory)")),
+            (_("test restore (test_restore)"),
+             _("yes (SQL Server: scratch restore + DBCC CHECKDB)") if p.test_restore else _("no")),
         ]
+        width = max(len(label) for label, _value in rows) + 2
+        return [f"  {label:<{width}}{value}" for label, value in rows]
 
     if code:
-        lines = [f"Policy for {code}" + (" (overrides: " + ", ".join(config.overrides[code]) + ")"
-                                         if code in config.overrides else " (the global policy)")]
+        lines = [(_("Policy for {code} (overrides: {names})").format(code=code, names=", ".join(config.overrides[code]))
+                  if code in config.overrides else _("Policy for {code} (the global policy)").format(code=code))]
         return lines + fmt(config.effective(code))
-    lines = ["Global policy"] + fmt(config.default)
+    lines = [_("Global policy")] + fmt(config.default)
     for c in sorted(config.overrides):
         values = ", ".join(f"{k} = {v!r}" for k, v in config.overrides[c].items())
-        lines.append(f"Override {c}: {values}")
+        lines.append(_("Override {code}: {values}").format(code=c, values=values))
     return lines
 
 
@@ -383,10 +430,10 @@ def _resolve_code(st: State, ref: str) -> str:
     return policy_engine.parse_code(ref).code  # a dossier not (yet) in the list, by code
 
 
-@policy_app.command("show")
+@policy_app.command("show", help=N_("Show the global policy and the per-dossier overrides."))
 def policy_show(
     ctx: typer.Context,
-    dossier: str = typer.Argument(None, help="Show the policy as it applies to this dossier."),
+    dossier: str = typer.Argument(None, help=N_("Show the policy as it applies to this dossier.")),
 ) -> None:
     """Show the global policy and the per-dossier overrides."""
     st = state(ctx)
@@ -400,23 +447,24 @@ def policy_show(
     if code:
         payload["dossier"] = code
         payload["effective"] = asdict(config.effective(code))
-    _emit(st, payload, "\n".join([*_policy_lines(config, code, st.home), f"(stored in {payload['file']})"]))
+    _emit(st, payload, "\n".join([*_policy_lines(config, code, st.home),
+                                   _("(stored in {file})").format(file=payload["file"])]))
 
 
-@policy_app.command("set")
+@policy_app.command("set", help=N_("Change the policy (global default, or one dossier's overrides with --dossier)."))
 def policy_set(
     ctx: typer.Context,
-    dossier: str = typer.Option(None, "--dossier", "-d", help="Change this dossier's overrides, not the global policy."),
-    enabled: bool = typer.Option(None, "--enable/--disable", help="Operational: automatic backups on or off."),
-    keep: int = typer.Option(None, "--keep", help="Backups kept before the oldest is overwritten (1-999)."),
-    every_days: int = typer.Option(None, "--every-days", help="A backup is due after this many days (0 = off)."),
-    max_movements: int = typer.Option(None, "--max-movements", help="... or after this many new movements (0 = off)."),
-    directory: str = typer.Option(None, "--dir", help="Target directory of embedded dossiers' backups."),
+    dossier: str = typer.Option(None, "--dossier", "-d", help=N_("Change this dossier's overrides, not the global policy.")),
+    enabled: bool = typer.Option(None, "--enable/--disable", help=N_("Operational: automatic backups on or off.")),
+    keep: int = typer.Option(None, "--keep", help=N_("Backups kept before the oldest is overwritten (1-999).")),
+    every_days: int = typer.Option(None, "--every-days", help=N_("A backup is due after this many days (0 = off).")),
+    max_movements: int = typer.Option(None, "--max-movements", help=N_("... or after this many new movements (0 = off).")),
+    directory: str = typer.Option(None, "--dir", help=N_("Target directory of embedded dossiers' backups.")),
     server_directory: str = typer.Option(
-        None, "--server-dir", help="SQL Server dossiers: a directory on the SERVER host ('' = instance default)."),
+        None, "--server-dir", help=N_("SQL Server dossiers: a directory on the SERVER host ('' = instance default).")),
     test_restore: bool = typer.Option(
         None, "--test-restore/--no-test-restore",
-        help="SQL Server dossiers: restore each new backup under a scratch name, DBCC CHECKDB it, drop it."),
+        help=N_("SQL Server dossiers: restore each new backup under a scratch name, DBCC CHECKDB it, drop it.")),
 ) -> None:
     """Change the policy (global default, or one dossier's overrides with --dossier)."""
     st = state(ctx)
@@ -428,26 +476,28 @@ def policy_set(
         }.items() if v is not None
     }
     if not changes:
-        raise BadInput("Nothing to change.", "Give at least one option, e.g. --enable --keep 3.")
+        raise BadInput(_("Nothing to change."), _("Give at least one option, e.g. --enable --keep 3."))
     if changes.get("directory"):
         path = Path(changes["directory"]).expanduser()
         if not path.is_absolute():
-            raise BadInput(f"'{changes['directory']}' is not an absolute path.",
-                           "Give the full path of the backup directory.")
+            raise BadInput(_("'{path}' is not an absolute path.").format(path=changes["directory"]),
+                           _("Give the full path of the backup directory."))
         changes["directory"] = str(path)
     config = policy_engine.load(st.home)
     code = _resolve_code(st, dossier) if dossier else None
     config = config.with_override(code, **changes) if code else config.with_default(**changes)
     path = policy_engine.save(config, st.home)
     _emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
-         "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
+         "\n".join([*_policy_lines(config, code, st.home), _("Saved in {file}").format(file=path)]))
 
 
-@policy_app.command("unset")
+@policy_app.command("unset", help=N_("Drop a dossier's overrides: it follows the global policy again."))
 def policy_unset(
     ctx: typer.Context,
-    dossier: str = typer.Option(..., "--dossier", "-d", help="The dossier whose overrides go."),
-    settings: Annotated[list[str] | None, typer.Argument(help=f"Settings to drop ({', '.join(FIELD_NAMES)}); none = all.")] = None,
+    dossier: str = typer.Option(..., "--dossier", "-d", help=N_("The dossier whose overrides go.")),
+    settings: Annotated[list[str] | None, typer.Argument(help=N_(
+        "Settings to drop (enabled, keep, every_days, max_movements, directory, server_directory, "
+        "test_restore); none = all."))] = None,
 ) -> None:
     """Drop a dossier's overrides: it follows the global policy again."""
     st = state(ctx)
@@ -456,7 +506,7 @@ def policy_unset(
     config = config.without_override(code, *(settings or []))
     path = policy_engine.save(config, st.home)
     _emit(st, {"file": str(path), "default": asdict(config.default), "overrides": config.overrides},
-         "\n".join([*_policy_lines(config, code, st.home), f"Saved in {path}"]))
+         "\n".join([*_policy_lines(config, code, st.home), _("Saved in {file}").format(file=path)]))
 
 
 def register(app: typer.Typer) -> None:

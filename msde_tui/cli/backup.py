@@ -26,8 +26,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from msde_tui import units
 from msde_tui.cli import selecting
-from msde_tui.cli.common import State, console, emit, set_exit, state
+from msde_tui.cli.common import State, console, emit, operation_word, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine import naming, selection
 from msde_tui.engine.backends import check_backup_directory
@@ -43,6 +44,8 @@ from msde_tui.engine.plans import (
 )
 from msde_tui.engine.proof import read_proof
 from msde_tui.engine.runs import runner as operations
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
 REFRESH_PER_SECOND = 4
 
@@ -59,14 +62,14 @@ def register(app: typer.Typer) -> None:
 
 def backup_command(
     ctx: typer.Context,
-    directory: Annotated[str, typer.Option("--dir", help="Where to write the backups (on the SQL Server host for server dossiers).")],
-    dossiers: Annotated[list[str] | None, typer.Argument(help="Dossier numbers (001) or codes (001SOC).")] = None,
+    directory: Annotated[str, typer.Option("--dir", help=N_("Where to write the backups (on the SQL Server host for server dossiers)."))],
+    dossiers: Annotated[list[str] | None, typer.Argument(help=N_("Dossier numbers (001) or codes (001SOC)."))] = None,
     select_all: Annotated[bool, typer.Option("--all", help=selecting.ALL_HELP)] = False,
     where: Annotated[str | None, typer.Option("--where", help=selecting.WHERE_HELP)] = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each backup back and check it (default: on).")] = True,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Dossiers backed up at once (0: follow the machine's cores).")] = 0,
-    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Access: copy even while Access has the file open (the copy may be inconsistent).")] = False,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help=N_("Read each backup back and check it (default: on)."))] = True,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help=N_("Dossiers backed up at once (0: follow the machine's cores)."))] = 0,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help=N_("SQL Server: after verifying, restore each backup under a scratch name, run DBCC CHECKDB, drop it."))] = False,
+    force: Annotated[bool, typer.Option("--force", help=N_("Access: copy even while Access has the file open (the copy may be inconsistent)."))] = False,
 ) -> None:
     """Back up dossiers: a file copy + proof (embedded, Access) or a native BACKUP (SQL Server)."""
     st = state(ctx)
@@ -75,7 +78,7 @@ def backup_command(
         st, dossiers, select_all=select_all, where=where, backup_dir=lambda _d: local_dir)}
     if not chosen:
         emit(st, {"operation": "backup", "ok": 0, "failed": 0, "results": []},
-             f"No dossier matches --where {where}; nothing to back up.")
+             _("No dossier matches --where {where}: nothing to back up.").format(where=where))
         return
     groups: dict[str | None, list[Dossier]] = {}
     for dossier in chosen.values():
@@ -84,7 +87,8 @@ def backup_command(
     if None in groups:
         local = Path(directory).expanduser()
         if not local.is_dir():
-            raise BadInput(f"The directory {local} does not exist.", "Create it first or choose another one.")
+            raise BadInput(_("The directory {directory} does not exist.").format(directory=local),
+                           _("Create it first or choose another directory."))
     options = BackupOptions(verify=verify or test_restore, test_restore=test_restore, force=force)
     connections = {p: Connection() if p is None else _server_connection(st, p) for p in groups}
     for profile, connection in connections.items():
@@ -101,43 +105,47 @@ def backup_command(
 
 def verify_command(
     ctx: typer.Context,
-    files: Annotated[list[str] | None, typer.Argument(help="Backup files (.sqlite.bak + proof, .bak on the server) or packed files.")] = None,
-    server: Annotated[str | None, typer.Option("--server", help="Connection profile: the files are paths on that SQL Server host.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help="Files verified at once (0: follow the machine's cores).")] = 0,
-    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: verify only this backup set of the file (default: every set).")] = None,
-    test_restore: Annotated[bool, typer.Option("--test-restore", help="SQL Server: also restore each full set under a scratch name, run DBCC CHECKDB, drop it.")] = False,
-    select_all: Annotated[bool, typer.Option("--all", help="The newest backup in --dir of every embedded dossier.")] = False,
-    where: Annotated[str | None, typer.Option("--where", help="The newest backup in --dir of each embedded dossier matching this filter (see backup --where).")] = None,
-    directory: Annotated[str | None, typer.Option("--dir", help="With --all / --where: the directory holding the backups.")] = None,
+    files: Annotated[list[str] | None, typer.Argument(help=N_("Backup files (.sqlite.bak + proof, .bak on the server) or packed files."))] = None,
+    server: Annotated[str | None, typer.Option("--server", help=N_("Connection profile: the files are paths on that SQL Server host."))] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=0, max=16, help=N_("Files verified at once (0: follow the machine's cores)."))] = 0,
+    position: Annotated[int | None, typer.Option("--position", min=1, help=N_("SQL Server: verify only this backup set of the file (default: every set)."))] = None,
+    test_restore: Annotated[bool, typer.Option("--test-restore", help=N_("SQL Server: also restore each full set under a scratch name, run DBCC CHECKDB, drop it."))] = False,
+    select_all: Annotated[bool, typer.Option("--all", help=N_("The newest backup in --dir of every embedded dossier."))] = False,
+    where: Annotated[str | None, typer.Option("--where", help=N_("The newest backup in --dir of each embedded dossier matching this filter (see backup --where)."))] = None,
+    directory: Annotated[str | None, typer.Option("--dir", help=N_("With --all / --where: the directory holding the backups."))] = None,
 ) -> None:
     """Verify backups: re-read and compare with the proof, integrity check, identity."""
     st = state(ctx)
     missing: list[str] = []
     if select_all or where:
         if files or server:
-            raise BadInput("Give backup files, or --all / --where with --dir, not both.",
-                           "E.g. msde verify --all --dir /srv/backups")
+            raise BadInput(_("Give backup files, or --all / --where with --dir, not both."),
+                           _("E.g. msde verify --all --dir /srv/backups"))
         if not directory:
-            raise BadInput("--all and --where need --dir: where the backups are.", "E.g. msde verify --all --dir /srv/backups")
+            raise BadInput(_("--all and --where need --dir: where the backups are."),
+                           _("E.g. msde verify --all --dir /srv/backups"))
         folder = Path(directory).expanduser()
         if not folder.is_dir():
-            raise BadInput(f"The directory {folder} does not exist.", "Give the directory holding the backups.")
+            raise BadInput(_("The directory {directory} does not exist.").format(directory=folder),
+                           _("Give the directory holding the backups."))
         chosen = [d for d in selecting.choose(st, None, select_all=select_all, where=where,
                                               backup_dir=lambda _d: folder) if d.is_embedded]
         found = selection.newest_backups(folder, chosen)
         missing = [d.code for d in chosen if d.code not in found]
         if missing and not st.json:
-            console.print(f"No backup in {folder} for: {', '.join(missing)}.", highlight=False, markup=False)
+            console.print(_("No backup in {directory} for: {dossiers}.").format(
+                directory=folder, dossiers=", ".join(missing)), highlight=False, markup=False)
         files = [str(found[d.code]) for d in chosen if d.code in found]
         if not files:
             emit(st, {"operation": "verify", "ok": 0, "failed": 0, "results": [], "missing": missing},
-                 "Nothing to verify.")
+                 _("Nothing to verify."))
             if missing:
                 set_exit(1)
             return
     elif not files:
-        raise BadInput("Which backups? Give the files, or --all / --where with --dir.",
-                       "E.g. msde verify /srv/backups/001SOC_*.sqlite.bak, or msde verify --all --dir /srv/backups")
+        raise BadInput(_("Which backups? Give the files, or --all / --where with --dir."),
+                       _("E.g. msde verify /srv/backups/001SOC_*.sqlite.bak, or msde verify --all "
+                         "--dir /srv/backups"))
     connection = Connection() if server is None else _server_connection(st, server)
     plan = VerifyPlan(
         connection, tuple(files), concurrency=concurrency, position=position, test_restore=test_restore
@@ -151,17 +159,17 @@ def verify_command(
 
 def restore_command(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="The backup to restore (a server path with --server).")],
-    number: Annotated[str, typer.Option("--number", help="Dossier number to restore as, e.g. 001.")],
-    short: Annotated[str | None, typer.Option("--short", help="Short name (default: the backup's).")] = None,
-    company: Annotated[str | None, typer.Option("--company", help="Company name (default: the backup's).")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite that dossier (after a verified safety copy).")] = False,
-    server: Annotated[str | None, typer.Option("--server", help="Connection profile of the SQL Server to restore on.")] = None,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="SQL Server: where the data files go (default: the instance's).")] = None,
-    log_dir: Annotated[str | None, typer.Option("--log-dir", help="SQL Server: where the log file goes.")] = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="SQL Server: RESTORE VERIFYONLY first (embedded backups are always verified).")] = True,
-    position: Annotated[int | None, typer.Option("--position", min=1, help="SQL Server: which backup set of the file (FILE = n; needed when it holds several).")] = None,
-    close_sessions: Annotated[bool, typer.Option("--close-sessions", help="SQL Server: close the other sessions on the database replaced (SINGLE_USER WITH ROLLBACK IMMEDIATE; MULTI_USER again afterwards).")] = False,
+    file: Annotated[str, typer.Argument(help=N_("The backup to restore (a server path with --server)."))],
+    number: Annotated[str, typer.Option("--number", help=N_("Dossier number to restore as, e.g. 001."))],
+    short: Annotated[str | None, typer.Option("--short", help=N_("Short name (default: the backup's)."))] = None,
+    company: Annotated[str | None, typer.Option("--company", help=N_("Company name (default: the backup's)."))] = None,
+    replace: Annotated[bool, typer.Option("--replace", help=N_("Overwrite that dossier (after a verified safety copy)."))] = False,
+    server: Annotated[str | None, typer.Option("--server", help=N_("Connection profile of the SQL Server to restore on."))] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help=N_("SQL Server: where the data files go (default: the instance's)."))] = None,
+    log_dir: Annotated[str | None, typer.Option("--log-dir", help=N_("SQL Server: where the log file goes."))] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help=N_("SQL Server: RESTORE VERIFYONLY first (embedded backups are always verified)."))] = True,
+    position: Annotated[int | None, typer.Option("--position", min=1, help=N_("SQL Server: which backup set of the file (FILE = n; needed when it holds several)."))] = None,
+    close_sessions: Annotated[bool, typer.Option("--close-sessions", help=N_("SQL Server: close the other sessions on the database replaced (SINGLE_USER WITH ROLLBACK IMMEDIATE; MULTI_USER again afterwards)."))] = False,
 ) -> None:
     """Restore a backup as dossier NUMBER; never over an existing one without --replace."""
     st = state(ctx)
@@ -170,9 +178,10 @@ def restore_command(
     taken = catalog.find(number)
     if taken is not None and not replace:
         raise DossierExists(
-            f"Number {number} is already taken by {taken.code} ({taken.company}).",
-            f"Choose another number: the first free is {catalog.first_free_number()}; "
-            "or add --replace to overwrite it after a safety copy.",
+            _("Number {number} is already taken by {code} ({company}).").format(
+                number=number, code=taken.code, company=taken.company),
+            _("Choose another number: the first free is {free}; or add --replace to overwrite it "
+              "after a safety copy.").format(free=catalog.first_free_number()),
         )
     if short is not None:
         short = naming.check_short(short)
@@ -184,7 +193,8 @@ def restore_command(
         if short is None and operations.file_kind(file, connection) == "server":
             short = _short_from_server_name(file)
     elif not Path(file).expanduser().is_file():
-        raise BadInput(f"The file {file} does not exist.", "Check the path and the file name.")
+        raise BadInput(_("The file {file} does not exist.").format(file=file),
+                       _("Check the path and the file name."))
     kind = operations.file_kind(file, connection)
     if short is None and kind == "embedded":
         short = _short_from_proof(Path(file).expanduser())
@@ -216,8 +226,8 @@ def _server_connection(st: State, profile_name: str) -> Connection:
     """The connection of a saved profile; the password from MSDE_PASSWORD or a hidden prompt."""
     if not profile_name:
         raise BadInput(
-            "A SQL Server dossier has no connection profile in the dossier list.",
-            "Add a profile with 'msde server add' and set it on the dossier.",
+            _("A SQL Server dossier has no connection profile in the dossier list."),
+            _("Add a profile with 'msde server add' and set it on the dossier."),
         )
     from msde_tui.cli.server import ask_password  # late: loads the SQL Server drivers
     from msde_tui.engine.backends.mssql import profiles
@@ -239,8 +249,8 @@ async def _cli_replace_hint(events: AsyncIterator[ev.Event]) -> AsyncIterator[ev
             ):
                 event = dataclasses.replace(
                     event,
-                    hint="Add --replace to restore over it (a verified safety copy is taken "
-                    "first), or give another --number.",
+                    hint=_("Add --replace to restore over it (a verified safety copy is taken "
+                           "first), or give another --number."),
                 )
             yield event
 
@@ -267,8 +277,8 @@ def _short_from_server_name(file: str) -> str:
     parsed = naming.parse_database_name(stem)
     if parsed is None:
         raise BadInput(
-            f"Cannot tell the dossier's short name from {operations.label_of(file)}.",
-            "Give it with --short.",
+            _("Cannot tell the dossier's short name from {file}.").format(file=operations.label_of(file)),
+            _("Give it with --short."),
         )
     return parsed.short
 
@@ -284,7 +294,8 @@ def finish(st: State, operation: str, results: list[ev.DossierResult]) -> None:
             "results": [asdict(r) for r in results],
         })
     else:
-        console.print(f"{ok} done, {failed} failed.", highlight=False, markup=False)
+        console.print(_("{ok} done, {failed} failed.").format(ok=ok, failed=failed),
+                      highlight=False, markup=False)
     if failed:
         set_exit(1)
 
@@ -314,11 +325,15 @@ def run_and_show(
 
 
 def result_line(result: ev.DossierResult) -> str:
+    """One line per result (and its hint): the mark, the dossier, the engine's words translated."""
     if result.ok:
-        mark = "OK  " if result.verified else "DONE"
-        return f"{mark} {result.dossier}: {result.message} ({result.seconds:.1f} s)"
-    text = f"FAIL {result.dossier}: {result.message}"
-    return f"{text}\n     What to do: {result.hint}" if result.hint else text
+        mark = _("OK") if result.verified else _("DONE")
+        return _("{mark} {dossier}: {message} ({seconds} s)").format(
+            mark=f"{mark:<4}", dossier=result.dossier, message=shown(result.message),
+            seconds=units.decimal(result.seconds))
+    text = _("{mark} {dossier}: {message}").format(mark=f"{_('FAIL'):<4}", dossier=result.dossier,
+                                                  message=shown(result.message))
+    return f"{text}\n     " + _("What to do: {hint}").format(hint=shown(result.hint)) if result.hint else text
 
 
 class _Display:
@@ -345,10 +360,10 @@ class _LineDisplay(_Display):
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.Step):
-            detail = f" ({event.detail})" if event.detail else ""
-            self._print(f"     {event.dossier}: {event.step}{detail}")
+            detail = f" ({shown(event.detail)})" if event.detail else ""
+            self._print(f"     {event.dossier}: {shown(event.step)}{detail}")
         elif isinstance(event, ev.ServerMessage) and (event.severity or 0) > 10:
-            self._print(f"     {event.dossier}: server says: {event.text}")
+            self._print(f"     {event.dossier}: " + _("server says: {text}").format(text=event.text))
         elif isinstance(event, ev.DossierResult):
             self._print(result_line(event))
 
@@ -371,7 +386,7 @@ class _LiveDisplay(_Display):
             refresh_per_second=REFRESH_PER_SECOND,
             transient=True,
         )
-        self.operation, self.total, self.done = operation.capitalize(), total, 0
+        self.operation, self.total, self.done = operation_word(operation).capitalize(), total, 0
         self.overall = self.progress.add_task(self._title(), total=total, detail="")
         self.tasks: dict[str, TaskID] = {}
         self.steps: dict[str, str] = {}  # each dossier's current step
@@ -390,15 +405,15 @@ class _LiveDisplay(_Display):
         task = self.tasks.get(event.dossier)
         if isinstance(event, ev.Started):
             self.tasks[event.dossier] = self.progress.add_task(
-                f"  {event.dossier}", total=100, detail=event.operation)
+                f"  {event.dossier}", total=100, detail=operation_word(event.operation))
         elif task is None:
             return
         elif isinstance(event, ev.Step):
             if self.steps.get(event.dossier) == event.step:  # one more table of the same step
-                self.progress.update(task, detail=event.step)
+                self.progress.update(task, detail=shown(event.step))
             else:
                 self.steps[event.dossier] = event.step
-                self.progress.update(task, completed=0, detail=event.step)
+                self.progress.update(task, completed=0, detail=shown(event.step))
         elif isinstance(event, ev.Progress):
             percent = event.percent
             if percent is None and event.rows_done is not None and event.rows_total:
@@ -416,9 +431,10 @@ class _LiveDisplay(_Display):
 def _speed(event: ev.Progress) -> str:
     parts: list[str] = []
     if event.rows_done is not None:
-        parts.append(f"{event.rows_done:,}" + (f"/{event.rows_total:,}" if event.rows_total else "") + " rows")
+        done = units.number(event.rows_done) + (f"/{units.number(event.rows_total)}" if event.rows_total else "")
+        parts.append(_("{rows} rows").format(rows=done))
     if event.mb_per_s is not None:
-        parts.append(f"{event.mb_per_s:.1f} MB/s")
+        parts.append(units.speed(event.mb_per_s))
     if event.eta_s is not None and event.eta_s > 0:
-        parts.append(f"ETA {event.eta_s:.0f} s")
+        parts.append(_("{seconds} s left").format(seconds=f"{event.eta_s:.0f}"))
     return " ".join(parts)

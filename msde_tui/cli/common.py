@@ -12,11 +12,14 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from msde_tui import i18n
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.paths import data_dir
 from msde_tui.engine.textsafe import escape_json_controls, printable
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
 
 class SafeConsole(Console):
@@ -46,6 +49,7 @@ class State:
 
 def setup_state(*, home: str | None, json_output: bool, lang: str | None) -> State:
     State.last_exit_code = 0
+    i18n.setup(lang)
     return State(home=data_dir(home), json=json_output, lang=lang)
 
 
@@ -69,10 +73,23 @@ def set_exit(code: int) -> None:
 
 
 def fail(exc: MsdeError) -> int:
-    err_console.print(f"Error: {exc.message}", highlight=False, markup=False, soft_wrap=True)
+    err_console.print(_("Error: {message}").format(message=shown(exc.message)),
+                      highlight=False, markup=False, soft_wrap=True)
     if exc.hint:
-        err_console.print(f"What to do: {exc.hint}", highlight=False, markup=False, soft_wrap=True)
+        err_console.print(_("What to do: {hint}").format(hint=shown(exc.hint)),
+                          highlight=False, markup=False, soft_wrap=True)
     return exc.exit_code
+
+
+# The operations' names that are not step names too (those are in engine/words.py).
+OPERATION_WORDS = {"export_copy": N_("export copy"), "export_partial": N_("partial export"),
+                   "convert": N_("convert"), "auto_run": N_("auto run")}
+
+
+def operation_word(operation: str) -> str:
+    """An operation's name (``backup``, ``export_copy``...) in the user's language."""
+    key = operation.replace(" ", "_")  # also as a title writes it ("auto run")
+    return _(OPERATION_WORDS[key]) if key in OPERATION_WORDS else shown(operation)
 
 
 def cut_from(d: Dossier) -> dict[str, Any] | None:
@@ -85,4 +102,4 @@ def cut_from(d: Dossier) -> dict[str, Any] | None:
 def cut_note(d: Dossier) -> str:
     """``cut 001 of 001SOC`` for a cut dossier, else ``""``."""
     origin = cut_from(d)
-    return f"cut {origin['cut']:03d} of {origin['dossier']}" if origin else ""
+    return _("cut {seq} of {dossier}").format(seq=f"{origin['cut']:03d}", dossier=origin["dossier"]) if origin else ""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
 from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
@@ -17,6 +18,8 @@ from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
 if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
     from msde_tui.engine.accounting.check import Problem
@@ -55,13 +58,24 @@ def list_dossiers(ctx: typer.Context) -> None:
                                for d in dossiers]})
         return
     if not dossiers:
-        console.print("The dossier list is empty. Create demo dossiers with: msde demo")
+        console.print(_("The dossier list is empty. Create demo dossiers with: msde demo"))
         return
-    table = Table("Number", "Code", "Company", "Backend", "Location", "Status", box=None)
+    table = Table(_("Number"), _("Code"), _("Company"), _("Backend"), _("Location"), _("Status"), box=None)
     for d in dossiers:
         where = d.location if d.is_embedded or d.backend == "access" else f"{d.profile}:{d.location}"
-        table.add_row(d.number, d.code, d.company, d.backend, where, d.status + (f" ({cut_note(d)})" if cut_note(d) else ""))
+        table.add_row(d.number, d.code, d.company, _backend_word(d.backend), where,
+                      _(STATUS_WORDS.get(d.status, d.status)) + (f" ({cut_note(d)})" if cut_note(d) else ""))
     console.print(table)
+
+
+# Words of the list's columns (the catalog keeps them in English).
+BACKEND_WORDS = {"embedded": N_("embedded"), "mssql": N_("SQL Server"), "access": N_("Access")}
+STATUS_WORDS = {status: status for status in (N_("active"), N_("restored"), N_("cut"), N_("imported"),
+                                             N_("converted"), N_("export"))}
+
+
+def _backend_word(backend: str) -> str:
+    return _(BACKEND_WORDS[backend]) if backend in BACKEND_WORDS else backend
 
 
 def _years(st: State, d: Dossier) -> int | None:
@@ -71,8 +85,8 @@ def _years(st: State, d: Dossier) -> int | None:
 
 def rename(
     ctx: typer.Context,
-    dossier: str = typer.Argument(..., help="Number (001) or code (001SOC)."),
-    company: str = typer.Option(None, "--company", help="New company name."),
+    dossier: str = typer.Argument(..., help=N_("Number (001) or code (001SOC).")),
+    company: str = typer.Option(None, "--company", help=N_("New company name.")),
 ) -> None:
     """Change the company name shown in the list (the dossier's data is not touched)."""
     st = state(ctx)
@@ -82,9 +96,9 @@ def rename(
 
 def remove(
     ctx: typer.Context,
-    dossier: str = typer.Argument(..., help="Number (001) or code (001SOC)."),
+    dossier: str = typer.Argument(..., help=N_("Number (001) or code (001SOC).")),
     delete_data: bool = typer.Option(
-        False, "--delete-data", help="Also delete the embedded dossier file (never a SQL Server database)."
+        False, "--delete-data", help=N_("Also delete the embedded dossier file (never a SQL Server database).")
     ),
 ) -> None:
     """Remove a dossier from the list. Its data stays unless --delete-data is given."""
@@ -94,7 +108,8 @@ def remove(
     emit(
         st,
         {"removed": removed.code, "data": kept},
-        f"{removed.code} removed from the list; its data was {kept}.",
+        (_("{code} removed from the list; its data was deleted.") if delete_data
+         else _("{code} removed from the list; its data was kept.")).format(code=removed.code),
     )
 
 
@@ -107,23 +122,23 @@ def free_number(ctx: typer.Context) -> None:
 
 def add(
     ctx: typer.Context,
-    number: str = typer.Option(None, "--number", help="Dossier number (default: the first free one)."),
-    short: str = typer.Option(..., "--short", help="Short name, e.g. SOC."),
-    company: str = typer.Option(..., "--company", help="Company name shown in the list."),
-    file: str = typer.Option(None, "--file", help="An embedded dossier file in the data directory, or an Access file (.mdb/.accdb) anywhere."),
-    profile: str = typer.Option(None, "--profile", help="SQL Server connection profile."),
-    database: str = typer.Option(None, "--database", help="SQL Server database name."),
+    number: str = typer.Option(None, "--number", help=N_("Dossier number (default: the first free one).")),
+    short: str = typer.Option(..., "--short", help=N_("Short name, e.g. SOC.")),
+    company: str = typer.Option(..., "--company", help=N_("Company name shown in the list.")),
+    file: str = typer.Option(None, "--file", help=N_("An embedded dossier file in the data directory, or an Access file (.mdb/.accdb) anywhere.")),
+    profile: str = typer.Option(None, "--profile", help=N_("SQL Server connection profile.")),
+    database: str = typer.Option(None, "--database", help=N_("SQL Server database name.")),
 ) -> None:
     """Put an existing dossier in the list: an embedded file (--file) or a SQL Server database."""
     st = state(ctx)
     catalog = st.catalog()
     if bool(file) == bool(profile or database) or (not file and not (profile and database)):
         raise BadInput(
-            "Give either --file, or both --profile and --database.",
-            "e.g. msde add --short SOC --company 'Soc SRL' --file 001SOC.sqlite",
+            _("Give either --file, or both --profile and --database."),
+            _("e.g. msde add --short SOC --company 'Soc SRL' --file 001SOC.sqlite"),
         )
     if not company.strip():
-        raise BadInput("The company name cannot be empty.")
+        raise BadInput(_("The company name cannot be empty."))
     number = number or catalog.first_free_number()
     if file and access_files.sniff(Path(file).expanduser()) is not None:
         found = access_files.open_access(Path(file))  # recognised by its header, not its name
@@ -131,35 +146,39 @@ def add(
                                     backend="access", location=str(found.path)))
         emit(st, {"added": asdict(added) | {"code": added.code, "format": found.format,
                                             "size": found.size}},
-             f"{added.code} ({added.company}) added: {found.path} — {found.describe()}. "
-             "msde reads it and writes copies or other formats; it never writes Access files.")
+             _("{code} ({company}) added: {path} — {kind}. msde reads it and writes copies or "
+               "other formats; it never writes Access files.").format(
+                 code=added.code, company=added.company, path=found.path, kind=found.describe()))
         return
     if file:
         from msde_tui.engine.dossier_files import add_file
 
         added = add_file(st.home, file, number=number, short=short, company=company)
         emit(st, {"added": asdict(added) | {"code": added.code}},
-             f"{added.code} ({added.company}) added: {added.location}")
+             _("{code} ({company}) added: {where}").format(code=added.code, company=added.company,
+                                                          where=added.location))
         return
     from msde_tui.engine.backends.mssql import profiles
 
     profiles.get(profile, st.home)  # refuses an unknown profile
     name = database.strip()
     if not name or len(name) > 128:
-        raise BadInput(f"'{database}' is not a database name.", "Use 1 to 128 characters.")
+        raise BadInput(_("'{name}' is not a database name.").format(name=database),
+                       _("Use 1 to 128 characters."))
     added = catalog.add(Dossier(number=number, short=short, company=company.strip(), backend="mssql",
                                 location=name, profile=profile))
     where = added.location if added.is_embedded else f"{added.profile}:{added.location}"
     emit(st, {"added": asdict(added) | {"code": added.code}},
-         f"{added.code} ({added.company}) added: {where}")
+         _("{code} ({company}) added: {where}").format(code=added.code, company=added.company,
+                                                      where=where))
 
 
 def demo(
     ctx: typer.Context,
-    dossiers: int = typer.Option(3, "--dossiers", min=1, max=999, help="How many dossiers."),
-    years: int = typer.Option(10, "--years", min=1, max=100, help="Fiscal years per dossier."),
-    lines: int = typer.Option(3000, "--lines", min=0, help="Entry lines per dossier (about)."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same data."),
+    dossiers: int = typer.Option(3, "--dossiers", min=1, max=999, help=N_("How many dossiers.")),
+    years: int = typer.Option(10, "--years", min=1, max=100, help=N_("Fiscal years per dossier.")),
+    lines: int = typer.Option(3000, "--lines", min=0, help=N_("Entry lines per dossier (about).")),
+    seed: int = typer.Option(0, "--seed", help=N_("Same seed, same data.")),
 ) -> None:
     """Create demo dossiers (Belgian chart, journals, VAT, openings) in the data directory."""
     from msde_tui.engine.accounting.demo import create_demo
@@ -178,16 +197,18 @@ def demo(
         emit(st, {"created": report, "seconds": round(seconds, 3), "lines_per_second": rate})
         return
     for r in report:
-        console.print(f"{r['code']}  {r['company']}  {r['years']} fiscal years, "
-                      f"{r['lines']:,} lines  -> {r['location']}", highlight=False, markup=False)
-    console.print(f"{len(report)} demo dossier(s) created in {st.home} "
-                  f"({total:,} lines in {seconds:.1f} s, {rate:,} lines/s).",
+        console.print(_("{code}  {company}  {years} fiscal years, {lines} lines  -> {file}").format(
+                          code=r["code"], company=r["company"], years=r["years"],
+                          lines=units.number(r["lines"]), file=r["location"]), highlight=False, markup=False)
+    console.print(_("{count} demo dossier(s) created in {home} ({lines} lines in {seconds} s, "
+                    "{rate} lines/s).").format(count=len(report), home=st.home, lines=units.number(total),
+                                               seconds=units.decimal(seconds), rate=units.number(rate)),
                   highlight=False, markup=False)
 
 
 def check(
     ctx: typer.Context,
-    dossier: str = typer.Argument(..., help="Number (001) or code (001SOC)."),
+    dossier: str = typer.Argument(..., help=N_("Number (001) or code (001SOC).")),
 ) -> None:
     """List the integrity problems of a dossier (exit 0 healthy, 1 problems found)."""
     st = state(ctx)
@@ -200,11 +221,12 @@ def check(
                   "problems": [asdict(p) for p in problems]})
         return
     if not problems:
-        console.print(f"{record.code}: no problem found.", highlight=False, markup=False)
+        console.print(_("{code}: no problem found.").format(code=record.code), highlight=False, markup=False)
         return
-    console.print(f"{record.code}: {len(problems)} problem(s):", highlight=False, markup=False)
+    console.print(_("{code}: {count} problem(s):").format(code=record.code, count=len(problems)),
+                  highlight=False, markup=False)
     for p in problems:
-        console.print(f"  [{p.kind}] {p.message}", highlight=False, markup=False)
+        console.print(f"  [{p.kind}] {shown(p.message)}", highlight=False, markup=False)
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:
@@ -215,7 +237,8 @@ def _check(st: State, record: Dossier) -> list[Problem]:
 
         refuse_access(record, "the integrity check")
         if not record.profile:
-            raise BadInput(f"Dossier {record.code} has no connection profile.", "Fix the dossier list.")
+            raise BadInput(_("Dossier {code} has no connection profile.").format(code=record.code),
+                           _("Fix the dossier list."))
         password = ask_password(profiles.get(record.profile, st.home))
     from msde_tui.engine.accounting.check import check_listed  # the SQL toolkit: loaded here
 

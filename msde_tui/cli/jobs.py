@@ -12,24 +12,31 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import console, emit, set_exit, state
+from msde_tui.cli.common import console, emit, operation_word, set_exit, state
 from msde_tui.engine import events as ev
 from msde_tui.engine.runs import jobs as jobs_engine
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
 jobs_app = typer.Typer(
     name="jobs",
-    help="Detached jobs started from the wizard: list, show, cancel.",
+    help=N_("Detached jobs started from the wizard: list, show, cancel."),
     invoke_without_command=True,
     no_args_is_help=False,
 )
 
 STATE_WORDS = {
-    jobs_engine.RUNNING: "RUNNING",
-    jobs_engine.OK: "OK",
-    jobs_engine.FAILED: "FAILED",
-    jobs_engine.CANCELLED: "CANCELLED",
-    jobs_engine.INTERRUPTED: "INTERRUPTED",
+    jobs_engine.RUNNING: N_("RUNNING"),
+    jobs_engine.OK: N_("OK"),
+    jobs_engine.FAILED: N_("FAILED"),
+    jobs_engine.CANCELLED: N_("CANCELLED"),
+    jobs_engine.INTERRUPTED: N_("INTERRUPTED"),
 }
+
+
+def state_word(job_state: str) -> str:
+    """A job's state, as a word in the user's language."""
+    return _(STATE_WORDS[job_state]) if job_state in STATE_WORDS else job_state.upper()
 
 
 def register(app: typer.Typer) -> None:
@@ -60,15 +67,15 @@ def list_jobs(ctx: typer.Context) -> None:
         emit(st, {"jobs": [_job_payload(j) for j in found]})
         return
     if not found:
-        console.print("No jobs.", highlight=False)
+        console.print(_("No jobs."), highlight=False)
         return
-    table = Table("Job", "Started", "Operation", "State", "Dossiers", box=None)
+    table = Table(_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"), box=None)
     for job in found:
         table.add_row(
             job.id,
             job.created_at.replace("T", " "),
-            job.operation,
-            STATE_WORDS.get(job.state, job.state.upper()),
+            operation_word(job.operation),
+            state_word(job.state),
             ", ".join(job.subjects),
         )
     console.print(table)
@@ -79,33 +86,34 @@ def describe_event(at: float, event: ev.Event) -> str | None:
     when = datetime.fromtimestamp(at).strftime("%H:%M:%S") if at else "--:--:--"
     who = event.dossier
     if isinstance(event, ev.Started):
-        text = f"started {event.operation}" + (f" ({', '.join(event.steps)})" if event.steps else "")
+        text = _("started {operation}").format(operation=operation_word(event.operation))
+        text += f" ({', '.join(shown(s) for s in event.steps)})" if event.steps else ""
     elif isinstance(event, ev.Step):
-        text = f"{event.step}" + (f": {event.detail}" if event.detail else "")
+        text = shown(event.step) + (f": {shown(event.detail)}" if event.detail else "")
     elif isinstance(event, ev.ServerMessage):
         number = f"[{event.number}] " if event.number is not None else ""
         text = f"{number}{event.text}"
     elif isinstance(event, ev.Statement):
-        text = f"runs: {event.text}"
+        text = _("runs: {statement}").format(statement=event.text)
     elif isinstance(event, ev.DossierResult):
-        word = "OK" if event.ok else "FAILED"
-        text = word + (" (verified)" if event.verified else "")
+        word = _("OK") if event.ok else _("FAILED")
+        text = word + (" " + _("(verified)") if event.verified else "")
         if event.message:
-            text += f" - {event.message}"
+            text += f" - {shown(event.message)}"
         if event.hint:
-            text += f" {event.hint}"
+            text += f" {shown(event.hint)}"
         if event.files:
-            text += f" files: {', '.join(event.files)}"
+            text += " " + _("files: {files}").format(files=", ".join(event.files))
     else:
         return None
     return f"{when} {who}: {text}"
 
 
-@jobs_app.command("show")
+@jobs_app.command("show", help=N_("Print a job's events and its result."))
 def show(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job id (or the start of it)."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Wait and print events until the job ends."),
+    job_id: str = typer.Argument(..., help=N_("The job id (or the start of it).")),
+    follow: bool = typer.Option(False, "--follow", "-f", help=N_("Wait and print events until the job ends.")),
 ) -> None:
     """Print a job's events and its result."""
     st = state(ctx)
@@ -119,7 +127,9 @@ def show(
         emit(st, {"job": _job_payload(job), "events": events})
     else:
         console.print(
-            f"Job {job.id}: {job.operation} of {', '.join(job.subjects)}, started {job.created_at}",
+            _("Job {id}: {operation} of {dossiers}, started {when}").format(
+                id=job.id, operation=operation_word(job.operation), dossiers=", ".join(job.subjects),
+                when=job.created_at),
             highlight=False,
             markup=False,
         )
@@ -136,11 +146,11 @@ def show(
             line = describe_event(at, event)
             if line:
                 console.print(line, highlight=False, markup=False)
-        console.print(f"State: {STATE_WORDS.get(job.state, job.state)}", highlight=False)
+        console.print(_("State: {state}").format(state=state_word(job.state)), highlight=False)
         if job.state == jobs_engine.INTERRUPTED:
             console.print(
-                "The job's process is gone without a result (machine restarted or process "
-                f"killed). Its log is in {job.directory}.",
+                _("The job's process is gone without a result (machine restarted or process "
+                  "killed). Its log is in {directory}.").format(directory=job.directory),
                 highlight=False,
                 markup=False,
             )
@@ -148,16 +158,17 @@ def show(
         set_exit(1)
 
 
-@jobs_app.command("cancel")
+@jobs_app.command("cancel", help=N_("Ask a running job to stop safely."))
 def cancel(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job id (or the start of it)."),
+    job_id: str = typer.Argument(..., help=N_("The job id (or the start of it).")),
 ) -> None:
     """Ask a running job to stop safely."""
     st = state(ctx)
     job = jobs_engine.find_job(st.home, job_id)
     if job.state != jobs_engine.RUNNING:
-        emit(st, {"id": job.id, "state": job.state}, f"Job {job.id} is not running ({job.state}).")
+        emit(st, {"id": job.id, "state": job.state},
+             _("Job {id} is not running ({state}).").format(id=job.id, state=state_word(job.state)))
         return
     jobs_engine.request_cancel(st.home, job.id)
-    emit(st, {"id": job.id, "state": "cancelling"}, f"Asked job {job.id} to stop.")
+    emit(st, {"id": job.id, "state": "cancelling"}, _("Asked job {id} to stop.").format(id=job.id))

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from msde_tui import units
 from msde_tui.cli import selecting
 from msde_tui.cli.common import (
     State,
@@ -31,8 +32,10 @@ from msde_tui.engine.lifecycle import tax_audit as audit_engine
 from msde_tui.engine.lifecycle import years as years_engine
 from msde_tui.engine.lifecycle.lifeops import embedded as embedded_dossier
 from msde_tui.engine.plans import ArchivePlan, AuditPlan, CutPlan, UnarchivePlan
+from msde_tui.engine.words import shown
+from msde_tui.i18n import N_, _
 
-DOSSIERS_ARGUMENT = typer.Argument(None, help="Dossier numbers (001) or codes (001SOC); or --where.")
+DOSSIERS_ARGUMENT = typer.Argument(None, help=N_("Dossier numbers (001) or codes (001SOC); or --where."))
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +59,8 @@ def _emit(st: State, payload: dict[str, Any], human: str | None = None) -> None:
 def _directory(raw: str) -> Path:
     path = Path(raw).expanduser()
     if not path.is_dir():
-        raise BadInput(f"The directory {path} does not exist.", "Create it or give another --dir.")
+        raise BadInput(_("The directory {directory} does not exist.").format(directory=path),
+                       _("Create it or give another --dir."))
     return path
 
 
@@ -71,29 +75,32 @@ def _error(exc: MsdeError) -> dict[str, Any]:
 def archive(
     ctx: typer.Context,
     dossiers: list[str] = DOSSIERS_ARGUMENT,
-    directory: str = typer.Option(..., "--dir", help="Where the PAF files are written."),
-    years: str = typer.Option(None, "--years", help="Fiscal years to archive, e.g. 2015,2016."),
+    directory: str = typer.Option(..., "--dir", help=N_("Where the PAF files are written.")),
+    years: str = typer.Option(None, "--years", help=N_("Fiscal years to archive, e.g. 2015,2016.")),
     older_than: int = typer.Option(
-        years_engine.DEFAULT_AGE, "--older-than", help="Default choice: closed years ended at least this many years ago."
+        years_engine.DEFAULT_AGE, "--older-than", help=N_("Default choice: closed years ended at least this many years ago.")
     ),
-    select_all: bool = typer.Option(False, "--all", help="Tick every closed year of every dossier (\"Select\")."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show which years would be archived."),
-    where: str = typer.Option(None, "--where", help=selecting.WHERE_HELP + " Here --where all picks "
-                              "every embedded dossier (--all picks the years)."),
+    select_all: bool = typer.Option(False, "--all", help=N_("Tick every closed year of every dossier (\"Select\").")),
+    dry_run: bool = typer.Option(False, "--dry-run", help=N_("Only show which years would be archived.")),
+    where: str = typer.Option(None, "--where", help=N_(
+        "Dossiers matching a filter: a number range (001-099), profile=NAME, changed (since "
+        "the last backup); terms of different kinds must all hold. Here --where all picks "
+        "every embedded dossier (--all picks the years).")),
 ) -> None:
     """Archive fiscal years into a PAF per dossier, then replace them by one balance entry each."""
     st = state(ctx)
     if where:
         dossiers = [d.code for d in selecting.choose(st, dossiers, where=where) if d.is_embedded]
         if not dossiers:
-            _emit(st, {"results": [], "where": where}, f"No embedded dossier matches --where {where}: nothing to do.")
+            _emit(st, {"results": [], "where": where},
+                  _("No embedded dossier matches --where {where}: nothing to do.").format(where=where))
             return
     elif not dossiers:
-        raise BadInput("Which dossiers? Name them (001 002...), or use --where.", selection.HINT)
+        raise BadInput(_("Which dossiers? Name them (001 002...), or use --where."), selection.HINT)
     if years and select_all:
-        raise BadInput("--years and --all cannot be used together.", "Give one of them.")
+        raise BadInput(_("--years and --all cannot be used together."), _("Give one of them."))
     if older_than < 0:
-        raise BadInput("--older-than cannot be negative.", "Give a number of years, e.g. 7.")
+        raise BadInput(_("--older-than cannot be negative."), _("Give a number of years, e.g. 7."))
     out = _directory(directory)
     catalog = st.catalog()
     wanted = ledger.parse_years(years)
@@ -112,8 +119,8 @@ def archive(
                 missing = [w for w in wanted if not any(w in (y.code, str(y.end.year)) for y in all_years)]
                 if missing:
                     raise BadInput(
-                        f"{dossier.code} has no fiscal year {', '.join(missing)}.",
-                        f"Its years: {', '.join(y.code for y in all_years)}.",
+                        _("{code} has no fiscal year {years}.").format(code=dossier.code, years=", ".join(missing)),
+                        _("Its years: {years}.").format(years=", ".join(y.code for y in all_years)),
                     )
             elif select_all:
                 chosen = [y.code for y in years_engine.archivable(all_years)]
@@ -150,14 +157,19 @@ def archive(
         return
     for item in results:
         if not item.get("ok"):
-            console.print(f"{item['dossier']}: FAILED — {item['error']} {item['hint']}".rstrip(), highlight=False, markup=False, soft_wrap=True)
+            console.print(_("{code}: FAILED — {error} {hint}").format(
+                code=item["dossier"], error=shown(item["error"]), hint=shown(item["hint"] or "")).rstrip(),
+                highlight=False, markup=False, soft_wrap=True)
         elif item.get("skipped"):
-            console.print(f"{item['dossier']}: nothing to archive.", highlight=False, markup=False, soft_wrap=True)
+            console.print(_("{code}: nothing to archive.").format(code=item["dossier"]),
+                          highlight=False, markup=False, soft_wrap=True)
         elif item.get("dry_run"):
-            console.print(f"{item['dossier']}: would archive {', '.join(item['years'])}.", highlight=False, markup=False, soft_wrap=True)
+            console.print(_("{code}: would archive {years}.").format(code=item["dossier"], years=", ".join(item["years"])),
+                          highlight=False, markup=False, soft_wrap=True)
         else:
             console.print(
-                f"{item['dossier']}: archived {', '.join(item['years'])} into {item['paf']} (verified).",
+                _("{code}: archived {years} into {file} (verified).").format(
+                    code=item["dossier"], years=", ".join(item["years"]), file=item["paf"]),
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
@@ -166,13 +178,13 @@ def archive(
 
 def unarchive(
     ctx: typer.Context,
-    file: str = typer.Argument(..., help="The .paf file."),
+    file: str = typer.Argument(..., help=N_("The .paf file.")),
     dossier: str = typer.Option(
-        None, "--dossier", help="Dossier to import into: the one it came from or a copy made after it (default: the one it came from)."
+        None, "--dossier", help=N_("Dossier to import into: the one it came from or a copy made after it (default: the one it came from).")
     ),
-    years: str = typer.Option(None, "--years", help="Only these archived years (default: all of them)."),
-    delete: bool = typer.Option(False, "--delete", help="Delete the PAF once all its years are back."),
-    show: bool = typer.Option(False, "--show", help="Only show the archived years the PAF holds."),
+    years: str = typer.Option(None, "--years", help=N_("Only these archived years (default: all of them).")),
+    delete: bool = typer.Option(False, "--delete", help=N_("Delete the PAF once all its years are back.")),
+    show: bool = typer.Option(False, "--show", help=N_("Only show the archived years the PAF holds.")),
 ) -> None:
     """Import a PAF back into the dossier it came from: every detail returns, the balance entry goes."""
     st = state(ctx)
@@ -184,9 +196,11 @@ def unarchive(
         _emit(
             st,
             {"paf": str(info.path), "dossier": info.code, "guid": info.guid, "years": years_list},
-            "\n".join([f"{info.path.name}: archive of {info.code}"] + [
-                f"  {y['code']}  {y['start']} – {y['end']}  {y['rows']['entry']} entries, "
-                f"{y['rows']['entry_line']} lines, {y['rows']['attachment']} attachments"
+            "\n".join([_("{file}: archive of {code}").format(file=info.path.name, code=info.code)] + [
+                f"  {y['code']}  {y['start']} – {y['end']}  " + _(
+                    "{entries} entries, {lines} lines, {attachments} attachments").format(
+                    entries=y["rows"]["entry"], lines=y["rows"]["entry_line"],
+                    attachments=y["rows"]["attachment"])
                 for y in years_list
             ]),
         )
@@ -197,12 +211,15 @@ def unarchive(
     d = result_details(result)
     payload = {"ok": True} | {k: d[k] for k in ("dossier", "paf", "years", "entries", "lines", "attachments",
                                                 "paf_deleted")} | {"seconds": round(result.seconds, 3)}
-    kept = "deleted" if d["paf_deleted"] else "kept"
+    values = {"code": d["dossier"], "years": ", ".join(d["years"]), "entries": d["entries"],
+              "lines": d["lines"], "attachments": d["attachments"]}
     _emit(
         st,
         payload,
-        f"{d['dossier']}: fiscal years {', '.join(d['years'])} are back ({d['entries']} entries, "
-        f"{d['lines']} lines, {d['attachments']} attachments); the PAF was {kept}.",
+        (_("{code}: fiscal years {years} are back ({entries} entries, {lines} lines, {attachments} "
+           "attachments); the PAF was deleted.") if d["paf_deleted"] else
+         _("{code}: fiscal years {years} are back ({entries} entries, {lines} lines, {attachments} "
+           "attachments); the PAF was kept.")).format(**values),
     )
 
 
@@ -211,20 +228,20 @@ def unarchive(
 
 def cut(
     ctx: typer.Context,
-    dossier: str = typer.Argument(None, help="Dossier number (001) or code (001SOC)."),
-    keep_from: str = typer.Option(None, "--keep-from", help="First fiscal year to keep; earlier ones move out."),
+    dossier: str = typer.Argument(None, help=N_("Dossier number (001) or code (001SOC).")),
+    keep_from: str = typer.Option(None, "--keep-from", help=N_("First fiscal year to keep; earlier ones move out.")),
     clean_references: bool = typer.Option(
-        False, "--clean-references", help="Delete third parties that only the moved years used."
+        False, "--clean-references", help=N_("Delete third parties that only the moved years used.")
     ),
-    list_only: bool = typer.Option(False, "--list", help="List the dossiers with at least --min-years years."),
-    min_years: int = typer.Option(cut_engine.DEFAULT_MIN_YEARS, "--min-years", help="Threshold for --list."),
+    list_only: bool = typer.Option(False, "--list", help=N_("List the dossiers with at least --min-years years.")),
+    min_years: int = typer.Option(cut_engine.DEFAULT_MIN_YEARS, "--min-years", help=N_("Threshold for --list.")),
 ) -> None:
     """Move the fiscal years before --keep-from into a new dossier <code>_CUTnnn."""
     st = state(ctx)
     catalog = st.catalog()
     if list_only:
         if min_years < 1:
-            raise BadInput("--min-years must be at least 1.")
+            raise BadInput(_("--min-years must be at least 1."))
         found = cut_engine.candidates(catalog, min_years)
         rows = [
             {
@@ -241,27 +258,29 @@ def cut(
             _emit(st, {"min_years": min_years, "dossiers": rows})
             return
         if not rows:
-            console.print(f"No dossier has {min_years} fiscal years or more.")
+            console.print(_("No dossier has {count} fiscal years or more.").format(count=min_years))
             return
-        table = Table("Dossier", "Company", "Years", "First", "Last", "Origin", box=None)
+        table = Table(_("Dossier"), _("Company"), _("Years"), _("First"), _("Last"), _("Origin"), box=None)
         for r, c in zip(rows, found, strict=True):
             table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")),
                           cut_note(c.dossier))
         console.print(table)
         return
     if not dossier or not keep_from:
-        raise BadInput("Give a dossier and --keep-from YEAR (or --list).", "Example: msde cut 001 --keep-from 2020")
+        raise BadInput(_("Give a dossier and --keep-from YEAR (or --list)."),
+                       _("Example: msde cut 001 --keep-from 2020"))
     code = catalog.get(dossier).code
     d = result_details(run_one(st, CutPlan(code, keep_from, clean_references=clean_references)))
     _emit(
         st,
-        {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "moved_years", "kept_years",
+        {"ok": True} | {k: d[k] for k in ("dossier", "cut", "cut_file", "cut_number", "cut_listed", "moved_years", "kept_years",
                                           "rows", "third_parties_deleted", "verified")}
         | {"seconds": round(float(d.get("seconds", 0.0)), 3)},
-        f"{d['dossier']}: fiscal years {', '.join(d['moved_years'])} moved to {d['cut']} "
-        f"(dossier {d['cut_number']}, verified); {d['dossier']} keeps "
-        f"{', '.join(d['kept_years'])}."
-        + (f" {d['third_parties_deleted']} unused third parties deleted." if clean_references else ""),
+        _("{code}: fiscal years {moved} moved to dossier {listed} (file {file}, verified); {code} keeps "
+          "{kept}.").format(code=d["dossier"], moved=", ".join(d["moved_years"]), listed=d["cut_listed"],
+                            file=Path(d["cut_file"]).name, kept=", ".join(d["kept_years"]))
+        + (" " + _("{count} unused third parties deleted.").format(count=d["third_parties_deleted"])
+           if clean_references else ""),
     )
 
 
@@ -270,38 +289,39 @@ def cut(
 
 def audit(
     ctx: typer.Context,
-    dossier: str = typer.Argument(..., help="Dossier number (001) or code (001SOC)."),
-    years: str = typer.Option(..., "--years", help="Fiscal years asked for, e.g. 2022,2023."),
+    dossier: str = typer.Argument(..., help=N_("Dossier number (001) or code (001SOC).")),
+    years: str = typer.Option(..., "--years", help=N_("Fiscal years asked for, e.g. 2022,2023.")),
     directory: str | None = typer.Option(
-        None, "--dir", help="Where the Admin file (with --to embedded) and the FEC files go."
+        None, "--dir", help=N_("Where the Admin file (with --to embedded) and the FEC files go.")
     ),
-    simplified: bool = typer.Option(False, "--simplified", help="Real entries only (no simulations)."),
-    no_attachments: bool = typer.Option(False, "--no-attachments", help="Leave attached documents out."),
-    with_fec: bool = typer.Option(False, "--fec", help="Also write one FEC file per fiscal year."),
-    encoding: str = typer.Option("utf-8", "--encoding", help="FEC encoding: utf-8 or iso-8859-15."),
+    simplified: bool = typer.Option(False, "--simplified", help=N_("Real entries only (no simulations).")),
+    no_attachments: bool = typer.Option(False, "--no-attachments", help=N_("Leave attached documents out.")),
+    with_fec: bool = typer.Option(False, "--fec", help=N_("Also write one FEC file per fiscal year.")),
+    encoding: str = typer.Option("utf-8", "--encoding", help=N_("FEC encoding: utf-8 or iso-8859-15.")),
     fec_id: str = typer.Option(
         None, "--fec-id",
-        help="FEC file-name identifier for a dossier without French SIREN (the one the "
-        "requesting administration uses): a FEC is a French format.",
+        help=N_("FEC file-name identifier for a dossier without French SIREN (the one the "
+        "requesting administration uses): a FEC is a French format."),
     ),
     provisional: bool = typer.Option(
-        False, "--provisional", help="Accept an open year or entries never validated: the FEC is named _PROVISOIRE."
+        False, "--provisional", help=N_("Accept an open year or entries never validated: the FEC is named _PROVISOIRE.")
     ),
     paf: str = typer.Option(
-        None, "--paf", help="The PAF (or its directory) of archived years asked for: their entries come from it."
+        None, "--paf", help=N_("The PAF (or its directory) of archived years asked for: their entries come from it.")
     ),
     to: str = typer.Option(
         "embedded", "--to",
-        help="embedded (a file Admin<code>.sqlite in --dir) or a connection profile "
-        "(database AdminPW0001SOC on that server).",
+        help=N_("embedded (a file Admin<code>.sqlite in --dir) or a connection profile "
+        "(database AdminPW0001SOC on that server)."),
     ),
 ) -> None:
     """Tax-audit transfer: a copy Admin<code> of the years asked for (never restorable), + FEC."""
     st = state(ctx)
     if directory is None and (to == "embedded" or with_fec):
         raise BadInput(
-            "--dir is needed" + (" for the FEC files." if to != "embedded" else " (where the Admin file goes)."),
-            "Give an existing directory with --dir.",
+            _("--dir is needed for the FEC files.") if to != "embedded"
+            else _("--dir is needed (where the Admin file goes)."),
+            _("Give an existing directory with --dir."),
         )
     out = _directory(directory) if directory is not None else None
     from msde_tui.engine.accounting import fec
@@ -325,7 +345,8 @@ def audit(
     else:
         refuse_access(target, "the tax-audit transfer")
         if not target.profile:
-            raise BadInput(f"Dossier {target.code} has no connection profile.", "Fix the dossier list.")
+            raise BadInput(_("Dossier {code} has no connection profile.").format(code=target.code),
+                           _("Fix the dossier list."))
         source_password = password_of(target.profile)
     to_server = to != "embedded"
     database = audit_engine.server_database(target.number, target.short) if to_server else None
@@ -336,18 +357,25 @@ def audit(
                      password=server_password or "", source_password=source_password or "")
     result: audit_engine.AuditResult = result_details(run_one(st, plan))["result"]
     payload = {"ok": True} | audit_engine.describe(result)
-    copy = f"database {database} on {to}" if database else str(result.path)
+    copy = (_("database {database} on {profile}").format(database=database, profile=to) if database
+            else str(result.path))
+    years_text = ", ".join(result.years)
+    if simplified:
+        years_text += _(", real entries only")
+    if no_attachments:
+        years_text += _(", without attachments")
     lines = [
-        f"{result.dossier}: tax-audit copy {copy} written and verified "
-        f"(years {', '.join(result.years)}{', real entries only' if simplified else ''}"
-        f"{', without attachments' if no_attachments else ''}).",
-        naming.NOT_RESTORABLE,
+        _("{code}: tax-audit copy {copy} written and verified (years {years}).").format(
+            code=result.dossier, copy=copy, years=years_text),
+        shown(naming.NOT_RESTORABLE),
     ]
     for f in result.fec_files:
         lines.append(
-            f"FEC {f.path.name}{' (PROVISIONAL)' if f.provisional else ''}: {f.entries} entries, "
-            f"{f.lines} lines, debit = credit = {f.debit_total / 100:.2f}; described in "
-            f"{f.description.name if f.description else '-'}."
+            _("FEC {file}: {entries} entries, {lines} lines, debit = credit = {total}; described in "
+              "{description}.").format(
+                file=f.path.name + (" " + _("(PROVISIONAL)") if f.provisional else ""),
+                entries=f.entries, lines=f.lines, total=units.decimal(f.debit_total / 100, 2),
+                description=f.description.name if f.description else "-")
         )
-    lines += [f"Warning: {w}" for w in result.warnings]
+    lines += [_("Warning: {warning}").format(warning=shown(w)) for w in result.warnings]
     _emit(st, payload, "\n".join(lines))

@@ -5,8 +5,14 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from msde_tui.cli.common import console, emit, state
+from msde_tui import units
+from msde_tui.cli.common import console, emit, operation_word, state
 from msde_tui.engine import auditlog
+from msde_tui.i18n import N_, _
+
+# The audit log's results (engine/auditlog.py writes them in English).
+RESULT_WORDS = {"ok": N_("ok"), "failed": N_("failed"), "cancelled": N_("cancelled"),
+                "partial": N_("partial")}
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def show_log(
     ctx: typer.Context,
-    last: int = typer.Option(50, "--last", help="How many of the latest operations to show (0 = all)."),
+    last: int = typer.Option(50, "--last", help=N_("How many of the latest operations to show (0 = all).")),
 ) -> None:
     """Show the audit log: who did what, when, on which dossiers, with which result."""
     st = state(ctx)
@@ -24,16 +30,16 @@ def show_log(
         emit(st, {"log": lines})
         return
     if not lines:
-        console.print("The audit log is empty.")
+        console.print(_("The audit log is empty."))
         return
-    table = Table("Time", "User", "Operation", "Dossiers", "Result", "Seconds", box=None)
+    table = Table(_("When"), _("User"), _("Operation"), _("Dossiers"), _("Result"), _("Seconds"), box=None)
     for line in lines:
         table.add_row(
             str(line.get("time", "")),
             str(line.get("user", "")),
-            str(line.get("operation", "")),
+            operation_word(str(line.get("operation", ""))),
             ",".join(line.get("dossiers", [])),
-            str(line.get("result", "")),
-            f"{line.get('duration_s', 0):.1f}",
+            _(RESULT_WORDS.get(str(line.get("result", "")), str(line.get("result", "")))),
+            units.decimal(float(line.get("duration_s", 0) or 0)),
         )
     console.print(table)

@@ -12,6 +12,7 @@ from msde_tui.cli.common import State, set_exit
 from msde_tui.engine import errors
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.runs import registry as runner
+from msde_tui.i18n import _
 
 
 def run_plan(st: State, plan: object, *, total: int | None = None) -> list[DossierResult]:
@@ -39,7 +40,7 @@ def run_one(st: State, plan: object) -> DossierResult:
     """Run a plan about one dossier or file; its result, or its error raised (plain words)."""
     results = run_plan(st, plan)
     if not results:
-        raise errors.MsdeError("The operation ended without a result.")
+        raise errors.MsdeError(_("The operation ended without a result."))
     result = results[-1]
     if not result.ok:
         raise error_of(result)

@@ -10,10 +10,11 @@ from msde_tui.engine import selection
 from msde_tui.engine.auto import policy as auto_policy
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
+from msde_tui.i18n import N_, _
 
-ALL_HELP = "Every dossier of the list."
-WHERE_HELP = ("Dossiers matching a filter: a number range (001-099), profile=NAME, changed "
-              "(since the last backup); terms of different kinds must all hold.")
+ALL_HELP = N_("Every dossier of the list.")
+WHERE_HELP = N_("Dossiers matching a filter: a number range (001-099), profile=NAME, changed "
+                "(since the last backup); terms of different kinds must all hold.")
 
 
 def auto_backup_dir(home: Path) -> Callable[[Dossier], Path]:
@@ -37,8 +38,8 @@ def choose(
     """
     refs = [r for r in (refs or []) if r.strip()]
     if refs and (select_all or where):
-        raise BadInput("Name dossiers or use --all / --where, not both.",
-                       "E.g. msde backup 001 002 --dir D, or msde backup --where 001-099 --dir D.")
+        raise BadInput(_("Name dossiers or use --all / --where, not both."),
+                       _("E.g. msde backup 001 002 --dir D, or msde backup --where 001-099 --dir D."))
     catalog = st.catalog()
     if refs:
         chosen: dict[str, Dossier] = {}
@@ -47,7 +48,7 @@ def choose(
             chosen.setdefault(dossier.number, dossier)
         return list(chosen.values())
     if not (select_all or where):
-        raise BadInput("Which dossiers? Name them (001 002...), or use --all or --where.",
+        raise BadInput(_("Which dossiers? Name them (001 002...), or use --all or --where."),
                        selection.HINT)
     wanted = selection.parse(where) if where else selection.Where(everything=True, text="all")
     return selection.select(catalog.dossiers(), wanted, home=st.home,

@@ -124,6 +124,10 @@ class WizardPlan:
     # The plan of an operation registered in ``engine.runner`` (export, PBF, archive, cut...):
     # its own choice screen puts it here; the summary, the job and the CLI run it as it is.
     op: Any = None
+    # What a step screen held when the user went Back from it (per screen: field id -> value),
+    # shown again when that step comes back; the wizard's memory only (a job's plan is written
+    # field by field and leaves it out, see engine/runs/jobspec.py).
+    drafts: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
 
 # ------------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ are shown, never when they are written. Every such English text is listed here, 
 ``N_`` (so ``python -m msde_tui.i18n extract`` puts it in the catalogues): step names
 exactly, messages as templates whose ``{placeholders}`` stand for the values the engine put
 in. ``shown(text)`` finds the template a text was made from and gives it in the current
-language with the same values (numbers and sizes written the user's way, ``units.localized``); a text made of several sentences is translated one sentence at
-a time; a text no template matches is shown as it is (the pseudo-locale test,
-tests/tui/test_pseudo_locale.py, finds any that a walk of the wizard shows).
+language with the same values (numbers and sizes written the user's way, ``units.localized``); a
+text made of several sentences is translated a run of sentences at a time (the longest run a
+template matches); a text no template matches is shown as it is (the pseudo-locale tests,
+tests/tui/test_pseudo_locale.py and tests/cli/test_cli_words.py, find any that a walk of the
+wizard or a run of msde shows).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ STEPS = (
     N_("every row against the dossier's digests"), N_("every member of the file"),
     N_("the dossier against the PTF's base"), N_("every row against the PTF's digests"),
     N_("every row against the file's digests"),
+    N_("convert"),
 )
 
 # Messages, results, errors and hints, as templates.
@@ -176,23 +179,150 @@ TEMPLATES = (
     N_("Type another dossier number (F6 proposes the first free one)."),
     N_("{path} already exists."),
     N_("Move or delete the previous tax-audit copy first."),
+    # mssql: what stops a restore, on the summary (restoreplan.py)
+    N_("The backup was made by a newer SQL Server, {release} ({version}), than this one, {here}."),
+    N_("The backup was made by {release} ({version}), too old for {here}: it restores backups from {oldest} on."),
+    N_("The database {database} already exists on {host}."),
+    N_("The database {database} is in use by {count} other session(s): {sessions}."),
+    N_("Not enough free space for the data of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the log of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the data and log of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("Not enough free space for the safety copy of {database} in {folder} on the server: {needed} needed, {free} free."),
+    N_("no safety copy: {database} is {state} and holds nothing usable to save"),
+    N_("The login '{login}' may not restore over {database}."),
+    N_("The login '{login}' may not restore nor read backups: RESTORE needs CREATE DATABASE permission."),
+)
+
+# More engine words, as the CLI shows them (errors and hints, results, server facts, the
+# automatic backups' reasons).
+MORE_TEMPLATES = (
+    N_("No dossier '{ref}' in the dossier list."),
+    N_("Run 'msde list' to see the dossiers, or give its number (e.g. 001)."),
+    N_("E.g. --where 001-099, --where profile=office, --where changed, or --all."),
+    N_("The file {file} does not exist."),
+    N_("Check the path and the file name."),
+    N_("The proof {proof} of {file} is missing, so the backup cannot be trusted."),
+    N_("Use another backup that has its .json proof beside it, or take a new backup."),
+    N_("Use another backup that has its .json proof beside it."),
+    N_("{kind} {file} written and verified ({size}). {rows} rows changed, {deleted} deleted."),
+    N_("FEC {file}."),
+    N_("FEC {file} (provisional)."),
+    N_("Warning:"),
+    N_("Dossier {code} has no French SIREN (VAT number {vat})."),
+    N_("A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
+       "named after the company's SIREN."),
+    N_("This dossier has none: the files are named {ident}."),
+    N_("Give the identifier the requesting administration uses for this company with --fec-id "
+       "(1 to 20 letters or digits)."),
+    N_("none"),
+    N_("none yet"),
+    N_("No SQL Server connection profile named '{name}' (known: {known})."),
+    N_("Add it with: msde server add NAME --host HOST --user USER"),
+    N_("A connection profile named '{name}' already exists."),
+    N_("Choose another name, or add --replace to change it."),
+    N_("back up {database}"),
+    N_("verify backups, read their contents"),
+    N_("test restore"),
+    N_("restore as a new dossier"),
+    N_("restore over a dossier, close its sessions"),
+    N_("browse server folders"),
+    N_("delete old automatic backups"),
+    N_("read the backup history"),
+    N_("db_backupoperator or db_owner on it"),
+    N_("CREATE DATABASE permission: dbcreator or sysadmin"),
+    N_("dbcreator or sysadmin"),
+    N_("VIEW SERVER STATE (SQL Server 2017+) or sysadmin"),
+    N_("SELECT on msdb.dbo.backupset"),
+    N_("never"),
+    N_("{hours} h ago"),
+    N_("{days} days ago"),
+    N_("{database} has never had a full backup."),
+    N_("The last full backup of {database} is {days} days old."),
+    N_("{database} is in {model} recovery but its log is never backed up: the log grows until "
+       "the disk is full. Schedule log backups, or switch it to SIMPLE recovery if "
+       "point-in-time restores are not needed."),
+    N_("{count} movement since last verified backup ≥ {limit}"),
+    N_("{count} movements since last verified backup ≥ {limit}"),
+    N_("{count} day since last verified backup ≥ {limit}"),
+    N_("{count} days since last verified backup ≥ {limit}"),
+    N_("{count} movement < {limit}"),
+    N_("{count} movements < {limit}"),
+    N_("{count} day < {limit}"),
+    N_("{count} days < {limit}"),
+    N_("movement counter unknown"),
+    N_("cannot look at this dossier"),
+    N_("backup: {reason}"),
+    N_("skip: {reason}"),
+    N_("off: {reason}"),
+    N_("and"),
+    N_("convert"),
+    N_("{source} -> {target} (embedded)"),
+    N_("{source} -> {target} (SQL Server)"),
+    N_("{count} tables read back, row digests compared"),
+    N_("Access {format} dossier {label} converted into {code} ({where}): {tables} tables, {rows} rows, "
+       "every table's rows equal to the Access file's (row digests compared)."),
+    N_("The Access file was only read."),
+    # user errors the commands meet most (naming, --where, the dossier list)
+    N_("'{number}' is not a dossier number."),
+    N_("Type a number from 001 to 999."),
+    N_("'{short}' is not a valid short name."),
+    N_("Use 1 to 12 letters or digits, no spaces or punctuation (e.g. SOC)."),
+    N_("'{code}' is not a dossier code."),
+    N_("A code is a 3-digit number followed by a short name, e.g. 001SOC."),
+    N_("Every dossier number from 001 to 999 is taken."),
+    N_("Remove unused dossiers first."),
+    N_("The --where filter is empty."),
+    N_("profile= needs a connection profile name."),
+    N_("The number range {term} goes backwards."),
+    N_("Write it {range}."),
+    N_("'{term}' is not something --where understands."),
+    N_("Choose another number; the first free one is {number}."),
+    N_("{file} is already in the list as {code}."),
+    N_("A dossier can appear only once in the list."),
+    N_("The company name cannot be empty."),
+    N_("{code} is an Access file ({file}); msde never deletes it."),
+    N_("Remove it from the list without deleting, and delete the file yourself."),
+    N_("{code} is a SQL Server database; the tool never drops databases."),
+    N_("Drop it on the server yourself if that is really wanted."),
+    N_("{file} holds the same dossier (GUID {guid}) as {code}."),
+    N_("To bring in a copy of a listed dossier, restore or import it."),
+    N_("{code} is a SQL Server dossier; archive, cut and audit work on embedded dossiers for now."),
+    N_("Export it to an embedded dossier first (msde export)."),
+    N_("The file of {code} ({path}) is missing."),
+    N_("Check the dossier list."),
+    N_("{code} is an Access dossier, and {operation} is only for embedded and SQL Server dossiers."),
+    N_("Convert it into one first (msde convert); the Access file is only read."),
+    N_("an archive, a cut or a tax-audit transfer"),
+    N_("the integrity check"),
+    N_("the tax-audit transfer"),
+    N_("{table}: {count} rows"),
+    N_("every row against the file's digests"),
+    N_("every row against the dossier's digests"),
+    N_("every row against the PTF's digests"),
+    N_("every member of the file"),
+    N_("the dossier against the PTF's base"),
+    N_("the '{user}' user"),
+    N_("the SQL Server service account ({account})"),
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
+_NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
+NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
     compiled = []
-    for template in TEMPLATES:
+    for template in TEMPLATES + MORE_TEMPLATES:
         names: list[str] = []
         pattern = ""
         last = 0
         for match in _PLACEHOLDER.finditer(template):
             pattern += re.escape(template[last:match.start()])
-            pattern += f"(?P<g{len(names)}>{_VALUE})"
+            value = _NUMBER if match.group(1) in NUMBERS else _VALUE
+            pattern += f"(?P<g{len(names)}>{value})"
             names.append(match.group(1))
             last = match.end()
         pattern += re.escape(template[last:])
@@ -206,9 +336,23 @@ def _one(text: str) -> str | None:
     for pattern, template, names in _patterns():
         match = pattern.fullmatch(text)
         if match is not None:
-            values = {name: localized(match.group(f"g{i}")) for i, name in enumerate(names)}
+            # a value that is itself one of the engine's words is shown translated ("none yet")
+            values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
             return _(template).format(**values)
     return None
+
+
+def _value(value: str) -> str:
+    if value in STEPS:
+        return value  # a file or dossier may be named like a step: values stay as they are
+    for pattern, template, names in _patterns():
+        if not names and pattern.fullmatch(value):
+            return _(template)
+    # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
+    found = [_one(part) for part in value.split(" and ")]
+    if all(f is not None for f in found):
+        return f" {_('and')} ".join(f for f in found if f is not None)
+    return value
 
 
 def shown(text: str) -> str:
@@ -221,4 +365,18 @@ def shown(text: str) -> str:
     sentences = _SENTENCE_END.split(text.strip())
     if len(sentences) == 1:
         return text
-    return " ".join(_one(s) or s for s in sentences)
+    # Each run of sentences is matched whole, longest first: a template may itself hold a
+    # sentence break ("(art. A47 ..."), or several sentences.
+    out: list[str] = []
+    start = 0
+    while start < len(sentences):
+        for end in range(len(sentences), start, -1):
+            found = _one(" ".join(sentences[start:end]))
+            if found is not None:
+                out.append(found)
+                start = end
+                break
+        else:
+            out.append(sentences[start])
+            start += 1
+    return " ".join(out)

@@ -11,8 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
+from rich.text import Text
+from textual import events, work
 from textual.containers import Horizontal
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -93,6 +95,7 @@ class AutoScreen(StepScreen):
     )
 
     def __init__(self, ctx: object, plan: WizardPlan, position: StepPosition) -> None:
+        self.last_rows: list[dict[str, object]] = []
         super().__init__(ctx, plan, position)  # type: ignore[arg-type]
         self.config = policy_engine.AutoConfig()
         self.load_error: MsdeError | None = None
@@ -130,21 +133,52 @@ class AutoScreen(StepScreen):
         from msde_tui.engine.auto import report as auto_report  # late: only this screen reads it
 
         self.show_schedule()
-        table = self.query_one("#last-run", DataTable)
-        table.add_columns(_("Dossier"), _("Done"), _("Result"), _("Why"), _("Last verified"))
         last = auto_report.load_last_run(self.ctx.home)
+        self.last_rows = [] if last is None else list(last.get("dossiers", []))
         if last is None:
             self.say(_("No automatic backup run was recorded yet."))
-        else:
-            for row in last.get("dossiers", []):
-                table.add_row(
-                    str(row.get("code", "")), shown(str(row.get("action", ""))),
-                    _("OK") if row.get("ok", True) else _("FAILED"),
-                    shown(str(row.get("message") or row.get("reason") or "")),
-                    str(row.get("last_verified_at") or "-"),
-                )
+        self.fill_last_run()
+        self.call_after_refresh(self.fill_last_run)  # the table's true width, once laid out
         if self.load_error is not None:
             self.say_error(self.load_error)
+
+    def fill_last_run(self) -> None:
+        """The last run, one row per dossier; the reason (and when it was last verified) wraps
+        in the room the other columns leave, so nothing runs past the edge at any width."""
+        table = self.query_one("#last-run", DataTable)
+        room = table.size.width or self.app.size.width - 6  # before layout: padding and gutter aside
+        rows = [
+            (str(row.get("code", "")), shown(str(row.get("action", ""))),
+             _("OK") if row.get("ok", True) else _("FAILED"),
+             " ".join(filter(None, (
+                 shown(str(row.get("message") or row.get("reason") or "")),
+                 _("Last verified: {when}.").format(when=row.get("last_verified_at") or "-")))))
+            for row in self.last_rows
+        ]
+        headers = (_("Dossier"), _("Done"), _("Result"))
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) + 1 for i, h in enumerate(headers)]
+        why = max(10, room - sum(widths) - 2 * table.cell_padding * (len(widths) + 1))
+        if (room, len(rows)) == getattr(self, "_filled", None):
+            return
+        self._filled = (room, len(rows))
+        table.clear(columns=True)
+        for header, width in zip(headers, widths, strict=True):
+            table.add_column(header, width=width)
+        table.add_column(_("Why"), width=why)
+        for row in rows:
+            table.add_row(*row[:3], Text(row[3]), height=None)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fill_last_run()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The page scrolls to the row the arrows reached (the table itself never scrolls)."""
+        table = event.data_table
+        rows = table.ordered_rows
+        top = table.header_height + sum(row.height for row in rows[: event.cursor_row])
+        height = rows[event.cursor_row].height if event.cursor_row < len(rows) else 1
+        self.query_one("#body").scroll_to_region(
+            Region(0, table.virtual_region.y + top, 1, height), animate=False, immediate=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """The run times as they are typed, or what is wrong with them (nothing is lost)."""

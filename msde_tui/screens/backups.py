@@ -16,7 +16,7 @@ from msde_tui.engine import naming
 from msde_tui.engine.backends.base import BackupInfo
 from msde_tui.engine.catalog import Catalog, Dossier
 from msde_tui.engine.errors import BadInput, MsdeError
-from msde_tui.engine.plans import RestoreItem
+from msde_tui.engine.plans import RestoreItem, WizardPlan
 from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.connection import describe_error
@@ -241,6 +241,15 @@ class BackupsScreen(FilteredTickStep):
         self.query_one("#target", Input).focus()
 
     # -- next
+
+    def answers(self) -> WizardPlan:
+        if not self.infos:  # still reading: the ticks the plan had
+            return self.plan
+        infos = {i.file: i for i in self.infos}
+        return replace(self.plan, restore_items=tuple(
+            RestoreItem(source=s, number=self.typed.get(s, ""), short=short_of(infos[s]))
+            for s in self.ticked_sources()
+        ))
 
     def go_next(self) -> None:
         sources = self.ticked_sources()

@@ -1,7 +1,8 @@
 """The frame of every wizard step: "Step n of N", the choices so far, keys, inline messages.
 
-A step is a ``Screen[WizardPlan | None]``: it receives the immutable plan and dismisses with a
-new one (``dataclasses.replace``) for Next, or with None for Back. Enter = Next (it presses a
+A step is a ``Screen[StepResult]``: it receives the immutable plan and dismisses with a new one
+(``dataclasses.replace``) for Next, or for Back with ``Back(plan)``, the plan holding what the
+screen shows (``answers``: by default a draft of its fields, see drafts.py). Enter = Next (it presses a
 focused button instead), F2 or Ctrl+B = Back (never a bare Esc: an arrow key split by a slow
 link arrives as Esc), F1 = help for the screen.
 """
@@ -9,6 +10,7 @@ link arrives as Esc), F1 = help for the screen.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,9 +23,9 @@ from msde_tui.engine.errors import MsdeError
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.engine.words import shown
 from msde_tui.i18n import N_, _
-from msde_tui.screens import registry
+from msde_tui.screens import drafts, registry
 from msde_tui.screens.context import WizardContext
-from msde_tui.screens.steps import StepPosition
+from msde_tui.screens.steps import Back, StepPosition, StepResult
 from msde_tui.screens.widgets import WizardFooter, translate_bindings
 
 KEYS_HELP = N_(
@@ -84,7 +86,7 @@ def choices_text(plan: WizardPlan, index: int) -> str:
     return " | ".join(parts)
 
 
-class StepScreen(Screen[WizardPlan | None]):
+class StepScreen(Screen[StepResult]):
     """Base of the wizard steps. Subclasses give TITLE, HELP and ``compose_body``/``next_plan``."""
 
     TITLE = N_("Step")
@@ -149,11 +151,39 @@ class StepScreen(Screen[WizardPlan | None]):
         """What F1 says of this screen (a screen tells of what it shows, and only of that)."""
         return _(self.HELP).strip() if self.HELP else ""
 
+    def on_mount(self) -> None:
+        # After the subclass's own on_mount (Textual calls each class's, the subclass's first):
+        # the fields it filled get what they held when the user went Back from here.
+        draft = drafts.of(self.plan, self.draft_key)
+        if draft:
+            drafts.show(self, draft)
+
+    @property
+    def draft_key(self) -> str:
+        return type(self).__name__
+
+    def answers(self) -> WizardPlan:
+        """The plan with what this screen holds now, checked or not (for Back)."""
+        return drafts.with_draft(self.plan, self.draft_key, drafts.take(self))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back" and self.position.index <= 1:
+            return False  # the first step has none before it: F2 is not offered there
+        return True
+
     def action_back(self) -> None:
+        if self.position.index <= 1:
+            return
         if self.busy_reason:
             self.say(self.busy_reason)
             return
-        self.dismiss(None)
+        kept = self.answers()
+        self.dismiss(Back(kept) if kept != self.plan else None)  # None: nothing new to keep
+
+    def dismiss(self, result: StepResult = None) -> Any:  # type: ignore[override]
+        if isinstance(result, WizardPlan):  # Next: the answers are in the plan now
+            result = drafts.with_draft(result, self.draft_key, None)
+        return super().dismiss(result)
 
     def action_next(self) -> None:
         focused = self.focused

@@ -53,7 +53,14 @@ class BrowseScreen(ModalScreen[str | None]):
         Binding("backspace", "up", N_("Up"), id="browse_up", key_display="BkSp"),
         Binding("f4,ctrl+s", "choose", N_("Choose this one"), id="browse_choose", key_display="F4"),
         Binding("f2,ctrl+b,escape", "cancel", N_("Cancel"), id="browse_cancel", key_display="F2"),
+        Binding("f1", "help", N_("Help"), id="browse_help", key_display="F1"),
     ]
+    HELP = N_(
+        "The directories (in brackets) and files of the directory shown at the top. The arrows "
+        "move; Enter opens the highlighted directory ('..' goes up one level, as Backspace "
+        "does); F4 chooses the directory shown at the top (the one you are in, not the "
+        "highlighted one); F2 goes back to the form without changing it."
+    )
 
     def __init__(
         self, ctx: WizardContext, connection: Connection, start: str, separator: str
@@ -138,6 +145,11 @@ class BrowseScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        from msde_tui.screens.dialogs import HelpScreen
+
+        self.app.push_screen(HelpScreen(_("Choose a directory"), _(self.HELP)))
 
 
 def local_start(path: str, home: Path) -> str:

@@ -49,6 +49,7 @@ class ConnectionScreen(StepScreen):
     def __init__(self, ctx: WizardContext, plan: WizardPlan, position: StepPosition) -> None:
         super().__init__(ctx, plan, position)
         self.profiles: list[Profile] = load_profiles(ctx.home)
+        self.error_field: str | None = None  # the field the last refusal is about
 
     # -- layout
 
@@ -122,6 +123,7 @@ class ConnectionScreen(StepScreen):
     def connection(self) -> Connection:
         """The connection the form describes (raises BadInput when incomplete)."""
         choice = self.query_one("#where", ChoiceList).choice
+        self.error_field = None
         if choice == EMBEDDED:
             return Connection()
         host = self.query_one("#host", Input).value.strip()
@@ -129,13 +131,16 @@ class ConnectionScreen(StepScreen):
         user = self.query_one("#user", Input).value.strip()
         password = self.query_one("#password", Input).value
         if not host:
+            self.error_field = "host"
             raise BadInput(_("The server name is empty."), _("Type the server name or address."))
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            self.error_field = "port"
             raise BadInput(
                 _("'{port}' is not a port number.").format(port=port_text),
                 _("Use a number from 1 to 65535 (1433 by default)."),
             )
         if not user:
+            self.error_field = "user"
             raise BadInput(_("The SQL login is empty."), _("Type the SQL Server login."))
         profile = self._profile(choice)
         return Connection(
@@ -161,6 +166,8 @@ class ConnectionScreen(StepScreen):
             connection = self.connection()
         except MsdeError as exc:
             self.say_error(exc)
+            if self.error_field:  # the cursor goes where the error is; Shift+Tab from there
+                self.query_one(f"#{self.error_field}", Input).focus()  # reaches the choice list
             return
         if connection.is_embedded and advance:
             self.dismiss(replace(self.plan, connection=connection))

@@ -100,7 +100,8 @@ class SaveScreen(ModalScreen[Path | None]):
     """Ask for a file name and write ``text`` there (atomically). Dismisses with the path."""
 
     BINDINGS = [
-        Binding("escape,f2,ctrl+b", "cancel", N_("Cancel"), id="save_cancel"),
+        # F2 shown (a bare Esc is never relied on: a slow link fakes it), as every footer does.
+        Binding("f2,ctrl+b,escape", "cancel", N_("Cancel"), id="save_cancel", key_display="F2"),
     ]
 
     def __init__(self, title: str, text: str, default_path: Path) -> None:
@@ -144,9 +145,15 @@ class TextViewScreen(ModalScreen[None]):
     """Read-only text (the T-SQL or file actions of a plan); F4 saves it."""
 
     BINDINGS = [
-        Binding("escape,f2,ctrl+b,f3", "close", N_("Close"), id="view_close"),
-        Binding("f4", "save", N_("Save"), id="view_save"),
+        Binding("f2,ctrl+b,f3,escape", "close", N_("Close"), id="view_close", key_display="F2"),
+        Binding("f4", "save", N_("Save"), id="view_save", key_display="F4"),
+        Binding("f1", "help", N_("Help"), id="view_help", key_display="F1"),
     ]
+    HELP = N_(
+        "The exact actions the summary's plan will carry out, in order (T-SQL for SQL Server, "
+        "file steps for embedded dossiers). Nothing runs from here. The arrows and PgUp/PgDn "
+        "scroll; F4 saves the text to a file; F2 (or F3) closes this view."
+    )
 
     def __init__(self, title: str, text: str, default_path: Path) -> None:
         super().__init__()
@@ -164,6 +171,9 @@ class TextViewScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.title_text, _(self.HELP)))
 
     def action_save(self) -> None:
         def saved(path: Path | None) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from msde_tui.engine import naming
 from msde_tui.engine.catalog import Dossier
+from msde_tui.engine.plans import WizardPlan
 from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
@@ -119,6 +120,12 @@ class DossiersScreen(FilteredTickStep):
                 ticked=len(self.state.ticked), total=total
             )
         )
+
+    def answers(self) -> WizardPlan:
+        if not self.available:  # still reading: the ticks the plan had
+            return self.plan
+        chosen = tuple(d for d, _s in self.available if dossier_key(d) in self.state.ticked)
+        return replace(self.plan, dossiers=chosen)
 
     def go_next(self) -> None:
         chosen = tuple(d for d, _s in self.available if dossier_key(d) in self.state.ticked)

@@ -62,7 +62,7 @@ class ExportScreen(PackStep):
         ticks = self.query_one("#dossiers", TickList)
         self.dossiers = self.connection_dossiers()
         fill_dossiers(ticks, self.dossiers, getattr(self.earlier, "dossiers", ()))
-        ticks.border_title = _("Dossiers to export (space ticks, a ticks all)")
+        ticks.border_title = _("Dossiers to export")
         rows: list[tuple[str, str]] = []
         if self.plan.connection.is_embedded:
             rows.append((EMBEDDED, _("Embedded file E<code>.sqlite in the directory")))
@@ -141,7 +141,7 @@ class PartialExportScreen(PackStep):
 
     def on_mount(self) -> None:
         ticks = self.query_one("#dossiers", TickList)
-        ticks.border_title = _("Dossiers (space ticks, a ticks all)")
+        ticks.border_title = _("Dossiers")
         self.dossiers = self.connection_dossiers()
         fill_dossiers(ticks, self.dossiers, getattr(self.earlier, "dossiers", ()))
         if not self.dossiers:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 
@@ -91,11 +92,12 @@ class ImportScreen(FileForm):
         "database on that server; export copies and cut files become embedded dossiers."
     )
     BINDINGS = [
-        Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6"),
-        # said on the file list's border (the footer has no room left at 80 columns)
-        Binding("f7", "add_to_list", N_("List it"), id="import_add_to_list", key_display="F7", show=False),
-        Binding("f9", "remove_from_list", N_("Unlist"), id="import_remove_from_list",
-                key_display="F9", show=False),
+        # shown on its button, "Select (F6)", next to the number: the footer keeps room for F7/F9
+        Binding("f6", "select_free", N_("Select"), id="pack_select_free", key_display="F6", show=False),
+        # in the footer only where it works (check_action): F7 for a file of the data directory
+        # not in the list yet, F9 for one in it - never both, so the footer keeps to 80 columns
+        Binding("f7", "add_to_list", N_("List it"), id="import_add_to_list", key_display="F7"),
+        Binding("f9", "remove_from_list", N_("Unlist"), id="import_remove_from_list", key_display="F9"),
     ]
     PLAN_TYPE = ImportPlan
 
@@ -141,6 +143,7 @@ class ImportScreen(FileForm):
         files = self.query_one("#files", PickList)
         keep = files.choice or (self.earlier.file if self.earlier is not None else None)
         files.set_rows([(str(e.path), entry_line(e)) for e in self.entries], keep=keep)
+        self.refresh_bindings()
         if getattr(self, "keep_said", False):
             self.keep_said = False  # what was just done stays said
         elif not self.entries:
@@ -160,9 +163,11 @@ class ImportScreen(FileForm):
         elif event.option_list.id == "files":
             self._show_passphrase()
             self._propose_base_number()
+            self.refresh_bindings()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "directory":
+            self._show_list_keys()
             self.relist()
         elif event.input.id == "number":
             self.check_number()
@@ -220,9 +225,33 @@ class ImportScreen(FileForm):
         self.relist_keeping_message()
 
     def _show_list_keys(self) -> None:
-        """Export copies and cut files can be put in the dossier list as they are (not a PBF)."""
+        """Export copies and cut files of the data directory can be put in the dossier list as
+        they are (not a PBF, not a file elsewhere): F7 / F9 show in the footer where they work."""
         files = self.query_one("#files", PickList)
-        files.border_subtitle = "" if self.source == "pbf" else _("F7 puts it in the dossier list, F9 takes it out")
+        raw = self.query_one("#directory", Input).value.strip()
+        elsewhere = self.source != "pbf" and not self._in_data_dir(Path(raw).expanduser() / "x")
+        files.border_subtitle = _("only a file of the data directory can go in the dossier list (F7)") if (
+            elsewhere and raw) else ""
+        self.refresh_bindings()
+
+    def _in_data_dir(self, path: Path) -> bool:
+        try:
+            return path.resolve().parent == self.ctx.home.resolve()
+        except OSError:
+            return False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_to_list", "remove_from_list"):
+            try:
+                entry = self.chosen_entry() if self.source != "pbf" else None
+            except NoMatches:  # not composed yet
+                return False
+            if entry is None:
+                return False
+            if action == "remove_from_list":
+                return bool(entry.listed_as)
+            return not entry.listed_as and self._in_data_dir(entry.path)
+        return super().check_action(action, parameters)
 
     def relist_keeping_message(self) -> None:
         """List the files again (their "in the list as" changed) without clearing what was said."""

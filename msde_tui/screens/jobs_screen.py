@@ -39,7 +39,16 @@ class JobsScreen(Screen[str | None]):
         Binding("enter", "open", N_("Open"), id="jobs_open", key_display="Enter", priority=True),
         Binding("f2,ctrl+b,ctrl+n", "close", N_("Continue"), id="jobs_close", key_display="F2"),
         Binding("f5", "refresh", N_("Refresh"), id="jobs_refresh", key_display="F5"),
+        Binding("f1", "help", N_("Help"), id="jobs_help", key_display="F1"),
     ]
+    HELP = N_(
+        "The wizard's jobs run on their own, in the background: they go on when the terminal "
+        "closes. Each row is one job: its number, when it started, the operation, its state "
+        "(RUNNING, OK, FAILED, CANCELLED, INTERRUPTED) and its dossiers. The arrows move; Enter "
+        "opens the highlighted job: the progress of a running one (F8 there cancels it), the "
+        "result of one that ended. F5 reads the list again; F2 leaves it. 'msde jobs' shows "
+        "the same list from the command line."
+    )
 
     def __init__(self, home: Path, *, at_start: bool) -> None:
         super().__init__()
@@ -92,3 +101,8 @@ class JobsScreen(Screen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        from msde_tui.screens.dialogs import HelpScreen
+
+        self.app.push_screen(HelpScreen(_("Jobs in the background"), _(self.HELP)))

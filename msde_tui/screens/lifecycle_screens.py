@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
@@ -257,10 +258,12 @@ class CutScreen(WorkScreen):
         with Horizontal(classes="field-row"):
             yield Label(_("At least ... years"), classes="field-label")
             yield Input(str(cut.DEFAULT_MIN_YEARS), id="min-years", restrict=r"\d*", max_length=3, compact=True)
-        yield TickList(id="dossiers")
+        yield TickList(id="dossiers", tick_all=False)  # one dossier is cut at a time
         with Horizontal(classes="field-row"):
             yield Label(_("First year to keep"), classes="field-label")
-            example = str(date.today().year - cut.DEFAULT_MIN_YEARS + 1)  # seen even without colours
+            # "e.g. 2020": a hint, never read as a value typed (without colours a placeholder looks
+            # like text in the field)
+            example = _("e.g. {example}").format(example=date.today().year - cut.DEFAULT_MIN_YEARS + 1)
             earlier: CutPlan | None = self.earlier
             yield Input(earlier.keep_from if earlier else "", id="keep-from", placeholder=example, max_length=10,
                         compact=True)
@@ -283,9 +286,11 @@ class CutScreen(WorkScreen):
         ticks.clear_options()
         for candidate in cut.candidates(Catalog(self.ctx.home), minimum):
             d = candidate.dossier
+            # the years first: at 60 columns the company's name is what gets clipped
+            rest = _dossier_line(d)[len(f"{d.code:<10} "):]
             label = (
-                f"{clip(_dossier_line(d), 50):<50} {len(candidate.years):>3} "
-                f"{candidate.years[0].code}-{candidate.years[-1].code}"
+                f"{d.code:<10} {len(candidate.years):>3} "
+                f"{candidate.years[0].code}-{candidate.years[-1].code}  {rest}"
             )
             ticks.add_option(Selection(Text(label), d.code, d.code in ticked))
         if ticks.option_count == 0:
@@ -316,6 +321,15 @@ class CutScreen(WorkScreen):
 
 
 class AuditScreen(WorkScreen):
+    FIELD_HINTS = {
+        "fec-id": N_("FEC identifier: with no SIREN, the one the administration gave."),
+        "paf": N_("Archive (PAF): for archived years, the PAF file or its directory."),
+    }
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        hint = self.FIELD_HINTS.get(event.widget.id or "")
+        self.query_one("#field-hint", Static).update(_(hint) if hint else "")
+
     PLAN_TYPE = AuditPlan
     TITLE = N_("Tax-audit transfer")
     HELP = N_(
@@ -344,10 +358,10 @@ class AuditScreen(WorkScreen):
         from msde_tui.screens.pack_screens import PickList
 
         earlier: AuditPlan | None = self.earlier
-        yield TickList(id="dossiers")
+        yield TickList(id="dossiers", tick_all=False)  # one dossier at a time
         with Horizontal(classes="field-row"):
             yield Label(_("Fiscal years asked"), classes="field-label")
-            yield Input(",".join(earlier.years) if earlier else "", id="years", placeholder="2022,2023",
+            yield Input(",".join(earlier.years) if earlier else "", id="years", placeholder=_("e.g. {example}").format(example="2022,2023"),
                         compact=True)
         yield SpaceCheckbox(_("Simplified (real entries only)"), bool(earlier and earlier.simplified),
                             id="simplified")
@@ -359,12 +373,12 @@ class AuditScreen(WorkScreen):
                             bool(earlier and earlier.provisional), id="provisional")
         with Horizontal(classes="field-row"):
             yield Label(_("FEC identifier"), classes="field-label")
-            yield Input(earlier.fec_id if earlier else "", id="fec-id",
-                        placeholder=_("no SIREN: the administration's"), compact=True)
+            yield Input(earlier.fec_id if earlier else "", id="fec-id", compact=True)
         with Horizontal(classes="field-row"):
             yield Label(_("Archive (PAF)"), classes="field-label")
-            yield Input(earlier.paf if earlier else "", id="paf",
-                        placeholder=_("archived years: the PAF or its directory"), compact=True)
+            yield Input(earlier.paf if earlier else "", id="paf", compact=True)
+        # what the focused field wants, whole (a hint inside a short field would be cut)
+        yield Static("", id="field-hint", markup=False)
         yield Label(_("Copy to:"), id="destination-label")
         yield PickList(id="destination")
         with Horizontal(classes="field-row", id="password-row"):

@@ -11,6 +11,7 @@ from pathlib import Path
 from textual import work
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
@@ -102,7 +103,7 @@ class OperationScreen(StepScreen):
             _("Verify after (recommended)"), self.plan.verify_after, id="verify", compact=True
         )
         yield Label("", id="directory-label", classes="label-line")
-        with Horizontal(classes="field-row"):
+        with Horizontal(classes="field-row", id="directory-row"):
             yield Input(self.plan.directory, id="directory", compact=True)
             yield Button(_("Browse (F4)"), id="browse-button", compact=True)
         yield Label(_("Restored data files go to (on the server):"), id="data-dir-label", classes="label-line")
@@ -115,7 +116,7 @@ class OperationScreen(StepScreen):
         parts = [_(self.HELP), f"{_(op.label)}: {_(op.help)}" if op.help else _(op.label)]
         if op.asks_verify:
             parts.append(_(self.HELP_VERIFY))
-        if op.asks_directory:
+        if op.asks_directory and op.shows_directory:
             parts.append(self.directory_label)
             if not self.plan.connection.is_embedded:
                 parts.append(_(self.HELP_SERVER_DIR))
@@ -144,6 +145,9 @@ class OperationScreen(StepScreen):
         where = _("on this computer") if embedded else _("on the SQL Server host")
         self.directory_label = _("{label} ({where}):").format(label=_(op.directory_label), where=where)
         self.query_one("#directory-label", Label).update(self.directory_label)
+        self.query_one("#directory-label").display = op.shows_directory
+        self.query_one("#directory-row").display = op.shows_directory
+        self.refresh_bindings()  # F4 only where there is a directory to browse
         show_data = op.asks_data_dir and not embedded
         self.query_one("#data-dir-label").display = show_data
         self.query_one("#data-dir-row").display = show_data
@@ -182,6 +186,14 @@ class OperationScreen(StepScreen):
             return "\\" if Path.cwd().anchor.endswith("\\") else "/"
         return self.facts.path_separator if self.facts else "\\"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "browse":
+            try:
+                return registry.get(self.operation_id).shows_directory
+            except NoMatches:  # asked before the list is there
+                return True
+        return True
+
     def action_browse(self) -> None:
         field = self.query_one("#directory", Input)
         if self.plan.connection.is_embedded:
@@ -202,6 +214,19 @@ class OperationScreen(StepScreen):
         )
 
     # -- next
+
+    def answers(self) -> WizardPlan:
+        op = registry.get(self.operation_id)
+        plan = replace(
+            self.plan,
+            operation=op.id,
+            verify_after=self.query_one("#verify", SpaceCheckbox).value,
+            directory=self.query_one("#directory", Input).value.strip(),
+            data_dir=self.query_one("#data-dir", Input).value.strip(),
+        )
+        if plan.operation != self.plan.operation:  # as Next does: another operation's choices go
+            plan = replace(plan, dossiers=(), restore_items=(), op=None)
+        return plan
 
     def go_next(self) -> None:
         op = registry.get(self.operation_id)

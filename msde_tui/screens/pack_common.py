@@ -62,8 +62,11 @@ class PickList(OptionList):
         super().__init__(**kwargs)
         self.rows: list[tuple[str, str]] = []
         self._marked: int | None = None
+        self._wanted: str | None = None
 
     def set_rows(self, rows: list[tuple[str, str]], keep: str | None = None) -> None:
+        if self._wanted is not None and any(rid == self._wanted for rid, _l in rows):
+            keep, self._wanted = self._wanted, None  # the row chosen before Back
         self.rows = list(rows)
         self._marked = None
         self.clear_options()
@@ -81,11 +84,14 @@ class PickList(OptionList):
         return self.rows[index][0]
 
     def choose(self, rid: str) -> None:
+        """Choose that row; when the list does not hold it yet, once it does."""
         for index, (other, _label) in enumerate(self.rows):
             if other == rid:
+                self._wanted = None
                 self.highlighted = index
                 self._mark(index)
                 return
+        self._wanted = rid
 
     def clear_choice(self) -> None:
         """No row chosen (the user picks one)."""

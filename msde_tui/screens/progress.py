@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, RichLog, Static
@@ -270,9 +270,11 @@ class ProgressScreen(StepScreen):
         self.job = job
         self.view = JobView(jobs.plan_subjects(plan) if job is None else job.subjects)
         self.tail: jobs.EventTail | None = None
-        self.finished = False
+        self._finished = False
         self.ascii_only = bool(getattr(ctx, "ascii_only", False))
         self._log_written = 0
+        self._fitted: list[tuple[str, int]] = []  # (column key, width) shown
+        self.bar_width = BAR_WIDTH
         self._last_state_check = 0.0
 
     def compose_body(self) -> Iterable[Widget]:
@@ -286,15 +288,8 @@ class ProgressScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.ascii_only = bool(getattr(self.app, "ascii_borders", self.ascii_only))
-        table = self.query_one("#rows", DataTable)
-        for label, key, width in (
-            (_("Dossier"), "subject", 11), (_("State"), "state", 11),
-            (_("Progress"), "bar", BAR_WIDTH), ("%", "pct", 4), (_("MB/s"), "speed", 6),
-            (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
-        ):
-            table.add_column(label, key=key, width=max(width, len(label)) + 1)  # a header is never cut
-        for subject in self.view.rows:
-            self._add_row(subject)
+        self._fit_columns()
+        self.call_after_refresh(self._fit_columns)  # the table's true width, once laid out
         if self.job is None:
             try:
                 self.job = jobs.start_job(self.plan, home=self.ctx.home)
@@ -313,6 +308,7 @@ class ProgressScreen(StepScreen):
             _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
         )
         self.tail = jobs.EventTail(self.job.events_file)
+        self.refresh_bindings()  # F8 cancels now that there is a job
         self.poll()
         if not self.finished:
             self.follow()
@@ -324,9 +320,63 @@ class ProgressScreen(StepScreen):
             await asyncio.sleep(POLL_S)
             self.poll()
 
+    # -- the table: the columns that fit the room there is
+
+    def _column_specs(self) -> list[tuple[str, str, int]]:
+        """(header, key, width) of every column, in the order they are shown."""
+        return [
+            (_("Dossier"), "subject", 11), (_("State"), "state", 11),
+            (_("Progress"), "bar", BAR_WIDTH), ("%", "pct", 4), (_("MB/s"), "speed", 6),
+            (_("Time"), "elapsed", 7), (_("Left"), "eta", 7),
+        ]
+
+    def fitted_columns(self, room: int) -> list[tuple[str, str, int]]:
+        """The columns that fit in ``room`` cells, each as wide as its header and its values:
+        speed, then time spent, then time left go first when there is not room for all; the
+        bar takes what is left (at least 6 cells, else it goes too)."""
+        specs = {key: (label, key, max(width, len(label)) + 1) for label, key, width in self._column_specs()}
+        order = ["subject", "state", "bar", "pct", "speed", "elapsed", "eta"]
+        for dropped in ([], ["speed"], ["speed", "elapsed"], ["speed", "elapsed", "eta"],
+                        ["speed", "elapsed", "eta", "bar"]):
+            keys = [k for k in order if k not in dropped]
+            fixed = sum(specs[k][2] for k in keys if k != "bar")
+            if "bar" not in keys:
+                return [specs[k] for k in keys]
+            bar_room = room - fixed
+            label = specs["bar"][0]
+            if bar_room >= max(7, len(label) + 1):
+                width = min(bar_room, max(BAR_WIDTH, len(label)) + 1)
+                return [specs[k] if k != "bar" else (label, "bar", width) for k in keys]
+        return [specs[k] for k in ("subject", "state", "pct")]
+
+    def _fit_columns(self) -> None:
+        table = self.query_one("#rows", DataTable)
+        # inside the border, a scrollbar's room kept aside when the rows outgrow the table
+        room = (table.size.width or self.app.size.width - 2) - 2
+        columns = self.fitted_columns(room)
+        if [(key, width) for _label, key, width in columns] == getattr(self, "_fitted", None):
+            return
+        self._fitted = [(key, width) for _label, key, width in columns]
+        self.bar_width = next((width - 1 for _label, key, width in columns if key == "bar"), 0)
+        table.clear(columns=True)
+        for label, key, width in columns:
+            table.add_column(label, key=key, width=width)  # a header is never cut
+        for subject, row in self.view.rows.items():
+            self._add_row(subject)
+            row.dirty = True
+        if getattr(self, "tail", None) is not None:
+            self._redraw(time.time())
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_columns()
+
     def _add_row(self, subject: str) -> None:
         table = self.query_one("#rows", DataTable)
-        table.add_row(Text(clip(subject, 11)), state_word(WAITING), "", "", "", "", "", key=subject)
+        keys = [key for key, _width in self._fitted]
+        width = dict(self._fitted)["subject"] - 1
+        cells = [Text(clip(subject, width)) if k == "subject" else state_word(WAITING) if k == "state" else ""
+                 for k in keys]
+        table.add_row(*cells, key=subject)
 
     # -- tailing
 
@@ -363,7 +413,7 @@ class ProgressScreen(StepScreen):
             row.dirty = False
             shown = row.overall
             fraction = None if shown is None else shown / 100.0
-            bar = "" if row.state == WAITING else text_bar(fraction, BAR_WIDTH, ascii_only=self.ascii_only)
+            bar = "" if row.state == WAITING else text_bar(fraction, self.bar_width, ascii_only=self.ascii_only)
             values = {
                 "state": phase_word(row.raw_step) if row.state == RUNNING and row.raw_step else state_word(row.state),
                 "bar": bar,
@@ -372,8 +422,10 @@ class ProgressScreen(StepScreen):
                 "elapsed": human_seconds(row.elapsed(now)) if row.started else "",
                 "eta": human_seconds(row.eta(now)) if row.state == RUNNING else "",
             }
+            shown_keys = {key for key, _width in self._fitted}
             for column, value in values.items():
-                table.update_cell(subject, column, Text(value))
+                if column in shown_keys:
+                    table.update_cell(subject, column, Text(value))
         log = self.query_one("#log", RichLog)
         for line in self.view.log[self._log_written :]:
             log.write(Text(line))
@@ -411,6 +463,21 @@ class ProgressScreen(StepScreen):
         self.say("")
 
     # -- keys
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self._finished = value
+        if self.is_mounted:
+            self.refresh_bindings()  # F8 leaves the footer once nothing runs
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_job" and (self.finished or self.job is None):
+            return False
+        return super().check_action(action, parameters)
 
     def action_cancel_job(self) -> None:
         if self.finished or self.job is None:

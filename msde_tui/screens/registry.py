@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.i18n import N_
-from msde_tui.screens.steps import StepFactory, StepPosition, screen_class
+from msde_tui.screens.steps import StepFactory, StepPosition, StepResult, screen_class
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -32,6 +32,7 @@ class Operation:
     help: str = ""
     asks_verify: bool = True  # the "Verify after" box
     asks_directory: bool = True
+    shows_directory: bool = True  # the directory row (a form may start from it); False: no use
     directory_label: str = N_("Directory of the backups")
     asks_data_dir: bool = False  # restore: where the data files go
     writes_directory: bool = False  # files go into the directory: it must take them
@@ -40,19 +41,19 @@ class Operation:
     make_plan: Callable[[WizardPlan], object] | None = None
 
 
-def _dossiers(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+def _dossiers(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[StepResult]:
     return screen_class("msde_tui.screens.dossiers.DossiersScreen")(ctx, plan, pos)
 
 
-def _backups(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+def _backups(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[StepResult]:
     return screen_class("msde_tui.screens.backups.BackupsScreen")(ctx, plan, pos)
 
 
-def _summary(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+def _summary(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[StepResult]:
     return screen_class("msde_tui.screens.summary.SummaryScreen")(ctx, plan, pos)
 
 
-def _progress(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+def _progress(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[StepResult]:
     return screen_class("msde_tui.screens.progress.ProgressScreen")(ctx, plan=plan, position=pos)
 
 
@@ -98,6 +99,7 @@ EXTENSION_MODULES: list[str] = [
     "msde_tui.screens.lifecycle_screens",
     "msde_tui.screens.pack_screens",
     "msde_tui.screens.auto_run",
+    "msde_tui.screens.access_screens",
 ]
 _loaded = False
 _lock = threading.Lock()
@@ -146,7 +148,7 @@ def get(operation_id: str) -> Operation:
     return OPERATIONS[0]
 
 
-def _operation(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[WizardPlan | None]:
+def _operation(ctx: WizardContext, plan: WizardPlan, pos: StepPosition) -> Screen[StepResult]:
     # imported after the first screen
     return screen_class("msde_tui.screens.operation.OperationScreen")(ctx, plan, pos)
 

@@ -25,12 +25,21 @@ class StepPosition:
     total: int
 
 
-StepFactory = Callable[["WizardContext", WizardPlan, StepPosition], "Screen[WizardPlan | None]"]
+@dataclass(frozen=True)
+class Back:
+    """What a step dismisses with for Back: the plan with this screen's answers in it (so
+    coming back to the step shows them). A bare None is Back keeping nothing."""
+
+    plan: WizardPlan
 
 
-def screen_class(dotted: str) -> Callable[..., Screen[WizardPlan | None]]:
+StepResult = WizardPlan | Back | None
+StepFactory = Callable[["WizardContext", WizardPlan, StepPosition], "Screen[StepResult]"]
+
+
+def screen_class(dotted: str) -> Callable[..., Screen[StepResult]]:
     """The screen class named ``package.module.Class``, its module imported on first use (the
     later steps load after the first screen is painted)."""
     module, _, name = dotted.rpartition(".")
-    found: Callable[..., Screen[WizardPlan | None]] = getattr(importlib.import_module(module), name)
+    found: Callable[..., Screen[StepResult]] = getattr(importlib.import_module(module), name)
     return found

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from textual import work
+from textual import events, work
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
@@ -36,8 +36,8 @@ class SummaryScreen(StepScreen):
         "Check what will happen before it starts. F3 shows the exact T-SQL statements (SQL "
         "Server) or file actions (embedded), F4 saves them to a file. Warnings are written in "
         "capitals. Replacing an existing dossier needs its code typed in the box (for example "
-        "001SOC): this is on purpose. Enter starts the work; it runs in the background and "
-        "goes on even if this terminal closes."
+        "001SOC; Tab goes to the next box): this is on purpose. Once every code is typed, Enter "
+        "starts the work; it runs in the background and goes on even if this terminal closes."
     )
     BINDINGS = [
         Binding("f3", "view", N_("Actions"), id="view_actions", key_display="F3"),
@@ -50,16 +50,56 @@ class SummaryScreen(StepScreen):
         self.confirm_codes: tuple[str, ...] = ()  # to type before the work starts
         self.refused: MsdeError | None = None  # the plan cannot run (go back and change it)
         self.previews: dict[str, dict[str, object]] = {}  # SQL Server restore: source -> plan
+        # Keys typed before the summary is ready (its first code box focused), played back in
+        # order then: a fast typist's first code and Tab are neither lost nor merged.
+        self.held_keys: list[events.Key] | None = []
+        self._after_keys = False
 
     def compose_body(self) -> Iterable[Widget]:
-        op = registry.get(self.plan.operation)
-        yield Static(
-            _("{operation}: {count} item(s). Enter starts.").format(
-                operation=_(op.label), count=self._count()
-            ),
-            id="summary-title",
-        )
+        yield Static(self._title(""), id="summary-title")
         yield VerticalScroll(id="summary-lines")
+
+    def _title(self, then: str) -> str:
+        op = registry.get(self.plan.operation)
+        title = _("{operation}: {count} item(s).").format(operation=_(op.label), count=self._count())
+        return f"{title} {then}" if then else title
+
+    # -- keys typed before the summary is ready
+
+    HELD = ("tab", "shift+tab", "backspace", "enter")
+
+    def hold_key(self, event: events.Key) -> bool:
+        """Keep ``event`` for later while the summary is not ready: typing, Tab, Backspace and
+        Enter (Back, help, jobs and quit are answered at once)."""
+        if self.held_keys is None or not (event.is_printable or event.key in self.HELD):
+            return False
+        self.held_keys.append(event)
+        return True
+
+    def _play_held_keys(self) -> None:
+        """The kept keys, in order, each seeing the focus the one before left; after Enter (or
+        a key this does not play), the rest go through the app as usual."""
+        held, self.held_keys = self.held_keys or [], None
+        rest: list[events.Key] = []
+        for index, key in enumerate(held):
+            focused = self.focused
+            if key.key == "tab":
+                self.focus_next()
+            elif key.key == "shift+tab":
+                self.focus_previous()
+            elif key.key == "backspace" and isinstance(focused, Input):
+                focused.action_delete_left()
+            elif key.is_printable and key.character and isinstance(focused, Input):
+                focused.insert_text_at_cursor(key.character)
+            elif key.key == "enter":
+                self.action_next()  # starts, or says what is missing
+                rest = held[index + 1:]
+                break
+            else:
+                rest = held[index:]
+                break
+        for key in rest:  # to whatever screen is shown next, as typed
+            self.app.post_message(events.Key(key.key, key.character))
 
     def _count(self) -> int:
         if self.plan.op is not None:
@@ -103,10 +143,12 @@ class SummaryScreen(StepScreen):
             self.busy_reason = None
             self.say_error(exc)
             self.refused = exc
+            self._play_held_keys()
             return
         except Exception as exc:  # noqa: BLE001 - plain words, never a traceback
             self.busy_reason = None
             self.say_error(describe_error(exc))
+            self._play_held_keys()
             return
         self.busy_reason = None
         self.say("")
@@ -156,7 +198,7 @@ class SummaryScreen(StepScreen):
                 )
             )  # fmt: skip
         if plan.get("no_safety_reason"):
-            texts.append(str(plan["no_safety_reason"]))
+            texts.append(shown(str(plan["no_safety_reason"])))
         sessions = plan.get("sessions")
         if plan.get("replaces"):
             if sessions:
@@ -178,12 +220,12 @@ class SummaryScreen(StepScreen):
                 Label(_("Backup set to restore ({positions}):").format(positions=positions),
                       classes="confirm-label"),
                 Input("", id=f"set-{item.number}", classes="confirm set", compact=True,
-                      placeholder="_", type="integer"),
+                      placeholder="_", type="integer", select_on_focus=False),
                 classes="confirm-row",
             ))  # fmt: skip
             return widgets
         widgets += [
-            Static(_("WARNING:") + " " + str(problem), classes="warning line", markup=False)
+            Static(_("WARNING:") + " " + shown(str(problem)), classes="warning line", markup=False)
             for problem in plan.get("problems") or []  # type: ignore[attr-defined]
         ]
         return widgets
@@ -244,9 +286,23 @@ class SummaryScreen(StepScreen):
         await box.mount_all(widgets)
         first = next(iter(self.query(".confirm").results(Input)), None)
         if first is not None:
-            first.focus()
+            self.query_one("#summary-title", Static).update(self._title(self._what_to_type()))
+            self.set_focus(first, scroll_visible=False)  # now, before any key is read
             # the engine's lines above can push the box below the fold: bring it into view
             self.call_after_refresh(first.scroll_visible, animate=False)
+        else:
+            self.query_one("#summary-title", Static).update(self._title(_("Enter starts.")))
+        self._play_held_keys()
+
+    def _what_to_type(self) -> str:
+        """The title's instruction when boxes must be filled before Enter starts."""
+        codes = self.confirm_codes
+        if self.query(".set"):
+            return _("Fill in each box below (Tab: next box), then Enter starts.")
+        if len(codes) == 1:
+            return _("Type {code} in the box below, then Enter starts.").format(code=codes[0])
+        return _("Type {codes} below, one per box (Tab: next box), then Enter starts.").format(
+            codes=", ".join(codes))
 
     def _confirm_row(self, index: int, code: str) -> Widget:
         if self.plan.op is None:
@@ -255,7 +311,9 @@ class SummaryScreen(StepScreen):
             text = _("Type {code} to change it:").format(code=code)
         return Horizontal(
             Label(text, classes="confirm-label"),
-            Input("", id=f"confirm-{index}", classes="confirm", compact=True, placeholder="______"),
+            # not selected on focus: a key typed just after Tab would replace what was typed
+            Input("", id=f"confirm-{index}", classes="confirm", compact=True, placeholder="______",
+                  select_on_focus=False),
             classes="confirm-row",
         )
 
@@ -267,6 +325,22 @@ class SummaryScreen(StepScreen):
             if typed != code.upper():
                 return False
         return True
+
+    def action_next(self) -> None:
+        # Enter is read before the keys typed just ahead of it have reached their box (a paste,
+        # a fast typist): decide once the focused box has taken them, in its own queue.
+        focused = self.focused
+        if isinstance(focused, Input) and not self._after_keys:
+            focused.call_later(self._next_after_keys)
+            return
+        super().action_next()
+
+    def _next_after_keys(self) -> None:
+        self._after_keys = True
+        try:
+            self.action_next()
+        finally:
+            self._after_keys = False
 
     def go_next(self) -> None:
         if self.refused is not None:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
+from textual.geometry import Size
 from textual.message import Message
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
@@ -123,9 +124,15 @@ class TickList(SelectionList[Any]):
         Binding("a", "tick_all", N_("Tick all"), id="tick_all"),
     ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tick_all: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         translate_bindings(self)
+        self.tick_all = tick_all  # False: a list where one row only may be ticked offers no 'a'
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tick_all" and not self.tick_all:
+            return False
+        return True
 
     class FilterTyped(Message):
         """A printable key was typed in the list: the screen moves it to its filter box."""
@@ -134,12 +141,39 @@ class TickList(SelectionList[Any]):
             super().__init__()
             self.character = character
 
+    _wanted: frozenset[Any] | None = None  # ticks to give once the list is filled
+
+    def tick_only(self, values: Any) -> None:
+        """Tick these rows and no other; when the list is not filled yet, once it is."""
+        wanted = frozenset(values)
+        if not self.option_count:
+            self._wanted = wanted
+            return
+        self._wanted = None
+        for index in range(self.option_count):
+            value = self.get_option_at_index(index).value
+            if (value in wanted) != (value in self._selected):
+                self.toggle(value)
+
+    def add_options(self, items: Any) -> Any:
+        result = super().add_options(items)
+        if self._wanted is not None and self.option_count:
+            self.tick_only(self._wanted)
+        return result
+
     def action_tick_all(self) -> None:
         values = [self.get_option_at_index(i).value for i in range(self.option_count)]
         if values and all(v in self.selected for v in values):
             self.deselect_all()
         else:
             self.select_all()
+
+    def action_select(self) -> None:
+        # Space ticks the row highlighted now. Textual's SelectionList ticks the row highlighted
+        # when its OptionSelected message is handled, later: Space then Down in one burst
+        # ticked the next row.
+        if self.highlighted is not None and not self.get_option_at_index(self.highlighted).disabled:
+            self.toggle(self.get_option_at_index(self.highlighted))
 
     def _get_left_gutter_width(self) -> int:
         return 4
@@ -167,9 +201,23 @@ class TickList(SelectionList[Any]):
 class SpaceCheckbox(Checkbox):
     """A checkbox toggled by space only (Enter is Next in the wizard); shows [x] / [ ]."""
 
+    DEFAULT_CSS = """
+    SpaceCheckbox {
+        width: 1fr;
+        text-wrap: wrap;
+        text-overflow: fold;
+    }
+    """
+
     @property
     def _button(self) -> Content:
         return Content("[x]" if self.value else "[ ]")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # A label longer than the room wraps (widgets.tcss: text-wrap) on as many lines as it
+        # needs, instead of being cut at the edge.
+        label = Text(f"{self._button.plain} {self.label.plain}")
+        return max(1, len(label.wrap(self.app.console, max(1, width))))
 
 
 class ChoiceList(OptionList):

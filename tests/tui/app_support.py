@@ -64,3 +64,26 @@ class StepHost:
                 self.push_screen(factory(self.ctx), self.results.append)
 
         return Host(home=home, lang=lang, offer_jobs=False)
+
+
+async def burst(pilot: Pilot, *keys: str) -> None:
+    """Send ``keys`` as a slow link delivers them: all at once, with no pause for the app to
+    handle one before the next arrives (``pilot.press`` waits for idle between keys)."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import _character_to_key, _get_unicode_name_from_key
+
+    driver = pilot.app._driver
+    assert driver is not None
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        try:
+            char: str | None = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+    await pilot.pause()

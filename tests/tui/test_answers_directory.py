@@ -100,7 +100,7 @@ async def test_kernel_directory_refused_at_the_step_in_french(home: Path) -> Non
         screen = await _operation_screen(pilot, app)
         await _type_directory(pilot, screen, "/sys/kernel")
         await wait_text(pilot, "/sys/kernel")
-        await wait_for(pilot, lambda: "sauvegardes" in screen_text(app) and "/sys/kernel" in screen_text(app))
+        await wait_for(pilot, lambda: "back-ups" in screen_text(app) and "/sys/kernel" in screen_text(app))
         await pilot.pause(0.2)
         assert app.screen is screen
         assert "Mo libres" not in screen_text(app) and "MB free" not in screen_text(app)

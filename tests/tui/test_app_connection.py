@@ -20,8 +20,9 @@ async def test_first_screen_says_step_1_and_keys(home: Path) -> None:
         assert "Step 1 of 5: Connection" in text
         assert "Local (embedded)" in text
         assert "(*) Local" in text  # the choice is shown by a character, not by colour
-        for key in ("Enter Next", "F2 Back", "F1 Help", "^Q Quit"):
+        for key in ("Enter Next", "F1 Help", "^Q Quit"):
             assert key in text
+        assert "F2" not in text  # no step before the first: Back is not offered
 
 
 async def test_french_with_lang_fr(home: Path) -> None:

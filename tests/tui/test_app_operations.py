@@ -366,12 +366,14 @@ async def test_a_cancelled_threaded_operation_gives_its_true_result_then_stops(t
 
 def test_every_operation_is_registered_once_with_its_plan_type(home: Path) -> None:
     from msde_tui.engine import plans
+    from msde_tui.engine.backends.access.plans import ConvertPlan
 
     expected = {
         "backup": plans.BackupPlan, "verify": plans.VerifyPlan, "restore": plans.RestorePlan,
         "pack": plans.PackPlan, "export_copy": plans.ExportCopyPlan, "import": plans.ImportPlan,
         "apply": plans.ApplyPlan, "archive": plans.ArchivePlan, "unarchive": plans.UnarchivePlan,
         "cut": plans.CutPlan, "audit": plans.AuditPlan, "auto_run": plans.AutoRunPlan,
+        "convert": ConvertPlan,
     }
     assert {name: runner.get(name).plan_type for name in runner.names()} == expected
     verify = plans.VerifyPlan(plans.Connection(), ("/x/001SOC_20260101_000000.sqlite.bak",))

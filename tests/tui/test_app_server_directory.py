@@ -144,8 +144,8 @@ async def test_the_restore_plan_on_the_summary_in_french(home: Path, tds_server)
         await pilot.press("space")
         await pilot.press("enter")
         summary = await wait_screen(pilot, SummaryScreen)
-        await wait_text(pilot, "Jeu de sauvegarde")
+        await wait_text(pilot, "Jeu de back-up")
         said = " | ".join(str(w.content) for w in summary.query(".line"))
-        assert "Jeu de sauvegarde : jeu 1 : back-up complet de PW0001SOC du " in said
+        assert "Jeu de back-up : jeu 1 : back-up complet de PW0001SOC du " in said
         assert f"données et journal dans {tds_server.data_dir}" in said
         assert "full backup" not in said and "data and log" not in said

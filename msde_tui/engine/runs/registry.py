@@ -28,7 +28,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from msde_tui.engine import auditlog
 from msde_tui.engine.errors import BadInput, Cancelled
@@ -65,7 +65,7 @@ class OperationDef:
 _REGISTRY: dict[str, OperationDef] = {}
 # Modules whose import registers their operations (each calls ``register``).
 MODULES = ("msde_tui.engine.runs.basicops", "msde_tui.engine.packs.packops", "msde_tui.engine.lifecycle.lifeops",
-           "msde_tui.engine.auto.autoops")
+           "msde_tui.engine.auto.autoops", "msde_tui.engine.backends.access.accessops")
 _loaded = False
 _lock = threading.Lock()
 
@@ -121,6 +121,8 @@ def subjects(plan: object) -> tuple[str, ...]:
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)  # a record in a plan (the Access dossier to convert)
     return value
 
 
@@ -155,6 +157,10 @@ def plan_from_dict(data: dict[str, Any], secrets: dict[str, str] | None = None) 
     definition = get(str(data.get("operation")))
     known = {f.name: f for f in dataclasses.fields(definition.plan_type)}
     values = {k: _tuples(v) for k, v in data.items() if k in known and not known[k].metadata.get("secret")}
+    hints = get_type_hints(definition.plan_type)
+    for name, value in values.items():
+        if isinstance(value, dict) and dataclasses.is_dataclass(hints.get(name)):
+            values[name] = hints[name](**value)  # the record _plain wrote as a dict
     for name, value in (secrets or {}).items():
         if name in known and known[name].metadata.get("secret"):
             values[name] = str(value)

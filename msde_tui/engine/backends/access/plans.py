@@ -22,4 +22,4 @@ class ConvertPlan:
     short: str | None = None
     company: str | None = None
     force: bool = False
-    password: str = field(default="", repr=False)  # memory only, never in a file or a log
+    password: str = field(default="", repr=False, metadata={"secret": True})  # memory only, never in a file or a log
