@@ -165,7 +165,6 @@ TEMPLATES = (
     N_("Fiscal year(s) {years} of {code} are archived: their entries are in their PAF, and the dossier only holds one balance entry per year."),
     N_("Type the PAF (or the directory holding it) in 'Archive (PAF)', or leave those years out."),
     N_("Type the PAF (or the directory holding it) in 'Archive (PAF)'."),
-    N_("{path} does not exist."),
     N_("Type a .paf file or the directory holding it in 'Archive (PAF)'."),
     N_("No PAF of {code} holding fiscal year(s) {years} was found in {directory}."),
     N_("Give the PAF written when those years were archived (the operation 'Archive import' lists a directory's PAF and their years)."),
@@ -177,7 +176,6 @@ TEMPLATES = (
     N_("Close the fiscal year first, or untick it."),
     N_("Check the path: a directory is needed there."),
     N_("Type another dossier number (F6 proposes the first free one)."),
-    N_("{path} already exists."),
     N_("Move or delete the previous tax-audit copy first."),
     # mssql: what stops a restore, on the summary (restoreplan.py)
     N_("The backup was made by a newer SQL Server, {release} ({version}), than this one, {here}."),
