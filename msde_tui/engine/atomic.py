@@ -137,9 +137,11 @@ def os_problem(exc: BaseException) -> MsdeError | None:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return UnsafePath(f"Cannot write {where}: {exc.strerror or 'permission denied'}.",
                           "Choose a directory this user can write to (--dir, --home or MSDE_HOME), "
-                          "or fix its permissions.")
+                          "or fix its permissions.",
+                          wizard_hint="Choose a directory you can write to, or fix its permissions.")
     if exc.errno in (errno.ENOTDIR, errno.ENOENT, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP):
         return BadPath(f"Cannot use {where}: {exc.strerror}.",
-                       "Check the path (--dir, --home or MSDE_HOME): a directory is needed there.")
+                       "Check the path (--dir, --home or MSDE_HOME): a directory is needed there.",
+                       wizard_hint="Check the path: a directory is needed there.")
     return UnsafePath(f"Cannot read or write {where}: {exc.strerror or exc}.",
                       "Check the disk and the permissions, then run it again.")

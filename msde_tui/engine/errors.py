@@ -1,6 +1,8 @@
 """Domain errors. Each carries a plain-words message and what to do about it.
 
-The CLI and the TUI print ``str(error)`` (message + hint) and never a traceback.
+The CLI and the TUI print ``str(error)`` (message + hint) and never a traceback. A hint that
+names a CLI command or flag comes with ``wizard_hint``, the same advice in the wizard's words
+(its fields and operations): the wizard shows that one, the CLI the hint.
 Exit code 2 for ``BadInput`` and its subclasses (bad usage or input), 1 otherwise.
 """
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 
 class MsdeError(Exception):
-    """Base of every error the tool reports to a technician."""
+    """Base of every error the tool reports to a technician.
+
+    ``hint`` says what to do in the CLI's words (it may name a command or a flag);
+    ``wizard_hint``, when the two differ, says the same in the wizard's words (a field, a
+    checkbox, an operation of the menu). The wizard shows ``wizard_hint or hint``.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, wizard_hint: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.wizard_hint = wizard_hint
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()

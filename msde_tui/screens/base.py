@@ -136,8 +136,9 @@ class StepScreen(Screen[StepResult]):
 
     def say_error(self, exc: MsdeError) -> None:
         text = shown(exc.message)
-        if exc.hint:
-            text += " " + _("What to do:") + " " + shown(exc.hint)
+        hint = exc.wizard_hint or exc.hint  # the wizard's words, not the CLI's flags
+        if hint:
+            text += " " + _("What to do:") + " " + shown(hint)
         self.say(text, error=True)
 
     # -- actions

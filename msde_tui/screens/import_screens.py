@@ -83,6 +83,10 @@ class FileForm(PackStep):
         passphrase = self.query_one("#passphrase", Input).value if entry.encrypted else ""
         if entry.encrypted and not passphrase:
             raise BadInput(_("This packed file is encrypted."), _("Type its passphrase."))
+        if entry.encrypted:  # a wrong one is refused here, not once the job has started
+            from msde_tui.engine.packs.packinfo import check_passphrase
+
+            check_passphrase(entry.path, passphrase)
         return passphrase
 
 

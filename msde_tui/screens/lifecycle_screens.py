@@ -311,6 +311,9 @@ class CutScreen(WorkScreen):
         if not keep_from:
             raise BadInput(_("Type the first fiscal year to keep (e.g. 2020)."))
         clean = self.query_one("#clean", SpaceCheckbox).value
+        from msde_tui.engine.lifecycle.cut import check_cut
+
+        check_cut(self.ctx.home, str(chosen[0]), keep_from)  # the run's own refusals, said here
         return CutPlan(str(chosen[0]), keep_from, clean_references=clean)
 
 
@@ -438,6 +441,13 @@ class AuditScreen(WorkScreen):
         password = self.query_one("#password", Input).value if to != EMBEDDED else ""
         if to != EMBEDDED and not password:
             raise BadInput(_("Type the password of SQL Server profile {profile}.").format(profile=to))
+        from msde_tui.engine.lifecycle.tax_audit import check_audit
+
+        dossier = Catalog(self.ctx.home).get(str(chosen[0]))  # the run's own refusals, said here
+        check_audit(dossier.path(self.ctx.home), years, with_fec=flags["fec"], fec_id=fec_id,
+                    provisional=flags["provisional"], paf=paf,
+                    directory=Path(self.plan.directory) if to == EMBEDDED else None,
+                    base=Path(dossier.location).stem)
         return AuditPlan(
             str(chosen[0]), tuple(years), self.plan.directory, to=to, simplified=flags["simplified"],
             attachments=flags["attachments"], fec=flags["fec"],

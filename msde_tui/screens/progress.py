@@ -43,6 +43,13 @@ SKIPPED = "SKIPPED"  # left alone on purpose (events.SKIPPED): not done, not fai
 INTERRUPTED = "INTERRUPTED"
 
 
+def wizard_hint(result: ev.DossierResult) -> str:
+    """What to do after a failed result, in the wizard's words when the error had its own
+    (``MsdeError.wizard_hint``, kept in the result's details), else the engine's hint."""
+    own = result.details.get("wizard_hint") if isinstance(result.details, dict) else None
+    return own if isinstance(own, str) and own else result.hint
+
+
 def state_word(state: str) -> str:
     return {
         WAITING: _("WAITING"),
@@ -223,8 +230,9 @@ class JobView:
             text = f"{stamp} {row.subject}: {word}"
             if event.message:
                 text += f" - {shown(event.message)}"
-            if event.hint:
-                text += f" {shown(event.hint)}"
+            hint = wizard_hint(event)
+            if hint:
+                text += f" {shown(hint)}"
             self.log.append(text)
 
     def finish(self, result: dict[str, object] | None, job_state: str = jobs.FAILED) -> None:
@@ -553,8 +561,8 @@ class ProgressScreen(StepScreen):
                     line += " (" + _("verified") + ")"
                 if row.result.message:
                     line += f" - {row.result.message}"
-                if row.result.hint:
-                    line += f" {row.result.hint}"
+                if wizard_hint(row.result):
+                    line += f" {wizard_hint(row.result)}"
                 for file in row.result.files:
                     line += "\n    " + file
             out.append(line)

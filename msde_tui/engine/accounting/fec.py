@@ -131,6 +131,8 @@ def identifier(vat_number: str | None, country: str | None, code: str, given: st
         f"Dossier {code} has no French SIREN (VAT number {vat_number or 'none'}). " + FRENCH_FORMAT,
         "Give the identifier the requesting administration uses for this company with "
         "--fec-id (1 to 20 letters or digits).",
+        wizard_hint="Type the identifier the requesting administration uses for this company in "
+        "'FEC identifier' (1 to 20 letters or digits).",
     )
 
 
@@ -254,6 +256,7 @@ def refusals(conn: sa.Connection, year: FiscalYear) -> list[str]:
             f"Fiscal year {year.code} is archived: its entries are in its PAF, not in the "
             "dossier, and a FEC of its balance entry would be false.",
             "Give the PAF (or the directory holding it) with --paf.",
+            wizard_hint="Type the PAF (or the directory holding it) in 'Archive (PAF)'.",
         )
     reasons = []
     if year.status == "OPEN":
@@ -272,6 +275,8 @@ def check_final(conn: sa.Connection, year: FiscalYear, *, provisional: bool) -> 
         raise FecRefused(
             f"No FEC for {year.code}: {'; '.join(reasons)}.",
             "Close and validate the year first, or ask for a provisional FEC (--provisional): "
+            f"its name ends {PROVISIONAL_SUFFIX}.",
+            wizard_hint="Close and validate the year first, or tick 'Provisional FEC': "
             f"its name ends {PROVISIONAL_SUFFIX}.",
         )
     return reasons

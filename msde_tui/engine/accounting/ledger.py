@@ -15,6 +15,7 @@ is what gets changed).
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -99,6 +101,24 @@ def open_engine(path: Path, *, exclusive: bool = False) -> sa.Engine:
         raise BadInput(f"The dossier file {path} does not exist.", "Check the dossier list.")
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
     on_connect, on_begin = _connect_events(exclusive)
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    return engine
+
+
+def check_engine(path: Path) -> sa.Engine:
+    """An engine that only reads the dossier at ``path`` for a form's check and changes no
+    file: read-only, so closing it never checkpoints nor removes a ``-wal``/``-shm`` another
+    connection left; without a ``-wal`` the file is complete and is read as immutable, so none
+    is created either. The run checks again under its own lock."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"The dossier file {path} does not exist.", "Check the dossier list.")
+    mode = "mode=ro" if os.path.exists(f"{path}-wal") else "mode=ro&immutable=1"
+    uri = f"file:{quote(str(path.resolve()))}?{mode}"
+    engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+                              poolclass=sa.pool.NullPool)
+    on_connect, on_begin = _connect_events(False)
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
     return engine

@@ -141,10 +141,26 @@ def _split(conn: sa.Connection, keep_from: str) -> tuple[list[FiscalYear], list[
             raise BadInput(
                 f"Fiscal year {y.code} is archived; its details are in a PAF of this dossier.",
                 "Import the PAF first (msde unarchive), then cut.",
+                wizard_hint="Import the PAF first (operation 'Archive import'), then cut.",
             )
         if y.status != "CLOSED":
             raise BadInput(f"Fiscal year {y.code} is still open and cannot be cut off.", "Close it first.")
     return moved, kept
+
+
+def check_cut(home: Path, ref: str, keep_from: str) -> None:
+    """Refuse in words, before anything runs, a cut of dossier ``ref`` of the list that
+    ``cut`` would refuse: an unknown first year to keep, nothing to cut, an archived or open
+    year among those to move (the same checks, ``_split``; nothing is written)."""
+    dossier = Catalog(home).get(ref)
+    if not dossier.is_embedded:
+        return  # ``cut`` says it in words
+    engine = ledger.check_engine(dossier.path(home))  # leaves no -wal/-shm behind
+    try:
+        with engine.connect() as conn:
+            _split(conn, keep_from)
+    finally:
+        engine.dispose()
 
 
 @ledger.translate_db_errors

@@ -250,6 +250,8 @@ def _pafs_for(
     guid: str,
     code: str,
     step: Callable[[str, str], None],
+    *,
+    verify: bool = True,
 ) -> list[tuple[PafInfo, list[dict[str, Any]]]]:
     """The verified PAF holding each archived year: ``given`` is a .paf file or a directory of
     them; the PAF must carry the dossier's GUID and describe the balance entry the dossier
@@ -261,6 +263,7 @@ def _pafs_for(
             f"Fiscal year(s) {names} of {code} are archived: their entries are in their PAF, and "
             "the dossier only holds one balance entry per year.",
             "Give the PAF (or the directory holding it) with --paf, or leave those years out.",
+            wizard_hint="Type the PAF (or the directory holding it) in 'Archive (PAF)', or leave those years out.",
         )
     given = Path(given)
     if given.is_dir():
@@ -268,7 +271,8 @@ def _pafs_for(
     elif given.is_file():
         candidates = [given]
     else:
-        raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.")
+        raise BadInput(f"{given} does not exist.", "Give a .paf file or the directory holding it with --paf.",
+                       wizard_hint="Type a .paf file or the directory holding it in 'Archive (PAF)'.")
     wanted = {y.id for y in archived}
     found: dict[int, PafInfo] = {}
     foreign: list[str] = []
@@ -303,14 +307,59 @@ def _pafs_for(
         raise FecRefused(
             f"No PAF of {code} holding fiscal year(s) {', '.join(missing)} was found in {given}{why}.",
             "Give the PAF written when those years were archived (msde unarchive FILE --show lists a PAF's years).",
+            wizard_hint="Give the PAF written when those years were archived (the operation 'Archive import' "
+            "lists a directory's PAF and their years).",
         )
     out: list[tuple[PafInfo, list[dict[str, Any]]]] = []
     unique = {str(found[y.id].path): found[y.id] for y in archived}
     for info in unique.values():
-        step("verify", info.path.name)
-        verify_paf(info.path, expect_guid=guid)
+        if verify:
+            step("verify", info.path.name)
+            verify_paf(info.path, expect_guid=guid)
         out.append((info, [y for y in info.years if int(y["id"]) in wanted and found[int(y["id"])] is info]))
     return out
+
+
+@ledger.translate_db_errors
+def check_audit(
+    path: Path,
+    years: list[str],
+    *,
+    with_fec: bool = False,
+    fec_id: str | None = None,
+    provisional: bool = False,
+    paf: Path | None = None,
+    directory: Path | None = None,
+    base: str | None = None,
+) -> None:
+    """Refuse in words, before anything runs, what ``audit_dossier`` would refuse of these
+    answers: an unknown year, a FEC without identifier (no SIREN and none given), an archived
+    year without a PAF holding it (found, not yet verified: the run verifies it), a final FEC
+    of an open year or of entries never validated, and (``directory`` given: the embedded copy)
+    a previous copy Admin<base> still there. Reads the dossier; writes nothing."""
+    if not years:
+        raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.",
+                       wizard_hint="Type the fiscal years asked for (e.g. 2022,2023).")
+    engine = ledger.check_engine(path)  # leaves no -wal/-shm behind
+    try:
+        with engine.connect() as conn:
+            info = conn.execute(sa.select(schema.dossier_info)).one()
+            if directory is not None:
+                target = Path(directory) / naming.embedded_file_name(naming.audit_name(base or info.code))
+                if os.path.lexists(target):
+                    raise DossierExists(f"{target} already exists.", "Move or delete the previous tax-audit copy first.")
+            chosen = ledger.find_years(conn, years)
+            if with_fec:
+                fec.identifier(info.vat_number, info.country, info.code, fec_id)
+            archived = [y for y in chosen if y.status == "ARCHIVED"]
+            if archived:
+                _pafs_for(conn, archived, paf, info.guid, info.code, lambda *_: None, verify=False)
+            if with_fec:
+                for year in chosen:
+                    if year.status != "ARCHIVED":  # an archived year's FEC is written once it is back
+                        fec.check_final(conn, year, provisional=provisional)
+    finally:
+        engine.dispose()
 
 
 def _leave_out(conn: sa.Connection, year_ids: list[int], *, simulations: bool, attachments: bool) -> None:

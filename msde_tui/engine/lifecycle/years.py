@@ -58,11 +58,13 @@ def check_selection(years: list[FiscalYear]) -> None:
             raise BadInput(
                 f"Fiscal year {y.code} is already archived.",
                 "Import its PAF first (msde unarchive) if you want to archive it again.",
+                wizard_hint="Import its PAF first (operation 'Archive import') if you want to archive it again.",
             )
         if y.status != "CLOSED":
             raise BadInput(
                 f"Fiscal year {y.code} is still open; an open year cannot be archived.",
                 "Close the fiscal year first, or leave it out of --years.",
+                wizard_hint="Close the fiscal year first, or untick it.",
             )
 
 

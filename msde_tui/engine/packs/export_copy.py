@@ -33,6 +33,7 @@ from msde_tui.packfmt.digest import Digest, row_hashes
 from msde_tui.packfmt.schema import PackSchema
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+ANOTHER_NUMBER = "Type another dossier number (F6 proposes the first free one)."  # the wizard's words
 
 
 @dataclass
@@ -234,7 +235,8 @@ def import_export_database(
             if target == "embedded":
                 path = Path(home) / naming.embedded_file_name(code)
                 if path.exists():
-                    raise DossierExists(f"{path} already exists.", "Give another number with --number.")
+                    raise DossierExists(f"{path} already exists.", "Give another number with --number.",
+                                         wizard_hint=ANOTHER_NUMBER)
                 _copy_to_file(src, schema, path, report, stamp, "import")
                 record = Dossier(number=wanted, short=parsed.short, company=company or code, backend="embedded",
                                  location=path.name, status="imported", **ident.fields())
@@ -298,7 +300,8 @@ def import_export_copy(path: Path, home: Path, *, number: str | None = None) -> 
     code = f"{wanted}{parsed.short}"
     target = Path(home) / naming.embedded_file_name(code)
     if os.path.lexists(target):
-        raise DossierExists(f"{target} already exists.", "Give another number with --number.")
+        raise DossierExists(f"{target} already exists.", "Give another number with --number.",
+                            wizard_hint=ANOTHER_NUMBER)
     with aside(target, create=False) as tmp:  # a private directory: no planted name is followed
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:

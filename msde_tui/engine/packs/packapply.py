@@ -161,6 +161,9 @@ def apply_package(
                         f"Applying {reader.where} to {dossier.code} breaks a constraint ({cause}).",
                         "Nothing was changed. This happens when a unique value moved from a deleted row "
                         "to another one; import the dossier's PBF instead (msde import).",
+                        wizard_hint="Nothing was changed. This happens when a unique value moved from a "
+                        "deleted row to another one; import the dossier's PBF instead (operation "
+                        "'Import (complete)').",
                     ) from exc
                 raise
     with contextlib.suppress(MsdeError):  # the base a next PTF follows (the wizard proposes by it)

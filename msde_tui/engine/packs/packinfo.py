@@ -50,6 +50,14 @@ def package_info(path: Path, *, passphrase: str | None = None, verify: bool = Tr
         }
 
 
+def check_passphrase(path: Path, passphrase: str | None) -> None:
+    """Refuse (``PackError`` in words) a passphrase that does not open the packed file at
+    ``path``: the key is derived and the encrypted manifest opened, no member is read (the
+    wizard asks this when the passphrase is typed, before the summary)."""
+    with PackReader(path, passphrase=passphrase):
+        pass
+
+
 def _base_package(content: dict[str, Any]) -> str | None:
     """The package id a PTF follows (``content.ptf.base.package_id``), None for other kinds."""
     ptf = content.get("ptf")

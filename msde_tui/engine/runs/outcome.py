@@ -30,6 +30,7 @@ def failed(label: str, exc: BaseException, began: float | None = None) -> Dossie
                 "error": type(exc).__name__,
                 "exit_code": exc.exit_code,
                 "number": getattr(exc, "number", None),
+                **({"wizard_hint": exc.wizard_hint} if exc.wizard_hint else {}),  # the wizard's words
             },
         )
     return DossierResult(
