@@ -492,6 +492,8 @@ class ProgressScreen(StepScreen):
         for row in self.view.rows.values():
             if row.result and row.result.files:
                 log.write(Text(f"{row.subject}: " + _("files:") + " " + ", ".join(row.result.files)))
+        # the result's lines take room from the log: its last line stays in view once laid out
+        self.call_after_refresh(lambda: log.scroll_end(animate=False, immediate=True, x_axis=False))
         jobs.mark_seen(self.job)
         self.say("")
 

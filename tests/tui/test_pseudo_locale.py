@@ -325,10 +325,15 @@ def english_words() -> set[str]:
 @pytest.mark.timeout(1200)
 async def test_french_walk_shows_no_english(demo: Path, tmp_path: Path) -> None:
     seen = await walk_all(demo, tmp_path, "fr", (80, 24))
-    english = english_words() - {w.lower() for w in data_words(demo, tmp_path)}
+    data = {w.lower() for w in data_words(demo, tmp_path)}
+    english = english_words() - data
     report = []
     for where, text in seen:
-        found = {w for w in WORD.findall(text.replace(PAGE, "\n")) if w.lower() in english}
+        found = {
+            w for w in WORD.findall(text.replace(PAGE, "\n")) if w.lower() in english
+            # a value wrapped at a line's edge (a long temporary path): a piece of a data word
+            and not any(d.startswith(w.lower()) or d.endswith(w.lower()) for d in data)
+        }
         if found:
             report.append(f"{where}: English words {sorted(found)}\n{text}")
         footer = text.rstrip("\n").rsplit("\n", 1)[-1]
