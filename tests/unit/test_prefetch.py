@@ -105,10 +105,12 @@ def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
         yield 2
 
     def interrupt() -> None:
+        # Ctrl-C a good while after close() began (a loaded machine is slow to get there), and
+        # the producer's read ends a good while after that: close() is waiting when it comes.
         closing.wait(5)
-        time.sleep(0.15)
+        time.sleep(0.5)
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-        time.sleep(0.3)
+        time.sleep(0.5)
         release.set()
 
     helper = threading.Thread(target=interrupt)
@@ -117,8 +119,8 @@ def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
         assert next(items) == 1
         assert reading.wait(5)
         helper.start()
-        closing.set()
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C never lands outside this block
+            closing.set()
             items.close()
         assert release.is_set()  # close() returned only once the producer had finished its read
         assert not [t for t in threading.enumerate() if t.name == "msde-prefetch"]
