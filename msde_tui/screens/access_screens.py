@@ -9,7 +9,6 @@ or written before the summary has been shown and the job runs (``engine.backends
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from textual.containers import Horizontal
@@ -136,15 +135,8 @@ class ConvertScreen(PackStep):
                     )
         return ConvertPlan(source, to=to, number=number, password=password)
 
-    def go_next(self) -> None:
-        from msde_tui.engine.errors import MsdeError
-
-        try:
-            op = self.build()
-        except MsdeError as exc:
-            self.say_error(exc)
-            return
-        self.dismiss(replace(self.plan, op=op))
+    def remember(self) -> None:
+        """No directory here: the session's export/import directory stays as it was."""
 
 
 def access_line(dossier: Dossier) -> str:

@@ -9,6 +9,7 @@ link arrives as Esc), F1 = help for the screen.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -201,3 +202,37 @@ class StepScreen(Screen[StepResult]):
     def go_next(self) -> None:
         """Validate and dismiss with the new plan (subclasses)."""
         self.dismiss(self.plan)
+
+
+class FormStep(StepScreen):
+    """An operation's own form: Enter checks the fields and returns the plan (``build``); a
+    refusal (``MsdeError``) is said on the form, which stays. Nothing runs here.
+
+    ``PLAN_TYPE`` is the plan the form builds; ``earlier`` is that plan when the user came back
+    to the form, so every field can show its earlier answer. ``remember`` keeps what the next
+    form of the session starts from, once the plan is accepted.
+    """
+
+    PLAN_TYPE: type = type(None)
+
+    @property
+    def earlier(self) -> Any:
+        """The plan this form returned before (the user came back), or None."""
+        op = self.plan.op
+        return op if isinstance(op, self.PLAN_TYPE) else None
+
+    def build(self) -> object:
+        """Check the form; return the operation's plan (raises ``MsdeError`` to refuse)."""
+        raise NotImplementedError
+
+    def remember(self) -> None:
+        """What the session keeps for its next form, once this one's plan is accepted."""
+
+    def go_next(self) -> None:
+        try:
+            op = self.build()
+        except MsdeError as exc:
+            self.say_error(exc)
+            return
+        self.remember()
+        self.dismiss(dataclasses.replace(self.plan, op=op))

@@ -21,7 +21,6 @@ data is changed or removed), then the work runs as a detached job (``engine.life
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from msde_tui.engine.plans import (
 from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
 from msde_tui.screens import registry
-from msde_tui.screens.base import StepScreen
+from msde_tui.screens.base import FormStep
 from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList, clip
 
@@ -64,7 +63,7 @@ def embedded_dossiers(home: Path) -> list[tuple[Dossier, Path]]:
     return found
 
 
-class WorkScreen(StepScreen):
+class WorkScreen(FormStep):
     """A form: Enter checks the choices and returns the plan (``build``); nothing runs here.
 
     ``self.earlier`` is the plan this form returned before (the user came back): every field
@@ -72,7 +71,6 @@ class WorkScreen(StepScreen):
     """
 
     CSS_PATH = ["base.tcss", "lifecycle_screens.tcss"]
-    PLAN_TYPE: type = type(None)
 
     def compose_body(self) -> Iterable[Widget]:
         yield from self.compose_form()
@@ -80,22 +78,6 @@ class WorkScreen(StepScreen):
     def compose_form(self) -> Iterable[Widget]:
         return []
 
-    @property
-    def earlier(self) -> Any:
-        op = self.plan.op
-        return op if isinstance(op, self.PLAN_TYPE) else None
-
-    def build(self) -> object:
-        """Check the form; return the operation's plan (raises ``MsdeError``)."""
-        raise NotImplementedError
-
-    def go_next(self) -> None:
-        try:
-            op = self.build()
-        except MsdeError as exc:
-            self.say_error(exc)
-            return
-        self.dismiss(replace(self.plan, op=op))
 
 
 def _dossier_line(dossier: Dossier) -> str:

@@ -11,7 +11,6 @@ asks its own local directory (F4 browses this computer's disk), whatever the con
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,11 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.engine.errors import BadInput
 from msde_tui.engine.plans import Connection, WizardPlan
 from msde_tui.engine.textsafe import one_line
 from msde_tui.i18n import N_, _
-from msde_tui.screens.base import StepScreen
+from msde_tui.screens.base import FormStep
 from msde_tui.screens.browse import BrowseScreen, local_start
 from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import TickList, clip, human_size, table_room
@@ -135,7 +134,7 @@ class PickList(OptionList):
 
 
 
-class PackStep(StepScreen):
+class PackStep(FormStep):
     """A form with a local directory: Enter checks it and returns the plan (``build``).
 
     A refusal (a taken number, no file chosen) is shown inline and the form stays.
@@ -148,7 +147,6 @@ class PackStep(StepScreen):
         Binding("f4", "browse", N_("Browse"), id="pack_browse", key_display="F4"),
     ]
     DIRECTORY_LABEL = N_("Local directory")
-    PLAN_TYPE: type = type(None)
     last_directory: dict[Path, str] = {}  # per data directory, for the next pack step of the session
 
     def __init__(self, ctx: Any, plan: WizardPlan, position: StepPosition) -> None:
@@ -170,12 +168,6 @@ class PackStep(StepScreen):
 
     def compose_form(self) -> Iterable[Widget]:
         return []
-
-    @property
-    def earlier(self) -> Any:
-        """The plan this form returned before (the user came back), or None."""
-        op = self.plan.op
-        return op if isinstance(op, self.PLAN_TYPE) else None
 
     def earlier_directory(self) -> str:
         earlier = self.earlier
@@ -233,18 +225,8 @@ class PackStep(StepScreen):
 
     # -- next: the plan, nothing else
 
-    def build(self) -> object:
-        """Check the form and return the operation's plan (raise ``MsdeError`` to refuse)."""
-        raise NotImplementedError
-
-    def go_next(self) -> None:
-        try:
-            op = self.build()
-        except MsdeError as exc:
-            self.say_error(exc)
-            return
+    def remember(self) -> None:
         PackStep.last_directory[self.ctx.home] = self.query_one("#directory", Input).value.strip()
-        self.dismiss(replace(self.plan, op=op))
 
     # -- dossiers of the connection
 
