@@ -16,17 +16,22 @@ def package_header(path: Path) -> dict[str, Any]:
     whether a file is encrypted and what to list it as. An encrypted file's ``dossier`` is None
     (its content is encrypted; the clear fields are authenticated only once the key is known)."""
     with PackReader(path, header_only=True) as reader:
-        return {
-            "file": str(path),
-            "kind": reader.kind,
-            "package_id": reader.manifest.get("package_id"),
-            "created_at": reader.manifest.get("created_at"),
-            "encrypted": reader.encrypted,
-            "dossier": reader.content.get("dossier"),
-            "source": reader.content.get("source"),
-            "base_package": _base_package(reader.content),
-            "tables": reader.content.get("tables"),
-        }
+        return _described(path, reader)
+
+
+def _described(path: Path, reader: PackReader) -> dict[str, Any]:
+    """What a packed file says of itself (its header, manifest and content description)."""
+    return {
+        "file": str(path),
+        "kind": reader.kind,
+        "package_id": reader.manifest.get("package_id"),
+        "created_at": reader.manifest.get("created_at"),
+        "encrypted": reader.encrypted,
+        "dossier": reader.content.get("dossier"),
+        "source": reader.content.get("source"),
+        "base_package": _base_package(reader.content),
+        "tables": reader.content.get("tables"),
+    }
 
 
 def package_info(path: Path, *, passphrase: str | None = None, verify: bool = True) -> dict[str, Any]:
@@ -36,18 +41,7 @@ def package_info(path: Path, *, passphrase: str | None = None, verify: bool = Tr
             reader.verify()
             if reader.kind == "PBF":
                 _check_pbf_digests(reader)
-        return {
-            "file": str(path),
-            "kind": reader.kind,
-            "package_id": reader.manifest.get("package_id"),
-            "created_at": reader.manifest.get("created_at"),
-            "encrypted": reader.encrypted,
-            "dossier": reader.content.get("dossier"),
-            "source": reader.content.get("source"),
-            "base_package": _base_package(reader.content),
-            "tables": reader.content.get("tables"),
-            "verified": verify,
-        }
+        return _described(path, reader) | {"verified": verify}
 
 
 def check_passphrase(path: Path, passphrase: str | None) -> None:
