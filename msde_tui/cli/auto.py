@@ -28,6 +28,7 @@ from msde_tui.engine.auto import policy as policy_engine
 from msde_tui.engine.auto import report as auto_report
 from msde_tui.engine.auto.policy import AutoConfig, Policy
 from msde_tui.engine.auto.records import AUTO_DIR
+from msde_tui.engine.auto.schedule import KIND_WORDS, describe_rhythm
 from msde_tui.engine.errors import BadInput
 from msde_tui.engine.events import DossierResult
 from msde_tui.engine.plans import AutoRunPlan
@@ -250,23 +251,8 @@ def _scheduler_status(st: State, kind: str) -> None:
         set_exit(1)
 
 
-# The scheduler kinds and rhythms in the words of the wizard's settings screen (same messages).
-KIND_WORDS = {"systemd": N_("systemd user timer"), "cron": N_("crontab line"),
-              "taskscheduler": N_("Task Scheduler task")}
+# A dossier's action in words (the scheduler kinds and rhythms: engine.auto.schedule).
 ACTION_WORDS = {"backup": N_("backup"), "skip": N_("skip"), "off": N_("off"), "error": N_("error")}
-
-
-def describe_rhythm(rhythm: schedule.Rhythm) -> str:
-    """The rhythm in the words of the wizard's settings screen (screens/auto_screen.py)."""
-    if rhythm.hours == 1:
-        return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
-    if rhythm.hours == 24:
-        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
-    if rhythm.hours >= 4:
-        return _("every {hours} hours from {at} ({times})").format(
-            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
-    return _("every {hours} hours from {at} ({count} runs a day)").format(
-        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
 
 
 def outcome_line(code: str, action: str, reason: str, ok: bool, message: str) -> str:

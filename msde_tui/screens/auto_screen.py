@@ -262,6 +262,7 @@ class AutoScreen(StepScreen):
     @work(exclusive=True, group="schedule", exit_on_error=False)
     async def install_schedule(self, rhythm: Rhythm) -> None:
         from msde_tui.engine.auto import installed
+        from msde_tui.engine.auto.schedule import KIND_WORDS, describe_rhythm
 
         kind = self.schedule.kind if self.schedule.installed else await asyncio.to_thread(installed.machine_kind)
         if self.schedule.installed:
@@ -315,28 +316,10 @@ class AutoScreen(StepScreen):
         self.say(_("Saved; the schedule is removed. Enter leaves."))
 
 
-KIND_WORDS = {
-    "systemd": N_("systemd user timer"),
-    "cron": N_("crontab line"),
-    "taskscheduler": N_("Task Scheduler task"),
-}
-
-
-def describe_rhythm(rhythm: Rhythm) -> str:
-    if rhythm.hours == 1:
-        return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
-    if rhythm.hours == 24:
-        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
-    if rhythm.hours >= 4:
-        return _("every {hours} hours from {at} ({times})").format(
-            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
-    return _("every {hours} hours from {at} ({count} runs a day)").format(
-        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
-
-
 def describe_times(rhythm: Rhythm) -> str:
     """The typed rhythm in words, and when it would run next."""
     from msde_tui.engine.auto import installed
+    from msde_tui.engine.auto.schedule import describe_rhythm
 
     when = installed.next_run(rhythm).strftime("%Y-%m-%d %H:%M")
     return _("Runs {rhythm}; next run {when}.").format(rhythm=describe_rhythm(rhythm), when=when)
@@ -350,6 +333,8 @@ def _hours_ok(values: dict[str, str]) -> bool:
 
 
 def describe_schedule(found: ScheduleState) -> str:
+    from msde_tui.engine.auto.schedule import KIND_WORDS, describe_rhythm
+
     if not found.installed:
         return _("Schedule: none installed; the automatic backups do not run.")
     when = found.next_run.strftime("%Y-%m-%d %H:%M") if found.next_run else "-"

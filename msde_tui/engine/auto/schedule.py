@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape
 
 from msde_tui.engine.atomic import write_atomic
 from msde_tui.engine.errors import BadInput, MsdeError
+from msde_tui.i18n import N_, _
 from msde_tui.osdep import create_task_command, executable_name
 
 UNIT_NAME = "msde-auto"
@@ -116,6 +117,25 @@ class Rhythm:
         if self.hours >= 4:
             return f"every {self.hours} hours from {self.at} ({', '.join(self.times())})"
         return f"every {self.hours} hours from {self.at} ({24 // self.hours} runs a day)"
+
+# The scheduler kinds and a rhythm in words, as the wizard's settings screen and `msde auto`
+# say them (translated when called).
+KIND_WORDS = {"systemd": N_("systemd user timer"), "cron": N_("crontab line"),
+              "taskscheduler": N_("Task Scheduler task")}
+
+
+def describe_rhythm(rhythm: Rhythm) -> str:
+    """``rhythm`` in the user's words: every hour at minute 17, every day at 02:17..."""
+    if rhythm.hours == 1:
+        return _("every hour at minute {minute:02d}").format(minute=rhythm.minute)
+    if rhythm.hours == 24:
+        return _("every day at {hour:02d}:{minute:02d}").format(hour=rhythm.hour, minute=rhythm.minute)
+    if rhythm.hours >= 4:
+        return _("every {hours} hours from {at} ({times})").format(
+            hours=rhythm.hours, at=rhythm.at, times=", ".join(rhythm.times()))
+    return _("every {hours} hours from {at} ({count} runs a day)").format(
+        hours=rhythm.hours, at=rhythm.at, count=24 // rhythm.hours)
+
 
 
 def parse_time(text: str, *, minute_alone: bool = False) -> tuple[int, int]:
