@@ -114,6 +114,8 @@ def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
         release.set()
 
     helper = threading.Thread(target=interrupt)
+    # Python's own Ctrl-C (KeyboardInterrupt), whatever an earlier test's event loop left in place
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     items = prefetch(slow())
     try:
         assert next(items) == 1
@@ -128,3 +130,4 @@ def test_ctrl_c_while_waiting_for_the_producer_still_waits_for_it() -> None:
         release.set()
         if helper.is_alive():
             helper.join()
+        signal.signal(signal.SIGINT, previous)
