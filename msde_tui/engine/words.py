@@ -67,6 +67,7 @@ TEMPLATES = (
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
     N_("{kind} {file} written and verified ({size})."),
+    N_("Encrypted."),  # after a packed file written with a passphrase (engine/packs/packops.py)
     N_("Export copy {target} written and checked ({rows} rows)."),
     N_("Imported as {code} ({company}); every row was checked."),
     N_("{code} is up to date with {file}: {upserted} rows written, {deleted} deleted."),
