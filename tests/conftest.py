@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,19 @@ def _quicker_pilot() -> None:
 
 
 _quicker_pilot()
+
+
+def _each_key_derived_once() -> None:
+    """scrypt at the cost of new packed files (n = 2^17) takes a third of a second: a key a test
+    derived already (same passphrase, salt and cost: the same packed file opened again) is
+    taken from memory. A wrong passphrase or another file is derived for real, and what a
+    file holds is unchanged."""
+    from msde_tui.packfmt import crypto
+
+    crypto._derive = functools.lru_cache(maxsize=64)(crypto._derive)  # type: ignore[method-assign]
+
+
+_each_key_derived_once()
 
 # The suite is a gate: property tests run the same examples every time (no flaky CI, no
 # timing-based failures on a loaded machine). Wider random exploration lives in bench/

@@ -231,10 +231,10 @@ def test_jobs_and_log_speak_the_language(check: Checker, demo: Path, tmp_path: P
     check("log")
     job = jobs.start_job(WizardPlan(operation="export", op=PackPlan(("001SOC",), str(tmp_path / "out"))),
                          home=demo)
-    for _ in range(300):
+    for _ in range(1200):
         if jobs.load_job(demo, job.id).finished:
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     check("jobs")
     check("jobs", "show", job.id)
     check("jobs", "cancel", job.id)

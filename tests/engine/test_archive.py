@@ -213,6 +213,7 @@ def run_killed(*args: str) -> None:
     assert proc.returncode == -9, proc.stderr
 
 
+@pytest.mark.slow  # a process killed at each step
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
 def test_kill_at_any_step_leaves_before_or_after(dossier: Path, out: Path, tmp_path: Path) -> None:
     original = dump(dossier)

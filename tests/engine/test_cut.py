@@ -149,6 +149,7 @@ cut.cut_dossier(Path(dossier), "2018", cut_path=Path(target), cut_code=Path(targ
 """
 
 
+@pytest.mark.slow  # a process killed at each step
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
 def test_kill_at_any_step_leaves_before_or_after(template: Path, tmp_path: Path) -> None:
     dossier = tmp_path / "001SOC.sqlite"

@@ -80,6 +80,7 @@ async def test_a_backup_cancelled_mid_write_leaves_no_partial_file(server: Any) 
 
 
 async def test_a_backup_cancelled_while_verified_leaves_no_unchecked_file(server: Any) -> None:
+    server.step_delay = 0.01  # the BACKUP runs to its end here: its 20 steps need not be slow
     backend = MssqlBackend(connection(server), login_timeout=5)
     try:
         seen = await cancel_at(
@@ -204,7 +205,7 @@ async def test_a_job_cancelled_again_and_again_still_cleans_up(server: Any, tmp_
     assert len(deleted(server)) == 1
     assert list(Path(server.backup_dir).iterdir()) == []
     server.step_delay = 0  # a BACKUP still running (not KILLed) would now finish its file
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.5)  # the step under way (0.2 s) ends, and the rest take no time
     assert list(Path(server.backup_dir).iterdir()) == []
 
 
@@ -230,7 +231,7 @@ async def test_the_kill_and_the_deletion_outlast_repeated_cancels(server: Any) -
         assert len(deleted(server)) == 1
         assert list(Path(server.backup_dir).iterdir()) == []
         server.step_delay = 0  # a BACKUP that was not stopped would now finish its file
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)  # the step under way (0.2 s) ends, and the rest take no time
         assert list(Path(server.backup_dir).iterdir()) == []
     finally:
         await backend.close()

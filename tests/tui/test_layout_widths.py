@@ -4,6 +4,7 @@ cut keeps them apart (issue #14). Each test renders a screen at the sizes a tech
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -124,20 +125,32 @@ async def test_auto_screen_last_verified_is_whole(home: Path, size) -> None:
         assert all(len(line) <= size[0] for line in text.splitlines())
 
 
-@pytest.mark.parametrize("size", [(200, 60), (80, 24), (60, 20)])
-async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path: Path, size) -> None:
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory (``home``) whose 001SOC has a long company name, and its packed file
+    (``packs``): made once, each test gets a copy (the list's layout is what is tested)."""
+    from msde_tui.cli import main
     from msde_tui.engine.accounting.demo import create_demo
     from msde_tui.engine.catalog import Catalog
+
+    root = tmp_path_factory.mktemp("import-list")
+    (root / "home").mkdir()
+    create_demo(root / "home", dossiers=1, years=1, lines=10)
+    Catalog(root / "home").rename("001SOC", company=COMPANY)
+    (root / "packs").mkdir()
+    assert main(["--home", str(root / "home"), "pack", "--dir", str(root / "packs"), "--all"]) == 0
+    return root
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24), (60, 20)])
+async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path: Path, packed: Path,
+                                                          size) -> None:
     from msde_tui.screens.import_screens import ImportScreen
     from msde_tui.screens.steps import StepPosition
     from tests.tui.app_support import StepHost
 
-    create_demo(home, dossiers=1, years=1, lines=10)
-    Catalog(home).rename("001SOC", company=COMPANY)
-    packs = tmp_path / "packs"
-    packs.mkdir()
-    subprocess.run([sys.executable, "-c", "from msde_tui.cli import entry; entry()", "--home", str(home),
-                    "pack", "--dir", str(packs), "--all"], check=True, capture_output=True)
+    shutil.copytree(packed / "home", home, dirs_exist_ok=True)
+    packs = shutil.copytree(packed / "packs", tmp_path / "packs")
     plan = WizardPlan(operation="import", directory=str(packs))
     app = StepHost.make(home, lambda ctx: ImportScreen(ctx, plan, StepPosition(3, 5)))
     async with app.run_test(size=size) as pilot:

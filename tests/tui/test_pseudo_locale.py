@@ -18,6 +18,7 @@ A French run of every operation shows no English word (``test_french_walk_shows_
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -54,13 +55,20 @@ def pseudo(message: str) -> str:
     return OPEN + "".join(parts) + "·" * math.ceil(len(message) * 0.4) + CLOSE
 
 
-def install_pseudo(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A catalogue of every extracted message, loaded as English by ``i18n.setup``."""
+@functools.cache
+def pseudo_catalogue() -> bytes:
+    """The compiled catalogue: every extracted message pseudo-translated (the sources are read
+    once per test process, not once per test)."""
     entries = {"": "Content-Type: text/plain; charset=UTF-8\n"}
     entries.update({m: pseudo(m) for m in i18n.extract()})
+    return i18n.compile_mo(entries)
+
+
+def install_pseudo(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalogue of every extracted message, loaded as English by ``i18n.setup``."""
     mo = root / "en" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
     mo.parent.mkdir(parents=True)
-    mo.write_bytes(i18n.compile_mo(entries))
+    mo.write_bytes(pseudo_catalogue())
     monkeypatch.setattr(i18n, "LOCALE_DIR", root)
 
 

@@ -65,6 +65,7 @@ async def choose(pilot: object, picks: PickList, code: str) -> None:
     assert picks.choice == code
 
 
+@pytest.mark.slow  # a wizard walk that runs the import to its result
 async def test_the_wizard_asks_into_which_dossier_and_refuses_another_line(home: Path, archived: Path) -> None:
     (paf_004,) = archived.glob("004-SOC_*.paf")
     one, four = dump(home / "001SOC.sqlite"), dump(home / "004SOC.sqlite")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -242,6 +243,7 @@ def _imports(path: Path, modules: frozenset[str] = frozenset()) -> set[str]:
     return names
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     names = frozenset(modules)
