@@ -396,7 +396,9 @@ def test_every_module_that_speaks_is_extracted() -> None:
     covered = {p.resolve() for p in i18n.source_files()}
     missing = []
     for path in sorted(i18n.PACKAGE_DIR.rglob("*.py")):
+        if path.resolve() in covered:
+            continue
         found = i18n.extract([path])
-        if found and path.resolve() not in covered:
+        if found:
             missing.append(f"{path.relative_to(i18n.PACKAGE_DIR)}: {found[0]!r}")
     assert not missing, "add to i18n.SOURCES:\n" + "\n".join(missing)
