@@ -147,7 +147,11 @@ def _arrow_rows(
             raise DossierDamaged(exc.message, "Run 'msde check' on the dossier; nothing was changed.") from exc
         if keep is None:
             keep = wanted()
-        part = batch.filter(pc.is_in(batch.column(column), value_set=keep))
+        mask = pc.is_in(batch.column(column), value_set=keep)
+        kept = pc.sum(mask).as_py() or 0
+        # the years' rows mostly come as whole batches (ids grow with time): kept as they are,
+        # not copied by a filter
+        part = batch if kept == batch.num_rows else batch.filter(mask) if kept else batch.slice(0, 0)
         if part.num_rows:
             counter[0] += part.num_rows
             if seen is not None:
@@ -301,7 +305,8 @@ def archive_dossier(
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
                 step("replace")
-                balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name)
+                balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name,
+                                      lines=expected["entry_line"])
                 step("check")
                 after = ledger.all_trial_balances(conn)
                 balance.check_balances(before, after, {y.code for y in plan.years}, "archive")
