@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -47,11 +46,11 @@ import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
-from msde_tui.engine.accounting.ledger import BalanceLine
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, PackError
 from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
 from msde_tui.engine.lifecycle.paf import ARCHIVE_TABLES, LINE_FIELDS, PAF_SCHEMA, write_paf
+from msde_tui.engine.lifecycle.trialsums import TrialSums
 from msde_tui.engine.lifecycle.years import (
     YearsPlan,
     dossier_info,
@@ -130,12 +129,14 @@ def _arrow_rows(
     wanted: Callable[[], pa.Array],
     counter: list[int],
     on_rows: Callable[[int], None],
+    every: Callable[[pa.RecordBatch], None],
     seen: list[pa.Array] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The rows of ``table`` whose ``column`` is one of ``wanted()``, in id order, as Arrow
     batches: the whole table read the Arrow-native way (``tables.reads``: every value's
-    storage class checked, no Python row), the years' rows kept by Arrow. ``seen`` collects
-    the ids kept. A value the reader refuses is the dossier's damage, said so."""
+    storage class checked, no Python row), each batch given to ``every``, the years' rows kept
+    by Arrow. ``seen`` collects the ids kept. A value the reader refuses is the dossier's
+    damage, said so."""
     batches = db.read(PAF_SCHEMA.table(table.name))
     keep: pa.Array | None = None
     while True:
@@ -145,6 +146,7 @@ def _arrow_rows(
             return
         except PackError as exc:  # raised by the reading only, never by the writer's side
             raise DossierDamaged(exc.message, "Run 'msde check' on the dossier; nothing was changed.") from exc
+        every(batch)
         if keep is None:
             keep = wanted()
         mask = pc.is_in(batch.column(column), value_set=keep)
@@ -158,16 +160,6 @@ def _arrow_rows(
                 seen.append(part.column("id"))
             yield part
             on_rows(part.num_rows)
-
-
-def _trial_balances(path: Path) -> dict[int, list[BalanceLine]]:
-    """Every year's trial balance (``ledger.trial_balances``), read on a connection of its own."""
-    engine = ledger.open_engine(path)
-    try:
-        with engine.connect() as conn:
-            return ledger.trial_balances(conn)
-    finally:
-        engine.dispose()
 
 
 def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
@@ -242,7 +234,6 @@ def archive_dossier(
     engine = ledger.open_engine(path, exclusive=True)
     written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
     committed = False
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-balances")
     try:
         with engine.connect() as conn:
             info = dossier_info(conn)
@@ -258,9 +249,9 @@ def archive_dossier(
                 step("read")
                 plan = plan_years(conn, code, years)
                 # Every year's trial balance (the balance entries, and the "before" of the check)
-                # is summed by SQLite on a second, read-only connection while the PAF is written
-                # (the other core): it sees what this transaction sees (see the reading below).
-                summing = pool.submit(_trial_balances, Path(path))
+                # is summed from the entries and lines as they are read below, all years' (the
+                # "after" is summed by SQLite from the dossier once changed)
+                sums = TrialSums()
                 year_ids = [y.id for y in plan.years]
                 expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
                 counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}  # rows read
@@ -270,7 +261,7 @@ def archive_dossier(
                 def content() -> dict[str, Any]:  # once the rows are written, before the PAF is published
                     if {name: c[0] for name, c in counts.items()} != expected:
                         raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
-                    every = summing.result()
+                    every = sums.balances(conn)
                     plan_balance_entries(conn, plan, every)
                     before.update({y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)})
                     return _content(plan, info, number, short, path)
@@ -289,11 +280,12 @@ def archive_dossier(
                         tables: list[tuple[sa.Table, Iterable[Any]]] = [
                             (schema.entry, _arrow_rows(db, schema.entry, "fiscal_year_id",
                                                        lambda: pa.array(year_ids, pa.int64()),
-                                                       counts["entry"], report.rows, entry_ids)),
+                                                       counts["entry"], report.rows, sums.entries,
+                                                       entry_ids)),
                             (schema.entry_line, _arrow_rows(
                                 db, schema.entry_line, "entry_id",
                                 lambda: pa.concat_arrays(entry_ids) if entry_ids else pa.array([], pa.int64()),
-                                counts["entry_line"], report.rows)),
+                                counts["entry_line"], report.rows, sums.lines)),
                             (schema.attachment, _stream(conn, year_rows(conn, schema.attachment, year_ids),
                                                         counts["attachment"], report.rows)),
                         ]
@@ -314,7 +306,6 @@ def archive_dossier(
             committed = True
             step("done", str(target))
     finally:
-        pool.shutdown(wait=True)  # its connection closed before this one's is
         engine.dispose()
         if written is not None and not committed:
             # the dossier kept its years: a PAF that verifies would claim an archive never made
