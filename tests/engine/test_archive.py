@@ -261,6 +261,82 @@ def test_the_paf_check_digests_the_rows_decoded_from_the_bytes_stored(
     assert dump(dossier) == original
 
 
+def test_the_paf_holds_every_row_though_the_details_are_deleted_while_it_is_written(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WAL dossier: the details are deleted (not committed) while the PAF is written from a
+    read-only snapshot taken before; here the lines are read only once the delete is done, and
+    the PAF still holds every row (the import gives the dossier back as it was)."""
+    import threading
+
+    from msde_tui.engine.lifecycle import balance
+    from msde_tui.engine.lifecycle.trialsums import TrialSums
+
+    conn = sqlite3.connect(dossier)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    original = dump(dossier)
+    deleted = threading.Event()
+    real_delete, real_lines = balance.delete_years, TrialSums.lines
+
+    def delete(*args: object, **kwargs: object) -> None:
+        real_delete(*args, **kwargs)  # type: ignore[arg-type]
+        deleted.set()
+
+    def lines(self: TrialSums, batch: object) -> None:
+        assert deleted.wait(30)
+        real_lines(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(balance, "delete_years", delete)
+    monkeypatch.setattr(TrialSums, "lines", lines)
+    result = archive.archive_dossier(dossier, ["2015", "2016", "2017"], out)
+    assert deleted.is_set() and sum(y.lines for y in result.years) > 0
+    monkeypatch.undo()
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+
+
+@pytest.mark.parametrize("where", ["delete", "read"])
+def test_a_failure_on_either_side_of_the_write_changes_nothing_and_leaves_no_paf(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The delete fails while the PAF is written, or the PAF's reading fails after the delete:
+    the transaction is rolled back and no file (nor staging directory) is left."""
+    from msde_tui.engine.lifecycle import balance
+    from msde_tui.engine.lifecycle.trialsums import TrialSums
+
+    original = dump(dossier)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def damaged(*_args: object, **_kwargs: object) -> None:
+        raise DossierDamaged("A line cannot be read.")
+
+    if where == "delete":
+        monkeypatch.setattr(balance, "delete_years", full)
+    else:
+        monkeypatch.setattr(TrialSums, "lines", damaged)
+    with pytest.raises(Exception, match="full|cannot be read"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+    assert integrity(dossier) == ([("ok",)], [])
+
+
+def test_a_dossier_not_in_wal_mode_is_archived_and_restored(dossier: Path, out: Path) -> None:
+    """Rollback journal: the details are deleted only once the PAF is published."""
+    conn = sqlite3.connect(dossier)
+    assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    conn.close()
+    original, before = dump(dossier), balances(dossier)
+    result = archive.archive_dossier(dossier, ["2015", "2016", "2017", "2018"], out)
+    after = balances(dossier)
+    assert after["2019"] == before["2019"] and nets(after["2016"]) == nets(before["2016"])
+    assert integrity(dossier) == ([("ok",)], [])
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+
+
 KILLER = """
 import os, signal, sys
 from pathlib import Path

@@ -33,8 +33,10 @@ entries in the dossier; this module runs them in that order in one transaction.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -97,29 +99,20 @@ def year_rows(conn: sa.Connection, table: sa.Table, year_ids: list[int]) -> sa.S
     return sa.select(table).where(table.c.entry_id.in_(in_years)).order_by(table.c.id)
 
 
-def _stream(
-    conn: sa.Connection, query: sa.Select[Any], counter: list[int], on_rows: Callable[[int], None]
+def _cursor_rows(
+    dbapi: Any, sql: str, counter: list[int], on_rows: Callable[[int], None]
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The query's rows in batches, counted in ``counter`` and told to ``on_rows``. On SQLite
-    straight from the driver's cursor (same connection, same transaction): dates stay ISO text
-    and Arrow parses them (``paf.write_paf``)."""
-    if conn.dialect.name == "sqlite":
-        sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-            while batch := cursor.fetchmany(BATCH):
-                counter[0] += len(batch)
-                yield batch
-                on_rows(len(batch))
-        finally:
-            cursor.close()
-        return
-    result = conn.execute(query)
-    while rows := result.fetchmany(BATCH):
-        counter[0] += len(rows)
-        yield [tuple(r) for r in rows]
-        on_rows(len(rows))
+    """The rows of ``sql`` in batches from a SQLite DB-API connection, counted in ``counter``
+    and told to ``on_rows`` (dates stay ISO text: Arrow parses them, ``paf.write_paf``)."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(BATCH):
+            counter[0] += len(batch)
+            yield batch
+            on_rows(len(batch))
+    finally:
+        cursor.close()
 
 
 def _arrow_rows(
@@ -160,6 +153,60 @@ def _arrow_rows(
                 seen.append(part.column("id"))
             yield part
             on_rows(part.num_rows)
+
+
+class _PafWriter:
+    """Writes the PAF in a thread of its own (``run``), from a read-only connection whose
+    snapshot is taken first (``ready``): entries and lines the Arrow-native way (every value's
+    storage class checked, every row summed into ``sums``), attachments filtered by
+    ``attachments`` (SQL). Once the rows are written (``rows_written``, ``counts`` final) it
+    waits for its description (``described``, set by the archive's thread, or failed to stop
+    it), then reads the file back, checks it and publishes it. The write lock held by the
+    archive's transaction means no one can commit meanwhile (and ``tables`` refuses a dossier
+    changed under it)."""
+
+    def __init__(self, path: Path, target: Path, guid: str, year_ids: list[int], attachments: str,
+                 counts: dict[str, list[int]], sums: TrialSums, report: Reporter, rows: int) -> None:
+        self.path, self.target, self.guid, self.year_ids = path, target, guid, year_ids
+        self.attachments, self.counts, self.sums, self.report, self.rows = attachments, counts, sums, report, rows
+        self.ready, self.rows_written = threading.Event(), threading.Event()
+        self.described: Future[dict[str, Any]] = Future()
+
+    @staticmethod
+    def wait(event: threading.Event, future: Future[int]) -> None:
+        """Until ``event`` is set, or the writer failed (its error raised here)."""
+        while not event.wait(0.05):
+            if future.done():
+                future.result()
+                raise RuntimeError("The PAF writer ended before its time.")
+
+    def content(self) -> dict[str, Any]:
+        self.rows_written.set()
+        return self.described.result()
+
+    def run(self) -> int:
+        report, counts = self.report, self.counts
+        with Database.open_sqlite(self.path, readonly=True) as db:
+            db.begin()
+            db.adbc_connection()  # both connections' snapshot taken here, before any change
+            db.execute("SELECT count(*) FROM sqlite_master").close()
+            self.ready.set()
+            entry_ids: list[pa.Array] = []
+            year_ids = pa.array(self.year_ids, pa.int64())
+            tables: list[tuple[sa.Table, Iterable[Any]]] = [
+                (schema.entry, _arrow_rows(db, schema.entry, "fiscal_year_id", lambda: year_ids,
+                                           counts["entry"], report.rows, self.sums.entries, entry_ids)),
+                (schema.entry_line, _arrow_rows(
+                    db, schema.entry_line, "entry_id",
+                    lambda: pa.concat_arrays(entry_ids) if entry_ids else pa.array([], pa.int64()),
+                    counts["entry_line"], report.rows, self.sums.lines)),
+                (schema.attachment, _cursor_rows(db.dbapi, self.attachments, counts["attachment"], report.rows)),
+            ]
+            size, _digests = write_paf(
+                self.target, self.content, tables, expect_guid=self.guid, on_rows=report.rows,
+                on_verify=lambda: report.step("verify", str(self.target), rows=self.rows),
+            )
+            return size
 
 
 def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: Path) -> dict[str, Any]:
@@ -234,6 +281,7 @@ def archive_dossier(
     engine = ledger.open_engine(path, exclusive=True)
     written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
     committed = False
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-paf")
     try:
         with engine.connect() as conn:
             info = dossier_info(conn)
@@ -256,49 +304,40 @@ def archive_dossier(
                 expected = {t.name: sum(plan.counts[y][t.name] for y in year_ids) for t in ARCHIVE_TABLES}
                 counts: dict[str, list[int]] = {t.name: [0] for t in ARCHIVE_TABLES}  # rows read
                 rows = sum(expected.values())
-                before: dict[str, list[tuple[str, str | None, int, int]]] = {}
-
-                def content() -> dict[str, Any]:  # once the rows are written, before the PAF is published
+                target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
+                attachments = str(year_rows(conn, schema.attachment, year_ids).compile(
+                    dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+                # WAL: the writer's changes are invisible to a reader until COMMIT (SQLite's wal
+                # section 2.2), so the details may be deleted while the PAF is being written
+                early = str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() == "wal"
+                paf = _PafWriter(Path(path), target, info.guid, year_ids, attachments, counts, sums, report, rows)
+                step("write", str(target), rows=rows)
+                future = pool.submit(paf.run)
+                try:
+                    paf.wait(paf.ready, future)  # its snapshot is taken: this transaction may change
+                    if early:
+                        balance.delete_years(conn, plan.years, lines=expected["entry_line"])
+                    paf.wait(paf.rows_written, future)
                     if {name: c[0] for name, c in counts.items()} != expected:
                         raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
                     every = sums.balances(conn)
-                    plan_balance_entries(conn, plan, every)
-                    before.update({y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)})
-                    return _content(plan, info, number, short, path)
-
-                target = _free_name(directory, number, short, (now or datetime.now()).replace(microsecond=0))
-                step("write", str(target), rows=rows)
+                    plan_balance_entries(plan, every)
+                    before = {y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)}
+                    paf.described.set_result(_content(plan, info, number, short, path))
+                except BaseException as exc:
+                    if not paf.described.done():
+                        paf.described.set_exception(exc)  # the writer stops, its PAF unpublished
+                    wait([future])
+                    raise
                 try:
-                    # Entries and lines (many small rows) are read the Arrow-native way through a
-                    # second, read-only connection: it sees exactly what this transaction sees, no
-                    # other writer being able to commit while the write lock is held (and
-                    # ``tables`` refuses a dossier changed under it); the counts are checked below.
-                    # Attachments (few rows, large documents) are read filtered, on this one.
-                    with Database.open_sqlite(Path(path), readonly=True) as db:
-                        db.begin()
-                        entry_ids: list[pa.Array] = []
-                        tables: list[tuple[sa.Table, Iterable[Any]]] = [
-                            (schema.entry, _arrow_rows(db, schema.entry, "fiscal_year_id",
-                                                       lambda: pa.array(year_ids, pa.int64()),
-                                                       counts["entry"], report.rows, sums.entries,
-                                                       entry_ids)),
-                            (schema.entry_line, _arrow_rows(
-                                db, schema.entry_line, "entry_id",
-                                lambda: pa.concat_arrays(entry_ids) if entry_ids else pa.array([], pa.int64()),
-                                counts["entry_line"], report.rows, sums.lines)),
-                            (schema.attachment, _stream(conn, year_rows(conn, schema.attachment, year_ids),
-                                                        counts["attachment"], report.rows)),
-                        ]
-                        size, _digests = write_paf(  # read back and checked once before it is published
-                            target, content, tables, expect_guid=info.guid, on_rows=report.rows,
-                            on_verify=lambda: step("verify", str(target), rows=rows),
-                        )
+                    size = future.result()  # read back and checked once, published
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
                 step("replace")
-                balance.replace_years(conn, plan.years, plan.od, plan.journal_id, target.name,
-                                      lines=expected["entry_line"])
+                if not early:
+                    balance.delete_years(conn, plan.years, lines=expected["entry_line"])
+                balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")
                 after = ledger.all_trial_balances(conn)
                 balance.check_balances(before, after, {y.code for y in plan.years}, "archive")
@@ -306,6 +345,7 @@ def archive_dossier(
             committed = True
             step("done", str(target))
     finally:
+        pool.shutdown(wait=True)  # the writer's connections closed before this one's is
         engine.dispose()
         if written is not None and not committed:
             # the dossier kept its years: a PAF that verifies would claim an archive never made

@@ -49,13 +49,27 @@ def replace_years(
     """Inside the caller's transaction: delete the details of ``years`` and insert each year's
     balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED. ``lines``: how
     many entry lines the years hold, when the caller counted them."""
+    delete_years(conn, years, lines=lines)
+    insert_balances(conn, years, od, journal_id, paf_name)
+
+
+def delete_years(conn: sa.Connection, years: list[FiscalYear], *, lines: int | None = None) -> None:
+    """Inside the caller's transaction: delete the attachments, lines and entries of ``years``."""
     year_ids = [y.id for y in years]
-    e, el, att, fy = schema.entry, schema.entry_line, schema.attachment, schema.fiscal_year
+    e, el, att = schema.entry, schema.entry_line, schema.attachment
     in_years = sa.select(e.c.id).where(e.c.fiscal_year_id.in_(year_ids))
     conn.execute(att.delete().where(att.c.entry_id.in_(in_years)))
     with _indexes_rebuilt(conn, el, in_years, lines):
         conn.execute(el.delete().where(el.c.entry_id.in_(in_years)))
     conn.execute(e.delete().where(e.c.fiscal_year_id.in_(year_ids)))
+
+
+def insert_balances(
+    conn: sa.Connection, years: list[FiscalYear], od: dict[int, dict[str, Any]], journal_id: int, paf_name: str
+) -> None:
+    """Inside the caller's transaction, once the details of ``years`` are deleted: insert each
+    year's balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED."""
+    e, el, fy = schema.entry, schema.entry_line, schema.fiscal_year
     for y in years:
         entry = od[y.id]
         if entry["id"] is not None:
