@@ -337,6 +337,39 @@ def test_a_dossier_not_in_wal_mode_is_archived_and_restored(dossier: Path, out: 
     assert dump(dossier) == original
 
 
+@pytest.mark.parametrize("wrong", ["a kept line deleted", "a balance entry in a kept year"])
+def test_the_check_reads_the_changed_dossier_and_refuses_a_wrong_change(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch, wrong: str
+) -> None:
+    """The "after" of the check is read from the dossier once changed: a delete that also took
+    a kept year's line, or a balance entry put in a kept year, is refused and rolled back, and
+    the PAF already published is removed."""
+    from msde_tui.engine.lifecycle import balance
+
+    original = dump(dossier)
+    real_delete, real_insert = balance.delete_years, balance.insert_balances
+
+    def delete(conn: object, years: list, **kwargs: object) -> None:
+        real_delete(conn, years, **kwargs)  # type: ignore[arg-type]
+        conn.exec_driver_sql(  # type: ignore[attr-defined]
+            "DELETE FROM entry_line WHERE id = (SELECT min(l.id) FROM entry_line l JOIN entry e ON e.id = l.entry_id "
+            "JOIN fiscal_year y ON y.id = e.fiscal_year_id WHERE y.code = '2018' AND e.kind = 'REAL')")
+
+    def insert(conn: object, years: list, od: dict, *args: object) -> None:
+        kept = next(r[0] for r in original["fiscal_year"] if r[1] == "2018")
+        year = years[0]
+        moved = type(year)(**{**year.__dict__, "id": kept})
+        real_insert(conn, [moved, *years[1:]], {kept: od[year.id], **od}, *args)  # type: ignore[arg-type]
+
+    if wrong == "a kept line deleted":
+        monkeypatch.setattr(balance, "delete_years", delete)
+    else:
+        monkeypatch.setattr(balance, "insert_balances", insert)
+    with pytest.raises(DossierDamaged, match="trial balance of fiscal year"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+
+
 KILLER = """
 import os, signal, sys
 from pathlib import Path

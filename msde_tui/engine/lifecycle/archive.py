@@ -48,6 +48,7 @@ import sqlalchemy as sa
 
 from msde_tui.engine import naming
 from msde_tui.engine.accounting import ledger, schema
+from msde_tui.engine.accounting.ledger import BalanceLine
 from msde_tui.engine.errors import BackupInvalid, BadInput, DossierDamaged, PackError
 from msde_tui.engine.events import Emit
 from msde_tui.engine.lifecycle import balance
@@ -315,8 +316,14 @@ def archive_dossier(
                 future = pool.submit(paf.run)
                 try:
                     paf.wait(paf.ready, future)  # its snapshot is taken: this transaction may change
+                    kept: dict[int, list[BalanceLine]] | None = None
                     if early:
                         balance.delete_years(conn, plan.years, lines=expected["entry_line"])
+                        # the kept years' side of the check's "after", read from the dossier once
+                        # changed (the balance entries inserted later go to the archived years:
+                        # one put elsewhere would change an archived year's balances, checked)
+                        kept = ledger.trial_balances(conn, [y.id for y in ledger.fiscal_years(conn)
+                                                            if y.id not in year_ids])
                     paf.wait(paf.rows_written, future)
                     if {name: c[0] for name, c in counts.items()} != expected:
                         raise DossierDamaged("The dossier changed while the PAF was written; nothing changed.")
@@ -339,7 +346,12 @@ def archive_dossier(
                     balance.delete_years(conn, plan.years, lines=expected["entry_line"])
                 balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")
-                after = ledger.all_trial_balances(conn)
+                if kept is None:
+                    after = ledger.all_trial_balances(conn)
+                else:
+                    now_archived = ledger.trial_balances(conn, year_ids)
+                    after = {y.code: ledger.comparable((now_archived if y.id in year_ids else kept).get(y.id, []))
+                             for y in ledger.fiscal_years(conn)}
                 balance.check_balances(before, after, {y.code for y in plan.years}, "archive")
                 step("commit")
             committed = True
