@@ -13,8 +13,10 @@ writes between what is read and what is changed):
 2. write the PAF (packfmt container, kind PAF, docs/FORMAT.md: written as ``.partial``, read
    back, renamed); the read-back before the rename is ``paf.verify_paf``'s: every member's
    SHA-256, every chunk decoded, and the FORMAT §7 digest of every table's decoded rows equal
-   to the digest of the rows taken from the dossier (one reading does it all); ``content.paf`` holds the years (original status, row counts) and each
-   year's balance entry (id, number, lines);
+   to the digest of the rows taken from the dossier (the writer digests the rows it decodes
+   from the bytes it stores; the read-back checks those bytes' SHA-256 in the file);
+   ``content.paf`` holds the years (original status, row counts) and each year's balance
+   entry (id, number, lines);
 3. delete the years' attachments, lines and entries; insert one OD per year (journal MISC,
    origin ARCHIVE_BALANCE, dated the year's last day, number = next free number in (year, OD
    journal), id above every id ever used so no archived id can be reused); mark the year
@@ -26,8 +28,12 @@ writes between what is read and what is changed):
 Import (``lifecycle.unarchive``) reverses it.
 
 The parts live by what they do: ``years`` plans (which years, their rows, their balance
-entries), ``paf`` writes, reads and checks the file, ``balance`` writes and checks the balance
-entries in the dossier; this module runs them in that order in one transaction.
+entries), ``paf`` writes, reads and checks the file, ``trialsums`` sums every year's trial
+balance from the rows read for it, ``balance`` writes and checks the balance entries in the
+dossier; this module runs them in one transaction. Steps 1–2 run in a thread of their own
+(``_PafWriter``) from a read-only snapshot; on a WAL dossier the delete of step 3, and the kept
+years' side of step 4, run meanwhile in the transaction, which nothing commits before the PAF
+is published (docs/OPERATIONS.md, Archive).
 """
 
 from __future__ import annotations
