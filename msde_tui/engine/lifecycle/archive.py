@@ -48,6 +48,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -156,8 +157,8 @@ def _arrow_rows(
         part = batch if kept == batch.num_rows else batch.filter(mask) if kept else batch.slice(0, 0)
         if part.num_rows:
             counter[0] += part.num_rows
-            if seen is not None:
-                seen.append(part.column("id"))
+            if seen is not None:  # a copy: the batch's own column would keep the whole batch alive
+                seen.append(pa.array(np.array(part.column("id").to_numpy(), copy=True)))
             yield part
             on_rows(part.num_rows)
 

@@ -29,26 +29,29 @@ class TrialSums:
     (``lines``); ``balances`` gives ``ledger.trial_balances``' result."""
 
     def __init__(self) -> None:
-        self._entries: list[pa.RecordBatch] = []
+        self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._parts: list[pa.Table] = []
 
     def entries(self, batch: pa.RecordBatch) -> None:
         if self._index is not None:
             raise RuntimeError("entries after lines")
-        self._entries.append(batch.select(["id", "fiscal_year_id", "kind"]))
+        # copies: a column kept from a batch the reader imported keeps the whole batch alive
+        self._entries.append((
+            np.array(pc.fill_null(batch.column("id"), _LOST).to_numpy(), copy=True),
+            np.array(pc.fill_null(batch.column("fiscal_year_id"), _LOST).to_numpy(), copy=True),
+            np.array(pc.fill_null(pc.equal(batch.column("kind"), "REAL"), False).to_numpy(zero_copy_only=False),
+                     copy=True),
+        ))
 
     def _entry_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entry ids sorted, with each one's fiscal year and whether it is REAL."""
         if self._index is None:
-            table = pa.Table.from_batches(self._entries, schema=self._entries[0].schema) if self._entries else None
-            if table is None or table.num_rows == 0:
+            if not self._entries:
                 empty = np.array([], np.int64)
                 self._index = (empty, empty, np.array([], bool))
             else:
-                ids = pc.fill_null(table.column("id"), _LOST).to_numpy()
-                years = pc.fill_null(table.column("fiscal_year_id"), _LOST).to_numpy()
-                real = pc.fill_null(pc.equal(table.column("kind"), "REAL"), False).to_numpy()
+                ids, years, real = (np.concatenate(parts) for parts in zip(*self._entries, strict=True))
                 order = np.argsort(ids, kind="stable")
                 self._index = (ids[order], years[order], real[order])
             self._entries = []
