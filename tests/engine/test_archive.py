@@ -370,6 +370,27 @@ def test_the_check_reads_the_changed_dossier_and_refuses_a_wrong_change(
     assert dump(dossier) == original and list(out.iterdir()) == []
 
 
+def test_cancelled_while_the_paf_is_written_changes_nothing(dossier: Path, out: Path) -> None:
+    """Cancelling (``emit`` raises at a Progress, as the job registry does) while the PAF's rows
+    are written in its thread, the delete done meanwhile: rolled back, no file left."""
+    from msde_tui.engine.errors import Cancelled
+    from msde_tui.engine.events import Progress
+
+    original = dump(dossier)
+    seen: list[str] = []
+
+    def cancel(event: Event) -> None:
+        if isinstance(event, Step):
+            seen.append(event.step)
+        if isinstance(event, Progress) and seen[-1] == "write" and event.percent > 0:
+            raise Cancelled("Cancelled; nothing half-done was kept.")
+
+    with pytest.raises(Cancelled):
+        archive.archive_dossier(dossier, ["2015", "2016", "2017", "2018"], out, emit=cancel)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+    assert integrity(dossier) == ([("ok",)], [])
+
+
 KILLER = """
 import os, signal, sys
 from pathlib import Path
