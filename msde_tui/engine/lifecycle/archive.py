@@ -255,6 +255,19 @@ def _content(plan: YearsPlan, info: sa.Row[Any], number: str, short: str, path: 
         },
     }
 
+def _check_after(conn: sa.Connection, before: dict[str, list[tuple[str, str | None, int, int]]],
+                 kept: dict[int, list[BalanceLine]] | None, year_ids: list[int], plan: YearsPlan) -> None:
+    """Step 4: the trial balances read from the dossier once changed against ``before`` — the
+    kept years' already read (``kept``) or, when None, every year's read now."""
+    if kept is None:
+        after = ledger.all_trial_balances(conn)
+    else:
+        now_archived = ledger.trial_balances(conn, year_ids)
+        after = {y.code: ledger.comparable((now_archived if y.id in year_ids else kept).get(y.id, []))
+                 for y in ledger.fiscal_years(conn)}
+    balance.check_balances(before, after, {y.code for y in plan.years}, "archive")
+
+
 def _free_name(directory: Path, number: str, short: str, when: datetime) -> Path:
     """``001-SOC_<stamp>.paf``; a second later when a file of that name exists already."""
     for _ in range(120):
@@ -338,10 +351,15 @@ def archive_dossier(
                     plan_balance_entries(plan, every)
                     before = {y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)}
                     paf.described.set_result(_content(plan, info, number, short, path))
+                    if kept is not None:  # while the PAF is read back: nothing commits before it is published
+                        balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
+                        _check_after(conn, before, kept, year_ids, plan)
                 except BaseException as exc:
                     if not paf.described.done():
                         paf.described.set_exception(exc)  # the writer stops, its PAF unpublished
                     wait([future])
+                    if future.exception() is None:
+                        written = target  # published meanwhile: removed below
                     raise
                 try:
                     size = future.result()  # read back and checked once, published
@@ -349,17 +367,12 @@ def archive_dossier(
                     raise BackupInvalid(exc.message, exc.hint) from exc
                 written = target
                 step("replace")
-                if not early:
+                if kept is None:
                     balance.delete_years(conn, plan.years, lines=expected["entry_line"])
-                balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
+                    balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
                 step("check")
                 if kept is None:
-                    after = ledger.all_trial_balances(conn)
-                else:
-                    now_archived = ledger.trial_balances(conn, year_ids)
-                    after = {y.code: ledger.comparable((now_archived if y.id in year_ids else kept).get(y.id, []))
-                             for y in ledger.fiscal_years(conn)}
-                balance.check_balances(before, after, {y.code for y in plan.years}, "archive")
+                    _check_after(conn, before, None, year_ids, plan)
                 step("commit")
             committed = True
             step("done", str(target))
