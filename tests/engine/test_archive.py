@@ -376,7 +376,7 @@ def test_cancelled_while_the_paf_is_written_changes_nothing(dossier: Path, out: 
     from msde_tui.engine.errors import Cancelled
     from msde_tui.engine.events import Progress
 
-    original = dump(dossier)
+    original, schema_before = dump(dossier), sqlite_schema(dossier)
     seen: list[str] = []
 
     def cancel(event: Event) -> None:
@@ -388,7 +388,7 @@ def test_cancelled_while_the_paf_is_written_changes_nothing(dossier: Path, out: 
     with pytest.raises(Cancelled):
         archive.archive_dossier(dossier, ["2015", "2016", "2017", "2018"], out, emit=cancel)
     assert dump(dossier) == original and list(out.iterdir()) == []
-    assert integrity(dossier) == ([("ok",)], [])
+    assert integrity(dossier) == ([("ok",)], []) and sqlite_schema(dossier) == schema_before
 
 
 KILLER = """
