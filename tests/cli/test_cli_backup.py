@@ -114,6 +114,31 @@ def test_live_display_draws_bars_and_results() -> None:
     assert "FAIL 001SOC: Broken." in text and "What to do: Fix it." in text
 
 
+class _CountingBuffer(io.StringIO):
+    flushed = ""
+
+    def flush(self) -> None:
+        self.flushed = self.getvalue()  # what a reader of the pipe has seen so far
+
+
+def test_line_display_writes_each_line_at_once_with_controls_escaped() -> None:
+    buffer = _CountingBuffer()
+    display = cli_backup._LineDisplay(Console(file=buffer, width=30))  # narrow: never wrapped
+    name = "evil\x1b]0;owned\x07\u202e.sqlite.bak"
+    display.show(ev.Started(name, "verify", ("verify",)))
+    display.show(ev.Step(name, "verify", "integrity check"))
+    assert buffer.flushed == f"     {name}: verify (integrity check)\n".replace(
+        "\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+    display.show(ev.Progress(name, percent=50.0))  # no progress spam in a log
+    display.show(ev.DossierResult(name, ok=False, message=f"The backup {name} is damaged.", hint="Use another."))
+    lines = buffer.flushed.splitlines()
+    assert lines[1:] == [
+        "FAIL evil\\x1b]0;owned\\x07\\u202e.sqlite.bak: The backup evil\\x1b]0;owned\\x07\\u202e.sqlite.bak "
+        "is damaged.",
+        "     What to do: Use another.",
+    ]
+
+
 def test_sql_server_dossier_round_trip_through_the_cli(
     home: Path, tmp_path: Path, tds_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
