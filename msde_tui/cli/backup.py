@@ -376,14 +376,25 @@ class _LineDisplay(_Display):
             self._print(result_line(event))
 
 
+class _TickingProgress(Progress):
+    """A ``Progress`` drawn only by its ``Live``'s own thread, ``REFRESH_PER_SECOND`` times a
+    second: ``add_task`` (one per dossier) no longer redraws every bar at once as well."""
+
+    def refresh(self) -> None:
+        return None
+
+
 class _LiveDisplay(_Display):
     """A Rich progress display: one bar per running dossier and an overall count.
 
     Events only change the bars' state; Rich redraws ``REFRESH_PER_SECOND`` times a second.
+    Result lines are printed above the bars at that pace too, those of the same moment in one
+    print: each print while the bars are shown redraws them (two redraws per dossier cost a
+    many-dossier backup on a terminal a second of the event loop's thread).
     """
 
     def __init__(self, out: Console, operation: str, total: int) -> None:
-        self.progress = Progress(
+        self.progress = _TickingProgress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.percentage:>5.1f}%"),
@@ -398,6 +409,8 @@ class _LiveDisplay(_Display):
         self.overall = self.progress.add_task(self._title(), total=total, detail="")
         self.tasks: dict[str, TaskID] = {}
         self.steps: dict[str, str] = {}  # each dossier's current step
+        self.lines: list[str] = []  # result lines not printed yet
+        self.printing: asyncio.TimerHandle | None = None
 
     def _title(self) -> str:
         return f"{self.operation} {self.done}/{self.total}"
@@ -407,7 +420,29 @@ class _LiveDisplay(_Display):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._print_lines()
         self.progress.stop()
+
+    def _say(self, line: str) -> None:
+        """Print ``line`` above the bars within 1/REFRESH_PER_SECOND s, with its neighbours."""
+        self.lines.append(line)
+        if self.printing is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # shown outside an event loop: at once
+            self._print_lines()
+            return
+        self.printing = loop.call_later(1 / REFRESH_PER_SECOND, self._print_lines)
+
+    def _print_lines(self) -> None:
+        if self.printing is not None:
+            self.printing.cancel()
+            self.printing = None
+        if self.lines:
+            text = "\n".join(self.lines)
+            self.lines.clear()
+            self.progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def show(self, event: ev.Event) -> None:
         task = self.tasks.get(event.dossier)
@@ -416,8 +451,7 @@ class _LiveDisplay(_Display):
                 f"  {event.dossier}", total=100, detail=operation_word(event.operation))
         elif task is None:
             if isinstance(event, ev.DossierResult) and event.details.get(ev.RUN_SUMMARY):
-                # a whole run's summary (not a dossier): said, not counted
-                self.progress.console.print(result_line(event), highlight=False, markup=False, soft_wrap=True)
+                self._say(result_line(event))  # a whole run's summary (not a dossier): said, not counted
             return
         elif isinstance(event, ev.Step):
             if self.steps.get(event.dossier) == event.step:  # one more table of the same step
@@ -433,10 +467,10 @@ class _LiveDisplay(_Display):
         elif isinstance(event, ev.DossierResult):
             self.progress.remove_task(task)
             del self.tasks[event.dossier]
+            self.steps.pop(event.dossier, None)
             self.done += 1
             self.progress.update(self.overall, advance=1, description=self._title())
-            self.progress.console.print(result_line(event), highlight=False, markup=False,
-                                        soft_wrap=True)
+            self._say(result_line(event))
 
 
 def _speed(event: ev.Progress) -> str:
