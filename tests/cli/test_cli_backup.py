@@ -131,8 +131,9 @@ async def test_live_display_prints_results_of_the_same_moment_together_and_in_or
         await asyncio.sleep(2 / cli_backup.REFRESH_PER_SECOND)  # printed by now, bars still shown
         assert re.findall(r"DONE (\d{3}SOC)", buffer.getvalue()) == labels
         display.show(ev.Started("051SOC", "backup", ("backup",)))
-        display.show(ev.DossierResult("051SOC", ok=False, message="Broken.", hint="Fix it."))
+        display.show(ev.DossierResult("051SOC", ok=False, message="Broken :warning:.", hint="Fix it."))
     text = buffer.getvalue()
+    assert "Broken :warning:." in text  # words from data are not turned into emoji
     said = re.findall(r"(?:DONE|FAIL) (\d{3}SOC)", text)
     assert said == [*labels, "051SOC"]  # each once, in order; the last one printed on the way out
     assert len(re.findall(r"Backup \d+/50", text)) < 10, text.count("Backup ")
