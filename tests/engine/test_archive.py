@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -162,8 +163,6 @@ def test_partial_import_then_the_rest(dossier: Path, out: Path) -> None:
 def test_a_year_whose_entries_do_not_balance_is_not_archived(dossier: Path, out: Path) -> None:
     """Its balance entry could not sum to zero: refused in words once the PAF is written, before
     it is published; the dossier and the directory stay as they were."""
-    import sqlite3
-
     conn = sqlite3.connect(dossier)
     conn.execute("UPDATE entry_line SET debit = debit + 1 WHERE id = (SELECT MIN(l.id) FROM entry_line l "
                  "JOIN entry e ON e.id = l.entry_id JOIN fiscal_year y ON y.id = e.fiscal_year_id "
@@ -190,6 +189,206 @@ def test_failure_inside_the_transaction_changes_nothing(dossier: Path, out: Path
     # the PAF was written and verified, but the years were not archived: it is removed, so that
     # no file that verifies claims an archive never made (issue "a hostile world", class 4)
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def sqlite_schema(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def integrity(path: Path) -> tuple[list[tuple], list[tuple]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchall(), conn.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        conn.close()
+
+
+def test_archiving_most_lines_rebuilds_the_line_indexes_and_import_restores_every_row(
+    dossier: Path, out: Path
+) -> None:
+    """Five of six years: more lines deleted than kept, so the entry_line indexes are dropped
+    around the delete and created again (balance._indexes_rebuilt); the file is sound, its
+    schema the same statement for statement, balances kept, and the import gives every row back."""
+    original, schema_before, before = dump(dossier), sqlite_schema(dossier), balances(dossier)
+    years = ["2015", "2016", "2017", "2018", "2019"]
+    ids = {r[0] for r in original["fiscal_year"] if r[1] in years}
+    gone = {r[0] for r in original["entry"] if r[1] in ids}
+    archived_lines = sum(1 for r in original["entry_line"] if r[1] in gone)
+    assert archived_lines > len(original["entry_line"]) - archived_lines  # the rebuilding path
+    result = archive.archive_dossier(dossier, years, out)
+    assert integrity(dossier) == ([("ok",)], [])
+    assert sqlite_schema(dossier) == schema_before  # the indexes are back, as they were declared
+    after = balances(dossier)
+    assert {c: nets(after[c]) for c in years} == {c: nets(before[c]) for c in years}
+    assert after["2020"] == before["2020"]
+    assert problems(dossier) == []
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+    assert integrity(dossier) == ([("ok",)], []) and sqlite_schema(dossier) == schema_before
+
+
+def test_the_paf_check_digests_the_rows_decoded_from_the_bytes_stored(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows the writer decodes back from each chunk it stored are the ones compared with the
+    dossier's (not decoded a second time): rows lost in that decoding fail the archive, which
+    changes nothing; without the writer's decoding the check decodes the file itself."""
+    from msde_tui.packfmt.writer import PackWriter, TableWriter
+
+    original = dump(dossier)
+    real = TableWriter._decoded
+
+    def lossy(self: TableWriter, group: object) -> None:
+        real(self, group.slice(1))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(TableWriter, "_decoded", lossy)
+    with pytest.raises(BackupInvalid, match="rows read back differ|holds .* rows"):
+        archive.archive_dossier(dossier, ["2015"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+    monkeypatch.undo()
+
+    def undecoded(self: PackWriter, name: str, *_args: object) -> None:
+        return None  # nothing decoded when stored: finish's check must decode the chunks
+
+    monkeypatch.setattr(PackWriter, "decode_chunk", undecoded)
+    result = archive.archive_dossier(dossier, ["2015"], out)
+    assert verify_paf(result.paf).code == "001SOC"
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+
+
+def test_the_paf_holds_every_row_though_the_details_are_deleted_while_it_is_written(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WAL dossier: the details are deleted (not committed) while the PAF is written from a
+    read-only snapshot taken before; here the lines are read only once the delete is done, and
+    the PAF still holds every row (the import gives the dossier back as it was)."""
+    import threading
+
+    from msde_tui.engine.lifecycle import balance
+    from msde_tui.engine.lifecycle.trialsums import TrialSums
+
+    conn = sqlite3.connect(dossier)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    original = dump(dossier)
+    deleted = threading.Event()
+    real_delete, real_lines = balance.delete_years, TrialSums.lines
+
+    def delete(*args: object, **kwargs: object) -> None:
+        real_delete(*args, **kwargs)  # type: ignore[arg-type]
+        deleted.set()
+
+    def lines(self: TrialSums, batch: object) -> None:
+        assert deleted.wait(30)
+        real_lines(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(balance, "delete_years", delete)
+    monkeypatch.setattr(TrialSums, "lines", lines)
+    result = archive.archive_dossier(dossier, ["2015", "2016", "2017"], out)
+    assert deleted.is_set() and sum(y.lines for y in result.years) > 0
+    monkeypatch.undo()
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+
+
+@pytest.mark.parametrize("where", ["delete", "read"])
+def test_a_failure_on_either_side_of_the_write_changes_nothing_and_leaves_no_paf(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The delete fails while the PAF is written, or the PAF's reading fails after the delete:
+    the transaction is rolled back and no file (nor staging directory) is left."""
+    from msde_tui.engine.lifecycle import balance
+    from msde_tui.engine.lifecycle.trialsums import TrialSums
+
+    original = dump(dossier)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def damaged(*_args: object, **_kwargs: object) -> None:
+        raise DossierDamaged("A line cannot be read.")
+
+    if where == "delete":
+        monkeypatch.setattr(balance, "delete_years", full)
+    else:
+        monkeypatch.setattr(TrialSums, "lines", damaged)
+    with pytest.raises(Exception, match="full|cannot be read"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+    assert integrity(dossier) == ([("ok",)], [])
+
+
+def test_a_dossier_not_in_wal_mode_is_archived_and_restored(dossier: Path, out: Path) -> None:
+    """Rollback journal: the details are deleted only once the PAF is published."""
+    conn = sqlite3.connect(dossier)
+    assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    conn.close()
+    original, before = dump(dossier), balances(dossier)
+    result = archive.archive_dossier(dossier, ["2015", "2016", "2017", "2018"], out)
+    after = balances(dossier)
+    assert after["2019"] == before["2019"] and nets(after["2016"]) == nets(before["2016"])
+    assert integrity(dossier) == ([("ok",)], [])
+    unarchive.unarchive(dossier, result.paf)
+    assert dump(dossier) == original
+
+
+@pytest.mark.parametrize("wrong", ["a kept line deleted", "a balance entry in a kept year"])
+def test_the_check_reads_the_changed_dossier_and_refuses_a_wrong_change(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch, wrong: str
+) -> None:
+    """The "after" of the check is read from the dossier once changed: a delete that also took
+    a kept year's line, or a balance entry put in a kept year, is refused and rolled back, and
+    the PAF already published is removed."""
+    from msde_tui.engine.lifecycle import balance
+
+    original = dump(dossier)
+    real_delete, real_insert = balance.delete_years, balance.insert_balances
+
+    def delete(conn: object, years: list, **kwargs: object) -> None:
+        real_delete(conn, years, **kwargs)  # type: ignore[arg-type]
+        conn.exec_driver_sql(  # type: ignore[attr-defined]
+            "DELETE FROM entry_line WHERE id = (SELECT min(l.id) FROM entry_line l JOIN entry e ON e.id = l.entry_id "
+            "JOIN fiscal_year y ON y.id = e.fiscal_year_id WHERE y.code = '2018' AND e.kind = 'REAL')")
+
+    def insert(conn: object, years: list, od: dict, *args: object) -> None:
+        kept = next(r[0] for r in original["fiscal_year"] if r[1] == "2018")
+        year = years[0]
+        moved = type(year)(**{**year.__dict__, "id": kept})
+        real_insert(conn, [moved, *years[1:]], {kept: od[year.id], **od}, *args)  # type: ignore[arg-type]
+
+    if wrong == "a kept line deleted":
+        monkeypatch.setattr(balance, "delete_years", delete)
+    else:
+        monkeypatch.setattr(balance, "insert_balances", insert)
+    with pytest.raises(DossierDamaged, match="trial balance of fiscal year"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+
+
+def test_cancelled_while_the_paf_is_written_changes_nothing(dossier: Path, out: Path) -> None:
+    """Cancelling (``emit`` raises at a Progress, as the job registry does) while the PAF's rows
+    are written in its thread, the delete done meanwhile: rolled back, no file left."""
+    from msde_tui.engine.errors import Cancelled
+    from msde_tui.engine.events import Progress
+
+    original, schema_before = dump(dossier), sqlite_schema(dossier)
+    seen: list[str] = []
+
+    def cancel(event: Event) -> None:
+        if isinstance(event, Step):
+            seen.append(event.step)
+        if isinstance(event, Progress) and seen[-1] == "write" and event.percent > 0:
+            raise Cancelled("Cancelled; nothing half-done was kept.")
+
+    with pytest.raises(Cancelled):
+        archive.archive_dossier(dossier, ["2015", "2016", "2017", "2018"], out, emit=cancel)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+    assert integrity(dossier) == ([("ok",)], []) and sqlite_schema(dossier) == schema_before
 
 
 KILLER = """

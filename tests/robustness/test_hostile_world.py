@@ -284,7 +284,7 @@ def test_an_archive_that_fails_while_changing_the_dossier_leaves_no_paf(
     def full(*_args: object, **_kwargs: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(balance, "replace_years", full)
+    monkeypatch.setattr(balance, "insert_balances", full)  # once the PAF is published
     run = cli(home, "archive", "001", "--dir", str(shared), "--all")
     assert run.code == 1, run
     assert list(shared.iterdir()) == []  # nothing that `msde verify` would call intact

@@ -17,12 +17,12 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -238,7 +238,7 @@ def trial_balances(
     conn: sa.Connection, year_ids: list[int] | None = None, *, include_simulation: bool = False
 ) -> dict[int, list[BalanceLine]]:
     """Trial balances of several fiscal years (all by default) in one pass, by year id."""
-    e, el, a, tp = schema.entry, schema.entry_line, schema.account, schema.third_party
+    e, el = schema.entry, schema.entry_line
     query = (
         sa.select(
             e.c.fiscal_year_id,
@@ -254,23 +254,31 @@ def trial_balances(
         query = query.where(e.c.fiscal_year_id.in_(year_ids))
     if not include_simulation:
         query = query.where(e.c.kind == "REAL")
-    sums = conn.execute(query).all()
+    return balances_from_sums(conn, conn.execute(query).all())
+
+
+def balances_from_sums(
+    conn: sa.Connection, sums: Iterable[Sequence[Any]]
+) -> dict[int, list[BalanceLine]]:
+    """``trial_balances`` from the sums of debits and credits per (fiscal year id, account id,
+    third party id) of the lines to count, however they were summed."""
+    a, tp = schema.account, schema.third_party
     accounts = {
         r.id: r for r in conn.execute(sa.select(a.c.id, a.c.number, a.c.label, a.c.class_no))
     }
     parties = {r.id: r.code for r in conn.execute(sa.select(tp.c.id, tp.c.code))}
     folded: dict[int, dict[BalanceKey, list[int]]] = {}
-    for row in sums:
-        acc = accounts.get(row.account_id)
+    for fiscal_year_id, account_id, third_party_id, debit, credit in sums:
+        acc = accounts.get(account_id)
         if acc is None:
             raise DossierDamaged(
-                f"An entry line refers to account id {row.account_id}, which does not exist.",
+                f"An entry line refers to account id {account_id}, which does not exist.",
                 "Run 'msde check' on the dossier.",
             )
-        party = row.third_party_id if schema.is_collective(acc.number) else None
-        totals = folded.setdefault(row.fiscal_year_id, {}).setdefault((row.account_id, party), [0, 0])
-        totals[0] += int(row.debit or 0)
-        totals[1] += int(row.credit or 0)
+        party = third_party_id if schema.is_collective(acc.number) else None
+        totals = folded.setdefault(fiscal_year_id, {}).setdefault((account_id, party), [0, 0])
+        totals[0] += int(debit or 0)
+        totals[1] += int(credit or 0)
     result: dict[int, list[BalanceLine]] = {}
     for year_id, keys in folded.items():
         lines = []

@@ -9,7 +9,8 @@ the years' details and inserts it, ``check_balances`` proves no trial balance ch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -42,16 +43,33 @@ def od_label(code: str) -> str:
 
 
 def replace_years(
-    conn: sa.Connection, years: list[FiscalYear], od: dict[int, dict[str, Any]], journal_id: int, paf_name: str
+    conn: sa.Connection, years: list[FiscalYear], od: dict[int, dict[str, Any]], journal_id: int, paf_name: str,
+    *, lines: int | None = None,
 ) -> None:
     """Inside the caller's transaction: delete the details of ``years`` and insert each year's
-    balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED."""
+    balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED. ``lines``: how
+    many entry lines the years hold, when the caller counted them."""
+    delete_years(conn, years, lines=lines)
+    insert_balances(conn, years, od, journal_id, paf_name)
+
+
+def delete_years(conn: sa.Connection, years: list[FiscalYear], *, lines: int | None = None) -> None:
+    """Inside the caller's transaction: delete the attachments, lines and entries of ``years``."""
     year_ids = [y.id for y in years]
-    e, el, att, fy = schema.entry, schema.entry_line, schema.attachment, schema.fiscal_year
+    e, el, att = schema.entry, schema.entry_line, schema.attachment
     in_years = sa.select(e.c.id).where(e.c.fiscal_year_id.in_(year_ids))
     conn.execute(att.delete().where(att.c.entry_id.in_(in_years)))
-    conn.execute(el.delete().where(el.c.entry_id.in_(in_years)))
+    with _indexes_rebuilt(conn, el, in_years, lines):
+        conn.execute(el.delete().where(el.c.entry_id.in_(in_years)))
     conn.execute(e.delete().where(e.c.fiscal_year_id.in_(year_ids)))
+
+
+def insert_balances(
+    conn: sa.Connection, years: list[FiscalYear], od: dict[int, dict[str, Any]], journal_id: int, paf_name: str
+) -> None:
+    """Inside the caller's transaction, once the details of ``years`` are deleted: insert each
+    year's balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED."""
+    e, el, fy = schema.entry, schema.entry_line, schema.fiscal_year
     for y in years:
         entry = od[y.id]
         if entry["id"] is not None:
@@ -90,6 +108,39 @@ def replace_years(
                 ],
             )
         conn.execute(fy.update().where(fy.c.id == y.id).values(status="ARCHIVED"))
+
+
+@contextmanager
+def _indexes_rebuilt(
+    conn: sa.Connection, table: sa.Table, in_years: sa.Select[Any], gone: int | None
+) -> Iterator[None]:
+    """Around a delete of most of ``table``'s rows (those of the entries ``in_years``), inside
+    the caller's transaction: its indexes made by CREATE INDEX are dropped, then created again
+    by their own statements (the same indexes, over the rows kept): removing each row from every
+    index costs more than indexing the rows left (docs/OPERATIONS.md, Archive). The indexes of
+    its keys stay (SQLite's own): the delete finds its rows through them. Smaller deletes, and
+    other databases, keep the indexes as they are."""
+    indexes: list[tuple[str, str]] = []
+    if conn.dialect.name == "sqlite":
+        total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        if gone is None:
+            gone = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.entry_id.in_(in_years))
+            ).scalar_one()
+        if gone > total - gone:
+            indexes = [
+                (str(r.name), str(r.sql))
+                for r in conn.execute(
+                    sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+                            "AND sql IS NOT NULL ORDER BY rowid"),
+                    {"t": table.name},
+                )
+            ]
+    for name, _sql in indexes:
+        conn.exec_driver_sql("DROP INDEX " + '"' + name.replace('"', '""') + '"')
+    yield
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
 
 
 def nets(balances: list[tuple[str, str | None, int, int]]) -> dict[tuple[str, str | None], int]:

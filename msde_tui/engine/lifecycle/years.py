@@ -37,6 +37,7 @@ class YearsPlan:
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
     next_entry: int = 1  # the first id above every entry id ever used (the balance entries')
     next_line: int = 1
+    numbers: dict[int, int] = field(default_factory=dict)  # year id -> its balance entry's number
 
 
 # --------------------------------------------------------------------------- selection
@@ -105,10 +106,12 @@ def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
     plan.next_entry = int(conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
     plan.next_line = int(conn.execute(sa.select(sa.func.max(el.c.id))).scalar() or 0) + 1
     plan.counts = year_counts(conn, [y.id for y in years])
+    # read now: the years' entries may be deleted before the balance entries are planned
+    plan.numbers = {y.id: ledger.next_number(conn, y.id, journal_id) for y in years}
     return plan
 
 
-def plan_balance_entries(conn: sa.Connection, plan: YearsPlan, every: dict[int, list[BalanceLine]]) -> None:
+def plan_balance_entries(plan: YearsPlan, every: dict[int, list[BalanceLine]]) -> None:
     """Each year's balance entry (``plan.od``) from the trial balances ``every``
     (``ledger.trial_balances``); refused when a year's entries do not balance."""
     next_entry, next_line = plan.next_entry, plan.next_line
@@ -126,7 +129,7 @@ def plan_balance_entries(conn: sa.Connection, plan: YearsPlan, every: dict[int, 
         next_line += len(lines)
         plan.od[y.id] = {
             "id": next_entry,
-            "number": ledger.next_number(conn, y.id, plan.journal_id),
+            "number": plan.numbers[y.id],
             "journal": plan.journal_code,
             "date": y.end.isoformat(),
             "lines": lines,
