@@ -341,6 +341,35 @@ def test_typer_speaks_french_in_help_and_errors(demo: Path) -> None:
     assert "Commande 'nosuch' inconnue." in failed.stderr and "Erreur" in failed.stderr, failed.stderr
 
 
+@pytest.mark.parametrize(("argv", "french"), [
+    (["backup", "--nope"], "Option inconnue : --nope (options possibles : --force)"),
+    (["backup"], "Il manque l'option '--dir'."),
+    (["restore"], "Il manque l'argument 'file'."),
+    (["nope"], "Commande 'nope' inconnue."),
+    (["bakup"], "Commande 'bakup' inconnue. Vouliez-vous dire 'backup' ?"),
+    (["list", "extra"], "Argument(s) en trop : extra"),
+    (["log", "--last", "x"], "Valeur invalide pour '--last' : un nombre entier est attendu"),
+    (["backup", "001", "--dir"], "L'option '--dir' demande une valeur."),
+])
+def test_click_usage_errors_speak_french(home: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                         french: str) -> None:
+    """Click's own words (the usage line, the usage errors: written by Typer's copy of Click
+    without gettext) in French, the exit code still 2, nothing of Click's English left."""
+    assert main(["--lang", "fr", *argv]) == 2
+    err = " ".join(capsys.readouterr().err.replace("│", " ").split())  # the error panel's lines joined
+    assert french in err, err
+    for english in ("Usage:", "No such", "Missing", "Invalid value", "Got unexpected", "Did you mean",
+                    "requires", "Input should"):
+        assert english not in err, err
+    if argv != ["backup", "001", "--dir"]:  # an option's missing value comes without usage line
+        assert "Utilisation : msde" in err, err
+
+
+def test_the_usage_line_of_help_speaks_french(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lang", "fr", "backup", "--help"]) == 0
+    assert "Utilisation : msde backup" in capsys.readouterr().out
+
+
 def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: Path) -> None:
     """What a terminal shows while a backup runs: the title, each dossier's step and speed."""
     from rich.console import Console
