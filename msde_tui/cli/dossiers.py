@@ -18,7 +18,7 @@ from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.words import shown
+from msde_tui.engine.words import problem_kind, shown
 from msde_tui.i18n import N_, _
 
 if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
@@ -226,7 +226,7 @@ def check(
     console.print(_("{code}: {count} problem(s):").format(code=record.code, count=len(problems)),
                   highlight=False, markup=False)
     for p in problems:
-        console.print(f"  [{p.kind}] {shown(p.message)}", highlight=False, markup=False)
+        console.print(f"  [{problem_kind(p.kind)}] {shown(p.message)}", highlight=False, markup=False)
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:

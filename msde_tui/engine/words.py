@@ -331,6 +331,52 @@ MORE_TEMPLATES = (
     N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
 
+# The integrity check's problems (engine.accounting.check), as ``msde check`` lists them; the
+# variant naming journal, number and year first (a template matches whole, the first one wins).
+CHECK_TEMPLATES = (
+    N_("... and {count} more problem(s) of this kind not listed."),
+    N_("Line {line} of entry {entry} has debit {debit} and credit {credit} (amounts must be >= 0 and on one side only)."),
+    N_("Entry {entry} ({journal} {number} of {year}) is unbalanced: debit {debit} != credit {credit} (cents)."),
+    N_("Entry {entry} is unbalanced: debit {debit} != credit {credit} (cents)."),
+    N_("Entry {entry} ({journal} {number} of {year}) has no lines."),
+    N_("Entry {entry} has no lines."),
+    N_("Entry {entry} ({journal} {number} of {year}) is dated outside its fiscal year ({count} line(s))."),
+    N_("Entry {entry} is dated outside its fiscal year ({count} line(s))."),
+    N_("Entry {entry} ({journal} {number} of {year}) dated {date} was never validated (a draft): validate it, or the FEC of its year can only be provisional."),
+    N_("Entry {entry} dated {date} was never validated (a draft): validate it, or the FEC of its year can only be provisional."),
+    N_("{table} {row}: {column} = {value} points at no {parent} row."),
+    N_("Number {number} is used {times} times in journal {journal} ({kind} entries) of {year}."),
+    N_("Number {number} is used {times} times in journal {journal} of {year}."),
+    N_("Journal {journal} of {year} has {count} real entries numbered {first} to {last}: number(s) {missing} missing (numbering must run 1..N without gaps)."),
+    N_("below 1"),
+    N_("Fiscal year {year} has no opening entry, but {previous} left {count} non-zero balance(s) to carry forward."),
+    N_("The opening of {year} does not match the closing balances of {previous} ({count} difference(s), in cents: {differences})."),
+    N_("{account}: expected {expected}, found {found}"),
+    N_("... {count} more"),
+    N_("140/141 (missing account)"),
+    N_("{code} cannot be checked: {error}."),
+    N_("{code} cannot be checked: {error}"),
+    N_("It is not an accounting dossier or its file is damaged; restore a backup."),
+    N_("Cannot check {database} on {profile}: {error}"),
+    N_("Check the server, the profile and the password."),
+    N_("It is not an accounting dossier or a table is damaged."),
+)
+
+# The kinds of problems (``Problem.kind``), in words.
+CHECK_KINDS = {
+    "bad_amount": N_("bad amount"), "unbalanced": N_("unbalanced"), "empty_entry": N_("empty entry"),
+    "outside_year": N_("outside its year"), "dangling_reference": N_("dangling reference"),
+    "duplicate_number": N_("duplicate number"), "number_gap": N_("number gap"),
+    "unvalidated": N_("not validated"), "missing_opening": N_("no opening"),
+    "opening_mismatch": N_("opening differs"),
+}
+
+
+def problem_kind(kind: str) -> str:
+    """A kind of problem of the integrity check in the current language."""
+    return _(CHECK_KINDS[kind]) if kind in CHECK_KINDS else kind
+
+
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
 _NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
@@ -342,7 +388,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
     compiled = []
-    for template in TEMPLATES + MORE_TEMPLATES:
+    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES:
         names: list[str] = []
         pattern = ""
         last = 0
@@ -379,6 +425,10 @@ def _value(value: str) -> str:
         if not names and pattern.fullmatch(value):
             return _(template)
     # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
+    # a list of the check's facts ("550: expected 3, found 2; ... 4 more"), each one known
+    listed = [_one(part) for part in value.split("; ")] if "; " in value else [None]
+    if all(f is not None for f in listed):
+        return "; ".join(f for f in listed if f is not None)
     found = [_one(part) for part in value.split(" and ")]
     if all(f is not None for f in found):
         return f" {_('and')} ".join(f for f in found if f is not None)

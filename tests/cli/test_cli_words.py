@@ -170,6 +170,50 @@ def test_dossier_commands_speak_the_language(check: Checker, demo: Path, tmp_pat
     check.done()
 
 
+def _damage(home: Path, code: str) -> set[str]:
+    """Give dossier ``code`` one problem of each kind the check finds on a file
+    (engine.accounting.check); return its journals' codes (data the problems name)."""
+    import sqlite3
+
+    conn = sqlite3.connect(Catalog(home).get(code).path(home))
+    conn.executescript("""
+        PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;
+        UPDATE entry_line SET debit = debit + 1 WHERE id = (SELECT min(id) FROM entry_line WHERE debit > 0);
+        UPDATE entry_line SET debit = 5, credit = 5 WHERE id = (SELECT min(id) + 3 FROM entry_line);
+        DELETE FROM entry_line WHERE entry_id = (SELECT max(id) FROM entry WHERE kind = 'REAL');
+        UPDATE entry SET valid_date = NULL WHERE id = 30;
+        UPDATE entry SET entry_date = '1990-01-01' WHERE id = 40;
+        UPDATE entry_line SET account_id = 999999 WHERE id = 50;
+        UPDATE entry SET number = number + 100 WHERE id IN (SELECT id FROM entry WHERE kind = 'REAL'
+            AND journal_id = (SELECT journal_id FROM entry WHERE id = 60)
+            AND fiscal_year_id = (SELECT fiscal_year_id FROM entry WHERE id = 60) ORDER BY number LIMIT 12);
+    """)
+    conn.commit()
+    journals = {code for (code,) in conn.execute("SELECT code FROM journal")}
+    conn.close()
+    return journals
+
+
+def test_check_problems_speak_the_language(check: Checker, demo: Path) -> None:
+    """Every problem ``msde check`` lists, its kind and its description, in the user's words."""
+    check.given |= _damage(demo, "001")
+    text = check("check", "001", code=1)
+    assert text.count("\n  [") >= 7, text  # the problems were found (not a healthy dossier)
+    check.done()
+
+
+def test_check_problems_in_french(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _damage(demo, "001")
+    assert main(["--lang", "fr", "check", "001"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    for french in ("[déséquilibrée] L'écriture 1 (OUV 1 de 20", "est déséquilibrée : débit",
+                   "[montant invalide] La ligne 4 de l'écriture 1 a un débit de 5 et un crédit de 5",
+                   "n'a aucune ligne", "est datée hors de son exercice", "ne désigne aucune ligne de account",
+                   "n'a jamais été validée", "numéro(s) 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … (+90) manquant(s)",
+                   "ne correspond pas aux soldes de clôture de 20", ": attendu "):
+        assert french in out, out
+
+
 def test_backup_verify_restore_speak_the_language(check: Checker, demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     check("backup", "001", "002", "--dir", str(out))
