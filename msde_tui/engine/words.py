@@ -331,6 +331,57 @@ MORE_TEMPLATES = (
     N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
 
+# Refusals: a file, directory, database or number that already exists or does not, and what
+# to do (the engine's packs, lifecycle, backends and packed-file code); listed after the others,
+# which name what the thing is more precisely.
+REFUSALS = (
+    N_("{path} already exists."),
+    N_("{path} already exists in the data directory."),
+    N_("{path} already exists in the data directory, outside the dossier list."),
+    N_("{path} already exists (a file or a link put there by someone else)."),
+    N_("{path} does not exist."),
+    N_("{path} does not exist or is not a file."),
+    N_("The dossier file {path} does not exist."),
+    N_("The database file {path} does not exist."),
+    N_("The database {database} does not exist on {host}."),
+    N_("Database {database} already exists on {host}."),
+    N_("An entry line refers to account id {account}, which does not exist."),
+    N_("Number {number} is already taken by {code}."),
+    N_("{name} is already in the dossier list as {code}."),
+    N_("Fiscal year {code} is already archived."),
+    N_("{path} appeared during the import."),
+    N_("{path} appeared during the copy."),
+    N_("{path} appeared while packing."),
+    N_("Choose another number or remove it first."),
+    N_("Run 'msde check' on the dossier."),
+    N_("Create it first or choose another one."),
+    N_("Create it or choose another one."),
+    N_("Choose another number, or replace it (a safety copy is kept)."),
+    N_("Choose another number or move it aside."),
+    N_("Choose another directory."),
+    N_("Choose another number (the first free is {number}), or replace it explicitly (a safety copy is kept)."),
+    N_("Move it aside, or replace it explicitly (a safety copy is kept)."),
+    N_("Nothing was overwritten; run it again."),
+    N_("Restore it, or remove the dossier from the list."),
+    N_("Remove it or choose another name."),
+    N_("Remove it or let the tool pick the next cut name."),
+    N_("Give the path of a .paf file."),
+    N_("Give an existing directory with --dir."),
+    N_("Give a .paf file or the directory holding it with --paf."),
+    N_("Import its PAF first (msde unarchive) if you want to archive it again."),
+    N_("Check the file name."),
+    N_("Import that file instead, or move it aside first."),
+    N_("Choose another number."),
+    N_("Give another number with --number."),
+    N_("Choose another number or name."),
+    N_("Remove or rename the old export copy first."),
+    N_("Choose another number or move that file."),
+    N_("Add the restored database to the list under another number ('msde add')."),
+    N_("Remove it or choose another directory; msde never writes through an existing name."),
+    N_("Choose another directory or remove that file."),
+    N_("Choose another number or move that file aside."),
+)
+
 # The integrity check's problems (engine.accounting.check), as ``msde check`` lists them; the
 # variant naming journal, number and year first (a template matches whole, the first one wins).
 CHECK_TEMPLATES = (
@@ -388,7 +439,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
     compiled = []
-    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES:
+    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS:
         names: list[str] = []
         pattern = ""
         last = 0
