@@ -64,6 +64,7 @@ TEMPLATES = (
     N_("{code}: {years} back from {file}."),
     N_("{years} moved to dossier {cut} (file {file}, verified); {code} keeps {kept}."),
     N_("{count} unused third parties deleted."),
+    N_("tax-audit copy {database} on {profile} written and verified."),  # a copy on a server
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
     N_("{kind} {file} written and verified ({size})."),
@@ -206,8 +207,13 @@ MORE_TEMPLATES = (
     N_("Use another backup that has its .json proof beside it, or take a new backup."),
     N_("Use another backup that has its .json proof beside it."),
     N_("{kind} {file} written and verified ({size}). {rows} rows changed, {deleted} deleted."),
+    N_("FEC {file} (provisional)."),  # before "FEC {file}.", whose {file} would take " (provisional)"
     N_("FEC {file}."),
-    N_("FEC {file} (provisional)."),
+    N_("{fec} is PROVISIONAL: {reasons}."),  # the reasons, "; "-joined, each one below
+    N_("fiscal year {code} is still open"),
+    N_("{count} entry was never validated: {entries}"),
+    N_("{count} entries were never validated: {entries}"),
+    N_("{fec}: {count} character(s) not in {encoding} were replaced (unaccented letter or '?')."),
     N_("Warning:"),
     N_("Dossier {code} has no French SIREN (VAT number {vat})."),
     N_("A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
@@ -433,6 +439,7 @@ _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a se
 _NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
 NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
 NESTED = {"one_reason", "other_reasons"}  # placeholders that must hold engine texts it knows
+ONE_WORD = {"fec"}  # a FEC file's name: no space, so "Warning: X.txt is ..." is not one name
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
@@ -445,7 +452,7 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
         last = 0
         for match in _PLACEHOLDER.finditer(template):
             pattern += re.escape(template[last:match.start()])
-            value = _NUMBER if match.group(1) in NUMBERS else _VALUE
+            value = _NUMBER if match.group(1) in NUMBERS else r"\S+" if match.group(1) in ONE_WORD else _VALUE
             pattern += f"(?P<g{len(names)}>{value})"
             names.append(match.group(1))
             last = match.end()

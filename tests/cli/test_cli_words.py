@@ -267,6 +267,10 @@ def test_archive_cut_audit_speak_the_language(check: Checker, demo: Path, tmp_pa
     check("list")
     check("audit", "001", "--years", keep, "--dir", str(out), "--fec", "--fec-id", "BE0572910011")
     check("audit", "001", "--years", keep, code=2)
+    out2 = tmp_path / "out2"  # the open year: a provisional FEC, and its warning
+    out2.mkdir()
+    check("audit", "001", "--years", f"{keep},{date.today().year}", "--dir", str(out2), "--fec",
+          "--provisional", "--fec-id", "X1")
     check.done()
 
 
