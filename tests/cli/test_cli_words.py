@@ -458,6 +458,13 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
     ("No SQL Server connection profile named 'x' (known: none yet).",
      "Aucun profil de connexion SQL Server nommé 'x' (connus : aucun pour l'instant)."),
     ("'1x' is not a dossier number.", "'1x' n'est pas un numéro de dossier."),  # not a count
+    # the tax-audit transfer's result line, as the wizard's progress and the CLI show it
+    ("FEC X1FEC20251231.txt. FEC X1FEC20261231_PROVISOIRE.txt (provisional). Warning: "
+     "X1FEC20261231_PROVISOIRE.txt is PROVISIONAL: fiscal year 2026 is still open; 2 entries were "
+     "never validated: 30, 31.",
+     "FEC X1FEC20251231.txt. FEC X1FEC20261231_PROVISOIRE.txt (provisoire). Attention : "
+     "X1FEC20261231_PROVISOIRE.txt est PROVISOIRE : l'exercice 2026 est encore ouvert; 2 écritures "
+     "n'ont jamais été validées : 30, 31."),
 ])
 def test_engine_words_in_french(english: str, french: str) -> None:
     """Templates matched whole over several sentences, counts only numbers, reasons one by one."""
