@@ -148,6 +148,17 @@ TEMPLATES = (
     N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
     # the forms' own checks (cut.check_cut, tax_audit.check_audit, packinfo.check_passphrase)
     # and the wizard's hints (``MsdeError.wizard_hint``: the wizard's fields, never a CLI flag)
+    N_("Convert it into one first (operation 'Convert an Access dossier'); the Access file is only read."),
+    N_("Wait for the other operation to end (F5 lists the jobs), then run this again."),
+    N_("Export it first (operation 'Export (complete)'), then import that export copy (operation 'Import (complete)'): it becomes an embedded dossier."),
+    N_("Type them in 'Fiscal years asked', e.g. 2022,2023."),
+    N_("Choose an existing directory (F4 browses)."),
+    N_("Tick the fiscal years to archive."),
+    N_("Import it with the operation 'Import (complete)' (PBF) or 'Import (partial)' (PTF)."),
+    N_("Import that dossier's PBF first (operation 'Import (complete)'), or choose the dossier in 'Dossier to update'."),
+    N_("Choose the one to update in 'Dossier to update'."),
+    N_("Type the fiscal years asked for (e.g. 2022,2023)."),
+    N_("This happens when a unique value moved from a deleted row to another one; import the dossier's PBF instead (operation 'Import (complete)')."),
     N_("Fiscal year {code} is archived; its details are in a PAF of this dossier."),
     N_("Import the PAF first (operation 'Archive import'), then cut."),
     N_("Fiscal year {code} is still open and cannot be cut off."),

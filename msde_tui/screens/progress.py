@@ -323,7 +323,7 @@ class ProgressScreen(StepScreen):
             "The job is running. F8 cancels it; Ctrl+Q leaves it running in the background."
         )
         self.query_one("#job-title", Static).update(
-            _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
+            _("Job {id}: runs in the background (F5 lists the jobs).").format(id=self.job.id)
         )
         self.tail = jobs.EventTail(self.job.events_file)
         self.refresh_bindings()  # F8 cancels now that there is a job
