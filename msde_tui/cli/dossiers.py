@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from msde_tui import units
-from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
+from msde_tui.cli.common import State, console, cut_from, cut_note, emit, listing, set_exit, state
 from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
@@ -60,7 +59,7 @@ def list_dossiers(ctx: typer.Context) -> None:
     if not dossiers:
         console.print(_("The dossier list is empty. Create demo dossiers with: msde demo"))
         return
-    table = Table(_("Number"), _("Code"), _("Company"), _("Backend"), _("Location"), _("Status"), box=None)
+    table = listing(_("Number"), _("Code"), _("Company"), _("Backend"), _("Location"), _("Status"))
     for d in dossiers:
         where = d.location if d.is_embedded or d.backend == "access" else f"{d.profile}:{d.location}"
         table.add_row(d.number, d.code, d.company, _backend_word(d.backend), where,
