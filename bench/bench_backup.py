@@ -11,13 +11,13 @@ the throughput ratio (baseline time / backup time; goal >= 0.5).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shutil
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -70,8 +70,11 @@ def ours(home: Path, dossier: Dossier, out: Path) -> float:
 
 
 def main() -> None:
-    size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 256
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    parser = argparse.ArgumentParser(description="One large embedded dossier: backup + verify vs cp + sha256sum.")
+    parser.add_argument("size_mb", nargs="?", type=int, default=256, help="dossier size (MB)")
+    parser.add_argument("rounds", nargs="?", type=int, default=3, help="alternated rounds; medians")
+    args = parser.parse_args()
+    size_mb, rounds = args.size_mb, args.rounds
     root = Path(tempfile.mkdtemp(prefix="msde-bench-backup-"))
     try:
         home, out = root / "home", root / "out"
