@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from msde_tui.engine import errorwords, packwords
 from msde_tui.i18n import N_, _
 from msde_tui.units import localized
 
@@ -457,7 +458,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
     compiled = []
-    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS:
+    # the errors' templates last, the ones with the most words first: a shorter one ("{name} is
+    # damaged ({problem}).") would take a longer one's start into its first value
+    errors = sorted(errorwords.ERRORS + packwords.ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
+    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + tuple(errors):
         names: list[str] = []
         pattern = ""
         last = 0
