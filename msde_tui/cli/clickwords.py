@@ -66,6 +66,8 @@ ERRORS = (
     N_("Input should be a valid integer, unable to parse string as an integer"),
     N_("Input should be a valid number, unable to parse string as a number"),
     N_("{value} is not one of {choices}."),
+    N_("Input should be greater than or equal to {value}"), N_("Input should be less than or equal to {value}"),
+    N_("Input should be greater than {value}"), N_("Input should be less than {value}"),
 )
 _PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
 

@@ -398,6 +398,7 @@ def test_typer_speaks_french_in_help_and_errors(demo: Path) -> None:
     (["list", "extra"], "Argument(s) en trop : extra"),
     (["log", "--last", "x"], "Valeur invalide pour '--last' : un nombre entier est attendu"),
     (["backup", "001", "--dir"], "L'option '--dir' demande une valeur."),
+    (["demo", "--dossiers", "0"], "Valeur invalide pour '--dossiers' : la valeur doit être supérieure ou égale à 1"),
 ])
 def test_click_usage_errors_speak_french(home: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
                                          french: str) -> None:
