@@ -1,13 +1,16 @@
 """Backup + verify of many dossiers against a ``cp`` + ``sha256sum`` loop over the same files.
 
     .venv/bin/python bench/bench_many.py [--dossiers 200] [--lines 20000] [--size-mb 0] [--rounds 3]
+                                         [--also OTHER_TREE]
 
 Builds DOSSIERS demo dossiers (``--size-mb N`` pads each with attachments to N MB: the
 "5 x 100 MB" case), then alternates, ROUNDS times: the baseline (a shell loop ``cp FILE D/ &&
 sha256sum D/FILE`` over every dossier file) and ``msde backup <every dossier> --dir D`` (verify
 on, the machine's default concurrency) run as a child process, start-up included, as a user
 runs it. Prints both medians, the throughput ratio (baseline time / msde time) beside its goal
-(>= 0.6x for many small dossiers, >= 0.8x for a few large ones) and msde's peak RSS.
+(>= 0.6x for many small dossiers, >= 0.8x for a few large ones), msde's CPU seconds and peak
+RSS. ``--also TREE`` runs the msde of another source tree in every round as well (before/after
+on the same files, in the same minutes).
 """
 
 from __future__ import annotations
@@ -61,8 +64,11 @@ def baseline(files: list[Path], out: Path) -> float:
     return time.perf_counter() - began
 
 
-def ours(home: Path, numbers: list[str], out: Path) -> tuple[float, int]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def ours(home: Path, numbers: list[str], out: Path, tree: Path = ROOT) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS MB so far, CPU seconds of every thread) of one ``msde backup``
+    run from the source tree ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run([*MSDE, "--home", str(home), "backup", *numbers, "--dir", str(out)],
                           env=env, capture_output=True, text=True)
@@ -72,8 +78,9 @@ def ours(home: Path, numbers: list[str], out: Path) -> tuple[float, int]:
     backups = list(out.glob("*.sqlite.bak"))
     if len(backups) != len(numbers):
         raise SystemExit(f"{len(backups)} backups for {len(numbers)} dossiers")
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, rss_kb // 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, after.ru_maxrss // 1024, cpu
 
 
 def main() -> None:
@@ -83,6 +90,9 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--goal", type=float, default=None)
+    parser.add_argument("--also", type=Path, default=None,
+                        help="another source tree (e.g. a worktree of an older commit): its msde "
+                             "runs in every round too, cold, for a before/after in the same script")
     args = parser.parse_args()
     goal = args.goal if args.goal is not None else (0.8 if args.size_mb >= 50 else 0.6)
     root = Path(tempfile.mkdtemp(prefix="msde-bench-many-"))
@@ -104,27 +114,42 @@ def main() -> None:
         print(f"{len(files)} dossiers, {total / 1e6:.0f} MB, {args.rounds} rounds, "
               f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}", flush=True)
         memo = home / "integrity_checked.json"
-        base_times, our_times, warm_times, rss = [], [], [], 0
+        base_times, our_times, warm_times, cpus, rss = [], [], [], [], 0
+        also_times: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             clean(out)
             base_times.append(baseline(files, out))
             clean(out)
             memo.unlink(missing_ok=True)  # cold: every integrity_check runs
-            elapsed, rss = ours(home, numbers, out)
+            elapsed, rss, cpu = ours(home, numbers, out)
             our_times.append(elapsed)
+            cpus.append(cpu)
             clean(out)
-            warm, rss2 = ours(home, numbers, out)  # the next night: nothing changed
+            warm, rss2, _cpu = ours(home, numbers, out)  # the next night: nothing changed
             warm_times.append(warm)
             rss = max(rss, rss2)
-            print(f"  round: cp+sha256sum {base_times[-1]:.2f} s, msde {elapsed:.2f} s, "
-                  f"msde again (unchanged dossiers) {warm:.2f} s", flush=True)
+            print(f"  round: cp+sha256sum {base_times[-1]:.2f} s, msde {elapsed:.2f} s "
+                  f"({cpu:.2f} s CPU), msde again (unchanged dossiers) {warm:.2f} s, "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            if args.also is not None:
+                clean(out)
+                memo.unlink(missing_ok=True)
+                other, _rss, other_cpu = ours(home, numbers, out, args.also.resolve())
+                also_times.append((other, other_cpu))
+                print(f"         msde of {args.also}: {other:.2f} s ({other_cpu:.2f} s CPU)", flush=True)
         b, o, w = (statistics.median(x) for x in (base_times, our_times, warm_times))
         print(f"cp + sha256sum loop:        {b:6.2f} s  {total / 1e6 / b:7.1f} MB/s")
-        print(f"msde backup (+ verify):     {o:6.2f} s  {total / 1e6 / o:7.1f} MB/s")
+        print(f"msde backup (+ verify):     {o:6.2f} s  {total / 1e6 / o:7.1f} MB/s  "
+              f"({statistics.median(cpus):.2f} s CPU over {os.cpu_count()} cores)")
         print(f"  the same, dossiers unchanged since the last run: {w:6.2f} s "
               f"(ratio {b / w:.2f}x; integrity_check already done for those bytes)")
         ok = "met" if b / o >= goal else "NOT met"
-        print(f"ratio (throughput msde / baseline): {b / o:.2f}x  (goal >= {goal}x: {ok})")
+        print(f"ratio (throughput msde / baseline): {b / o:.2f}x  (goal >= {goal}x: {ok}; "
+              f"msde at the goal: <= {b / goal:.2f} s)")
+        if also_times:
+            a = statistics.median(t for t, _c in also_times)
+            print(f"msde of {args.also}: {a:6.2f} s ({statistics.median(c for _t, c in also_times):.2f} s "
+                  f"CPU), ratio {b / a:.2f}x")
         print(f"peak RSS of msde: {rss} MB  (goal <= 300 MB: {'met' if rss <= 300 else 'NOT met'})")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:

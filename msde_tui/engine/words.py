@@ -455,53 +455,72 @@ ONE_WORD = {"fec"}  # a FEC file's name: no space, so "Warning: X.txt is ..." is
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
+class _Template:
+    """A template, the literal text it starts and ends with (checked before its pattern: most
+    templates are ruled out by those, so a line of progress costs microseconds), its pattern
+    (compiled on first use) and its placeholders."""
+
+    __slots__ = ("text", "prefix", "suffix", "names", "_pattern")
+
+    def __init__(self, text: str) -> None:
+        pieces = _PLACEHOLDER.split(text)  # literal, name, literal, name, ..., literal
+        self.text = text
+        self.names = tuple(pieces[1::2])
+        self.prefix = pieces[0]
+        self.suffix = pieces[-1] if self.names else ""
+        self._pattern: re.Pattern[str] | None = None
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        if not (text.startswith(self.prefix) and text.endswith(self.suffix)):
+            return None
+        if self._pattern is None:
+            pattern = ""
+            for i, piece in enumerate(_PLACEHOLDER.split(self.text)):
+                if i % 2 == 0:
+                    pattern += re.escape(piece)
+                else:
+                    value = _NUMBER if piece in NUMBERS else r"\S+" if piece in ONE_WORD else _VALUE
+                    pattern += f"(?P<g{i // 2}>{value})"
+            self._pattern = re.compile(pattern, re.DOTALL)
+        return self._pattern.fullmatch(text)
+
+
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
-    compiled = []
-    # the errors' templates last, the ones with the most words first: a shorter one ("{name} is
-    # damaged ({problem}).") would take a longer one's start into its first value
+def _templates() -> tuple[tuple[_Template, ...], frozenset[str]]:
+    """Every template in order, and those without placeholders (matched by equality). The
+    errors' templates come last, the ones with the most words first: a shorter one ("{name} is
+    damaged ({problem}).") would take a longer one's start into its first value."""
     errors = sorted(errorwords.ERRORS + packwords.ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
-    for template in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + tuple(errors):
-        names: list[str] = []
-        pattern = ""
-        last = 0
-        for match in _PLACEHOLDER.finditer(template):
-            pattern += re.escape(template[last:match.start()])
-            value = _NUMBER if match.group(1) in NUMBERS else r"\S+" if match.group(1) in ONE_WORD else _VALUE
-            pattern += f"(?P<g{len(names)}>{value})"
-            names.append(match.group(1))
-            last = match.end()
-        pattern += re.escape(template[last:])
-        compiled.append((re.compile(pattern, re.DOTALL), template, tuple(names)))
-    return tuple(compiled)
+    every = tuple(_Template(t) for t in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + tuple(errors))
+    return every, frozenset(t.text for t in every if not t.names)
 
 
 def _one(text: str) -> str | None:
     if text in STEPS:
         return _(text)
-    for pattern, template, names in _patterns():
-        match = pattern.fullmatch(text)
+    for template in _templates()[0]:
+        match = template.fullmatch(text)
         if match is None:
             continue
+        names = template.names
         if any(name in NESTED and _one(match.group(f"g{i}")) is None for i, name in enumerate(names)):
             continue  # "{one_reason} and {other_reasons}" only between reasons it knows
         # a value that is itself one of the engine's words is shown translated ("none yet")
         values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
-        return _(template).format(**values)
+        return _(template.text).format(**values)
     return None
 
 
 def _value(value: str) -> str:
     if value in STEPS:
         return value  # a file or dossier may be named like a step: values stay as they are
-    for pattern, template, names in _patterns():
-        if not names and pattern.fullmatch(value):
-            return _(template)
-    # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
+    if value in _templates()[1]:
+        return _(value)
     # a list of the check's facts ("550: expected 3, found 2; ... 4 more"), each one known
     listed = [_one(part) for part in value.split("; ")] if "; " in value else [None]
     if all(f is not None for f in listed):
         return "; ".join(f for f in listed if f is not None)
+    # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
     found = [_one(part) for part in value.split(" and ")]
     if all(f is not None for f in found):
         return f" {_('and')} ".join(f for f in found if f is not None)

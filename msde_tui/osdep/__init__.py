@@ -25,6 +25,7 @@ __all__ = [
     "SIDE", "ConsoleProfile", "ExclusiveLock", "LockBusy", "TaskState",
     "console_profile", "current_account", "executable_name", "ignore_hangup", "make_private",
     "on_stop_request", "pid_alive", "prepare_console_streams", "replace_file", "request_stop",
+    "reuse_large_blocks",
     "spawn_detached",
     "HAS_TASK_SCHEDULER", "create_task_command", "register_task", "task_state", "remove_task",
 ]
@@ -42,6 +43,7 @@ executable_name = _side.executable_name
 current_account = _side.current_account
 console_profile = _side.console_profile
 prepare_console_streams = _side.prepare_console_streams
+reuse_large_blocks = _side.reuse_large_blocks
 HAS_TASK_SCHEDULER: bool = _side.HAS_TASK_SCHEDULER
 register_task = windows.register_task
 create_task_command = windows.create_task_command

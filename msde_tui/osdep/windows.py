@@ -202,6 +202,11 @@ def prepare_console_streams() -> None:
             reconfigure(errors="replace")
 
 
+def reuse_large_blocks() -> bool:
+    """Nothing to tune: Windows' heap reuses freed blocks (see ``posix.reuse_large_blocks``)."""
+    return False
+
+
 def _decode(data: bytes | str | None) -> str:
     """Text printed by a Windows console program (in the OEM code page)."""
     if data is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -112,6 +114,54 @@ def test_live_display_draws_bars_and_results() -> None:
         assert display.tasks == {}
     text = buffer.getvalue()
     assert "FAIL 001SOC: Broken." in text and "What to do: Fix it." in text
+
+
+async def test_live_display_prints_results_of_the_same_moment_together_and_in_order() -> None:
+    """Many dossiers finishing at once: every result line, in order, with the bars redrawn a
+    few times (Rich's own pace) — not once per dossier started and once per result printed."""
+    buffer = io.StringIO()
+    display = cli_backup._LiveDisplay(Console(file=buffer, force_terminal=True, width=100), "backup", total=50)
+    labels = [f"{n:03d}SOC" for n in range(1, 51)]
+    with display:
+        for label in labels:
+            display.show(ev.Started(label, "backup", ("backup",)))
+            display.show(ev.Step(label, "backup", "2.2 MB"))
+        for label in labels:
+            display.show(ev.DossierResult(label, ok=True, message="Backed up.", seconds=0.1))
+        await asyncio.sleep(2 / cli_backup.REFRESH_PER_SECOND)  # printed by now, bars still shown
+        assert re.findall(r"DONE (\d{3}SOC)", buffer.getvalue()) == labels
+        display.show(ev.Started("051SOC", "backup", ("backup",)))
+        display.show(ev.DossierResult("051SOC", ok=False, message="Broken :warning:.", hint="Fix it."))
+    text = buffer.getvalue()
+    assert "Broken :warning:." in text  # words from data are not turned into emoji
+    said = re.findall(r"(?:DONE|FAIL) (\d{3}SOC)", text)
+    assert said == [*labels, "051SOC"]  # each once, in order; the last one printed on the way out
+    assert len(re.findall(r"Backup \d+/50", text)) < 10, text.count("Backup ")
+
+
+class _CountingBuffer(io.StringIO):
+    flushed = ""
+
+    def flush(self) -> None:
+        self.flushed = self.getvalue()  # what a reader of the pipe has seen so far
+
+
+def test_line_display_writes_each_line_at_once_with_controls_escaped() -> None:
+    buffer = _CountingBuffer()
+    display = cli_backup._LineDisplay(Console(file=buffer, width=30))  # narrow: never wrapped
+    name = "evil\x1b]0;owned\x07\u202e.sqlite.bak"
+    display.show(ev.Started(name, "verify", ("verify",)))
+    display.show(ev.Step(name, "verify", "integrity check"))
+    assert buffer.flushed == f"     {name}: verify (integrity check)\n".replace(
+        "\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+    display.show(ev.Progress(name, percent=50.0))  # no progress spam in a log
+    display.show(ev.DossierResult(name, ok=False, message=f"The backup {name} is damaged.", hint="Use another."))
+    lines = buffer.flushed.splitlines()
+    assert lines[1:] == [
+        "FAIL evil\\x1b]0;owned\\x07\\u202e.sqlite.bak: The backup evil\\x1b]0;owned\\x07\\u202e.sqlite.bak "
+        "is damaged.",
+        "     What to do: Use another.",
+    ]
 
 
 def test_sql_server_dossier_round_trip_through_the_cli(

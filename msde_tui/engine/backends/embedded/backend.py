@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
+from msde_tui import osdep
 from msde_tui.engine import naming
 from msde_tui.engine.backends.base import BackupInfo, DatabaseInfo, DirEntry, ServerFacts
 from msde_tui.engine.backends.embedded.checked import IntegrityMemo
@@ -167,9 +168,11 @@ class EmbeddedBackend:
     # ---- operations
 
     def backup(self, dossier: Dossier, directory: str, options: BackupOptions) -> AsyncIterator[Event]:
+        osdep.reuse_large_blocks()  # each dossier's copy reuses the last one's memory
         return stream(lambda work: self._backup_job(work, dossier, Path(directory), options))
 
     def verify(self, file: str) -> AsyncIterator[Event]:
+        osdep.reuse_large_blocks()
         return stream(lambda work: self._verify_job(work, Path(file)))
 
     def restore(self, item: RestoreItem, *, verify_first: bool = True) -> AsyncIterator[Event]:

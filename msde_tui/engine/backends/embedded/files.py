@@ -6,10 +6,11 @@ import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from msde_tui.engine.atomic import fsync_dir
+from msde_tui.engine.atomic import fsync_dir, remove_staging, staging_dir
 from msde_tui.engine.errors import (
     BadInput,
     DiskFull,
@@ -81,6 +82,42 @@ class _DirState:
 
 
 DIR_SYNCS = DirSyncs()
+
+
+class SharedStaging:
+    """One private staging directory per target directory for the copies written there at once.
+
+    A copy is built under a name nobody else can reach (``staging_dir``: 0700, random name,
+    created exclusively) before it is published. Dossiers backed up into the same directory at
+    the same time share that directory: it is made (and the directory listed for stale ones
+    left by a killed run) when the first of them starts and removed when the last one ends,
+    instead of once per dossier — a directory of thousands of backups was listed, and a
+    directory made and removed, for every dossier. Each user removes its own files from it.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[str, tuple[Path, int]] = {}  # target directory -> (staging, users)
+
+    @contextlib.contextmanager
+    def use(self, directory: Path) -> Iterator[Path]:
+        key = os.path.abspath(directory)
+        with self._guard:
+            staging, users = self._held.get(key) or (staging_dir(Path(directory)), 0)
+            self._held[key] = (staging, users + 1)
+        try:
+            yield staging
+        finally:
+            with self._guard:
+                staging, users = self._held[key]
+                if users > 1:
+                    self._held[key] = (staging, users - 1)
+                else:
+                    del self._held[key]
+                    remove_staging(staging)
+
+
+STAGING = SharedStaging()
 
 
 def fsync_file(path: Path) -> None:

@@ -1,6 +1,7 @@
 """A backup's bytes: an online copy of a dossier (possibly in use), synced, hashed, published.
 
-The copy is written in a private staging directory inside the target directory, turned into
+The copy is written in a private staging directory inside the target directory (shared by the
+copies made there at the same moment, ``files.SharedStaging``), turned into
 a self-contained file (``journal_mode=DELETE``), synced, renamed to its final name and only
 then given its proof ``NAME.json``. A cancelled or failed copy leaves neither a final file nor
 a proof.
@@ -18,12 +19,12 @@ from msde_tui.engine.atomic import (
     is_disk_full,
     open_exclusive,
     publish_new,
-    remove_staging,
-    staging_dir,
+    touch_exclusive,
 )
 from msde_tui.engine.backends.embedded.dossier import dossier_guid, movement_count
 from msde_tui.engine.backends.embedded.files import (
     DIR_SYNCS,
+    STAGING,
     disk_full_error,
     fsync_file,
     remove_files,
@@ -50,8 +51,16 @@ def snapshot(
     ``verified``: the caller verifies the copy (integrity check included) before reporting
     it, which lets a small dossier take the in-memory copy (``serialize_copy``).
     """
-    staging = staging_dir(final.parent)  # private: no planted name is followed
+    with STAGING.use(final.parent) as staging:  # private: no planted name is followed
+        return _snapshot_in(staging, work, label, source, final, code, step, verified)
+
+
+def _snapshot_in(
+    staging: Path, work: Work, label: str, source: Path, final: Path, code: str, step: str,
+    verified: bool,
+) -> Proof:
     partial = staging / final.name
+    staged_proof = staging / proof_path(final).name
     renamed = proof_published = False
     try:
         src = sqlite3.connect(sqlite_uri(source, "rw"), uri=True, timeout=10)
@@ -79,7 +88,6 @@ def snapshot(
             movements=movements,
             source=source.name,
         )
-        staged_proof = staging / proof_path(final).name
         syncing = None if synced else Beside(fsync_file, partial)  # the copy's sync, beside ...
         try:
             with open_exclusive(staged_proof) as handle:
@@ -100,10 +108,9 @@ def snapshot(
         publish_new(staged_proof, proof_path(final), sync=False, sync_dir=False)
         proof_published = True
         DIR_SYNCS.sync(final.parent)
-        remove_staging(staging)
         return proof
     except BaseException as exc:
-        remove_staging(staging)
+        remove_files(partial, *sqlite_siblings(partial), staged_proof)  # ours in the shared staging
         if renamed:  # the proof only if it is ours: a name taken meanwhile is someone else's
             remove_files(final, *((proof_path(final),) if proof_published else ()))
         if isinstance(exc, MsdeError):
@@ -180,7 +187,7 @@ def _backup_api_copy(
     step: str,
 ) -> Copied:
     """SQLite's online backup API into ``partial`` (synced), then the SHA-256 of what it wrote."""
-    dst = sqlite3.connect(partial)
+    dst = sqlite3.connect(touch_exclusive(partial))  # a name of the shared staging: never reused
     try:
         # The partial file is private until it is synced (below) and renamed: SQLite's
         # own journal and syncs on it would only cost time (eight syncs per dossier).
