@@ -396,6 +396,8 @@ def cut(
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; the cut works on embedded dossiers for now.",
             "Export it to an embedded dossier first (msde export).",
+            wizard_hint="Export it first (operation 'Export (complete)'), then import that export copy "
+                        "(operation 'Import (complete)'): it becomes an embedded dossier.",
         )
     base = Path(dossier.location).stem
     cut_code = naming.cut_name(base, existing_names(catalog))
