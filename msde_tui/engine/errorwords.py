@@ -369,6 +369,7 @@ ERRORS = (
     N_("Run it again later."),
     N_("Run 'msde check' on the dossier; nothing was changed."),
     N_("The dossier changed while the PAF was written; nothing changed."),
+    N_("The PAF writer ended before its time."),
     # engine/lifecycle/balance.py
     N_("The fiscal years changed during the {what}; nothing was changed."),
     N_("The trial balance of fiscal year {code} would change; the {what} was undone."),
@@ -410,6 +411,8 @@ ERRORS = (
     N_("Run it again; check the server's free space."),
     N_("The copy's {name} rows differ from the dossier's; nothing was kept."),
     N_("Check the disk and run it again."),
+    # engine/lifecycle/trialsums.py
+    N_("entries after lines"),
     # engine/lifecycle/unarchive.py
     N_("{name} gave {counts} rows, its manifest says {expected}; nothing was imported."),
     N_("Fiscal year {y} of the archive is not in dossier {code}."),
