@@ -155,7 +155,8 @@ def compile_mo(entries: dict[str, str]) -> bytes:
 PACKAGE_DIR = Path(__file__).resolve().parent
 # where the translated strings are, relative to the package (bootstrap.py: in a checkout only)
 SOURCES = ("app.py", "screens", "cli", "engine/runs/basicops.py", "engine/packs/packops.py",
-           "engine/lifecycle/lifeops.py", "engine/words.py", "engine/auto/autoops.py", "engine/auto/schedule.py",
+           "engine/lifecycle/lifeops.py", "engine/words.py", "engine/errorwords.py", "engine/packwords.py",
+           "engine/auto/autoops.py", "engine/auto/schedule.py",
            "engine/backends/mssql/directories.py", "engine/backends/access/accessops.py", "launch.py",
            "../bootstrap.py")
 

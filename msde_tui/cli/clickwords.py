@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 from msde_tui import i18n
 from msde_tui.i18n import N_
@@ -44,3 +46,51 @@ def speaking(language: str) -> Iterator[None]:
             os.environ.pop("LANGUAGE", None)
         else:
             os.environ["LANGUAGE"] = before_language
+
+
+# Click's own words, as the copy Typer carries writes them (plain f-strings, no gettext): the
+# usage line's prefix and the usage errors. ``shown`` gives an error in the user's language
+# from these templates, a value that is itself one of them translated too ("Invalid value for
+# '--last': {reason}"); an error none matches stays as Click wrote it.
+USAGE = N_("Usage: ")
+ERRORS = (
+    N_("No such option: {option} (Possible options: {options})"),
+    N_("No such option: {option}"),
+    N_("Missing option {name}."), N_("Missing argument {name}."), N_("Missing parameter {name}."),
+    N_("Missing parameter: {name}"),
+    N_("Invalid value for {name}: {reason}"), N_("Invalid value: {reason}"),
+    N_("Got unexpected extra argument(s) ({arguments})"),
+    N_("Option {name} requires an argument."), N_("Option {name} requires {count} arguments."),
+    N_("Option {name} does not take a value."), N_("Argument {name} takes {count} values."),
+    N_("{message}. Did you mean {suggestions}?"),
+    N_("Input should be a valid integer, unable to parse string as an integer"),
+    N_("Input should be a valid number, unable to parse string as a number"),
+    N_("{value} is not one of {choices}."),
+    N_("Input should be greater than or equal to {value}"), N_("Input should be less than or equal to {value}"),
+    N_("Input should be greater than {value}"), N_("Input should be less than {value}"),
+)
+_PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each template as a pattern, the ones with the most fixed words first (a shorter one
+    would swallow a longer one's end into a value)."""
+    by_words = sorted(ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
+    return tuple(
+        (re.compile("".join(
+            f"(?P<{part}>.+?)" if i % 2 else re.escape(part)
+            for i, part in enumerate(_PLACEHOLDER.split(template))
+        ), re.DOTALL), template)
+        for template in by_words
+    )
+
+
+def shown(message: str) -> str:
+    """Click's ``message`` in the current language, as far as its templates know it."""
+    for pattern, template in _patterns():
+        match = pattern.fullmatch(message)
+        if match is not None:
+            values = {name: shown(value) for name, value in match.groupdict().items()}
+            return i18n._(template).format(**values)
+    return message

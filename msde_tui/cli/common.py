@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from msde_tui import i18n
@@ -45,6 +46,16 @@ class State:
 
     def catalog(self) -> Catalog:
         return Catalog(self.home)
+
+
+def listing(*headers: str) -> Table:
+    """A table of the CLI's lists (dossiers, log, profiles, cut candidates): no box, and no value
+    ever cut: a long one wraps at its words, and a word longer than its column (a file name, a
+    path) folds onto the next lines, whole, instead of ending with "…"."""
+    table = Table(box=None)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
 
 
 def setup_state(*, home: str | None, json_output: bool, lang: str | None) -> State:

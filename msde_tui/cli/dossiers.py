@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from msde_tui import units
-from msde_tui.cli.common import State, console, cut_from, cut_note, emit, set_exit, state
+from msde_tui.cli.common import State, console, cut_from, cut_note, emit, listing, set_exit, state
 from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
-from msde_tui.engine.words import shown
+from msde_tui.engine.words import problem_kind, shown
 from msde_tui.i18n import N_, _
 
 if TYPE_CHECKING:  # the SQL toolkit loads in the commands that use it, not for ``msde list``
@@ -60,7 +59,7 @@ def list_dossiers(ctx: typer.Context) -> None:
     if not dossiers:
         console.print(_("The dossier list is empty. Create demo dossiers with: msde demo"))
         return
-    table = Table(_("Number"), _("Code"), _("Company"), _("Backend"), _("Location"), _("Status"), box=None)
+    table = listing(_("Number"), _("Code"), _("Company"), _("Backend"), _("Location"), _("Status"))
     for d in dossiers:
         where = d.location if d.is_embedded or d.backend == "access" else f"{d.profile}:{d.location}"
         table.add_row(d.number, d.code, d.company, _backend_word(d.backend), where,
@@ -226,7 +225,7 @@ def check(
     console.print(_("{code}: {count} problem(s):").format(code=record.code, count=len(problems)),
                   highlight=False, markup=False)
     for p in problems:
-        console.print(f"  [{p.kind}] {shown(p.message)}", highlight=False, markup=False)
+        console.print(f"  [{problem_kind(p.kind)}] {shown(p.message)}", highlight=False, markup=False)
 
 
 def _check(st: State, record: Dossier) -> list[Problem]:

@@ -16,8 +16,11 @@ from typing import Any
 
 import typer
 import typer.main
+from typer._click.exceptions import UsageError
+from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand, TyperGroup
 
+from msde_tui.cli import clickwords
 from msde_tui.i18n import N_, _
 
 PACKAGE = "msde_tui.cli"
@@ -114,8 +117,49 @@ def modules() -> list[str]:
     return list(dict.fromkeys(module for module, _summary in COMMANDS.values()))
 
 
+class _SpokenFormatter(HelpFormatter):
+    """Click's formatter with the usage line's "Usage: " in the user's language."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, _(clickwords.USAGE) if prefix is None else prefix)
+
+
+class SpokenContext(typer.Context):
+    """The context of every msde command: its usage line (in errors and in ``--help``) speaks
+    the user's language."""
+
+    formatter_class = _SpokenFormatter
+
+
+def _speaking(command: Any) -> None:
+    """``command`` and its subcommands write their usage line in the user's language."""
+    command.context_class = SpokenContext
+    for sub in getattr(command, "commands", {}).values():
+        _speaking(sub)
+
+
+class _SpokenUsageError(UsageError):
+    """A usage error of Click's, its message in the user's language (exit code 2 kept)."""
+
+    def __init__(self, original: UsageError) -> None:
+        super().__init__(clickwords.shown(original.format_message()), original.ctx)
+        self.exit_code = original.exit_code
+
+
+def _spoken(error: UsageError) -> UsageError:
+    if type(error).__name__ == "NoArgsIsHelpError":  # its "message" is the help, and Typer
+        return error  # knows it by its class name
+    return _SpokenUsageError(error)
+
+
 class LazyGroup(TyperGroup):
-    """A Typer group whose commands are built from their module on first use."""
+    """A Typer group whose commands are built from their module on first use.
+
+    Every usage error, of the group or of a command (an unknown option, a missing argument, a
+    bad value), passes through ``make_context`` or ``invoke`` here and leaves in the user's
+    language (``clickwords.shown``); every command's usage line too (``SpokenContext``)."""
+
+    context_class = SpokenContext
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -132,6 +176,7 @@ class LazyGroup(TyperGroup):
         importlib.import_module(f"{PACKAGE}.{module}").register(holder)
         for name, command in typer.main.get_group(holder).commands.items():
             translate_help(command)
+            _speaking(command)
             self.commands.setdefault(name, command)
 
     def load_all(self) -> None:
@@ -151,6 +196,18 @@ class LazyGroup(TyperGroup):
             else:  # a command missing from COMMANDS still runs (slower), as do typos' errors
                 self.load_all()
         return self.commands.get(cmd_name)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as error:
+            raise _spoken(error) from None
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except UsageError as error:
+            raise _spoken(error) from None
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         self._listing = True

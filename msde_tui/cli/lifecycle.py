@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from msde_tui import units
 from msde_tui.cli import selecting
@@ -17,6 +16,7 @@ from msde_tui.cli.common import (
     cut_from,
     cut_note,
     emit,
+    listing,
     set_exit,
     state,
 )
@@ -260,7 +260,7 @@ def cut(
         if not rows:
             console.print(_("No dossier has {count} fiscal years or more.").format(count=min_years))
             return
-        table = Table(_("Dossier"), _("Company"), _("Years"), _("First"), _("Last"), _("Origin"), box=None)
+        table = listing(_("Dossier"), _("Company"), _("Years"), _("First"), _("Last"), _("Origin"))
         for r, c in zip(rows, found, strict=True):
             table.add_row(*(str(r[k]) for k in ("dossier", "company", "years", "first", "last")),
                           cut_note(c.dossier))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from msde_tui import units
-from msde_tui.cli.common import console, emit, operation_word, state
+from msde_tui.cli.common import console, emit, listing, operation_word, state
 from msde_tui.engine import auditlog
 from msde_tui.i18n import N_, _
 
@@ -32,7 +31,7 @@ def show_log(
     if not lines:
         console.print(_("The audit log is empty."))
         return
-    table = Table(_("When"), _("User"), _("Operation"), _("Dossiers"), _("Result"), _("Seconds"), box=None)
+    table = listing(_("When"), _("User"), _("Operation"), _("Dossiers"), _("Result"), _("Seconds"))
     for line in lines:
         table.add_row(
             str(line.get("time", "")),

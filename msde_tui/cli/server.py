@@ -10,10 +10,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from msde_tui import units
-from msde_tui.cli.common import State, console, emit, state
+from msde_tui.cli.common import State, console, emit, listing, state
 from msde_tui.engine.backends.mssql import profiles
 from msde_tui.engine.backends.mssql.backend import MssqlBackend
 from msde_tui.engine.words import shown
@@ -93,7 +92,7 @@ def list_profiles(ctx: typer.Context) -> None:
             _("No connection profile yet. Add one with: msde server add NAME --host HOST --user USER")
         )
         return
-    table = Table(_("Name"), _("Host"), _("Port"), _("User"), _("Driver"), box=None)
+    table = listing(_("Name"), _("Host"), _("Port"), _("User"), _("Driver"))
     for p in found.values():
         table.add_row(p.name, p.host, str(p.port), p.user, p.driver)
     console.print(table)

@@ -215,6 +215,7 @@ class Catalog:
             raise Busy(
                 f"The dossier list {self.file} stays locked by another msde process.",
                 "Wait for the other operation to end (msde jobs), then run this again.",
+                wizard_hint="Wait for the other operation to end (F5 lists the jobs), then run this again.",
             ) from exc
         except OSError as exc:
             raise BadInput(

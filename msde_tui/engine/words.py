@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from msde_tui.engine import errorwords, packwords
 from msde_tui.i18n import N_, _
 from msde_tui.units import localized
 
@@ -64,6 +65,7 @@ TEMPLATES = (
     N_("{code}: {years} back from {file}."),
     N_("{years} moved to dossier {cut} (file {file}, verified); {code} keeps {kept}."),
     N_("{count} unused third parties deleted."),
+    N_("tax-audit copy {database} on {profile} written and verified."),  # a copy on a server
     N_("tax-audit copy {copy} written and verified."),
     N_("This tax-audit copy is for the tax administration only; the tool never restores or imports it."),
     N_("{kind} {file} written and verified ({size})."),
@@ -147,6 +149,17 @@ TEMPLATES = (
     N_("Backed up to {path} and verified, test restore and DBCC CHECKDB clean."),
     # the forms' own checks (cut.check_cut, tax_audit.check_audit, packinfo.check_passphrase)
     # and the wizard's hints (``MsdeError.wizard_hint``: the wizard's fields, never a CLI flag)
+    N_("Convert it into one first (operation 'Convert an Access dossier'); the Access file is only read."),
+    N_("Wait for the other operation to end (F5 lists the jobs), then run this again."),
+    N_("Export it first (operation 'Export (complete)'), then import that export copy (operation 'Import (complete)'): it becomes an embedded dossier."),
+    N_("Type them in 'Fiscal years asked', e.g. 2022,2023."),
+    N_("Choose an existing directory (F4 browses)."),
+    N_("Tick the fiscal years to archive."),
+    N_("Import it with the operation 'Import (complete)' (PBF) or 'Import (partial)' (PTF)."),
+    N_("Import that dossier's PBF first (operation 'Import (complete)'), or choose the dossier in 'Dossier to update'."),
+    N_("Choose the one to update in 'Dossier to update'."),
+    N_("Type the fiscal years asked for (e.g. 2022,2023)."),
+    N_("This happens when a unique value moved from a deleted row to another one; import the dossier's PBF instead (operation 'Import (complete)')."),
     N_("Fiscal year {code} is archived; its details are in a PAF of this dossier."),
     N_("Import the PAF first (operation 'Archive import'), then cut."),
     N_("Fiscal year {code} is still open and cannot be cut off."),
@@ -206,8 +219,13 @@ MORE_TEMPLATES = (
     N_("Use another backup that has its .json proof beside it, or take a new backup."),
     N_("Use another backup that has its .json proof beside it."),
     N_("{kind} {file} written and verified ({size}). {rows} rows changed, {deleted} deleted."),
+    N_("FEC {file} (provisional)."),  # before "FEC {file}.", whose {file} would take " (provisional)"
     N_("FEC {file}."),
-    N_("FEC {file} (provisional)."),
+    N_("{fec} is PROVISIONAL: {reasons}."),  # the reasons, "; "-joined, each one below
+    N_("fiscal year {code} is still open"),
+    N_("{count} entry was never validated: {entries}"),
+    N_("{count} entries were never validated: {entries}"),
+    N_("{fec}: {count} character(s) not in {encoding} were replaced (unaccented letter or '?')."),
     N_("Warning:"),
     N_("Dossier {code} has no French SIREN (VAT number {vat})."),
     N_("A FEC is a French format (art. A47 A-1 of the French Livre des procédures fiscales), "
@@ -331,11 +349,109 @@ MORE_TEMPLATES = (
     N_("Check the rights on that directory, or copy the printed units there yourself."),
 )
 
+# Refusals: a file, directory, database or number that already exists or does not, and what
+# to do (the engine's packs, lifecycle, backends and packed-file code); listed after the others,
+# which name what the thing is more precisely.
+REFUSALS = (
+    N_("{path} already exists."),
+    N_("{path} already exists in the data directory."),
+    N_("{path} already exists in the data directory, outside the dossier list."),
+    N_("{path} already exists (a file or a link put there by someone else)."),
+    N_("{path} does not exist."),
+    N_("{path} does not exist or is not a file."),
+    N_("The dossier file {path} does not exist."),
+    N_("The database file {path} does not exist."),
+    N_("The database {database} does not exist on {host}."),
+    N_("Database {database} already exists on {host}."),
+    N_("An entry line refers to account id {account}, which does not exist."),
+    N_("Number {number} is already taken by {code}."),
+    N_("{name} is already in the dossier list as {code}."),
+    N_("Fiscal year {code} is already archived."),
+    N_("{path} appeared during the import."),
+    N_("{path} appeared during the copy."),
+    N_("{path} appeared while packing."),
+    N_("Choose another number or remove it first."),
+    N_("Run 'msde check' on the dossier."),
+    N_("Create it first or choose another one."),
+    N_("Create it or choose another one."),
+    N_("Choose another number, or replace it (a safety copy is kept)."),
+    N_("Choose another number or move it aside."),
+    N_("Choose another directory."),
+    N_("Choose another number (the first free is {number}), or replace it explicitly (a safety copy is kept)."),
+    N_("Move it aside, or replace it explicitly (a safety copy is kept)."),
+    N_("Nothing was overwritten; run it again."),
+    N_("Restore it, or remove the dossier from the list."),
+    N_("Remove it or choose another name."),
+    N_("Remove it or let the tool pick the next cut name."),
+    N_("Give the path of a .paf file."),
+    N_("Give an existing directory with --dir."),
+    N_("Give a .paf file or the directory holding it with --paf."),
+    N_("Import its PAF first (msde unarchive) if you want to archive it again."),
+    N_("Check the file name."),
+    N_("Import that file instead, or move it aside first."),
+    N_("Choose another number."),
+    N_("Give another number with --number."),
+    N_("Choose another number or name."),
+    N_("Remove or rename the old export copy first."),
+    N_("Choose another number or move that file."),
+    N_("Add the restored database to the list under another number ('msde add')."),
+    N_("Remove it or choose another directory; msde never writes through an existing name."),
+    N_("Choose another directory or remove that file."),
+    N_("Choose another number or move that file aside."),
+)
+
+# The integrity check's problems (engine.accounting.check), as ``msde check`` lists them; the
+# variant naming journal, number and year first (a template matches whole, the first one wins).
+CHECK_TEMPLATES = (
+    N_("... and {count} more problem(s) of this kind not listed."),
+    N_("Line {line} of entry {entry} has debit {debit} and credit {credit} (amounts must be >= 0 and on one side only)."),
+    N_("Entry {entry} ({journal} {number} of {year}) is unbalanced: debit {debit} != credit {credit} (cents)."),
+    N_("Entry {entry} is unbalanced: debit {debit} != credit {credit} (cents)."),
+    N_("Entry {entry} ({journal} {number} of {year}) has no lines."),
+    N_("Entry {entry} has no lines."),
+    N_("Entry {entry} ({journal} {number} of {year}) is dated outside its fiscal year ({count} line(s))."),
+    N_("Entry {entry} is dated outside its fiscal year ({count} line(s))."),
+    N_("Entry {entry} ({journal} {number} of {year}) dated {date} was never validated (a draft): validate it, or the FEC of its year can only be provisional."),
+    N_("Entry {entry} dated {date} was never validated (a draft): validate it, or the FEC of its year can only be provisional."),
+    N_("{table} {row}: {column} = {value} points at no {parent} row."),
+    N_("Number {number} is used {times} times in journal {journal} ({kind} entries) of {year}."),
+    N_("Number {number} is used {times} times in journal {journal} of {year}."),
+    N_("Journal {journal} of {year} has {count} real entries numbered {first} to {last}: number(s) {missing} missing (numbering must run 1..N without gaps)."),
+    N_("below 1"),
+    N_("Fiscal year {year} has no opening entry, but {previous} left {count} non-zero balance(s) to carry forward."),
+    N_("The opening of {year} does not match the closing balances of {previous} ({count} difference(s), in cents: {differences})."),
+    N_("{account}: expected {expected}, found {found}"),
+    N_("... {count} more"),
+    N_("140/141 (missing account)"),
+    N_("{code} cannot be checked: {error}."),
+    N_("{code} cannot be checked: {error}"),
+    N_("It is not an accounting dossier or its file is damaged; restore a backup."),
+    N_("Cannot check {database} on {profile}: {error}"),
+    N_("Check the server, the profile and the password."),
+    N_("It is not an accounting dossier or a table is damaged."),
+)
+
+# The kinds of problems (``Problem.kind``), in words.
+CHECK_KINDS = {
+    "bad_amount": N_("bad amount"), "unbalanced": N_("unbalanced"), "empty_entry": N_("empty entry"),
+    "outside_year": N_("outside its year"), "dangling_reference": N_("dangling reference"),
+    "duplicate_number": N_("duplicate number"), "number_gap": N_("number gap"),
+    "unvalidated": N_("not validated"), "missing_opening": N_("no opening"),
+    "opening_mismatch": N_("opening differs"),
+}
+
+
+def problem_kind(kind: str) -> str:
+    """A kind of problem of the integrity check in the current language."""
+    return _(CHECK_KINDS[kind]) if kind in CHECK_KINDS else kind
+
+
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
 _NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
 NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
 NESTED = {"one_reason", "other_reasons"}  # placeholders that must hold engine texts it knows
+ONE_WORD = {"fec"}  # a FEC file's name: no space, so "Warning: X.txt is ..." is not one name
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
@@ -363,7 +479,7 @@ class _Template:
                 if i % 2 == 0:
                     pattern += re.escape(piece)
                 else:
-                    value = _NUMBER if piece in NUMBERS else _VALUE
+                    value = _NUMBER if piece in NUMBERS else r"\S+" if piece in ONE_WORD else _VALUE
                     pattern += f"(?P<g{i // 2}>{value})"
             self._pattern = re.compile(pattern, re.DOTALL)
         return self._pattern.fullmatch(text)
@@ -371,8 +487,11 @@ class _Template:
 
 @lru_cache(maxsize=1)
 def _templates() -> tuple[tuple[_Template, ...], frozenset[str]]:
-    """Every template in order, and those without placeholders (matched by equality)."""
-    every = tuple(_Template(t) for t in TEMPLATES + MORE_TEMPLATES)
+    """Every template in order, and those without placeholders (matched by equality). The
+    errors' templates come last, the ones with the most words first: a shorter one ("{name} is
+    damaged ({problem}).") would take a longer one's start into its first value."""
+    errors = sorted(errorwords.ERRORS + packwords.ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
+    every = tuple(_Template(t) for t in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + tuple(errors))
     return every, frozenset(t.text for t in every if not t.names)
 
 
@@ -397,6 +516,10 @@ def _value(value: str) -> str:
         return value  # a file or dossier may be named like a step: values stay as they are
     if value in _templates()[1]:
         return _(value)
+    # a list of the check's facts ("550: expected 3, found 2; ... 4 more"), each one known
+    listed = [_one(part) for part in value.split("; ")] if "; " in value else [None]
+    if all(f is not None for f in listed):
+        return "; ".join(f for f in listed if f is not None)
     # a reason, or reasons joined ("2 movements < 5 and 1 day < 3"): translated when each is known
     found = [_one(part) for part in value.split(" and ")]
     if all(f is not None for f in found):

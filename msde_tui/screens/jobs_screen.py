@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from msde_tui.engine.runs import jobs
 from msde_tui.i18n import N_, _
-from msde_tui.screens.fit_table import FitTable
+from msde_tui.screens.fit_table import FitTable, set_columns
 from msde_tui.screens.widgets import WizardFooter, clip, fit_widths, table_room, translate_bindings
 
 
@@ -104,11 +104,9 @@ class JobsScreen(Screen[str | None]):
         ]
         natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
         least = [natural[0], min(natural[1], 6), min(natural[2], 6), natural[3], min(natural[4], 4)]
-        room = table_room(table) - 2 * table.cell_padding * len(headers)
+        room = table_room(table, len(rows) + 2) - 2 * table.cell_padding * len(headers)  # 2: the header
         widths = fit_widths(room, natural, least)
-        table.clear(columns=True)
-        for header, width in zip(headers, widths, strict=True):
-            table.add_column(header, width=width)
+        set_columns(table, [(header, None, width) for header, width in zip(headers, widths, strict=True)])
         for job, row in zip(self.shown, rows, strict=True):
             table.add_row(*(Text(clip(v, w)) for v, w in zip(row, widths, strict=True)), key=job.id)
         if rows and cursor:

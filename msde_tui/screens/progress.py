@@ -32,7 +32,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.base import StepScreen, connection_label, operation_label
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.dialogs import ConfirmScreen, SaveScreen
-from msde_tui.screens.fit_table import FitTable
+from msde_tui.screens.fit_table import FitTable, set_columns
 from msde_tui.screens.steps import StepPosition
 from msde_tui.screens.widgets import clip_middle, human_seconds, table_room, text_bar
 
@@ -323,7 +323,7 @@ class ProgressScreen(StepScreen):
             "The job is running. F8 cancels it; Ctrl+Q leaves it running in the background."
         )
         self.query_one("#job-title", Static).update(
-            _("Job {id}: runs in the background (see 'msde jobs').").format(id=self.job.id)
+            _("Job {id}: runs in the background (F5 lists the jobs).").format(id=self.job.id)
         )
         self.tail = jobs.EventTail(self.job.events_file)
         self.refresh_bindings()  # F8 cancels now that there is a job
@@ -388,9 +388,7 @@ class ProgressScreen(StepScreen):
             return
         self._fitted = [(key, width) for _label, key, width in columns]
         self.bar_width = next((width - 1 for _label, key, width in columns if key == "bar"), 0)
-        table.clear(columns=True)
-        for label, key, width in columns:
-            table.add_column(label, key=key, width=width)  # a header is never cut
+        set_columns(table, columns)  # a header is never cut
         for subject, row in self.view.rows.items():
             self._add_row(subject)
             row.dirty = True

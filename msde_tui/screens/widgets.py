@@ -84,10 +84,12 @@ def fit_widths(room: int, natural: Sequence[int], least: Sequence[int], gap: int
     return widths
 
 
-def table_room(table: Widget) -> int:
+def table_room(table: Widget, lines: int | None = None) -> int:
     """The characters a table (or list) has for its cells: inside its border and padding, a
-    vertical scrollbar's width kept aside (it comes when the rows outgrow the height)."""
-    return max(0, table.content_region.width - table.styles.scrollbar_size_vertical)
+    vertical scrollbar's width kept aside (it comes when the rows outgrow the height), unless
+    the caller knows its ``lines`` (rows and header) fit the height: then that room is used too."""
+    fits = lines is not None and 0 < lines <= table.content_region.height
+    return max(0, table.content_region.width - (0 if fits else table.styles.scrollbar_size_vertical))
 
 
 # Key names the footer shows in words, in the user's language (French: "Entrée").

@@ -170,6 +170,50 @@ def test_dossier_commands_speak_the_language(check: Checker, demo: Path, tmp_pat
     check.done()
 
 
+def _damage(home: Path, code: str) -> set[str]:
+    """Give dossier ``code`` one problem of each kind the check finds on a file
+    (engine.accounting.check); return its journals' codes (data the problems name)."""
+    import sqlite3
+
+    conn = sqlite3.connect(Catalog(home).get(code).path(home))
+    conn.executescript("""
+        PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;
+        UPDATE entry_line SET debit = debit + 1 WHERE id = (SELECT min(id) FROM entry_line WHERE debit > 0);
+        UPDATE entry_line SET debit = 5, credit = 5 WHERE id = (SELECT min(id) + 3 FROM entry_line);
+        DELETE FROM entry_line WHERE entry_id = (SELECT max(id) FROM entry WHERE kind = 'REAL');
+        UPDATE entry SET valid_date = NULL WHERE id = 30;
+        UPDATE entry SET entry_date = '1990-01-01' WHERE id = 40;
+        UPDATE entry_line SET account_id = 999999 WHERE id = 50;
+        UPDATE entry SET number = number + 100 WHERE id IN (SELECT id FROM entry WHERE kind = 'REAL'
+            AND journal_id = (SELECT journal_id FROM entry WHERE id = 60)
+            AND fiscal_year_id = (SELECT fiscal_year_id FROM entry WHERE id = 60) ORDER BY number LIMIT 12);
+    """)
+    conn.commit()
+    journals = {code for (code,) in conn.execute("SELECT code FROM journal")}
+    conn.close()
+    return journals
+
+
+def test_check_problems_speak_the_language(check: Checker, demo: Path) -> None:
+    """Every problem ``msde check`` lists, its kind and its description, in the user's words."""
+    check.given |= _damage(demo, "001")
+    text = check("check", "001", code=1)
+    assert text.count("\n  [") >= 7, text  # the problems were found (not a healthy dossier)
+    check.done()
+
+
+def test_check_problems_in_french(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _damage(demo, "001")
+    assert main(["--lang", "fr", "check", "001"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    for french in ("[déséquilibrée] L'écriture 1 (OUV 1 de 20", "est déséquilibrée : débit",
+                   "[montant invalide] La ligne 4 de l'écriture 1 a un débit de 5 et un crédit de 5",
+                   "n'a aucune ligne", "est datée hors de son exercice", "ne désigne aucune ligne de account",
+                   "n'a jamais été validée", "numéro(s) 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … (+90) manquant(s)",
+                   "ne correspond pas aux soldes de clôture de 20", ": attendu "):
+        assert french in out, out
+
+
 def test_backup_verify_restore_speak_the_language(check: Checker, demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     check("backup", "001", "002", "--dir", str(out))
@@ -223,6 +267,10 @@ def test_archive_cut_audit_speak_the_language(check: Checker, demo: Path, tmp_pa
     check("list")
     check("audit", "001", "--years", keep, "--dir", str(out), "--fec", "--fec-id", "BE0572910011")
     check("audit", "001", "--years", keep, code=2)
+    out2 = tmp_path / "out2"  # the open year: a provisional FEC, and its warning
+    out2.mkdir()
+    check("audit", "001", "--years", f"{keep},{date.today().year}", "--dir", str(out2), "--fec",
+          "--provisional", "--fec-id", "X1")
     check.done()
 
 
@@ -341,6 +389,36 @@ def test_typer_speaks_french_in_help_and_errors(demo: Path) -> None:
     assert "Commande 'nosuch' inconnue." in failed.stderr and "Erreur" in failed.stderr, failed.stderr
 
 
+@pytest.mark.parametrize(("argv", "french"), [
+    (["backup", "--nope"], "Option inconnue : --nope (options possibles : --force)"),
+    (["backup"], "Il manque l'option '--dir'."),
+    (["restore"], "Il manque l'argument 'file'."),
+    (["nope"], "Commande 'nope' inconnue."),
+    (["bakup"], "Commande 'bakup' inconnue. Vouliez-vous dire 'backup' ?"),
+    (["list", "extra"], "Argument(s) en trop : extra"),
+    (["log", "--last", "x"], "Valeur invalide pour '--last' : un nombre entier est attendu"),
+    (["backup", "001", "--dir"], "L'option '--dir' demande une valeur."),
+    (["demo", "--dossiers", "0"], "Valeur invalide pour '--dossiers' : la valeur doit être supérieure ou égale à 1"),
+])
+def test_click_usage_errors_speak_french(home: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                         french: str) -> None:
+    """Click's own words (the usage line, the usage errors: written by Typer's copy of Click
+    without gettext) in French, the exit code still 2, nothing of Click's English left."""
+    assert main(["--lang", "fr", *argv]) == 2
+    err = " ".join(capsys.readouterr().err.replace("│", " ").split())  # the error panel's lines joined
+    assert french in err, err
+    for english in ("Usage:", "No such", "Missing", "Invalid value", "Got unexpected", "Did you mean",
+                    "requires", "Input should"):
+        assert english not in err, err
+    if argv != ["backup", "001", "--dir"]:  # an option's missing value comes without usage line
+        assert "Utilisation : msde" in err, err
+
+
+def test_the_usage_line_of_help_speaks_french(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lang", "fr", "backup", "--help"]) == 0
+    assert "Utilisation : msde backup" in capsys.readouterr().out
+
+
 def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: Path) -> None:
     """What a terminal shows while a backup runs: the title, each dossier's step and speed."""
     from rich.console import Console
@@ -381,6 +459,13 @@ def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: P
     ("No SQL Server connection profile named 'x' (known: none yet).",
      "Aucun profil de connexion SQL Server nommé 'x' (connus : aucun pour l'instant)."),
     ("'1x' is not a dossier number.", "'1x' n'est pas un numéro de dossier."),  # not a count
+    # the tax-audit transfer's result line, as the wizard's progress and the CLI show it
+    ("FEC X1FEC20251231.txt. FEC X1FEC20261231_PROVISOIRE.txt (provisional). Warning: "
+     "X1FEC20261231_PROVISOIRE.txt is PROVISIONAL: fiscal year 2026 is still open; 2 entries were "
+     "never validated: 30, 31.",
+     "FEC X1FEC20251231.txt. FEC X1FEC20261231_PROVISOIRE.txt (provisoire). Attention : "
+     "X1FEC20261231_PROVISOIRE.txt est PROVISOIRE : l'exercice 2026 est encore ouvert; 2 écritures "
+     "n'ont jamais été validées : 30, 31."),
 ])
 def test_engine_words_in_french(english: str, french: str) -> None:
     """Templates matched whole over several sentences, counts only numbers, reasons one by one."""

@@ -131,9 +131,11 @@ def test_damaged_dossier_is_not_cut(listed: Path, home: Path) -> None:
     raw.commit()
     raw.close()
     damaged = dump(listed)
-    with pytest.raises(DossierDamaged):
+    with pytest.raises(DossierDamaged) as refused:
         cut.cut(home, "001", "2018")
     assert dump(listed) == damaged and not list(home.glob("*CUT*"))
+    # the problem in the check's own words, never a Python repr of it
+    assert "Problem(" not in str(refused.value) and "unbalanced" in str(refused.value).lower()
 
 
 KILLER = """

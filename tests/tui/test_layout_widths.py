@@ -176,3 +176,26 @@ async def test_jobs_screen_opened_with_f5_fits_the_width(home: Path, runner, siz
         await wait_text(pilot, "RUNNING")
         line = next(line for line in screen_text(app).splitlines() if job.id in line)
         assert line.rstrip(" │┃").endswith("…"), line  # cut with "…", not under the border
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_jobs_screen_headers_are_whole_in_french(home: Path, runner, size) -> None:
+    """A column's name longer than its column wraps over a second header line (fit_table.set_columns)
+    instead of losing its end: "Opération" and "Dossiers" at 60 columns."""
+    import re
+
+    job = _verify_job(home, runner.pid)
+    app = MsdeApp(home=home, lang="fr")
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, JobsScreen)
+        await wait_text(pilot, "EN COURS")
+        lines = screen_text(app).splitlines()
+        top = next(i for i, line in enumerate(lines) if "╭" in line)
+        first_row = next(i for i, line in enumerate(lines) if job.id in line)
+        header = lines[top + 1:first_row]
+        starts = {m.start(): m.group() for m in re.finditer(r"[^\s│]+", header[0])}
+        for line in header[1:]:
+            for m in re.finditer(r"[^\s│]+", line):
+                assert m.start() in starts, (m.group(), header)  # a continuation under its own column
+                starts[m.start()] += m.group()
+        assert sorted(starts.values()) == sorted(["Tâche", "Début", "Opération", "État", "Dossiers"]), header

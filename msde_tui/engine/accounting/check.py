@@ -289,7 +289,8 @@ def _numbering(run: _Runner) -> list[Problem]:
     for fy_id, jid, fy, journal, first, last, n in rows:
         missing, n_missing = _missing_numbers(run, fy_id, jid, int(last))
         shown = ", ".join(str(m) for m in missing) + (
-            f" and {n_missing - len(missing)} more" if n_missing > len(missing) else "")
+            f", … (+{n_missing - len(missing)})" if n_missing > len(missing) else "")  # no words:
+        # the message is translated where shown (engine.words), its values as they are
         out.append(Problem(
             "number_gap",
             f"Journal {journal} of {fy} has {n} real entries numbered {first} to {last}: "

@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -59,6 +59,9 @@ from msde_tui.engine.lifecycle.copying import (
 )
 from msde_tui.engine.reporting import Reporter
 
+if TYPE_CHECKING:
+    from msde_tui.engine.accounting.check import Problem
+
 DEFAULT_MIN_YEARS = 7
 COPY_TABLES: tuple[sa.Table, ...] = schema.TABLES[1:]  # everything but dossier_info
 
@@ -84,7 +87,7 @@ class CutResult:
     catalog_number: str | None = None
 
 
-def _problems(conn: sa.Connection) -> list[Any]:
+def _problems(conn: sa.Connection) -> list[Problem]:
     from msde_tui.engine.accounting.check import (  # helper "foundation"'s module
         NOT_DAMAGE,
         check_dossier,
@@ -93,9 +96,10 @@ def _problems(conn: sa.Connection) -> list[Any]:
     return [p for p in check_dossier(conn) if p.kind not in NOT_DAMAGE]  # a draft is no damage
 
 
-def _describe(problems: list[Any]) -> str:
-    shown = "; ".join(str(p) for p in problems[:3])
-    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+def _describe(problems: list[Problem]) -> str:
+    """The first problems' own words (never a Python repr), and how many more."""
+    shown = "; ".join(p.message for p in problems[:3])
+    more = f" … (+{len(problems) - 3})" if len(problems) > 3 else ""
     return shown + more
 
 
@@ -396,6 +400,8 @@ def cut(
         raise BadInput(
             f"{dossier.code} is a SQL Server dossier; the cut works on embedded dossiers for now.",
             "Export it to an embedded dossier first (msde export).",
+            wizard_hint="Export it first (operation 'Export (complete)'), then import that export copy "
+                        "(operation 'Import (complete)'): it becomes an embedded dossier.",
         )
     base = Path(dossier.location).stem
     cut_code = naming.cut_name(base, existing_names(catalog))

@@ -42,6 +42,8 @@ def embedded(catalog: Catalog, ref: str) -> tuple[Dossier, Path]:
             f"{dossier.code} is a SQL Server dossier; archive, cut and audit work on embedded "
             "dossiers for now.",
             "Export it to an embedded dossier first (msde export).",
+            wizard_hint="Export it first (operation 'Export (complete)'), then import that export copy "
+                        "(operation 'Import (complete)'): it becomes an embedded dossier.",
         )
     path = dossier.path(catalog.home)
     if not path.is_file():

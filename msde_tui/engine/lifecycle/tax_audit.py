@@ -123,7 +123,8 @@ def audit_dossier(
             raise BadInput(f"The directory {folder} does not exist.", "Create it or choose another one.")
     encoding = fec.check_encoding(encoding)
     if not years:
-        raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.")
+        raise BadInput("No fiscal year was asked for.", "Name them with --years, e.g. --years 2022,2023.",
+                       wizard_hint="Type them in 'Fiscal years asked', e.g. 2022,2023.")
     engine = ledger.open_engine(path)
     warnings: list[str] = []
     fec_files: list[fec.FecResult] = []
@@ -419,6 +420,7 @@ def audit_to_server(
         raise BadInput(
             f"The directory for the FEC files ({fec_directory}) does not exist.",
             "Give an existing directory with --dir.",
+            wizard_hint="Choose an existing directory (F4 browses).",
         )
     fec.check_encoding(encoding)
     hint = "Drop or rename the previous tax-audit copy on the server first."

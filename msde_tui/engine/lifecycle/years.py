@@ -98,7 +98,8 @@ def plan_years(conn: sa.Connection, code: str, wanted: list[str]) -> YearsPlan:
     info = dossier_info(conn)
     years = ledger.find_years(conn, wanted)
     if not years:
-        raise BadInput("No fiscal year to archive was given.", "Name the years with --years.")
+        raise BadInput("No fiscal year to archive was given.", "Name the years with --years.",
+                       wizard_hint="Tick the fiscal years to archive.")
     check_selection(years)
     journal_id, journal_code = ledger.misc_journal(conn)
     plan = YearsPlan(code, info.guid, years, journal_id, journal_code)

@@ -60,6 +60,7 @@ def _find_target(catalog: Catalog, guid: str | None, ref: str | None, source: di
         raise WrongDossier(
             "No dossier in the list is the one this PTF was made from.",
             "Import that dossier's PBF first (msde import), or name the dossier with --dossier.",
+            wizard_hint="Import that dossier's PBF first (operation 'Import (complete)'), or choose the dossier in 'Dossier to update'.",
         )
     if len(matches) > 1:  # the one whose base is this PTF's, else leave out the dossier it was made from
         matches = [d for d in matches if base_package and d.package == base_package] or [
@@ -71,6 +72,7 @@ def _find_target(catalog: Catalog, guid: str | None, ref: str | None, source: di
         raise BadInput(
             f"Several dossiers come from the same original: {', '.join(d.code for d in matches)}.",
             "Name the one to update with --dossier.",
+            wizard_hint="Choose the one to update in 'Dossier to update'.",
         )
     return matches[0]
 

@@ -193,6 +193,7 @@ async def run_restore(plan: RestorePlan, *, home: Path) -> AsyncIterator[Event]:
                 raise BadInput(
                     f"{label_of(item.source)} is a packed file, not a backup.",
                     "Import it with 'msde import' (PBF) or 'msde apply' (PTF).",
+                    wizard_hint="Import it with the operation 'Import (complete)' (PBF) or 'Import (partial)' (PTF).",
                 )
             if kind == "embedded":
                 return backends.embedded.restore(item)  # lists the dossier itself

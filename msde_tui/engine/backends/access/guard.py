@@ -14,4 +14,5 @@ def refuse_access(dossier: Dossier, operation: str) -> None:
             f"{dossier.code} is an Access dossier, and {operation} is only for embedded and "
             "SQL Server dossiers.",
             "Convert it into one first (msde convert); the Access file is only read.",
+            wizard_hint="Convert it into one first (operation 'Convert an Access dossier'); the Access file is only read.",
         )
