@@ -154,7 +154,7 @@ async def test_the_import_list_gives_the_company_the_width(home: Path, tmp_path:
     plan = WizardPlan(operation="import", directory=str(packs))
     app = StepHost.make(home, lambda ctx: ImportScreen(ctx, plan, StepPosition(3, 5)))
     async with app.run_test(size=size) as pilot:
-        await wait_text(pilot, "001SOC ")
+        await wait_text(pilot, "(*) 001SOC")  # the row drawn and chosen (drawn first, then chosen)
         line = next(line for line in screen_text(app).splitlines() if "(*) 001SOC" in line)
         assert "KB" in line, line  # one line each, whatever the width
         if size[0] == 200:
