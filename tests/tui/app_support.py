@@ -39,6 +39,12 @@ def flat(text: str) -> str:
     return " ".join(re.sub(r"[\u2500-\u259f]", " ", text).split())
 
 
+def squashed(text: str) -> str:
+    """Text with no space at all: a path longer than the screen is broken inside a word,
+    wherever the machine's temporary directory makes it fall."""
+    return "".join(flat(text).split())
+
+
 async def wait_text(pilot: Pilot, text: str, timeout: float = 15.0) -> None:
     wanted = flat(text)
     await wait_for(pilot, lambda: wanted in flat(screen_text(pilot.app)), timeout)
