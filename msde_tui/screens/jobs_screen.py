@@ -41,6 +41,8 @@ def operation_word(operation: str) -> str:
     return _(registry.get(operation).label) if operation else "?"
 
 
+_CLOCK = "HH:MM"  # the start time when the date has no room
+
 class JobsScreen(Screen[str | None]):
     """Dismisses with the id of the job to open, or None to go on with the wizard."""
 
@@ -93,19 +95,33 @@ class JobsScreen(Screen[str | None]):
 
     def _fill(self) -> None:
         """The jobs, each column fitted to the table's width: the id (what 'msde jobs show'
-        takes) and the time whole, the operation and the dossiers cut with "…" if need be."""
+        takes) whole, the operation and the dossiers cut with "…" if need be, no column's name
+        cut inside a word. The start time shows its clock alone when the date has no room, and
+        goes when even that has none: the id is the job's start (date-time-suffix)."""
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        headers = (_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers"))
+        headers = [_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers")]
         rows = [
-            (job.id, job.created_at.replace("T", " ")[5:16], operation_word(job.operation),
-             state_word(job.state), ", ".join(job.subjects) or _subjects_in_words(job.operation))
+            [job.id, job.created_at.replace("T", " ")[5:16], operation_word(job.operation),
+             state_word(job.state), ", ".join(job.subjects) or _subjects_in_words(job.operation)]
             for job in self.shown
         ]
         natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-        least = [natural[0], min(natural[1], 6), min(natural[2], 6), natural[3], min(natural[4], 4)]
-        room = table_room(table, len(rows) + 2) - 2 * table.cell_padding * len(headers)  # 2: the header
-        widths = fit_widths(room, natural, least)
+        word = [max(len(w) for w in h.split()) for h in headers]  # a column's name wraps at its words
+        least = [natural[0], min(natural[1], max(word[1], len(_CLOCK))), min(natural[2], max(word[2], 6)),
+                 natural[3], min(natural[4], max(word[4], 4))]
+
+        def room() -> int:
+            return table_room(table, len(rows) + 2) - 2 * table.cell_padding * len(headers)  # 2: the header
+
+        if sum(least) > room():
+            del headers[1], natural[1], least[1]
+            for row in rows:
+                del row[1]
+        widths = fit_widths(room(), natural, least)
+        if len(headers) == 5 and widths[1] < natural[1]:  # no room for the date: the clock
+            for row in rows:
+                row[1] = row[1][-len(_CLOCK):]
         set_columns(table, [(header, None, width) for header, width in zip(headers, widths, strict=True)])
         for job, row in zip(self.shown, rows, strict=True):
             table.add_row(*(Text(clip(v, w)) for v, w in zip(row, widths, strict=True)), key=job.id)
