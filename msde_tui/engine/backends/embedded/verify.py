@@ -70,7 +70,7 @@ def check_backup(
                 "Use another backup; this one cannot be trusted.",
             )
         if beside is None and memo is not None and memo.known(digest):
-            work.step(label, step, "integrity check (already passed by these exact bytes)")
+            work.step(label, step, "integrity check, already passed by these exact bytes")
             problems = []
         else:
             work.step(label, step, "integrity check")
