@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from msde_tui import units
 from msde_tui.engine import errorwords, packwords
 from msde_tui.i18n import N_, _
 from msde_tui.units import localized
@@ -56,7 +57,7 @@ TEMPLATES = (
     N_("The backup {file} is damaged: the integrity check found {count} problem(s), first: {first}."),
     N_("Use another backup; this one cannot be restored."),
     N_("Use another backup; this one cannot be trusted."),
-    N_("{size} MB"),
+    N_("{megabytes} MB"),
     N_("Backed up to {path} and verified."),
     N_("Backed up to {path}."),
     N_("{file} is intact: dossier {code}, {count} entries, taken {when}."),
@@ -450,6 +451,7 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 _VALUE = r"(?:(?![.!?]\s+[A-Z(]).)+?"  # a value never runs over the end of a sentence
 _NUMBER = r"\d[\d,.]*"  # a count is a number ("0 movements < 100", "1,024 rows")
 NUMBERS = {"count", "limit", "days", "hours", "rows", "deleted", "upserted"}
+DECIMALS = {"megabytes"}  # "0.7": a decimal the engine wrote with a point (French: "0,7")
 NESTED = {"one_reason", "other_reasons"}  # placeholders that must hold engine texts it knows
 ONE_WORD = {"fec"}  # a FEC file's name: no space, so "Warning: X.txt is ..." is not one name
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
@@ -506,9 +508,15 @@ def _one(text: str) -> str | None:
         if any(name in NESTED and _one(match.group(f"g{i}")) is None for i, name in enumerate(names)):
             continue  # "{one_reason} and {other_reasons}" only between reasons it knows
         # a value that is itself one of the engine's words is shown translated ("none yet")
-        values = {name: localized(_value(match.group(f"g{i}"))) for i, name in enumerate(names)}
+        values = {name: _decimal(match.group(f"g{i}")) if name in DECIMALS else localized(_value(match.group(f"g{i}")))
+                  for i, name in enumerate(names)}
         return _(template.text).format(**values)
     return None
+
+
+def _decimal(value: str) -> str:
+    whole, point, decimals = value.partition(".")
+    return units.decimal(float(value), len(decimals)) if point and whole.isdigit() and decimals.isdigit() else value
 
 
 def _value(value: str) -> str:

@@ -53,3 +53,10 @@ def test_an_engine_message_is_shown_with_french_numbers_and_sizes() -> None:
     text = shown("PBF 001SOC.pbf written and verified (672.0 KB).")
     assert "672,0 Ko" in text and "KB" not in text
     assert f"3{NNBSP}077" in shown("Export copy /x/E001SOC.sqlite written and checked (3,077 rows).")
+
+
+def test_a_copy_step_s_size_is_written_the_french_way() -> None:
+    i18n.setup("fr")
+    assert shown("0.7 MB") == "0,7 Mo" and shown("1234.5 MB") == f"1{NNBSP}234,5 Mo"
+    i18n.setup("en")
+    assert shown("0.7 MB") == "0.7 MB"
