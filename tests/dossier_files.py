@@ -45,6 +45,15 @@ def balances(path: Path) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
+def statuses(path: Path) -> list[str]:
+    """Each fiscal year's status (OPEN, CLOSED, ARCHIVED...), oldest first."""
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT status FROM fiscal_year ORDER BY start_date")]
+    finally:
+        conn.close()
+
+
 def problems(path: Path) -> list:
     """What check_dossier finds wrong (empty: healthy)."""
     conn = sqlite3.connect(path)

@@ -8,7 +8,6 @@ Each test drives the real form at 80x24 through the app (``StepHost``), in Frenc
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -29,17 +28,10 @@ from msde_tui.screens import pack_screens as ps
 from msde_tui.screens.progress import wizard_hint
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import SpaceCheckbox, TickList
+from tests.dossier_files import statuses
 from tests.tui.app_support import StepHost, flat, screen_text, wait_for, wait_text
 
 CLI_WORDS = ("--", "msde ")
-
-
-def statuses(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return [r[0] for r in conn.execute("SELECT status FROM fiscal_year ORDER BY start_date")]
-    finally:
-        conn.close()
 
 
 async def refused(pilot, app) -> str:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from msde_tui.screens import registry
 from msde_tui.screens.context import WizardContext
 from msde_tui.screens.registry import StepPosition
 from msde_tui.screens.widgets import TickList
+from tests.dossier_files import statuses
 from tests.tui.app_support import screen_text, wait_for
 
 
@@ -61,14 +62,6 @@ async def run_until_done(app: Host, pilot: Pilot) -> str:
     await pilot.pause(0.2)
     return "\n".join(f"{'OK' if e.ok else 'FAILED'} {e.dossier}: {e.message}" for e in events
                      if isinstance(e, DossierResult))
-
-
-def statuses(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return [r[0] for r in conn.execute("SELECT status FROM fiscal_year ORDER BY start_date")]
-    finally:
-        conn.close()
 
 
 async def test_archive_then_import_through_the_screens(home: Path, tmp_path: Path) -> None:

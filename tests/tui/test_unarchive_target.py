@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,16 +25,9 @@ from msde_tui.screens.pack_common import PickList
 from msde_tui.screens.progress import ProgressScreen
 from msde_tui.screens.summary import SummaryScreen
 from tests.dossier_files import dump_all as dump
+from tests.dossier_files import statuses
 from tests.tui.app_support import flat, screen_text, type_text, wait_for, wait_screen, wait_text
 from tests.tui.test_app_operations import focus_to, set_field
-
-
-def statuses(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return [r[0] for r in conn.execute("SELECT status FROM fiscal_year ORDER BY start_date")]
-    finally:
-        conn.close()
 
 
 @pytest.fixture
