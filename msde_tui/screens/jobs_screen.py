@@ -110,18 +110,18 @@ class JobsScreen(Screen[str | None]):
         word = [max(len(w) for w in h.split()) for h in headers]  # a column's name wraps at its words
         least = [natural[0], min(natural[1], max(word[1], len(_CLOCK))), min(natural[2], max(word[2], 6)),
                  natural[3], min(natural[4], max(word[4], 4))]
-
-        def room() -> int:
-            return table_room(table, len(rows) + 2) - 2 * table.cell_padding * len(headers)  # 2: the header
-
-        if sum(least) > room():
+        lines = len(rows) + 2  # 2: the header
+        room = table_room(table, lines) - 2 * table.cell_padding * len(headers)
+        dated = sum(least) <= room
+        if not dated:  # the id is the job's start: the time goes first
             del headers[1], natural[1], least[1]
             for row in rows:
                 del row[1]
-        widths = fit_widths(room(), natural, least)
-        if len(headers) == 5 and widths[1] < natural[1]:  # no room for the date: the clock
-            for row in rows:
-                row[1] = row[1][-len(_CLOCK):]
+            room = table_room(table, lines) - 2 * table.cell_padding * len(headers)
+        widths = fit_widths(room, natural, least)
+        if dated and widths[1] < natural[1]:  # no room for the date: the clock
+            for job, row in zip(self.shown, rows, strict=True):
+                row[1] = job.created_at[11:16]
         set_columns(table, [(header, None, width) for header, width in zip(headers, widths, strict=True)])
         for job, row in zip(self.shown, rows, strict=True):
             table.add_row(*(Text(clip(v, w)) for v, w in zip(row, widths, strict=True)), key=job.id)

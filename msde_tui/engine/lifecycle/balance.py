@@ -2,8 +2,8 @@
 
 An archived year keeps ONE entry (journal MISC, origin ARCHIVE_BALANCE, dated the year's last
 day): per balance key (account; account + third party on 400/440) the net of the year's real
-entries (docs/ACCOUNTING.md). ``balance_lines`` computes its lines, ``replace_years`` deletes
-the years' details and inserts it, ``check_balances`` proves no trial balance changed, and
+entries (docs/ACCOUNTING.md). ``balance_lines`` computes its lines, ``delete_years`` deletes
+the years' details and ``insert_balances`` inserts it, ``check_balances`` proves no trial balance changed, and
 ``od_matches`` tells whether the entry a dossier holds is the one a PAF describes.
 """
 
@@ -40,17 +40,6 @@ def balance_lines(balances: Iterable[BalanceLine], first_id: int) -> list[dict[s
 
 def od_label(code: str) -> str:
     return f"Soldes de l'exercice archivé {code}"
-
-
-def replace_years(
-    conn: sa.Connection, years: list[FiscalYear], od: dict[int, dict[str, Any]], journal_id: int, paf_name: str,
-    *, lines: int | None = None,
-) -> None:
-    """Inside the caller's transaction: delete the details of ``years`` and insert each year's
-    balance entry ``od[year id]`` (when it has lines); mark the years ARCHIVED. ``lines``: how
-    many entry lines the years hold, when the caller counted them."""
-    delete_years(conn, years, lines=lines)
-    insert_balances(conn, years, od, journal_id, paf_name)
 
 
 def delete_years(conn: sa.Connection, years: list[FiscalYear], *, lines: int | None = None) -> None:
