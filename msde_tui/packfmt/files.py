@@ -17,6 +17,7 @@ The engine uses these helpers too (``msde_tui.engine.atomic`` re-exports them).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -181,7 +182,9 @@ def publish_new(tmp: Path, final: Path, *, sync: bool = True, sync_dir: bool = T
 
     Bytes reach the disk before the name does, and the name before this returns — unless
     ``sync_dir`` is False: then the caller syncs the directory itself (one sync for several
-    names published together, e.g. a backup then its proof).
+    names published together, e.g. a backup then its proof). An error means not published:
+    a step failing once ``final`` exists (removing ``tmp``, syncing the directory) takes the
+    name away again before the error goes up, so no caller leaves a file it reports as not made.
     """
     tmp, final = Path(tmp), Path(final)
     if sync:
@@ -196,10 +199,21 @@ def publish_new(tmp: Path, final: Path, *, sync: bool = True, sync_dir: bool = T
         if os.path.lexists(final):  # no hard links here (some network shares): check, then rename
             raise _taken(final) from exc
         os.replace(tmp, final)
+        linked = False
     else:
-        os.unlink(tmp)
-    if sync_dir:
-        fsync_dir(final.parent)
+        linked = True
+    try:
+        if linked:
+            os.unlink(tmp)
+        if sync_dir:
+            fsync_dir(final.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the bytes go back under ``tmp``, for the caller's clean-up
+            if os.path.lexists(tmp):
+                os.unlink(final)
+            else:
+                os.replace(final, tmp)
+        raise
 
 
 def replace_file(tmp: Path, final: Path, *, sync: bool = True,

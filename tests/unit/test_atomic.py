@@ -114,3 +114,28 @@ def test_copy_hashed_stops_when_check_raises(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         copy_hashed(source, tmp_path / "b", check=check)
     assert (tmp_path / "b").stat().st_size == 1024 * 1024  # one chunk, then stopped
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_a_directory_sync_that_fails_leaves_the_name_unpublished(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hard_links: bool) -> None:
+    """An error means not published: the name is taken away again and the bytes are back
+    under the temporary name for the caller's clean-up (the archive then leaves no PAF)."""
+    import errno
+
+    from msde_tui.packfmt import files
+
+    def no_sync(_directory: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def no_link(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(files, "fsync_dir", no_sync)
+    if not hard_links:
+        monkeypatch.setattr(os, "link", no_link)
+    tmp, final = tmp_path / ".new.tmp", tmp_path / "final.paf"
+    tmp.write_bytes(b"content")
+    with pytest.raises(OSError, match="Input/output"):
+        publish_file(tmp, final)
+    assert not final.exists() and tmp.read_bytes() == b"content"
