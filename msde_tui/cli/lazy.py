@@ -147,6 +147,8 @@ class _SpokenUsageError(UsageError):
 
 
 def _spoken(error: UsageError) -> UsageError:
+    if isinstance(error, _SpokenUsageError):  # already said in the user's language, by a group below
+        return error
     if type(error).__name__ == "NoArgsIsHelpError":  # its "message" is the help, and Typer
         return error  # knows it by its class name
     return _SpokenUsageError(error)
