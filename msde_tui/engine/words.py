@@ -497,10 +497,18 @@ def _templates() -> tuple[tuple[_Template, ...], frozenset[str]]:
     return every, frozenset(t.text for t in every if not t.names)
 
 
+@lru_cache(maxsize=256)
+def _starting_with(first: str) -> tuple[_Template, ...]:
+    """The templates a text starting with ``first`` can match, in their order: those whose
+    literal start begins with it and those that start with a value (a line of progress is
+    tried against a few dozen templates instead of all of them)."""
+    return tuple(t for t in _templates()[0] if not t.prefix or t.prefix.startswith(first))
+
+
 def _one(text: str) -> str | None:
     if text in STEPS:
         return _(text)
-    for template in _templates()[0]:
+    for template in _starting_with(text[:1]):
         match = template.fullmatch(text)
         if match is None:
             continue
