@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.containers import Horizontal
@@ -157,7 +158,7 @@ class AutoScreen(StepScreen):
             for row in self.last_rows
         ]
         headers = (_("Dossier"), _("Done"), _("Result"))
-        widths = [max([len(h)] + [len(r[i]) for r in rows]) + 1 for i, h in enumerate(headers)]
+        widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) + 1 for i, h in enumerate(headers)]
         why = max(10, room - sum(widths) - 2 * table.cell_padding * (len(widths) + 1))
         if (room, len(rows)) == getattr(self, "_filled", None):
             return

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from rich.cells import cell_len
 from textual import work
 from textual.widget import Widget
 from textual.widgets import Static
@@ -18,7 +19,7 @@ from msde_tui.i18n import N_, _
 from msde_tui.screens.base import connection_label
 from msde_tui.screens.connection import describe_error
 from msde_tui.screens.filtered import FilteredTicks, FilteredTickStep
-from msde_tui.screens.widgets import TickList, clip, human_size
+from msde_tui.screens.widgets import TickList, clip, human_size, pad
 
 
 def cut_label(dossier: Dossier) -> str:
@@ -111,8 +112,8 @@ class DossiersScreen(FilteredTickStep):
         room = self.line_room() - 12 - 1 - 1 - 9 - (len(age) + 1 if age is not None else 0)
         width = max(room, 12)
         if note:  # which dossier and which cut it came from: the note is never cut
-            company = f"{clip(company, max(width - len(note) - 3, 8))} ({note})"
-        line = f"{dossier.code:<12} {clip(company, width):<{width}} {size_text:>9}"
+            company = f"{clip(company, max(width - cell_len(note) - 3, 8))} ({note})"
+        line = f"{dossier.code:<12} {pad(clip(company, width), width)} {size_text:>9}"
         return line if age is None else f"{line} {age}"
 
     def entries(self) -> Iterable[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -106,8 +107,8 @@ class JobsScreen(Screen[str | None]):
              state_word(job.state), ", ".join(job.subjects) or _subjects_in_words(job.operation)]
             for job in self.shown
         ]
-        natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-        word = [max(len(w) for w in h.split()) for h in headers]  # a column's name wraps at its words
+        natural = [max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+        word = [max(cell_len(w) for w in h.split()) for h in headers]  # a column's name wraps at its words
         least = [natural[0], min(natural[1], max(word[1], len(_CLOCK))), min(natural[2], max(word[2], 6)),
                  natural[3], min(natural[4], max(word[4], 4))]
         lines = len(rows) + 2  # 2: the header

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.binding import Binding
@@ -367,7 +368,7 @@ class ProgressScreen(StepScreen):
             if bar_room >= max(7, len(label) + 1):
                 bar = min(bar_room, max(BAR_WIDTH, len(label)) + 1)
                 subject = specs["subject"][2]
-                longest = max([subject - 1, *(len(s) for s in self.view.rows)]) + 1
+                longest = max([subject - 1, *(cell_len(s) for s in self.view.rows)]) + 1
                 grow = min(longest - subject, room - fixed - bar)  # the room left over
                 give = min(longest - subject - grow, bar - max(len(label) + 1, BAR_WIDTH // 2 + 1))
                 if give > 0:  # then some of the bar's

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment, Segments
 from rich.text import Text
 from textual import events
@@ -53,24 +54,50 @@ class AsciiScrollBarRender(ScrollBarRender):
 
 
 def clip(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters, ending with "…" when it was longer."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    """``text`` in at most ``width`` cells of the terminal, ending with "…" when it was longer
+    (a wide character, CJK or emoji, takes two cells)."""
+    if cell_len(text) <= width:
+        return text
+    return _head(text, max(0, width - 1)) + "…"
 
 
 def clip_middle(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters, "…" in its middle when it was longer: a file
+    """``text`` in at most ``width`` cells, "…" in its middle when it was longer: a file
     name keeps its distinguishing end (``001SOC_2…_084154.bak``: the timestamp) in sight."""
-    if len(text) <= width:
+    if cell_len(text) <= width:
         return text
     if width < 4:
         return clip(text, width)
     head = (width - 1) // 4
-    tail = width - 1 - head
-    return text[:head] + "…" + text[len(text) - tail :]
+    return _head(text, head) + "…" + _tail(text, width - 1 - head)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` cells (``str.ljust`` counts characters)."""
+    return text + " " * max(0, width - cell_len(text))
+
+
+def _head(text: str, cells: int) -> str:
+    """The start of ``text`` that fits in ``cells`` (a wide character that would straddle the
+    end is left out, not cut)."""
+    kept, used = 0, 0
+    while kept < len(text) and used + cell_len(text[kept]) <= cells:
+        used += cell_len(text[kept])
+        kept += 1
+    return text[:kept]
+
+
+def _tail(text: str, cells: int) -> str:
+    """The end of ``text`` that fits in ``cells``."""
+    kept, used = len(text), 0
+    while kept and used + cell_len(text[kept - 1]) <= cells:
+        kept -= 1
+        used += cell_len(text[kept])
+    return text[kept:]
 
 
 def fit_widths(room: int, natural: Sequence[int], least: Sequence[int], gap: int = 0) -> list[int]:
-    """Column widths that fit ``room`` characters (``gap`` between columns): each column its
+    """Column widths that fit ``room`` cells (``gap`` between columns): each column its
     ``natural`` width (its longest value), the widest ones shrunk first, never below ``least``."""
     widths = list(natural)
     excess = sum(widths) + gap * max(0, len(widths) - 1) - room

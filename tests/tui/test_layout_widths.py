@@ -102,6 +102,42 @@ async def test_the_dossier_list_gives_the_company_the_width(home: Path, size) ->
             assert "Brasserie Vandenberghe &… (cut 001 of 002BRA)" in line, line
 
 
+def test_clip_and_pad_count_terminal_cells() -> None:
+    """A wide character (CJK, emoji) takes two cells: cut and padded by cells, the columns of a
+    line stay where the others have theirs."""
+    from rich.cells import cell_len
+
+    from msde_tui.screens.widgets import clip, pad
+
+    assert clip(WIDE, 9) == "株式会社…" and cell_len(clip(WIDE, 10)) <= 10
+    assert clip_middle("株式会社テスト_20261207.bak", 12) == "株…61207.bak"
+    assert cell_len(pad("日本", 6)) == 6 and pad("abc", 2) == "abc"
+
+
+WIDE = "株式会社サンプル商事 東京本社 経理部 会計事務所 第二営業部"  # two cells a character
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_a_wide_company_name_keeps_the_dossier_list_aligned(home: Path, size) -> None:
+    from rich.cells import cell_len
+
+    from msde_tui.engine.catalog import Catalog, Dossier
+    from msde_tui.screens.dossiers import DossiersScreen
+    from msde_tui.screens.steps import StepPosition
+    from tests.tui.app_support import StepHost
+
+    Catalog(home).add(Dossier("004", "JPN", WIDE, location="004JPN.sqlite"))
+    Catalog(home).add(Dossier("005", "ASC", "Plain", location="005ASC.sqlite"))
+    app = StepHost.make(home, lambda ctx: DossiersScreen(ctx, WizardPlan(directory=str(home)), StepPosition(3, 5)))
+    async with app.run_test(size=size) as pilot:
+        await wait_text(pilot, "0 of 2 ticked")
+        lines = screen_text(app).splitlines()
+        wide, plain = (next(line for line in lines if code in line) for code in ("004JPN", "005ASC"))
+        assert "…" in wide and "missing" in wide, wide
+        # the size column starts at the same cell on both lines
+        assert cell_len(wide[: wide.index("missing")]) == cell_len(plain[: plain.index("missing")]), (wide, plain)
+
+
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
 async def test_auto_screen_last_verified_is_whole(home: Path, size) -> None:
     from msde_tui.engine.auto import report
