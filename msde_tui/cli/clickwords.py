@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import gettext
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from msde_tui import i18n
+from msde_tui.engine.words import Template, most_words_first
 from msde_tui.i18n import N_
 
 WORDS = (
@@ -69,28 +69,19 @@ ERRORS = (
     N_("Input should be greater than or equal to {value}"), N_("Input should be less than or equal to {value}"),
     N_("Input should be greater than {value}"), N_("Input should be less than {value}"),
 )
-_PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each template as a pattern, the ones with the most fixed words first (a shorter one
-    would swallow a longer one's end into a value)."""
-    by_words = sorted(ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
-    return tuple(
-        (re.compile("".join(
-            f"(?P<{part}>.+?)" if i % 2 else re.escape(part)
-            for i, part in enumerate(_PLACEHOLDER.split(template))
-        ), re.DOTALL), template)
-        for template in by_words
-    )
+def _templates() -> tuple[Template, ...]:
+    return tuple(Template(t) for t in most_words_first(ERRORS))
 
 
 def shown(message: str) -> str:
-    """Click's ``message`` in the current language, as far as its templates know it."""
-    for pattern, template in _patterns():
-        match = pattern.fullmatch(message)
+    """Click's ``message`` in the current language, as far as its templates know it (matched
+    as the engine's words are, ``engine.words.Template``)."""
+    for template in _templates():
+        match = template.fullmatch(message)
         if match is not None:
-            values = {name: shown(value) for name, value in match.groupdict().items()}
-            return i18n._(template).format(**values)
+            values = {name: shown(match.group(f"g{i}")) for i, name in enumerate(template.names)}
+            return i18n._(template.text).format(**values)
     return message

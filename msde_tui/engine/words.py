@@ -19,6 +19,7 @@ wizard or a run of msde shows).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from msde_tui import units
@@ -457,7 +458,7 @@ ONE_WORD = {"fec"}  # a FEC file's name: no space, so "Warning: X.txt is ..." is
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z(])")
 
 
-class _Template:
+class Template:
     """A template, the literal text it starts and ends with (checked before its pattern: most
     templates are ruled out by those, so a line of progress costs microseconds), its pattern
     (compiled on first use) and its placeholders."""
@@ -487,18 +488,23 @@ class _Template:
         return self._pattern.fullmatch(text)
 
 
+def most_words_first(templates: Iterable[str]) -> tuple[str, ...]:
+    """``templates`` with the most fixed words first: tried in this order, a shorter one ("{name}
+    is damaged ({problem}).") cannot take a longer one's start into its first value."""
+    return tuple(sorted(templates, key=lambda t: -len(_PLACEHOLDER.sub("", t))))
+
+
 @lru_cache(maxsize=1)
-def _templates() -> tuple[tuple[_Template, ...], frozenset[str]]:
+def _templates() -> tuple[tuple[Template, ...], frozenset[str]]:
     """Every template in order, and those without placeholders (matched by equality). The
-    errors' templates come last, the ones with the most words first: a shorter one ("{name} is
-    damaged ({problem}).") would take a longer one's start into its first value."""
-    errors = sorted(errorwords.ERRORS + packwords.ERRORS, key=lambda t: -len(_PLACEHOLDER.sub("", t)))
-    every = tuple(_Template(t) for t in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + tuple(errors))
+    errors' templates come last, the ones with the most words first (``most_words_first``)."""
+    errors = most_words_first(errorwords.ERRORS + packwords.ERRORS)
+    every = tuple(Template(t) for t in TEMPLATES + MORE_TEMPLATES + CHECK_TEMPLATES + REFUSALS + errors)
     return every, frozenset(t.text for t in every if not t.names)
 
 
 @lru_cache(maxsize=256)
-def _starting_with(first: str) -> tuple[_Template, ...]:
+def _starting_with(first: str) -> tuple[Template, ...]:
     """The templates a text starting with ``first`` can match, in their order: those whose
     literal start begins with it and those that start with a value (a line of progress is
     tried against a few dozen templates instead of all of them)."""
