@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 import typer
+from rich.cells import cell_len
 from rich.table import Table
 
 from msde_tui.cli.common import console, emit, operation_word, set_exit, state
@@ -70,21 +71,36 @@ def list_jobs(ctx: typer.Context) -> None:
     if not found:
         console.print(_("No jobs."), highlight=False)
         return
+    headers = [_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers")]
+    rows = [
+        [job.id, job.created_at.replace("T", " ")[:19], operation_word(job.operation), state_word(job.state),
+         "\n".join(job.subjects) if job.subjects else _dossiers(job)]
+        for job in found
+    ]
+    width = [max([cell_len(headers[i]), *(cell_len(row[i]) for row in rows)]) for i in range(4)]
+    # The start on one line: the date and time when the dossiers still get 8 cells beside them
+    # (a cell of padding each side of every column), else the clock; no column at all when even
+    # that has no room (the job's id is its start).
+    others = width[0] + width[2] + width[3] + 8 + 2 * 5
+    if others + width[1] > console.width:
+        for job, row in zip(found, rows, strict=True):
+            row[1] = job.created_at[11:19]
+        if others + max(cell_len(headers[1]), 8) > console.width:
+            del headers[1]
+            for row in rows:
+                del row[1]
     table = Table(box=None)
-    # the id is what 'msde jobs show' takes: never cut; the dossiers wrap instead
-    table.add_column(_("Job"), no_wrap=True, min_width=max(len(job.id) for job in found))
-    table.add_column(_("Started"))  # the date above the time when the room is short
-    table.add_column(_("Operation"), min_width=6)
-    table.add_column(_("State"), no_wrap=True)
-    table.add_column(_("Dossiers"), overflow="fold", min_width=8)  # one a line, long names folded
-    for job in found:
-        table.add_row(
-            job.id,
-            job.created_at.replace("T", " ")[:19],
-            operation_word(job.operation),
-            state_word(job.state),
-            "\n".join(job.subjects) if job.subjects else _dossiers(job),
-        )
+    for header in headers:
+        if header == _("Job"):  # what 'msde jobs show' takes: never cut; the dossiers wrap instead
+            table.add_column(header, no_wrap=True, min_width=width[0])
+        elif header == _("Dossiers"):  # one a line, long names folded
+            table.add_column(header, overflow="fold", min_width=8)
+        elif header == _("Operation"):
+            table.add_column(header, min_width=6)
+        else:
+            table.add_column(header, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

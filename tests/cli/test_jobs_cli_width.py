@@ -1,4 +1,5 @@
-"""``msde jobs`` at 80 columns: the job id (what ``msde jobs show`` takes) is never cut."""
+"""``msde jobs`` at 80, 70 and 60 columns: the job id (what ``msde jobs show`` takes) is never cut,
+nor anything else."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from msde_tui.engine.runs import jobs
 FILES = [f"001SOC_20261207-08{minute:02d}54.sqlite.bak" for minute in range(6)]
 
 
-@pytest.mark.parametrize("columns", [80, 60])
+@pytest.mark.parametrize("columns", [80, 70, 60])
 def test_jobs_list_keeps_the_id_whole_and_wraps_the_dossiers(home: Path, columns: int) -> None:
     directory = jobs.jobs_dir(home) / "20261207-084154-abcd"
     directory.mkdir(parents=True)
@@ -31,5 +32,9 @@ def test_jobs_list_keeps_the_id_whole_and_wraps_the_dossiers(home: Path, columns
     ).stdout
     assert max(len(line) for line in out.splitlines()) <= columns
     assert "20261207-084154-abcd" in out, out  # whole, on one line
+    assert "…" not in out, out  # nothing cut
+    # the start on one line: date and time, else the clock, else nothing (the id is the start)
+    started = {80: "2026-12-07 08:41:54", 70: " 08:41:54 "}.get(columns)
+    assert (started in out) if started else ("Started" not in out), out
     folded = "".join(line.split()[-1] for line in out.splitlines()[1:] if line.strip())
     assert all(name in folded for name in FILES), out  # every name, folded if need be
