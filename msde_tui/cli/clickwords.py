@@ -53,6 +53,8 @@ def speaking(language: str) -> Iterator[None]:
 # from these templates, a value that is itself one of them translated too ("Invalid value for
 # '--last': {reason}"); an error none matches stays as Click wrote it.
 USAGE = N_("Usage: ")
+# the placeholders Click puts in a usage line after the command's name
+METAVARS = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."))
 ERRORS = (
     N_("No such option: {option} (Possible options: {options})"),
     N_("No such option: {option}"),
@@ -69,6 +71,13 @@ ERRORS = (
     N_("Input should be greater than or equal to {value}"), N_("Input should be less than or equal to {value}"),
     N_("Input should be greater than {value}"), N_("Input should be less than {value}"),
 )
+
+
+def usage_args(args: str) -> str:
+    """A usage line's ``args`` (``[OPTIONS] COMMAND [ARGS]...``) in the current language."""
+    for metavar in METAVARS:
+        args = args.replace(metavar, i18n._(metavar))
+    return args
 
 
 @lru_cache(maxsize=1)

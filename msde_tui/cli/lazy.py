@@ -118,10 +118,10 @@ def modules() -> list[str]:
 
 
 class _SpokenFormatter(HelpFormatter):
-    """Click's formatter with the usage line's "Usage: " in the user's language."""
+    """Click's formatter with the usage line ("Usage: ", "COMMAND") in the user's language."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, _(clickwords.USAGE) if prefix is None else prefix)
+        super().write_usage(prog, clickwords.usage_args(args), _(clickwords.USAGE) if prefix is None else prefix)
 
 
 class SpokenContext(typer.Context):

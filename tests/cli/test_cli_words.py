@@ -416,7 +416,11 @@ def test_click_usage_errors_speak_french(home: Path, capsys: pytest.CaptureFixtu
 
 def test_the_usage_line_of_help_speaks_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--lang", "fr", "backup", "--help"]) == 0
-    assert "Utilisation : msde backup" in capsys.readouterr().out
+    assert "Utilisation : msde backup [OPTIONS]" in capsys.readouterr().out
+    assert main(["--lang", "fr", "--help"]) == 0
+    assert "Utilisation : msde [OPTIONS] COMMANDE [ARGS]..." in capsys.readouterr().out
+    assert main(["--lang", "en", "--help"]) == 0
+    assert "Usage: msde [OPTIONS] COMMAND [ARGS]..." in capsys.readouterr().out
 
 
 def test_the_live_progress_display_speaks_the_language(pseudo: None, tmp_path: Path) -> None:
