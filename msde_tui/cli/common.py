@@ -48,6 +48,11 @@ class State:
         return Catalog(self.home)
 
 
+ALL_HELP = N_("Every dossier of the list.")
+WHERE_HELP = N_("Dossiers matching a filter: a number range (001-099), profile=NAME, changed "
+                "(since the last backup); terms of different kinds must all hold.")
+
+
 def listing(*headers: str) -> Table:
     """A table of the CLI's lists (dossiers, log, profiles, cut candidates): no box, and no value
     ever cut: a long one wraps at its words, and a word longer than its column (a file name, a

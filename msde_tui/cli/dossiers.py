@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from msde_tui import units
-from msde_tui.cli.common import State, console, cut_from, cut_note, emit, listing, set_exit, state
+from msde_tui.cli.common import (
+    ALL_HELP,
+    WHERE_HELP,
+    State,
+    console,
+    cut_from,
+    cut_note,
+    emit,
+    listing,
+    set_exit,
+    state,
+)
 from msde_tui.engine import paths
 from msde_tui.engine.backends.access import fileformat as access_files
 from msde_tui.engine.backends.access.guard import refuse_access
 from msde_tui.engine.backends.embedded import dossier as embedded
 from msde_tui.engine.catalog import Dossier
-from msde_tui.engine.errors import BadInput
+from msde_tui.engine.errors import BadInput, MsdeError
 from msde_tui.engine.words import problem_kind, shown
 from msde_tui.i18n import N_, _
 
@@ -207,12 +219,52 @@ def demo(
 
 def check(
     ctx: typer.Context,
-    dossier: str = typer.Argument(..., help=N_("Number (001) or code (001SOC).")),
+    dossiers: Annotated[list[str] | None, typer.Argument(
+        help=N_("Numbers (001) or codes (001SOC); or use --all / --where."), show_default=False)] = None,
+    select_all: Annotated[bool, typer.Option("--all", help=ALL_HELP)] = False,
+    where: Annotated[str | None, typer.Option("--where", help=WHERE_HELP)] = None,
 ) -> None:
-    """List the integrity problems of a dossier (exit 0 healthy, 1 problems found)."""
+    """List the integrity problems of dossiers (exit 0 healthy, 1 problems found or not checked)."""
+    from msde_tui.cli import selecting  # the selection: loaded when a check runs
+
     st = state(ctx)
-    record = st.catalog().get(dossier)
-    problems = _check(st, record)
+    chosen = selecting.choose(st, dossiers, select_all=select_all, where=where)
+    if len(dossiers or []) == 1:  # one dossier named: its error is the command's
+        _show_one(st, chosen[0], _check(st, chosen[0], _passwords(st, chosen)))
+        return
+    checkable = [d for d in chosen if d.backend != "access"]
+    if not checkable:
+        emit(st, {"dossiers": [], "healthy": True},
+             _("No dossier to check ({count} Access dossier(s) left aside: convert them first).").format(
+                 count=len(chosen)) if chosen else
+             _("No dossier matches --where {where}: nothing to check.").format(where=where))
+        return
+    passwords = _passwords(st, checkable)
+    results = _check_each(st, checkable, passwords)
+    bad = sum(1 for _d, problems, error in results if problems or error is not None)
+    if bad:
+        set_exit(1)
+    if st.json:
+        emit(st, {"healthy": not bad, "dossiers": [
+            {"dossier": d.code, "healthy": not problems and error is None,
+             "problems": [asdict(p) for p in problems or []],
+             "error": None if error is None else shown(error.message)}
+            for d, problems, error in results]})
+        return
+    for d, problems, error in results:
+        if error is not None:
+            console.print(_("{code}: not checked: {message}").format(code=d.code, message=shown(error.message)),
+                          highlight=False, markup=False)
+        else:
+            _show_one(st, d, problems or [])
+    left = len(chosen) - len(checkable)
+    console.print(_("{count} dossier(s) checked: {healthy} without problem, {bad} with problems or not "
+                    "checked.").format(count=len(results), healthy=len(results) - bad, bad=bad)
+                  + (" " + _("{count} Access dossier(s) left aside.").format(count=left) if left else ""),
+                  highlight=False, markup=False)
+
+
+def _show_one(st: State, record: Dossier, problems: list[Problem]) -> None:
     if problems:
         set_exit(1)
     if st.json:
@@ -228,17 +280,42 @@ def check(
         console.print(f"  [{problem_kind(p.kind)}] {shown(p.message)}", highlight=False, markup=False)
 
 
-def _check(st: State, record: Dossier) -> list[Problem]:
-    password = None
-    if not record.is_embedded:
-        from msde_tui.cli.server import ask_password
-        from msde_tui.engine.backends.mssql import profiles
+def _passwords(st: State, records: list[Dossier]) -> dict[str, str]:
+    """The password of each SQL Server profile the dossiers use, asked once per profile before
+    any check runs."""
+    from msde_tui.cli.server import ask_password
+    from msde_tui.engine.backends.mssql import profiles
 
+    asked: dict[str, str] = {}
+    for record in records:
+        if not record.is_embedded and record.backend != "access" and record.profile and record.profile not in asked:
+            asked[record.profile] = ask_password(profiles.get(record.profile, st.home))
+    return asked
+
+
+def _check_each(
+    st: State, records: list[Dossier], passwords: dict[str, str],
+) -> list[tuple[Dossier, list[Problem] | None, MsdeError | None]]:
+    """Every dossier checked, several at once (the machine's cores), in the list's order; a
+    dossier that cannot be checked gives its error, the others are checked all the same."""
+    def one(record: Dossier) -> tuple[Dossier, list[Problem] | None, MsdeError | None]:
+        try:
+            return record, _check(st, record, passwords), None
+        except MsdeError as exc:
+            return record, None, exc
+
+    from msde_tui.engine.runs.concurrency import embedded_concurrency
+
+    with ThreadPoolExecutor(max_workers=embedded_concurrency()) as pool:
+        return list(pool.map(one, records))
+
+
+def _check(st: State, record: Dossier, passwords: dict[str, str]) -> list[Problem]:
+    if not record.is_embedded:
         refuse_access(record, "the integrity check")
         if not record.profile:
             raise BadInput(_("Dossier {code} has no connection profile.").format(code=record.code),
                            _("Fix the dossier list."))
-        password = ask_password(profiles.get(record.profile, st.home))
     from msde_tui.engine.accounting.check import check_listed  # the SQL toolkit: loaded here
 
-    return check_listed(st.home, record, password)
+    return check_listed(st.home, record, passwords.get(record.profile or ""))

@@ -39,8 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "SQL Server database.")),
     "demo": ("dossiers", N_("Create demo dossiers (Belgian chart, journals, VAT, openings) in the "
                          "data directory.")),
-    "check": ("dossiers", N_("List the integrity problems of a dossier (exit 0 healthy, 1 problems "
-                          "found).")),
+    "check": ("dossiers", N_("List the integrity problems of dossiers (exit 0 healthy, 1 problems found or "
+                          "not checked).")),
     "backup": ("backup", N_("Back up dossiers: a file copy + proof (embedded, Access) or a native "
                          "BACKUP (SQL Server).")),
     "verify": ("backup", N_("Verify backups: re-read and compare with the proof, integrity check, "

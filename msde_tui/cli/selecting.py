@@ -1,20 +1,21 @@
-"""``--all`` and ``--where`` for the commands that run on many dossiers (engine: ``selection``)."""
+"""``--all`` and ``--where`` for the commands that run on many dossiers (engine: ``selection``).
+
+Their help texts live in ``cli.common`` (``ALL_HELP``, ``WHERE_HELP``): a command module names
+them without loading the selection until it runs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from msde_tui.cli.common import State
+from msde_tui.cli.common import ALL_HELP, WHERE_HELP, State
 from msde_tui.engine import selection
 from msde_tui.engine.auto import policy as auto_policy
 from msde_tui.engine.catalog import Dossier
 from msde_tui.engine.errors import BadInput
-from msde_tui.i18n import N_, _
+from msde_tui.i18n import _
 
-ALL_HELP = N_("Every dossier of the list.")
-WHERE_HELP = N_("Dossiers matching a filter: a number range (001-099), profile=NAME, changed "
-                "(since the last backup); terms of different kinds must all hold.")
+__all__ = ["ALL_HELP", "WHERE_HELP", "auto_backup_dir", "choose"]
 
 
 def auto_backup_dir(home: Path) -> Callable[[Dossier], Path]:
