@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -366,6 +367,31 @@ def test_the_check_reads_the_changed_dossier_and_refuses_a_wrong_change(
     else:
         monkeypatch.setattr(balance, "insert_balances", insert)
     with pytest.raises(DossierDamaged, match="trial balance of fiscal year"):
+        archive.archive_dossier(dossier, ["2015", "2016"], out)
+    assert dump(dossier) == original and list(out.iterdir()) == []
+
+
+def test_a_second_interruption_while_waiting_for_the_writer_still_removes_its_paf(
+    dossier: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check fails once the PAF is published (read back while the balance entries are
+    checked), and a second Ctrl-C arrives while the archive waits for its writer: the dossier is
+    rolled back and the published PAF removed all the same (it would claim an archive never made)."""
+    original = dump(dossier)
+    real_check = archive._check_after
+
+    def check_after(*args: object, **kwargs: object) -> None:
+        while not any(p.suffix == ".paf" for p in out.iterdir()):  # the writer publishes meanwhile
+            time.sleep(0.01)
+        real_check(*args, **kwargs)  # type: ignore[arg-type]
+        raise DossierDamaged("The trial balance of fiscal year 2019 changed.")
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archive, "_check_after", check_after)
+    monkeypatch.setattr(archive, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         archive.archive_dossier(dossier, ["2015", "2016"], out)
     assert dump(dossier) == original and list(out.iterdir()) == []
 

@@ -300,7 +300,9 @@ def archive_dossier(
     if not directory.is_dir():
         raise BadInput(f"The directory {directory} does not exist.", "Create it or choose another one.")
     engine = ledger.open_engine(path, exclusive=True)
-    written: Path | None = None  # the PAF, once published: removed again unless the dossier commits
+    # the PAF writer's future: done without error means our PAF is published, and it is removed
+    # again unless the dossier commits (decided once the writer has stopped, whatever stopped us)
+    published: Future[int] | None = None
     committed = False
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msde-paf")
     try:
@@ -333,7 +335,7 @@ def archive_dossier(
                 early = str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() == "wal"
                 paf = _PafWriter(Path(path), target, info.guid, year_ids, attachments, counts, sums, report, rows)
                 step("write", str(target), rows=rows)
-                future = pool.submit(paf.run)
+                future = published = pool.submit(paf.run)
                 try:
                     paf.wait(paf.ready, future)  # its snapshot is taken: this transaction may change
                     kept: dict[int, list[BalanceLine]] | None = None
@@ -358,14 +360,11 @@ def archive_dossier(
                     if not paf.described.done():
                         paf.described.set_exception(exc)  # the writer stops, its PAF unpublished
                     wait([future])
-                    if future.exception() is None:
-                        written = target  # published meanwhile: removed below
                     raise
                 try:
                     size = future.result()  # read back and checked once, published
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
-                written = target
                 step("replace")
                 if kept is None:
                     balance.delete_years(conn, plan.years, lines=expected["entry_line"])
@@ -379,9 +378,10 @@ def archive_dossier(
     finally:
         pool.shutdown(wait=True)  # the writer's connections closed before this one's is
         engine.dispose()
-        if written is not None and not committed:
+        if (not committed and published is not None and published.done() and not published.cancelled()
+                and published.exception() is None):
             # the dossier kept its years: a PAF that verifies would claim an archive never made
-            written.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
     archived = tuple(
         ArchivedYear(
             code=y.code,
