@@ -36,6 +36,7 @@ STEPS = (
     N_("off"), N_("skip"), N_("SHA-256 checksum"), N_("checking"), N_("checking the package"),
     N_("comparing the dossier with the package's base"), N_("checking the result"), N_("the dossier is in use; copying it in one pass"),
     N_("integrity check, already passed by these exact bytes"),
+    N_("done while the PAF was written"),  # lifecycle.archive: replace and check of a WAL dossier
     N_("decide"), N_("rotate"),  # the automatic run's own steps (engine.auto.run)
     # the checks of pack, import, apply and the export copy (engine.packs)
     N_("every row against the dossier's digests"), N_("every member of the file"),

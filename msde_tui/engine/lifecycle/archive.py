@@ -71,6 +71,8 @@ from msde_tui.engine.reporting import Reporter
 from msde_tui.engine.tables.database import Database
 
 BATCH = 5_000
+# the detail of the replace and check steps of a WAL dossier, reported once the PAF is published
+WHILE_WRITTEN = "done while the PAF was written"
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,7 @@ def archive_dossier(
                 future = published = pool.submit(paf.run)
                 try:
                     paf.wait(paf.ready, future)  # its snapshot is taken: this transaction may change
-                    kept: dict[int, list[BalanceLine]] | None = None
+                    kept: dict[int, list[BalanceLine]] = {}
                     if early:
                         balance.delete_years(conn, plan.years, lines=expected["entry_line"])
                         # the kept years' side of the check's "after", read from the dossier once
@@ -353,7 +355,7 @@ def archive_dossier(
                     plan_balance_entries(plan, every)
                     before = {y.code: ledger.comparable(every.get(y.id, [])) for y in ledger.fiscal_years(conn)}
                     paf.described.set_result(_content(plan, info, number, short, path))
-                    if kept is not None:  # while the PAF is read back: nothing commits before it is published
+                    if early:  # while the PAF is read back: nothing commits before it is published
                         balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
                         _check_after(conn, before, kept, year_ids, plan)
                 except BaseException as exc:
@@ -365,12 +367,14 @@ def archive_dossier(
                     size = future.result()  # read back and checked once, published
                 except PackError as exc:
                     raise BackupInvalid(exc.message, exc.hint) from exc
-                step("replace")
-                if kept is None:
+                if early:  # said now, done while the PAF was written and read back
+                    step("replace", WHILE_WRITTEN)
+                    step("check", WHILE_WRITTEN)
+                else:
+                    step("replace")
                     balance.delete_years(conn, plan.years, lines=expected["entry_line"])
                     balance.insert_balances(conn, plan.years, plan.od, plan.journal_id, target.name)
-                step("check")
-                if kept is None:
+                    step("check")
                     _check_after(conn, before, None, year_ids, plan)
                 step("commit")
             committed = True
