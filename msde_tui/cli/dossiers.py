@@ -248,7 +248,8 @@ def check(
         emit(st, {"healthy": not bad, "dossiers": [
             {"dossier": d.code, "healthy": not problems and error is None,
              "problems": [asdict(p) for p in problems or []],
-             "error": None if error is None else shown(error.message)}
+             "error": None if error is None else error.message,  # JSON speaks English, as every result's
+             "hint": None if error is None else error.hint}
             for d, problems, error in results]})
         return
     for d, problems, error in results:

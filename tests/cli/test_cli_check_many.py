@@ -44,6 +44,11 @@ def test_check_where_and_several_named(office: Path, capsys: pytest.CaptureFixtu
     assert report["healthy"] is False
     assert [(d["dossier"], d["healthy"], bool(d["problems"])) for d in report["dossiers"]] == [
         ("001SOC", True, False), ("002BRA", False, True)]
+    # JSON speaks English whatever the language, as every command's results do
+    assert main(["--home", str(office), "--lang", "fr", "--json", "check", "--all"]) == 1
+    missing = json.loads(capsys.readouterr().out)["dossiers"][2]
+    assert missing["dossier"] == "003GAR" and missing["healthy"] is False
+    assert missing["error"].endswith("003GAR.sqlite does not exist."), missing
 
 
 def test_one_named_dossier_keeps_its_answer(office: Path, capsys: pytest.CaptureFixture[str]) -> None:
