@@ -40,7 +40,7 @@ def choose(
     refs = [r for r in (refs or []) if r.strip()]
     if refs and (select_all or where):
         raise BadInput(_("Name dossiers or use --all / --where, not both."),
-                       _("E.g. msde backup 001 002 --dir D, or msde backup --where 001-099 --dir D."))
+                       _("Either name the dossiers (001 002) or give --all or --where alone."))
     catalog = st.catalog()
     if refs:
         chosen: dict[str, Dossier] = {}
