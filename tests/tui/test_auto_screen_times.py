@@ -134,3 +134,20 @@ async def test_the_time_field_in_french(home: Path, fakes: Path) -> None:
             await wait_for(pilot, lambda: "'8' n'est pas une heure de la journée" in _times(app))
     finally:
         setup("en")
+
+
+async def test_the_time_field_is_whole_at_60_columns_in_french(home: Path) -> None:
+    """At 60x20 the page scrolls (its scrollbar takes two columns): the French label before the
+    time left the field's end under the scrollbar ("00:1▇▇")."""
+    setup("fr")
+    try:
+        app = Host(home)
+        async with app.run_test(size=(60, 20)) as pilot:
+            await wait_text(pilot, "Toutes les ... heures")
+            at = app.screen.query_one("#at", Input)
+            body = app.screen.query_one("#body")
+            assert at.region.right <= body.content_region.right - body.styles.scrollbar_size_vertical, (
+                at.region, body.content_region)
+            assert "00:17" in screen_text(app) or at.value in screen_text(app), screen_text(app)
+    finally:
+        setup("en")
