@@ -18,6 +18,7 @@ import pytest
 
 from msde_tui import i18n
 from msde_tui.engine.words import shown
+from tests import engine_sources
 
 REFUSAL = re.compile(r"exist|already|appeared")
 ERROR_CLASS = re.compile(r"[A-Z]\w*(Error|Exists|Input|Damaged|Failed|Busy|Found|Invalid|Changed|Path|Full|"
@@ -29,45 +30,33 @@ UNMATCHABLE = {"'systemctl --user 9' failed9.", "9: 9"}
 
 def _sample(node: ast.expr) -> str | None:
     """The text an f-string or a literal gives, each value written as 9."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(str(v.value) if isinstance(v, ast.Constant) else "9" for v in node.values)
-    return None
+    return engine_sources.text(node, "9")
 
 
 def refusals() -> list[tuple[str, str]]:
     """(where, text) of each message and hint of a raise whose message is a refusal."""
     found = []
-    for package in ("engine", "packfmt"):
-        for path in sorted((i18n.PACKAGE_DIR / package).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
-                    continue
-                texts = [_sample(arg) for arg in node.exc.args[:2]]
-                if texts and texts[0] and REFUSAL.search(texts[0]):
-                    where = f"{path.relative_to(i18n.PACKAGE_DIR)}:{node.lineno}"
-                    found += [(where, text) for text in texts if text]
+    for where, node in engine_sources.nodes():
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        texts = [_sample(arg) for arg in node.exc.args[:2]]
+        if texts and texts[0] and REFUSAL.search(texts[0]):
+            found += [(where, text) for text in texts if text]
     return found
 
 
 def raise_texts() -> list[tuple[str, str]]:
     """(where, text) of each message and hint given to an error of the engine or packfmt."""
     found = []
-    for package in ("engine", "packfmt"):
-        for path in sorted((i18n.PACKAGE_DIR / package).rglob("*.py")):
-            if path.name in ("words.py", "errorwords.py", "packwords.py"):
-                continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not isinstance(node, ast.Call):
-                    continue
-                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                if not ERROR_CLASS.fullmatch(name):
-                    continue
-                args = [*node.args[:2], *(k.value for k in node.keywords if k.arg in ("hint", "wizard_hint"))]
-                where = f"{path.relative_to(i18n.PACKAGE_DIR)}:{node.lineno}"
-                found += [(where, text) for text in map(_sample, args)
-                          if text and re.search(r"[A-Za-z]{3,} ", text) and text not in UNMATCHABLE]
+    for where, node in engine_sources.nodes(skip=("words.py", "errorwords.py", "packwords.py")):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if not ERROR_CLASS.fullmatch(name):
+            continue
+        args = [*node.args[:2], *(k.value for k in node.keywords if k.arg in ("hint", "wizard_hint"))]
+        found += [(where, text) for text in map(_sample, args)
+                  if text and re.search(r"[A-Za-z]{3,} ", text) and text not in UNMATCHABLE]
     return found
 
 

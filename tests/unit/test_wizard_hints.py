@@ -14,6 +14,7 @@ import re
 
 from msde_tui import i18n
 from msde_tui.engine.words import shown
+from tests import engine_sources
 
 CLI = re.compile(r"\bmsde [a-z]|(?<![\w-])--[a-z]")
 
@@ -37,29 +38,18 @@ NO_WIZARD_WAY = {
 }
 
 
-def _text(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)
-    return None
-
-
 def cli_hints() -> list[tuple[str, str, str | None]]:
     """(where, hint, wizard_hint) of every engine call whose hint names the CLI."""
     found = []
-    for package in ("engine", "packfmt"):
-        for path in sorted((i18n.PACKAGE_DIR / package).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not isinstance(node, ast.Call):
-                    continue
-                keywords = {k.arg: k.value for k in node.keywords}
-                hint_node = keywords.get("hint", node.args[1] if len(node.args) > 1 else None)
-                hint = _text(hint_node) if hint_node is not None else None
-                if hint and CLI.search(hint):
-                    wizard = keywords.get("wizard_hint")
-                    where = f"{path.relative_to(i18n.PACKAGE_DIR)}:{node.lineno}"
-                    found.append((where, hint, _text(wizard) if wizard is not None else None))
+    for where, node in engine_sources.nodes():
+        if not isinstance(node, ast.Call):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        hint_node = keywords.get("hint", node.args[1] if len(node.args) > 1 else None)
+        hint = engine_sources.text(hint_node, "{}") if hint_node is not None else None
+        if hint and CLI.search(hint):
+            wizard = keywords.get("wizard_hint")
+            found.append((where, hint, engine_sources.text(wizard, "{}") if wizard is not None else None))
     return found
 
 
