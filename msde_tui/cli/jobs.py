@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.cells import cell_len
@@ -71,13 +72,19 @@ def list_jobs(ctx: typer.Context) -> None:
     if not found:
         console.print(_("No jobs."), highlight=False)
         return
-    headers = [_("Job"), _("Started"), _("Operation"), _("State"), _("Dossiers")]
+    # each column: its header and options (the id is what 'msde jobs show' takes: never cut; the
+    # dossiers, one a line, wrap and fold instead)
+    columns: list[tuple[str, dict[str, Any]]] = [
+        (_("Job"), {"no_wrap": True}), (_("Started"), {"no_wrap": True}), (_("Operation"), {"min_width": 6}),
+        (_("State"), {"no_wrap": True}), (_("Dossiers"), {"overflow": "fold", "min_width": 8}),
+    ]
     rows = [
         [job.id, job.created_at.replace("T", " ")[:19], operation_word(job.operation), state_word(job.state),
          "\n".join(job.subjects) if job.subjects else _dossiers(job)]
         for job in found
     ]
-    width = [max([cell_len(headers[i]), *(cell_len(row[i]) for row in rows)]) for i in range(4)]
+    width = [max([cell_len(columns[i][0]), *(cell_len(row[i]) for row in rows)]) for i in range(4)]
+    columns[0][1]["min_width"] = width[0]
     # The start on one line: the date and time when the dossiers still get 8 cells beside them
     # (a cell of padding each side of every column), else the clock; no column at all when even
     # that has no room (the job's id is its start).
@@ -85,20 +92,13 @@ def list_jobs(ctx: typer.Context) -> None:
     if others + width[1] > console.width:
         for job, row in zip(found, rows, strict=True):
             row[1] = job.created_at[11:19]
-        if others + max(cell_len(headers[1]), 8) > console.width:
-            del headers[1]
+        if others + max(cell_len(columns[1][0]), 8) > console.width:
+            del columns[1]
             for row in rows:
                 del row[1]
     table = Table(box=None)
-    for header in headers:
-        if header == _("Job"):  # what 'msde jobs show' takes: never cut; the dossiers wrap instead
-            table.add_column(header, no_wrap=True, min_width=width[0])
-        elif header == _("Dossiers"):  # one a line, long names folded
-            table.add_column(header, overflow="fold", min_width=8)
-        elif header == _("Operation"):
-            table.add_column(header, min_width=6)
-        else:
-            table.add_column(header, no_wrap=True)
+    for header, options in columns:
+        table.add_column(header, **options)
     for row in rows:
         table.add_row(*row)
     console.print(table)
